@@ -1,0 +1,1 @@
+//! placeholder: cdp dissector (being written).

@@ -1,0 +1,1 @@
+//! placeholder: dhcp dissector (being written).

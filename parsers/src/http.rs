@@ -1,0 +1,1 @@
+//! placeholder: http dissector (being written).

@@ -1,0 +1,31 @@
+//! Zero-copy dissectors for every message a Cisco IP phone's boot is made of:
+//! CDP, LLDP(-MED), DHCPv4, TFTP, SCCP (Skinny), SIP and the bit of HTTP a
+//! config download over TCP 6970 needs. No I/O and no allocation beyond small
+//! `Vec`s of borrowed items: each `parse` borrows the packet it reads.
+//!
+//! Datagram protocols expose `parse(&[u8]) -> Result<Msg<'_>, DissectError>`;
+//! stream protocols (SCCP, SIP over TCP, HTTP) return the rest of the buffer, or
+//! `ErrorKind::NeedMore(n)` when a PDU continues in a later segment.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
+pub mod error;
+
+pub mod cdp;
+pub mod dhcp;
+pub mod http;
+pub mod lldp;
+pub mod sccp;
+pub mod sip;
+pub mod tftp;
+
+pub use error::{DissectError, ErrorKind, Proto};

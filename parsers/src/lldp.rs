@@ -1,0 +1,1 @@
+//! placeholder: lldp dissector (being written).

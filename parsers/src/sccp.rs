@@ -1,0 +1,1 @@
+//! placeholder: sccp dissector (being written).

@@ -1,0 +1,1 @@
+//! placeholder: tftp dissector (being written).

@@ -1,0 +1,1 @@
+//! placeholder: dhcp rendering (being written).

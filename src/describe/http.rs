@@ -1,0 +1,1 @@
+//! placeholder: http rendering (being written).

@@ -1,0 +1,102 @@
+//! Human and JSON renderings of one dissected message, for `bootscope dissect`:
+//! a tshark-like one-line summary and the decoded fields. One submodule per
+//! protocol, each with `summary(msg, &mut String)` and `fields(msg, &mut Map)`.
+//! Every string that came off the wire goes through [`push_text`] or [`text`],
+//! so no control character or terminal escape from a packet reaches the output.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+pub mod cdp;
+pub mod dhcp;
+pub mod http;
+pub mod lldp;
+pub mod sccp;
+pub mod sip;
+pub mod tftp;
+
+/// Append wire bytes as text: UTF-8 where valid, every control character and
+/// invalid byte escaped (`\n`, `\x1b`, `\u{..}`), so a packet cannot drive the terminal.
+pub fn push_text(out: &mut String, bytes: &[u8]) {
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            push_char(out, c);
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+}
+
+/// [`push_text`] for a `&str` already known to be UTF-8.
+pub fn push_str(out: &mut String, s: &str) {
+    for c in s.chars() {
+        push_char(out, c);
+    }
+}
+
+fn push_char(out: &mut String, c: char) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\\' => out.push_str("\\\\"),
+        c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        }
+        // C1 controls and the bidi overrides can also steer a terminal.
+        c if ('\u{80}'..='\u{9f}').contains(&c)
+            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || ('\u{2066}'..='\u{2069}').contains(&c) =>
+        {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+        c => out.push(c),
+    }
+}
+
+/// Wire bytes as a JSON string, escaped as [`push_text`] does (JSON escaping alone
+/// would let an ESC reach a terminal that prints the value).
+pub fn text(bytes: &[u8]) -> Value {
+    let mut s = String::with_capacity(bytes.len());
+    push_text(&mut s, bytes);
+    Value::String(s)
+}
+
+/// [`text`] for a `&str`.
+pub fn text_str(s: &str) -> Value {
+    let mut out = String::with_capacity(s.len());
+    push_str(&mut out, s);
+    Value::String(out)
+}
+
+/// A MAC address as lower-case colon-separated hex; `None` unless exactly 6 bytes.
+pub fn mac(bytes: &[u8]) -> Option<String> {
+    let [a, b, c, d, e, f] = bytes else {
+        return None;
+    };
+    Some(format!("{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{f:02x}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_sequences_from_the_wire_are_neutralised() {
+        let mut s = String::new();
+        push_text(&mut s, b"SEP\x1b[31mX\r\n\xff\xc2\x9b");
+        assert_eq!(s, "SEP\\x1b[31mX\\r\\n\\xff\\u{9b}");
+        assert_eq!(text(b"a\"b"), Value::String("a\"b".into()));
+    }
+
+    #[test]
+    fn mac_needs_six_bytes() {
+        assert_eq!(
+            mac(&[0, 0x11, 0x22, 0x33, 0x44, 0xff]).as_deref(),
+            Some("00:11:22:33:44:ff")
+        );
+        assert_eq!(mac(&[1, 2, 3]), None);
+    }
+}

@@ -1,0 +1,1 @@
+//! placeholder: sccp rendering (being written).

@@ -1,0 +1,2 @@
+//! bootscope: placeholder
+pub mod describe;
