@@ -1,1 +1,5 @@
+//! The integration tests: one binary (see Cargo.toml), one module per concern.
 
+mod common;
+
+mod capture_reader;

@@ -1,0 +1,312 @@
+//! pcap and pcapng files (or stdin) in pure Rust: pcap-parser's block parsers over
+//! a buffer that starts at 1 MiB and grows, only for an oversized record, up to
+//! [`MAX_RECORD`]. Memory is bounded whatever a header claims; damage stops the
+//! read with a warning after every frame before it was delivered.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+use pcap_parser::pcapng::Block;
+use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::{PcapBlockOwned, PcapError};
+
+use super::{CaptureError, CaptureStats, CaptureWarning, Frame, Linktype, WarningKind};
+
+/// The reader's starting buffer: a few hundred typical records.
+const INITIAL_BUFFER: usize = 1 << 20;
+/// The largest record or block bootscope buffers (pcapng allows more; no real capture of
+/// these protocols comes near it).
+pub const MAX_RECORD: usize = 16 << 20;
+/// Bytes read before pcap-parser's probe, which reads once: enough for any header.
+const PROBE: usize = 64 * 1024;
+/// Interfaces kept per pcapng section; a forged file could describe millions.
+const MAX_INTERFACES: usize = 4096;
+
+/// An open capture file, ready to deliver its frames once.
+pub struct CaptureFile {
+    path: PathBuf,
+    reader: Box<dyn PcapReaderIterator + Send>,
+}
+
+/// Open `path` ("-" reads stdin) and recognise pcap or pcapng from its first bytes.
+///
+/// # Errors
+/// The file cannot be opened or read, is empty, or is not a capture.
+pub fn open(path: &Path) -> Result<CaptureFile, CaptureError> {
+    let io_err = |source| CaptureError::Io {
+        file: path.to_owned(),
+        source,
+    };
+    let input: Box<dyn Read + Send> = if path.as_os_str() == "-" {
+        Box::new(io::stdin())
+    } else {
+        Box::new(File::open(path).map_err(io_err)?)
+    };
+    // Read the head ourselves (a pipe may deliver it in pieces; pcap-parser's probe
+    // reads once), so the error can show the magic; pcap-parser then reads from a
+    // reader that replays those bytes first.
+    let mut input = input;
+    let mut head = vec![0u8; PROBE];
+    let got = read_full(&mut input, &mut head).map_err(io_err)?;
+    head.truncate(got);
+    let magic: String = head.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    let chained: Box<dyn Read + Send> = Box::new(io::Cursor::new(head).chain(input));
+    let reader = match pcap_parser::create_reader(INITIAL_BUFFER, chained) {
+        Ok(r) => r,
+        Err(PcapError::Eof) => {
+            return Err(CaptureError::Empty {
+                file: path.to_owned(),
+            })
+        }
+        Err(PcapError::ReadError) => {
+            return Err(io_err(io::Error::other("read failed")));
+        }
+        Err(_) => {
+            return Err(CaptureError::NotACapture {
+                file: path.to_owned(),
+                magic,
+            })
+        }
+    };
+    Ok(CaptureFile {
+        path: path.to_owned(),
+        reader,
+    })
+}
+
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(buf.get_mut(n..).unwrap_or_default()) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// A pcapng interface: what its packets need to become frames.
+#[derive(Debug, Clone, Copy)]
+struct Interface {
+    linktype: Linktype,
+    /// Timestamp units per second (`if_tsresol`).
+    units_per_sec: u64,
+    /// Seconds added to every timestamp (`if_tsoffset`).
+    offset_secs: i64,
+}
+
+impl CaptureFile {
+    /// The file's path as given ("-" for stdin).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Deliver every frame, in file order, to `on_frame` (which may stop early with
+    /// `ControlFlow::Break`). Damage ends the read with a warning in the stats; it is
+    /// never an error, because every frame before it has been delivered.
+    ///
+    /// # Errors
+    /// Only an I/O error while reading.
+    pub fn for_each_frame<F>(mut self, mut on_frame: F) -> Result<CaptureStats, CaptureError>
+    where
+        F: FnMut(&Frame<'_>) -> ControlFlow<()>,
+    {
+        let mut stats = CaptureStats::default();
+        let mut interfaces: Vec<Interface> = Vec::new();
+        let mut legacy: Option<(Linktype, bool)> = None; // (link type, nanosecond timestamps)
+        let mut warned_linktypes: Vec<Linktype> = Vec::new();
+        let mut capacity = INITIAL_BUFFER;
+        let mut last_ts = 0i64;
+        let path = self.path.clone();
+        let warn = |stats: &mut CaptureStats, offset: usize, kind: WarningKind| {
+            stats.warnings.push(CaptureWarning {
+                file: path.clone(),
+                after_frame: stats.frames,
+                offset: offset as u64,
+                kind,
+            });
+        };
+
+        loop {
+            let consumed = self.reader.consumed();
+            let next = self.reader.next();
+            let (len, block) = match next {
+                Ok(ok) => ok,
+                Err(PcapError::Eof) => break,
+                Err(PcapError::Incomplete(_)) => {
+                    self.reader.refill().map_err(|_| CaptureError::Io {
+                        file: self.path.clone(),
+                        source: io::Error::other("read failed"),
+                    })?;
+                    continue;
+                }
+                Err(PcapError::UnexpectedEof) => {
+                    warn(&mut stats, consumed, WarningKind::TruncatedRecord);
+                    break;
+                }
+                Err(PcapError::BufferTooSmall) => {
+                    if capacity < MAX_RECORD {
+                        capacity = (capacity * 2).min(MAX_RECORD);
+                        self.reader.grow(capacity);
+                        self.reader.refill().map_err(|_| CaptureError::Io {
+                            file: self.path.clone(),
+                            source: io::Error::other("read failed"),
+                        })?;
+                        continue;
+                    }
+                    let kind = WarningKind::RecordTooLarge { limit: MAX_RECORD };
+                    warn(&mut stats, consumed, kind);
+                    break;
+                }
+                Err(PcapError::ReadError) => {
+                    return Err(CaptureError::Io {
+                        file: self.path.clone(),
+                        source: io::Error::other("read failed"),
+                    })
+                }
+                Err(e) => {
+                    let what = match e {
+                        PcapError::HeaderNotRecognized => "unrecognised block header".to_owned(),
+                        PcapError::NomError(_, k) | PcapError::OwnedNomError(_, k) => {
+                            format!("bad block ({k:?})")
+                        }
+                        _ => "bad block".to_owned(),
+                    };
+                    warn(&mut stats, consumed, WarningKind::Corrupt(what));
+                    break;
+                }
+            };
+
+            // Each arm works out the frame, if the block is a packet; bookkeeping blocks
+            // update the interface table.
+            let frame = match block {
+                PcapBlockOwned::LegacyHeader(h) => {
+                    let lt = Linktype(h.network.0 as u32);
+                    check_linktype(lt, &mut warned_linktypes, &mut stats, &warn, consumed);
+                    legacy = Some((lt, h.is_nanosecond_precision()));
+                    None
+                }
+                PcapBlockOwned::Legacy(b) => {
+                    let (linktype, nanos) = legacy.unwrap_or((Linktype::ETHERNET, false));
+                    let frac = i64::from(b.ts_usec) * if nanos { 1 } else { 1000 };
+                    let ts_ns = i64::from(b.ts_sec) * 1_000_000_000 + frac;
+                    Some((linktype, ts_ns, b.data, b.origlen))
+                }
+                PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+                    // Interface ids are per section.
+                    interfaces.clear();
+                    None
+                }
+                PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                    if interfaces.len() >= MAX_INTERFACES {
+                        if interfaces.len() == MAX_INTERFACES {
+                            let kind = WarningKind::TooManyInterfaces(MAX_INTERFACES);
+                            warn(&mut stats, consumed, kind);
+                        }
+                    } else {
+                        let lt = Linktype(idb.linktype.0 as u32);
+                        check_linktype(lt, &mut warned_linktypes, &mut stats, &warn, consumed);
+                        interfaces.push(Interface {
+                            linktype: lt,
+                            units_per_sec: idb.ts_resolution().unwrap_or(1_000_000),
+                            offset_secs: idb.ts_offset(),
+                        });
+                    }
+                    None
+                }
+                PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                    match interfaces.get(epb.if_id as usize) {
+                        Some(ifc) => {
+                            let units = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                            let ts_ns = units_to_ns(units, ifc.units_per_sec, ifc.offset_secs);
+                            // The block pads data to 32 bits: keep the captured length only.
+                            let data = epb.data.get(..epb.caplen as usize).unwrap_or(epb.data);
+                            Some((ifc.linktype, ts_ns, data, epb.origlen))
+                        }
+                        None => {
+                            // Counted as a frame (tshark numbers it too) but not delivered.
+                            stats.frames += 1;
+                            let kind = WarningKind::UnknownInterface(epb.if_id);
+                            warn(&mut stats, consumed, kind);
+                            None
+                        }
+                    }
+                }
+                PcapBlockOwned::NG(Block::SimplePacket(spb)) => match interfaces.first() {
+                    // A simple packet has no timestamp: it keeps the previous one.
+                    Some(ifc) => {
+                        let data = spb.data.get(..spb.origlen as usize).unwrap_or(spb.data);
+                        Some((ifc.linktype, last_ts, data, spb.origlen))
+                    }
+                    None => {
+                        stats.frames += 1;
+                        warn(&mut stats, consumed, WarningKind::UnknownInterface(0));
+                        None
+                    }
+                },
+                // Name resolution, statistics, secrets, custom and unknown blocks.
+                PcapBlockOwned::NG(_) => None,
+            };
+
+            let mut stop = false;
+            if let Some((linktype, ts_ns, data, orig_len)) = frame {
+                stats.frames += 1;
+                stats.bytes += data.len() as u64;
+                last_ts = ts_ns;
+                let frame = Frame {
+                    number: stats.frames,
+                    ts_ns,
+                    linktype,
+                    data,
+                    orig_len,
+                };
+                stop = on_frame(&frame).is_break();
+            }
+            self.reader.consume(len);
+            if stop {
+                break;
+            }
+        }
+        Ok(stats)
+    }
+}
+
+fn check_linktype(
+    lt: Linktype,
+    warned: &mut Vec<Linktype>,
+    stats: &mut CaptureStats,
+    warn: &impl Fn(&mut CaptureStats, usize, WarningKind),
+    offset: usize,
+) {
+    if lt.name().is_none() && !warned.contains(&lt) {
+        warned.push(lt);
+        warn(stats, offset, WarningKind::UnsupportedLinktype(lt));
+    }
+}
+
+/// Timestamp units since the epoch to nanoseconds, without overflow for any input.
+fn units_to_ns(units: u64, units_per_sec: u64, offset_secs: i64) -> i64 {
+    let per_sec = u128::from(units_per_sec.max(1));
+    let units = u128::from(units);
+    let secs = units / per_sec;
+    let frac_ns = (units % per_sec) * 1_000_000_000 / per_sec;
+    let ns = secs.saturating_mul(1_000_000_000).saturating_add(frac_ns);
+    let ns = i64::try_from(ns).unwrap_or(i64::MAX);
+    ns.saturating_add(offset_secs.saturating_mul(1_000_000_000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_units_convert_exactly() {
+        assert_eq!(units_to_ns(1_500_000, 1_000_000, 0), 1_500_000_000);
+        assert_eq!(units_to_ns(3, 1_000_000_000, 2), 2_000_000_003);
+        assert_eq!(units_to_ns(u64::MAX, 1, 0), i64::MAX);
+    }
+}

@@ -1,0 +1,210 @@
+//! Capture sources: they turn a pcap / pcapng file (or stdin) into [`Frame`]s,
+//! the first step of the pipeline. Files are read in pure Rust (pcap-parser over
+//! a bounded buffer), so no libpcap is needed. A frame only lives for one call of
+//! the consumer: everything after this layer borrows it and must finish with it
+//! before the next frame is read.
+
+mod file;
+
+pub use file::{open, CaptureFile};
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A link-layer type as numbered by tcpdump.org's LINKTYPE_ registry.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Linktype(pub u32);
+
+impl Linktype {
+    /// BSD loopback (4-byte address family in host order).
+    pub const NULL: Self = Self(0);
+    /// Ethernet II / 802.3.
+    pub const ETHERNET: Self = Self(1);
+    /// Raw IP on some BSDs (DLT_RAW = 12).
+    pub const RAW_BSD: Self = Self(12);
+    /// Raw IP on OpenBSD (DLT_RAW = 14).
+    pub const RAW_OPENBSD: Self = Self(14);
+    /// Raw IP, version from the first nibble.
+    pub const RAW: Self = Self(101);
+    /// Cisco HDLC (serial links; CDP travels there too).
+    pub const C_HDLC: Self = Self(104);
+    /// Linux cooked capture v1.
+    pub const LINUX_SLL: Self = Self(113);
+    /// Raw IPv4.
+    pub const IPV4: Self = Self(228);
+    /// Raw IPv6.
+    pub const IPV6: Self = Self(229);
+    /// Linux cooked capture v2.
+    pub const LINUX_SLL2: Self = Self(276);
+
+    /// The registry name, for the link types bootscope decodes.
+    pub fn name(self) -> Option<&'static str> {
+        Some(match self {
+            Self::NULL => "NULL",
+            Self::ETHERNET => "ETHERNET",
+            Self::RAW_BSD | Self::RAW_OPENBSD | Self::RAW => "RAW",
+            Self::C_HDLC => "C_HDLC",
+            Self::LINUX_SLL => "LINUX_SLL",
+            Self::IPV4 => "IPV4",
+            Self::IPV6 => "IPV6",
+            Self::LINUX_SLL2 => "LINUX_SLL2",
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Debug for Linktype {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(n) => write!(f, "{n}({})", self.0),
+            None => write!(f, "Linktype({})", self.0),
+        }
+    }
+}
+
+impl fmt::Display for Linktype {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// One captured packet, borrowed from the reader's buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    /// Frame number, counted from 1 over the packet records of the file (as tshark counts).
+    pub number: u64,
+    /// Capture time in nanoseconds since the Unix epoch (0 when the record has none).
+    pub ts_ns: i64,
+    /// Link type of the interface the packet was captured on.
+    pub linktype: Linktype,
+    /// The captured bytes (possibly cut at the snap length).
+    pub data: &'a [u8],
+    /// The packet's length on the wire.
+    pub orig_len: u32,
+}
+
+/// A problem the reader met that does not stop it (or stopped it after everything
+/// before the damage was delivered). Each one names the file and the frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptureWarning {
+    /// The capture file ("-" for stdin).
+    pub file: PathBuf,
+    /// The last frame delivered before the problem (0: none yet).
+    pub after_frame: u64,
+    /// Byte offset in the file where the problem is.
+    pub offset: u64,
+    /// What happened.
+    pub kind: WarningKind,
+}
+
+/// What a [`CaptureWarning`] is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WarningKind {
+    /// A link type bootscope does not decode: its frames are counted but not dissected.
+    /// Reported once per link type.
+    UnsupportedLinktype(Linktype),
+    /// The file ends inside a record: the capture was cut short. Reading stopped there.
+    TruncatedRecord,
+    /// A record or block claims more bytes than bootscope will ever buffer. Reading stopped there.
+    RecordTooLarge {
+        /// The largest record accepted, in bytes.
+        limit: usize,
+    },
+    /// A block or record that cannot be parsed. Reading stopped there.
+    Corrupt(String),
+    /// A pcapng packet names an interface no Interface Description Block described; it is skipped.
+    UnknownInterface(u32),
+    /// More interfaces than bootscope keeps; the extra ones are ignored.
+    TooManyInterfaces(usize),
+}
+
+impl fmt::Display for CaptureWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = self.file.display();
+        let (after, offset) = (self.after_frame, self.offset);
+        match &self.kind {
+            WarningKind::UnsupportedLinktype(lt) => write!(
+                f,
+                "{file}: frame {}: link type {lt} is not decoded; its frames are skipped",
+                after
+            ),
+            WarningKind::TruncatedRecord => write!(
+                f,
+                "{file}: the file ends inside the record after frame {after} (byte {offset}): \
+                 the capture was cut short; frames 1-{after} were read"
+            ),
+            WarningKind::RecordTooLarge { limit } => write!(
+                f,
+                "{file}: the record after frame {after} (byte {offset}) claims more than {limit} \
+                 bytes: the file is damaged; frames 1-{after} were read"
+            ),
+            WarningKind::Corrupt(what) => write!(
+                f,
+                "{file}: unreadable data after frame {after} (byte {offset}): {what}; \
+                 frames 1-{after} were read"
+            ),
+            WarningKind::UnknownInterface(id) => write!(
+                f,
+                "{file}: frame {}: refers to interface {id}, which no Interface Description \
+                 Block describes; skipped",
+                after
+            ),
+            WarningKind::TooManyInterfaces(n) => write!(
+                f,
+                "{file}: more than {n} interfaces described; the extra ones are ignored"
+            ),
+        }
+    }
+}
+
+/// A failure that prevents reading a capture at all.
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    /// The file could not be opened or read.
+    #[error("{}: {source}", file.display())]
+    Io {
+        /// The capture file.
+        file: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file holds no bytes at all.
+    #[error("{}: empty file, not a capture", file.display())]
+    Empty {
+        /// The capture file.
+        file: PathBuf,
+    },
+    /// The first bytes are neither a pcap nor a pcapng header.
+    #[error("{}: not a pcap or pcapng capture (first bytes {magic})", file.display())]
+    NotACapture {
+        /// The capture file.
+        file: PathBuf,
+        /// The first bytes, in hex.
+        magic: String,
+    },
+}
+
+/// What the reader saw, once it is done.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaptureStats {
+    /// Packet records delivered as frames.
+    pub frames: u64,
+    /// Bytes of packet data delivered.
+    pub bytes: u64,
+    /// Problems met, each naming the file and frame.
+    pub warnings: Vec<CaptureWarning>,
+}
+
+impl CaptureStats {
+    /// True when reading stopped at damage before the end of the file.
+    pub fn damaged(&self) -> bool {
+        self.warnings.iter().any(|w| {
+            matches!(
+                w.kind,
+                WarningKind::TruncatedRecord
+                    | WarningKind::RecordTooLarge { .. }
+                    | WarningKind::Corrupt(_)
+            )
+        })
+    }
+}

@@ -1,0 +1,577 @@
+//! Link and network layers: a [`Frame`] becomes a [`Packet`] view that borrows it.
+//! Ethernet II, 802.3 + LLC/SNAP (CDP: etherparse would take the 802.3 length for
+//! an ether type, so LLC/SNAP is recognised here), 802.1Q / 802.1ad / 0x9100 tag
+//! stacks with every VLAN id kept, Linux SLL and SLL2, raw IP, BSD loopback and
+//! Cisco HDLC; then IPv4 / IPv6 (etherparse, lax so snaplen-cut packets still
+//! slice), UDP and TCP. A non-first IPv4 fragment is never read as UDP/TCP.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use etherparse::{IpNumber, LaxIpSlice, TcpSlice, UdpSlice};
+
+use crate::capture::{Frame, Linktype};
+
+/// An Ethernet MAC address.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct MacAddr(pub [u8; 6]);
+
+impl MacAddr {
+    /// From a slice of exactly six bytes.
+    pub fn from_slice(b: &[u8]) -> Option<Self> {
+        b.try_into().ok().map(MacAddr)
+    }
+
+    /// Upper-case hex without separators, as in `SEP001122AABBCC`.
+    pub fn to_sep_hex(self) -> String {
+        self.0.iter().map(|b| format!("{b:02X}")).collect()
+    }
+}
+
+impl fmt::Display for MacAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [a, b, c, d, e, g] = self.0;
+        write!(f, "{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{g:02x}")
+    }
+}
+
+impl fmt::Debug for MacAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// One 802.1Q-style tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct VlanTag {
+    /// The tag protocol id (0x8100, 0x88a8 or 0x9100).
+    pub tpid: u16,
+    /// VLAN id (0 = priority tag only).
+    pub id: u16,
+    /// 802.1p priority.
+    pub pcp: u8,
+}
+
+/// The VLAN tags of a frame, outermost first. Fixed size: no allocation per packet.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct Vlans {
+    tags: [VlanTag; MAX_TAGS],
+    len: u8,
+}
+
+/// The deepest tag stack decoded; a frame with more is malformed.
+pub const MAX_TAGS: usize = 4;
+
+impl Vlans {
+    /// The tags, outermost first.
+    pub fn tags(&self) -> &[VlanTag] {
+        self.tags.get(..usize::from(self.len)).unwrap_or_default()
+    }
+
+    /// The VLAN ids, outermost first.
+    pub fn ids(&self) -> impl Iterator<Item = u16> + '_ {
+        self.tags().iter().map(|t| t.id)
+    }
+
+    /// The innermost VLAN id: the one the phone's own frame carried on a SPAN of a trunk.
+    pub fn inner(&self) -> Option<u16> {
+        self.tags().last().map(|t| t.id)
+    }
+
+    fn push(&mut self, tag: VlanTag) -> bool {
+        match self.tags.get_mut(usize::from(self.len)) {
+            Some(slot) => {
+                *slot = tag;
+                self.len += 1;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl fmt::Debug for Vlans {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.ids()).finish()
+    }
+}
+
+/// TCP flag bits as on the wire (FIN 0x01 … CWR 0x80).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TcpFlags(pub u8);
+
+impl TcpFlags {
+    /// FIN.
+    pub const FIN: u8 = 0x01;
+    /// SYN.
+    pub const SYN: u8 = 0x02;
+    /// RST.
+    pub const RST: u8 = 0x04;
+    /// PSH.
+    pub const PSH: u8 = 0x08;
+    /// ACK.
+    pub const ACK: u8 = 0x10;
+
+    /// Whether every bit of `mask` is set.
+    pub fn has(self, mask: u8) -> bool {
+        self.0 & mask == mask
+    }
+}
+
+/// A TCP segment, borrowing its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpSegment<'a> {
+    /// Source port.
+    pub src_port: u16,
+    /// Destination port.
+    pub dst_port: u16,
+    /// Sequence number.
+    pub seq: u32,
+    /// Acknowledgement number.
+    pub ack: u32,
+    /// Flags.
+    pub flags: TcpFlags,
+    /// Payload (possibly cut at the snap length).
+    pub payload: &'a [u8],
+}
+
+/// The transport layer of an IP packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport<'a> {
+    /// UDP.
+    Udp {
+        /// Source port.
+        src_port: u16,
+        /// Destination port.
+        dst_port: u16,
+        /// Payload (bounded by the UDP length when it fits the capture).
+        payload: &'a [u8],
+    },
+    /// TCP.
+    Tcp(TcpSegment<'a>),
+    /// A non-first fragment: its bytes are the middle of some datagram, never a header.
+    Fragment {
+        /// The IP protocol number of the datagram.
+        protocol: u8,
+    },
+    /// Another protocol (ICMP, …) or a transport header cut short.
+    Other {
+        /// The IP protocol number.
+        protocol: u8,
+    },
+}
+
+/// An IPv4 or IPv6 packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ip<'a> {
+    /// Source address.
+    pub src: IpAddr,
+    /// Destination address.
+    pub dst: IpAddr,
+    /// True for the first fragment of a fragmented datagram: its payload is partial.
+    pub first_fragment: bool,
+    /// The transport layer.
+    pub transport: Transport<'a>,
+}
+
+/// What the link layer carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Net<'a> {
+    /// A CDP PDU (after 802.3 + LLC/SNAP, or Cisco HDLC protocol 0x2000).
+    Cdp(&'a [u8]),
+    /// An LLDP PDU (ether type 0x88cc).
+    Lldp(&'a [u8]),
+    /// IPv4 or IPv6.
+    Ip(Ip<'a>),
+    /// Another ether type (ARP, …).
+    OtherEthertype(u16),
+    /// Another 802.2 LLC frame (STP, other SNAP protocols, …).
+    OtherLlc,
+}
+
+/// The decoded view of one frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Packet<'a> {
+    /// Source MAC, when the link type has one.
+    pub src_mac: Option<MacAddr>,
+    /// Destination MAC, when the link type has one.
+    pub dst_mac: Option<MacAddr>,
+    /// VLAN tags, outermost first.
+    pub vlans: Vlans,
+    /// The network layer.
+    pub net: Net<'a>,
+}
+
+/// Why a frame could not be sliced.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkError {
+    /// The frame ends inside the named header.
+    #[error("frame ends inside the {0} header")]
+    Truncated(&'static str),
+    /// More stacked VLAN tags than bootscope decodes.
+    #[error("more than {MAX_TAGS} stacked VLAN tags")]
+    TooManyTags,
+    /// A link type bootscope does not decode.
+    #[error("link type {0} is not decoded")]
+    UnsupportedLinktype(Linktype),
+    /// The IP header is malformed.
+    #[error("bad IP header: {0}")]
+    Ip(String),
+}
+
+const ETHERTYPE_IPV4: u16 = 0x0800;
+const ETHERTYPE_IPV6: u16 = 0x86dd;
+const ETHERTYPE_LLDP: u16 = 0x88cc;
+const ETHERTYPE_VLAN: u16 = 0x8100;
+const ETHERTYPE_QINQ: u16 = 0x88a8;
+const ETHERTYPE_QINQ_OLD: u16 = 0x9100;
+/// Linux SLL "protocol" for frames carrying an 802.2 LLC header.
+const SLL_PROTO_802_2: u16 = 0x0004;
+/// Cisco HDLC protocol for CDP.
+const HDLC_PROTO_CDP: u16 = 0x2000;
+/// The LLC/SNAP header that introduces CDP: DSAP/SSAP 0xaa, UI, OUI 00000c, PID 0x2000.
+const SNAP_CDP: [u8; 8] = [0xaa, 0xaa, 0x03, 0x00, 0x00, 0x0c, 0x20, 0x00];
+
+/// Slice one frame down to its network and transport layers.
+///
+/// # Errors
+/// A header cut short, a tag stack deeper than [`MAX_TAGS`], an unsupported link
+/// type, or a malformed IP header.
+pub fn decode<'a>(frame: &Frame<'a>) -> Result<Packet<'a>, LinkError> {
+    let data = frame.data;
+    let mut pkt = Packet {
+        src_mac: None,
+        dst_mac: None,
+        vlans: Vlans::default(),
+        net: Net::OtherLlc,
+    };
+    match frame.linktype {
+        Linktype::ETHERNET => {
+            let (Some(d), Some(s), Some(rest)) = (data.get(..6), data.get(6..12), data.get(12..))
+            else {
+                return Err(LinkError::Truncated("Ethernet"));
+            };
+            pkt.dst_mac = MacAddr::from_slice(d);
+            pkt.src_mac = MacAddr::from_slice(s);
+            pkt.net = ethertype_payload(rest, &mut pkt.vlans, true)?;
+        }
+        Linktype::LINUX_SLL => {
+            // packet type u16, ARPHRD u16, address length u16, address [8], protocol u16
+            let Some(hdr) = data.get(..16) else {
+                return Err(LinkError::Truncated("Linux SLL"));
+            };
+            let (addr_len, addr) = (be16(hdr, 4), hdr.get(6..14).unwrap_or_default());
+            if addr_len == 6 {
+                pkt.src_mac = MacAddr::from_slice(addr.get(..6).unwrap_or_default());
+            }
+            pkt.net = sll_payload(data.get(14..).unwrap_or_default(), &mut pkt.vlans)?;
+        }
+        Linktype::LINUX_SLL2 => {
+            // protocol u16, reserved u16, ifindex u32, ARPHRD u16, packet type u8,
+            // address length u8, address [8]
+            let Some(hdr) = data.get(..20) else {
+                return Err(LinkError::Truncated("Linux SLL2"));
+            };
+            let addr_len = hdr.get(11).copied().unwrap_or(0);
+            if addr_len == 6 {
+                pkt.src_mac = MacAddr::from_slice(hdr.get(12..18).unwrap_or_default());
+            }
+            let proto = be16(hdr, 0);
+            let payload = data.get(20..).unwrap_or_default();
+            pkt.net = sll_proto_payload(proto, payload, &mut pkt.vlans)?;
+        }
+        Linktype::RAW | Linktype::RAW_BSD | Linktype::RAW_OPENBSD | Linktype::IPV4 => {
+            pkt.net = Net::Ip(ip(data)?);
+        }
+        Linktype::IPV6 => pkt.net = Net::Ip(ip(data)?),
+        Linktype::NULL => {
+            // 4-byte address family in the capturing host's byte order.
+            let Some(&[a, b, c, d]) = data.get(..4) else {
+                return Err(LinkError::Truncated("loopback"));
+            };
+            let (le, be) = (u32::from_le_bytes([a, b, c, d]), u32::from_be_bytes([a, b, c, d]));
+            let is_ip = |f: u32| matches!(f, 2 | 24 | 28 | 30);
+            pkt.net = if is_ip(le) || is_ip(be) {
+                Net::Ip(ip(data.get(4..).unwrap_or_default())?)
+            } else {
+                Net::OtherEthertype(0)
+            };
+        }
+        Linktype::C_HDLC => {
+            // address u8, control u8, protocol u16
+            let Some(hdr) = data.get(..4) else {
+                return Err(LinkError::Truncated("Cisco HDLC"));
+            };
+            let rest = data.get(4..).unwrap_or_default();
+            pkt.net = match be16(hdr, 2) {
+                HDLC_PROTO_CDP => Net::Cdp(rest),
+                proto => ethertype_payload_after(proto, rest, &mut pkt.vlans)?,
+            };
+        }
+        other => return Err(LinkError::UnsupportedLinktype(other)),
+    }
+    Ok(pkt)
+}
+
+fn be16(b: &[u8], at: usize) -> u16 {
+    match b.get(at..at + 2) {
+        Some(&[hi, lo]) => u16::from_be_bytes([hi, lo]),
+        _ => 0,
+    }
+}
+
+/// `rest` starts at an Ethernet type/length field.
+fn ethertype_payload<'a>(
+    rest: &'a [u8],
+    vlans: &mut Vlans,
+    is_ethernet: bool,
+) -> Result<Net<'a>, LinkError> {
+    let Some(&[hi, lo]) = rest.get(..2) else {
+        return Err(LinkError::Truncated("Ethernet"));
+    };
+    let kind = u16::from_be_bytes([hi, lo]);
+    let body = rest.get(2..).unwrap_or_default();
+    if is_ethernet && kind <= 1500 {
+        // 802.3: a length, then 802.2 LLC. Trailing padding beyond the length is dropped.
+        let llc_len = usize::from(kind).min(body.len());
+        return Ok(llc(body.get(..llc_len).unwrap_or_default()));
+    }
+    ethertype_payload_after(kind, body, vlans)
+}
+
+/// `body` follows an ether type `kind`.
+fn ethertype_payload_after<'a>(
+    mut kind: u16,
+    mut body: &'a [u8],
+    vlans: &mut Vlans,
+) -> Result<Net<'a>, LinkError> {
+    while matches!(kind, ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD) {
+        // TCI u16 (PCP 3 bits, DEI 1, VID 12), then the next type/length.
+        let Some(&[t0, t1, k0, k1]) = body.get(..4) else {
+            return Err(LinkError::Truncated("802.1Q"));
+        };
+        let tci = u16::from_be_bytes([t0, t1]);
+        let pushed = vlans.push(VlanTag {
+            tpid: kind,
+            id: tci & 0x0fff,
+            pcp: (t0 >> 5) & 0x07,
+        });
+        if !pushed {
+            return Err(LinkError::TooManyTags);
+        }
+        kind = u16::from_be_bytes([k0, k1]);
+        body = body.get(4..).unwrap_or_default();
+        if kind <= 1500 {
+            let llc_len = usize::from(kind).min(body.len());
+            return Ok(llc(body.get(..llc_len).unwrap_or_default()));
+        }
+    }
+    Ok(match kind {
+        ETHERTYPE_LLDP => Net::Lldp(body),
+        ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => Net::Ip(ip(body)?),
+        other => Net::OtherEthertype(other),
+    })
+}
+
+fn sll_payload<'a>(rest: &'a [u8], vlans: &mut Vlans) -> Result<Net<'a>, LinkError> {
+    let proto = be16(rest, 0);
+    sll_proto_payload(proto, rest.get(2..).unwrap_or_default(), vlans)
+}
+
+fn sll_proto_payload<'a>(
+    proto: u16,
+    body: &'a [u8],
+    vlans: &mut Vlans,
+) -> Result<Net<'a>, LinkError> {
+    if proto == SLL_PROTO_802_2 {
+        return Ok(llc(body));
+    }
+    ethertype_payload_after(proto, body, vlans)
+}
+
+fn llc(body: &[u8]) -> Net<'_> {
+    match body.split_at_checked(SNAP_CDP.len()) {
+        Some((snap, cdp)) if snap == SNAP_CDP => Net::Cdp(cdp),
+        _ => Net::OtherLlc,
+    }
+}
+
+fn ip(data: &[u8]) -> Result<Ip<'_>, LinkError> {
+    let (slice, _ext_err) = LaxIpSlice::from_slice(data).map_err(|e| LinkError::Ip(e.to_string()))?;
+    let payload = slice.payload();
+    let protocol = payload.ip_number.0;
+    let (non_first, first_fragment) = match &slice {
+        LaxIpSlice::Ipv4(v4) => {
+            let h = v4.header();
+            let offset = h.fragments_offset().value();
+            (offset != 0, offset == 0 && h.more_fragments())
+        }
+        // An IPv6 fragment header: etherparse marks the payload fragmented; without the
+        // offset at hand, read none of them as a transport header.
+        LaxIpSlice::Ipv6(_) => (payload.fragmented, false),
+    };
+    let transport = if non_first {
+        Transport::Fragment { protocol }
+    } else {
+        match payload.ip_number {
+            IpNumber::UDP => match UdpSlice::from_slice_lax(payload.payload) {
+                Ok(udp) => Transport::Udp {
+                    src_port: udp.source_port(),
+                    dst_port: udp.destination_port(),
+                    payload: udp.payload(),
+                },
+                Err(_) => Transport::Other { protocol },
+            },
+            IpNumber::TCP => match TcpSlice::from_slice(payload.payload) {
+                Ok(tcp) => {
+                    let flags = u8::from(tcp.fin())
+                        | u8::from(tcp.syn()) << 1
+                        | u8::from(tcp.rst()) << 2
+                        | u8::from(tcp.psh()) << 3
+                        | u8::from(tcp.ack()) << 4
+                        | u8::from(tcp.urg()) << 5
+                        | u8::from(tcp.ece()) << 6
+                        | u8::from(tcp.cwr()) << 7;
+                    Transport::Tcp(TcpSegment {
+                        src_port: tcp.source_port(),
+                        dst_port: tcp.destination_port(),
+                        seq: tcp.sequence_number(),
+                        ack: tcp.acknowledgment_number(),
+                        flags: TcpFlags(flags),
+                        payload: tcp.payload(),
+                    })
+                }
+                Err(_) => Transport::Other { protocol },
+            },
+            _ => Transport::Other { protocol },
+        }
+    };
+    Ok(Ip {
+        src: slice.source_addr(),
+        dst: slice.destination_addr(),
+        first_fragment,
+        transport,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(linktype: Linktype, data: &[u8]) -> Frame<'_> {
+        Frame {
+            number: 1,
+            ts_ns: 0,
+            linktype,
+            data,
+            orig_len: data.len() as u32,
+        }
+    }
+
+    const DST: [u8; 6] = [0x01, 0x00, 0x0c, 0xcc, 0xcc, 0xcc];
+    const SRC: [u8; 6] = [0x00, 0x11, 0x22, 0x33, 0x44, 0x55];
+
+    #[test]
+    fn ieee_802_3_llc_snap_is_cdp_not_an_ether_type() {
+        let mut f = Vec::new();
+        f.extend_from_slice(&DST);
+        f.extend_from_slice(&SRC);
+        f.extend_from_slice(&[0x00, 0x0c]); // 802.3 length: 8 SNAP + 4 CDP bytes
+        f.extend_from_slice(&SNAP_CDP);
+        f.extend_from_slice(&[0x02, 0xb4, 0x12, 0x34]);
+        f.extend_from_slice(&[0u8; 20]); // Ethernet padding, beyond the 802.3 length
+        let p = decode(&frame(Linktype::ETHERNET, &f)).unwrap();
+        assert_eq!(p.net, Net::Cdp(&[0x02, 0xb4, 0x12, 0x34]));
+        assert_eq!(p.src_mac, Some(MacAddr(SRC)));
+    }
+
+    #[test]
+    fn stacked_tags_keep_every_vlan_id() {
+        let mut f = Vec::new();
+        f.extend_from_slice(&DST);
+        f.extend_from_slice(&SRC);
+        f.extend_from_slice(&[0x88, 0xa8, 0x00, 0x64]); // S-tag VLAN 100
+        f.extend_from_slice(&[0x91, 0x00, 0x00, 0xc8]); // old QinQ VLAN 200
+        f.extend_from_slice(&[0x81, 0x00, 0xa0, 0x4d]); // C-tag PCP 5 VLAN 77
+        f.extend_from_slice(&[0x88, 0xcc, 0x02, 0x07]);
+        let p = decode(&frame(Linktype::ETHERNET, &f)).unwrap();
+        assert_eq!(p.vlans.ids().collect::<Vec<_>>(), vec![100, 200, 77]);
+        assert_eq!(p.vlans.tags()[2].pcp, 5);
+        assert_eq!(p.vlans.inner(), Some(77));
+        assert_eq!(p.net, Net::Lldp(&[0x02, 0x07]));
+    }
+
+    #[test]
+    fn too_many_tags_is_an_error_not_a_loop() {
+        let mut f = Vec::new();
+        f.extend_from_slice(&DST);
+        f.extend_from_slice(&SRC);
+        for _ in 0..100 {
+            f.extend_from_slice(&[0x81, 0x00, 0x00, 0x01]);
+        }
+        assert_eq!(
+            decode(&frame(Linktype::ETHERNET, &f)),
+            Err(LinkError::TooManyTags)
+        );
+    }
+
+    fn ipv4_udp(frag: u16, more: bool) -> Vec<u8> {
+        let mut p = vec![
+            0x45, 0, 0, 36, 0, 1, // version/ihl, tos, total length 36, id
+        ];
+        let ff = (u16::from(more) << 13) | frag;
+        p.extend_from_slice(&ff.to_be_bytes());
+        p.extend_from_slice(&[64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        p.extend_from_slice(&[0, 68, 0, 67, 0, 16, 0, 0]); // UDP 68 -> 67, length 16
+        p.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
+        p
+    }
+
+    #[test]
+    fn non_first_fragment_is_never_udp() {
+        let bytes = ipv4_udp(185, false);
+        let p = decode(&frame(Linktype::RAW, &bytes)).unwrap();
+        let Net::Ip(ip) = p.net else { panic!() };
+        assert_eq!(ip.transport, Transport::Fragment { protocol: 17 });
+        let bytes = ipv4_udp(0, false);
+        let p = decode(&frame(Linktype::RAW, &bytes)).unwrap();
+        let Net::Ip(ip) = p.net else { panic!() };
+        assert!(matches!(ip.transport, Transport::Udp { src_port: 68, dst_port: 67, payload } if payload.len() == 8));
+        assert!(!ip.first_fragment);
+        let bytes = ipv4_udp(0, true);
+        let p = decode(&frame(Linktype::RAW, &bytes)).unwrap();
+        let Net::Ip(ip) = p.net else { panic!() };
+        assert!(ip.first_fragment);
+    }
+
+    #[test]
+    fn sll2_carries_the_mac_and_protocol() {
+        let mut f = vec![0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6];
+        f.extend_from_slice(&SRC);
+        f.extend_from_slice(&[0, 0]);
+        f.extend_from_slice(&ipv4_udp(0, false));
+        let p = decode(&frame(Linktype::LINUX_SLL2, &f)).unwrap();
+        assert_eq!(p.src_mac, Some(MacAddr(SRC)));
+        assert!(matches!(p.net, Net::Ip(_)));
+    }
+
+    #[test]
+    fn short_frames_are_errors_for_every_link_type() {
+        for lt in [
+            Linktype::ETHERNET,
+            Linktype::LINUX_SLL,
+            Linktype::LINUX_SLL2,
+            Linktype::NULL,
+            Linktype::C_HDLC,
+            Linktype::RAW,
+        ] {
+            for n in 0..3 {
+                assert!(decode(&frame(lt, &[0x45; 3][..n])).is_err(), "{lt} {n}");
+            }
+        }
+        assert_eq!(
+            decode(&frame(Linktype(147), &[0; 40])),
+            Err(LinkError::UnsupportedLinktype(Linktype(147)))
+        );
+    }
+}
