@@ -131,9 +131,6 @@ impl Dispatcher {
         match packet.net {
             Net::Cdp(b) => emit(&mut self.stats, cdp::parse(b).map(Message::Cdp)),
             Net::Lldp(b) => emit(&mut self.stats, lldp::parse(b).map(Message::Lldp)),
-            Net::Ip(ip) if ip.first_fragment => {
-                // A partial datagram: dissecting it would only report false damage.
-            }
             Net::Ip(ip) => match ip.transport {
                 Transport::Udp {
                     src_port,
@@ -182,15 +179,15 @@ impl Dispatcher {
         payload: &'a [u8],
         ts_ns: i64,
     ) -> Option<Result<Message<'a>, DissectError>> {
-        if matches!(sport, DHCP_SERVER | DHCP_CLIENT) && matches!(dport, DHCP_SERVER | DHCP_CLIENT)
+        // Either port, as tshark decides: relays and odd clients use other source ports.
+        if matches!(sport, DHCP_SERVER | DHCP_CLIENT) || matches!(dport, DHCP_SERVER | DHCP_CLIENT)
         {
             return Some(dhcp::parse(payload).map(Message::Dhcp));
         }
         if dport == TFTP || sport == TFTP {
             let m = tftp::parse(payload);
             if dport == TFTP {
-                if let Ok(tftp::TftpPacket::ReadRequest(_) | tftp::TftpPacket::WriteRequest(_)) =
-                    &m
+                if let Ok(tftp::TftpPacket::ReadRequest(_) | tftp::TftpPacket::WriteRequest(_)) = &m
                 {
                     self.follow_tftp(src, sport, dst, ts_ns);
                 }

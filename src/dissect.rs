@@ -57,7 +57,11 @@ pub enum DissectRunError {
 /// # Errors
 /// The capture cannot be opened or read, or `out` fails (a closed pipe included:
 /// the caller decides whether that is an error).
-pub fn run(path: &Path, format: Format, out: &mut dyn Write) -> Result<DissectSummary, DissectRunError> {
+pub fn run(
+    path: &Path,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<DissectSummary, DissectRunError> {
     let file = capture::open(path)?;
     let mut dispatcher = Dispatcher::new(StreamLimits::default());
     let mut summary = DissectSummary::default();
@@ -238,7 +242,12 @@ fn json_line(
     if !packet.vlans.tags().is_empty() {
         obj.insert(
             "vlans".into(),
-            packet.vlans.ids().map(Value::from).collect::<Vec<_>>().into(),
+            packet
+                .vlans
+                .ids()
+                .map(Value::from)
+                .collect::<Vec<_>>()
+                .into(),
         );
     }
     if let Net::Ip(ip) = &packet.net {

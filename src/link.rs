@@ -168,7 +168,8 @@ pub struct Ip<'a> {
     pub src: IpAddr,
     /// Destination address.
     pub dst: IpAddr,
-    /// True for the first fragment of a fragmented datagram: its payload is partial.
+    /// True for the first fragment of a fragmented datagram: its payload is partial (it is
+    /// still dissected, as tshark does when it cannot reassemble).
     pub first_fragment: bool,
     /// The transport layer.
     pub transport: Transport<'a>,
@@ -289,7 +290,10 @@ pub fn decode<'a>(frame: &Frame<'a>) -> Result<Packet<'a>, LinkError> {
             let Some(&[a, b, c, d]) = data.get(..4) else {
                 return Err(LinkError::Truncated("loopback"));
             };
-            let (le, be) = (u32::from_le_bytes([a, b, c, d]), u32::from_be_bytes([a, b, c, d]));
+            let (le, be) = (
+                u32::from_le_bytes([a, b, c, d]),
+                u32::from_be_bytes([a, b, c, d]),
+            );
             let is_ip = |f: u32| matches!(f, 2 | 24 | 28 | 30);
             pkt.net = if is_ip(le) || is_ip(be) {
                 Net::Ip(ip(data.get(4..).unwrap_or_default())?)
@@ -397,7 +401,8 @@ fn llc(body: &[u8]) -> Net<'_> {
 }
 
 fn ip(data: &[u8]) -> Result<Ip<'_>, LinkError> {
-    let (slice, _ext_err) = LaxIpSlice::from_slice(data).map_err(|e| LinkError::Ip(e.to_string()))?;
+    let (slice, _ext_err) =
+        LaxIpSlice::from_slice(data).map_err(|e| LinkError::Ip(e.to_string()))?;
     let payload = slice.payload();
     let protocol = payload.ip_number.0;
     let (non_first, first_fragment) = match &slice {
@@ -536,7 +541,9 @@ mod tests {
         let bytes = ipv4_udp(0, false);
         let p = decode(&frame(Linktype::RAW, &bytes)).unwrap();
         let Net::Ip(ip) = p.net else { panic!() };
-        assert!(matches!(ip.transport, Transport::Udp { src_port: 68, dst_port: 67, payload } if payload.len() == 8));
+        assert!(
+            matches!(ip.transport, Transport::Udp { src_port: 68, dst_port: 67, payload } if payload.len() == 8)
+        );
         assert!(!ip.first_fragment);
         let bytes = ipv4_udp(0, true);
         let p = decode(&frame(Linktype::RAW, &bytes)).unwrap();

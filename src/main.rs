@@ -11,7 +11,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use bootscope::dissect::{self, DissectRunError};
 
 #[derive(Parser)]
-#[command(name = "bootscope", version, about = "Follow Cisco IP phones as they boot, from the wire")]
+#[command(
+    name = "bootscope",
+    version,
+    about = "Follow Cisco IP phones as they boot, from the wire"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

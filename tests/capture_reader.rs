@@ -62,7 +62,10 @@ fn pcapng_with_interfaces_of_different_link_types_spb_and_unknown_blocks() {
     assert_eq!((got[1].linktype, got[1].ts_ns), (101, 2_000_000_123));
     assert_eq!(got[1].data, raw_ip);
     // A simple packet has no timestamp of its own: it keeps the previous one.
-    assert_eq!((got[2].number, got[2].linktype, got[2].ts_ns), (3, 1, 2_000_000_123));
+    assert_eq!(
+        (got[2].number, got[2].linktype, got[2].ts_ns),
+        (3, 1, 2_000_000_123)
+    );
     assert_eq!(got[2].data, frames[1].data);
 }
 
@@ -102,7 +105,10 @@ fn a_truncated_last_record_keeps_every_frame_before_it() {
     assert_eq!(w.kind, WarningKind::TruncatedRecord);
     assert_eq!(w.after_frame, 11);
     let text = w.to_string();
-    assert!(text.contains("truncated.pcap") && text.contains("frame 11"), "{text}");
+    assert!(
+        text.contains("truncated.pcap") && text.contains("frame 11"),
+        "{text}"
+    );
     assert!(stats.damaged());
 }
 
@@ -122,7 +128,10 @@ fn a_record_claiming_gigabytes_is_refused_without_allocating_it() {
     let w = stats.warnings.last().unwrap();
     assert_eq!(w.after_frame, 2);
     assert!(
-        matches!(w.kind, WarningKind::TruncatedRecord | WarningKind::RecordTooLarge { .. }),
+        matches!(
+            w.kind,
+            WarningKind::TruncatedRecord | WarningKind::RecordTooLarge { .. }
+        ),
         "{w:?}"
     );
 }
@@ -152,11 +161,17 @@ fn not_a_capture_and_empty_files_are_clear_errors() {
     let e = capture::open(&path).err().unwrap();
     assert!(matches!(e, CaptureError::NotACapture { .. }));
     let text = e.to_string();
-    assert!(text.contains("not-a-capture.txt") && text.contains("68656c6c"), "{text}");
+    assert!(
+        text.contains("not-a-capture.txt") && text.contains("68656c6c"),
+        "{text}"
+    );
 
     let path = scratch("empty.pcap");
     std::fs::write(&path, b"").unwrap();
-    assert!(matches!(capture::open(&path), Err(CaptureError::Empty { .. })));
+    assert!(matches!(
+        capture::open(&path),
+        Err(CaptureError::Empty { .. })
+    ));
 
     let missing = scratch("does-not-exist.pcap");
     let e = capture::open(&missing).err().unwrap();

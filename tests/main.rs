@@ -3,3 +3,4 @@
 mod common;
 
 mod capture_reader;
+mod tshark_compare;

@@ -185,7 +185,8 @@ impl CaptureFile {
             // update the interface table.
             let frame = match block {
                 PcapBlockOwned::LegacyHeader(h) => {
-                    let lt = Linktype(h.network.0 as u32);
+                    // The upper bits of the field carry FCS flags (pcap spec, LINKTYPE_ field).
+                    let lt = Linktype(h.network.0 as u32 & 0xffff);
                     check_linktype(lt, &mut warned_linktypes, &mut stats, &warn, consumed);
                     legacy = Some((lt, h.is_nanosecond_precision()));
                     None

@@ -125,8 +125,8 @@ impl fmt::Display for CaptureWarning {
         match &self.kind {
             WarningKind::UnsupportedLinktype(lt) => write!(
                 f,
-                "{file}: frame {}: link type {lt} is not decoded; its frames are skipped",
-                after
+                "{file}: link type {lt} (from byte {offset}) is not decoded; its frames are \
+                 counted but not dissected"
             ),
             WarningKind::TruncatedRecord => write!(
                 f,

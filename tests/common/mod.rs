@@ -27,7 +27,12 @@ pub fn all_captures() -> Vec<String> {
                 p.extension().and_then(|x| x.to_str()),
                 Some("pcap" | "pcapng")
             ) {
-                out.push(p.strip_prefix(&root).unwrap().to_string_lossy().into_owned());
+                out.push(
+                    p.strip_prefix(&root)
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned(),
+                );
             }
         }
     }
@@ -66,8 +71,20 @@ pub fn read_frames(path: &Path) -> (Vec<OwnedFrame>, CaptureStats) {
 
 /// Write a classic pcap: `big_endian` and `nanos` pick the magic's variant.
 pub fn write_pcap(frames: &[OwnedFrame], linktype: u32, big_endian: bool, nanos: bool) -> Vec<u8> {
-    let u32b = |v: u32| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
-    let u16b = |v: u16| if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
+    let u32b = |v: u32| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
+    let u16b = |v: u16| {
+        if big_endian {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        }
+    };
     let mut out = Vec::new();
     out.extend_from_slice(&u32b(if nanos { 0xa1b2_3c4d } else { 0xa1b2_c3d4 }));
     out.extend_from_slice(&u16b(2));
