@@ -33,6 +33,35 @@ pub enum Message<'a> {
 }
 
 impl Message<'_> {
+    /// Damage inside a message the dissector still decoded (a bad TLV, options cut
+    /// short, an unreadable header line): what a tshark user would see as an expert
+    /// warning. `None` for a sound message.
+    pub fn damage(&self) -> Option<String> {
+        match self {
+            Message::Cdp(m) if m.has_malformed() => Some("a TLV of the wrong size".into()),
+            Message::Lldp(m) if m.truncated => Some("the PDU is cut short".into()),
+            Message::Lldp(m) if m.malformed() => {
+                Some("mandatory TLVs missing or out of order, or a malformed TLV".into())
+            }
+            Message::Dhcp(m) => m
+                .options_error()
+                .map(|e| format!("options unreadable from byte {}: {}", e.offset, e.kind)),
+            Message::Sccp(m) if m.is_malformed() => Some(format!(
+                "{} body shorter than its layout",
+                m.name().unwrap_or("message")
+            )),
+            Message::Sip(m) if m.content_length_invalid => Some("invalid Content-Length".into()),
+            Message::Sip(m) if !m.malformed_headers.is_empty() || m.dropped_headers > 0 => {
+                Some(format!(
+                    "{} unreadable and {} dropped header line(s)",
+                    m.malformed_headers.len(),
+                    m.dropped_headers
+                ))
+            }
+            _ => None,
+        }
+    }
+
     /// The protocol of the message.
     pub fn proto(&self) -> Proto {
         match self {

@@ -74,14 +74,19 @@ pub fn run(
         let t0 = *first_ts.get_or_insert(frame.ts_ns);
         let result = dispatcher.frame(frame, |packet, msg| {
             line.clear();
-            if let Err(e) = &msg {
+            let damage = match &msg {
+                Err(e) => Some(format!("malformed {e}")),
+                Ok(m) => m
+                    .damage()
+                    .map(|d| format!("{}: {d}", proto_upper(m.proto()))),
+            };
+            if let Some(d) = damage {
                 malformed_seen += 1;
                 if malformed_seen <= MAX_WARNINGS {
                     summary.warnings.push(format!(
-                        "{}: frame {}: malformed {}",
+                        "{}: frame {}: {d}",
                         path.display(),
-                        frame.number,
-                        e
+                        frame.number
                     ));
                 }
             }
@@ -113,7 +118,7 @@ pub fn run(
     summary.dispatch = dispatcher.stats;
     if malformed_seen > MAX_WARNINGS {
         summary.warnings.push(format!(
-            "{}: {} more malformed messages not listed",
+            "{}: {} more damaged messages not listed",
             path.display(),
             malformed_seen - MAX_WARNINGS
         ));

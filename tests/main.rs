@@ -3,4 +3,5 @@
 mod common;
 
 mod capture_reader;
+mod hostile;
 mod tshark_compare;

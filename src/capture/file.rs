@@ -1,5 +1,5 @@
 //! pcap and pcapng files (or stdin) in pure Rust: pcap-parser's block parsers over
-//! a buffer that starts at 1 MiB and grows, only for an oversized record, up to
+//! a buffer that starts at 256 KiB and grows, only for an oversized record, up to
 //! [`MAX_RECORD`]. Memory is bounded whatever a header claims; damage stops the
 //! read with a warning after every frame before it was delivered.
 
@@ -15,7 +15,7 @@ use pcap_parser::{PcapBlockOwned, PcapError};
 use super::{CaptureError, CaptureStats, CaptureWarning, Frame, Linktype, WarningKind};
 
 /// The reader's starting buffer: a few hundred typical records.
-const INITIAL_BUFFER: usize = 1 << 20;
+const INITIAL_BUFFER: usize = 256 << 10;
 /// The largest record or block bootscope buffers (pcapng allows more; no real capture of
 /// these protocols comes near it).
 pub const MAX_RECORD: usize = 16 << 20;
