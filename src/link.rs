@@ -552,6 +552,28 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_udp_and_tcp_slice_through_extension_headers() {
+        let mut p = vec![0x60, 0, 0, 0, 0, 16, 0, 64]; // payload length 16, next header hop-by-hop
+        p.extend_from_slice(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        p.extend_from_slice(&[0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        p.extend_from_slice(&[17, 0, 1, 4, 0, 0, 0, 0]); // hop-by-hop: next UDP, PadN
+        p.extend_from_slice(&[0x02, 0x22, 0x02, 0x23, 0, 8, 0, 0]); // UDP 546 -> 547
+        let f = frame(Linktype::IPV6, &p);
+        let Net::Ip(ip) = decode(&f).unwrap().net else {
+            panic!()
+        };
+        assert_eq!(ip.src.to_string(), "fe80::1");
+        assert!(matches!(
+            ip.transport,
+            Transport::Udp {
+                src_port: 546,
+                dst_port: 547,
+                ..
+            }
+        ));
+    }
+
+    #[test]
     fn sll2_carries_the_mac_and_protocol() {
         let mut f = vec![0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6];
         f.extend_from_slice(&SRC);

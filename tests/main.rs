@@ -3,5 +3,6 @@
 mod common;
 
 mod capture_reader;
+mod dissect_view;
 mod hostile;
 mod tshark_compare;
