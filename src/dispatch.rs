@@ -297,12 +297,15 @@ fn plausible_start(proto: StreamProto, data: &[u8]) -> bool {
     match proto {
         StreamProto::Sccp => {
             // data length u32, header version u32, message id u32 (little-endian)
-            let Some(&[l0, l1, l2, l3, _, _, _, _, m0, m1, m2, m3]) = data.get(..12) else {
+            let Some(&[l0, l1, l2, l3, v0, v1, v2, v3, m0, m1, m2, m3]) = data.get(..12) else {
                 return false;
             };
             let len = u32::from_le_bytes([l0, l1, l2, l3]);
+            let version = u32::from_le_bytes([v0, v1, v2, v3]);
             let id = sccp::SccpMessageId(u32::from_le_bytes([m0, m1, m2, m3]));
-            (4..=sccp::MAX_PDU_LEN as u32).contains(&len) && id.name().is_some()
+            (sccp::MIN_DATA_LENGTH..=sccp::MAX_DATA_LENGTH).contains(&len)
+                && version <= sccp::MAX_HEADER_VERSION
+                && id.name().is_some()
         }
         StreamProto::Sip => {
             let d = trim_crlf(data);
@@ -326,11 +329,14 @@ fn trim_crlf(mut d: &[u8]) -> &[u8] {
 }
 
 /// What one pass of an application parser over stream bytes did.
+#[derive(Debug, Clone, Copy)]
 struct Consumed {
     /// Bytes fully used (messages, skipped body, dropped junk).
     used: usize,
     /// Whether the stream is still aligned on a message boundary afterwards.
     aligned: bool,
+    /// More bytes the parser needs for the message left unfinished (0: none).
+    need: usize,
 }
 
 /// Place a segment in its stream and dissect what it completes.
@@ -357,8 +363,16 @@ fn tcp_stream<F>(
             parse_stream_bytes(proto, fresh, aligned, &mut skip, &mut emit);
         }
         (placement, Some(stream)) => {
+            let before = stream.pending.len();
             let aligned = placement == Placement::InOrder;
-            feed(stream, proto, fresh, aligned, limits, &mut emit);
+            let budget = limits
+                .max_pending
+                .min((limits.max_pending_total + before).saturating_sub(*placed.pending_total));
+            if feed(stream, proto, fresh, aligned, budget, &mut emit) {
+                placed.stats.over_budget += 1;
+            }
+            *placed.pending_total =
+                placed.pending_total.saturating_sub(before) + stream.pending.len();
         }
     }
     if ends {
@@ -366,40 +380,59 @@ fn tcp_stream<F>(
     }
 }
 
+/// Parse what `fresh` completes in `stream`; keep an unfinished message's bytes (at
+/// most `budget`). Returns true when the budget forced the stream to drop them.
 fn feed<F>(
     stream: &mut Stream,
     proto: StreamProto,
     fresh: &[u8],
     aligned: bool,
-    limits: StreamLimits,
+    budget: usize,
     emit: &mut F,
-) where
+) -> bool
+where
     F: FnMut(Result<Message<'_>, DissectError>),
 {
-    if stream.pending.is_empty() {
-        // The common case: parse straight from the frame, copy only a split PDU's head.
-        let mut skip = stream.skip;
-        let c = parse_stream_bytes(proto, fresh, aligned, &mut skip, emit);
-        stream.skip = skip;
-        let rest = fresh.get(c.used..).unwrap_or_default();
-        if !c.aligned {
+    let pending = stream.pending.len();
+    if pending > 0 && pending + fresh.len() < stream.need {
+        // The parser said how much it needs: no use parsing before that.
+        if pending + fresh.len() > budget {
             stream.lose_alignment();
-        } else if rest.len() <= limits.max_pending {
-            stream.pending.extend_from_slice(rest);
-        } else {
-            stream.lose_alignment();
+            return true;
         }
+        stream.pending.extend_from_slice(fresh);
+        return false;
+    }
+    let mut skip = stream.skip;
+    let (c, rest_len) = if pending == 0 {
+        // The common case: parse straight from the frame, copy only a split PDU's head.
+        let c = parse_stream_bytes(proto, fresh, aligned, &mut skip, emit);
+        (c, fresh.len() - c.used)
     } else {
         stream.pending.extend_from_slice(fresh);
-        let mut skip = stream.skip;
         let c = parse_stream_bytes(proto, &stream.pending, true, &mut skip, emit);
-        stream.skip = skip;
-        if !c.aligned || stream.pending.len() - c.used > limits.max_pending {
-            stream.lose_alignment();
-        } else {
-            stream.pending.drain(..c.used);
-        }
+        let rest = stream.pending.len() - c.used;
+        (c, rest)
+    };
+    stream.skip = skip;
+    if !c.aligned {
+        stream.lose_alignment();
+        return false;
     }
+    if rest_len > budget {
+        stream.lose_alignment();
+        return true;
+    }
+    stream.realign();
+    if pending == 0 {
+        stream
+            .pending
+            .extend_from_slice(fresh.get(c.used..).unwrap_or_default());
+    } else {
+        stream.pending.drain(..c.used);
+    }
+    stream.need = if rest_len == 0 { 0 } else { rest_len + c.need };
+    false
 }
 
 /// Dissect every complete message in `data`; stop at a message that continues past it.
@@ -420,7 +453,12 @@ where
             rest = rest.get(n..).unwrap_or_default();
             *skip -= n as u64;
             if *skip > 0 {
-                break;
+                // Inside a body whose length is known: still aligned after it.
+                return Consumed {
+                    used: data.len(),
+                    aligned: true,
+                    need: 0,
+                };
             }
         }
         if proto == StreamProto::Sip {
@@ -436,6 +474,7 @@ where
                 return Consumed {
                     used: data.len(),
                     aligned: false,
+                    need: 0,
                 };
             }
             aligned = true;
@@ -470,6 +509,7 @@ where
                 return Consumed {
                     used: data.len(),
                     aligned: false,
+                    need: 0,
                 };
             }
         }
@@ -477,19 +517,17 @@ where
     Consumed {
         used: data.len() - rest.len(),
         aligned,
+        need: 0,
     }
 }
 
-/// How many body bytes follow an HTTP head: Content-Length; none for a request
-/// without one; "until the connection closes" for a response without one; unknown
-/// (`None`) for a chunked body.
+/// How many body bytes follow an HTTP head; `None` when its framing is unknown
+/// (chunked, or an unreadable Content-Length): the next message is then found by
+/// its first line.
 fn http_body_len(m: &http::HttpMessage<'_>) -> Option<u64> {
-    if m.is_chunked() {
-        return None;
+    match m.body_framing() {
+        http::HttpBodyFraming::Length(n) => Some(n),
+        http::HttpBodyFraming::UntilClose => Some(u64::MAX),
+        http::HttpBodyFraming::Chunked | http::HttpBodyFraming::Invalid => None,
     }
-    Some(match m.content_length() {
-        Some(n) => n,
-        None if m.is_response() => u64::MAX,
-        None => 0,
-    })
 }

@@ -75,6 +75,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for w in &summary.capture.warnings {
                 let _ = writeln!(err, "warning: {w}");
             }
+            if summary.capture.suppressed_warnings > 0 {
+                let n = summary.capture.suppressed_warnings;
+                let _ = writeln!(err, "warning: {n} more capture warnings not listed");
+            }
             for w in &summary.warnings {
                 let _ = writeln!(err, "warning: {w}");
             }

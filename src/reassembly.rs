@@ -31,6 +31,8 @@ pub struct StreamLimits {
     /// Unconsumed bytes kept per stream (a PDU split over segments); past it the
     /// stream loses alignment and resynchronises.
     pub max_pending: usize,
+    /// Unconsumed bytes kept over all streams together.
+    pub max_pending_total: usize,
     /// A stream silent for this long (capture time) is forgotten.
     pub idle_ns: i64,
 }
@@ -39,7 +41,9 @@ impl Default for StreamLimits {
     fn default() -> Self {
         StreamLimits {
             max_streams: 65_536,
-            max_pending: 256 * 1024,
+            // The largest message a stream parser accepts: a SIP head plus body.
+            max_pending: parsers::sip::MAX_HEAD_LEN + parsers::sip::MAX_BODY_LEN,
+            max_pending_total: 64 << 20,
             idle_ns: 300 * 1_000_000_000,
         }
     }
@@ -66,6 +70,9 @@ pub struct Stream {
     pub pending: Vec<u8>,
     /// Body bytes still to skip (e.g. an HTTP body nobody parses).
     pub skip: u64,
+    /// `pending` must reach this length before a parser can make progress (the
+    /// parser's last `NeedMore`), so a PDU sent byte by byte is not re-parsed each time.
+    pub need: usize,
     /// Whether the stream is aligned on a PDU boundary.
     aligned: bool,
 }
@@ -74,8 +81,14 @@ impl Stream {
     /// Mark the stream as no longer aligned on a PDU boundary (a parser lost the framing).
     pub fn lose_alignment(&mut self) {
         self.aligned = false;
-        self.pending.clear();
+        self.pending = Vec::new();
         self.skip = 0;
+        self.need = 0;
+    }
+
+    /// Mark the stream aligned: a parser found a message boundary in it.
+    pub fn realign(&mut self) {
+        self.aligned = true;
     }
 }
 
@@ -90,6 +103,8 @@ pub struct StreamStats {
     pub evicted: u64,
     /// Segments read without stream state because the table was full.
     pub untracked: u64,
+    /// Times a stream dropped its pending bytes because a bound was reached.
+    pub over_budget: u64,
 }
 
 /// All streams followed.
@@ -97,6 +112,11 @@ pub struct StreamStats {
 pub struct Streams {
     map: HashMap<FlowKey, Stream>,
     limits: StreamLimits,
+    /// Pending bytes over all streams.
+    pending_total: usize,
+    /// No idle sweep before this capture time: a full table is swept at most once a
+    /// second, not once per segment.
+    next_sweep_ns: i64,
     /// What happened so far.
     pub stats: StreamStats,
 }
@@ -109,6 +129,10 @@ pub struct Placed<'s, 'a> {
     pub fresh: &'a [u8],
     /// The stream's state, unless the table was full.
     pub stream: Option<&'s mut Stream>,
+    /// Pending bytes over all streams, for the caller to keep up to date.
+    pub pending_total: &'s mut usize,
+    /// Counters, for the caller to record budget overruns.
+    pub stats: &'s mut StreamStats,
 }
 
 impl Streams {
@@ -117,6 +141,8 @@ impl Streams {
         Streams {
             map: HashMap::new(),
             limits,
+            pending_total: 0,
+            next_sweep_ns: i64::MIN,
             stats: StreamStats::default(),
         }
     }
@@ -144,29 +170,32 @@ impl Streams {
         ts_ns: i64,
     ) -> Placed<'s, 'a> {
         let syn = seg.flags.has(TcpFlags::SYN);
-        let ends = seg.flags.has(TcpFlags::FIN) || seg.flags.has(TcpFlags::RST);
         let len = u32::try_from(seg.payload.len()).unwrap_or(u32::MAX);
         // The sequence number of the first payload byte (a SYN occupies one).
         let start = seg.seq.wrapping_add(u32::from(syn));
 
-        if !self.map.contains_key(&key) {
-            if seg.payload.is_empty() && !syn {
+        let known = self.map.contains_key(&key);
+        if !known {
+            let untracked = if seg.payload.is_empty() && !syn {
                 // A bare ACK / FIN / RST of an unknown stream: nothing to follow.
+                true
+            } else {
+                if self.map.len() >= self.limits.max_streams && ts_ns >= self.next_sweep_ns {
+                    self.expire(ts_ns);
+                    self.next_sweep_ns = ts_ns.saturating_add(1_000_000_000);
+                }
+                self.map.len() >= self.limits.max_streams
+            };
+            if untracked {
+                if !seg.payload.is_empty() {
+                    self.stats.untracked += 1;
+                }
                 return Placed {
                     placement: Placement::Unaligned,
                     fresh: seg.payload,
                     stream: None,
-                };
-            }
-            if self.map.len() >= self.limits.max_streams {
-                self.expire(ts_ns);
-            }
-            if self.map.len() >= self.limits.max_streams {
-                self.stats.untracked += 1;
-                return Placed {
-                    placement: Placement::Unaligned,
-                    fresh: seg.payload,
-                    stream: None,
+                    pending_total: &mut self.pending_total,
+                    stats: &mut self.stats,
                 };
             }
         }
@@ -177,34 +206,29 @@ impl Streams {
             ..Stream::default()
         });
         stream.last_ns = ts_ns;
-        if syn {
-            // A (new) connection on this 4-tuple: start over, aligned.
+        // A SYN starts the stream over, aligned, unless it is a late copy of the one
+        // already seen (it falls just behind the bytes received since).
+        let late_copy = (-(1 << 20)..0).contains(&(start.wrapping_sub(stream.next_seq) as i32));
+        if syn && known && !late_copy {
+            self.pending_total = self.pending_total.saturating_sub(stream.pending.len());
+            stream.lose_alignment();
             stream.next_seq = start;
             stream.aligned = true;
-            stream.pending.clear();
-            stream.skip = 0;
         }
 
         // Signed distance from the expected sequence number, modulo 2^32.
         let ahead = start.wrapping_sub(stream.next_seq) as i32;
+        let continuing = if stream.aligned {
+            Placement::InOrder
+        } else {
+            Placement::Unaligned
+        };
         let (placement, fresh) = if ahead == 0 {
-            let p = if stream.aligned {
-                Placement::InOrder
-            } else {
-                Placement::Unaligned
-            };
-            (p, seg.payload)
+            (continuing, seg.payload)
         } else if ahead < 0 {
             let seen = ahead.unsigned_abs() as usize;
             match seg.payload.get(seen..) {
-                Some(rest) if !rest.is_empty() => {
-                    let p = if stream.aligned {
-                        Placement::InOrder
-                    } else {
-                        Placement::Unaligned
-                    };
-                    (p, rest)
-                }
+                Some(rest) if !rest.is_empty() => (continuing, rest),
                 _ => {
                     if !seg.payload.is_empty() {
                         self.stats.retransmissions += 1;
@@ -215,6 +239,7 @@ impl Streams {
         } else {
             // Bytes are missing: whatever was pending can never complete.
             self.stats.gaps += 1;
+            self.pending_total = self.pending_total.saturating_sub(stream.pending.len());
             stream.lose_alignment();
             (Placement::Unaligned, seg.payload)
         };
@@ -223,28 +248,40 @@ impl Streams {
             let fresh_start = start.wrapping_add(len.wrapping_sub(fresh_len));
             stream.next_seq = fresh_start.wrapping_add(fresh_len);
         }
-        if ends {
-            // The connection ends: keep the state only for this last segment's bytes.
-            stream.aligned = false;
-        }
         Placed {
             placement,
             fresh,
             stream: Some(stream),
+            pending_total: &mut self.pending_total,
+            stats: &mut self.stats,
         }
     }
 
     /// Forget a stream (after FIN/RST once its last bytes are parsed).
     pub fn close(&mut self, key: &FlowKey) {
-        self.map.remove(key);
+        if let Some(s) = self.map.remove(key) {
+            self.pending_total = self.pending_total.saturating_sub(s.pending.len());
+        }
+    }
+
+    /// Pending bytes over all streams.
+    pub fn pending_total(&self) -> usize {
+        self.pending_total
     }
 
     /// Forget the streams idle for longer than the limit.
     fn expire(&mut self, now_ns: i64) {
         let idle = self.limits.idle_ns;
         let before = self.map.len();
-        self.map
-            .retain(|_, s| now_ns.saturating_sub(s.last_ns) <= idle);
+        let mut freed = 0;
+        self.map.retain(|_, s| {
+            let keep = now_ns.saturating_sub(s.last_ns) <= idle;
+            if !keep {
+                freed += s.pending.len();
+            }
+            keep
+        });
+        self.pending_total = self.pending_total.saturating_sub(freed);
         self.stats.evicted += (before - self.map.len()) as u64;
     }
 }
@@ -294,10 +331,12 @@ mod tests {
         s.place(key(), &seg(0, TcpFlags::SYN, b""), 0);
         let p = s.place(key(), &seg(1, TcpFlags::ACK, b"ab"), 0);
         p.stream.unwrap().pending.extend_from_slice(b"ab");
+        *p.pending_total += 2;
         let p = s.place(key(), &seg(10, TcpFlags::ACK, b"zz"), 0);
         assert_eq!(p.placement, Placement::Unaligned);
         assert!(p.stream.unwrap().pending.is_empty());
         assert_eq!(s.stats.gaps, 1);
+        assert_eq!(s.pending_total(), 0);
     }
 
     #[test]
@@ -317,6 +356,7 @@ mod tests {
         let mut s = Streams::new(StreamLimits {
             max_streams: 2,
             max_pending: 16,
+            max_pending_total: 32,
             idle_ns: 10,
         });
         for port in 0..5u16 {
@@ -328,7 +368,10 @@ mod tests {
         assert_eq!(s.stats.untracked, 3);
         let mut k = key();
         k.src_port = 9;
+        // Idle sweeps run at most once a second of capture time.
         s.place(k, &seg(0, TcpFlags::ACK, b"x"), 100);
+        assert_eq!(s.len(), 2);
+        s.place(k, &seg(0, TcpFlags::ACK, b"x"), 2_000_000_000);
         assert_eq!(s.len(), 1);
         assert_eq!(s.stats.evicted, 2);
     }

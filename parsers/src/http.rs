@@ -102,6 +102,19 @@ pub struct HttpMessage<'a> {
     pub body: Option<&'a [u8]>,
 }
 
+/// How an HTTP message's body is delimited (RFC 9112 §6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpBodyFraming {
+    /// Exactly this many bytes follow the head (0: no body).
+    Length(u64),
+    /// A Transfer-Encoding (chunked): the body is not framed by this dissector.
+    Chunked,
+    /// A response without a length: the body runs until the connection closes.
+    UntilClose,
+    /// An unreadable or conflicting Content-Length.
+    Invalid,
+}
+
 impl<'a> HttpMessage<'a> {
     /// True for a request, false for a response.
     #[must_use]
@@ -210,6 +223,32 @@ impl<'a> HttpMessage<'a> {
         self.header("content-type")
     }
 
+    /// How the body after this head is delimited: Content-Length, none for a
+    /// request or a 1xx/204/304 response without one, until the connection closes
+    /// for any other response without one, or chunked.
+    #[must_use]
+    pub fn body_framing(&self) -> HttpBodyFraming {
+        if self.is_chunked() || self.header("transfer-encoding").is_some() {
+            // Transfer-Encoding overrides Content-Length.
+            return HttpBodyFraming::Chunked;
+        }
+        if self.header("content-length").is_some() {
+            return match self.content_length() {
+                Some(n) => HttpBodyFraming::Length(n),
+                None => HttpBodyFraming::Invalid,
+            };
+        }
+        match self.start {
+            HttpStartLine::Request { .. } => HttpBodyFraming::Length(0),
+            HttpStartLine::Response { status, .. }
+                if (100..200).contains(&status) || status == 204 || status == 304 =>
+            {
+                HttpBodyFraming::Length(0)
+            }
+            HttpStartLine::Response { .. } => HttpBodyFraming::UntilClose,
+        }
+    }
+
     /// True when `Transfer-Encoding` is present and its final coding is `chunked`.
     #[must_use]
     pub fn is_chunked(&self) -> bool {
@@ -283,32 +322,20 @@ pub fn parse_head(input: &[u8]) -> Result<(HttpMessage<'_>, &[u8]), DissectError
 /// input length) until the whole body is in the buffer.
 pub fn parse(input: &[u8]) -> Result<(HttpMessage<'_>, &[u8]), DissectError> {
     let (mut msg, after_head) = parse_head(input)?;
-    if msg.is_chunked() || msg.header("transfer-encoding").is_some() {
-        // Transfer-Encoding overrides Content-Length (RFC 9112 §6.3); chunks are
-        // not framed here.
-        return Ok((msg, after_head));
-    }
-    let Some(cl_value) = msg.header("content-length") else {
-        let empty = match msg.start {
-            HttpStartLine::Request { .. } => true,
-            HttpStartLine::Response { status, .. } => {
-                (100..200).contains(&status) || status == 204 || status == 304
-            }
-        };
-        if empty {
-            msg.body = Some(after_head.get(..0).unwrap_or_default());
+    let len = match msg.body_framing() {
+        HttpBodyFraming::Chunked | HttpBodyFraming::UntilClose => return Ok((msg, after_head)),
+        HttpBodyFraming::Invalid => {
+            let at = msg.header("content-length").unwrap_or(after_head);
+            return Err(err_at(
+                offset_in(input, at),
+                ErrorKind::Malformed("bad Content-Length"),
+            ));
         }
-        return Ok((msg, after_head));
-    };
-    let Some(len) = msg.content_length() else {
-        return Err(err_at(
-            offset_in(input, cl_value),
-            ErrorKind::Malformed("bad Content-Length"),
-        ));
+        HttpBodyFraming::Length(len) => len,
     };
     if len > MAX_BODY_LEN {
         return Err(err_at(
-            offset_in(input, cl_value),
+            offset_in(input, msg.header("content-length").unwrap_or(after_head)),
             ErrorKind::TooLong {
                 len: usize::try_from(len).unwrap_or(usize::MAX),
                 max: usize::try_from(MAX_BODY_LEN).unwrap_or(usize::MAX),

@@ -21,6 +21,8 @@ const INITIAL_BUFFER: usize = 256 << 10;
 pub const MAX_RECORD: usize = 16 << 20;
 /// Bytes read before pcap-parser's probe, which reads once: enough for any header.
 const PROBE: usize = 64 * 1024;
+/// Capture warnings kept; the rest are counted.
+const MAX_WARNINGS: usize = 100;
 /// Interfaces kept per pcapng section; a forged file could describe millions.
 const MAX_INTERFACES: usize = 4096;
 
@@ -121,8 +123,14 @@ impl CaptureFile {
         let mut warned_linktypes: Vec<Linktype> = Vec::new();
         let mut capacity = INITIAL_BUFFER;
         let mut last_ts = 0i64;
+        let mut warned_interfaces: Vec<u32> = Vec::new();
         let path = self.path.clone();
+        // Bounded: a forged file could otherwise raise one warning per block.
         let warn = |stats: &mut CaptureStats, offset: usize, kind: WarningKind| {
+            if stats.warnings.len() >= MAX_WARNINGS {
+                stats.suppressed_warnings += 1;
+                return;
+            }
             stats.warnings.push(CaptureWarning {
                 file: path.clone(),
                 after_frame: stats.frames,
@@ -204,7 +212,8 @@ impl CaptureFile {
                 }
                 PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
                     if interfaces.len() >= MAX_INTERFACES {
-                        if interfaces.len() == MAX_INTERFACES {
+                        if !warned_interfaces.contains(&u32::MAX) {
+                            warned_interfaces.push(u32::MAX);
                             let kind = WarningKind::TooManyInterfaces(MAX_INTERFACES);
                             warn(&mut stats, consumed, kind);
                         }
@@ -213,7 +222,7 @@ impl CaptureFile {
                         check_linktype(lt, &mut warned_linktypes, &mut stats, &warn, consumed);
                         interfaces.push(Interface {
                             linktype: lt,
-                            units_per_sec: idb.ts_resolution().unwrap_or(1_000_000),
+                            units_per_sec: units_per_sec(idb.if_tsresol),
                             offset_secs: idb.ts_offset(),
                         });
                     }
@@ -231,8 +240,11 @@ impl CaptureFile {
                         None => {
                             // Counted as a frame (tshark numbers it too) but not delivered.
                             stats.frames += 1;
-                            let kind = WarningKind::UnknownInterface(epb.if_id);
-                            warn(&mut stats, consumed, kind);
+                            if !warned_interfaces.contains(&epb.if_id) {
+                                warned_interfaces.push(epb.if_id);
+                                let kind = WarningKind::UnknownInterface(epb.if_id);
+                                warn(&mut stats, consumed, kind);
+                            }
                             None
                         }
                     }
@@ -245,7 +257,10 @@ impl CaptureFile {
                     }
                     None => {
                         stats.frames += 1;
-                        warn(&mut stats, consumed, WarningKind::UnknownInterface(0));
+                        if !warned_interfaces.contains(&0) {
+                            warned_interfaces.push(0);
+                            warn(&mut stats, consumed, WarningKind::UnknownInterface(0));
+                        }
                         None
                     }
                 },
@@ -289,6 +304,19 @@ fn check_linktype(
     }
 }
 
+/// `if_tsresol`: bit 7 clear, a negative power of 10; set, a negative power of 2
+/// (pcapng §4.2). Decoded here: pcap-parser 0.17 rejects every power-of-2 value.
+/// An unrepresentable resolution falls back to the default, microseconds.
+fn units_per_sec(tsresol: u8) -> u64 {
+    let exp = u32::from(tsresol & 0x7f);
+    let units = if tsresol & 0x80 == 0 {
+        10u64.checked_pow(exp)
+    } else {
+        1u64.checked_shl(exp)
+    };
+    units.unwrap_or(1_000_000)
+}
+
 /// Timestamp units since the epoch to nanoseconds, without overflow for any input.
 fn units_to_ns(units: u64, units_per_sec: u64, offset_secs: i64) -> i64 {
     let per_sec = u128::from(units_per_sec.max(1));
@@ -303,6 +331,16 @@ fn units_to_ns(units: u64, units_per_sec: u64, offset_secs: i64) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tsresol_powers_of_ten_and_two() {
+        assert_eq!(units_per_sec(6), 1_000_000);
+        assert_eq!(units_per_sec(9), 1_000_000_000);
+        assert_eq!(units_per_sec(0x80 | 10), 1024);
+        assert_eq!(units_per_sec(0x80 | 63), 1 << 63);
+        assert_eq!(units_per_sec(0x80 | 64), 1_000_000);
+        assert_eq!(units_per_sec(20), 1_000_000);
+    }
 
     #[test]
     fn timestamp_units_convert_exactly() {

@@ -191,8 +191,10 @@ pub struct CaptureStats {
     pub frames: u64,
     /// Bytes of packet data delivered.
     pub bytes: u64,
-    /// Problems met, each naming the file and frame.
+    /// Problems met, each naming the file and frame (the first 100).
     pub warnings: Vec<CaptureWarning>,
+    /// Warnings beyond those kept.
+    pub suppressed_warnings: u64,
 }
 
 impl CaptureStats {

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use parsers::cdp::{CdpAddress, CdpCapabilities, CdpPacket, CdpPower, CdpTlv, CdpVoipVlan};
 use serde_json::{Map, Value};
 
-use super::{push_text, text};
+use super::{hex, push_text, text};
 
 /// An address as text: IPv4/IPv6 when recognised, else protocol and address in hex.
 fn address(a: &CdpAddress<'_>) -> String {
@@ -17,15 +17,12 @@ fn address(a: &CdpAddress<'_>) -> String {
     if let Some(ip) = a.ipv6() {
         return ip.to_string();
     }
-    let mut s = format!("type {} protocol ", a.protocol_type);
-    for b in a.protocol {
-        let _ = write!(s, "{b:02x}");
-    }
-    s.push_str(" address ");
-    for b in a.address {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
+    format!(
+        "type {} protocol {} address {}",
+        a.protocol_type,
+        hex(a.protocol),
+        hex(a.address)
+    )
 }
 
 fn voip_vlan(v: CdpVoipVlan) -> Value {

@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use parsers::dhcp::{DhcpMessage, DhcpOp, Option150};
 use serde_json::{Map, Value};
 
-use super::{mac, push_text, text};
+use super::{hex, mac, push_quoted, text};
 
 /// The message type name ("Offer"), "Unknown (106)", or BOOTP's op when there is none.
 fn type_label(msg: &DhcpMessage<'_>) -> String {
@@ -24,26 +24,12 @@ fn type_label(msg: &DhcpMessage<'_>) -> String {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
 fn addrs(list: impl IntoIterator<Item = Ipv4Addr>) -> Value {
     Value::Array(
         list.into_iter()
             .map(|a| Value::String(a.to_string()))
             .collect(),
     )
-}
-
-fn push_quoted(out: &mut String, bytes: &[u8]) {
-    out.push('"');
-    push_text(out, bytes);
-    out.push('"');
 }
 
 /// One-line tshark-like summary, starting with the upper-case protocol name, e.g.

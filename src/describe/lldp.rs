@@ -10,15 +10,7 @@ use parsers::lldp::{
 };
 use serde_json::{Map, Value};
 
-use super::{mac, push_str, push_text, text, text_str};
-
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
+use super::{hex, mac, push_text, text};
 
 /// An IANA-family-prefixed address (`01` + 4 bytes IPv4, `02` + 16 bytes IPv6).
 fn family_address(family: u8, addr: &[u8]) -> Option<String> {
@@ -33,7 +25,8 @@ fn family_address(family: u8, addr: &[u8]) -> Option<String> {
     }
 }
 
-/// A Chassis/Port ID as text: a MAC, an IP, or the (escaped) bytes.
+/// A Chassis/Port ID as text: a MAC, an IP, or the bytes escaped by
+/// [`push_text`]. Already safe to print: push it as-is, never escape it again.
 fn id_text(is_mac: bool, is_network: bool, id: &[u8]) -> String {
     if is_mac {
         if let Some(m) = mac(id) {
@@ -97,11 +90,11 @@ pub fn summary(msg: &LldpPdu<'_>, out: &mut String) {
     out.push_str("LLDP");
     if let Some(c) = chassis_text(msg) {
         out.push_str(" Chassis ");
-        push_str(out, &c);
+        out.push_str(&c);
     }
     if let Some(p) = port_text(msg) {
         out.push_str(" Port ");
-        push_str(out, &p);
+        out.push_str(&p);
     }
     if let Some(n) = msg.system_name() {
         out.push_str(" Sys ");
@@ -161,11 +154,11 @@ pub fn summary(msg: &LldpPdu<'_>, out: &mut String) {
 /// `model`, `asset_id`}, `unknown_tlvs` (type numbers).
 pub fn fields(msg: &LldpPdu<'_>, out: &mut Map<String, Value>) {
     if let (Some(c), Some((sub, _))) = (chassis_text(msg), msg.chassis()) {
-        out.insert("chassis_id".into(), text_str(&c));
+        out.insert("chassis_id".into(), Value::String(c));
         out.insert("chassis_id_subtype".into(), Value::from(sub.0));
     }
     if let (Some(p), Some((sub, _))) = (port_text(msg), msg.port()) {
-        out.insert("port_id".into(), text_str(&p));
+        out.insert("port_id".into(), Value::String(p));
         out.insert("port_id_subtype".into(), Value::from(sub.0));
     }
     if let Some(t) = msg.ttl() {
@@ -341,5 +334,23 @@ mod tests {
         assert_eq!(s, "LLDP Chassis 00:35:35:35:35:35 Port g1");
         assert_eq!(m["inventory"]["model"], "SG 200-08P");
         assert_eq!(m["inventory"]["serial_number"], "XXX11111ZZZ");
+    }
+
+    #[test]
+    fn port_id_text_is_escaped_exactly_once() {
+        let pdu = [
+            0x02, 0x07, 0x04, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, // chassis: MAC
+            0x04, 0x06, 0x07, b'a', 0x1b, b'b', b'\\', b'c', // port: local
+            0x06, 0x02, 0x00, 0x78, // TTL 120
+            0x00, 0x00, // End
+        ];
+        let (s, m) = render(&pdu);
+        // `\x1b` (4 chars) for ESC, `\\` (2 chars) for the backslash.
+        assert_eq!(s, r"LLDP Chassis 00:11:22:33:44:55 Port a\x1bb\\c");
+        assert_eq!(s.matches(r"\x1b").count(), 1);
+        assert!(!s.contains(r"\\x1b") && !s.contains(r"\\\\"));
+        assert_eq!(m["port_id"], r"a\x1bb\\c");
+        assert_eq!(m["port_id_subtype"], 7);
+        assert_eq!(m["chassis_id"], "00:11:22:33:44:55");
     }
 }

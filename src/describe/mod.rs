@@ -45,9 +45,11 @@ fn push_char(out: &mut String, c: char) {
         c if (c as u32) < 0x20 || c as u32 == 0x7f => {
             let _ = write!(out, "\\x{:02x}", c as u32);
         }
-        // C1 controls and the bidi overrides can also steer a terminal.
+        // C1 controls, bidi marks/overrides/isolates and the Unicode line and
+        // paragraph separators can also steer or break a terminal line.
         c if ('\u{80}'..='\u{9f}').contains(&c)
-            || ('\u{202a}'..='\u{202e}').contains(&c)
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}')
+            || ('\u{2028}'..='\u{202e}').contains(&c)
             || ('\u{2066}'..='\u{2069}').contains(&c) =>
         {
             let _ = write!(out, "\\u{{{:x}}}", c as u32);
@@ -71,12 +73,25 @@ pub fn text_str(s: &str) -> Value {
     Value::String(out)
 }
 
+/// Wire bytes between double quotes, escaped as [`push_text`] does.
+pub fn push_quoted(out: &mut String, bytes: &[u8]) {
+    out.push('"');
+    push_text(out, bytes);
+    out.push('"');
+}
+
+/// Bytes as lower-case hex without separators.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
 /// A MAC address as lower-case colon-separated hex; `None` unless exactly 6 bytes.
 pub fn mac(bytes: &[u8]) -> Option<String> {
-    let [a, b, c, d, e, f] = bytes else {
-        return None;
-    };
-    Some(format!("{a:02x}:{b:02x}:{c:02x}:{d:02x}:{e:02x}:{f:02x}"))
+    crate::link::MacAddr::from_slice(bytes).map(|m| m.to_string())
 }
 
 #[cfg(test)]
@@ -89,6 +104,25 @@ mod tests {
         push_text(&mut s, b"SEP\x1b[31mX\r\n\xff\xc2\x9b");
         assert_eq!(s, "SEP\\x1b[31mX\\r\\n\\xff\\u{9b}");
         assert_eq!(text(b"a\"b"), Value::String("a\"b".into()));
+
+        let mut s = String::new();
+        push_str(
+            &mut s,
+            "a\u{200e}b\u{200f}c\u{061c}d\u{2028}e\u{2029}f\u{202e}g\u{2066}h\u{00e9}",
+        );
+        assert_eq!(
+            s,
+            "a\\u{200e}b\\u{200f}c\\u{61c}d\\u{2028}e\\u{2029}f\\u{202e}g\\u{2066}h\u{00e9}"
+        );
+    }
+
+    #[test]
+    fn hex_and_quoted() {
+        assert_eq!(hex(&[0x00, 0xab, 0x0f]), "00ab0f");
+        assert_eq!(hex(&[]), "");
+        let mut s = String::new();
+        push_quoted(&mut s, b"a\nb");
+        assert_eq!(s, "\"a\\nb\"");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use parsers::sccp::{SccpBody, SccpDeviceType, SccpMessage};
 use serde_json::{Map, Value};
 
-use super::{mac, push_text, text};
+use super::{mac, push_quoted, push_text, text};
 
 fn push_device_type(out: &mut String, t: SccpDeviceType) {
     match t.name() {
@@ -16,12 +16,6 @@ fn push_device_type(out: &mut String, t: SccpDeviceType) {
             let _ = write!(out, "{}", t.0);
         }
     }
-}
-
-fn push_quoted(out: &mut String, bytes: &[u8]) {
-    out.push('"');
-    push_text(out, bytes);
-    out.push('"');
 }
 
 /// One-line tshark-like summary, starting with the upper-case protocol name, e.g.
