@@ -11,4 +11,5 @@ pub mod describe;
 pub mod dispatch;
 pub mod dissect;
 pub mod link;
+pub mod model;
 pub mod reassembly;

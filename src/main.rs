@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use bootscope::dissect::{self, DissectRunError};
+use bootscope::model;
 
 #[derive(Parser)]
 #[command(
@@ -31,6 +32,29 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
+    },
+    /// Run the reference boot model: write a capture of phones booting (and failing)
+    /// as a scenario describes, with the expected outcome per phone.
+    Simulate {
+        /// A scenario file (JSON, see samples/*/scenario.json); not with --fleet.
+        #[arg(required_unless_present = "fleet")]
+        scenario: Option<PathBuf>,
+        /// Where to write the capture (pcap).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Where to write the expected outcome per phone (JSON).
+        #[arg(long)]
+        expected: Option<PathBuf>,
+        /// Instead of a scenario file: a fleet of N phones (mixed healthy and faulty
+        /// boots, with background PCs), streamed to disk.
+        #[arg(long, conflicts_with = "scenario")]
+        fleet: Option<u32>,
+        /// Seed for the fleet's faults and timing.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Capture length in seconds for the fleet.
+        #[arg(long, default_value_t = 600)]
+        duration: u64,
     },
 }
 
@@ -55,6 +79,31 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Simulate {
+            scenario,
+            output,
+            expected,
+            fleet,
+            seed,
+            duration,
+        } => {
+            let sc = match (scenario, fleet) {
+                (Some(path), _) => model::Scenario::load(&path)?,
+                (None, Some(n)) => model::fleet::scenario(n, seed, duration),
+                (None, None) => anyhow::bail!("give a scenario file or --fleet N"),
+            };
+            let file = std::fs::File::create(&output)
+                .with_context(|| format!("creating {}", output.display()))?;
+            let out = io::BufWriter::with_capacity(1 << 20, file);
+            let (_, report) = model::simulate(&sc, out)
+                .with_context(|| format!("writing {}", output.display()))?;
+            if let Some(path) = expected {
+                let text = serde_json::to_string_pretty(&report)? + "\n";
+                std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Dissect { capture, format } => {
             let format = match format {
                 OutputFormat::Text => dissect::Format::Text,

@@ -545,6 +545,222 @@ fn decimal(digits: &[u8]) -> Option<u64> {
     })
 }
 
+// ---- emitter ----
+
+/// Why an HTTP message could not be emitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum HttpEmitError {
+    /// The buffer handed to `emit` is shorter than [`HttpMessage::buffer_len`].
+    #[error("HTTP emit: buffer too small, {needed} bytes needed")]
+    BufferTooSmall {
+        /// The bytes `emit` needs.
+        needed: usize,
+    },
+    /// A value that cannot be written so that [`parse_head`] reads it back: a
+    /// method or field name that is not a token, a target with a space or control
+    /// byte, a version digit above 9, a status code above 999, a reason phrase
+    /// with a control byte, a field value with surrounding SP/HTAB or a CR or LF
+    /// (no obsolete folding, no header injection).
+    #[error("HTTP emit: {field}: {reason}")]
+    Unrepresentable {
+        /// The field at fault.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+fn unrepresentable(field: &'static str, reason: &'static str) -> HttpEmitError {
+    HttpEmitError::Unrepresentable { field, reason }
+}
+
+impl<'a> HttpMessage<'a> {
+    /// A message to emit, built without parsing: `headers` are `(name, value)`
+    /// pairs in wire order and `head_len` is computed. Framing headers are not
+    /// added: put a `Content-Length` among `headers` for a body (see
+    /// [`HttpMessage::emit`]).
+    #[must_use]
+    pub fn from_parts(
+        start: HttpStartLine<'a>,
+        headers: &[(&'a str, &'a [u8])],
+        body: Option<&'a [u8]>,
+    ) -> Self {
+        let mut msg = HttpMessage {
+            start,
+            headers: headers
+                .iter()
+                .map(|&(name, value)| HttpHeader { name, value })
+                .collect(),
+            head_len: 0,
+            body,
+        };
+        msg.head_len = msg.head_buffer_len();
+        msg
+    }
+
+    /// Exactly the number of bytes of the head [`HttpMessage::emit`] writes
+    /// (start line, fields and blank line): `head_len` of the message read back.
+    #[must_use]
+    pub fn head_buffer_len(&self) -> usize {
+        let start = match self.start {
+            // METHOD SP TARGET SP HTTP/d.d CRLF
+            HttpStartLine::Request { method, target, .. } => method.len() + target.len() + 12,
+            // HTTP/d.d SP ddd SP REASON CRLF
+            HttpStartLine::Response { reason, .. } => 14 + reason.len(),
+        };
+        let fields = self
+            .headers
+            .iter()
+            .map(|h| h.name.len() + h.value.len() + 4)
+            .sum::<usize>();
+        start.saturating_add(fields).saturating_add(2)
+    }
+
+    /// Exactly the number of bytes [`HttpMessage::emit`] writes: the head and the body.
+    #[must_use]
+    pub fn buffer_len(&self) -> usize {
+        self.head_buffer_len()
+            .saturating_add(self.body.map_or(0, <[u8]>::len))
+    }
+
+    /// Write the message into `buf[..buffer_len()]` and return its length.
+    ///
+    /// Canonical text, CRLF line ends: the start line (a status code as 3 digits
+    /// and a space before the reason even when it is empty), each field as
+    /// `name: value` in order, the blank line, then the body when it is `Some`
+    /// (`None`: the head alone, as for a chunked message whose chunks follow).
+    /// Nothing is recomputed: `Content-Length` and `Transfer-Encoding` are
+    /// written as given and the body is not checked against them (for [`parse`]
+    /// to read the same body back, they must frame it); `head_len` is ignored
+    /// (see [`HttpMessage::head_buffer_len`]). The caps of [`parse`]
+    /// ([`MAX_HEAD_LEN`], [`MAX_HEADERS`], [`MAX_METHOD_LEN`]) are not checked.
+    ///
+    /// # Errors
+    /// [`HttpEmitError::BufferTooSmall`] when `buf` is shorter than
+    /// [`HttpMessage::buffer_len`] (nothing written); [`HttpEmitError::Unrepresentable`]
+    /// (see there) for a value that would not read back (`buf` then partly written).
+    pub fn emit(&self, buf: &mut [u8]) -> Result<usize, HttpEmitError> {
+        let needed = self.buffer_len();
+        if buf.len() < needed {
+            return Err(HttpEmitError::BufferTooSmall { needed });
+        }
+        let mut w = Writer {
+            buf,
+            pos: 0,
+            needed,
+        };
+        match self.start {
+            HttpStartLine::Request {
+                method,
+                target,
+                version,
+            } => {
+                if method.is_empty() || !method.bytes().all(is_tchar) {
+                    return Err(unrepresentable("method", "not a token"));
+                }
+                if target.is_empty() || !target.iter().all(|&c| is_target_byte(c)) {
+                    return Err(unrepresentable(
+                        "request target",
+                        "empty, or holds a space or control byte",
+                    ));
+                }
+                w.parts(&[method.as_bytes(), b" ", target, b" "])?;
+                http_version(&mut w, version)?;
+            }
+            HttpStartLine::Response {
+                version,
+                status,
+                reason,
+            } => {
+                http_version(&mut w, version)?;
+                if status > 999 {
+                    return Err(unrepresentable("status code", "more than 3 digits"));
+                }
+                if reason.iter().any(|&c| c < b' ' && c != b'\t' || c == 0x7f) {
+                    return Err(unrepresentable("reason phrase", "holds a control byte"));
+                }
+                let digits = [
+                    b'0' + digit(status / 100),
+                    b'0' + digit(status / 10),
+                    b'0' + digit(status),
+                ];
+                w.parts(&[b" ", &digits, b" ", reason])?;
+            }
+        }
+        w.bytes(b"\r\n")?;
+        for h in &self.headers {
+            if h.name.is_empty() || !h.name.bytes().all(is_tchar) {
+                return Err(unrepresentable("field name", "not a token"));
+            }
+            let v = h.value;
+            let blank = |c: Option<&u8>| matches!(c, Some(b' ' | b'\t'));
+            if blank(v.first()) || blank(v.last()) {
+                return Err(unrepresentable(
+                    "field value",
+                    "leading or trailing SP/HTAB (parse trims it)",
+                ));
+            }
+            if v.iter().any(|&c| c == b'\r' || c == b'\n') {
+                return Err(unrepresentable("field value", "holds a CR or LF"));
+            }
+            w.parts(&[h.name.as_bytes(), b": ", v, b"\r\n"])?;
+        }
+        w.bytes(b"\r\n")?;
+        if let Some(body) = self.body {
+            w.bytes(body)?;
+        }
+        Ok(w.pos)
+    }
+
+    /// The message in a new buffer of [`HttpMessage::buffer_len`] bytes.
+    ///
+    /// # Errors
+    /// [`HttpEmitError::Unrepresentable`], as [`HttpMessage::emit`].
+    pub fn to_vec(&self) -> Result<Vec<u8>, HttpEmitError> {
+        let mut buf = vec![0; self.buffer_len()];
+        let n = self.emit(&mut buf)?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+}
+
+/// The last decimal digit of `n`.
+fn digit(n: u16) -> u8 {
+    u8::try_from(n % 10).unwrap_or(0)
+}
+
+fn http_version(w: &mut Writer<'_>, v: HttpVersion) -> Result<(), HttpEmitError> {
+    if v.major > 9 || v.minor > 9 {
+        return Err(unrepresentable("version", "a digit above 9"));
+    }
+    w.parts(&[b"HTTP/", &[b'0' + v.major, b'.', b'0' + v.minor]])
+}
+
+/// A cursor over an output buffer already checked against `buffer_len`; a
+/// write past its end is still an error, never a panic.
+struct Writer<'b> {
+    buf: &'b mut [u8],
+    pos: usize,
+    needed: usize,
+}
+
+impl Writer<'_> {
+    fn bytes(&mut self, b: &[u8]) -> Result<(), HttpEmitError> {
+        let end = self.pos.saturating_add(b.len());
+        let needed = self.needed.max(end);
+        self.buf
+            .get_mut(self.pos..end)
+            .ok_or(HttpEmitError::BufferTooSmall { needed })?
+            .copy_from_slice(b);
+        self.pos = end;
+        Ok(())
+    }
+
+    fn parts(&mut self, parts: &[&[u8]]) -> Result<(), HttpEmitError> {
+        parts.iter().try_for_each(|p| self.bytes(p))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -776,6 +992,215 @@ mod tests {
             let raw = format!("GET /a HTTP/1.1\r\nX-V: {value}\r\n\r\n");
             let (m, _) = parse(raw.as_bytes()).unwrap();
             prop_assert_eq!(m.header("x-v"), Some(value.trim_matches([' ', '\t']).as_bytes()));
+        }
+    }
+
+    // ---- emitter ----
+
+    /// Emit `x`, parse it back and check it comes back equal, with nothing left.
+    fn round_trip(x: &HttpMessage<'_>) -> Vec<u8> {
+        let bytes = x.to_vec().unwrap();
+        assert_eq!(bytes.len(), x.buffer_len());
+        let (y, rest) = parse(&bytes).unwrap();
+        assert!(rest.is_empty());
+        assert_eq!(&y, x);
+        bytes
+    }
+
+    const V11: HttpVersion = HttpVersion { major: 1, minor: 1 };
+
+    fn get(target: &[u8]) -> HttpStartLine<'_> {
+        HttpStartLine::Request {
+            method: "GET",
+            target,
+            version: V11,
+        }
+    }
+
+    fn status(status: u16, reason: &[u8]) -> HttpStartLine<'_> {
+        HttpStartLine::Response {
+            version: V11,
+            status,
+            reason,
+        }
+    }
+
+    #[test]
+    fn built_messages_round_trip() {
+        let req = HttpMessage::from_parts(
+            get(b"/SEP001122334455.cnf.xml"),
+            &[
+                ("Host", b"10.1.1.5:6970"),
+                ("User-Agent", b"Cisco-CP8851/12.8.1"),
+                ("Connection", b"close"),
+            ],
+            Some(b""),
+        );
+        // Byte for byte the hand-built fixture.
+        assert_eq!(round_trip(&req), GET_CNF);
+        assert_eq!(req.head_len, GET_CNF.len());
+
+        let xml = b"<?xml version=\"1.0\"?><device/>";
+        let cl = xml.len().to_string();
+        let ok = HttpMessage::from_parts(
+            status(200, b"OK"),
+            &[
+                ("Content-Type", b"text/xml"),
+                ("Content-Length", cl.as_bytes()),
+            ],
+            Some(xml),
+        );
+        let bytes = round_trip(&ok);
+        assert!(bytes.ends_with(b"Content-Length: 30\r\n\r\n<?xml version=\"1.0\"?><device/>"));
+        round_trip(&HttpMessage::from_parts(
+            status(404, b"Not Found"),
+            &[("Content-Length", b"0")],
+            Some(b""),
+        ));
+        // No reason phrase (a space is still written), a status below 100, an empty value.
+        let bytes = round_trip(&HttpMessage::from_parts(status(204, b""), &[], Some(b"")));
+        assert_eq!(bytes, b"HTTP/1.1 204 \r\n\r\n");
+        let bytes = round_trip(&HttpMessage::from_parts(
+            status(42, b"Odd"),
+            &[("X-Empty", b"")],
+            None,
+        ));
+        assert!(bytes.starts_with(b"HTTP/1.1 042 Odd\r\nX-Empty: \r\n"));
+        // A chunked message: the head alone, the chunks follow separately.
+        let chunked = HttpMessage::from_parts(
+            status(200, b"OK"),
+            &[("Transfer-Encoding", b"chunked")],
+            None,
+        );
+        let mut bytes = round_trip(&chunked);
+        bytes.extend_from_slice(b"0\r\n\r\n");
+        let (m, rest) = parse(&bytes).unwrap();
+        assert_eq!((m, rest), (chunked, &b"0\r\n\r\n"[..]));
+        // HTTP/1.0 POST with a body and a target that is not UTF-8.
+        round_trip(&HttpMessage::from_parts(
+            HttpStartLine::Request {
+                method: "POST",
+                target: b"/up\xffload",
+                version: HttpVersion { major: 1, minor: 0 },
+            },
+            &[("Content-Length", b"3")],
+            Some(b"a\0b"),
+        ));
+    }
+
+    #[test]
+    fn fixtures_are_re_emitted_byte_for_byte() {
+        for fixture in [GET_CNF, NOT_FOUND, OK_XML] {
+            let (m, rest) = parse(fixture).unwrap();
+            assert!(rest.is_empty());
+            assert_eq!(m.to_vec().unwrap(), fixture);
+            assert_eq!(m.head_buffer_len(), m.head_len);
+        }
+        // Chunked: the message is the head; the chunks are what parse leaves.
+        let (m, rest) = parse(OK_CHUNKED).unwrap();
+        assert_eq!([m.to_vec().unwrap(), rest.to_vec()].concat(), OK_CHUNKED);
+    }
+
+    #[test]
+    fn emit_into_a_short_buffer_says_how_much_it_needs() {
+        let x = HttpMessage::from_parts(status(200, b"OK"), &[], Some(b"x"));
+        let mut buf = [0u8; 18];
+        assert_eq!(
+            x.emit(&mut buf),
+            Err(HttpEmitError::BufferTooSmall { needed: 20 })
+        );
+        let mut big = [b'#'; 21];
+        assert_eq!(x.emit(&mut big), Ok(20));
+        assert_eq!(&big, b"HTTP/1.1 200 OK\r\n\r\nx#");
+    }
+
+    #[test]
+    fn unrepresentable_values_are_errors_not_panics() {
+        let unrep = |x: HttpMessage<'_>| {
+            assert!(
+                matches!(x.to_vec(), Err(HttpEmitError::Unrepresentable { .. })),
+                "{x:?}"
+            );
+        };
+        let req = |method, target, major| {
+            HttpMessage::from_parts(
+                HttpStartLine::Request {
+                    method,
+                    target,
+                    version: HttpVersion { major, minor: 1 },
+                },
+                &[],
+                None,
+            )
+        };
+        unrep(req("", b"/", 1));
+        unrep(req("G T", b"/", 1));
+        unrep(req("GET", b"", 1));
+        unrep(req("GET", b"/a b", 1));
+        unrep(req("GET", b"/", 10));
+        unrep(HttpMessage::from_parts(status(1000, b"x"), &[], None));
+        unrep(HttpMessage::from_parts(status(200, b"O\nK"), &[], None));
+        let field = |name, value| HttpMessage::from_parts(get(b"/"), &[(name, value)], None);
+        unrep(field("Bad Name", b"x"));
+        unrep(field("", b"x"));
+        unrep(field("X", b" x"));
+        unrep(field("X", b"x\t"));
+        unrep(field("X", b"a\r\nInjected: yes"));
+        unrep(field("X", b"a\rb"));
+    }
+
+    proptest! {
+        #[test]
+        fn emit_parse_round_trip(
+            request in any::<bool>(),
+            method in "[A-Za-z0-9!#$%&'*+.^_`|~-]{1,16}",
+            target in proptest::collection::vec(0x21u8..=0xff, 1..40),
+            (major, minor) in (0u8..=9, 0u8..=9),
+            code in 0u16..=999,
+            reason in proptest::collection::vec(
+                prop_oneof![Just(b'\t'), 0x20u8..0x7f, 0x80u8..=0xff], 0..30),
+            // `X-` names cannot collide with the framing fields.
+            fields in proptest::collection::vec(
+                ("X-[A-Za-z0-9-]{0,12}", "([!-~]([ -~]{0,30}[!-~])?)?"), 0..12),
+            body in proptest::collection::vec(any::<u8>(), 0..200),
+        ) {
+            let target: Vec<u8> = target.into_iter().filter(|&c| c != 0x7f).chain([b'/']).collect();
+            let version = HttpVersion { major, minor };
+            let start = if request {
+                HttpStartLine::Request { method: &method, target: &target, version }
+            } else {
+                HttpStartLine::Response { version, status: code, reason: &reason }
+            };
+            let cl = body.len().to_string();
+            let mut pairs: Vec<(&str, &[u8])> =
+                fields.iter().map(|(n, v)| (n.as_str(), v.as_bytes())).collect();
+            pairs.push(("Content-Length", cl.as_bytes()));
+            let x = HttpMessage::from_parts(start, &pairs, Some(&body));
+            let bytes = x.to_vec().unwrap();
+            prop_assert_eq!(bytes.len(), x.buffer_len());
+            let (y, rest) = parse(&bytes).unwrap();
+            prop_assert!(rest.is_empty());
+            prop_assert_eq!(y, x);
+        }
+
+        #[test]
+        fn parsed_heads_re_emit_and_read_back(
+            fields in proptest::collection::vec(
+                ("[A-Za-z0-9!#$%&'*+.^_`|~-]{1,12}", "[ \t]{0,2}", "[ -~\t]{0,30}"), 0..12),
+        ) {
+            // Odd spacing around values is trimmed on reading and written canonically.
+            let mut data = b"GET /a HTTP/1.1\r\n".to_vec();
+            for (n, sp, v) in &fields {
+                data.extend_from_slice(format!("{n}:{sp}{v}\r\n").as_bytes());
+            }
+            data.extend_from_slice(b"\r\n");
+            let (m, _) = parse_head(&data).unwrap();
+            let bytes = m.to_vec().unwrap();
+            let (again, rest) = parse_head(&bytes).unwrap();
+            prop_assert!(rest.is_empty());
+            prop_assert_eq!(again.headers, m.headers);
+            prop_assert_eq!(again.start, m.start);
+            prop_assert_eq!(again.head_len, m.head_buffer_len());
         }
     }
 }

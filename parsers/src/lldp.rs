@@ -18,7 +18,7 @@ use nom::bytes::complete::take;
 use nom::number::complete::{be_u16, be_u32, be_u8};
 use nom::Parser;
 
-use crate::cdp::{bit_flags, code_points, until_nul};
+use crate::cdp::{bit_flags, code_points, until_nul, Writer};
 use crate::error::{finish, DissectError, PResult, Proto};
 
 code_points! {
@@ -380,7 +380,8 @@ pub enum LldpTlv<'a> {
 pub struct LldpPdu<'a> {
     /// TLVs in wire order, End excluded.
     pub tlvs: Vec<LldpTlv<'a>>,
-    /// The data ended before an End TLV (a cut TLV is dropped).
+    /// The data ended before an End TLV (a cut TLV is dropped). When set,
+    /// [`LldpPdu::emit`] writes no End TLV.
     pub truncated: bool,
 }
 
@@ -804,6 +805,258 @@ impl<'a> LldpPdu<'a> {
                 .tlvs
                 .iter()
                 .any(|t| matches!(t, LldpTlv::Malformed { .. }))
+    }
+}
+
+/// The buffer handed to an `emit` is shorter than the message's `buffer_len`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("LLDP emit: buffer too small, {needed} bytes needed")]
+pub struct LldpEmitError {
+    /// The bytes `emit` needs (`buffer_len`).
+    pub needed: usize,
+}
+
+/// Largest TLV value: the length field has 9 bits.
+const MAX_VALUE: usize = 0x01ff;
+
+impl LldpTlv<'_> {
+    /// The TLV type this TLV is written with (127 for every organisational TLV).
+    pub fn kind(&self) -> LldpTlvType {
+        match self {
+            LldpTlv::ChassisId { .. } => LldpTlvType::CHASSIS_ID,
+            LldpTlv::PortId { .. } => LldpTlvType::PORT_ID,
+            LldpTlv::Ttl(_) => LldpTlvType::TTL,
+            LldpTlv::PortDescription(_) => LldpTlvType::PORT_DESCRIPTION,
+            LldpTlv::SystemName(_) => LldpTlvType::SYSTEM_NAME,
+            LldpTlv::SystemDescription(_) => LldpTlvType::SYSTEM_DESCRIPTION,
+            LldpTlv::Capabilities { .. } => LldpTlvType::SYSTEM_CAPABILITIES,
+            LldpTlv::ManagementAddress(_) => LldpTlvType::MANAGEMENT_ADDRESS,
+            LldpTlv::PortVlan(_)
+            | LldpTlv::MdiPower(_)
+            | LldpTlv::MedCapabilities { .. }
+            | LldpTlv::MedNetworkPolicy(_)
+            | LldpTlv::MedLocation(_)
+            | LldpTlv::MedExtendedPower(_)
+            | LldpTlv::MedInventory { .. }
+            | LldpTlv::OrgSpecific { .. } => LldpTlvType::ORGANIZATION_SPECIFIC,
+            LldpTlv::Malformed { kind, .. } | LldpTlv::Other { kind, .. } => *kind,
+        }
+    }
+
+    /// Length of the value as serialised, before the cut to [`MAX_VALUE`].
+    fn value_len(&self) -> usize {
+        // Organisational TLVs: 3-byte OUI + subtype, then their own part.
+        let org = |n: usize| n.saturating_add(4);
+        match self {
+            LldpTlv::ChassisId { id, .. } | LldpTlv::PortId { id, .. } => {
+                id.len().saturating_add(1)
+            }
+            LldpTlv::Ttl(_) => 2,
+            LldpTlv::PortDescription(v)
+            | LldpTlv::SystemName(v)
+            | LldpTlv::SystemDescription(v)
+            | LldpTlv::Malformed { value: v, .. }
+            | LldpTlv::Other { value: v, .. } => v.len(),
+            LldpTlv::Capabilities { .. } => 4,
+            LldpTlv::ManagementAddress(m) => m.wire_len(),
+            LldpTlv::PortVlan(_) => org(2),
+            LldpTlv::MdiPower(p) => org(if p.extension.is_some() { 8 } else { 3 }),
+            LldpTlv::MedCapabilities { .. } | LldpTlv::MedExtendedPower(_) => org(3),
+            LldpTlv::MedNetworkPolicy(_) => org(4),
+            LldpTlv::MedLocation(l) => org(l.data.len().saturating_add(1)),
+            LldpTlv::MedInventory { value, .. } | LldpTlv::OrgSpecific { value, .. } => {
+                org(value.len())
+            }
+        }
+    }
+
+    /// Bytes this TLV takes on the wire, header included.
+    pub fn buffer_len(&self) -> usize {
+        self.value_len().min(MAX_VALUE) + 2
+    }
+
+    fn write(&self, w: &mut Writer<'_>) {
+        let len = self.value_len().min(MAX_VALUE);
+        // 7-bit type, 9-bit length.
+        let hdr = (u16::from(self.kind().0 & 0x7f) << 9) | u16::try_from(len).unwrap_or(0x01ff);
+        w.be_u16(hdr);
+        let mut v = w.sub(len);
+        let org = |v: &mut Writer<'_>, oui: Oui, subtype: u8| {
+            let [_, a, b, c] = oui.0.to_be_bytes();
+            v.put(&[a, b, c, subtype]);
+        };
+        match self {
+            LldpTlv::ChassisId { subtype, id } => {
+                v.u8(subtype.0);
+                v.put(id);
+            }
+            LldpTlv::PortId { subtype, id } => {
+                v.u8(subtype.0);
+                v.put(id);
+            }
+            LldpTlv::Ttl(s) => v.be_u16(*s),
+            LldpTlv::PortDescription(b)
+            | LldpTlv::SystemName(b)
+            | LldpTlv::SystemDescription(b)
+            | LldpTlv::Malformed { value: b, .. }
+            | LldpTlv::Other { value: b, .. } => v.put(b),
+            LldpTlv::Capabilities { system, enabled } => {
+                v.be_u16(system.0);
+                v.be_u16(enabled.0);
+            }
+            LldpTlv::ManagementAddress(m) => m.write(&mut v),
+            LldpTlv::PortVlan(pvid) => {
+                org(&mut v, Oui::IEEE_802_1, 1);
+                v.be_u16(*pvid);
+            }
+            LldpTlv::MdiPower(p) => {
+                org(&mut v, Oui::IEEE_802_3, 2);
+                v.put(&[p.support, p.pair, p.class]);
+                if let Some(x) = p.extension {
+                    // Type bits 7-6, source 5-4, reserved 3-2 (zero), priority 1-0.
+                    v.u8(((x.power_type & 0x03) << 6)
+                        | ((x.source & 0x03) << 4)
+                        | (x.priority & 0x03));
+                    v.be_u16(x.requested_dw);
+                    v.be_u16(x.allocated_dw);
+                }
+            }
+            LldpTlv::MedCapabilities {
+                capabilities,
+                class,
+            } => {
+                org(&mut v, Oui::TIA, 1);
+                v.be_u16(capabilities.0);
+                v.u8(class.0);
+            }
+            LldpTlv::MedNetworkPolicy(p) => {
+                org(&mut v, Oui::TIA, 2);
+                v.u8(p.app.0);
+                v.put(&policy_bits(p));
+            }
+            LldpTlv::MedLocation(l) => {
+                org(&mut v, Oui::TIA, 3);
+                v.u8(l.format.0);
+                v.put(l.data);
+            }
+            LldpTlv::MedExtendedPower(p) => {
+                org(&mut v, Oui::TIA, 4);
+                // Type bits 7-6, source 5-4, priority 3-0.
+                v.u8(((p.power_type & 0x03) << 6)
+                    | ((p.source & 0x03) << 4)
+                    | (p.priority.0 & 0x0f));
+                v.be_u16(p.power_dw);
+            }
+            LldpTlv::MedInventory { subtype, value } => {
+                org(&mut v, Oui::TIA, subtype.0);
+                v.put(value);
+            }
+            LldpTlv::OrgSpecific {
+                oui,
+                subtype,
+                value,
+            } => {
+                org(&mut v, *oui, *subtype);
+                v.put(value);
+            }
+        }
+    }
+}
+
+/// The 24 bits after the app type: U, T, X (written 0), 12-bit VLAN, 3-bit
+/// priority, 6-bit DSCP; each field masked to its width.
+fn policy_bits(p: &MedPolicy) -> [u8; 3] {
+    let x = (u32::from(p.unknown) << 23)
+        | (u32::from(p.tagged) << 22)
+        | ((u32::from(p.vlan) & 0x0fff) << 9)
+        | ((u32::from(p.priority) & 0x07) << 6)
+        | (u32::from(p.dscp) & 0x3f);
+    let [_, b1, b2, b3] = x.to_be_bytes();
+    [b1, b2, b3]
+}
+
+impl LldpMgmtAddress<'_> {
+    /// Address cut to 254 bytes and OID to 255, so their u8 lengths hold them.
+    fn wire_len(&self) -> usize {
+        8 + self.address.len().min(254) + self.oid.len().min(255)
+    }
+
+    fn write(&self, w: &mut Writer<'_>) {
+        let alen = self.address.len().min(254);
+        let olen = self.oid.len().min(255);
+        // The address string length counts the subtype byte.
+        w.u8(u8::try_from(alen + 1).unwrap_or(u8::MAX));
+        w.u8(self.addr_subtype);
+        w.sub(alen).put(self.address);
+        w.u8(self.if_subtype);
+        w.be_u32(self.if_number);
+        w.u8(u8::try_from(olen).unwrap_or(u8::MAX));
+        w.sub(olen).put(self.oid);
+    }
+}
+
+/// Writing a PDU back: `emit` writes exactly what `parse` reads, so
+/// `parse(&pdu.to_vec()) == Ok(pdu)` for a PDU `parse` returned, except where
+/// `parse` drops bits (below). The TLVs are written in order, as given:
+///
+/// - An End TLV (`00 00`) follows them, unless [`LldpPdu::truncated`] is set
+///   (a truncated PDU is written without its End, which is how `parse` reads
+///   it back; with no TLV at all that is empty input, an error) or the last
+///   TLV already has type 0 (a [`LldpTlv::Malformed`] End with a value). A
+///   type-0 TLV before the last ends the PDU early for `parse`.
+/// - No content check: a reserved chassis or port id subtype, an empty id, a
+///   management address outside 1-31 bytes, an `Other` of a known type, a
+///   `Malformed` of the right shape are written as given and parse back as
+///   whatever they are. Types are masked to 7 bits and OUIs to 24.
+/// - Bit fields are masked to their width: MED policy VLAN 12 bits, priority
+///   3, DSCP 6 (the reserved X bit is written 0); extended power type and
+///   source 2 bits, priority 4; the 802.3at type/source 2 bits, priority 2
+///   (bits 3-2 written 0). `parse` does not keep the bits written as 0, nor
+///   any 802.3bt bytes after the 802.3at part of Power via MDI.
+/// - Values too long for their length field are cut: a TLV value to 511
+///   bytes, a management address to 254 and its OID to 255.
+impl LldpPdu<'_> {
+    /// Whether `emit` appends an End TLV (see the impl's notes).
+    fn writes_end(&self) -> bool {
+        !self.truncated && self.tlvs.last().is_none_or(|t| t.kind().0 & 0x7f != 0)
+    }
+
+    /// The exact number of bytes [`LldpPdu::emit`] writes.
+    pub fn buffer_len(&self) -> usize {
+        let end = if self.writes_end() { 2 } else { 0 };
+        self.tlvs
+            .iter()
+            .fold(end, |n, t| n.saturating_add(t.buffer_len()))
+    }
+
+    /// Write the LLDPDU (the TLVs after ethertype 0x88cc, no Ethernet padding)
+    /// into `buf[..self.buffer_len()]`; returns the length written.
+    ///
+    /// # Errors
+    /// [`LldpEmitError`] when `buf` is shorter than [`LldpPdu::buffer_len`];
+    /// nothing is written then.
+    pub fn emit(&self, buf: &mut [u8]) -> Result<usize, LldpEmitError> {
+        let needed = self.buffer_len();
+        let Some(out) = buf.get_mut(..needed) else {
+            return Err(LldpEmitError { needed });
+        };
+        let mut w = Writer::new(out);
+        for t in &self.tlvs {
+            t.write(&mut w);
+        }
+        if self.writes_end() {
+            w.be_u16(0);
+        }
+        Ok(needed)
+    }
+
+    /// The PDU as a new `Vec` (see [`LldpPdu::emit`]).
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut v = vec![0; self.buffer_len()];
+        if let Ok(n) = self.emit(&mut v) {
+            v.truncate(n);
+        }
+        v
     }
 }
 
@@ -1266,6 +1519,411 @@ mod tests {
         let p = parse(&bytes).unwrap();
         assert_eq!(p.tlvs.len(), 3);
         assert!(!p.truncated && !p.malformed());
+    }
+
+    #[test]
+    fn fixtures_re_emit_byte_exact_up_to_padding() {
+        for (name, bytes) in [
+            ("summit300", SUMMIT300),
+            ("procurve-med", PROCURVE_MED),
+            ("sg200-inventory", SG200),
+            ("s2-3560g", S2_3560G),
+            ("infinite-loop", INFINITE_LOOP),
+            ("hand-built phone", PHONE),
+        ] {
+            let p = parse(bytes).unwrap();
+            assert!(!p.truncated && !p.malformed(), "{name}");
+            let out = p.to_vec();
+            assert_eq!(out.len(), p.buffer_len(), "{name}");
+            // The fixtures run to the end of the frame: `parse` stops at the End
+            // TLV and drops the Ethernet padding after it, so the re-emitted PDU
+            // is the fixture up to its End TLV, and the rest is padding.
+            let (pdu, padding) = bytes.split_at(out.len());
+            assert_eq!(out, pdu, "{name}");
+            assert!(out.ends_with(&[0, 0]), "{name}");
+            // Only tcpdump's infinite-loop input has bytes after its End TLV
+            // (1404 bytes of junk); the others end at their End TLV.
+            let expected = if name == "infinite-loop" { 1404 } else { 0 };
+            assert_eq!(padding.len(), expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn damaged_fixtures_round_trip_at_parse_level() {
+        // A cut TLV is dropped by `parse`, so these cannot come back byte for
+        // byte; what `parse` kept does, and the PDU is still read as truncated.
+        for (name, bytes) in [
+            ("asan-bad-port-id", ASAN_PORT),
+            ("asan-bad-chassis-id", ASAN_CHASSIS),
+        ] {
+            let p = parse(bytes).unwrap();
+            assert!(p.malformed(), "{name}");
+            let out = p.to_vec();
+            assert!(bytes.starts_with(&out), "{name}");
+            assert_eq!(parse(&out).unwrap(), p, "{name}");
+        }
+    }
+
+    #[test]
+    fn every_variant_round_trips() {
+        let pdu = LldpPdu {
+            tlvs: vec![
+                LldpTlv::ChassisId {
+                    subtype: LldpChassisIdSubtype::MAC_ADDRESS,
+                    id: &[0, 1, 2, 3, 4, 5],
+                },
+                LldpTlv::PortId {
+                    subtype: LldpPortIdSubtype::LOCALLY_ASSIGNED,
+                    id: b"B000B4BBF1F0:P1",
+                },
+                LldpTlv::Ttl(180),
+                LldpTlv::PortDescription(b"SW PORT"),
+                LldpTlv::SystemName(b"SEPB000B4BBF1F0"),
+                LldpTlv::SystemDescription(b""),
+                LldpTlv::Capabilities {
+                    system: LldpCapabilities(0x24),
+                    enabled: LldpCapabilities::TELEPHONE,
+                },
+                LldpTlv::ManagementAddress(LldpMgmtAddress {
+                    addr_subtype: 1,
+                    address: &[192, 168, 1, 10],
+                    if_subtype: 2,
+                    if_number: 1,
+                    oid: &[0x2b, 0x06],
+                }),
+                LldpTlv::PortVlan(488),
+                LldpTlv::MdiPower(Dot3MdiPower {
+                    support: 7,
+                    pair: 1,
+                    class: 0,
+                    extension: None,
+                }),
+                LldpTlv::MdiPower(Dot3MdiPower {
+                    support: 0x0f,
+                    pair: 1,
+                    class: 5,
+                    extension: Some(Dot3PowerExtension {
+                        power_type: 1,
+                        source: 1,
+                        priority: 3,
+                        requested_dw: 97,
+                        allocated_dw: 90,
+                    }),
+                }),
+                LldpTlv::MedCapabilities {
+                    capabilities: MedCapabilities(0x33),
+                    class: MedDeviceClass::ENDPOINT_CLASS_3,
+                },
+                LldpTlv::MedNetworkPolicy(MedPolicy {
+                    app: MedAppType::VOICE,
+                    unknown: false,
+                    tagged: true,
+                    vlan: 4095,
+                    priority: 7,
+                    dscp: 63,
+                }),
+                LldpTlv::MedNetworkPolicy(MedPolicy {
+                    app: MedAppType::VOICE_SIGNALING,
+                    unknown: true,
+                    tagged: false,
+                    vlan: 0,
+                    priority: 3,
+                    dscp: 24,
+                }),
+                LldpTlv::MedLocation(MedLocation {
+                    format: MedLocationFormat::ECS_ELIN,
+                    data: b"5551234567",
+                }),
+                LldpTlv::MedExtendedPower(MedExtendedPower {
+                    power_type: 1,
+                    source: 3,
+                    priority: MedPowerPriority(0x0f),
+                    power_dw: 97,
+                }),
+                LldpTlv::MedInventory {
+                    subtype: MedSubtype::SOFTWARE_REVISION,
+                    value: b"sip88xx.14-2-1\0",
+                },
+                LldpTlv::MedInventory {
+                    subtype: MedSubtype::ASSET_ID,
+                    value: b"",
+                },
+                LldpTlv::OrgSpecific {
+                    oui: Oui::CISCO,
+                    subtype: 1,
+                    value: &[0x0b],
+                },
+                LldpTlv::OrgSpecific {
+                    oui: Oui::IEEE_802_3,
+                    subtype: 1,
+                    value: &[0x03, 0x6c, 0x00, 0x00, 0x10],
+                },
+                LldpTlv::Malformed {
+                    kind: LldpTlvType::TTL,
+                    value: &[0, 0x78, 0],
+                },
+                LldpTlv::Malformed {
+                    kind: LldpTlvType::ORGANIZATION_SPECIFIC,
+                    value: &[0x00, 0x12],
+                },
+                LldpTlv::Other {
+                    kind: LldpTlvType(9),
+                    value: &[0xab, 0xcd],
+                },
+            ],
+            truncated: false,
+        };
+        let bytes = pdu.to_vec();
+        assert_eq!(bytes.len(), pdu.buffer_len());
+        assert_eq!(parse(&bytes).unwrap(), pdu);
+        // No End TLV when `truncated`; an End with a value is the End.
+        for tail in [
+            None,
+            Some(LldpTlv::Malformed {
+                kind: LldpTlvType::END,
+                value: &[0xff],
+            }),
+        ] {
+            let mut p = LldpPdu {
+                truncated: tail.is_none(),
+                ..pdu.clone()
+            };
+            p.tlvs.extend(tail);
+            let bytes = p.to_vec();
+            assert_eq!(bytes.len(), p.buffer_len());
+            assert_eq!(parse(&bytes).unwrap(), p);
+        }
+    }
+
+    #[test]
+    fn short_buffer_is_an_error_not_a_panic() {
+        let p = parse(PHONE).unwrap();
+        let mut buf = [0u8; 16];
+        assert_eq!(
+            p.emit(&mut buf),
+            Err(LldpEmitError {
+                needed: PHONE.len()
+            })
+        );
+        assert_eq!(buf, [0; 16]);
+    }
+
+    #[test]
+    fn out_of_range_fields_are_masked_and_long_values_cut() {
+        let policy = MedPolicy {
+            app: MedAppType::VOICE,
+            unknown: false,
+            tagged: true,
+            vlan: 0x1064, // 13 bits: written as 0x064 (100)
+            priority: 0x0d,
+            dscp: 0xee,
+        };
+        let long = [b'd'; 600];
+        let pdu = LldpPdu {
+            tlvs: vec![
+                LldpTlv::MedNetworkPolicy(policy),
+                LldpTlv::SystemDescription(&long),
+                LldpTlv::Other {
+                    kind: LldpTlvType(0x89), // type 9 once masked to 7 bits
+                    value: &[],
+                },
+            ],
+            truncated: false,
+        };
+        let bytes = pdu.to_vec();
+        assert_eq!(bytes.len(), pdu.buffer_len());
+        let p = parse(&bytes).unwrap();
+        assert_eq!(
+            p.network_policies().next(),
+            Some(MedPolicy {
+                vlan: 100,
+                priority: 5,
+                dscp: 0x2e,
+                ..policy
+            })
+        );
+        assert_eq!(p.system_description().map(<[u8]>::len), Some(511));
+        assert_eq!(
+            p.tlvs.get(2),
+            Some(&LldpTlv::Other {
+                kind: LldpTlvType(9),
+                value: &[]
+            })
+        );
+    }
+
+    /// An owned TLV for the round-trip property; `tlv` borrows it.
+    #[derive(Debug, Clone)]
+    enum Gen {
+        Id(bool, u8, Vec<u8>),
+        Ttl(u16),
+        Text(u8, Vec<u8>),
+        Capabilities(u16, u16),
+        Mgmt(u8, Vec<u8>, u8, u32, Vec<u8>),
+        PortVlan(u16),
+        MdiPower(u8, u8, u8, Option<(u8, u8, u8, u16, u16)>),
+        MedCapabilities(u16, u8),
+        Policy(u8, bool, bool, u16, u8, u8),
+        Location(u8, Vec<u8>),
+        ExtPower(u8, u8, u8, u16),
+        Inventory(u8, Vec<u8>),
+        /// Any type 1-127 and value, decoded as `parse` would (typed,
+        /// Malformed, OrgSpecific or Other).
+        Raw(u8, Vec<u8>),
+    }
+
+    fn gen_tlv() -> impl Strategy<Value = Gen> {
+        let bytes = || proptest::collection::vec(any::<u8>(), 0..24);
+        let some_bytes = || proptest::collection::vec(any::<u8>(), 1..24);
+        prop_oneof![
+            (any::<bool>(), 1u8..=7, some_bytes()).prop_map(|(p, s, id)| Gen::Id(p, s, id)),
+            any::<u16>().prop_map(Gen::Ttl),
+            (4u8..=6, bytes()).prop_map(|(k, v)| Gen::Text(k, v)),
+            (any::<u16>(), any::<u16>()).prop_map(|(a, b)| Gen::Capabilities(a, b)),
+            (
+                any::<u8>(),
+                proptest::collection::vec(any::<u8>(), 1..=31),
+                any::<u8>(),
+                any::<u32>(),
+                proptest::collection::vec(any::<u8>(), 0..=128)
+            )
+                .prop_map(|(s, a, i, n, o)| Gen::Mgmt(s, a, i, n, o)),
+            any::<u16>().prop_map(Gen::PortVlan),
+            (
+                any::<u8>(),
+                any::<u8>(),
+                any::<u8>(),
+                proptest::option::of((0u8..4, 0u8..4, 0u8..4, any::<u16>(), any::<u16>()))
+            )
+                .prop_map(|(s, p, c, x)| Gen::MdiPower(s, p, c, x)),
+            (any::<u16>(), any::<u8>()).prop_map(|(c, k)| Gen::MedCapabilities(c, k)),
+            (
+                any::<u8>(),
+                any::<bool>(),
+                any::<bool>(),
+                0u16..4096,
+                0u8..8,
+                0u8..64
+            )
+                .prop_map(|(a, u, t, v, p, d)| Gen::Policy(a, u, t, v, p, d)),
+            (any::<u8>(), bytes()).prop_map(|(f, d)| Gen::Location(f, d)),
+            (0u8..4, 0u8..4, 0u8..16, any::<u16>())
+                .prop_map(|(t, s, p, w)| Gen::ExtPower(t, s, p, w)),
+            (5u8..=11, bytes()).prop_map(|(s, v)| Gen::Inventory(s, v)),
+            // Organisational TLVs with a known or random OUI, any subtype.
+            (
+                prop_oneof![
+                    Just([0x00, 0x80, 0xc2]),
+                    Just([0x00, 0x12, 0x0f]),
+                    Just([0x00, 0x12, 0xbb]),
+                    Just([0x00, 0x01, 0x42]),
+                    any::<[u8; 3]>()
+                ],
+                0u8..16,
+                bytes()
+            )
+                .prop_map(|(oui, s, v)| Gen::Raw(127, [&oui[..], &[s], &v].concat())),
+            (1u8..=127, bytes()).prop_map(|(k, v)| Gen::Raw(k, v)),
+        ]
+    }
+
+    fn tlv(g: &Gen) -> LldpTlv<'_> {
+        match g {
+            Gen::Id(false, s, id) => LldpTlv::ChassisId {
+                subtype: LldpChassisIdSubtype(*s),
+                id,
+            },
+            Gen::Id(true, s, id) => LldpTlv::PortId {
+                subtype: LldpPortIdSubtype(*s),
+                id,
+            },
+            Gen::Ttl(s) => LldpTlv::Ttl(*s),
+            Gen::Text(4, v) => LldpTlv::PortDescription(v),
+            Gen::Text(5, v) => LldpTlv::SystemName(v),
+            Gen::Text(_, v) => LldpTlv::SystemDescription(v),
+            Gen::Capabilities(s, e) => LldpTlv::Capabilities {
+                system: LldpCapabilities(*s),
+                enabled: LldpCapabilities(*e),
+            },
+            Gen::Mgmt(addr_subtype, address, if_subtype, if_number, oid) => {
+                LldpTlv::ManagementAddress(LldpMgmtAddress {
+                    addr_subtype: *addr_subtype,
+                    address,
+                    if_subtype: *if_subtype,
+                    if_number: *if_number,
+                    oid,
+                })
+            }
+            Gen::PortVlan(v) => LldpTlv::PortVlan(*v),
+            Gen::MdiPower(support, pair, class, x) => LldpTlv::MdiPower(Dot3MdiPower {
+                support: *support,
+                pair: *pair,
+                class: *class,
+                extension: x.map(
+                    |(power_type, source, priority, requested_dw, allocated_dw)| {
+                        Dot3PowerExtension {
+                            power_type,
+                            source,
+                            priority,
+                            requested_dw,
+                            allocated_dw,
+                        }
+                    },
+                ),
+            }),
+            Gen::MedCapabilities(c, k) => LldpTlv::MedCapabilities {
+                capabilities: MedCapabilities(*c),
+                class: MedDeviceClass(*k),
+            },
+            Gen::Policy(app, unknown, tagged, vlan, priority, dscp) => {
+                LldpTlv::MedNetworkPolicy(MedPolicy {
+                    app: MedAppType(*app),
+                    unknown: *unknown,
+                    tagged: *tagged,
+                    vlan: *vlan,
+                    priority: *priority,
+                    dscp: *dscp,
+                })
+            }
+            Gen::Location(f, data) => LldpTlv::MedLocation(MedLocation {
+                format: MedLocationFormat(*f),
+                data,
+            }),
+            Gen::ExtPower(t, s, p, w) => LldpTlv::MedExtendedPower(MedExtendedPower {
+                power_type: *t,
+                source: *s,
+                priority: MedPowerPriority(*p),
+                power_dw: *w,
+            }),
+            Gen::Inventory(s, value) => LldpTlv::MedInventory {
+                subtype: MedSubtype(*s),
+                value,
+            },
+            Gen::Raw(k, v) => decode(LldpTlvType(*k), v),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn emit_parse_round_trip(
+            gens in proptest::collection::vec(gen_tlv(), 1..12),
+            truncated in any::<bool>(),
+        ) {
+            let pdu = LldpPdu { tlvs: gens.iter().map(tlv).collect(), truncated };
+            let bytes = pdu.to_vec();
+            prop_assert_eq!(bytes.len(), pdu.buffer_len());
+            prop_assert_eq!(parse(&bytes).unwrap(), pdu);
+        }
+
+        #[test]
+        fn whatever_parses_re_emits_to_the_same_pdu(
+            data in proptest::collection::vec(any::<u8>(), 0..600),
+        ) {
+            if let Ok(p) = parse(&data) {
+                let out = p.to_vec();
+                prop_assert_eq!(parse(&out).unwrap(), p);
+            }
+        }
     }
 
     proptest! {

@@ -1389,6 +1389,273 @@ fn utf8<'a>(at: &'a [u8], bytes: &'a [u8]) -> Result<&'a str, nom::Err<PErr<'a>>
     })
 }
 
+// ---- emitter ----
+
+/// Why a SIP message could not be emitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SipEmitError {
+    /// The buffer handed to `emit` is shorter than [`SipMessage::buffer_len`].
+    #[error("SIP emit: buffer too small, {needed} bytes needed")]
+    BufferTooSmall {
+        /// The bytes `emit` needs.
+        needed: usize,
+    },
+    /// A value that cannot be written so that [`parse`] reads it back: a method or
+    /// header name that is not a token, a URI with a space or control byte, a
+    /// status code outside 100..=699, a header value with surrounding whitespace
+    /// or a line break not followed by SP/HT (which would start a new header line).
+    #[error("SIP emit: {field}: {reason}")]
+    Unrepresentable {
+        /// The field at fault.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+fn unrepresentable(field: &'static str, reason: &'static str) -> SipEmitError {
+    SipEmitError::Unrepresentable { field, reason }
+}
+
+/// `SIP/` DIGITS `.` DIGITS, as [`version`] reads it.
+fn is_sip_version(v: &str) -> bool {
+    let Some((major, minor)) = v.strip_prefix("SIP/").and_then(|d| d.split_once('.')) else {
+        return false;
+    };
+    let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+    digits(major) && digits(minor)
+}
+
+/// Every LF is followed by SP or HT (a fold), so no new line starts inside.
+fn only_folded_breaks(b: &[u8]) -> bool {
+    b.windows(2)
+        .all(|w| !matches!(w, [b'\n', next] if *next != b' ' && *next != b'\t'))
+        && b.last() != Some(&b'\n')
+}
+
+impl<'a> SipMessage<'a> {
+    /// A message to emit, built without parsing: `headers` are `(name, value)`
+    /// pairs in wire order, no malformed or dropped lines, the head complete and
+    /// `content_length_invalid` false. A `Content-Length` header is not added:
+    /// put one among `headers` (its value must match `body` for the message to
+    /// read back the same, see [`SipMessage::emit`]).
+    #[must_use]
+    pub fn from_parts(
+        start: SipStartLine<'a>,
+        headers: &[(&'a str, &'a str)],
+        body: &'a [u8],
+    ) -> Self {
+        SipMessage {
+            start,
+            headers: headers
+                .iter()
+                .map(|&(name, value)| SipHeader { name, value })
+                .collect(),
+            malformed_headers: Vec::new(),
+            dropped_headers: 0,
+            body,
+            content_length_invalid: false,
+            head_complete: true,
+        }
+    }
+
+    /// Bytes of the start line with its CRLF.
+    fn start_line_len(&self) -> usize {
+        match self.start {
+            // METHOD SP URI SP VERSION CRLF
+            SipStartLine::Request {
+                method,
+                uri,
+                version,
+            } => method.0.len() + uri.len() + version.len() + 4,
+            // VERSION SP CODE SP REASON CRLF
+            SipStartLine::Response {
+                version, reason, ..
+            } => version.len() + 3 + reason.len() + 4,
+        }
+    }
+
+    /// Exactly the number of bytes [`SipMessage::emit`] writes.
+    #[must_use]
+    pub fn buffer_len(&self) -> usize {
+        let headers = self
+            .headers
+            .iter()
+            .map(|h| h.name.len() + h.value.len() + 4)
+            .sum::<usize>();
+        let malformed = self
+            .malformed_headers
+            .iter()
+            .map(|l| l.len() + 2)
+            .sum::<usize>();
+        let blank = if self.head_complete { 2 } else { 0 };
+        self.start_line_len()
+            .saturating_add(headers)
+            .saturating_add(malformed)
+            .saturating_add(blank)
+            .saturating_add(self.body.len())
+    }
+
+    /// Write the message into `buf[..buffer_len()]` and return its length.
+    ///
+    /// Canonical text, CRLF line ends: the start line (`SIP/2.0 200 OK`, a status
+    /// code as 3 digits and a space before the reason even when it is empty), the
+    /// `malformed_headers` lines verbatim (first, so that an orphan continuation
+    /// line stays one; a continuation line right after another malformed line
+    /// would join it), the headers in order as `name: value` (a folded value keeps
+    /// its line breaks), the blank line (left out when `head_complete` is false)
+    /// and the body. Nothing is recomputed: a `Content-Length` header is written
+    /// as given (the body is not cut or checked against it, so on UDP a
+    /// mismatching one reads back flagged or cut), `content_length_invalid` is
+    /// not looked at and `dropped_headers` lines are gone. The header caps of
+    /// [`parse`] ([`MAX_HEADERS`], [`MAX_HEAD_LEN`]) are not checked.
+    ///
+    /// # Errors
+    /// [`SipEmitError::BufferTooSmall`] when `buf` is shorter than
+    /// [`SipMessage::buffer_len`] (nothing written); [`SipEmitError::Unrepresentable`]
+    /// (see there) for a value [`parse`] would not read back, and for a body
+    /// after an incomplete head (`buf` is then partly written).
+    pub fn emit(&self, buf: &mut [u8]) -> Result<usize, SipEmitError> {
+        let needed = self.buffer_len();
+        if buf.len() < needed {
+            return Err(SipEmitError::BufferTooSmall { needed });
+        }
+        let mut w = Writer {
+            buf,
+            pos: 0,
+            needed,
+        };
+        match self.start {
+            SipStartLine::Request {
+                method,
+                uri,
+                version,
+            } => {
+                if method.0.is_empty() || !method.0.bytes().all(is_token) {
+                    return Err(unrepresentable("method", "not a token"));
+                }
+                if uri.is_empty() || uri.bytes().any(|b| b <= b' ' || b == 0x7f) {
+                    return Err(unrepresentable(
+                        "Request-URI",
+                        "empty, or holds a space or control byte",
+                    ));
+                }
+                w.parts(&[method.0.as_bytes(), b" ", uri.as_bytes(), b" "])?;
+                sip_version(&mut w, version)?;
+            }
+            SipStartLine::Response {
+                version,
+                code,
+                reason,
+            } => {
+                sip_version(&mut w, version)?;
+                if !(100..=699).contains(&code) {
+                    return Err(unrepresentable("status code", "outside 100..=699"));
+                }
+                if reason
+                    .bytes()
+                    .any(|b| (b < 0x20 && b != b'\t') || b == 0x7f)
+                {
+                    return Err(unrepresentable("reason phrase", "holds a control byte"));
+                }
+                let digits = [
+                    b'0' + digit(code / 100),
+                    b'0' + digit(code / 10),
+                    b'0' + digit(code),
+                ];
+                w.parts(&[b" ", &digits, b" ", reason.as_bytes()])?;
+            }
+        }
+        w.bytes(b"\r\n")?;
+        for line in &self.malformed_headers {
+            if line.is_empty() || line == b"\r" || !only_folded_breaks(line) {
+                return Err(unrepresentable(
+                    "malformed header line",
+                    "empty, or holds a line break not followed by SP/HT",
+                ));
+            }
+            w.parts(&[line, b"\r\n"])?;
+        }
+        for h in &self.headers {
+            if h.name.is_empty() || !h.name.bytes().all(is_token) {
+                return Err(unrepresentable("header name", "not a token"));
+            }
+            let v = h.value.as_bytes();
+            if trim_bytes(v).len() != v.len() {
+                return Err(unrepresentable(
+                    "header value",
+                    "leading or trailing whitespace (parse trims it)",
+                ));
+            }
+            if !only_folded_breaks(v) {
+                return Err(unrepresentable(
+                    "header value",
+                    "a line break not followed by SP/HT",
+                ));
+            }
+            w.parts(&[h.name.as_bytes(), b": ", v, b"\r\n"])?;
+        }
+        if self.head_complete {
+            w.bytes(b"\r\n")?;
+        } else if !self.body.is_empty() {
+            return Err(unrepresentable(
+                "body",
+                "a body after an incomplete head (no blank line)",
+            ));
+        }
+        w.bytes(self.body)?;
+        Ok(w.pos)
+    }
+
+    /// The message in a new buffer of [`SipMessage::buffer_len`] bytes.
+    ///
+    /// # Errors
+    /// [`SipEmitError::Unrepresentable`], as [`SipMessage::emit`].
+    pub fn to_vec(&self) -> Result<Vec<u8>, SipEmitError> {
+        let mut buf = vec![0; self.buffer_len()];
+        let n = self.emit(&mut buf)?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+}
+
+/// The last decimal digit of `n`.
+fn digit(n: u16) -> u8 {
+    u8::try_from(n % 10).unwrap_or(0)
+}
+
+fn sip_version(w: &mut Writer<'_>, version: &str) -> Result<(), SipEmitError> {
+    if !is_sip_version(version) {
+        return Err(unrepresentable("version", "not SIP/<digits>.<digits>"));
+    }
+    w.bytes(version.as_bytes())
+}
+
+/// A cursor over an output buffer already checked against `buffer_len`; a
+/// write past its end is still an error, never a panic.
+struct Writer<'b> {
+    buf: &'b mut [u8],
+    pos: usize,
+    needed: usize,
+}
+
+impl Writer<'_> {
+    fn bytes(&mut self, b: &[u8]) -> Result<(), SipEmitError> {
+        let end = self.pos.saturating_add(b.len());
+        let needed = self.needed.max(end);
+        self.buf
+            .get_mut(self.pos..end)
+            .ok_or(SipEmitError::BufferTooSmall { needed })?
+            .copy_from_slice(b);
+        self.pos = end;
+        Ok(())
+    }
+
+    fn parts(&mut self, parts: &[&[u8]]) -> Result<(), SipEmitError> {
+        parts.iter().try_for_each(|p| self.bytes(p))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2091,6 +2358,300 @@ mod tests {
                 let _ = (m.via(), m.contact(), m.from(), m.to(), m.cisco_alarm(), m.proxy_authenticate());
             }
             let _ = messages(&data).count();
+        }
+    }
+
+    // ---- emitter ----
+
+    /// Emit `x`, parse it back (UDP) and check it comes back equal.
+    fn round_trip(x: &SipMessage<'_>) -> Vec<u8> {
+        let bytes = x.to_vec().unwrap();
+        assert_eq!(bytes.len(), x.buffer_len());
+        assert_eq!(&parse(&bytes).unwrap(), x);
+        bytes
+    }
+
+    fn register<'a>(headers: &[(&'a str, &'a str)], body: &'a [u8]) -> SipMessage<'a> {
+        SipMessage::from_parts(
+            SipStartLine::Request {
+                method: SipMethod::REGISTER,
+                uri: "sip:10.1.1.5",
+                version: "SIP/2.0",
+            },
+            headers,
+            body,
+        )
+    }
+
+    fn response<'a>(code: u16, reason: &'a str, headers: &[(&'a str, &'a str)]) -> SipMessage<'a> {
+        SipMessage::from_parts(
+            SipStartLine::Response {
+                version: "SIP/2.0",
+                code,
+                reason,
+            },
+            headers,
+            b"",
+        )
+    }
+
+    const REGISTER_HEADERS: [(&str, &str); 9] = [
+        ("Via", "SIP/2.0/UDP 10.1.1.20:5060;branch=z9hG4bK5f6c4d6b"),
+        ("From", "<sip:1034@10.1.1.5>;tag=f87b204e"),
+        ("To", "<sip:1034@10.1.1.5>"),
+        ("Call-ID", "f87b204e-eede1e8c@10.1.1.20"),
+        ("CSeq", "101 REGISTER"),
+        (
+            "Contact",
+            "<sip:1034@10.1.1.20:5060>;+u.sip!devicename.ccm.cisco.com=\"SEP001122334455\"",
+        ),
+        ("Expires", "3600"),
+        ("User-Agent", ""),
+        ("Content-Length", "0"),
+    ];
+
+    #[test]
+    fn built_messages_round_trip() {
+        let bytes = round_trip(&register(&REGISTER_HEADERS, b""));
+        assert!(bytes.starts_with(b"REGISTER sip:10.1.1.5 SIP/2.0\r\nVia: SIP/2.0/UDP"));
+        assert!(bytes.ends_with(b"User-Agent: \r\nContent-Length: 0\r\n\r\n"));
+        let m = parse(&bytes).unwrap();
+        assert_eq!(m.device_name(), Some("SEP001122334455"));
+        // The same bytes frame on a stream.
+        let (s, rest) = parse_stream(&bytes).unwrap();
+        assert!(rest.is_empty());
+        assert_eq!(s, m);
+
+        // A body framed by Content-Length; compact forms; a folded value.
+        let sdp = b"v=0\r\no=- 1 1 IN IP4 10.1.1.20\r\n";
+        let cl = sdp.len().to_string();
+        let headers = [
+            ("v", "SIP/2.0/UDP 10.1.1.20"),
+            ("i", "abc@10.1.1.20"),
+            ("Subject", "first line\r\n  second line"),
+            ("c", "application/sdp"),
+            ("l", cl.as_str()),
+        ];
+        let invite = SipMessage::from_parts(
+            SipStartLine::Request {
+                method: SipMethod::INVITE,
+                uri: "sip:1001@10.1.1.5;user=phone",
+                version: "SIP/2.0",
+            },
+            &headers,
+            sdp,
+        );
+        let bytes = round_trip(&invite);
+        assert_eq!(parse_stream(&bytes).unwrap(), (invite.clone(), &b""[..]));
+        assert_eq!(parse(&bytes).unwrap().content_length(), Some(sdp.len()));
+
+        // Responses, an empty reason phrase, an extension method, no headers.
+        round_trip(&response(200, "OK", &[("Content-Length", "0")]));
+        round_trip(&response(
+            503,
+            "Service Unavailable - registrar unavail",
+            &[],
+        ));
+        let bytes = round_trip(&response(180, "", &[]));
+        assert_eq!(bytes, b"SIP/2.0 180 \r\n\r\n");
+        round_trip(&SipMessage::from_parts(
+            SipStartLine::Request {
+                method: SipMethod("X-CISCO"),
+                uri: "sip:a@b",
+                version: "SIP/3.10",
+            },
+            &[],
+            b"",
+        ));
+
+        // A head the datagram cut (no blank line) and kept-aside header lines.
+        let cut = SipMessage {
+            head_complete: false,
+            ..register(&REGISTER_HEADERS[..3], b"")
+        };
+        let bytes = round_trip(&cut);
+        assert!(bytes.ends_with(b"To: <sip:1034@10.1.1.5>\r\n"));
+        let odd = SipMessage {
+            malformed_headers: vec![b" orphan continuation", b"no colon here", b"Bad Name: x"],
+            ..register(&REGISTER_HEADERS, b"")
+        };
+        round_trip(&odd);
+        // On UDP a wrong Content-Length is written as given, and read back flagged.
+        let flagged = SipMessage {
+            content_length_invalid: true,
+            ..register(&[("Content-Length", "99")], b"short")
+        };
+        round_trip(&flagged);
+    }
+
+    #[test]
+    fn emit_into_a_short_buffer_says_how_much_it_needs() {
+        let x = response(200, "OK", &[]);
+        let mut buf = [0u8; 17];
+        assert_eq!(
+            x.emit(&mut buf),
+            Err(SipEmitError::BufferTooSmall { needed: 18 })
+        );
+        let mut big = [b'#'; 21];
+        assert_eq!(x.emit(&mut big), Ok(18));
+        assert_eq!(&big, b"SIP/2.0 200 OK\r\n\r\n###");
+    }
+
+    #[test]
+    fn unrepresentable_values_are_errors_not_panics() {
+        let unrep = |x: SipMessage<'_>| {
+            assert!(
+                matches!(x.to_vec(), Err(SipEmitError::Unrepresentable { .. })),
+                "{x:?}"
+            );
+        };
+        let req = |method, uri, version| {
+            SipMessage::from_parts(
+                SipStartLine::Request {
+                    method: SipMethod(method),
+                    uri,
+                    version,
+                },
+                &[],
+                b"",
+            )
+        };
+        unrep(req("", "sip:a", "SIP/2.0"));
+        unrep(req("REG ISTER", "sip:a", "SIP/2.0"));
+        unrep(req("REGISTER", "sip:a b", "SIP/2.0"));
+        unrep(req("REGISTER", "", "SIP/2.0"));
+        unrep(req("REGISTER", "sip:a", "SIP/2"));
+        unrep(req("REGISTER", "sip:a", "HTTP/1.1"));
+        unrep(response(700, "Nope", &[]));
+        unrep(response(99, "Nope", &[]));
+        unrep(response(200, "O\r\nK", &[]));
+        unrep(register(&[("Bad Name", "x")], b""));
+        unrep(register(&[("", "x")], b""));
+        unrep(register(&[("X", " leading")], b""));
+        unrep(register(&[("X", "trailing\r\n")], b""));
+        // A bare line break would start a new header: injection, refused.
+        unrep(register(&[("X", "a\r\nInjected: yes")], b""));
+        unrep(register(&[("X", "a\n\r\n b")], b""));
+        unrep(SipMessage {
+            head_complete: false,
+            ..register(&[], b"body")
+        });
+        unrep(SipMessage {
+            malformed_headers: vec![b"a\nb"],
+            ..register(&[], b"")
+        });
+    }
+
+    #[test]
+    fn fixtures_are_re_emitted_byte_for_byte() {
+        for (n, fixture) in [
+            CP8811_REGISTER,
+            CP9971_REGISTER,
+            CUBE_503,
+            NERO_401,
+            NERO_403,
+            NERO_200,
+            INVITE_407,
+            INVITE_183,
+            CSTA_REGISTER,
+            BAD_CL_INVITE,
+            BAD_CL_200,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let m = parse(fixture).unwrap();
+            assert_eq!(m.to_vec().unwrap(), fixture, "UDP fixture {n}");
+        }
+        let notify = cat(&[TCP_NOTIFY_1, TCP_NOTIFY_2]);
+        for (n, fixture) in [TCP_401, TCP_200, TCP_REFER, TCP_202, &notify]
+            .into_iter()
+            .enumerate()
+        {
+            let (m, rest) = parse_stream(fixture).unwrap();
+            assert!(rest.is_empty());
+            assert_eq!(m.to_vec().unwrap(), fixture, "TCP fixture {n}");
+        }
+        // Two fixtures are not in canonical form: `Contact:  <sip:…` (register-nero)
+        // and `Content-Length:  0` (tcp-register) have two spaces after the colon,
+        // which the trimmed value does not keep. They re-emit with one and read back
+        // the same.
+        for fixture in [NERO_REGISTER, TCP_REGISTER] {
+            let m = parse(fixture).unwrap();
+            let bytes = m.to_vec().unwrap();
+            assert_eq!(bytes.len(), fixture.len() - 1);
+            assert_eq!(parse(&bytes).unwrap(), m);
+        }
+    }
+
+    fn token() -> impl Strategy<Value = String> {
+        "[A-Za-z0-9.!%*_+`'~-]{1,12}"
+    }
+
+    /// A header value: printable, no surrounding whitespace, maybe folded.
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            "[!-~]([ -~]{0,30}[!-~])?",
+            ("[!-~]{1,10}", "(\r\n|\n)[ \t]{1,3}", "[!-~]{1,10}").prop_map(|(a, f, b)| a + &f + &b),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn emit_parse_round_trip(
+            request in any::<bool>(),
+            method in token(),
+            uri in "[a-z]{1,5}:[!-~]{1,30}",
+            version in "SIP/[0-9]{1,2}\\.[0-9]{1,2}",
+            code in 100u16..=699,
+            reason in "[ -~\t]{0,30}",
+            // `X-` names cannot collide with Content-Length (or its compact `l`).
+            headers in proptest::collection::vec(("X-[A-Za-z0-9-]{0,12}", value()), 0..12),
+            body in proptest::collection::vec(any::<u8>(), 0..200),
+        ) {
+            let start = if request {
+                SipStartLine::Request { method: SipMethod(&method), uri: &uri, version: &version }
+            } else {
+                SipStartLine::Response { version: &version, code, reason: &reason }
+            };
+            let cl = body.len().to_string();
+            let mut pairs: Vec<(&str, &str)> =
+                headers.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+            pairs.push(("Content-Length", &cl));
+            let x = SipMessage::from_parts(start, &pairs, &body);
+            let bytes = x.to_vec().unwrap();
+            prop_assert_eq!(bytes.len(), x.buffer_len());
+            prop_assert_eq!(&parse(&bytes).unwrap(), &x);
+            let (s, rest) = parse_stream(&bytes).unwrap();
+            prop_assert!(rest.is_empty());
+            prop_assert_eq!(s, x);
+        }
+
+        #[test]
+        fn parsed_messages_re_emit_and_read_back(
+            lines in proptest::collection::vec(prop_oneof![
+                // `name : value` with odd spacing (trimmed on reading), folds, junk.
+                (token(), "[ \t]{0,2}", "[ -~\t]{0,30}").prop_map(|(n, sp, v)| format!("{n}{sp}:{v}")),
+                "[ \t][ -~]{0,20}",
+                "[ -~\t]{0,40}",
+            ], 0..20),
+            body in proptest::collection::vec(any::<u8>(), 0..64)
+        ) {
+            let mut data = b"REGISTER sip:a@b SIP/2.0\r\n".to_vec();
+            for l in &lines {
+                data.extend_from_slice(l.as_bytes());
+                data.extend_from_slice(b"\r\n");
+            }
+            data.extend_from_slice(b"\r\n");
+            data.extend_from_slice(&body);
+            let m = parse(&data).unwrap();
+            // Kept-aside lines move ahead of the headers, and a continuation line
+            // after one of them would join it: compare only when there are none.
+            if m.malformed_headers.is_empty() {
+                let bytes = m.to_vec().unwrap();
+                prop_assert_eq!(parse(&bytes).unwrap(), m);
+            }
         }
     }
 }

@@ -22,6 +22,7 @@ use nom::{
     Parser,
 };
 
+use crate::cdp::{until_nul, Writer};
 use crate::error::{fail, finish, DissectError, ErrorKind, PResult, Proto};
 
 /// The 2-byte opcode that starts every TFTP packet.
@@ -360,6 +361,118 @@ fn options(input: &[u8]) -> PResult<'_, TftpOptions<'_>> {
     Ok((i, TftpOptions(list)))
 }
 
+/// The buffer handed to an `emit` is shorter than the message's `buffer_len`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("TFTP emit: buffer too small, {needed} bytes needed")]
+pub struct TftpEmitError {
+    /// The bytes `emit` needs (`buffer_len`).
+    pub needed: usize,
+}
+
+/// A NUL-terminated field: the string up to its first NUL, and a NUL.
+fn cstr_len(s: &[u8]) -> usize {
+    until_nul(s).len().saturating_add(1)
+}
+
+fn put_cstr(w: &mut Writer<'_>, s: &[u8]) {
+    w.put(until_nul(s));
+    w.u8(0);
+}
+
+impl TftpOptions<'_> {
+    /// Bytes the options take on the wire (name and value, each NUL-terminated).
+    pub fn buffer_len(&self) -> usize {
+        self.0.iter().fold(0usize, |n, o| {
+            n.saturating_add(cstr_len(o.name.as_bytes()))
+                .saturating_add(cstr_len(o.value.as_bytes()))
+        })
+    }
+
+    fn write(&self, w: &mut Writer<'_>) {
+        for o in &self.0 {
+            put_cstr(w, o.name.as_bytes());
+            put_cstr(w, o.value.as_bytes());
+        }
+    }
+}
+
+impl TftpRequest<'_> {
+    fn buffer_len(&self) -> usize {
+        cstr_len(self.filename)
+            .saturating_add(cstr_len(self.mode))
+            .saturating_add(self.options.buffer_len())
+    }
+
+    fn write(&self, w: &mut Writer<'_>) {
+        put_cstr(w, self.filename);
+        put_cstr(w, self.mode);
+        self.options.write(w);
+    }
+}
+
+/// Writing a packet back: `emit` writes exactly what `parse` reads, so
+/// `parse(&pkt.to_vec()) == Ok(pkt)` for a packet `parse` returned.
+///
+/// - Strings are written NUL-terminated. A NUL inside one (file name, mode,
+///   error message, option name or value) cannot be represented: the string
+///   is written up to that NUL, so the packet stays well formed and parses
+///   back with the string cut there.
+/// - No NUL padding is written (`parse` drops it). As a consequence, options
+///   at the end whose name *and* value are both empty (`00 00`) are read back
+///   as padding, not as options.
+/// - Opcodes and error codes come from the variant; DATA is written whole (no
+///   check against a block size).
+impl TftpPacket<'_> {
+    /// The exact number of bytes [`TftpPacket::emit`] writes.
+    pub fn buffer_len(&self) -> usize {
+        2 + match self {
+            TftpPacket::ReadRequest(r) | TftpPacket::WriteRequest(r) => r.buffer_len(),
+            TftpPacket::Data { data, .. } => data.len().saturating_add(2),
+            TftpPacket::Ack { .. } => 2,
+            TftpPacket::Error { message, .. } => cstr_len(message).saturating_add(2),
+            TftpPacket::OptionAck(o) => o.buffer_len(),
+        }
+    }
+
+    /// Write the packet (the UDP payload, from the opcode) into
+    /// `buf[..self.buffer_len()]`; returns the length written.
+    ///
+    /// # Errors
+    /// [`TftpEmitError`] when `buf` is shorter than [`TftpPacket::buffer_len`];
+    /// nothing is written then.
+    pub fn emit(&self, buf: &mut [u8]) -> Result<usize, TftpEmitError> {
+        let needed = self.buffer_len();
+        let Some(out) = buf.get_mut(..needed) else {
+            return Err(TftpEmitError { needed });
+        };
+        let mut w = Writer::new(out);
+        w.be_u16(self.opcode().0);
+        match self {
+            TftpPacket::ReadRequest(r) | TftpPacket::WriteRequest(r) => r.write(&mut w),
+            TftpPacket::Data { block, data } => {
+                w.be_u16(*block);
+                w.put(data);
+            }
+            TftpPacket::Ack { block } => w.be_u16(*block),
+            TftpPacket::Error { code, message } => {
+                w.be_u16(code.0);
+                put_cstr(&mut w, message);
+            }
+            TftpPacket::OptionAck(o) => o.write(&mut w),
+        }
+        Ok(needed)
+    }
+
+    /// The packet as a new `Vec` (see [`TftpPacket::emit`]).
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut v = vec![0; self.buffer_len()];
+        if let Ok(n) = self.emit(&mut v) {
+            v.truncate(n);
+        }
+        v
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -597,7 +710,208 @@ mod tests {
         assert_eq!(p.request().unwrap().filename_lossy(), "SEP\u{fffd}.cnf");
     }
 
+    #[test]
+    fn fixtures_re_emit_byte_exact() {
+        for (name, bytes) in [
+            ("rrq-file1", RRQ_FILE1),
+            ("data-block1", DATA_BLOCK1),
+            ("data-block3", DATA_BLOCK3),
+            ("ack-block3", ACK_BLOCK3),
+            ("wrq-rfc1350", WRQ_RFC1350),
+            ("ack-block0", ACK_BLOCK0),
+            ("wrq-data-block49", WRQ_DATA_BLOCK49),
+            ("hand-built rrq with options", RRQ_OPTIONS),
+            ("hand-built error 1", ERROR_NOT_FOUND),
+            ("hand-built error 8", ERROR_OPTION_REFUSED),
+            ("hand-built oack", OACK),
+        ] {
+            let p = parse(bytes).unwrap();
+            assert_eq!(p.buffer_len(), bytes.len(), "{name}");
+            assert_eq!(p.to_vec(), bytes, "{name}");
+        }
+        // heapoverflow-rrq.bin does not parse (no NUL): nothing to re-emit.
+        assert!(parse(HEAPOVERFLOW_RRQ).is_err());
+    }
+
+    #[test]
+    fn every_opcode_round_trips() {
+        let options = TftpOptions(vec![
+            TftpOption {
+                name: "blksize",
+                value: "1428",
+            },
+            TftpOption {
+                name: "tsize",
+                value: "",
+            },
+            TftpOption {
+                name: "",
+                value: "x",
+            },
+        ]);
+        let request = TftpRequest {
+            filename: b"SEP001122334455.cnf.xml",
+            mode: b"octet",
+            options: options.clone(),
+        };
+        for pkt in [
+            TftpPacket::ReadRequest(request.clone()),
+            TftpPacket::WriteRequest(TftpRequest {
+                filename: b"",
+                mode: b"",
+                options: TftpOptions::default(),
+            }),
+            TftpPacket::WriteRequest(request),
+            TftpPacket::Data {
+                block: 65535,
+                data: &[0; 512],
+            },
+            TftpPacket::Data {
+                block: 0,
+                data: &[],
+            },
+            TftpPacket::Ack { block: 7 },
+            TftpPacket::Error {
+                code: TftpErrorCode::FILE_NOT_FOUND,
+                message: b"File not found",
+            },
+            TftpPacket::Error {
+                code: TftpErrorCode(9),
+                message: b"\xffodd",
+            },
+            TftpPacket::OptionAck(options),
+            TftpPacket::OptionAck(TftpOptions::default()),
+        ] {
+            let bytes = pkt.to_vec();
+            assert_eq!(bytes.len(), pkt.buffer_len(), "{pkt:?}");
+            assert_eq!(parse(&bytes).unwrap(), pkt);
+        }
+    }
+
+    #[test]
+    fn a_nul_inside_a_string_cuts_it_there() {
+        let pkt = TftpPacket::ReadRequest(TftpRequest {
+            filename: b"a\0b",
+            mode: b"octet",
+            options: TftpOptions(vec![TftpOption {
+                name: "tsize",
+                value: "0\0junk",
+            }]),
+        });
+        let bytes = pkt.to_vec();
+        assert_eq!(bytes, b"\x00\x01a\x00octet\x00tsize\x000\x00");
+        let p = parse(&bytes).unwrap();
+        assert_eq!(p.filename(), Some(&b"a"[..]));
+        assert_eq!(p.options().unwrap().tsize(), Some(0));
+        let err = TftpPacket::Error {
+            code: TftpErrorCode::NOT_DEFINED,
+            message: b"x\0y",
+        };
+        assert_eq!(err.to_vec(), b"\x00\x05\x00\x00x\x00");
+    }
+
+    #[test]
+    fn short_buffer_is_an_error_not_a_panic() {
+        let p = parse(RRQ_OPTIONS).unwrap();
+        let mut buf = [0u8; 8];
+        assert_eq!(
+            p.emit(&mut buf),
+            Err(TftpEmitError {
+                needed: RRQ_OPTIONS.len()
+            })
+        );
+        assert_eq!(buf, [0; 8]);
+        assert_eq!(
+            TftpPacket::Ack { block: 1 }.emit(&mut []),
+            Err(TftpEmitError { needed: 4 })
+        );
+    }
+
+    /// NUL-free text for file names, modes, messages and option values.
+    fn text() -> impl Strategy<Value = String> {
+        "[^\u{0}]{0,12}"
+    }
+
+    /// An owned packet for the round-trip property; `packet` borrows it.
+    #[derive(Debug, Clone)]
+    enum Gen {
+        Request(bool, String, String, Vec<(String, String)>),
+        Data(u16, Vec<u8>),
+        Ack(u16),
+        Error(u16, Vec<u8>),
+        OptionAck(Vec<(String, String)>),
+    }
+
+    fn gen_packet() -> impl Strategy<Value = Gen> {
+        // A non-empty name: a trailing empty name + empty value reads as padding.
+        let options = || proptest::collection::vec(("[^\u{0}]{1,8}", text()), 0..5);
+        prop_oneof![
+            (any::<bool>(), text(), text(), options())
+                .prop_map(|(w, f, m, o)| Gen::Request(w, f, m, o)),
+            (any::<u16>(), proptest::collection::vec(any::<u8>(), 0..600))
+                .prop_map(|(b, d)| Gen::Data(b, d)),
+            any::<u16>().prop_map(Gen::Ack),
+            (any::<u16>(), proptest::collection::vec(1u8..=255, 0..40))
+                .prop_map(|(c, m)| Gen::Error(c, m)),
+            options().prop_map(Gen::OptionAck),
+        ]
+    }
+
+    fn options_of(list: &[(String, String)]) -> TftpOptions<'_> {
+        TftpOptions(
+            list.iter()
+                .map(|(name, value)| TftpOption { name, value })
+                .collect(),
+        )
+    }
+
+    fn packet(g: &Gen) -> TftpPacket<'_> {
+        match g {
+            Gen::Request(write, filename, mode, options) => {
+                let r = TftpRequest {
+                    filename: filename.as_bytes(),
+                    mode: mode.as_bytes(),
+                    options: options_of(options),
+                };
+                if *write {
+                    TftpPacket::WriteRequest(r)
+                } else {
+                    TftpPacket::ReadRequest(r)
+                }
+            }
+            Gen::Data(block, data) => TftpPacket::Data {
+                block: *block,
+                data,
+            },
+            Gen::Ack(block) => TftpPacket::Ack { block: *block },
+            Gen::Error(code, message) => TftpPacket::Error {
+                code: TftpErrorCode(*code),
+                message,
+            },
+            Gen::OptionAck(options) => TftpPacket::OptionAck(options_of(options)),
+        }
+    }
+
     proptest! {
+        #[test]
+        fn emit_parse_round_trip(g in gen_packet()) {
+            let pkt = packet(&g);
+            let bytes = pkt.to_vec();
+            prop_assert_eq!(bytes.len(), pkt.buffer_len());
+            prop_assert_eq!(parse(&bytes).unwrap(), pkt);
+        }
+
+        #[test]
+        fn parse_emit_is_identity_without_padding(data in proptest::collection::vec(any::<u8>(), 0..200)) {
+            // Whatever parses re-emits to its input, minus NUL padding after the
+            // last string and bytes after an ACK or ERROR, which parse drops.
+            if let Ok(p) = parse(&data) {
+                let out = p.to_vec();
+                prop_assert!(data.starts_with(&out));
+                prop_assert_eq!(parse(&out).unwrap(), p);
+            }
+        }
+
         #[test]
         fn never_panics(data in proptest::collection::vec(any::<u8>(), 0..1500)) {
             if let Ok(p) = parse(&data) {

@@ -1,0 +1,651 @@
+//! The model's messages as bytes: CDP, LLDP, TFTP, SCCP and SIP through the
+//! `parsers` crate's own emitters (so every sample round-trips through the
+//! dissectors), DHCP through dhcproto's encoder (option 150 as a raw list, as
+//! STYLE §12 says), and the phone's configuration file as XML text.
+
+use std::net::Ipv4Addr;
+
+use dhcproto::v4::{self, DhcpOption, MessageType, OptionCode, UnknownOption};
+use dhcproto::{Encodable, Encoder};
+use parsers::cdp::{CdpCapabilities, CdpPacket, CdpPower, CdpTlv, CdpVoipVlan};
+use parsers::lldp::{
+    LldpCapabilities, LldpChassisIdSubtype, LldpPdu, LldpPortIdSubtype, LldpTlv, MedAppType,
+    MedCapabilities, MedDeviceClass, MedPolicy, MedSubtype,
+};
+use parsers::sccp::{
+    SccpAlarm, SccpAlarmSeverity, SccpBody, SccpDeviceType, SccpHeaderVersion, SccpMessage,
+    SccpMessageId, SccpRegisterAck, SccpRegisterReq,
+};
+use parsers::sip::{SipMessage, SipMethod, SipStartLine};
+use parsers::tftp::{TftpErrorCode, TftpOptions, TftpPacket, TftpRequest};
+
+use super::scenario::{CallManager, SipTransport, TftpOption};
+use crate::link::MacAddr;
+
+/// The phone's CDP: device id, port, capabilities (host, phone), load, platform,
+/// power request and the VoIP VLAN query.
+pub fn cdp_phone(name: &str, model: &str, load: &str) -> Vec<u8> {
+    let platform = format!("Cisco IP Phone {model}");
+    let power = 12_900u32.to_be_bytes();
+    CdpPacket {
+        version: 2,
+        ttl: 180,
+        checksum: 0,
+        checksum_valid: true,
+        tlvs: vec![
+            CdpTlv::DeviceId(name.as_bytes()),
+            CdpTlv::PortId(b"Port 1"),
+            CdpTlv::Capabilities(CdpCapabilities(
+                CdpCapabilities::HOST.0 | CdpCapabilities::IGMP.0 | CdpCapabilities::VOIP_PHONE.0,
+            )),
+            CdpTlv::SoftwareVersion(load.as_bytes()),
+            CdpTlv::Platform(platform.as_bytes()),
+            CdpTlv::Duplex(1),
+            CdpTlv::PowerConsumption(12_900),
+            CdpTlv::PowerRequested(CdpPower {
+                request_id: 1,
+                management_id: 0,
+                levels: &power,
+            }),
+            CdpTlv::VoipVlanQuery(CdpVoipVlan {
+                appliance_id: 1,
+                vlan: Some(0),
+            }),
+        ],
+    }
+    .to_vec()
+}
+
+/// The access switch's CDP on the phone's port, with the VoIP VLAN reply when one is
+/// configured.
+pub fn cdp_switch(name: &str, port: &str, native_vlan: u16, voice: Option<u16>) -> Vec<u8> {
+    let available = 30_000u32.to_be_bytes();
+    let mut tlvs = vec![
+        CdpTlv::DeviceId(name.as_bytes()),
+        CdpTlv::PortId(port.as_bytes()),
+        CdpTlv::Capabilities(CdpCapabilities(
+            CdpCapabilities::SWITCH.0 | CdpCapabilities::IGMP.0,
+        )),
+        CdpTlv::SoftwareVersion(b"Cisco IOS Software, C9300 Software, Version 17.9.4"),
+        CdpTlv::Platform(b"cisco C9300-48P"),
+        CdpTlv::NativeVlan(native_vlan),
+        CdpTlv::Duplex(1),
+    ];
+    if let Some(vlan) = voice {
+        tlvs.push(CdpTlv::VoipVlanReply(CdpVoipVlan {
+            appliance_id: 1,
+            vlan: Some(vlan),
+        }));
+    }
+    tlvs.push(CdpTlv::PowerAvailable(CdpPower {
+        request_id: 1,
+        management_id: 1,
+        levels: &available,
+    }));
+    CdpPacket {
+        version: 2,
+        ttl: 180,
+        checksum: 0,
+        checksum_valid: true,
+        tlvs,
+    }
+    .to_vec()
+}
+
+/// The phone's LLDP-MED: `SEP<MAC>`, port `<MAC>:P1`, class III, voice policy
+/// request, inventory with the load.
+pub fn lldp_phone(mac: MacAddr, name: &str, model: &str, load: &str) -> Vec<u8> {
+    let port = format!("{}:P1", mac.to_sep_hex());
+    let desc = format!("Cisco IP Phone {model}, {load}");
+    let model_name = format!("CP-{model}");
+    LldpPdu {
+        tlvs: vec![
+            LldpTlv::ChassisId {
+                subtype: LldpChassisIdSubtype::MAC_ADDRESS,
+                id: &mac.0,
+            },
+            LldpTlv::PortId {
+                subtype: LldpPortIdSubtype::LOCALLY_ASSIGNED,
+                id: port.as_bytes(),
+            },
+            LldpTlv::Ttl(180),
+            LldpTlv::SystemName(name.as_bytes()),
+            LldpTlv::SystemDescription(desc.as_bytes()),
+            LldpTlv::Capabilities {
+                system: LldpCapabilities(
+                    LldpCapabilities::BRIDGE.0 | LldpCapabilities::TELEPHONE.0,
+                ),
+                enabled: LldpCapabilities(LldpCapabilities::TELEPHONE.0),
+            },
+            LldpTlv::MedCapabilities {
+                capabilities: MedCapabilities(
+                    MedCapabilities::CAPABILITIES.0
+                        | MedCapabilities::NETWORK_POLICY.0
+                        | MedCapabilities::EXTENDED_POWER_PD.0
+                        | MedCapabilities::INVENTORY.0,
+                ),
+                class: MedDeviceClass::ENDPOINT_CLASS_3,
+            },
+            LldpTlv::MedInventory {
+                subtype: MedSubtype::SOFTWARE_REVISION,
+                value: load.as_bytes(),
+            },
+            LldpTlv::MedInventory {
+                subtype: MedSubtype::MANUFACTURER,
+                value: b"Cisco Systems, Inc.",
+            },
+            LldpTlv::MedInventory {
+                subtype: MedSubtype::MODEL,
+                value: model_name.as_bytes(),
+            },
+        ],
+        truncated: false,
+    }
+    .to_vec()
+}
+
+/// The switch's LLDP on the phone's port, with the voice network policy when one is
+/// configured.
+pub fn lldp_switch(mac: MacAddr, name: &str, port: &str, voice: Option<u16>) -> Vec<u8> {
+    let mut tlvs = vec![
+        LldpTlv::ChassisId {
+            subtype: LldpChassisIdSubtype::MAC_ADDRESS,
+            id: &mac.0,
+        },
+        LldpTlv::PortId {
+            subtype: LldpPortIdSubtype::INTERFACE_NAME,
+            id: port.as_bytes(),
+        },
+        LldpTlv::Ttl(120),
+        LldpTlv::SystemName(name.as_bytes()),
+        LldpTlv::Capabilities {
+            system: LldpCapabilities(LldpCapabilities::BRIDGE.0 | LldpCapabilities::ROUTER.0),
+            enabled: LldpCapabilities(LldpCapabilities::BRIDGE.0),
+        },
+        LldpTlv::MedCapabilities {
+            capabilities: MedCapabilities(
+                MedCapabilities::CAPABILITIES.0
+                    | MedCapabilities::NETWORK_POLICY.0
+                    | MedCapabilities::EXTENDED_POWER_PSE.0,
+            ),
+            class: MedDeviceClass::NETWORK_CONNECTIVITY,
+        },
+    ];
+    if let Some(vlan) = voice {
+        for (app, dscp) in [(MedAppType::VOICE, 46), (MedAppType::VOICE_SIGNALING, 24)] {
+            tlvs.push(LldpTlv::MedNetworkPolicy(MedPolicy {
+                app,
+                unknown: false,
+                tagged: true,
+                vlan,
+                priority: if app == MedAppType::VOICE { 5 } else { 3 },
+                dscp,
+            }));
+        }
+    }
+    LldpPdu {
+        tlvs,
+        truncated: false,
+    }
+    .to_vec()
+}
+
+/// A client DHCP message kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DhcpClientKind {
+    /// DISCOVER.
+    Discover,
+    /// REQUEST for an offered address.
+    Request {
+        /// Option 50.
+        requested: Ipv4Addr,
+        /// Option 54.
+        server: Ipv4Addr,
+    },
+}
+
+/// A server DHCP message kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DhcpServerKind {
+    /// OFFER.
+    Offer,
+    /// ACK.
+    Ack,
+    /// NAK.
+    Nak,
+}
+
+fn dhcp_bytes(msg: &v4::Message) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(400);
+    let mut e = Encoder::new(&mut buf);
+    // Encoding into a Vec cannot fail for the options built here.
+    let res = msg.encode(&mut e);
+    debug_assert!(res.is_ok(), "{res:?}");
+    buf
+}
+
+/// A phone's DISCOVER or REQUEST: option 60 "Cisco Systems, Inc. IP Phone CP-…",
+/// 61 (type 1 + MAC), 12 SEP name, and a parameter list asking for 150.
+pub fn dhcp_client(
+    mac: MacAddr,
+    name: &str,
+    model: &str,
+    xid: u32,
+    kind: DhcpClientKind,
+    secs: u16,
+) -> Vec<u8> {
+    let vendor = format!("Cisco Systems, Inc. IP Phone CP-{model}\0");
+    client_message(mac, xid, kind, secs, Some(name), vendor.as_bytes())
+}
+
+/// A PC's DISCOVER or REQUEST (option 60 "MSFT 5.0").
+pub fn dhcp_pc(mac: MacAddr, xid: u32, kind: DhcpClientKind) -> Vec<u8> {
+    client_message(mac, xid, kind, 0, None, b"MSFT 5.0")
+}
+
+fn client_message(
+    mac: MacAddr,
+    xid: u32,
+    kind: DhcpClientKind,
+    secs: u16,
+    name: Option<&str>,
+    vendor: &[u8],
+) -> Vec<u8> {
+    let z = Ipv4Addr::UNSPECIFIED;
+    let mut m = v4::Message::new_with_id(xid, z, z, z, z, &mac.0);
+    m.set_secs(secs);
+    m.set_flags(v4::Flags::default().set_broadcast());
+    let o = m.opts_mut();
+    match kind {
+        DhcpClientKind::Discover => {
+            o.insert(DhcpOption::MessageType(MessageType::Discover));
+        }
+        DhcpClientKind::Request { requested, server } => {
+            o.insert(DhcpOption::MessageType(MessageType::Request));
+            o.insert(DhcpOption::RequestedIpAddress(requested));
+            o.insert(DhcpOption::ServerIdentifier(server));
+        }
+    }
+    let mut client_id = vec![1];
+    client_id.extend_from_slice(&mac.0);
+    o.insert(DhcpOption::ClientIdentifier(client_id));
+    if let Some(n) = name {
+        o.insert(DhcpOption::Hostname(n.to_owned()));
+    }
+    o.insert(DhcpOption::ClassIdentifier(vendor.to_vec()));
+    o.insert(DhcpOption::ParameterRequestList(vec![
+        OptionCode::SubnetMask,
+        OptionCode::Router,
+        OptionCode::DomainNameServer,
+        OptionCode::DomainName,
+        OptionCode::TFTPServerName,
+        OptionCode::TFTPServerAddress,
+    ]));
+    dhcp_bytes(&m)
+}
+
+/// The DHCP server's OFFER, ACK or NAK, relayed by `relay` (giaddr) to the phone.
+pub fn dhcp_server(
+    mac: MacAddr,
+    xid: u32,
+    kind: DhcpServerKind,
+    yiaddr: Ipv4Addr,
+    relay: Ipv4Addr,
+    server: Ipv4Addr,
+    tftp: &TftpOption,
+) -> Vec<u8> {
+    let z = Ipv4Addr::UNSPECIFIED;
+    let mut m = v4::Message::new_with_id(xid, z, yiaddr, z, relay, &mac.0);
+    m.set_opcode(v4::Opcode::BootReply);
+    let o = m.opts_mut();
+    o.insert(DhcpOption::ServerIdentifier(server));
+    if kind == DhcpServerKind::Nak {
+        o.insert(DhcpOption::MessageType(MessageType::Nak));
+        return dhcp_bytes(&m);
+    }
+    o.insert(DhcpOption::MessageType(match kind {
+        DhcpServerKind::Offer => MessageType::Offer,
+        _ => MessageType::Ack,
+    }));
+    o.insert(DhcpOption::AddressLeaseTime(86_400));
+    o.insert(DhcpOption::SubnetMask(Ipv4Addr::new(255, 255, 255, 0)));
+    o.insert(DhcpOption::Router(vec![relay]));
+    o.insert(DhcpOption::DomainNameServer(vec![server]));
+    o.insert(DhcpOption::DomainName("voice.example.com".into()));
+    match tftp {
+        TftpOption::Option150(list) => {
+            // dhcproto's typed 150 holds one address: a list goes in raw.
+            let bytes = list.iter().flat_map(|a| a.octets()).collect();
+            o.insert(DhcpOption::Unknown(UnknownOption::new(
+                OptionCode::TFTPServerAddress,
+                bytes,
+            )));
+        }
+        TftpOption::Option150Ascii(text) => {
+            o.insert(DhcpOption::Unknown(UnknownOption::new(
+                OptionCode::TFTPServerAddress,
+                text.as_bytes().to_vec(),
+            )));
+        }
+        TftpOption::Option66(name) => {
+            o.insert(DhcpOption::TFTPServerName(name.as_bytes().to_vec()));
+        }
+        TftpOption::None => {}
+    }
+    dhcp_bytes(&m)
+}
+
+/// A TFTP read request (octet mode, no options, as older phone loads send it).
+pub fn tftp_rrq(file: &str) -> Vec<u8> {
+    TftpPacket::ReadRequest(TftpRequest {
+        filename: file.as_bytes(),
+        mode: b"octet",
+        options: TftpOptions(Vec::new()),
+    })
+    .to_vec()
+}
+
+/// A TFTP error.
+pub fn tftp_error(code: u16, message: &str) -> Vec<u8> {
+    TftpPacket::Error {
+        code: TftpErrorCode(code),
+        message: message.as_bytes(),
+    }
+    .to_vec()
+}
+
+/// A TFTP data block.
+pub fn tftp_data(block: u16, data: &[u8]) -> Vec<u8> {
+    TftpPacket::Data { block, data }.to_vec()
+}
+
+/// A TFTP acknowledgement.
+pub fn tftp_ack(block: u16) -> Vec<u8> {
+    TftpPacket::Ack { block }.to_vec()
+}
+
+/// The device configuration: the call-manager group in priority order and the load.
+pub fn config_xml(cms: &[CallManager], load: &str) -> String {
+    let mut members = String::new();
+    for (i, cm) in cms.iter().enumerate() {
+        members.push_str(&format!(
+            "<member priority=\"{i}\"><callManager><name>{}</name><ports>\
+             <ethernetPhonePort>2000</ethernetPhonePort><sipPort>5060</sipPort>\
+             <securedSipPort>5061</securedSipPort></ports>\
+             <processNodeName>{}</processNodeName></callManager></member>",
+            cm.name, cm.ip
+        ));
+    }
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<device>\
+         <deviceProtocol>SCCP</deviceProtocol>\
+         <devicePool><callManagerGroup><members>{members}</members></callManagerGroup>\
+         </devicePool><loadInformation>{load}</loadInformation>\
+         <commonProfile><phonePassword></phonePassword></commonProfile>\
+         <vendorConfig><webAccess>0</webAccess></vendorConfig></device>\n"
+    )
+}
+
+/// A DNS A query (background traffic).
+pub fn dns_query(id: u16, name: &str) -> Vec<u8> {
+    let mut q = Vec::with_capacity(32 + name.len());
+    q.extend_from_slice(&id.to_be_bytes());
+    q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+    for label in name.split('.') {
+        q.push(u8::try_from(label.len()).unwrap_or(63).min(63));
+        q.extend_from_slice(label.as_bytes());
+    }
+    q.extend_from_slice(&[0, 0, 1, 0, 1]);
+    q
+}
+
+/// The SCCP device type of a phone model (7970 when the model is not listed).
+fn sccp_device_type(model: &str) -> SccpDeviceType {
+    SccpDeviceType(match model {
+        "7941" => 115,
+        "7911" => 307,
+        "7962" => 404,
+        "7942" => 434,
+        "7945" => 435,
+        "7965" => 436,
+        "7975" => 437,
+        "8945" => 585,
+        "8941" => 586,
+        _ => 30006,
+    })
+}
+
+fn sccp(id: SccpMessageId, body: SccpBody<'_>) -> Vec<u8> {
+    let msg = SccpMessage::new(SccpHeaderVersion(0), id, body);
+    // Every body built here fits its layout: emitting cannot fail.
+    msg.to_vec().unwrap_or_default()
+}
+
+/// SCCP RegisterReq in the long form a 79xx sends: name, station IP, type, protocol
+/// version, MAC and load.
+pub fn sccp_register(name: &str, ip: Ipv4Addr, mac: MacAddr, model: &str, load: &str) -> Vec<u8> {
+    sccp(
+        SccpMessageId::REGISTER_REQ,
+        SccpBody::RegisterReq(SccpRegisterReq {
+            device_name: name.as_bytes(),
+            reserved: 0,
+            instance: 1,
+            station_ip: ip,
+            device_type: sccp_device_type(model),
+            max_streams: 5,
+            active_streams: Some(0),
+            protocol_version: Some(20),
+            unknown: Some(0),
+            phone_features: Some(0x8572),
+            max_conferences: Some(0),
+            active_conferences: Some(0),
+            mac: Some(mac.0),
+            ipv4_scope: Some(0),
+            max_lines: Some(6),
+            station_ipv6: Some(std::net::Ipv6Addr::UNSPECIFIED),
+            ipv6_scope: Some(0),
+            firmware: Some(load.as_bytes()),
+            config_version_stamp: None,
+        }),
+    )
+}
+
+/// SCCP Alarm "Name=… Load=… Last=…": the phone's own account of its last failure.
+pub fn sccp_alarm(name: &str, load: &str, last: &str) -> Vec<u8> {
+    let text = format!("Name={name} Load={load} Last={last}");
+    sccp(
+        SccpMessageId::ALARM,
+        SccpBody::Alarm(SccpAlarm {
+            severity: SccpAlarmSeverity::INFORMATIONAL,
+            text: text.as_bytes(),
+            param1: 0,
+            param2: 0,
+        }),
+    )
+}
+
+/// SCCP RegisterAck: keepalive 30 s, secondary 60 s.
+pub fn sccp_register_ack() -> Vec<u8> {
+    sccp(
+        SccpMessageId::REGISTER_ACK,
+        SccpBody::RegisterAck(SccpRegisterAck {
+            keepalive: 30,
+            date_template: b"M/D/Y",
+            secondary_keepalive: 60,
+            max_protocol_version: Some(20),
+            unknown: Some(0),
+            phone_features: Some(0),
+        }),
+    )
+}
+
+/// SCCP RegisterReject with its text.
+pub fn sccp_register_reject(text: &str) -> Vec<u8> {
+    sccp(
+        SccpMessageId::REGISTER_REJECT,
+        SccpBody::RegisterReject {
+            text: text.as_bytes(),
+        },
+    )
+}
+
+/// SCCP KeepAliveReq.
+pub fn sccp_keepalive() -> Vec<u8> {
+    sccp(SccpMessageId::KEEP_ALIVE_REQ, SccpBody::KeepAliveReq)
+}
+
+/// SCCP KeepAliveAck.
+pub fn sccp_keepalive_ack() -> Vec<u8> {
+    sccp(SccpMessageId::KEEP_ALIVE_ACK, SccpBody::KeepAliveAck)
+}
+
+/// The `+u.sip!model` value CUCM uses for a phone model.
+fn sip_model_id(model: &str) -> &'static str {
+    match model {
+        "8811" => "36217",
+        "8841" => "36214",
+        "9971" => "493",
+        "7841" => "621",
+        _ => "684",
+    }
+}
+
+/// What a phone's REGISTER and its answers share.
+struct SipDialog {
+    via: String,
+    from: String,
+    to: String,
+    call_id: String,
+    cseq: String,
+    contact: String,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sip_dialog(
+    name: &str,
+    mac: MacAddr,
+    model: &str,
+    ip: Ipv4Addr,
+    port: u16,
+    cm: Ipv4Addr,
+    transport: SipTransport,
+    cseq: u32,
+) -> SipDialog {
+    let hex = mac.to_sep_hex().to_ascii_lowercase();
+    let dn = 1000 + u32::from(u16::from_be_bytes([mac.0[4], mac.0[5]])) % 9000;
+    let t = match transport {
+        SipTransport::Udp => "UDP",
+        SipTransport::Tcp => "TCP",
+    };
+    SipDialog {
+        via: format!("SIP/2.0/{t} {ip}:{port};branch=z9hG4bK{hex}{cseq:04x}"),
+        from: format!("<sip:{dn}@{cm}>;tag={hex}0001"),
+        to: format!("<sip:{dn}@{cm}>"),
+        call_id: format!("{hex}-00000001@{ip}"),
+        cseq: format!("{cseq} REGISTER"),
+        contact: format!(
+            "<sip:{dn}@{ip}:{port};transport={}>;+sip.instance=\"<urn:uuid:00000000-0000-0000-0000-{hex}>\";\
+             +u.sip!devicename.ccm.cisco.com=\"{name}\";+u.sip!model.ccm.cisco.com=\"{}\"",
+            t.to_ascii_lowercase(),
+            sip_model_id(model)
+        ),
+    }
+}
+
+/// A Cisco phone's REGISTER (Expires 3600).
+#[allow(clippy::too_many_arguments)]
+pub fn sip_register(
+    name: &str,
+    mac: MacAddr,
+    model: &str,
+    load: &str,
+    ip: Ipv4Addr,
+    port: u16,
+    cm: Ipv4Addr,
+    transport: SipTransport,
+    cseq: u32,
+) -> Vec<u8> {
+    let d = sip_dialog(name, mac, model, ip, port, cm, transport, cseq);
+    let uri = format!("sip:{cm}");
+    let ua = format!("Cisco-CP{model}/{load}");
+    let msg = SipMessage::from_parts(
+        SipStartLine::Request {
+            method: SipMethod::REGISTER,
+            uri: &uri,
+            version: "SIP/2.0",
+        },
+        &[
+            ("Via", &d.via),
+            ("From", &d.from),
+            ("To", &d.to),
+            ("Call-ID", &d.call_id),
+            ("Max-Forwards", "70"),
+            ("CSeq", &d.cseq),
+            ("User-Agent", &ua),
+            ("Contact", &d.contact),
+            (
+                "Supported",
+                "replaces,join,sdp-anat,norefersub,resource-priority,X-cisco-serviceuri",
+            ),
+            ("Expires", "3600"),
+            ("Content-Length", "0"),
+        ],
+        b"",
+    );
+    msg.to_vec().unwrap_or_default()
+}
+
+/// The call manager's answer to a REGISTER: 200 (Expires 120) or another code.
+pub fn sip_response(
+    code: u16,
+    name: &str,
+    mac: MacAddr,
+    ip: Ipv4Addr,
+    port: u16,
+    transport: SipTransport,
+    cseq: u32,
+) -> Vec<u8> {
+    let d = sip_dialog(
+        name,
+        mac,
+        "",
+        ip,
+        port,
+        Ipv4Addr::UNSPECIFIED,
+        transport,
+        cseq,
+    );
+    let to = format!("{};tag=cucm{}", d.to, mac.to_sep_hex().to_ascii_lowercase());
+    let reason = match code {
+        200 => "OK",
+        404 => "Not Found",
+        403 => "Forbidden",
+        503 => "Service Unavailable",
+        _ => "Error",
+    };
+    let contact = format!("{};expires=120", d.contact);
+    let mut headers: Vec<(&str, &str)> = vec![
+        ("Via", &d.via),
+        ("From", &d.from),
+        ("To", &to),
+        ("Call-ID", &d.call_id),
+        ("CSeq", &d.cseq),
+        ("Server", "Cisco-CUCM14.0"),
+    ];
+    if code == 200 {
+        headers.push(("Contact", &contact));
+        headers.push(("Expires", "120"));
+    }
+    headers.push(("Content-Length", "0"));
+    SipMessage::from_parts(
+        SipStartLine::Response {
+            version: "SIP/2.0",
+            code,
+            reason,
+        },
+        &headers,
+        b"",
+    )
+    .to_vec()
+    .unwrap_or_default()
+}

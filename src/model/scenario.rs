@@ -1,0 +1,358 @@
+//! Scenarios as data (JSON): the site (switch, DHCP, TFTP, call managers), the
+//! phones, and the faults, per phone or for the whole site. A typo is a load
+//! error naming the file, line and column (`deny_unknown_fields`).
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::link::MacAddr;
+
+/// A MAC address written `00:11:22:33:44:55` in scenario files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Mac(pub MacAddr);
+
+impl Serialize for Mac {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Mac {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_mac(&text)
+            .map(Mac)
+            .ok_or_else(|| serde::de::Error::custom(format!("bad MAC address {text:?}")))
+    }
+}
+
+/// Parse `00:11:22:33:44:55` (or with `-`).
+pub fn parse_mac(text: &str) -> Option<MacAddr> {
+    let mut out = [0u8; 6];
+    let mut parts = text.split([':', '-']);
+    for b in &mut out {
+        *b = u8::from_str_radix(parts.next()?, 16).ok()?;
+    }
+    parts.next().is_none().then_some(MacAddr(out))
+}
+
+/// A whole scenario.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short kebab-case name (the sample's directory).
+    pub name: String,
+    /// What happens, for the sample's README.
+    pub description: String,
+    /// Seed of the timing jitter: same seed, same bytes.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Capture start, seconds since the epoch.
+    #[serde(default = "default_start")]
+    pub start_epoch: i64,
+    /// Capture length in seconds: frames after it are not written.
+    pub duration_s: u64,
+    /// The network.
+    pub site: Site,
+    /// The phones.
+    pub phones: Vec<PhoneSpec>,
+    /// Other devices on the segment.
+    #[serde(default)]
+    pub background: Background,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+fn default_start() -> i64 {
+    // 2026-03-02 08:00:00 UTC: a Monday morning, when phones are power-cycled.
+    1_772_438_400
+}
+
+/// How the switch tells phones their voice VLAN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Discovery {
+    /// CDP only.
+    Cdp,
+    /// LLDP-MED only.
+    Lldp,
+    /// Both.
+    Both,
+}
+
+/// The network side.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    /// Switch name (CDP device id / LLDP system name).
+    pub switch_name: String,
+    /// Switch MAC.
+    pub switch_mac: Mac,
+    /// CDP, LLDP-MED or both.
+    pub discovery: Discovery,
+    /// Voice VLAN the switch assigns.
+    pub voice_vlan: u16,
+    /// Native (data) VLAN.
+    pub native_vlan: u16,
+    /// The default gateway / DHCP relay on the phones' VLANs.
+    pub gateway_mac: Mac,
+    /// Voice subnet: the gateway is .1, leases start at `pool_start`.
+    pub voice_gateway: Ipv4Addr,
+    /// Data subnet gateway (phones without a voice VLAN land here).
+    pub data_gateway: Ipv4Addr,
+    /// First address leased on the voice subnet (the data subnet uses the same host part).
+    pub pool_start: Ipv4Addr,
+    /// The DHCP server (behind the relay).
+    pub dhcp_server: Ipv4Addr,
+    /// What the DHCP server gives as TFTP server.
+    pub tftp_option: TftpOption,
+    /// The TFTP servers that exist.
+    pub tftp_servers: Vec<Ipv4Addr>,
+    /// Whether the TFTP server has XMLDefault.cnf.xml (auto-registration on).
+    #[serde(default = "yes")]
+    pub xml_default: bool,
+    /// The load the configuration names, per protocol.
+    pub sccp_load: String,
+    /// The SIP load.
+    pub sip_load: String,
+    /// Loads the TFTP server holds.
+    pub loads_on_server: Vec<String>,
+    /// Call managers in priority order.
+    pub callmanagers: Vec<CallManager>,
+    /// Faults applied to every phone.
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The TFTP server the DHCP server announces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TftpOption {
+    /// Option 150 as a list of addresses.
+    Option150(Vec<Ipv4Addr>),
+    /// Option 66 as a name or dotted address.
+    Option66(String),
+    /// Option 150 configured as a string: the server sends its ASCII bytes.
+    Option150Ascii(String),
+    /// Neither.
+    None,
+}
+
+/// A call manager.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallManager {
+    /// Its name in the configuration.
+    pub name: String,
+    /// Its address.
+    pub ip: Ipv4Addr,
+    /// How it misbehaves.
+    #[serde(default)]
+    pub fault: Option<CmFault>,
+}
+
+/// A call manager's failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CmFault {
+    /// SYNs get no answer.
+    Silent,
+    /// SYNs get a RST.
+    Rst,
+    /// The registration is rejected (SCCP RegisterReject / SIP 404).
+    Reject,
+    /// The TCP connection opens but Register gets no answer.
+    Unanswered,
+}
+
+/// A fault, applied to one phone or (in `site.faults`) to all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    /// The switch answers CDP without a VoIP VLAN and LLDP without a voice policy.
+    NoVoiceVlan,
+    /// The DHCP server never answers.
+    DhcpSilent,
+    /// The DHCP server NAKs every REQUEST.
+    DhcpNak,
+    /// The TFTP server never answers.
+    TftpSilent,
+    /// The phone is not provisioned: SEP<MAC>.cnf.xml is not on the server.
+    NotProvisioned,
+    /// The phone reboots after a failed registration.
+    RebootOnFailure,
+}
+
+/// One phone.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhoneSpec {
+    /// Its MAC.
+    pub mac: Mac,
+    /// Model number, e.g. "7970" or "8851".
+    pub model: String,
+    /// Signalling protocol.
+    pub protocol: Protocol,
+    /// SIP transport (ignored for SCCP).
+    #[serde(default)]
+    pub transport: SipTransport,
+    /// The load it runs before booting; absent: the one the configuration names.
+    #[serde(default)]
+    pub running_load: Option<String>,
+    /// When it is powered on, in ms after the capture starts.
+    #[serde(default)]
+    pub start_ms: u64,
+    /// Already registered when the capture starts (only keepalives are seen).
+    #[serde(default)]
+    pub already_registered: bool,
+    /// Faults for this phone only.
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+}
+
+/// SCCP or SIP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Protocol {
+    /// Skinny, TCP 2000.
+    Sccp,
+    /// SIP, 5060.
+    Sip,
+}
+
+/// SIP over UDP or TCP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SipTransport {
+    /// UDP.
+    #[default]
+    Udp,
+    /// TCP.
+    Tcp,
+}
+
+/// Devices that are not phones.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Background {
+    /// PCs that boot (DHCP on the data VLAN, ARP, DNS).
+    #[serde(default)]
+    pub pcs: u32,
+}
+
+/// Failures to load a scenario.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The JSON is wrong; serde names the line and column.
+    #[error("{}: {source}", path.display())]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// Why, with line and column.
+        source: serde_json::Error,
+    },
+    /// A value is out of range.
+    #[error("{}: {what}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+}
+
+impl Scenario {
+    /// Load and check a scenario file.
+    ///
+    /// # Errors
+    /// The file is unreadable, not valid JSON for a scenario, or inconsistent.
+    pub fn load(path: &Path) -> Result<Self, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let s: Scenario = serde_json::from_str(&text).map_err(|source| ScenarioError::Json {
+            path: path.to_owned(),
+            source,
+        })?;
+        s.check().map_err(|what| ScenarioError::Invalid {
+            path: path.to_owned(),
+            what,
+        })?;
+        Ok(s)
+    }
+
+    /// Consistency checks serde cannot express.
+    ///
+    /// # Errors
+    /// A description of the first problem.
+    pub fn check(&self) -> Result<(), String> {
+        if self.site.callmanagers.is_empty() {
+            return Err("site.callmanagers is empty".into());
+        }
+        if self.site.callmanagers.len() > 3 {
+            return Err("a configuration lists at most three call managers".into());
+        }
+        for v in [self.site.voice_vlan, self.site.native_vlan] {
+            if !(1..4095).contains(&v) {
+                return Err(format!("VLAN {v} out of 1..4094"));
+            }
+        }
+        if self.phones.len() > 60_000 {
+            return Err("more than 60000 phones: the address plan has no room".into());
+        }
+        let mut macs: Vec<_> = self.phones.iter().map(|p| p.mac).collect();
+        macs.sort();
+        if macs.windows(2).any(|w| w[0] == w[1]) {
+            return Err("two phones share a MAC".into());
+        }
+        Ok(())
+    }
+
+    /// Whether `fault` applies to phone `i`.
+    pub fn has_fault(&self, i: usize, fault: Fault) -> bool {
+        self.site.faults.contains(&fault)
+            || self
+                .phones
+                .get(i)
+                .is_some_and(|p| p.faults.contains(&fault))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macs_parse_both_ways() {
+        let m = parse_mac("00:1b:54:AA:00:0f").unwrap();
+        assert_eq!(m.to_string(), "00:1b:54:aa:00:0f");
+        assert_eq!(parse_mac("00-1b-54-aa-00-0f"), Some(m));
+        assert_eq!(parse_mac("00:1b:54:aa:00"), None);
+        assert_eq!(parse_mac("00:1b:54:aa:00:0f:01"), None);
+    }
+
+    #[test]
+    fn a_typo_is_an_error_with_line_and_column() {
+        let path = std::env::temp_dir().join("bootscope-typo-scenario.json");
+        std::fs::write(&path, "{\n  \"name\": \"x\",\n  \"descriptoin\": \"y\"\n}").unwrap();
+        let e = Scenario::load(&path).unwrap_err().to_string();
+        assert!(e.contains("descriptoin") && e.contains("line 3"), "{e}");
+    }
+}

@@ -1,0 +1,1381 @@
+//! The reference boot model, run as a discrete-event simulation: every phone is a
+//! state machine over discovery → DHCP → config → firmware → registration, the
+//! network (switch, DHCP relay and server, TFTP, call managers) answers it with its
+//! faults, and every message is written as a frame, in time order, to a pcap. The
+//! event queue holds a few timers per phone, so memory is flat in the capture's
+//! length: a fleet of any size streams to disk.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::io::Write;
+use std::net::Ipv4Addr;
+
+use super::encode;
+use super::scenario::{CmFault, Discovery, Fault, Protocol, Scenario, SipTransport, TftpOption};
+use super::truth::{ExpectedReport, Stage, Truth};
+use super::wire::{self, Endpoint, PcapWriter, TcpFields, L2};
+use crate::link::MacAddr;
+
+const MS: i64 = 1_000_000;
+const S: i64 = 1_000_000_000;
+
+/// SplitMix64: small, seedable, and stable across versions (the samples are
+/// compared byte for byte).
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator for `seed`.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `lo..=hi` (milliseconds, ports, …).
+    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        let span = (hi - lo).max(0) as u64 + 1;
+        lo + (self.next_u64() % span) as i64
+    }
+}
+
+/// Where a phone is in its boot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Off,
+    Discovery,
+    Dhcp,
+    Config,
+    Firmware,
+    Connecting,
+    Registering,
+    Registered,
+    Idle,
+}
+
+/// A timer or an arrival for one device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Ev {
+    Boot,
+    SwitchAnswers,
+    StartDhcp,
+    DhcpRetry(u32),
+    DhcpOffer,
+    DhcpRequest,
+    DhcpAnswer,
+    DhcpRestart,
+    NextFile,
+    FileRetry(u32),
+    ServerAnswersFile(u32),
+    PhoneAcksBlock(u32),
+    Connect(u32),
+    SynRetry(u32),
+    CmAnswersSyn,
+    SendRegister,
+    RegisterAnswer,
+    RegisterRetry(u32),
+    RegisterTimeout,
+    KeepAlive,
+    KeepAliveAnswer,
+    Reboot,
+    PcBoot,
+    PcNext(u32),
+}
+
+/// A file the phone fetches, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileReq {
+    name: String,
+    kind: FileKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileKind {
+    Ctl,
+    Itl,
+    Config,
+    XmlDefault,
+    LoadManifest,
+    LoadImage,
+}
+
+#[derive(Debug, Clone)]
+struct Phone {
+    mac: MacAddr,
+    name: String,
+    phase: Phase,
+    vlan: Option<u16>,
+    ip: Option<Ipv4Addr>,
+    xid: u32,
+    running_load: String,
+    tftp: Vec<Ipv4Addr>,
+    tftp_index: usize,
+    files: Vec<FileReq>,
+    file: Option<FileReq>,
+    file_port: u16,
+    server_port: u16,
+    file_size: usize,
+    cm_index: usize,
+    failed_cm: bool,
+    local_port: u16,
+    seq: u32,
+    peer_seq: u32,
+    truth: Truth,
+    epoch: u32,
+    /// What the phone will report as its last failure (SCCP Alarm `Last=`).
+    last_reason: &'static str,
+}
+
+/// A queued event: (time, insertion order, device, boot epoch, event).
+type Scheduled = (i64, u64, usize, u32, Ev);
+
+/// Runs a scenario, writing frames to `out`; returns the expected outcome per phone.
+pub struct Sim<'s, W: Write> {
+    sc: &'s Scenario,
+    rng: Rng,
+    queue: BinaryHeap<Reverse<Scheduled>>,
+    order: u64,
+    /// Frames stamped a little ahead of the event that made them, held until the
+    /// clock reaches them, so the pcap is written in time order.
+    ahead: BinaryHeap<Reverse<(i64, u64, Vec<u8>)>>,
+    phones: Vec<Phone>,
+    pcs: usize,
+    out: PcapWriter<W>,
+    end_ns: i64,
+    start_ns: i64,
+}
+
+impl<'s, W: Write> Sim<'s, W> {
+    /// Prepare a run of `sc` writing to `out`.
+    ///
+    /// # Errors
+    /// Writing the pcap header fails.
+    pub fn new(sc: &'s Scenario, out: W) -> std::io::Result<Self> {
+        let mut rng = Rng::new(sc.seed);
+        let start_ns = sc.start_epoch.saturating_mul(S);
+        let phones = sc
+            .phones
+            .iter()
+            .map(|p| {
+                let load = p
+                    .running_load
+                    .clone()
+                    .unwrap_or_else(|| config_load(sc, p.protocol));
+                Phone {
+                    mac: p.mac.0,
+                    name: format!("SEP{}", p.mac.0.to_sep_hex()),
+                    phase: Phase::Off,
+                    vlan: None,
+                    ip: None,
+                    xid: rng.next_u64() as u32,
+                    running_load: load,
+                    tftp: Vec::new(),
+                    tftp_index: 0,
+                    files: Vec::new(),
+                    file: None,
+                    file_port: 0,
+                    server_port: 0,
+                    file_size: 0,
+                    cm_index: 0,
+                    failed_cm: false,
+                    local_port: 0,
+                    seq: 0,
+                    peer_seq: 0,
+                    truth: Truth::default(),
+                    epoch: 0,
+                    last_reason: "Initialized",
+                }
+            })
+            .collect();
+        Ok(Sim {
+            sc,
+            rng,
+            queue: BinaryHeap::new(),
+            order: 0,
+            ahead: BinaryHeap::new(),
+            phones,
+            pcs: sc.background.pcs as usize,
+            out: PcapWriter::new(out)?,
+            end_ns: start_ns.saturating_add(i64::try_from(sc.duration_s).unwrap_or(0) * S),
+            start_ns,
+        })
+    }
+
+    /// Schedule `ev` for device `who`. Phone events carry the phone's boot epoch: a
+    /// timer from before a reboot or a restart is dropped when it fires.
+    fn at(&mut self, t: i64, who: usize, ev: Ev) {
+        self.order += 1;
+        let epoch = self.phones.get(who).map_or(0, |p| p.epoch);
+        self.queue.push(Reverse((t, self.order, who, epoch, ev)));
+    }
+
+    fn emit(&mut self, t: i64, frame: &[u8]) -> std::io::Result<()> {
+        if t <= self.end_ns {
+            self.order += 1;
+            self.ahead.push(Reverse((t, self.order, frame.to_vec())));
+        }
+        Ok(())
+    }
+
+    /// Write every held frame stamped at or before `now`.
+    fn flush_until(&mut self, now: i64) -> std::io::Result<()> {
+        while let Some(Reverse((t, _, _))) = self.ahead.peek() {
+            if *t > now {
+                break;
+            }
+            if let Some(Reverse((t, _, f))) = self.ahead.pop() {
+                self.out.record(t, &f)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Run to the end of the capture; returns the writer and the expected report.
+    ///
+    /// # Errors
+    /// Writing fails.
+    pub fn run(mut self) -> std::io::Result<(W, ExpectedReport)> {
+        for i in 0..self.phones.len() {
+            let spec = &self.sc.phones[i];
+            let t = self.start_ns + i64::try_from(spec.start_ms).unwrap_or(0) * MS;
+            if spec.already_registered {
+                self.resume_registered(i, t);
+            } else {
+                self.at(t, i, Ev::Boot);
+            }
+        }
+        for pc in 0..self.pcs {
+            let t = self.start_ns + self.rng.range(0, 20_000) * MS;
+            self.at(t, self.phones.len() + pc, Ev::PcBoot);
+        }
+        while let Some(Reverse((t, _, who, epoch, ev))) = self.queue.pop() {
+            if t > self.end_ns {
+                break;
+            }
+            self.flush_until(t)?;
+            if who >= self.phones.len() {
+                self.pc_event(t, who - self.phones.len(), ev)?;
+            } else if epoch == self.phones[who].epoch || ev == Ev::Reboot {
+                self.phone_event(t, who, ev)?;
+            }
+        }
+        self.flush_until(self.end_ns)?;
+        let mut phones: Vec<_> = self
+            .phones
+            .iter()
+            .map(|p| p.truth.outcome(p.mac.to_string(), p.name.clone()))
+            .collect();
+        phones.sort_by(|a, b| a.mac.cmp(&b.mac));
+        let w = self.out.finish()?;
+        Ok((w, ExpectedReport { phones }))
+    }
+
+    // ---- addressing -------------------------------------------------------------
+
+    fn host_ip(&self, base: Ipv4Addr, i: usize) -> Ipv4Addr {
+        let b = u32::from(base);
+        Ipv4Addr::from(b.wrapping_add(u32::try_from(i).unwrap_or(0)))
+    }
+
+    fn lease_for(&self, i: usize) -> Ipv4Addr {
+        if self.phones[i].vlan.is_some() {
+            self.host_ip(self.sc.site.pool_start, i)
+        } else {
+            // The data subnet: same host part, data gateway's network.
+            let pool = u32::from(self.sc.site.pool_start) & 0xff;
+            let net = u32::from(self.sc.site.data_gateway) & 0xffff_ff00;
+            Ipv4Addr::from(net | pool).saturating_host(i)
+        }
+    }
+
+    fn gateway_ip(&self, i: usize) -> Ipv4Addr {
+        if self.phones[i].vlan.is_some() {
+            self.sc.site.voice_gateway
+        } else {
+            self.sc.site.data_gateway
+        }
+    }
+
+    fn phone_l2(&self, i: usize, dst: MacAddr) -> L2 {
+        L2 {
+            src: self.phones[i].mac,
+            dst,
+            vlan: self.phones[i].vlan,
+        }
+    }
+
+    fn to_phone_l2(&self, i: usize) -> L2 {
+        L2 {
+            src: self.sc.site.gateway_mac.0,
+            dst: self.phones[i].mac,
+            vlan: self.phones[i].vlan,
+        }
+    }
+
+    fn jitter(&mut self, lo_ms: i64, hi_ms: i64) -> i64 {
+        self.rng.range(lo_ms * 1000, hi_ms * 1000) * 1000
+    }
+
+    fn spec(&self, i: usize) -> &super::scenario::PhoneSpec {
+        &self.sc.phones[i]
+    }
+
+    // ---- the phone ------------------------------------------------------------
+
+    fn phone_event(&mut self, t: i64, i: usize, ev: Ev) -> std::io::Result<()> {
+        match ev {
+            Ev::Boot => self.boot(t, i),
+            Ev::SwitchAnswers => self.switch_answers(t, i),
+            Ev::StartDhcp => {
+                self.phones[i].phase = Phase::Dhcp;
+                self.discover(t, i, 0)
+            }
+            Ev::DhcpRetry(n) if self.phones[i].phase == Phase::Dhcp => self.discover(t, i, n),
+            Ev::DhcpOffer if self.phones[i].phase == Phase::Dhcp => self.offer(t, i),
+            Ev::DhcpRequest if self.phones[i].phase == Phase::Dhcp => self.request(t, i),
+            Ev::DhcpAnswer if self.phones[i].phase == Phase::Dhcp => self.dhcp_answer(t, i),
+            Ev::DhcpRestart => {
+                self.phones[i].phase = Phase::Dhcp;
+                self.phones[i].xid = self.rng.next_u64() as u32;
+                self.discover(t, i, 0)
+            }
+            Ev::NextFile => self.next_file(t, i),
+            Ev::FileRetry(n) => self.file_retry(t, i, n),
+            Ev::ServerAnswersFile(block) => self.server_block(t, i, block),
+            Ev::PhoneAcksBlock(block) => self.phone_ack(t, i, block),
+            Ev::Connect(attempt) => self.connect(t, i, attempt),
+            Ev::SynRetry(n) if self.phones[i].phase == Phase::Connecting => self.syn(t, i, n),
+            Ev::CmAnswersSyn if self.phones[i].phase == Phase::Connecting => {
+                self.cm_answers_syn(t, i)
+            }
+            Ev::SendRegister => self.send_register(t, i),
+            Ev::RegisterAnswer if self.phones[i].phase == Phase::Registering => {
+                self.register_answer(t, i)
+            }
+            Ev::RegisterRetry(n) if self.phones[i].phase == Phase::Registering => {
+                self.register_retry(t, i, n)
+            }
+            Ev::RegisterTimeout if self.phones[i].phase == Phase::Registering => {
+                self.register_timeout(t, i)
+            }
+            Ev::KeepAlive if self.phones[i].phase == Phase::Registered => self.keepalive(t, i),
+            Ev::KeepAliveAnswer if self.phones[i].phase == Phase::Registered => {
+                self.keepalive_answer(t, i)
+            }
+            Ev::Reboot => {
+                self.phones[i].epoch += 1;
+                self.boot(t, i)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn boot(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        let p = &mut self.phones[i];
+        p.phase = Phase::Discovery;
+        p.vlan = None;
+        p.ip = None;
+        p.tftp.clear();
+        p.files.clear();
+        p.file = None;
+        p.cm_index = 0;
+        let disc = self.sc.site.discovery;
+        let model = self.spec(i).model.clone();
+        let load = self.phones[i].running_load.clone();
+        let (mac, name) = (self.phones[i].mac, self.phones[i].name.clone());
+        if matches!(disc, Discovery::Cdp | Discovery::Both) {
+            let pdu = encode::cdp_phone(&name, &model, &load);
+            self.emit(t, &wire::cdp_frame(mac, None, &pdu))?;
+        }
+        if matches!(disc, Discovery::Lldp | Discovery::Both) {
+            let pdu = encode::lldp_phone(mac, &name, &model, &load);
+            let l2 = L2 {
+                src: mac,
+                dst: wire::LLDP_MULTICAST,
+                vlan: None,
+            };
+            self.emit(t + MS, &wire::ether_frame(l2, 0x88cc, &pdu))?;
+        }
+        let d = self.jitter(20, 80);
+        self.at(t + d, i, Ev::SwitchAnswers);
+        Ok(())
+    }
+
+    fn switch_answers(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        let site = &self.sc.site;
+        let voice = (!self.sc.has_fault(i, Fault::NoVoiceVlan)).then_some(site.voice_vlan);
+        let port = format!("GigabitEthernet1/0/{}", i % 48 + 1);
+        if matches!(site.discovery, Discovery::Cdp | Discovery::Both) {
+            let pdu = encode::cdp_switch(&site.switch_name, &port, site.native_vlan, voice);
+            self.emit(t, &wire::cdp_frame(site.switch_mac.0, None, &pdu))?;
+        }
+        if matches!(site.discovery, Discovery::Lldp | Discovery::Both) {
+            let pdu = encode::lldp_switch(site.switch_mac.0, &site.switch_name, &port, voice);
+            let l2 = L2 {
+                src: site.switch_mac.0,
+                dst: wire::LLDP_MULTICAST,
+                vlan: None,
+            };
+            self.emit(t + MS, &wire::ether_frame(l2, 0x88cc, &pdu))?;
+        }
+        self.phones[i].vlan = voice;
+        if voice.is_none() {
+            // No voice VLAN: the phone waits for one, then boots on the native VLAN.
+            self.phones[i].truth.warn("no-voice-vlan");
+        }
+        let wait = if voice.is_some() {
+            self.jitter(800, 1500)
+        } else {
+            self.jitter(4000, 6000)
+        };
+        self.at(t + wait, i, Ev::StartDhcp);
+        Ok(())
+    }
+
+    fn discover(&mut self, t: i64, i: usize, attempt: u32) -> std::io::Result<()> {
+        let p = &self.phones[i];
+        let msg = encode::dhcp_client(
+            p.mac,
+            &p.name,
+            &self.spec(i).model,
+            p.xid,
+            encode::DhcpClientKind::Discover,
+            u16::try_from(attempt * 4).unwrap_or(u16::MAX),
+        );
+        self.emit(t, &self.client_broadcast(i, &msg))?;
+        if self.sc.has_fault(i, Fault::DhcpSilent) {
+            if attempt >= 2 {
+                self.phones[i].truth.fail(Stage::Dhcp, "dhcp-no-offer");
+            }
+        } else {
+            let d = self.jitter(2, 30);
+            self.at(t + d, i, Ev::DhcpOffer);
+        }
+        // RFC 2131: 4 s, doubling to 64 s, each ±1 s.
+        let base = 4i64 << attempt.min(4);
+        let wait = base * S + self.jitter(0, 2000) - S;
+        self.at(t + wait, i, Ev::DhcpRetry(attempt + 1));
+        Ok(())
+    }
+
+    fn client_broadcast(&self, i: usize, payload: &[u8]) -> Vec<u8> {
+        wire::udp_frame(
+            self.phone_l2(i, wire::BROADCAST),
+            Endpoint {
+                ip: Ipv4Addr::UNSPECIFIED,
+                port: 68,
+            },
+            Endpoint {
+                ip: Ipv4Addr::BROADCAST,
+                port: 67,
+            },
+            payload,
+        )
+    }
+
+    fn server_to_client(&self, i: usize, yiaddr: Ipv4Addr, payload: &[u8]) -> Vec<u8> {
+        wire::udp_frame(
+            self.to_phone_l2(i),
+            Endpoint {
+                ip: self.gateway_ip(i),
+                port: 67,
+            },
+            Endpoint {
+                ip: yiaddr,
+                port: 68,
+            },
+            payload,
+        )
+    }
+
+    fn offer(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        let yiaddr = self.lease_for(i);
+        let msg = self.dhcp_reply(i, encode::DhcpServerKind::Offer, yiaddr);
+        self.emit(t, &self.server_to_client(i, yiaddr, &msg))?;
+        // Cancel the pending retransmission by moving on: a REQUEST follows.
+        self.phones[i].phase = Phase::Dhcp;
+        let d = self.jitter(5, 40);
+        self.at(t + d, i, Ev::DhcpRequest);
+        Ok(())
+    }
+
+    fn dhcp_reply(&self, i: usize, kind: encode::DhcpServerKind, yiaddr: Ipv4Addr) -> Vec<u8> {
+        let p = &self.phones[i];
+        encode::dhcp_server(
+            p.mac,
+            p.xid,
+            kind,
+            yiaddr,
+            self.gateway_ip(i),
+            self.sc.site.dhcp_server,
+            &self.sc.site.tftp_option,
+        )
+    }
+
+    fn request(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        let p = &self.phones[i];
+        let yiaddr = self.lease_for(i);
+        let msg = encode::dhcp_client(
+            p.mac,
+            &p.name,
+            &self.spec(i).model,
+            p.xid,
+            encode::DhcpClientKind::Request {
+                requested: yiaddr,
+                server: self.sc.site.dhcp_server,
+            },
+            0,
+        );
+        self.emit(t, &self.client_broadcast(i, &msg))?;
+        let d = self.jitter(2, 30);
+        self.at(t + d, i, Ev::DhcpAnswer);
+        Ok(())
+    }
+
+    fn dhcp_answer(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        let yiaddr = self.lease_for(i);
+        if self.sc.has_fault(i, Fault::DhcpNak) {
+            let msg = self.dhcp_reply(i, encode::DhcpServerKind::Nak, Ipv4Addr::UNSPECIFIED);
+            self.emit(t, &self.server_to_client(i, Ipv4Addr::BROADCAST, &msg))?;
+            self.phones[i].truth.fail(Stage::Dhcp, "dhcp-nak");
+            // A new epoch stops the old retransmission timers; then start over.
+            self.phones[i].epoch += 1;
+            let d = self.jitter(3000, 6000);
+            self.at(t + d, i, Ev::DhcpRestart);
+            return Ok(());
+        }
+        let msg = self.dhcp_reply(i, encode::DhcpServerKind::Ack, yiaddr);
+        self.emit(t, &self.server_to_client(i, yiaddr, &msg))?;
+        let p = &mut self.phones[i];
+        p.ip = Some(yiaddr);
+        p.phase = Phase::Config;
+        p.tftp = match &self.sc.site.tftp_option {
+            TftpOption::Option150(list) => list.clone(),
+            TftpOption::Option66(name) => name.parse().into_iter().collect(),
+            // The phone reads the ASCII bytes as addresses, four at a time.
+            TftpOption::Option150Ascii(text) => text
+                .as_bytes()
+                .chunks_exact(4)
+                .map(|c| Ipv4Addr::new(c[0], c[1], c[2], c[3]))
+                .collect(),
+            TftpOption::None => Vec::new(),
+        };
+        p.tftp_index = 0;
+        if matches!(self.sc.site.tftp_option, TftpOption::Option150Ascii(_)) {
+            // DHCP completes; the phone then stalls asking a bogus TFTP address.
+            p.truth.warn("dhcp-option150-ascii");
+        }
+        if p.tftp.is_empty() {
+            p.truth.fail(Stage::Config, "dhcp-no-tftp-option");
+            p.phase = Phase::Idle;
+            return Ok(());
+        }
+        // Gratuitous ARP for the new address, then the config files.
+        let mac = p.mac;
+        let l2 = self.phone_l2(i, wire::BROADCAST);
+        let arp = wire::arp_frame(l2, 1, (mac, yiaddr), (MacAddr::default(), yiaddr));
+        self.emit(t + 2 * MS, &arp)?;
+        let name = self.phones[i].name.clone();
+        self.phones[i].files = vec![
+            FileReq {
+                name: format!("CTL{name}.tlv"),
+                kind: FileKind::Ctl,
+            },
+            FileReq {
+                name: format!("ITL{name}.tlv"),
+                kind: FileKind::Itl,
+            },
+            FileReq {
+                name: format!("{name}.cnf.xml"),
+                kind: FileKind::Config,
+            },
+        ];
+        self.phones[i].files.reverse();
+        let d = self.jitter(200, 600);
+        self.at(t + d, i, Ev::NextFile);
+        Ok(())
+    }
+
+    fn tftp_server(&self, i: usize) -> Option<Ipv4Addr> {
+        let p = &self.phones[i];
+        p.tftp.get(p.tftp_index).copied()
+    }
+
+    fn next_file(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        let Some(file) = self.phones[i].files.pop() else {
+            return self.config_done(t, i);
+        };
+        self.phones[i].file = Some(file);
+        self.phones[i].file_port = u16::try_from(self.rng.range(49152, 65000)).unwrap_or(50000);
+        self.send_rrq(t, i, 0)
+    }
+
+    fn send_rrq(&mut self, t: i64, i: usize, retry: u32) -> std::io::Result<()> {
+        let Some(server) = self.tftp_server(i) else {
+            return Ok(());
+        };
+        let Some(file) = self.phones[i].file.clone() else {
+            return Ok(());
+        };
+        let p = &self.phones[i];
+        let (Some(ip), port) = (p.ip, p.file_port) else {
+            return Ok(());
+        };
+        let rrq = encode::tftp_rrq(&file.name);
+        let frame = wire::udp_frame(
+            self.phone_l2(i, self.sc.site.gateway_mac.0),
+            Endpoint { ip, port },
+            Endpoint {
+                ip: server,
+                port: 69,
+            },
+            &rrq,
+        );
+        self.emit(t, &frame)?;
+        let answers =
+            self.sc.site.tftp_servers.contains(&server) && !self.sc.has_fault(i, Fault::TftpSilent);
+        if answers {
+            self.phones[i].server_port =
+                u16::try_from(self.rng.range(1024, 65000)).unwrap_or(30000);
+            self.phones[i].file_size = self.file_size(i, &file);
+            let d = self.jitter(2, 20);
+            self.at(t + d, i, Ev::ServerAnswersFile(1));
+        } else {
+            let d = S * (2 << retry.min(3)) + self.jitter(0, 500);
+            self.at(t + d, i, Ev::FileRetry(retry + 1));
+        }
+        Ok(())
+    }
+
+    fn file_retry(&mut self, t: i64, i: usize, retry: u32) -> std::io::Result<()> {
+        if self.phones[i].phase != Phase::Config && self.phones[i].phase != Phase::Firmware {
+            return Ok(());
+        }
+        if retry >= 2 {
+            self.phones[i].truth.fail(Stage::Config, "tftp-no-response");
+        }
+        if retry >= 4 {
+            // Give up on this server; try the next, or start the list again.
+            let p = &mut self.phones[i];
+            p.tftp_index = (p.tftp_index + 1) % p.tftp.len().max(1);
+            return self.send_rrq(t, i, 0);
+        }
+        self.send_rrq(t, i, retry)
+    }
+
+    /// The size of a file on the server; 0 when it is not there.
+    fn file_size(&self, i: usize, f: &FileReq) -> usize {
+        let provisioned = !self.sc.has_fault(i, Fault::NotProvisioned);
+        match f.kind {
+            FileKind::Ctl | FileKind::Itl => 0,
+            FileKind::Config if provisioned => self.config_xml(i).len(),
+            FileKind::Config => 0,
+            FileKind::XmlDefault if self.sc.site.xml_default => self.config_xml(i).len(),
+            FileKind::XmlDefault => 0,
+            FileKind::LoadManifest | FileKind::LoadImage => {
+                let load = config_load(self.sc, self.spec(i).protocol);
+                if !self.sc.site.loads_on_server.contains(&load) {
+                    0
+                } else if f.kind == FileKind::LoadManifest {
+                    700
+                } else {
+                    24 * 512 + 100
+                }
+            }
+        }
+    }
+
+    fn config_xml(&self, i: usize) -> String {
+        encode::config_xml(
+            &self.sc.site.callmanagers,
+            &config_load(self.sc, self.spec(i).protocol),
+        )
+    }
+
+    fn server_endpoint(&self, i: usize) -> (Endpoint, Endpoint) {
+        let p = &self.phones[i];
+        let server = self.tftp_server(i).unwrap_or(Ipv4Addr::UNSPECIFIED);
+        (
+            Endpoint {
+                ip: server,
+                port: p.server_port,
+            },
+            Endpoint {
+                ip: p.ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                port: p.file_port,
+            },
+        )
+    }
+
+    fn server_block(&mut self, t: i64, i: usize, block: u32) -> std::io::Result<()> {
+        let Some(file) = self.phones[i].file.clone() else {
+            return Ok(());
+        };
+        let (srv, phone) = self.server_endpoint(i);
+        let size = self.phones[i].file_size;
+        if size == 0 {
+            let err = encode::tftp_error(1, "File not found");
+            self.emit(t, &wire::udp_frame(self.to_phone_l2(i), srv, phone, &err))?;
+            return self.file_missing(t, i, &file);
+        }
+        let from = (block as usize - 1) * 512;
+        let len = size.saturating_sub(from).min(512);
+        let content = if file.kind == FileKind::Config || file.kind == FileKind::XmlDefault {
+            self.config_xml(i).into_bytes()
+        } else {
+            Vec::new()
+        };
+        let data: Vec<u8> = match content.get(from..from + len) {
+            Some(d) => d.to_vec(),
+            None => (0..len).map(|k| (k as u8).wrapping_mul(31)).collect(),
+        };
+        let pkt = encode::tftp_data(u16::try_from(block).unwrap_or(u16::MAX), &data);
+        self.emit(t, &wire::udp_frame(self.to_phone_l2(i), srv, phone, &pkt))?;
+        let d = self.jitter(1, 4);
+        self.at(t + d, i, Ev::PhoneAcksBlock(block));
+        Ok(())
+    }
+
+    fn phone_ack(&mut self, t: i64, i: usize, block: u32) -> std::io::Result<()> {
+        let (srv, phone) = self.server_endpoint(i);
+        let ack = encode::tftp_ack(u16::try_from(block).unwrap_or(u16::MAX));
+        let l2 = self.phone_l2(i, self.sc.site.gateway_mac.0);
+        self.emit(t, &wire::udp_frame(l2, phone, srv, &ack))?;
+        let size = self.phones[i].file_size;
+        if (block as usize) * 512 <= size {
+            let d = self.jitter(1, 4);
+            self.at(t + d, i, Ev::ServerAnswersFile(block + 1));
+            return Ok(());
+        }
+        // The last block was short: the file is complete.
+        let file = self.phones[i].file.take();
+        if let Some(f) = file {
+            if f.kind == FileKind::LoadImage {
+                // Firmware written: one reboot, now running the new load.
+                self.phones[i].running_load = config_load(self.sc, self.spec(i).protocol);
+                let d = self.jitter(15_000, 25_000);
+                self.phones[i].phase = Phase::Off;
+                self.at(t + d, i, Ev::Reboot);
+                return Ok(());
+            }
+        }
+        let d = self.jitter(50, 300);
+        self.at(t + d, i, Ev::NextFile);
+        Ok(())
+    }
+
+    fn file_missing(&mut self, t: i64, i: usize, file: &FileReq) -> std::io::Result<()> {
+        self.phones[i].file = None;
+        match file.kind {
+            // Normal on a non-secure cluster.
+            FileKind::Ctl | FileKind::Itl => {}
+            FileKind::Config => {
+                self.phones[i].files.push(FileReq {
+                    name: "XMLDefault.cnf.xml".into(),
+                    kind: FileKind::XmlDefault,
+                });
+            }
+            FileKind::XmlDefault => {
+                self.phones[i].truth.fail(Stage::Config, "config-not-found");
+                self.phones[i].phase = Phase::Idle;
+                return Ok(());
+            }
+            FileKind::LoadManifest | FileKind::LoadImage => {
+                self.phones[i]
+                    .truth
+                    .fail(Stage::Firmware, "firmware-not-found");
+                self.phones[i].phase = Phase::Idle;
+                return Ok(());
+            }
+        }
+        let d = self.jitter(50, 300);
+        self.at(t + d, i, Ev::NextFile);
+        Ok(())
+    }
+
+    fn config_done(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        let want = config_load(self.sc, self.spec(i).protocol);
+        if self.phones[i].phase == Phase::Config && self.phones[i].running_load != want {
+            self.phones[i].phase = Phase::Firmware;
+            self.phones[i].files = vec![
+                FileReq {
+                    name: format!("{want}.sbn"),
+                    kind: FileKind::LoadImage,
+                },
+                FileReq {
+                    name: format!("{want}.loads"),
+                    kind: FileKind::LoadManifest,
+                },
+            ];
+            let d = self.jitter(300, 900);
+            self.at(t + d, i, Ev::NextFile);
+            return Ok(());
+        }
+        self.phones[i].cm_index = 0;
+        let d = self.jitter(500, 1500);
+        self.at(t + d, i, Ev::Connect(0));
+        Ok(())
+    }
+
+    // ---- registration -----------------------------------------------------------
+
+    fn cm(&self, i: usize) -> Option<&super::scenario::CallManager> {
+        self.sc.site.callmanagers.get(self.phones[i].cm_index)
+    }
+
+    fn signalling_port(&self, i: usize) -> u16 {
+        match self.spec(i).protocol {
+            Protocol::Sccp => 2000,
+            Protocol::Sip => 5060,
+        }
+    }
+
+    fn uses_tcp(&self, i: usize) -> bool {
+        let s = self.spec(i);
+        s.protocol == Protocol::Sccp || s.transport == SipTransport::Tcp
+    }
+
+    fn connect(&mut self, t: i64, i: usize, _attempt: u32) -> std::io::Result<()> {
+        if self.phones[i].phase == Phase::Registered || self.phones[i].ip.is_none() {
+            return Ok(());
+        }
+        self.phones[i].local_port = u16::try_from(self.rng.range(49152, 65000)).unwrap_or(51000);
+        self.phones[i].seq = self.rng.next_u64() as u32;
+        if self.uses_tcp(i) {
+            self.phones[i].phase = Phase::Connecting;
+            self.syn(t, i, 0)
+        } else {
+            self.phones[i].phase = Phase::Registering;
+            self.send_register(t, i)
+        }
+    }
+
+    fn cm_ends(&self, i: usize) -> Option<(L2, Endpoint, Endpoint)> {
+        let cm = self.cm(i)?;
+        let p = &self.phones[i];
+        Some((
+            self.phone_l2(i, self.sc.site.gateway_mac.0),
+            Endpoint {
+                ip: p.ip?,
+                port: p.local_port,
+            },
+            Endpoint {
+                ip: cm.ip,
+                port: self.signalling_port(i),
+            },
+        ))
+    }
+
+    fn syn(&mut self, t: i64, i: usize, n: u32) -> std::io::Result<()> {
+        let Some((l2, me, cm)) = self.cm_ends(i) else {
+            return Ok(());
+        };
+        let seq = self.phones[i].seq;
+        let f = TcpFields {
+            seq,
+            syn: true,
+            ..TcpFields::default()
+        };
+        self.emit(t, &wire::tcp_frame(l2, me, cm, f, &[]))?;
+        match self.cm(i).and_then(|c| c.fault) {
+            Some(CmFault::Silent) => {
+                if n >= 3 {
+                    return self.cm_failed(t, i);
+                }
+                let d = S << n;
+                self.at(t + d, i, Ev::SynRetry(n + 1));
+            }
+            Some(CmFault::Rst) => {
+                let back = TcpFields {
+                    seq: 0,
+                    ack_no: seq.wrapping_add(1),
+                    ack: true,
+                    rst: true,
+                    ..TcpFields::default()
+                };
+                let d = self.jitter(1, 5);
+                self.emit(
+                    t + d,
+                    &wire::tcp_frame(self.to_phone_l2(i), cm, me, back, &[]),
+                )?;
+                return self.cm_failed(t + d, i);
+            }
+            _ => {
+                let d = self.jitter(1, 5);
+                self.at(t + d, i, Ev::CmAnswersSyn);
+            }
+        }
+        Ok(())
+    }
+
+    fn cm_failed(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        let p = &mut self.phones[i];
+        p.failed_cm = true;
+        p.cm_index += 1;
+        if p.cm_index >= self.sc.site.callmanagers.len() {
+            p.truth.fail(Stage::Registration, "cucm-unreachable");
+            p.last_reason = "TCP-timeout";
+            p.cm_index = 0;
+            let d = self.jitter(10_000, 15_000);
+            self.at(t + d, i, Ev::Connect(1));
+        } else {
+            let d = self.jitter(200, 1000);
+            self.at(t + d, i, Ev::Connect(1));
+        }
+        Ok(())
+    }
+
+    fn cm_answers_syn(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        let Some((l2, me, cm)) = self.cm_ends(i) else {
+            return Ok(());
+        };
+        let peer = self.rng.next_u64() as u32;
+        let p = &mut self.phones[i];
+        p.peer_seq = peer.wrapping_add(1);
+        p.seq = p.seq.wrapping_add(1);
+        let (seq, peer_seq) = (p.seq, p.peer_seq);
+        let synack = TcpFields {
+            seq: peer,
+            ack_no: seq,
+            syn: true,
+            ack: true,
+            ..TcpFields::default()
+        };
+        self.emit(
+            t,
+            &wire::tcp_frame(self.to_phone_l2(i), cm, me, synack, &[]),
+        )?;
+        let ack = TcpFields {
+            seq,
+            ack_no: peer_seq,
+            ack: true,
+            ..TcpFields::default()
+        };
+        self.emit(t + MS / 5, &wire::tcp_frame(l2, me, cm, ack, &[]))?;
+        self.phones[i].phase = Phase::Registering;
+        let d = self.jitter(5, 40);
+        self.at(t + d, i, Ev::SendRegister);
+        Ok(())
+    }
+
+    fn phone_payload(&mut self, t: i64, i: usize, payload: &[u8]) -> std::io::Result<()> {
+        let Some((l2, me, cm)) = self.cm_ends(i) else {
+            return Ok(());
+        };
+        if self.uses_tcp(i) {
+            let p = &mut self.phones[i];
+            let f = TcpFields {
+                seq: p.seq,
+                ack_no: p.peer_seq,
+                ack: true,
+                psh: true,
+                ..TcpFields::default()
+            };
+            p.seq = p
+                .seq
+                .wrapping_add(u32::try_from(payload.len()).unwrap_or(0));
+            self.emit(t, &wire::tcp_frame(l2, me, cm, f, payload))
+        } else {
+            self.emit(t, &wire::udp_frame(l2, me, cm, payload))
+        }
+    }
+
+    fn cm_payload(&mut self, t: i64, i: usize, payload: &[u8]) -> std::io::Result<()> {
+        let Some((_, me, cm)) = self.cm_ends(i) else {
+            return Ok(());
+        };
+        let l2 = self.to_phone_l2(i);
+        if self.uses_tcp(i) {
+            let p = &mut self.phones[i];
+            let f = TcpFields {
+                seq: p.peer_seq,
+                ack_no: p.seq,
+                ack: true,
+                psh: true,
+                ..TcpFields::default()
+            };
+            p.peer_seq = p
+                .peer_seq
+                .wrapping_add(u32::try_from(payload.len()).unwrap_or(0));
+            self.emit(t, &wire::tcp_frame(l2, cm, me, f, payload))
+        } else {
+            self.emit(t, &wire::udp_frame(l2, cm, me, payload))
+        }
+    }
+
+    fn register_payload(&self, i: usize, cseq: u32) -> Vec<u8> {
+        let p = &self.phones[i];
+        let spec = self.spec(i);
+        let cm = self.cm(i).map(|c| c.ip).unwrap_or(Ipv4Addr::UNSPECIFIED);
+        match spec.protocol {
+            Protocol::Sccp => encode::sccp_register(
+                &p.name,
+                p.ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                p.mac,
+                &spec.model,
+                &p.running_load,
+            ),
+            Protocol::Sip => encode::sip_register(
+                &p.name,
+                p.mac,
+                &spec.model,
+                &p.running_load,
+                p.ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                p.local_port,
+                cm,
+                spec.transport,
+                cseq,
+            ),
+        }
+    }
+
+    fn send_register(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        if self.phones[i].phase != Phase::Registering {
+            return Ok(());
+        }
+        if self.spec(i).protocol == Protocol::Sccp {
+            // The phone's own account of its last failure precedes the Register.
+            let p = &self.phones[i];
+            let alarm = encode::sccp_alarm(&p.name, &p.running_load, p.last_reason);
+            self.phone_payload(t, i, &alarm)?;
+        }
+        let msg = self.register_payload(i, 101);
+        self.phone_payload(t + MS, i, &msg)?;
+        match self.cm(i).and_then(|c| c.fault) {
+            Some(CmFault::Unanswered) | Some(CmFault::Silent) => {
+                if self.uses_tcp(i) {
+                    let d = self.jitter(10_000, 12_000);
+                    self.at(t + d, i, Ev::RegisterTimeout);
+                } else {
+                    // SIP over UDP: Timer A from 500 ms, doubling to 4 s, until Timer F.
+                    self.at(t + 500 * MS, i, Ev::RegisterRetry(1));
+                }
+            }
+            _ => {
+                let d = self.jitter(3, 30);
+                self.at(t + d, i, Ev::RegisterAnswer);
+            }
+        }
+        Ok(())
+    }
+
+    fn register_answer(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        let spec = self.spec(i).clone();
+        let rejected = self.cm(i).and_then(|c| c.fault) == Some(CmFault::Reject);
+        let answer = match (spec.protocol, rejected) {
+            (Protocol::Sccp, false) => encode::sccp_register_ack(),
+            (Protocol::Sccp, true) => encode::sccp_register_reject("Error DBConfig"),
+            (Protocol::Sip, rej) => {
+                let p = &self.phones[i];
+                let code = if rej { 404 } else { 200 };
+                encode::sip_response(
+                    code,
+                    &p.name,
+                    p.mac,
+                    p.ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                    p.local_port,
+                    spec.transport,
+                    101,
+                )
+            }
+        };
+        self.cm_payload(t, i, &answer)?;
+        if rejected {
+            self.phones[i]
+                .truth
+                .fail(Stage::Registration, "register-rejected");
+            self.phones[i].last_reason = "Phone-Reg-Rej";
+            return self.after_failure(t, i);
+        }
+        let p = &mut self.phones[i];
+        p.phase = Phase::Registered;
+        p.truth.registered = true;
+        if p.failed_cm {
+            p.truth.warn("cucm-failover");
+        }
+        let d = S * 30 + self.jitter(0, 200);
+        self.at(t + d, i, Ev::KeepAlive);
+        Ok(())
+    }
+
+    fn register_retry(&mut self, t: i64, i: usize, n: u32) -> std::io::Result<()> {
+        let msg = self.register_payload(i, 101);
+        self.phone_payload(t, i, &msg)?;
+        let elapsed_ms: i64 = (0..n).map(|k| 500i64 << k.min(3)).sum();
+        if elapsed_ms + (500 << n.min(3)) >= 32_000 {
+            self.at(t + (500 << n.min(3)) * MS, i, Ev::RegisterTimeout);
+        } else {
+            self.at(t + (500 << n.min(3)) * MS, i, Ev::RegisterRetry(n + 1));
+        }
+        Ok(())
+    }
+
+    fn register_timeout(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        self.phones[i]
+            .truth
+            .fail(Stage::Registration, "register-no-response");
+        self.phones[i].last_reason = "KeepaliveTO";
+        self.after_failure(t, i)
+    }
+
+    fn after_failure(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        if self.uses_tcp(i) {
+            if let Some((l2, me, cm)) = self.cm_ends(i) {
+                let p = &self.phones[i];
+                let fin = TcpFields {
+                    seq: p.seq,
+                    ack_no: p.peer_seq,
+                    ack: true,
+                    fin: true,
+                    ..TcpFields::default()
+                };
+                self.emit(t + MS, &wire::tcp_frame(l2, me, cm, fin, &[]))?;
+            }
+        }
+        self.phones[i].epoch += 1;
+        if self.sc.has_fault(i, Fault::RebootOnFailure) {
+            self.phones[i].last_reason = "Reset-Restart";
+            self.phones[i].truth.failure_reboots += 1;
+            self.phones[i].phase = Phase::Off;
+            let d = self.jitter(5_000, 8_000);
+            self.at(t + d, i, Ev::Reboot);
+        } else {
+            self.phones[i].phase = Phase::Connecting;
+            let d = self.jitter(20_000, 30_000);
+            self.at(t + d, i, Ev::Connect(1));
+        }
+        Ok(())
+    }
+
+    fn keepalive(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        let msg = match self.spec(i).protocol {
+            Protocol::Sccp => encode::sccp_keepalive(),
+            Protocol::Sip => self.register_payload(i, 102),
+        };
+        self.phone_payload(t, i, &msg)?;
+        let d = self.jitter(2, 20);
+        self.at(t + d, i, Ev::KeepAliveAnswer);
+        let period = if self.spec(i).protocol == Protocol::Sccp {
+            30
+        } else {
+            120
+        };
+        let d = S * period + self.jitter(0, 200);
+        self.at(t + d, i, Ev::KeepAlive);
+        Ok(())
+    }
+
+    fn keepalive_answer(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        let spec = self.spec(i).clone();
+        let msg = match spec.protocol {
+            Protocol::Sccp => encode::sccp_keepalive_ack(),
+            Protocol::Sip => {
+                let p = &self.phones[i];
+                encode::sip_response(
+                    200,
+                    &p.name,
+                    p.mac,
+                    p.ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                    p.local_port,
+                    spec.transport,
+                    102,
+                )
+            }
+        };
+        self.cm_payload(t, i, &msg)
+    }
+
+    /// A phone that was registered before the capture started: a live connection
+    /// (no handshake seen) and keepalives.
+    fn resume_registered(&mut self, i: usize, t: i64) {
+        let ip = self.lease_for_registered(i);
+        let p = &mut self.phones[i];
+        p.vlan = Some(self.sc.site.voice_vlan);
+        p.ip = Some(ip);
+        p.phase = Phase::Registered;
+        p.truth.registered = true;
+        p.local_port = 50000 + u16::try_from(i % 10_000).unwrap_or(0);
+        p.seq = self.rng.next_u64() as u32;
+        p.peer_seq = self.rng.next_u64() as u32;
+        let d = self.jitter(0, 25_000);
+        self.at(t + d, i, Ev::KeepAlive);
+    }
+
+    fn lease_for_registered(&self, i: usize) -> Ipv4Addr {
+        self.host_ip(self.sc.site.pool_start, i)
+    }
+
+    // ---- background PCs ---------------------------------------------------------
+
+    fn pc_event(&mut self, t: i64, pc: usize, ev: Ev) -> std::io::Result<()> {
+        let mac = MacAddr([0x3c, 0x52, 0x82, 0x10, (pc >> 8) as u8, pc as u8]);
+        let ip = Ipv4Addr::from(
+            (u32::from(self.sc.site.data_gateway) & 0xffff_ff00) | (200 + (pc % 50) as u32),
+        );
+        let gw = self.sc.site.gateway_mac.0;
+        let xid = 0x5c00_0000 | pc as u32;
+        match ev {
+            Ev::PcBoot => {
+                let m = encode::dhcp_pc(mac, xid, encode::DhcpClientKind::Discover);
+                let l2 = L2 {
+                    src: mac,
+                    dst: wire::BROADCAST,
+                    vlan: None,
+                };
+                let f = wire::udp_frame(
+                    l2,
+                    Endpoint {
+                        ip: Ipv4Addr::UNSPECIFIED,
+                        port: 68,
+                    },
+                    Endpoint {
+                        ip: Ipv4Addr::BROADCAST,
+                        port: 67,
+                    },
+                    &m,
+                );
+                self.emit(t, &f)?;
+                let d = self.jitter(5, 30);
+                self.at(t + d, self.phones.len() + pc, Ev::PcNext(1));
+            }
+            Ev::PcNext(step) => {
+                let l2_to = L2 {
+                    src: gw,
+                    dst: mac,
+                    vlan: None,
+                };
+                let l2_from = L2 {
+                    src: mac,
+                    dst: gw,
+                    vlan: None,
+                };
+                let server = Endpoint {
+                    ip: self.sc.site.data_gateway,
+                    port: 67,
+                };
+                let client = Endpoint { ip, port: 68 };
+                match step {
+                    1 => {
+                        let m = encode::dhcp_server(
+                            mac,
+                            xid,
+                            encode::DhcpServerKind::Offer,
+                            ip,
+                            self.sc.site.data_gateway,
+                            self.sc.site.dhcp_server,
+                            &TftpOption::None,
+                        );
+                        self.emit(t, &wire::udp_frame(l2_to, server, client, &m))?;
+                    }
+                    2 => {
+                        let m = encode::dhcp_pc(
+                            mac,
+                            xid,
+                            encode::DhcpClientKind::Request {
+                                requested: ip,
+                                server: self.sc.site.dhcp_server,
+                            },
+                        );
+                        let l2 = L2 {
+                            src: mac,
+                            dst: wire::BROADCAST,
+                            vlan: None,
+                        };
+                        let f = wire::udp_frame(
+                            l2,
+                            Endpoint {
+                                ip: Ipv4Addr::UNSPECIFIED,
+                                port: 68,
+                            },
+                            Endpoint {
+                                ip: Ipv4Addr::BROADCAST,
+                                port: 67,
+                            },
+                            &m,
+                        );
+                        self.emit(t, &f)?;
+                    }
+                    3 => {
+                        let m = encode::dhcp_server(
+                            mac,
+                            xid,
+                            encode::DhcpServerKind::Ack,
+                            ip,
+                            self.sc.site.data_gateway,
+                            self.sc.site.dhcp_server,
+                            &TftpOption::None,
+                        );
+                        self.emit(t, &wire::udp_frame(l2_to, server, client, &m))?;
+                    }
+                    4 => {
+                        let l2 = L2 {
+                            src: mac,
+                            dst: wire::BROADCAST,
+                            vlan: None,
+                        };
+                        let f = wire::arp_frame(
+                            l2,
+                            1,
+                            (mac, ip),
+                            (MacAddr::default(), self.sc.site.data_gateway),
+                        );
+                        self.emit(t, &f)?;
+                        let f =
+                            wire::arp_frame(l2_to, 2, (gw, self.sc.site.data_gateway), (mac, ip));
+                        self.emit(t + MS, &f)?;
+                    }
+                    _ => {
+                        let q = encode::dns_query(
+                            u16::try_from(step).unwrap_or(1),
+                            "intranet.example.com",
+                        );
+                        let dns = Endpoint {
+                            ip: self.sc.site.dhcp_server,
+                            port: 53,
+                        };
+                        let me = Endpoint {
+                            ip,
+                            port: 40000 + u16::try_from(step).unwrap_or(0),
+                        };
+                        self.emit(t, &wire::udp_frame(l2_from, me, dns, &q))?;
+                    }
+                }
+                if step < 12 {
+                    let d = if step < 4 {
+                        self.jitter(5, 40)
+                    } else {
+                        self.jitter(5_000, 20_000)
+                    };
+                    self.at(t + d, self.phones.len() + pc, Ev::PcNext(step + 1));
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// The load the configuration names for a protocol.
+pub fn config_load(sc: &Scenario, protocol: Protocol) -> String {
+    match protocol {
+        Protocol::Sccp => sc.site.sccp_load.clone(),
+        Protocol::Sip => sc.site.sip_load.clone(),
+    }
+}
+
+trait SaturatingHost {
+    fn saturating_host(self, i: usize) -> Ipv4Addr;
+}
+
+impl SaturatingHost for Ipv4Addr {
+    fn saturating_host(self, i: usize) -> Ipv4Addr {
+        Ipv4Addr::from(u32::from(self).wrapping_add(u32::try_from(i).unwrap_or(0)))
+    }
+}

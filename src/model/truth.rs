@@ -1,0 +1,112 @@
+//! What really happened to each simulated phone: the ground truth a sample's
+//! `expected.json` records, in the vocabulary of ../shared/CONTRACT.md (status,
+//! stalled stage, finding codes). The model writes it as it runs, from the faults
+//! it applies; the analyzer never sees it.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+/// A boot stage, in boot order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// CDP / LLDP-MED, voice VLAN.
+    Discovery,
+    /// DHCP.
+    Dhcp,
+    /// CTL, ITL, device configuration.
+    Config,
+    /// Load check and download.
+    Firmware,
+    /// Connection to the call manager and registration.
+    Registration,
+}
+
+/// A phone's final state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Registered (or already registered as the capture starts).
+    Registered,
+    /// Failed a stage.
+    Stalled,
+    /// The capture ended while it was still booting.
+    InProgress,
+}
+
+/// The expected outcome of one phone, as `expected.json` holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expected {
+    /// Lower-case, colon-separated MAC.
+    pub mac: String,
+    /// SEP<MAC>.
+    pub device_name: String,
+    /// Final status.
+    pub status: Status,
+    /// The first stage not completed, when stalled.
+    pub stalled_stage: Option<Stage>,
+    /// Finding codes the analyzer must report (errors and warnings), sorted.
+    pub findings: Vec<String>,
+}
+
+/// The expected outcome of a whole sample.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedReport {
+    /// One entry per phone, sorted by MAC.
+    pub phones: Vec<Expected>,
+}
+
+/// The truth being recorded for one phone.
+#[derive(Debug, Clone, Default)]
+pub struct Truth {
+    /// Finding codes, with the stage each failure happened in.
+    pub findings: BTreeSet<&'static str>,
+    /// The first stage that failed for good, with the capture time it failed.
+    pub failed: Option<Stage>,
+    /// Whether a registration succeeded.
+    pub registered: bool,
+    /// Boots started (power-on included), not counting the reboot after a firmware
+    /// download.
+    pub failure_reboots: u32,
+}
+
+impl Truth {
+    /// Record a failure of `stage` with `code` (the first failing stage is kept).
+    pub fn fail(&mut self, stage: Stage, code: &'static str) {
+        self.findings.insert(code);
+        if self.failed.is_none() && !self.registered {
+            self.failed = Some(stage);
+        }
+    }
+
+    /// Record a warning that does not stall the phone.
+    pub fn warn(&mut self, code: &'static str) {
+        self.findings.insert(code);
+    }
+
+    /// The outcome once the capture is over.
+    pub fn outcome(&self, mac: String, device_name: String) -> Expected {
+        let mut findings: Vec<String> = self.findings.iter().map(|s| (*s).to_owned()).collect();
+        if self.failure_reboots >= 2 {
+            findings.push("boot-loop".into());
+            findings.sort();
+        }
+        let (status, stalled_stage) = if self.registered {
+            (Status::Registered, None)
+        } else if let Some(stage) = self.failed {
+            (Status::Stalled, Some(stage))
+        } else {
+            (Status::InProgress, None)
+        };
+        Expected {
+            mac,
+            device_name,
+            status,
+            stalled_stage,
+            findings,
+        }
+    }
+}
