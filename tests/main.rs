@@ -5,4 +5,5 @@ mod common;
 mod capture_reader;
 mod dissect_view;
 mod hostile;
+mod samples;
 mod tshark_compare;

@@ -14,6 +14,9 @@
 //! head alone, like [`parse_head`], and leaves the chunks in the rest.
 //! Empty lines before a request line (RFC 9112 §2.2) are not skipped here: the
 //! stream reader trims them.
+//!
+//! Writing: [`HttpMessage::emit`] / [`HttpMessage::buffer_len`] write a message
+//! in canonical form (`name: value`, CRLF); [`HttpMessage::from_parts`] builds one.
 
 use std::fmt;
 
@@ -606,7 +609,7 @@ impl<'a> HttpMessage<'a> {
             // METHOD SP TARGET SP HTTP/d.d CRLF
             HttpStartLine::Request { method, target, .. } => method.len() + target.len() + 12,
             // HTTP/d.d SP ddd SP REASON CRLF
-            HttpStartLine::Response { reason, .. } => 14 + reason.len(),
+            HttpStartLine::Response { reason, .. } => 15 + reason.len(),
         };
         let fields = self
             .headers
@@ -1198,8 +1201,8 @@ mod tests {
             let bytes = m.to_vec().unwrap();
             let (again, rest) = parse_head(&bytes).unwrap();
             prop_assert!(rest.is_empty());
-            prop_assert_eq!(again.headers, m.headers);
-            prop_assert_eq!(again.start, m.start);
+            prop_assert_eq!(&again.headers, &m.headers);
+            prop_assert_eq!(&again.start, &m.start);
             prop_assert_eq!(again.head_len, m.head_buffer_len());
         }
     }

@@ -15,6 +15,10 @@
 //! a little-endian u32 (followed here, so values match tshark). Text fields are
 //! fixed-size and NUL-padded; they are returned up to the first NUL. Longer
 //! RegisterReq forms add fields in groups, read only when the whole group is there.
+//!
+//! Writing: [`SccpMessage::emit`] / [`SccpMessage::buffer_len`] (and
+//! [`SccpMessage::new`], [`SccpMessage::to_vec`]) write a PDU, computing the
+//! data length from the body; a parsed PDU is written back byte for byte.
 
 use std::fmt;
 use std::iter::FusedIterator;
@@ -1769,7 +1773,8 @@ impl<'a> SccpMessage<'a> {
     /// padding and the MAC's 6 padding bytes zero; for a decoded body, the bytes
     /// of `raw_body` past the decoded layout (undecoded trailing fields) follow,
     /// so a parsed message is written back as read. `Malformed` and `Other`
-    /// bodies are written as they are. The data length is **computed** from the
+    /// bodies are written as they are (they read back as such under an id whose
+    /// body is not decoded, or when too short for its layout). The data length is **computed** from the
     /// body (the `data_length` field is ignored). A ServerRes writes its address
     /// array in the form the addresses need (see [`SccpServer::ip`]): none when
     /// every `ip` is `None`, the V17 form for IPv6 or a missing address (type

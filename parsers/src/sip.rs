@@ -17,6 +17,11 @@
 //! Cisco specifics: the Contact parameters `+u.sip!devicename.ccm.cisco.com`,
 //! `+u.sip!model.ccm.cisco.com` and `+sip.instance` (whose UUID ends in the
 //! phone's MAC), and the `cisco-alarm:` text of the `Reason` header.
+//!
+//! Writing: [`SipMessage::emit`] / [`SipMessage::buffer_len`] write a message
+//! in canonical form (`name: value`, CRLF), headers in stored order;
+//! [`SipMessage::from_parts`] builds one from a start line, `(name, value)`
+//! pairs and a body.
 
 use std::fmt;
 

@@ -1100,7 +1100,8 @@ impl<'s, W: Write> Sim<'s, W> {
         if p.failed_cm {
             p.truth.warn("cucm-failover");
         }
-        let d = S * 30 + self.jitter(0, 200);
+        let period = self.keepalive_period(i);
+        let d = period + self.jitter(0, 200);
         self.at(t + d, i, Ev::KeepAlive);
         Ok(())
     }
@@ -1162,14 +1163,18 @@ impl<'s, W: Write> Sim<'s, W> {
         self.phone_payload(t, i, &msg)?;
         let d = self.jitter(2, 20);
         self.at(t + d, i, Ev::KeepAliveAnswer);
-        let period = if self.spec(i).protocol == Protocol::Sccp {
-            30
-        } else {
-            120
-        };
-        let d = S * period + self.jitter(0, 200);
+        let d = self.keepalive_period(i) + self.jitter(0, 200);
         self.at(t + d, i, Ev::KeepAlive);
         Ok(())
+    }
+
+    /// SCCP KeepAliveReq every 30 s (RegisterAck); SIP re-REGISTER every 120 s (the
+    /// Expires CUCM answers).
+    fn keepalive_period(&self, i: usize) -> i64 {
+        match self.spec(i).protocol {
+            Protocol::Sccp => 30 * S,
+            Protocol::Sip => 120 * S,
+        }
     }
 
     fn keepalive_answer(&mut self, t: i64, i: usize) -> std::io::Result<()> {

@@ -1,0 +1,296 @@
+//! The sample library and the reference model: every sample regenerates byte for
+//! byte from its scenario, every frame the model writes dissects cleanly (the
+//! emitters and the dissectors agree), and the model is deterministic per seed and
+//! streams a fleet with flat state.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use bootscope::dissect::{self, Format};
+use bootscope::model::{self, fleet, Scenario};
+
+fn sample_dirs() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("scenario.json").is_file())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn every_sample_regenerates_byte_identical() {
+    let dirs = sample_dirs();
+    assert!(dirs.len() >= 23, "{dirs:?}");
+    for d in dirs {
+        let sc = Scenario::load(&d.join("scenario.json")).unwrap();
+        let (pcap, report) = model::simulate(&sc, Vec::new()).unwrap();
+        let committed = std::fs::read(d.join("capture.pcap")).unwrap();
+        assert!(
+            pcap == committed,
+            "{}: capture.pcap differs: run samples/regenerate.sh",
+            d.display()
+        );
+        let expected = serde_json::to_string_pretty(&report).unwrap() + "\n";
+        let committed = std::fs::read_to_string(d.join("expected.json")).unwrap();
+        assert_eq!(
+            expected,
+            committed,
+            "{}: expected.json differs",
+            d.display()
+        );
+        assert!(
+            pcap.len() < 400 * 1024,
+            "{}: {} bytes is not small",
+            d.display(),
+            pcap.len()
+        );
+    }
+}
+
+/// The fault → outcome pairs the issue lists, each with its sample.
+#[test]
+fn every_fault_has_a_sample_with_its_outcome() {
+    let outcome = |name: &str| -> Vec<(String, Option<String>, Vec<String>)> {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("samples")
+            .join(name)
+            .join("expected.json");
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        v["phones"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["status"].as_str().unwrap().to_owned(),
+                    p["stalled_stage"].as_str().map(str::to_owned),
+                    p["findings"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|f| f.as_str().unwrap().to_owned())
+                        .collect(),
+                )
+            })
+            .collect()
+    };
+    let one = |name: &str, status: &str, stage: Option<&str>, code: Option<&str>| {
+        let got = outcome(name);
+        assert_eq!(got.len(), 1, "{name}");
+        let (s, st, f) = &got[0];
+        assert_eq!((s.as_str(), st.as_deref()), (status, stage), "{name}");
+        if let Some(c) = code {
+            assert!(f.iter().any(|x| x == c), "{name}: {f:?}");
+        }
+    };
+    one("healthy-sccp", "registered", None, None);
+    one("no-voice-vlan", "registered", None, Some("no-voice-vlan"));
+    one(
+        "dhcp-no-offer",
+        "stalled",
+        Some("dhcp"),
+        Some("dhcp-no-offer"),
+    );
+    one("dhcp-nak", "stalled", Some("dhcp"), Some("dhcp-nak"));
+    one(
+        "dhcp-ack-without-tftp-option",
+        "stalled",
+        Some("config"),
+        Some("dhcp-no-tftp-option"),
+    );
+    one(
+        "dhcp-option150-ascii",
+        "stalled",
+        Some("config"),
+        Some("tftp-no-response"),
+    );
+    one(
+        "tftp-no-response",
+        "stalled",
+        Some("config"),
+        Some("tftp-no-response"),
+    );
+    one("config-xmldefault-fallback", "registered", None, None);
+    one(
+        "config-not-found",
+        "stalled",
+        Some("config"),
+        Some("config-not-found"),
+    );
+    one("firmware-upgrade-one-reboot", "registered", None, None);
+    one(
+        "firmware-not-found",
+        "stalled",
+        Some("firmware"),
+        Some("firmware-not-found"),
+    );
+    one(
+        "cucm-silent",
+        "stalled",
+        Some("registration"),
+        Some("cucm-unreachable"),
+    );
+    one(
+        "cucm-rst",
+        "stalled",
+        Some("registration"),
+        Some("cucm-unreachable"),
+    );
+    one("cucm-failover", "registered", None, Some("cucm-failover"));
+    one(
+        "register-rejected",
+        "stalled",
+        Some("registration"),
+        Some("register-rejected"),
+    );
+    one(
+        "sip-register-rejected",
+        "stalled",
+        Some("registration"),
+        Some("register-rejected"),
+    );
+    one(
+        "register-no-response",
+        "stalled",
+        Some("registration"),
+        Some("register-no-response"),
+    );
+    one(
+        "sip-udp-register-no-response",
+        "stalled",
+        Some("registration"),
+        Some("register-no-response"),
+    );
+    one(
+        "boot-loop",
+        "stalled",
+        Some("registration"),
+        Some("boot-loop"),
+    );
+    one("capture-ends-mid-boot", "in_progress", None, None);
+    assert!(outcome("already-registered")
+        .iter()
+        .all(|(s, _, _)| s == "registered"));
+    let mixed = outcome("mixed-site");
+    assert_eq!(mixed.len(), 6);
+    assert_eq!(
+        mixed.iter().filter(|(s, _, _)| s == "registered").count(),
+        4
+    );
+}
+
+#[test]
+fn every_sample_dissects_without_a_damaged_message() {
+    // parse(emit(x)) at scale: whatever the model wrote, the dissectors read cleanly.
+    for d in sample_dirs() {
+        let mut out = Vec::new();
+        let summary = dissect::run(&d.join("capture.pcap"), Format::Json, &mut out).unwrap();
+        assert!(
+            summary.warnings.is_empty(),
+            "{}: {:?}",
+            d.display(),
+            summary.warnings
+        );
+        assert!(summary.capture.warnings.is_empty(), "{}", d.display());
+        assert_eq!(summary.dispatch.malformed, 0, "{}", d.display());
+        assert_eq!(summary.dispatch.link_errors, 0, "{}", d.display());
+    }
+}
+
+#[test]
+fn the_healthy_sample_carries_the_whole_boot_in_order() {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/healthy-sccp/capture.pcap");
+    let mut out = Vec::new();
+    dissect::run(&d, Format::Json, &mut out).unwrap();
+    let msgs: Vec<serde_json::Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let steps: Vec<String> = msgs
+        .iter()
+        .map(|m| match m["proto"].as_str().unwrap() {
+            "cdp" => format!("cdp:{}", m["voice_vlan"]),
+            "dhcp" => format!("dhcp:{}", m["message_type"].as_str().unwrap()),
+            "tftp" => format!("tftp:{}", m["opcode_code"]),
+            "sccp" => format!("sccp:{}", m["message"].as_str().unwrap()),
+            other => other.to_owned(),
+        })
+        .collect();
+    let first: Vec<&str> = steps.iter().map(String::as_str).take(8).collect();
+    assert_eq!(
+        first,
+        [
+            "cdp:null",
+            "cdp:100",
+            "dhcp:Discover",
+            "dhcp:Offer",
+            "dhcp:Request",
+            "dhcp:ACK",
+            "tftp:1",
+            "tftp:5"
+        ]
+    );
+    let files: Vec<&str> = msgs.iter().filter_map(|m| m["file"].as_str()).collect();
+    assert_eq!(
+        files,
+        [
+            "CTLSEP001B54AA0001.tlv",
+            "ITLSEP001B54AA0001.tlv",
+            "SEP001B54AA0001.cnf.xml"
+        ]
+    );
+    let reg = msgs.iter().find(|m| m["message"] == "RegisterReq").unwrap();
+    assert_eq!(reg["device_name"], "SEP001B54AA0001");
+    assert_eq!(reg["vlans"], serde_json::json!([100]));
+    assert!(steps.iter().any(|s| s == "sccp:RegisterAck"));
+    let dhcp_ack = msgs.iter().find(|m| m["message_type"] == "ACK").unwrap();
+    assert_eq!(
+        dhcp_ack["tftp_servers"],
+        serde_json::json!(["10.1.1.5", "10.1.1.6"])
+    );
+}
+
+#[test]
+fn the_model_is_deterministic_per_seed() {
+    let sc = fleet::scenario(40, 3, 120);
+    let (a, ra) = model::simulate(&sc, Vec::new()).unwrap();
+    let (b, rb) = model::simulate(&sc, Vec::new()).unwrap();
+    assert!(a == b && ra == rb);
+    let other = fleet::scenario(40, 4, 120);
+    let (c, _) = model::simulate(&other, Vec::new()).unwrap();
+    assert!(a != c);
+}
+
+#[test]
+fn a_fleet_is_written_in_time_order_with_every_phone_accounted_for() {
+    let sc = fleet::scenario(200, 9, 400);
+    let (pcap, report) = model::simulate(&sc, Vec::new()).unwrap();
+    assert_eq!(report.phones.len(), 200);
+    let macs: BTreeSet<_> = report.phones.iter().map(|p| p.mac.clone()).collect();
+    assert_eq!(macs.len(), 200);
+    // Timestamps never go backwards.
+    let path = std::env::temp_dir().join("bootscope-fleet-200.pcap");
+    std::fs::write(&path, &pcap).unwrap();
+    let file = bootscope::capture::open(&path).unwrap();
+    let mut last = i64::MIN;
+    let stats = file
+        .for_each_frame(|f| {
+            assert!(f.ts_ns >= last, "frame {} goes back in time", f.number);
+            last = f.ts_ns;
+            std::ops::ControlFlow::Continue(())
+        })
+        .unwrap();
+    assert!(stats.frames > 200 * 10, "{}", stats.frames);
+    // Most phones boot cleanly; the faulty ones stall where their fault is.
+    let registered = report
+        .phones
+        .iter()
+        .filter(|p| p.status == model::truth::Status::Registered)
+        .count();
+    assert!(registered > 150 && registered < 200, "{registered}");
+}
