@@ -23,7 +23,7 @@ fn sample_dirs() -> Vec<PathBuf> {
 #[test]
 fn every_sample_regenerates_byte_identical() {
     let dirs = sample_dirs();
-    assert!(dirs.len() >= 23, "{dirs:?}");
+    assert!(dirs.len() >= 27, "{dirs:?}");
     for d in dirs {
         let sc = Scenario::load(&d.join("scenario.json")).unwrap();
         let (pcap, report) = model::simulate(&sc, Vec::new()).unwrap();
@@ -172,6 +172,9 @@ fn every_fault_has_a_sample_with_its_outcome() {
         Some("boot-loop"),
     );
     one("capture-ends-mid-boot", "in_progress", None, None);
+    one("healthy-http-6970-sip-digest", "registered", None, None);
+    one("http-6970-fallback-to-tftp", "registered", None, None);
+    one("healthy-option66", "registered", None, None);
     assert!(outcome("already-registered")
         .iter()
         .all(|(s, _, _)| s == "registered"));
@@ -253,6 +256,49 @@ fn the_healthy_sample_carries_the_whole_boot_in_order() {
         dhcp_ack["tftp_servers"],
         serde_json::json!(["10.1.1.5", "10.1.1.6"])
     );
+}
+
+#[test]
+fn newer_phones_fetch_over_http_6970_and_answer_a_digest_challenge() {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples/healthy-http-6970-sip-digest/capture.pcap");
+    let mut out = Vec::new();
+    dissect::run(&d, Format::Json, &mut out).unwrap();
+    let msgs: Vec<serde_json::Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let gets: Vec<&str> = msgs
+        .iter()
+        .filter_map(|m| m["uri"].as_str())
+        .filter(|u| u.starts_with('/'))
+        .collect();
+    assert_eq!(
+        gets,
+        [
+            "/CTLSEP001B54AA1701.tlv",
+            "/ITLSEP001B54AA1701.tlv",
+            "/SEP001B54AA1701.cnf.xml"
+        ]
+    );
+    let statuses: Vec<u64> = msgs
+        .iter()
+        .filter(|m| m["proto"] == "http")
+        .filter_map(|m| m["status"].as_u64())
+        .collect();
+    assert_eq!(statuses, [404, 404, 200]);
+    assert!(msgs.iter().all(|m| m["proto"] != "tftp"));
+    let sip: Vec<String> = msgs
+        .iter()
+        .filter(|m| m["proto"] == "sip")
+        .map(|m| {
+            m["method"]
+                .as_str()
+                .map_or_else(|| m["status"].to_string(), str::to_owned)
+        })
+        .collect();
+    assert_eq!(&sip[..4], ["REGISTER", "401", "REGISTER", "200"]);
 }
 
 #[test]

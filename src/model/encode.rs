@@ -8,6 +8,7 @@ use std::net::Ipv4Addr;
 use dhcproto::v4::{self, DhcpOption, MessageType, OptionCode, UnknownOption};
 use dhcproto::{Encodable, Encoder};
 use parsers::cdp::{CdpCapabilities, CdpPacket, CdpPower, CdpTlv, CdpVoipVlan};
+use parsers::http::{HttpMessage, HttpStartLine, HttpVersion};
 use parsers::lldp::{
     LldpCapabilities, LldpChassisIdSubtype, LldpPdu, LldpPortIdSubtype, LldpTlv, MedAppType,
     MedCapabilities, MedDeviceClass, MedPolicy, MedSubtype,
@@ -564,35 +565,52 @@ pub fn sip_register(
     cm: Ipv4Addr,
     transport: SipTransport,
     cseq: u32,
+    authorized: bool,
 ) -> Vec<u8> {
     let d = sip_dialog(name, mac, model, ip, port, cm, transport, cseq);
     let uri = format!("sip:{cm}");
     let ua = format!("Cisco-CP{model}/{load}");
-    let msg = SipMessage::from_parts(
+    // After a 401 the phone answers the challenge (the nonce is the one
+    // `sip_challenge` sent for the previous CSeq).
+    let auth = format!(
+        "Digest username=\"{name}\", realm=\"ccmsipline\", uri=\"{uri}\", \
+         nonce=\"{}{:08x}\", response=\"{:032x}\", algorithm=MD5",
+        mac.to_sep_hex().to_ascii_lowercase(),
+        cseq.saturating_sub(1),
+        u128::from(cseq) * 0x9e37_79b9_7f4a_7c15
+    );
+    let mut headers: Vec<(&str, &str)> = vec![
+        ("Via", &d.via),
+        ("From", &d.from),
+        ("To", &d.to),
+        ("Call-ID", &d.call_id),
+        ("Max-Forwards", "70"),
+        ("CSeq", &d.cseq),
+        ("User-Agent", &ua),
+        ("Contact", &d.contact),
+    ];
+    if authorized {
+        headers.push(("Authorization", &auth));
+    }
+    headers.extend([
+        (
+            "Supported",
+            "replaces,join,sdp-anat,norefersub,resource-priority,X-cisco-serviceuri",
+        ),
+        ("Expires", "3600"),
+        ("Content-Length", "0"),
+    ]);
+    SipMessage::from_parts(
         SipStartLine::Request {
             method: SipMethod::REGISTER,
             uri: &uri,
             version: "SIP/2.0",
         },
-        &[
-            ("Via", &d.via),
-            ("From", &d.from),
-            ("To", &d.to),
-            ("Call-ID", &d.call_id),
-            ("Max-Forwards", "70"),
-            ("CSeq", &d.cseq),
-            ("User-Agent", &ua),
-            ("Contact", &d.contact),
-            (
-                "Supported",
-                "replaces,join,sdp-anat,norefersub,resource-priority,X-cisco-serviceuri",
-            ),
-            ("Expires", "3600"),
-            ("Content-Length", "0"),
-        ],
+        &headers,
         b"",
-    );
-    msg.to_vec().unwrap_or_default()
+    )
+    .to_vec()
+    .unwrap_or_default()
 }
 
 /// The call manager's answer to a REGISTER: 200 (Expires 120) or another code.
@@ -644,6 +662,97 @@ pub fn sip_response(
             reason,
         },
         &headers,
+        b"",
+    )
+    .to_vec()
+    .unwrap_or_default()
+}
+
+const HTTP_1_1: HttpVersion = HttpVersion { major: 1, minor: 1 };
+
+/// A newer phone's `GET /<file>` on TCP 6970.
+pub fn http_get(file: &str, host: &str) -> Vec<u8> {
+    let target = format!("/{file}");
+    HttpMessage::from_parts(
+        HttpStartLine::Request {
+            method: "GET",
+            target: target.as_bytes(),
+            version: HTTP_1_1,
+        },
+        &[
+            ("Host", host.as_bytes()),
+            ("User-Agent", b"Cisco-CP8851"),
+            ("Connection", b"Keep-Alive"),
+        ],
+        None,
+    )
+    .to_vec()
+    .unwrap_or_default()
+}
+
+/// The TFTP server's HTTP answer: 200 with the body, or 404.
+pub fn http_response(body: Option<&[u8]>) -> Vec<u8> {
+    let len = body.map_or(0, <[u8]>::len).to_string();
+    let (status, reason): (u16, &[u8]) = match body {
+        Some(_) => (200, b"OK"),
+        None => (404, b"Not Found"),
+    };
+    HttpMessage::from_parts(
+        HttpStartLine::Response {
+            version: HTTP_1_1,
+            status,
+            reason,
+        },
+        &[
+            ("Content-Type", b"text/xml"),
+            ("Content-Length", len.as_bytes()),
+        ],
+        Some(body.unwrap_or_default()),
+    )
+    .to_vec()
+    .unwrap_or_default()
+}
+
+/// CUCM's digest challenge to a first REGISTER.
+pub fn sip_challenge(
+    name: &str,
+    mac: MacAddr,
+    ip: Ipv4Addr,
+    port: u16,
+    transport: SipTransport,
+    cseq: u32,
+) -> Vec<u8> {
+    let d = sip_dialog(
+        name,
+        mac,
+        "",
+        ip,
+        port,
+        Ipv4Addr::UNSPECIFIED,
+        transport,
+        cseq,
+    );
+    let to = format!("{};tag=cucm{}", d.to, mac.to_sep_hex().to_ascii_lowercase());
+    let nonce = format!(
+        "Digest realm=\"ccmsipline\", nonce=\"{}{cseq:08x}\", algorithm=MD5",
+        mac.to_sep_hex().to_ascii_lowercase()
+    );
+    SipMessage::from_parts(
+        SipStartLine::Response {
+            version: "SIP/2.0",
+            code: 401,
+            reason: "Unauthorized",
+        },
+        &[
+            ("Via", &d.via),
+            ("From", &d.from),
+            ("To", &to),
+            ("Call-ID", &d.call_id),
+            ("CSeq", &d.cseq),
+            ("WWW-Authenticate", &nonce),
+            ("Server", "Cisco-CUCM14.0"),
+            ("Content-Length", "0"),
+        ],
         b"",
     )
     .to_vec()

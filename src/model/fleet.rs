@@ -88,6 +88,8 @@ pub fn scenario(n: u32, seed: u64, duration_s: u64) -> Scenario {
                     fault: None,
                 },
             ],
+            http_config: true,
+            sip_digest: false,
             faults: Vec::new(),
         },
         phones,

@@ -5,8 +5,10 @@
 
 pub mod encode;
 pub mod fleet;
+pub mod predict;
 pub mod scenario;
 pub mod sim;
+pub mod timing;
 pub mod truth;
 pub mod wire;
 

@@ -123,6 +123,13 @@ pub struct Site {
     pub loads_on_server: Vec<String>,
     /// Call managers in priority order.
     pub callmanagers: Vec<CallManager>,
+    /// Whether the TFTP server also serves HTTP on TCP 6970: newer phones (88xx,
+    /// 78xx) then fetch their files there first and fall back to TFTP.
+    #[serde(default)]
+    pub http_config: bool,
+    /// Whether the call managers challenge a SIP REGISTER (401, digest) first.
+    #[serde(default)]
+    pub sip_digest: bool,
     /// Faults applied to every phone.
     #[serde(default)]
     pub faults: Vec<Fault>,
@@ -185,6 +192,8 @@ pub enum Fault {
     DhcpNak,
     /// The TFTP server never answers.
     TftpSilent,
+    /// HTTP on TCP 6970 never answers (newer phones then fall back to TFTP).
+    HttpSilent,
     /// The phone is not provisioned: SEP<MAC>.cnf.xml is not on the server.
     NotProvisioned,
     /// The phone reboots after a failed registration.

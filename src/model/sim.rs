@@ -12,6 +12,7 @@ use std::net::Ipv4Addr;
 
 use super::encode;
 use super::scenario::{CmFault, Discovery, Fault, Protocol, Scenario, SipTransport, TftpOption};
+use super::timing;
 use super::truth::{ExpectedReport, Stage, Truth};
 use super::wire::{self, Endpoint, PcapWriter, TcpFields, L2};
 use crate::link::MacAddr;
@@ -87,6 +88,8 @@ enum Ev {
     Reboot,
     PcBoot,
     PcNext(u32),
+    HttpConnect(u32),
+    HttpAnswer,
 }
 
 /// A file the phone fetches, and why.
@@ -131,6 +134,12 @@ struct Phone {
     epoch: u32,
     /// What the phone will report as its last failure (SCCP Alarm `Last=`).
     last_reason: &'static str,
+    /// SIP: the CSeq of the next REGISTER, and whether it answers a challenge.
+    cseq: u32,
+    authorized: bool,
+    /// Files come over HTTP 6970 on this connection (port, seq, peer seq).
+    via_http: bool,
+    http: (u16, u32, u32),
 }
 
 /// A queued event: (time, insertion order, device, boot epoch, event).
@@ -191,6 +200,10 @@ impl<'s, W: Write> Sim<'s, W> {
                     truth: Truth::default(),
                     epoch: 0,
                     last_reason: "Initialized",
+                    cseq: 101,
+                    authorized: false,
+                    via_http: false,
+                    http: (0, 0, 0),
                 }
             })
             .collect();
@@ -319,6 +332,11 @@ impl<'s, W: Write> Sim<'s, W> {
         }
     }
 
+    /// A delay drawn from a [`timing`] range.
+    fn span(&mut self, range: (i64, i64)) -> i64 {
+        self.jitter(range.0, range.1)
+    }
+
     fn jitter(&mut self, lo_ms: i64, hi_ms: i64) -> i64 {
         self.rng.range(lo_ms * 1000, hi_ms * 1000) * 1000
     }
@@ -373,6 +391,10 @@ impl<'s, W: Write> Sim<'s, W> {
                 self.phones[i].epoch += 1;
                 self.boot(t, i)
             }
+            Ev::HttpConnect(n) if self.phones[i].phase == Phase::Config => {
+                self.http_connect(t, i, n)
+            }
+            Ev::HttpAnswer if self.phones[i].phase == Phase::Config => self.http_answer(t, i),
             _ => Ok(()),
         }
     }
@@ -403,7 +425,7 @@ impl<'s, W: Write> Sim<'s, W> {
             };
             self.emit(t + MS, &wire::ether_frame(l2, 0x88cc, &pdu))?;
         }
-        let d = self.jitter(20, 80);
+        let d = self.span(timing::SWITCH_REPLY);
         self.at(t + d, i, Ev::SwitchAnswers);
         Ok(())
     }
@@ -431,9 +453,9 @@ impl<'s, W: Write> Sim<'s, W> {
             self.phones[i].truth.warn("no-voice-vlan");
         }
         let wait = if voice.is_some() {
-            self.jitter(800, 1500)
+            self.span(timing::VLAN_TO_DHCP)
         } else {
-            self.jitter(4000, 6000)
+            self.span(timing::NO_VLAN_TO_DHCP)
         };
         self.at(t + wait, i, Ev::StartDhcp);
         Ok(())
@@ -455,12 +477,12 @@ impl<'s, W: Write> Sim<'s, W> {
                 self.phones[i].truth.fail(Stage::Dhcp, "dhcp-no-offer");
             }
         } else {
-            let d = self.jitter(2, 30);
+            let d = self.span(timing::DHCP_SERVER);
             self.at(t + d, i, Ev::DhcpOffer);
         }
         // RFC 2131: 4 s, doubling to 64 s, each ±1 s.
-        let base = 4i64 << attempt.min(4);
-        let wait = base * S + self.jitter(0, 2000) - S;
+        let base = (timing::DISCOVER_RETRY_FIRST << attempt.min(4)).min(timing::DISCOVER_RETRY_CAP);
+        let wait = base * MS + self.jitter(0, 2000) - S;
         self.at(t + wait, i, Ev::DhcpRetry(attempt + 1));
         Ok(())
     }
@@ -501,7 +523,7 @@ impl<'s, W: Write> Sim<'s, W> {
         self.emit(t, &self.server_to_client(i, yiaddr, &msg))?;
         // Cancel the pending retransmission by moving on: a REQUEST follows.
         self.phones[i].phase = Phase::Dhcp;
-        let d = self.jitter(5, 40);
+        let d = self.span(timing::OFFER_TO_REQUEST);
         self.at(t + d, i, Ev::DhcpRequest);
         Ok(())
     }
@@ -534,7 +556,7 @@ impl<'s, W: Write> Sim<'s, W> {
             0,
         );
         self.emit(t, &self.client_broadcast(i, &msg))?;
-        let d = self.jitter(2, 30);
+        let d = self.span(timing::DHCP_SERVER);
         self.at(t + d, i, Ev::DhcpAnswer);
         Ok(())
     }
@@ -547,7 +569,7 @@ impl<'s, W: Write> Sim<'s, W> {
             self.phones[i].truth.fail(Stage::Dhcp, "dhcp-nak");
             // A new epoch stops the old retransmission timers; then start over.
             self.phones[i].epoch += 1;
-            let d = self.jitter(3000, 6000);
+            let d = self.span(timing::NAK_TO_DISCOVER);
             self.at(t + d, i, Ev::DhcpRestart);
             return Ok(());
         }
@@ -598,8 +620,185 @@ impl<'s, W: Write> Sim<'s, W> {
             },
         ];
         self.phones[i].files.reverse();
-        let d = self.jitter(200, 600);
+        let d = self.span(timing::ACK_TO_FIRST_FILE);
+        let newer = ["88", "78"]
+            .iter()
+            .any(|m| self.spec(i).model.starts_with(m));
+        if self.sc.site.http_config && newer {
+            // Newer loads try HTTP on 6970 first.
+            self.at(t + d, i, Ev::HttpConnect(0));
+        } else {
+            self.at(t + d, i, Ev::NextFile);
+        }
+        Ok(())
+    }
+
+    fn http_ends(&self, i: usize) -> Option<(Endpoint, Endpoint)> {
+        let p = &self.phones[i];
+        Some((
+            Endpoint {
+                ip: p.ip?,
+                port: p.http.0,
+            },
+            Endpoint {
+                ip: self.tftp_server(i)?,
+                port: 6970,
+            },
+        ))
+    }
+
+    fn http_connect(&mut self, t: i64, i: usize, n: u32) -> std::io::Result<()> {
+        if n == 0 {
+            let port = u16::try_from(self.rng.range(49152, 65000)).unwrap_or(52000);
+            self.phones[i].http = (port, self.rng.next_u64() as u32, 0);
+        }
+        let Some((me, srv)) = self.http_ends(i) else {
+            return Ok(());
+        };
+        let l2 = self.phone_l2(i, self.sc.site.gateway_mac.0);
+        let seq = self.phones[i].http.1;
+        let syn = TcpFields {
+            seq,
+            syn: true,
+            ..TcpFields::default()
+        };
+        self.emit(t, &wire::tcp_frame(l2, me, srv, syn, &[]))?;
+        let up = self.sc.site.tftp_servers.contains(&srv.ip)
+            && !self.sc.has_fault(i, Fault::TftpSilent)
+            && !self.sc.has_fault(i, Fault::HttpSilent);
+        if !up {
+            if n >= 2 {
+                // No HTTP: fall back to TFTP.
+                let d = self.jitter(100, 300);
+                self.at(t + S * 2 + d, i, Ev::NextFile);
+            } else {
+                self.at(t + (S << n), i, Ev::HttpConnect(n + 1));
+            }
+            return Ok(());
+        }
+        let peer = self.rng.next_u64() as u32;
+        let synack = TcpFields {
+            seq: peer,
+            ack_no: seq.wrapping_add(1),
+            syn: true,
+            ack: true,
+            ..TcpFields::default()
+        };
+        let d = self.jitter(1, 4);
+        self.emit(
+            t + d,
+            &wire::tcp_frame(self.to_phone_l2(i), srv, me, synack, &[]),
+        )?;
+        let ack = TcpFields {
+            seq: seq.wrapping_add(1),
+            ack_no: peer.wrapping_add(1),
+            ack: true,
+            ..TcpFields::default()
+        };
+        self.emit(t + d + MS / 5, &wire::tcp_frame(l2, me, srv, ack, &[]))?;
+        self.phones[i].http = (me.port, seq.wrapping_add(1), peer.wrapping_add(1));
+        self.phones[i].via_http = true;
+        self.at(t + d + MS, i, Ev::NextFile);
+        Ok(())
+    }
+
+    fn send_get(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        let (Some(file), Some((me, srv))) = (self.phones[i].file.clone(), self.http_ends(i)) else {
+            return Ok(());
+        };
+        let get = encode::http_get(&file.name, &format!("{}:6970", srv.ip));
+        let (_, seq, peer) = self.phones[i].http;
+        let f = TcpFields {
+            seq,
+            ack_no: peer,
+            ack: true,
+            psh: true,
+            ..TcpFields::default()
+        };
+        let l2 = self.phone_l2(i, self.sc.site.gateway_mac.0);
+        self.emit(t, &wire::tcp_frame(l2, me, srv, f, &get))?;
+        self.phones[i].http.1 = seq.wrapping_add(u32::try_from(get.len()).unwrap_or(0));
+        self.phones[i].file_size = self.file_size(i, &file);
+        let d = self.jitter(2, 10);
+        self.at(t + d, i, Ev::HttpAnswer);
+        Ok(())
+    }
+
+    fn http_answer(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        let (Some(file), Some((me, srv))) = (self.phones[i].file.clone(), self.http_ends(i)) else {
+            return Ok(());
+        };
+        let body = (self.phones[i].file_size > 0).then(|| self.config_xml(i).into_bytes());
+        let resp = encode::http_response(body.as_deref());
+        let (_, seq, mut peer) = self.phones[i].http;
+        let to_phone = self.to_phone_l2(i);
+        // Segments of at most one MSS.
+        for (k, chunk) in resp.chunks(1460).enumerate() {
+            let f = TcpFields {
+                seq: peer,
+                ack_no: seq,
+                ack: true,
+                psh: true,
+                ..TcpFields::default()
+            };
+            self.emit(
+                t + i64::try_from(k).unwrap_or(0) * MS / 10,
+                &wire::tcp_frame(to_phone, srv, me, f, chunk),
+            )?;
+            peer = peer.wrapping_add(u32::try_from(chunk.len()).unwrap_or(0));
+        }
+        self.phones[i].http.2 = peer;
+        let ack = TcpFields {
+            seq,
+            ack_no: peer,
+            ack: true,
+            ..TcpFields::default()
+        };
+        let l2 = self.phone_l2(i, self.sc.site.gateway_mac.0);
+        self.emit(t + MS, &wire::tcp_frame(l2, me, srv, ack, &[]))?;
+        if body.is_none() {
+            return self.file_missing(t + MS, i, &file);
+        }
+        self.phones[i].file = None;
+        let d = self.span(timing::BETWEEN_FILES);
         self.at(t + d, i, Ev::NextFile);
+        Ok(())
+    }
+
+    /// Close the HTTP connection once the configuration files are in.
+    fn http_close(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        let Some((me, srv)) = self.http_ends(i) else {
+            return Ok(());
+        };
+        let (_, seq, peer) = self.phones[i].http;
+        let l2 = self.phone_l2(i, self.sc.site.gateway_mac.0);
+        let fin = TcpFields {
+            seq,
+            ack_no: peer,
+            ack: true,
+            fin: true,
+            ..TcpFields::default()
+        };
+        self.emit(t, &wire::tcp_frame(l2, me, srv, fin, &[]))?;
+        let back = TcpFields {
+            seq: peer,
+            ack_no: seq.wrapping_add(1),
+            ack: true,
+            fin: true,
+            ..TcpFields::default()
+        };
+        self.emit(
+            t + MS,
+            &wire::tcp_frame(self.to_phone_l2(i), srv, me, back, &[]),
+        )?;
+        let last = TcpFields {
+            seq: seq.wrapping_add(1),
+            ack_no: peer.wrapping_add(1),
+            ack: true,
+            ..TcpFields::default()
+        };
+        self.emit(t + 2 * MS, &wire::tcp_frame(l2, me, srv, last, &[]))?;
+        self.phones[i].via_http = false;
         Ok(())
     }
 
@@ -610,9 +809,15 @@ impl<'s, W: Write> Sim<'s, W> {
 
     fn next_file(&mut self, t: i64, i: usize) -> std::io::Result<()> {
         let Some(file) = self.phones[i].files.pop() else {
+            if self.phones[i].via_http {
+                self.http_close(t, i)?;
+            }
             return self.config_done(t, i);
         };
         self.phones[i].file = Some(file);
+        if self.phones[i].via_http {
+            return self.send_get(t, i);
+        }
         self.phones[i].file_port = u16::try_from(self.rng.range(49152, 65000)).unwrap_or(50000);
         self.send_rrq(t, i, 0)
     }
@@ -760,13 +965,13 @@ impl<'s, W: Write> Sim<'s, W> {
             if f.kind == FileKind::LoadImage {
                 // Firmware written: one reboot, now running the new load.
                 self.phones[i].running_load = config_load(self.sc, self.spec(i).protocol);
-                let d = self.jitter(15_000, 25_000);
+                let d = self.span(timing::FIRMWARE_REBOOT);
                 self.phones[i].phase = Phase::Off;
                 self.at(t + d, i, Ev::Reboot);
                 return Ok(());
             }
         }
-        let d = self.jitter(50, 300);
+        let d = self.span(timing::BETWEEN_FILES);
         self.at(t + d, i, Ev::NextFile);
         Ok(())
     }
@@ -795,7 +1000,7 @@ impl<'s, W: Write> Sim<'s, W> {
                 return Ok(());
             }
         }
-        let d = self.jitter(50, 300);
+        let d = self.span(timing::BETWEEN_FILES);
         self.at(t + d, i, Ev::NextFile);
         Ok(())
     }
@@ -814,12 +1019,12 @@ impl<'s, W: Write> Sim<'s, W> {
                     kind: FileKind::LoadManifest,
                 },
             ];
-            let d = self.jitter(300, 900);
+            let d = self.span(timing::CONFIG_TO_FIRMWARE);
             self.at(t + d, i, Ev::NextFile);
             return Ok(());
         }
         self.phones[i].cm_index = 0;
-        let d = self.jitter(500, 1500);
+        let d = self.span(timing::CONFIG_TO_CONNECT);
         self.at(t + d, i, Ev::Connect(0));
         Ok(())
     }
@@ -923,7 +1128,7 @@ impl<'s, W: Write> Sim<'s, W> {
             p.truth.fail(Stage::Registration, "cucm-unreachable");
             p.last_reason = "TCP-timeout";
             p.cm_index = 0;
-            let d = self.jitter(10_000, 15_000);
+            let d = self.span(timing::CM_LIST_RETRY);
             self.at(t + d, i, Ev::Connect(1));
         } else {
             let d = self.jitter(200, 1000);
@@ -1032,6 +1237,7 @@ impl<'s, W: Write> Sim<'s, W> {
                 cm,
                 spec.transport,
                 cseq,
+                p.authorized,
             ),
         }
     }
@@ -1046,12 +1252,12 @@ impl<'s, W: Write> Sim<'s, W> {
             let alarm = encode::sccp_alarm(&p.name, &p.running_load, p.last_reason);
             self.phone_payload(t, i, &alarm)?;
         }
-        let msg = self.register_payload(i, 101);
+        let msg = self.register_payload(i, self.phones[i].cseq);
         self.phone_payload(t + MS, i, &msg)?;
         match self.cm(i).and_then(|c| c.fault) {
             Some(CmFault::Unanswered) | Some(CmFault::Silent) => {
                 if self.uses_tcp(i) {
-                    let d = self.jitter(10_000, 12_000);
+                    let d = self.span(timing::REGISTER_TIMEOUT);
                     self.at(t + d, i, Ev::RegisterTimeout);
                 } else {
                     // SIP over UDP: Timer A from 500 ms, doubling to 4 s, until Timer F.
@@ -1069,6 +1275,24 @@ impl<'s, W: Write> Sim<'s, W> {
     fn register_answer(&mut self, t: i64, i: usize) -> std::io::Result<()> {
         let spec = self.spec(i).clone();
         let rejected = self.cm(i).and_then(|c| c.fault) == Some(CmFault::Reject);
+        if spec.protocol == Protocol::Sip && self.sc.site.sip_digest && !self.phones[i].authorized {
+            // The challenge, then the same REGISTER with credentials and the next CSeq.
+            let p = &self.phones[i];
+            let challenge = encode::sip_challenge(
+                &p.name,
+                p.mac,
+                p.ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                p.local_port,
+                spec.transport,
+                p.cseq,
+            );
+            self.cm_payload(t, i, &challenge)?;
+            self.phones[i].authorized = true;
+            self.phones[i].cseq += 1;
+            let d = self.jitter(5, 30);
+            self.at(t + d, i, Ev::SendRegister);
+            return Ok(());
+        }
         let answer = match (spec.protocol, rejected) {
             (Protocol::Sccp, false) => encode::sccp_register_ack(),
             (Protocol::Sccp, true) => encode::sccp_register_reject("Error DBConfig"),
@@ -1082,7 +1306,7 @@ impl<'s, W: Write> Sim<'s, W> {
                     p.ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
                     p.local_port,
                     spec.transport,
-                    101,
+                    p.cseq,
                 )
             }
         };
@@ -1107,7 +1331,7 @@ impl<'s, W: Write> Sim<'s, W> {
     }
 
     fn register_retry(&mut self, t: i64, i: usize, n: u32) -> std::io::Result<()> {
-        let msg = self.register_payload(i, 101);
+        let msg = self.register_payload(i, self.phones[i].cseq);
         self.phone_payload(t, i, &msg)?;
         let elapsed_ms: i64 = (0..n).map(|k| 500i64 << k.min(3)).sum();
         if elapsed_ms + (500 << n.min(3)) >= 32_000 {
@@ -1145,11 +1369,11 @@ impl<'s, W: Write> Sim<'s, W> {
             self.phones[i].last_reason = "Reset-Restart";
             self.phones[i].truth.failure_reboots += 1;
             self.phones[i].phase = Phase::Off;
-            let d = self.jitter(5_000, 8_000);
+            let d = self.span(timing::FAILURE_REBOOT);
             self.at(t + d, i, Ev::Reboot);
         } else {
             self.phones[i].phase = Phase::Connecting;
-            let d = self.jitter(20_000, 30_000);
+            let d = self.span(timing::REGISTER_RETRY);
             self.at(t + d, i, Ev::Connect(1));
         }
         Ok(())
@@ -1158,7 +1382,10 @@ impl<'s, W: Write> Sim<'s, W> {
     fn keepalive(&mut self, t: i64, i: usize) -> std::io::Result<()> {
         let msg = match self.spec(i).protocol {
             Protocol::Sccp => encode::sccp_keepalive(),
-            Protocol::Sip => self.register_payload(i, 102),
+            Protocol::Sip => {
+                self.phones[i].cseq += 1;
+                self.register_payload(i, self.phones[i].cseq)
+            }
         };
         self.phone_payload(t, i, &msg)?;
         let d = self.jitter(2, 20);
@@ -1190,7 +1417,7 @@ impl<'s, W: Write> Sim<'s, W> {
                     p.ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
                     p.local_port,
                     spec.transport,
-                    102,
+                    p.cseq,
                 )
             }
         };
