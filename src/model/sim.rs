@@ -488,18 +488,8 @@ impl<'s, W: Write> Sim<'s, W> {
     }
 
     fn client_broadcast(&self, i: usize, payload: &[u8]) -> Vec<u8> {
-        wire::udp_frame(
-            self.phone_l2(i, wire::BROADCAST),
-            Endpoint {
-                ip: Ipv4Addr::UNSPECIFIED,
-                port: 68,
-            },
-            Endpoint {
-                ip: Ipv4Addr::BROADCAST,
-                port: 67,
-            },
-            payload,
-        )
+        let p = &self.phones[i];
+        dhcp_broadcast(p.mac, p.vlan, payload)
     }
 
     fn server_to_client(&self, i: usize, yiaddr: Ipv4Addr, payload: &[u8]) -> Vec<u8> {
@@ -1456,24 +1446,7 @@ impl<'s, W: Write> Sim<'s, W> {
         match ev {
             Ev::PcBoot => {
                 let m = encode::dhcp_pc(mac, xid, encode::DhcpClientKind::Discover);
-                let l2 = L2 {
-                    src: mac,
-                    dst: wire::BROADCAST,
-                    vlan: None,
-                };
-                let f = wire::udp_frame(
-                    l2,
-                    Endpoint {
-                        ip: Ipv4Addr::UNSPECIFIED,
-                        port: 68,
-                    },
-                    Endpoint {
-                        ip: Ipv4Addr::BROADCAST,
-                        port: 67,
-                    },
-                    &m,
-                );
-                self.emit(t, &f)?;
+                self.emit(t, &dhcp_broadcast(mac, None, &m))?;
                 let d = self.jitter(5, 30);
                 self.at(t + d, self.phones.len() + pc, Ev::PcNext(1));
             }
@@ -1515,24 +1488,7 @@ impl<'s, W: Write> Sim<'s, W> {
                                 server: self.sc.site.dhcp_server,
                             },
                         );
-                        let l2 = L2 {
-                            src: mac,
-                            dst: wire::BROADCAST,
-                            vlan: None,
-                        };
-                        let f = wire::udp_frame(
-                            l2,
-                            Endpoint {
-                                ip: Ipv4Addr::UNSPECIFIED,
-                                port: 68,
-                            },
-                            Endpoint {
-                                ip: Ipv4Addr::BROADCAST,
-                                port: 67,
-                            },
-                            &m,
-                        );
-                        self.emit(t, &f)?;
+                        self.emit(t, &dhcp_broadcast(mac, None, &m))?;
                     }
                     3 => {
                         let m = encode::dhcp_server(
@@ -1592,6 +1548,26 @@ impl<'s, W: Write> Sim<'s, W> {
         }
         Ok(())
     }
+}
+
+/// A DHCP client's broadcast from 0.0.0.0:68 to 255.255.255.255:67.
+fn dhcp_broadcast(mac: MacAddr, vlan: Option<u16>, payload: &[u8]) -> Vec<u8> {
+    wire::udp_frame(
+        L2 {
+            src: mac,
+            dst: wire::BROADCAST,
+            vlan,
+        },
+        Endpoint {
+            ip: Ipv4Addr::UNSPECIFIED,
+            port: 68,
+        },
+        Endpoint {
+            ip: Ipv4Addr::BROADCAST,
+            port: 67,
+        },
+        payload,
+    )
 }
 
 /// The load the configuration names for a protocol.
