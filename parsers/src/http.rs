@@ -25,6 +25,7 @@ use nom::character::complete::char;
 use nom::combinator::{all_consuming, rest};
 use nom::Parser;
 
+use crate::emit::{BufferTooSmall, StrictWriter};
 use crate::error::{DissectError, ErrorKind, PErr, Proto};
 
 /// Largest head (start line + fields + blank line) accepted, in bytes.
@@ -647,11 +648,7 @@ impl<'a> HttpMessage<'a> {
         if buf.len() < needed {
             return Err(HttpEmitError::BufferTooSmall { needed });
         }
-        let mut w = Writer {
-            buf,
-            pos: 0,
-            needed,
-        };
+        let mut w = StrictWriter::new(buf, needed);
         match self.start {
             HttpStartLine::Request {
                 method,
@@ -712,7 +709,7 @@ impl<'a> HttpMessage<'a> {
         if let Some(body) = self.body {
             w.bytes(body)?;
         }
-        Ok(w.pos)
+        Ok(w.pos())
     }
 
     /// The message in a new buffer of [`HttpMessage::buffer_len`] bytes.
@@ -732,35 +729,16 @@ fn digit(n: u16) -> u8 {
     u8::try_from(n % 10).unwrap_or(0)
 }
 
-fn http_version(w: &mut Writer<'_>, v: HttpVersion) -> Result<(), HttpEmitError> {
+fn http_version(w: &mut StrictWriter<'_>, v: HttpVersion) -> Result<(), HttpEmitError> {
     if v.major > 9 || v.minor > 9 {
         return Err(unrepresentable("version", "a digit above 9"));
     }
-    w.parts(&[b"HTTP/", &[b'0' + v.major, b'.', b'0' + v.minor]])
+    Ok(w.parts(&[b"HTTP/", &[b'0' + v.major, b'.', b'0' + v.minor]])?)
 }
 
-/// A cursor over an output buffer already checked against `buffer_len`; a
-/// write past its end is still an error, never a panic.
-struct Writer<'b> {
-    buf: &'b mut [u8],
-    pos: usize,
-    needed: usize,
-}
-
-impl Writer<'_> {
-    fn bytes(&mut self, b: &[u8]) -> Result<(), HttpEmitError> {
-        let end = self.pos.saturating_add(b.len());
-        let needed = self.needed.max(end);
-        self.buf
-            .get_mut(self.pos..end)
-            .ok_or(HttpEmitError::BufferTooSmall { needed })?
-            .copy_from_slice(b);
-        self.pos = end;
-        Ok(())
-    }
-
-    fn parts(&mut self, parts: &[&[u8]]) -> Result<(), HttpEmitError> {
-        parts.iter().try_for_each(|p| self.bytes(p))
+impl From<BufferTooSmall> for HttpEmitError {
+    fn from(e: BufferTooSmall) -> Self {
+        HttpEmitError::BufferTooSmall { needed: e.needed }
     }
 }
 

@@ -20,6 +20,8 @@
 
 pub mod error;
 
+mod emit;
+
 pub mod cdp;
 pub mod dhcp;
 pub mod http;

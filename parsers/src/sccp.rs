@@ -29,6 +29,7 @@ use nom::combinator::opt;
 use nom::number::complete::{le_u16, le_u32, u8 as byte};
 use nom::Parser;
 
+use crate::emit::{BufferTooSmall, StrictWriter};
 use crate::error::{fail, finish, DissectError, ErrorKind, PErr, PResult, Proto};
 
 /// Bytes of the fixed header: data length, header version, message id.
@@ -45,6 +46,21 @@ pub const MAX_PDU_LEN: usize = 64 * 1024 + 8;
 /// Largest header version accepted. Known values are 0 and 0x0A..=0x16; anything
 /// above a byte means the stream is not SCCP (or is out of step).
 pub const MAX_HEADER_VERSION: u32 = 0xFF;
+
+/// `Debug` for a code-point newtype: the known name with the raw value in
+/// `$fmt` (`RegisterAck(0x0081)`), or the type name and raw value when unknown.
+macro_rules! debug_by_name {
+    ($ty:ident, $fmt:literal) => {
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                match self.name() {
+                    Some(n) => write!(f, concat!("{}(", $fmt, ")"), n, self.0),
+                    None => write!(f, concat!(stringify!($ty), "(", $fmt, ")"), self.0),
+                }
+            }
+        }
+    };
+}
 
 /// Skinny message identifier (`skinny.messageId`).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -576,14 +592,7 @@ impl SccpMessageId {
     }
 }
 
-impl fmt::Debug for SccpMessageId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{n}({:#06x})", self.0),
-            None => write!(f, "SccpMessageId({:#06x})", self.0),
-        }
-    }
-}
+debug_by_name!(SccpMessageId, "{:#06x}");
 
 /// Device type announced in RegisterReq / RegisterTokenReq (`skinny.deviceType`).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -810,14 +819,7 @@ impl SccpDeviceType {
     }
 }
 
-impl fmt::Debug for SccpDeviceType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{n}({:#x})", self.0),
-            None => write!(f, "SccpDeviceType({:#x})", self.0),
-        }
-    }
-}
+debug_by_name!(SccpDeviceType, "{:#x}");
 
 /// SCCP header version (`skinny.hdr_version`): 0 for the basic header, else the
 /// protocol version the message layout follows (0x0A..=0x16 known).
@@ -852,14 +854,7 @@ impl SccpHeaderVersion {
     }
 }
 
-impl fmt::Debug for SccpHeaderVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{n}({:#x})", self.0),
-            None => write!(f, "SccpHeaderVersion({:#x})", self.0),
-        }
-    }
-}
+debug_by_name!(SccpHeaderVersion, "{:#x}");
 
 /// Reset type of a Reset message (`skinny.resetType`).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -885,14 +880,7 @@ impl SccpResetType {
     }
 }
 
-impl fmt::Debug for SccpResetType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{n}({})", self.0),
-            None => write!(f, "SccpResetType({})", self.0),
-        }
-    }
-}
+debug_by_name!(SccpResetType, "{}");
 
 /// Alarm severity (`skinny.alarmSeverity`).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -923,14 +911,7 @@ impl SccpAlarmSeverity {
     }
 }
 
-impl fmt::Debug for SccpAlarmSeverity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => write!(f, "{n}({})", self.0),
-            None => write!(f, "SccpAlarmSeverity({})", self.0),
-        }
-    }
-}
+debug_by_name!(SccpAlarmSeverity, "{}");
 
 /// One SCCP PDU.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1812,17 +1793,13 @@ impl<'a> SccpMessage<'a> {
             .ok()
             .filter(|&n| n <= MAX_DATA_LENGTH)
             .ok_or(unrepresentable("body", "data length above MAX_DATA_LENGTH"))?;
-        let mut w = Writer {
-            buf,
-            pos: 0,
-            needed,
-        };
+        let mut w = StrictWriter::new(buf, needed);
         w.u32(data_length)?;
         w.u32(self.header_version.0)?;
         w.u32(self.id.0)?;
         self.emit_body(&mut w)?;
         w.bytes(self.undecoded_tail())?;
-        Ok(w.pos)
+        Ok(w.pos())
     }
 
     /// The PDU in a new buffer of [`SccpMessage::buffer_len`] bytes.
@@ -1836,7 +1813,7 @@ impl<'a> SccpMessage<'a> {
         Ok(buf)
     }
 
-    fn emit_body(&self, w: &mut Writer<'_>) -> Result<(), SccpEmitError> {
+    fn emit_body(&self, w: &mut StrictWriter<'_>) -> Result<(), SccpEmitError> {
         match &self.body {
             SccpBody::KeepAliveReq | SccpBody::KeepAliveAck | SccpBody::RegisterTokenAck => Ok(()),
             SccpBody::RegisterReq(r) => emit_register_req(w, r),
@@ -1872,7 +1849,7 @@ impl<'a> SccpMessage<'a> {
                 match (a.max_protocol_version, a.unknown, a.phone_features) {
                     (Some(v), Some(u), Some(f)) => {
                         w.bytes(&[v, u])?;
-                        w.bytes(&f.to_le_bytes())
+                        Ok(w.bytes(&f.to_le_bytes())?)
                     }
                     (None, None, None) => Ok(()),
                     _ => Err(unrepresentable(
@@ -1883,13 +1860,13 @@ impl<'a> SccpMessage<'a> {
             }
             SccpBody::RegisterReject { text } => w.text("RegisterReject text", text, 32),
             SccpBody::ServerRes(s) => self.emit_server_res(w, s),
-            SccpBody::Malformed { body } | SccpBody::Other { body } => w.bytes(body),
+            SccpBody::Malformed { body } | SccpBody::Other { body } => Ok(w.bytes(body)?),
         }
     }
 
     fn emit_server_res(
         &self,
-        w: &mut Writer<'_>,
+        w: &mut StrictWriter<'_>,
         s: &SccpServerRes<'_>,
     ) -> Result<(), SccpEmitError> {
         if s.servers.len() != SERVER_SLOTS {
@@ -1936,7 +1913,10 @@ impl<'a> SccpMessage<'a> {
     }
 }
 
-fn emit_register_req(w: &mut Writer<'_>, r: &SccpRegisterReq<'_>) -> Result<(), SccpEmitError> {
+fn emit_register_req(
+    w: &mut StrictWriter<'_>,
+    r: &SccpRegisterReq<'_>,
+) -> Result<(), SccpEmitError> {
     let groups = register_req_groups(r)?;
     w.text("RegisterReq device_name", r.device_name, 16)?;
     w.u32(r.reserved)?;
@@ -1973,37 +1953,22 @@ fn emit_register_req(w: &mut Writer<'_>, r: &SccpRegisterReq<'_>) -> Result<(), 
     Ok(())
 }
 
-/// A cursor over an output buffer already checked against `buffer_len`; a
-/// write past its end is still an error, never a panic.
-struct Writer<'b> {
-    buf: &'b mut [u8],
-    pos: usize,
-    needed: usize,
+impl From<BufferTooSmall> for SccpEmitError {
+    fn from(e: BufferTooSmall) -> Self {
+        SccpEmitError::BufferTooSmall { needed: e.needed }
+    }
 }
 
-impl Writer<'_> {
-    fn slot(&mut self, n: usize) -> Result<&mut [u8], SccpEmitError> {
-        let start = self.pos;
-        let end = start.saturating_add(n);
-        self.pos = end;
-        let needed = self.needed.max(end);
-        self.buf
-            .get_mut(start..end)
-            .ok_or(SccpEmitError::BufferTooSmall { needed })
-    }
+/// SCCP's field writers on top of the strict cursor: little-endian integers and
+/// fixed-size NUL-padded texts.
+trait SccpWrite {
+    fn u32(&mut self, v: u32) -> Result<(), SccpEmitError>;
+    fn text(&mut self, field: &'static str, s: &[u8], n: usize) -> Result<(), SccpEmitError>;
+}
 
-    fn bytes(&mut self, b: &[u8]) -> Result<(), SccpEmitError> {
-        self.slot(b.len())?.copy_from_slice(b);
-        Ok(())
-    }
-
-    fn zeros(&mut self, n: usize) -> Result<(), SccpEmitError> {
-        self.slot(n)?.fill(0);
-        Ok(())
-    }
-
+impl SccpWrite for StrictWriter<'_> {
     fn u32(&mut self, v: u32) -> Result<(), SccpEmitError> {
-        self.bytes(&v.to_le_bytes())
+        Ok(self.bytes(&v.to_le_bytes())?)
     }
 
     /// A fixed `n`-byte text field, NUL-padded. [`parse`] returns it up to the
@@ -2019,7 +1984,7 @@ impl Writer<'_> {
             ));
         }
         self.bytes(s)?;
-        self.zeros(n.saturating_sub(s.len()))
+        Ok(self.zeros(n.saturating_sub(s.len()))?)
     }
 }
 

@@ -30,6 +30,7 @@ use nom::character::streaming::{char, digit1};
 use nom::combinator::{opt, recognize};
 use nom::Parser;
 
+use crate::emit::{BufferTooSmall, StrictWriter};
 use crate::error::{error_at, fail, DissectError, ErrorKind, PErr, PResult, Proto};
 
 /// Largest accepted head (start line, headers and the blank line) on a stream,
@@ -1525,11 +1526,7 @@ impl<'a> SipMessage<'a> {
         if buf.len() < needed {
             return Err(SipEmitError::BufferTooSmall { needed });
         }
-        let mut w = Writer {
-            buf,
-            pos: 0,
-            needed,
-        };
+        let mut w = StrictWriter::new(buf, needed);
         match self.start {
             SipStartLine::Request {
                 method,
@@ -1609,7 +1606,7 @@ impl<'a> SipMessage<'a> {
             ));
         }
         w.bytes(self.body)?;
-        Ok(w.pos)
+        Ok(w.pos())
     }
 
     /// The message in a new buffer of [`SipMessage::buffer_len`] bytes.
@@ -1629,35 +1626,16 @@ fn digit(n: u16) -> u8 {
     u8::try_from(n % 10).unwrap_or(0)
 }
 
-fn sip_version(w: &mut Writer<'_>, version: &str) -> Result<(), SipEmitError> {
+fn sip_version(w: &mut StrictWriter<'_>, version: &str) -> Result<(), SipEmitError> {
     if !is_sip_version(version) {
         return Err(unrepresentable("version", "not SIP/<digits>.<digits>"));
     }
-    w.bytes(version.as_bytes())
+    Ok(w.bytes(version.as_bytes())?)
 }
 
-/// A cursor over an output buffer already checked against `buffer_len`; a
-/// write past its end is still an error, never a panic.
-struct Writer<'b> {
-    buf: &'b mut [u8],
-    pos: usize,
-    needed: usize,
-}
-
-impl Writer<'_> {
-    fn bytes(&mut self, b: &[u8]) -> Result<(), SipEmitError> {
-        let end = self.pos.saturating_add(b.len());
-        let needed = self.needed.max(end);
-        self.buf
-            .get_mut(self.pos..end)
-            .ok_or(SipEmitError::BufferTooSmall { needed })?
-            .copy_from_slice(b);
-        self.pos = end;
-        Ok(())
-    }
-
-    fn parts(&mut self, parts: &[&[u8]]) -> Result<(), SipEmitError> {
-        parts.iter().try_for_each(|p| self.bytes(p))
+impl From<BufferTooSmall> for SipEmitError {
+    fn from(e: BufferTooSmall) -> Self {
+        SipEmitError::BufferTooSmall { needed: e.needed }
     }
 }
 
