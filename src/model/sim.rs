@@ -1161,48 +1161,48 @@ impl<'s, W: Write> Sim<'s, W> {
     }
 
     fn phone_payload(&mut self, t: i64, i: usize, payload: &[u8]) -> std::io::Result<()> {
-        let Some((l2, me, cm)) = self.cm_ends(i) else {
-            return Ok(());
-        };
-        if self.uses_tcp(i) {
-            let p = &mut self.phones[i];
-            let f = TcpFields {
-                seq: p.seq,
-                ack_no: p.peer_seq,
-                ack: true,
-                psh: true,
-                ..TcpFields::default()
-            };
-            p.seq = p
-                .seq
-                .wrapping_add(u32::try_from(payload.len()).unwrap_or(0));
-            self.emit(t, &wire::tcp_frame(l2, me, cm, f, payload))
-        } else {
-            self.emit(t, &wire::udp_frame(l2, me, cm, payload))
-        }
+        self.signalling(t, i, true, payload)
     }
 
     fn cm_payload(&mut self, t: i64, i: usize, payload: &[u8]) -> std::io::Result<()> {
-        let Some((_, me, cm)) = self.cm_ends(i) else {
+        self.signalling(t, i, false, payload)
+    }
+
+    /// A signalling payload between the phone and its call manager, over TCP (the
+    /// sender's sequence number advances) or UDP.
+    fn signalling(
+        &mut self,
+        t: i64,
+        i: usize,
+        from_phone: bool,
+        payload: &[u8],
+    ) -> std::io::Result<()> {
+        let Some((phone_l2, me, cm)) = self.cm_ends(i) else {
             return Ok(());
         };
-        let l2 = self.to_phone_l2(i);
-        if self.uses_tcp(i) {
-            let p = &mut self.phones[i];
-            let f = TcpFields {
-                seq: p.peer_seq,
-                ack_no: p.seq,
-                ack: true,
-                psh: true,
-                ..TcpFields::default()
-            };
-            p.peer_seq = p
-                .peer_seq
-                .wrapping_add(u32::try_from(payload.len()).unwrap_or(0));
-            self.emit(t, &wire::tcp_frame(l2, cm, me, f, payload))
+        let (l2, src, dst) = if from_phone {
+            (phone_l2, me, cm)
         } else {
-            self.emit(t, &wire::udp_frame(l2, cm, me, payload))
+            (self.to_phone_l2(i), cm, me)
+        };
+        if !self.uses_tcp(i) {
+            return self.emit(t, &wire::udp_frame(l2, src, dst, payload));
         }
+        let p = &mut self.phones[i];
+        let (seq, ack_no) = if from_phone {
+            (&mut p.seq, p.peer_seq)
+        } else {
+            (&mut p.peer_seq, p.seq)
+        };
+        let f = TcpFields {
+            seq: *seq,
+            ack_no,
+            ack: true,
+            psh: true,
+            ..TcpFields::default()
+        };
+        *seq = seq.wrapping_add(u32::try_from(payload.len()).unwrap_or(0));
+        self.emit(t, &wire::tcp_frame(l2, src, dst, f, payload))
     }
 
     fn register_payload(&self, i: usize, cseq: u32) -> Vec<u8> {
