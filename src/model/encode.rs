@@ -613,7 +613,8 @@ pub fn sip_register(
     .unwrap_or_default()
 }
 
-/// The call manager's answer to a REGISTER: 200 (Expires 120) or another code.
+/// The call manager's answer to a REGISTER: 200 (Expires 120), 401 with a digest
+/// challenge, or another code.
 pub fn sip_response(
     code: u16,
     name: &str,
@@ -636,20 +637,28 @@ pub fn sip_response(
     let to = format!("{};tag=cucm{}", d.to, mac.to_sep_hex().to_ascii_lowercase());
     let reason = match code {
         200 => "OK",
+        401 => "Unauthorized",
         404 => "Not Found",
         403 => "Forbidden",
         503 => "Service Unavailable",
         _ => "Error",
     };
     let contact = format!("{};expires=120", d.contact);
+    let challenge = format!(
+        "Digest realm=\"ccmsipline\", nonce=\"{}{cseq:08x}\", algorithm=MD5",
+        mac.to_sep_hex().to_ascii_lowercase()
+    );
     let mut headers: Vec<(&str, &str)> = vec![
         ("Via", &d.via),
         ("From", &d.from),
         ("To", &to),
         ("Call-ID", &d.call_id),
         ("CSeq", &d.cseq),
-        ("Server", "Cisco-CUCM14.0"),
     ];
+    if code == 401 {
+        headers.push(("WWW-Authenticate", &challenge));
+    }
+    headers.push(("Server", "Cisco-CUCM14.0"));
     if code == 200 {
         headers.push(("Contact", &contact));
         headers.push(("Expires", "120"));
@@ -713,7 +722,7 @@ pub fn http_response(body: Option<&[u8]>) -> Vec<u8> {
     .unwrap_or_default()
 }
 
-/// CUCM's digest challenge to a first REGISTER.
+/// CUCM's digest challenge to a first REGISTER (a 401 with WWW-Authenticate).
 pub fn sip_challenge(
     name: &str,
     mac: MacAddr,
@@ -722,39 +731,5 @@ pub fn sip_challenge(
     transport: SipTransport,
     cseq: u32,
 ) -> Vec<u8> {
-    let d = sip_dialog(
-        name,
-        mac,
-        "",
-        ip,
-        port,
-        Ipv4Addr::UNSPECIFIED,
-        transport,
-        cseq,
-    );
-    let to = format!("{};tag=cucm{}", d.to, mac.to_sep_hex().to_ascii_lowercase());
-    let nonce = format!(
-        "Digest realm=\"ccmsipline\", nonce=\"{}{cseq:08x}\", algorithm=MD5",
-        mac.to_sep_hex().to_ascii_lowercase()
-    );
-    SipMessage::from_parts(
-        SipStartLine::Response {
-            version: "SIP/2.0",
-            code: 401,
-            reason: "Unauthorized",
-        },
-        &[
-            ("Via", &d.via),
-            ("From", &d.from),
-            ("To", &to),
-            ("Call-ID", &d.call_id),
-            ("CSeq", &d.cseq),
-            ("WWW-Authenticate", &nonce),
-            ("Server", "Cisco-CUCM14.0"),
-            ("Content-Length", "0"),
-        ],
-        b"",
-    )
-    .to_vec()
-    .unwrap_or_default()
+    sip_response(401, name, mac, ip, port, transport, cseq)
 }
