@@ -167,8 +167,8 @@ fn dissect_file(path: &Path) -> u64 {
     capture::open(path)
         .expect("open the bench capture")
         .for_each_frame(|frame| {
-            let _ = dispatcher.frame(frame, |_packet, msg| {
-                if black_box(msg).is_ok() {
+            let _ = dispatcher.frame(frame, |_packet, obs| {
+                if matches!(black_box(obs), bootscope::dispatch::Observed::Message(_)) {
                     messages += 1;
                 }
             });

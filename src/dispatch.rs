@@ -1,8 +1,11 @@
 //! From a sliced packet to dissected messages: picks the dissector by ether type,
 //! port and (for SIP on odd ports) the first line, follows TFTP transfers onto the
-//! server's new port (TID) and TCP streams across segments, and hands every
-//! message, or the dissector's error, to the caller while the frame is still
-//! borrowed. Owns the only per-flow state of the dissection; all of it is bounded.
+//! server's new port (TID) and TCP streams across segments (reordered ones
+//! included, see [`crate::reassembly`]), and hands every message, or the dissector's
+//! error, to the caller while the frame is still borrowed, together with what the
+//! engine needs of TCP itself: connection control (SYN, RST, FIN) on the call-manager
+//! and config ports, payload on their TLS ports, and holes in followed streams.
+//! Owns the only per-flow state of the dissection; all of it is bounded.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -11,7 +14,8 @@ use parsers::{cdp, dhcp, http, lldp, sccp, sip, tftp, DissectError, ErrorKind, P
 
 use crate::capture::Frame;
 use crate::link::{self, LinkError, Net, Packet, TcpFlags, TcpSegment, Transport};
-use crate::reassembly::{FlowKey, Placement, Stream, StreamLimits, Streams};
+pub use crate::reassembly::FlowKey;
+use crate::reassembly::{Delivery, Placement, Stream, StreamLimits, Streams};
 
 /// One dissected message, borrowing the frame or a stream buffer.
 #[derive(Debug)]
@@ -76,13 +80,112 @@ impl Message<'_> {
     }
 }
 
+/// What the dispatcher observed in a frame.
+#[derive(Debug)]
+pub enum Observed<'m> {
+    /// A dissected message.
+    Message(Message<'m>),
+    /// A message a dissector rejected.
+    Malformed(DissectError),
+    /// A TCP segment with SYN, RST or FIN on a call-manager / config port (any of
+    /// 2000, 2443, 5060, 5061, 6970, 6971, either direction), one per such segment.
+    /// Retransmitted SYNs are reported each time (the engine counts retries).
+    Tcp(TcpControl),
+    /// Payload on the encrypted ports 2443 / 5061 / 6971 (SCCP or SIP over TLS, HTTPS config):
+    /// not dissected, but the engine must know a TLS session carried data. At most one per
+    /// segment; no allocation.
+    Encrypted {
+        /// Sender → receiver.
+        flow: FlowKey,
+        /// Payload bytes in the segment (retransmitted ones included).
+        len: usize,
+    },
+    /// Bytes of a followed stream were never captured: the stream resumes at the next PDU
+    /// start. `missing` is the size of the hole in bytes when known (0 when unknown).
+    StreamGap {
+        /// Sender → receiver.
+        flow: FlowKey,
+        /// Size of the hole in bytes (0: unknown).
+        missing: u32,
+    },
+}
+
+impl<'m> From<Result<Message<'m>, DissectError>> for Observed<'m> {
+    fn from(r: Result<Message<'m>, DissectError>) -> Self {
+        match r {
+            Ok(m) => Observed::Message(m),
+            Err(e) => Observed::Malformed(e),
+        }
+    }
+}
+
+/// A TCP segment that opens, refuses or closes a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpControl {
+    /// Sender → receiver.
+    pub flow: FlowKey,
+    /// What the segment does.
+    pub kind: TcpControlKind,
+    /// Its sequence number.
+    pub seq: u32,
+    /// Its acknowledgement number (as captured, even without the ACK flag).
+    pub ack: u32,
+}
+
+/// The control flags of a segment, one kind per segment: RST wins over everything,
+/// then SYN (SYN+ACK is [`TcpControlKind::SynAck`]), then FIN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpControlKind {
+    /// SYN without ACK: a connection attempt.
+    Syn,
+    /// SYN+ACK: the server accepts.
+    SynAck,
+    /// RST: refused or aborted.
+    Rst,
+    /// FIN: an orderly close of one direction.
+    Fin,
+}
+
+impl TcpControlKind {
+    /// The kind a segment's flags give, if any.
+    pub fn of(flags: TcpFlags) -> Option<Self> {
+        if flags.has(TcpFlags::RST) {
+            Some(TcpControlKind::Rst)
+        } else if flags.has(TcpFlags::SYN | TcpFlags::ACK) {
+            Some(TcpControlKind::SynAck)
+        } else if flags.has(TcpFlags::SYN) {
+            Some(TcpControlKind::Syn)
+        } else if flags.has(TcpFlags::FIN) {
+            Some(TcpControlKind::Fin)
+        } else {
+            None
+        }
+    }
+}
+
 /// Well-known ports.
 const DHCP_SERVER: u16 = 67;
 const DHCP_CLIENT: u16 = 68;
 const TFTP: u16 = 69;
 const SCCP: u16 = 2000;
+const SCCP_TLS: u16 = 2443;
 const SIP: u16 = 5060;
+const SIP_TLS: u16 = 5061;
 const HTTP_TFTP: u16 = 6970;
+const HTTPS_TFTP: u16 = 6971;
+
+/// Ports whose connection control the engine follows (call manager and config server).
+fn is_control_port(port: u16) -> bool {
+    matches!(
+        port,
+        SCCP | SCCP_TLS | SIP | SIP_TLS | HTTP_TFTP | HTTPS_TFTP
+    )
+}
+
+/// Ports whose payload is TLS: not dissected, only reported.
+fn is_tls_port(port: u16) -> bool {
+    matches!(port, SCCP_TLS | SIP_TLS | HTTPS_TFTP)
+}
 
 /// Bounds on the TFTP transfers followed at once.
 const MAX_TFTP_TRANSFERS: usize = 65_536;
@@ -140,26 +243,28 @@ impl Dispatcher {
         self.streams.stats
     }
 
-    /// Dissect one frame: `on_msg` gets the packet view and each message (or a
-    /// dissector error) found in it, in order.
+    /// Dissect one frame: `on_obs` gets the packet view and everything observed in
+    /// it, in order. For a TCP segment: a SYN or SYN+ACK first, then the stream's
+    /// messages and gaps (or its TLS payload), then a FIN or RST.
     ///
     /// # Errors
     /// The link or IP layer cannot be sliced; the frame carries nothing further.
-    pub fn frame<'f, F>(&mut self, frame: &Frame<'f>, mut on_msg: F) -> Result<(), LinkError>
+    pub fn frame<'f, F>(&mut self, frame: &Frame<'f>, mut on_obs: F) -> Result<(), LinkError>
     where
-        F: FnMut(&Packet<'f>, Result<Message<'_>, DissectError>),
+        F: FnMut(&Packet<'f>, Observed<'_>),
     {
         let packet = link::decode(frame).inspect_err(|_| self.stats.link_errors += 1)?;
-        let mut emit = |stats: &mut DispatchStats, m: Result<Message<'_>, DissectError>| {
-            match m {
-                Ok(_) => stats.messages += 1,
-                Err(_) => stats.malformed += 1,
+        let mut emit = |stats: &mut DispatchStats, o: Observed<'_>| {
+            match o {
+                Observed::Message(_) => stats.messages += 1,
+                Observed::Malformed(_) => stats.malformed += 1,
+                Observed::Tcp(_) | Observed::Encrypted { .. } | Observed::StreamGap { .. } => {}
             }
-            on_msg(&packet, m);
+            on_obs(&packet, o);
         };
         match packet.net {
-            Net::Cdp(b) => emit(&mut self.stats, cdp::parse(b).map(Message::Cdp)),
-            Net::Lldp(b) => emit(&mut self.stats, lldp::parse(b).map(Message::Lldp)),
+            Net::Cdp(b) => emit(&mut self.stats, cdp::parse(b).map(Message::Cdp).into()),
+            Net::Lldp(b) => emit(&mut self.stats, lldp::parse(b).map(Message::Lldp).into()),
             Net::Ip(ip) => match ip.transport {
                 Transport::Udp {
                     src_port,
@@ -169,10 +274,32 @@ impl Dispatcher {
                     if let Some(m) =
                         self.udp(ip.src, ip.dst, src_port, dst_port, payload, frame.ts_ns)
                     {
-                        emit(&mut self.stats, m);
+                        emit(&mut self.stats, m.into());
                     }
                 }
                 Transport::Tcp(seg) => {
+                    let flow = FlowKey {
+                        src: ip.src,
+                        dst: ip.dst,
+                        src_port: seg.src_port,
+                        dst_port: seg.dst_port,
+                    };
+                    let control = (is_control_port(seg.src_port) || is_control_port(seg.dst_port))
+                        .then(|| TcpControlKind::of(seg.flags))
+                        .flatten()
+                        .map(|kind| TcpControl {
+                            flow,
+                            kind,
+                            seq: seg.seq,
+                            ack: seg.ack,
+                        });
+                    let opens = |c: &TcpControl| {
+                        matches!(c.kind, TcpControlKind::Syn | TcpControlKind::SynAck)
+                    };
+                    if let Some(c) = control.filter(opens) {
+                        emit(&mut self.stats, Observed::Tcp(c));
+                    }
+                    // The cleartext port decides first (an ephemeral port may be anything).
                     let proto = match (seg.src_port, seg.dst_port) {
                         (SCCP, _) | (_, SCCP) => Some(StreamProto::Sccp),
                         (SIP, _) | (_, SIP) => Some(StreamProto::Sip),
@@ -180,16 +307,18 @@ impl Dispatcher {
                         _ => None,
                     };
                     if let Some(proto) = proto {
-                        let key = FlowKey {
-                            src: ip.src,
-                            dst: ip.dst,
-                            src_port: seg.src_port,
-                            dst_port: seg.dst_port,
-                        };
                         let stats = &mut self.stats;
-                        tcp_stream(&mut self.streams, proto, key, &seg, frame.ts_ns, |m| {
-                            emit(stats, m)
+                        tcp_stream(&mut self.streams, proto, flow, &seg, frame.ts_ns, |o| {
+                            emit(stats, o)
                         });
+                    } else if (is_tls_port(seg.src_port) || is_tls_port(seg.dst_port))
+                        && !seg.payload.is_empty()
+                    {
+                        let len = seg.payload.len();
+                        emit(&mut self.stats, Observed::Encrypted { flow, len });
+                    }
+                    if let Some(c) = control.filter(|c| !opens(c)) {
+                        emit(&mut self.stats, Observed::Tcp(c));
                     }
                 }
                 Transport::Fragment { .. } | Transport::Other { .. } => {}
@@ -339,7 +468,8 @@ struct Consumed {
     need: usize,
 }
 
-/// Place a segment in its stream and dissect what it completes.
+/// Place a segment in its stream and dissect what it completes, held segments it
+/// makes contiguous included; report the holes declared on the way.
 fn tcp_stream<F>(
     streams: &mut Streams,
     proto: StreamProto,
@@ -348,36 +478,34 @@ fn tcp_stream<F>(
     ts_ns: i64,
     mut emit: F,
 ) where
-    F: FnMut(Result<Message<'_>, DissectError>),
+    F: FnMut(Observed<'_>),
 {
     let limits = streams.limits();
-    let ends = seg.flags.has(TcpFlags::FIN) || seg.flags.has(TcpFlags::RST);
-    let placed = streams.place(key, seg, ts_ns);
-    let fresh = placed.fresh;
-    match (placed.placement, placed.stream) {
-        (Placement::Retransmission, _) => {}
-        (placement, None) => {
-            // No state (table full): read the segment on its own.
-            let mut skip = 0;
-            let aligned = placement == Placement::InOrder;
-            parse_stream_bytes(proto, fresh, aligned, &mut skip, &mut emit);
-        }
-        (placement, Some(stream)) => {
-            let before = stream.pending.len();
-            let aligned = placement == Placement::InOrder;
-            let budget = limits
-                .max_pending
-                .min((limits.max_pending_total + before).saturating_sub(*placed.pending_total));
-            if feed(stream, proto, fresh, aligned, budget, &mut emit) {
-                placed.stats.over_budget += 1;
+    streams.segment(key, seg, ts_ns, |d| match d {
+        Delivery::Gap { missing } => emit(Observed::StreamGap { flow: key, missing }),
+        Delivery::Bytes(placed) => {
+            let fresh = placed.fresh;
+            let aligned = placed.placement == Placement::InOrder;
+            match placed.stream {
+                None => {
+                    // No state (table full): read the segment on its own.
+                    let mut skip = 0;
+                    parse_stream_bytes(proto, fresh, aligned, &mut skip, &mut emit);
+                }
+                Some(stream) => {
+                    let before = stream.pending.len();
+                    let budget = limits.max_pending.min(
+                        (limits.max_pending_total + before).saturating_sub(*placed.pending_total),
+                    );
+                    if feed(stream, proto, fresh, aligned, budget, &mut emit) {
+                        placed.stats.over_budget += 1;
+                    }
+                    *placed.pending_total =
+                        placed.pending_total.saturating_sub(before) + stream.pending.len();
+                }
             }
-            *placed.pending_total =
-                placed.pending_total.saturating_sub(before) + stream.pending.len();
         }
-    }
-    if ends {
-        streams.close(&key);
-    }
+    });
 }
 
 /// Parse what `fresh` completes in `stream`; keep an unfinished message's bytes (at
@@ -391,7 +519,7 @@ fn feed<F>(
     emit: &mut F,
 ) -> bool
 where
-    F: FnMut(Result<Message<'_>, DissectError>),
+    F: FnMut(Observed<'_>),
 {
     let pending = stream.pending.len();
     if pending > 0 && pending + fresh.len() < stream.need {
@@ -444,7 +572,7 @@ fn parse_stream_bytes<F>(
     emit: &mut F,
 ) -> Consumed
 where
-    F: FnMut(Result<Message<'_>, DissectError>),
+    F: FnMut(Observed<'_>),
 {
     let mut rest = data;
     loop {
@@ -489,7 +617,7 @@ where
         };
         match parsed {
             Ok((msg, after, body)) => {
-                emit(Ok(msg));
+                emit(Observed::Message(msg));
                 rest = after;
                 match body {
                     Some(n) => {
@@ -505,7 +633,7 @@ where
                 ..
             }) => break,
             Err(e) => {
-                emit(Err(e));
+                emit(Observed::Malformed(e));
                 return Consumed {
                     used: data.len(),
                     aligned: false,
@@ -529,5 +657,155 @@ fn http_body_len(m: &http::HttpMessage<'_>) -> Option<u64> {
         http::HttpBodyFraming::Length(n) => Some(n),
         http::HttpBodyFraming::UntilClose => Some(u64::MAX),
         http::HttpBodyFraming::Chunked | http::HttpBodyFraming::Invalid => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::Linktype;
+    use crate::link::MacAddr;
+    use crate::model::{encode, wire};
+    use std::net::Ipv4Addr;
+
+    const PHONE: wire::Endpoint = wire::Endpoint {
+        ip: Ipv4Addr::new(10, 1, 1, 10),
+        port: 51_000,
+    };
+    const L2: wire::L2 = wire::L2 {
+        src: MacAddr([0, 0x21, 0x55, 0, 0, 1]),
+        dst: MacAddr([0, 0x0b, 0x45, 0, 0, 2]),
+        vlan: None,
+    };
+
+    fn server(port: u16) -> wire::Endpoint {
+        wire::Endpoint {
+            ip: Ipv4Addr::new(10, 1, 1, 1),
+            port,
+        }
+    }
+
+    /// What one frame gave, owned: "msg NAME", "malformed", "tcp KIND", "tls LEN",
+    /// "gap MISSING".
+    fn run(d: &mut Dispatcher, number: u64, data: &[u8]) -> Vec<String> {
+        let frame = Frame {
+            number,
+            ts_ns: i64::try_from(number).unwrap() * 1_000_000,
+            linktype: Linktype::ETHERNET,
+            data,
+            orig_len: u32::try_from(data.len()).unwrap(),
+        };
+        let mut got = Vec::new();
+        d.frame(&frame, |_, o| {
+            got.push(match o {
+                Observed::Message(Message::Sccp(m)) => format!("msg {}", m.name().unwrap()),
+                Observed::Message(m) => format!("msg {:?}", m.proto()),
+                Observed::Malformed(_) => "malformed".into(),
+                Observed::Tcp(c) => format!("tcp {:?}", c.kind),
+                Observed::Encrypted { len, .. } => format!("tls {len}"),
+                Observed::StreamGap { missing, .. } => format!("gap {missing}"),
+            })
+        })
+        .unwrap();
+        got
+    }
+
+    fn tcp(port: u16, seq: u32, flags: wire::TcpFields, payload: &[u8]) -> Vec<u8> {
+        let t = wire::TcpFields { seq, ..flags };
+        wire::tcp_frame(L2, PHONE, server(port), t, payload)
+    }
+
+    const ACK: wire::TcpFields = wire::TcpFields {
+        seq: 0,
+        ack_no: 1,
+        syn: false,
+        ack: true,
+        rst: false,
+        fin: false,
+        psh: false,
+    };
+
+    #[test]
+    fn control_kind_rst_wins_then_syn_then_fin() {
+        let kind = |f| TcpControlKind::of(TcpFlags(f));
+        assert_eq!(
+            kind(TcpFlags::RST | TcpFlags::FIN),
+            Some(TcpControlKind::Rst)
+        );
+        assert_eq!(
+            kind(TcpFlags::RST | TcpFlags::SYN),
+            Some(TcpControlKind::Rst)
+        );
+        assert_eq!(
+            kind(TcpFlags::SYN | TcpFlags::ACK),
+            Some(TcpControlKind::SynAck)
+        );
+        assert_eq!(kind(TcpFlags::SYN), Some(TcpControlKind::Syn));
+        assert_eq!(
+            kind(TcpFlags::FIN | TcpFlags::ACK),
+            Some(TcpControlKind::Fin)
+        );
+        assert_eq!(kind(TcpFlags::ACK | TcpFlags::PSH), None);
+    }
+
+    #[test]
+    fn a_syn_comes_before_the_stream_and_a_fin_after_its_last_message() {
+        let mut d = Dispatcher::default();
+        let syn = wire::TcpFields {
+            syn: true,
+            ack: false,
+            ..ACK
+        };
+        assert_eq!(run(&mut d, 1, &tcp(SCCP, 99, syn, &[])), ["tcp Syn"]);
+        let fin = wire::TcpFields { fin: true, ..ACK };
+        let ka = encode::sccp_keepalive();
+        assert_eq!(
+            run(&mut d, 2, &tcp(SCCP, 100, fin, &ka)),
+            ["msg KeepAliveReq", "tcp Fin"]
+        );
+        assert_eq!(d.stats.messages, 1);
+        assert!(d.streams.is_empty(), "the FIN closed the stream");
+    }
+
+    #[test]
+    fn a_pdu_held_behind_a_hole_is_reported_when_the_hole_fills() {
+        let mut d = Dispatcher::default();
+        let ka = encode::sccp_keepalive();
+        let alarm = encode::sccp_alarm("SEP002155000001", "SCCP70.9-4-2S", "TCP-timeout");
+        let (a, b) = alarm.split_at(10);
+        assert_eq!(
+            run(&mut d, 1, &tcp(SCCP, 100, ACK, &ka)),
+            ["msg KeepAliveReq"]
+        );
+        let at = 100 + u32::try_from(ka.len()).unwrap();
+        assert!(run(&mut d, 2, &tcp(SCCP, at + 10, ACK, b)).is_empty());
+        assert_eq!(run(&mut d, 3, &tcp(SCCP, at, ACK, a)), ["msg Alarm"]);
+        assert_eq!(d.stream_stats().reordered, 1);
+        assert_eq!(d.stream_stats().gaps, 0);
+    }
+
+    #[test]
+    fn tls_ports_report_payload_only_and_cleartext_ports_decide_first() {
+        let mut d = Dispatcher::default();
+        for port in [SCCP_TLS, SIP_TLS, HTTPS_TFTP] {
+            assert_eq!(
+                run(&mut d, 1, &tcp(port, 1, ACK, &[0x16; 300])),
+                ["tls 300"]
+            );
+            assert!(run(&mut d, 2, &tcp(port, 301, ACK, &[])).is_empty());
+        }
+        // 2000 on one side, 5061 on the other: read as SCCP.
+        let frame = wire::tcp_frame(
+            L2,
+            wire::Endpoint {
+                ip: PHONE.ip,
+                port: SIP_TLS,
+            },
+            server(SCCP),
+            ACK,
+            &encode::sccp_keepalive(),
+        );
+        assert_eq!(run(&mut d, 3, &frame), ["msg KeepAliveReq"]);
+        assert!(run(&mut d, 4, &tcp(443, 1, ACK, &[0x16; 300])).is_empty());
     }
 }

@@ -2,7 +2,8 @@
 //! verdict. One line per decoded message (frame number as tshark counts, time,
 //! MACs, VLAN ids, addresses, protocol, a tshark-like summary), or one JSON
 //! object per line with the decoded fields. Malformed messages are listed too,
-//! marked, and each gives a warning naming its frame.
+//! marked, and each gives a warning naming its frame, as does each hole in a
+//! followed TCP stream. TCP control and TLS payload are not messages: not listed.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -14,9 +15,9 @@ use serde_json::{Map, Value};
 
 use crate::capture::{self, CaptureError, CaptureStats, Frame};
 use crate::describe;
-use crate::dispatch::{DispatchStats, Dispatcher, Message};
+use crate::dispatch::{DispatchStats, Dispatcher, Message, Observed};
 use crate::link::{Net, Packet, Transport};
-use crate::reassembly::StreamLimits;
+use crate::reassembly::{StreamLimits, StreamStats};
 
 /// Output format of `dissect`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +38,10 @@ pub struct DissectSummary {
     pub capture: CaptureStats,
     /// The dispatcher's counters.
     pub dispatch: DispatchStats,
-    /// Malformed-message warnings, as printed (the first [`MAX_WARNINGS`]).
+    /// TCP stream counters: gaps (holes never captured), retransmissions, reordering.
+    pub streams: StreamStats,
+    /// Malformed-message and stream-gap warnings, as printed (the first
+    /// [`MAX_WARNINGS`] of each).
     pub warnings: Vec<String>,
 }
 
@@ -69,10 +73,36 @@ pub fn run(
     let mut line = String::with_capacity(512);
     let mut io_error: Option<io::Error> = None;
     let mut malformed_seen = 0u64;
+    let mut gaps_seen = 0u64;
 
     let stats = file.for_each_frame(|frame| {
         let t0 = *first_ts.get_or_insert(frame.ts_ns);
-        let result = dispatcher.frame(frame, |packet, msg| {
+        let result = dispatcher.frame(frame, |packet, obs| {
+            let msg = match obs {
+                Observed::Message(m) => Ok(m),
+                Observed::Malformed(e) => Err(e),
+                Observed::StreamGap { flow, missing } => {
+                    gaps_seen += 1;
+                    if gaps_seen <= MAX_WARNINGS {
+                        let lost = match missing {
+                            0 => "bytes".to_string(),
+                            n => format!("{n} byte(s)"),
+                        };
+                        summary.warnings.push(format!(
+                            "{}: frame {}: TCP {}:{} → {}:{}: {lost} never captured; \
+                             the stream resumes at the next message",
+                            path.display(),
+                            frame.number,
+                            flow.src,
+                            flow.src_port,
+                            flow.dst,
+                            flow.dst_port
+                        ));
+                    }
+                    return;
+                }
+                Observed::Tcp(_) | Observed::Encrypted { .. } => return,
+            };
             line.clear();
             let damage = match &msg {
                 Err(e) => Some(format!("malformed {e}")),
@@ -116,11 +146,19 @@ pub fn run(
     out.flush()?;
     summary.capture = stats;
     summary.dispatch = dispatcher.stats;
+    summary.streams = dispatcher.stream_stats();
     if malformed_seen > MAX_WARNINGS {
         summary.warnings.push(format!(
             "{}: {} more damaged messages not listed",
             path.display(),
             malformed_seen - MAX_WARNINGS
+        ));
+    }
+    if gaps_seen > MAX_WARNINGS {
+        summary.warnings.push(format!(
+            "{}: {} more TCP stream gaps not listed",
+            path.display(),
+            gaps_seen - MAX_WARNINGS
         ));
     }
     Ok(summary)

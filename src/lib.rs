@@ -4,12 +4,20 @@
 //! link layer ([`link`]) slices them; [`dispatch`] hands each payload to its
 //! dissector in the `parsers` crate (following TCP streams and TFTP transfers on
 //! the way) and yields borrowed messages; [`dissect`] renders them for the
-//! `bootscope dissect` debugging view.
+//! `bootscope dissect` debugging view. [`engine`] turns messages into per-device
+//! events ([`timeline`]), attributed to phones by [`attribution`], follows each boot
+//! along the expected sequence of the `rules` crate and gives the verdicts of the
+//! [`report`]; [`analyze`] runs that pipeline over a capture.
 
+pub mod analyze;
+pub mod attribution;
 pub mod capture;
 pub mod describe;
 pub mod dispatch;
 pub mod dissect;
+pub mod engine;
 pub mod link;
 pub mod model;
 pub mod reassembly;
+pub mod report;
+pub mod timeline;

@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use bootscope::dissect::{self, DissectRunError};
-use bootscope::model;
+use bootscope::{analyze, model, report};
 
 #[derive(Parser)]
 #[command(
@@ -24,6 +24,22 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Analyze the phone boots in a capture: one verdict per phone (status, the stage
+    /// where it stalled, findings with evidence frames). Exit 0 when no error finding,
+    /// 1 when any, 2 on failure.
+    Analyze {
+        /// A pcap or pcapng file, or `-` for stdin.
+        capture: PathBuf,
+        /// Output: a table with the fleet summary, or the CONTRACT JSON document.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
+        /// One phone's troubleshooting report (MAC in any notation, or SEP name).
+        #[arg(long)]
+        phone: Option<String>,
+        /// A directory with your own boot_sequence.json and/or findings.json.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
     /// List every decoded CDP, LLDP, DHCP, TFTP, SCCP, SIP and HTTP (TCP 6970) message
     /// of a capture, one per line, as tshark would number the frames.
     Dissect {
@@ -59,6 +75,14 @@ enum Command {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    /// A table, one row per phone, and the fleet summary.
+    Table,
+    /// The report as one JSON document (../shared/CONTRACT.md).
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum OutputFormat {
     /// Aligned text lines.
     Text,
@@ -79,6 +103,54 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Analyze {
+            capture,
+            format,
+            phone,
+            rules,
+        } => {
+            let opts = analyze::Options {
+                rules,
+                ..analyze::Options::default()
+            };
+            let report = analyze::run(&capture, &opts).context("analyze")?;
+            let mut err = io::stderr().lock();
+            for w in &report.capture.warnings {
+                let _ = writeln!(err, "warning: {w}");
+            }
+            drop(err);
+            let text = match (&phone, format) {
+                (Some(q), ReportFormat::Table) => match report.find(q) {
+                    Some(p) => report::phone::render(p),
+                    None => anyhow::bail!("no phone {q} in {}", capture.display()),
+                },
+                (Some(q), ReportFormat::Json) => match report.find(q) {
+                    Some(p) => serde_json::to_string_pretty(p)? + "\n",
+                    None => anyhow::bail!("no phone {q} in {}", capture.display()),
+                },
+                (None, ReportFormat::Table) => report::table::render(&report, None),
+                (None, ReportFormat::Json) => serde_json::to_string_pretty(&report)? + "\n",
+            };
+            let mut out = io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+                Err(e) => return Err(e).context("writing the report"),
+            }
+            let errors = match &phone {
+                Some(q) => report.find(q).is_some_and(|p| {
+                    p.findings
+                        .iter()
+                        .any(|f| f.severity == rules::Severity::Error)
+                }),
+                None => report.has_errors(),
+            };
+            Ok(if errors {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
         Command::Simulate {
             scenario,
             output,

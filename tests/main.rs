@@ -6,4 +6,5 @@ mod capture_reader;
 mod dissect_view;
 mod hostile;
 mod samples;
+mod tcp_flows;
 mod tshark_compare;

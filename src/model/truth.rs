@@ -7,21 +7,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-/// A boot stage, in boot order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stage {
-    /// CDP / LLDP-MED, voice VLAN.
-    Discovery,
-    /// DHCP.
-    Dhcp,
-    /// CTL, ITL, device configuration.
-    Config,
-    /// Load check and download.
-    Firmware,
-    /// Connection to the call manager and registration.
-    Registration,
-}
+pub use rules::Stage;
 
 /// A phone's final state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,0 +1,557 @@
+//! The rules of `findings.json` and the [`RuleSet`] the engine runs: a [`Sequence`] plus rules,
+//! each compiled against the engine's [`Vocabulary`] and event types at load time, so that a
+//! typo or a type error is a `file:line:column` error before any capture is read. The builtin
+//! files are embedded; [`RuleSet::load_dir`] (`bootscope analyze --rules DIR`) overrides them.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::span::{Key, Source};
+use crate::{
+    is_kebab, Expr, LoadError, Sequence, Severity, Stage, Template, Vocabulary, BUILTIN_FINDINGS,
+    BUILTIN_SEQUENCE,
+};
+
+/// File name of the boot sequence in a rules directory.
+pub const SEQUENCE_FILE: &str = "boot_sequence.json";
+/// File name of the findings in a rules directory.
+pub const FINDINGS_FILE: &str = "findings.json";
+
+/// One rule of `findings.json`.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Stable kebab-case finding code, e.g. `dhcp-no-offer`.
+    pub code: String,
+    /// The stage the finding belongs to; `None` for JSON `"any"`.
+    pub stage: Option<Stage>,
+    /// How bad it is.
+    pub severity: Severity,
+    /// When the rule fires.
+    pub when: Expr,
+    /// The finding's message.
+    pub message: Template,
+    /// Next checks to make (may be empty).
+    pub checks: Vec<Template>,
+    /// Event-type names whose frames are the evidence.
+    pub evidence: Vec<String>,
+    /// The finding stalls the phone at `stage` (or, for `None`, wherever it stopped). JSON
+    /// `"stalls"`, by default `severity == error`.
+    pub stalls: bool,
+    /// 1-based line in its file where the rule object starts.
+    pub line: usize,
+}
+
+/// Everything `bootscope analyze` checks a boot against.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    /// The expected boot sequence.
+    pub sequence: Sequence,
+    /// The rules, in file order.
+    pub rules: Vec<Rule>,
+    /// The files loaded (sequence first, then findings), for the report.
+    pub sources: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FindingsFile {
+    rules: Vec<RuleFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    code: String,
+    stage: StageSel,
+    severity: Severity,
+    when: String,
+    message: String,
+    #[serde(default)]
+    checks: Vec<String>,
+    #[serde(default)]
+    evidence: Vec<String>,
+    #[serde(default)]
+    stalls: Option<bool>,
+}
+
+/// A rule's `"stage"`: a stage name or `"any"`.
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum StageSel {
+    Discovery,
+    Dhcp,
+    Config,
+    Firmware,
+    Registration,
+    Any,
+}
+
+impl StageSel {
+    fn stage(self) -> Option<Stage> {
+        match self {
+            StageSel::Discovery => Some(Stage::Discovery),
+            StageSel::Dhcp => Some(Stage::Dhcp),
+            StageSel::Config => Some(Stage::Config),
+            StageSel::Firmware => Some(Stage::Firmware),
+            StageSel::Registration => Some(Stage::Registration),
+            StageSel::Any => None,
+        }
+    }
+}
+
+/// Name under which the embedded files appear in errors and [`RuleSet::sources`].
+fn builtin_name(file: &str) -> String {
+    format!("<builtin>/{file}")
+}
+
+impl RuleSet {
+    /// The builtin sequence and findings, checked against `vocab` and `event_types` (the names
+    /// a rule's `evidence` may use).
+    ///
+    /// # Errors
+    /// As [`RuleSet::from_sources`]; for the builtin files that is a bug (a test catches it).
+    pub fn builtin(vocab: &Vocabulary, event_types: &[&str]) -> Result<RuleSet, LoadError> {
+        RuleSet::from_sources(
+            (&builtin_name(SEQUENCE_FILE), BUILTIN_SEQUENCE),
+            (&builtin_name(FINDINGS_FILE), BUILTIN_FINDINGS),
+            vocab,
+            event_types,
+        )
+    }
+
+    /// Load `DIR/boot_sequence.json` and `DIR/findings.json`; a file missing from `dir` falls
+    /// back to the builtin one.
+    ///
+    /// # Errors
+    /// `dir` is not a directory or holds neither file, a file cannot be read (line 0), or as
+    /// [`RuleSet::from_sources`].
+    pub fn load_dir(
+        dir: &Path,
+        vocab: &Vocabulary,
+        event_types: &[&str],
+    ) -> Result<RuleSet, LoadError> {
+        let whole = |file: String, message: String| LoadError {
+            file,
+            line: 0,
+            column: 0,
+            message,
+        };
+        if !dir.is_dir() {
+            return Err(whole(
+                dir.display().to_string(),
+                "not a directory".to_owned(),
+            ));
+        }
+        let read = |name: &str| -> Result<Option<(String, String)>, LoadError> {
+            let path = dir.join(name);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => Ok(Some((path.display().to_string(), text))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(whole(path.display().to_string(), e.to_string())),
+            }
+        };
+        let (seq, fin) = (read(SEQUENCE_FILE)?, read(FINDINGS_FILE)?);
+        if seq.is_none() && fin.is_none() {
+            return Err(whole(
+                dir.display().to_string(),
+                format!("holds neither {SEQUENCE_FILE} nor {FINDINGS_FILE}"),
+            ));
+        }
+        let (seq_name, seq_text) =
+            seq.unwrap_or_else(|| (builtin_name(SEQUENCE_FILE), BUILTIN_SEQUENCE.to_owned()));
+        let (fin_name, fin_text) =
+            fin.unwrap_or_else(|| (builtin_name(FINDINGS_FILE), BUILTIN_FINDINGS.to_owned()));
+        RuleSet::from_sources(
+            (&seq_name, &seq_text),
+            (&fin_name, &fin_text),
+            vocab,
+            event_types,
+        )
+    }
+
+    /// Parse and check a sequence and a findings text, each given as (file name, text); the
+    /// names are only used in errors and [`RuleSet::sources`].
+    ///
+    /// # Errors
+    /// Any [`Sequence::from_json`] error; in the findings: JSON or field errors (unknown fields
+    /// included), a code not in kebab-case, a `when`, `message` or `checks` entry that does not
+    /// compile (the column points into the string), an unknown evidence event type, or two rules
+    /// with the same code and the same condition.
+    pub fn from_sources(
+        sequence: (&str, &str),
+        findings: (&str, &str),
+        vocab: &Vocabulary,
+        event_types: &[&str],
+    ) -> Result<RuleSet, LoadError> {
+        let seq = Sequence::from_json(sequence.0, sequence.1)?;
+        let rules = load_rules(findings.0, findings.1, vocab, event_types)?;
+        Ok(RuleSet {
+            sequence: seq,
+            rules,
+            sources: vec![sequence.0.to_owned(), findings.0.to_owned()],
+        })
+    }
+}
+
+fn load_rules(
+    file: &str,
+    text: &str,
+    vocab: &Vocabulary,
+    event_types: &[&str],
+) -> Result<Vec<Rule>, LoadError> {
+    let (parsed, src) = Source::parse::<FindingsFile>(file, text)?;
+    let mut rules: Vec<Rule> = Vec::with_capacity(parsed.rules.len());
+    for (i, r) in parsed.rules.into_iter().enumerate() {
+        let node = |path: &[Key<'_>]| {
+            let mut full = vec![Key::Field("rules"), Key::Index(i)];
+            full.extend_from_slice(path);
+            src.node(&full)
+        };
+        let code = r.code;
+        if !is_kebab(&code) {
+            return Err(src.error(
+                node(&[Key::Field("code")]),
+                format!("rule code `{code}` is not kebab-case ([a-z0-9]+(-[a-z0-9]+)*)"),
+            ));
+        }
+        let when = Expr::compile(&r.when, vocab).map_err(|e| {
+            src.error_in_string(
+                node(&[Key::Field("when")]),
+                e.column,
+                format!("rule `{code}`, \"when\": {}", e.message),
+            )
+        })?;
+        let message = Template::compile(&r.message, vocab).map_err(|e| {
+            src.error_in_string(
+                node(&[Key::Field("message")]),
+                e.column,
+                format!("rule `{code}`, \"message\": {}", e.message),
+            )
+        })?;
+        let checks = r
+            .checks
+            .iter()
+            .enumerate()
+            .map(|(j, c)| {
+                Template::compile(c, vocab).map_err(|e| {
+                    src.error_in_string(
+                        node(&[Key::Field("checks"), Key::Index(j)]),
+                        e.column,
+                        format!("rule `{code}`, \"checks\": {}", e.message),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        for (j, ev) in r.evidence.iter().enumerate() {
+            if !event_types.contains(&ev.as_str()) {
+                return Err(src.error(
+                    node(&[Key::Field("evidence"), Key::Index(j)]),
+                    format!(
+                        "rule `{code}`: unknown event type `{ev}` in \"evidence\" (known: {})",
+                        event_types.join(", ")
+                    ),
+                ));
+            }
+        }
+        let line = src.line(node(&[]));
+        if let Some(twin) = rules.iter().find(|p| p.code == code && p.when == when) {
+            return Err(src.error(
+                node(&[]),
+                format!(
+                    "rule `{code}` repeats the condition of the rule on line {}",
+                    twin.line
+                ),
+            ));
+        }
+        rules.push(Rule {
+            code,
+            stage: r.stage.stage(),
+            severity: r.severity,
+            when,
+            message,
+            checks,
+            evidence: r.evidence,
+            stalls: r.stalls.unwrap_or(r.severity == Severity::Error),
+            line,
+        });
+    }
+    Ok(rules)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{vocab, MapFacts, EVENT_TYPES};
+    use crate::Value;
+
+    fn load(findings: &str) -> Result<RuleSet, LoadError> {
+        RuleSet::from_sources(
+            ("seq.json", BUILTIN_SEQUENCE),
+            ("findings.json", findings),
+            &vocab(),
+            EVENT_TYPES,
+        )
+    }
+
+    fn fails(findings: &str, line: usize, column: usize, msg: &str) {
+        let e = load(findings).expect_err("loaded");
+        assert_eq!(e.file, "findings.json", "{e}");
+        assert_eq!((e.line, e.column), (line, column), "{e}");
+        assert!(e.message.contains(msg), "{e}");
+    }
+
+    /// A findings file with one rule per entry; each rule's fields on lines of their own.
+    fn file(rules: &[&str]) -> String {
+        format!("{{\n  \"rules\": [\n{}\n  ]\n}}\n", rules.join(",\n"))
+    }
+
+    const OK_RULE: &str = r#"    {
+      "code": "dhcp-no-offer",
+      "stage": "dhcp",
+      "severity": "error",
+      "when": "dhcp.discovers > 0 && dhcp.offers == 0",
+      "message": "{dhcp.discovers} DISCOVER(s), no OFFER",
+      "checks": ["relay on VLAN {voice_vlan}?"],
+      "evidence": ["dhcp_discover"]
+    }"#;
+
+    // This test pins the example findings.json to the test vocabulary. When findings.json is
+    // rewritten against the engine's real vocabulary, the engine's tests take over: change this
+    // test to load only the builtin sequence, or delete it.
+    #[test]
+    fn builtin_sequence_loads_with_the_test_findings() {
+        // The builtin findings are written against the engine's vocabulary (the
+        // engine's tests load them); here the builtin sequence is checked alone.
+        let findings = file(&[OK_RULE]);
+        let set = RuleSet::from_sources(
+            (SEQUENCE_FILE, crate::BUILTIN_SEQUENCE),
+            (FINDINGS_FILE, &findings),
+            &vocab(),
+            EVENT_TYPES,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(set.sequence.step_id("registered").is_some());
+        assert_eq!(set.rules.len(), 1);
+    }
+
+    #[test]
+    fn a_rule_loads_and_evaluates() {
+        let set = load(&file(&[OK_RULE])).unwrap();
+        let [r] = set.rules.as_slice() else {
+            panic!("{:?}", set.rules)
+        };
+        assert_eq!(r.code, "dhcp-no-offer");
+        assert_eq!(r.stage, Some(Stage::Dhcp));
+        assert_eq!(r.severity, Severity::Error);
+        assert!(r.stalls, "errors stall by default");
+        assert_eq!(r.line, 3);
+        assert_eq!(r.evidence, ["dhcp_discover"]);
+        let v = vocab();
+        let facts = MapFacts::new(
+            &v,
+            &[
+                ("dhcp.discovers", Value::Int(3)),
+                ("voice_vlan", Value::Int(20)),
+            ],
+        );
+        assert!(r.when.eval(&facts));
+        assert_eq!(r.message.render(&facts), "3 DISCOVER(s), no OFFER");
+        assert_eq!(r.checks[0].render(&facts), "relay on VLAN 20?");
+    }
+
+    #[test]
+    fn stage_any_stalls_default_and_optional_fields() {
+        let rule = r#"    {"code": "malformed-packets", "stage": "any", "severity": "warning",
+     "when": "malformed > 0", "message": "{malformed} malformed"}"#;
+        let stalling = r#"    {"code": "x", "stage": "config", "severity": "info", "stalls": true,
+     "when": "true", "message": "m"}"#;
+        let quiet = r#"    {"code": "y", "stage": "config", "severity": "error", "stalls": false,
+     "when": "true", "message": "m"}"#;
+        let set = load(&file(&[rule, stalling, quiet])).unwrap();
+        let r = &set.rules;
+        assert_eq!(r[0].stage, None);
+        assert!(!r[0].stalls && r[0].checks.is_empty() && r[0].evidence.is_empty());
+        assert!(r[1].stalls);
+        assert!(!r[2].stalls);
+        assert_eq!((r[0].line, r[1].line, r[2].line), (3, 5, 7));
+    }
+
+    #[test]
+    fn typo_in_a_field_name_is_an_error_with_its_line() {
+        let typo = OK_RULE.replace("\"severity\"", "\"severty\"");
+        let e = load(&file(&[OK_RULE, &typo])).expect_err("loaded");
+        assert_eq!(e.line, 15, "{e}");
+        assert!(e.message.contains("unknown field `severty`"), "{e}");
+        assert!(e.to_string().starts_with("findings.json:15:"), "{e}");
+    }
+
+    #[test]
+    fn bad_stage_severity_and_missing_field() {
+        fails(
+            &file(&[&OK_RULE.replace("\"dhcp\",", "\"dhcpp\",")]),
+            5,
+            22,
+            "unknown variant `dhcpp`",
+        );
+        fails(
+            &file(&[&OK_RULE.replace("\"error\"", "\"fatal\"")]),
+            6,
+            25,
+            "unknown variant `fatal`",
+        );
+        let e = load(&file(&[&OK_RULE.replace(
+            "      \"when\": \"dhcp.discovers > 0 && dhcp.offers == 0\",\n",
+            "",
+        )]))
+        .expect_err("loaded");
+        assert!(e.message.contains("missing field `when`"), "{e}");
+        assert_eq!(e.line, 10);
+    }
+
+    #[test]
+    fn expression_errors_point_into_the_string() {
+        // "when" is on line 7, its opening quote at column 15.
+        let bad = OK_RULE.replace("dhcp.offers == 0", "dhcp.ofers == 0");
+        fails(
+            &file(&[&bad]),
+            7,
+            15 + 23,
+            "rule `dhcp-no-offer`, \"when\": unknown fact `dhcp.ofers`",
+        );
+        let bad = OK_RULE.replace("dhcp.discovers > 0", "dhcp.discovers > true");
+        fails(
+            &file(&[&bad]),
+            7,
+            15 + 18,
+            "`>` needs int operands, found bool",
+        );
+        // Escapes before the error are counted as their source width.
+        let bad = OK_RULE.replace(
+            "\"dhcp.discovers > 0 && dhcp.offers == 0\"",
+            r#""dhcp.server == \"a\\\\b\" && nope""#,
+        );
+        // Expression column 26; `\"`, `\\`, `\\` and `\"` each take one more source column.
+        fails(&file(&[&bad]), 7, 15 + 26 + 4, "unknown fact `nope`");
+    }
+
+    #[test]
+    fn template_errors_point_into_the_string() {
+        let bad = OK_RULE.replace("{dhcp.discovers} DISCOVER", "{dhcp.discover} DISCOVER");
+        fails(
+            &file(&[&bad]),
+            8,
+            18 + 2,
+            "rule `dhcp-no-offer`, \"message\": unknown fact `dhcp.discover`",
+        );
+        let bad = OK_RULE.replace("{voice_vlan}", "{vlan}");
+        fails(
+            &file(&[&bad]),
+            9,
+            18 + 16,
+            "\"checks\": unknown fact `vlan`",
+        );
+    }
+
+    #[test]
+    fn code_and_evidence_are_validated() {
+        fails(
+            &file(&[&OK_RULE.replace("dhcp-no-offer", "DHCP_no_offer")]),
+            4,
+            15,
+            "not kebab-case",
+        );
+        fails(
+            &file(&[&OK_RULE.replace("[\"dhcp_discover\"]", "[\"dhcp_discover\", \"dhcp_offr\"]")]),
+            10,
+            37,
+            "unknown event type `dhcp_offr`",
+        );
+    }
+
+    #[test]
+    fn same_code_needs_a_different_condition() {
+        let warning = OK_RULE
+            .replace("\"error\"", "\"warning\"")
+            .replace("dhcp.offers == 0", "dhcp.offers == 1");
+        let set = load(&file(&[OK_RULE, &warning])).unwrap();
+        assert_eq!(set.rules.len(), 2);
+        let twin = OK_RULE.replace(
+            "dhcp.discovers > 0 && dhcp.offers == 0",
+            "(dhcp.discovers > 0) && dhcp.offers==0",
+        );
+        fails(
+            &file(&[OK_RULE, &twin]),
+            12,
+            5,
+            "repeats the condition of the rule on line 3",
+        );
+    }
+
+    #[test]
+    fn sequence_errors_are_reported_for_the_sequence_file() {
+        let e = RuleSet::from_sources(
+            ("seq.json", "{\"steps\": [], \"extra\": 1}"),
+            ("findings.json", "{\"rules\": []}"),
+            &vocab(),
+            EVENT_TYPES,
+        )
+        .expect_err("loaded");
+        assert_eq!(e.file, "seq.json");
+        assert!(e.message.contains("unknown field `extra`"), "{e}");
+    }
+
+    fn temp_dir(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("rules-test-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn load_dir_with_only_findings_falls_back_to_the_builtin_sequence() {
+        let dir = temp_dir("findings-only");
+        std::fs::write(dir.join(FINDINGS_FILE), file(&[OK_RULE])).unwrap();
+        let set = RuleSet::load_dir(&dir, &vocab(), EVENT_TYPES).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(set.rules.len(), 1);
+        assert_eq!(set.sequence.graph().node_count(), 15);
+        assert_eq!(set.sources[0], "<builtin>/boot_sequence.json");
+        assert_eq!(
+            set.sources[1],
+            dir.join(FINDINGS_FILE).display().to_string()
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn load_dir_with_only_a_sequence_uses_the_builtin_findings_and_names_its_files() {
+        let dir = temp_dir("sequence-only");
+        let seq = "{\"steps\": [\n{\"id\": \"a\", \"stage\": \"dhcp\", \"what\": \"w\", \"timeout_ms\": 5, \"next\": [\"b\"]},\n{\"id\": \"b\", \"stage\": \"dhcp\", \"what\": \"w\", \"timeout_ms\": 5, \"next\": [\"b\"], \"terminal\": true}\n]}";
+        std::fs::write(dir.join(SEQUENCE_FILE), seq).unwrap();
+        let e = RuleSet::load_dir(&dir, &vocab(), EVENT_TYPES).expect_err("loaded");
+        assert_eq!(e.file, dir.join(SEQUENCE_FILE).display().to_string());
+        assert_eq!(e.line, 3);
+        std::fs::write(
+            dir.join(SEQUENCE_FILE),
+            seq.replace("[\"b\"], \"terminal\"", "[], \"terminal\""),
+        )
+        .unwrap();
+        // The builtin findings are written against the engine's vocabulary, not this
+        // test's: that they are the ones loaded shows in the error's file name (the
+        // engine's tests load the same directory shape successfully).
+        let e = RuleSet::load_dir(&dir, &vocab(), EVENT_TYPES).expect_err("loaded");
+        assert_eq!(e.file, "<builtin>/findings.json");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn load_dir_needs_a_directory_with_a_rules_file() {
+        let dir = temp_dir("empty");
+        let e = RuleSet::load_dir(&dir, &vocab(), EVENT_TYPES).expect_err("loaded");
+        assert!(e.message.contains("holds neither"), "{e}");
+        assert_eq!(e.to_string(), format!("{}: {}", dir.display(), e.message));
+        let e = RuleSet::load_dir(&dir.join("missing"), &vocab(), EVENT_TYPES).expect_err("loaded");
+        assert!(e.message.contains("not a directory"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

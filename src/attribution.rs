@@ -1,0 +1,206 @@
+//! Which device an IP-level message belongs to. One rule per source, tried in this
+//! order (STYLE §6):
+//!
+//! 1. a `SEP<MAC>` name in the message itself (SCCP RegisterReq, SIP Contact
+//!    `devicename`, a CTL/ITL/SEP file name): the MAC in the name, which also covers
+//!    captures taken behind a router, where every L2 source is the router;
+//! 2. the phone's TCP/UDP endpoint, once a named message bound it;
+//! 3. the IP→MAC binding learned from a DHCP ACK (`yiaddr`↔`chaddr`), valid from
+//!    the ACK on and replaced by the next ACK for that address;
+//! 4. the L2 address on the phone's side, when that MAC is a device already seen
+//!    and not a router (a MAC sending for several IP addresses is a router).
+//!
+//! Anything else stays unattributed: never guess.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use crate::link::MacAddr;
+
+/// Bindings kept at most (IP→MAC and endpoint→MAC each); past it new ones are
+/// refused and counted, so a flood cannot grow the tables without bound.
+pub const MAX_BINDINGS: usize = 1 << 20;
+
+/// The MAC in a Cisco device name: `SEP001122AABBCC` (any case), or a CTL/ITL or
+/// configuration file named after it (`CTLSEP….tlv`, `SEP….cnf.xml`).
+pub fn mac_in_name(name: &str) -> Option<MacAddr> {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    let upper = base.get(..base.len().min(20))?.to_ascii_uppercase();
+    let at = if upper.starts_with("SEP") {
+        3
+    } else if upper.starts_with("CTLSEP") || upper.starts_with("ITLSEP") {
+        6
+    } else {
+        return None;
+    };
+    let hex = upper.get(at..at + 12)?;
+    // The name must end (or continue with a dot) right after the 12 digits.
+    let after = upper.as_bytes().get(at + 12).copied();
+    if !matches!(after, None | Some(b'.')) && base.len() > at + 12 {
+        return None;
+    }
+    let mut mac = [0u8; 6];
+    for (i, byte) in mac.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(MacAddr(mac))
+}
+
+/// What one MAC has been seen sending from (router detection).
+#[derive(Debug, Clone, Copy)]
+struct MacSource {
+    ip: IpAddr,
+    routed: bool,
+}
+
+/// The attribution tables of one analysis.
+#[derive(Debug, Default)]
+pub struct Attribution {
+    ip_to_mac: HashMap<IpAddr, MacAddr>,
+    endpoint_to_mac: HashMap<(IpAddr, u16), MacAddr>,
+    sources: HashMap<MacAddr, MacSource>,
+    /// Bindings refused because a table was full.
+    pub refused: u64,
+}
+
+impl Attribution {
+    /// A DHCP ACK leased `ip` to `mac`: from now on `ip` means `mac`.
+    pub fn bind_ip(&mut self, ip: IpAddr, mac: MacAddr) {
+        if ip.is_unspecified() {
+            return;
+        }
+        if self.ip_to_mac.len() >= MAX_BINDINGS && !self.ip_to_mac.contains_key(&ip) {
+            self.refused += 1;
+            return;
+        }
+        self.ip_to_mac.insert(ip, mac);
+    }
+
+    /// A named message came from `endpoint`: the flow belongs to `mac`.
+    pub fn bind_endpoint(&mut self, endpoint: (IpAddr, u16), mac: MacAddr) {
+        if self.endpoint_to_mac.len() >= MAX_BINDINGS
+            && !self.endpoint_to_mac.contains_key(&endpoint)
+        {
+            self.refused += 1;
+            return;
+        }
+        self.endpoint_to_mac.insert(endpoint, mac);
+    }
+
+    /// Note that `mac` sent an IP packet from `ip` (a MAC seen with two source
+    /// addresses is a router, and its L2 address never names a phone).
+    pub fn saw_source(&mut self, mac: MacAddr, ip: IpAddr) {
+        if ip.is_unspecified() {
+            return;
+        }
+        let full = self.sources.len() >= MAX_BINDINGS;
+        match self.sources.get_mut(&mac) {
+            Some(s) if s.ip != ip => s.routed = true,
+            Some(_) => {}
+            None if !full => {
+                self.sources.insert(mac, MacSource { ip, routed: false });
+            }
+            None => self.refused += 1,
+        }
+    }
+
+    /// Whether `mac` has sent from more than one IP address.
+    pub fn is_router(&self, mac: MacAddr) -> bool {
+        self.sources.get(&mac).is_some_and(|s| s.routed)
+    }
+
+    /// The device behind a phone-side endpoint: rules 2–4 of the module doc (rule 1
+    /// is the caller's, who holds the message). `l2` is the MAC on the phone's side
+    /// of the frame; `known` says whether a MAC is a device already seen.
+    pub fn resolve(
+        &self,
+        endpoint: (IpAddr, u16),
+        l2: Option<MacAddr>,
+        known: impl Fn(MacAddr) -> bool,
+    ) -> Option<MacAddr> {
+        if let Some(&m) = self.endpoint_to_mac.get(&endpoint) {
+            return Some(m);
+        }
+        if let Some(&m) = self.ip_to_mac.get(&endpoint.0) {
+            return Some(m);
+        }
+        l2.filter(|&m| known(m) && !self.is_router(m))
+    }
+
+    /// The L2 address on the phone's side if it can stand for a device: not a router,
+    /// not multicast/broadcast.
+    pub fn plausible_l2(&self, l2: Option<MacAddr>) -> Option<MacAddr> {
+        l2.filter(|m| m.0[0] & 1 == 0 && !self.is_router(*m))
+    }
+
+    /// Bindings held (for memory accounting in the report).
+    pub fn len(&self) -> usize {
+        self.ip_to_mac.len() + self.endpoint_to_mac.len() + self.sources.len()
+    }
+
+    /// Whether no binding is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    const PHONE: MacAddr = MacAddr([0x00, 0x21, 0x55, 0xd5, 0x48, 0xac]);
+
+    fn ip(last: u8) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::new(10, 0, 0, last))
+    }
+
+    #[test]
+    fn names_give_macs() {
+        for n in [
+            "SEP002155D548AC",
+            "sep002155d548ac",
+            "CTLSEP002155D548AC.tlv",
+            "ITLSEP002155D548AC.tlv",
+            "SEP002155D548AC.cnf.xml",
+            "/cfg/SEP002155D548AC.cnf.xml",
+        ] {
+            assert_eq!(mac_in_name(n), Some(PHONE), "{n}");
+        }
+        for n in [
+            "SEP002155D548A",
+            "SEP002155D548ACX",
+            "ANC288093711081",
+            "XMLDefault.cnf.xml",
+            "SEPG02155D548AC",
+            "",
+        ] {
+            assert_eq!(mac_in_name(n), None, "{n}");
+        }
+    }
+
+    #[test]
+    fn endpoint_binding_wins_over_dhcp_binding_and_l2() {
+        let mut a = Attribution::default();
+        let other = MacAddr([2, 0, 0, 0, 0, 1]);
+        a.bind_ip(ip(5), other);
+        assert_eq!(a.resolve((ip(5), 50000), None, |_| false), Some(other));
+        a.bind_endpoint((ip(5), 50000), PHONE);
+        assert_eq!(a.resolve((ip(5), 50000), None, |_| false), Some(PHONE));
+        // Another port of the same address still follows the DHCP binding.
+        assert_eq!(a.resolve((ip(5), 50001), None, |_| false), Some(other));
+    }
+
+    #[test]
+    fn a_router_mac_never_names_a_device() {
+        let mut a = Attribution::default();
+        let router = MacAddr([0x00, 0x0b, 0x45, 0x22, 0x72, 0x74]);
+        a.saw_source(router, ip(1));
+        assert_eq!(a.resolve((ip(1), 5060), Some(router), |_| true), Some(router));
+        a.saw_source(router, ip(2));
+        assert!(a.is_router(router));
+        assert_eq!(a.resolve((ip(1), 5060), Some(router), |_| true), None);
+        // An unknown MAC is not taken either.
+        assert_eq!(a.resolve((ip(9), 5060), Some(PHONE), |_| false), None);
+    }
+}

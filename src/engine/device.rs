@@ -1,0 +1,462 @@
+//! Per-device state: identity, the timeline, and the progress of the current boot
+//! against the expected sequence. A device's boots are cut where a phone starts
+//! DHCP over after having had a lease; each boot keeps counters per event type,
+//! the furthest step reached, and the few facts the rules ask about (files asked
+//! and answered, call managers tried, the last DHCP ACK). Everything is bounded.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use rules::{Sequence, StepId};
+
+use crate::link::MacAddr;
+use crate::timeline::{Event, EventKind, EventType, FileClass, FileTransport, Signalling, Timeline};
+
+/// Files followed per boot; past it further files are counted only.
+const MAX_FILES: usize = 64;
+/// Call managers followed per boot.
+const MAX_CMS: usize = 8;
+/// Evidence frames kept per event type per boot.
+const MAX_EVIDENCE: usize = 8;
+/// Earlier boots kept in full per device (older ones are summarised by counters).
+pub const MAX_BOOTS_KEPT: usize = 4;
+
+/// How a device is keyed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DeviceKey {
+    /// By MAC: phones and DHCP clients.
+    Mac(MacAddr),
+    /// By name, when no MAC is known: a SIP user agent (`user@host from ip`) or an
+    /// SCCP device with a non-SEP name (gateway port, media resource).
+    Name(Box<str>),
+}
+
+/// What a device is, as far as the capture tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DeviceKind {
+    /// A Cisco IP phone.
+    Phone,
+    /// A DHCP client with no sign of being a phone (PC, PXE client, access point).
+    DhcpClient,
+    /// A SIP user agent without a Cisco device name.
+    SipAgent,
+    /// An SCCP device without a SEP name (gateway port, MTP, conference bridge).
+    SccpDevice,
+}
+
+impl DeviceKind {
+    /// Name for reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceKind::Phone => "phone",
+            DeviceKind::DhcpClient => "dhcp-client",
+            DeviceKind::SipAgent => "sip-agent",
+            DeviceKind::SccpDevice => "sccp-device",
+        }
+    }
+}
+
+/// A file as the current boot asked for it.
+#[derive(Debug, Clone)]
+pub struct FileState {
+    /// Name.
+    pub name: Box<str>,
+    /// What it is.
+    pub class: FileClass,
+    /// The server asked last.
+    pub server: IpAddr,
+    /// TFTP or HTTP.
+    pub via: FileTransport,
+    /// Requests sent.
+    pub requests: u32,
+    /// Requests since the last answer.
+    pub unanswered: u32,
+    /// Frame of the first request.
+    pub first_frame: u64,
+    /// Outcome, once answered.
+    pub outcome: Option<FileOutcome>,
+}
+
+/// How a file request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileOutcome {
+    /// Received complete.
+    Received,
+    /// Not on the server.
+    NotFound,
+    /// Another error.
+    Error,
+    /// The server answered (data flowing) but the transfer is not complete yet.
+    Answered,
+}
+
+/// One call manager as the current boot tried it.
+#[derive(Debug, Clone)]
+pub struct CmState {
+    /// Address.
+    pub ip: IpAddr,
+    /// SYNs not (yet) answered by a SYN-ACK.
+    pub syns_unanswered: u32,
+    /// SYN-ACKs.
+    pub syn_acks: u32,
+    /// Resets from it.
+    pub rsts: u32,
+    /// Registers sent since its last answer.
+    pub registers_unanswered: u32,
+    /// Registrations accepted.
+    pub acks: u32,
+    /// Registrations refused.
+    pub rejects: u32,
+    /// First frame involving it.
+    pub first_frame: u64,
+}
+
+impl CmState {
+    /// Whether this call manager failed the phone: no answer to the handshake, a
+    /// reset, a refusal or silence after Register, and no success.
+    pub fn failed(&self) -> bool {
+        self.acks == 0
+            && (self.syns_unanswered > 0
+                || self.rsts > 0
+                || self.rejects > 0
+                || self.registers_unanswered > 0)
+    }
+}
+
+/// One boot of a device.
+#[derive(Debug, Clone)]
+pub struct Boot {
+    /// Capture time of its first event.
+    pub start_ns: i64,
+    /// Frame of its first event.
+    pub start_frame: u64,
+    /// Counters per event type.
+    pub counts: [u32; EventType::COUNT],
+    /// Evidence frames per event type (the first few).
+    pub evidence: Vec<(EventType, u64)>,
+    /// The furthest step reached, with when.
+    pub furthest: Option<(StepId, i64, u64)>,
+    /// Steps reached (a bit per step rank; sequences are small).
+    pub reached: u128,
+    /// Capture time of the last progress (a step further than before).
+    pub last_progress_ns: i64,
+    /// The last event that tells what the phone was doing (for the model's prediction).
+    pub last_event: Option<Event>,
+    /// Capture time of the last event of any kind.
+    pub last_ns: i64,
+    /// A NAK not yet followed by an ACK.
+    pub nak_pending: bool,
+    /// The last DHCP ACK.
+    pub ack: Option<Event>,
+    /// DHCP server that answered.
+    pub dhcp_server: Option<Ipv4Addr>,
+    /// VLAN of the phone's DHCP (`Some(None)`: untagged).
+    pub dhcp_vlan: Option<Option<u16>>,
+    /// Voice VLAN the switch gave.
+    pub voice_vlan: Option<u16>,
+    /// Files asked.
+    pub files: Vec<FileState>,
+    /// Call managers tried, in order.
+    pub cms: Vec<CmState>,
+    /// Registered in this boot (RegisterAck, SIP 2xx, or keepalives answered).
+    pub registered: bool,
+    /// Registered only by keepalives: the phone was registered before the capture.
+    pub registered_before: bool,
+    /// The call manager that accepted.
+    pub registered_cm: Option<IpAddr>,
+    /// The last refusal (code, reason, whether it answered an un-register).
+    pub reject: Option<(u16, Box<str>, bool)>,
+    /// A challenge not yet followed by success.
+    pub challenge_pending: bool,
+    /// The phone's last alarm text.
+    pub alarm: Option<Box<str>>,
+    /// Signalling protocol used.
+    pub protocol: Option<Signalling>,
+    /// The load the phone downloaded (a firmware file received).
+    pub firmware_received: bool,
+}
+
+impl Boot {
+    /// A boot starting with the given event time and frame.
+    pub fn new(ts_ns: i64, frame: u64) -> Self {
+        Boot {
+            start_ns: ts_ns,
+            start_frame: frame,
+            counts: [0; EventType::COUNT],
+            evidence: Vec::new(),
+            furthest: None,
+            reached: 0,
+            last_progress_ns: ts_ns,
+            last_event: None,
+            last_ns: ts_ns,
+            nak_pending: false,
+            ack: None,
+            dhcp_server: None,
+            dhcp_vlan: None,
+            voice_vlan: None,
+            files: Vec::new(),
+            cms: Vec::new(),
+            registered: false,
+            registered_before: false,
+            registered_cm: None,
+            reject: None,
+            challenge_pending: false,
+            alarm: None,
+            protocol: None,
+            firmware_received: false,
+        }
+    }
+
+    /// How many events of a type this boot saw.
+    pub fn count(&self, t: EventType) -> u32 {
+        self.counts.get(t as usize).copied().unwrap_or(0)
+    }
+
+    /// Whether the boot reached `step`.
+    pub fn has_reached(&self, seq: &Sequence, step: StepId) -> bool {
+        let r = seq.rank(step);
+        r < 128 && self.reached & (1u128 << r) != 0
+    }
+
+    /// Record that the boot reached `step`.
+    pub fn reach(&mut self, seq: &Sequence, step: StepId, ts_ns: i64, frame: u64) {
+        let r = seq.rank(step);
+        if r < 128 {
+            self.reached |= 1u128 << r;
+        }
+        let further = self.furthest.is_none_or(|(f, _, _)| r > seq.rank(f));
+        if further {
+            self.furthest = Some((step, ts_ns, frame));
+            self.last_progress_ns = ts_ns;
+        }
+    }
+
+    /// The rank of the furthest step (0 before any).
+    pub fn furthest_rank(&self, seq: &Sequence) -> Option<usize> {
+        self.furthest.map(|(s, _, _)| seq.rank(s))
+    }
+
+    /// Frames that show events of type `t`.
+    pub fn evidence_of(&self, t: EventType) -> impl Iterator<Item = u64> + '_ {
+        self.evidence
+            .iter()
+            .filter(move |(x, _)| *x == t)
+            .map(|(_, f)| *f)
+    }
+
+    /// Count an event and keep its frame as evidence.
+    pub fn note(&mut self, t: EventType, frame: u64, ts_ns: i64) {
+        if let Some(c) = self.counts.get_mut(t as usize) {
+            *c = c.saturating_add(1);
+        }
+        if self.evidence.iter().filter(|(x, _)| *x == t).count() < MAX_EVIDENCE {
+            self.evidence.push((t, frame));
+        }
+        self.last_ns = self.last_ns.max(ts_ns);
+    }
+
+    /// The state of `file` (asked of `server`), created on first request.
+    pub fn file_mut(&mut self, name: &str) -> Option<&mut FileState> {
+        self.files.iter_mut().rev().find(|f| &*f.name == name)
+    }
+
+    /// Record a request for a file.
+    pub fn file_requested(&mut self, name: &str, server: IpAddr, via: FileTransport, frame: u64) {
+        if let Some(f) = self
+            .files
+            .iter_mut()
+            .rev()
+            .find(|f| &*f.name == name && f.server == server)
+        {
+            f.requests += 1;
+            f.unanswered += 1;
+            if f.outcome == Some(FileOutcome::Received) || f.outcome == Some(FileOutcome::NotFound)
+            {
+                // Asked again after an answer (a retry of the whole sequence): start over.
+                f.outcome = None;
+                f.unanswered = 1;
+            }
+            return;
+        }
+        if self.files.len() < MAX_FILES {
+            self.files.push(FileState {
+                name: name.into(),
+                class: FileClass::of(name),
+                server,
+                via,
+                requests: 1,
+                unanswered: 1,
+                first_frame: frame,
+                outcome: None,
+            });
+        }
+    }
+
+    /// The state of a call manager, created on first contact.
+    pub fn cm_mut(&mut self, ip: IpAddr, frame: u64) -> Option<&mut CmState> {
+        let i = match self.cms.iter().position(|c| c.ip == ip) {
+            Some(i) => i,
+            None if self.cms.len() < MAX_CMS => {
+                self.cms.push(CmState {
+                    ip,
+                    syns_unanswered: 0,
+                    syn_acks: 0,
+                    rsts: 0,
+                    registers_unanswered: 0,
+                    acks: 0,
+                    rejects: 0,
+                    first_frame: frame,
+                });
+                self.cms.len() - 1
+            }
+            None => return None,
+        };
+        self.cms.get_mut(i)
+    }
+}
+
+/// Everything known about one device.
+#[derive(Debug, Clone)]
+pub struct Device {
+    /// How it is keyed.
+    pub key: DeviceKey,
+    /// What it is.
+    pub kind: DeviceKind,
+    /// Why it is taken for a phone (or what it is otherwise).
+    pub evidence_of_kind: &'static str,
+    /// Cisco device name (SEP…), or the name it registered with.
+    pub name: Option<Box<str>>,
+    /// Model (CDP platform, LLDP model, SCCP device type, SIP User-Agent).
+    pub model: Option<Box<str>>,
+    /// Its IP address (DHCP lease, or the source of its signalling).
+    pub ip: Option<IpAddr>,
+    /// The VLAN its frames carried.
+    pub vlan: Option<u16>,
+    /// Its timeline.
+    pub timeline: Timeline,
+    /// The current boot.
+    pub boot: Boot,
+    /// Earlier boots (the last [`MAX_BOOTS_KEPT`]).
+    pub earlier: Vec<Boot>,
+    /// Boots seen (including the current one).
+    pub boots: u32,
+    /// Boots that followed a firmware download (expected, not failures).
+    pub firmware_reboots: u32,
+    /// The phone's last CDP / LLDP announcement (time, frame), carried into a new boot.
+    pub last_announce: Option<(i64, u64)>,
+    /// The switch's last answer to it (time, frame, voice VLAN).
+    pub last_switch: Option<(i64, u64, Option<u16>)>,
+    /// First and last capture time it was seen.
+    pub first_ns: i64,
+    /// Last capture time it was seen.
+    pub last_ns: i64,
+}
+
+impl Device {
+    /// A device first seen at `ts_ns`, `frame`.
+    pub fn new(key: DeviceKey, kind: DeviceKind, why: &'static str, ts_ns: i64, frame: u64) -> Self {
+        let name = match &key {
+            DeviceKey::Mac(m) if kind == DeviceKind::Phone => {
+                Some(format!("SEP{}", m.to_sep_hex()).into_boxed_str())
+            }
+            DeviceKey::Name(n) => Some(n.clone()),
+            DeviceKey::Mac(_) => None,
+        };
+        Device {
+            key,
+            kind,
+            evidence_of_kind: why,
+            name,
+            model: None,
+            ip: None,
+            vlan: None,
+            timeline: Timeline::default(),
+            boot: Boot::new(ts_ns, frame),
+            earlier: Vec::new(),
+            boots: 1,
+            firmware_reboots: 0,
+            last_announce: None,
+            last_switch: None,
+            first_ns: ts_ns,
+            last_ns: ts_ns,
+        }
+    }
+
+    /// The MAC, when keyed by one.
+    pub fn mac(&self) -> Option<MacAddr> {
+        match self.key {
+            DeviceKey::Mac(m) => Some(m),
+            DeviceKey::Name(_) => None,
+        }
+    }
+
+    /// Take the device for a phone (evidence found later than its first sighting).
+    pub fn mark_phone(&mut self, why: &'static str) {
+        if self.kind != DeviceKind::Phone {
+            self.kind = DeviceKind::Phone;
+            self.evidence_of_kind = why;
+            if let (None, Some(m)) = (&self.name, self.mac()) {
+                self.name = Some(format!("SEP{}", m.to_sep_hex()).into_boxed_str());
+            }
+        }
+    }
+
+    /// Start a new boot at the event about to be recorded; discovery seen shortly
+    /// before (the phone's CDP, the switch's answer) belongs to it.
+    pub fn new_boot(&mut self, seq: &Sequence, ts_ns: i64, frame: u64) {
+        let after_firmware = self.boot.firmware_received;
+        let last_progress = self.boot.last_progress_ns;
+        let mut boot = Boot::new(ts_ns, frame);
+        const CARRY_NS: i64 = 120 * 1_000_000_000;
+        if let Some((t, f)) = self.last_announce {
+            if t > last_progress && ts_ns - t <= CARRY_NS {
+                boot.start_ns = t;
+                boot.start_frame = f;
+                boot.note(EventType::PhoneAnnounce, f, t);
+                if let Some(s) = seq.step_id("announce") {
+                    boot.reach(seq, s, t, f);
+                }
+                if let Some((st, sf, vlan)) = self.last_switch {
+                    if st >= t {
+                        match vlan {
+                            Some(v) => {
+                                boot.note(EventType::SwitchVoiceVlan, sf, st);
+                                boot.voice_vlan = Some(v);
+                                if let Some(s) = seq.step_id("voice-vlan") {
+                                    boot.reach(seq, s, st, sf);
+                                }
+                            }
+                            None => boot.note(EventType::SwitchNoVoiceVlan, sf, st),
+                        }
+                    }
+                }
+            }
+        }
+        let old = std::mem::replace(&mut self.boot, boot);
+        if self.earlier.len() >= MAX_BOOTS_KEPT {
+            self.earlier.remove(0);
+        }
+        self.earlier.push(old);
+        self.boots += 1;
+        if after_firmware {
+            self.firmware_reboots += 1;
+        }
+    }
+
+    /// Record an event: timeline, counters, evidence.
+    pub fn record(&mut self, ev: Event) {
+        let t = ev.kind.event_type();
+        self.boot.note(t, ev.frame, ev.ts_ns);
+        self.last_ns = self.last_ns.max(ev.ts_ns);
+        if !matches!(
+            ev.kind,
+            EventKind::KeepaliveAck { .. } | EventKind::Malformed { .. }
+        ) {
+            self.boot.last_event = Some(ev.clone());
+        }
+        // Keepalives answered every 30 s would fill the timeline: keep the first.
+        if t == EventType::KeepaliveAck && self.boot.count(t) > 1 {
+            return;
+        }
+        self.timeline.push(ev);
+    }
+}

@@ -1,0 +1,294 @@
+//! The facts rule files may use, and their values for one boot of one device.
+//! The vocabulary is: one count per event type (`dhcp_discover`, `file_not_found`,
+//! …, see [`EventType`]), then the derived facts of [`DERIVED`]. `rules/README.md`
+//! lists them; `bootscope rules --facts` prints them.
+
+use std::net::IpAddr;
+
+use rules::{FactDef, FactId, FactType, Facts, Sequence, Value, Vocabulary};
+
+use super::device::{Boot, Device, DeviceKind, FileOutcome};
+use crate::timeline::{EventKind, EventType, FileClass};
+
+/// The derived facts: name, type, one line of documentation.
+pub const DERIVED: &[(&str, FactType, &str)] = &[
+    ("mac", FactType::Str, "the device's MAC (empty when keyed by name)"),
+    ("name", FactType::Str, "its device name (SEP<MAC>) or registered name"),
+    ("model", FactType::Str, "its model (CDP platform, SCCP device type, User-Agent)"),
+    ("is_phone", FactType::Bool, "whether it is taken for a Cisco IP phone"),
+    ("kind", FactType::Str, "phone, dhcp-client, sip-agent or sccp-device"),
+    ("vlan", FactType::Int, "the VLAN its DHCP carried (0: untagged or unseen)"),
+    ("voice_vlan", FactType::Int, "the voice VLAN learned from the switch or seen on its DHCP (0: none)"),
+    ("ip", FactType::Str, "its address"),
+    ("boots", FactType::Int, "boots seen in the capture"),
+    ("restarts", FactType::Int, "boots after the first, not counting the one after a firmware download"),
+    ("firmware_reboots", FactType::Int, "reboots after a firmware download"),
+    ("dhcp_server", FactType::Str, "the DHCP server that answered"),
+    ("dhcp_acked", FactType::Bool, "a DHCP ACK came in this boot"),
+    ("dhcp_nak_unrecovered", FactType::Bool, "a NAK not followed by a lease"),
+    ("ack_tftp_usable", FactType::Bool, "the ACK named a TFTP server (option 150 addresses, or 66)"),
+    ("ack_option150_ascii", FactType::Bool, "option 150 came as text, not addresses"),
+    ("ack_option150_text", FactType::Str, "that text"),
+    ("tftp_server", FactType::Str, "the first TFTP server named"),
+    ("option66", FactType::Str, "option 66 as sent"),
+    ("file_unanswered_max", FactType::Int, "the most requests for one file that got no answer"),
+    ("unanswered_file", FactType::Str, "that file"),
+    ("unanswered_server", FactType::Str, "the server it was asked of"),
+    ("config_file", FactType::Str, "the device configuration file asked for"),
+    ("config_not_found", FactType::Bool, "the device's own configuration was not found"),
+    ("default_not_found", FactType::Bool, "XMLDefault.cnf.xml was not found"),
+    ("config_received", FactType::Bool, "a configuration (own or XMLDefault) was received"),
+    ("default_config_used", FactType::Bool, "the phone fell back to XMLDefault.cnf.xml"),
+    ("config_server", FactType::Str, "the server the configuration was asked of"),
+    ("firmware_file", FactType::Str, "the firmware file asked for last"),
+    ("firmware_not_found", FactType::Bool, "a firmware file was not found"),
+    ("firmware_received", FactType::Bool, "a firmware file was received"),
+    ("cm_first", FactType::Str, "the first call manager tried"),
+    ("cm_tried", FactType::Int, "call managers tried"),
+    ("cm_failed", FactType::Int, "call managers that failed the phone"),
+    ("cm_connected", FactType::Bool, "a call manager accepted a TCP connection"),
+    ("cm_unanswered_syns", FactType::Int, "SYNs to call managers never answered"),
+    ("cm_rsts", FactType::Int, "resets from call managers"),
+    ("cm_failed_list", FactType::Str, "the call managers that failed, comma separated"),
+    ("register_unanswered", FactType::Int, "Registers / REGISTERs to one call manager with no answer"),
+    ("registered", FactType::Bool, "registered in this boot"),
+    ("registered_before", FactType::Bool, "registered before the capture (keepalives only)"),
+    ("registered_cm", FactType::Str, "the call manager that accepted"),
+    ("rejected", FactType::Bool, "a registration refused (an un-register refused counts only if never registered)"),
+    ("reject_code", FactType::Int, "the SIP status of the refusal (0 for SCCP)"),
+    ("reject_reason", FactType::Str, "its reason text"),
+    ("challenge_unanswered", FactType::Bool, "a SIP 401/407 not followed by success"),
+    ("failover", FactType::Bool, "registered with a later call manager after the first failed"),
+    ("protocol", FactType::Str, "sccp or sip"),
+    ("alarm", FactType::Str, "the phone's last alarm text (SCCP Alarm, SIP cisco-alarm)"),
+    ("step", FactType::Str, "the furthest step of the boot sequence reached"),
+    ("waited_ms", FactType::Int, "time since the last progress, to the end of the capture"),
+    ("timeout_ms", FactType::Int, "the timeout of the furthest step"),
+    ("timed_out", FactType::Bool, "no progress for longer than the step's timeout while the capture went on"),
+    ("errors_so_far", FactType::Int, "error findings already raised for this boot by earlier rules"),
+];
+
+/// The engine's vocabulary: event counts, then [`DERIVED`].
+pub fn vocabulary() -> Vocabulary {
+    let mut facts: Vec<FactDef> = EventType::ALL
+        .iter()
+        .map(|t| FactDef {
+            name: t.name(),
+            ty: FactType::Int,
+            doc: t.doc(),
+        })
+        .collect();
+    facts.extend(DERIVED.iter().map(|&(name, ty, doc)| FactDef { name, ty, doc }));
+    Vocabulary { facts }
+}
+
+/// The event-type names rules may cite as evidence.
+pub fn event_type_names() -> Vec<&'static str> {
+    EventType::ALL.iter().map(|t| t.name()).collect()
+}
+
+/// An owned fact value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owned {
+    /// Integer.
+    Int(i64),
+    /// Boolean.
+    Bool(bool),
+    /// Text.
+    Str(String),
+}
+
+/// The facts of one boot of one device, indexed like the vocabulary.
+#[derive(Debug, Clone)]
+pub struct BootFacts {
+    values: Vec<Owned>,
+}
+
+impl Facts for BootFacts {
+    fn value(&self, id: FactId) -> Value<'_> {
+        match self.values.get(id) {
+            Some(Owned::Int(i)) => Value::Int(*i),
+            Some(Owned::Bool(b)) => Value::Bool(*b),
+            Some(Owned::Str(s)) => Value::Str(s),
+            None => Value::Int(0),
+        }
+    }
+}
+
+impl BootFacts {
+    /// Set `errors_so_far` (updated while the rules run in order).
+    pub fn set_errors_so_far(&mut self, n: i64) {
+        let at = EventType::COUNT + DERIVED.iter().position(|d| d.0 == "errors_so_far").unwrap_or(0);
+        if let Some(v) = self.values.get_mut(at) {
+            *v = Owned::Int(n);
+        }
+    }
+
+    /// A fact by name (for the report and tests).
+    pub fn get(&self, name: &str) -> Option<&Owned> {
+        let at = EventType::ALL
+            .iter()
+            .position(|t| t.name() == name)
+            .or_else(|| {
+                DERIVED
+                    .iter()
+                    .position(|d| d.0 == name)
+                    .map(|i| i + EventType::COUNT)
+            })?;
+        self.values.get(at)
+    }
+}
+
+/// What the facts of a boot are computed against.
+pub struct FactContext<'a> {
+    /// The sequence (timeouts, step names).
+    pub sequence: &'a Sequence,
+    /// The end of the boot: the next boot's start, or the capture's end.
+    pub end_ns: i64,
+    /// Whether this is the device's last boot (the capture went on to `end_ns`).
+    pub last: bool,
+}
+
+/// Compute the facts of `boot` of `dev`.
+pub fn compute(dev: &Device, boot: &Boot, cx: &FactContext<'_>) -> BootFacts {
+    let mut v: Vec<Owned> = EventType::ALL
+        .iter()
+        .map(|t| Owned::Int(i64::from(boot.count(*t))))
+        .collect();
+    let s = |x: Option<String>| Owned::Str(x.unwrap_or_default());
+    let ip_s = |x: Option<IpAddr>| Owned::Str(x.map(|i| i.to_string()).unwrap_or_default());
+
+    // DHCP
+    let ack = boot.ack.as_ref().and_then(|e| match &e.kind {
+        EventKind::DhcpAck { tftp, .. } => Some(tftp.as_ref()),
+        _ => None,
+    });
+    let dhcp_vlan = boot.dhcp_vlan.flatten();
+    let voice_vlan = boot.voice_vlan.or(dhcp_vlan);
+
+    // Files
+    let unanswered = boot
+        .files
+        .iter()
+        .filter(|f| f.outcome.is_none() || f.unanswered > 0)
+        .max_by_key(|f| f.unanswered);
+    let class_files = |c: FileClass| boot.files.iter().filter(move |f| f.class == c);
+    let own_config = class_files(FileClass::DeviceConfig).next_back();
+    let default_config = class_files(FileClass::DefaultConfig).next_back();
+    let config_received = boot.files.iter().any(|f| {
+        matches!(f.class, FileClass::DeviceConfig | FileClass::DefaultConfig)
+            && f.outcome == Some(FileOutcome::Received)
+    });
+    let config_not_found = own_config.is_some_and(|f| f.outcome == Some(FileOutcome::NotFound));
+    let default_not_found =
+        default_config.is_some_and(|f| f.outcome == Some(FileOutcome::NotFound));
+    let default_used = default_config.is_some_and(|f| f.outcome == Some(FileOutcome::Received));
+    let firmware = class_files(FileClass::Firmware).next_back();
+    let firmware_not_found = class_files(FileClass::Firmware)
+        .any(|f| f.outcome == Some(FileOutcome::NotFound) || f.outcome == Some(FileOutcome::Error));
+
+    // Call managers
+    let failed: Vec<&super::device::CmState> = boot.cms.iter().filter(|c| c.failed()).collect();
+    let connected = boot.cms.iter().any(|c| c.syn_acks > 0);
+    let failover = boot.registered
+        && boot
+            .registered_cm
+            .is_some_and(|r| boot.cms.first().is_some_and(|c| c.ip != r && c.failed()));
+    // An un-register refused by a backup is benign once registered elsewhere.
+    let rejected = boot.reject.is_some() && !boot.registered;
+
+    // Progress
+    let seq = cx.sequence;
+    let furthest = boot.furthest.map(|(s, _, _)| seq.step(s));
+    let timeout = furthest.map_or(0, |s| s.timeout_ms);
+    let waited_ms = (cx.end_ns - boot.last_progress_ns).max(0) / 1_000_000;
+    let terminal = furthest.is_some_and(|s| s.terminal);
+    let timed_out = furthest.is_some()
+        && !terminal
+        && !boot.registered
+        && u64::try_from(waited_ms).unwrap_or(0) > timeout;
+
+    let restarts = i64::from(dev.boots) - 1 - i64::from(dev.firmware_reboots);
+    let mac = dev.mac().map(|m| m.to_string());
+    let b = Owned::Bool;
+    let i = Owned::Int;
+    for &(name, _, _) in DERIVED {
+        let value = match name {
+            "mac" => s(mac.clone()),
+            "name" => s(dev.name.as_deref().map(str::to_owned)),
+            "model" => s(dev.model.as_deref().map(str::to_owned)),
+            "is_phone" => b(dev.kind == DeviceKind::Phone),
+            "kind" => Owned::Str(dev.kind.as_str().into()),
+            "vlan" => i(dhcp_vlan.map_or(0, i64::from)),
+            "voice_vlan" => i(voice_vlan.map_or(0, i64::from)),
+            "ip" => ip_s(dev.ip),
+            "boots" => i(i64::from(dev.boots)),
+            "restarts" => i(restarts.max(0)),
+            "firmware_reboots" => i(i64::from(dev.firmware_reboots)),
+            "dhcp_server" => s(boot.dhcp_server.map(|x| x.to_string())),
+            "dhcp_acked" => b(boot.ack.is_some()),
+            "dhcp_nak_unrecovered" => b(boot.nak_pending),
+            "ack_tftp_usable" => b(ack.is_some_and(|a| {
+                !a.servers.is_empty() || a.option66.as_deref().is_some_and(|n| !n.is_empty())
+            })),
+            "ack_option150_ascii" => b(ack.is_some_and(|a| a.option150_ascii.is_some())),
+            "ack_option150_text" => s(ack.and_then(|a| a.option150_ascii.as_deref().map(Into::into))),
+            "tftp_server" => s(ack.and_then(|a| {
+                a.servers
+                    .first()
+                    .map(|x| x.to_string())
+                    .or_else(|| a.option66.as_deref().map(Into::into))
+            })),
+            "option66" => s(ack.and_then(|a| a.option66.as_deref().map(Into::into))),
+            "file_unanswered_max" => i(unanswered.map_or(0, |f| i64::from(f.unanswered))),
+            "unanswered_file" => s(unanswered.map(|f| f.name.to_string())),
+            "unanswered_server" => s(unanswered.map(|f| f.server.to_string())),
+            "config_file" => s(own_config.map(|f| f.name.to_string())),
+            "config_not_found" => b(config_not_found),
+            "default_not_found" => b(default_not_found),
+            "config_received" => b(config_received),
+            "default_config_used" => b(default_used),
+            "config_server" => s(own_config.or(default_config).map(|f| f.server.to_string())),
+            "firmware_file" => s(firmware.map(|f| f.name.to_string())),
+            "firmware_not_found" => b(firmware_not_found),
+            "firmware_received" => b(boot.firmware_received),
+            "cm_first" => s(boot.cms.first().map(|c| c.ip.to_string())),
+            "cm_tried" => i(boot.cms.len() as i64),
+            "cm_failed" => i(failed.len() as i64),
+            "cm_connected" => b(connected),
+            "cm_unanswered_syns" => i(boot.cms.iter().map(|c| i64::from(c.syns_unanswered)).sum()),
+            "cm_rsts" => i(boot.cms.iter().map(|c| i64::from(c.rsts)).sum()),
+            "cm_failed_list" => Owned::Str(
+                failed
+                    .iter()
+                    .map(|c| c.ip.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            "register_unanswered" => i(boot
+                .cms
+                .iter()
+                .map(|c| i64::from(c.registers_unanswered))
+                .max()
+                .unwrap_or(0)),
+            "registered" => b(boot.registered),
+            "registered_before" => b(boot.registered_before),
+            "registered_cm" => ip_s(boot.registered_cm),
+            "rejected" => b(rejected),
+            "reject_code" => i(boot.reject.as_ref().map_or(0, |r| i64::from(r.0))),
+            "reject_reason" => s(boot.reject.as_ref().map(|r| r.1.to_string())),
+            "challenge_unanswered" => b(boot.challenge_pending && !boot.registered),
+            "failover" => b(failover),
+            "protocol" => s(boot.protocol.map(|p| p.as_str().to_owned())),
+            "alarm" => s(boot.alarm.as_deref().map(Into::into)),
+            "step" => s(furthest.map(|st| st.id.clone())),
+            "waited_ms" => i(waited_ms),
+            "timeout_ms" => i(i64::try_from(timeout).unwrap_or(i64::MAX)),
+            "timed_out" => b(timed_out && cx.last),
+            "errors_so_far" => i(0),
+            _ => i(0),
+        };
+        v.push(value);
+    }
+    BootFacts { values: v }
+}

@@ -1,0 +1,400 @@
+//! Verdicts: the rules run over each boot's facts; the findings, the sequence's
+//! frontier and the timeouts give the status and the stalled stage; the reference
+//! model says what should have come next. Pure: same devices, same report.
+//!
+//! - status: `registered` when the last boot registered; `stalled` when a stalling
+//!   error fired or the boot made no progress for longer than its step's timeout;
+//!   otherwise `in_progress` — unless the boot before it ended stalled (a phone
+//!   that restarts after each failure), whose verdict then stands.
+//! - stalled stage: the first stage not completed. It is never before the frontier
+//!   (the stages of the steps expected next); a stalling finding of a later stage
+//!   (firmware not found, call manager unreachable) names it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use rules::{RuleSet, Severity, Stage};
+
+use super::device::{Boot, Device, DeviceKey, DeviceKind};
+use super::facts::{self, BootFacts, FactContext, Owned};
+use super::EngineStats;
+use crate::model::predict::{self, Seen};
+use crate::report::{
+    CaptureInfo, Diagnosis, Expectation, Finding, ModelPrediction, PhoneReport, Report, Status,
+    Summary, TimelineEntry,
+};
+use crate::timeline::{EventKind, FileClass};
+
+/// A finding before its `any` stage is resolved.
+struct Raw {
+    finding: Finding,
+    any_stage: bool,
+    stalls: bool,
+}
+
+/// The findings of one boot, and its facts.
+fn evaluate(rules: &RuleSet, dev: &Device, boot: &Boot, cx: &FactContext<'_>) -> (Vec<Raw>, BootFacts) {
+    let mut facts = facts::compute(dev, boot, cx);
+    let mut out: Vec<Raw> = Vec::new();
+    let mut errors = 0i64;
+    for rule in &rules.rules {
+        facts.set_errors_so_far(errors);
+        if out.iter().any(|r| r.finding.code == rule.code) || !rule.when.eval(&facts) {
+            continue;
+        }
+        if rule.severity == Severity::Error {
+            errors += 1;
+        }
+        let mut evidence: Vec<u64> = rule
+            .evidence
+            .iter()
+            .filter_map(|name| {
+                crate::timeline::EventType::ALL
+                    .iter()
+                    .find(|t| t.name() == name)
+            })
+            .flat_map(|t| boot.evidence_of(*t))
+            .collect();
+        evidence.sort_unstable();
+        evidence.dedup();
+        out.push(Raw {
+            finding: Finding {
+                code: rule.code.clone(),
+                severity: rule.severity,
+                stage: rule.stage.unwrap_or(Stage::Discovery),
+                message: rule.message.render(&facts),
+                evidence,
+                checks: rule.checks.iter().map(|c| c.render(&facts)).collect(),
+            },
+            any_stage: rule.stage.is_none(),
+            stalls: rule.stalls && rule.severity == Severity::Error,
+        });
+    }
+    (out, facts)
+}
+
+/// The earliest stage among the steps expected after the boot's furthest step.
+fn frontier_stage(rules: &RuleSet, boot: &Boot) -> Stage {
+    let seq = &rules.sequence;
+    match boot.furthest {
+        None => Stage::Discovery,
+        Some((s, _, _)) => seq
+            .expected_after(s)
+            .iter()
+            .map(|&n| seq.step(n).stage)
+            .min()
+            .unwrap_or(seq.step(s).stage),
+    }
+}
+
+/// One device's verdict.
+fn verdict(rules: &RuleSet, dev: &Device, start_ns: i64, end_ns: i64) -> PhoneReport {
+    let seq = &rules.sequence;
+    let judged = dev.kind != DeviceKind::DhcpClient;
+    let cx = FactContext {
+        sequence: seq,
+        end_ns,
+        last: true,
+    };
+    let (mut raw, facts) = if judged {
+        evaluate(rules, dev, &dev.boot, &cx)
+    } else {
+        (Vec::new(), facts::compute(dev, &dev.boot, &cx))
+    };
+    let timed_out = matches!(facts.get("timed_out"), Some(Owned::Bool(true)));
+    let mut boot = &dev.boot;
+    let stalls = |raw: &[Raw]| raw.iter().any(|r| r.stalls);
+    if judged && !dev.boot.registered && !stalls(&raw) && !timed_out {
+        // A boot cut short by a restart: the previous boot's verdict stands.
+        if let Some(prev) = dev.earlier.last() {
+            let pcx = FactContext {
+                sequence: seq,
+                end_ns: dev.boot.start_ns,
+                last: false,
+            };
+            let (prev_raw, _) = evaluate(rules, dev, prev, &pcx);
+            if stalls(&prev_raw) {
+                for r in prev_raw {
+                    if !raw.iter().any(|x| x.finding.code == r.finding.code) {
+                        raw.push(r);
+                    }
+                }
+                boot = prev;
+            }
+        }
+    }
+    let status = if !judged {
+        Status::Seen
+    } else if boot.registered {
+        Status::Registered
+    } else if stalls(&raw) || (timed_out && std::ptr::eq(boot, &dev.boot)) {
+        Status::Stalled
+    } else {
+        Status::InProgress
+    };
+    let frontier = frontier_stage(rules, boot);
+    let stalled_stage = (status == Status::Stalled).then(|| {
+        raw.iter()
+            .filter(|r| r.stalls && !r.any_stage)
+            .map(|r| r.finding.stage)
+            .min()
+            .map_or(frontier, |s| s.max(frontier))
+    });
+    for r in &mut raw {
+        if r.any_stage {
+            r.finding.stage = stalled_stage.unwrap_or(frontier);
+        }
+    }
+    let mut findings: Vec<Finding> = raw.into_iter().map(|r| r.finding).collect();
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.stage.cmp(&b.stage)));
+
+    let rel = |ts: i64| round_us((ts - start_ns) as f64 / 1e9);
+    let timeline = dev
+        .timeline
+        .events
+        .iter()
+        .map(|e| TimelineEntry {
+            time: rel(e.ts_ns),
+            frame: e.frame,
+            stage: e.kind.stage(),
+            event: e.kind.to_string(),
+            kind: e.kind.event_type().name(),
+        })
+        .collect();
+    let last = &dev.boot;
+    let boot_duration = last
+        .furthest
+        .filter(|(s, _, _)| seq.step(*s).terminal && !last.registered_before)
+        .map(|(_, t, _)| round_us((t - last.start_ns) as f64 / 1e9));
+    let expected_next = (judged && status != Status::Registered)
+        .then(|| expectation(rules, dev, boot, end_ns))
+        .flatten();
+    PhoneReport {
+        mac: dev.mac().map(|m| m.to_string()),
+        device_name: dev.name.as_deref().map(Into::into),
+        status,
+        stalled_stage,
+        findings,
+        timeline,
+        kind: dev.kind.as_str(),
+        identified_by: dev.evidence_of_kind,
+        model: dev.model.as_deref().map(Into::into),
+        vlan: dev.vlan,
+        ip: dev.ip.map(|i| i.to_string()),
+        protocol: last.protocol.map(|p| p.as_str()),
+        callmanager: last
+            .registered_cm
+            .or(last.cms.first().map(|c| c.ip))
+            .map(|i| i.to_string()),
+        boots: dev.boots,
+        boot_started: rel(last.start_ns),
+        boot_duration,
+        expected_next,
+        timeline_dropped: dev.timeline.dropped,
+    }
+}
+
+fn round_us(s: f64) -> f64 {
+    (s * 1e6).round() / 1e6
+}
+
+/// What the sequence expects after the boot's furthest step, and the model's word.
+fn expectation(rules: &RuleSet, dev: &Device, boot: &Boot, end_ns: i64) -> Option<Expectation> {
+    let seq = &rules.sequence;
+    let (step, _, frame) = boot.furthest?;
+    let next = seq.expected_after(step);
+    let stage = next
+        .iter()
+        .map(|&n| seq.step(n).stage)
+        .min()
+        .unwrap_or(seq.step(step).stage);
+    let model = dev.mac().and_then(|mac| {
+        let seen = boot.last_event.as_ref().and_then(|e| seen_of(&e.kind, boot))?;
+        let p = predict::next(mac, &seen);
+        Some(ModelPrediction {
+            stage: p.stage,
+            expect: p.expect,
+            within: p.within_ms as f64 / 1000.0,
+        })
+    });
+    Some(Expectation {
+        stage,
+        expected: next.iter().map(|&n| seq.step(n).what.clone()).collect(),
+        after_frame: frame,
+        after: seq.step(step).what.clone(),
+        waited: round_us((end_ns - boot.last_progress_ns).max(0) as f64 / 1e9),
+        timeout: seq.step(step).timeout_ms as f64 / 1000.0,
+        model,
+    })
+}
+
+/// The model's view of the last event.
+fn seen_of(kind: &EventKind, boot: &Boot) -> Option<Seen> {
+    let v4 = |ip: &IpAddr| match ip {
+        IpAddr::V4(v) => Some(*v),
+        IpAddr::V6(_) => None,
+    };
+    Some(match kind {
+        EventKind::PhoneAnnounce { .. } => Seen::PhoneDiscovery,
+        EventKind::SwitchVoiceVlan { vlan, .. } => Seen::SwitchAnswer {
+            voice_vlan: Some(*vlan),
+        },
+        EventKind::SwitchNoVoiceVlan { .. } => Seen::SwitchAnswer { voice_vlan: None },
+        EventKind::DhcpDiscover { .. } => Seen::DhcpDiscover,
+        EventKind::DhcpOffer { .. } => Seen::DhcpOffer,
+        EventKind::DhcpRequest { .. } => Seen::DhcpRequest,
+        EventKind::DhcpAck { tftp, .. } => Seen::DhcpAck {
+            tftp: tftp.servers.clone(),
+        },
+        EventKind::DhcpNak { .. } => Seen::DhcpNak,
+        EventKind::FileRequest { file, server, .. } => Seen::FileRequest {
+            file: file.to_string(),
+            server: v4(server)?,
+        },
+        EventKind::FileNotFound { file, .. } | EventKind::FileError { file, .. } => {
+            Seen::FileNotFound {
+                file: file.to_string(),
+            }
+        }
+        EventKind::FileReceived { file, .. } => match FileClass::of(file) {
+            FileClass::DeviceConfig | FileClass::DefaultConfig => Seen::ConfigDone {
+                new_load: None,
+                callmanager: boot.cms.first().and_then(|c| v4(&c.ip)),
+            },
+            _ => Seen::FileReceived {
+                file: file.to_string(),
+            },
+        },
+        EventKind::CmSyn { cm, .. } => Seen::Syn {
+            callmanager: v4(cm)?,
+        },
+        EventKind::CmSynAck { .. } => Seen::Connected,
+        EventKind::Register { .. } | EventKind::RegisterChallenge { .. } => Seen::Register,
+        EventKind::RegisterAck { .. } | EventKind::KeepaliveAck { .. } => Seen::Registered,
+        _ => return None,
+    })
+}
+
+/// The server a finding points at, from the facts of its stage.
+fn server_of(stage: Stage, p: &PhoneReport) -> Option<String> {
+    let ip = p.ip.clone();
+    match stage {
+        Stage::Discovery => None,
+        Stage::Dhcp => p.vlan.map(|v| format!("VLAN {v}")),
+        Stage::Config | Stage::Firmware => p
+            .timeline
+            .iter()
+            .rev()
+            .find(|e| e.kind == "file_request")
+            .and_then(|e| e.event.rsplit(" from ").next().map(str::to_owned)),
+        Stage::Registration => p.callmanager.clone().or(ip),
+    }
+}
+
+/// The fleet summary and its systemic / local reading.
+fn summarise(phones: &[PhoneReport], others: &[PhoneReport]) -> Summary {
+    let mut s = Summary {
+        phones: phones.len(),
+        ..Summary::default()
+    };
+    for p in phones {
+        *s.status.entry(p.status.as_str()).or_default() += 1;
+        if let Some(st) = p.stalled_stage {
+            *s.stalled_stage.entry(st.as_str()).or_default() += 1;
+        }
+        let codes: BTreeSet<&str> = p.findings.iter().map(|f| f.code.as_str()).collect();
+        for c in codes {
+            *s.findings.entry(c.to_owned()).or_default() += 1;
+        }
+    }
+    for o in others {
+        *s.other_devices.entry(o.kind).or_default() += 1;
+    }
+    // Group stalled phones by (main finding, stage, server).
+    let mut groups: BTreeMap<(String, Stage, Option<String>), Vec<&PhoneReport>> = BTreeMap::new();
+    for p in phones.iter().filter(|p| p.status == Status::Stalled) {
+        let stage = p.stalled_stage.unwrap_or(Stage::Discovery);
+        let code = p
+            .findings
+            .iter()
+            .find(|f| f.severity == Severity::Error && f.stage == stage)
+            .or(p.findings.first())
+            .map_or_else(|| "no-progress".to_owned(), |f| f.code.clone());
+        groups
+            .entry((code, stage, server_of(stage, p)))
+            .or_default()
+            .push(p);
+    }
+    for ((code, stage, server), members) in groups {
+        let n = members.len();
+        let systemic = n >= 3 || (n >= 2 && 2 * n >= phones.len());
+        let examples: Vec<String> = members
+            .iter()
+            .take(5)
+            .map(|p| p.device_name.clone().or(p.mac.clone()).unwrap_or_default())
+            .collect();
+        let at = server.clone().map(|s| format!(" ({s})")).unwrap_or_default();
+        let advice = if systemic {
+            match stage {
+                Stage::Discovery => "look at the access switches: voice VLAN and CDP/LLDP-MED on the phone ports".to_owned(),
+                Stage::Dhcp => format!("look at the network and the DHCP service{at}: the relay (`ip helper-address`) on the voice VLAN, the server and its scope"),
+                Stage::Config => format!("look at the TFTP / configuration server{at}: service up, reachable from the voice VLAN, files present"),
+                Stage::Firmware => format!("look at the TFTP server{at}: the load named in the configuration must be there"),
+                Stage::Registration => format!("look at the call manager{at}: service up and reachable on the signalling port, devices provisioned"),
+            }
+        } else {
+            format!(
+                "look at that device: {} ({code} at {stage})",
+                examples.first().cloned().unwrap_or_default()
+            )
+        };
+        s.diagnoses.push(Diagnosis {
+            scope: if systemic { "systemic" } else { "local" },
+            code,
+            stage,
+            server,
+            phones: n,
+            examples,
+            advice,
+        });
+    }
+    s.diagnoses.sort_by(|a, b| b.phones.cmp(&a.phones).then(a.stage.cmp(&b.stage)));
+    s
+}
+
+/// Build the report of all devices.
+pub fn report(
+    rules: &RuleSet,
+    devices: &BTreeMap<DeviceKey, Device>,
+    start_ns: i64,
+    end_ns: i64,
+    stats: EngineStats,
+    _refused: u64,
+) -> Report {
+    let mut phones = Vec::new();
+    let mut others = Vec::new();
+    for dev in devices.values() {
+        let v = verdict(rules, dev, start_ns, end_ns);
+        if dev.kind == DeviceKind::Phone {
+            phones.push(v);
+        } else {
+            others.push(v);
+        }
+    }
+    let summary = summarise(&phones, &others);
+    Report {
+        phones,
+        other_devices: others,
+        summary,
+        capture: CaptureInfo {
+            start: start_ns as f64 / 1e9,
+            duration: round_us((end_ns - start_ns) as f64 / 1e9),
+            unattributed: stats.unattributed,
+            stream_gaps: stats.stream_gaps,
+            devices_refused: stats.devices_refused,
+            transactions_evicted: stats.transactions_evicted,
+            rules: rules.sources.clone(),
+            ..CaptureInfo::default()
+        },
+    }
+}

@@ -1,0 +1,292 @@
+//! The report: one verdict per phone as ../shared/CONTRACT.md defines it, the other
+//! devices seen, a fleet summary, and what the capture held. [`json`] serialises it,
+//! [`table`] draws the fleet table, [`phone`] writes one phone's troubleshooting
+//! report. All renderers take the same [`Report`].
+
+pub mod phone;
+pub mod table;
+
+use std::collections::BTreeMap;
+
+use rules::{Severity, Stage};
+use serde::Serialize;
+
+/// A device's state at the end of the capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Registered (or already registered as the capture starts).
+    Registered,
+    /// Failed a stage, or made no progress for longer than its timeout.
+    Stalled,
+    /// The capture ended while it was still booting.
+    InProgress,
+    /// A device whose boot bootscope does not judge (a PC doing DHCP).
+    Seen,
+}
+
+impl Status {
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Registered => "registered",
+            Status::Stalled => "stalled",
+            Status::InProgress => "in_progress",
+            Status::Seen => "seen",
+        }
+    }
+}
+
+/// Everything `bootscope analyze` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// One entry per phone, sorted by MAC.
+    pub phones: Vec<PhoneReport>,
+    /// Devices seen that are not phones (PCs, PXE clients, access points, SIP user
+    /// agents, SCCP gateway ports); never reported as failing phones.
+    pub other_devices: Vec<PhoneReport>,
+    /// The fleet view.
+    pub summary: Summary,
+    /// What was read.
+    pub capture: CaptureInfo,
+}
+
+/// One device's verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhoneReport {
+    /// Lower-case, colon-separated MAC (`null` for a device keyed by name).
+    pub mac: Option<String>,
+    /// SEP<MAC>, or the name it registered with; `null` when never seen.
+    pub device_name: Option<String>,
+    /// registered, stalled or in_progress.
+    pub status: Status,
+    /// The first stage not completed, when stalled.
+    pub stalled_stage: Option<Stage>,
+    /// What the rules found, most severe first.
+    pub findings: Vec<Finding>,
+    /// The device's events in time order.
+    pub timeline: Vec<TimelineEntry>,
+    /// phone, dhcp-client, sip-agent or sccp-device.
+    pub kind: &'static str,
+    /// Why the device is taken for what it is.
+    pub identified_by: &'static str,
+    /// Model (CDP platform, SCCP device type, User-Agent).
+    pub model: Option<String>,
+    /// VLAN of its DHCP.
+    pub vlan: Option<u16>,
+    /// Its address.
+    pub ip: Option<String>,
+    /// sccp or sip.
+    pub protocol: Option<&'static str>,
+    /// The call manager it registered with (or tried first).
+    pub callmanager: Option<String>,
+    /// Boots seen.
+    pub boots: u32,
+    /// Start of the last boot (seconds from the capture's start).
+    pub boot_started: f64,
+    /// Time from the last boot's start to registration (seconds), when registered in it.
+    pub boot_duration: Option<f64>,
+    /// What was expected next and never came, for a phone not registered.
+    pub expected_next: Option<Expectation>,
+    /// Timeline entries not kept (the per-device bound).
+    pub timeline_dropped: u64,
+}
+
+/// One finding.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// Stable kebab-case code (CONTRACT).
+    pub code: String,
+    /// error, warning or info.
+    pub severity: Severity,
+    /// The stage it belongs to.
+    pub stage: Stage,
+    /// What happened, in an engineer's words.
+    pub message: String,
+    /// Frames that show it.
+    pub evidence: Vec<u64>,
+    /// The next checks to make.
+    pub checks: Vec<String>,
+}
+
+/// One timeline entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimelineEntry {
+    /// Seconds from the capture's start.
+    pub time: f64,
+    /// Frame number (from 1).
+    pub frame: u64,
+    /// Boot stage.
+    pub stage: Stage,
+    /// What happened.
+    pub event: String,
+    /// The event type (as rules name it).
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+/// What should have come next for a phone that stopped, and what the reference model
+/// predicts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Expectation {
+    /// The stage of the next step.
+    pub stage: Stage,
+    /// The next steps of the expected sequence, in words.
+    pub expected: Vec<String>,
+    /// The frame of the last progress.
+    pub after_frame: u64,
+    /// What that was.
+    pub after: String,
+    /// Seconds waited since, to the end of the capture.
+    pub waited: f64,
+    /// The sequence's timeout for it (seconds).
+    pub timeout: f64,
+    /// The reference model's prediction from the last event seen.
+    pub model: Option<ModelPrediction>,
+}
+
+/// The reference model's word on what comes next.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelPrediction {
+    /// The stage of the predicted step.
+    pub stage: Stage,
+    /// What a phone does next, in words.
+    pub expect: String,
+    /// Within how many seconds of the last event.
+    pub within: f64,
+}
+
+/// The fleet view.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    /// Phones.
+    pub phones: usize,
+    /// Phones per status.
+    pub status: BTreeMap<&'static str, usize>,
+    /// Stalled phones per stage.
+    pub stalled_stage: BTreeMap<&'static str, usize>,
+    /// Phones per finding code.
+    pub findings: BTreeMap<String, usize>,
+    /// Other devices per kind.
+    pub other_devices: BTreeMap<&'static str, usize>,
+    /// The reading: systemic or local failures.
+    pub diagnoses: Vec<Diagnosis>,
+}
+
+/// A group of phones that failed the same way.
+#[derive(Debug, Clone, Serialize)]
+pub struct Diagnosis {
+    /// systemic (many phones, same stage and server) or local (one phone).
+    pub scope: &'static str,
+    /// The finding code.
+    pub code: String,
+    /// The stage.
+    pub stage: Stage,
+    /// The server involved, when the finding names one.
+    pub server: Option<String>,
+    /// Phones affected.
+    pub phones: usize,
+    /// Their names (the first few).
+    pub examples: Vec<String>,
+    /// Where to look.
+    pub advice: String,
+}
+
+/// What was read.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CaptureInfo {
+    /// The files.
+    pub files: Vec<String>,
+    /// Frames read.
+    pub frames: u64,
+    /// Bytes read.
+    pub bytes: u64,
+    /// First frame time (seconds since the epoch).
+    pub start: f64,
+    /// Capture length (seconds).
+    pub duration: f64,
+    /// Boot-protocol messages decoded.
+    pub messages: u64,
+    /// Messages a dissector could not read.
+    pub malformed: u64,
+    /// Messages no device could be found for.
+    pub unattributed: u64,
+    /// TCP stream holes.
+    pub stream_gaps: u64,
+    /// Devices not followed because the table was full.
+    pub devices_refused: u64,
+    /// Transactions forgotten because their table was full.
+    pub transactions_evicted: u64,
+    /// Warnings about the capture (damage, cut records).
+    pub warnings: Vec<String>,
+    /// The rule files in force.
+    pub rules: Vec<String>,
+}
+
+impl Report {
+    /// Whether any phone has an error finding (exit code 1).
+    pub fn has_errors(&self) -> bool {
+        self.phones
+            .iter()
+            .chain(&self.other_devices)
+            .any(|p| p.findings.iter().any(|f| f.severity == Severity::Error))
+    }
+
+    /// The phone (or other device) named by `query`: a MAC in any usual notation, a
+    /// SEP name, or a device name.
+    pub fn find(&self, query: &str) -> Option<&PhoneReport> {
+        let want = normalise_mac(query);
+        self.phones.iter().chain(&self.other_devices).find(|p| {
+            want.is_some() && p.mac.as_deref().and_then(normalise_mac) == want
+                || p
+                    .device_name
+                    .as_deref()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(query))
+        })
+    }
+}
+
+/// 12 lower-case hex digits from `00:11:22:33:44:55`, `0011.2233.4455`,
+/// `00-11-22-33-44-55`, `001122334455` or `SEP001122334455`.
+pub fn normalise_mac(s: &str) -> Option<String> {
+    let s = s.trim();
+    let s = s
+        .strip_prefix("SEP")
+        .or_else(|| s.strip_prefix("sep"))
+        .unwrap_or(s);
+    let hex: String = s
+        .chars()
+        .filter(|c| !matches!(c, ':' | '-' | '.'))
+        .collect::<String>()
+        .to_ascii_lowercase();
+    (hex.len() == 12 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then_some(hex)
+}
+
+/// Write the report as one JSON document.
+///
+/// # Errors
+/// Writing fails.
+pub fn write_json(report: &Report, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, report)?;
+    writeln!(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macs_are_recognised_in_every_usual_notation() {
+        for s in [
+            "00:1b:54:aa:00:01",
+            "001B.54AA.0001",
+            "00-1B-54-AA-00-01",
+            "001b54aa0001",
+            "SEP001B54AA0001",
+        ] {
+            assert_eq!(normalise_mac(s).as_deref(), Some("001b54aa0001"), "{s}");
+        }
+        assert_eq!(normalise_mac("SEP001B54AA00"), None);
+        assert_eq!(normalise_mac("ANC288093711081"), None);
+    }
+}

@@ -1,0 +1,116 @@
+//! The fleet table (comfy-table): one row per phone, then the summary and the
+//! systemic / local reading. Every string in it was escaped when it left the wire.
+
+use std::fmt::Write as _;
+
+use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
+
+use super::{PhoneReport, Report, Status};
+
+/// Render the fleet table and summary.
+pub fn render(report: &Report, width: Option<u16>) -> String {
+    let mut out = String::new();
+    if report.phones.is_empty() {
+        out.push_str("No IP phone seen in the capture.\n");
+    } else {
+        let mut t = Table::new();
+        t.load_preset(UTF8_FULL_CONDENSED)
+            .set_content_arrangement(ContentArrangement::Dynamic);
+        if let Some(w) = width {
+            t.set_width(w);
+        }
+        t.set_header([
+            "MAC", "Name", "Model", "VLAN", "IP", "Proto", "Status", "Stalled at", "Main finding",
+            "Boot",
+        ]);
+        for p in &report.phones {
+            t.add_row(row(p));
+        }
+        let _ = writeln!(out, "{t}");
+    }
+    let s = &report.summary;
+    let counts: Vec<String> = s.status.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    let _ = writeln!(
+        out,
+        "\n{} phone(s): {}",
+        s.phones,
+        if counts.is_empty() {
+            "-".into()
+        } else {
+            counts.join(", ")
+        }
+    );
+    if !s.stalled_stage.is_empty() {
+        let stages: Vec<String> = s
+            .stalled_stage
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        let _ = writeln!(out, "stalled per stage: {}", stages.join(", "));
+    }
+    for d in &s.diagnoses {
+        let _ = writeln!(
+            out,
+            "{}: {} phone(s) {} at {}{}: {}",
+            d.scope,
+            d.phones,
+            d.code,
+            d.stage,
+            d.server
+                .as_deref()
+                .map(|x| format!(" ({x})"))
+                .unwrap_or_default(),
+            d.advice
+        );
+    }
+    if !s.other_devices.is_empty() {
+        let kinds: Vec<String> = s
+            .other_devices
+            .iter()
+            .map(|(k, v)| format!("{v} {k}"))
+            .collect();
+        let _ = writeln!(out, "other devices (not phones): {}", kinds.join(", "));
+        for o in report
+            .other_devices
+            .iter()
+            .filter(|o| o.status != Status::Seen)
+        {
+            let main = o.findings.first().map_or("", |f| f.code.as_str());
+            let _ = writeln!(
+                out,
+                "  {} {} {} {}",
+                o.kind,
+                o.device_name.as_deref().unwrap_or("-"),
+                o.status.as_str(),
+                main
+            );
+        }
+    }
+    let c = &report.capture;
+    let _ = writeln!(
+        out,
+        "capture: {} frame(s), {:.1} s, {} boot message(s), {} malformed, {} unattributed",
+        c.frames, c.duration, c.messages, c.malformed, c.unattributed
+    );
+    out
+}
+
+fn row(p: &PhoneReport) -> Vec<String> {
+    let dash = || "-".to_owned();
+    let main = p
+        .findings
+        .first()
+        .map_or_else(dash, |f| format!("{} ({})", f.code, f.severity));
+    vec![
+        p.mac.clone().unwrap_or_else(dash),
+        p.device_name.clone().unwrap_or_else(dash),
+        p.model.clone().unwrap_or_else(dash),
+        p.vlan.map_or_else(dash, |v| v.to_string()),
+        p.ip.clone().unwrap_or_else(dash),
+        p.protocol.map_or_else(dash, str::to_owned),
+        p.status.as_str().to_owned(),
+        p.stalled_stage.map_or_else(dash, |s| s.as_str().to_owned()),
+        main,
+        p.boot_duration.map_or_else(dash, |d| format!("{d:.1} s")),
+    ]
+}

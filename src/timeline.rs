@@ -1,0 +1,578 @@
+//! Events: what the engine keeps of a dissected message once the packet is gone.
+//! An [`Event`] owns only what the rules and the report need (a file name, an
+//! address, a reject reason), carries its frame number and capture time, and lands
+//! on one device's [`Timeline`]. [`EventType`] is its fieldless mirror: the names
+//! rule files count and cite as evidence.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr};
+
+use rules::Stage;
+
+/// Timeline entries kept per device; past it only counters grow (a phone that loops
+/// for an hour must not grow without bound).
+pub const MAX_TIMELINE: usize = 400;
+
+/// How a file travelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileTransport {
+    /// TFTP (UDP 69 and the server's transfer port).
+    Tftp,
+    /// HTTP on TCP 6970.
+    Http,
+}
+
+/// Which signalling protocol a registration used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Signalling {
+    /// Skinny, TCP 2000 (2443 over TLS).
+    Sccp,
+    /// SIP, UDP/TCP 5060 (5061 over TLS).
+    Sip,
+}
+
+impl Signalling {
+    /// Lower-case name for reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Signalling::Sccp => "sccp",
+            Signalling::Sip => "sip",
+        }
+    }
+}
+
+/// What DHCP said about TFTP servers in an ACK.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TftpOffer {
+    /// Usable servers: option 150 addresses, or option 66 when it is an address.
+    pub servers: Vec<Ipv4Addr>,
+    /// Option 150 sent as text (`"10.1.1.5"`): the phone reads bogus addresses.
+    pub option150_ascii: Option<Box<str>>,
+    /// Option 66 as sent (a name or an address).
+    pub option66: Option<Box<str>>,
+}
+
+/// One thing that happened to a device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventKind {
+    /// The phone's own CDP or LLDP-MED: it is up and announcing itself.
+    PhoneAnnounce {
+        /// "CDP" or "LLDP".
+        proto: &'static str,
+        /// The address it announces: a phone with one is already up, not booting.
+        ip: Option<Ipv4Addr>,
+    },
+    /// The switch's CDP / LLDP-MED with a voice VLAN.
+    SwitchVoiceVlan {
+        /// "CDP" or "LLDP".
+        proto: &'static str,
+        /// The voice VLAN.
+        vlan: u16,
+    },
+    /// The switch's CDP / LLDP without a voice VLAN.
+    SwitchNoVoiceVlan {
+        /// "CDP" or "LLDP".
+        proto: &'static str,
+    },
+    /// DHCP DISCOVER.
+    DhcpDiscover {
+        /// Transaction id.
+        xid: u32,
+        /// The VLAN tag it carried.
+        vlan: Option<u16>,
+    },
+    /// DHCP OFFER.
+    DhcpOffer {
+        /// Transaction id.
+        xid: u32,
+        /// Offered address.
+        yiaddr: Ipv4Addr,
+        /// Server identifier.
+        server: Option<Ipv4Addr>,
+    },
+    /// DHCP REQUEST.
+    DhcpRequest {
+        /// Transaction id.
+        xid: u32,
+        /// Requested address (option 50 or ciaddr).
+        requested: Option<Ipv4Addr>,
+    },
+    /// DHCP ACK.
+    DhcpAck {
+        /// Transaction id.
+        xid: u32,
+        /// Leased address.
+        yiaddr: Ipv4Addr,
+        /// Server identifier.
+        server: Option<Ipv4Addr>,
+        /// TFTP servers named.
+        tftp: Box<TftpOffer>,
+    },
+    /// DHCP NAK.
+    DhcpNak {
+        /// Transaction id.
+        xid: u32,
+        /// Server identifier.
+        server: Option<Ipv4Addr>,
+    },
+    /// DHCP DECLINE (the phone found its address in use).
+    DhcpDecline {
+        /// Transaction id.
+        xid: u32,
+    },
+    /// A file requested (TFTP RRQ or HTTP GET).
+    FileRequest {
+        /// File name.
+        file: Box<str>,
+        /// Server asked.
+        server: IpAddr,
+        /// TFTP or HTTP.
+        via: FileTransport,
+    },
+    /// A file received complete.
+    FileReceived {
+        /// File name.
+        file: Box<str>,
+        /// Bytes received.
+        bytes: u64,
+        /// TFTP or HTTP.
+        via: FileTransport,
+    },
+    /// The server has no such file (TFTP error 1, HTTP 404).
+    FileNotFound {
+        /// File name.
+        file: Box<str>,
+        /// TFTP or HTTP.
+        via: FileTransport,
+    },
+    /// Another error answer to a file request.
+    FileError {
+        /// File name.
+        file: Box<str>,
+        /// TFTP error code or HTTP status.
+        code: u16,
+        /// The server's text.
+        text: Box<str>,
+    },
+    /// A TCP SYN to a call manager.
+    CmSyn {
+        /// Call manager.
+        cm: IpAddr,
+        /// Its port.
+        port: u16,
+    },
+    /// The call manager's SYN-ACK.
+    CmSynAck {
+        /// Call manager.
+        cm: IpAddr,
+        /// Its port.
+        port: u16,
+    },
+    /// The call manager (or something on the path) reset the connection.
+    CmRst {
+        /// Call manager.
+        cm: IpAddr,
+        /// Its port.
+        port: u16,
+    },
+    /// Data on an encrypted call-manager connection (SCCP/SIP over TLS).
+    CmTls {
+        /// Call manager.
+        cm: IpAddr,
+        /// Its port.
+        port: u16,
+    },
+    /// SCCP Register / SIP REGISTER.
+    Register {
+        /// SCCP or SIP.
+        proto: Signalling,
+        /// Call manager.
+        cm: IpAddr,
+        /// SIP Expires (0 = un-register).
+        expires: Option<u32>,
+    },
+    /// SCCP RegisterAck / SIP 2xx to REGISTER.
+    RegisterAck {
+        /// SCCP or SIP.
+        proto: Signalling,
+        /// Call manager.
+        cm: IpAddr,
+    },
+    /// SCCP RegisterReject / SIP final 3xx–6xx to REGISTER.
+    RegisterReject {
+        /// SCCP or SIP.
+        proto: Signalling,
+        /// Call manager.
+        cm: IpAddr,
+        /// SIP status (0 for SCCP).
+        code: u16,
+        /// Reject text or reason phrase.
+        reason: Box<str>,
+        /// Whether the REGISTER answered was an un-register (Expires 0).
+        unregister: bool,
+    },
+    /// SIP 401 / 407: credentials asked.
+    RegisterChallenge {
+        /// Call manager.
+        cm: IpAddr,
+        /// 401 or 407.
+        code: u16,
+    },
+    /// A keepalive answered (SCCP KeepAliveAck): the call manager holds the registration.
+    KeepaliveAck {
+        /// Call manager.
+        cm: IpAddr,
+    },
+    /// The phone's own account of its last failure (SCCP Alarm, SIP cisco-alarm).
+    Alarm {
+        /// The text (`Name=SEP… Load=… Last=…`).
+        text: Box<str>,
+    },
+    /// A message of this device a dissector could not read.
+    Malformed {
+        /// Protocol.
+        proto: &'static str,
+        /// Why.
+        error: Box<str>,
+    },
+}
+
+macro_rules! event_types {
+    ($($variant:ident => $name:literal, $stage:ident, $doc:literal;)*) => {
+        /// The fieldless mirror of [`EventKind`]: what rule files count and cite.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum EventType {
+            $(#[doc = $doc] $variant,)*
+        }
+
+        impl EventType {
+            /// Every type, in declaration order.
+            pub const ALL: &'static [EventType] = &[$(EventType::$variant,)*];
+            /// How many types there are.
+            pub const COUNT: usize = Self::ALL.len();
+
+            /// The snake_case name rules use.
+            pub fn name(self) -> &'static str {
+                match self { $(EventType::$variant => $name,)* }
+            }
+
+            /// The boot stage the event belongs to.
+            pub fn stage(self) -> Stage {
+                match self { $(EventType::$variant => Stage::$stage,)* }
+            }
+
+            /// One line of documentation.
+            pub fn doc(self) -> &'static str {
+                match self { $(EventType::$variant => $doc,)* }
+            }
+        }
+    };
+}
+
+event_types! {
+    PhoneAnnounce => "phone_announce", Discovery, "the phone's own CDP / LLDP-MED";
+    SwitchVoiceVlan => "switch_voice_vlan", Discovery, "the switch's CDP / LLDP-MED with a voice VLAN";
+    SwitchNoVoiceVlan => "switch_no_voice_vlan", Discovery, "the switch's CDP / LLDP without a voice VLAN";
+    DhcpDiscover => "dhcp_discover", Dhcp, "DHCP DISCOVERs";
+    DhcpOffer => "dhcp_offer", Dhcp, "DHCP OFFERs";
+    DhcpRequest => "dhcp_request", Dhcp, "DHCP REQUESTs";
+    DhcpAck => "dhcp_ack", Dhcp, "DHCP ACKs";
+    DhcpNak => "dhcp_nak", Dhcp, "DHCP NAKs";
+    DhcpDecline => "dhcp_decline", Dhcp, "DHCP DECLINEs";
+    FileRequest => "file_request", Config, "file requests (TFTP RRQ, HTTP GET)";
+    FileReceived => "file_received", Config, "files received complete";
+    FileNotFound => "file_not_found", Config, "files not found";
+    FileError => "file_error", Config, "other file errors";
+    CmSyn => "cm_syn", Registration, "TCP SYNs to a call manager";
+    CmSynAck => "cm_syn_ack", Registration, "SYN-ACKs from a call manager";
+    CmRst => "cm_rst", Registration, "TCP resets on a call-manager connection";
+    CmTls => "cm_tls", Registration, "TLS data to or from a call manager";
+    Register => "register", Registration, "SCCP Register / SIP REGISTER";
+    RegisterAck => "register_ack", Registration, "RegisterAck / SIP 2xx to REGISTER";
+    RegisterReject => "register_reject", Registration, "RegisterReject / SIP 3xx-6xx to REGISTER";
+    RegisterChallenge => "register_challenge", Registration, "SIP 401 / 407 to REGISTER";
+    KeepaliveAck => "keepalive_ack", Registration, "keepalives answered by the call manager";
+    Alarm => "alarm", Registration, "the phone's alarm text (SCCP Alarm, SIP cisco-alarm)";
+    Malformed => "malformed", Discovery, "messages that could not be read";
+}
+
+impl EventKind {
+    /// The event's type.
+    pub fn event_type(&self) -> EventType {
+        match self {
+            EventKind::PhoneAnnounce { .. } => EventType::PhoneAnnounce,
+            EventKind::SwitchVoiceVlan { .. } => EventType::SwitchVoiceVlan,
+            EventKind::SwitchNoVoiceVlan { .. } => EventType::SwitchNoVoiceVlan,
+            EventKind::DhcpDiscover { .. } => EventType::DhcpDiscover,
+            EventKind::DhcpOffer { .. } => EventType::DhcpOffer,
+            EventKind::DhcpRequest { .. } => EventType::DhcpRequest,
+            EventKind::DhcpAck { .. } => EventType::DhcpAck,
+            EventKind::DhcpNak { .. } => EventType::DhcpNak,
+            EventKind::DhcpDecline { .. } => EventType::DhcpDecline,
+            EventKind::FileRequest { .. } => EventType::FileRequest,
+            EventKind::FileReceived { .. } => EventType::FileReceived,
+            EventKind::FileNotFound { .. } => EventType::FileNotFound,
+            EventKind::FileError { .. } => EventType::FileError,
+            EventKind::CmSyn { .. } => EventType::CmSyn,
+            EventKind::CmSynAck { .. } => EventType::CmSynAck,
+            EventKind::CmRst { .. } => EventType::CmRst,
+            EventKind::CmTls { .. } => EventType::CmTls,
+            EventKind::Register { .. } => EventType::Register,
+            EventKind::RegisterAck { .. } => EventType::RegisterAck,
+            EventKind::RegisterReject { .. } => EventType::RegisterReject,
+            EventKind::RegisterChallenge { .. } => EventType::RegisterChallenge,
+            EventKind::KeepaliveAck { .. } => EventType::KeepaliveAck,
+            EventKind::Alarm { .. } => EventType::Alarm,
+            EventKind::Malformed { .. } => EventType::Malformed,
+        }
+    }
+
+    /// The boot stage the event belongs to (a firmware file is `firmware`).
+    pub fn stage(&self) -> Stage {
+        match self {
+            EventKind::FileRequest { file, .. }
+            | EventKind::FileReceived { file, .. }
+            | EventKind::FileNotFound { file, .. }
+            | EventKind::FileError { file, .. } => FileClass::of(file).stage(),
+            k => k.event_type().stage(),
+        }
+    }
+}
+
+/// What a requested file is, by its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileClass {
+    /// CTL<name>.tlv: the certificate trust list (absent on non-secure clusters).
+    Ctl,
+    /// ITL<name>.tlv: the identity trust list.
+    Itl,
+    /// SEP<MAC>.cnf.xml: the phone's own configuration.
+    DeviceConfig,
+    /// XMLDefault.cnf.xml: the auto-registration default.
+    DefaultConfig,
+    /// A firmware load (`.loads`, `.sbn`, `.zz`, `.sgn`, `.bin`).
+    Firmware,
+    /// Anything else (ring lists, dial plans, locales, backgrounds).
+    Other,
+}
+
+impl FileClass {
+    /// Classify a file name (path components and case are ignored).
+    pub fn of(file: &str) -> FileClass {
+        let base = file.rsplit('/').next().unwrap_or(file);
+        let lower = base.to_ascii_lowercase();
+        if lower.starts_with("ctl") && lower.ends_with(".tlv") {
+            FileClass::Ctl
+        } else if lower.starts_with("itl") && lower.ends_with(".tlv") {
+            FileClass::Itl
+        } else if lower.starts_with("sep") && lower.ends_with(".cnf.xml") {
+            FileClass::DeviceConfig
+        } else if lower == "xmldefault.cnf.xml" {
+            FileClass::DefaultConfig
+        } else if [".loads", ".sbn", ".zz", ".sgn", ".bin", ".sb2"]
+            .iter()
+            .any(|s| lower.ends_with(s))
+        {
+            FileClass::Firmware
+        } else {
+            FileClass::Other
+        }
+    }
+
+    /// The boot stage a file belongs to.
+    pub fn stage(self) -> Stage {
+        match self {
+            FileClass::Firmware => Stage::Firmware,
+            _ => Stage::Config,
+        }
+    }
+}
+
+/// One entry of a device's timeline.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    /// Capture time, ns since the epoch.
+    pub ts_ns: i64,
+    /// Frame number (from 1).
+    pub frame: u64,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventKind::PhoneAnnounce { proto, ip: None } => write!(f, "{proto} from the phone"),
+            EventKind::PhoneAnnounce { proto, ip: Some(ip) } => {
+                write!(f, "{proto} from the phone, already at {ip}")
+            }
+            EventKind::SwitchVoiceVlan { proto, vlan } => {
+                write!(f, "switch {proto}: voice VLAN {vlan}")
+            }
+            EventKind::SwitchNoVoiceVlan { proto } => write!(f, "switch {proto}: no voice VLAN"),
+            EventKind::DhcpDiscover { xid, vlan } => match vlan {
+                Some(v) => write!(f, "DHCP DISCOVER xid {xid:#010x} on VLAN {v}"),
+                None => write!(f, "DHCP DISCOVER xid {xid:#010x} untagged"),
+            },
+            EventKind::DhcpOffer { yiaddr, server, .. } => {
+                write!(f, "DHCP OFFER {yiaddr}")?;
+                if let Some(s) = server {
+                    write!(f, " from {s}")?;
+                }
+                Ok(())
+            }
+            EventKind::DhcpRequest { requested, .. } => match requested {
+                Some(ip) => write!(f, "DHCP REQUEST {ip}"),
+                None => write!(f, "DHCP REQUEST"),
+            },
+            EventKind::DhcpAck {
+                yiaddr,
+                server,
+                tftp,
+                ..
+            } => {
+                write!(f, "DHCP ACK {yiaddr}")?;
+                if let Some(s) = server {
+                    write!(f, " from {s}")?;
+                }
+                if !tftp.servers.is_empty() {
+                    write!(f, ", TFTP ")?;
+                    for (i, s) in tftp.servers.iter().enumerate() {
+                        write!(f, "{}{s}", if i > 0 { "," } else { "" })?;
+                    }
+                }
+                if let Some(t) = &tftp.option150_ascii {
+                    write!(f, ", option 150 as text {t:?}")?;
+                }
+                if tftp.servers.is_empty() && tftp.option150_ascii.is_none() {
+                    write!(f, ", no option 150 / 66")?;
+                }
+                Ok(())
+            }
+            EventKind::DhcpNak { server, .. } => match server {
+                Some(s) => write!(f, "DHCP NAK from {s}"),
+                None => write!(f, "DHCP NAK"),
+            },
+            EventKind::DhcpDecline { .. } => write!(f, "DHCP DECLINE"),
+            EventKind::FileRequest { file, server, via } => {
+                write!(f, "{} {file} from {server}", via_request(*via))
+            }
+            EventKind::FileReceived { file, bytes, .. } => {
+                write!(f, "received {file} ({bytes} bytes)")
+            }
+            EventKind::FileNotFound { file, .. } => write!(f, "{file}: file not found"),
+            EventKind::FileError { file, code, text } => write!(f, "{file}: error {code} {text}"),
+            EventKind::CmSyn { cm, port } => write!(f, "TCP SYN to {cm}:{port}"),
+            EventKind::CmSynAck { cm, port } => write!(f, "SYN-ACK from {cm}:{port}"),
+            EventKind::CmRst { cm, port } => write!(f, "TCP RST on {cm}:{port}"),
+            EventKind::CmTls { cm, port } => write!(f, "TLS data with {cm}:{port}"),
+            EventKind::Register { proto, cm, expires } => {
+                match proto {
+                    Signalling::Sccp => write!(f, "SCCP RegisterReq to {cm}")?,
+                    Signalling::Sip => write!(f, "SIP REGISTER to {cm}")?,
+                }
+                if let Some(e) = expires {
+                    write!(f, " (Expires {e})")?;
+                }
+                Ok(())
+            }
+            EventKind::RegisterAck { proto, cm } => match proto {
+                Signalling::Sccp => write!(f, "SCCP RegisterAck from {cm}"),
+                Signalling::Sip => write!(f, "SIP 200 OK to REGISTER from {cm}"),
+            },
+            EventKind::RegisterReject {
+                proto,
+                cm,
+                code,
+                reason,
+                ..
+            } => match proto {
+                Signalling::Sccp => write!(f, "SCCP RegisterReject from {cm}: {reason:?}"),
+                Signalling::Sip => write!(f, "SIP {code} {reason} to REGISTER from {cm}"),
+            },
+            EventKind::RegisterChallenge { cm, code } => {
+                write!(f, "SIP {code}: {cm} asks for credentials")
+            }
+            EventKind::KeepaliveAck { cm } => write!(f, "keepalive answered by {cm}"),
+            EventKind::Alarm { text } => write!(f, "phone alarm: {text}"),
+            EventKind::Malformed { proto, error } => write!(f, "malformed {proto}: {error}"),
+        }
+    }
+}
+
+fn via_request(via: FileTransport) -> &'static str {
+    match via {
+        FileTransport::Tftp => "TFTP read request",
+        FileTransport::Http => "HTTP GET",
+    }
+}
+
+/// A device's events in capture order, bounded by [`MAX_TIMELINE`].
+#[derive(Debug, Clone, Default)]
+pub struct Timeline {
+    /// The events kept.
+    pub events: Vec<Event>,
+    /// Events not kept because the timeline was full.
+    pub dropped: u64,
+}
+
+impl Timeline {
+    /// Append an event (or count it when full).
+    pub fn push(&mut self, ev: Event) {
+        if self.events.len() < MAX_TIMELINE {
+            self.events.push(ev);
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    /// Sort by (time, frame): capture order is not always time order.
+    pub fn finish(&mut self) {
+        self.events.sort_by_key(|e| (e.ts_ns, e.frame));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_classes_follow_cisco_names() {
+        assert_eq!(FileClass::of("CTLSEP001122334455.tlv"), FileClass::Ctl);
+        assert_eq!(FileClass::of("ITLSEP001122334455.tlv"), FileClass::Itl);
+        assert_eq!(
+            FileClass::of("SEP001122334455.cnf.xml"),
+            FileClass::DeviceConfig
+        );
+        assert_eq!(FileClass::of("XMLDefault.cnf.xml"), FileClass::DefaultConfig);
+        assert_eq!(FileClass::of("SCCP70.9-4-2SR3-1S.loads"), FileClass::Firmware);
+        assert_eq!(FileClass::of("/firmware/cmterm.sbn"), FileClass::Firmware);
+        assert_eq!(FileClass::of("RingList.xml"), FileClass::Other);
+        assert_eq!(FileClass::of("SEP.loads").stage(), Stage::Firmware);
+    }
+
+    #[test]
+    fn event_type_names_are_unique_snake_case() {
+        let mut names: Vec<_> = EventType::ALL.iter().map(|t| t.name()).collect();
+        assert!(names
+            .iter()
+            .all(|n| n.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')));
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), EventType::COUNT);
+    }
+
+    #[test]
+    fn the_timeline_is_bounded() {
+        let mut t = Timeline::default();
+        for i in 0..(MAX_TIMELINE as u64 + 10) {
+            t.push(Event {
+                ts_ns: 0,
+                frame: i,
+                kind: EventKind::Alarm { text: "x".into() },
+            });
+        }
+        assert_eq!(t.events.len(), MAX_TIMELINE);
+        assert_eq!(t.dropped, 10);
+    }
+}
