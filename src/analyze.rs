@@ -23,7 +23,7 @@ pub enum AnalyzeError {
     #[error(transparent)]
     Capture(#[from] CaptureError),
     /// The rules could not be loaded.
-    #[error("rules: {0}")]
+    #[error("loading the rules")]
     Rules(#[from] LoadError),
 }
 

@@ -196,7 +196,10 @@ mod tests {
         let mut a = Attribution::default();
         let router = MacAddr([0x00, 0x0b, 0x45, 0x22, 0x72, 0x74]);
         a.saw_source(router, ip(1));
-        assert_eq!(a.resolve((ip(1), 5060), Some(router), |_| true), Some(router));
+        assert_eq!(
+            a.resolve((ip(1), 5060), Some(router), |_| true),
+            Some(router)
+        );
         a.saw_source(router, ip(2));
         assert!(a.is_router(router));
         assert_eq!(a.resolve((ip(1), 5060), Some(router), |_| true), None);

@@ -403,7 +403,10 @@ impl fmt::Display for EventKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EventKind::PhoneAnnounce { proto, ip: None } => write!(f, "{proto} from the phone"),
-            EventKind::PhoneAnnounce { proto, ip: Some(ip) } => {
+            EventKind::PhoneAnnounce {
+                proto,
+                ip: Some(ip),
+            } => {
                 write!(f, "{proto} from the phone, already at {ip}")
             }
             EventKind::SwitchVoiceVlan { proto, vlan } => {
@@ -544,8 +547,14 @@ mod tests {
             FileClass::of("SEP001122334455.cnf.xml"),
             FileClass::DeviceConfig
         );
-        assert_eq!(FileClass::of("XMLDefault.cnf.xml"), FileClass::DefaultConfig);
-        assert_eq!(FileClass::of("SCCP70.9-4-2SR3-1S.loads"), FileClass::Firmware);
+        assert_eq!(
+            FileClass::of("XMLDefault.cnf.xml"),
+            FileClass::DefaultConfig
+        );
+        assert_eq!(
+            FileClass::of("SCCP70.9-4-2SR3-1S.loads"),
+            FileClass::Firmware
+        );
         assert_eq!(FileClass::of("/firmware/cmterm.sbn"), FileClass::Firmware);
         assert_eq!(FileClass::of("RingList.xml"), FileClass::Other);
         assert_eq!(FileClass::of("SEP.loads").stage(), Stage::Firmware);

@@ -2,6 +2,7 @@
 
 mod common;
 
+mod analyze;
 mod capture_reader;
 mod dissect_view;
 mod hostile;

@@ -9,7 +9,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use rules::{Sequence, StepId};
 
 use crate::link::MacAddr;
-use crate::timeline::{Event, EventKind, EventType, FileClass, FileTransport, Signalling, Timeline};
+use crate::timeline::{
+    Event, EventKind, EventType, FileClass, FileTransport, Signalling, Timeline,
+};
 
 /// Files followed per boot; past it further files are counted only.
 const MAX_FILES: usize = 64;
@@ -248,8 +250,11 @@ impl Boot {
         if let Some(c) = self.counts.get_mut(t as usize) {
             *c = c.saturating_add(1);
         }
+        // The first frames, and the latest in the last slot.
         if self.evidence.iter().filter(|(x, _)| *x == t).count() < MAX_EVIDENCE {
             self.evidence.push((t, frame));
+        } else if let Some(last) = self.evidence.iter_mut().rev().find(|(x, _)| *x == t) {
+            last.1 = frame;
         }
         self.last_ns = self.last_ns.max(ts_ns);
     }
@@ -353,7 +358,13 @@ pub struct Device {
 
 impl Device {
     /// A device first seen at `ts_ns`, `frame`.
-    pub fn new(key: DeviceKey, kind: DeviceKind, why: &'static str, ts_ns: i64, frame: u64) -> Self {
+    pub fn new(
+        key: DeviceKey,
+        kind: DeviceKind,
+        why: &'static str,
+        ts_ns: i64,
+        frame: u64,
+    ) -> Self {
         let name = match &key {
             DeviceKey::Mac(m) if kind == DeviceKind::Phone => {
                 Some(format!("SEP{}", m.to_sep_hex()).into_boxed_str())

@@ -12,60 +12,224 @@ use crate::timeline::{EventKind, EventType, FileClass};
 
 /// The derived facts: name, type, one line of documentation.
 pub const DERIVED: &[(&str, FactType, &str)] = &[
-    ("mac", FactType::Str, "the device's MAC (empty when keyed by name)"),
-    ("name", FactType::Str, "its device name (SEP<MAC>) or registered name"),
-    ("model", FactType::Str, "its model (CDP platform, SCCP device type, User-Agent)"),
-    ("is_phone", FactType::Bool, "whether it is taken for a Cisco IP phone"),
-    ("kind", FactType::Str, "phone, dhcp-client, sip-agent or sccp-device"),
-    ("vlan", FactType::Int, "the VLAN its DHCP carried (0: untagged or unseen)"),
-    ("voice_vlan", FactType::Int, "the voice VLAN learned from the switch or seen on its DHCP (0: none)"),
+    (
+        "mac",
+        FactType::Str,
+        "the device's MAC (empty when keyed by name)",
+    ),
+    (
+        "name",
+        FactType::Str,
+        "its device name (SEP<MAC>) or registered name",
+    ),
+    (
+        "model",
+        FactType::Str,
+        "its model (CDP platform, SCCP device type, User-Agent)",
+    ),
+    (
+        "is_phone",
+        FactType::Bool,
+        "whether it is taken for a Cisco IP phone",
+    ),
+    (
+        "kind",
+        FactType::Str,
+        "phone, dhcp-client, sip-agent or sccp-device",
+    ),
+    (
+        "vlan",
+        FactType::Int,
+        "the VLAN its DHCP carried (0: untagged or unseen)",
+    ),
+    (
+        "voice_vlan",
+        FactType::Int,
+        "the voice VLAN learned from the switch or seen on its DHCP (0: none)",
+    ),
     ("ip", FactType::Str, "its address"),
     ("boots", FactType::Int, "boots seen in the capture"),
-    ("restarts", FactType::Int, "boots after the first, not counting the one after a firmware download"),
-    ("firmware_reboots", FactType::Int, "reboots after a firmware download"),
-    ("dhcp_server", FactType::Str, "the DHCP server that answered"),
+    (
+        "restarts",
+        FactType::Int,
+        "boots after the first, not counting the one after a firmware download",
+    ),
+    (
+        "firmware_reboots",
+        FactType::Int,
+        "reboots after a firmware download",
+    ),
+    (
+        "dhcp_server",
+        FactType::Str,
+        "the DHCP server that answered",
+    ),
     ("dhcp_acked", FactType::Bool, "a DHCP ACK came in this boot"),
-    ("dhcp_nak_unrecovered", FactType::Bool, "a NAK not followed by a lease"),
-    ("ack_tftp_usable", FactType::Bool, "the ACK named a TFTP server (option 150 addresses, or 66)"),
-    ("ack_option150_ascii", FactType::Bool, "option 150 came as text, not addresses"),
+    (
+        "dhcp_nak_unrecovered",
+        FactType::Bool,
+        "a NAK not followed by a lease",
+    ),
+    (
+        "ack_tftp_usable",
+        FactType::Bool,
+        "the ACK named a TFTP server (option 150 addresses, or 66)",
+    ),
+    (
+        "ack_option150_ascii",
+        FactType::Bool,
+        "option 150 came as text, not addresses",
+    ),
     ("ack_option150_text", FactType::Str, "that text"),
     ("tftp_server", FactType::Str, "the first TFTP server named"),
     ("option66", FactType::Str, "option 66 as sent"),
-    ("file_unanswered_max", FactType::Int, "the most requests for one file that got no answer"),
+    (
+        "file_unanswered_max",
+        FactType::Int,
+        "the most requests for one file that got no answer",
+    ),
     ("unanswered_file", FactType::Str, "that file"),
-    ("unanswered_server", FactType::Str, "the server it was asked of"),
-    ("config_file", FactType::Str, "the device configuration file asked for"),
-    ("config_not_found", FactType::Bool, "the device's own configuration was not found"),
-    ("default_not_found", FactType::Bool, "XMLDefault.cnf.xml was not found"),
-    ("config_received", FactType::Bool, "a configuration (own or XMLDefault) was received"),
-    ("default_config_used", FactType::Bool, "the phone fell back to XMLDefault.cnf.xml"),
-    ("config_server", FactType::Str, "the server the configuration was asked of"),
-    ("firmware_file", FactType::Str, "the firmware file asked for last"),
-    ("firmware_not_found", FactType::Bool, "a firmware file was not found"),
-    ("firmware_received", FactType::Bool, "a firmware file was received"),
+    (
+        "unanswered_server",
+        FactType::Str,
+        "the server it was asked of",
+    ),
+    (
+        "config_file",
+        FactType::Str,
+        "the device configuration file asked for",
+    ),
+    (
+        "config_not_found",
+        FactType::Bool,
+        "the device's own configuration was not found",
+    ),
+    (
+        "default_not_found",
+        FactType::Bool,
+        "XMLDefault.cnf.xml was not found",
+    ),
+    (
+        "config_received",
+        FactType::Bool,
+        "a configuration (own or XMLDefault) was received",
+    ),
+    (
+        "default_config_used",
+        FactType::Bool,
+        "the phone fell back to XMLDefault.cnf.xml",
+    ),
+    (
+        "config_server",
+        FactType::Str,
+        "the server the configuration was asked of",
+    ),
+    (
+        "firmware_file",
+        FactType::Str,
+        "the firmware file asked for last",
+    ),
+    (
+        "firmware_not_found",
+        FactType::Bool,
+        "a firmware file was not found",
+    ),
+    (
+        "firmware_received",
+        FactType::Bool,
+        "a firmware file was received",
+    ),
     ("cm_first", FactType::Str, "the first call manager tried"),
     ("cm_tried", FactType::Int, "call managers tried"),
-    ("cm_failed", FactType::Int, "call managers that failed the phone"),
-    ("cm_connected", FactType::Bool, "a call manager accepted a TCP connection"),
-    ("cm_unanswered_syns", FactType::Int, "SYNs to call managers never answered"),
+    (
+        "cm_failed",
+        FactType::Int,
+        "call managers that failed the phone",
+    ),
+    (
+        "cm_connected",
+        FactType::Bool,
+        "a call manager accepted a TCP connection",
+    ),
+    (
+        "cm_unanswered_syns",
+        FactType::Int,
+        "SYNs to call managers never answered",
+    ),
     ("cm_rsts", FactType::Int, "resets from call managers"),
-    ("cm_failed_list", FactType::Str, "the call managers that failed, comma separated"),
-    ("register_unanswered", FactType::Int, "Registers / REGISTERs to one call manager with no answer"),
+    (
+        "cm_failed_list",
+        FactType::Str,
+        "the call managers that failed, comma separated",
+    ),
+    (
+        "register_unanswered",
+        FactType::Int,
+        "Registers / REGISTERs to one call manager with no answer",
+    ),
     ("registered", FactType::Bool, "registered in this boot"),
-    ("registered_before", FactType::Bool, "registered before the capture (keepalives only)"),
-    ("registered_cm", FactType::Str, "the call manager that accepted"),
-    ("rejected", FactType::Bool, "a registration refused (an un-register refused counts only if never registered)"),
-    ("reject_code", FactType::Int, "the SIP status of the refusal (0 for SCCP)"),
+    (
+        "registered_before",
+        FactType::Bool,
+        "registered before the capture (keepalives only)",
+    ),
+    (
+        "registered_cm",
+        FactType::Str,
+        "the call manager that accepted",
+    ),
+    (
+        "rejected",
+        FactType::Bool,
+        "a registration refused (an un-register refused counts only if never registered)",
+    ),
+    (
+        "reject_code",
+        FactType::Int,
+        "the SIP status of the refusal (0 for SCCP)",
+    ),
     ("reject_reason", FactType::Str, "its reason text"),
-    ("challenge_unanswered", FactType::Bool, "a SIP 401/407 not followed by success"),
-    ("failover", FactType::Bool, "registered with a later call manager after the first failed"),
+    (
+        "challenge_unanswered",
+        FactType::Bool,
+        "a SIP 401/407 not followed by success",
+    ),
+    (
+        "failover",
+        FactType::Bool,
+        "registered with a later call manager after the first failed",
+    ),
     ("protocol", FactType::Str, "sccp or sip"),
-    ("alarm", FactType::Str, "the phone's last alarm text (SCCP Alarm, SIP cisco-alarm)"),
-    ("step", FactType::Str, "the furthest step of the boot sequence reached"),
-    ("waited_ms", FactType::Int, "time since the last progress, to the end of the capture"),
-    ("timeout_ms", FactType::Int, "the timeout of the furthest step"),
-    ("timed_out", FactType::Bool, "no progress for longer than the step's timeout while the capture went on"),
-    ("errors_so_far", FactType::Int, "error findings already raised for this boot by earlier rules"),
+    (
+        "alarm",
+        FactType::Str,
+        "the phone's last alarm text (SCCP Alarm, SIP cisco-alarm)",
+    ),
+    (
+        "step",
+        FactType::Str,
+        "the furthest step of the boot sequence reached",
+    ),
+    (
+        "waited_ms",
+        FactType::Int,
+        "time since the last progress, to the end of the capture",
+    ),
+    (
+        "timeout_ms",
+        FactType::Int,
+        "the timeout of the furthest step",
+    ),
+    (
+        "timed_out",
+        FactType::Bool,
+        "no progress for longer than the step's timeout while the capture went on",
+    ),
+    (
+        "errors_so_far",
+        FactType::Int,
+        "error findings already raised for this boot by earlier rules",
+    ),
 ];
 
 /// The engine's vocabulary: event counts, then [`DERIVED`].
@@ -78,7 +242,11 @@ pub fn vocabulary() -> Vocabulary {
             doc: t.doc(),
         })
         .collect();
-    facts.extend(DERIVED.iter().map(|&(name, ty, doc)| FactDef { name, ty, doc }));
+    facts.extend(
+        DERIVED
+            .iter()
+            .map(|&(name, ty, doc)| FactDef { name, ty, doc }),
+    );
     Vocabulary { facts }
 }
 
@@ -118,7 +286,11 @@ impl Facts for BootFacts {
 impl BootFacts {
     /// Set `errors_so_far` (updated while the rules run in order).
     pub fn set_errors_so_far(&mut self, n: i64) {
-        let at = EventType::COUNT + DERIVED.iter().position(|d| d.0 == "errors_so_far").unwrap_or(0);
+        let at = EventType::COUNT
+            + DERIVED
+                .iter()
+                .position(|d| d.0 == "errors_so_far")
+                .unwrap_or(0);
         if let Some(v) = self.values.get_mut(at) {
             *v = Owned::Int(n);
         }
@@ -232,7 +404,9 @@ pub fn compute(dev: &Device, boot: &Boot, cx: &FactContext<'_>) -> BootFacts {
                 !a.servers.is_empty() || a.option66.as_deref().is_some_and(|n| !n.is_empty())
             })),
             "ack_option150_ascii" => b(ack.is_some_and(|a| a.option150_ascii.is_some())),
-            "ack_option150_text" => s(ack.and_then(|a| a.option150_ascii.as_deref().map(Into::into))),
+            "ack_option150_text" => {
+                s(ack.and_then(|a| a.option150_ascii.as_deref().map(Into::into)))
+            }
             "tftp_server" => s(ack.and_then(|a| {
                 a.servers
                     .first()

@@ -481,7 +481,15 @@ impl<'r> Analyzer<'r> {
         if let Some(ip) = ip {
             // Already up: this is its periodic announcement, not a boot.
             dev.ip.get_or_insert(IpAddr::V4(ip));
-            self.emit(&key, ctx, EventKind::PhoneAnnounce { proto, ip: Some(ip) }, false);
+            self.emit(
+                &key,
+                ctx,
+                EventKind::PhoneAnnounce {
+                    proto,
+                    ip: Some(ip),
+                },
+                false,
+            );
             return;
         }
         dev.last_announce = Some((ctx.ts_ns, ctx.frame));
@@ -502,7 +510,12 @@ impl<'r> Analyzer<'r> {
                 self.announces.pop_front();
             }
         }
-        self.emit(&key, ctx, EventKind::PhoneAnnounce { proto, ip: None }, false);
+        self.emit(
+            &key,
+            ctx,
+            EventKind::PhoneAnnounce { proto, ip: None },
+            false,
+        );
     }
 
     /// A switch's CDP/LLDP: the answer to the oldest phone announcement still
@@ -1024,7 +1037,8 @@ impl<'r> Analyzer<'r> {
             }
             self.note_source(ctx);
             let ua = m.user_agent();
-            let cisco = ua.is_some_and(|u| u.starts_with("Cisco-CP") || u.starts_with("Cisco-CIPC"));
+            let cisco =
+                ua.is_some_and(|u| u.starts_with("Cisco-CP") || u.starts_with("Cisco-CIPC"));
             let contact = m.contact().into_iter().next();
             let named = m
                 .device_name()
@@ -1255,7 +1269,8 @@ fn apply_state(dev: &mut Device, ev: &Event) {
                 fs.outcome = Some(outcome);
                 fs.unanswered = 0;
             }
-            if outcome == device::FileOutcome::Received && FileClass::of(file) == FileClass::Firmware
+            if outcome == device::FileOutcome::Received
+                && FileClass::of(file) == FileClass::Firmware
             {
                 boot.firmware_received = true;
             }
@@ -1334,7 +1349,9 @@ fn apply_state(dev: &mut Device, ev: &Event) {
 /// Whether `last` is the same DHCP message as (`mt`, `xid`).
 fn same_dhcp(last: &EventKind, mt: dhcp::DhcpMessageType, xid: u32) -> bool {
     match last {
-        EventKind::DhcpDiscover { xid: x, .. } => mt == dhcp::DhcpMessageType::DISCOVER && *x == xid,
+        EventKind::DhcpDiscover { xid: x, .. } => {
+            mt == dhcp::DhcpMessageType::DISCOVER && *x == xid
+        }
         EventKind::DhcpOffer { xid: x, .. } => mt == dhcp::DhcpMessageType::OFFER && *x == xid,
         EventKind::DhcpRequest { xid: x, .. } => mt == dhcp::DhcpMessageType::REQUEST && *x == xid,
         EventKind::DhcpAck { xid: x, .. } => mt == dhcp::DhcpMessageType::ACK && *x == xid,

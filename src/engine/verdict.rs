@@ -33,7 +33,12 @@ struct Raw {
 }
 
 /// The findings of one boot, and its facts.
-fn evaluate(rules: &RuleSet, dev: &Device, boot: &Boot, cx: &FactContext<'_>) -> (Vec<Raw>, BootFacts) {
+fn evaluate(
+    rules: &RuleSet,
+    dev: &Device,
+    boot: &Boot,
+    cx: &FactContext<'_>,
+) -> (Vec<Raw>, BootFacts) {
     let mut facts = facts::compute(dev, boot, cx);
     let mut out: Vec<Raw> = Vec::new();
     let mut errors = 0i64;
@@ -209,7 +214,10 @@ fn expectation(rules: &RuleSet, dev: &Device, boot: &Boot, end_ns: i64) -> Optio
         .min()
         .unwrap_or(seq.step(step).stage);
     let model = dev.mac().and_then(|mac| {
-        let seen = boot.last_event.as_ref().and_then(|e| seen_of(&e.kind, boot))?;
+        let seen = boot
+            .last_event
+            .as_ref()
+            .and_then(|e| seen_of(&e.kind, boot))?;
         let p = predict::next(mac, &seen);
         Some(ModelPrediction {
             stage: p.stage,
@@ -333,7 +341,10 @@ fn summarise(phones: &[PhoneReport], others: &[PhoneReport]) -> Summary {
             .take(5)
             .map(|p| p.device_name.clone().or(p.mac.clone()).unwrap_or_default())
             .collect();
-        let at = server.clone().map(|s| format!(" ({s})")).unwrap_or_default();
+        let at = server
+            .clone()
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default();
         let advice = if systemic {
             match stage {
                 Stage::Discovery => "look at the access switches: voice VLAN and CDP/LLDP-MED on the phone ports".to_owned(),
@@ -358,7 +369,8 @@ fn summarise(phones: &[PhoneReport], others: &[PhoneReport]) -> Summary {
             advice,
         });
     }
-    s.diagnoses.sort_by(|a, b| b.phones.cmp(&a.phones).then(a.stage.cmp(&b.stage)));
+    s.diagnoses
+        .sort_by(|a, b| b.phones.cmp(&a.phones).then(a.stage.cmp(&b.stage)));
     s
 }
 

@@ -238,8 +238,7 @@ impl Report {
         let want = normalise_mac(query);
         self.phones.iter().chain(&self.other_devices).find(|p| {
             want.is_some() && p.mac.as_deref().and_then(normalise_mac) == want
-                || p
-                    .device_name
+                || p.device_name
                     .as_deref()
                     .is_some_and(|n| n.eq_ignore_ascii_case(query))
         })

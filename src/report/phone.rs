@@ -17,7 +17,11 @@ pub fn render(p: &PhoneReport) -> String {
             let _ = writeln!(o, "{k:<14} {v}");
         }
     };
-    field(&mut o, "kind", Some(format!("{} ({})", p.kind, p.identified_by)));
+    field(
+        &mut o,
+        "kind",
+        Some(format!("{} ({})", p.kind, p.identified_by)),
+    );
     field(&mut o, "model", p.model.clone());
     field(&mut o, "VLAN", p.vlan.map(|v| v.to_string()));
     field(&mut o, "IP", p.ip.clone());
@@ -29,7 +33,11 @@ pub fn render(p: &PhoneReport) -> String {
         None => p.status.as_str().to_owned(),
     };
     field(&mut o, "status", Some(status));
-    field(&mut o, "boot time", p.boot_duration.map(|d| format!("{d:.3} s")));
+    field(
+        &mut o,
+        "boot time",
+        p.boot_duration.map(|d| format!("{d:.3} s")),
+    );
 
     let _ = writeln!(o, "\nTimeline");
     for e in &p.timeline {
@@ -74,7 +82,11 @@ pub fn render(p: &PhoneReport) -> String {
         let _ = writeln!(o, "  none");
     }
     for f in &p.findings {
-        let _ = writeln!(o, "  [{}] {} ({}): {}", f.severity, f.code, f.stage, f.message);
+        let _ = writeln!(
+            o,
+            "  [{}] {} ({}): {}",
+            f.severity, f.code, f.stage, f.message
+        );
         if !f.evidence.is_empty() {
             let frames: Vec<String> = f.evidence.iter().map(u64::to_string).collect();
             let _ = writeln!(o, "      evidence: frame(s) {}", frames.join(", "));

@@ -20,7 +20,15 @@ pub fn render(report: &Report, width: Option<u16>) -> String {
             t.set_width(w);
         }
         t.set_header([
-            "MAC", "Name", "Model", "VLAN", "IP", "Proto", "Status", "Stalled at", "Main finding",
+            "MAC",
+            "Name",
+            "Model",
+            "VLAN",
+            "IP",
+            "Proto",
+            "Status",
+            "Stalled at",
+            "Main finding",
             "Boot",
         ]);
         for p in &report.phones {

@@ -1,0 +1,513 @@
+//! `bootscope analyze`: every sample gets exactly its expected outcome; every
+//! bundled third-party capture analyzes, and the registrations in them land on the
+//! device names tshark reads, with the verdicts tshark's reading implies; the CLI's
+//! exit codes, the phone report, user rules.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use bootscope::analyze::{self, Options};
+use bootscope::model::truth::ExpectedReport;
+use bootscope::report::{PhoneReport, Report, Status};
+
+use crate::common::{all_captures, capture_path, scratch};
+
+fn sample_dirs() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("expected.json").is_file())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+fn analyze(path: &Path) -> Report {
+    analyze::run(path, &Options::default()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn sample(name: &str) -> Report {
+    analyze(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("samples")
+            .join(name)
+            .join("capture.pcap"),
+    )
+}
+
+/// The outcome in expected.json's shape: codes of errors and warnings, sorted.
+fn outcome(p: &PhoneReport) -> serde_json::Value {
+    let mut codes: Vec<&str> = p
+        .findings
+        .iter()
+        .filter(|f| f.severity != rules::Severity::Info)
+        .map(|f| f.code.as_str())
+        .collect();
+    codes.sort_unstable();
+    serde_json::json!({
+        "mac": p.mac,
+        "device_name": p.device_name,
+        "status": p.status,
+        "stalled_stage": p.stalled_stage,
+        "findings": codes,
+    })
+}
+
+#[test]
+fn every_sample_gets_exactly_its_expected_outcome() {
+    let dirs = sample_dirs();
+    assert!(dirs.len() >= 27, "{}", dirs.len());
+    let mut failures = Vec::new();
+    for dir in dirs {
+        let expected: ExpectedReport =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap())
+                .unwrap();
+        let report = analyze(&dir.join("capture.pcap"));
+        let got: Vec<serde_json::Value> = report.phones.iter().map(outcome).collect();
+        let want = serde_json::to_value(&expected.phones).unwrap();
+        if serde_json::Value::Array(got.clone()) != want {
+            failures.push(format!(
+                "{}:\n  expected {want}\n  got      {}",
+                dir.display(),
+                serde_json::Value::Array(got)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_bundled_capture_analyzes_without_failure() {
+    let captures = all_captures();
+    assert_eq!(captures.len(), 29);
+    for rel in captures {
+        let r = analyze(&capture_path(&rel));
+        assert!(r.capture.frames > 0, "{rel}");
+        // PCs and switches never appear as failing phones.
+        for p in &r.phones {
+            assert_eq!(p.kind, "phone", "{rel}");
+        }
+    }
+}
+
+/// What tshark's reading of a capture's registrations implies, per device.
+#[derive(Debug, Default)]
+struct Implied {
+    phone: bool,
+    registered: bool,
+    refused: bool,
+    challenged: bool,
+}
+
+/// Read tests/fixtures/tshark/registrations.tsv (made by gen.sh from tshark 4.0.17)
+/// and derive each device's registration verdict from it alone: SIP REGISTERs are
+/// matched to answers by Call-ID and the requester's address; SCCP RegisterReqs to
+/// RegisterAck / RegisterReject by TCP connection. A device is a phone when its name
+/// is SEP<MAC> (SCCP device name, SIP Contact `devicename`).
+fn tshark_registrations() -> BTreeMap<String, BTreeMap<String, Implied>> {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tshark/registrations.tsv"),
+    )
+    .unwrap();
+    let mut out: BTreeMap<String, BTreeMap<String, Implied>> = BTreeMap::new();
+    // (capture, call-id, requester ip) -> (device, expires 0)
+    let mut sip_tx: BTreeMap<(String, String, String), (String, bool)> = BTreeMap::new();
+    // (capture, phone ip, phone port) -> device
+    let mut sccp_conn: BTreeMap<(String, String, String), String> = BTreeMap::new();
+    for line in text.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let get = |i: usize| f.get(i).copied().unwrap_or("");
+        let (cap, src, dst, sport, dport) = (get(0), get(2), get(3), get(4), get(5));
+        let (method, status, call_id, from_user, from_host, contact, expires) =
+            (get(6), get(7), get(8), get(9), get(10), get(11), get(12));
+        // tshark prints skinny.messageId in decimal.
+        let (skinny_id, skinny_name) = (get(13).parse::<u32>().ok(), get(14));
+        let devices = out.entry(cap.to_owned()).or_default();
+        if method == "REGISTER" {
+            let sep = contact
+                .split("devicename.ccm.cisco.com=\"")
+                .nth(1)
+                .and_then(|s| s.split('"').next())
+                .filter(|n| n.starts_with("SEP"));
+            let dev = match sep {
+                Some(n) => n.to_owned(),
+                None => format!("sip:{from_user}@{from_host} from {src}"),
+            };
+            devices.entry(dev.clone()).or_default().phone = sep.is_some();
+            let zero = expires == "0" || contact.contains("expires=0");
+            sip_tx.insert(
+                (cap.to_owned(), call_id.to_owned(), src.to_owned()),
+                (dev, zero),
+            );
+        } else if !status.is_empty() {
+            let code: u16 = status.parse().unwrap();
+            let Some((dev, zero)) =
+                sip_tx.get(&(cap.to_owned(), call_id.to_owned(), dst.to_owned()))
+            else {
+                continue;
+            };
+            let d = devices.entry(dev.clone()).or_default();
+            match code {
+                200..=299 if !zero => {
+                    d.registered = true;
+                    d.challenged = false;
+                }
+                401 | 407 => d.challenged = true,
+                300.. => d.refused = true,
+                _ => {}
+            }
+        } else if skinny_id == Some(0x0001) {
+            let dev = skinny_name.to_owned();
+            devices.entry(dev.clone()).or_default().phone = dev.starts_with("SEP");
+            sccp_conn.insert((cap.to_owned(), src.to_owned(), sport.to_owned()), dev);
+        } else if skinny_id == Some(0x0081) || skinny_id == Some(0x009d) {
+            let Some(dev) = sccp_conn.get(&(cap.to_owned(), dst.to_owned(), dport.to_owned()))
+            else {
+                continue;
+            };
+            let d = devices.entry(dev.clone()).or_default();
+            if skinny_id == Some(0x0081) {
+                d.registered = true;
+            } else {
+                d.refused = true;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn registrations_land_on_the_names_tshark_reads_with_the_verdicts_it_implies() {
+    let implied = tshark_registrations();
+    // Every capture of the catalogue with a registration is in the fixture.
+    assert_eq!(implied.len(), 7, "{:?}", implied.keys());
+    let mut checked = 0;
+    for (cap, devices) in implied {
+        let report = analyze(&capture_path(&cap));
+        for (name, want) in devices {
+            let list = if want.phone {
+                &report.phones
+            } else {
+                &report.other_devices
+            };
+            let got = list
+                .iter()
+                .find(|p| p.device_name.as_deref() == Some(&name))
+                .unwrap_or_else(|| panic!("{cap}: {name} not reported ({want:?})"));
+            let codes: Vec<&str> = got.findings.iter().map(|f| f.code.as_str()).collect();
+            if want.registered {
+                assert_eq!(got.status, Status::Registered, "{cap}: {name} {codes:?}");
+            } else {
+                assert_eq!(got.status, Status::Stalled, "{cap}: {name}");
+                assert_eq!(
+                    got.stalled_stage,
+                    Some(rules::Stage::Registration),
+                    "{cap}: {name}"
+                );
+                let code = if want.refused || want.challenged {
+                    "register-rejected"
+                } else {
+                    "register-no-response"
+                };
+                assert!(codes.contains(&code), "{cap}: {name}: {codes:?}");
+            }
+            if want.phone {
+                // Keyed by the MAC in its name, not the router's L2 address.
+                let hex = name.trim_start_matches("SEP").to_ascii_lowercase();
+                let mac = got.mac.as_deref().unwrap().replace(':', "");
+                assert_eq!(mac, hex, "{cap}: {name}");
+            }
+            checked += 1;
+        }
+    }
+    // 1 SCCP phone, 4 SIP phones, 3 SCCP non-phones, csta, 2 MicroSIP legs, 3 Nero users.
+    assert_eq!(checked, 14);
+}
+
+#[test]
+fn dhcp_clients_and_switches_are_never_failing_phones() {
+    for rel in [
+        "arkime/wireshark-dhcp.pcap",
+        "tcpdump/dhcp-rfc5859.pcap",
+        "assimilation-official/cdp_v2_voice.pcap",
+        "tcpdump/LLDP_and_CDP.pcap",
+        "assimilation-official/lldpmed_civicloc.pcap",
+    ] {
+        let r = analyze(&capture_path(rel));
+        assert!(r.phones.is_empty(), "{rel}: {:?}", r.phones);
+        assert!(!r.has_errors(), "{rel}");
+    }
+    let r = analyze(&capture_path("tcpdump/dhcp-rfc5859.pcap"));
+    let [pc] = r.other_devices.as_slice() else {
+        panic!("{:?}", r.other_devices)
+    };
+    assert_eq!(pc.mac.as_deref(), Some("00:0c:29:1f:74:06"));
+    assert_eq!((pc.kind, pc.status), ("dhcp-client", Status::Seen));
+}
+
+#[test]
+fn sccp_call_control_alone_is_not_a_registration() {
+    let r = analyze(&capture_path(
+        "Wireshark-Captures/sccp_outbound_call.pcapng",
+    ));
+    assert!(r
+        .phones
+        .iter()
+        .chain(&r.other_devices)
+        .all(|p| p.status != Status::Registered));
+}
+
+#[test]
+fn a_phone_announcing_an_address_is_already_up_not_stalled() {
+    // CDP from an 8851 that is already at 192.168.110.57 (it pages over SIP).
+    let r = analyze(&capture_path("Wireshark-Captures/sip_mcast_paging.pcapng"));
+    let [p] = r.phones.as_slice() else {
+        panic!("{:?}", r.phones)
+    };
+    assert_eq!(p.device_name.as_deref(), Some("SEPB000B4BBF1F0"));
+    assert_eq!(p.mac.as_deref(), Some("b0:00:b4:da:ee:ce"));
+    assert_ne!(p.status, Status::Stalled);
+}
+
+#[test]
+fn the_timeline_carries_time_frame_stage_and_event() {
+    let r = sample("healthy-sccp");
+    let [p] = r.phones.as_slice() else { panic!() };
+    let json = serde_json::to_value(p).unwrap();
+    let tl = json["timeline"].as_array().unwrap();
+    assert!(tl.len() >= 10, "{}", tl.len());
+    for e in tl {
+        for k in ["time", "frame", "stage", "event"] {
+            assert!(!e[k].is_null(), "{k} in {e}");
+        }
+    }
+    let stages: Vec<&str> = tl.iter().map(|e| e["stage"].as_str().unwrap()).collect();
+    let first = |s: &str| stages.iter().position(|x| *x == s).unwrap();
+    assert!(first("discovery") < first("dhcp"));
+    assert!(first("dhcp") < first("config"));
+    assert!(first("config") < first("registration"));
+    // Sorted by time.
+    let times: Vec<f64> = tl.iter().map(|e| e["time"].as_f64().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]));
+    assert!(p.boot_duration.unwrap() > 0.0);
+}
+
+#[test]
+fn benign_events_are_not_errors() {
+    // CTL/ITL not found on a non-secure cluster, the SEP config not found with
+    // XMLDefault received, one reboot after a firmware download, a digest
+    // challenge answered.
+    for name in [
+        "healthy-sccp",
+        "config-xmldefault-fallback",
+        "firmware-upgrade-one-reboot",
+        "healthy-http-6970-sip-digest",
+        "already-registered",
+    ] {
+        let r = sample(name);
+        assert!(!r.has_errors(), "{name}: {:?}", r.phones[0].findings);
+        assert!(
+            r.phones.iter().all(|p| p.status == Status::Registered),
+            "{name}"
+        );
+    }
+    let r = sample("firmware-upgrade-one-reboot");
+    assert_eq!(r.phones[0].boots, 2);
+}
+
+#[test]
+fn a_stalled_phone_report_says_what_the_model_expected_next() {
+    let r = sample("tftp-no-response");
+    let [p] = r.phones.as_slice() else { panic!() };
+    let x = p.expected_next.as_ref().expect("expected next");
+    assert_eq!(x.stage, rules::Stage::Config);
+    let m = x.model.as_ref().expect("model prediction");
+    // The last thing seen was a request to a TFTP server; the model expects that
+    // server to answer, and the report names it.
+    let asked = p
+        .timeline
+        .iter()
+        .rev()
+        .find(|e| e.kind == "file_request")
+        .unwrap();
+    let server = asked.event.rsplit(" from ").next().unwrap();
+    assert!(m.expect.contains(server), "{} / {}", m.expect, asked.event);
+    assert!(x.waited > m.within, "{} {}", x.waited, m.within);
+    let f = &p.findings[0];
+    assert_eq!(f.code, "tftp-no-response");
+    assert!(f.evidence.contains(&asked.frame), "{:?}", f.evidence);
+    assert!(!f.checks.is_empty());
+
+    let text = bootscope::report::phone::render(p);
+    for want in [
+        "Timeline",
+        "Expected next (config)",
+        "the reference model predicts",
+        "evidence: frame(s)",
+        "Next checks",
+    ] {
+        assert!(text.contains(want), "{want} in\n{text}");
+    }
+}
+
+#[test]
+fn the_fleet_summary_tells_systemic_from_local() {
+    let r = sample("mixed-site");
+    assert_eq!(r.summary.phones, 6);
+    assert_eq!(r.summary.status.get("registered"), Some(&4));
+    assert_eq!(r.summary.stalled_stage.get("dhcp"), Some(&1));
+    assert!(r.summary.diagnoses.iter().all(|d| d.scope == "local"));
+    assert!(r.other_devices.iter().all(|o| o.kind == "dhcp-client"));
+
+    // The same failure on many phones is systemic.
+    let sc = bootscope::model::fleet::scenario(40, 3, 300);
+    let (pcap, truth) = bootscope::model::sim::Sim::new(&sc, Vec::new())
+        .unwrap()
+        .run()
+        .unwrap();
+    let path = scratch("fleet-40.pcap");
+    std::fs::write(&path, pcap).unwrap();
+    let r = analyze(&path);
+    let by_mac: BTreeMap<&str, &PhoneReport> = r
+        .phones
+        .iter()
+        .map(|p| (p.mac.as_deref().unwrap(), p))
+        .collect();
+    // The fleet's own truth, phone by phone.
+    let mut mismatches = Vec::new();
+    for e in &truth.phones {
+        let got = by_mac.get(e.mac.as_str()).map(|p| outcome(p));
+        let want = serde_json::to_value(e).unwrap();
+        if got.as_ref() != Some(&want) {
+            mismatches.push(format!("{want}\n    got {got:?}"));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    let text = bootscope::report::table::render(&r, Some(160));
+    assert!(text.contains("phone(s)"), "{text}");
+}
+
+fn bootscope_cmd() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_bootscope"))
+}
+
+fn sample_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name)
+        .join("capture.pcap")
+}
+
+#[test]
+fn exit_codes_are_0_clean_1_error_findings_2_failure() {
+    let run = |args: &[&str]| bootscope_cmd().args(args).output().unwrap();
+    let healthy = sample_path("healthy-sccp");
+    let failing = sample_path("dhcp-nak");
+    let o = run(&["analyze", healthy.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("SEP001B54AA0001"));
+    let o = run(&["analyze", failing.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["phones"][0]["findings"][0]["code"], "dhcp-nak");
+    let o = run(&["analyze", "/nonexistent/capture.pcap"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/nonexistent/capture.pcap"));
+    // --phone: that phone's report, and its own exit code.
+    let o = run(&[
+        "analyze",
+        failing.to_str().unwrap(),
+        "--phone",
+        "001b.54aa.0501",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("SEP001B54AA0501") && text.contains("dhcp-nak"),
+        "{text}"
+    );
+    let o = run(&[
+        "analyze",
+        failing.to_str().unwrap(),
+        "--phone",
+        "SEP00000000FFFF",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+}
+
+#[test]
+fn users_rules_are_loaded_and_a_typo_names_file_and_line() {
+    let dir = scratch("user-rules");
+    std::fs::create_dir_all(&dir).unwrap();
+    // A findings file of one's own: the builtin sequence stays.
+    std::fs::write(
+        dir.join("findings.json"),
+        r#"{ "rules": [
+  { "code": "slow-boot", "stage": "registration", "severity": "warning",
+    "when": "registered && boots >= 1 && dhcp_ack >= 1",
+    "message": "{name} registered with {registered_cm}", "stalls": false }
+] }"#,
+    )
+    .unwrap();
+    let opts = Options {
+        rules: Some(dir.clone()),
+        ..Options::default()
+    };
+    let r = analyze::run(&sample_path("healthy-sccp"), &opts).unwrap();
+    let f = &r.phones[0].findings;
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].code, "slow-boot");
+    assert_eq!(f[0].message, "SEP001B54AA0001 registered with 10.1.1.10");
+    assert!(r.capture.rules.iter().any(|s| s.contains("<builtin>")));
+
+    std::fs::write(
+        dir.join("findings.json"),
+        "{ \"rules\": [\n  { \"code\": \"x\", \"stage\": \"dhcp\", \"severity\": \"error\",\n    \"when\": \"dhcp_discovr > 2\", \"message\": \"m\" }\n] }",
+    )
+    .unwrap();
+    let o = bootscope_cmd()
+        .args([
+            "analyze",
+            sample_path("healthy-sccp").to_str().unwrap(),
+            "--rules",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("findings.json:3:"), "{err}");
+    assert!(err.contains("dhcp_discovr"), "{err}");
+}
+
+#[test]
+fn the_builtin_rules_load_and_cover_the_contract_codes() {
+    let rules = analyze::load_rules(None).unwrap();
+    for code in [
+        "no-voice-vlan",
+        "dhcp-no-offer",
+        "dhcp-nak",
+        "dhcp-no-tftp-option",
+        "tftp-no-response",
+        "config-not-found",
+        "firmware-not-found",
+        "cucm-unreachable",
+        "register-rejected",
+        "register-no-response",
+        "boot-loop",
+        "cucm-failover",
+    ] {
+        assert!(rules.rules.iter().any(|r| r.code == code), "{code}");
+    }
+    // The sequence is a graph with alternatives and optional steps.
+    let seq = &rules.sequence;
+    let ack = seq.step_id("dhcp-ack").unwrap();
+    let next: Vec<&str> = seq
+        .expected_after(ack)
+        .iter()
+        .map(|&s| seq.step(s).id.as_str())
+        .collect();
+    assert_eq!(next, ["ctl", "itl", "config-tftp", "config-http"]);
+}
