@@ -119,20 +119,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let _ = writeln!(err, "warning: {w}");
             }
             drop(err);
-            let text = match (&phone, format) {
-                (Some(q), ReportFormat::Table) => match report.find(q) {
-                    Some(p) => report::phone::render(p),
-                    None => anyhow::bail!("no phone {q} in {}", capture.display()),
-                },
-                (Some(q), ReportFormat::Json) => match report.find(q) {
-                    Some(p) => serde_json::to_string_pretty(p)? + "\n",
-                    None => anyhow::bail!("no phone {q} in {}", capture.display()),
-                },
-                (None, ReportFormat::Table) => report::table::render(&report, None),
-                (None, ReportFormat::Json) => serde_json::to_string_pretty(&report)? + "\n",
+            if let Some(q) = &phone {
+                if report.find(q).is_none() {
+                    anyhow::bail!("no phone {q} in {}", capture.display());
+                }
+            }
+            let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+            // The JSON document is streamed, never built in memory whole.
+            let written = match (phone.as_deref().and_then(|q| report.find(q)), format) {
+                (Some(p), ReportFormat::Table) => {
+                    out.write_all(report::phone::render(p).as_bytes())
+                }
+                (Some(p), ReportFormat::Json) => serde_json::to_writer_pretty(&mut out, p)
+                    .map_err(io::Error::from)
+                    .and_then(|()| writeln!(out)),
+                (None, ReportFormat::Table) => {
+                    out.write_all(report::table::render(&report, None).as_bytes())
+                }
+                (None, ReportFormat::Json) => report::write_json(&report, &mut out),
             };
-            let mut out = io::stdout().lock();
-            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            match written.and_then(|()| out.flush()) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
                 Err(e) => return Err(e).context("writing the report"),

@@ -464,8 +464,12 @@ impl Device {
         ) {
             self.boot.last_event = Some(ev.clone());
         }
-        // Keepalives answered every 30 s would fill the timeline: keep the first.
-        if t == EventType::KeepaliveAck && self.boot.count(t) > 1 {
+        // Keepalives every 30 s and REGISTER refreshes of a registered phone would fill
+        // the timeline over a long capture: keep the first, count the rest.
+        let refresh = matches!(t, EventType::Register | EventType::RegisterAck)
+            && self.boot.registered
+            && self.boot.count(t) > 1;
+        if (t == EventType::KeepaliveAck && self.boot.count(t) > 1) || refresh {
             return;
         }
         self.timeline.push(ev);

@@ -319,6 +319,9 @@ pub struct FactContext<'a> {
     pub end_ns: i64,
     /// Whether this is the device's last boot (the capture went on to `end_ns`).
     pub last: bool,
+    /// Whether the capture keeps VLAN tags (some phone's DHCP was tagged): then a
+    /// phone's own untagged DHCP outweighs a switch answer paired to it by timing.
+    pub tags_kept: bool,
 }
 
 /// Compute the facts of `boot` of `dev`.
@@ -336,7 +339,10 @@ pub fn compute(dev: &Device, boot: &Boot, cx: &FactContext<'_>) -> BootFacts {
         _ => None,
     });
     let dhcp_vlan = boot.dhcp_vlan.flatten();
-    let voice_vlan = boot.voice_vlan.or(dhcp_vlan);
+    let voice_vlan = match boot.dhcp_vlan {
+        Some(tag) if cx.tags_kept => tag,
+        _ => boot.voice_vlan.or(dhcp_vlan),
+    };
 
     // Files
     let unanswered = boot

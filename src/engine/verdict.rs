@@ -93,13 +93,20 @@ fn frontier_stage(rules: &RuleSet, boot: &Boot) -> Stage {
 }
 
 /// One device's verdict.
-fn verdict(rules: &RuleSet, dev: &Device, start_ns: i64, end_ns: i64) -> PhoneReport {
+fn verdict(
+    rules: &RuleSet,
+    dev: &Device,
+    start_ns: i64,
+    end_ns: i64,
+    tags_kept: bool,
+) -> PhoneReport {
     let seq = &rules.sequence;
     let judged = dev.kind != DeviceKind::DhcpClient;
     let cx = FactContext {
         sequence: seq,
         end_ns,
         last: true,
+        tags_kept,
     };
     let (mut raw, facts) = if judged {
         evaluate(rules, dev, &dev.boot, &cx)
@@ -116,6 +123,7 @@ fn verdict(rules: &RuleSet, dev: &Device, start_ns: i64, end_ns: i64) -> PhoneRe
                 sequence: seq,
                 end_ns: dev.boot.start_ns,
                 last: false,
+                tags_kept,
             };
             let (prev_raw, _) = evaluate(rules, dev, prev, &pcx);
             if stalls(&prev_raw) {
@@ -385,8 +393,12 @@ pub fn report(
 ) -> Report {
     let mut phones = Vec::new();
     let mut others = Vec::new();
+    let tags_kept = devices.values().any(|d| {
+        d.boot.dhcp_vlan.flatten().is_some()
+            || d.earlier.iter().any(|b| b.dhcp_vlan.flatten().is_some())
+    });
     for dev in devices.values() {
-        let v = verdict(rules, dev, start_ns, end_ns);
+        let v = verdict(rules, dev, start_ns, end_ns, tags_kept);
         if dev.kind == DeviceKind::Phone {
             phones.push(v);
         } else {
