@@ -292,7 +292,7 @@ event_types! {
     RegisterReject => "register_reject", Registration, "RegisterReject / SIP 3xx-6xx to REGISTER";
     RegisterChallenge => "register_challenge", Registration, "SIP 401 / 407 to REGISTER";
     KeepaliveAck => "keepalive_ack", Registration, "keepalives answered by the call manager";
-    Alarm => "alarm", Registration, "the phone's alarm text (SCCP Alarm, SIP cisco-alarm)";
+    Alarm => "alarm", Registration, "alarms from the phone (SCCP Alarm, SIP cisco-alarm)";
     Malformed => "malformed", Discovery, "messages that could not be read";
 }
 

@@ -201,7 +201,7 @@ pub const DERIVED: &[(&str, FactType, &str)] = &[
     ),
     ("protocol", FactType::Str, "sccp or sip"),
     (
-        "alarm",
+        "alarm_text",
         FactType::Str,
         "the phone's last alarm text (SCCP Alarm, SIP cisco-alarm)",
     ),
@@ -460,7 +460,7 @@ pub fn compute(dev: &Device, boot: &Boot, cx: &FactContext<'_>) -> BootFacts {
             "challenge_unanswered" => b(boot.challenge_pending && !boot.registered),
             "failover" => b(failover),
             "protocol" => s(boot.protocol.map(|p| p.as_str().to_owned())),
-            "alarm" => s(boot.alarm.as_deref().map(Into::into)),
+            "alarm_text" => s(boot.alarm.as_deref().map(Into::into)),
             "step" => s(furthest.map(|st| st.id.clone())),
             "waited_ms" => i(waited_ms),
             "timeout_ms" => i(i64::try_from(timeout).unwrap_or(i64::MAX)),
@@ -471,4 +471,29 @@ pub fn compute(dev: &Device, boot: &Boot, cx: &FactContext<'_>) -> BootFacts {
         v.push(value);
     }
     BootFacts { values: v }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fact_is_documented_in_the_rules_readme() {
+        let readme = include_str!("../../rules/README.md");
+        for f in vocabulary().facts {
+            assert!(readme.contains(&format!("| `{}` |", f.name)), "{}", f.name);
+        }
+    }
+
+    #[test]
+    fn the_builtin_rules_compile_against_the_vocabulary() {
+        let vocab = vocabulary();
+        let set = rules::RuleSet::builtin(&vocab, &event_type_names()).unwrap();
+        assert!(set.rules.len() >= 12);
+        // Names are unique.
+        let mut names: Vec<_> = vocab.facts.iter().map(|f| f.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), vocab.facts.len());
+    }
 }
