@@ -39,6 +39,12 @@ enum Command {
         /// A directory with your own boot_sequence.json and/or findings.json.
         #[arg(long)]
         rules: Option<PathBuf>,
+        /// Devices followed at most; past it new devices are refused and counted.
+        #[arg(long, default_value_t = 200_000)]
+        max_devices: usize,
+        /// TCP stream directions followed at once.
+        #[arg(long, default_value_t = 65_536)]
+        max_streams: usize,
     },
     /// List every decoded CDP, LLDP, DHCP, TFTP, SCCP, SIP and HTTP (TCP 6970) message
     /// of a capture, one per line, as tshark would number the frames.
@@ -108,10 +114,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
             phone,
             rules,
+            max_devices,
+            max_streams,
         } => {
             let opts = analyze::Options {
                 rules,
-                ..analyze::Options::default()
+                limits: bootscope::engine::EngineLimits { max_devices },
+                streams: bootscope::reassembly::StreamLimits {
+                    max_streams,
+                    ..Default::default()
+                },
             };
             let report = analyze::run(&capture, &opts).context("analyze")?;
             let mut err = io::stderr().lock();

@@ -511,3 +511,251 @@ fn the_builtin_rules_load_and_cover_the_contract_codes() {
         .collect();
     assert_eq!(next, ["ctl", "itl", "config-tftp", "config-http"]);
 }
+
+/// A capture written frame by frame with the model's encoders.
+struct Wire {
+    w: bootscope::model::wire::PcapWriter<Vec<u8>>,
+    t: i64,
+}
+
+impl Wire {
+    fn new() -> Self {
+        Wire {
+            w: bootscope::model::wire::PcapWriter::new(Vec::new()).unwrap(),
+            t: 1_700_000_000_000_000_000,
+        }
+    }
+    fn at(&mut self, ms: i64, frame: &[u8]) {
+        self.t += ms * 1_000_000;
+        self.w.record(self.t, frame).unwrap();
+    }
+    fn finish(self, name: &str) -> PathBuf {
+        let path = scratch(name);
+        std::fs::write(&path, self.w.finish().unwrap()).unwrap();
+        path
+    }
+}
+
+#[test]
+fn benign_events_on_the_wire_are_not_errors() {
+    use bootscope::link::MacAddr;
+    use bootscope::model::encode::{self, DhcpClientKind, DhcpServerKind};
+    use bootscope::model::scenario::{SipTransport, TftpOption};
+    use bootscope::model::wire::{self, Endpoint, L2};
+    use std::net::Ipv4Addr;
+
+    let mac = MacAddr([0x00, 0x1b, 0x54, 0xcc, 0x00, 0x01]);
+    let name = "SEP001B54CC0001";
+    let gw = MacAddr([0x00, 0x1e, 0x4a, 0x10, 0x00, 0xfe]);
+    let ip = Ipv4Addr::new(10, 100, 0, 50);
+    let (dhcp, tftp, cm1, cm2) = (
+        Ipv4Addr::new(10, 1, 1, 2),
+        Ipv4Addr::new(10, 1, 1, 5),
+        Ipv4Addr::new(10, 1, 1, 10),
+        Ipv4Addr::new(10, 1, 1, 11),
+    );
+    let up = L2 {
+        src: mac,
+        dst: gw,
+        vlan: Some(100),
+    };
+    let down = L2 {
+        src: gw,
+        dst: mac,
+        vlan: Some(100),
+    };
+    let bcast = L2 {
+        src: mac,
+        dst: wire::BROADCAST,
+        vlan: Some(100),
+    };
+    let ep = |ip, port| Endpoint { ip, port };
+    let opt150 = TftpOption::Option150(vec![tftp]);
+    let mut w = Wire::new();
+    let client = |kind| encode::dhcp_client(mac, name, "8851", 7, kind, 0);
+    let server = |kind, yi| {
+        encode::dhcp_server(
+            mac,
+            7,
+            kind,
+            yi,
+            Ipv4Addr::new(10, 100, 0, 1),
+            dhcp,
+            &opt150,
+        )
+    };
+    let c68 = ep(Ipv4Addr::UNSPECIFIED, 68);
+    let all67 = ep(Ipv4Addr::BROADCAST, 67);
+    let s67 = ep(Ipv4Addr::new(10, 100, 0, 1), 67);
+    // A REQUEST for the old lease is NAKed; a new lease follows.
+    let req = client(DhcpClientKind::Request {
+        requested: Ipv4Addr::new(10, 100, 0, 9),
+        server: dhcp,
+    });
+    w.at(0, &wire::udp_frame(bcast, c68, all67, &req));
+    let nak = server(DhcpServerKind::Nak, Ipv4Addr::UNSPECIFIED);
+    w.at(
+        5,
+        &wire::udp_frame(down, s67, ep(Ipv4Addr::BROADCAST, 68), &nak),
+    );
+    w.at(
+        900,
+        &wire::udp_frame(bcast, c68, all67, &client(DhcpClientKind::Discover)),
+    );
+    w.at(
+        10,
+        &wire::udp_frame(down, s67, ep(ip, 68), &server(DhcpServerKind::Offer, ip)),
+    );
+    let req = client(DhcpClientKind::Request {
+        requested: ip,
+        server: dhcp,
+    });
+    w.at(10, &wire::udp_frame(bcast, c68, all67, &req));
+    w.at(
+        10,
+        &wire::udp_frame(down, s67, ep(ip, 68), &server(DhcpServerKind::Ack, ip)),
+    );
+    // CTL not found (non-secure cluster); a tsize probe the phone itself aborts.
+    w.at(
+        300,
+        &wire::udp_frame(
+            up,
+            ep(ip, 50001),
+            ep(tftp, 69),
+            &encode::tftp_rrq(&format!("CTL{name}.tlv")),
+        ),
+    );
+    w.at(
+        5,
+        &wire::udp_frame(
+            down,
+            ep(tftp, 40001),
+            ep(ip, 50001),
+            &encode::tftp_error(1, "File not found"),
+        ),
+    );
+    let probe = format!("{name}.cnf.xml\0octet\0tsize\x000\0");
+    let mut rrq = vec![0, 1];
+    rrq.extend_from_slice(probe.as_bytes());
+    w.at(100, &wire::udp_frame(up, ep(ip, 50002), ep(tftp, 69), &rrq));
+    w.at(
+        5,
+        &wire::udp_frame(
+            down,
+            ep(tftp, 40002),
+            ep(ip, 50002),
+            b"\x00\x06tsize\x001200\x00",
+        ),
+    );
+    w.at(
+        5,
+        &wire::udp_frame(
+            up,
+            ep(ip, 50002),
+            ep(tftp, 40002),
+            &encode::tftp_error(8, "tsize probe"),
+        ),
+    );
+    // The configuration itself.
+    w.at(
+        50,
+        &wire::udp_frame(
+            up,
+            ep(ip, 50003),
+            ep(tftp, 69),
+            &encode::tftp_rrq(&format!("{name}.cnf.xml")),
+        ),
+    );
+    w.at(
+        5,
+        &wire::udp_frame(
+            down,
+            ep(tftp, 40003),
+            ep(ip, 50003),
+            &encode::tftp_data(1, &[b'x'; 300]),
+        ),
+    );
+    w.at(
+        5,
+        &wire::udp_frame(up, ep(ip, 50003), ep(tftp, 40003), &encode::tftp_ack(1)),
+    );
+    // SIP registration with the first call manager, then an un-register refused by the
+    // backup.
+    let reg = |cm, cseq| {
+        encode::sip_register(
+            name,
+            mac,
+            "8851",
+            "sip88xx.14-2-1-0001-14",
+            ip,
+            5060,
+            cm,
+            SipTransport::Udp,
+            cseq,
+            false,
+        )
+    };
+    let ok = encode::sip_response(200, name, mac, ip, 5060, SipTransport::Udp, 1);
+    w.at(
+        500,
+        &wire::udp_frame(up, ep(ip, 5060), ep(cm1, 5060), &reg(cm1, 1)),
+    );
+    w.at(10, &wire::udp_frame(down, ep(cm1, 5060), ep(ip, 5060), &ok));
+    let unreg = String::from_utf8(reg(cm2, 2))
+        .unwrap()
+        .replace("Expires: 3600", "Expires: 0");
+    let refused = encode::sip_response(404, name, mac, ip, 5060, SipTransport::Udp, 2);
+    w.at(
+        100,
+        &wire::udp_frame(up, ep(ip, 5060), ep(cm2, 5060), unreg.as_bytes()),
+    );
+    w.at(
+        10,
+        &wire::udp_frame(down, ep(cm2, 5060), ep(ip, 5060), &refused),
+    );
+    // Optional files after registration: not there.
+    w.at(
+        200,
+        &wire::udp_frame(
+            up,
+            ep(ip, 50004),
+            ep(tftp, 69),
+            &encode::tftp_rrq("RingList.xml"),
+        ),
+    );
+    w.at(
+        5,
+        &wire::udp_frame(
+            down,
+            ep(tftp, 40004),
+            ep(ip, 50004),
+            &encode::tftp_error(1, "File not found"),
+        ),
+    );
+    w.at(
+        60_000,
+        &wire::cdp_frame(mac, None, &encode::cdp_phone(name, "8851", "sip88xx")),
+    );
+    let path = w.finish("benign.pcap");
+
+    let r = analyze(&path);
+    let [p] = r.phones.as_slice() else {
+        panic!("{:?}", r.phones)
+    };
+    assert_eq!(p.status, Status::Registered, "{:#?}", p.findings);
+    assert!(p.findings.is_empty(), "{:#?}", p.findings);
+    assert_eq!(p.callmanager.as_deref(), Some("10.1.1.10"));
+    // Everything is on the timeline, the NAK and the refused un-register included.
+    let kinds: Vec<&str> = p.timeline.iter().map(|e| e.kind).collect();
+    for k in [
+        "dhcp_nak",
+        "dhcp_ack",
+        "file_not_found",
+        "file_received",
+        "register_ack",
+        "register_reject",
+    ] {
+        assert!(kinds.contains(&k), "{k}: {kinds:?}");
+    }
+    assert!(!r.has_errors());
+}

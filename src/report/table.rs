@@ -95,6 +95,13 @@ pub fn render(report: &Report, width: Option<u16>) -> String {
         }
     }
     let c = &report.capture;
+    if c.devices_refused > 0 {
+        let _ = writeln!(
+            out,
+            "warning: {} message(s) for devices past the --max-devices cap were not followed",
+            c.devices_refused
+        );
+    }
     let _ = writeln!(
         out,
         "capture: {} frame(s), {:.1} s, {} boot message(s), {} malformed, {} unattributed",
