@@ -676,6 +676,30 @@ impl<'r> Analyzer<'r> {
             .map(DeviceKey::Mac)
     }
 
+    /// The device asking `client` for `file`: the MAC in a SEP-named file (which also
+    /// binds the client's address to it), else the endpoint's owner.
+    fn file_owner(
+        &mut self,
+        ctx: Ctx,
+        client: (IpAddr, u16),
+        file: &str,
+        why: &'static str,
+    ) -> Option<DeviceKey> {
+        let owner = match mac_in_name(file) {
+            Some(mac) => {
+                let key = DeviceKey::Mac(mac);
+                self.device(&key, DeviceKind::Phone, why, ctx)?;
+                self.attribution.bind_ip(client.0, mac);
+                Some(key)
+            }
+            None => self.owner_of(client, ctx.src_mac),
+        };
+        if owner.is_none() {
+            self.stats.unattributed += 1;
+        }
+        owner
+    }
+
     fn note_source(&mut self, ctx: Ctx) {
         if let (Some(mac), Some(f)) = (ctx.src_mac, ctx.flow) {
             // A phone that got a new lease keeps its MAC: it is no router.
@@ -696,22 +720,8 @@ impl<'r> Analyzer<'r> {
             tftp::TftpPacket::ReadRequest(r) => {
                 let file = lossy(r.filename);
                 let client = (f.src, f.sport);
-                let owner = match mac_in_name(&file) {
-                    Some(mac) => {
-                        let key = DeviceKey::Mac(mac);
-                        if self
-                            .device(&key, DeviceKind::Phone, "TFTP file named SEP<MAC>", ctx)
-                            .is_none()
-                        {
-                            return;
-                        }
-                        self.attribution.bind_ip(f.src, mac);
-                        Some(key)
-                    }
-                    None => self.owner_of(client, ctx.src_mac),
-                };
-                let Some(owner) = owner else {
-                    self.stats.unattributed += 1;
+                let Some(owner) = self.file_owner(ctx, client, &file, "TFTP file named SEP<MAC>")
+                else {
                     return;
                 };
                 if self.transfers.len() >= MAX_TRANSACTIONS && !self.transfers.contains_key(&client)
@@ -719,23 +729,15 @@ impl<'r> Analyzer<'r> {
                     self.stats.transactions_evicted += 1;
                     return;
                 }
-                let blksize = r
-                    .options
-                    .blksize()
-                    .and_then(|b| usize::try_from(b).ok())
-                    .unwrap_or(512);
                 self.transfers.insert(
                     client,
                     Transfer {
                         owner: owner.clone(),
                         file: file.clone().into(),
                         server: f.dst,
-                        // Until the server's OACK accepts it, the default applies.
-                        blksize: if r.options.blksize().is_some() {
-                            512.max(blksize.min(65464))
-                        } else {
-                            512
-                        },
+                        // A blksize asked for applies only once the server's OACK
+                        // accepts it (RFC 2348).
+                        blksize: 512,
                         bytes: 0,
                         last_block: 0,
                         answered: false,
@@ -743,12 +745,6 @@ impl<'r> Analyzer<'r> {
                         last_ns: ctx.ts_ns,
                     },
                 );
-                if r.options.blksize().is_some() {
-                    // Reset to the default until an OACK confirms the option.
-                    if let Some(t) = self.transfers.get_mut(&client) {
-                        t.blksize = 512;
-                    }
-                }
                 let ev = EventKind::FileRequest {
                     file: file.into(),
                     server: f.dst,
@@ -854,22 +850,8 @@ impl<'r> Analyzer<'r> {
                 return;
             }
             let client = (f.src, f.sport);
-            let owner = match mac_in_name(&file) {
-                Some(mac) => {
-                    let key = DeviceKey::Mac(mac);
-                    if self
-                        .device(&key, DeviceKind::Phone, "HTTP file named SEP<MAC>", ctx)
-                        .is_none()
-                    {
-                        return;
-                    }
-                    self.attribution.bind_ip(f.src, mac);
-                    Some(key)
-                }
-                None => self.owner_of(client, ctx.src_mac),
-            };
-            let Some(owner) = owner else {
-                self.stats.unattributed += 1;
+            let Some(owner) = self.file_owner(ctx, client, &file, "HTTP file named SEP<MAC>")
+            else {
                 return;
             };
             if self.http.len() < MAX_TRANSACTIONS || self.http.contains_key(&client) {
