@@ -79,15 +79,11 @@ pub fn run_with(path: &Path, rules: &RuleSet, opts: &Options) -> Result<Report, 
                 Observed::StreamGap { flow, missing } => {
                     gaps += 1;
                     if warnings.len() < MAX_WARNINGS {
-                        warnings.push(format!(
-                            "{}: frame {}: TCP {}:{} → {}:{}: {} byte(s) never captured; the stream resumes at the next message",
-                            path.display(),
+                        warnings.push(crate::dispatch::gap_warning(
+                            path,
                             frame.number,
-                            flow.src,
-                            flow.src_port,
-                            flow.dst,
-                            flow.dst_port,
-                            missing
+                            flow,
+                            *missing,
                         ));
                     }
                 }

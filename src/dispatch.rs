@@ -163,16 +163,39 @@ impl TcpControlKind {
     }
 }
 
-/// Well-known ports.
+/// Well-known ports (the engine uses the call-manager and config ones too).
 const DHCP_SERVER: u16 = 67;
 const DHCP_CLIENT: u16 = 68;
 const TFTP: u16 = 69;
-const SCCP: u16 = 2000;
-const SCCP_TLS: u16 = 2443;
-const SIP: u16 = 5060;
-const SIP_TLS: u16 = 5061;
-const HTTP_TFTP: u16 = 6970;
-const HTTPS_TFTP: u16 = 6971;
+/// SCCP.
+pub const SCCP: u16 = 2000;
+/// SCCP over TLS.
+pub const SCCP_TLS: u16 = 2443;
+/// SIP.
+pub const SIP: u16 = 5060;
+/// SIP over TLS.
+pub const SIP_TLS: u16 = 5061;
+/// HTTP configuration service of a call manager.
+pub const HTTP_TFTP: u16 = 6970;
+/// HTTPS configuration service.
+pub const HTTPS_TFTP: u16 = 6971;
+
+/// The warning for a TCP stream hole, as `dissect` and `analyze` print it.
+pub fn gap_warning(file: &std::path::Path, frame: u64, flow: &FlowKey, missing: u32) -> String {
+    let lost = match missing {
+        0 => "bytes".to_string(),
+        n => format!("{n} byte(s)"),
+    };
+    format!(
+        "{}: frame {frame}: TCP {}:{} → {}:{}: {lost} never captured; \
+         the stream resumes at the next message",
+        file.display(),
+        flow.src,
+        flow.src_port,
+        flow.dst,
+        flow.dst_port
+    )
+}
 
 /// Ports whose connection control the engine follows (call manager and config server).
 fn is_control_port(port: u16) -> bool {

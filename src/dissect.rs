@@ -84,19 +84,11 @@ pub fn run(
                 Observed::StreamGap { flow, missing } => {
                     gaps_seen += 1;
                     if gaps_seen <= MAX_WARNINGS {
-                        let lost = match missing {
-                            0 => "bytes".to_string(),
-                            n => format!("{n} byte(s)"),
-                        };
-                        summary.warnings.push(format!(
-                            "{}: frame {}: TCP {}:{} → {}:{}: {lost} never captured; \
-                             the stream resumes at the next message",
-                            path.display(),
+                        summary.warnings.push(crate::dispatch::gap_warning(
+                            path,
                             frame.number,
-                            flow.src,
-                            flow.src_port,
-                            flow.dst,
-                            flow.dst_port
+                            &flow,
+                            missing,
                         ));
                     }
                     return;

@@ -19,17 +19,22 @@ use rules::{RuleSet, Sequence, StepId};
 
 use crate::attribution::{mac_in_name, Attribution};
 use crate::capture::Frame;
-use crate::dispatch::{Message, Observed, TcpControlKind};
+use crate::dispatch::{self, Message, Observed, TcpControlKind};
 use crate::link::{MacAddr, Net, Packet, Transport};
 use crate::timeline::{Event, EventKind, FileClass, FileTransport, Signalling, TftpOffer};
 pub use device::{Device, DeviceKey, DeviceKind};
 
 /// Call-manager signalling ports: SCCP, SCCP over TLS, SIP, SIP over TLS.
-const CM_PORTS: [u16; 4] = [2000, 2443, 5060, 5061];
+const CM_PORTS: [u16; 4] = [
+    dispatch::SCCP,
+    dispatch::SCCP_TLS,
+    dispatch::SIP,
+    dispatch::SIP_TLS,
+];
 /// Encrypted signalling ports.
-const TLS_PORTS: [u16; 2] = [2443, 5061];
+const TLS_PORTS: [u16; 2] = [dispatch::SCCP_TLS, dispatch::SIP_TLS];
 /// HTTP configuration port of Cisco call managers.
-const HTTP_CONFIG: u16 = 6970;
+const HTTP_CONFIG: u16 = dispatch::HTTP_TFTP;
 /// A switch's CDP/LLDP answers the phone announcement at most this long before it.
 const SWITCH_ANSWER_NS: i64 = 10 * 1_000_000_000;
 /// The same DHCP message (type and xid) seen again within this window is a relay's
