@@ -1,6 +1,6 @@
-//! `bootscope analyze`: one streaming pass over a capture — frames through the
-//! dispatcher into the engine — and the report at the end. The same [`Analyzer`]
-//! serves a live session; only the frame source differs.
+//! `bootscope analyze`: one streaming pass over a capture file through the
+//! [`Pipeline`], and the report at the end. A live session runs the same pipeline;
+//! only the frame source differs.
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
@@ -8,13 +8,10 @@ use std::path::{Path, PathBuf};
 use rules::{LoadError, RuleSet};
 
 use crate::capture::{self, CaptureError};
-use crate::dispatch::{Dispatcher, Observed};
-use crate::engine::{facts, Analyzer, EngineLimits};
+use crate::engine::{facts, EngineLimits};
+use crate::pipeline::Pipeline;
 use crate::reassembly::StreamLimits;
 use crate::report::Report;
-
-/// Warnings kept in the report at most; the rest are counted.
-const MAX_WARNINGS: usize = 100;
 
 /// Failures of an analysis.
 #[derive(Debug, thiserror::Error)]
@@ -67,65 +64,11 @@ pub fn run(path: &Path, opts: &Options) -> Result<Report, AnalyzeError> {
 /// The capture cannot be opened or read.
 pub fn run_with(path: &Path, rules: &RuleSet, opts: &Options) -> Result<Report, AnalyzeError> {
     let file = capture::open(path)?;
-    let mut dispatcher = Dispatcher::new(opts.streams);
-    let mut engine = Analyzer::new(rules, opts.limits);
-    let mut warnings: Vec<String> = Vec::new();
-    let mut gaps = 0usize;
-    let mut damaged = 0usize;
+    let source = path.display().to_string();
+    let mut pipeline = Pipeline::new(source.clone(), rules, opts.limits, opts.streams);
     let stats = file.for_each_frame(|frame| {
-        engine.tick(frame.ts_ns);
-        let _ = dispatcher.frame(frame, |packet, obs| {
-            match &obs {
-                Observed::StreamGap { flow, missing } => {
-                    gaps += 1;
-                    if warnings.len() < MAX_WARNINGS {
-                        warnings.push(crate::dispatch::gap_warning(
-                            path,
-                            frame.number,
-                            flow,
-                            *missing,
-                        ));
-                    }
-                }
-                Observed::Malformed(e) => {
-                    damaged += 1;
-                    if warnings.len() < MAX_WARNINGS {
-                        warnings.push(format!(
-                            "{}: frame {}: malformed {e}",
-                            path.display(),
-                            frame.number
-                        ));
-                    }
-                }
-                _ => {}
-            }
-            engine.observe(frame, packet, &obs);
-        });
+        pipeline.frame(frame);
         ControlFlow::Continue(())
     })?;
-    let end = engine.span().map(|(_, e)| e);
-    let mut report = engine.finish(end);
-    let c = &mut report.capture;
-    c.files = vec![path.display().to_string()];
-    c.frames = stats.frames;
-    c.bytes = stats.bytes;
-    c.messages = dispatcher.stats.messages;
-    c.malformed = dispatcher.stats.malformed;
-    c.warnings = stats.warnings.iter().map(ToString::to_string).collect();
-    if stats.suppressed_warnings > 0 {
-        c.warnings.push(format!(
-            "{} more capture warnings not listed",
-            stats.suppressed_warnings
-        ));
-    }
-    c.warnings.extend(warnings);
-    let listed = gaps + damaged;
-    if listed > MAX_WARNINGS {
-        c.warnings.push(format!(
-            "{}: {} more stream gaps / malformed messages not listed",
-            path.display(),
-            listed - MAX_WARNINGS
-        ));
-    }
-    Ok(report)
+    Ok(pipeline.finish(None, &stats, vec![source]))
 }

@@ -7,7 +7,8 @@
 //! `bootscope dissect` debugging view. [`engine`] turns messages into per-device
 //! events ([`timeline`]), attributed to phones by [`attribution`], follows each boot
 //! along the expected sequence of the `rules` crate and gives the verdicts of the
-//! [`report`]; [`analyze`] runs that pipeline over a capture.
+//! [`report`]. [`pipeline`] is that chain from frame to report; [`analyze`] runs it
+//! over capture files and [`live`] over an interface.
 
 pub mod analyze;
 pub mod attribution;
@@ -17,7 +18,9 @@ pub mod dispatch;
 pub mod dissect;
 pub mod engine;
 pub mod link;
+pub mod live;
 pub mod model;
+pub mod pipeline;
 pub mod reassembly;
 pub mod report;
 pub mod timeline;

@@ -46,6 +46,59 @@ enum Command {
         #[arg(long, default_value_t = 65_536)]
         max_streams: usize,
     },
+    /// Follow phones booting on an interface (a SPAN port): a line per event that
+    /// matters (a status table on a terminal), stalls declared on the wall clock, and
+    /// on Ctrl-C, SIGTERM or --duration the same report as `analyze`, with the capture
+    /// counters. Needs a build with `--features live` (libpcap).
+    Live {
+        /// The interface to capture on.
+        #[arg(short, long)]
+        interface: String,
+        /// A BPF capture filter instead of the default one (what boots are made of;
+        /// see the README). `-f ''` captures everything.
+        #[arg(short, long)]
+        filter: Option<String>,
+        /// Also write every captured packet to this pcap file.
+        #[arg(short, long)]
+        write: Option<PathBuf>,
+        /// Stop after this many seconds.
+        #[arg(long)]
+        duration: Option<f64>,
+        /// Output: event lines (a live table on a terminal) and the report table, or
+        /// one JSON object per event line and the report as one JSON line.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+        format: ReportFormat,
+        /// At the end, one phone's troubleshooting report instead of the fleet's.
+        #[arg(long)]
+        phone: Option<String>,
+        /// A directory with your own boot_sequence.json and/or findings.json.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Bytes kept per packet.
+        #[arg(long, default_value_t = 65_535)]
+        snaplen: u32,
+        /// The kernel capture buffer, in MiB.
+        #[arg(long, default_value_t = 32)]
+        buffer_size: u32,
+        /// Devices followed at most; past it new devices are refused and counted.
+        #[arg(long, default_value_t = 200_000)]
+        max_devices: usize,
+        /// TCP stream directions followed at once.
+        #[arg(long, default_value_t = 65_536)]
+        max_streams: usize,
+    },
+    /// Send the frames of a capture out of an interface at their recorded pace (for
+    /// testing `live`; needs `--features live`).
+    Replay {
+        /// The interface to send on.
+        #[arg(short, long)]
+        interface: String,
+        /// A pcap or pcapng file.
+        capture: PathBuf,
+        /// Pace: recorded time divided by this (2 = twice as fast); 0 = as fast as possible.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+    },
     /// List every decoded CDP, LLDP, DHCP, TFTP, SCCP, SIP and HTTP (TCP 6970) message
     /// of a capture, one per line, as tshark would number the frames.
     Dissect {
@@ -78,6 +131,208 @@ enum Command {
         #[arg(long, default_value_t = 600)]
         duration: u64,
     },
+}
+
+/// The report, as the format asks: for the fleet or one phone (`phone`). `one_line`
+/// writes the JSON document on one line (live sessions emit JSON lines). Exit 1 when
+/// an error finding is reported, 0 otherwise.
+fn print_report(
+    report: &report::Report,
+    format: ReportFormat,
+    phone: Option<&str>,
+    source: &str,
+    one_line: bool,
+) -> anyhow::Result<ExitCode> {
+    let one = match phone {
+        Some(q) => Some(
+            report
+                .find(q)
+                .with_context(|| format!("no phone {q} in {source}"))?,
+        ),
+        None => None,
+    };
+    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let json = |out: &mut io::BufWriter<_>, v: &dyn erased::Json| -> io::Result<()> {
+        if one_line {
+            v.write_line(out)
+        } else {
+            v.write_pretty(out)
+        }
+    };
+    // The JSON document is streamed, never built in memory whole.
+    let written = match (one, format) {
+        (Some(p), ReportFormat::Table) => out.write_all(report::phone::render(p).as_bytes()),
+        (Some(p), ReportFormat::Json) => json(&mut out, p),
+        (None, ReportFormat::Table) => {
+            out.write_all(report::table::render(report, None).as_bytes())
+        }
+        (None, ReportFormat::Json) => json(&mut out, report),
+    };
+    match written.and_then(|()| out.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        Err(e) => return Err(e).context("writing the report"),
+    }
+    let errors = match one {
+        Some(p) => p
+            .findings
+            .iter()
+            .any(|f| f.severity == rules::Severity::Error),
+        None => report.has_errors(),
+    };
+    Ok(if errors {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// JSON output of either a whole report or one phone's, pretty or on one line.
+mod erased {
+    use std::io::{self, Write};
+
+    pub trait Json {
+        fn write_pretty(&self, out: &mut dyn Write) -> io::Result<()>;
+        fn write_line(&self, out: &mut dyn Write) -> io::Result<()>;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn write_pretty(&self, out: &mut dyn Write) -> io::Result<()> {
+            serde_json::to_writer_pretty(&mut *out, self)?;
+            writeln!(out)
+        }
+        fn write_line(&self, out: &mut dyn Write) -> io::Result<()> {
+            serde_json::to_writer(&mut *out, self)?;
+            writeln!(out)
+        }
+    }
+}
+
+/// `bootscope live`'s arguments.
+#[cfg_attr(not(feature = "live"), allow(dead_code))]
+struct LiveArgs {
+    interface: String,
+    filter: Option<String>,
+    write: Option<PathBuf>,
+    duration: Option<f64>,
+    format: ReportFormat,
+    phone: Option<String>,
+    snaplen: u32,
+    buffer_size: u32,
+    analysis: analyze::Options,
+}
+
+const NO_LIBPCAP: &str = "this bootscope was built without live capture (libpcap). Install \
+     libpcap (Debian/Ubuntu: `apt install libpcap-dev`) and build with \
+     `cargo build --release --features live`";
+
+#[cfg(not(feature = "live"))]
+fn live(_: LiveArgs) -> anyhow::Result<ExitCode> {
+    anyhow::bail!(NO_LIBPCAP)
+}
+
+#[cfg(not(feature = "live"))]
+fn replay(_: &str, _: &std::path::Path, _: f64) -> anyhow::Result<ExitCode> {
+    anyhow::bail!(NO_LIBPCAP)
+}
+
+#[cfg(feature = "live")]
+fn live(a: LiveArgs) -> anyhow::Result<ExitCode> {
+    use bootscope::capture::live::LiveConfig;
+    use bootscope::live::{self, LiveOptions, Output};
+
+    let _ = NO_LIBPCAP;
+    let rules = analyze::load_rules(a.analysis.rules.as_deref()).context("live")?;
+    let duration = match a.duration {
+        Some(s) if !(s.is_finite() && s > 0.0) => {
+            anyhow::bail!("--duration must be a positive number of seconds")
+        }
+        Some(s) => Some(std::time::Duration::from_secs_f64(s)),
+        None => None,
+    };
+    let opts = LiveOptions {
+        source: LiveConfig {
+            interface: a.interface.clone(),
+            filter: a
+                .filter
+                .clone()
+                .unwrap_or_else(|| live::DEFAULT_FILTER.to_owned()),
+            snaplen: a.snaplen,
+            buffer_bytes: a.buffer_size.saturating_mul(1 << 20),
+            read_timeout_ms: 100,
+            write: a.write.clone(),
+        },
+        duration,
+        analysis: a.analysis.clone(),
+        output: match a.format {
+            ReportFormat::Json => Output::Json,
+            ReportFormat::Table => Output::for_stdout(),
+        },
+        poll: std::time::Duration::from_millis(500),
+    };
+    let stop = live::stop_on_signals().context("installing the signal handlers")?;
+    let filter_note = match &a.filter {
+        None => "the default boot filter".to_owned(),
+        Some(f) if f.is_empty() => "no filter".to_owned(),
+        Some(f) => format!("filter '{f}'"),
+    };
+    let mut stdout = io::stdout();
+    let session = live::run(&opts, &rules, &stop, &mut stdout, |src| {
+        eprintln!(
+            "bootscope: listening on {} ({}, {filter_note}); Ctrl-C or SIGTERM for the report",
+            a.interface,
+            src.linktype()
+        );
+    })
+    .context("live")?;
+    let report = session.report;
+    let mut err = io::stderr().lock();
+    for w in &report.capture.warnings {
+        let _ = writeln!(err, "warning: {w}");
+    }
+    drop(err);
+    let code = print_report(
+        &report,
+        a.format,
+        a.phone.as_deref(),
+        &format!("the capture on {}", a.interface),
+        true,
+    )?;
+    match session.lost {
+        Some(e) => {
+            eprintln!("bootscope: {e}");
+            Ok(ExitCode::from(2))
+        }
+        None => Ok(code),
+    }
+}
+
+#[cfg(feature = "live")]
+fn replay(interface: &str, capture: &std::path::Path, speed: f64) -> anyhow::Result<ExitCode> {
+    if !(speed.is_finite() && speed >= 0.0) {
+        anyhow::bail!("--speed must be 0 (as fast as possible) or a positive factor");
+    }
+    let s = bootscope::live::replay(capture, interface, speed).context("replay")?;
+    for w in &s.read.warnings {
+        eprintln!("warning: {w}");
+    }
+    eprintln!(
+        "bootscope: sent {} frame(s), {} bytes, in {:.2} s on {interface}; {} not Ethernet \
+         (skipped), {} refused{}",
+        s.sent,
+        s.bytes,
+        s.elapsed.as_secs_f64(),
+        s.skipped,
+        s.failed,
+        s.first_failure
+            .map(|f| format!(" (first: {f})"))
+            .unwrap_or_default()
+    );
+    Ok(if s.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -131,44 +386,47 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let _ = writeln!(err, "warning: {w}");
             }
             drop(err);
-            if let Some(q) = &phone {
-                if report.find(q).is_none() {
-                    anyhow::bail!("no phone {q} in {}", capture.display());
-                }
-            }
-            let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
-            // The JSON document is streamed, never built in memory whole.
-            let written = match (phone.as_deref().and_then(|q| report.find(q)), format) {
-                (Some(p), ReportFormat::Table) => {
-                    out.write_all(report::phone::render(p).as_bytes())
-                }
-                (Some(p), ReportFormat::Json) => serde_json::to_writer_pretty(&mut out, p)
-                    .map_err(io::Error::from)
-                    .and_then(|()| writeln!(out)),
-                (None, ReportFormat::Table) => {
-                    out.write_all(report::table::render(&report, None).as_bytes())
-                }
-                (None, ReportFormat::Json) => report::write_json(&report, &mut out),
-            };
-            match written.and_then(|()| out.flush()) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
-                Err(e) => return Err(e).context("writing the report"),
-            }
-            let errors = match &phone {
-                Some(q) => report.find(q).is_some_and(|p| {
-                    p.findings
-                        .iter()
-                        .any(|f| f.severity == rules::Severity::Error)
-                }),
-                None => report.has_errors(),
-            };
-            Ok(if errors {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            })
+            let source = capture.display().to_string();
+            print_report(&report, format, phone.as_deref(), &source, false)
         }
+        Command::Live {
+            interface,
+            filter,
+            write,
+            duration,
+            format,
+            phone,
+            rules,
+            snaplen,
+            buffer_size,
+            max_devices,
+            max_streams,
+        } => {
+            let opts = LiveArgs {
+                interface,
+                filter,
+                write,
+                duration,
+                format,
+                phone,
+                snaplen,
+                buffer_size,
+                analysis: analyze::Options {
+                    rules,
+                    limits: bootscope::engine::EngineLimits { max_devices },
+                    streams: bootscope::reassembly::StreamLimits {
+                        max_streams,
+                        ..Default::default()
+                    },
+                },
+            };
+            live(opts)
+        }
+        Command::Replay {
+            interface,
+            capture,
+            speed,
+        } => replay(&interface, &capture, speed),
         Command::Simulate {
             scenario,
             output,

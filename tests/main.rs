@@ -6,6 +6,9 @@ mod analyze;
 mod capture_reader;
 mod dissect_view;
 mod hostile;
+#[cfg(feature = "live")]
+mod live;
+mod live_watch;
 mod samples;
 mod tcp_flows;
 mod tshark_compare;

@@ -2,9 +2,12 @@
 //! the first step of the pipeline. Files are read in pure Rust (pcap-parser over
 //! a bounded buffer), so no libpcap is needed. A frame only lives for one call of
 //! the consumer: everything after this layer borrows it and must finish with it
-//! before the next frame is read.
+//! before the next frame is read. Live interfaces ([`live`], with `--features live`)
+//! go through libpcap and deliver the same frames.
 
 mod file;
+#[cfg(feature = "live")]
+pub mod live;
 
 pub use file::{open, CaptureFile};
 

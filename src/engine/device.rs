@@ -354,6 +354,9 @@ pub struct Device {
     pub first_ns: i64,
     /// Last capture time it was seen.
     pub last_ns: i64,
+    /// Bumped at every change (event recorded, taken for a phone, new boot): a live
+    /// watcher re-reads only the devices that changed.
+    pub revision: u64,
 }
 
 impl Device {
@@ -389,6 +392,7 @@ impl Device {
             last_switch: None,
             first_ns: ts_ns,
             last_ns: ts_ns,
+            revision: 0,
         }
     }
 
@@ -403,6 +407,7 @@ impl Device {
     /// Take the device for a phone (evidence found later than its first sighting).
     pub fn mark_phone(&mut self, why: &'static str) {
         if self.kind != DeviceKind::Phone {
+            self.revision += 1;
             self.kind = DeviceKind::Phone;
             self.evidence_of_kind = why;
             if let (None, Some(m)) = (&self.name, self.mac()) {
@@ -442,6 +447,7 @@ impl Device {
                 }
             }
         }
+        self.revision += 1;
         let old = std::mem::replace(&mut self.boot, boot);
         if self.earlier.len() >= MAX_BOOTS_KEPT {
             self.earlier.remove(0);
@@ -456,6 +462,7 @@ impl Device {
     /// Record an event: timeline, counters, evidence.
     pub fn record(&mut self, ev: Event) {
         let t = ev.kind.event_type();
+        self.revision += 1;
         self.boot.note(t, ev.frame, ev.ts_ns);
         self.last_ns = self.last_ns.max(ev.ts_ns);
         if !matches!(

@@ -1195,6 +1195,15 @@ impl<'r> Analyzer<'r> {
         self.emit(&key, ctx, EventKind::CmTls { cm, port }, false);
     }
 
+    /// One device's verdict as of `now_ns`: a live session judges on the wall clock
+    /// while frames still come. `tags_kept` is [`verdict::tags_kept`] over
+    /// [`Self::devices`] (computed once per look at all devices).
+    pub fn judge(&self, dev: &Device, now_ns: i64, tags_kept: bool) -> crate::report::PhoneReport {
+        let end = self.last_ns.map_or(now_ns, |l| l.max(now_ns));
+        let start = self.first_ns.unwrap_or(end);
+        verdict::verdict(self.rules, dev, start, end, tags_kept)
+    }
+
     /// Evaluate every device and build the report. `end_ns` is the capture's end
     /// (for a live session: now).
     pub fn finish(mut self, end_ns: Option<i64>) -> crate::report::Report {

@@ -92,8 +92,9 @@ fn frontier_stage(rules: &RuleSet, boot: &Boot) -> Stage {
     }
 }
 
-/// One device's verdict.
-fn verdict(
+/// One device's verdict, judged at `end_ns`. `tags_kept`: the capture keeps the
+/// phones' VLAN tags (see [`tags_kept`]).
+pub fn verdict(
     rules: &RuleSet,
     dev: &Device,
     start_ns: i64,
@@ -382,6 +383,15 @@ fn summarise(phones: &[PhoneReport], others: &[PhoneReport]) -> Summary {
     s
 }
 
+/// Whether the capture keeps the phones' VLAN tags (some DHCP of some phone came
+/// tagged): then a phone's own tag outweighs the switch answers paired by time.
+pub fn tags_kept<'d>(mut devices: impl Iterator<Item = &'d Device>) -> bool {
+    devices.any(|d| {
+        d.boot.dhcp_vlan.flatten().is_some()
+            || d.earlier.iter().any(|b| b.dhcp_vlan.flatten().is_some())
+    })
+}
+
 /// Build the report of all devices.
 pub fn report(
     rules: &RuleSet,
@@ -393,10 +403,7 @@ pub fn report(
 ) -> Report {
     let mut phones = Vec::new();
     let mut others = Vec::new();
-    let tags_kept = devices.values().any(|d| {
-        d.boot.dhcp_vlan.flatten().is_some()
-            || d.earlier.iter().any(|b| b.dhcp_vlan.flatten().is_some())
-    });
+    let tags_kept = tags_kept(devices.values());
     for dev in devices.values() {
         let v = verdict(rules, dev, start_ns, end_ns, tags_kept);
         if dev.kind == DeviceKind::Phone {

@@ -221,6 +221,26 @@ pub struct CaptureInfo {
     pub warnings: Vec<String>,
     /// The rule files in force.
     pub rules: Vec<String>,
+    /// For a live session: the interface and libpcap's counters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<LiveInfo>,
+}
+
+/// What a live session captured, as libpcap counted it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LiveInfo {
+    /// The interface.
+    pub interface: String,
+    /// The capture filter in force (BPF syntax; empty: everything).
+    pub filter: String,
+    /// Packets that passed the filter, as the kernel counted them.
+    pub received: u64,
+    /// Packets the kernel dropped because the capture buffer was full.
+    pub dropped_by_kernel: u64,
+    /// Packets the interface or its driver dropped (where the platform tells).
+    pub dropped_by_interface: u64,
+    /// Where every captured packet was written (`-w`), if anywhere.
+    pub written_to: Option<String>,
 }
 
 impl Report {

@@ -7,34 +7,42 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 
 use super::{PhoneReport, Report, Status};
 
+/// The phones' table, one row each (also the live status screen's).
+pub fn phones_table<'p>(
+    phones: impl Iterator<Item = &'p PhoneReport>,
+    width: Option<u16>,
+) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    if let Some(w) = width {
+        t.set_width(w);
+    }
+    t.set_header([
+        "MAC",
+        "Name",
+        "Model",
+        "VLAN",
+        "IP",
+        "Proto",
+        "Status",
+        "Stalled at",
+        "Main finding",
+        "Boot",
+    ]);
+    for p in phones {
+        t.add_row(row(p));
+    }
+    t
+}
+
 /// Render the fleet table and summary.
 pub fn render(report: &Report, width: Option<u16>) -> String {
     let mut out = String::new();
     if report.phones.is_empty() {
         out.push_str("No IP phone seen in the capture.\n");
     } else {
-        let mut t = Table::new();
-        t.load_preset(UTF8_FULL_CONDENSED)
-            .set_content_arrangement(ContentArrangement::Dynamic);
-        if let Some(w) = width {
-            t.set_width(w);
-        }
-        t.set_header([
-            "MAC",
-            "Name",
-            "Model",
-            "VLAN",
-            "IP",
-            "Proto",
-            "Status",
-            "Stalled at",
-            "Main finding",
-            "Boot",
-        ]);
-        for p in &report.phones {
-            t.add_row(row(p));
-        }
-        let _ = writeln!(out, "{t}");
+        let _ = writeln!(out, "{}", phones_table(report.phones.iter(), width));
     }
     let s = &report.summary;
     let counts: Vec<String> = s.status.iter().map(|(k, v)| format!("{v} {k}")).collect();
@@ -107,6 +115,28 @@ pub fn render(report: &Report, width: Option<u16>) -> String {
         "capture: {} frame(s), {:.1} s, {} boot message(s), {} malformed, {} unattributed",
         c.frames, c.duration, c.messages, c.malformed, c.unattributed
     );
+    if let Some(l) = &c.live {
+        let _ = writeln!(
+            out,
+            "live on {}: {} packet(s) received, {} dropped by the kernel, {} dropped by the \
+             interface{}",
+            l.interface,
+            l.received,
+            l.dropped_by_kernel,
+            l.dropped_by_interface,
+            l.written_to
+                .as_deref()
+                .map(|w| format!("; written to {w}"))
+                .unwrap_or_default()
+        );
+        if l.dropped_by_kernel + l.dropped_by_interface > 0 {
+            let _ = writeln!(
+                out,
+                "warning: packets were dropped, so some verdicts may miss events: narrow \
+                 the filter (-f) or enlarge the buffer (--buffer-size)"
+            );
+        }
+    }
     out
 }
 

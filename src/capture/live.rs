@@ -1,0 +1,335 @@
+//! Live interfaces through libpcap (the pcap crate): the only code that links it,
+//! built with `--features live`. A [`LiveSource`] captures promiscuously with a
+//! kernel filter and hands each packet on as a [`Frame`] borrowed from libpcap's
+//! ring; an [`Injector`] sends frames (the replayer's half).
+
+use std::path::{Path, PathBuf};
+
+use pcap::{Active, Capture, Precision};
+
+use super::{Frame, Linktype};
+
+/// A failure of live capture, in words an engineer can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    /// The interface does not exist.
+    #[error("no interface '{name}' (interfaces here: {})", list_or_none(.available))]
+    NoSuchInterface {
+        /// The name asked for.
+        name: String,
+        /// The interfaces libpcap can open.
+        available: Vec<String>,
+    },
+    /// The process may not capture.
+    #[error(
+        "no permission to capture on '{name}' ({detail}): run as root, or give the binary \
+         the capabilities with `sudo setcap cap_net_raw,cap_net_admin=eip <path to bootscope>`"
+    )]
+    Permission {
+        /// The interface.
+        name: String,
+        /// libpcap's words.
+        detail: String,
+    },
+    /// The capture filter does not compile.
+    #[error("the capture filter does not compile ({detail}): {filter}")]
+    Filter {
+        /// The filter.
+        filter: String,
+        /// libpcap's words.
+        detail: String,
+    },
+    /// The interface could not be opened for another reason.
+    #[error("cannot capture on '{name}': {detail}")]
+    Open {
+        /// The interface.
+        name: String,
+        /// libpcap's words.
+        detail: String,
+    },
+    /// The `-w` file could not be written.
+    #[error("cannot write the capture to {}: {detail}", .path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// libpcap's words.
+        detail: String,
+    },
+    /// Capture stopped: the interface went down or vanished.
+    #[error("capture on '{name}' stopped after frame {frames}: {detail}")]
+    Lost {
+        /// The interface.
+        name: String,
+        /// Frames captured before.
+        frames: u64,
+        /// libpcap's words.
+        detail: String,
+    },
+}
+
+fn list_or_none(v: &[String]) -> String {
+    if v.is_empty() {
+        "none that libpcap can open".to_owned()
+    } else {
+        v.join(", ")
+    }
+}
+
+/// How to open an interface.
+#[derive(Debug, Clone)]
+pub struct LiveConfig {
+    /// The interface.
+    pub interface: String,
+    /// The BPF filter (`""`: everything).
+    pub filter: String,
+    /// Bytes kept per packet.
+    pub snaplen: u32,
+    /// The kernel's capture buffer, in bytes.
+    pub buffer_bytes: u32,
+    /// How long a read waits for a packet before returning, in milliseconds (the
+    /// session uses the pause to run its clocks).
+    pub read_timeout_ms: u32,
+    /// Also write every captured packet to this pcap file.
+    pub write: Option<PathBuf>,
+}
+
+/// libpcap's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LiveCounters {
+    /// Packets that passed the filter.
+    pub received: u64,
+    /// Dropped by the kernel: no room in the buffer.
+    pub dropped_by_kernel: u64,
+    /// Dropped by the interface or its driver.
+    pub dropped_by_interface: u64,
+}
+
+/// Wakes a [`LiveSource`] blocked in [`LiveSource::next`], from another thread.
+/// (libpcap's read timeout does not fire on Linux in immediate mode when no packet
+/// comes, so the session's clock thread wakes the read instead.)
+pub struct Waker(pcap::BreakLoop);
+
+impl Waker {
+    /// Make the pending (or the next) read return without a packet.
+    pub fn wake(&self) {
+        self.0.breakloop();
+    }
+}
+
+/// An open interface, delivering frames.
+pub struct LiveSource {
+    interface: String,
+    cap: Capture<Active>,
+    linktype: Linktype,
+    savefile: Option<pcap::Savefile>,
+    frames: u64,
+    bytes: u64,
+}
+
+/// The interfaces libpcap can open, by name.
+pub fn interfaces() -> Vec<String> {
+    pcap::Device::list()
+        .map(|l| l.into_iter().map(|d| d.name).collect())
+        .unwrap_or_default()
+}
+
+/// Classify libpcap's words about an interface it could not open.
+fn open_error(name: &str, e: &pcap::Error) -> LiveError {
+    let detail = e.to_string();
+    let lower = detail.to_ascii_lowercase();
+    if lower.contains("permission") || lower.contains("not permitted") {
+        LiveError::Permission {
+            name: name.to_owned(),
+            detail,
+        }
+    } else if lower.contains("no such device") {
+        LiveError::NoSuchInterface {
+            name: name.to_owned(),
+            available: interfaces(),
+        }
+    } else {
+        LiveError::Open {
+            name: name.to_owned(),
+            detail,
+        }
+    }
+}
+
+impl LiveSource {
+    /// Open the interface: promiscuous, immediate delivery, nanosecond time stamps,
+    /// the filter compiled into the kernel.
+    ///
+    /// # Errors
+    /// No such interface (the existing ones are listed), no permission (the
+    /// capabilities are named), a filter that does not compile, an unwritable `-w`.
+    pub fn open(cfg: &LiveConfig) -> Result<Self, LiveError> {
+        let name = cfg.interface.as_str();
+        let available = interfaces();
+        // libpcap lists what it can open; a name missing from a non-empty list is a
+        // typo (an empty list may mean no permission to look: let the open tell).
+        if !available.is_empty() && !available.iter().any(|a| a == name) {
+            return Err(LiveError::NoSuchInterface {
+                name: name.to_owned(),
+                available,
+            });
+        }
+        let clamp = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
+        let cap = Capture::from_device(name)
+            .map_err(|e| open_error(name, &e))?
+            .promisc(true)
+            .snaplen(clamp(cfg.snaplen))
+            .buffer_size(clamp(cfg.buffer_bytes))
+            .timeout(clamp(cfg.read_timeout_ms.max(1)))
+            .immediate_mode(true)
+            .precision(Precision::Nano)
+            .open()
+            .map_err(|e| open_error(name, &e))?;
+        let mut cap = cap;
+        if !cfg.filter.is_empty() {
+            cap.filter(&cfg.filter, true)
+                .map_err(|e| LiveError::Filter {
+                    filter: cfg.filter.clone(),
+                    detail: e.to_string(),
+                })?;
+        }
+        let linktype = Linktype(u32::try_from(cap.get_datalink().0).unwrap_or(u32::MAX));
+        let savefile = match &cfg.write {
+            Some(path) => Some(cap.savefile(path).map_err(|e| LiveError::Write {
+                path: path.clone(),
+                detail: e.to_string(),
+            })?),
+            None => None,
+        };
+        Ok(LiveSource {
+            interface: name.to_owned(),
+            cap,
+            linktype,
+            savefile,
+            frames: 0,
+            bytes: 0,
+        })
+    }
+
+    /// The interface's link type.
+    pub fn linktype(&self) -> Linktype {
+        self.linktype
+    }
+
+    /// A handle that wakes a blocked read (see [`Waker`]).
+    pub fn waker(&mut self) -> Waker {
+        Waker(self.cap.breakloop_handle())
+    }
+
+    /// Frames and bytes delivered so far.
+    pub fn delivered(&self) -> (u64, u64) {
+        (self.frames, self.bytes)
+    }
+
+    /// Wait for the next packet and hand it to `on_frame`. `Ok(false)`: the read timed
+    /// out or a [`Waker`] woke it, with no packet.
+    ///
+    /// # Errors
+    /// The capture failed: the interface went down or vanished.
+    pub fn next(&mut self, on_frame: impl FnOnce(&Frame<'_>)) -> Result<bool, LiveError> {
+        match self.cap.next_packet() {
+            Ok(p) => {
+                self.frames += 1;
+                self.bytes += p.data.len() as u64;
+                if let Some(sf) = &mut self.savefile {
+                    sf.write(&p);
+                }
+                // Nanosecond precision was asked for: tv_usec carries nanoseconds.
+                // (time_t and suseconds_t are narrower than i64 on some platforms.)
+                #[allow(clippy::useless_conversion)]
+                let ts_ns = i64::from(p.header.ts.tv_sec)
+                    .saturating_mul(1_000_000_000)
+                    .saturating_add(i64::from(p.header.ts.tv_usec));
+                on_frame(&Frame {
+                    number: self.frames,
+                    ts_ns,
+                    linktype: self.linktype,
+                    data: p.data,
+                    orig_len: p.header.len,
+                });
+                Ok(true)
+            }
+            // NoMorePackets is pcap_breakloop's answer on a live capture.
+            Err(pcap::Error::TimeoutExpired | pcap::Error::NoMorePackets) => Ok(false),
+            Err(e) => Err(LiveError::Lost {
+                name: self.interface.clone(),
+                frames: self.frames,
+                detail: e.to_string(),
+            }),
+        }
+    }
+
+    /// libpcap's counters (kernel drops included).
+    pub fn counters(&mut self) -> LiveCounters {
+        self.cap
+            .stats()
+            .map(|s| LiveCounters {
+                received: u64::from(s.received),
+                dropped_by_kernel: u64::from(s.dropped),
+                dropped_by_interface: u64::from(s.if_dropped),
+            })
+            .unwrap_or_default()
+    }
+
+    /// Flush the `-w` file.
+    ///
+    /// # Errors
+    /// The file could not be written.
+    pub fn flush(&mut self, path: &Path) -> Result<(), LiveError> {
+        match &mut self.savefile {
+            Some(sf) => sf.flush().map_err(|e| LiveError::Write {
+                path: path.to_owned(),
+                detail: e.to_string(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Sends frames out of an interface (the replayer).
+pub struct Injector {
+    interface: String,
+    cap: Capture<Active>,
+}
+
+impl Injector {
+    /// Open the interface for sending.
+    ///
+    /// # Errors
+    /// As [`LiveSource::open`].
+    pub fn open(name: &str) -> Result<Self, LiveError> {
+        let available = interfaces();
+        if !available.is_empty() && !available.iter().any(|a| a == name) {
+            return Err(LiveError::NoSuchInterface {
+                name: name.to_owned(),
+                available,
+            });
+        }
+        // Nothing is read from it: a small snap length and buffer.
+        let cap = Capture::from_device(name)
+            .map_err(|e| open_error(name, &e))?
+            .snaplen(64)
+            .buffer_size(1 << 16)
+            .open()
+            .map_err(|e| open_error(name, &e))?;
+        Ok(Injector {
+            interface: name.to_owned(),
+            cap,
+        })
+    }
+
+    /// Send one frame as is.
+    ///
+    /// # Errors
+    /// The interface refused it (too long for its MTU, or down).
+    pub fn send(&mut self, frame: &[u8]) -> Result<(), LiveError> {
+        self.cap.sendpacket(frame).map_err(|e| LiveError::Open {
+            name: self.interface.clone(),
+            detail: format!("sending a frame of {} bytes: {e}", frame.len()),
+        })
+    }
+}

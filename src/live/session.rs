@@ -1,0 +1,303 @@
+//! The live session loop and the replayer (both need libpcap).
+//!
+//! One thread: read a packet (libpcap waits at most the read timeout), put it
+//! through the pipeline, and every `poll` interval of the wall clock let the watcher
+//! judge what changed — so a phone that goes quiet is declared stalled while the
+//! capture runs. The loop ends on the stop flag (Ctrl-C, SIGTERM), `--duration`, or
+//! a capture failure; the report is judged at that moment.
+
+use std::collections::VecDeque;
+use std::io::{IsTerminal as _, Write};
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rules::RuleSet;
+
+use super::render::{self, RECENT_LINES};
+use super::watch::Watcher;
+use crate::analyze;
+use crate::capture::live::{Injector, LiveConfig, LiveError, LiveSource};
+use crate::capture::{self, CaptureError, CaptureStats, Linktype};
+use crate::pipeline::Pipeline;
+use crate::report::{LiveInfo, Report};
+
+/// How the session shows progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// One plain line per event.
+    Lines,
+    /// One JSON object per event line; the final report as one JSON line.
+    Json,
+    /// A status table redrawn in place (a terminal), the latest events under it.
+    Screen,
+}
+
+impl Output {
+    /// The default for a text format: the table on a terminal, lines otherwise.
+    pub fn for_stdout() -> Self {
+        if std::io::stdout().is_terminal() {
+            Output::Screen
+        } else {
+            Output::Lines
+        }
+    }
+}
+
+/// What a live session is asked to do.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    /// The interface and how to open it.
+    pub source: LiveConfig,
+    /// Stop after this long.
+    pub duration: Option<Duration>,
+    /// Rules and bounds, as for `analyze`.
+    pub analysis: analyze::Options,
+    /// How to show progress.
+    pub output: Output,
+    /// How often the watcher looks (and the screen is redrawn).
+    pub poll: Duration,
+}
+
+/// The outcome of a session.
+pub struct Session {
+    /// The report, judged when the session stopped.
+    pub report: Report,
+    /// Why capture stopped, if it was not asked to (the interface went away).
+    pub lost: Option<LiveError>,
+}
+
+/// A flag raised by SIGINT, SIGTERM or SIGHUP. A second Ctrl-C while the report is
+/// being made ends the process at once.
+///
+/// # Errors
+/// The handlers could not be installed.
+pub fn stop_on_signals() -> std::io::Result<Arc<AtomicBool>> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let flag = Arc::new(AtomicBool::new(false));
+    for sig in [SIGINT, SIGTERM, SIGHUP] {
+        signal_hook::flag::register_conditional_shutdown(sig, 1, Arc::clone(&flag))?;
+        signal_hook::flag::register(sig, Arc::clone(&flag))?;
+    }
+    Ok(flag)
+}
+
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+/// Run a live session until `stop` is raised, the duration passes or capture fails.
+/// `ready` is called once the interface is open (before any packet).
+///
+/// # Errors
+/// The interface cannot be opened (see [`LiveError`]).
+pub fn run(
+    opts: &LiveOptions,
+    rules: &RuleSet,
+    stop: &AtomicBool,
+    out: &mut dyn Write,
+    ready: impl FnOnce(&LiveSource),
+) -> Result<Session, LiveError> {
+    let mut src = LiveSource::open(&opts.source)?;
+    ready(&src);
+    let iface = opts.source.interface.clone();
+    let label = format!("live:{iface}");
+    let a = &opts.analysis;
+    let mut pipeline = Pipeline::new(label.clone(), rules, a.limits, a.streams);
+    let started = Instant::now();
+    let mut view = View {
+        output: opts.output,
+        iface: iface.clone(),
+        started,
+        watcher: Watcher::new(),
+        recent: VecDeque::with_capacity(RECENT_LINES),
+        out,
+    };
+    let deadline = opts.duration.map(|d| started + d);
+    let mut next_poll = started;
+    let mut lost = None;
+    // The clock thread wakes the read every tick, so the loop sees the stop flag, the
+    // deadline and the watcher's clock even when no packet comes.
+    let waker = src.waker();
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let tick = Duration::from_millis(u64::from(opts.source.read_timeout_ms.max(10)));
+            while !done.load(Ordering::Relaxed) {
+                std::thread::sleep(tick);
+                waker.wake();
+            }
+        });
+        loop {
+            if stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
+                break;
+            }
+            if let Err(e) = src.next(|frame| pipeline.frame(frame)) {
+                lost = Some(e);
+                break;
+            }
+            let now = Instant::now();
+            if now >= next_poll {
+                next_poll = now + opts.poll;
+                view.show(&src, &pipeline);
+            }
+        }
+        done.store(true, Ordering::Relaxed);
+    });
+    view.show(&src, &pipeline);
+    if let Some(path) = &opts.source.write {
+        if let Err(e) = src.flush(path) {
+            lost.get_or_insert(e);
+        }
+    }
+    let counters = src.counters();
+    let (frames, bytes) = src.delivered();
+    let read = CaptureStats {
+        frames,
+        bytes,
+        ..CaptureStats::default()
+    };
+    // Judged now: a phone silent since its last packet has really waited this long.
+    let mut report = pipeline.finish(Some(now_ns()), &read, vec![label]);
+    if src.linktype() != Linktype::ETHERNET {
+        report.capture.warnings.push(format!(
+            "live:{iface}: link type {} (bootscope reads Ethernet best)",
+            src.linktype()
+        ));
+    }
+    report.capture.live = Some(LiveInfo {
+        interface: iface,
+        filter: opts.source.filter.clone(),
+        received: counters.received,
+        dropped_by_kernel: counters.dropped_by_kernel,
+        dropped_by_interface: counters.dropped_by_interface,
+        written_to: opts.source.write.as_ref().map(|p| p.display().to_string()),
+    });
+    Ok(Session { report, lost })
+}
+
+/// What the session shows while it runs: the watcher and the screen's state.
+struct View<'o> {
+    output: Output,
+    iface: String,
+    started: Instant,
+    watcher: Watcher,
+    recent: VecDeque<String>,
+    out: &'o mut dyn Write,
+}
+
+impl View<'_> {
+    /// Let the watcher look, and show what it found.
+    fn show(&mut self, src: &LiveSource, pipeline: &Pipeline<'_>) {
+        let events = self.watcher.poll(pipeline.engine(), now_ns());
+        // Output errors (a closed pipe) do not stop the capture: the report still matters.
+        match self.output {
+            Output::Lines => {
+                for e in events {
+                    let _ = writeln!(self.out, "{}", render::text_line(e));
+                }
+            }
+            Output::Json => {
+                for e in events {
+                    let _ = writeln!(self.out, "{}", render::json_line(e));
+                }
+            }
+            Output::Screen => {
+                for e in events {
+                    if self.recent.len() == RECENT_LINES {
+                        self.recent.pop_front();
+                    }
+                    self.recent.push_back(render::text_line(e));
+                }
+                let header = format!(
+                    "bootscope live on {}: {} packet(s), {} boot message(s), {:.0} s — \
+                     Ctrl-C for the report",
+                    self.iface,
+                    src.delivered().0,
+                    pipeline.messages(),
+                    self.started.elapsed().as_secs_f64()
+                );
+                let phones = self.watcher.phones();
+                let screen = render::screen(&header, &phones, &self.recent, None);
+                let _ = self.out.write_all(screen.as_bytes());
+            }
+        }
+        let _ = self.out.flush();
+    }
+}
+
+/// What the replayer did.
+#[derive(Debug, Clone, Default)]
+pub struct ReplayStats {
+    /// Frames sent.
+    pub sent: u64,
+    /// Bytes sent.
+    pub bytes: u64,
+    /// Frames not sent: not Ethernet.
+    pub skipped: u64,
+    /// Frames the interface refused (too long for its MTU, or down).
+    pub failed: u64,
+    /// The first refusal, in words.
+    pub first_failure: Option<String>,
+    /// How long it took.
+    pub elapsed: Duration,
+    /// What the reader met.
+    pub read: CaptureStats,
+}
+
+/// Failures of the replayer.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// The capture could not be read.
+    #[error(transparent)]
+    Capture(#[from] CaptureError),
+    /// The interface could not be opened.
+    #[error(transparent)]
+    Live(#[from] LiveError),
+}
+
+/// Send the Ethernet frames of the capture at `path` out of `interface` at their
+/// recorded pace divided by `speed` (`0`: as fast as possible).
+///
+/// # Errors
+/// The capture cannot be read or the interface cannot be opened.
+pub fn replay(path: &Path, interface: &str, speed: f64) -> Result<ReplayStats, ReplayError> {
+    let file = capture::open(path)?;
+    let mut inj = Injector::open(interface)?;
+    let mut stats = ReplayStats::default();
+    let started = Instant::now();
+    let mut first_ts: Option<i64> = None;
+    let read = file.for_each_frame(|frame| {
+        if frame.linktype != Linktype::ETHERNET {
+            stats.skipped += 1;
+            return ControlFlow::Continue(());
+        }
+        let t0 = *first_ts.get_or_insert(frame.ts_ns);
+        if speed > 0.0 {
+            let offset_ns = (frame.ts_ns - t0).max(0) as f64 / speed;
+            let due = started + Duration::from_nanos(offset_ns as u64);
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+        }
+        match inj.send(frame.data) {
+            Ok(()) => {
+                stats.sent += 1;
+                stats.bytes += frame.data.len() as u64;
+            }
+            Err(e) => {
+                stats.failed += 1;
+                stats.first_failure.get_or_insert_with(|| e.to_string());
+            }
+        }
+        ControlFlow::Continue(())
+    })?;
+    stats.read = read;
+    stats.elapsed = started.elapsed();
+    Ok(stats)
+}

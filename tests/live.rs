@@ -1,0 +1,527 @@
+//! `bootscope live` on a real interface (built with `--features live`, run as root).
+//!
+//! Each test makes its own network namespace holding both ends of a veth pair — no
+//! addresses, no routes, IPv6 off: nothing can leave it, and nothing but the replayed
+//! frames crosses it. `bootscope live` listens on one end, `bootscope replay` sends a
+//! sample into the other at its recorded pace, and the report after SIGTERM must be
+//! the one `analyze` gives. The namespace is removed even when the test fails.
+//!
+//! Without root or `ip`, the tests say so and pass, unless
+//! `BOOTSCOPE_LIVE_TESTS=require` (as `.ci/run` sets it) makes that a failure.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::common::scratch;
+
+const BIN: &str = env!("CARGO_BIN_EXE_bootscope");
+
+/// Whether this machine can run the tests (root, iproute2).
+fn can_run() -> bool {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let ip = Command::new("ip").arg("-V").output().is_ok();
+    if root && ip {
+        return true;
+    }
+    let why = format!("live tests need root and iproute2 (root: {root}, ip: {ip})");
+    assert!(
+        std::env::var("BOOTSCOPE_LIVE_TESTS").as_deref() != Ok("require"),
+        "{why}"
+    );
+    eprintln!("skipped: {why}");
+    false
+}
+
+fn sh(args: &[&str]) {
+    let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A namespace with a veth pair `va` / `vb` inside it; deleted on drop (which takes
+/// the pair with it).
+struct Netns(String);
+
+impl Netns {
+    fn new() -> Netns {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let name = format!(
+            "bscope-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        );
+        sh(&["ip", "netns", "add", &name]);
+        let ns = Netns(name);
+        let n = ns.0.as_str();
+        sh(&[
+            "ip", "-n", n, "link", "add", "va", "type", "veth", "peer", "name", "vb",
+        ]);
+        // No IPv6: no router solicitations or MLD reports on the wire.
+        sh(&[
+            "ip",
+            "netns",
+            "exec",
+            n,
+            "sysctl",
+            "-qw",
+            "net.ipv6.conf.all.disable_ipv6=1",
+            "net.ipv6.conf.default.disable_ipv6=1",
+            "net.ipv6.conf.va.disable_ipv6=1",
+            "net.ipv6.conf.vb.disable_ipv6=1",
+        ]);
+        for dev in ["va", "vb"] {
+            sh(&["ip", "-n", n, "link", "set", dev, "mtu", "9000", "up"]);
+        }
+        ns
+    }
+
+    fn exec(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.0, BIN]).args(args);
+        c
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// A running `bootscope live`, killed on drop if still running.
+struct Live {
+    child: Child,
+    stdout: mpsc::Receiver<String>,
+}
+
+impl Live {
+    /// Start `live -i va` with `args`, and wait until it listens.
+    fn start(ns: &Netns, args: &[&str]) -> Live {
+        let mut child = ns
+            .exec(&[&["live", "-i", "va"], args].concat())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let (tx, stdout) = mpsc::channel();
+        let out = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let (etx, erx) = mpsc::channel();
+        let err = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                let _ = etx.send(line);
+            }
+        });
+        let mut live = Live { child, stdout };
+        let mut said = Vec::new();
+        loop {
+            match erx.recv_timeout(Duration::from_secs(20)) {
+                Ok(l) if l.contains("listening on va") => break,
+                Ok(l) => said.push(l),
+                Err(_) => {
+                    let _ = live.child.kill();
+                    panic!("live did not start listening: {said:?}");
+                }
+            }
+        }
+        // Drain the rest of stderr in the background (warnings).
+        std::thread::spawn(move || while erx.recv().is_ok() {});
+        live
+    }
+
+    fn signal(&self, sig: &str) {
+        sh(&["kill", sig, &self.child.id().to_string()]);
+    }
+
+    /// SIGTERM, then the exit code and every stdout line.
+    fn stop(mut self) -> (Option<i32>, Vec<String>) {
+        self.signal("-TERM");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(Instant::now() < deadline, "live did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let lines = self.stdout.try_iter().collect();
+        (status.code(), lines)
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn replay(ns: &Netns, capture: &Path, speed: &str) {
+    let out = ns
+        .exec(&["replay", "-i", "vb", "--speed", speed])
+        .arg(capture)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "replay: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn analyze(capture: &Path) -> Value {
+    let out = Command::new(BIN)
+        .args(["analyze", "--format", "json"])
+        .arg(capture)
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_some_and(|c| c <= 1), "analyze failed");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// A phone's verdict without what a replay cannot keep: frame numbers (the capture
+/// filter drops ARP, so live numbers differ from the file's) and exact times.
+fn verdict(p: &Value) -> Value {
+    let findings: Vec<Value> = p["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| serde_json::json!([f["code"], f["severity"], f["stage"], f["message"]]))
+        .collect();
+    let timeline: Vec<Value> = p["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| serde_json::json!([e["stage"], e["type"], e["event"]]))
+        .collect();
+    serde_json::json!({
+        "mac": p["mac"], "name": p["device_name"], "status": p["status"],
+        "stage": p["stalled_stage"], "findings": findings, "timeline": timeline,
+        "vlan": p["vlan"], "ip": p["ip"], "boots": p["boots"],
+    })
+}
+
+/// The report without what depends on when it was judged (`waited`) or where it came
+/// from (`capture`).
+fn judged(mut r: Value) -> Value {
+    for list in ["phones", "other_devices"] {
+        for p in r[list].as_array_mut().unwrap() {
+            if let Some(e) = p.get_mut("expected_next").and_then(Value::as_object_mut) {
+                e.remove("waited");
+            }
+        }
+    }
+    r.as_object_mut().unwrap().remove("capture");
+    r
+}
+
+/// Replay `sample` into a live session and compare its report with `analyze`.
+fn live_equals_analyze(sample: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("samples/{sample}/capture.pcap"));
+    let written: PathBuf = scratch(&format!("live-{sample}.pcap"));
+    let ns = Netns::new();
+    let live = Live::start(&ns, &["--format", "json", "-w", written.to_str().unwrap()]);
+    replay(&ns, &path, "1");
+    std::thread::sleep(Duration::from_millis(200));
+    let (code, lines) = live.stop();
+    let report: Value = serde_json::from_str(lines.last().expect("no report")).unwrap();
+    let events: Vec<Value> = lines[..lines.len() - 1]
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+
+    // The session's own capture, analyzed offline: the same report in every field.
+    let offline = analyze(&written);
+    assert_eq!(
+        judged(report.clone()),
+        judged(offline.clone()),
+        "{sample}: live and analyze of its -w file differ"
+    );
+    // The sample itself: the same verdicts, timelines in the same order, the same
+    // findings, and timeline times within the replay's jitter.
+    let original = analyze(&path);
+    let (lp, op) = (
+        report["phones"].as_array().unwrap(),
+        original["phones"].as_array().unwrap(),
+    );
+    assert_eq!(lp.len(), op.len(), "{sample}: phones");
+    for (l, o) in lp.iter().zip(op) {
+        assert_eq!(verdict(l), verdict(o), "{sample}");
+        for (a, b) in l["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(o["timeline"].as_array().unwrap())
+        {
+            let (a, b) = (a["time"].as_f64().unwrap(), b["time"].as_f64().unwrap());
+            assert!((a - b).abs() < 0.5, "{sample}: time {a} vs {b}");
+        }
+        // The event lines told the outcome while it ran.
+        let said = |kind: &str| {
+            events
+                .iter()
+                .any(|e| e["event"] == kind && e["mac"] == l["mac"])
+        };
+        assert!(said("phone-seen"), "{sample}: {}", l["mac"]);
+        match l["status"].as_str().unwrap() {
+            "registered" => assert!(said("registered"), "{sample}: {}", l["mac"]),
+            "stalled" => assert!(
+                events.iter().any(|e| e["event"] == "stalled"
+                    && e["mac"] == l["mac"]
+                    && e["stage"] == l["stalled_stage"]),
+                "{sample}: {} stalled at {} but no such event",
+                l["mac"],
+                l["stalled_stage"]
+            ),
+            _ => {}
+        }
+    }
+    let has_errors = lp.iter().any(|p| {
+        p["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["severity"] == "error")
+    });
+    assert_eq!(code, Some(i32::from(has_errors)), "{sample}: exit code");
+    // Every frame captured is counted, none dropped.
+    let c = &report["capture"];
+    assert_eq!(c["live"]["interface"], "va");
+    assert_eq!(c["live"]["dropped_by_kernel"], 0);
+    assert_eq!(c["live"]["received"], offline["capture"]["frames"]);
+    assert_eq!(c["frames"], offline["capture"]["frames"]);
+}
+
+#[test]
+fn live_reports_equal_analyze_on_replayed_samples() {
+    if !can_run() {
+        return;
+    }
+    // At the recorded pace (timeouts depend on it), all at once: each in its own
+    // namespace, so the longest sample (139 s) sets the time.
+    let samples = [
+        "mixed-site",
+        "healthy-http-6970-sip-digest",
+        "firmware-upgrade-one-reboot",
+        "boot-loop",
+        "tftp-no-response",
+        "cucm-failover",
+        "dhcp-nak",
+        "sip-udp-register-no-response",
+    ];
+    std::thread::scope(|s| {
+        let handles: Vec<_> = samples
+            .iter()
+            .map(|name| (name, s.spawn(move || live_equals_analyze(name))))
+            .collect();
+        let failed: Vec<_> = handles
+            .into_iter()
+            .filter_map(|(n, h)| h.join().is_err().then_some(*n))
+            .collect();
+        assert!(failed.is_empty(), "failed: {failed:?}");
+    });
+}
+
+#[test]
+fn kernel_drops_are_counted_in_the_report() {
+    if !can_run() {
+        return;
+    }
+    // A fleet capture sent as fast as possible while the session is stopped (SIGSTOP)
+    // and its buffer is the smallest: the kernel must drop, and the report must say so.
+    let fleet = scratch("live-drops-fleet.pcap");
+    let st = Command::new(BIN)
+        .args([
+            "simulate",
+            "--fleet",
+            "40",
+            "--seed",
+            "3",
+            "--duration",
+            "120",
+            "-o",
+        ])
+        .arg(&fleet)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let ns = Netns::new();
+    let live = Live::start(&ns, &["--buffer-size", "1", "--format", "table"]);
+    live.signal("-STOP");
+    replay(&ns, &fleet, "0");
+    live.signal("-CONT");
+    std::thread::sleep(Duration::from_millis(500));
+    let (_, lines) = live.stop();
+    let text = lines.join("\n");
+    let line = lines
+        .iter()
+        .find(|l| l.starts_with("live on va:"))
+        .unwrap_or_else(|| panic!("no capture counters in:\n{text}"));
+    // "live on va: N packet(s) received, K dropped by the kernel, I dropped by the interface"
+    let number_before = |what: &str| -> u64 {
+        let head = &line[..line.find(what).unwrap()];
+        head.split_whitespace().last().unwrap().parse().unwrap()
+    };
+    let received = number_before(" packet(s) received");
+    let dropped = number_before(" dropped by the kernel");
+    assert!(dropped > 0, "{line}");
+    assert!(received >= dropped, "{line}");
+    assert!(text.contains("warning: packets were dropped"), "{text}");
+}
+
+#[test]
+fn a_missing_interface_is_named_with_the_ones_that_exist() {
+    if !can_run() {
+        return;
+    }
+    let ns = Netns::new();
+    let out = ns.exec(&["live", "-i", "nosuch0"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no interface 'nosuch0'"), "{err}");
+    assert!(err.contains("va") && err.contains("vb"), "{err}");
+}
+
+#[test]
+fn no_permission_names_the_capabilities() {
+    if !can_run() {
+        return;
+    }
+    let ns = Netns::new();
+    // The same binary as an unprivileged user (nobody), inside the namespace.
+    let out = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns.0,
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+        ])
+        .args(["--clear-groups", BIN, "live", "-i", "va"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cap_net_raw,cap_net_admin"), "{err}");
+}
+
+#[test]
+fn the_default_filter_keeps_boots_and_drops_the_bulk() {
+    // Compiled by libpcap and run over every frame of every sample: all the frames
+    // bootscope decodes pass; RTP (the bulk of a voice VLAN) does not.
+    let dead = pcap::Capture::dead(pcap::Linktype::ETHERNET).unwrap();
+    let prog = dead
+        .compile(bootscope::live::DEFAULT_FILTER, true)
+        .expect("the default filter compiles");
+    // The samples, and the third-party captures (SIP over TCP, LLDP-MED, HTTP 6970…).
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("samples"))
+            .unwrap()
+            .map(|e| e.unwrap().path().join("capture.pcap"))
+            .filter(|p| p.exists())
+            .collect();
+    files.extend(
+        crate::common::all_captures()
+            .iter()
+            .map(|c| crate::common::capture_path(c)),
+    );
+    let mut checked = 0;
+    for p in &files {
+        let (frames, _) = crate::common::read_frames(p);
+        let mut d = bootscope::dispatch::Dispatcher::new(Default::default());
+        for f in frames.iter().filter(|f| f.linktype == 1) {
+            let frame = bootscope::capture::Frame {
+                number: f.number,
+                ts_ns: f.ts_ns,
+                linktype: bootscope::capture::Linktype(f.linktype),
+                data: &f.data,
+                orig_len: f.orig_len,
+            };
+            let mut decoded = false;
+            let _ = d.frame(&frame, |_, obs| {
+                decoded |= matches!(obs, bootscope::dispatch::Observed::Message(_));
+            });
+            if decoded {
+                checked += 1;
+                assert!(
+                    prog.filter(&f.data),
+                    "{}: frame {} decoded but filtered out",
+                    p.display(),
+                    f.number
+                );
+            }
+        }
+    }
+    // Counted by `tshark -Y 'cdp||lldp||dhcp||tftp||skinny||sip||http'` over the same
+    // files, give or take what bootscope decodes beyond tshark: well over a thousand.
+    assert!(checked > 1000, "{checked}");
+    // An RTP packet (UDP 16384 → 16386, version 2, PT 0), tagged and untagged.
+    let rtp = rtp_frame();
+    assert!(!prog.filter(&rtp));
+    let mut tagged = rtp[..12].to_vec();
+    tagged.extend_from_slice(&[0x81, 0x00, 0x00, 100]);
+    tagged.extend_from_slice(&rtp[12..]);
+    assert!(!prog.filter(&tagged));
+    // The same bytes as a TFTP DATA block (opcode 3) on those ports pass, tagged too.
+    let (mut data, mut data_tagged) = (rtp.clone(), tagged.clone());
+    data[42..44].copy_from_slice(&[0, 3]);
+    data_tagged[46..48].copy_from_slice(&[0, 3]);
+    assert!(prog.filter(&data) && prog.filter(&data_tagged));
+}
+
+/// Ethernet / IPv4 / UDP 16384→16386 / RTP v2 header, built by hand.
+fn rtp_frame() -> Vec<u8> {
+    let mut f = vec![
+        0x00, 0x1b, 0x54, 0, 0, 1, 0x00, 0x1b, 0x54, 0, 0, 2, 0x08, 0x00,
+    ];
+    let payload = [
+        0x80u8, 0x00, 0x00, 0x01, 0, 0, 0, 160, 0xde, 0xad, 0xbe, 0xef,
+    ];
+    let udp_len = 8 + payload.len() as u16;
+    let ip_len = 20 + udp_len;
+    f.extend_from_slice(&[
+        0x45,
+        0,
+        (ip_len >> 8) as u8,
+        ip_len as u8,
+        0,
+        0,
+        0x40,
+        0,
+        64,
+        17,
+        0,
+        0,
+    ]);
+    f.extend_from_slice(&[10, 100, 0, 20, 10, 100, 0, 21]);
+    f.extend_from_slice(&[
+        0x40,
+        0x00,
+        0x40,
+        0x02,
+        (udp_len >> 8) as u8,
+        udp_len as u8,
+        0,
+        0,
+    ]);
+    f.extend_from_slice(&payload);
+    f
+}
