@@ -208,5 +208,37 @@ fn bench_pipeline(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(pipeline, bench_pipeline);
+/// The whole analysis (map, merge, sort out the bulk, dissect, judge, report) of a
+/// model fleet with background traffic, on one thread and on two.
+fn bench_analyze(c: &mut Criterion) {
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("bootscope-bench-fleet.pcap");
+    let sc = bootscope::model::fleet::with_traffic(1000, 11, 120, 8.0);
+    let out = std::io::BufWriter::new(std::fs::File::create(&path).expect("create the fleet"));
+    bootscope::model::simulate(&sc, out).expect("write the fleet");
+    let size = std::fs::metadata(&path).map_or(0, |m| m.len());
+    let rules = bootscope::analyze::load_rules(None).expect("builtin rules");
+    let files = [path];
+    let mut g = c.benchmark_group("analyze");
+    g.sampling_mode(SamplingMode::Flat);
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(5));
+    g.throughput(Throughput::Bytes(size));
+    for threads in [1, 2] {
+        let opts = bootscope::analyze::Options {
+            threads,
+            ..Default::default()
+        };
+        g.bench_function(format!("fleet_threads_{threads}"), |b| {
+            b.iter(|| {
+                bootscope::analyze::run_files(black_box(&files), &rules, &opts, &mut |_, _| {})
+                    .expect("analyze the fleet")
+                    .phones
+                    .len()
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(pipeline, bench_pipeline, bench_analyze);
 criterion_main!(pipeline);

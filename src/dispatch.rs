@@ -210,6 +210,42 @@ fn is_tls_port(port: u16) -> bool {
     matches!(port, SCCP_TLS | SIP_TLS | HTTPS_TFTP)
 }
 
+/// Whether a frame could matter to the dispatcher, decided from the frame alone (no
+/// state), so it can run ahead on another thread and the bulk of a capture (RTP, file
+/// copies, web) never reaches the dissectors. Everything the dispatcher reads passes:
+/// CDP, LLDP, frames the link layer cannot slice (counted there), DHCP, TFTP, SIP and
+/// the TCP ports of SCCP, SIP and HTTP config. A TFTP transfer moves to ports both ends
+/// choose, so a datagram on other ports passes when it starts with a TFTP opcode
+/// (0x0001-0x0006); one that does not is not TFTP, even between a transfer's ends.
+pub fn worth_dissecting(frame: &Frame<'_>) -> bool {
+    let Ok(packet) = link::decode(frame) else {
+        return true;
+    };
+    match packet.net {
+        Net::Cdp(_) | Net::Lldp(_) => true,
+        Net::Ip(ip) => match ip.transport {
+            Transport::Udp {
+                src_port,
+                dst_port,
+                payload,
+            } => {
+                let port = |p| src_port == p || dst_port == p;
+                port(DHCP_SERVER)
+                    || port(DHCP_CLIENT)
+                    || port(TFTP)
+                    || port(SIP)
+                    || matches!(payload, [0, 1..=6, ..])
+                    || looks_like_sip(payload)
+            }
+            Transport::Tcp(seg) => [seg.src_port, seg.dst_port]
+                .iter()
+                .any(|&p| is_control_port(p) || is_tls_port(p)),
+            Transport::Fragment { .. } | Transport::Other { .. } => false,
+        },
+        Net::OtherEthertype(_) | Net::OtherLlc => false,
+    }
+}
+
 /// Bounds on the TFTP transfers followed at once.
 const MAX_TFTP_TRANSFERS: usize = 65_536;
 /// A transfer silent this long (capture time) is forgotten.

@@ -28,8 +28,10 @@ enum Command {
     /// where it stalled, findings with evidence frames). Exit 0 when no error finding,
     /// 1 when any, 2 on failure.
     Analyze {
-        /// A pcap or pcapng file, or `-` for stdin.
-        capture: PathBuf,
+        /// pcap or pcapng files (or `-` for stdin), or directories of rotated captures
+        /// (`tcpdump -C` / `-G`): several are merged by time into one capture.
+        #[arg(required = true)]
+        captures: Vec<PathBuf>,
         /// Output: a table with the fleet summary, or the CONTRACT JSON document.
         #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
         format: ReportFormat,
@@ -45,6 +47,9 @@ enum Command {
         /// TCP stream directions followed at once.
         #[arg(long, default_value_t = 65_536)]
         max_streams: usize,
+        /// Threads (0: every core). The report does not depend on it.
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
     },
     /// Follow phones booting on an interface (a SPAN port): a line per event that
     /// matters (a status table on a terminal), stalls declared on the wall clock, and
@@ -130,6 +135,9 @@ enum Command {
         /// Capture length in seconds for the fleet.
         #[arg(long, default_value_t = 600)]
         duration: u64,
+        /// Background traffic for the fleet (RTP and bulk TCP), in megabits per second.
+        #[arg(long, default_value_t = 0.0)]
+        traffic_mbps: f64,
     },
 }
 
@@ -204,6 +212,47 @@ mod erased {
         fn write_line(&self, out: &mut dyn Write) -> io::Result<()> {
             serde_json::to_writer(&mut *out, self)?;
             writeln!(out)
+        }
+    }
+}
+
+/// A progress bar on stderr for long files, only when stderr is a terminal.
+struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    /// Below this many bytes in all, no bar: it would only flicker.
+    const MIN_BYTES: u64 = 256 << 20;
+
+    fn new(files: &[PathBuf]) -> Self {
+        use std::io::IsTerminal as _;
+        let total: u64 = files
+            .iter()
+            .filter_map(|f| std::fs::metadata(f).ok())
+            .map(|m| m.len())
+            .sum();
+        if !io::stderr().is_terminal() || total < Self::MIN_BYTES {
+            return Progress(None);
+        }
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {bytes}/{total_bytes} {wide_bar} {binary_bytes_per_sec} ETA {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Progress(Some(bar))
+    }
+
+    fn update(&mut self, done: u64, total: u64) {
+        if let Some(b) = &self.0 {
+            b.set_length(total);
+            b.set_position(done);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.0 {
+            b.finish_and_clear();
         }
     }
 }
@@ -351,26 +400,79 @@ enum OutputFormat {
     Json,
 }
 
+#[global_allocator]
+static HEAP: heap::Counting = heap::Counting;
+
+/// The heap in use and its peak, counted at every allocation (two relaxed atomics:
+/// allocations are off the per-packet path). `BOOTSCOPE_HEAP_STATS=1` prints the
+/// peak at exit; mapped capture files are not heap and are not counted.
+mod heap {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+    pub struct Counting;
+    static IN_USE: AtomicUsize = AtomicUsize::new(0);
+    static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+    // SAFETY: every call is passed on to the system allocator unchanged.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+            let p = unsafe { System.alloc(l) };
+            if !p.is_null() {
+                let now = IN_USE.fetch_add(l.size(), Relaxed) + l.size();
+                PEAK.fetch_max(now, Relaxed);
+            }
+            p
+        }
+        unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+            unsafe { System.dealloc(p, l) };
+            IN_USE.fetch_sub(l.size(), Relaxed);
+        }
+        unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+            let q = unsafe { System.realloc(p, l, new) };
+            if !q.is_null() {
+                if new >= l.size() {
+                    let now = IN_USE.fetch_add(new - l.size(), Relaxed) + (new - l.size());
+                    PEAK.fetch_max(now, Relaxed);
+                } else {
+                    IN_USE.fetch_sub(l.size() - new, Relaxed);
+                }
+            }
+            q
+        }
+    }
+
+    /// The peak heap so far, in bytes.
+    pub fn peak() -> usize {
+        PEAK.load(Relaxed)
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    let code = match run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("bootscope: {e:#}");
             ExitCode::from(2)
         }
+    };
+    if std::env::var_os("BOOTSCOPE_HEAP_STATS").is_some() {
+        eprintln!("bootscope: peak heap {} bytes", heap::peak());
     }
+    code
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Analyze {
-            capture,
+            captures,
             format,
             phone,
             rules,
             max_devices,
             max_streams,
+            threads,
         } => {
             let opts = analyze::Options {
                 rules,
@@ -379,14 +481,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     max_streams,
                     ..Default::default()
                 },
+                threads,
             };
-            let report = analyze::run(&capture, &opts).context("analyze")?;
+            let rules = analyze::load_rules(opts.rules.as_deref()).context("analyze")?;
+            let files = analyze::expand(&captures).context("analyze")?;
+            if files.is_empty() {
+                anyhow::bail!("no capture file in {}", captures[0].display());
+            }
+            let mut bar = Progress::new(&files);
+            let report = analyze::run_files(&files, &rules, &opts, &mut |done, total| {
+                bar.update(done, total);
+            })
+            .context("analyze")?;
+            bar.finish();
             let mut err = io::stderr().lock();
             for w in &report.capture.warnings {
                 let _ = writeln!(err, "warning: {w}");
             }
             drop(err);
-            let source = capture.display().to_string();
+            let source = match files.as_slice() {
+                [one] => one.display().to_string(),
+                _ => format!("the {} capture files", files.len()),
+            };
             print_report(&report, format, phone.as_deref(), &source, false)
         }
         Command::Live {
@@ -418,6 +534,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         max_streams,
                         ..Default::default()
                     },
+                    threads: 1,
                 },
             };
             live(opts)
@@ -434,10 +551,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             fleet,
             seed,
             duration,
+            traffic_mbps,
         } => {
             let sc = match (scenario, fleet) {
                 (Some(path), _) => model::Scenario::load(&path)?,
-                (None, Some(n)) => model::fleet::scenario(n, seed, duration),
+                (None, Some(n)) => model::fleet::with_traffic(n, seed, duration, traffic_mbps),
                 (None, None) => anyhow::bail!("give a scenario file or --fleet N"),
             };
             let file = std::fs::File::create(&output)

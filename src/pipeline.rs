@@ -44,6 +44,18 @@ impl<'r> Pipeline<'r> {
 
     /// Take in one frame.
     pub fn frame(&mut self, frame: &Frame<'_>) {
+        let worth = dispatch::worth_dissecting(frame);
+        self.frame_sorted(frame, worth);
+    }
+
+    /// Take in one frame whose [`dispatch::worth_dissecting`] is already known (it
+    /// may have been worked out on another thread).
+    pub fn frame_sorted(&mut self, frame: &Frame<'_>, worth: bool) {
+        if !worth {
+            // Its time still counts: the capture's extent decides timeouts.
+            self.engine.tick(frame.ts_ns);
+            return;
+        }
         let Pipeline {
             source,
             dispatcher,

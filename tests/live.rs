@@ -104,6 +104,7 @@ impl Drop for Netns {
 struct Live {
     child: Child,
     stdout: mpsc::Receiver<String>,
+    stderr: mpsc::Receiver<String>,
 }
 
 impl Live {
@@ -129,21 +130,23 @@ impl Live {
                 let _ = etx.send(line);
             }
         });
-        let mut live = Live { child, stdout };
         let mut said = Vec::new();
         loop {
             match erx.recv_timeout(Duration::from_secs(20)) {
                 Ok(l) if l.contains("listening on va") => break,
                 Ok(l) => said.push(l),
                 Err(_) => {
-                    let _ = live.child.kill();
+                    let _ = child.kill();
+                    let _ = child.wait();
                     panic!("live did not start listening: {said:?}");
                 }
             }
         }
-        // Drain the rest of stderr in the background (warnings).
-        std::thread::spawn(move || while erx.recv().is_ok() {});
-        live
+        Live {
+            child,
+            stdout,
+            stderr: erx,
+        }
     }
 
     fn signal(&self, sig: &str) {
@@ -161,8 +164,7 @@ impl Live {
             assert!(Instant::now() < deadline, "live did not stop on SIGTERM");
             std::thread::sleep(Duration::from_millis(50));
         };
-        let lines = self.stdout.try_iter().collect();
-        (status.code(), lines)
+        (status.code(), drain(&self.stdout))
     }
 }
 
@@ -171,6 +173,15 @@ impl Drop for Live {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Every line a reader thread passes on until its process's pipe closes.
+fn drain(rx: &mpsc::Receiver<String>) -> Vec<String> {
+    let mut lines = Vec::new();
+    while let Ok(l) = rx.recv_timeout(Duration::from_secs(10)) {
+        lines.push(l);
+    }
+    lines
 }
 
 fn replay(ns: &Netns, capture: &Path, speed: &str) {
@@ -524,4 +535,62 @@ fn rtp_frame() -> Vec<u8> {
     ]);
     f.extend_from_slice(&payload);
     f
+}
+
+/// Start a session, replay a short sample, then break the interface with `ip …`:
+/// the session must end by itself with the report of what it saw, the error, exit 2.
+fn interface_fault(fault: &[&str], expect: &str) {
+    let ns = Netns::new();
+    let live = Live::start(&ns, &["--format", "json"]);
+    let sample =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/config-not-found/capture.pcap");
+    replay(&ns, &sample, "0");
+    std::thread::sleep(Duration::from_millis(300));
+    let mut cmd = vec!["ip", "-n", &ns.0];
+    cmd.extend_from_slice(fault);
+    sh(&cmd);
+    let mut live = live;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = live.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "live did not end after `ip {fault:?}`"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(2));
+    let lines = drain(&live.stdout);
+    let report: Value = serde_json::from_str(lines.last().expect("no report")).unwrap();
+    // tshark: the sample's 15 frames minus one ARP (not in the filter) reached it.
+    assert_eq!(report["capture"]["frames"], 14);
+    assert_eq!(report["phones"][0]["mac"], "00:1b:54:aa:0a:01");
+    assert_eq!(
+        report["phones"][0]["findings"][0]["code"],
+        "config-not-found"
+    );
+    let err = drain(&live.stderr);
+    assert!(
+        err.iter()
+            .any(|l| l.contains("capture on 'va' stopped") && l.contains(expect)),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn an_interface_that_vanishes_ends_the_session_with_the_report() {
+    if !can_run() {
+        return;
+    }
+    interface_fault(&["link", "del", "va"], "disappeared");
+}
+
+#[test]
+fn an_interface_taken_down_ends_the_session_with_the_report() {
+    if !can_run() {
+        return;
+    }
+    interface_fault(&["link", "set", "va", "down"], "down");
 }

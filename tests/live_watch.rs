@@ -79,6 +79,16 @@ fn a_phone_that_goes_quiet_is_declared_stalled_on_the_clock() {
         line.contains("stalled") && line.contains("at config"),
         "{line}"
     );
+    // The terminal screen: cleared and redrawn from the top, the phone's row, the lines.
+    let recent: std::collections::VecDeque<String> = [line.clone()].into();
+    let screen = render::screen("bootscope live on eth1", &phones, &recent, Some(160));
+    assert!(screen.starts_with("\x1b[H\x1b[2J"), "{screen:?}");
+    let row = screen
+        .lines()
+        .find(|l| l.contains("00:1b:54:aa:15:01"))
+        .expect("a row for the phone");
+    assert!(row.contains("stalled") && row.contains("config"), "{row}");
+    assert!(screen.trim_end().ends_with(line.trim_end()), "{screen}");
     let json: serde_json::Value = serde_json::from_str(&render::json_line(&ev[0])).unwrap();
     assert_eq!(json["event"], "stalled");
     assert_eq!(json["stage"], "config");

@@ -10,5 +10,6 @@ mod hostile;
 mod live;
 mod live_watch;
 mod samples;
+mod scale;
 mod tcp_flows;
 mod tshark_compare;

@@ -86,8 +86,8 @@ pub struct LiveConfig {
     pub snaplen: u32,
     /// The kernel's capture buffer, in bytes.
     pub buffer_bytes: u32,
-    /// How long a read waits for a packet before returning, in milliseconds (the
-    /// session uses the pause to run its clocks).
+    /// How long libpcap may hold packets before delivering them, in milliseconds
+    /// (immediate mode delivers at once where the platform allows).
     pub read_timeout_ms: u32,
     /// Also write every captured packet to this pcap file.
     pub write: Option<PathBuf>,
@@ -102,18 +102,6 @@ pub struct LiveCounters {
     pub dropped_by_kernel: u64,
     /// Dropped by the interface or its driver.
     pub dropped_by_interface: u64,
-}
-
-/// Wakes a [`LiveSource`] blocked in [`LiveSource::next`], from another thread.
-/// (libpcap's read timeout does not fire on Linux in immediate mode when no packet
-/// comes, so the session's clock thread wakes the read instead.)
-pub struct Waker(pcap::BreakLoop);
-
-impl Waker {
-    /// Make the pending (or the next) read return without a packet.
-    pub fn wake(&self) {
-        self.0.breakloop();
-    }
 }
 
 /// An open interface, delivering frames.
@@ -183,6 +171,7 @@ impl LiveSource {
             .immediate_mode(true)
             .precision(Precision::Nano)
             .open()
+            .and_then(Capture::setnonblock)
             .map_err(|e| open_error(name, &e))?;
         let mut cap = cap;
         if !cfg.filter.is_empty() {
@@ -215,9 +204,43 @@ impl LiveSource {
         self.linktype
     }
 
-    /// A handle that wakes a blocked read (see [`Waker`]).
-    pub fn waker(&mut self) -> Waker {
-        Waker(self.cap.breakloop_handle())
+    /// Whether the interface is up with a link (`None`: it is gone). libpcap on Linux
+    /// does not report an interface taken down while it waits, so the session asks.
+    pub fn link_up(&self) -> Option<bool> {
+        let dev = pcap::Device::list()
+            .ok()?
+            .into_iter()
+            .find(|d| d.name == self.interface)?;
+        let f = dev.flags;
+        Some(
+            f.if_flags
+                .contains(pcap::IfFlags::UP | pcap::IfFlags::RUNNING)
+                && f.connection_status != pcap::ConnectionStatus::Disconnected,
+        )
+    }
+
+    /// The interface's name.
+    pub fn interface(&self) -> &str {
+        &self.interface
+    }
+
+    /// Wait until a packet is ready to read, at most `timeout`. (The capture is
+    /// non-blocking and waited on with poll(2): libpcap's own read timeout does not fire
+    /// on Linux in immediate mode when nothing comes, and waking a blocked read with
+    /// pcap_breakloop can lose the packet being read.)
+    pub fn wait(&self, timeout: std::time::Duration) {
+        use std::os::unix::io::AsRawFd as _;
+        let mut fds = libc::pollfd {
+            fd: self.cap.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+        // SAFETY: one valid pollfd, for the duration of the call. An error (EINTR from
+        // a signal) just ends the wait early; the caller reads and looks at its flags.
+        unsafe {
+            libc::poll(&mut fds, 1, ms);
+        }
     }
 
     /// Frames and bytes delivered so far.
@@ -225,8 +248,8 @@ impl LiveSource {
         (self.frames, self.bytes)
     }
 
-    /// Wait for the next packet and hand it to `on_frame`. `Ok(false)`: the read timed
-    /// out or a [`Waker`] woke it, with no packet.
+    /// Hand the next packet, if one is ready, to `on_frame`. `Ok(false)`: none is
+    /// ready (see [`Self::wait`]).
     ///
     /// # Errors
     /// The capture failed: the interface went down or vanished.
@@ -253,8 +276,7 @@ impl LiveSource {
                 });
                 Ok(true)
             }
-            // NoMorePackets is pcap_breakloop's answer on a live capture.
-            Err(pcap::Error::TimeoutExpired | pcap::Error::NoMorePackets) => Ok(false),
+            Err(pcap::Error::TimeoutExpired) => Ok(false),
             Err(e) => Err(LiveError::Lost {
                 name: self.interface.clone(),
                 frames: self.frames,

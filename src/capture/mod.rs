@@ -8,6 +8,7 @@
 mod file;
 #[cfg(feature = "live")]
 pub mod live;
+pub mod mapped;
 
 pub use file::{open, CaptureFile};
 

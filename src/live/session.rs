@@ -1,8 +1,8 @@
 //! The live session loop and the replayer (both need libpcap).
 //!
-//! One thread: read a packet (libpcap waits at most the read timeout), put it
-//! through the pipeline, and every `poll` interval of the wall clock let the watcher
-//! judge what changed — so a phone that goes quiet is declared stalled while the
+//! One thread: read what packets are ready (waiting on the capture's descriptor
+//! between them), put them through the pipeline, and every `poll` interval of the
+//! wall clock let the watcher judge what changed — so a phone that goes quiet is declared stalled while the
 //! capture runs. The loop ends on the stop flag (Ctrl-C, SIGTERM), `--duration`, or
 //! a capture failure; the report is judged at that moment.
 
@@ -23,6 +23,9 @@ use crate::capture::live::{Injector, LiveConfig, LiveError, LiveSource};
 use crate::capture::{self, CaptureError, CaptureStats, Linktype};
 use crate::pipeline::Pipeline;
 use crate::report::{LiveInfo, Report};
+
+/// How long the interface may be down before the session ends.
+const LINK_DOWN_GRACE: Duration = Duration::from_secs(2);
 
 /// How the session shows progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,34 +123,58 @@ pub fn run(
     let deadline = opts.duration.map(|d| started + d);
     let mut next_poll = started;
     let mut lost = None;
-    // The clock thread wakes the read every tick, so the loop sees the stop flag, the
-    // deadline and the watcher's clock even when no packet comes.
-    let waker = src.waker();
-    let done = AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        scope.spawn(|| {
-            let tick = Duration::from_millis(u64::from(opts.source.read_timeout_ms.max(10)));
-            while !done.load(Ordering::Relaxed) {
-                std::thread::sleep(tick);
-                waker.wake();
+    let mut down_since: Option<Instant> = None;
+    let tick = Duration::from_millis(u64::from(opts.source.read_timeout_ms.max(10)));
+    loop {
+        if stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
+            // What the kernel already holds was on the wire before the stop: take it
+            // (for a second at most, should the wire keep it full).
+            let until = Instant::now() + Duration::from_secs(1);
+            while Instant::now() < until {
+                if !matches!(src.next(|frame| pipeline.frame(frame)), Ok(true)) {
+                    break;
+                }
             }
-        });
-        loop {
-            if stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
-                break;
-            }
-            if let Err(e) = src.next(|frame| pipeline.frame(frame)) {
+            break;
+        }
+        match src.next(|frame| pipeline.frame(frame)) {
+            Ok(true) => {}
+            Ok(false) => src.wait(tick),
+            Err(e) => {
                 lost = Some(e);
                 break;
             }
-            let now = Instant::now();
-            if now >= next_poll {
-                next_poll = now + opts.poll;
-                view.show(&src, &pipeline);
+        }
+        let now = Instant::now();
+        if now >= next_poll {
+            next_poll = now + opts.poll;
+            view.show(&src, &pipeline);
+            // An interface down (or gone) for a while ends the session with what was
+            // seen; a blip of the link does not.
+            match src.link_up() {
+                Some(true) => down_since = None,
+                state => {
+                    let since = *down_since.get_or_insert(now);
+                    if now.duration_since(since) >= LINK_DOWN_GRACE {
+                        let (frames, _) = src.delivered();
+                        lost = Some(LiveError::Lost {
+                            name: iface.clone(),
+                            frames,
+                            detail: match state {
+                                None => "the interface disappeared".to_owned(),
+                                Some(_) => format!(
+                                    "the interface has been down (no link, or \
+                                     administratively) for {} s",
+                                    LINK_DOWN_GRACE.as_secs()
+                                ),
+                            },
+                        });
+                        break;
+                    }
+                }
             }
         }
-        done.store(true, Ordering::Relaxed);
-    });
+    }
     view.show(&src, &pipeline);
     if let Some(path) = &opts.source.write {
         if let Err(e) = src.flush(path) {

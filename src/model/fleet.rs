@@ -13,6 +13,11 @@ use crate::link::MacAddr;
 
 /// `n` phones starting within the first minutes of a `duration_s` capture.
 pub fn scenario(n: u32, seed: u64, duration_s: u64) -> Scenario {
+    with_traffic(n, seed, duration_s, 0.0)
+}
+
+/// [`scenario`] with `traffic_mbps` of background traffic (RTP and bulk TCP).
+pub fn with_traffic(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Scenario {
     let mut rng = Rng::new(seed);
     let n = n.min(60_000);
     let phones = (0..n)
@@ -93,6 +98,9 @@ pub fn scenario(n: u32, seed: u64, duration_s: u64) -> Scenario {
             faults: Vec::new(),
         },
         phones,
-        background: Background { pcs: n / 10 },
+        background: Background {
+            pcs: n / 10,
+            traffic_mbps,
+        },
     }
 }

@@ -255,6 +255,11 @@ pub struct Background {
     /// PCs that boot (DHCP on the data VLAN, ARP, DNS).
     #[serde(default)]
     pub pcs: u32,
+    /// Traffic that has nothing to do with boots, in megabits per second: RTP
+    /// between phones on the voice VLAN and bulk TCP (file shares) on the data VLAN,
+    /// the bulk a SPAN port carries around the boots.
+    #[serde(default)]
+    pub traffic_mbps: f64,
 }
 
 /// Failures to load a scenario.

@@ -62,6 +62,9 @@ enum Phase {
 }
 
 /// A timer or an arrival for one device.
+/// The background traffic's tick.
+const TRAFFIC_TICK_NS: i64 = 1_000_000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Ev {
     Boot,
@@ -88,6 +91,7 @@ enum Ev {
     Reboot,
     PcBoot,
     PcNext(u32),
+    Traffic,
     HttpConnect(u32),
     HttpAnswer,
 }
@@ -268,12 +272,18 @@ impl<'s, W: Write> Sim<'s, W> {
             let t = self.start_ns + self.rng.range(0, 20_000) * MS;
             self.at(t, self.phones.len() + pc, Ev::PcBoot);
         }
+        if self.sc.background.traffic_mbps > 0.0 {
+            self.at(self.start_ns, self.phones.len() + self.pcs, Ev::Traffic);
+        }
         while let Some(Reverse((t, _, who, epoch, ev))) = self.queue.pop() {
             if t > self.end_ns {
                 break;
             }
             self.flush_until(t)?;
-            if who >= self.phones.len() {
+            if ev == Ev::Traffic {
+                self.traffic(t)?;
+                self.at(t + TRAFFIC_TICK_NS, who, Ev::Traffic);
+            } else if who >= self.phones.len() {
                 self.pc_event(t, who - self.phones.len(), ev)?;
             } else if epoch == self.phones[who].epoch || ev == Ev::Reboot {
                 self.phone_event(t, who, ev)?;
@@ -1432,6 +1442,78 @@ impl<'s, W: Write> Sim<'s, W> {
 
     fn lease_for_registered(&self, i: usize) -> Ipv4Addr {
         self.host_ip(self.sc.site.pool_start, i)
+    }
+
+    // ---- background traffic -----------------------------------------------------
+
+    /// One tick's worth of background traffic, written at once (it is stamped `t`,
+    /// and everything before `t` is already out): a third of the bytes RTP (G.711,
+    /// 20 ms, tagged on the voice VLAN), the rest 1514-byte TCP segments of a file
+    /// copy on the data VLAN.
+    fn traffic(&mut self, t: i64) -> std::io::Result<()> {
+        const RTP_FRAME: f64 = 218.0;
+        const BULK_FRAME: f64 = 1514.0;
+        let bytes = self.sc.background.traffic_mbps * 1e6 / 8.0 * (TRAFFIC_TICK_NS as f64 / 1e9);
+        // Whole frames per tick, the fractions carried by chance so the rate holds.
+        let frames = |share: f64, size: f64, rng: &mut Rng| {
+            let want = bytes * share / size;
+            let whole = want.floor();
+            let frac = ((want - whole) * 1e6) as i64;
+            whole as u64 + u64::from(rng.range(0, 1_000_000) < frac)
+        };
+        let rtp = frames(1.0 / 3.0, RTP_FRAME, &mut self.rng);
+        let bulk = frames(2.0 / 3.0, BULK_FRAME, &mut self.rng);
+        let site = &self.sc.site;
+        let n = self.phones.len().max(2);
+        for k in 0..rtp {
+            let a = self.rng.range(0, n as i64) as usize;
+            let b = (a + 1) % n;
+            let mut payload = [0xd5u8; 172];
+            payload[..2].copy_from_slice(&[0x80, 0x00]);
+            payload[2..4].copy_from_slice(&((t / TRAFFIC_TICK_NS) as u16).to_be_bytes());
+            let l2 = L2 {
+                src: MacAddr([0x00, 0x1b, 0x54, 0xee, (a >> 8) as u8, a as u8]),
+                dst: MacAddr([0x00, 0x1b, 0x54, 0xee, (b >> 8) as u8, b as u8]),
+                vlan: Some(site.voice_vlan),
+            };
+            let src = Endpoint {
+                ip: self.host_ip(site.pool_start, a),
+                port: 16384 + 2 * (k as u16 % 100),
+            };
+            let dst = Endpoint {
+                ip: self.host_ip(site.pool_start, b),
+                port: 16384 + 2 * (k as u16 % 100),
+            };
+            let f = wire::udp_frame(l2, src, dst, &payload);
+            self.out.record(t, &f)?;
+        }
+        for k in 0..bulk {
+            let pc = k as usize % 50;
+            let l2 = L2 {
+                src: site.gateway_mac.0,
+                dst: MacAddr([0x3c, 0x52, 0x82, 0x20, 0, pc as u8]),
+                vlan: None,
+            };
+            let data_net = u32::from(site.data_gateway) & 0xffff_ff00;
+            let server = Endpoint {
+                ip: Ipv4Addr::new(10, 1, 2, 20),
+                port: 445,
+            };
+            let client = Endpoint {
+                ip: Ipv4Addr::from(data_net | (100 + pc as u32)),
+                port: 49_152 + pc as u16,
+            };
+            let seq = (t / TRAFFIC_TICK_NS) as u32 ^ (k as u32).wrapping_mul(1460);
+            let tcp = wire::TcpFields {
+                seq,
+                ack_no: 1,
+                ack: true,
+                ..wire::TcpFields::default()
+            };
+            let f = wire::tcp_frame(l2, server, client, tcp, &[0x5a; 1460]);
+            self.out.record(t, &f)?;
+        }
+        Ok(())
     }
 
     // ---- background PCs ---------------------------------------------------------

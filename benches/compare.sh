@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Side by side, in one run, on one >= 1 GB `simulate --fleet 10000` capture (page cache
+# warm): bootscope analyze (every core, and one thread), the floor (map + walk + slice
+# every frame with etherparse: examples/floor.rs), tcpdump and tshark when installed.
+# Prints MB/s each and the ratios, and bootscope's peak heap (a counting allocator,
+# BOOTSCOPE_HEAP_STATS=1: mapped file pages are not heap) for 1x and 2x the traffic.
+#
+#   bash benches/compare.sh            # BENCH_DIR=target/bench-compare by default
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=${BENCH_DIR:-target/bench-compare}
+mkdir -p "$dir"
+cargo build -q --release --bin bootscope --example floor
+bin=target/release/bootscope
+fleet=$dir/fleet.pcap
+fleet2=$dir/fleet-2x-traffic.pcap
+[ -s "$fleet" ] || $bin simulate --fleet 10000 --seed 7 --duration 600 --traffic-mbps 14 -o "$fleet"
+[ -s "$fleet2" ] || $bin simulate --fleet 10000 --seed 7 --duration 600 --traffic-mbps 28 -o "$fleet2"
+size=$(stat -c %s "$fleet")
+cat "$fleet" "$fleet2" > /dev/null
+
+# Best wall time of three runs of a command, in seconds.
+best() {
+    local b=""
+    for _ in 1 2 3; do
+        local s e
+        s=$(date +%s.%N)
+        "$@" > /dev/null 2>&1 || true
+        e=$(date +%s.%N)
+        b=$(echo "$s $e ${b:-1e9}" | awk '{d=$2-$1; print (d<$3)?d:$3}')
+    done
+    echo "$b"
+}
+
+declare -A secs
+secs[bootscope]=$(best $bin analyze --format json "$fleet")
+secs[bootscope_1_thread]=$(best $bin analyze --format json --threads 1 "$fleet")
+secs[floor]=$(best target/release/examples/floor "$fleet")
+if command -v tcpdump > /dev/null; then
+    secs[tcpdump]=$(best tcpdump -n -r "$fleet")
+fi
+if command -v tshark > /dev/null; then
+    # One run: it takes minutes.
+    s=$(date +%s.%N)
+    tshark -n -r "$fleet" -Y 'cdp||lldp||dhcp||tftp||skinny||sip' -T fields -e frame.number > /dev/null 2>&1 || true
+    e=$(date +%s.%N)
+    secs[tshark]=$(echo "$s $e" | awk '{print $2-$1}')
+fi
+
+echo
+echo "capture: $fleet ($size bytes), $(nproc) cores"
+printf '%-20s %10s %10s %14s %12s\n' tool seconds MB/s "x tshark" "% of floor"
+for k in bootscope bootscope_1_thread floor tcpdump tshark; do
+    [ -n "${secs[$k]:-}" ] || continue
+    awk -v k="$k" -v s="${secs[$k]}" -v n="$size" -v t="${secs[tshark]:-}" -v f="${secs[floor]}" 'BEGIN {
+        mbs = n / s / 1e6
+        xt = (t == "") ? "-" : sprintf("%.0f", t / s)
+        printf "%-20s %10.3f %10.0f %14s %11.0f%%\n", k, s, mbs, xt, 100 * f / s
+    }'
+done
+
+echo
+for f in "$fleet" "$fleet2"; do
+    heap=$(BOOTSCOPE_HEAP_STATS=1 $bin analyze --format json "$f" 2>&1 > /dev/null | awk '/peak heap/ {print $3}')
+    echo "peak heap $(basename "$f"): $((heap / 1048576)) MiB ($(stat -c %s "$f") bytes of capture)"
+done
