@@ -61,6 +61,6 @@ done
 
 echo
 for f in "$fleet" "$fleet2"; do
-    heap=$(BOOTSCOPE_HEAP_STATS=1 $bin analyze --format json "$f" 2>&1 > /dev/null | awk '/peak heap/ {print $3}')
+    heap=$(BOOTSCOPE_HEAP_STATS=1 $bin analyze --format json "$f" 2>&1 > /dev/null | awk '/peak heap/ {print $4}' || true)
     echo "peak heap $(basename "$f"): $((heap / 1048576)) MiB ($(stat -c %s "$f") bytes of capture)"
 done

@@ -463,6 +463,11 @@ impl Dispatcher {
 
 /// SIP on a port other than 5060: the first line must be a SIP request or status line.
 fn looks_like_sip(payload: &[u8]) -> bool {
+    // A status line ("SIP/2.0 …") and a method both start with an upper-case letter;
+    // RTP (0x80…) and most of the bulk stop here.
+    if !payload.first().is_some_and(u8::is_ascii_uppercase) {
+        return false;
+    }
     if payload.starts_with(b"SIP/2.0 ") {
         return true;
     }

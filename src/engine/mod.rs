@@ -214,7 +214,8 @@ pub struct Analyzer<'r> {
     rules: &'r RuleSet,
     steps: Steps,
     limits: EngineLimits,
-    devices: BTreeMap<DeviceKey, Device>,
+    // Hashed, not ordered: looked up for every message; ordered once, for the report.
+    devices: HashMap<DeviceKey, Device>,
     attribution: Attribution,
     named_endpoints: HashMap<(IpAddr, u16), Box<str>>,
     transfers: HashMap<(IpAddr, u16), Transfer>,
@@ -235,7 +236,7 @@ impl<'r> Analyzer<'r> {
             rules,
             steps: Steps::resolve(&rules.sequence),
             limits,
-            devices: BTreeMap::new(),
+            devices: HashMap::new(),
             attribution: Attribution::default(),
             named_endpoints: HashMap::new(),
             transfers: HashMap::new(),
@@ -254,7 +255,7 @@ impl<'r> Analyzer<'r> {
         self.rules
     }
 
-    /// The devices followed so far.
+    /// The devices followed so far, in no particular order.
     pub fn devices(&self) -> impl Iterator<Item = &Device> {
         self.devices.values()
     }
@@ -1209,12 +1210,13 @@ impl<'r> Analyzer<'r> {
     pub fn finish(mut self, end_ns: Option<i64>) -> crate::report::Report {
         let end = end_ns.or(self.last_ns).unwrap_or(0);
         let start = self.first_ns.unwrap_or(end);
-        for dev in self.devices.values_mut() {
+        let mut devices: BTreeMap<DeviceKey, Device> = self.devices.drain().collect();
+        for dev in devices.values_mut() {
             dev.timeline.finish();
         }
         verdict::report(
             self.rules,
-            &self.devices,
+            &devices,
             start,
             end,
             self.stats,

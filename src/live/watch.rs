@@ -210,6 +210,10 @@ impl Watcher {
             }
             w.verdict = v;
         }
+        // The engine keeps devices in no particular order: the events go out by time.
+        self.events.sort_by(|a, b| {
+            (a.ts_ns, &a.mac, &a.device_name).cmp(&(b.ts_ns, &b.mac, &b.device_name))
+        });
         // Devices the engine merged or dropped leave stale entries: prune now and then.
         if self.phones.len() > 2 * live + 64 {
             let keys: std::collections::HashSet<&DeviceKey> =
