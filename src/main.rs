@@ -45,6 +45,10 @@ enum Command {
         /// TCP stream directions followed at once.
         #[arg(long, default_value_t = 65_536)]
         max_streams: usize,
+        /// Also write the whole report as one self-contained HTML page (fleet
+        /// summary, phone table, a ladder diagram per phone).
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// List every decoded CDP, LLDP, DHCP, TFTP, SCCP, SIP and HTTP (TCP 6970) message
     /// of a capture, one per line, as tshark would number the frames.
@@ -116,6 +120,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rules,
             max_devices,
             max_streams,
+            html,
         } => {
             let opts = analyze::Options {
                 rules,
@@ -135,6 +140,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 if report.find(q).is_none() {
                     anyhow::bail!("no phone {q} in {}", capture.display());
                 }
+            }
+            if let Some(path) = &html {
+                let file = std::fs::File::create(path)
+                    .with_context(|| format!("creating {}", path.display()))?;
+                let mut w = io::BufWriter::with_capacity(1 << 16, file);
+                report::html::write(&report, &mut w)
+                    .and_then(|()| w.flush())
+                    .with_context(|| format!("writing {}", path.display()))?;
             }
             let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
             // The JSON document is streamed, never built in memory whole.

@@ -6,6 +6,7 @@ mod analyze;
 mod capture_reader;
 mod dissect_view;
 mod hostile;
+mod html;
 mod samples;
 mod tcp_flows;
 mod tshark_compare;
