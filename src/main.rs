@@ -50,6 +50,10 @@ enum Command {
         /// Threads (0: every core). The report does not depend on it.
         #[arg(long, default_value_t = 0)]
         threads: usize,
+        /// Also write the whole report as one self-contained HTML page (fleet
+        /// summary, phone table, a ladder diagram per phone).
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Follow phones booting on an interface (a SPAN port): a line per event that
     /// matters (a status table on a terminal), stalls declared on the wall clock, and
@@ -91,6 +95,9 @@ enum Command {
         /// TCP stream directions followed at once.
         #[arg(long, default_value_t = 65_536)]
         max_streams: usize,
+        /// At the end, also write the report as one self-contained HTML page.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Send the frames of a capture out of an interface at their recorded pace (for
     /// testing `live`; needs `--features live`).
@@ -216,6 +223,16 @@ mod erased {
     }
 }
 
+/// The report as one self-contained HTML page at `path`.
+fn write_html(report: &report::Report, path: &std::path::Path) -> anyhow::Result<()> {
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut w = io::BufWriter::with_capacity(1 << 16, file);
+    report::html::write(report, &mut w)
+        .and_then(|()| w.flush())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
 /// A progress bar on stderr for long files, only when stderr is a terminal.
 struct Progress(Option<indicatif::ProgressBar>);
 
@@ -260,6 +277,7 @@ impl Progress {
 /// `bootscope live`'s arguments.
 #[cfg_attr(not(feature = "live"), allow(dead_code))]
 struct LiveArgs {
+    html: Option<PathBuf>,
     interface: String,
     filter: Option<String>,
     write: Option<PathBuf>,
@@ -340,6 +358,9 @@ fn live(a: LiveArgs) -> anyhow::Result<ExitCode> {
         let _ = writeln!(err, "warning: {w}");
     }
     drop(err);
+    if let Some(path) = &a.html {
+        write_html(&report, path)?;
+    }
     let code = print_report(
         &report,
         a.format,
@@ -473,6 +494,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             max_devices,
             max_streams,
             threads,
+            html,
         } => {
             let opts = analyze::Options {
                 rules,
@@ -499,6 +521,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let _ = writeln!(err, "warning: {w}");
             }
             drop(err);
+            if let Some(path) = &html {
+                write_html(&report, path)?;
+            }
             let source = match files.as_slice() {
                 [one] => one.display().to_string(),
                 _ => format!("the {} capture files", files.len()),
@@ -517,8 +542,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             buffer_size,
             max_devices,
             max_streams,
+            html,
         } => {
             let opts = LiveArgs {
+                html,
                 interface,
                 filter,
                 write,

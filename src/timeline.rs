@@ -339,6 +339,115 @@ impl EventKind {
     }
 }
 
+/// The side of a boot a message was exchanged with: a lane of a ladder diagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PeerRole {
+    /// The access switch (CDP / LLDP-MED).
+    Switch,
+    /// The DHCP server (or its relay).
+    DhcpServer,
+    /// A TFTP or HTTP (6970) configuration / firmware server.
+    FileServer,
+    /// A call manager (SCCP / SIP).
+    CallManager,
+}
+
+impl PeerRole {
+    /// The snake_case name used in the JSON report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PeerRole::Switch => "switch",
+            PeerRole::DhcpServer => "dhcp_server",
+            PeerRole::FileServer => "file_server",
+            PeerRole::CallManager => "call_manager",
+        }
+    }
+}
+
+/// Which way a message went, seen from the phone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Sent by the phone.
+    FromPhone,
+    /// Sent to the phone.
+    ToPhone,
+}
+
+impl Direction {
+    /// The snake_case name used in the JSON report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::FromPhone => "from_phone",
+            Direction::ToPhone => "to_phone",
+        }
+    }
+}
+
+/// Who a message was exchanged with, which way, and the peer's address when the
+/// event names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exchange {
+    /// The other side.
+    pub role: PeerRole,
+    /// Which way; `None` when the event does not say (TLS data seen either way).
+    pub dir: Option<Direction>,
+    /// The peer's address, when the event carries it (a file answer or an alarm
+    /// does not: the timeline's earlier request names it).
+    pub addr: Option<IpAddr>,
+}
+
+impl EventKind {
+    /// The exchange this event is a message of; `None` for a malformed message.
+    pub fn exchange(&self) -> Option<Exchange> {
+        use Direction::{FromPhone, ToPhone};
+        let x = |role, dir, addr: Option<IpAddr>| {
+            Some(Exchange {
+                role,
+                dir: Some(dir),
+                addr,
+            })
+        };
+        let v4 = |a: &Option<Ipv4Addr>| a.map(IpAddr::V4);
+        match self {
+            EventKind::PhoneAnnounce { .. } => x(PeerRole::Switch, FromPhone, None),
+            EventKind::SwitchVoiceVlan { .. } | EventKind::SwitchNoVoiceVlan { .. } => {
+                x(PeerRole::Switch, ToPhone, None)
+            }
+            EventKind::DhcpDiscover { .. }
+            | EventKind::DhcpRequest { .. }
+            | EventKind::DhcpDecline { .. } => x(PeerRole::DhcpServer, FromPhone, None),
+            EventKind::DhcpOffer { server, .. }
+            | EventKind::DhcpAck { server, .. }
+            | EventKind::DhcpNak { server, .. } => x(PeerRole::DhcpServer, ToPhone, v4(server)),
+            EventKind::FileRequest { server, .. } => {
+                x(PeerRole::FileServer, FromPhone, Some(*server))
+            }
+            EventKind::FileReceived { .. }
+            | EventKind::FileNotFound { .. }
+            | EventKind::FileError { .. } => x(PeerRole::FileServer, ToPhone, None),
+            EventKind::CmSyn { cm, .. } | EventKind::Register { cm, .. } => {
+                x(PeerRole::CallManager, FromPhone, Some(*cm))
+            }
+            // A reset is reported from the call manager's side of the connection.
+            EventKind::CmSynAck { cm, .. }
+            | EventKind::CmRst { cm, .. }
+            | EventKind::RegisterAck { cm, .. }
+            | EventKind::RegisterReject { cm, .. }
+            | EventKind::RegisterChallenge { cm, .. }
+            | EventKind::KeepaliveAck { cm } => x(PeerRole::CallManager, ToPhone, Some(*cm)),
+            // Reported once per boot, for the first encrypted segment either way.
+            EventKind::CmTls { cm, .. } => Some(Exchange {
+                role: PeerRole::CallManager,
+                dir: None,
+                addr: Some(*cm),
+            }),
+            // SCCP Alarm and SIP cisco-alarm travel to the call manager.
+            EventKind::Alarm { .. } => x(PeerRole::CallManager, FromPhone, None),
+            EventKind::Malformed { .. } => None,
+        }
+    }
+}
+
 /// What a requested file is, by its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileClass {
@@ -569,6 +678,41 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), EventType::COUNT);
+    }
+
+    #[test]
+    fn requests_go_from_the_phone_and_answers_come_back() {
+        let cm = IpAddr::V4(Ipv4Addr::new(10, 1, 1, 10));
+        let syn = EventKind::CmSyn { cm, port: 2000 }.exchange().unwrap();
+        assert_eq!(
+            (syn.role, syn.dir, syn.addr),
+            (PeerRole::CallManager, Some(Direction::FromPhone), Some(cm))
+        );
+        let ack = EventKind::RegisterAck {
+            proto: Signalling::Sccp,
+            cm,
+        }
+        .exchange()
+        .unwrap();
+        assert_eq!(ack.dir, Some(Direction::ToPhone));
+        let offer = EventKind::DhcpOffer {
+            xid: 1,
+            yiaddr: Ipv4Addr::new(10, 100, 0, 20),
+            server: None,
+        }
+        .exchange()
+        .unwrap();
+        assert_eq!((offer.role, offer.addr), (PeerRole::DhcpServer, None));
+        let found = EventKind::FileNotFound {
+            file: "CTLSEP001122334455.tlv".into(),
+            via: FileTransport::Tftp,
+        };
+        assert_eq!(found.exchange().unwrap().role, PeerRole::FileServer);
+        let bad = EventKind::Malformed {
+            proto: "SIP",
+            error: "x".into(),
+        };
+        assert_eq!(bad.exchange(), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod analyze;
 mod capture_reader;
 mod dissect_view;
 mod hostile;
+mod html;
 #[cfg(feature = "live")]
 mod live;
 mod live_watch;

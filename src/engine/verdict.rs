@@ -23,7 +23,7 @@ use crate::report::{
     CaptureInfo, Diagnosis, Expectation, Finding, ModelPrediction, PhoneReport, Report, Status,
     Summary, TimelineEntry,
 };
-use crate::timeline::{EventKind, FileClass};
+use crate::timeline::{Direction, Event, EventKind, Exchange, FileClass, PeerRole};
 
 /// A finding before its `any` stage is resolved.
 struct Raw {
@@ -163,18 +163,7 @@ pub fn verdict(
     findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.stage.cmp(&b.stage)));
 
     let rel = |ts: i64| round_us((ts - start_ns) as f64 / 1e9);
-    let timeline = dev
-        .timeline
-        .events
-        .iter()
-        .map(|e| TimelineEntry {
-            time: rel(e.ts_ns),
-            frame: e.frame,
-            stage: e.kind.stage(),
-            event: e.kind.to_string(),
-            kind: e.kind.event_type().name(),
-        })
-        .collect();
+    let timeline = timeline_entries(&dev.timeline.events, rel);
     let last = &dev.boot;
     let boot_duration = last
         .furthest
@@ -208,6 +197,59 @@ pub fn verdict(
     }
 }
 
+/// The report's timeline: each event with its stage, its text, and who it was
+/// exchanged with. A file answer names no server and an alarm no call manager, so
+/// they take the server of the request for that file and the call manager of the
+/// connection around them.
+fn timeline_entries(events: &[Event], rel: impl Fn(i64) -> f64) -> Vec<TimelineEntry> {
+    // Bounded by the timeline (MAX_TIMELINE events).
+    let mut file_server: BTreeMap<&str, IpAddr> = BTreeMap::new();
+    let mut last_cm: Option<IpAddr> = None;
+    let next_cm = |from: usize| {
+        events
+            .iter()
+            .skip(from)
+            .find_map(|e| match e.kind.exchange() {
+                Some(x) if x.role == PeerRole::CallManager => x.addr,
+                _ => None,
+            })
+    };
+    events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let exchange = e.kind.exchange().map(|mut x| {
+                match &e.kind {
+                    EventKind::FileRequest { file, server, .. } => {
+                        file_server.insert(file, *server);
+                    }
+                    EventKind::FileReceived { file, .. }
+                    | EventKind::FileNotFound { file, .. }
+                    | EventKind::FileError { file, .. } => {
+                        x.addr = file_server.get(&**file).copied();
+                    }
+                    EventKind::Alarm { .. } => x.addr = last_cm.or_else(|| next_cm(i)),
+                    _ => {}
+                }
+                if x.role == PeerRole::CallManager && x.addr.is_some() {
+                    last_cm = x.addr;
+                }
+                x
+            });
+            TimelineEntry {
+                time: rel(e.ts_ns),
+                frame: e.frame,
+                stage: e.kind.stage(),
+                event: e.kind.to_string(),
+                kind: e.kind.event_type().name(),
+                peer_role: exchange.map(|x| x.role.as_str()),
+                peer: exchange.and_then(|x| x.addr).map(|a| a.to_string()),
+                dir: exchange.and_then(|x| x.dir).map(Direction::as_str),
+            }
+        })
+        .collect()
+}
+
 fn round_us(s: f64) -> f64 {
     (s * 1e6).round() / 1e6
 }
@@ -223,15 +265,18 @@ fn expectation(rules: &RuleSet, dev: &Device, boot: &Boot, end_ns: i64) -> Optio
         .min()
         .unwrap_or(seq.step(step).stage);
     let model = dev.mac().and_then(|mac| {
-        let seen = boot
-            .last_event
-            .as_ref()
-            .and_then(|e| seen_of(&e.kind, boot))?;
+        let last = boot.last_event.as_ref()?;
+        let seen = seen_of(&last.kind, boot)?;
         let p = predict::next(mac, &seen);
+        let x = predicted_exchange(&seen, &p, &dev.timeline.events, last.frame, boot);
         Some(ModelPrediction {
             stage: p.stage,
-            expect: p.expect,
             within: p.within_ms as f64 / 1000.0,
+            after_frame: last.frame,
+            peer_role: x.map(|x| x.role.as_str()),
+            peer: x.and_then(|x| x.addr).map(|a| a.to_string()),
+            dir: x.and_then(|x| x.dir).map(Direction::as_str),
+            expect: p.expect,
         })
     });
     Some(Expectation {
@@ -243,6 +288,103 @@ fn expectation(rules: &RuleSet, dev: &Device, boot: &Boot, end_ns: i64) -> Optio
         timeout: seq.step(step).timeout_ms as f64 / 1000.0,
         model,
     })
+}
+
+/// Who the message the model predicts is exchanged with, and which way: what a
+/// ladder diagram draws, dashed, where the stall is. `None` when the model expects
+/// nothing more (its words then start with "nothing").
+fn predicted_exchange(
+    seen: &Seen,
+    p: &predict::Prediction,
+    events: &[Event],
+    after_frame: u64,
+    boot: &Boot,
+) -> Option<Exchange> {
+    use Direction::{FromPhone, ToPhone};
+    if p.expect.starts_with("nothing") {
+        return None;
+    }
+    let x = |role, dir, addr: Option<IpAddr>| {
+        Some(Exchange {
+            role,
+            dir: Some(dir),
+            addr,
+        })
+    };
+    // The peer of that role the phone last talked to, up to the prediction's event.
+    let last_peer = |role| {
+        events
+            .iter()
+            .filter(|e| e.frame <= after_frame)
+            .rev()
+            .filter_map(|e| e.kind.exchange())
+            .find(|x| x.role == role && x.addr.is_some())
+            .and_then(|x| x.addr)
+    };
+    let first_cm = || boot.cms.first().map(|c| c.ip);
+    match seen {
+        Seen::PhoneDiscovery => x(PeerRole::Switch, ToPhone, None),
+        Seen::SwitchAnswer { .. } | Seen::DhcpOffer | Seen::DhcpNak => x(
+            PeerRole::DhcpServer,
+            FromPhone,
+            last_peer(PeerRole::DhcpServer),
+        ),
+        Seen::DhcpDiscover | Seen::DhcpRequest => x(
+            PeerRole::DhcpServer,
+            ToPhone,
+            last_peer(PeerRole::DhcpServer),
+        ),
+        Seen::DhcpAck { tftp } => x(
+            PeerRole::FileServer,
+            FromPhone,
+            tftp.first().copied().map(IpAddr::V4),
+        ),
+        Seen::FileRequest { server, .. } => {
+            x(PeerRole::FileServer, ToPhone, Some(IpAddr::V4(*server)))
+        }
+        Seen::FileNotFound { .. } | Seen::FileReceived { .. } => match p.stage {
+            // After a firmware image the phone reboots: its CDP comes first.
+            Stage::Firmware if matches!(seen, Seen::FileReceived { file } if FileClass::of(file) == FileClass::Firmware) => {
+                x(PeerRole::Switch, FromPhone, None)
+            }
+            Stage::Registration => x(PeerRole::CallManager, FromPhone, first_cm()),
+            _ => x(
+                PeerRole::FileServer,
+                FromPhone,
+                last_peer(PeerRole::FileServer),
+            ),
+        },
+        Seen::ConfigDone {
+            new_load: Some(_), ..
+        } => x(
+            PeerRole::FileServer,
+            FromPhone,
+            last_peer(PeerRole::FileServer),
+        ),
+        Seen::ConfigDone {
+            new_load: None,
+            callmanager,
+        } => x(
+            PeerRole::CallManager,
+            FromPhone,
+            callmanager.map(IpAddr::V4).or_else(first_cm),
+        ),
+        Seen::Syn { callmanager } => x(
+            PeerRole::CallManager,
+            ToPhone,
+            Some(IpAddr::V4(*callmanager)),
+        ),
+        Seen::Connected | Seen::Registered => x(
+            PeerRole::CallManager,
+            FromPhone,
+            last_peer(PeerRole::CallManager),
+        ),
+        Seen::Register => x(
+            PeerRole::CallManager,
+            ToPhone,
+            last_peer(PeerRole::CallManager),
+        ),
+    }
 }
 
 /// The model's view of the last event.

@@ -1,8 +1,10 @@
 //! The report: one verdict per phone as ../shared/CONTRACT.md defines it, the other
 //! devices seen, a fleet summary, and what the capture held. [`json`] serialises it,
 //! [`table`] draws the fleet table, [`phone`] writes one phone's troubleshooting
-//! report. All renderers take the same [`Report`].
+//! report, [`html`] writes the whole report as one self-contained HTML page with
+//! ladder diagrams. All renderers take the same [`Report`].
 
+pub mod html;
 pub mod phone;
 pub mod table;
 
@@ -123,6 +125,17 @@ pub struct TimelineEntry {
     /// The event type (as rules name it).
     #[serde(rename = "type")]
     pub kind: &'static str,
+    /// Who the phone exchanged the message with: `switch`, `dhcp_server`,
+    /// `file_server` or `call_manager`. Absent for a message with no peer (malformed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer_role: Option<&'static str>,
+    /// The peer's address, when known (absent for the switch, a DISCOVER, or a
+    /// server the capture never names).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
+    /// `from_phone` or `to_phone`; absent when the event does not say (TLS data).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<&'static str>,
 }
 
 /// What should have come next for a phone that stopped, and what the reference model
@@ -154,6 +167,18 @@ pub struct ModelPrediction {
     pub expect: String,
     /// Within how many seconds of the last event.
     pub within: f64,
+    /// The frame of the last event, the one the prediction starts from.
+    pub after_frame: u64,
+    /// Who the predicted message is exchanged with (as in the timeline); absent
+    /// when the model expects nothing more.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer_role: Option<&'static str>,
+    /// That peer's address, when the model names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer: Option<String>,
+    /// `from_phone` or `to_phone`; absent when the model expects nothing more.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<&'static str>,
 }
 
 /// The fleet view.
