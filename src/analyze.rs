@@ -87,6 +87,21 @@ pub fn run_with(path: &Path, rules: &RuleSet, opts: &Options) -> Result<Report, 
                         ));
                     }
                 }
+                // Damage inside a message that still decoded (a TLV of the wrong size,
+                // options cut short): said as `dissect` says it, so no damage is silent.
+                Observed::Message(m) => {
+                    if let Some(d) = m.damage() {
+                        damaged += 1;
+                        if warnings.len() < MAX_WARNINGS {
+                            warnings.push(format!(
+                                "{}: frame {}: damaged {} message: {d}",
+                                path.display(),
+                                frame.number,
+                                m.proto()
+                            ));
+                        }
+                    }
+                }
                 Observed::Malformed(e) => {
                     damaged += 1;
                     if warnings.len() < MAX_WARNINGS {

@@ -4,8 +4,12 @@ mod common;
 
 mod analyze;
 mod capture_reader;
+mod damaged;
 mod dissect_view;
+mod escaping;
+mod fuzz_regressions;
 mod hostile;
+mod mutation;
 mod samples;
 mod tcp_flows;
 mod tshark_compare;

@@ -37,14 +37,30 @@ pub struct CaptureFile {
 /// # Errors
 /// The file cannot be opened or read, is empty, or is not a capture.
 pub fn open(path: &Path) -> Result<CaptureFile, CaptureError> {
-    let io_err = |source| CaptureError::Io {
-        file: path.to_owned(),
-        source,
-    };
     let input: Box<dyn Read + Send> = if path.as_os_str() == "-" {
         Box::new(io::stdin())
     } else {
-        Box::new(File::open(path).map_err(io_err)?)
+        Box::new(File::open(path).map_err(|source| CaptureError::Io {
+            file: path.to_owned(),
+            source,
+        })?)
+    };
+    from_reader(path, input)
+}
+
+/// Read a capture from any byte source (a buffer, a pipe, a decompressor); `name` is
+/// what warnings and errors call it. Bounded like [`open`]: nothing a header claims is
+/// allocated beyond [`MAX_RECORD`].
+///
+/// # Errors
+/// The source cannot be read, is empty, or is not a capture.
+pub fn from_reader(
+    name: &Path,
+    input: impl Read + Send + 'static,
+) -> Result<CaptureFile, CaptureError> {
+    let io_err = |source| CaptureError::Io {
+        file: name.to_owned(),
+        source,
     };
     // Read the head ourselves (a pipe may deliver it in pieces; pcap-parser's probe
     // reads once), so the error can show the magic; pcap-parser then reads from a
@@ -59,7 +75,7 @@ pub fn open(path: &Path) -> Result<CaptureFile, CaptureError> {
         Ok(r) => r,
         Err(PcapError::Eof) => {
             return Err(CaptureError::Empty {
-                file: path.to_owned(),
+                file: name.to_owned(),
             })
         }
         Err(PcapError::ReadError) => {
@@ -67,13 +83,13 @@ pub fn open(path: &Path) -> Result<CaptureFile, CaptureError> {
         }
         Err(_) => {
             return Err(CaptureError::NotACapture {
-                file: path.to_owned(),
+                file: name.to_owned(),
                 magic,
             })
         }
     };
     Ok(CaptureFile {
-        path: path.to_owned(),
+        path: name.to_owned(),
         reader,
     })
 }
@@ -270,6 +286,7 @@ impl CaptureFile {
 
             let mut stop = false;
             if let Some((linktype, ts_ns, data, orig_len)) = frame {
+                let ts_ns = ts_ns.clamp(0, super::MAX_TS_NS);
                 stats.frames += 1;
                 stats.bytes += data.len() as u64;
                 last_ts = ts_ns;
