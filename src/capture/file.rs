@@ -136,6 +136,7 @@ impl CaptureFile {
         let mut stats = CaptureStats::default();
         let mut interfaces: Vec<Interface> = Vec::new();
         let mut legacy: Option<(Linktype, bool)> = None; // (link type, nanosecond timestamps)
+        let mut ng_big_endian = false;
         let mut warned_linktypes: Vec<Linktype> = Vec::new();
         let mut capacity = INITIAL_BUFFER;
         let mut last_ts = 0i64;
@@ -169,7 +170,17 @@ impl CaptureFile {
                     continue;
                 }
                 Err(PcapError::UnexpectedEof) => {
-                    warn(&mut stats, consumed, WarningKind::TruncatedRecord);
+                    // pcap-parser says "more bytes needed" both when the file was cut
+                    // and when a pcapng block's content lies about its own length; the
+                    // block length tells them apart (the rest of the file is buffered).
+                    let rest = self.reader.data();
+                    let kind = match ng_block_len(rest, ng_big_endian) {
+                        Some(len) if legacy.is_none() && len <= rest.len() => WarningKind::Corrupt(
+                            format!("a {len}-byte block whose content does not fit its length"),
+                        ),
+                        _ => WarningKind::TruncatedRecord,
+                    };
+                    warn(&mut stats, consumed, kind);
                     break;
                 }
                 Err(PcapError::BufferTooSmall) => {
@@ -221,9 +232,10 @@ impl CaptureFile {
                     let ts_ns = i64::from(b.ts_sec) * 1_000_000_000 + frac;
                     Some((linktype, ts_ns, b.data, b.origlen))
                 }
-                PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+                PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
                     // Interface ids are per section.
                     interfaces.clear();
+                    ng_big_endian = shb.big_endian();
                     None
                 }
                 PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
@@ -306,6 +318,17 @@ impl CaptureFile {
         }
         Ok(stats)
     }
+}
+
+/// The total length a pcapng block header at the start of `data` declares.
+fn ng_block_len(data: &[u8], big_endian: bool) -> Option<usize> {
+    let bytes: [u8; 4] = data.get(4..8)?.try_into().ok()?;
+    let len = if big_endian {
+        u32::from_be_bytes(bytes)
+    } else {
+        u32::from_le_bytes(bytes)
+    };
+    usize::try_from(len).ok()
 }
 
 fn check_linktype(
