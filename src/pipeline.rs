@@ -76,6 +76,15 @@ impl<'r> Pipeline<'r> {
                 Observed::Malformed(e) => {
                     Some(format!("{source}: frame {}: malformed {e}", frame.number))
                 }
+                // Damage inside a message that still decoded (a TLV of the wrong size,
+                // options cut short): said as `dissect` says it, so no damage is silent.
+                Observed::Message(m) => m.damage().map(|d| {
+                    format!(
+                        "{source}: frame {}: damaged {} message: {d}",
+                        frame.number,
+                        m.proto()
+                    )
+                }),
                 _ => None,
             };
             if let Some(w) = warning {

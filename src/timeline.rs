@@ -553,10 +553,22 @@ impl fmt::Display for EventKind {
                         write!(f, "{}{s}", if i > 0 { "," } else { "" })?;
                     }
                 }
+                // The texts were escaped when they left the wire: quoted, not
+                // `{:?}`, which would escape the escapes again.
                 if let Some(t) = &tftp.option150_ascii {
-                    write!(f, ", option 150 as text {t:?}")?;
+                    write!(f, ", option 150 as text \"{t}\"")?;
                 }
-                if tftp.servers.is_empty() && tftp.option150_ascii.is_none() {
+                let option66_name = tftp
+                    .option66
+                    .as_deref()
+                    .filter(|n| n.parse::<Ipv4Addr>().is_err());
+                if let Some(n) = option66_name {
+                    write!(f, ", option 66 name \"{n}\"")?;
+                }
+                if tftp.servers.is_empty()
+                    && tftp.option150_ascii.is_none()
+                    && tftp.option66.is_none()
+                {
                     write!(f, ", no option 150 / 66")?;
                 }
                 Ok(())
@@ -599,7 +611,7 @@ impl fmt::Display for EventKind {
                 reason,
                 ..
             } => match proto {
-                Signalling::Sccp => write!(f, "SCCP RegisterReject from {cm}: {reason:?}"),
+                Signalling::Sccp => write!(f, "SCCP RegisterReject from {cm}: \"{reason}\""),
                 Signalling::Sip => write!(f, "SIP {code} {reason} to REGISTER from {cm}"),
             },
             EventKind::RegisterChallenge { cm, code } => {

@@ -4,12 +4,16 @@ mod common;
 
 mod analyze;
 mod capture_reader;
+mod damaged;
 mod dissect_view;
+mod escaping;
+mod fuzz_regressions;
 mod hostile;
 mod html;
 #[cfg(feature = "live")]
 mod live;
 mod live_watch;
+mod mutation;
 mod samples;
 mod scale;
 mod tcp_flows;

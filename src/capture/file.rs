@@ -37,14 +37,30 @@ pub struct CaptureFile {
 /// # Errors
 /// The file cannot be opened or read, is empty, or is not a capture.
 pub fn open(path: &Path) -> Result<CaptureFile, CaptureError> {
-    let io_err = |source| CaptureError::Io {
-        file: path.to_owned(),
-        source,
-    };
     let input: Box<dyn Read + Send> = if path.as_os_str() == "-" {
         Box::new(io::stdin())
     } else {
-        Box::new(File::open(path).map_err(io_err)?)
+        Box::new(File::open(path).map_err(|source| CaptureError::Io {
+            file: path.to_owned(),
+            source,
+        })?)
+    };
+    from_reader(path, input)
+}
+
+/// Read a capture from any byte source (a buffer, a pipe, a decompressor); `name` is
+/// what warnings and errors call it. Bounded like [`open`]: nothing a header claims is
+/// allocated beyond [`MAX_RECORD`].
+///
+/// # Errors
+/// The source cannot be read, is empty, or is not a capture.
+pub fn from_reader(
+    name: &Path,
+    input: impl Read + Send + 'static,
+) -> Result<CaptureFile, CaptureError> {
+    let io_err = |source| CaptureError::Io {
+        file: name.to_owned(),
+        source,
     };
     // Read the head ourselves (a pipe may deliver it in pieces; pcap-parser's probe
     // reads once), so the error can show the magic; pcap-parser then reads from a
@@ -59,7 +75,7 @@ pub fn open(path: &Path) -> Result<CaptureFile, CaptureError> {
         Ok(r) => r,
         Err(PcapError::Eof) => {
             return Err(CaptureError::Empty {
-                file: path.to_owned(),
+                file: name.to_owned(),
             })
         }
         Err(PcapError::ReadError) => {
@@ -67,13 +83,13 @@ pub fn open(path: &Path) -> Result<CaptureFile, CaptureError> {
         }
         Err(_) => {
             return Err(CaptureError::NotACapture {
-                file: path.to_owned(),
+                file: name.to_owned(),
                 magic,
             })
         }
     };
     Ok(CaptureFile {
-        path: path.to_owned(),
+        path: name.to_owned(),
         reader,
     })
 }
@@ -120,6 +136,7 @@ impl CaptureFile {
         let mut stats = CaptureStats::default();
         let mut interfaces: Vec<Interface> = Vec::new();
         let mut legacy: Option<(Linktype, bool)> = None; // (link type, nanosecond timestamps)
+        let mut ng_big_endian = false;
         let mut warned_linktypes: Vec<Linktype> = Vec::new();
         let mut capacity = INITIAL_BUFFER;
         let mut last_ts = 0i64;
@@ -153,7 +170,17 @@ impl CaptureFile {
                     continue;
                 }
                 Err(PcapError::UnexpectedEof) => {
-                    warn(&mut stats, consumed, WarningKind::TruncatedRecord);
+                    // pcap-parser says "more bytes needed" both when the file was cut
+                    // and when a pcapng block's content lies about its own length; the
+                    // block length tells them apart (the rest of the file is buffered).
+                    let rest = self.reader.data();
+                    let kind = match ng_block_len(rest, ng_big_endian) {
+                        Some(len) if legacy.is_none() && len <= rest.len() => WarningKind::Corrupt(
+                            format!("a {len}-byte block whose content does not fit its length"),
+                        ),
+                        _ => WarningKind::TruncatedRecord,
+                    };
+                    warn(&mut stats, consumed, kind);
                     break;
                 }
                 Err(PcapError::BufferTooSmall) => {
@@ -205,9 +232,10 @@ impl CaptureFile {
                     let ts_ns = i64::from(b.ts_sec) * 1_000_000_000 + frac;
                     Some((linktype, ts_ns, b.data, b.origlen))
                 }
-                PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+                PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
                     // Interface ids are per section.
                     interfaces.clear();
+                    ng_big_endian = shb.big_endian();
                     None
                 }
                 PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
@@ -270,6 +298,7 @@ impl CaptureFile {
 
             let mut stop = false;
             if let Some((linktype, ts_ns, data, orig_len)) = frame {
+                let ts_ns = ts_ns.clamp(0, super::MAX_TS_NS);
                 stats.frames += 1;
                 stats.bytes += data.len() as u64;
                 last_ts = ts_ns;
@@ -289,6 +318,17 @@ impl CaptureFile {
         }
         Ok(stats)
     }
+}
+
+/// The total length a pcapng block header at the start of `data` declares.
+fn ng_block_len(data: &[u8], big_endian: bool) -> Option<usize> {
+    let bytes: [u8; 4] = data.get(4..8)?.try_into().ok()?;
+    let len = if big_endian {
+        u32::from_be_bytes(bytes)
+    } else {
+        u32::from_le_bytes(bytes)
+    };
+    usize::try_from(len).ok()
 }
 
 fn check_linktype(

@@ -10,7 +10,7 @@ mod file;
 pub mod live;
 pub mod mapped;
 
-pub use file::{open, CaptureFile};
+pub use file::{from_reader, open, CaptureFile, MAX_RECORD};
 
 use std::fmt;
 use std::path::PathBuf;
@@ -72,12 +72,19 @@ impl fmt::Display for Linktype {
     }
 }
 
+/// The latest capture time a reader delivers (2^62 ns, in 2116; a pcap timestamp
+/// ends in 2106). A forged pcapng timestamp or offset beyond it, or before 1970, is
+/// clamped, so no arithmetic on frame times can overflow.
+pub const MAX_TS_NS: i64 = 1 << 62;
+
 /// One captured packet, borrowed from the reader's buffer.
 #[derive(Debug, Clone, Copy)]
 pub struct Frame<'a> {
     /// Frame number, counted from 1 over the packet records of the file (as tshark counts).
     pub number: u64,
-    /// Capture time in nanoseconds since the Unix epoch (0 when the record has none).
+    /// Capture time in nanoseconds since the Unix epoch (0 when the record has none),
+    /// within `0..=`[`MAX_TS_NS`], so the difference of any two frames' times fits an
+    /// `i64`.
     pub ts_ns: i64,
     /// Link type of the interface the packet was captured on.
     pub linktype: Linktype,

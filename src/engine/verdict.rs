@@ -167,7 +167,9 @@ pub fn verdict(
     let last = &dev.boot;
     let boot_duration = last
         .furthest
-        .filter(|(s, _, _)| seq.step(*s).terminal && !last.registered_before)
+        // A capture whose clock runs backwards can put the registration before the
+        // boot's start: no duration then, rather than a negative one.
+        .filter(|(s, t, _)| seq.step(*s).terminal && !last.registered_before && *t >= last.start_ns)
         .map(|(_, t, _)| round_us((t - last.start_ns) as f64 / 1e9));
     let expected_next = (judged && status != Status::Registered)
         .then(|| expectation(rules, dev, boot, end_ns))
