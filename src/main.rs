@@ -38,15 +38,8 @@ enum Command {
         /// One phone's troubleshooting report (MAC in any notation, or SEP name).
         #[arg(long)]
         phone: Option<String>,
-        /// A directory with your own boot_sequence.json and/or findings.json.
-        #[arg(long)]
-        rules: Option<PathBuf>,
-        /// Devices followed at most; past it new devices are refused and counted.
-        #[arg(long, default_value_t = 200_000)]
-        max_devices: usize,
-        /// TCP stream directions followed at once.
-        #[arg(long, default_value_t = 65_536)]
-        max_streams: usize,
+        #[command(flatten)]
+        analysis: AnalysisArgs,
         /// Threads (0: every core). The report does not depend on it.
         #[arg(long, default_value_t = 0)]
         threads: usize,
@@ -80,21 +73,14 @@ enum Command {
         /// At the end, one phone's troubleshooting report instead of the fleet's.
         #[arg(long)]
         phone: Option<String>,
-        /// A directory with your own boot_sequence.json and/or findings.json.
-        #[arg(long)]
-        rules: Option<PathBuf>,
+        #[command(flatten)]
+        analysis: AnalysisArgs,
         /// Bytes kept per packet.
         #[arg(long, default_value_t = 65_535)]
         snaplen: u32,
         /// The kernel capture buffer, in MiB.
         #[arg(long, default_value_t = 32)]
         buffer_size: u32,
-        /// Devices followed at most; past it new devices are refused and counted.
-        #[arg(long, default_value_t = 200_000)]
-        max_devices: usize,
-        /// TCP stream directions followed at once.
-        #[arg(long, default_value_t = 65_536)]
-        max_streams: usize,
         /// At the end, also write the report as one self-contained HTML page.
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
@@ -405,6 +391,36 @@ fn replay(interface: &str, capture: &std::path::Path, speed: f64) -> anyhow::Res
     })
 }
 
+/// What `analyze` and `live` share: the rules and the bounds of the analysis.
+#[derive(clap::Args)]
+struct AnalysisArgs {
+    /// A directory with your own boot_sequence.json and/or findings.json.
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// Devices followed at most; past it new devices are refused and counted.
+    #[arg(long, default_value_t = 200_000)]
+    max_devices: usize,
+    /// TCP stream directions followed at once.
+    #[arg(long, default_value_t = 65_536)]
+    max_streams: usize,
+}
+
+impl AnalysisArgs {
+    fn options(self, threads: usize) -> analyze::Options {
+        analyze::Options {
+            rules: self.rules,
+            limits: bootscope::engine::EngineLimits {
+                max_devices: self.max_devices,
+            },
+            streams: bootscope::reassembly::StreamLimits {
+                max_streams: self.max_streams,
+                ..Default::default()
+            },
+            threads,
+        }
+    }
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum ReportFormat {
     /// A table, one row per phone, and the fleet summary.
@@ -490,21 +506,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             captures,
             format,
             phone,
-            rules,
-            max_devices,
-            max_streams,
+            analysis,
             threads,
             html,
         } => {
-            let opts = analyze::Options {
-                rules,
-                limits: bootscope::engine::EngineLimits { max_devices },
-                streams: bootscope::reassembly::StreamLimits {
-                    max_streams,
-                    ..Default::default()
-                },
-                threads,
-            };
+            let opts = analysis.options(threads);
             let rules = analyze::load_rules(opts.rules.as_deref()).context("analyze")?;
             let files = analyze::expand(&captures).context("analyze")?;
             if files.is_empty() {
@@ -537,11 +543,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             duration,
             format,
             phone,
-            rules,
+            analysis,
             snaplen,
             buffer_size,
-            max_devices,
-            max_streams,
             html,
         } => {
             let opts = LiveArgs {
@@ -554,15 +558,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 phone,
                 snaplen,
                 buffer_size,
-                analysis: analyze::Options {
-                    rules,
-                    limits: bootscope::engine::EngineLimits { max_devices },
-                    streams: bootscope::reassembly::StreamLimits {
-                        max_streams,
-                        ..Default::default()
-                    },
-                    threads: 1,
-                },
+                analysis: analysis.options(1),
             };
             live(opts)
         }

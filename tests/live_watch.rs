@@ -21,27 +21,34 @@ fn sample(name: &str) -> std::path::PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("samples/{name}/capture.pcap"))
 }
 
+/// Every frame of a sample through a pipeline, `each` called after each frame; the
+/// pipeline and the last frame's time.
+fn through_pipeline<'r>(
+    rules: &'r rules::RuleSet,
+    name: &str,
+    mut each: impl FnMut(&Pipeline<'r>, i64),
+) -> (Pipeline<'r>, i64) {
+    let mut p = Pipeline::new("t", rules, EngineLimits::default(), StreamLimits::default());
+    let mut last = 0;
+    capture::open(&sample(name))
+        .unwrap()
+        .for_each_frame(|f| {
+            p.frame(f);
+            last = f.ts_ns;
+            each(&p, f.ts_ns);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    (p, last)
+}
+
 #[test]
 fn a_phone_that_goes_quiet_is_declared_stalled_on_the_clock() {
     // tshark: frames 1-2 CDP (the switch's reply carries VoIP VLAN 100), 3-6 DHCP on
     // VLAN 100 (ACK: 10.100.0.20 from 10.1.1.2), 8-11 CTL and ITL "File not found", the
     // last at 1.967176 s. Then nothing: the capture ends before the config request.
     let rules = analyze::load_rules(None).unwrap();
-    let mut p = Pipeline::new(
-        "t",
-        &rules,
-        EngineLimits::default(),
-        StreamLimits::default(),
-    );
-    let mut last = 0;
-    capture::open(&sample("capture-ends-mid-boot"))
-        .unwrap()
-        .for_each_frame(|f| {
-            last = f.ts_ns;
-            p.frame(f);
-            ControlFlow::Continue(())
-        })
-        .unwrap();
+    let (p, last) = through_pipeline(&rules, "capture-ends-mid-boot", |_, _| {});
     let mut w = Watcher::new();
     let ev: Vec<_> = w.poll(p.engine(), last + S).to_vec();
     let got: Vec<(LiveEventKind, Option<u64>)> = ev.iter().map(|e| (e.event, e.frame)).collect();
@@ -100,23 +107,12 @@ fn every_milestone_of_a_firmware_upgrade_is_announced_once_per_boot() {
     // The sample: the phone fetches its config, downloads a new load over TFTP, reboots
     // and then registers (samples/firmware-upgrade-one-reboot/scenario.json).
     let rules = analyze::load_rules(None).unwrap();
-    let mut p = Pipeline::new(
-        "t",
-        &rules,
-        EngineLimits::default(),
-        StreamLimits::default(),
-    );
     let mut w = Watcher::new();
     let mut events = Vec::new();
-    capture::open(&sample("firmware-upgrade-one-reboot"))
-        .unwrap()
-        .for_each_frame(|f| {
-            p.frame(f);
-            // Look after every frame, as often as a session could.
-            events.extend(w.poll(p.engine(), f.ts_ns).iter().map(|e| e.event));
-            ControlFlow::Continue(())
-        })
-        .unwrap();
+    // Look after every frame, as often as a session could.
+    through_pipeline(&rules, "firmware-upgrade-one-reboot", |p, now| {
+        events.extend(w.poll(p.engine(), now).iter().map(|e| e.event));
+    });
     use LiveEventKind::*;
     let count = |k| events.iter().filter(|e| **e == k).count();
     assert_eq!(count(PhoneSeen), 1, "{events:?}");
