@@ -230,10 +230,12 @@ pub fn reassembly(data: &[u8]) {
         dst_port: 2000,
     };
     const ISN: u32 = 0xffff_ff00; // wraps early, on purpose
-                                  // Position of the next byte the checked flow delivers; None once it cannot be
-                                  // known (the stream was restarted, closed or evicted).
+                                  // The checked flow as the reassembler's documented rules make it: whether it is
+                                  // followed, the stream position of its next byte (when known), and the time of
+                                  // its last segment (for idle eviction).
+    let mut exists = false;
     let mut pos: Option<u32> = None;
-    let mut started = false;
+    let mut last_seen = 0i64;
     let mut ts = 0i64;
     let mut buf = Vec::new();
     for op in data.chunks_exact(8) {
@@ -241,6 +243,10 @@ pub fn reassembly(data: &[u8]) {
             unreachable!()
         };
         let flags = flags & (TcpFlags::SYN | TcpFlags::FIN | TcpFlags::RST | TcpFlags::ACK);
+        let (syn, ends) = (
+            flags & TcpFlags::SYN != 0,
+            flags & (TcpFlags::FIN | TcpFlags::RST) != 0,
+        );
         let offset = u32::from_le_bytes([o0, o1, o2, o3]) % 8192;
         ts += i64::from(dt) * 50_000_000;
         let checked = flow % 4 == 0;
@@ -250,25 +256,23 @@ pub fn reassembly(data: &[u8]) {
             // Positions count from the first byte after the SYN.
             seq = ISN.wrapping_add(1).wrapping_add(offset);
             buf.extend((0..u32::from(len)).map(|i| stream_byte(offset.wrapping_add(i))));
-            let syn = flags & TcpFlags::SYN != 0;
-            if !started && (syn || len > 0) {
-                // The segment that creates the stream sets its first position.
-                started = true;
-                pos = Some(offset);
-            } else if syn {
-                // A later SYN may restart the stream: positions are no longer known.
-                pos = None;
+            if exists && syn {
+                // A SYN at or past the next byte restarts the stream there; one just
+                // behind it is a late copy and changes nothing.
+                pos = match pos {
+                    Some(p) if (-(1 << 20)..0).contains(&(offset.wrapping_sub(p) as i32)) => {
+                        Some(p)
+                    }
+                    Some(_) => Some(offset),
+                    None => None,
+                };
             }
         } else {
             seq = offset.wrapping_mul(7);
             buf.extend((0..len).map(|i| i.wrapping_mul(flow)));
         }
         // A SYN's sequence number is the one before its first byte.
-        let seq = if flags & TcpFlags::SYN != 0 {
-            seq.wrapping_sub(1)
-        } else {
-            seq
-        };
+        let seq = if syn { seq.wrapping_sub(1) } else { seq };
         let seg = TcpSegment {
             src_port: 0,
             dst_port: 0,
@@ -277,8 +281,8 @@ pub fn reassembly(data: &[u8]) {
             flags: TcpFlags(flags),
             payload: &buf,
         };
-        let evicted_before = streams.stats.evicted;
-        let mut delivered_ok = true;
+        let (len_before, evicted_before) = (streams.len(), streams.stats.evicted);
+        let mut created = false;
         streams.segment(key(flow % 4), &seg, ts, |d| {
             if !checked {
                 return;
@@ -288,11 +292,13 @@ pub fn reassembly(data: &[u8]) {
                     assert!(missing < 1 << 31, "a gap backwards");
                     pos = pos.map(|p| p.wrapping_add(missing));
                 }
+                // Untracked (table full): read alone, no stream position.
+                Delivery::Bytes(placed) if placed.stream.is_none() => {}
                 Delivery::Bytes(placed) => {
-                    if placed.stream.is_none() {
-                        // Untracked (table full): no stream position to check against.
-                        delivered_ok = false;
-                        return;
+                    if !exists && !created {
+                        // The stream was created by this segment, at its start.
+                        created = true;
+                        pos = Some(offset);
                     }
                     if let Some(p) = pos {
                         for (i, &b) in placed.fresh.iter().enumerate() {
@@ -304,11 +310,23 @@ pub fn reassembly(data: &[u8]) {
                 }
             }
         });
-        if !delivered_ok || streams.stats.evicted != evicted_before {
-            pos = None;
-        }
-        if checked && flags & (TcpFlags::FIN | TcpFlags::RST) != 0 {
-            // Closed: a later segment starts a new stream wherever it lands.
+        let evicted = streams.stats.evicted - evicted_before;
+        if checked {
+            if !exists && !created && streams.len() + evicted as usize > len_before {
+                // Created without bytes to deliver (a bare SYN).
+                created = true;
+                pos = Some(offset);
+            }
+            exists |= created;
+            last_seen = ts;
+            if ends {
+                // Closed: a later segment starts a new stream wherever it lands.
+                exists = false;
+                pos = None;
+            }
+        } else if evicted > 0 && exists && ts - last_seen > limits.idle_ns {
+            // Swept out as idle to make room for this flow.
+            exists = false;
             pos = None;
         }
         assert!(
