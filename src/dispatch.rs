@@ -218,9 +218,11 @@ fn is_tls_port(port: u16) -> bool {
 /// choose, so a datagram on other ports passes when it starts with a TFTP opcode
 /// (0x0001-0x0006); one that does not is not TFTP, even between a transfer's ends.
 pub fn worth_dissecting(frame: &Frame<'_>) -> bool {
-    let Ok(packet) = link::decode(frame) else {
-        return true;
-    };
+    link::decode(frame).map_or(true, |p| packet_worth_dissecting(&p))
+}
+
+/// [`worth_dissecting`] for a frame the link layer has already sliced.
+pub fn packet_worth_dissecting(packet: &Packet<'_>) -> bool {
     match packet.net {
         Net::Cdp(_) | Net::Lldp(_) => true,
         Net::Ip(ip) => match ip.transport {
@@ -308,11 +310,20 @@ impl Dispatcher {
     ///
     /// # Errors
     /// The link or IP layer cannot be sliced; the frame carries nothing further.
-    pub fn frame<'f, F>(&mut self, frame: &Frame<'f>, mut on_obs: F) -> Result<(), LinkError>
+    pub fn frame<'f, F>(&mut self, frame: &Frame<'f>, on_obs: F) -> Result<(), LinkError>
     where
         F: FnMut(&Packet<'f>, Observed<'_>),
     {
         let packet = link::decode(frame).inspect_err(|_| self.stats.link_errors += 1)?;
+        self.packet(frame, packet, on_obs);
+        Ok(())
+    }
+
+    /// [`Self::frame`] for a frame the link layer has already sliced into `packet`.
+    pub fn packet<'f, F>(&mut self, frame: &Frame<'f>, packet: Packet<'f>, mut on_obs: F)
+    where
+        F: FnMut(&Packet<'f>, Observed<'_>),
+    {
         let mut emit = |stats: &mut DispatchStats, o: Observed<'_>| {
             match o {
                 Observed::Message(_) => stats.messages += 1,
@@ -384,7 +395,6 @@ impl Dispatcher {
             },
             Net::OtherEthertype(_) | Net::OtherLlc => {}
         }
-        Ok(())
     }
 
     fn udp<'a>(

@@ -52,39 +52,7 @@ enum Command {
     /// matters (a status table on a terminal), stalls declared on the wall clock, and
     /// on Ctrl-C, SIGTERM or --duration the same report as `analyze`, with the capture
     /// counters. Needs a build with `--features live` (libpcap).
-    Live {
-        /// The interface to capture on.
-        #[arg(short, long)]
-        interface: String,
-        /// A BPF capture filter instead of the default one (what boots are made of;
-        /// see the README). `-f ''` captures everything.
-        #[arg(short, long)]
-        filter: Option<String>,
-        /// Also write every captured packet to this pcap file.
-        #[arg(short, long)]
-        write: Option<PathBuf>,
-        /// Stop after this many seconds.
-        #[arg(long)]
-        duration: Option<f64>,
-        /// Output: event lines (a live table on a terminal) and the report table, or
-        /// one JSON object per event line and the report as one JSON line.
-        #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
-        format: ReportFormat,
-        /// At the end, one phone's troubleshooting report instead of the fleet's.
-        #[arg(long)]
-        phone: Option<String>,
-        #[command(flatten)]
-        analysis: AnalysisArgs,
-        /// Bytes kept per packet.
-        #[arg(long, default_value_t = 65_535)]
-        snaplen: u32,
-        /// The kernel capture buffer, in MiB.
-        #[arg(long, default_value_t = 32)]
-        buffer_size: u32,
-        /// At the end, also write the report as one self-contained HTML page.
-        #[arg(long, value_name = "FILE")]
-        html: Option<PathBuf>,
-    },
+    Live(LiveArgs),
     /// Send the frames of a capture out of an interface at their recorded pace (for
     /// testing `live`; needs `--features live`).
     Replay {
@@ -261,18 +229,40 @@ impl Progress {
 }
 
 /// `bootscope live`'s arguments.
+#[derive(clap::Args)]
 #[cfg_attr(not(feature = "live"), allow(dead_code))]
 struct LiveArgs {
-    html: Option<PathBuf>,
+    /// The interface to capture on.
+    #[arg(short, long)]
     interface: String,
+    /// A BPF capture filter instead of the default one (what boots are made of;
+    /// see the README). `-f ''` captures everything.
+    #[arg(short, long)]
     filter: Option<String>,
+    /// Also write every captured packet to this pcap file.
+    #[arg(short, long)]
     write: Option<PathBuf>,
+    /// Stop after this many seconds.
+    #[arg(long)]
     duration: Option<f64>,
+    /// Output: event lines (a live table on a terminal) and the report table, or
+    /// one JSON object per event line and the report as one JSON line.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     format: ReportFormat,
+    /// At the end, one phone's troubleshooting report instead of the fleet's.
+    #[arg(long)]
     phone: Option<String>,
+    #[command(flatten)]
+    analysis: AnalysisArgs,
+    /// Bytes kept per packet.
+    #[arg(long, default_value_t = 65_535)]
     snaplen: u32,
+    /// The kernel capture buffer, in MiB.
+    #[arg(long, default_value_t = 32)]
     buffer_size: u32,
-    analysis: analyze::Options,
+    /// At the end, also write the report as one self-contained HTML page.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 }
 
 const NO_LIBPCAP: &str = "this bootscope was built without live capture (libpcap). Install \
@@ -295,7 +285,8 @@ fn live(a: LiveArgs) -> anyhow::Result<ExitCode> {
     use bootscope::live::{self, LiveOptions, Output};
 
     let _ = NO_LIBPCAP;
-    let rules = analyze::load_rules(a.analysis.rules.as_deref()).context("live")?;
+    let analysis = a.analysis.options(1);
+    let rules = analyze::load_rules(analysis.rules.as_deref()).context("live")?;
     let duration = match a.duration {
         Some(s) if !(s.is_finite() && s > 0.0) => {
             anyhow::bail!("--duration must be a positive number of seconds")
@@ -316,7 +307,7 @@ fn live(a: LiveArgs) -> anyhow::Result<ExitCode> {
             write: a.write.clone(),
         },
         duration,
-        analysis: a.analysis.clone(),
+        analysis,
         output: match a.format {
             ReportFormat::Json => Output::Json,
             ReportFormat::Table => Output::for_stdout(),
@@ -536,32 +527,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             print_report(&report, format, phone.as_deref(), &source, false)
         }
-        Command::Live {
-            interface,
-            filter,
-            write,
-            duration,
-            format,
-            phone,
-            analysis,
-            snaplen,
-            buffer_size,
-            html,
-        } => {
-            let opts = LiveArgs {
-                html,
-                interface,
-                filter,
-                write,
-                duration,
-                format,
-                phone,
-                snaplen,
-                buffer_size,
-                analysis: analysis.options(1),
-            };
-            live(opts)
-        }
+        Command::Live(args) => live(args),
         Command::Replay {
             interface,
             capture,

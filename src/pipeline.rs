@@ -9,6 +9,7 @@ use rules::RuleSet;
 use crate::capture::{CaptureStats, Frame};
 use crate::dispatch::{self, Dispatcher, Observed};
 use crate::engine::{Analyzer, EngineLimits};
+use crate::link::{self, Packet};
 use crate::reassembly::StreamLimits;
 use crate::report::Report;
 
@@ -44,18 +45,29 @@ impl<'r> Pipeline<'r> {
 
     /// Take in one frame.
     pub fn frame(&mut self, frame: &Frame<'_>) {
-        let worth = dispatch::worth_dissecting(frame);
-        self.frame_sorted(frame, worth);
+        // Sliced once, for the sort and the dispatcher alike.
+        match link::decode(frame) {
+            Ok(p) if !dispatch::packet_worth_dissecting(&p) => self.engine.tick(frame.ts_ns),
+            Ok(p) => self.dissect(frame, Some(p)),
+            // The dispatcher counts a frame the link layer cannot slice.
+            Err(_) => self.dissect(frame, None),
+        }
     }
 
     /// Take in one frame whose [`dispatch::worth_dissecting`] is already known (it
     /// may have been worked out on another thread).
     pub fn frame_sorted(&mut self, frame: &Frame<'_>, worth: bool) {
-        if !worth {
+        if worth {
+            self.dissect(frame, None);
+        } else {
             // Its time still counts: the capture's extent decides timeouts.
             self.engine.tick(frame.ts_ns);
-            return;
         }
+    }
+
+    /// Dissect a frame (`packet`: already sliced, else sliced here) and judge what it
+    /// holds.
+    fn dissect<'f>(&mut self, frame: &Frame<'f>, packet: Option<Packet<'f>>) {
         let Pipeline {
             source,
             dispatcher,
@@ -64,8 +76,7 @@ impl<'r> Pipeline<'r> {
             unlisted,
         } = self;
         engine.tick(frame.ts_ns);
-        // A frame the link layer cannot slice is counted by the dispatcher.
-        let _ = dispatcher.frame(frame, |packet, obs| {
+        let on_obs = |packet: &Packet<'f>, obs: Observed<'_>| {
             let warning = match &obs {
                 Observed::StreamGap { flow, missing } => Some(dispatch::gap_warning(
                     std::path::Path::new(source.as_str()),
@@ -95,7 +106,14 @@ impl<'r> Pipeline<'r> {
                 }
             }
             engine.observe(frame, packet, &obs);
-        });
+        };
+        match packet {
+            Some(p) => dispatcher.packet(frame, p, on_obs),
+            // A frame the link layer cannot slice is counted by the dispatcher.
+            None => {
+                let _ = dispatcher.frame(frame, on_obs);
+            }
+        }
     }
 
     /// The engine, for a look at the devices while frames still come (live).

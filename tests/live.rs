@@ -156,15 +156,20 @@ impl Live {
     /// SIGTERM, then the exit code and every stdout line.
     fn stop(mut self) -> (Option<i32>, Vec<String>) {
         self.signal("-TERM");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let status = loop {
+        let code = self.exit_code(Duration::from_secs(30), "on SIGTERM");
+        (code, drain(&self.stdout))
+    }
+
+    /// Wait for the process to end by itself (failing after `limit`); its exit code.
+    fn exit_code(&mut self, limit: Duration, cause: &str) -> Option<i32> {
+        let deadline = Instant::now() + limit;
+        loop {
             if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
+                return s.code();
             }
-            assert!(Instant::now() < deadline, "live did not stop on SIGTERM");
+            assert!(Instant::now() < deadline, "live did not stop {cause}");
             std::thread::sleep(Duration::from_millis(50));
-        };
-        (status.code(), drain(&self.stdout))
+        }
     }
 }
 
@@ -550,18 +555,8 @@ fn interface_fault(fault: &[&str], expect: &str) {
     cmd.extend_from_slice(fault);
     sh(&cmd);
     let mut live = live;
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(s) = live.child.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "live did not end after `ip {fault:?}`"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    assert_eq!(status.code(), Some(2));
+    let code = live.exit_code(Duration::from_secs(15), &format!("after `ip {fault:?}`"));
+    assert_eq!(code, Some(2));
     let lines = drain(&live.stdout);
     let report: Value = serde_json::from_str(lines.last().expect("no report")).unwrap();
     // tshark: the sample's 15 frames minus one ARP (not in the filter) reached it.

@@ -12,7 +12,7 @@ use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{PcapBlockOwned, PcapError};
 
-use super::{CaptureError, CaptureStats, CaptureWarning, Frame, Linktype, WarningKind};
+use super::{CaptureError, CaptureStats, Frame, Linktype, WarningKind};
 
 /// The reader's starting buffer: a few hundred typical records.
 const INITIAL_BUFFER: usize = 256 << 10;
@@ -21,8 +21,6 @@ const INITIAL_BUFFER: usize = 256 << 10;
 pub const MAX_RECORD: usize = 16 << 20;
 /// Bytes read before pcap-parser's probe, which reads once: enough for any header.
 const PROBE: usize = 64 * 1024;
-/// Capture warnings kept; the rest are counted.
-const MAX_WARNINGS: usize = 100;
 /// Interfaces kept per pcapng section; a forged file could describe millions.
 const MAX_INTERFACES: usize = 4096;
 
@@ -142,18 +140,8 @@ impl CaptureFile {
         let mut last_ts = 0i64;
         let mut warned_interfaces: Vec<u32> = Vec::new();
         let path = self.path.clone();
-        // Bounded: a forged file could otherwise raise one warning per block.
         let warn = |stats: &mut CaptureStats, offset: usize, kind: WarningKind| {
-            if stats.warnings.len() >= MAX_WARNINGS {
-                stats.suppressed_warnings += 1;
-                return;
-            }
-            stats.warnings.push(CaptureWarning {
-                file: path.clone(),
-                after_frame: stats.frames,
-                offset: offset as u64,
-                kind,
-            });
+            stats.warn(&path, offset as u64, kind);
         };
 
         loop {

@@ -121,6 +121,19 @@ pub fn interfaces() -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// libpcap lists what it can open; a name missing from a non-empty list is a typo
+/// (an empty list may mean no permission to look: the open will tell).
+fn require_interface(name: &str) -> Result<(), LiveError> {
+    let available = interfaces();
+    if available.is_empty() || available.iter().any(|a| a == name) {
+        return Ok(());
+    }
+    Err(LiveError::NoSuchInterface {
+        name: name.to_owned(),
+        available,
+    })
+}
+
 /// Classify libpcap's words about an interface it could not open.
 fn open_error(name: &str, e: &pcap::Error) -> LiveError {
     let detail = e.to_string();
@@ -152,15 +165,7 @@ impl LiveSource {
     /// capabilities are named), a filter that does not compile, an unwritable `-w`.
     pub fn open(cfg: &LiveConfig) -> Result<Self, LiveError> {
         let name = cfg.interface.as_str();
-        let available = interfaces();
-        // libpcap lists what it can open; a name missing from a non-empty list is a
-        // typo (an empty list may mean no permission to look: let the open tell).
-        if !available.is_empty() && !available.iter().any(|a| a == name) {
-            return Err(LiveError::NoSuchInterface {
-                name: name.to_owned(),
-                available,
-            });
-        }
+        require_interface(name)?;
         let clamp = |v: u32| i32::try_from(v).unwrap_or(i32::MAX);
         let cap = Capture::from_device(name)
             .map_err(|e| open_error(name, &e))?
@@ -217,11 +222,6 @@ impl LiveSource {
                 .contains(pcap::IfFlags::UP | pcap::IfFlags::RUNNING)
                 && f.connection_status != pcap::ConnectionStatus::Disconnected,
         )
-    }
-
-    /// The interface's name.
-    pub fn interface(&self) -> &str {
-        &self.interface
     }
 
     /// Wait until a packet is ready to read, at most `timeout`. (The capture is
@@ -324,13 +324,7 @@ impl Injector {
     /// # Errors
     /// As [`LiveSource::open`].
     pub fn open(name: &str) -> Result<Self, LiveError> {
-        let available = interfaces();
-        if !available.is_empty() && !available.iter().any(|a| a == name) {
-            return Err(LiveError::NoSuchInterface {
-                name: name.to_owned(),
-                available,
-            });
-        }
+        require_interface(name)?;
         // Nothing is read from it: a small snap length and buffer.
         let cap = Capture::from_device(name)
             .map_err(|e| open_error(name, &e))?

@@ -13,14 +13,12 @@ use std::path::{Path, PathBuf};
 use memmap2::Mmap;
 
 use super::file::MAX_RECORD;
-use super::{CaptureStats, CaptureWarning, Frame, Linktype, WarningKind};
+use super::{CaptureStats, Frame, Linktype, WarningKind};
 
 /// Bytes of the classic pcap file header.
 const FILE_HEADER: usize = 24;
 /// Bytes of a record header.
 const RECORD_HEADER: usize = 16;
-/// Capture warnings kept; the rest are counted (as the streaming reader does).
-const MAX_WARNINGS: usize = 100;
 
 /// A mapped classic pcap file.
 pub struct MappedPcap {
@@ -97,11 +95,6 @@ pub struct Walker<'m> {
 }
 
 impl MappedPcap {
-    /// The file's link type.
-    pub fn linktype(&self) -> Linktype {
-        self.linktype
-    }
-
     /// The whole file.
     pub fn bytes(&self) -> &[u8] {
         &self.map
@@ -123,12 +116,8 @@ impl MappedPcap {
     pub fn walk(&self) -> Walker<'_> {
         let mut stats = CaptureStats::default();
         if self.linktype.name().is_none() {
-            stats.warnings.push(CaptureWarning {
-                file: self.path.clone(),
-                after_frame: 0,
-                offset: 0,
-                kind: WarningKind::UnsupportedLinktype(self.linktype),
-            });
+            let kind = WarningKind::UnsupportedLinktype(self.linktype);
+            stats.warn(&self.path, 0, kind);
         }
         Walker {
             file: self,
@@ -155,16 +144,7 @@ impl MappedPcap {
 
 impl Walker<'_> {
     fn warn(&mut self, kind: WarningKind) {
-        if self.stats.warnings.len() >= MAX_WARNINGS {
-            self.stats.suppressed_warnings += 1;
-            return;
-        }
-        self.stats.warnings.push(CaptureWarning {
-            file: self.file.path.clone(),
-            after_frame: self.stats.frames,
-            offset: self.at as u64,
-            kind,
-        });
+        self.stats.warn(&self.file.path, self.at as u64, kind);
     }
 
     /// The next record, or `None` at the end of the file or at damage (warned).

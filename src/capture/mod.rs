@@ -208,7 +208,26 @@ pub struct CaptureStats {
     pub suppressed_warnings: u64,
 }
 
+/// Capture warnings kept; the rest are counted. A forged file could otherwise raise
+/// one warning per block.
+pub const MAX_WARNINGS: usize = 100;
+
 impl CaptureStats {
+    /// Keep a warning about `file`, after the frames read so far, at byte `offset`
+    /// (counted instead past [`MAX_WARNINGS`]).
+    pub fn warn(&mut self, file: &std::path::Path, offset: u64, kind: WarningKind) {
+        if self.warnings.len() >= MAX_WARNINGS {
+            self.suppressed_warnings += 1;
+            return;
+        }
+        self.warnings.push(CaptureWarning {
+            file: file.to_owned(),
+            after_frame: self.frames,
+            offset,
+            kind,
+        });
+    }
+
     /// True when reading stopped at damage before the end of the file.
     pub fn damaged(&self) -> bool {
         self.warnings.iter().any(|w| {

@@ -238,18 +238,30 @@ fn timeline_entries(events: &[Event], rel: impl Fn(i64) -> f64) -> Vec<TimelineE
                 }
                 x
             });
+            let (peer_role, peer, dir) = peer_fields(exchange);
             TimelineEntry {
                 time: rel(e.ts_ns),
                 frame: e.frame,
                 stage: e.kind.stage(),
                 event: e.kind.to_string(),
                 kind: e.kind.event_type().name(),
-                peer_role: exchange.map(|x| x.role.as_str()),
-                peer: exchange.and_then(|x| x.addr).map(|a| a.to_string()),
-                dir: exchange.and_then(|x| x.dir).map(Direction::as_str),
+                peer_role,
+                peer,
+                dir,
             }
         })
         .collect()
+}
+
+/// An exchange as the report's `peer_role`, `peer` and `dir` fields.
+fn peer_fields(
+    x: Option<Exchange>,
+) -> (Option<&'static str>, Option<String>, Option<&'static str>) {
+    (
+        x.map(|x| x.role.as_str()),
+        x.and_then(|x| x.addr).map(|a| a.to_string()),
+        x.and_then(|x| x.dir).map(Direction::as_str),
+    )
 }
 
 fn round_us(s: f64) -> f64 {
@@ -271,13 +283,14 @@ fn expectation(rules: &RuleSet, dev: &Device, boot: &Boot, end_ns: i64) -> Optio
         let seen = seen_of(&last.kind, boot)?;
         let p = predict::next(mac, &seen);
         let x = predicted_exchange(&seen, &p, &dev.timeline.events, last.frame, boot);
+        let (peer_role, peer, dir) = peer_fields(x);
         Some(ModelPrediction {
             stage: p.stage,
             within: p.within_ms as f64 / 1000.0,
             after_frame: last.frame,
-            peer_role: x.map(|x| x.role.as_str()),
-            peer: x.and_then(|x| x.addr).map(|a| a.to_string()),
-            dir: x.and_then(|x| x.dir).map(Direction::as_str),
+            peer_role,
+            peer,
+            dir,
             expect: p.expect,
         })
     });
