@@ -17,9 +17,10 @@ use std::net::IpAddr;
 
 use crate::link::MacAddr;
 
-/// Bindings kept at most (IP→MAC and endpoint→MAC each); past it new ones are
-/// refused and counted, so a flood cannot grow the tables without bound.
-pub const MAX_BINDINGS: usize = 1 << 20;
+/// Bindings kept at most per table by default (IP→MAC, endpoint→MAC, sources);
+/// past it new ones are refused and counted, so a flood cannot grow the tables
+/// without bound. The engine sets its own ([`crate::engine::EngineLimits`]).
+pub const MAX_BINDINGS: usize = 1 << 17;
 
 /// The MAC in a Cisco device name: `SEP001122AABBCC` (any case), or a CTL/ITL or
 /// configuration file named after it (`CTLSEP….tlv`, `SEP….cnf.xml`).
@@ -54,22 +55,52 @@ struct MacSource {
 }
 
 /// The attribution tables of one analysis.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Attribution {
     ip_to_mac: HashMap<IpAddr, MacAddr>,
     endpoint_to_mac: HashMap<(IpAddr, u16), MacAddr>,
     sources: HashMap<MacAddr, MacSource>,
+    limit: usize,
     /// Bindings refused because a table was full.
     pub refused: u64,
 }
 
+impl Default for Attribution {
+    fn default() -> Self {
+        Attribution::with_limit(MAX_BINDINGS)
+    }
+}
+
 impl Attribution {
+    /// Tables of at most `limit` bindings each.
+    pub fn with_limit(limit: usize) -> Self {
+        Attribution {
+            ip_to_mac: HashMap::new(),
+            endpoint_to_mac: HashMap::new(),
+            sources: HashMap::new(),
+            limit,
+            refused: 0,
+        }
+    }
+
+    /// The heap the three tables can take at most, full (hashbrown: 8/7 buckets
+    /// per entry rounded up to a power of two, one control byte each).
+    pub fn max_heap_bytes(limit: usize) -> usize {
+        use std::mem::size_of;
+        let buckets = (limit * 8 / 7).next_power_of_two();
+        buckets
+            * (size_of::<(IpAddr, MacAddr)>()
+                + size_of::<((IpAddr, u16), MacAddr)>()
+                + size_of::<(MacAddr, MacSource)>()
+                + 3)
+    }
+
     /// A DHCP ACK leased `ip` to `mac`: from now on `ip` means `mac`.
     pub fn bind_ip(&mut self, ip: IpAddr, mac: MacAddr) {
         if ip.is_unspecified() {
             return;
         }
-        if self.ip_to_mac.len() >= MAX_BINDINGS && !self.ip_to_mac.contains_key(&ip) {
+        if self.ip_to_mac.len() >= self.limit && !self.ip_to_mac.contains_key(&ip) {
             self.refused += 1;
             return;
         }
@@ -78,8 +109,7 @@ impl Attribution {
 
     /// A named message came from `endpoint`: the flow belongs to `mac`.
     pub fn bind_endpoint(&mut self, endpoint: (IpAddr, u16), mac: MacAddr) {
-        if self.endpoint_to_mac.len() >= MAX_BINDINGS
-            && !self.endpoint_to_mac.contains_key(&endpoint)
+        if self.endpoint_to_mac.len() >= self.limit && !self.endpoint_to_mac.contains_key(&endpoint)
         {
             self.refused += 1;
             return;
@@ -93,7 +123,7 @@ impl Attribution {
         if ip.is_unspecified() {
             return;
         }
-        let full = self.sources.len() >= MAX_BINDINGS;
+        let full = self.sources.len() >= self.limit;
         match self.sources.get_mut(&mac) {
             Some(s) if s.ip != ip => s.routed = true,
             Some(_) => {}

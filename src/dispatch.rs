@@ -249,7 +249,7 @@ pub fn packet_worth_dissecting(packet: &Packet<'_>) -> bool {
 }
 
 /// Bounds on the TFTP transfers followed at once.
-const MAX_TFTP_TRANSFERS: usize = 65_536;
+pub const MAX_TFTP_TRANSFERS: usize = 65_536;
 /// A transfer silent this long (capture time) is forgotten.
 const TFTP_IDLE_NS: i64 = 120 * 1_000_000_000;
 
@@ -269,7 +269,8 @@ pub struct DispatchStats {
     pub messages: u64,
     /// Messages a dissector rejected (reported as malformed).
     pub malformed: u64,
-    /// TFTP transfers forgotten because the table was full.
+    /// TFTP transfers forgotten (idle while the table was full) or not followed
+    /// (the table full of live ones).
     pub tftp_evicted: u64,
 }
 
@@ -278,6 +279,8 @@ pub struct DispatchStats {
 pub struct Dispatcher {
     streams: Streams,
     tftp: HashMap<(IpAddr, u16), TftpTransfer>,
+    /// No sweep of a full TFTP table before this capture time.
+    next_tftp_sweep_ns: Option<i64>,
     /// Counters.
     pub stats: DispatchStats,
 }
@@ -297,6 +300,19 @@ impl Dispatcher {
             streams: Streams::new(limits),
             ..Dispatcher::default()
         }
+    }
+
+    /// The most heap the dispatcher's tables can take: the TFTP transfers (a full
+    /// table) and the TCP streams with `limits`.
+    pub fn max_heap_bytes(limits: &StreamLimits) -> usize {
+        let buckets = (MAX_TFTP_TRANSFERS * 8 / 7).next_power_of_two();
+        buckets * (std::mem::size_of::<((IpAddr, u16), TftpTransfer)>() + 1)
+            + Streams::max_heap_bytes(limits)
+    }
+
+    /// The TCP stream bounds in force.
+    pub fn stream_limits(&self) -> StreamLimits {
+        self.streams.limits()
     }
 
     /// TCP stream counters (retransmissions, gaps, evictions).
@@ -431,12 +447,19 @@ impl Dispatcher {
     }
 
     fn follow_tftp(&mut self, client: IpAddr, client_port: u16, server: IpAddr, ts_ns: i64) {
-        if self.tftp.len() >= MAX_TFTP_TRANSFERS {
-            let before = self.tftp.len();
-            self.tftp
-                .retain(|_, t| ts_ns.saturating_sub(t.last_ns) <= TFTP_IDLE_NS);
-            self.stats.tftp_evicted += (before - self.tftp.len()) as u64;
+        if self.tftp.len() >= MAX_TFTP_TRANSFERS && !self.tftp.contains_key(&(client, client_port))
+        {
+            // Swept at most once a second of capture time: a flood of read requests
+            // must not cost a pass over the whole table each.
+            if self.next_tftp_sweep_ns.is_none_or(|next| ts_ns >= next) {
+                self.next_tftp_sweep_ns = Some(ts_ns.saturating_add(1_000_000_000));
+                let before = self.tftp.len();
+                self.tftp
+                    .retain(|_, t| ts_ns.saturating_sub(t.last_ns) <= TFTP_IDLE_NS);
+                self.stats.tftp_evicted += (before - self.tftp.len()) as u64;
+            }
             if self.tftp.len() >= MAX_TFTP_TRANSFERS {
+                self.stats.tftp_evicted += 1;
                 return;
             }
         }
@@ -631,7 +654,7 @@ where
             .pending
             .extend_from_slice(fresh.get(c.used..).unwrap_or_default());
     } else {
-        stream.pending.drain(..c.used);
+        stream.consume_pending(c.used);
     }
     stream.need = if rest_len == 0 { 0 } else { rest_len + c.need };
     false

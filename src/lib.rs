@@ -8,7 +8,8 @@
 //! events ([`timeline`]), attributed to phones by [`attribution`], follows each boot
 //! along the expected sequence of the `rules` crate and gives the verdicts of the
 //! [`report`]. [`pipeline`] is that chain from frame to report; [`analyze`] runs it
-//! over capture files and [`live`] over an interface.
+//! over capture files and [`live`] over an interface, within the bounds of
+//! [`limits`].
 
 pub mod analyze;
 pub mod attribution;
@@ -17,6 +18,7 @@ pub mod describe;
 pub mod dispatch;
 pub mod dissect;
 pub mod engine;
+pub mod limits;
 pub mod link;
 pub mod live;
 pub mod model;

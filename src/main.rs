@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use bootscope::dissect::{self, DissectRunError};
-use bootscope::{analyze, model, report};
+use bootscope::{analyze, limits, model, report};
 
 #[derive(Parser)]
 #[command(
@@ -285,7 +285,7 @@ fn live(a: LiveArgs) -> anyhow::Result<ExitCode> {
     use bootscope::live::{self, LiveOptions, Output};
 
     let _ = NO_LIBPCAP;
-    let analysis = a.analysis.options(1);
+    let analysis = a.analysis.options(1).context("live")?;
     let rules = analyze::load_rules(analysis.rules.as_deref()).context("live")?;
     let duration = match a.duration {
         Some(s) if !(s.is_finite() && s > 0.0) => {
@@ -388,27 +388,38 @@ struct AnalysisArgs {
     /// A directory with your own boot_sequence.json and/or findings.json.
     #[arg(long)]
     rules: Option<PathBuf>,
-    /// Devices followed at most; past it new devices are refused and counted.
-    #[arg(long, default_value_t = 200_000)]
+    /// The heap the analysis may take, its report included, in MiB: the tables below
+    /// are reserved at their worst and the devices get the rest (README "Limits").
+    #[arg(long, value_name = "MB", default_value_t = limits::DEFAULT_MAX_MEMORY_MB)]
+    max_memory: usize,
+    /// Devices followed at once; past it the oldest device never shown to be a
+    /// phone is forgotten (a flood of made-up DHCP clients cannot shut phones out);
+    /// only a table full of phones refuses one. Evictions and refusals are counted.
+    #[arg(long, default_value_t = bootscope::engine::DEFAULT_MAX_DEVICES)]
     max_devices: usize,
-    /// TCP stream directions followed at once.
-    #[arg(long, default_value_t = 65_536)]
+    /// TCP stream directions followed at once; past it the oldest half-open one
+    /// (a SYN, no byte since) is forgotten.
+    #[arg(long, default_value_t = limits::DEFAULT_MAX_STREAMS)]
     max_streams: usize,
+    /// Open transactions per table (TFTP transfers, HTTP requests, SIP REGISTERs).
+    #[arg(long, default_value_t = bootscope::engine::DEFAULT_MAX_TRANSACTIONS)]
+    max_flows: usize,
 }
 
 impl AnalysisArgs {
-    fn options(self, threads: usize) -> analyze::Options {
-        analyze::Options {
+    fn options(self, threads: usize) -> anyhow::Result<analyze::Options> {
+        let l = limits::Limits::new(
+            self.max_memory,
+            self.max_devices,
+            self.max_streams,
+            self.max_flows,
+        )?;
+        Ok(analyze::Options {
             rules: self.rules,
-            limits: bootscope::engine::EngineLimits {
-                max_devices: self.max_devices,
-            },
-            streams: bootscope::reassembly::StreamLimits {
-                max_streams: self.max_streams,
-                ..Default::default()
-            },
+            limits: l.engine,
+            streams: l.streams,
             threads,
-        }
+        })
     }
 }
 
@@ -501,7 +512,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             threads,
             html,
         } => {
-            let opts = analysis.options(threads);
+            let opts = analysis.options(threads).context("analyze")?;
             let rules = analyze::load_rules(opts.rules.as_deref()).context("analyze")?;
             let files = analyze::expand(&captures).context("analyze")?;
             if files.is_empty() {

@@ -136,6 +136,11 @@ impl<'r> Pipeline<'r> {
         c.bytes = read.bytes;
         c.messages = self.dispatcher.stats.messages;
         c.malformed = self.dispatcher.stats.malformed;
+        let streams = self.dispatcher.stream_stats();
+        c.streams_evicted = streams.evicted;
+        c.streams_untracked = streams.untracked;
+        c.tftp_evicted = self.dispatcher.stats.tftp_evicted;
+        c.limits.max_streams = self.dispatcher.stream_limits().max_streams;
         c.warnings = read.warnings.iter().map(ToString::to_string).collect();
         if read.suppressed_warnings > 0 {
             c.warnings.push(format!(

@@ -5,12 +5,18 @@
 //! per-direction queue until the hole fills, since SPAN ports reorder. A hole that
 //! stays open too long, a queue past its bounds, or FIN/RST declares a gap: the stream
 //! loses alignment, and the next bytes must look like a PDU start before they are
-//! trusted. Streams idle for longer than [`StreamLimits::idle_ns`] are forgotten.
+//! trusted. Streams idle for longer than [`StreamLimits::idle_ns`] are forgotten;
+//! when the table is full, the oldest *half-open* stream (opened by a SYN, no byte
+//! since: a SYN flood's) goes first, so a flood of SYNs never shuts out a
+//! connection that carries data.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 
 use crate::link::{TcpFlags, TcpSegment};
+
+/// Spare bytes a stream's pending buffer may keep beyond twice its contents.
+pub const PENDING_SLACK: usize = 64;
 
 /// One direction of a TCP connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -53,7 +59,8 @@ impl Default for StreamLimits {
             max_streams: 65_536,
             // The largest message a stream parser accepts: a SIP head plus body.
             max_pending: parsers::sip::MAX_HEAD_LEN + parsers::sip::MAX_BODY_LEN,
-            max_pending_total: 64 << 20,
+            // A sixteenth of the default --max-memory (crate::limits).
+            max_pending_total: 32 << 20,
             idle_ns: 300 * 1_000_000_000,
             max_ooo_segments: 64,
             max_ooo_bytes: 256 << 10,
@@ -108,6 +115,10 @@ pub struct Stream {
     held: Vec<Held>,
     /// Payload bytes in `held`.
     held_bytes: usize,
+    /// Opened by a bare SYN, no byte since: the first to go when the table is full.
+    half_open: bool,
+    /// Which stream this is among all created (for the half-open queue).
+    serial: u64,
 }
 
 impl Stream {
@@ -122,6 +133,18 @@ impl Stream {
     /// Mark the stream aligned: a parser found a message boundary in it.
     pub fn realign(&mut self) {
         self.aligned = true;
+    }
+
+    /// Drop the first `n` pending bytes (a parser used them), and give back the
+    /// buffer's spare room, so a stream that once held a big PDU does not keep its
+    /// buffer: capacity stays within twice the bytes pending and [`PENDING_SLACK`].
+    pub fn consume_pending(&mut self, n: usize) {
+        self.pending.drain(..n.min(self.pending.len()));
+        if self.pending.is_empty() {
+            self.pending = Vec::new();
+        } else if self.pending.capacity() > 2 * self.pending.len() + PENDING_SLACK {
+            self.pending.shrink_to(2 * self.pending.len());
+        }
     }
 
     /// Position of `seq` relative to the next expected byte (signed, modulo 2^32).
@@ -141,6 +164,8 @@ pub struct StreamStats {
     pub reordered: u64,
     /// Streams forgotten because they were idle or the table was full.
     pub evicted: u64,
+    /// Of those, half-open streams forgotten to make room for a new one.
+    pub half_open_evicted: u64,
     /// Segments read without stream state because the table was full.
     pub untracked: u64,
     /// Times a stream dropped its pending bytes because a bound was reached.
@@ -161,6 +186,13 @@ pub struct Streams {
     /// No idle sweep before this capture time: a full table is swept at most once a
     /// second, not once per segment.
     next_sweep_ns: i64,
+    /// Half-open streams, oldest first, with their serials (stale entries, for
+    /// streams since given bytes or gone, are skipped or compacted away).
+    half_open: VecDeque<(FlowKey, u64)>,
+    serials: u64,
+    /// Segments held out of order over all streams (each costs a [`Held`] besides
+    /// its bytes, so their number is bounded too: [`Streams::max_held_segments`]).
+    held_segments: usize,
     /// What happened so far.
     pub stats: StreamStats,
 }
@@ -199,8 +231,48 @@ impl Streams {
             limits,
             pending_total: 0,
             next_sweep_ns: i64::MIN,
+            half_open: VecDeque::new(),
+            serials: 0,
+            held_segments: 0,
             stats: StreamStats::default(),
         }
+    }
+
+    /// Segments held out of order over all streams at most: one per KiB of the
+    /// pending budget (real reordering holds full-size segments, so the byte budget
+    /// binds first), and at least one stream's worth.
+    pub fn max_held_segments(limits: &StreamLimits) -> usize {
+        (limits.max_pending_total / 1024).max(limits.max_ooo_segments)
+    }
+
+    /// The heap the streams can take at most with `limits` (a full table, the
+    /// half-open queue at its bound, every budget spent, buffers at twice their
+    /// contents), as requested from the allocator.
+    pub fn max_heap_bytes(limits: &StreamLimits) -> usize {
+        use std::mem::size_of;
+        let buckets = (limits.max_streams * 8 / 7).next_power_of_two();
+        buckets * (size_of::<(FlowKey, Stream)>() + 1)
+            + 4 * limits.max_streams * size_of::<(FlowKey, u64)>()
+            + 2 * limits.max_pending_total
+            + limits.max_streams * (PENDING_SLACK + 4 * size_of::<Held>())
+            + 2 * Self::max_held_segments(limits) * size_of::<Held>()
+    }
+
+    /// Forget the oldest half-open stream; false when there is none.
+    fn evict_half_open(&mut self) -> bool {
+        while let Some((key, serial)) = self.half_open.pop_front() {
+            if self
+                .map
+                .get(&key)
+                .is_some_and(|s| s.serial == serial && s.half_open)
+            {
+                self.close(&key);
+                self.stats.evicted += 1;
+                self.stats.half_open_evicted += 1;
+                return true;
+            }
+        }
+        false
     }
 
     /// The bounds in force.
@@ -211,6 +283,11 @@ impl Streams {
     /// Streams currently followed.
     pub fn len(&self) -> usize {
         self.map.len()
+    }
+
+    /// Whether the stream `key` is followed.
+    pub fn contains(&self, key: &FlowKey) -> bool {
+        self.map.contains_key(key)
     }
 
     /// Whether no stream is followed.
@@ -242,7 +319,7 @@ impl Streams {
                     self.expire(ts_ns);
                     self.next_sweep_ns = ts_ns.saturating_add(1_000_000_000);
                 }
-                self.map.len() >= self.limits.max_streams
+                self.map.len() >= self.limits.max_streams && !self.evict_half_open()
             };
             if untracked {
                 if !seg.payload.is_empty() {
@@ -258,25 +335,44 @@ impl Streams {
                 return;
             }
         }
+        if !known && syn && seg.payload.is_empty() {
+            self.serials += 1;
+            self.half_open.push_back((key, self.serials));
+            if self.half_open.len() > 2 * self.limits.max_streams {
+                // Mostly stale (streams since given bytes, closed or swept): keep the
+                // live ones, so the queue stays within twice the table.
+                let map = &self.map;
+                self.half_open
+                    .retain(|(k, n)| map.get(k).is_some_and(|s| s.serial == *n && s.half_open));
+            }
+        }
         let Streams {
             map,
             limits,
             pending_total,
+            held_segments,
             stats,
+            serials,
             ..
         } = self;
         let stream = map.entry(key).or_insert_with(|| Stream {
             next_seq: start,
             last_ns: ts_ns,
             aligned: syn,
+            half_open: syn && seg.payload.is_empty(),
+            serial: *serials,
             ..Stream::default()
         });
         stream.last_ns = ts_ns;
+        if !seg.payload.is_empty() {
+            stream.half_open = false;
+        }
         // A SYN starts the stream over, aligned, unless it is a late copy of the one
         // already seen (it falls just behind the bytes received since).
         let late_copy = (-(1 << 20)..0).contains(&stream.offset(start));
         if syn && known && !late_copy {
             *pending_total = pending_total.saturating_sub(stream.pending.len() + stream.held_bytes);
+            *held_segments = held_segments.saturating_sub(stream.held.len());
             stream.lose_alignment();
             stream.held = Vec::new();
             stream.held_bytes = 0;
@@ -287,6 +383,7 @@ impl Streams {
         let mut cur = Cursor {
             stream,
             pending_total,
+            held_segments,
             stats,
             limits: *limits,
             deliver: &mut deliver,
@@ -316,6 +413,7 @@ impl Streams {
             self.pending_total = self
                 .pending_total
                 .saturating_sub(s.pending.len() + s.held_bytes);
+            self.held_segments = self.held_segments.saturating_sub(s.held.len());
         }
     }
 
@@ -334,15 +432,17 @@ impl Streams {
     fn expire(&mut self, now_ns: i64) {
         let idle = self.limits.idle_ns;
         let before = self.map.len();
-        let mut freed = 0;
+        let (mut freed, mut segments) = (0, 0);
         self.map.retain(|_, s| {
             let keep = now_ns.saturating_sub(s.last_ns) <= idle;
             if !keep {
                 freed += s.pending.len() + s.held_bytes;
+                segments += s.held.len();
             }
             keep
         });
         self.pending_total = self.pending_total.saturating_sub(freed);
+        self.held_segments = self.held_segments.saturating_sub(segments);
         self.stats.evicted += (before - self.map.len()) as u64;
     }
 }
@@ -352,6 +452,7 @@ impl Streams {
 struct Cursor<'x, F> {
     stream: &'x mut Stream,
     pending_total: &'x mut usize,
+    held_segments: &'x mut usize,
     stats: &'x mut StreamStats,
     limits: StreamLimits,
     deliver: &'x mut F,
@@ -439,6 +540,11 @@ where
         if self.stream.held.is_empty() {
             // Give the queue's memory back: reordering is rare, streams are many.
             self.stream.held = Vec::new();
+        } else if self.stream.held.capacity() > 2 * self.stream.held.len() + 4 {
+            // Nor keep room for many while holding few (held segments are counted
+            // over all streams, their buffers must follow).
+            let len = self.stream.held.len();
+            self.stream.held.shrink_to(2 * len);
         }
     }
 
@@ -464,6 +570,7 @@ where
     fn unhold(&mut self, h: &Held) {
         self.stream.held_bytes = self.stream.held_bytes.saturating_sub(h.data.len());
         *self.pending_total = self.pending_total.saturating_sub(h.data.len());
+        *self.held_segments = self.held_segments.saturating_sub(1);
     }
 
     /// Whether a held segment has waited longer than the limit.
@@ -520,9 +627,11 @@ where
         let segments = held.len() - replaced.len() + 1;
         let bytes = self.stream.held_bytes.saturating_sub(replaced_bytes) + new_len;
         let total = self.pending_total.saturating_sub(replaced_bytes) + new_len;
+        let all_segments = self.held_segments.saturating_sub(replaced.len()) + 1;
         if segments > limits.max_ooo_segments
             || bytes > limits.max_ooo_bytes
             || total > limits.max_pending_total
+            || all_segments > Streams::max_held_segments(&limits)
         {
             return false;
         }
@@ -542,6 +651,7 @@ where
         );
         self.stream.held_bytes = bytes;
         *self.pending_total = total;
+        *self.held_segments = all_segments;
         let peak = &mut self.stats;
         peak.queue_peak_segments = peak.queue_peak_segments.max(segments as u64);
         peak.queue_peak_bytes = peak.queue_peak_bytes.max(bytes as u64);
@@ -899,5 +1009,103 @@ mod tests {
         s.segment(k, &seg(0, TcpFlags::ACK, b"x"), 2_000_000_000, |_| {});
         assert_eq!(s.len(), 1);
         assert_eq!(s.stats.evicted, 2);
+    }
+
+    fn flow(port: u16) -> FlowKey {
+        FlowKey {
+            src_port: port,
+            ..key()
+        }
+    }
+
+    #[test]
+    fn a_full_table_forgets_the_oldest_half_open_stream_never_one_with_bytes() {
+        let mut s = Streams::new(StreamLimits {
+            max_streams: 3,
+            ..StreamLimits::default()
+        });
+        let syn = |s: &mut Streams, port, ts| {
+            s.segment(flow(port), &seg(0, TcpFlags::SYN, b""), ts, |_| {});
+        };
+        // A stream carrying bytes, then two half-open ones.
+        s.segment(flow(1), &seg(0, TcpFlags::SYN, b""), 0, |_| {});
+        s.segment(flow(1), &seg(1, TcpFlags::ACK, b"data"), 1, |_| {});
+        syn(&mut s, 2, 2);
+        syn(&mut s, 3, 3);
+        // Each new SYN pushes out the oldest half-open one, in order.
+        syn(&mut s, 4, 4);
+        assert!(s.contains(&flow(1)) && !s.contains(&flow(2)) && s.contains(&flow(3)));
+        syn(&mut s, 5, 5);
+        assert!(s.contains(&flow(1)) && !s.contains(&flow(3)) && s.contains(&flow(4)));
+        assert_eq!((s.stats.evicted, s.stats.half_open_evicted), (2, 2));
+        // A half-open stream that got its first bytes is safe from then on.
+        s.segment(flow(4), &seg(1, TcpFlags::ACK, b"x"), 6, |_| {});
+        syn(&mut s, 6, 7);
+        assert!(s.contains(&flow(4)) && !s.contains(&flow(5)) && s.contains(&flow(6)));
+        // Only streams with bytes and one half-open: it goes; then nothing can, and a
+        // new stream's bytes are read without state.
+        syn(&mut s, 7, 8);
+        assert!(!s.contains(&flow(6)) && s.contains(&flow(7)));
+        s.segment(flow(7), &seg(1, TcpFlags::ACK, b"y"), 9, |_| {});
+        syn(&mut s, 8, 10);
+        assert!(!s.contains(&flow(8)));
+        let mut got = 0;
+        s.segment(flow(9), &seg(5, TcpFlags::ACK, b"z"), 11, |_| got += 1);
+        assert_eq!((got, s.stats.untracked), (1, 1));
+        assert_eq!(s.len(), 3);
+        assert_eq!(s.stats.half_open_evicted, 4);
+    }
+
+    #[test]
+    fn the_half_open_queue_stays_within_twice_the_table() {
+        let mut s = Streams::new(StreamLimits {
+            max_streams: 8,
+            ..StreamLimits::default()
+        });
+        // SYN then RST, a thousand times: each stream is gone at once; the queue of
+        // their stale entries is compacted.
+        for port in 0..1000u16 {
+            s.segment(flow(port), &seg(0, TcpFlags::SYN, b""), 0, |_| {});
+            s.segment(flow(port), &seg(1, TcpFlags::RST, b""), 0, |_| {});
+            assert!(s.half_open.len() <= 2 * 8 + 1, "{}", s.half_open.len());
+        }
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn held_segments_are_bounded_over_all_streams() {
+        let limits = StreamLimits {
+            max_pending_total: 8 * 1024,
+            max_ooo_segments: 4,
+            ..StreamLimits::default()
+        };
+        assert_eq!(Streams::max_held_segments(&limits), 8);
+        let mut s = Streams::new(limits);
+        for port in 0..4u16 {
+            s.segment(flow(port), &seg(0, TcpFlags::SYN, b""), 0, |_| {});
+            // Three one-byte segments each beyond a hole: 12 wanted, 8 held at most.
+            for k in 0..3u32 {
+                s.segment(flow(port), &seg(10 + 2 * k, TcpFlags::ACK, b"x"), 1, |_| {});
+            }
+        }
+        assert_eq!(s.held_segments, 8);
+        let held: usize = (0..4)
+            .filter_map(|p| s.map.get(&flow(p)))
+            .map(|x| x.held.len())
+            .sum();
+        assert_eq!(held, 8);
+        // Closing a stream gives its share back.
+        s.close(&flow(0));
+        assert_eq!(s.held_segments, 5);
+    }
+
+    #[test]
+    fn a_stream_gives_back_its_buffer_once_the_pdu_is_parsed() {
+        let mut st = Stream::default();
+        st.pending.extend_from_slice(&[0u8; 60_000]);
+        st.consume_pending(59_000);
+        assert!(st.pending.capacity() <= 2 * 1000 + PENDING_SLACK);
+        st.consume_pending(1000);
+        assert_eq!(st.pending.capacity(), 0);
     }
 }

@@ -508,6 +508,30 @@ pub struct Event {
     pub kind: EventKind,
 }
 
+impl Event {
+    /// Heap bytes the event holds (its strings and boxes), as requested from the
+    /// allocator.
+    pub fn heap_bytes(&self) -> usize {
+        match &self.kind {
+            EventKind::FileRequest { file, .. }
+            | EventKind::FileReceived { file, .. }
+            | EventKind::FileNotFound { file, .. } => file.len(),
+            EventKind::FileError { file, text, .. } => file.len() + text.len(),
+            EventKind::RegisterReject { reason, .. } => reason.len(),
+            EventKind::Alarm { text } => text.len(),
+            EventKind::Malformed { error, .. } => error.len(),
+            EventKind::DhcpAck { tftp, .. } => {
+                let text = |s: &Option<Box<str>>| s.as_ref().map_or(0, |s| s.len());
+                std::mem::size_of::<TftpOffer>()
+                    + tftp.servers.capacity() * std::mem::size_of::<Ipv4Addr>()
+                    + text(&tftp.option150_ascii)
+                    + text(&tftp.option66)
+            }
+            _ => 0,
+        }
+    }
+}
+
 impl fmt::Display for EventKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -638,16 +662,24 @@ pub struct Timeline {
     pub events: Vec<Event>,
     /// Events not kept because the timeline was full.
     pub dropped: u64,
+    /// Heap bytes held by the kept events' strings.
+    strings: usize,
 }
 
 impl Timeline {
     /// Append an event (or count it when full).
     pub fn push(&mut self, ev: Event) {
         if self.events.len() < MAX_TIMELINE {
+            self.strings += ev.heap_bytes();
             self.events.push(ev);
         } else {
             self.dropped += 1;
         }
+    }
+
+    /// Heap bytes the timeline holds: its buffer and the events' strings.
+    pub fn heap_bytes(&self) -> usize {
+        self.events.capacity() * std::mem::size_of::<Event>() + self.strings
     }
 
     /// Sort by (time, frame): capture order is not always time order.

@@ -236,6 +236,8 @@ pub fn reassembly(data: &[u8]) {
     let mut exists = false;
     let mut pos: Option<u32> = None;
     let mut last_seen = 0i64;
+    // Opened by a bare SYN, no byte since: the table may forget it for a new stream.
+    let mut half_open = false;
     let mut ts = 0i64;
     let mut buf = Vec::new();
     for op in data.chunks_exact(8) {
@@ -281,7 +283,6 @@ pub fn reassembly(data: &[u8]) {
             flags: TcpFlags(flags),
             payload: &buf,
         };
-        let (len_before, evicted_before) = (streams.len(), streams.stats.evicted);
         let mut created = false;
         streams.segment(key(flow % 4), &seg, ts, |d| {
             if !checked {
@@ -310,12 +311,17 @@ pub fn reassembly(data: &[u8]) {
                 }
             }
         });
-        let evicted = streams.stats.evicted - evicted_before;
+        let followed = streams.contains(&key(0));
         if checked {
-            if !exists && !created && streams.len() + evicted as usize > len_before {
+            if !exists && !created && followed {
                 // Created without bytes to deliver (a bare SYN).
                 created = true;
                 pos = Some(offset);
+            }
+            if created {
+                half_open = syn && buf.is_empty();
+            } else if exists && !buf.is_empty() {
+                half_open = false;
             }
             exists |= created;
             last_seen = ts;
@@ -324,8 +330,13 @@ pub fn reassembly(data: &[u8]) {
                 exists = false;
                 pos = None;
             }
-        } else if evicted > 0 && exists && ts - last_seen > limits.idle_ns {
-            // Swept out as idle to make room for this flow.
+        } else if exists && !followed {
+            // Forgotten to make room for this flow: only an idle stream, or a
+            // half-open one, may be.
+            assert!(
+                half_open || ts - last_seen > limits.idle_ns,
+                "a live stream that carried bytes was forgotten for another"
+            );
             exists = false;
             pos = None;
         }

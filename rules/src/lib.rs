@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{ExprError, LoadError};
 pub use expr::Expr;
-pub use ruleset::{Rule, RuleSet, FINDINGS_FILE, SEQUENCE_FILE};
+pub use ruleset::{DhcpStarvation, Rule, RuleSet, FINDINGS_FILE, SEQUENCE_FILE};
 pub use sequence::{Sequence, Step, StepId};
 pub use template::Template;
 

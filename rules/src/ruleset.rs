@@ -51,12 +51,34 @@ pub struct RuleSet {
     pub rules: Vec<Rule>,
     /// The files loaded (sequence first, then findings), for the report.
     pub sources: Vec<String>,
+    /// The site-wide DHCP starvation detector (`"dhcp_starvation"` in `findings.json`;
+    /// the builtin one when the file has none).
+    pub dhcp_starvation: DhcpStarvation,
+}
+
+/// The thresholds of the site-wide DHCP starvation detector: on one VLAN, within a
+/// sliding window, DHCP clients seen for the first time that sent a DISCOVER and not
+/// a REQUEST (phones excluded). `"dhcp_starvation"` in `findings.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DhcpStarvation {
+    /// The sliding window, in whole seconds of capture time (1000..=60000 ms).
+    pub window_ms: u64,
+    /// Silent new clients (DISCOVER, no REQUEST) within the window that make a flood.
+    pub min_silent_clients: u64,
+    /// The site finding's severity.
+    pub severity: Severity,
+    /// The next checks, for the report; `{vlan}` is replaced by the VLAN.
+    #[serde(default)]
+    pub checks: Vec<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FindingsFile {
     rules: Vec<RuleFile>,
+    #[serde(default)]
+    dhcp_starvation: Option<DhcpStarvation>,
 }
 
 #[derive(Deserialize)]
@@ -185,22 +207,61 @@ impl RuleSet {
         event_types: &[&str],
     ) -> Result<RuleSet, LoadError> {
         let seq = Sequence::from_json(sequence.0, sequence.1)?;
-        let rules = load_rules(findings.0, findings.1, vocab, event_types)?;
+        let (rules, starvation) = load_rules(findings.0, findings.1, vocab, event_types)?;
+        let dhcp_starvation = match starvation {
+            Some(s) => s,
+            None => builtin_starvation()?,
+        };
         Ok(RuleSet {
             sequence: seq,
             rules,
             sources: vec![sequence.0.to_owned(), findings.0.to_owned()],
+            dhcp_starvation,
         })
     }
 }
+
+/// The builtin `"dhcp_starvation"` section, for a findings file without one.
+fn builtin_starvation() -> Result<DhcpStarvation, LoadError> {
+    let name = builtin_name(FINDINGS_FILE);
+    let (parsed, src) = Source::parse::<FindingsFile>(&name, BUILTIN_FINDINGS)?;
+    parsed
+        .dhcp_starvation
+        .ok_or_else(|| src.error(src.node(&[]), "the builtin findings lack dhcp_starvation"))
+}
+
+/// Check the starvation detector's thresholds.
+fn check_starvation(src: &Source<'_>, s: &DhcpStarvation) -> Result<(), LoadError> {
+    let field = |f: &str| src.node(&[Key::Field("dhcp_starvation"), Key::Field(f)]);
+    // The engine keeps a bucket per second per VLAN: the window bounds its memory.
+    if !(1000..=60_000).contains(&s.window_ms) || s.window_ms % 1000 != 0 {
+        return Err(src.error(
+            field("window_ms"),
+            "dhcp_starvation.window_ms must be whole seconds between 1000 and 60000",
+        ));
+    }
+    if s.min_silent_clients == 0 {
+        return Err(src.error(
+            field("min_silent_clients"),
+            "dhcp_starvation.min_silent_clients must be positive",
+        ));
+    }
+    Ok(())
+}
+
+/// The rules, and the starvation detector's section when the file has one.
+type LoadedFindings = (Vec<Rule>, Option<DhcpStarvation>);
 
 fn load_rules(
     file: &str,
     text: &str,
     vocab: &Vocabulary,
     event_types: &[&str],
-) -> Result<Vec<Rule>, LoadError> {
+) -> Result<LoadedFindings, LoadError> {
     let (parsed, src) = Source::parse::<FindingsFile>(file, text)?;
+    if let Some(s) = &parsed.dhcp_starvation {
+        check_starvation(&src, s)?;
+    }
     let mut rules: Vec<Rule> = Vec::with_capacity(parsed.rules.len());
     for (i, r) in parsed.rules.into_iter().enumerate() {
         let node = |path: &[Key<'_>]| {
@@ -276,7 +337,7 @@ fn load_rules(
             line,
         });
     }
-    Ok(rules)
+    Ok((rules, parsed.dhcp_starvation))
 }
 
 #[cfg(test)]
@@ -375,6 +436,52 @@ mod tests {
         assert!(r[1].stalls);
         assert!(!r[2].stalls);
         assert_eq!((r[0].line, r[1].line, r[2].line), (3, 5, 7));
+    }
+
+    #[test]
+    fn the_starvation_thresholds_load_or_fall_back_to_the_builtin_ones() {
+        // No section: the builtin thresholds.
+        let set = load(&file(&[OK_RULE])).unwrap();
+        assert_eq!(set.dhcp_starvation.window_ms, 10_000);
+        assert_eq!(set.dhcp_starvation.min_silent_clients, 200);
+        assert_eq!(set.dhcp_starvation.severity, Severity::Error);
+        assert!(!set.dhcp_starvation.checks.is_empty());
+        // A section of one's own.
+        let own = |section: &str| {
+            format!("{{\n  \"rules\": [\n{OK_RULE}\n  ],\n  \"dhcp_starvation\": {section}\n}}\n")
+        };
+        let set = load(&own(
+            r#"{"window_ms": 5000, "min_silent_clients": 50, "severity": "warning"}"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            set.dhcp_starvation,
+            DhcpStarvation {
+                window_ms: 5000,
+                min_silent_clients: 50,
+                severity: Severity::Warning,
+                checks: Vec::new(),
+            }
+        );
+        // Checked, with the position of the bad value.
+        fails(
+            &own(r#"{"window_ms": 1500, "min_silent_clients": 50, "severity": "error"}"#),
+            13,
+            36,
+            "whole seconds",
+        );
+        fails(
+            &own(r#"{"window_ms": 1000, "min_silent_clients": 0, "severity": "error"}"#),
+            13,
+            64,
+            "must be positive",
+        );
+        fails(
+            &own(r#"{"window_ms": 1000, "min_clients": 5, "severity": "error"}"#),
+            13,
+            54,
+            "unknown field `min_clients`",
+        );
     }
 
     #[test]

@@ -2,7 +2,10 @@
 //! against the expected sequence. A device's boots are cut where a phone starts
 //! DHCP over after having had a lease; each boot keeps counters per event type,
 //! the furthest step reached, and the few facts the rules ask about (files asked
-//! and answered, call managers tried, the last DHCP ACK). Everything is bounded.
+//! and answered, call managers tried, the last DHCP ACK). Everything is bounded,
+//! and [`Device::heap_bytes`] tells what a device holds, so the engine can keep all
+//! devices within a memory budget: a *frozen* device (the budget is spent) keeps its
+//! counters and facts but grows no list any more.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -21,6 +24,22 @@ const MAX_CMS: usize = 8;
 const MAX_EVIDENCE: usize = 8;
 /// Earlier boots kept in full per device (older ones are summarised by counters).
 pub const MAX_BOOTS_KEPT: usize = 4;
+/// Report bytes a judged device (a phone, a SIP agent, an SCCP device) becomes at
+/// most, before its timeline: the entry, its strings, the findings with their checks,
+/// what was expected next (measured on the samples and a 10 000-phone fleet: 1.1 to
+/// 3.9 KB; README "Limits").
+pub const REPORT_PER_PHONE: usize = 6 * 1024;
+/// Report bytes a device that is not judged (a DHCP client) becomes, before its
+/// timeline (measured: about 600).
+pub const REPORT_PER_DEVICE: usize = 1024;
+/// The most a frozen device may still take: its replaceable strings, eight wire
+/// strings at their longest (name, model, two in the last event, two in the ACK,
+/// the alarm, the refusal), and room for the one earlier boot it keeps.
+pub const FROZEN_STRINGS: usize =
+    8 * crate::engine::MAX_TEXT_BYTES + 4 * std::mem::size_of::<Boot>();
+/// Report bytes per timeline entry beyond the event's own strings (the entry, its
+/// text and peer; measured: 170 to 230).
+pub const REPORT_PER_EVENT: usize = 320;
 
 /// How a device is keyed.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -175,6 +194,9 @@ pub struct Boot {
     pub protocol: Option<Signalling>,
     /// The load the phone downloaded (a firmware file received).
     pub firmware_received: bool,
+    /// The memory budget is spent: counters and facts still move, no list grows
+    /// (evidence, files, call managers).
+    pub frozen: bool,
 }
 
 impl Boot {
@@ -205,7 +227,23 @@ impl Boot {
             alarm: None,
             protocol: None,
             firmware_received: false,
+            frozen: false,
         }
+    }
+
+    /// Heap bytes the boot holds (its lists and strings), as requested from the
+    /// allocator.
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let text = |s: &Option<Box<str>>| s.as_ref().map_or(0, |s| s.len());
+        self.evidence.capacity() * size_of::<(EventType, u64)>()
+            + self.files.capacity() * size_of::<FileState>()
+            + self.files.iter().map(|f| f.name.len()).sum::<usize>()
+            + self.cms.capacity() * size_of::<CmState>()
+            + self.last_event.as_ref().map_or(0, Event::heap_bytes)
+            + self.ack.as_ref().map_or(0, Event::heap_bytes)
+            + text(&self.alarm)
+            + self.reject.as_ref().map_or(0, |r| r.1.len())
     }
 
     /// How many events of a type this boot saw.
@@ -251,7 +289,7 @@ impl Boot {
             *c = c.saturating_add(1);
         }
         // The first frames, and the latest in the last slot.
-        if self.evidence.iter().filter(|(x, _)| *x == t).count() < MAX_EVIDENCE {
+        if self.evidence.iter().filter(|(x, _)| *x == t).count() < MAX_EVIDENCE && !self.frozen {
             self.evidence.push((t, frame));
         } else if let Some(last) = self.evidence.iter_mut().rev().find(|(x, _)| *x == t) {
             last.1 = frame;
@@ -282,7 +320,7 @@ impl Boot {
             }
             return;
         }
-        if self.files.len() < MAX_FILES {
+        if self.files.len() < MAX_FILES && !self.frozen {
             self.files.push(FileState {
                 name: name.into(),
                 class: FileClass::of(name),
@@ -300,7 +338,7 @@ impl Boot {
     pub fn cm_mut(&mut self, ip: IpAddr, frame: u64) -> Option<&mut CmState> {
         let i = match self.cms.iter().position(|c| c.ip == ip) {
             Some(i) => i,
-            None if self.cms.len() < MAX_CMS => {
+            None if self.cms.len() < MAX_CMS && !self.frozen => {
                 self.cms.push(CmState {
                     ip,
                     syns_unanswered: 0,
@@ -350,6 +388,8 @@ pub struct Device {
     pub last_announce: Option<(i64, u64)>,
     /// The switch's last answer to it (time, frame, voice VLAN).
     pub last_switch: Option<(i64, u64, Option<u16>)>,
+    /// The memory budget is spent: no timeline entry or earlier boot is kept any more.
+    frozen: bool,
     /// First and last capture time it was seen.
     pub first_ns: i64,
     /// Last capture time it was seen.
@@ -357,6 +397,13 @@ pub struct Device {
     /// Bumped at every change (event recorded, taken for a phone, new boot): a live
     /// watcher re-reads only the devices that changed.
     pub revision: u64,
+    /// Which device this is among all created (a key evicted and seen again is a new
+    /// device with a new serial).
+    pub serial: u64,
+    /// The bytes the engine's memory budget counts for it ([`Self::charge`]).
+    pub charged: usize,
+    /// Heap bytes of the earlier boots (kept up to date as they come and go).
+    earlier_heap: usize,
 }
 
 impl Device {
@@ -390,10 +437,92 @@ impl Device {
             firmware_reboots: 0,
             last_announce: None,
             last_switch: None,
+            frozen: false,
             first_ns: ts_ns,
             last_ns: ts_ns,
             revision: 0,
+            serial: 0,
+            charged: 0,
+            earlier_heap: 0,
         }
+    }
+
+    /// Heap bytes the device holds beyond its own struct (timeline, boots, strings),
+    /// as requested from the allocator; O(files of the current boot).
+    pub fn heap_bytes(&self) -> usize {
+        let text = |s: &Option<Box<str>>| s.as_ref().map_or(0, |s| s.len());
+        let key = match &self.key {
+            DeviceKey::Name(n) => n.len(),
+            DeviceKey::Mac(_) => 0,
+        };
+        key + text(&self.name)
+            + text(&self.model)
+            + self.timeline.heap_bytes()
+            + self.boot.heap_bytes()
+            + self.earlier.capacity() * std::mem::size_of::<Boot>()
+            + self.earlier_heap
+    }
+
+    /// What the memory budget counts for the device: its heap, and an upper estimate
+    /// of the report entry it becomes at the end (the report is built while the
+    /// devices still exist). See README "Limits" for the measurements behind it.
+    pub fn charge(&self) -> usize {
+        let events = self.timeline.events.len();
+        let judged = self.kind != DeviceKind::DhcpClient;
+        let report = if judged {
+            REPORT_PER_PHONE
+        } else {
+            REPORT_PER_DEVICE
+        } + events * REPORT_PER_EVENT
+            + 2 * self
+                .timeline
+                .heap_bytes()
+                .saturating_sub(self.timeline.events.capacity() * std::mem::size_of::<Event>());
+        // A frozen device grows no list, but the strings it keeps (name, model, the
+        // last event, the ACK, the alarm, the refusal) may still be replaced by
+        // longer ones: it is charged for them all at their longest.
+        let headroom = if self.frozen { FROZEN_STRINGS } else { 0 };
+        self.heap_bytes() + report + headroom
+    }
+
+    /// The most the device can grow by when `ev` is recorded (its lists may double,
+    /// a new boot may start, the event's strings are copied up to four times: the
+    /// timeline, the last event, the DHCP ACK or the alarm or refusal kept, and the
+    /// file asked for), its report entry included.
+    pub fn growth_bound(&self, ev: &Event) -> usize {
+        use std::mem::size_of;
+        if self.frozen {
+            // Its charge already holds all it may still take.
+            return 0;
+        }
+        // A push into a full vector doubles it (at least 4 entries).
+        fn doubling<T>(v: &Vec<T>) -> usize {
+            if v.len() == v.capacity() {
+                v.capacity().max(4) * size_of::<T>()
+            } else {
+                0
+            }
+        }
+        let strings = ev.heap_bytes();
+        doubling(&self.timeline.events)
+            + doubling(&self.boot.evidence)
+            + doubling(&self.boot.files)
+            + doubling(&self.boot.cms)
+            + doubling(&self.earlier)
+            + 4 * strings
+            + REPORT_PER_EVENT
+            + 2 * strings
+    }
+
+    /// Stop growing lists (the memory budget is spent); counters go on.
+    pub fn freeze(&mut self) {
+        self.frozen = true;
+        self.boot.frozen = true;
+    }
+
+    /// Whether the device grows no list any more.
+    pub fn is_frozen(&self) -> bool {
+        self.frozen
     }
 
     /// The MAC, when keyed by one.
@@ -422,6 +551,7 @@ impl Device {
         let after_firmware = self.boot.firmware_received;
         let last_progress = self.boot.last_progress_ns;
         let mut boot = Boot::new(ts_ns, frame);
+        boot.frozen = self.frozen;
         const CARRY_NS: i64 = 120 * 1_000_000_000;
         if let Some((t, f)) = self.last_announce {
             if t > last_progress && ts_ns - t <= CARRY_NS {
@@ -449,9 +579,18 @@ impl Device {
         }
         self.revision += 1;
         let old = std::mem::replace(&mut self.boot, boot);
-        if self.earlier.len() >= MAX_BOOTS_KEPT {
-            self.earlier.remove(0);
+        // Frozen, a device keeps as many earlier boots as it had (at least the last,
+        // whose verdict may stand), no more.
+        let keep = if self.frozen {
+            self.earlier.len().max(1)
+        } else {
+            MAX_BOOTS_KEPT
+        };
+        while self.earlier.len() >= keep {
+            let gone = self.earlier.remove(0);
+            self.earlier_heap = self.earlier_heap.saturating_sub(gone.heap_bytes());
         }
+        self.earlier_heap += old.heap_bytes();
         self.earlier.push(old);
         self.boots += 1;
         if after_firmware {
@@ -477,6 +616,10 @@ impl Device {
             && self.boot.registered
             && self.boot.count(t) > 1;
         if (t == EventType::KeepaliveAck && self.boot.count(t) > 1) || refresh {
+            return;
+        }
+        if self.frozen {
+            self.timeline.dropped += 1;
             return;
         }
         self.timeline.push(ev);

@@ -226,6 +226,11 @@ pub const DERIVED: &[(&str, FactType, &str)] = &[
         "no progress for longer than the step's timeout while the capture went on",
     ),
     (
+        "dhcp_flood_macs",
+        FactType::Int,
+        "client MACs of the DHCP starvation floods on the boot's DHCP VLAN that began before its last event (0: none)",
+    ),
+    (
         "errors_so_far",
         FactType::Int,
         "error findings already raised for this boot by earlier rules",
@@ -322,6 +327,8 @@ pub struct FactContext<'a> {
     /// Whether the capture keeps VLAN tags (some phone's DHCP was tagged): then a
     /// phone's own untagged DHCP outweighs a switch answer paired to it by timing.
     pub tags_kept: bool,
+    /// The DHCP starvation floods seen.
+    pub floods: &'a super::flood::Detector,
 }
 
 /// Compute the facts of `boot` of `dev`.
@@ -465,6 +472,9 @@ pub fn compute(dev: &Device, boot: &Boot, cx: &FactContext<'_>) -> BootFacts {
             "waited_ms" => i(waited_ms),
             "timeout_ms" => i(i64::try_from(timeout).unwrap_or(i64::MAX)),
             "timed_out" => b(timed_out && cx.last),
+            "dhcp_flood_macs" => i(boot.dhcp_vlan.map_or(0, |vlan| {
+                i64::try_from(cx.floods.clients_before(vlan, boot.last_ns)).unwrap_or(i64::MAX)
+            })),
             "errors_so_far" => i(0),
             _ => i(0),
         };

@@ -5,13 +5,18 @@
 //! SIP transactions to their answers, and advances the device's boot along the
 //! expected sequence of `rules/`. [`Analyzer::finish`] then evaluates the rules per
 //! device ([`verdict`]) and builds the report. One streaming pass; the state is
-//! bounded by devices and open transactions, never by capture size.
+//! bounded by devices and open transactions, never by capture size: every table a
+//! sender can grow has a cap ([`EngineLimits`]), the devices stay within a memory
+//! budget, and when the device table is full the least valuable device goes first
+//! (never shown to be a phone, oldest first), so a phone booting into a flood of
+//! made-up clients is still followed. [`flood`] watches for DHCP starvation.
 
 pub mod device;
 pub mod facts;
+pub mod flood;
 pub mod verdict;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr};
 
 use parsers::{cdp, dhcp, http, lldp, sccp, sip, tftp};
@@ -40,23 +45,65 @@ const SWITCH_ANSWER_NS: i64 = 10 * 1_000_000_000;
 /// The same DHCP message (type and xid) seen again within this window is a relay's
 /// copy, not a retransmission.
 const RELAY_COPY_NS: i64 = 500_000_000;
-/// Open transactions (TFTP transfers, HTTP requests, SIP REGISTERs) followed at once.
-const MAX_TRANSACTIONS: usize = 65_536;
+/// Phone announcements waiting for the switch's answer, at most.
+const MAX_ANNOUNCES: usize = 4096;
 /// A transaction silent this long is forgotten.
 const TRANSACTION_IDLE_NS: i64 = 300 * 1_000_000_000;
+/// Wire bytes kept of one string (a file name, a reason, an alarm): longer ones are
+/// cut and end in `…`. Escaping may write up to 4 bytes per byte kept.
+pub const MAX_TEXT: usize = 160;
+/// The most heap one wire string can take once escaped and cut.
+pub const MAX_TEXT_BYTES: usize = 4 * MAX_TEXT + '…'.len_utf8();
 
-/// Bounds on the engine's state.
+/// Bounds on the engine's state (README "Limits").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EngineLimits {
-    /// Devices followed at once; past it new devices are refused and counted.
+    /// Devices followed at once. Past it the oldest device never shown to be a
+    /// phone is forgotten to make room; only a table full of phones refuses one.
     pub max_devices: usize,
+    /// Heap bytes the devices may take, their report entries included (see
+    /// [`Device::charge`]). Past it devices are forgotten as above, then the
+    /// growing ones are frozen and new ones refused.
+    pub max_device_bytes: usize,
+    /// Open transactions per table (TFTP transfers, HTTP requests, SIP REGISTERs,
+    /// named SCCP endpoints).
+    pub max_transactions: usize,
+    /// IP→MAC, endpoint→MAC and source bindings per table ([`Attribution`]).
+    pub max_bindings: usize,
 }
 
+/// The default `--max-devices`: the 10 000 phones and 1 000 PCs of a big site twice
+/// over, and within the 32 768 buckets of one hash table allocation.
+pub const DEFAULT_MAX_DEVICES: usize = 25_000;
+/// The default `--max-flows`.
+pub const DEFAULT_MAX_TRANSACTIONS: usize = 8192;
+
 impl Default for EngineLimits {
+    /// The engine's part of [`crate::limits::Limits::default`].
     fn default() -> Self {
-        EngineLimits {
-            max_devices: 200_000,
-        }
+        crate::limits::Limits::default().engine
+    }
+}
+
+impl EngineLimits {
+    /// The most heap the engine's tables other than the devices can take with these
+    /// limits: the four transaction tables full, each entry with its strings at their
+    /// longest (a file name, an owner named by a SIP or SCCP name, a Call-ID), the
+    /// pending switch answers, the attribution bindings and the starvation detector.
+    pub fn max_table_heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let buckets = |n: usize| (n * 8 / 7).next_power_of_two();
+        let table = |n: usize, entry: usize| buckets(n) * (entry + 1);
+        let n = self.max_transactions;
+        let owner = MAX_TEXT_BYTES + 64;
+        table(n, size_of::<((IpAddr, u16), Transfer)>())
+            + table(n, size_of::<((IpAddr, u16), HttpRequest)>())
+            + table(n, size_of::<((Box<str>, IpAddr), SipTransaction)>())
+            + table(n, size_of::<((IpAddr, u16), Box<str>)>())
+            + n * (3 * owner + 2 * MAX_TEXT_BYTES + MAX_TEXT)
+            + MAX_ANNOUNCES * 2 * size_of::<Announce>()
+            + Attribution::max_heap_bytes(self.max_bindings)
+            + flood::Detector::max_heap_bytes()
     }
 }
 
@@ -65,9 +112,14 @@ impl Default for EngineLimits {
 pub struct EngineStats {
     /// Messages of a boot protocol no device could be found for.
     pub unattributed: u64,
-    /// Devices not followed because the table was full.
+    /// Times a new device was not followed because the table (or the memory
+    /// budget) was full of phones.
     pub devices_refused: u64,
-    /// Transactions forgotten because their table was full.
+    /// Devices forgotten to make room (never shown to be phones, oldest first).
+    pub devices_evicted: u64,
+    /// Devices frozen because the memory budget was spent on phones.
+    pub devices_frozen: u64,
+    /// Transactions not followed (table full) or forgotten (idle while it was).
     pub transactions_evicted: u64,
     /// TCP stream gaps reported by the dispatcher.
     pub stream_gaps: u64,
@@ -225,6 +277,13 @@ pub struct Analyzer<'r> {
     next_sweep_ns: i64,
     first_ns: Option<i64>,
     last_ns: Option<i64>,
+    /// Devices never shown to be phones, oldest first, with their serials: stale
+    /// entries (a device since taken for a phone, or gone) are skipped when popped.
+    unconfirmed: VecDeque<(DeviceKey, u64)>,
+    serials: u64,
+    /// The sum of the devices' charges ([`Device::charge`]).
+    device_bytes: usize,
+    flood: flood::Detector,
     /// Counters.
     pub stats: EngineStats,
 }
@@ -237,7 +296,7 @@ impl<'r> Analyzer<'r> {
             steps: Steps::resolve(&rules.sequence),
             limits,
             devices: HashMap::new(),
-            attribution: Attribution::default(),
+            attribution: Attribution::with_limit(limits.max_bindings),
             named_endpoints: HashMap::new(),
             transfers: HashMap::new(),
             http: HashMap::new(),
@@ -246,8 +305,99 @@ impl<'r> Analyzer<'r> {
             next_sweep_ns: i64::MIN,
             first_ns: None,
             last_ns: None,
+            unconfirmed: VecDeque::new(),
+            serials: 0,
+            device_bytes: 0,
+            flood: flood::Detector::new(&rules.dhcp_starvation),
             stats: EngineStats::default(),
         }
+    }
+
+    /// The DHCP starvation floods seen so far.
+    pub fn floods(&self) -> &[flood::Episode] {
+        self.flood.episodes()
+    }
+
+    /// The heap the memory budget counts: the device table's buckets and every
+    /// device's charge.
+    pub fn device_bytes(&self) -> usize {
+        self.table_bytes() + self.device_bytes
+    }
+
+    /// The device table's allocation: hashbrown keeps capacity × 8/7 buckets of one
+    /// entry and one control byte each.
+    fn table_bytes(&self) -> usize {
+        let buckets = self.devices.capacity() * 8 / 7;
+        buckets * (std::mem::size_of::<(DeviceKey, Device)>() + 1)
+            + self.unconfirmed.capacity() * std::mem::size_of::<(DeviceKey, u64)>()
+    }
+
+    /// Forget the oldest device never shown to be a phone; false when there is none.
+    fn evict_one(&mut self) -> bool {
+        while let Some((key, serial)) = self.unconfirmed.pop_front() {
+            let evictable = self
+                .devices
+                .get(&key)
+                .is_some_and(|d| d.serial == serial && d.kind != DeviceKind::Phone);
+            if evictable {
+                if let Some(d) = self.devices.remove(&key) {
+                    self.device_bytes = self.device_bytes.saturating_sub(d.charged);
+                }
+                self.stats.devices_evicted += 1;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Room for one more device: forget unconfirmed ones while the table or the
+    /// budget is full. False when only phones are left.
+    fn make_room(&mut self) -> bool {
+        // A new device: its slot (or the table doubling) and its first charge.
+        let slot = std::mem::size_of::<(DeviceKey, Device)>();
+        let table_growth = if self.devices.len() >= self.devices.capacity() {
+            self.devices.capacity().max(3) * 8 / 7 * (slot + 1)
+        } else {
+            0
+        };
+        let first = table_growth + device::REPORT_PER_PHONE + 2 * MAX_TEXT_BYTES;
+        while self.devices.len() >= self.limits.max_devices
+            || self.device_bytes() + first > self.limits.max_device_bytes
+        {
+            if !self.evict_one() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Room in the budget for `key`'s device to grow by `growth`: forget unconfirmed
+    /// devices (the device itself, too, if it is the oldest); if only phones are
+    /// left, freeze it (charged from then on for all it may still take).
+    fn make_room_for(&mut self, key: &DeviceKey, growth: usize) {
+        while self.device_bytes() + growth > self.limits.max_device_bytes {
+            if self.evict_one() {
+                continue;
+            }
+            if let Some(dev) = self.devices.get_mut(key) {
+                if !dev.is_frozen() {
+                    dev.freeze();
+                    self.stats.devices_frozen += 1;
+                    self.recharge(key);
+                }
+            }
+            break;
+        }
+    }
+
+    /// Count `key`'s device at its current size.
+    fn recharge(&mut self, key: &DeviceKey) {
+        let Some(dev) = self.devices.get_mut(key) else {
+            return;
+        };
+        let now = dev.charge();
+        self.device_bytes = self.device_bytes.saturating_sub(dev.charged) + now;
+        dev.charged = now;
     }
 
     /// The rules in force.
@@ -339,7 +489,8 @@ impl<'r> Analyzer<'r> {
             return;
         }
         self.next_sweep_ns = now.saturating_add(1_000_000_000);
-        let full = self.transfers.len() + self.http.len() + self.sip.len() >= MAX_TRANSACTIONS / 2;
+        let full = self.transfers.len() + self.http.len() + self.sip.len()
+            >= self.limits.max_transactions / 2;
         if !full {
             return;
         }
@@ -362,14 +513,18 @@ impl<'r> Analyzer<'r> {
         ctx: Ctx,
     ) -> Option<&mut Device> {
         if !self.devices.contains_key(key) {
-            if self.devices.len() >= self.limits.max_devices {
+            if !self.make_room() {
                 self.stats.devices_refused += 1;
                 return None;
             }
-            self.devices.insert(
-                key.clone(),
-                Device::new(key.clone(), kind, why, ctx.ts_ns, ctx.frame),
-            );
+            self.serials += 1;
+            let mut dev = Device::new(key.clone(), kind, why, ctx.ts_ns, ctx.frame);
+            dev.serial = self.serials;
+            if kind != DeviceKind::Phone {
+                self.unconfirmed.push_back((key.clone(), dev.serial));
+            }
+            self.devices.insert(key.clone(), dev);
+            self.recharge(key);
         }
         let dev = self.devices.get_mut(key)?;
         if kind == DeviceKind::Phone {
@@ -381,6 +536,19 @@ impl<'r> Analyzer<'r> {
     /// Record an event on a device: boot boundary, progress along the sequence,
     /// the boot's facts, the timeline.
     fn emit(&mut self, key: &DeviceKey, ctx: Ctx, kind: EventKind, starts_boot: bool) {
+        let ev = Event {
+            ts_ns: ctx.ts_ns,
+            frame: ctx.frame,
+            kind,
+        };
+        // The budget holds before the device grows, not after: room is made first,
+        // or the device is frozen (it then grows no list).
+        let Some(growth) = self.devices.get(key).map(|d| d.growth_bound(&ev)) else {
+            return;
+        };
+        if self.device_bytes() + growth > self.limits.max_device_bytes {
+            self.make_room_for(key, growth);
+        }
         let seq = &self.rules.sequence;
         let steps = self.steps;
         let Some(dev) = self.devices.get_mut(key) else {
@@ -395,16 +563,12 @@ impl<'r> Analyzer<'r> {
                 dev.new_boot(seq, ctx.ts_ns, ctx.frame);
             }
         }
-        let ev = Event {
-            ts_ns: ctx.ts_ns,
-            frame: ctx.frame,
-            kind,
-        };
         apply_state(dev, &ev);
         if let Some(step) = steps.of(&ev.kind) {
             dev.boot.reach(seq, step, ctx.ts_ns, ctx.frame);
         }
         dev.record(ev);
+        self.recharge(key);
     }
 
     fn cdp(&mut self, ctx: Ctx, p: &cdp::CdpPacket<'_>) {
@@ -512,7 +676,7 @@ impl<'r> Analyzer<'r> {
                 cdp_answered: false,
                 lldp_answered: false,
             });
-            if self.announces.len() > 4096 {
+            if self.announces.len() > MAX_ANNOUNCES {
                 self.announces.pop_front();
             }
         }
@@ -591,6 +755,19 @@ impl<'r> Analyzer<'r> {
             } else {
                 (DeviceKind::DhcpClient, "DHCP client")
             };
+            // The starvation detector counts clients that are not phones, before the
+            // table decides whether to follow them.
+            let known = self.devices.get(&key).map(|d| d.kind);
+            if kind != DeviceKind::Phone && known != Some(DeviceKind::Phone) {
+                match mt {
+                    dhcp::DhcpMessageType::DISCOVER if known.is_none() => {
+                        self.flood
+                            .new_client(ctx.ts_ns, ctx.frame, ctx.vlan, ctx.src_mac, client);
+                    }
+                    dhcp::DhcpMessageType::REQUEST => self.flood.request(ctx.ts_ns, ctx.vlan),
+                    _ => {}
+                }
+            }
             let Some(dev) = self.device(&key, kind, why, ctx) else {
                 return;
             };
@@ -730,7 +907,8 @@ impl<'r> Analyzer<'r> {
                 else {
                     return;
                 };
-                if self.transfers.len() >= MAX_TRANSACTIONS && !self.transfers.contains_key(&client)
+                if self.transfers.len() >= self.limits.max_transactions
+                    && !self.transfers.contains_key(&client)
                 {
                     self.stats.transactions_evicted += 1;
                     return;
@@ -860,7 +1038,7 @@ impl<'r> Analyzer<'r> {
             else {
                 return;
             };
-            if self.http.len() < MAX_TRANSACTIONS || self.http.contains_key(&client) {
+            if self.http.len() < self.limits.max_transactions || self.http.contains_key(&client) {
                 self.http.insert(
                     client,
                     HttpRequest {
@@ -924,8 +1102,12 @@ impl<'r> Analyzer<'r> {
                     }
                     None => {
                         let key: Box<str> = name.clone().into();
-                        if self.named_endpoints.len() < MAX_TRANSACTIONS {
+                        if self.named_endpoints.len() < self.limits.max_transactions
+                            || self.named_endpoints.contains_key(&phone)
+                        {
                             self.named_endpoints.insert(phone, key.clone());
+                        } else {
+                            self.stats.transactions_evicted += 1;
                         }
                         DeviceKey::Name(key)
                     }
@@ -1087,8 +1269,8 @@ impl<'r> Analyzer<'r> {
                 };
                 self.emit(&key, ctx, ev, false);
             }
-            let tx_key: (Box<str>, IpAddr) = (call_id.into(), f.src);
-            if self.sip.len() < MAX_TRANSACTIONS || self.sip.contains_key(&tx_key) {
+            let tx_key: (Box<str>, IpAddr) = (call_id_key(call_id), f.src);
+            if self.sip.len() < self.limits.max_transactions || self.sip.contains_key(&tx_key) {
                 self.sip.insert(
                     tx_key,
                     SipTransaction {
@@ -1111,7 +1293,7 @@ impl<'r> Analyzer<'r> {
             if m.cseq().map(|(_, method)| method.as_str()) != Some("REGISTER") || status < 200 {
                 return;
             }
-            let Some(tx) = self.sip.get_mut(&(Box::<str>::from(call_id), f.dst)) else {
+            let Some(tx) = self.sip.get_mut(&(call_id_key(call_id), f.dst)) else {
                 return;
             };
             tx.last_ns = ctx.ts_ns;
@@ -1202,7 +1384,11 @@ impl<'r> Analyzer<'r> {
     pub fn judge(&self, dev: &Device, now_ns: i64, tags_kept: bool) -> crate::report::PhoneReport {
         let end = self.last_ns.map_or(now_ns, |l| l.max(now_ns));
         let start = self.first_ns.unwrap_or(end);
-        verdict::verdict(self.rules, dev, start, end, tags_kept)
+        let site = verdict::Site {
+            tags_kept,
+            floods: &self.flood,
+        };
+        verdict::verdict(self.rules, dev, start, end, &site)
     }
 
     /// Evaluate every device and build the report. `end_ns` is the capture's end
@@ -1210,18 +1396,28 @@ impl<'r> Analyzer<'r> {
     pub fn finish(mut self, end_ns: Option<i64>) -> crate::report::Report {
         let end = end_ns.or(self.last_ns).unwrap_or(0);
         let start = self.first_ns.unwrap_or(end);
-        let mut devices: BTreeMap<DeviceKey, Device> = self.devices.drain().collect();
-        for dev in devices.values_mut() {
+        // Moved out of the table (freed at once), ordered by key; each device is
+        // dropped as soon as its report entry is made.
+        let mut devices: Vec<Device> = self.devices.drain().map(|(_, d)| d).collect();
+        self.devices = HashMap::new();
+        self.unconfirmed = VecDeque::new();
+        devices.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        for dev in &mut devices {
             dev.timeline.finish();
         }
-        verdict::report(
-            self.rules,
-            &devices,
-            start,
-            end,
-            self.stats,
-            self.attribution.refused,
-        )
+        let mut report = verdict::report(self.rules, devices, start, end, &self.flood);
+        let c = &mut report.capture;
+        c.unattributed = self.stats.unattributed;
+        c.stream_gaps = self.stats.stream_gaps;
+        c.devices_refused = self.stats.devices_refused;
+        c.devices_evicted = self.stats.devices_evicted;
+        c.devices_frozen = self.stats.devices_frozen;
+        c.transactions_evicted = self.stats.transactions_evicted;
+        c.bindings_refused = self.attribution.refused;
+        c.limits.max_devices = self.limits.max_devices;
+        c.limits.max_flows = self.limits.max_transactions;
+        c.limits.max_device_bytes = self.limits.max_device_bytes;
+        report
     }
 }
 
@@ -1379,16 +1575,38 @@ fn tftp_offer(m: &dhcp::DhcpMessage<'_>) -> TftpOffer {
 }
 
 /// Wire bytes as text, escaped once here (controls, terminal escapes, bidi marks)
-/// so no renderer can pass a packet's bytes to a terminal or a page.
+/// so no renderer can pass a packet's bytes to a terminal or a page; cut after
+/// [`MAX_TEXT`] bytes, so no string a sender writes costs more than
+/// [`MAX_TEXT_BYTES`].
 fn lossy(b: &[u8]) -> String {
-    let mut s = String::with_capacity(b.len());
-    crate::describe::push_text(&mut s, b);
+    let kept = b.get(..MAX_TEXT).unwrap_or(b);
+    let mut s = String::with_capacity(kept.len());
+    crate::describe::push_text(&mut s, kept);
+    if kept.len() < b.len() {
+        s.push('…');
+    }
     s
 }
 
-/// A wire string, escaped as [`lossy`] does.
+/// A wire string, escaped and cut as [`lossy`] does.
 fn clean(text: &str) -> String {
+    if text.len() > MAX_TEXT {
+        return lossy(text.as_bytes());
+    }
     let mut s = String::with_capacity(text.len());
     crate::describe::push_str(&mut s, text);
     s
 }
+
+/// A SIP Call-ID as a transaction key: at most [`MAX_TEXT`] bytes of it (the
+/// request and its answer are cut alike).
+fn call_id_key(call_id: &str) -> Box<str> {
+    let mut end = call_id.len().min(MAX_TEXT);
+    while !call_id.is_char_boundary(end) {
+        end -= 1;
+    }
+    call_id.get(..end).unwrap_or_default().into()
+}
+
+#[cfg(test)]
+mod tests;

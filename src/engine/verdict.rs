@@ -15,9 +15,9 @@ use std::net::IpAddr;
 
 use rules::{RuleSet, Severity, Stage};
 
-use super::device::{Boot, Device, DeviceKey, DeviceKind};
+use super::device::{Boot, Device, DeviceKind};
 use super::facts::{self, BootFacts, FactContext, Owned};
-use super::EngineStats;
+use super::flood;
 use crate::model::predict::{self, Seen};
 use crate::report::{
     CaptureInfo, Diagnosis, Expectation, Finding, ModelPrediction, PhoneReport, Report, Status,
@@ -92,22 +92,31 @@ fn frontier_stage(rules: &RuleSet, boot: &Boot) -> Stage {
     }
 }
 
-/// One device's verdict, judged at `end_ns`. `tags_kept`: the capture keeps the
-/// phones' VLAN tags (see [`tags_kept`]).
+/// What the site as a whole tells about one device's boot.
+pub struct Site<'a> {
+    /// The capture keeps the phones' VLAN tags (see [`tags_kept`]).
+    pub tags_kept: bool,
+    /// The DHCP starvation floods seen.
+    pub floods: &'a flood::Detector,
+}
+
+/// One device's verdict, judged at `end_ns`.
 pub fn verdict(
     rules: &RuleSet,
     dev: &Device,
     start_ns: i64,
     end_ns: i64,
-    tags_kept: bool,
+    site: &Site<'_>,
 ) -> PhoneReport {
     let seq = &rules.sequence;
     let judged = dev.kind != DeviceKind::DhcpClient;
+    let tags_kept = site.tags_kept;
     let cx = FactContext {
         sequence: seq,
         end_ns,
         last: true,
         tags_kept,
+        floods: site.floods,
     };
     let (mut raw, facts) = if judged {
         evaluate(rules, dev, &dev.boot, &cx)
@@ -125,6 +134,7 @@ pub fn verdict(
                 end_ns: dev.boot.start_ns,
                 last: false,
                 tags_kept,
+                floods: site.floods,
             };
             let (prev_raw, _) = evaluate(rules, dev, prev, &pcx);
             if stalls(&prev_raw) {
@@ -549,20 +559,23 @@ pub fn tags_kept<'d>(mut devices: impl Iterator<Item = &'d Device>) -> bool {
     })
 }
 
-/// Build the report of all devices.
+/// Build the report of all devices (given in report order; each is dropped once
+/// its entry is made) and of the site. The engine fills in its counters.
 pub fn report(
     rules: &RuleSet,
-    devices: &BTreeMap<DeviceKey, Device>,
+    devices: Vec<Device>,
     start_ns: i64,
     end_ns: i64,
-    stats: EngineStats,
-    _refused: u64,
+    floods: &flood::Detector,
 ) -> Report {
     let mut phones = Vec::new();
     let mut others = Vec::new();
-    let tags_kept = tags_kept(devices.values());
-    for dev in devices.values() {
-        let v = verdict(rules, dev, start_ns, end_ns, tags_kept);
+    let site = Site {
+        tags_kept: tags_kept(devices.iter()),
+        floods,
+    };
+    for dev in devices {
+        let v = verdict(rules, &dev, start_ns, end_ns, &site);
         if dev.kind == DeviceKind::Phone {
             phones.push(v);
         } else {
@@ -571,16 +584,13 @@ pub fn report(
     }
     let summary = summarise(&phones, &others);
     Report {
+        site_findings: floods.findings(start_ns),
         phones,
         other_devices: others,
         summary,
         capture: CaptureInfo {
             start: start_ns as f64 / 1e9,
             duration: round_us((end_ns - start_ns) as f64 / 1e9),
-            unattributed: stats.unattributed,
-            stream_gaps: stats.stream_gaps,
-            devices_refused: stats.devices_refused,
-            transactions_evicted: stats.transactions_evicted,
             rules: rules.sources.clone(),
             ..CaptureInfo::default()
         },

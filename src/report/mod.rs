@@ -42,6 +42,8 @@ impl Status {
 /// Everything `bootscope analyze` found.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// Findings about the site rather than one phone (a DHCP starvation flood).
+    pub site_findings: Vec<SiteFinding>,
     /// One entry per phone, sorted by MAC.
     pub phones: Vec<PhoneReport>,
     /// Devices seen that are not phones (PCs, PXE clients, access points, SIP user
@@ -106,6 +108,43 @@ pub struct Finding {
     /// What happened, in an engineer's words.
     pub message: String,
     /// Frames that show it.
+    pub evidence: Vec<u64>,
+    /// The next checks to make.
+    pub checks: Vec<String>,
+}
+
+/// A finding about the whole site: what the network did to every phone on a VLAN.
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteFinding {
+    /// Stable kebab-case code (`dhcp-starvation`).
+    pub code: String,
+    /// error, warning or info.
+    pub severity: Severity,
+    /// The stage it hits.
+    pub stage: Stage,
+    /// What happened, in an engineer's words.
+    pub message: String,
+    /// The VLAN (innermost tag; `null`: untagged).
+    pub vlan: Option<u16>,
+    /// DHCP clients never seen before that sent a DISCOVER during the flood.
+    pub clients: u64,
+    /// REQUESTs from clients that are not phones during the flood.
+    pub requests: u64,
+    /// DISCOVERs whose Ethernet source is not the client hardware address.
+    pub forged_chaddr: u64,
+    /// The one Ethernet source that sent them all, when there was one.
+    pub source: Option<String>,
+    /// Its first new client (seconds from the capture's start).
+    pub start: f64,
+    /// Its last new client (seconds from the capture's start).
+    pub end: f64,
+    /// Most new clients in one second.
+    pub peak_per_second: u64,
+    /// Frame of its first new client.
+    pub first_frame: u64,
+    /// Frame of its last new client.
+    pub last_frame: u64,
+    /// Frames that show it (the first and the last).
     pub evidence: Vec<u64>,
     /// The next checks to make.
     pub checks: Vec<String>,
@@ -238,10 +277,29 @@ pub struct CaptureInfo {
     pub unattributed: u64,
     /// TCP stream holes.
     pub stream_gaps: u64,
-    /// Devices not followed because the table was full.
+    /// Times a device was not followed because the table (or the memory budget) was
+    /// full of phones: a refused device is refused again each time it is seen.
     pub devices_refused: u64,
-    /// Transactions forgotten because their table was full.
+    /// Devices forgotten to make room (never shown to be phones, oldest first).
+    pub devices_evicted: u64,
+    /// Devices whose timeline and lists stopped growing because the memory budget
+    /// was spent on phones (their counters and verdicts go on).
+    pub devices_frozen: u64,
+    /// Transactions (TFTP transfers, HTTP requests, SIP REGISTERs, named endpoints)
+    /// not followed because their table was full, or forgotten when idle.
     pub transactions_evicted: u64,
+    /// TCP stream directions forgotten: idle, or half-open (a SYN, no byte since)
+    /// when the table was full.
+    pub streams_evicted: u64,
+    /// Segments read without stream state because the table was full of streams
+    /// carrying data.
+    pub streams_untracked: u64,
+    /// TFTP transfers the dispatcher forgot (idle) or did not follow (table full).
+    pub tftp_evicted: u64,
+    /// IP/endpoint bindings refused because the attribution tables were full.
+    pub bindings_refused: u64,
+    /// The bounds in force.
+    pub limits: LimitsInfo,
     /// Warnings about the capture (damage, cut records).
     pub warnings: Vec<String>,
     /// The rule files in force.
@@ -249,6 +307,35 @@ pub struct CaptureInfo {
     /// For a live session: the interface and libpcap's counters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live: Option<LiveInfo>,
+}
+
+/// The bounds an analysis ran with (README "Limits").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LimitsInfo {
+    /// Devices followed at once (`--max-devices`).
+    pub max_devices: usize,
+    /// TCP stream directions followed at once (`--max-streams`).
+    pub max_streams: usize,
+    /// Open transactions per table (`--max-flows`).
+    pub max_flows: usize,
+    /// The heap bytes the devices and their report entries may take (what
+    /// `--max-memory` leaves them).
+    pub max_device_bytes: usize,
+}
+
+impl CaptureInfo {
+    /// Whether a bound dropped, evicted or refused anything.
+    pub fn state_capped(&self) -> bool {
+        self.devices_refused
+            + self.devices_evicted
+            + self.devices_frozen
+            + self.transactions_evicted
+            + self.streams_evicted
+            + self.streams_untracked
+            + self.tftp_evicted
+            + self.bindings_refused
+            > 0
+    }
 }
 
 /// What a live session captured, as libpcap counted it.
@@ -269,12 +356,16 @@ pub struct LiveInfo {
 }
 
 impl Report {
-    /// Whether any phone has an error finding (exit code 1).
+    /// Whether any phone, or the site, has an error finding (exit code 1).
     pub fn has_errors(&self) -> bool {
-        self.phones
+        self.site_findings
             .iter()
-            .chain(&self.other_devices)
-            .any(|p| p.findings.iter().any(|f| f.severity == Severity::Error))
+            .any(|f| f.severity == Severity::Error)
+            || self
+                .phones
+                .iter()
+                .chain(&self.other_devices)
+                .any(|p| p.findings.iter().any(|f| f.severity == Severity::Error))
     }
 
     /// The phone (or other device) named by `query`: a MAC in any usual notation, a

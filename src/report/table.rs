@@ -36,9 +36,22 @@ pub fn phones_table<'p>(
     t
 }
 
-/// Render the fleet table and summary.
+/// Render the fleet table and summary; findings about the whole site first.
 pub fn render(report: &Report, width: Option<u16>) -> String {
     let mut out = String::new();
+    for f in &report.site_findings {
+        let _ = writeln!(
+            out,
+            "SITE {} ({}, {}): {}",
+            f.code, f.severity, f.stage, f.message
+        );
+        for c in &f.checks {
+            let _ = writeln!(out, "  check: {c}");
+        }
+    }
+    if !report.site_findings.is_empty() {
+        out.push('\n');
+    }
     if report.phones.is_empty() {
         out.push_str("No IP phone seen in the capture.\n");
     } else {
@@ -103,12 +116,8 @@ pub fn render(report: &Report, width: Option<u16>) -> String {
         }
     }
     let c = &report.capture;
-    if c.devices_refused > 0 {
-        let _ = writeln!(
-            out,
-            "warning: {} message(s) for devices past the --max-devices cap were not followed",
-            c.devices_refused
-        );
+    if let Some(w) = caps_warning(c) {
+        let _ = writeln!(out, "{w}");
     }
     let _ = writeln!(
         out,
@@ -138,6 +147,47 @@ pub fn render(report: &Report, width: Option<u16>) -> String {
         }
     }
     out
+}
+
+/// The warning line when a state bound dropped, evicted or refused anything
+/// (README "Limits"), or `None`.
+pub fn caps_warning(c: &super::CaptureInfo) -> Option<String> {
+    if !c.state_capped() {
+        return None;
+    }
+    let mut parts = Vec::new();
+    let mut say = |n: u64, what: &str| {
+        if n > 0 {
+            parts.push(format!("{n} {what}"));
+        }
+    };
+    say(
+        c.devices_evicted,
+        "device(s) evicted (never shown to be phones)",
+    );
+    say(
+        c.devices_refused,
+        "device(s) refused (the table full of phones)",
+    );
+    say(c.devices_frozen, "phone(s) frozen (memory budget spent)");
+    say(
+        c.streams_evicted,
+        "TCP stream(s) evicted (idle or half-open)",
+    );
+    say(c.streams_untracked, "segment(s) read without stream state");
+    say(c.transactions_evicted, "transaction(s) not followed");
+    say(c.tftp_evicted, "TFTP transfer(s) not followed or forgotten");
+    say(c.bindings_refused, "address binding(s) refused");
+    let l = &c.limits;
+    Some(format!(
+        "warning: state bounds reached: {}; limits: --max-devices {}, --max-streams {}, \
+         --max-flows {}, {} MiB for devices (--max-memory)",
+        parts.join(", "),
+        l.max_devices,
+        l.max_streams,
+        l.max_flows,
+        l.max_device_bytes >> 20
+    ))
 }
 
 fn row(p: &PhoneReport) -> Vec<String> {

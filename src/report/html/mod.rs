@@ -70,6 +70,7 @@ pub fn write(report: &Report, out: &mut impl Write) -> io::Result<()> {
         TABLE_PAGE + 1
     )?;
     header(report, out)?;
+    site_findings(report, out)?;
     summary(report, out)?;
     phone_table(report, out)?;
     other_devices(report, out)?;
@@ -212,6 +213,34 @@ fn header(report: &Report, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "</header>")
 }
 
+/// Findings about the whole site (a DHCP starvation flood), above the fleet.
+fn site_findings(report: &Report, out: &mut impl Write) -> io::Result<()> {
+    if report.site_findings.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "<section id=\"site\">\n<h2>Site</h2>")?;
+    for f in &report.site_findings {
+        writeln!(
+            out,
+            "<div class=\"site-finding sev-{0}\"><p><span class=\"badge\">{0}</span> \
+             <code>{1}</code> at {2}: {3}</p>",
+            f.severity,
+            Esc(&f.code),
+            f.stage,
+            Esc(&f.message)
+        )?;
+        if !f.checks.is_empty() {
+            writeln!(out, "<ul class=\"checks\">")?;
+            for c in &f.checks {
+                writeln!(out, "<li>{}</li>", Esc(c))?;
+            }
+            writeln!(out, "</ul>")?;
+        }
+        writeln!(out, "</div>")?;
+    }
+    writeln!(out, "</section>")
+}
+
 /// `YYYY-MM-DD HH:MM:SS` of epoch seconds (proleptic Gregorian, UTC).
 fn utc(epoch: f64) -> String {
     let secs = epoch.floor() as i64;
@@ -317,12 +346,9 @@ fn summary(report: &Report, out: &mut impl Write) -> io::Result<()> {
         writeln!(out, "</p>")?;
     }
     let c = &report.capture;
-    if c.devices_refused > 0 {
-        writeln!(
-            out,
-            "<p class=\"warn\">{} message(s) for devices past the --max-devices cap were not followed.</p>",
-            c.devices_refused
-        )?;
+    if let Some(w) = super::table::caps_warning(c) {
+        let w = w.strip_prefix("warning: ").unwrap_or(&w);
+        writeln!(out, "<p class=\"warn\" id=\"caps\">{}.</p>", Esc(w))?;
     }
     if !c.warnings.is_empty() {
         writeln!(
