@@ -102,7 +102,7 @@ impl Limits {
                 Dispatcher::max_heap_bytes(&self.streams),
             ),
             (
-                "transactions, attribution bindings, starvation detector",
+                "device table, transactions, attribution bindings, starvation detector",
                 self.engine.max_table_heap_bytes(),
             ),
             ("margin (readers, rules, rendering)", MARGIN),

@@ -99,6 +99,8 @@ enum Command {
         /// Background traffic for the fleet (RTP and bulk TCP), in megabits per second.
         #[arg(long, default_value_t = 0.0)]
         traffic_mbps: f64,
+        #[command(flatten)]
+        flood: FloodArgs,
     },
 }
 
@@ -382,6 +384,77 @@ fn replay(interface: &str, capture: &std::path::Path, speed: f64) -> anyhow::Res
     })
 }
 
+/// An attack added to the simulated site (`simulate`): a DHCP starvation flood and
+/// half-open TCP flows. They replace a scenario file's `flood` when given.
+#[derive(clap::Args)]
+struct FloodArgs {
+    /// Made-up DHCP clients of a starvation flood, one DISCOVER each.
+    #[arg(long, value_name = "N")]
+    flood_macs: Option<u32>,
+    /// DISCOVERs per second.
+    #[arg(long, default_value_t = 10_000)]
+    flood_rate: u32,
+    /// When the flood starts, in seconds from the capture's start.
+    #[arg(long, default_value_t = 60.0)]
+    flood_start: f64,
+    /// One random Ethernet source per client (Yersinia), or one source forging the
+    /// client addresses (dhcpstarv).
+    #[arg(long, value_enum, default_value_t = FloodStyleArg::RandomSource)]
+    flood_style: FloodStyleArg,
+    /// Half-open TCP flows: SYNs nobody answers, to ports 2000, 2443, 5060, 6970.
+    #[arg(long, value_name = "N")]
+    half_open: Option<u32>,
+    /// SYNs per second.
+    #[arg(long, default_value_t = 10_000)]
+    syn_rate: u32,
+    /// Addresses free in the voice VLAN's DHCP scope (default with a flood: the
+    /// phones' count and a tenth more; without: unlimited).
+    #[arg(long, value_name = "N")]
+    dhcp_pool: Option<u32>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FloodStyleArg {
+    /// Yersinia: a random Ethernet source, the same random client address.
+    RandomSource,
+    /// dhcpstarv: one Ethernet source, random client addresses, real leases.
+    OneSource,
+}
+
+impl FloodArgs {
+    /// Add the attack to `sc`.
+    fn apply(&self, sc: &mut model::Scenario) -> anyhow::Result<()> {
+        if !(self.flood_start.is_finite() && self.flood_start >= 0.0) {
+            anyhow::bail!("--flood-start must be a number of seconds, 0 or more");
+        }
+        if let Some(pool) = self.dhcp_pool {
+            sc.site.dhcp_pool = Some(pool);
+        }
+        if self.flood_macs.is_none() && self.half_open.is_none() {
+            return Ok(());
+        }
+        let phones = u32::try_from(sc.phones.len()).unwrap_or(u32::MAX);
+        sc.site
+            .dhcp_pool
+            .get_or_insert(phones.saturating_add(phones / 10));
+        let start_ms = (self.flood_start * 1000.0) as u64;
+        sc.flood = Some(model::scenario::Flood {
+            start_ms,
+            macs: self.flood_macs.unwrap_or(0),
+            rate: self.flood_rate,
+            style: match self.flood_style {
+                FloodStyleArg::RandomSource => model::scenario::FloodStyle::RandomSource,
+                FloodStyleArg::OneSource => model::scenario::FloodStyle::OneSource,
+            },
+            vlan: None,
+            half_open: self.half_open.unwrap_or(0),
+            syn_start_ms: start_ms,
+            syn_rate: self.syn_rate,
+        });
+        sc.check().map_err(anyhow::Error::msg)
+    }
+}
+
 /// What `analyze` and `live` share: the rules and the bounds of the analysis.
 #[derive(clap::Args)]
 struct AnalysisArgs {
@@ -552,12 +625,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             seed,
             duration,
             traffic_mbps,
+            flood,
         } => {
-            let sc = match (scenario, fleet) {
+            let mut sc = match (scenario, fleet) {
                 (Some(path), _) => model::Scenario::load(&path)?,
                 (None, Some(n)) => model::fleet::with_traffic(n, seed, duration, traffic_mbps),
                 (None, None) => anyhow::bail!("give a scenario file or --fleet N"),
             };
+            flood.apply(&mut sc)?;
             let file = std::fs::File::create(&output)
                 .with_context(|| format!("creating {}", output.display()))?;
             let out = io::BufWriter::with_capacity(1 << 20, file);

@@ -74,6 +74,23 @@ fn every_sample_gets_exactly_its_expected_outcome() {
                 serde_json::Value::Array(got)
             ));
         }
+        // Findings about the site: code, VLAN and how many made-up clients.
+        let site: Vec<(String, Option<u16>, u64)> = report
+            .site_findings
+            .iter()
+            .map(|f| (f.code.clone(), f.vlan, f.clients))
+            .collect();
+        let want_site: Vec<(String, Option<u16>, u64)> = expected
+            .site_findings
+            .iter()
+            .map(|f| (f.code.clone(), f.vlan, f.clients))
+            .collect();
+        if site != want_site {
+            failures.push(format!(
+                "{}: site findings: expected {want_site:?}, got {site:?}",
+                dir.display()
+            ));
+        }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -26,19 +26,16 @@ const MAX_EVIDENCE: usize = 8;
 pub const MAX_BOOTS_KEPT: usize = 4;
 /// Report bytes a judged device (a phone, a SIP agent, an SCCP device) becomes at
 /// most, before its timeline: the entry, its strings, the findings with their checks,
-/// what was expected next (measured on the samples and a 10 000-phone fleet: 1.1 to
-/// 3.9 KB; README "Limits").
+/// what was expected next. These three are upper estimates: on a 1000-phone fleet
+/// the report took 4.3 KB a device, timeline entries included, about 205 bytes per
+/// entry, and the charges came to 1.6 times the state and the report together
+/// (`tests/flood.rs`, README "Limits").
 pub const REPORT_PER_PHONE: usize = 6 * 1024;
 /// Report bytes a device that is not judged (a DHCP client) becomes, before its
-/// timeline (measured: about 600).
+/// timeline.
 pub const REPORT_PER_DEVICE: usize = 1024;
-/// The most a frozen device may still take: its replaceable strings, eight wire
-/// strings at their longest (name, model, two in the last event, two in the ACK,
-/// the alarm, the refusal), and room for the one earlier boot it keeps.
-pub const FROZEN_STRINGS: usize =
-    8 * crate::engine::MAX_TEXT_BYTES + 4 * std::mem::size_of::<Boot>();
 /// Report bytes per timeline entry beyond the event's own strings (the entry, its
-/// text and peer; measured: 170 to 230).
+/// text and peer).
 pub const REPORT_PER_EVENT: usize = 320;
 
 /// How a device is keyed.
@@ -451,8 +448,10 @@ impl Device {
     /// as requested from the allocator; O(files of the current boot).
     pub fn heap_bytes(&self) -> usize {
         let text = |s: &Option<Box<str>>| s.as_ref().map_or(0, |s| s.len());
+        // A name key is held three times: here, as the table's key, and in the
+        // engine's queue of unconfirmed devices.
         let key = match &self.key {
-            DeviceKey::Name(n) => n.len(),
+            DeviceKey::Name(n) => 3 * n.len(),
             DeviceKey::Mac(_) => 0,
         };
         key + text(&self.name)
@@ -478,11 +477,22 @@ impl Device {
                 .timeline
                 .heap_bytes()
                 .saturating_sub(self.timeline.events.capacity() * std::mem::size_of::<Event>());
-        // A frozen device grows no list, but the strings it keeps (name, model, the
-        // last event, the ACK, the alarm, the refusal) may still be replaced by
-        // longer ones: it is charged for them all at their longest.
-        let headroom = if self.frozen { FROZEN_STRINGS } else { 0 };
-        self.heap_bytes() + report + headroom
+        self.heap_bytes() + report
+    }
+
+    /// Set the device name; a frozen device keeps its own unless the new one is no
+    /// longer.
+    pub fn set_name(&mut self, name: String) {
+        if !self.frozen || name.len() <= self.name.as_ref().map_or(0, |n| n.len()) {
+            self.name = Some(name.into());
+        }
+    }
+
+    /// Set the model; a frozen device keeps its own unless the new one is no longer.
+    pub fn set_model(&mut self, model: String) {
+        if !self.frozen || model.len() <= self.model.as_ref().map_or(0, |m| m.len()) {
+            self.model = Some(model.into());
+        }
     }
 
     /// The most the device can grow by when `ev` is recorded (its lists may double,
@@ -491,9 +501,11 @@ impl Device {
     /// file asked for), its report entry included.
     pub fn growth_bound(&self, ev: &Event) -> usize {
         use std::mem::size_of;
+        let strings = ev.heap_bytes();
         if self.frozen {
-            // Its charge already holds all it may still take.
-            return 0;
+            // No list grows: only the strings kept of the last event, the ACK, the
+            // alarm or the refusal may be replaced by the event's.
+            return 4 * strings;
         }
         // A push into a full vector doubles it (at least 4 entries).
         fn doubling<T>(v: &Vec<T>) -> usize {
@@ -503,7 +515,6 @@ impl Device {
                 0
             }
         }
-        let strings = ev.heap_bytes();
         doubling(&self.timeline.events)
             + doubling(&self.boot.evidence)
             + doubling(&self.boot.files)
@@ -579,19 +590,22 @@ impl Device {
         }
         self.revision += 1;
         let old = std::mem::replace(&mut self.boot, boot);
-        // Frozen, a device keeps as many earlier boots as it had (at least the last,
-        // whose verdict may stand), no more.
+        // Frozen, a device keeps as many earlier boots as it had, no more (none if
+        // it had none: a verdict that would have stood on the previous boot is lost,
+        // the boot counter goes on).
         let keep = if self.frozen {
-            self.earlier.len().max(1)
+            self.earlier.len()
         } else {
             MAX_BOOTS_KEPT
         };
-        while self.earlier.len() >= keep {
+        while keep > 0 && self.earlier.len() >= keep {
             let gone = self.earlier.remove(0);
             self.earlier_heap = self.earlier_heap.saturating_sub(gone.heap_bytes());
         }
-        self.earlier_heap += old.heap_bytes();
-        self.earlier.push(old);
+        if keep > 0 {
+            self.earlier_heap += old.heap_bytes();
+            self.earlier.push(old);
+        }
         self.boots += 1;
         if after_firmware {
             self.firmware_reboots += 1;

@@ -47,6 +47,8 @@ const SWITCH_ANSWER_NS: i64 = 10 * 1_000_000_000;
 const RELAY_COPY_NS: i64 = 500_000_000;
 /// Phone announcements waiting for the switch's answer, at most.
 const MAX_ANNOUNCES: usize = 4096;
+/// A finished TFTP transfer silent this long is forgotten.
+const DONE_TRANSFER_IDLE_NS: i64 = 10 * 1_000_000_000;
 /// A transaction silent this long is forgotten.
 const TRANSACTION_IDLE_NS: i64 = 300 * 1_000_000_000;
 /// Wire bytes kept of one string (a file name, a reason, an alarm): longer ones are
@@ -86,17 +88,21 @@ impl Default for EngineLimits {
 }
 
 impl EngineLimits {
-    /// The most heap the engine's tables other than the devices can take with these
-    /// limits: the four transaction tables full, each entry with its strings at their
-    /// longest (a file name, an owner named by a SIP or SCCP name, a Call-ID), the
+    /// The most heap the engine's tables can take with these limits, but what the
+    /// devices hold: the device table's slots and the queue of unconfirmed devices;
+    /// the four transaction tables full, each entry with its strings at their
+    /// longest (a file name, an owner named by a SIP or SCCP name, a Call-ID); the
     /// pending switch answers, the attribution bindings and the starvation detector.
     pub fn max_table_heap_bytes(&self) -> usize {
         use std::mem::size_of;
         let buckets = |n: usize| (n * 8 / 7).next_power_of_two();
         let table = |n: usize, entry: usize| buckets(n) * (entry + 1);
+        let devices = table(self.max_devices, size_of::<(DeviceKey, Device)>())
+            + 2 * self.max_devices * size_of::<(DeviceKey, u64)>();
         let n = self.max_transactions;
         let owner = MAX_TEXT_BYTES + 64;
-        table(n, size_of::<((IpAddr, u16), Transfer)>())
+        devices
+            + table(n, size_of::<((IpAddr, u16), Transfer)>())
             + table(n, size_of::<((IpAddr, u16), HttpRequest)>())
             + table(n, size_of::<((Box<str>, IpAddr), SipTransaction)>())
             + table(n, size_of::<((IpAddr, u16), Box<str>)>())
@@ -119,6 +125,8 @@ pub struct EngineStats {
     pub devices_evicted: u64,
     /// Devices frozen because the memory budget was spent on phones.
     pub devices_frozen: u64,
+    /// Events of frozen devices not recorded: their strings did not fit the budget.
+    pub events_dropped: u64,
     /// Transactions not followed (table full) or forgotten (idle while it was).
     pub transactions_evicted: u64,
     /// TCP stream gaps reported by the dispatcher.
@@ -318,18 +326,10 @@ impl<'r> Analyzer<'r> {
         self.flood.episodes()
     }
 
-    /// The heap the memory budget counts: the device table's buckets and every
-    /// device's charge.
+    /// The heap the memory budget counts: every device's charge (the table's slots
+    /// are reserved apart, at their most: [`EngineLimits::max_table_heap_bytes`]).
     pub fn device_bytes(&self) -> usize {
-        self.table_bytes() + self.device_bytes
-    }
-
-    /// The device table's allocation: hashbrown keeps capacity × 8/7 buckets of one
-    /// entry and one control byte each.
-    fn table_bytes(&self) -> usize {
-        let buckets = self.devices.capacity() * 8 / 7;
-        buckets * (std::mem::size_of::<(DeviceKey, Device)>() + 1)
-            + self.unconfirmed.capacity() * std::mem::size_of::<(DeviceKey, u64)>()
+        self.device_bytes
     }
 
     /// Forget the oldest device never shown to be a phone; false when there is none.
@@ -353,14 +353,8 @@ impl<'r> Analyzer<'r> {
     /// Room for one more device: forget unconfirmed ones while the table or the
     /// budget is full. False when only phones are left.
     fn make_room(&mut self) -> bool {
-        // A new device: its slot (or the table doubling) and its first charge.
-        let slot = std::mem::size_of::<(DeviceKey, Device)>();
-        let table_growth = if self.devices.len() >= self.devices.capacity() {
-            self.devices.capacity().max(3) * 8 / 7 * (slot + 1)
-        } else {
-            0
-        };
-        let first = table_growth + device::REPORT_PER_PHONE + 2 * MAX_TEXT_BYTES;
+        // A new device's first charge, at most.
+        let first = device::REPORT_PER_PHONE + 2 * MAX_TEXT_BYTES;
         while self.devices.len() >= self.limits.max_devices
             || self.device_bytes() + first > self.limits.max_device_bytes
         {
@@ -371,23 +365,28 @@ impl<'r> Analyzer<'r> {
         true
     }
 
-    /// Room in the budget for `key`'s device to grow by `growth`: forget unconfirmed
-    /// devices (the device itself, too, if it is the oldest); if only phones are
-    /// left, freeze it (charged from then on for all it may still take).
-    fn make_room_for(&mut self, key: &DeviceKey, growth: usize) {
+    /// Room in the budget for `key`'s device to take `ev` (growing by `growth` at
+    /// most): forget unconfirmed devices (the device itself, too, if it is the
+    /// oldest); if only phones are left, freeze it, so it grows no list, and see if
+    /// the event's strings fit then. False when the device is gone or the event
+    /// does not fit.
+    fn make_room_for(&mut self, key: &DeviceKey, ev: &Event, mut growth: usize) -> bool {
         while self.device_bytes() + growth > self.limits.max_device_bytes {
             if self.evict_one() {
                 continue;
             }
-            if let Some(dev) = self.devices.get_mut(key) {
-                if !dev.is_frozen() {
-                    dev.freeze();
-                    self.stats.devices_frozen += 1;
-                    self.recharge(key);
-                }
+            let Some(dev) = self.devices.get_mut(key) else {
+                return false;
+            };
+            if dev.is_frozen() {
+                return false;
             }
-            break;
+            dev.freeze();
+            self.stats.devices_frozen += 1;
+            growth = dev.growth_bound(ev);
+            self.recharge(key);
         }
+        self.devices.contains_key(key)
     }
 
     /// Count `key`'s device at its current size.
@@ -495,12 +494,23 @@ impl<'r> Analyzer<'r> {
             return;
         }
         let keep = |last: i64| now.saturating_sub(last) <= TRANSACTION_IDLE_NS;
-        let before = self.transfers.len() + self.http.len() + self.sip.len();
-        self.transfers.retain(|_, t| keep(t.last_ns));
+        // A finished transfer is kept a little while for late copies of its last
+        // packets, then let go without loss (a boot storm runs thousands an hour).
+        let done_keep = |last: i64| now.saturating_sub(last) <= DONE_TRANSFER_IDLE_NS;
+        let mut lost = 0u64;
+        self.transfers.retain(|_, t| {
+            if t.done {
+                return done_keep(t.last_ns);
+            }
+            let k = keep(t.last_ns);
+            lost += u64::from(!k);
+            k
+        });
+        let before = self.http.len() + self.sip.len();
         self.http.retain(|_, t| keep(t.last_ns));
         self.sip.retain(|_, t| keep(t.last_ns));
-        let after = self.transfers.len() + self.http.len() + self.sip.len();
-        self.stats.transactions_evicted += (before - after) as u64;
+        let after = self.http.len() + self.sip.len();
+        self.stats.transactions_evicted += lost + (before - after) as u64;
     }
 
     /// The device for `key`, created when new (unless the table is full); a device
@@ -546,8 +556,11 @@ impl<'r> Analyzer<'r> {
         let Some(growth) = self.devices.get(key).map(|d| d.growth_bound(&ev)) else {
             return;
         };
-        if self.device_bytes() + growth > self.limits.max_device_bytes {
-            self.make_room_for(key, growth);
+        if self.device_bytes() + growth > self.limits.max_device_bytes
+            && !self.make_room_for(key, &ev, growth)
+        {
+            self.stats.events_dropped += 1;
+            return;
         }
         let seq = &self.rules.sequence;
         let steps = self.steps;
@@ -643,10 +656,10 @@ impl<'r> Analyzer<'r> {
             return;
         };
         if let Some(n) = name.filter(|n| mac_in_name(n).is_some()) {
-            dev.name = Some(n.into());
+            dev.set_name(n);
         }
         if let Some(m) = model {
-            dev.model = Some(m.into());
+            dev.set_model(m);
         }
         if let Some(ip) = ip {
             // Already up: this is its periodic announcement, not a boot.
@@ -771,8 +784,9 @@ impl<'r> Analyzer<'r> {
             let Some(dev) = self.device(&key, kind, why, ctx) else {
                 return;
             };
-            if dev.kind != DeviceKind::Phone && dev.model.is_none() {
-                dev.model = vendor.map(Into::into);
+            if let Some(v) = vendor.filter(|_| dev.kind != DeviceKind::Phone && dev.model.is_none())
+            {
+                dev.set_model(v);
             }
         } else if self
             .device(&key, DeviceKind::DhcpClient, "DHCP client", ctx)
@@ -1120,7 +1134,7 @@ impl<'r> Analyzer<'r> {
                     return;
                 };
                 if let (None, Some(t)) = (&dev.model, r.device_type.name()) {
-                    dev.model = Some(t.into());
+                    dev.set_model(t.into());
                 }
                 if dev.ip.is_none() || matches!(key, DeviceKey::Name(_)) {
                     dev.ip = Some(phone.0);
@@ -1256,7 +1270,7 @@ impl<'r> Analyzer<'r> {
                 .or_else(|| m.expires());
             if let Some(dev) = self.devices.get_mut(&key) {
                 if let (None, Some(u)) = (&dev.model, ua) {
-                    dev.model = Some(clean(u).into());
+                    dev.set_model(clean(u));
                 }
                 if matches!(key, DeviceKey::Name(_)) || dev.ip.is_none() {
                     dev.ip = Some(f.src);
@@ -1412,6 +1426,7 @@ impl<'r> Analyzer<'r> {
         c.devices_refused = self.stats.devices_refused;
         c.devices_evicted = self.stats.devices_evicted;
         c.devices_frozen = self.stats.devices_frozen;
+        c.events_dropped = self.stats.events_dropped;
         c.transactions_evicted = self.stats.transactions_evicted;
         c.bindings_refused = self.attribution.refused;
         c.limits.max_devices = self.limits.max_devices;

@@ -521,7 +521,13 @@ fn summarise(phones: &[PhoneReport], others: &[PhoneReport]) -> Summary {
             .clone()
             .map(|s| format!(" ({s})"))
             .unwrap_or_default();
-        let advice = if systemic {
+        let advice = if code == flood::CODE {
+            format!(
+                "a DHCP starvation flood emptied the DHCP scope{at}: shut the flooding port (see \
+                 the site finding), turn on DHCP snooping with a rate limit, then free the addresses \
+                 it took"
+            )
+        } else if systemic {
             match stage {
                 Stage::Discovery => "look at the access switches: voice VLAN and CDP/LLDP-MED on the phone ports".to_owned(),
                 Stage::Dhcp => format!("look at the network and the DHCP service{at}: the relay (`ip helper-address`) on the voice VLAN, the server and its scope"),

@@ -239,6 +239,35 @@ pub fn dhcp_client(
     client_message(mac, xid, kind, secs, Some(name), vendor.as_bytes())
 }
 
+/// A flooding tool's DISCOVER or REQUEST (Yersinia, dhcpstarv): the BOOTP header
+/// with `chaddr` and the broadcast flag, the message type, for a REQUEST the address
+/// and the server, and nothing else; no vendor class, no host name. Written byte by
+/// byte (RFC 2131 §2, RFC 2132): a flood is millions of them.
+pub fn dhcp_flood(chaddr: MacAddr, xid: u32, kind: DhcpClientKind) -> Vec<u8> {
+    let mut m = Vec::with_capacity(260);
+    // op BOOTREQUEST, htype Ethernet, hlen 6, hops 0; xid; secs 0; flags broadcast.
+    m.extend_from_slice(&[1, 1, 6, 0]);
+    m.extend_from_slice(&xid.to_be_bytes());
+    m.extend_from_slice(&[0, 0, 0x80, 0]);
+    // ciaddr, yiaddr, siaddr, giaddr.
+    m.extend_from_slice(&[0; 16]);
+    // chaddr (16 bytes), sname (64), file (128).
+    m.extend_from_slice(&chaddr.0);
+    m.extend_from_slice(&[0; 10 + 64 + 128]);
+    m.extend_from_slice(&[99, 130, 83, 99]);
+    match kind {
+        DhcpClientKind::Discover => m.extend_from_slice(&[53, 1, 1]),
+        DhcpClientKind::Request { requested, server } => {
+            m.extend_from_slice(&[53, 1, 3, 50, 4]);
+            m.extend_from_slice(&requested.octets());
+            m.extend_from_slice(&[54, 4]);
+            m.extend_from_slice(&server.octets());
+        }
+    }
+    m.push(255);
+    m
+}
+
 /// A PC's DISCOVER or REQUEST (option 60 "MSFT 5.0").
 pub fn dhcp_pc(mac: MacAddr, xid: u32, kind: DhcpClientKind) -> Vec<u8> {
     client_message(mac, xid, kind, 0, None, b"MSFT 5.0")

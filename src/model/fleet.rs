@@ -96,11 +96,13 @@ pub fn with_traffic(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Sc
             http_config: true,
             sip_digest: false,
             faults: Vec::new(),
+            dhcp_pool: None,
         },
         phones,
         background: Background {
             pcs: n / 10,
             traffic_mbps,
         },
+        flood: None,
     }
 }

@@ -61,6 +61,67 @@ pub struct Scenario {
     /// Other devices on the segment.
     #[serde(default)]
     pub background: Background,
+    /// An attack on the site: a DHCP starvation flood, half-open TCP flows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flood: Option<Flood>,
+}
+
+/// How a DHCP starvation flood makes up its clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FloodStyle {
+    /// Yersinia's DISCOVER attack: a random Ethernet source and the same random
+    /// client hardware address in each DISCOVER; nothing follows.
+    #[default]
+    RandomSource,
+    /// dhcpstarv: one Ethernet source, a random client hardware address in each
+    /// DISCOVER, and a REQUEST for every address offered (real leases).
+    OneSource,
+}
+
+/// An attack on the site, from a host on the flooded VLAN: DHCP DISCOVERs under
+/// made-up client MACs, one each, until the scope is empty (the server offers while
+/// it has addresses, `site.dhcp_pool`), and SYNs from made-up sources to the call
+/// managers' and the configuration server's ports that nobody answers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Flood {
+    /// When the first DISCOVER goes, in ms after the capture starts.
+    #[serde(default)]
+    pub start_ms: u64,
+    /// Made-up client MACs, one DISCOVER each (seeded, never two alike).
+    #[serde(default)]
+    pub macs: u32,
+    /// DISCOVERs per second.
+    #[serde(default = "default_flood_rate")]
+    pub rate: u32,
+    /// Yersinia (`random-source`) or dhcpstarv (`one-source`).
+    #[serde(default)]
+    pub style: FloodStyle,
+    /// The VLAN the flood is sent on; absent: the voice VLAN.
+    #[serde(default)]
+    pub vlan: Option<u16>,
+    /// Half-open TCP flows: one SYN each, from its own source address and port,
+    /// to SCCP 2000, SCCP/TLS 2443, SIP 5060 and HTTP 6970 in turn; never answered.
+    #[serde(default)]
+    pub half_open: u32,
+    /// When the first SYN goes, in ms after the capture starts.
+    #[serde(default)]
+    pub syn_start_ms: u64,
+    /// SYNs per second.
+    #[serde(default = "default_flood_rate")]
+    pub syn_rate: u32,
+}
+
+fn default_flood_rate() -> u32 {
+    1000
+}
+
+impl Flood {
+    /// The VLAN the flood is sent on in `site`.
+    pub fn vlan_in(&self, site: &Site) -> u16 {
+        self.vlan.unwrap_or(site.voice_vlan)
+    }
 }
 
 fn default_seed() -> u64 {
@@ -133,6 +194,12 @@ pub struct Site {
     /// Faults applied to every phone.
     #[serde(default)]
     pub faults: Vec<Fault>,
+    /// Addresses free in the voice VLAN's scope when the capture starts; absent:
+    /// as many as asked. Each phone (and each client of a flood) that gets an OFFER
+    /// holds one for the rest of the capture; once none is left the server offers
+    /// nothing more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dhcp_pool: Option<u32>,
 }
 
 fn yes() -> bool {
@@ -335,6 +402,19 @@ impl Scenario {
         macs.sort();
         if macs.windows(2).any(|w| w[0] == w[1]) {
             return Err("two phones share a MAC".into());
+        }
+        if let Some(f) = &self.flood {
+            if (f.macs > 0 && f.rate == 0) || (f.half_open > 0 && f.syn_rate == 0) {
+                return Err("flood.rate and flood.syn_rate must be positive".into());
+            }
+            if f.half_open > 1 << 24 {
+                return Err(
+                    "flood.half_open: at most 16777216 flows (their sources are distinct)".into(),
+                );
+            }
+            if !(1..4095).contains(&f.vlan_in(&self.site)) {
+                return Err("flood.vlan out of 1..4094".into());
+            }
         }
         Ok(())
     }

@@ -3,7 +3,10 @@
 //! network (switch, DHCP relay and server, TFTP, call managers) answers it with its
 //! faults, and every message is written as a frame, in time order, to a pcap. The
 //! event queue holds a few timers per phone, so memory is flat in the capture's
-//! length: a fleet of any size streams to disk.
+//! length: a fleet of any size streams to disk. A scenario's `flood` adds an
+//! attacker on the site: made-up DHCP clients emptying the scope (the server's pool
+//! is counted, so phones asking after it is empty get no OFFER) and half-open TCP
+//! flows; its clients are computed from their index, never stored.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -11,9 +14,11 @@ use std::io::Write;
 use std::net::Ipv4Addr;
 
 use super::encode;
-use super::scenario::{CmFault, Discovery, Fault, Protocol, Scenario, SipTransport, TftpOption};
+use super::scenario::{
+    CmFault, Discovery, Fault, FloodStyle, Protocol, Scenario, SipTransport, TftpOption,
+};
 use super::timing;
-use super::truth::{ExpectedReport, Stage, Truth};
+use super::truth::{ExpectedReport, ExpectedSite, Stage, Truth};
 use super::wire::{self, Endpoint, PcapWriter, TcpFields, L2};
 use crate::link::MacAddr;
 
@@ -94,6 +99,8 @@ enum Ev {
     Traffic,
     HttpConnect(u32),
     HttpAnswer,
+    FloodTick,
+    SynTick,
 }
 
 /// A file the phone fetches, and why.
@@ -163,6 +170,17 @@ pub struct Sim<'s, W: Write> {
     out: PcapWriter<W>,
     end_ns: i64,
     start_ns: i64,
+    /// Addresses left in the voice scope (`None`: as many as asked).
+    pool_left: Option<u32>,
+    /// Phones holding an address of the voice scope.
+    holds: Vec<bool>,
+    /// The flood: its own generator (the rest of the run draws what it drew without
+    /// one), DISCOVERs and SYNs sent, addresses it took.
+    flood_rng: Rng,
+    flood_sent: u32,
+    flood_in_capture: u64,
+    flood_taken: u32,
+    syns_sent: u32,
 }
 
 impl<'s, W: Write> Sim<'s, W> {
@@ -222,6 +240,13 @@ impl<'s, W: Write> Sim<'s, W> {
             out: PcapWriter::new(out)?,
             end_ns: start_ns.saturating_add(i64::try_from(sc.duration_s).unwrap_or(0) * S),
             start_ns,
+            pool_left: sc.site.dhcp_pool,
+            holds: vec![false; sc.phones.len()],
+            flood_rng: Rng::new(sc.seed ^ 0x5eed_f100d),
+            flood_sent: 0,
+            flood_in_capture: 0,
+            flood_taken: 0,
+            syns_sent: 0,
         })
     }
 
@@ -275,6 +300,17 @@ impl<'s, W: Write> Sim<'s, W> {
         if self.sc.background.traffic_mbps > 0.0 {
             self.at(self.start_ns, self.phones.len() + self.pcs, Ev::Traffic);
         }
+        if let Some(f) = &self.sc.flood {
+            let who = self.phones.len() + self.pcs;
+            let ms = |v: u64| self.start_ns + i64::try_from(v).unwrap_or(0) * MS;
+            let (dhcp, syn) = (ms(f.start_ms), ms(f.syn_start_ms));
+            if f.macs > 0 {
+                self.at(dhcp, who, Ev::FloodTick);
+            }
+            if f.half_open > 0 {
+                self.at(syn, who, Ev::SynTick);
+            }
+        }
         while let Some(Reverse((t, _, who, epoch, ev))) = self.queue.pop() {
             if t > self.end_ns {
                 break;
@@ -283,6 +319,14 @@ impl<'s, W: Write> Sim<'s, W> {
             if ev == Ev::Traffic {
                 self.traffic(t)?;
                 self.at(t + TRAFFIC_TICK_NS, who, Ev::Traffic);
+            } else if ev == Ev::FloodTick {
+                if self.flood_tick(t)? {
+                    self.at(t + MS, who, Ev::FloodTick);
+                }
+            } else if ev == Ev::SynTick {
+                if self.syn_tick(t)? {
+                    self.at(t + MS, who, Ev::SynTick);
+                }
             } else if who >= self.phones.len() {
                 self.pc_event(t, who - self.phones.len(), ev)?;
             } else if epoch == self.phones[who].epoch || ev == Ev::Reboot {
@@ -296,8 +340,22 @@ impl<'s, W: Write> Sim<'s, W> {
             .map(|p| p.truth.outcome(p.mac.to_string(), p.name.clone()))
             .collect();
         phones.sort_by(|a, b| a.mac.cmp(&b.mac));
+        let site_findings = match &self.sc.flood {
+            Some(f) if self.flood_in_capture > 0 => vec![ExpectedSite {
+                code: "dhcp-starvation".into(),
+                vlan: Some(f.vlan_in(&self.sc.site)),
+                clients: self.flood_in_capture,
+            }],
+            _ => Vec::new(),
+        };
         let w = self.out.finish()?;
-        Ok((w, ExpectedReport { phones }))
+        Ok((
+            w,
+            ExpectedReport {
+                site_findings,
+                phones,
+            },
+        ))
     }
 
     // ---- addressing -------------------------------------------------------------
@@ -482,9 +540,11 @@ impl<'s, W: Write> Sim<'s, W> {
             u16::try_from(attempt * 4).unwrap_or(u16::MAX),
         );
         self.emit(t, &self.client_broadcast(i, &msg))?;
-        if self.sc.has_fault(i, Fault::DhcpSilent) {
+        let starved = !self.take_address(i);
+        if self.sc.has_fault(i, Fault::DhcpSilent) || starved {
             if attempt >= 2 {
                 self.phones[i].truth.fail(Stage::Dhcp, "dhcp-no-offer");
+                self.starved_by_flood(t, i);
             }
         } else {
             let d = self.span(timing::DHCP_SERVER);
@@ -495,6 +555,33 @@ impl<'s, W: Write> Sim<'s, W> {
         let wait = base * MS + self.jitter(0, 2000) - S;
         self.at(t + wait, i, Ev::DhcpRetry(attempt + 1));
         Ok(())
+    }
+
+    /// The phone's DHCP failed at `t`: if a flood on its VLAN had begun by then, that
+    /// is the reason the analyzer gives (and the usual one: the flood emptied the
+    /// scope), whatever else kept the server quiet.
+    fn starved_by_flood(&mut self, t: i64, i: usize) {
+        let Some(f) = &self.sc.flood else { return };
+        let began = self.start_ns + i64::try_from(f.start_ms).unwrap_or(0) * MS;
+        if f.macs > 0 && began <= t && self.phones[i].vlan == Some(f.vlan_in(&self.sc.site)) {
+            self.phones[i].truth.fail(Stage::Dhcp, "dhcp-starvation");
+        }
+    }
+
+    /// Whether the server has an address for phone `i`: one it holds already, or
+    /// one left in the voice scope (then taken). The data scope never runs out.
+    fn take_address(&mut self, i: usize) -> bool {
+        let voice = self.phones[i].vlan == Some(self.sc.site.voice_vlan);
+        match self.pool_left {
+            Some(_) if !voice || self.holds[i] => true,
+            Some(0) => false,
+            Some(n) => {
+                self.pool_left = Some(n - 1);
+                self.holds[i] = true;
+                true
+            }
+            None => true,
+        }
     }
 
     fn client_broadcast(&self, i: usize, payload: &[u8]) -> Vec<u8> {
@@ -567,6 +654,7 @@ impl<'s, W: Write> Sim<'s, W> {
             let msg = self.dhcp_reply(i, encode::DhcpServerKind::Nak, Ipv4Addr::UNSPECIFIED);
             self.emit(t, &self.server_to_client(i, Ipv4Addr::BROADCAST, &msg))?;
             self.phones[i].truth.fail(Stage::Dhcp, "dhcp-nak");
+            self.starved_by_flood(t, i);
             // A new epoch stops the old retransmission timers; then start over.
             self.phones[i].epoch += 1;
             let d = self.span(timing::NAK_TO_DISCOVER);
@@ -1516,6 +1604,160 @@ impl<'s, W: Write> Sim<'s, W> {
         Ok(())
     }
 
+    // ---- the flood ----------------------------------------------------------------
+
+    /// The flood's DISCOVERs due in the millisecond from `t` (each at its own time),
+    /// and the server's answers while its pool lasts. False once all are sent.
+    fn flood_tick(&mut self, t: i64) -> std::io::Result<bool> {
+        let Some(f) = self.sc.flood.clone() else {
+            return Ok(false);
+        };
+        let site = &self.sc.site;
+        let vlan = f.vlan_in(site);
+        let first = self.start_ns + i64::try_from(f.start_ms).unwrap_or(0) * MS;
+        let attacker = flood_mac(self.sc.seed, (1 << 46) - 1);
+        while self.flood_sent < f.macs {
+            let k = u64::from(self.flood_sent);
+            let at = first + i64::try_from(k * 1_000_000_000 / u64::from(f.rate)).unwrap_or(0);
+            if at >= t + MS {
+                return Ok(true);
+            }
+            self.flood_sent += 1;
+            if at > self.end_ns {
+                continue;
+            }
+            self.flood_in_capture += 1;
+            let client = flood_mac(self.sc.seed, k);
+            let source = match f.style {
+                FloodStyle::RandomSource => client,
+                FloodStyle::OneSource => attacker,
+            };
+            let xid = self.flood_rng.next_u64() as u32;
+            let discover = encode::dhcp_flood(client, xid, encode::DhcpClientKind::Discover);
+            self.emit(at, &dhcp_broadcast(source, Some(vlan), &discover))?;
+            // The server offers an address while its scope has one (the flood's VLAN
+            // is the voice VLAN's scope; any other is never short).
+            let offered = if vlan == site.voice_vlan {
+                match self.pool_left {
+                    Some(0) => false,
+                    Some(n) => {
+                        self.pool_left = Some(n - 1);
+                        true
+                    }
+                    None => true,
+                }
+            } else {
+                true
+            };
+            if !offered {
+                continue;
+            }
+            self.flood_taken += 1;
+            let host = self.phones.len() + usize::try_from(self.flood_taken).unwrap_or(0);
+            let yiaddr = self.host_ip(site.pool_start, host);
+            let gateway = site.voice_gateway;
+            let l2 = L2 {
+                src: site.gateway_mac.0,
+                dst: client,
+                vlan: Some(vlan),
+            };
+            let server = Endpoint {
+                ip: gateway,
+                port: 67,
+            };
+            let to = Endpoint {
+                ip: yiaddr,
+                port: 68,
+            };
+            let answer = |kind| {
+                encode::dhcp_server(
+                    client,
+                    xid,
+                    kind,
+                    yiaddr,
+                    gateway,
+                    site.dhcp_server,
+                    &TftpOption::None,
+                )
+            };
+            let d = self.flood_rng.range(2, 30) * MS;
+            let offer = answer(encode::DhcpServerKind::Offer);
+            self.emit(at + d, &wire::udp_frame(l2, server, to, &offer))?;
+            if f.style == FloodStyle::OneSource {
+                // dhcpstarv takes the lease: REQUEST, ACK.
+                let d2 = d + self.flood_rng.range(5, 40) * MS;
+                let request = encode::dhcp_flood(
+                    client,
+                    xid,
+                    encode::DhcpClientKind::Request {
+                        requested: yiaddr,
+                        server: site.dhcp_server,
+                    },
+                );
+                self.emit(at + d2, &dhcp_broadcast(source, Some(vlan), &request))?;
+                let d3 = d2 + self.flood_rng.range(2, 30) * MS;
+                let ack = answer(encode::DhcpServerKind::Ack);
+                self.emit(at + d3, &wire::udp_frame(l2, server, to, &ack))?;
+            }
+        }
+        Ok(false)
+    }
+
+    /// The flood's SYNs due in the millisecond from `t`: flow `k` from its own
+    /// address and port (172.16.0.0/12, never two alike) to SCCP 2000, SCCP/TLS
+    /// 2443, SIP 5060 or HTTP 6970 in turn; none is answered. False once all are sent.
+    fn syn_tick(&mut self, t: i64) -> std::io::Result<bool> {
+        let Some(f) = self.sc.flood.clone() else {
+            return Ok(false);
+        };
+        let site = &self.sc.site;
+        let vlan = f.vlan_in(site);
+        let first = self.start_ns + i64::try_from(f.syn_start_ms).unwrap_or(0) * MS;
+        let cm = site
+            .callmanagers
+            .first()
+            .map_or(site.voice_gateway, |c| c.ip);
+        let config = site.tftp_servers.first().copied().unwrap_or(cm);
+        while self.syns_sent < f.half_open {
+            let k = self.syns_sent;
+            let at = first
+                + i64::try_from(u64::from(k) * 1_000_000_000 / u64::from(f.syn_rate)).unwrap_or(0);
+            if at >= t + MS {
+                return Ok(true);
+            }
+            self.syns_sent += 1;
+            if at > self.end_ns {
+                continue;
+            }
+            let (port, to) = match k % 4 {
+                0 => (2000, cm),
+                1 => (2443, cm),
+                2 => (5060, cm),
+                _ => (6970, config),
+            };
+            let src = Endpoint {
+                ip: Ipv4Addr::from(0xac10_0000 | (k >> 4)),
+                port: 40_000 + u16::try_from(k & 0xf).unwrap_or(0),
+            };
+            // Spoofed addresses, one sender: the attacker's own MAC.
+            let l2 = L2 {
+                src: flood_mac(self.sc.seed, (1 << 46) - 2),
+                dst: site.gateway_mac.0,
+                vlan: Some(vlan),
+            };
+            let syn = TcpFields {
+                seq: self.flood_rng.next_u64() as u32,
+                syn: true,
+                ..TcpFields::default()
+            };
+            self.emit(
+                at,
+                &wire::tcp_frame(l2, src, Endpoint { ip: to, port }, syn, &[]),
+            )?;
+        }
+        Ok(false)
+    }
+
     // ---- background PCs ---------------------------------------------------------
 
     fn pc_event(&mut self, t: i64, pc: usize, ev: Ev) -> std::io::Result<()> {
@@ -1630,6 +1872,22 @@ impl<'s, W: Write> Sim<'s, W> {
         }
         Ok(())
     }
+}
+
+/// The `k`th made-up client MAC of a flood seeded `seed`: a bijection of `k` over
+/// 46 bits (an odd multiplier and a shift-xor, both invertible), so no two clients
+/// share a MAC, set in a unicast, locally administered address (second bit of the
+/// first byte), which no phone's (vendor-assigned) MAC can be.
+pub fn flood_mac(seed: u64, k: u64) -> MacAddr {
+    const BITS: u64 = (1 << 46) - 1;
+    let mut x = (k & BITS)
+        .wrapping_mul(0x2545_f491_4f6c_dd1d)
+        .wrapping_add(seed)
+        & BITS;
+    x ^= x >> 23;
+    x = x.wrapping_mul(0x9e37_79b9_7f4a_7c15) & BITS;
+    let b = x.to_be_bytes();
+    MacAddr([(b[2] << 2) | 0x02, b[3], b[4], b[5], b[6], b[7]])
 }
 
 /// A DHCP client's broadcast from 0.0.0.0:68 to 255.255.255.255:67.

@@ -41,8 +41,23 @@ pub struct Expected {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpectedReport {
+    /// Findings about the site (a DHCP starvation flood); absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub site_findings: Vec<ExpectedSite>,
     /// One entry per phone, sorted by MAC.
     pub phones: Vec<Expected>,
+}
+
+/// A site finding the analyzer must report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedSite {
+    /// Its code (`dhcp-starvation`).
+    pub code: String,
+    /// The VLAN.
+    pub vlan: Option<u16>,
+    /// The made-up client MACs that sent a DISCOVER within the capture.
+    pub clients: u64,
 }
 
 /// The truth being recorded for one phone.

@@ -285,6 +285,9 @@ pub struct CaptureInfo {
     /// Devices whose timeline and lists stopped growing because the memory budget
     /// was spent on phones (their counters and verdicts go on).
     pub devices_frozen: u64,
+    /// Events of frozen devices not recorded because their strings did not fit
+    /// the memory budget.
+    pub events_dropped: u64,
     /// Transactions (TFTP transfers, HTTP requests, SIP REGISTERs, named endpoints)
     /// not followed because their table was full, or forgotten when idle.
     pub transactions_evicted: u64,
@@ -329,6 +332,7 @@ impl CaptureInfo {
         self.devices_refused
             + self.devices_evicted
             + self.devices_frozen
+            + self.events_dropped
             + self.transactions_evicted
             + self.streams_evicted
             + self.streams_untracked

@@ -170,6 +170,7 @@ pub fn caps_warning(c: &super::CaptureInfo) -> Option<String> {
         "device(s) refused (the table full of phones)",
     );
     say(c.devices_frozen, "phone(s) frozen (memory budget spent)");
+    say(c.events_dropped, "event(s) of frozen phones dropped");
     say(
         c.streams_evicted,
         "TCP stream(s) evicted (idle or half-open)",
