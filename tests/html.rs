@@ -355,6 +355,39 @@ fn each_call_manager_has_its_lane_and_unanswered_syns_are_one_group() {
 }
 
 #[test]
+fn a_flood_is_shown_above_the_fleet_with_the_bounds_it_reached() {
+    // samples/dhcp-starvation: 2000 made-up clients on VLAN 100 (tshark's count, see
+    // its README), three phones; 500 devices kept leaves 1503 evicted.
+    let opts = Options {
+        limits: bootscope::engine::EngineLimits {
+            max_devices: 500,
+            ..Default::default()
+        },
+        ..Options::default()
+    };
+    let r = analyze::run(&sample_path("dhcp-starvation"), &opts).unwrap();
+    let html = render(&r);
+    let site = html
+        .find("<section id=\"site\">")
+        .expect("the site section");
+    let fleet = html.find("<section id=\"summary\">").expect("the fleet");
+    assert!(site < fleet, "the site comes first");
+    let section = &html[site..fleet];
+    assert!(
+        section.contains("<code>dhcp-starvation</code> at dhcp"),
+        "{section}"
+    );
+    assert!(section.contains("2000 DHCP clients"), "{section}");
+    assert!(section.contains("VLAN 100"), "{section}");
+    assert_eq!(section.matches("<li>").count(), 3, "the checks: {section}");
+    let caps = html.find("id=\"caps\"").expect("the bounds line");
+    assert!(html[caps..].starts_with("id=\"caps\">state bounds reached: 1503 device(s) evicted"));
+    // A capture without a flood has neither.
+    let quiet = render(&analyze(&sample_path("healthy-sccp")));
+    assert!(!quiet.contains("id=\"site\"") && !quiet.contains("id=\"caps\""));
+}
+
+#[test]
 fn the_cli_writes_the_page_and_keeps_its_exit_code() {
     let out = scratch("mixed-site.html");
     let o = Command::new(env!("CARGO_BIN_EXE_bootscope"))
