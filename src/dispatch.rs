@@ -7,7 +7,7 @@
 //! and config ports, payload on their TLS ports, and holes in followed streams.
 //! Owns the only per-flow state of the dissection; all of it is bounded.
 
-use std::collections::HashMap;
+use crate::FastMap;
 use std::net::IpAddr;
 
 use parsers::{cdp, dhcp, http, lldp, sccp, sip, tftp, DissectError, ErrorKind, Proto};
@@ -277,7 +277,7 @@ pub struct DispatchStats {
 #[derive(Debug, Default)]
 pub struct Dispatcher {
     streams: Streams,
-    tftp: HashMap<(IpAddr, u16), TftpTransfer>,
+    tftp: FastMap<(IpAddr, u16), TftpTransfer>,
     /// Counters.
     pub stats: DispatchStats,
 }

@@ -135,6 +135,9 @@ fn print_report(
         (None, ReportFormat::Table) => {
             out.write_all(report::table::render(report, None).as_bytes())
         }
+        (None, ReportFormat::Json) if !one_line => {
+            report::json::write_pretty(report, &mut out).and_then(|()| writeln!(out))
+        }
         (None, ReportFormat::Json) => json(&mut out, report),
     };
     match written.and_then(|()| out.flush()) {
@@ -502,6 +505,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             html,
         } => {
             let opts = analysis.options(threads);
+            if threads > 0 {
+                // The verdicts and the JSON are made on rayon's pool: as many threads as asked.
+                let _ = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build_global();
+            }
             let rules = analyze::load_rules(opts.rules.as_deref()).context("analyze")?;
             let files = analyze::expand(&captures).context("analyze")?;
             if files.is_empty() {
@@ -525,7 +534,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 [one] => one.display().to_string(),
                 _ => format!("the {} capture files", files.len()),
             };
-            print_report(&report, format, phone.as_deref(), &source, false)
+            let code = print_report(&report, format, phone.as_deref(), &source, false);
+            // The process ends here: freeing a fleet's reports string by string would
+            // only delay the exit.
+            std::mem::forget(report);
+            code
         }
         Command::Live(args) => live(args),
         Command::Replay {

@@ -54,15 +54,18 @@ impl<'r> Pipeline<'r> {
         }
     }
 
-    /// Take in one frame whose [`dispatch::worth_dissecting`] is already known (it
-    /// may have been worked out on another thread).
-    pub fn frame_sorted(&mut self, frame: &Frame<'_>, worth: bool) {
-        if worth {
-            self.dissect(frame, None);
-        } else {
-            // Its time still counts: the capture's extent decides timeouts.
-            self.engine.tick(frame.ts_ns);
-        }
+    /// Take in one frame already sliced (`None`: the link layer could not) and found
+    /// worth dissecting, perhaps on another thread.
+    pub fn sorted<'f>(&mut self, frame: &Frame<'f>, packet: Option<Packet<'f>>) {
+        self.dissect(frame, packet);
+    }
+
+    /// Take in the times of frames sorted out as not worth dissecting, the earliest
+    /// and the latest: they count only for the capture's extent, which decides
+    /// timeouts.
+    pub fn skipped(&mut self, earliest_ns: i64, latest_ns: i64) {
+        self.engine.tick(earliest_ns);
+        self.engine.tick(latest_ns);
     }
 
     /// Dissect a frame (`packet`: already sliced, else sliced here) and judge what it

@@ -7,7 +7,7 @@
 //! loses alignment, and the next bytes must look like a PDU start before they are
 //! trusted. Streams idle for longer than [`StreamLimits::idle_ns`] are forgotten.
 
-use std::collections::HashMap;
+use crate::FastMap;
 use std::net::IpAddr;
 
 use crate::link::{TcpFlags, TcpSegment};
@@ -154,7 +154,7 @@ pub struct StreamStats {
 /// All streams followed.
 #[derive(Debug, Default)]
 pub struct Streams {
-    map: HashMap<FlowKey, Stream>,
+    map: FastMap<FlowKey, Stream>,
     limits: StreamLimits,
     /// Pending and held bytes over all streams.
     pending_total: usize,
@@ -195,7 +195,7 @@ impl Streams {
     /// Streams with the given bounds.
     pub fn new(limits: StreamLimits) -> Self {
         Streams {
-            map: HashMap::new(),
+            map: FastMap::default(),
             limits,
             pending_total: 0,
             next_sweep_ns: i64::MIN,

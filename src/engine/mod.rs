@@ -11,7 +11,9 @@ pub mod device;
 pub mod facts;
 pub mod verdict;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::FastMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 use parsers::{cdp, dhcp, http, lldp, sccp, sip, tftp};
@@ -215,12 +217,12 @@ pub struct Analyzer<'r> {
     steps: Steps,
     limits: EngineLimits,
     // Hashed, not ordered: looked up for every message; ordered once, for the report.
-    devices: HashMap<DeviceKey, Device>,
+    devices: FastMap<DeviceKey, Device>,
     attribution: Attribution,
-    named_endpoints: HashMap<(IpAddr, u16), Box<str>>,
-    transfers: HashMap<(IpAddr, u16), Transfer>,
-    http: HashMap<(IpAddr, u16), HttpRequest>,
-    sip: HashMap<(Box<str>, IpAddr), SipTransaction>,
+    named_endpoints: FastMap<(IpAddr, u16), Box<str>>,
+    transfers: FastMap<(IpAddr, u16), Transfer>,
+    http: FastMap<(IpAddr, u16), HttpRequest>,
+    sip: FastMap<(Box<str>, IpAddr), SipTransaction>,
     announces: VecDeque<Announce>,
     next_sweep_ns: i64,
     first_ns: Option<i64>,
@@ -236,12 +238,12 @@ impl<'r> Analyzer<'r> {
             rules,
             steps: Steps::resolve(&rules.sequence),
             limits,
-            devices: HashMap::new(),
+            devices: FastMap::default(),
             attribution: Attribution::default(),
-            named_endpoints: HashMap::new(),
-            transfers: HashMap::new(),
-            http: HashMap::new(),
-            sip: HashMap::new(),
+            named_endpoints: FastMap::default(),
+            transfers: FastMap::default(),
+            http: FastMap::default(),
+            sip: FastMap::default(),
             announces: VecDeque::new(),
             next_sweep_ns: i64::MIN,
             first_ns: None,

@@ -558,17 +558,20 @@ pub fn report(
     stats: EngineStats,
     _refused: u64,
 ) -> Report {
-    let mut phones = Vec::new();
-    let mut others = Vec::new();
+    use rayon::prelude::*;
     let tags_kept = tags_kept(devices.values());
-    for dev in devices.values() {
-        let v = verdict(rules, dev, start_ns, end_ns, tags_kept);
-        if dev.kind == DeviceKind::Phone {
-            phones.push(v);
-        } else {
-            others.push(v);
-        }
-    }
+    // Each verdict reads one device only: judged on every core, in key order.
+    let all: Vec<&Device> = devices.values().collect();
+    let judged: Vec<(bool, PhoneReport)> = all
+        .par_iter()
+        .map(|dev| {
+            let v = verdict(rules, dev, start_ns, end_ns, tags_kept);
+            (dev.kind == DeviceKind::Phone, v)
+        })
+        .collect();
+    let (phones, others): (Vec<_>, Vec<_>) = judged.into_iter().partition(|(phone, _)| *phone);
+    let phones: Vec<PhoneReport> = phones.into_iter().map(|(_, v)| v).collect();
+    let others: Vec<PhoneReport> = others.into_iter().map(|(_, v)| v).collect();
     let summary = summarise(&phones, &others);
     Report {
         phones,

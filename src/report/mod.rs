@@ -5,6 +5,7 @@
 //! ladder diagrams. All renderers take the same [`Report`].
 
 pub mod html;
+pub mod json;
 pub mod phone;
 pub mod table;
 
