@@ -434,22 +434,29 @@ enum OutputFormat {
 #[global_allocator]
 static HEAP: heap::Counting = heap::Counting;
 
-/// The heap in use and its peak, counted at every allocation (two relaxed atomics:
-/// allocations are off the per-packet path). `BOOTSCOPE_HEAP_STATS=1` prints the
-/// peak at exit; mapped capture files are not heap and are not counted.
+/// The heap in use and its peak, counted at every allocation once [`heap::count`] is
+/// called (`BOOTSCOPE_HEAP_STATS=1`, which prints the peak at exit); mapped capture
+/// files are not heap and are not counted.
 mod heap {
     use std::alloc::{GlobalAlloc, Layout, System};
-    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 
     pub struct Counting;
+    static ON: AtomicBool = AtomicBool::new(false);
     static IN_USE: AtomicUsize = AtomicUsize::new(0);
     static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+    /// Start counting. Off, an allocation costs one shared read: the counters' atomic
+    /// writes would have the threads of the report fight over one cache line.
+    pub fn count() {
+        ON.store(true, Relaxed);
+    }
 
     // SAFETY: every call is passed on to the system allocator unchanged.
     unsafe impl GlobalAlloc for Counting {
         unsafe fn alloc(&self, l: Layout) -> *mut u8 {
             let p = unsafe { System.alloc(l) };
-            if !p.is_null() {
+            if !p.is_null() && ON.load(Relaxed) {
                 let now = IN_USE.fetch_add(l.size(), Relaxed) + l.size();
                 PEAK.fetch_max(now, Relaxed);
             }
@@ -457,20 +464,27 @@ mod heap {
         }
         unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
             unsafe { System.dealloc(p, l) };
-            IN_USE.fetch_sub(l.size(), Relaxed);
+            if ON.load(Relaxed) {
+                release(l.size());
+            }
         }
         unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
             let q = unsafe { System.realloc(p, l, new) };
-            if !q.is_null() {
+            if !q.is_null() && ON.load(Relaxed) {
                 if new >= l.size() {
                     let now = IN_USE.fetch_add(new - l.size(), Relaxed) + (new - l.size());
                     PEAK.fetch_max(now, Relaxed);
                 } else {
-                    IN_USE.fetch_sub(l.size() - new, Relaxed);
+                    release(l.size() - new);
                 }
             }
             q
         }
+    }
+
+    /// Saturating: blocks allocated before counting began may be freed.
+    fn release(bytes: usize) {
+        let _ = IN_USE.fetch_update(Relaxed, Relaxed, |n| Some(n.saturating_sub(bytes)));
     }
 
     /// The peak heap so far, in bytes.
@@ -480,6 +494,10 @@ mod heap {
 }
 
 fn main() -> ExitCode {
+    let heap_stats = std::env::var_os("BOOTSCOPE_HEAP_STATS").is_some();
+    if heap_stats {
+        heap::count();
+    }
     let cli = Cli::parse();
     let code = match run(cli) {
         Ok(code) => code,
@@ -488,7 +506,7 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     };
-    if std::env::var_os("BOOTSCOPE_HEAP_STATS").is_some() {
+    if heap_stats {
         eprintln!("bootscope: peak heap {} bytes", heap::peak());
     }
     code
