@@ -9,7 +9,7 @@ use rules::{LoadError, RuleSet};
 
 use crate::capture::mapped::{self, MappedPcap, Record, Walker};
 use crate::capture::{self, CaptureError, CaptureStats, Frame};
-use crate::dispatch;
+use crate::dispatch::{self, Ahead};
 use crate::engine::{facts, EngineLimits};
 use crate::link::{self, Packet};
 use crate::pipeline::Pipeline;
@@ -134,6 +134,8 @@ struct Desc<'m> {
     skipped_before: Skipped,
     frame: Frame<'m>,
     packet: Option<Packet<'m>>,
+    /// Its stateless message, dissected on the walking thread too.
+    ahead: Ahead<'m>,
 }
 
 /// What one turn of the walker yields.
@@ -217,7 +219,7 @@ fn run_mapped(
     let mut consume = |batch: &mut Batch<'_>| {
         for d in &mut batch.frames {
             d.skipped_before.apply(pipeline);
-            pipeline.sorted(&d.frame, d.packet.take());
+            pipeline.sorted(&d.frame, d.packet.take(), d.ahead.take());
         }
         batch.skipped_after.apply(pipeline);
         progress(batch.done, total);
@@ -313,6 +315,7 @@ impl<'m> Merge<'m> {
             batch.frames.push(Desc {
                 skipped_before: std::mem::take(&mut skipped),
                 frame,
+                ahead: packet.as_ref().and_then(dispatch::dissect_ahead),
                 packet,
             });
         }

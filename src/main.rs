@@ -135,9 +135,7 @@ fn print_report(
         (None, ReportFormat::Table) => {
             out.write_all(report::table::render(report, None).as_bytes())
         }
-        (None, ReportFormat::Json) if !one_line => {
-            report::json::write_pretty(report, &mut out).and_then(|()| writeln!(out))
-        }
+        (None, ReportFormat::Json) if !one_line => report::write_json(report, &mut out),
         (None, ReportFormat::Json) => json(&mut out, report),
     };
     match written.and_then(|()| out.flush()) {

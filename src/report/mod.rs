@@ -312,7 +312,7 @@ pub fn normalise_mac(s: &str) -> Option<String> {
 /// # Errors
 /// Writing fails.
 pub fn write_json(report: &Report, out: &mut impl std::io::Write) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, report)?;
+    json::write_pretty(report, out)?;
     writeln!(out)
 }
 
