@@ -9,8 +9,9 @@ use rules::{LoadError, RuleSet};
 
 use crate::capture::mapped::{self, MappedPcap, Record, Walker};
 use crate::capture::{self, CaptureError, CaptureStats, Frame};
-use crate::dispatch;
+use crate::dispatch::{self, Ahead};
 use crate::engine::{facts, EngineLimits};
+use crate::link::{self, Packet};
 use crate::pipeline::Pipeline;
 use crate::reassembly::StreamLimits;
 use crate::report::Report;
@@ -100,16 +101,51 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, AnalyzeError> {
     Ok(out)
 }
 
-/// Record descriptors handed from the walking thread to the analysing one.
+/// Frames worth dissecting handed from the walking thread to the analysing one.
 const BATCH: usize = 4096;
+/// Records one batch covers at most, so a stretch of bulk traffic still moves the
+/// progress bar and the engine's clock.
+const BATCH_RECORDS: usize = 16 * BATCH;
 
-/// One record of the merged stream: which file, where, and whether it is worth
-/// dissecting (worked out ahead).
-#[derive(Clone, Copy)]
-struct Desc {
-    file: usize,
-    record: Record,
-    worth: bool,
+/// The times of frames sorted out as not worth dissecting: only the capture's
+/// extent needs them (see [`Pipeline::skipped`]).
+#[derive(Clone, Copy, Default)]
+struct Skipped(Option<(i64, i64)>);
+
+impl Skipped {
+    fn add(&mut self, ts_ns: i64) {
+        self.0 = Some(match self.0 {
+            None => (ts_ns, ts_ns),
+            Some((lo, hi)) => (lo.min(ts_ns), hi.max(ts_ns)),
+        });
+    }
+
+    /// Hand the times over, and start again.
+    fn apply(&mut self, pipeline: &mut Pipeline<'_>) {
+        if let Some((lo, hi)) = self.0.take() {
+            pipeline.skipped(lo, hi);
+        }
+    }
+}
+
+/// A frame worth dissecting, sliced on the walking thread (`None`: the link layer
+/// could not slice it), with the times of the frames skipped just before it.
+struct Desc<'m> {
+    skipped_before: Skipped,
+    frame: Frame<'m>,
+    packet: Option<Packet<'m>>,
+    /// Its stateless message, dissected on the walking thread too.
+    ahead: Ahead<'m>,
+}
+
+/// What one turn of the walker yields.
+#[derive(Default)]
+struct Batch<'m> {
+    frames: Vec<Desc<'m>>,
+    /// Frames skipped after the last one in `frames`.
+    skipped_after: Skipped,
+    /// Bytes of the files behind the records delivered so far.
+    done: u64,
 }
 
 /// Analyze several capture files as one capture, merged by time (`paths` as
@@ -180,40 +216,40 @@ fn run_mapped(
         0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         n => n,
     };
-    let mut consume = |batch: &[Desc], done: u64| {
-        for d in batch {
-            let f = files[d.file].frame(&d.record);
-            pipeline.frame_sorted(&f, d.worth);
+    let mut consume = |batch: &mut Batch<'_>| {
+        for d in &mut batch.frames {
+            d.skipped_before.apply(pipeline);
+            pipeline.sorted(&d.frame, d.packet.take(), d.ahead.take());
         }
-        progress(done, total);
+        batch.skipped_after.apply(pipeline);
+        progress(batch.done, total);
     };
     if threads <= 1 {
         let mut merge = Merge::new(files);
-        let mut batch = Vec::with_capacity(BATCH);
+        let mut batch = Batch::default();
         while merge.fill(&mut batch) {
-            consume(&batch, merge.done);
+            consume(&mut batch);
         }
         return merge.finish();
     }
-    // Two stages: this thread dissects and judges; the walker maps, merges and sorts
-    // out the bulk. Batches go round between them, so nothing is allocated per record.
-    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<(Vec<Desc>, u64)>(8);
-    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<Desc>>();
+    // Two stages: the walker maps, merges, slices and sorts out the bulk; this thread
+    // dissects and judges. Batches go round between them, so nothing is allocated per
+    // record.
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Batch<'_>>(8);
+    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Batch<'_>>();
     std::thread::scope(|s| {
         let walker = s.spawn(move || {
             let mut merge = Merge::new(files);
             loop {
-                let mut batch = empty_rx
-                    .try_recv()
-                    .unwrap_or_else(|_| Vec::with_capacity(BATCH));
-                if !merge.fill(&mut batch) || full_tx.send((batch, merge.done)).is_err() {
+                let mut batch = empty_rx.try_recv().unwrap_or_default();
+                if !merge.fill(&mut batch) || full_tx.send(batch).is_err() {
                     break;
                 }
             }
             merge.finish()
         });
-        for (batch, done) in full_rx {
-            consume(&batch, done);
+        for mut batch in full_rx {
+            consume(&mut batch);
             let _ = empty_tx.send(batch);
         }
         walker.join().unwrap_or_default()
@@ -226,8 +262,6 @@ struct Merge<'m> {
     walkers: Vec<Walker<'m>>,
     heads: Vec<Option<Record>>,
     number: u64,
-    /// Bytes of the files behind the records delivered so far.
-    done: u64,
 }
 
 impl<'m> Merge<'m> {
@@ -239,14 +273,20 @@ impl<'m> Merge<'m> {
             walkers,
             heads,
             number: 0,
-            done: 0,
         }
     }
 
-    /// Refill `batch` (cleared first) with the next records; false when none is left.
-    fn fill(&mut self, batch: &mut Vec<Desc>) -> bool {
-        batch.clear();
-        while batch.len() < BATCH {
+    /// Refill `batch` (cleared first) with the next frames worth dissecting, sliced;
+    /// false when no record is left.
+    fn fill<'b>(&mut self, batch: &mut Batch<'b>) -> bool
+    where
+        'm: 'b,
+    {
+        batch.frames.clear();
+        batch.frames.reserve(BATCH);
+        let mut skipped = Skipped::default();
+        let mut records = 0;
+        while batch.frames.len() < BATCH && records < BATCH_RECORDS {
             let next = self
                 .heads
                 .iter()
@@ -259,21 +299,34 @@ impl<'m> Merge<'m> {
             };
             self.heads[i] = self.walkers[i].next_record();
             self.number += 1;
+            records += 1;
             record.number = self.number;
-            let worth = dispatch::worth_dissecting(&self.files[i].frame(&record));
-            batch.push(Desc {
-                file: i,
-                record,
-                worth,
+            let frame = self.files[i].frame(&record);
+            // Sliced once, here, for the sort and the dispatcher alike; a frame the
+            // link layer cannot slice goes on for the dispatcher to count.
+            let packet = link::decode(&frame).ok();
+            if packet
+                .as_ref()
+                .is_some_and(|p| !dispatch::packet_worth_dissecting(p))
+            {
+                skipped.add(frame.ts_ns);
+                continue;
+            }
+            batch.frames.push(Desc {
+                skipped_before: std::mem::take(&mut skipped),
+                frame,
+                ahead: packet.as_ref().and_then(dispatch::dissect_ahead),
+                packet,
             });
         }
-        self.done = self
+        batch.skipped_after = skipped;
+        batch.done = self
             .heads
             .iter()
             .zip(self.files)
             .map(|(h, f)| h.map_or(f.bytes().len(), |r| r.offset) as u64)
             .sum();
-        !batch.is_empty()
+        records > 0
     }
 
     fn finish(self) -> CaptureStats {

@@ -12,7 +12,7 @@
 //!
 //! Anything else stays unattributed: never guess.
 
-use std::collections::HashMap;
+use crate::FastMap;
 use std::net::IpAddr;
 
 use crate::link::MacAddr;
@@ -25,24 +25,28 @@ pub const MAX_BINDINGS: usize = 1 << 17;
 /// The MAC in a Cisco device name: `SEP001122AABBCC` (any case), or a CTL/ITL or
 /// configuration file named after it (`CTLSEP….tlv`, `SEP….cnf.xml`).
 pub fn mac_in_name(name: &str) -> Option<MacAddr> {
-    let base = name.rsplit('/').next().unwrap_or(name);
-    let upper = base.get(..base.len().min(20))?.to_ascii_uppercase();
-    let at = if upper.starts_with("SEP") {
+    // Called for every name on the wire: no allocation, no case-folded copy.
+    let base = name.rsplit('/').next().unwrap_or(name).as_bytes();
+    let prefixed = |p: &[u8]| {
+        base.get(..p.len())
+            .is_some_and(|b| b.eq_ignore_ascii_case(p))
+    };
+    let at = if prefixed(b"SEP") {
         3
-    } else if upper.starts_with("CTLSEP") || upper.starts_with("ITLSEP") {
+    } else if prefixed(b"CTLSEP") || prefixed(b"ITLSEP") {
         6
     } else {
         return None;
     };
-    let hex = upper.get(at..at + 12)?;
+    let hex = base.get(at..at + 12)?;
     // The name must end (or continue with a dot) right after the 12 digits.
-    let after = upper.as_bytes().get(at + 12).copied();
-    if !matches!(after, None | Some(b'.')) && base.len() > at + 12 {
+    if !matches!(base.get(at + 12), None | Some(b'.')) {
         return None;
     }
+    let digit = |c: u8| char::from(c).to_digit(16);
     let mut mac = [0u8; 6];
-    for (i, byte) in mac.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    for (byte, pair) in mac.iter_mut().zip(hex.chunks_exact(2)) {
+        *byte = u8::try_from(digit(pair[0])? << 4 | digit(pair[1])?).ok()?;
     }
     Some(MacAddr(mac))
 }
@@ -57,9 +61,9 @@ struct MacSource {
 /// The attribution tables of one analysis.
 #[derive(Debug)]
 pub struct Attribution {
-    ip_to_mac: HashMap<IpAddr, MacAddr>,
-    endpoint_to_mac: HashMap<(IpAddr, u16), MacAddr>,
-    sources: HashMap<MacAddr, MacSource>,
+    ip_to_mac: FastMap<IpAddr, MacAddr>,
+    endpoint_to_mac: FastMap<(IpAddr, u16), MacAddr>,
+    sources: FastMap<MacAddr, MacSource>,
     limit: usize,
     /// Bindings refused because a table was full.
     pub refused: u64,
@@ -75,9 +79,9 @@ impl Attribution {
     /// Tables of at most `limit` bindings each.
     pub fn with_limit(limit: usize) -> Self {
         Attribution {
-            ip_to_mac: HashMap::new(),
-            endpoint_to_mac: HashMap::new(),
-            sources: HashMap::new(),
+            ip_to_mac: FastMap::default(),
+            endpoint_to_mac: FastMap::default(),
+            sources: FastMap::default(),
             limit,
             refused: 0,
         }

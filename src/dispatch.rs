@@ -7,7 +7,7 @@
 //! and config ports, payload on their TLS ports, and holes in followed streams.
 //! Owns the only per-flow state of the dissection; all of it is bounded.
 
-use std::collections::HashMap;
+use crate::FastMap;
 use std::net::IpAddr;
 
 use parsers::{cdp, dhcp, http, lldp, sccp, sip, tftp, DissectError, ErrorKind, Proto};
@@ -248,6 +248,67 @@ pub fn packet_worth_dissecting(packet: &Packet<'_>) -> bool {
     }
 }
 
+/// A message dissected ahead of the dispatcher (see [`dissect_ahead`]).
+pub type Ahead<'f> = Option<Result<Message<'f>, DissectError>>;
+
+/// The message of a frame that needs no dissection state (CDP, LLDP, DHCP, SIP over
+/// UDP), dissected where the frame is sorted, so that the work leaves the thread
+/// that keeps the state. [`Dispatcher::packet_with`] takes it where it would have
+/// parsed the same bytes; a SIP parse is dropped there if the datagram turns out to
+/// belong to a followed TFTP transfer.
+pub fn dissect_ahead<'f>(packet: &Packet<'f>) -> Ahead<'f> {
+    match packet.net {
+        Net::Cdp(b) => Some(cdp::parse(b).map(Message::Cdp)),
+        Net::Lldp(b) => Some(lldp::parse(b).map(Message::Lldp)),
+        Net::Ip(ip) => match ip.transport {
+            Transport::Udp {
+                src_port,
+                dst_port,
+                payload,
+            } => {
+                let d = Datagram {
+                    src: ip.src,
+                    dst: ip.dst,
+                    sport: src_port,
+                    dport: dst_port,
+                    payload,
+                };
+                if d.is_dhcp() {
+                    Some(dhcp::parse(payload).map(Message::Dhcp))
+                } else if d.sport != TFTP && d.dport != TFTP && d.is_sip() {
+                    Some(sip::parse(payload).map(Message::Sip))
+                } else {
+                    None
+                }
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A UDP datagram's addresses, ports and payload.
+#[derive(Clone, Copy)]
+struct Datagram<'a> {
+    src: IpAddr,
+    dst: IpAddr,
+    sport: u16,
+    dport: u16,
+    payload: &'a [u8],
+}
+
+impl Datagram<'_> {
+    /// Either port, as tshark decides: relays and odd clients use other source ports.
+    fn is_dhcp(&self) -> bool {
+        matches!(self.sport, DHCP_SERVER | DHCP_CLIENT)
+            || matches!(self.dport, DHCP_SERVER | DHCP_CLIENT)
+    }
+
+    fn is_sip(&self) -> bool {
+        self.sport == SIP || self.dport == SIP || looks_like_sip(self.payload)
+    }
+}
+
 /// Bounds on the TFTP transfers followed at once.
 pub const MAX_TFTP_TRANSFERS: usize = 65_536;
 /// A transfer silent this long (capture time) is forgotten.
@@ -278,7 +339,7 @@ pub struct DispatchStats {
 #[derive(Debug, Default)]
 pub struct Dispatcher {
     streams: Streams,
-    tftp: HashMap<(IpAddr, u16), TftpTransfer>,
+    tftp: FastMap<(IpAddr, u16), TftpTransfer>,
     /// No sweep of a full TFTP table before this capture time.
     next_tftp_sweep_ns: Option<i64>,
     /// Counters.
@@ -336,8 +397,23 @@ impl Dispatcher {
     }
 
     /// [`Self::frame`] for a frame the link layer has already sliced into `packet`.
-    pub fn packet<'f, F>(&mut self, frame: &Frame<'f>, packet: Packet<'f>, mut on_obs: F)
+    pub fn packet<'f, F>(&mut self, frame: &Frame<'f>, packet: Packet<'f>, on_obs: F)
     where
+        F: FnMut(&Packet<'f>, Observed<'_>),
+    {
+        self.packet_with(frame, packet, None, on_obs);
+    }
+
+    /// [`Self::packet`] with the frame's stateless message already dissected (by
+    /// [`dissect_ahead`], perhaps on another thread). It is taken where `packet` would
+    /// have parsed the same bytes, so the observations do not change.
+    pub fn packet_with<'f, F>(
+        &mut self,
+        frame: &Frame<'f>,
+        packet: Packet<'f>,
+        mut ahead: Ahead<'f>,
+        mut on_obs: F,
+    ) where
         F: FnMut(&Packet<'f>, Observed<'_>),
     {
         let mut emit = |stats: &mut DispatchStats, o: Observed<'_>| {
@@ -349,17 +425,32 @@ impl Dispatcher {
             on_obs(&packet, o);
         };
         match packet.net {
-            Net::Cdp(b) => emit(&mut self.stats, cdp::parse(b).map(Message::Cdp).into()),
-            Net::Lldp(b) => emit(&mut self.stats, lldp::parse(b).map(Message::Lldp).into()),
+            Net::Cdp(b) => {
+                let m = ahead
+                    .take()
+                    .unwrap_or_else(|| cdp::parse(b).map(Message::Cdp));
+                emit(&mut self.stats, m.into());
+            }
+            Net::Lldp(b) => {
+                let m = ahead
+                    .take()
+                    .unwrap_or_else(|| lldp::parse(b).map(Message::Lldp));
+                emit(&mut self.stats, m.into());
+            }
             Net::Ip(ip) => match ip.transport {
                 Transport::Udp {
                     src_port,
                     dst_port,
                     payload,
                 } => {
-                    if let Some(m) =
-                        self.udp(ip.src, ip.dst, src_port, dst_port, payload, frame.ts_ns)
-                    {
+                    let datagram = Datagram {
+                        src: ip.src,
+                        dst: ip.dst,
+                        sport: src_port,
+                        dport: dst_port,
+                        payload,
+                    };
+                    if let Some(m) = self.udp(&datagram, ahead, frame.ts_ns) {
                         emit(&mut self.stats, m.into());
                     }
                 }
@@ -415,17 +506,21 @@ impl Dispatcher {
 
     fn udp<'a>(
         &mut self,
-        src: IpAddr,
-        dst: IpAddr,
-        sport: u16,
-        dport: u16,
-        payload: &'a [u8],
+        d: &Datagram<'a>,
+        ahead: Ahead<'a>,
         ts_ns: i64,
     ) -> Option<Result<Message<'a>, DissectError>> {
-        // Either port, as tshark decides: relays and odd clients use other source ports.
-        if matches!(sport, DHCP_SERVER | DHCP_CLIENT) || matches!(dport, DHCP_SERVER | DHCP_CLIENT)
-        {
-            return Some(dhcp::parse(payload).map(Message::Dhcp));
+        let Datagram {
+            src,
+            dst,
+            sport,
+            dport,
+            payload,
+        } = *d;
+        // The order decides (it is tshark's): DHCP ports, TFTP's port, a followed TFTP
+        // transfer, SIP. `ahead` holds what `dissect_ahead` parsed by the same tests.
+        if d.is_dhcp() {
+            return Some(ahead.unwrap_or_else(|| dhcp::parse(payload).map(Message::Dhcp)));
         }
         if dport == TFTP || sport == TFTP {
             let m = tftp::parse(payload);
@@ -438,10 +533,11 @@ impl Dispatcher {
             return Some(m.map(Message::Tftp));
         }
         if self.is_tftp_transfer(src, sport, dst, dport, ts_ns) {
+            // A SIP parse made ahead of this test is dropped: the transfer decides.
             return Some(tftp::parse(payload).map(Message::Tftp));
         }
-        if sport == SIP || dport == SIP || looks_like_sip(payload) {
-            return Some(sip::parse(payload).map(Message::Sip));
+        if d.is_sip() {
+            return Some(ahead.unwrap_or_else(|| sip::parse(payload).map(Message::Sip)));
         }
         None
     }

@@ -24,7 +24,13 @@ impl MacAddr {
 
     /// Upper-case hex without separators, as in `SEP001122AABBCC`.
     pub fn to_sep_hex(self) -> String {
-        self.0.iter().map(|b| format!("{b:02X}")).collect()
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        let mut s = String::with_capacity(12);
+        for b in self.0 {
+            s.push(char::from(HEX[usize::from(b >> 4)]));
+            s.push(char::from(HEX[usize::from(b & 15)]));
+        }
+        s
     }
 }
 

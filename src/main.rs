@@ -137,6 +137,7 @@ fn print_report(
         (None, ReportFormat::Table) => {
             out.write_all(report::table::render(report, None).as_bytes())
         }
+        (None, ReportFormat::Json) if !one_line => report::write_json(report, &mut out),
         (None, ReportFormat::Json) => json(&mut out, report),
     };
     match written.and_then(|()| out.flush()) {
@@ -515,22 +516,29 @@ enum OutputFormat {
 #[global_allocator]
 static HEAP: heap::Counting = heap::Counting;
 
-/// The heap in use and its peak, counted at every allocation (two relaxed atomics:
-/// allocations are off the per-packet path). `BOOTSCOPE_HEAP_STATS=1` prints the
-/// peak at exit; mapped capture files are not heap and are not counted.
+/// The heap in use and its peak, counted at every allocation once [`heap::count`] is
+/// called (`BOOTSCOPE_HEAP_STATS=1`, which prints the peak at exit); mapped capture
+/// files are not heap and are not counted.
 mod heap {
     use std::alloc::{GlobalAlloc, Layout, System};
-    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 
     pub struct Counting;
+    static ON: AtomicBool = AtomicBool::new(false);
     static IN_USE: AtomicUsize = AtomicUsize::new(0);
     static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+    /// Start counting. Off, an allocation costs one shared read: the counters' atomic
+    /// writes would have the threads of the report fight over one cache line.
+    pub fn count() {
+        ON.store(true, Relaxed);
+    }
 
     // SAFETY: every call is passed on to the system allocator unchanged.
     unsafe impl GlobalAlloc for Counting {
         unsafe fn alloc(&self, l: Layout) -> *mut u8 {
             let p = unsafe { System.alloc(l) };
-            if !p.is_null() {
+            if !p.is_null() && ON.load(Relaxed) {
                 let now = IN_USE.fetch_add(l.size(), Relaxed) + l.size();
                 PEAK.fetch_max(now, Relaxed);
             }
@@ -538,20 +546,27 @@ mod heap {
         }
         unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
             unsafe { System.dealloc(p, l) };
-            IN_USE.fetch_sub(l.size(), Relaxed);
+            if ON.load(Relaxed) {
+                release(l.size());
+            }
         }
         unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
             let q = unsafe { System.realloc(p, l, new) };
-            if !q.is_null() {
+            if !q.is_null() && ON.load(Relaxed) {
                 if new >= l.size() {
                     let now = IN_USE.fetch_add(new - l.size(), Relaxed) + (new - l.size());
                     PEAK.fetch_max(now, Relaxed);
                 } else {
-                    IN_USE.fetch_sub(l.size() - new, Relaxed);
+                    release(l.size() - new);
                 }
             }
             q
         }
+    }
+
+    /// Saturating: blocks allocated before counting began may be freed.
+    fn release(bytes: usize) {
+        let _ = IN_USE.fetch_update(Relaxed, Relaxed, |n| Some(n.saturating_sub(bytes)));
     }
 
     /// The peak heap so far, in bytes.
@@ -561,6 +576,10 @@ mod heap {
 }
 
 fn main() -> ExitCode {
+    let heap_stats = std::env::var_os("BOOTSCOPE_HEAP_STATS").is_some();
+    if heap_stats {
+        heap::count();
+    }
     let cli = Cli::parse();
     let code = match run(cli) {
         Ok(code) => code,
@@ -569,7 +588,7 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     };
-    if std::env::var_os("BOOTSCOPE_HEAP_STATS").is_some() {
+    if heap_stats {
         eprintln!("bootscope: peak heap {} bytes", heap::peak());
     }
     code
@@ -586,6 +605,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             html,
         } => {
             let opts = analysis.options(threads).context("analyze")?;
+            if threads > 0 {
+                // The verdicts and the JSON are made on rayon's pool: as many threads as asked.
+                let _ = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build_global();
+            }
             let rules = analyze::load_rules(opts.rules.as_deref()).context("analyze")?;
             let files = analyze::expand(&captures).context("analyze")?;
             if files.is_empty() {
@@ -609,7 +634,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 [one] => one.display().to_string(),
                 _ => format!("the {} capture files", files.len()),
             };
-            print_report(&report, format, phone.as_deref(), &source, false)
+            let code = print_report(&report, format, phone.as_deref(), &source, false);
+            // The process ends here: freeing a fleet's reports string by string would
+            // only delay the exit.
+            std::mem::forget(report);
+            code
         }
         Command::Live(args) => live(args),
         Command::Replay {

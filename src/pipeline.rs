@@ -7,7 +7,7 @@
 use rules::RuleSet;
 
 use crate::capture::{CaptureStats, Frame};
-use crate::dispatch::{self, Dispatcher, Observed};
+use crate::dispatch::{self, Ahead, Dispatcher, Observed};
 use crate::engine::{Analyzer, EngineLimits};
 use crate::link::{self, Packet};
 use crate::reassembly::StreamLimits;
@@ -48,26 +48,30 @@ impl<'r> Pipeline<'r> {
         // Sliced once, for the sort and the dispatcher alike.
         match link::decode(frame) {
             Ok(p) if !dispatch::packet_worth_dissecting(&p) => self.engine.tick(frame.ts_ns),
-            Ok(p) => self.dissect(frame, Some(p)),
+            Ok(p) => self.dissect(frame, Some(p), None),
             // The dispatcher counts a frame the link layer cannot slice.
-            Err(_) => self.dissect(frame, None),
+            Err(_) => self.dissect(frame, None, None),
         }
     }
 
-    /// Take in one frame whose [`dispatch::worth_dissecting`] is already known (it
-    /// may have been worked out on another thread).
-    pub fn frame_sorted(&mut self, frame: &Frame<'_>, worth: bool) {
-        if worth {
-            self.dissect(frame, None);
-        } else {
-            // Its time still counts: the capture's extent decides timeouts.
-            self.engine.tick(frame.ts_ns);
-        }
+    /// Take in one frame already sliced (`None`: the link layer could not) and found
+    /// worth dissecting, perhaps on another thread.
+    /// `ahead`: its stateless message, if dissected already ([`dispatch::dissect_ahead`]).
+    pub fn sorted<'f>(&mut self, frame: &Frame<'f>, packet: Option<Packet<'f>>, ahead: Ahead<'f>) {
+        self.dissect(frame, packet, ahead);
+    }
+
+    /// Take in the times of frames sorted out as not worth dissecting, the earliest
+    /// and the latest: they count only for the capture's extent, which decides
+    /// timeouts.
+    pub fn skipped(&mut self, earliest_ns: i64, latest_ns: i64) {
+        self.engine.tick(earliest_ns);
+        self.engine.tick(latest_ns);
     }
 
     /// Dissect a frame (`packet`: already sliced, else sliced here) and judge what it
     /// holds.
-    fn dissect<'f>(&mut self, frame: &Frame<'f>, packet: Option<Packet<'f>>) {
+    fn dissect<'f>(&mut self, frame: &Frame<'f>, packet: Option<Packet<'f>>, ahead: Ahead<'f>) {
         let Pipeline {
             source,
             dispatcher,
@@ -108,7 +112,7 @@ impl<'r> Pipeline<'r> {
             engine.observe(frame, packet, &obs);
         };
         match packet {
-            Some(p) => dispatcher.packet(frame, p, on_obs),
+            Some(p) => dispatcher.packet_with(frame, p, ahead, on_obs),
             // A frame the link layer cannot slice is counted by the dispatcher.
             None => {
                 let _ = dispatcher.frame(frame, on_obs);

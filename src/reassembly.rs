@@ -10,7 +10,9 @@
 //! since: a SYN flood's) goes first, so a flood of SYNs never shuts out a
 //! connection that carries data.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::FastMap;
 use std::net::IpAddr;
 
 use crate::link::{TcpFlags, TcpSegment};
@@ -179,7 +181,7 @@ pub struct StreamStats {
 /// All streams followed.
 #[derive(Debug, Default)]
 pub struct Streams {
-    map: HashMap<FlowKey, Stream>,
+    map: FastMap<FlowKey, Stream>,
     limits: StreamLimits,
     /// Pending and held bytes over all streams.
     pending_total: usize,
@@ -227,7 +229,7 @@ impl Streams {
     /// Streams with the given bounds.
     pub fn new(limits: StreamLimits) -> Self {
         Streams {
-            map: HashMap::new(),
+            map: FastMap::default(),
             limits,
             pending_total: 0,
             next_sweep_ns: i64::MIN,

@@ -468,19 +468,26 @@ pub enum FileClass {
 impl FileClass {
     /// Classify a file name (path components and case are ignored).
     pub fn of(file: &str) -> FileClass {
-        let base = file.rsplit('/').next().unwrap_or(file);
-        let lower = base.to_ascii_lowercase();
-        if lower.starts_with("ctl") && lower.ends_with(".tlv") {
+        let base = file.rsplit('/').next().unwrap_or(file).as_bytes();
+        // Case-blind, without a lower-cased copy: this runs for every file event.
+        let starts = |p: &str| {
+            base.get(..p.len())
+                .is_some_and(|b| b.eq_ignore_ascii_case(p.as_bytes()))
+        };
+        let ends = |p: &str| {
+            base.len() >= p.len() && base[base.len() - p.len()..].eq_ignore_ascii_case(p.as_bytes())
+        };
+        if starts("ctl") && ends(".tlv") {
             FileClass::Ctl
-        } else if lower.starts_with("itl") && lower.ends_with(".tlv") {
+        } else if starts("itl") && ends(".tlv") {
             FileClass::Itl
-        } else if lower.starts_with("sep") && lower.ends_with(".cnf.xml") {
+        } else if starts("sep") && ends(".cnf.xml") {
             FileClass::DeviceConfig
-        } else if lower == "xmldefault.cnf.xml" {
+        } else if base.eq_ignore_ascii_case(b"xmldefault.cnf.xml") {
             FileClass::DefaultConfig
         } else if [".loads", ".sbn", ".zz", ".sgn", ".bin", ".sb2"]
             .iter()
-            .any(|s| lower.ends_with(s))
+            .any(|s| ends(s))
         {
             FileClass::Firmware
         } else {

@@ -1,12 +1,15 @@
 //! Issue 6's guarantees that are not speed: the report does not depend on the number
 //! of threads; a capture split into files (rotated, or cut in interleaved pieces) is
-//! analyzed as the whole; the mapped reader delivers what the streaming one does.
+//! analyzed as the whole; the mapped reader delivers what the streaming one does; the
+//! work done ahead on the walking thread (slicing, sorting out, stateless dissection)
+//! changes nothing.
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use bootscope::analyze::{self, Options};
 use bootscope::capture::{self, mapped};
+use bootscope::pipeline::Pipeline;
 
 use crate::common::{all_captures, capture_path, read_frames, scratch, write_pcap, OwnedFrame};
 
@@ -193,4 +196,92 @@ fn the_mapped_reader_delivers_what_the_streaming_reader_does() {
         assert_eq!(kinds(&got_stats), kinds(&want_stats), "{}", f.display());
     }
     assert!(compared >= 30, "{compared}");
+}
+
+/// The report of `path` with every frame given to [`Pipeline::frame`] as it is read:
+/// no pre-sort, no slicing or dissection ahead.
+fn json_frame_by_frame(path: &Path) -> String {
+    let rules = analyze::load_rules(None).unwrap();
+    let opts = Options::default();
+    let mut pipeline = Pipeline::new(
+        path.display().to_string(),
+        &rules,
+        opts.limits,
+        opts.streams,
+    );
+    let stats = capture::open(path)
+        .unwrap()
+        .for_each_frame(|f| {
+            pipeline.frame(f);
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    let report = pipeline.finish(None, &stats, vec![path.display().to_string()]);
+    let mut out = Vec::new();
+    bootscope::report::write_json(&report, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// A TFTP transfer whose client port is SIP's: the server's DATA comes to port 5060,
+/// so the walker parses it as SIP ahead; the transfer must decide it is TFTP.
+fn tftp_on_the_sip_port() -> PathBuf {
+    let phone = [0x00, 0x11, 0x22, 0x33, 0x44, 0x55];
+    let server = [0x00, 0x0c, 0x29, 0x00, 0x00, 0x01];
+    let udp = |src_mac, dst_mac, src: [u8; 4], dst: [u8; 4], sport, dport, payload: &[u8]| {
+        let b = etherparse::PacketBuilder::ethernet2(src_mac, dst_mac)
+            .ipv4(src, dst, 64)
+            .udp(sport, dport);
+        let mut v = Vec::with_capacity(b.size(payload.len()));
+        b.write(&mut v, payload).unwrap();
+        v
+    };
+    let (p_ip, s_ip) = ([10, 0, 0, 5], [10, 0, 0, 1]);
+    let mut rrq = vec![0, 1];
+    rrq.extend_from_slice(b"SEP001122334455.cnf.xml\0octet\0");
+    let mut data = vec![0, 3, 0, 1];
+    data.extend_from_slice(b"<device><devicePool/></device>");
+    let frames = [
+        udp(phone, server, p_ip, s_ip, 5060, 69, &rrq),
+        udp(server, phone, s_ip, p_ip, 40000, 5060, &data),
+        udp(phone, server, p_ip, s_ip, 5060, 40000, &[0, 4, 0, 1]),
+    ];
+    let frames: Vec<OwnedFrame> = frames
+        .into_iter()
+        .enumerate()
+        .map(|(i, data)| OwnedFrame {
+            number: i as u64 + 1,
+            ts_ns: 1_700_000_000_000_000_000 + i as i64 * 1_000_000,
+            linktype: 1,
+            orig_len: data.len() as u32,
+            data,
+        })
+        .collect();
+    let path = scratch("tftp-on-the-sip-port.pcap");
+    write(&path, &frames);
+    path
+}
+
+#[test]
+fn work_done_ahead_on_the_walker_changes_nothing() {
+    let crafted = tftp_on_the_sip_port();
+    let mut files = samples();
+    files.extend(all_captures().iter().map(|c| capture_path(c)));
+    files.push(crafted.clone());
+    for f in &files {
+        for threads in [1, 2] {
+            assert!(
+                json(std::slice::from_ref(f), threads) == json_frame_by_frame(f),
+                "{}: --threads {threads} differs from frame-by-frame dissection",
+                f.display()
+            );
+        }
+    }
+    // And the crafted transfer was read as TFTP, not as broken SIP.
+    let report: serde_json::Value = serde_json::from_str(&json(&[crafted], 2)).unwrap();
+    assert_eq!(report["capture"]["malformed"], 0, "{report}");
+    let timeline = report["phones"][0]["timeline"].as_array().unwrap();
+    assert!(
+        timeline.iter().any(|e| e["type"] == "file_received"),
+        "{timeline:?}"
+    );
 }

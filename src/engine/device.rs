@@ -282,16 +282,20 @@ impl Boot {
 
     /// Count an event and keep its frame as evidence.
     pub fn note(&mut self, t: EventType, frame: u64, ts_ns: i64) {
-        if let Some(c) = self.counts.get_mut(t as usize) {
-            *c = c.saturating_add(1);
-        }
+        self.last_ns = self.last_ns.max(ts_ns);
+        let Some(count) = self.counts.get_mut(t as usize) else {
+            return;
+        };
+        // Only `note` adds to both, so the evidence kept of `t` is its count so far,
+        // up to the bound: no scan of the evidence per event.
+        let kept = (*count as usize).min(MAX_EVIDENCE);
+        *count = count.saturating_add(1);
         // The first frames, and the latest in the last slot.
-        if self.evidence.iter().filter(|(x, _)| *x == t).count() < MAX_EVIDENCE && !self.frozen {
+        if kept < MAX_EVIDENCE && !self.frozen {
             self.evidence.push((t, frame));
         } else if let Some(last) = self.evidence.iter_mut().rev().find(|(x, _)| *x == t) {
             last.1 = frame;
         }
-        self.last_ns = self.last_ns.max(ts_ns);
     }
 
     /// The state of `file` (asked of `server`), created on first request.

@@ -16,7 +16,9 @@ pub mod facts;
 pub mod flood;
 pub mod verdict;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use crate::FastMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 use parsers::{cdp, dhcp, http, lldp, sccp, sip, tftp};
@@ -275,12 +277,12 @@ pub struct Analyzer<'r> {
     steps: Steps,
     limits: EngineLimits,
     // Hashed, not ordered: looked up for every message; ordered once, for the report.
-    devices: HashMap<DeviceKey, Device>,
+    devices: FastMap<DeviceKey, Device>,
     attribution: Attribution,
-    named_endpoints: HashMap<(IpAddr, u16), Box<str>>,
-    transfers: HashMap<(IpAddr, u16), Transfer>,
-    http: HashMap<(IpAddr, u16), HttpRequest>,
-    sip: HashMap<(Box<str>, IpAddr), SipTransaction>,
+    named_endpoints: FastMap<(IpAddr, u16), Box<str>>,
+    transfers: FastMap<(IpAddr, u16), Transfer>,
+    http: FastMap<(IpAddr, u16), HttpRequest>,
+    sip: FastMap<(Box<str>, IpAddr), SipTransaction>,
     announces: VecDeque<Announce>,
     next_sweep_ns: i64,
     first_ns: Option<i64>,
@@ -303,12 +305,12 @@ impl<'r> Analyzer<'r> {
             rules,
             steps: Steps::resolve(&rules.sequence),
             limits,
-            devices: HashMap::new(),
+            devices: FastMap::default(),
             attribution: Attribution::with_limit(limits.max_bindings),
-            named_endpoints: HashMap::new(),
-            transfers: HashMap::new(),
-            http: HashMap::new(),
-            sip: HashMap::new(),
+            named_endpoints: FastMap::default(),
+            transfers: FastMap::default(),
+            http: FastMap::default(),
+            sip: FastMap::default(),
             announces: VecDeque::new(),
             next_sweep_ns: i64::MIN,
             first_ns: None,
@@ -1413,7 +1415,7 @@ impl<'r> Analyzer<'r> {
         // Moved out of the table (freed at once), ordered by key; each device is
         // dropped as soon as its report entry is made.
         let mut devices: Vec<Device> = self.devices.drain().map(|(_, d)| d).collect();
-        self.devices = HashMap::new();
+        self.devices = FastMap::default();
         self.unconfirmed = VecDeque::new();
         devices.sort_unstable_by(|a, b| a.key.cmp(&b.key));
         for dev in &mut devices {

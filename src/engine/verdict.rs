@@ -574,20 +574,23 @@ pub fn report(
     end_ns: i64,
     floods: &flood::Detector,
 ) -> Report {
-    let mut phones = Vec::new();
-    let mut others = Vec::new();
+    use rayon::prelude::*;
     let site = Site {
         tags_kept: tags_kept(devices.iter()),
         floods,
     };
-    for dev in devices {
-        let v = verdict(rules, &dev, start_ns, end_ns, &site);
-        if dev.kind == DeviceKind::Phone {
-            phones.push(v);
-        } else {
-            others.push(v);
-        }
-    }
+    // Each verdict reads one device only: judged on every core, in key order.
+    let judged: Vec<(bool, PhoneReport)> = devices
+        .par_iter()
+        .map(|dev| {
+            let v = verdict(rules, dev, start_ns, end_ns, &site);
+            (dev.kind == DeviceKind::Phone, v)
+        })
+        .collect();
+    drop(devices);
+    let (phones, others): (Vec<_>, Vec<_>) = judged.into_iter().partition(|(phone, _)| *phone);
+    let phones: Vec<PhoneReport> = phones.into_iter().map(|(_, v)| v).collect();
+    let others: Vec<PhoneReport> = others.into_iter().map(|(_, v)| v).collect();
     let summary = summarise(&phones, &others);
     Report {
         site_findings: floods.findings(start_ns),

@@ -5,6 +5,7 @@
 //! ladder diagrams. All renderers take the same [`Report`].
 
 pub mod html;
+pub mod json;
 pub mod phone;
 pub mod table;
 
@@ -406,7 +407,7 @@ pub fn normalise_mac(s: &str) -> Option<String> {
 /// # Errors
 /// Writing fails.
 pub fn write_json(report: &Report, out: &mut impl std::io::Write) -> std::io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, report)?;
+    json::write_pretty(report, out)?;
     writeln!(out)
 }
 
