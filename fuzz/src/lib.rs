@@ -211,7 +211,8 @@ fn stream_byte(pos: u32) -> u8 {
 /// three others, with random bytes, to fill the small table). Each segment op is 8
 /// bytes: flags, flow, sequence offset (u32), length (u8), time step (u8). The checked
 /// flow's delivered bytes must be exactly the sender's bytes at the stream position,
-/// gaps skipping positions forward; and held bytes stay within the bounds.
+/// gaps skipping positions forward; held bytes stay within the bounds; and when the
+/// full table forgets the checked flow for another, it was idle or half-open.
 pub fn reassembly(data: &[u8]) {
     let limits = StreamLimits {
         max_streams: 3,

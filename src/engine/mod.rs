@@ -561,7 +561,10 @@ impl<'r> Analyzer<'r> {
         if self.device_bytes() + growth > self.limits.max_device_bytes
             && !self.make_room_for(key, &ev, growth)
         {
-            self.stats.events_dropped += 1;
+            // Unless the device itself made the room (it was the oldest unconfirmed).
+            if self.devices.contains_key(key) {
+                self.stats.events_dropped += 1;
+            }
             return;
         }
         let seq = &self.rules.sequence;
