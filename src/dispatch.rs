@@ -260,29 +260,16 @@ pub fn dissect_ahead<'f>(packet: &Packet<'f>) -> Ahead<'f> {
     match packet.net {
         Net::Cdp(b) => Some(cdp::parse(b).map(Message::Cdp)),
         Net::Lldp(b) => Some(lldp::parse(b).map(Message::Lldp)),
-        Net::Ip(ip) => match ip.transport {
-            Transport::Udp {
-                src_port,
-                dst_port,
-                payload,
-            } => {
-                let d = Datagram {
-                    src: ip.src,
-                    dst: ip.dst,
-                    sport: src_port,
-                    dport: dst_port,
-                    payload,
-                };
-                if d.is_dhcp() {
-                    Some(dhcp::parse(payload).map(Message::Dhcp))
-                } else if d.sport != TFTP && d.dport != TFTP && d.is_sip() {
-                    Some(sip::parse(payload).map(Message::Sip))
-                } else {
-                    None
-                }
+        Net::Ip(ip) => {
+            let d = Datagram::of(&ip)?;
+            if d.is_dhcp() {
+                Some(dhcp::parse(d.payload).map(Message::Dhcp))
+            } else if d.sport != TFTP && d.dport != TFTP && d.is_sip() {
+                Some(sip::parse(d.payload).map(Message::Sip))
+            } else {
+                None
             }
-            _ => None,
-        },
+        }
         _ => None,
     }
 }
@@ -297,7 +284,25 @@ struct Datagram<'a> {
     payload: &'a [u8],
 }
 
-impl Datagram<'_> {
+impl<'a> Datagram<'a> {
+    /// The datagram of a UDP packet.
+    fn of(ip: &link::Ip<'a>) -> Option<Self> {
+        match ip.transport {
+            Transport::Udp {
+                src_port,
+                dst_port,
+                payload,
+            } => Some(Datagram {
+                src: ip.src,
+                dst: ip.dst,
+                sport: src_port,
+                dport: dst_port,
+                payload,
+            }),
+            _ => None,
+        }
+    }
+
     /// Either port, as tshark decides: relays and odd clients use other source ports.
     fn is_dhcp(&self) -> bool {
         matches!(self.sport, DHCP_SERVER | DHCP_CLIENT)
@@ -438,19 +443,9 @@ impl Dispatcher {
                 emit(&mut self.stats, m.into());
             }
             Net::Ip(ip) => match ip.transport {
-                Transport::Udp {
-                    src_port,
-                    dst_port,
-                    payload,
-                } => {
-                    let datagram = Datagram {
-                        src: ip.src,
-                        dst: ip.dst,
-                        sport: src_port,
-                        dport: dst_port,
-                        payload,
-                    };
-                    if let Some(m) = self.udp(&datagram, ahead, frame.ts_ns) {
+                Transport::Udp { .. } => {
+                    let datagram = Datagram::of(&ip);
+                    if let Some(m) = datagram.and_then(|d| self.udp(&d, ahead, frame.ts_ns)) {
                         emit(&mut self.stats, m.into());
                     }
                 }

@@ -344,27 +344,18 @@ mod tests {
     #[test]
     fn a_burst_of_silent_new_clients_is_one_episode_with_every_client() {
         let mut d = Detector::new(&rule(100));
+        // Client i at 50 a second, on VLAN 100.
+        let clients = |d: &mut Detector, range: std::ops::Range<u32>| {
+            for i in range {
+                let at = i64::from(i) * S / 50;
+                d.new_client(at, u64::from(i) + 1, Some(100), Some(mac(i)), mac(i));
+            }
+        };
         // 99 clients are not yet a flood.
-        for i in 0..99 {
-            d.new_client(
-                i64::from(i) * S / 50,
-                u64::from(i) + 1,
-                Some(100),
-                Some(mac(i)),
-                mac(i),
-            );
-        }
+        clients(&mut d, 0..99);
         assert!(d.episodes().is_empty());
         // From the 100th on, one episode holding all of them (500 over 10 s at 50/s).
-        for i in 99..500 {
-            d.new_client(
-                i64::from(i) * S / 50,
-                u64::from(i) + 1,
-                Some(100),
-                Some(mac(i)),
-                mac(i),
-            );
-        }
+        clients(&mut d, 99..500);
         let [e] = d.episodes() else {
             panic!("{:?}", d.episodes())
         };
