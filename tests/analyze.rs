@@ -11,7 +11,7 @@ use bootscope::analyze::{self, Options};
 use bootscope::model::truth::ExpectedReport;
 use bootscope::report::{PhoneReport, Report, Status};
 
-use crate::common::{all_captures, capture_path, scratch};
+use crate::common::{all_captures, analyze, capture_path, sample_path, scratch};
 
 fn sample_dirs() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
@@ -22,10 +22,6 @@ fn sample_dirs() -> Vec<PathBuf> {
         .collect();
     dirs.sort();
     dirs
-}
-
-fn analyze(path: &Path) -> Report {
-    analyze::run(path, &Options::default()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn sample(name: &str) -> Report {
@@ -408,13 +404,6 @@ fn the_fleet_summary_tells_systemic_from_local() {
 
 fn bootscope_cmd() -> Command {
     Command::new(env!("CARGO_BIN_EXE_bootscope"))
-}
-
-fn sample_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("samples")
-        .join(name)
-        .join("capture.pcap")
 }
 
 #[test]

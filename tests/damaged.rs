@@ -7,27 +7,18 @@
 //! (`capture_reader.rs` checks the reader's frames; `hostile.rs` the dissect view.)
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use bootscope::analyze::{self, Options};
 use bootscope::capture::{self, WarningKind, MAX_RECORD};
 use bootscope::report::Report;
 
-use crate::common::{capture_path, ng, read_frames, scratch, write_pcap, OwnedFrame};
-
-fn sample_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("samples")
-        .join(name)
-        .join("capture.pcap")
-}
-
-fn analyze(path: &Path) -> Report {
-    analyze::run(path, &Options::default()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
+use crate::common::{
+    analyze, capture_path, ng, read_frames, sample_path, scratch, write_pcap, OwnedFrame,
+    CRASH_REGRESSIONS,
+};
 
 /// What the analysis concluded about the devices, without what it says about the file.
 fn verdicts(r: &Report) -> serde_json::Value {
@@ -149,17 +140,6 @@ fn a_pcapng_cut_anywhere_reports_everything_before_the_cut() {
     }
     check_every_cut("cut-cucm-failover.pcapng", &bytes, &records, header);
 }
-
-/// The catalogued crash-regression captures (tests/captures/CATALOG.md note 4) and the
-/// frame whose damage tshark flags.
-const CRASH_REGRESSIONS: [(&str, u64); 6] = [
-    ("nDPI/dhcp-fuzz.pcapng", 1),
-    ("tcpdump/bootp_asan.pcap", 1),
-    ("tcpdump/lldp_asan.pcap", 1),
-    ("tcpdump/lldp_mgmt_addr_tlv_asan.pcap", 1),
-    ("tcpdump/tftp-heapoverflow.pcap", 1),
-    ("zeek/invalid-content-length.pcap", 2),
-];
 
 #[test]
 fn crash_regression_captures_analyze_with_a_warning_naming_file_and_frame() {

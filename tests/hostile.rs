@@ -9,21 +9,11 @@ use bootscope::dispatch::Dispatcher;
 use bootscope::dissect::{self, Format};
 use proptest::prelude::*;
 
-use crate::common::{all_captures, capture_path, scratch};
-
-/// Catalogued malformed captures and the frame tshark flags (or CATALOG.md names).
-const DAMAGED: [(&str, u64); 6] = [
-    ("nDPI/dhcp-fuzz.pcapng", 1),
-    ("tcpdump/bootp_asan.pcap", 1),
-    ("tcpdump/lldp_asan.pcap", 1),
-    ("tcpdump/lldp_mgmt_addr_tlv_asan.pcap", 1),
-    ("tcpdump/tftp-heapoverflow.pcap", 1),
-    ("zeek/invalid-content-length.pcap", 2),
-];
+use crate::common::{all_captures, capture_path, scratch, Rng, CRASH_REGRESSIONS};
 
 #[test]
 fn malformed_captures_give_a_warning_naming_file_and_frame() {
-    for (cap, frame) in DAMAGED {
+    for (cap, frame) in CRASH_REGRESSIONS {
         let path = capture_path(cap);
         let mut out = Vec::new();
         let summary = dissect::run(&path, Format::Text, &mut out).unwrap();
@@ -63,21 +53,6 @@ fn a_sound_capture_gives_no_warning() {
         let s = dissect::run(&capture_path(cap), Format::Text, &mut out).unwrap();
         assert!(s.warnings.is_empty(), "{cap}: {:?}", s.warnings);
         assert!(s.capture.warnings.is_empty(), "{cap}");
-    }
-}
-
-/// xorshift64*: a deterministic stream for seeded damage.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
     }
 }
 

@@ -14,18 +14,7 @@ use bootscope::analyze::{self, Options};
 use bootscope::report::{self, Report};
 use serde_json::Value;
 
-use crate::common::scratch;
-
-fn sample_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("samples")
-        .join(name)
-        .join("capture.pcap")
-}
-
-fn analyze(path: &Path) -> Report {
-    analyze::run(path, &Options::default()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
+use crate::common::{analyze, sample_path, scratch};
 
 fn render(r: &Report) -> String {
     let mut out = Vec::new();

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use crate::common::{all_captures, capture_path, scratch};
+use crate::common::{all_captures, capture_path, scratch, Rng};
 use crate::fuzz_regressions::fuzz_targets;
 
 /// Mutants per sample (27 samples) and per third-party capture (29 captures).
@@ -19,21 +19,6 @@ const PER_CAPTURE: usize = 24;
 /// Far beyond any case's time in a debug build (a few milliseconds): only a hang
 /// reaches it.
 const DEADLINE: Duration = Duration::from_secs(60);
-
-/// xorshift64*: a deterministic stream, so a failing case can be rebuilt from its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// Values that break length and count fields.
 const BOUNDARY: [u32; 8] = [

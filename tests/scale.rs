@@ -161,26 +161,14 @@ fn the_mapped_reader_delivers_what_the_streaming_reader_does() {
         compared += 1;
         let mut got = Vec::new();
         let got_stats = m.for_each_frame(|fr| {
-            got.push((
-                fr.number,
-                fr.ts_ns,
-                fr.linktype,
-                fr.data.to_vec(),
-                fr.orig_len,
-            ));
+            got.push(OwnedFrame::of(fr));
             ControlFlow::Continue(())
         });
         let mut want = Vec::new();
         let want_stats = capture::open(f)
             .unwrap()
             .for_each_frame(|fr| {
-                want.push((
-                    fr.number,
-                    fr.ts_ns,
-                    fr.linktype,
-                    fr.data.to_vec(),
-                    fr.orig_len,
-                ));
+                want.push(OwnedFrame::of(fr));
                 ControlFlow::Continue(())
             })
             .unwrap();

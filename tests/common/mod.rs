@@ -1,16 +1,58 @@
-//! Helpers shared by the integration tests: paths to the bundled captures, a
-//! frame collector, and small pcap / pcapng writers for hand-built files.
+//! Helpers shared by the integration tests: paths to the bundled captures and
+//! samples, a frame collector, a seeded random stream, and small pcap / pcapng
+//! writers for hand-built files.
 
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
-use bootscope::capture::{self, CaptureStats};
+use bootscope::analyze::{self, Options};
+use bootscope::capture::{self, CaptureStats, Frame};
+use bootscope::report::Report;
 
 /// A bundled third-party capture (see tests/captures/CATALOG.md).
 pub fn capture_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/captures")
         .join(rel)
+}
+
+/// The catalogued crash-regression captures (tests/captures/CATALOG.md note 4) and
+/// the frame whose damage tshark flags (or CATALOG.md names).
+pub const CRASH_REGRESSIONS: [(&str, u64); 6] = [
+    ("nDPI/dhcp-fuzz.pcapng", 1),
+    ("tcpdump/bootp_asan.pcap", 1),
+    ("tcpdump/lldp_asan.pcap", 1),
+    ("tcpdump/lldp_mgmt_addr_tlv_asan.pcap", 1),
+    ("tcpdump/tftp-heapoverflow.pcap", 1),
+    ("zeek/invalid-content-length.pcap", 2),
+];
+
+/// A bundled sample's capture.
+pub fn sample_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name)
+        .join("capture.pcap")
+}
+
+/// The report of one capture with the default options.
+pub fn analyze(path: &Path) -> Report {
+    analyze::run(path, &Options::default()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// xorshift64*: a deterministic stream, so a failing case can be rebuilt from its seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
 }
 
 /// Every bundled capture, relative to tests/captures, sorted.
@@ -50,19 +92,26 @@ pub struct OwnedFrame {
     pub orig_len: u32,
 }
 
+impl OwnedFrame {
+    /// A copy of a frame as a reader delivered it.
+    pub fn of(f: &Frame<'_>) -> Self {
+        OwnedFrame {
+            number: f.number,
+            ts_ns: f.ts_ns,
+            linktype: f.linktype.0,
+            data: f.data.to_vec(),
+            orig_len: f.orig_len,
+        }
+    }
+}
+
 /// Read every frame of a file.
 pub fn read_frames(path: &Path) -> (Vec<OwnedFrame>, CaptureStats) {
     let file = capture::open(path).unwrap_or_else(|e| panic!("{e}"));
     let mut frames = Vec::new();
     let stats = file
         .for_each_frame(|f| {
-            frames.push(OwnedFrame {
-                number: f.number,
-                ts_ns: f.ts_ns,
-                linktype: f.linktype.0,
-                data: f.data.to_vec(),
-                orig_len: f.orig_len,
-            });
+            frames.push(OwnedFrame::of(f));
             ControlFlow::Continue(())
         })
         .unwrap();
