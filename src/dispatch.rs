@@ -217,11 +217,7 @@ fn is_tls_port(port: u16) -> bool {
 /// the TCP ports of SCCP, SIP and HTTP config. A TFTP transfer moves to ports both ends
 /// choose, so a datagram on other ports passes when it starts with a TFTP opcode
 /// (0x0001-0x0006); one that does not is not TFTP, even between a transfer's ends.
-pub fn worth_dissecting(frame: &Frame<'_>) -> bool {
-    link::decode(frame).map_or(true, |p| packet_worth_dissecting(&p))
-}
-
-/// [`worth_dissecting`] for a frame the link layer has already sliced.
+/// Takes the frame as the link layer sliced it; one it cannot slice always passes.
 pub fn packet_worth_dissecting(packet: &Packet<'_>) -> bool {
     match packet.net {
         Net::Cdp(_) | Net::Lldp(_) => true,
@@ -397,21 +393,14 @@ impl Dispatcher {
         F: FnMut(&Packet<'f>, Observed<'_>),
     {
         let packet = link::decode(frame).inspect_err(|_| self.stats.link_errors += 1)?;
-        self.packet(frame, packet, on_obs);
+        self.packet_with(frame, packet, None, on_obs);
         Ok(())
     }
 
-    /// [`Self::frame`] for a frame the link layer has already sliced into `packet`.
-    pub fn packet<'f, F>(&mut self, frame: &Frame<'f>, packet: Packet<'f>, on_obs: F)
-    where
-        F: FnMut(&Packet<'f>, Observed<'_>),
-    {
-        self.packet_with(frame, packet, None, on_obs);
-    }
-
-    /// [`Self::packet`] with the frame's stateless message already dissected (by
-    /// [`dissect_ahead`], perhaps on another thread). It is taken where `packet` would
-    /// have parsed the same bytes, so the observations do not change.
+    /// [`Self::frame`] for a frame the link layer has already sliced into `packet`,
+    /// with its stateless message already dissected if `ahead` holds it (by
+    /// [`dissect_ahead`], perhaps on another thread). It is taken where the dispatcher
+    /// would have parsed the same bytes, so the observations do not change.
     pub fn packet_with<'f, F>(
         &mut self,
         frame: &Frame<'f>,
