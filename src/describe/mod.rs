@@ -19,7 +19,15 @@ pub mod tftp;
 /// Append wire bytes as text: UTF-8 where valid, every control character and
 /// invalid byte escaped (`\n`, `\x1b`, `\u{..}`), so a packet cannot drive the terminal.
 pub fn push_text(out: &mut String, bytes: &[u8]) {
-    for chunk in bytes.utf8_chunks() {
+    // Most wire text is plain printable ASCII: that run goes over in one copy.
+    let plain = bytes
+        .iter()
+        .position(|&b| !is_plain(b))
+        .unwrap_or(bytes.len());
+    let (head, rest) = bytes.split_at(plain);
+    // Printable ASCII is UTF-8.
+    out.push_str(std::str::from_utf8(head).unwrap_or_default());
+    for chunk in rest.utf8_chunks() {
         for c in chunk.valid().chars() {
             push_char(out, c);
         }
@@ -31,9 +39,18 @@ pub fn push_text(out: &mut String, bytes: &[u8]) {
 
 /// [`push_text`] for a `&str` already known to be UTF-8.
 pub fn push_str(out: &mut String, s: &str) {
-    for c in s.chars() {
+    let plain = s.bytes().position(|b| !is_plain(b)).unwrap_or(s.len());
+    // A run of ASCII ends on a char boundary.
+    let (head, rest) = s.split_at(plain);
+    out.push_str(head);
+    for c in rest.chars() {
         push_char(out, c);
     }
+}
+
+/// A byte [`push_char`] passes through as it is: printable ASCII but the backslash.
+fn is_plain(b: u8) -> bool {
+    (0x20..0x7f).contains(&b) && b != b'\\'
 }
 
 fn push_char(out: &mut String, c: char) {
@@ -114,6 +131,53 @@ mod tests {
             s,
             "a\\u{200e}b\\u{200f}c\\u{61c}d\\u{2028}e\\u{2029}f\\u{202e}g\\u{2066}h\u{00e9}"
         );
+    }
+
+    #[test]
+    fn the_plain_ascii_run_is_escaped_as_char_by_char() {
+        // The escaping without the fast path: every char through `push_char`.
+        fn slow(bytes: &[u8]) -> String {
+            let mut out = String::new();
+            for chunk in bytes.utf8_chunks() {
+                chunk.valid().chars().for_each(|c| push_char(&mut out, c));
+                for b in chunk.invalid() {
+                    out.push_str(&format!("\\x{b:02x}"));
+                }
+            }
+            out
+        }
+        let alphabet: &[&[u8]] = &[
+            b"a",
+            b"Z",
+            b" ",
+            b"~",
+            b"\\",
+            b"\x7f",
+            b"\x1b",
+            b"\n",
+            b"\xff",
+            b"\xc3\xa9",
+            b"\xe2\x80\xae",
+            b"\xc2\x9b",
+            b"\xe2",
+            b"\"",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..5000 {
+            let mut input = Vec::new();
+            for _ in 0..(seed % 12) {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                input.extend_from_slice(alphabet[(seed >> 33) as usize % alphabet.len()]);
+            }
+            let mut fast = String::new();
+            push_text(&mut fast, &input);
+            assert_eq!(fast, slow(&input), "{input:?}");
+            if let Ok(s) = std::str::from_utf8(&input) {
+                let mut fast = String::new();
+                push_str(&mut fast, s);
+                assert_eq!(fast, slow(&input), "{input:?}");
+            }
+        }
     }
 
     #[test]
