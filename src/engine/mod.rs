@@ -251,6 +251,73 @@ struct Announce {
     lldp_answered: bool,
 }
 
+/// The announcements waiting for answers, oldest first, with how many at the front
+/// are answered already per protocol, so an answer does not walk past them again
+/// (a boot storm keeps thousands waiting).
+#[derive(Debug, Default)]
+struct Announces {
+    queue: VecDeque<Announce>,
+    /// Every entry before these is answered: by CDP, by LLDP.
+    cdp_done: usize,
+    lldp_done: usize,
+}
+
+impl Announces {
+    fn push(&mut self, a: Announce) {
+        self.queue.push_back(a);
+        if self.queue.len() > MAX_ANNOUNCES {
+            self.pop_front();
+        }
+    }
+
+    fn pop_front(&mut self) {
+        if self.queue.pop_front().is_some() {
+            self.cdp_done = self.cdp_done.saturating_sub(1);
+            self.lldp_done = self.lldp_done.saturating_sub(1);
+        }
+    }
+
+    /// Forget announcements older than the answer window at `now`.
+    fn expire(&mut self, now: i64) {
+        while self
+            .queue
+            .front()
+            .is_some_and(|a| now - a.ts_ns > SWITCH_ANSWER_NS)
+        {
+            self.pop_front();
+        }
+    }
+
+    /// The MAC of the oldest announcement not answered by `cdp` (else LLDP) that
+    /// `switch` did not send; marked answered.
+    fn answer(&mut self, switch: MacAddr, cdp: bool) -> Option<MacAddr> {
+        let answered = |a: &Announce| if cdp { a.cdp_answered } else { a.lldp_answered };
+        let from = if cdp { self.cdp_done } else { self.lldp_done };
+        let i = from
+            + self
+                .queue
+                .range(from..)
+                .position(|a| a.mac != switch && !answered(a))?;
+        let a = self.queue.get_mut(i)?;
+        if cdp {
+            a.cdp_answered = true;
+        } else {
+            a.lldp_answered = true;
+        }
+        let mac = a.mac;
+        let mut done = from;
+        while self.queue.get(done).is_some_and(answered) {
+            done += 1;
+        }
+        if cdp {
+            self.cdp_done = done;
+        } else {
+            self.lldp_done = done;
+        }
+        Some(mac)
+    }
+}
+
 /// Where an IP message came from and went to.
 #[derive(Debug, Clone, Copy)]
 struct Flow {
@@ -283,7 +350,7 @@ pub struct Analyzer<'r> {
     transfers: FastMap<(IpAddr, u16), Transfer>,
     http: FastMap<(IpAddr, u16), HttpRequest>,
     sip: FastMap<(Box<str>, IpAddr), SipTransaction>,
-    announces: VecDeque<Announce>,
+    announces: Announces,
     next_sweep_ns: i64,
     first_ns: Option<i64>,
     last_ns: Option<i64>,
@@ -311,7 +378,7 @@ impl<'r> Analyzer<'r> {
             transfers: FastMap::default(),
             http: FastMap::default(),
             sip: FastMap::default(),
-            announces: VecDeque::new(),
+            announces: Announces::default(),
             next_sweep_ns: i64::MIN,
             first_ns: None,
             last_ns: None,
@@ -393,12 +460,9 @@ impl<'r> Analyzer<'r> {
 
     /// Count `key`'s device at its current size.
     fn recharge(&mut self, key: &DeviceKey) {
-        let Some(dev) = self.devices.get_mut(key) else {
-            return;
-        };
-        let now = dev.charge();
-        self.device_bytes = self.device_bytes.saturating_sub(dev.charged) + now;
-        dev.charged = now;
+        if let Some(dev) = self.devices.get_mut(key) {
+            recharge(&mut self.device_bytes, dev);
+        }
     }
 
     /// The rules in force.
@@ -558,7 +622,7 @@ impl<'r> Analyzer<'r> {
         let Some(growth) = self.devices.get(key).map(|d| d.growth_bound(&ev)) else {
             return;
         };
-        if self.device_bytes() + growth > self.limits.max_device_bytes
+        if self.device_bytes + growth > self.limits.max_device_bytes
             && !self.make_room_for(key, &ev, growth)
         {
             // Unless the device itself made the room (it was the oldest unconfirmed).
@@ -586,7 +650,8 @@ impl<'r> Analyzer<'r> {
             dev.boot.reach(seq, step, ctx.ts_ns, ctx.frame);
         }
         dev.record(ev);
-        self.recharge(key);
+        // Recharged on the device at hand: no second lookup.
+        recharge(&mut self.device_bytes, dev);
     }
 
     fn cdp(&mut self, ctx: Ctx, p: &cdp::CdpPacket<'_>) {
@@ -684,19 +749,17 @@ impl<'r> Analyzer<'r> {
         // CDP and LLDP of one boot 1 ms apart wait for one answer each, not two.
         let recent = self
             .announces
-            .iter_mut()
+            .queue
+            .iter()
             .rev()
-            .find(|a| a.mac == mac && ctx.ts_ns - a.ts_ns < 2_000_000_000);
-        if recent.is_none() {
-            self.announces.push_back(Announce {
+            .any(|a| a.mac == mac && ctx.ts_ns - a.ts_ns < 2_000_000_000);
+        if !recent {
+            self.announces.push(Announce {
                 mac,
                 ts_ns: ctx.ts_ns,
                 cdp_answered: false,
                 lldp_answered: false,
             });
-            if self.announces.len() > MAX_ANNOUNCES {
-                self.announces.pop_front();
-            }
         }
         self.emit(
             &key,
@@ -709,30 +772,10 @@ impl<'r> Analyzer<'r> {
     /// A switch's CDP/LLDP: the answer to the oldest phone announcement still
     /// waiting for one from that protocol.
     fn switch_answer(&mut self, ctx: Ctx, switch: MacAddr, proto: &'static str, vlan: Option<u16>) {
-        while self
-            .announces
-            .front()
-            .is_some_and(|a| ctx.ts_ns - a.ts_ns > SWITCH_ANSWER_NS)
-        {
-            self.announces.pop_front();
-        }
-        let cdp = proto == "CDP";
-        let Some(a) = self.announces.iter_mut().find(|a| {
-            a.mac != switch
-                && if cdp {
-                    !a.cdp_answered
-                } else {
-                    !a.lldp_answered
-                }
-        }) else {
+        self.announces.expire(ctx.ts_ns);
+        let Some(mac) = self.announces.answer(switch, proto == "CDP") else {
             return;
         };
-        if cdp {
-            a.cdp_answered = true;
-        } else {
-            a.lldp_answered = true;
-        }
-        let mac = a.mac;
         let kind = match vlan {
             Some(vlan) => EventKind::SwitchVoiceVlan { proto, vlan },
             None => EventKind::SwitchNoVoiceVlan { proto },
@@ -1228,9 +1271,12 @@ impl<'r> Analyzer<'r> {
             let ua = m.user_agent();
             let cisco =
                 ua.is_some_and(|u| u.starts_with("Cisco-CP") || u.starts_with("Cisco-CIPC"));
-            let contact = m.contact().into_iter().next();
-            let named = m
-                .device_name()
+            // The Contact header read once, for the device name and the instance.
+            let contacts = m.contact();
+            let contact = contacts.first();
+            let named = contacts
+                .iter()
+                .find_map(|c| c.device_name())
                 .and_then(mac_in_name)
                 .map(|mac| (mac, "SIP Contact device name"))
                 .or_else(|| {
@@ -1592,6 +1638,13 @@ fn tftp_offer(m: &dhcp::DhcpMessage<'_>) -> TftpOffer {
         offer.option66 = Some(name.into());
     }
     offer
+}
+
+/// Count `dev` at its current size in `device_bytes`, the sum over the devices.
+fn recharge(device_bytes: &mut usize, dev: &mut Device) {
+    let now = dev.charge();
+    *device_bytes = device_bytes.saturating_sub(dev.charged) + now;
+    dev.charged = now;
 }
 
 /// Wire bytes as text, escaped once here (controls, terminal escapes, bidi marks)

@@ -208,3 +208,66 @@ fn the_accounting_follows_what_a_device_holds() {
     );
     assert_eq!(e.device_bytes(), dev.charged);
 }
+
+#[test]
+fn answers_skip_the_answered_front_as_a_full_walk_would() {
+    // The naive queue: every answer walks from the front.
+    fn naive_answer(q: &mut [Announce], switch: MacAddr, cdp: bool) -> Option<MacAddr> {
+        let a = q.iter_mut().find(|a| {
+            a.mac != switch
+                && if cdp {
+                    !a.cdp_answered
+                } else {
+                    !a.lldp_answered
+                }
+        })?;
+        if cdp {
+            a.cdp_answered = true;
+        } else {
+            a.lldp_answered = true;
+        }
+        Some(a.mac)
+    }
+    let mut seed = 0x1234_5678_9abc_def1_u64;
+    let mut next = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let mut fast = Announces::default();
+    let mut naive: std::collections::VecDeque<Announce> = Default::default();
+    let mut now = 0i64;
+    for _ in 0..50_000 {
+        now += next(400_000_000) as i64;
+        match next(4) {
+            0 | 1 => {
+                let a = Announce {
+                    mac: MacAddr([0, 0, 0, 0, 0, next(6) as u8]),
+                    ts_ns: now,
+                    cdp_answered: false,
+                    lldp_answered: false,
+                };
+                fast.push(a);
+                naive.push_back(a);
+                if naive.len() > MAX_ANNOUNCES {
+                    naive.pop_front();
+                }
+            }
+            _ => {
+                fast.expire(now);
+                while naive
+                    .front()
+                    .is_some_and(|a| now - a.ts_ns > SWITCH_ANSWER_NS)
+                {
+                    naive.pop_front();
+                }
+                let switch = MacAddr([0, 0, 0, 0, 0, next(8) as u8]);
+                let cdp = next(2) == 0;
+                let expected = naive_answer(naive.make_contiguous(), switch, cdp);
+                assert_eq!(fast.answer(switch, cdp), expected);
+            }
+        }
+        assert_eq!(fast.queue.len(), naive.len());
+    }
+}
