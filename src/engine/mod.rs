@@ -110,6 +110,8 @@ impl EngineLimits {
             + table(n, size_of::<((IpAddr, u16), Box<str>)>())
             + n * (3 * owner + 2 * MAX_TEXT_BYTES + MAX_TEXT)
             + MAX_ANNOUNCES * 2 * size_of::<Announce>()
+            // The latest time per MAC, as the table grows (old and new at once).
+            + 2 * table(MAX_ANNOUNCES + 1, size_of::<(MacAddr, (u32, i64))>())
             + Attribution::max_heap_bytes(self.max_bindings)
             + flood::Detector::max_heap_bytes()
     }
@@ -260,21 +262,53 @@ struct Announces {
     /// Every entry before these is answered: by CDP, by LLDP.
     cdp_done: usize,
     lldp_done: usize,
+    /// Per MAC: its entries, and the latest time among them.
+    latest: FastMap<MacAddr, (u32, i64)>,
 }
 
 impl Announces {
     fn push(&mut self, a: Announce) {
         self.queue.push_back(a);
+        let e = self.latest.entry(a.mac).or_insert((0, a.ts_ns));
+        *e = (e.0 + 1, e.1.max(a.ts_ns));
         if self.queue.len() > MAX_ANNOUNCES {
             self.pop_front();
         }
     }
 
     fn pop_front(&mut self) {
-        if self.queue.pop_front().is_some() {
-            self.cdp_done = self.cdp_done.saturating_sub(1);
-            self.lldp_done = self.lldp_done.saturating_sub(1);
+        let Some(a) = self.queue.pop_front() else {
+            return;
+        };
+        self.cdp_done = self.cdp_done.saturating_sub(1);
+        self.lldp_done = self.lldp_done.saturating_sub(1);
+        let Some(&(n, latest)) = self.latest.get(&a.mac) else {
+            return;
+        };
+        if n <= 1 {
+            self.latest.remove(&a.mac);
+            return;
         }
+        // Only when time ran backwards was the oldest entry its MAC's latest: then
+        // the latest is found again among the rest.
+        let latest = if a.ts_ns < latest {
+            latest
+        } else {
+            self.queue
+                .iter()
+                .filter(|q| q.mac == a.mac)
+                .map(|q| q.ts_ns)
+                .max()
+                .unwrap_or(latest)
+        };
+        self.latest.insert(a.mac, (n - 1, latest));
+    }
+
+    /// Whether `mac` announced less than 2 s before `now` (or after it).
+    fn recent(&self, mac: MacAddr, now: i64) -> bool {
+        self.latest
+            .get(&mac)
+            .is_some_and(|&(_, ts)| now - ts < 2_000_000_000)
     }
 
     /// Forget announcements older than the answer window at `now`.
@@ -747,13 +781,7 @@ impl<'r> Analyzer<'r> {
         }
         dev.last_announce = Some((ctx.ts_ns, ctx.frame));
         // CDP and LLDP of one boot 1 ms apart wait for one answer each, not two.
-        let recent = self
-            .announces
-            .queue
-            .iter()
-            .rev()
-            .any(|a| a.mac == mac && ctx.ts_ns - a.ts_ns < 2_000_000_000);
-        if !recent {
+        if !self.announces.recent(mac, ctx.ts_ns) {
             self.announces.push(Announce {
                 mac,
                 ts_ns: ctx.ts_ns,

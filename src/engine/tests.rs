@@ -210,7 +210,7 @@ fn the_accounting_follows_what_a_device_holds() {
 }
 
 #[test]
-fn answers_skip_the_answered_front_as_a_full_walk_would() {
+fn announcements_answer_and_recall_as_a_full_walk_would() {
     // The naive queue: every answer walks from the front.
     fn naive_answer(q: &mut [Announce], switch: MacAddr, cdp: bool) -> Option<MacAddr> {
         let a = q.iter_mut().find(|a| {
@@ -240,11 +240,17 @@ fn answers_skip_the_answered_front_as_a_full_walk_would() {
     let mut now = 0i64;
     for _ in 0..50_000 {
         now += next(400_000_000) as i64;
-        match next(4) {
+        match next(5) {
             0 | 1 => {
+                // Now and then a frame out of time order.
+                let late = if next(8) == 0 {
+                    next(12_000_000_000) as i64
+                } else {
+                    0
+                };
                 let a = Announce {
                     mac: MacAddr([0, 0, 0, 0, 0, next(6) as u8]),
-                    ts_ns: now,
+                    ts_ns: now - late,
                     cdp_answered: false,
                     lldp_answered: false,
                 };
@@ -253,6 +259,15 @@ fn answers_skip_the_answered_front_as_a_full_walk_would() {
                 if naive.len() > MAX_ANNOUNCES {
                     naive.pop_front();
                 }
+            }
+            2 => {
+                let mac = MacAddr([0, 0, 0, 0, 0, next(6) as u8]);
+                let at = now - next(20_000_000_000) as i64;
+                let naive_recent = naive
+                    .iter()
+                    .rev()
+                    .any(|a| a.mac == mac && at - a.ts_ns < 2_000_000_000);
+                assert_eq!(fast.recent(mac, at), naive_recent);
             }
             _ => {
                 fast.expire(now);
