@@ -575,7 +575,10 @@ mod tests {
         };
         facts.set_errors_so_far(3);
         assert_eq!(facts.get("errors_so_far"), Some(&Owned::Int(3)));
-        assert_eq!(facts.values.iter().filter(|v| **v == Owned::Int(3)).count(), 1);
+        assert_eq!(
+            facts.values.iter().filter(|v| **v == Owned::Int(3)).count(),
+            1
+        );
     }
 
     #[test]
