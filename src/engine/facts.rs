@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use rules::{FactDef, FactId, FactType, Facts, Sequence, Value, Vocabulary};
 
 use super::device::{Boot, Device, DeviceKind, FileOutcome};
-use crate::timeline::{EventKind, EventType, FileClass};
+use crate::timeline::{ip_string, EventKind, EventType, FileClass};
 
 /// The derived facts: name, type, one line of documentation.
 pub const DERIVED: &[(&str, FactType, &str)] = &[
@@ -291,12 +291,9 @@ impl Facts for BootFacts {
 impl BootFacts {
     /// Set `errors_so_far` (updated while the rules run in order).
     pub fn set_errors_so_far(&mut self, n: i64) {
-        let at = EventType::COUNT
-            + DERIVED
-                .iter()
-                .position(|d| d.0 == "errors_so_far")
-                .unwrap_or(0);
-        if let Some(v) = self.values.get_mut(at) {
+        // Set once per rule of every boot: its place is found at compile time.
+        const AT: usize = derived_at("errors_so_far");
+        if let Some(v) = self.values.get_mut(AT) {
             *v = Owned::Int(n);
         }
     }
@@ -314,6 +311,32 @@ impl BootFacts {
             })?;
         self.values.get(at)
     }
+}
+
+/// Where the derived fact `name` sits among all facts (after the event counts).
+const fn derived_at(name: &str) -> usize {
+    const fn same(a: &str, b: &str) -> bool {
+        let (a, b) = (a.as_bytes(), b.as_bytes());
+        if a.len() != b.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < a.len() {
+            if a[i] != b[i] {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
+    let mut i = 0;
+    while i < DERIVED.len() {
+        if same(DERIVED[i].0, name) {
+            return EventType::COUNT + i;
+        }
+        i += 1;
+    }
+    panic!("not a derived fact")
 }
 
 /// What the facts of a boot are computed against.
@@ -338,7 +361,7 @@ pub fn compute(dev: &Device, boot: &Boot, cx: &FactContext<'_>) -> BootFacts {
         .map(|t| Owned::Int(i64::from(boot.count(*t))))
         .collect();
     let s = |x: Option<String>| Owned::Str(x.unwrap_or_default());
-    let ip_s = |x: Option<IpAddr>| Owned::Str(x.map(|i| i.to_string()).unwrap_or_default());
+    let ip_s = |x: Option<IpAddr>| Owned::Str(x.map(ip_string).unwrap_or_default());
 
     // DHCP
     let ack = boot.ack.as_ref().and_then(|e| match &e.kind {
@@ -397,89 +420,138 @@ pub fn compute(dev: &Device, boot: &Boot, cx: &FactContext<'_>) -> BootFacts {
     let mac = dev.mac().map(|m| m.to_string());
     let b = Owned::Bool;
     let i = Owned::Int;
-    for &(name, _, _) in DERIVED {
-        let value = match name {
-            "mac" => s(mac.clone()),
-            "name" => s(dev.name.as_deref().map(str::to_owned)),
-            "model" => s(dev.model.as_deref().map(str::to_owned)),
-            "is_phone" => b(dev.kind == DeviceKind::Phone),
-            "kind" => Owned::Str(dev.kind.as_str().into()),
-            "vlan" => i(dhcp_vlan.map_or(0, i64::from)),
-            "voice_vlan" => i(voice_vlan.map_or(0, i64::from)),
-            "ip" => ip_s(dev.ip),
-            "boots" => i(i64::from(dev.boots)),
-            "restarts" => i(restarts.max(0)),
-            "firmware_reboots" => i(i64::from(dev.firmware_reboots)),
-            "dhcp_server" => s(boot.dhcp_server.map(|x| x.to_string())),
-            "dhcp_acked" => b(boot.ack.is_some()),
-            "dhcp_nak_unrecovered" => b(boot.nak_pending),
-            "ack_tftp_usable" => b(ack.is_some_and(|a| {
+    // In the order of DERIVED (checked below and by a test): each value straight
+    // into its place, no lookup by name.
+    let derived = [
+        ("mac", s(mac)),
+        ("name", s(dev.name.as_deref().map(str::to_owned))),
+        ("model", s(dev.model.as_deref().map(str::to_owned))),
+        ("is_phone", b(dev.kind == DeviceKind::Phone)),
+        ("kind", Owned::Str(dev.kind.as_str().into())),
+        ("vlan", i(dhcp_vlan.map_or(0, i64::from))),
+        ("voice_vlan", i(voice_vlan.map_or(0, i64::from))),
+        ("ip", ip_s(dev.ip)),
+        ("boots", i(i64::from(dev.boots))),
+        ("restarts", i(restarts.max(0))),
+        ("firmware_reboots", i(i64::from(dev.firmware_reboots))),
+        (
+            "dhcp_server",
+            s(boot.dhcp_server.map(|x| ip_string(x.into()))),
+        ),
+        ("dhcp_acked", b(boot.ack.is_some())),
+        ("dhcp_nak_unrecovered", b(boot.nak_pending)),
+        (
+            "ack_tftp_usable",
+            b(ack.is_some_and(|a| {
                 !a.servers.is_empty() || a.option66.as_deref().is_some_and(|n| !n.is_empty())
             })),
-            "ack_option150_ascii" => b(ack.is_some_and(|a| a.option150_ascii.is_some())),
-            "ack_option150_text" => {
-                s(ack.and_then(|a| a.option150_ascii.as_deref().map(Into::into)))
-            }
-            "tftp_server" => s(ack.and_then(|a| {
+        ),
+        (
+            "ack_option150_ascii",
+            b(ack.is_some_and(|a| a.option150_ascii.is_some())),
+        ),
+        (
+            "ack_option150_text",
+            s(ack.and_then(|a| a.option150_ascii.as_deref().map(Into::into))),
+        ),
+        (
+            "tftp_server",
+            s(ack.and_then(|a| {
                 a.servers
                     .first()
-                    .map(|x| x.to_string())
+                    .map(|x| ip_string((*x).into()))
                     .or_else(|| a.option66.as_deref().map(Into::into))
             })),
-            "option66" => s(ack.and_then(|a| a.option66.as_deref().map(Into::into))),
-            "file_unanswered_max" => i(unanswered.map_or(0, |f| i64::from(f.unanswered))),
-            "unanswered_file" => s(unanswered.map(|f| f.name.to_string())),
-            "unanswered_server" => s(unanswered.map(|f| f.server.to_string())),
-            "config_file" => s(own_config.map(|f| f.name.to_string())),
-            "config_not_found" => b(config_not_found),
-            "default_not_found" => b(default_not_found),
-            "config_received" => b(config_received),
-            "default_config_used" => b(default_used),
-            "config_server" => s(own_config.or(default_config).map(|f| f.server.to_string())),
-            "firmware_file" => s(firmware.map(|f| f.name.to_string())),
-            "firmware_not_found" => b(firmware_not_found),
-            "firmware_received" => b(boot.firmware_received),
-            "cm_first" => s(boot.cms.first().map(|c| c.ip.to_string())),
-            "cm_tried" => i(boot.cms.len() as i64),
-            "cm_failed" => i(failed.len() as i64),
-            "cm_connected" => b(connected),
-            "cm_unanswered_syns" => i(boot.cms.iter().map(|c| i64::from(c.syns_unanswered)).sum()),
-            "cm_rsts" => i(boot.cms.iter().map(|c| i64::from(c.rsts)).sum()),
-            "cm_failed_list" => Owned::Str(
+        ),
+        (
+            "option66",
+            s(ack.and_then(|a| a.option66.as_deref().map(Into::into))),
+        ),
+        (
+            "file_unanswered_max",
+            i(unanswered.map_or(0, |f| i64::from(f.unanswered))),
+        ),
+        ("unanswered_file", s(unanswered.map(|f| f.name.to_string()))),
+        (
+            "unanswered_server",
+            s(unanswered.map(|f| ip_string(f.server))),
+        ),
+        ("config_file", s(own_config.map(|f| f.name.to_string()))),
+        ("config_not_found", b(config_not_found)),
+        ("default_not_found", b(default_not_found)),
+        ("config_received", b(config_received)),
+        ("default_config_used", b(default_used)),
+        (
+            "config_server",
+            s(own_config.or(default_config).map(|f| ip_string(f.server))),
+        ),
+        ("firmware_file", s(firmware.map(|f| f.name.to_string()))),
+        ("firmware_not_found", b(firmware_not_found)),
+        ("firmware_received", b(boot.firmware_received)),
+        ("cm_first", s(boot.cms.first().map(|c| ip_string(c.ip)))),
+        ("cm_tried", i(boot.cms.len() as i64)),
+        ("cm_failed", i(failed.len() as i64)),
+        ("cm_connected", b(connected)),
+        (
+            "cm_unanswered_syns",
+            i(boot.cms.iter().map(|c| i64::from(c.syns_unanswered)).sum()),
+        ),
+        (
+            "cm_rsts",
+            i(boot.cms.iter().map(|c| i64::from(c.rsts)).sum()),
+        ),
+        (
+            "cm_failed_list",
+            Owned::Str(
                 failed
                     .iter()
-                    .map(|c| c.ip.to_string())
+                    .map(|c| ip_string(c.ip))
                     .collect::<Vec<_>>()
                     .join(", "),
             ),
-            "register_unanswered" => i(boot
+        ),
+        (
+            "register_unanswered",
+            i(boot
                 .cms
                 .iter()
                 .map(|c| i64::from(c.registers_unanswered))
                 .max()
                 .unwrap_or(0)),
-            "registered" => b(boot.registered),
-            "registered_before" => b(boot.registered_before),
-            "registered_cm" => ip_s(boot.registered_cm),
-            "rejected" => b(rejected),
-            "reject_code" => i(boot.reject.as_ref().map_or(0, |r| i64::from(r.0))),
-            "reject_reason" => s(boot.reject.as_ref().map(|r| r.1.to_string())),
-            "challenge_unanswered" => b(boot.challenge_pending && !boot.registered),
-            "failover" => b(failover),
-            "protocol" => s(boot.protocol.map(|p| p.as_str().to_owned())),
-            "alarm_text" => s(boot.alarm.as_deref().map(Into::into)),
-            "step" => s(furthest.map(|st| st.id.clone())),
-            "waited_ms" => i(waited_ms),
-            "timeout_ms" => i(i64::try_from(timeout).unwrap_or(i64::MAX)),
-            "timed_out" => b(timed_out && cx.last),
-            "dhcp_flood_macs" => i(boot.dhcp_vlan.map_or(0, |vlan| {
+        ),
+        ("registered", b(boot.registered)),
+        ("registered_before", b(boot.registered_before)),
+        ("registered_cm", ip_s(boot.registered_cm)),
+        ("rejected", b(rejected)),
+        (
+            "reject_code",
+            i(boot.reject.as_ref().map_or(0, |r| i64::from(r.0))),
+        ),
+        (
+            "reject_reason",
+            s(boot.reject.as_ref().map(|r| r.1.to_string())),
+        ),
+        (
+            "challenge_unanswered",
+            b(boot.challenge_pending && !boot.registered),
+        ),
+        ("failover", b(failover)),
+        ("protocol", s(boot.protocol.map(|p| p.as_str().to_owned()))),
+        ("alarm_text", s(boot.alarm.as_deref().map(Into::into))),
+        ("step", s(furthest.map(|st| st.id.clone()))),
+        ("waited_ms", i(waited_ms)),
+        ("timeout_ms", i(i64::try_from(timeout).unwrap_or(i64::MAX))),
+        ("timed_out", b(timed_out && cx.last)),
+        (
+            "dhcp_flood_macs",
+            i(boot.dhcp_vlan.map_or(0, |vlan| {
                 i64::try_from(cx.floods.clients_before(vlan, boot.last_ns)).unwrap_or(i64::MAX)
             })),
-            "errors_so_far" => i(0),
-            _ => i(0),
-        };
-        v.push(value);
-    }
+        ),
+        ("errors_so_far", i(0)),
+    ];
+    debug_assert!(derived.iter().map(|d| d.0).eq(DERIVED.iter().map(|d| d.0)));
+    v.extend(derived.into_iter().map(|(_, value)| value));
     BootFacts { values: v }
 }
 
@@ -493,6 +565,20 @@ mod tests {
         for f in vocabulary().facts {
             assert!(readme.contains(&format!("| `{}` |", f.name)), "{}", f.name);
         }
+    }
+
+    #[test]
+    fn errors_so_far_is_set_where_it_is_read() {
+        let n = vocabulary().facts.len();
+        let mut facts = BootFacts {
+            values: vec![Owned::Int(0); n],
+        };
+        facts.set_errors_so_far(3);
+        assert_eq!(facts.get("errors_so_far"), Some(&Owned::Int(3)));
+        assert_eq!(
+            facts.values.iter().filter(|v| **v == Owned::Int(3)).count(),
+            1
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ use crate::report::{
     CaptureInfo, Diagnosis, Expectation, Finding, ModelPrediction, PhoneReport, Report, Status,
     Summary, TimelineEntry,
 };
-use crate::timeline::{Direction, Event, EventKind, Exchange, FileClass, PeerRole};
+use crate::timeline::{ip_string, Direction, Event, EventKind, Exchange, FileClass, PeerRole};
 
 /// A finding before its `any` stage is resolved.
 struct Raw {
@@ -195,12 +195,12 @@ pub fn verdict(
         identified_by: dev.evidence_of_kind,
         model: dev.model.as_deref().map(Into::into),
         vlan: dev.vlan,
-        ip: dev.ip.map(|i| i.to_string()),
+        ip: dev.ip.map(ip_string),
         protocol: last.protocol.map(|p| p.as_str()),
         callmanager: last
             .registered_cm
             .or(last.cms.first().map(|c| c.ip))
-            .map(|i| i.to_string()),
+            .map(ip_string),
         boots: dev.boots,
         boot_started: rel(last.start_ns),
         boot_duration,
@@ -226,6 +226,9 @@ fn timeline_entries(events: &[Event], rel: impl Fn(i64) -> f64) -> Vec<TimelineE
                 _ => None,
             })
     };
+    // Each text is written into one reused buffer, then copied out at its exact size:
+    // one allocation per entry, none for growth.
+    let mut text = String::with_capacity(256);
     events
         .iter()
         .enumerate()
@@ -249,11 +252,13 @@ fn timeline_entries(events: &[Event], rel: impl Fn(i64) -> f64) -> Vec<TimelineE
                 x
             });
             let (peer_role, peer, dir) = peer_fields(exchange);
+            text.clear();
+            e.kind.push_text(&mut text);
             TimelineEntry {
                 time: rel(e.ts_ns),
                 frame: e.frame,
                 stage: e.kind.stage(),
-                event: e.kind.to_string(),
+                event: text.as_str().to_owned(),
                 kind: e.kind.event_type().name(),
                 peer_role,
                 peer,
@@ -269,7 +274,7 @@ fn peer_fields(
 ) -> (Option<&'static str>, Option<String>, Option<&'static str>) {
     (
         x.map(|x| x.role.as_str()),
-        x.and_then(|x| x.addr).map(|a| a.to_string()),
+        x.and_then(|x| x.addr).map(ip_string),
         x.and_then(|x| x.dir).map(Direction::as_str),
     )
 }
