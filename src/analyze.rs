@@ -101,8 +101,9 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, AnalyzeError> {
     Ok(out)
 }
 
-/// Frames worth dissecting handed from the walking thread to the analysing one.
-const BATCH: usize = 4096;
+/// Frames worth dissecting handed from the walking thread to the analysing one: a
+/// batch (368 bytes a frame) stays in the cache the two threads share.
+const BATCH: usize = 512;
 /// Records one batch covers at most, so a stretch of bulk traffic still moves the
 /// progress bar and the engine's clock.
 const BATCH_RECORDS: usize = 16 * BATCH;
