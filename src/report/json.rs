@@ -241,19 +241,7 @@ fn timeline_entry(out: &mut Vec<u8>, e: &TimelineEntry) {
     string(out, event);
     key!(out, 5, "type");
     string(out, kind);
-    // `skip_serializing_if = "Option::is_none"`: absent, not null.
-    if let Some(role) = peer_role {
-        key!(out, 5, "peer_role");
-        string(out, role);
-    }
-    if let Some(peer) = peer {
-        key!(out, 5, "peer");
-        string(out, peer);
-    }
-    if let Some(dir) = dir {
-        key!(out, 5, "dir");
-        string(out, dir);
-    }
+    exchange(out, *peer_role, peer.as_deref(), *dir);
     close!(out, 4, "}");
 }
 
@@ -309,6 +297,13 @@ fn model_prediction(out: &mut Vec<u8>, m: &ModelPrediction) {
     float(out, *within);
     key!(out, 5, "after_frame");
     integer(out, *after_frame);
+    exchange(out, *peer_role, peer.as_deref(), *dir);
+    close!(out, 4, "}");
+}
+
+/// `peer_role`, `peer` and `dir` of a timeline entry or a model prediction (depth 5):
+/// `skip_serializing_if = "Option::is_none"`, so absent, not null.
+fn exchange(out: &mut Vec<u8>, peer_role: Option<&str>, peer: Option<&str>, dir: Option<&str>) {
     if let Some(role) = peer_role {
         key!(out, 5, "peer_role");
         string(out, role);
@@ -321,7 +316,6 @@ fn model_prediction(out: &mut Vec<u8>, m: &ModelPrediction) {
         key!(out, 5, "dir");
         string(out, dir);
     }
-    close!(out, 4, "}");
 }
 
 /// A newline and the indentation of `level` (up to 8 levels).
