@@ -33,23 +33,7 @@ struct OwnedFrame {
 /// Every bundled capture, sorted.
 fn all_captures() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/captures");
-    let mut out = Vec::new();
-    let mut dirs = vec![root];
-    while let Some(d) = dirs.pop() {
-        for e in std::fs::read_dir(&d).expect("read tests/captures") {
-            let p = e.expect("read tests/captures").path();
-            if p.is_dir() {
-                dirs.push(p);
-            } else if matches!(
-                p.extension().and_then(|x| x.to_str()),
-                Some("pcap" | "pcapng")
-            ) {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
+    bootscope::capture::files_under(&root).expect("read tests/captures")
 }
 
 /// The Ethernet frames of one capture, with their timestamps made non-decreasing.

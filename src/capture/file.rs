@@ -30,6 +30,31 @@ pub struct CaptureFile {
     reader: Box<dyn PcapReaderIterator + Send>,
 }
 
+/// Every pcap and pcapng file under `dir`, its subdirectories included, sorted: the
+/// bundled captures as the tests and benches go through them.
+///
+/// # Errors
+/// A directory cannot be listed.
+pub fn files_under(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if matches!(
+                path.extension().and_then(|x| x.to_str()),
+                Some("pcap" | "pcapng")
+            ) {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// Open `path` ("-" reads stdin) and recognise pcap or pcapng from its first bytes.
 ///
 /// # Errors

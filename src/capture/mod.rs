@@ -10,7 +10,7 @@ mod file;
 pub mod live;
 pub mod mapped;
 
-pub use file::{from_reader, open, CaptureFile, MAX_RECORD};
+pub use file::{files_under, from_reader, open, CaptureFile, MAX_RECORD};
 
 use std::fmt;
 use std::path::PathBuf;

@@ -435,7 +435,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
     use proptest::prelude::*;
     use rules::Severity;
@@ -491,34 +491,13 @@ mod tests {
         same_as_serde(&report);
     }
 
-    /// Every capture under `dir` (recursively), sorted.
-    fn captures_under(dir: &Path) -> Vec<PathBuf> {
-        let mut out = Vec::new();
-        let mut dirs = vec![dir.to_path_buf()];
-        while let Some(d) = dirs.pop() {
-            for entry in std::fs::read_dir(&d).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if matches!(
-                    path.extension().and_then(|x| x.to_str()),
-                    Some("pcap" | "pcapng")
-                ) {
-                    out.push(path);
-                }
-            }
-        }
-        out.sort();
-        out
-    }
-
     #[test]
     fn equals_serde_json_on_every_sample_and_bundled_capture() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let samples = captures_under(&root.join("samples"));
+        let samples = crate::capture::files_under(&root.join("samples")).unwrap();
         assert!(samples.len() >= 28, "{} samples", samples.len());
         // The third-party captures carry what the wire put in names and texts.
-        let captures = captures_under(&root.join("tests/captures"));
+        let captures = crate::capture::files_under(&root.join("tests/captures")).unwrap();
         let opts = crate::analyze::Options::default();
         let mut entries = 0;
         for path in samples.iter().chain(&captures) {
