@@ -9,12 +9,13 @@ use rules::{LoadError, RuleSet};
 
 use crate::capture::mapped::{self, MappedPcap, Record, Walker};
 use crate::capture::{self, CaptureError, CaptureStats, Frame};
-use crate::dispatch::{self, Ahead};
+use crate::dispatch::{self, Ahead, Message};
 use crate::engine::{facts, EngineLimits};
 use crate::link::{self, Packet};
 use crate::pipeline::Pipeline;
 use crate::reassembly::StreamLimits;
 use crate::report::Report;
+use parsers::DissectError;
 
 /// Failures of an analysis.
 #[derive(Debug, thiserror::Error)]
@@ -102,7 +103,7 @@ pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, AnalyzeError> {
 }
 
 /// Frames worth dissecting handed from the walking thread to the analysing one: a
-/// batch (368 bytes a frame) stays in the cache the two threads share.
+/// batch (about 200 bytes a frame) stays in the cache the two threads share.
 const BATCH: usize = 512;
 /// Records one batch covers at most, so a stretch of bulk traffic still moves the
 /// progress bar and the engine's clock.
@@ -135,14 +136,18 @@ struct Desc<'m> {
     skipped_before: Skipped,
     frame: Frame<'m>,
     packet: Option<Packet<'m>>,
-    /// Its stateless message, dissected on the walking thread too.
-    ahead: Ahead<'m>,
+    /// Whether its stateless message, dissected on the walking thread too, is the
+    /// next one in the batch's `ahead`.
+    has_ahead: bool,
 }
 
 /// What one turn of the walker yields.
 #[derive(Default)]
 struct Batch<'m> {
     frames: Vec<Desc<'m>>,
+    /// The messages dissected ahead, in frame order: kept apart, as most frames have
+    /// none and a message takes more room than the rest of a frame's description.
+    ahead: Vec<Result<Message<'m>, DissectError>>,
     /// Frames skipped after the last one in `frames`.
     skipped_after: Skipped,
     /// Bytes of the files behind the records delivered so far.
@@ -218,9 +223,11 @@ fn run_mapped(
         n => n,
     };
     let mut consume = |batch: &mut Batch<'_>| {
+        let mut ahead = batch.ahead.drain(..);
         for d in &mut batch.frames {
             d.skipped_before.apply(pipeline);
-            pipeline.sorted(&d.frame, d.packet.take(), d.ahead.take());
+            let message: Ahead<'_> = if d.has_ahead { ahead.next() } else { None };
+            pipeline.sorted(&d.frame, d.packet.take(), message);
         }
         batch.skipped_after.apply(pipeline);
         progress(batch.done, total);
@@ -285,16 +292,22 @@ impl<'m> Merge<'m> {
     {
         batch.frames.clear();
         batch.frames.reserve(BATCH);
+        batch.ahead.clear();
         let mut skipped = Skipped::default();
         let mut records = 0;
         while batch.frames.len() < BATCH && records < BATCH_RECORDS {
-            let next = self
-                .heads
-                .iter()
-                .enumerate()
-                .filter_map(|(i, h)| h.map(|r| (r.ts_ns, i)))
-                .min();
-            let Some((_, i)) = next else { break };
+            let i = if self.heads.len() == 1 {
+                0
+            } else {
+                let next = self
+                    .heads
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, h)| h.map(|r| (r.ts_ns, i)))
+                    .min();
+                let Some((_, i)) = next else { break };
+                i
+            };
             let Some(mut record) = self.heads[i].take() else {
                 break;
             };
@@ -303,8 +316,13 @@ impl<'m> Merge<'m> {
             records += 1;
             record.number = self.number;
             let frame = self.files[i].frame(&record);
-            // Sliced once, here, for the sort and the dispatcher alike; a frame the
-            // link layer cannot slice goes on for the dispatcher to count.
+            // The bulk (IPv4 on ports of no interest) is told at a glance; the rest
+            // is sliced once, here, for the sort and the dispatcher alike, and a
+            // frame the link layer cannot slice goes on for the dispatcher to count.
+            if link::glance(&frame).is_some_and(|t| !dispatch::transport_worth_dissecting(&t)) {
+                skipped.add(frame.ts_ns);
+                continue;
+            }
             let packet = link::decode(&frame).ok();
             if packet
                 .as_ref()
@@ -313,12 +331,14 @@ impl<'m> Merge<'m> {
                 skipped.add(frame.ts_ns);
                 continue;
             }
+            let ahead = packet.as_ref().and_then(dispatch::dissect_ahead);
             batch.frames.push(Desc {
                 skipped_before: std::mem::take(&mut skipped),
                 frame,
-                ahead: packet.as_ref().and_then(dispatch::dissect_ahead),
                 packet,
+                has_ahead: ahead.is_some(),
             });
+            batch.ahead.extend(ahead);
         }
         batch.skipped_after = skipped;
         batch.done = self

@@ -221,26 +221,33 @@ fn is_tls_port(port: u16) -> bool {
 pub fn packet_worth_dissecting(packet: &Packet<'_>) -> bool {
     match packet.net {
         Net::Cdp(_) | Net::Lldp(_) => true,
-        Net::Ip(ip) => match ip.transport {
-            Transport::Udp {
-                src_port,
-                dst_port,
-                payload,
-            } => {
-                let port = |p| src_port == p || dst_port == p;
-                port(DHCP_SERVER)
-                    || port(DHCP_CLIENT)
-                    || port(TFTP)
-                    || port(SIP)
-                    || matches!(payload, [0, 1..=6, ..])
-                    || looks_like_sip(payload)
-            }
-            Transport::Tcp(seg) => [seg.src_port, seg.dst_port]
-                .iter()
-                .any(|&p| is_control_port(p) || is_tls_port(p)),
-            Transport::Fragment { .. } | Transport::Other { .. } => false,
-        },
+        Net::Ip(ip) => transport_worth_dissecting(&ip.transport),
         Net::OtherEthertype(_) | Net::OtherLlc => false,
+    }
+}
+
+/// [`packet_worth_dissecting`] for an IP packet's transport (as [`link::glance`]
+/// gives it before the frame is sliced).
+#[inline]
+pub fn transport_worth_dissecting(transport: &Transport<'_>) -> bool {
+    match *transport {
+        Transport::Udp {
+            src_port,
+            dst_port,
+            payload,
+        } => {
+            let port = |p| src_port == p || dst_port == p;
+            port(DHCP_SERVER)
+                || port(DHCP_CLIENT)
+                || port(TFTP)
+                || port(SIP)
+                || matches!(payload, [0, 1..=6, ..])
+                || looks_like_sip(payload)
+        }
+        Transport::Tcp(seg) => [seg.src_port, seg.dst_port]
+            .iter()
+            .any(|&p| is_control_port(p) || is_tls_port(p)),
+        Transport::Fragment { .. } | Transport::Other { .. } => false,
     }
 }
 
@@ -584,17 +591,22 @@ fn looks_like_sip(payload: &[u8]) -> bool {
     if payload.starts_with(b"SIP/2.0 ") {
         return true;
     }
-    // "METHOD uri SIP/2.0\r\n": look only at the first line, and only so far.
+    // "METHOD uri SIP/2.0\r\n": look only at the first line, and only so far. The
+    // method first: bulk that starts with a capital fails there within a byte or two.
+    // (Read up to the first space of the head rather than of the line: a line with
+    // no space fails the version test below anyway.)
     let head = payload.get(..payload.len().min(512)).unwrap_or_default();
-    let Some(eol) = head.iter().position(|&b| b == b'\r' || b == b'\n') else {
-        return false;
-    };
-    let line = head.get(..eol).unwrap_or_default();
-    let method_ok = line
+    let method_ok = head
         .iter()
         .take_while(|&&b| b != b' ')
-        .all(|b| b.is_ascii_uppercase());
-    method_ok && line.ends_with(b" SIP/2.0") && line.first().is_some_and(u8::is_ascii_uppercase)
+        .all(u8::is_ascii_uppercase);
+    if !method_ok {
+        return false;
+    }
+    let Some(eol) = memchr::memchr2(b'\r', b'\n', head) else {
+        return false;
+    };
+    head.get(..eol).unwrap_or_default().ends_with(b" SIP/2.0")
 }
 
 /// Whether unaligned stream bytes start like a PDU of `proto`, so that a mid-PDU
@@ -860,6 +872,64 @@ mod tests {
             ip: Ipv4Addr::new(10, 1, 1, 1),
             port,
         }
+    }
+
+    #[test]
+    fn sip_is_recognised_off_its_port_by_its_first_line_alone() {
+        // The plain reading of the rule: the first line (within 512 bytes) is
+        // "SIP/2.0 ..." or "METHOD ... SIP/2.0", METHOD in capitals.
+        fn by_the_first_line(payload: &[u8]) -> bool {
+            let head = &payload[..payload.len().min(512)];
+            let Some(eol) = head.iter().position(|&b| b == b'\r' || b == b'\n') else {
+                return payload.starts_with(b"SIP/2.0 ");
+            };
+            let line = &head[..eol];
+            let method = line.split(|&b| b == b' ').next().unwrap_or_default();
+            payload.starts_with(b"SIP/2.0 ")
+                || (!method.is_empty()
+                    && method.iter().all(u8::is_ascii_uppercase)
+                    && line.ends_with(b" SIP/2.0"))
+        }
+        let mut seed = 0x1234_5678_9abc_def1_u64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let pieces: [&[u8]; 9] = [
+            b"INVITE",
+            b"REGISTER",
+            b" ",
+            b"sip:a@b",
+            b" SIP/2.0",
+            b"SIP/2.0 ",
+            b"\r\n",
+            b"\n",
+            b"x",
+        ];
+        let mut yes = 0;
+        for _ in 0..100_000 {
+            let mut p = Vec::new();
+            for _ in 0..next(7) {
+                p.extend_from_slice(pieces[next(9) as usize]);
+            }
+            if next(50) == 0 {
+                p.splice(0..0, std::iter::repeat_n(b'A', 505 + next(10) as usize));
+            }
+            if let Some(b) = p.get_mut(next(12) as usize).filter(|_| next(3) == 0) {
+                *b = next(256) as u8;
+            }
+            let want = by_the_first_line(&p);
+            yes += usize::from(want);
+            assert_eq!(
+                looks_like_sip(&p),
+                want,
+                "{:?}",
+                String::from_utf8_lossy(&p)
+            );
+        }
+        assert!(yes > 1_000, "only {yes} SIP first lines");
     }
 
     /// What one frame gave, owned: "msg NAME", "malformed", "tcp KIND", "tls LEN",

@@ -45,7 +45,12 @@ impl<'r> Pipeline<'r> {
 
     /// Take in one frame.
     pub fn frame(&mut self, frame: &Frame<'_>) {
-        // Sliced once, for the sort and the dispatcher alike.
+        // The bulk is told at a glance; the rest is sliced once, for the sort and
+        // the dispatcher alike.
+        if link::glance(frame).is_some_and(|t| !dispatch::transport_worth_dissecting(&t)) {
+            self.engine.tick(frame.ts_ns);
+            return;
+        }
         match link::decode(frame) {
             Ok(p) if !dispatch::packet_worth_dissecting(&p) => self.engine.tick(frame.ts_ns),
             Ok(p) => self.dissect(frame, Some(p), None),

@@ -85,3 +85,48 @@ fn exit_codes_follow_the_contract() {
         "{err}"
     );
 }
+
+#[test]
+fn a_glance_agrees_with_the_full_slice_on_every_bundled_frame() {
+    // The walker sorts the bulk out at a glance (`link::glance`); on every frame of
+    // every bundled capture it must see what the link layer's full slice sees, and
+    // sort out only what the full slice would have sorted out.
+    use bootscope::capture::{Frame, Linktype};
+    use bootscope::dispatch::{packet_worth_dissecting, transport_worth_dissecting};
+    use bootscope::link::{self, Net};
+    let (mut glanced, mut skipped) = (0, 0);
+    for cap in crate::common::all_captures() {
+        let (frames, _) = read_frames(&capture_path(&cap));
+        for f in &frames {
+            let frame = Frame {
+                number: f.number,
+                ts_ns: f.ts_ns,
+                linktype: Linktype(f.linktype),
+                data: &f.data,
+                orig_len: f.orig_len,
+            };
+            let Some(t) = link::glance(&frame) else {
+                continue;
+            };
+            glanced += 1;
+            let packet =
+                link::decode(&frame).unwrap_or_else(|e| panic!("{cap} #{}: {e}", f.number));
+            let Net::Ip(ip) = packet.net else {
+                panic!("{cap} #{}: not IP", f.number)
+            };
+            assert_eq!(ip.transport, t, "{cap} #{}", f.number);
+            let worth = transport_worth_dissecting(&t);
+            assert_eq!(
+                worth,
+                packet_worth_dissecting(&packet),
+                "{cap} #{}",
+                f.number
+            );
+            skipped += usize::from(!worth);
+        }
+    }
+    assert!(
+        glanced > 1_000 && skipped > 100,
+        "{glanced} glanced, {skipped} sorted out"
+    );
+}
