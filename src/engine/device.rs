@@ -194,6 +194,9 @@ pub struct Boot {
     /// The memory budget is spent: counters and facts still move, no list grows
     /// (evidence, files, call managers).
     pub frozen: bool,
+    /// Bytes of the names in `files`, kept as they are added: the budget asks at
+    /// every event.
+    file_name_bytes: usize,
 }
 
 impl Boot {
@@ -225,6 +228,7 @@ impl Boot {
             protocol: None,
             firmware_received: false,
             frozen: false,
+            file_name_bytes: 0,
         }
     }
 
@@ -232,10 +236,14 @@ impl Boot {
     /// allocator.
     pub fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
+        debug_assert_eq!(
+            self.file_name_bytes,
+            self.files.iter().map(|f| f.name.len()).sum::<usize>()
+        );
         let text = |s: &Option<Box<str>>| s.as_ref().map_or(0, |s| s.len());
         self.evidence.capacity() * size_of::<(EventType, u64)>()
             + self.files.capacity() * size_of::<FileState>()
-            + self.files.iter().map(|f| f.name.len()).sum::<usize>()
+            + self.file_name_bytes
             + self.cms.capacity() * size_of::<CmState>()
             + self.last_event.as_ref().map_or(0, Event::heap_bytes)
             + self.ack.as_ref().map_or(0, Event::heap_bytes)
@@ -322,6 +330,7 @@ impl Boot {
             return;
         }
         if self.files.len() < MAX_FILES && !self.frozen {
+            self.file_name_bytes += name.len();
             self.files.push(FileState {
                 name: name.into(),
                 class: FileClass::of(name),

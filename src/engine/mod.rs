@@ -652,24 +652,29 @@ impl<'r> Analyzer<'r> {
             kind,
         };
         // The budget holds before the device grows, not after: room is made first,
-        // or the device is frozen (it then grows no list).
-        let Some(growth) = self.devices.get(key).map(|d| d.growth_bound(&ev)) else {
-            return;
-        };
-        if self.device_bytes + growth > self.limits.max_device_bytes
-            && !self.make_room_for(key, &ev, growth)
-        {
-            // Unless the device itself made the room (it was the oldest unconfirmed).
-            if self.devices.contains_key(key) {
-                self.stats.events_dropped += 1;
-            }
-            return;
-        }
-        let seq = &self.rules.sequence;
-        let steps = self.steps;
+        // or the device is frozen (it then grows no list). One lookup unless room
+        // must be made.
         let Some(dev) = self.devices.get_mut(key) else {
             return;
         };
+        let growth = dev.growth_bound(&ev);
+        let dev = if self.device_bytes + growth > self.limits.max_device_bytes {
+            if !self.make_room_for(key, &ev, growth) {
+                // Unless the device itself made the room (it was the oldest unconfirmed).
+                if self.devices.contains_key(key) {
+                    self.stats.events_dropped += 1;
+                }
+                return;
+            }
+            let Some(dev) = self.devices.get_mut(key) else {
+                return;
+            };
+            dev
+        } else {
+            dev
+        };
+        let seq = &self.rules.sequence;
+        let steps = self.steps;
         if starts_boot {
             let past_lease = match (dev.boot.furthest_rank(seq), steps.dhcp_ack) {
                 (Some(r), Some(ack)) => r >= seq.rank(ack),
