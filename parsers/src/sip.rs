@@ -1107,7 +1107,7 @@ impl<'a> Head<'a> {
     /// Read one (possibly folded) header `msg[s..e]`.
     fn header(&mut self, msg: &'a [u8], s: usize, e: usize) {
         let raw = msg.get(s..e).unwrap_or_default();
-        let Some(colon) = raw.iter().position(|&b| b == b':') else {
+        let Some(colon) = memchr::memchr(b':', raw) else {
             return self.keep_malformed(raw);
         };
         let (name, value) = raw.split_at(colon);
@@ -1142,14 +1142,29 @@ impl<'a> Head<'a> {
     }
 }
 
-/// RFC 3261 `token` characters (method names, header names).
+/// RFC 3261 `token` characters (method names, header names): a table, as every
+/// byte of every header name is asked.
 fn is_token(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
-        )
+    TOKEN.get(usize::from(b)).copied().unwrap_or(false)
 }
+
+/// [`is_token`] by byte value, built from the grammar's list at compile time.
+// Indexed in a const block: an index out of range would fail the build, not a run.
+#[allow(clippy::indexing_slicing)]
+const TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+            );
+        b += 1;
+    }
+    t
+};
 
 /// Linear whitespace: SP, HT and the CR LF of folded lines.
 fn is_lws(b: u8) -> bool {
@@ -1659,6 +1674,16 @@ impl From<BufferTooSmall> for SipEmitError {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn token_characters_are_rfc_3261s() {
+        // RFC 3261 section 25.1: token = 1*(alphanum / "-" / "." / "!" / "%" / "*"
+        // / "_" / "+" / "`" / "'" / "~")
+        let listed = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.!%*_+`'~";
+        for b in 0..=255u8 {
+            assert_eq!(is_token(b), listed.contains(&b), "byte {b:#04x}");
+        }
+    }
 
     /// The splitter as a byte-at-a-time state machine: what the jumping one must equal.
     fn split_outside_by_byte(s: &str, sep: u8) -> Vec<&str> {
