@@ -890,13 +890,8 @@ mod tests {
                     && method.iter().all(u8::is_ascii_uppercase)
                     && line.ends_with(b" SIP/2.0"))
         }
-        let mut seed = 0x1234_5678_9abc_def1_u64;
-        let mut next = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
+        let mut rng = crate::TestRng(0x1234_5678_9abc_def1_u64);
+        let mut next = |n: u64| rng.below(n);
         let pieces: [&[u8]; 9] = [
             b"INVITE",
             b"REGISTER",

@@ -33,3 +33,18 @@ pub mod timeline;
 /// foldhash rather than std's SipHash because the tables are hit several times a
 /// packet and SipHash was a tenth of the dissect thread's time.
 pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// A seeded xorshift generator for the unit tests' generated inputs.
+#[cfg(test)]
+pub(crate) struct TestRng(pub(crate) u64);
+
+#[cfg(test)]
+impl TestRng {
+    /// The next number below `n`.
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}

@@ -228,13 +228,8 @@ fn announcements_answer_and_recall_as_a_full_walk_would() {
         }
         Some(a.mac)
     }
-    let mut seed = 0x1234_5678_9abc_def1_u64;
-    let mut next = |n: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % n
-    };
+    let mut rng = crate::TestRng(0x1234_5678_9abc_def1_u64);
+    let mut next = |n: u64| rng.below(n);
     let mut fast = Announces::default();
     let mut naive: std::collections::VecDeque<Announce> = Default::default();
     let mut now = 0i64;
