@@ -9,9 +9,9 @@ use rules::{LoadError, RuleSet};
 
 use crate::capture::mapped::{self, MappedPcap, Record, Walker};
 use crate::capture::{self, CaptureError, CaptureStats, Frame};
-use crate::dispatch::{self, Ahead, Message};
+use crate::dispatch::{self, Ahead, Message, Sorted};
 use crate::engine::{facts, EngineLimits};
-use crate::link::{self, Packet};
+use crate::link::Packet;
 use crate::pipeline::Pipeline;
 use crate::reassembly::StreamLimits;
 use crate::report::Report;
@@ -326,21 +326,13 @@ impl<'m> Merge<'m> {
             records += 1;
             record.number = self.number;
             let frame = self.files[i].frame(&record);
-            // The bulk (IPv4 on ports of no interest) is told at a glance; the rest
-            // is sliced once, here, for the sort and the dispatcher alike, and a
-            // frame the link layer cannot slice goes on for the dispatcher to count.
-            if link::glance(&frame).is_some_and(|t| !dispatch::transport_worth_dissecting(&t)) {
-                skipped.add(frame.ts_ns);
-                continue;
-            }
-            let packet = link::decode(&frame).ok();
-            if packet
-                .as_ref()
-                .is_some_and(|p| !dispatch::packet_worth_dissecting(p))
-            {
-                skipped.add(frame.ts_ns);
-                continue;
-            }
+            let packet = match dispatch::sort(&frame) {
+                Sorted::Bulk => {
+                    skipped.add(frame.ts_ns);
+                    continue;
+                }
+                Sorted::Dissect(packet) => packet,
+            };
             let ahead = packet.as_ref().and_then(dispatch::dissect_ahead);
             warm(frame.data);
             batch.frames.push(Desc {

@@ -210,6 +210,30 @@ fn is_tls_port(port: u16) -> bool {
     matches!(port, SCCP_TLS | SIP_TLS | HTTPS_TFTP)
 }
 
+/// How the stateless sort ([`sort`]) sees a frame.
+pub enum Sorted<'f> {
+    /// Not worth dissecting: only its time counts.
+    Bulk,
+    /// Worth dissecting, sliced (`None`: the link layer cannot slice it, and the
+    /// dispatcher counts it).
+    Dissect(Option<Packet<'f>>),
+}
+
+/// Sort a frame by [`packet_worth_dissecting`]: the bulk (IPv4 on ports of no
+/// interest) is told at a glance ([`link::glance`]); the rest is sliced once, for the
+/// sort and the dispatcher alike.
+#[inline]
+pub fn sort<'f>(frame: &Frame<'f>) -> Sorted<'f> {
+    if link::glance(frame).is_some_and(|t| !transport_worth_dissecting(&t)) {
+        return Sorted::Bulk;
+    }
+    match link::decode(frame) {
+        Ok(p) if !packet_worth_dissecting(&p) => Sorted::Bulk,
+        Ok(p) => Sorted::Dissect(Some(p)),
+        Err(_) => Sorted::Dissect(None),
+    }
+}
+
 /// Whether a frame could matter to the dispatcher, decided from the frame alone (no
 /// state), so it can run ahead on another thread and the bulk of a capture (RTP, file
 /// copies, web) never reaches the dissectors. Everything the dispatcher reads passes:

@@ -7,9 +7,9 @@
 use rules::RuleSet;
 
 use crate::capture::{CaptureStats, Frame};
-use crate::dispatch::{self, Ahead, Dispatcher, Observed};
+use crate::dispatch::{self, Ahead, Dispatcher, Observed, Sorted};
 use crate::engine::{Analyzer, EngineLimits};
-use crate::link::{self, Packet};
+use crate::link::Packet;
 use crate::reassembly::StreamLimits;
 use crate::report::Report;
 
@@ -45,17 +45,9 @@ impl<'r> Pipeline<'r> {
 
     /// Take in one frame.
     pub fn frame(&mut self, frame: &Frame<'_>) {
-        // The bulk is told at a glance; the rest is sliced once, for the sort and
-        // the dispatcher alike.
-        if link::glance(frame).is_some_and(|t| !dispatch::transport_worth_dissecting(&t)) {
-            self.engine.tick(frame.ts_ns);
-            return;
-        }
-        match link::decode(frame) {
-            Ok(p) if !dispatch::packet_worth_dissecting(&p) => self.engine.tick(frame.ts_ns),
-            Ok(p) => self.dissect(frame, Some(p), None),
-            // The dispatcher counts a frame the link layer cannot slice.
-            Err(_) => self.dissect(frame, None, None),
+        match dispatch::sort(frame) {
+            Sorted::Bulk => self.engine.tick(frame.ts_ns),
+            Sorted::Dissect(packet) => self.dissect(frame, packet, None),
         }
     }
 
