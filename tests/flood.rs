@@ -106,6 +106,19 @@ impl Write for Feed<'_, '_> {
     }
 }
 
+/// Simulate `sc` straight into `pipeline`: what was read, and the model's truth.
+fn simulate_into(sc: &Scenario, pipeline: &mut Pipeline<'_>) -> (CaptureStats, ExpectedReport) {
+    let feed = Feed {
+        pipeline,
+        buf: Vec::new(),
+        header: false,
+        stats: CaptureStats::default(),
+    };
+    let (feed, truth) = model::simulate(sc, feed).unwrap();
+    assert!(feed.buf.is_empty(), "a record was cut");
+    (feed.stats, truth)
+}
+
 /// Simulate `sc` straight into a pipeline with `limits`: the report, the model's
 /// truth, and the peak heap of the run above what was in use before it.
 fn run(sc: &Scenario, limits: &Limits) -> (Report, ExpectedReport, usize) {
@@ -113,15 +126,7 @@ fn run(sc: &Scenario, limits: &Limits) -> (Report, ExpectedReport, usize) {
     let base = IN_USE.load(Relaxed);
     PEAK.store(base, Relaxed);
     let mut pipeline = Pipeline::new("flood", &rules, limits.engine, limits.streams);
-    let feed = Feed {
-        pipeline: &mut pipeline,
-        buf: Vec::new(),
-        header: false,
-        stats: CaptureStats::default(),
-    };
-    let (feed, truth) = model::simulate(sc, feed).unwrap();
-    assert!(feed.buf.is_empty(), "a record was cut");
-    let stats = feed.stats;
+    let (stats, truth) = simulate_into(sc, &mut pipeline);
     let report = pipeline.finish(None, &stats, vec!["flood".into()]);
     let peak = PEAK.load(Relaxed) - base;
     (report, truth, peak)
@@ -313,14 +318,7 @@ fn the_memory_accounting_covers_the_devices_and_their_report() {
         let sc = fleet::scenario(n, seed, duration);
         let base = IN_USE.load(Relaxed);
         let mut pipeline = Pipeline::new("fleet", &rules, limits.engine, limits.streams);
-        let feed = Feed {
-            pipeline: &mut pipeline,
-            buf: Vec::new(),
-            header: false,
-            stats: CaptureStats::default(),
-        };
-        let (feed, _) = model::simulate(&sc, feed).unwrap();
-        let stats = feed.stats;
+        let (stats, _) = simulate_into(&sc, &mut pipeline);
         let charged = pipeline.engine().device_bytes();
         let state = IN_USE.load(Relaxed) - base;
         let report = pipeline.finish(None, &stats, Vec::new());
