@@ -3,6 +3,7 @@
 //! …, see [`EventType`]), then the derived facts of [`DERIVED`]. `rules/README.md`
 //! lists them; `bootscope rules --facts` prints them.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use rules::{FactDef, FactId, FactType, Facts, Sequence, Value, Vocabulary};
@@ -260,46 +261,47 @@ pub fn event_type_names() -> Vec<&'static str> {
     EventType::ALL.iter().map(|t| t.name()).collect()
 }
 
-/// An owned fact value.
+/// A fact's value. Texts the device holds are borrowed from it; only those made
+/// here (addresses, lists) are allocated.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Owned {
+pub enum FactValue<'a> {
     /// Integer.
     Int(i64),
     /// Boolean.
     Bool(bool),
     /// Text.
-    Str(String),
+    Str(Cow<'a, str>),
 }
 
 /// The facts of one boot of one device, indexed like the vocabulary.
 #[derive(Debug, Clone)]
-pub struct BootFacts {
-    values: Vec<Owned>,
+pub struct BootFacts<'a> {
+    values: Vec<FactValue<'a>>,
 }
 
-impl Facts for BootFacts {
+impl Facts for BootFacts<'_> {
     fn value(&self, id: FactId) -> Value<'_> {
         match self.values.get(id) {
-            Some(Owned::Int(i)) => Value::Int(*i),
-            Some(Owned::Bool(b)) => Value::Bool(*b),
-            Some(Owned::Str(s)) => Value::Str(s),
+            Some(FactValue::Int(i)) => Value::Int(*i),
+            Some(FactValue::Bool(b)) => Value::Bool(*b),
+            Some(FactValue::Str(s)) => Value::Str(s),
             None => Value::Int(0),
         }
     }
 }
 
-impl BootFacts {
+impl<'a> BootFacts<'a> {
     /// Set `errors_so_far` (updated while the rules run in order).
     pub fn set_errors_so_far(&mut self, n: i64) {
         // Set once per rule of every boot: its place is found at compile time.
         const AT: usize = derived_at("errors_so_far");
         if let Some(v) = self.values.get_mut(AT) {
-            *v = Owned::Int(n);
+            *v = FactValue::Int(n);
         }
     }
 
     /// A fact by name (for the report and tests).
-    pub fn get(&self, name: &str) -> Option<&Owned> {
+    pub fn get(&self, name: &str) -> Option<&FactValue<'a>> {
         let at = EventType::ALL
             .iter()
             .position(|t| t.name() == name)
@@ -355,13 +357,15 @@ pub struct FactContext<'a> {
 }
 
 /// Compute the facts of `boot` of `dev`.
-pub fn compute(dev: &Device, boot: &Boot, cx: &FactContext<'_>) -> BootFacts {
-    let mut v: Vec<Owned> = EventType::ALL
+pub fn compute<'a>(dev: &'a Device, boot: &'a Boot, cx: &FactContext<'a>) -> BootFacts<'a> {
+    let mut v: Vec<FactValue<'a>> = EventType::ALL
         .iter()
-        .map(|t| Owned::Int(i64::from(boot.count(*t))))
+        .map(|t| FactValue::Int(i64::from(boot.count(*t))))
         .collect();
-    let s = |x: Option<String>| Owned::Str(x.unwrap_or_default());
-    let ip_s = |x: Option<IpAddr>| Owned::Str(x.map(ip_string).unwrap_or_default());
+    fn s<'a>(x: Option<impl Into<Cow<'a, str>>>) -> FactValue<'a> {
+        FactValue::Str(x.map_or(Cow::Borrowed(""), Into::into))
+    }
+    let ip_s = |x: Option<IpAddr>| s(x.map(ip_string));
 
     // DHCP
     let ack = boot.ack.as_ref().and_then(|e| match &e.kind {
@@ -418,16 +422,16 @@ pub fn compute(dev: &Device, boot: &Boot, cx: &FactContext<'_>) -> BootFacts {
 
     let restarts = i64::from(dev.boots) - 1 - i64::from(dev.firmware_reboots);
     let mac = dev.mac().map(|m| m.to_string());
-    let b = Owned::Bool;
-    let i = Owned::Int;
+    let b = FactValue::Bool;
+    let i = FactValue::Int;
     // In the order of DERIVED (checked below and by a test): each value straight
     // into its place, no lookup by name.
     let derived = [
         ("mac", s(mac)),
-        ("name", s(dev.name.as_deref().map(str::to_owned))),
-        ("model", s(dev.model.as_deref().map(str::to_owned))),
+        ("name", s(dev.name.as_deref())),
+        ("model", s(dev.model.as_deref())),
         ("is_phone", b(dev.kind == DeviceKind::Phone)),
-        ("kind", Owned::Str(dev.kind.as_str().into())),
+        ("kind", s(Some(dev.kind.as_str()))),
         ("vlan", i(dhcp_vlan.map_or(0, i64::from))),
         ("voice_vlan", i(voice_vlan.map_or(0, i64::from))),
         ("ip", ip_s(dev.ip)),
@@ -452,31 +456,28 @@ pub fn compute(dev: &Device, boot: &Boot, cx: &FactContext<'_>) -> BootFacts {
         ),
         (
             "ack_option150_text",
-            s(ack.and_then(|a| a.option150_ascii.as_deref().map(Into::into))),
+            s(ack.and_then(|a| a.option150_ascii.as_deref())),
         ),
         (
             "tftp_server",
             s(ack.and_then(|a| {
                 a.servers
                     .first()
-                    .map(|x| ip_string((*x).into()))
-                    .or_else(|| a.option66.as_deref().map(Into::into))
+                    .map(|x| Cow::Owned(ip_string((*x).into())))
+                    .or_else(|| a.option66.as_deref().map(Cow::Borrowed))
             })),
         ),
-        (
-            "option66",
-            s(ack.and_then(|a| a.option66.as_deref().map(Into::into))),
-        ),
+        ("option66", s(ack.and_then(|a| a.option66.as_deref()))),
         (
             "file_unanswered_max",
             i(unanswered.map_or(0, |f| i64::from(f.unanswered))),
         ),
-        ("unanswered_file", s(unanswered.map(|f| f.name.to_string()))),
+        ("unanswered_file", s(unanswered.map(|f| &*f.name))),
         (
             "unanswered_server",
             s(unanswered.map(|f| ip_string(f.server))),
         ),
-        ("config_file", s(own_config.map(|f| f.name.to_string()))),
+        ("config_file", s(own_config.map(|f| &*f.name))),
         ("config_not_found", b(config_not_found)),
         ("default_not_found", b(default_not_found)),
         ("config_received", b(config_received)),
@@ -485,7 +486,7 @@ pub fn compute(dev: &Device, boot: &Boot, cx: &FactContext<'_>) -> BootFacts {
             "config_server",
             s(own_config.or(default_config).map(|f| ip_string(f.server))),
         ),
-        ("firmware_file", s(firmware.map(|f| f.name.to_string()))),
+        ("firmware_file", s(firmware.map(|f| &*f.name))),
         ("firmware_not_found", b(firmware_not_found)),
         ("firmware_received", b(boot.firmware_received)),
         ("cm_first", s(boot.cms.first().map(|c| ip_string(c.ip)))),
@@ -502,13 +503,13 @@ pub fn compute(dev: &Device, boot: &Boot, cx: &FactContext<'_>) -> BootFacts {
         ),
         (
             "cm_failed_list",
-            Owned::Str(
+            s(Some(
                 failed
                     .iter()
                     .map(|c| ip_string(c.ip))
                     .collect::<Vec<_>>()
                     .join(", "),
-            ),
+            )),
         ),
         (
             "register_unanswered",
@@ -527,18 +528,15 @@ pub fn compute(dev: &Device, boot: &Boot, cx: &FactContext<'_>) -> BootFacts {
             "reject_code",
             i(boot.reject.as_ref().map_or(0, |r| i64::from(r.0))),
         ),
-        (
-            "reject_reason",
-            s(boot.reject.as_ref().map(|r| r.1.to_string())),
-        ),
+        ("reject_reason", s(boot.reject.as_ref().map(|r| &*r.1))),
         (
             "challenge_unanswered",
             b(boot.challenge_pending && !boot.registered),
         ),
         ("failover", b(failover)),
-        ("protocol", s(boot.protocol.map(|p| p.as_str().to_owned()))),
-        ("alarm_text", s(boot.alarm.as_deref().map(Into::into))),
-        ("step", s(furthest.map(|st| st.id.clone()))),
+        ("protocol", s(boot.protocol.map(|p| p.as_str()))),
+        ("alarm_text", s(boot.alarm.as_deref())),
+        ("step", s(furthest.map(|st| st.id.as_str()))),
         ("waited_ms", i(waited_ms)),
         ("timeout_ms", i(i64::try_from(timeout).unwrap_or(i64::MAX))),
         ("timed_out", b(timed_out && cx.last)),
@@ -571,12 +569,16 @@ mod tests {
     fn errors_so_far_is_set_where_it_is_read() {
         let n = vocabulary().facts.len();
         let mut facts = BootFacts {
-            values: vec![Owned::Int(0); n],
+            values: vec![FactValue::Int(0); n],
         };
         facts.set_errors_so_far(3);
-        assert_eq!(facts.get("errors_so_far"), Some(&Owned::Int(3)));
+        assert_eq!(facts.get("errors_so_far"), Some(&FactValue::Int(3)));
         assert_eq!(
-            facts.values.iter().filter(|v| **v == Owned::Int(3)).count(),
+            facts
+                .values
+                .iter()
+                .filter(|v| **v == FactValue::Int(3))
+                .count(),
             1
         );
     }

@@ -10,20 +10,23 @@
 //!   (the stages of the steps expected next); a stalling finding of a later stage
 //!   (firmware not found, call manager unreachable) names it.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use rules::{RuleSet, Severity, Stage};
 
 use super::device::{Boot, Device, DeviceKind};
-use super::facts::{self, BootFacts, FactContext, Owned};
+use super::facts::{self, BootFacts, FactContext, FactValue};
 use super::flood;
 use crate::model::predict::{self, Seen};
 use crate::report::{
     CaptureInfo, Diagnosis, Expectation, Finding, ModelPrediction, PhoneReport, Report, Status,
     Summary, TimelineEntry,
 };
-use crate::timeline::{ip_string, Direction, Event, EventKind, Exchange, FileClass, PeerRole};
+use crate::timeline::{
+    ip_string, push_ip, Direction, Event, EventKind, Exchange, FileClass, PeerRole,
+};
 
 /// A finding before its `any` stage is resolved.
 struct Raw {
@@ -33,12 +36,12 @@ struct Raw {
 }
 
 /// The findings of one boot, and its facts.
-fn evaluate(
+fn evaluate<'a>(
     rules: &RuleSet,
-    dev: &Device,
-    boot: &Boot,
-    cx: &FactContext<'_>,
-) -> (Vec<Raw>, BootFacts) {
+    dev: &'a Device,
+    boot: &'a Boot,
+    cx: &FactContext<'a>,
+) -> (Vec<Raw>, BootFacts<'a>) {
     let mut facts = facts::compute(dev, boot, cx);
     let mut out: Vec<Raw> = Vec::new();
     let mut errors = 0i64;
@@ -123,7 +126,7 @@ pub fn verdict(
     } else {
         (Vec::new(), facts::compute(dev, &dev.boot, &cx))
     };
-    let timed_out = matches!(facts.get("timed_out"), Some(Owned::Bool(true)));
+    let timed_out = matches!(facts.get("timed_out"), Some(FactValue::Bool(true)));
     let mut boot = &dev.boot;
     let stalls = |raw: &[Raw]| raw.iter().any(|r| r.stalls);
     if judged && !dev.boot.registered && !stalls(&raw) && !timed_out {
@@ -226,39 +229,57 @@ fn timeline_entries(events: &[Event], rel: impl Fn(i64) -> f64) -> Vec<TimelineE
                 _ => None,
             })
     };
-    // Each text is written into one reused buffer, then copied out at its exact size:
-    // one allocation per entry, none for growth.
-    let mut text = String::with_capacity(256);
+    // Every text of the timeline (each event's words, and its peer's address) is
+    // written into one buffer, checked as UTF-8 once, then copied out of it at its
+    // exact size: one allocation a string, none for growth, and no check of each
+    // short piece.
+    let mut bytes = Vec::with_capacity(events.len() * 64);
+    let mut pieces: Vec<(Option<Exchange>, usize, usize)> = Vec::with_capacity(events.len());
+    for (i, e) in events.iter().enumerate() {
+        let exchange = e.kind.exchange().map(|mut x| {
+            match &e.kind {
+                EventKind::FileRequest { file, server, .. } => {
+                    file_server.insert(file, *server);
+                }
+                EventKind::FileReceived { file, .. }
+                | EventKind::FileNotFound { file, .. }
+                | EventKind::FileError { file, .. } => {
+                    x.addr = file_server.get(&**file).copied();
+                }
+                EventKind::Alarm { .. } => x.addr = last_cm.or_else(|| next_cm(i)),
+                _ => {}
+            }
+            if x.role == PeerRole::CallManager && x.addr.is_some() {
+                last_cm = x.addr;
+            }
+            x
+        });
+        e.kind.push_text_bytes(&mut bytes);
+        let text_end = bytes.len();
+        if let Some(ip) = exchange.and_then(|x| x.addr) {
+            push_ip(&mut bytes, ip);
+        }
+        pieces.push((exchange, text_end, bytes.len()));
+    }
+    // Every piece is a `&str` or ASCII: always valid, so borrowed as it is.
+    let texts = match std::str::from_utf8(&bytes) {
+        Ok(texts) => Cow::Borrowed(texts),
+        Err(_) => String::from_utf8_lossy(&bytes),
+    };
+    let piece = |from: usize, to: usize| texts.get(from..to).unwrap_or_default().to_owned();
+    let mut start = 0;
     events
         .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let exchange = e.kind.exchange().map(|mut x| {
-                match &e.kind {
-                    EventKind::FileRequest { file, server, .. } => {
-                        file_server.insert(file, *server);
-                    }
-                    EventKind::FileReceived { file, .. }
-                    | EventKind::FileNotFound { file, .. }
-                    | EventKind::FileError { file, .. } => {
-                        x.addr = file_server.get(&**file).copied();
-                    }
-                    EventKind::Alarm { .. } => x.addr = last_cm.or_else(|| next_cm(i)),
-                    _ => {}
-                }
-                if x.role == PeerRole::CallManager && x.addr.is_some() {
-                    last_cm = x.addr;
-                }
-                x
-            });
-            let (peer_role, peer, dir) = peer_fields(exchange);
-            text.clear();
-            e.kind.push_text(&mut text);
+        .zip(pieces)
+        .map(|(e, (exchange, text_end, peer_end))| {
+            let event = piece(start, text_end);
+            let (peer_role, peer, dir) = peer_fields(exchange, |_| piece(text_end, peer_end));
+            start = peer_end;
             TimelineEntry {
                 time: rel(e.ts_ns),
                 frame: e.frame,
                 stage: e.kind.stage(),
-                event: text.as_str().to_owned(),
+                event,
                 kind: e.kind.event_type().name(),
                 peer_role,
                 peer,
@@ -268,19 +289,44 @@ fn timeline_entries(events: &[Event], rel: impl Fn(i64) -> f64) -> Vec<TimelineE
         .collect()
 }
 
-/// An exchange as the report's `peer_role`, `peer` and `dir` fields.
+/// An exchange as the report's `peer_role`, `peer` and `dir` fields, the address
+/// written by `text`.
 fn peer_fields(
     x: Option<Exchange>,
+    text: impl FnOnce(IpAddr) -> String,
 ) -> (Option<&'static str>, Option<String>, Option<&'static str>) {
     (
         x.map(|x| x.role.as_str()),
-        x.and_then(|x| x.addr).map(ip_string),
+        x.and_then(|x| x.addr).map(text),
         x.and_then(|x| x.dir).map(Direction::as_str),
     )
 }
 
+/// Seconds rounded to the microsecond.
 fn round_us(s: f64) -> f64 {
-    (s * 1e6).round() / 1e6
+    round(s * 1e6) / 1e6
+}
+
+/// `x.round()` (half away from zero), without the library call `f64::round`
+/// makes on a target without SSE4.1: a quarter of a million timeline times are
+/// rounded. Exact: below 2^52 the fraction `x - trunc(x)` is exact, and from
+/// 2^52 up every float is whole.
+fn round(x: f64) -> f64 {
+    const WHOLE_FROM: f64 = 4_503_599_627_370_496.0; // 2^52
+    if !(x.abs() < WHOLE_FROM) {
+        return x; // whole already, infinite or NaN
+    }
+    let whole = x as i64 as f64; // toward zero
+    let fraction = x - whole;
+    let rounded = if fraction >= 0.5 {
+        whole + 1.0
+    } else if fraction <= -0.5 {
+        whole - 1.0
+    } else {
+        whole
+    };
+    // A negative number rounded to zero is -0.0, as `round` gives.
+    rounded.copysign(x)
 }
 
 /// What the sequence expects after the boot's furthest step, and the model's word.
@@ -298,7 +344,7 @@ fn expectation(rules: &RuleSet, dev: &Device, boot: &Boot, end_ns: i64) -> Optio
         let seen = seen_of(&last.kind, boot)?;
         let p = predict::next(mac, &seen);
         let x = predicted_exchange(&seen, &p, &dev.timeline.events, last.frame, boot);
-        let (peer_role, peer, dir) = peer_fields(x);
+        let (peer_role, peer, dir) = peer_fields(x, ip_string);
         Some(ModelPrediction {
             stage: p.stage,
             within: p.within_ms as f64 / 1000.0,
@@ -570,8 +616,9 @@ pub fn tags_kept<'d>(mut devices: impl Iterator<Item = &'d Device>) -> bool {
     })
 }
 
-/// Build the report of all devices (given in report order; each is dropped once
-/// its entry is made) and of the site. The engine fills in its counters.
+/// Build the report of all devices and of the site. The devices may come in any
+/// order: the report lists them by key. Each device is dropped as soon as its entry
+/// is made. The engine fills in its counters.
 pub fn report(
     rules: &RuleSet,
     devices: Vec<Device>,
@@ -584,18 +631,36 @@ pub fn report(
         tags_kept: tags_kept(devices.iter()),
         floods,
     };
-    // Each verdict reads one device only: judged on every core, in key order.
-    let judged: Vec<(bool, PhoneReport)> = devices
-        .par_iter()
-        .map(|dev| {
-            let v = verdict(rules, dev, start_ns, end_ns, &site);
-            (dev.kind == DeviceKind::Phone, v)
+    let places = key_order(&devices);
+    // Each verdict reads one device only: judged on every core, and the device
+    // (its timeline, its boots: about as much heap as the report itself) freed at
+    // once rather than held until the last verdict is made.
+    let judged: Vec<(usize, bool, PhoneReport)> = devices
+        .into_par_iter()
+        .zip(places)
+        .map(|(dev, place)| {
+            let v = verdict(rules, &dev, start_ns, end_ns, &site);
+            (place, dev.kind == DeviceKind::Phone, v)
         })
         .collect();
-    drop(devices);
-    let (phones, others): (Vec<_>, Vec<_>) = judged.into_iter().partition(|(phone, _)| *phone);
-    let phones: Vec<PhoneReport> = phones.into_iter().map(|(_, v)| v).collect();
-    let others: Vec<PhoneReport> = others.into_iter().map(|(_, v)| v).collect();
+    // Then each entry moved to its place in key order: no device is moved by a sort.
+    let mut ordered: Vec<Option<(bool, PhoneReport)>> = Vec::new();
+    ordered.resize_with(judged.len(), || None);
+    for (place, phone, v) in judged {
+        if let Some(slot) = ordered.get_mut(place) {
+            *slot = Some((phone, v));
+        }
+    }
+    let n_phones = ordered.iter().flatten().filter(|(phone, _)| *phone).count();
+    let mut phones = Vec::with_capacity(n_phones);
+    let mut others = Vec::with_capacity(ordered.len() - n_phones);
+    for (phone, v) in ordered.into_iter().flatten() {
+        if phone {
+            phones.push(v);
+        } else {
+            others.push(v);
+        }
+    }
     let summary = summarise(&phones, &others);
     Report {
         site_findings: floods.findings(start_ns),
@@ -609,4 +674,19 @@ pub fn report(
             ..CaptureInfo::default()
         },
     }
+}
+
+/// Each device's place in key order (the report's order). Indices are sorted, not
+/// the devices (hundreds of bytes each); devices already in order cost one pass.
+fn key_order(devices: &[Device]) -> Vec<usize> {
+    let key = |i: usize| devices.get(i).map(|d| &d.key);
+    let mut by_key: Vec<usize> = (0..devices.len()).collect();
+    by_key.sort_unstable_by(|&a, &b| key(a).cmp(&key(b)).then(a.cmp(&b)));
+    let mut places = vec![0; devices.len()];
+    for (place, &i) in by_key.iter().enumerate() {
+        if let Some(p) = places.get_mut(i) {
+            *p = place;
+        }
+    }
+    places
 }

@@ -61,7 +61,7 @@ fn write_devices(devices: &[PhoneReport], out: &mut dyn Write) -> io::Result<()>
         let rendered: Vec<Vec<u8>> = window
             .par_chunks(CHUNK)
             .map(|chunk| {
-                let mut buf = Vec::with_capacity(chunk.len() * 8192);
+                let mut buf = Vec::with_capacity(chunk.iter().map(estimated_len).sum());
                 for dev in chunk {
                     buf.extend_from_slice(b",\n    ");
                     device(&mut buf, dev);
@@ -77,6 +77,29 @@ fn write_devices(devices: &[PhoneReport], out: &mut dyn Write) -> io::Result<()>
         }
     }
     out.write_all(b"\n  ]")
+}
+
+/// A little over the bytes of a device's entry (short of escapes): a chunk's buffer
+/// is sized once rather than grown, and copied, as it fills.
+fn estimated_len(p: &PhoneReport) -> usize {
+    // Keys, indentation, numbers and names: under 2 KiB a device, 320 bytes a
+    // timeline entry and 400 a finding, besides their texts.
+    let texts = |strings: &[String]| strings.iter().map(|s| 16 + s.len()).sum::<usize>();
+    let entries: usize = p
+        .timeline
+        .iter()
+        .map(|e| 320 + e.event.len() + e.peer.as_ref().map_or(0, String::len))
+        .sum();
+    let findings: usize = p
+        .findings
+        .iter()
+        .map(|f| 400 + f.message.len() + texts(&f.checks) + 32 * f.evidence.len())
+        .sum();
+    let expected = p
+        .expected_next
+        .as_ref()
+        .map_or(0, |x| 1024 + texts(&x.expected) + x.after.len());
+    2048 + entries + findings + expected
 }
 
 // The device entries, written by hand straight into the buffer: byte for byte what
@@ -375,20 +398,146 @@ fn opt_string(out: &mut Vec<u8>, s: Option<&str>) {
 
 /// A JSON string, escaped as serde_json escapes it: `"` and `\`, and the control
 /// characters below U+0020 (`\b \t \n \f \r`, else `\u00XX`); nothing else.
+#[inline(always)]
 fn string(out: &mut Vec<u8>, s: &str) {
-    // Most strings need no escape: one scan (no early exit and plain comparisons, so
-    // it vectorises), one copy.
-    let needs_escape = s.bytes().fold(false, |acc, b| {
-        acc | (b < 0x20) | (b == b'"') | (b == b'\\')
-    });
-    out.reserve(s.len() + 2);
+    if !short_string(out, s.as_bytes()) {
+        long_string(out, s.as_bytes());
+    }
+}
+
+/// The longest string [`short_string`] takes.
+const SHORT: usize = 16;
+
+/// A string of up to [`SHORT`] bytes with nothing to escape, written without a
+/// call; `false` (nothing written) for any other. Most strings of the report are
+/// such (stage, type, role and direction names, addresses, MACs): their bytes are
+/// loaded as two overlapping words, checked a word at a time, stored with the
+/// quotes into a fixed buffer, and the buffer is appended whole and cut to length,
+/// so no copy has a length known only at run time.
+#[inline(always)]
+fn short_string(out: &mut Vec<u8>, b: &[u8]) -> bool {
+    let n = b.len();
+    let mut buf = [0u8; SHORT + 2];
+    buf[0] = b'"';
+    let stored = match n {
+        0 => Some(()),
+        1..=3 => {
+            // The first, middle and last bytes cover them all.
+            let (first, middle, last) = (b[0], b[n / 2], b[n - 1]);
+            let escape = |x: u8| NEEDS_ESCAPE[usize::from(x)];
+            (!(escape(first) | escape(middle) | escape(last))).then(|| {
+                buf[1] = first;
+                buf[1 + n / 2] = middle;
+                buf[n] = last;
+            })
+        }
+        4..=7 => {
+            let (head, tail) = (word::<4>(b, 0), word::<4>(b, n - 4));
+            let both =
+                u64::from(u32::from_le_bytes(head)) | u64::from(u32::from_le_bytes(tail)) << 32;
+            (!needs_escape(both)).then(|| {
+                put(&mut buf, 1, head);
+                put(&mut buf, n - 3, tail);
+            })
+        }
+        8..=SHORT => {
+            let (head, tail) = (word::<8>(b, 0), word::<8>(b, n - 8));
+            let clean =
+                !needs_escape(u64::from_le_bytes(head)) && !needs_escape(u64::from_le_bytes(tail));
+            clean.then(|| {
+                put(&mut buf, 1, head);
+                put(&mut buf, n - 7, tail);
+            })
+        }
+        _ => None,
+    };
+    if stored.is_none() {
+        return false;
+    }
+    buf[n + 1] = b'"';
+    let start = out.len();
+    out.extend_from_slice(&buf);
+    out.truncate(start + n + 2);
+    true
+}
+
+/// The `N` bytes of `b` at `at` (zeros past its end, which callers never ask for).
+#[inline]
+fn word<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
+    b.get(at..at + N)
+        .and_then(|w| w.try_into().ok())
+        .unwrap_or([0; N])
+}
+
+/// Store `bytes` into `buf` at `at` (dropped past its end, which callers never do).
+#[inline]
+fn put<const N: usize>(buf: &mut [u8], at: usize, bytes: [u8; N]) {
+    if let Some(slot) = buf.get_mut(at..at + N) {
+        slot.copy_from_slice(&bytes);
+    }
+}
+
+/// Any other string: its clean prefix copied at once, then the rest escaped.
+fn long_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.reserve(bytes.len() + 2);
     out.push(b'"');
-    if needs_escape {
-        escaped(out, s.as_bytes());
-    } else {
-        out.extend_from_slice(s.as_bytes());
+    let clean = clean_prefix(bytes);
+    match bytes.split_at_checked(clean) {
+        Some((head, tail)) if !tail.is_empty() => {
+            out.extend_from_slice(head);
+            escaped(out, tail);
+        }
+        _ => out.extend_from_slice(bytes),
     }
     out.push(b'"');
+}
+
+/// Whether serde_json escapes the byte: `"`, `\` and the controls below 0x20.
+const NEEDS_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// Whether one of the eight bytes of `x` needs escaping (SWAR): a byte below 0x20,
+/// or equal to `"` or `\` (a zero byte once XORed with them). The test
+/// `(x - 0x01..·n) & !x & 0x80..` tells whether some byte is below `n` (for `n` at
+/// most 0x80); it is exact for the word as a whole, which is all that is asked.
+#[inline]
+fn needs_escape(x: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x;
+    let quote = x ^ (ONES * u64::from(b'"'));
+    let backslash = x ^ (ONES * u64::from(b'\\'));
+    (below(x, 0x20) | below(quote, 1) | below(backslash, 1)) & HIGHS != 0
+}
+
+/// How many leading bytes need no escape (all of them for most strings): eight at
+/// a time, then byte by byte from the first word that has one.
+fn clean_prefix(bytes: &[u8]) -> usize {
+    let mut clean = 0;
+    for word in bytes.chunks_exact(8) {
+        let Ok(word) = <[u8; 8]>::try_from(word) else {
+            break;
+        };
+        if needs_escape(u64::from_le_bytes(word)) {
+            break;
+        }
+        clean += 8;
+    }
+    let rest = bytes.get(clean..).unwrap_or_default();
+    clean
+        + rest
+            .iter()
+            .position(|&b| NEEDS_ESCAPE[usize::from(b)])
+            .unwrap_or(rest.len())
 }
 
 /// The byte's escape letter (`u` for `\u00XX`), when it needs one.
