@@ -329,11 +329,17 @@ impl EventKind {
 
     /// The boot stage the event belongs to (a firmware file is `firmware`).
     pub fn stage(&self) -> Stage {
+        self.stage_with(FileClass::of)
+    }
+
+    /// [`Self::stage`], the file (when the event names one) classified by
+    /// `class_of`: a caller that knows the class already passes it on.
+    pub fn stage_with(&self, class_of: impl FnOnce(&str) -> FileClass) -> Stage {
         match self {
             EventKind::FileRequest { file, .. }
             | EventKind::FileReceived { file, .. }
             | EventKind::FileNotFound { file, .. }
-            | EventKind::FileError { file, .. } => FileClass::of(file).stage(),
+            | EventKind::FileError { file, .. } => class_of(file).stage(),
             k => k.event_type().stage(),
         }
     }

@@ -358,10 +358,12 @@ pub struct FactContext<'a> {
 
 /// Compute the facts of `boot` of `dev`.
 pub fn compute<'a>(dev: &'a Device, boot: &'a Boot, cx: &FactContext<'a>) -> BootFacts<'a> {
-    let mut v: Vec<FactValue<'a>> = EventType::ALL
-        .iter()
-        .map(|t| FactValue::Int(i64::from(boot.count(*t))))
-        .collect();
+    let mut v: Vec<FactValue<'a>> = Vec::with_capacity(EventType::COUNT + DERIVED.len());
+    v.extend(
+        EventType::ALL
+            .iter()
+            .map(|t| FactValue::Int(i64::from(boot.count(*t)))),
+    );
     fn s<'a>(x: Option<impl Into<Cow<'a, str>>>) -> FactValue<'a> {
         FactValue::Str(x.map_or(Cow::Borrowed(""), Into::into))
     }

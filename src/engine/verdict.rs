@@ -16,7 +16,7 @@ use std::net::IpAddr;
 
 use rules::{RuleSet, Severity, Stage};
 
-use super::device::{Boot, Device, DeviceKind};
+use super::device::{Boot, Device, DeviceKey, DeviceKind};
 use super::facts::{self, BootFacts, FactContext, FactValue};
 use super::flood;
 use crate::model::predict::{self, Seen};
@@ -218,7 +218,8 @@ pub fn verdict(
 /// connection around them.
 fn timeline_entries(events: &[Event], rel: impl Fn(i64) -> f64) -> Vec<TimelineEntry> {
     // Bounded by the timeline (MAX_TIMELINE events).
-    let mut file_server: BTreeMap<&str, IpAddr> = BTreeMap::new();
+    // Each file requested: its server, and its class (classified once).
+    let mut requested: BTreeMap<&str, (IpAddr, FileClass)> = BTreeMap::new();
     let mut last_cm: Option<IpAddr> = None;
     let next_cm = |from: usize| {
         events
@@ -234,17 +235,22 @@ fn timeline_entries(events: &[Event], rel: impl Fn(i64) -> f64) -> Vec<TimelineE
     // exact size: one allocation a string, none for growth, and no check of each
     // short piece.
     let mut bytes = Vec::with_capacity(events.len() * 64);
-    let mut pieces: Vec<(Option<Exchange>, usize, usize)> = Vec::with_capacity(events.len());
+    let mut pieces: Vec<(Option<Exchange>, Stage, usize, usize)> = Vec::with_capacity(events.len());
     for (i, e) in events.iter().enumerate() {
+        let mut class = None;
         let exchange = e.kind.exchange().map(|mut x| {
             match &e.kind {
                 EventKind::FileRequest { file, server, .. } => {
-                    file_server.insert(file, *server);
+                    let c = FileClass::of(file);
+                    requested.insert(file, (*server, c));
+                    class = Some(c);
                 }
                 EventKind::FileReceived { file, .. }
                 | EventKind::FileNotFound { file, .. }
                 | EventKind::FileError { file, .. } => {
-                    x.addr = file_server.get(&**file).copied();
+                    let request = requested.get(&**file).copied();
+                    x.addr = request.map(|(server, _)| server);
+                    class = request.map(|(_, c)| c);
                 }
                 EventKind::Alarm { .. } => x.addr = last_cm.or_else(|| next_cm(i)),
                 _ => {}
@@ -254,12 +260,15 @@ fn timeline_entries(events: &[Event], rel: impl Fn(i64) -> f64) -> Vec<TimelineE
             }
             x
         });
+        let stage = e
+            .kind
+            .stage_with(|file| class.unwrap_or_else(|| FileClass::of(file)));
         e.kind.push_text_bytes(&mut bytes);
         let text_end = bytes.len();
         if let Some(ip) = exchange.and_then(|x| x.addr) {
             push_ip(&mut bytes, ip);
         }
-        pieces.push((exchange, text_end, bytes.len()));
+        pieces.push((exchange, stage, text_end, bytes.len()));
     }
     // Every piece is a `&str` or ASCII: always valid, so borrowed as it is.
     let texts = match std::str::from_utf8(&bytes) {
@@ -271,14 +280,14 @@ fn timeline_entries(events: &[Event], rel: impl Fn(i64) -> f64) -> Vec<TimelineE
     events
         .iter()
         .zip(pieces)
-        .map(|(e, (exchange, text_end, peer_end))| {
+        .map(|(e, (exchange, stage, text_end, peer_end))| {
             let event = piece(start, text_end);
             let (peer_role, peer, dir) = peer_fields(exchange, |_| piece(text_end, peer_end));
             start = peer_end;
             TimelineEntry {
                 time: rel(e.ts_ns),
                 frame: e.frame,
-                stage: e.kind.stage(),
+                stage,
                 event,
                 kind: e.kind.event_type().name(),
                 peer_role,
@@ -676,14 +685,28 @@ pub fn report(
     }
 }
 
-/// Each device's place in key order (the report's order). Indices are sorted, not
-/// the devices (hundreds of bytes each); devices already in order cost one pass.
+/// Each device's place in key order (the report's order). Keys are sorted, not
+/// the devices (hundreds of bytes each), and devices already in order cost one
+/// pass. `DeviceKey`'s order puts MAC keys (nearly all) first, as the bytes read;
+/// they are sorted as the 48-bit numbers those bytes spell, then names as strings.
 fn key_order(devices: &[Device]) -> Vec<usize> {
-    let key = |i: usize| devices.get(i).map(|d| &d.key);
-    let mut by_key: Vec<usize> = (0..devices.len()).collect();
-    by_key.sort_unstable_by(|&a, &b| key(a).cmp(&key(b)).then(a.cmp(&b)));
+    let mut macs: Vec<(u64, usize)> = Vec::with_capacity(devices.len());
+    let mut names: Vec<(&str, usize)> = Vec::new();
+    for (i, d) in devices.iter().enumerate() {
+        match &d.key {
+            DeviceKey::Mac(mac) => {
+                let mut number = [0u8; 8];
+                number[2..].copy_from_slice(&mac.0);
+                macs.push((u64::from_be_bytes(number), i));
+            }
+            DeviceKey::Name(name) => names.push((name, i)),
+        }
+    }
+    macs.sort_unstable();
+    names.sort_unstable();
     let mut places = vec![0; devices.len()];
-    for (place, &i) in by_key.iter().enumerate() {
+    let by_key = macs.iter().map(|m| m.1).chain(names.iter().map(|n| n.1));
+    for (place, i) in by_key.enumerate() {
         if let Some(p) = places.get_mut(i) {
             *p = place;
         }

@@ -259,7 +259,7 @@ fn timeline_entry(out: &mut Vec<u8>, e: &TimelineEntry) {
     key!(out, 5, "frame");
     integer(out, *frame);
     key!(out, 5, "stage");
-    string(out, stage.as_str());
+    stage_name(out, *stage);
     key!(out, 5, "event");
     string(out, event);
     key!(out, 5, "type");
@@ -329,7 +329,9 @@ fn model_prediction(out: &mut Vec<u8>, m: &ModelPrediction) {
 fn exchange(out: &mut Vec<u8>, peer_role: Option<&str>, peer: Option<&str>, dir: Option<&str>) {
     if let Some(role) = peer_role {
         key!(out, 5, "peer_role");
-        string(out, role);
+        if !role_or_direction(out, role) {
+            string(out, role);
+        }
     }
     if let Some(peer) = peer {
         key!(out, 5, "peer");
@@ -337,8 +339,32 @@ fn exchange(out: &mut Vec<u8>, peer_role: Option<&str>, peer: Option<&str>, dir:
     }
     if let Some(dir) = dir {
         key!(out, 5, "dir");
-        string(out, dir);
+        if !role_or_direction(out, dir) {
+            string(out, dir);
+        }
     }
+}
+
+/// A peer role's or a direction's name (`PeerRole::as_str`, `Direction::as_str`:
+/// nearly every timeline entry has both), quoted, as one copy of a fixed size;
+/// `false` (nothing written) for any other string. A test holds the list to the
+/// enums' names.
+fn role_or_direction(out: &mut Vec<u8>, name: &str) -> bool {
+    macro_rules! quoted {
+        ($name:literal) => {
+            out.extend_from_slice(concat!("\"", $name, "\"").as_bytes())
+        };
+    }
+    match name {
+        "switch" => quoted!("switch"),
+        "dhcp_server" => quoted!("dhcp_server"),
+        "file_server" => quoted!("file_server"),
+        "call_manager" => quoted!("call_manager"),
+        "from_phone" => quoted!("from_phone"),
+        "to_phone" => quoted!("to_phone"),
+        _ => return false,
+    }
+    true
 }
 
 /// A newline and the indentation of `level` (up to 8 levels).
@@ -377,6 +403,18 @@ fn null(out: &mut Vec<u8>) {
 fn integer(out: &mut Vec<u8>, n: u64) {
     // Writing to a Vec cannot fail.
     let _ = CompactFormatter.write_u64(out, n);
+}
+
+/// A stage as a JSON string: its name quoted (names need no escape; a test holds
+/// them to serde's). Each name is a copy of a fixed size: a timeline entry has one.
+fn stage_name(out: &mut Vec<u8>, stage: Stage) {
+    match stage {
+        Stage::Discovery => out.extend_from_slice(b"\"discovery\""),
+        Stage::Dhcp => out.extend_from_slice(b"\"dhcp\""),
+        Stage::Config => out.extend_from_slice(b"\"config\""),
+        Stage::Firmware => out.extend_from_slice(b"\"firmware\""),
+        Stage::Registration => out.extend_from_slice(b"\"registration\""),
+    }
 }
 
 /// A float as serde_json writes it: its own shortest form, `null` when not finite.
@@ -477,19 +515,31 @@ fn put<const N: usize>(buf: &mut [u8], at: usize, bytes: [u8; N]) {
     }
 }
 
-/// Any other string: its clean prefix copied at once, then the rest escaped.
+/// Any other string: checked a word at a time (no byte of it escaped), then copied
+/// at once; one with a byte to escape goes byte by byte.
 fn long_string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
-    let clean = clean_prefix(bytes);
-    match bytes.split_at_checked(clean) {
-        Some((head, tail)) if !tail.is_empty() => {
-            out.extend_from_slice(head);
-            escaped(out, tail);
-        }
-        _ => out.extend_from_slice(bytes),
+    if is_clean(bytes) {
+        out.extend_from_slice(bytes);
+    } else {
+        escaped(out, bytes);
     }
     out.push(b'"');
+}
+
+/// Whether no byte of `bytes` needs escaping: eight bytes at a time, the last ones
+/// as the word that ends the string (overlapping the one before).
+fn is_clean(bytes: &[u8]) -> bool {
+    let Some(last_at) = bytes.len().checked_sub(8) else {
+        return !bytes.iter().any(|&b| NEEDS_ESCAPE[usize::from(b)]);
+    };
+    // No early exit: a straight loop over the few words of a text.
+    let dirty = bytes
+        .chunks_exact(8)
+        .map(|w| escape_bits(u64::from_le_bytes(word::<8>(w, 0))))
+        .fold(0, |acc, bits| acc | bits);
+    dirty | escape_bits(u64::from_le_bytes(word::<8>(bytes, last_at))) == 0
 }
 
 /// Whether serde_json escapes the byte: `"`, `\` and the controls below 0x20.
@@ -505,39 +555,24 @@ const NEEDS_ESCAPE: [bool; 256] = {
     table
 };
 
-/// Whether one of the eight bytes of `x` needs escaping (SWAR): a byte below 0x20,
-/// or equal to `"` or `\` (a zero byte once XORed with them). The test
+/// Whether one of the eight bytes of `x` needs escaping.
+#[inline]
+fn needs_escape(x: u64) -> bool {
+    escape_bits(x) != 0
+}
+
+/// Nonzero when one of the eight bytes of `x` needs escaping (SWAR): a byte below
+/// 0x20, or equal to `"` or `\` (a zero byte once XORed with them). The test
 /// `(x - 0x01..·n) & !x & 0x80..` tells whether some byte is below `n` (for `n` at
 /// most 0x80); it is exact for the word as a whole, which is all that is asked.
 #[inline]
-fn needs_escape(x: u64) -> bool {
+fn escape_bits(x: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x;
     let quote = x ^ (ONES * u64::from(b'"'));
     let backslash = x ^ (ONES * u64::from(b'\\'));
-    (below(x, 0x20) | below(quote, 1) | below(backslash, 1)) & HIGHS != 0
-}
-
-/// How many leading bytes need no escape (all of them for most strings): eight at
-/// a time, then byte by byte from the first word that has one.
-fn clean_prefix(bytes: &[u8]) -> usize {
-    let mut clean = 0;
-    for word in bytes.chunks_exact(8) {
-        let Ok(word) = <[u8; 8]>::try_from(word) else {
-            break;
-        };
-        if needs_escape(u64::from_le_bytes(word)) {
-            break;
-        }
-        clean += 8;
-    }
-    let rest = bytes.get(clean..).unwrap_or_default();
-    clean
-        + rest
-            .iter()
-            .position(|&b| NEEDS_ESCAPE[usize::from(b)])
-            .unwrap_or(rest.len())
+    (below(x, 0x20) | below(quote, 1) | below(backslash, 1)) & HIGHS
 }
 
 /// The byte's escape letter (`u` for `\u00XX`), when it needs one.
