@@ -300,6 +300,12 @@ impl<'a> BootFacts<'a> {
         }
     }
 
+    /// The `timed_out` fact, without a lookup by name.
+    pub fn timed_out(&self) -> bool {
+        const AT: usize = derived_at("timed_out");
+        matches!(self.values.get(AT), Some(FactValue::Bool(true)))
+    }
+
     /// A fact by name (for the report and tests).
     pub fn get(&self, name: &str) -> Option<&FactValue<'a>> {
         let at = EventType::ALL
@@ -426,132 +432,136 @@ pub fn compute<'a>(dev: &'a Device, boot: &'a Boot, cx: &FactContext<'a>) -> Boo
     let mac = dev.mac().map(|m| m.to_string());
     let b = FactValue::Bool;
     let i = FactValue::Int;
-    // In the order of DERIVED (checked below and by a test): each value straight
-    // into its place, no lookup by name.
-    let derived = [
-        ("mac", s(mac)),
-        ("name", s(dev.name.as_deref())),
-        ("model", s(dev.model.as_deref())),
-        ("is_phone", b(dev.kind == DeviceKind::Phone)),
-        ("kind", s(Some(dev.kind.as_str()))),
-        ("vlan", i(dhcp_vlan.map_or(0, i64::from))),
-        ("voice_vlan", i(voice_vlan.map_or(0, i64::from))),
-        ("ip", ip_s(dev.ip)),
-        ("boots", i(i64::from(dev.boots))),
-        ("restarts", i(restarts.max(0))),
-        ("firmware_reboots", i(i64::from(dev.firmware_reboots))),
-        (
-            "dhcp_server",
-            s(boot.dhcp_server.map(|x| ip_string(x.into()))),
-        ),
-        ("dhcp_acked", b(boot.ack.is_some())),
-        ("dhcp_nak_unrecovered", b(boot.nak_pending)),
-        (
-            "ack_tftp_usable",
-            b(ack.is_some_and(|a| {
-                !a.servers.is_empty() || a.option66.as_deref().is_some_and(|n| !n.is_empty())
-            })),
-        ),
-        (
-            "ack_option150_ascii",
-            b(ack.is_some_and(|a| a.option150_ascii.is_some())),
-        ),
-        (
-            "ack_option150_text",
-            s(ack.and_then(|a| a.option150_ascii.as_deref())),
-        ),
-        (
-            "tftp_server",
-            s(ack.and_then(|a| {
-                a.servers
-                    .first()
-                    .map(|x| Cow::Owned(ip_string((*x).into())))
-                    .or_else(|| a.option66.as_deref().map(Cow::Borrowed))
-            })),
-        ),
-        ("option66", s(ack.and_then(|a| a.option66.as_deref()))),
-        (
-            "file_unanswered_max",
-            i(unanswered.map_or(0, |f| i64::from(f.unanswered))),
-        ),
-        ("unanswered_file", s(unanswered.map(|f| &*f.name))),
-        (
-            "unanswered_server",
-            s(unanswered.map(|f| ip_string(f.server))),
-        ),
-        ("config_file", s(own_config.map(|f| &*f.name))),
-        ("config_not_found", b(config_not_found)),
-        ("default_not_found", b(default_not_found)),
-        ("config_received", b(config_received)),
-        ("default_config_used", b(default_used)),
-        (
-            "config_server",
-            s(own_config.or(default_config).map(|f| ip_string(f.server))),
-        ),
-        ("firmware_file", s(firmware.map(|f| &*f.name))),
-        ("firmware_not_found", b(firmware_not_found)),
-        ("firmware_received", b(boot.firmware_received)),
-        ("cm_first", s(boot.cms.first().map(|c| ip_string(c.ip)))),
-        ("cm_tried", i(boot.cms.len() as i64)),
-        ("cm_failed", i(failed.len() as i64)),
-        ("cm_connected", b(connected)),
-        (
-            "cm_unanswered_syns",
-            i(boot.cms.iter().map(|c| i64::from(c.syns_unanswered)).sum()),
-        ),
-        (
-            "cm_rsts",
-            i(boot.cms.iter().map(|c| i64::from(c.rsts)).sum()),
-        ),
-        (
-            "cm_failed_list",
-            s(Some(
-                failed
-                    .iter()
-                    .map(|c| ip_string(c.ip))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            )),
-        ),
-        (
-            "register_unanswered",
-            i(boot
-                .cms
+    // In the order of DERIVED (checked in debug builds, which the tests run): each
+    // value pushed straight into its place, no lookup by name.
+    let mut push = |name: &str, value: FactValue<'a>| {
+        debug_assert_eq!(
+            DERIVED.get(v.len() - EventType::COUNT).map(|d| d.0),
+            Some(name)
+        );
+        v.push(value);
+    };
+    push("mac", s(mac));
+    push("name", s(dev.name.as_deref()));
+    push("model", s(dev.model.as_deref()));
+    push("is_phone", b(dev.kind == DeviceKind::Phone));
+    push("kind", s(Some(dev.kind.as_str())));
+    push("vlan", i(dhcp_vlan.map_or(0, i64::from)));
+    push("voice_vlan", i(voice_vlan.map_or(0, i64::from)));
+    push("ip", ip_s(dev.ip));
+    push("boots", i(i64::from(dev.boots)));
+    push("restarts", i(restarts.max(0)));
+    push("firmware_reboots", i(i64::from(dev.firmware_reboots)));
+    push(
+        "dhcp_server",
+        s(boot.dhcp_server.map(|x| ip_string(x.into()))),
+    );
+    push("dhcp_acked", b(boot.ack.is_some()));
+    push("dhcp_nak_unrecovered", b(boot.nak_pending));
+    push(
+        "ack_tftp_usable",
+        b(ack.is_some_and(|a| {
+            !a.servers.is_empty() || a.option66.as_deref().is_some_and(|n| !n.is_empty())
+        })),
+    );
+    push(
+        "ack_option150_ascii",
+        b(ack.is_some_and(|a| a.option150_ascii.is_some())),
+    );
+    push(
+        "ack_option150_text",
+        s(ack.and_then(|a| a.option150_ascii.as_deref())),
+    );
+    push(
+        "tftp_server",
+        s(ack.and_then(|a| {
+            a.servers
+                .first()
+                .map(|x| Cow::Owned(ip_string((*x).into())))
+                .or_else(|| a.option66.as_deref().map(Cow::Borrowed))
+        })),
+    );
+    push("option66", s(ack.and_then(|a| a.option66.as_deref())));
+    push(
+        "file_unanswered_max",
+        i(unanswered.map_or(0, |f| i64::from(f.unanswered))),
+    );
+    push("unanswered_file", s(unanswered.map(|f| &*f.name)));
+    push(
+        "unanswered_server",
+        s(unanswered.map(|f| ip_string(f.server))),
+    );
+    push("config_file", s(own_config.map(|f| &*f.name)));
+    push("config_not_found", b(config_not_found));
+    push("default_not_found", b(default_not_found));
+    push("config_received", b(config_received));
+    push("default_config_used", b(default_used));
+    push(
+        "config_server",
+        s(own_config.or(default_config).map(|f| ip_string(f.server))),
+    );
+    push("firmware_file", s(firmware.map(|f| &*f.name)));
+    push("firmware_not_found", b(firmware_not_found));
+    push("firmware_received", b(boot.firmware_received));
+    push("cm_first", s(boot.cms.first().map(|c| ip_string(c.ip))));
+    push("cm_tried", i(boot.cms.len() as i64));
+    push("cm_failed", i(failed.len() as i64));
+    push("cm_connected", b(connected));
+    push(
+        "cm_unanswered_syns",
+        i(boot.cms.iter().map(|c| i64::from(c.syns_unanswered)).sum()),
+    );
+    push(
+        "cm_rsts",
+        i(boot.cms.iter().map(|c| i64::from(c.rsts)).sum()),
+    );
+    push(
+        "cm_failed_list",
+        s(Some(
+            failed
                 .iter()
-                .map(|c| i64::from(c.registers_unanswered))
-                .max()
-                .unwrap_or(0)),
-        ),
-        ("registered", b(boot.registered)),
-        ("registered_before", b(boot.registered_before)),
-        ("registered_cm", ip_s(boot.registered_cm)),
-        ("rejected", b(rejected)),
-        (
-            "reject_code",
-            i(boot.reject.as_ref().map_or(0, |r| i64::from(r.0))),
-        ),
-        ("reject_reason", s(boot.reject.as_ref().map(|r| &*r.1))),
-        (
-            "challenge_unanswered",
-            b(boot.challenge_pending && !boot.registered),
-        ),
-        ("failover", b(failover)),
-        ("protocol", s(boot.protocol.map(|p| p.as_str()))),
-        ("alarm_text", s(boot.alarm.as_deref())),
-        ("step", s(furthest.map(|st| st.id.as_str()))),
-        ("waited_ms", i(waited_ms)),
-        ("timeout_ms", i(i64::try_from(timeout).unwrap_or(i64::MAX))),
-        ("timed_out", b(timed_out && cx.last)),
-        (
-            "dhcp_flood_macs",
-            i(boot.dhcp_vlan.map_or(0, |vlan| {
-                i64::try_from(cx.floods.clients_before(vlan, boot.last_ns)).unwrap_or(i64::MAX)
-            })),
-        ),
-        ("errors_so_far", i(0)),
-    ];
-    debug_assert!(derived.iter().map(|d| d.0).eq(DERIVED.iter().map(|d| d.0)));
-    v.extend(derived.into_iter().map(|(_, value)| value));
+                .map(|c| ip_string(c.ip))
+                .collect::<Vec<_>>()
+                .join(", "),
+        )),
+    );
+    push(
+        "register_unanswered",
+        i(boot
+            .cms
+            .iter()
+            .map(|c| i64::from(c.registers_unanswered))
+            .max()
+            .unwrap_or(0)),
+    );
+    push("registered", b(boot.registered));
+    push("registered_before", b(boot.registered_before));
+    push("registered_cm", ip_s(boot.registered_cm));
+    push("rejected", b(rejected));
+    push(
+        "reject_code",
+        i(boot.reject.as_ref().map_or(0, |r| i64::from(r.0))),
+    );
+    push("reject_reason", s(boot.reject.as_ref().map(|r| &*r.1)));
+    push(
+        "challenge_unanswered",
+        b(boot.challenge_pending && !boot.registered),
+    );
+    push("failover", b(failover));
+    push("protocol", s(boot.protocol.map(|p| p.as_str())));
+    push("alarm_text", s(boot.alarm.as_deref()));
+    push("step", s(furthest.map(|st| st.id.as_str())));
+    push("waited_ms", i(waited_ms));
+    push("timeout_ms", i(i64::try_from(timeout).unwrap_or(i64::MAX)));
+    push("timed_out", b(timed_out && cx.last));
+    push(
+        "dhcp_flood_macs",
+        i(boot.dhcp_vlan.map_or(0, |vlan| {
+            i64::try_from(cx.floods.clients_before(vlan, boot.last_ns)).unwrap_or(i64::MAX)
+        })),
+    );
+    push("errors_so_far", i(0));
+    debug_assert_eq!(v.len(), EventType::COUNT + DERIVED.len());
     BootFacts { values: v }
 }
 

@@ -17,7 +17,7 @@ use std::net::IpAddr;
 use rules::{RuleSet, Severity, Stage};
 
 use super::device::{Boot, Device, DeviceKey, DeviceKind};
-use super::facts::{self, BootFacts, FactContext, FactValue};
+use super::facts::{self, BootFacts, FactContext};
 use super::flood;
 use crate::model::predict::{self, Seen};
 use crate::report::{
@@ -126,7 +126,7 @@ pub fn verdict(
     } else {
         (Vec::new(), facts::compute(dev, &dev.boot, &cx))
     };
-    let timed_out = matches!(facts.get("timed_out"), Some(FactValue::Bool(true)));
+    let timed_out = facts.timed_out();
     let mut boot = &dev.boot;
     let stalls = |raw: &[Raw]| raw.iter().any(|r| r.stalls);
     if judged && !dev.boot.registered && !stalls(&raw) && !timed_out {
