@@ -450,14 +450,100 @@ fn stage_field(out: &mut Vec<u8>, stage: Stage) {
 }
 
 /// A float as serde_json writes it: its own shortest form, `null` when not finite.
+#[inline]
 fn float(out: &mut Vec<u8>, v: f64) {
-    if v.is_finite() {
+    if let Some(micros) = whole_micros(v) {
+        micros_text(out, micros);
+    } else if v.is_finite() {
         // Writing to a Vec cannot fail.
         let _ = CompactFormatter.write_f64(out, v);
     } else {
         null(out);
     }
 }
+
+/// The whole number `k` of microseconds `v` stands for, when `v` is exactly the
+/// float nearest to `k / 10^6` and `k` has 2 to 15 digits: what the report's times
+/// and durations, rounded to the microsecond, nearly always are.
+///
+/// Then `k / 10^6` (trailing zeros dropped) is the shortest decimal that reads back
+/// as `v`, which is what serde's formatter writes: it reads back as `v` (`v` is its
+/// nearest float), and no other decimal of at most 15 significant digits does
+/// (those lie at least 10^-15 of their size apart; a float's rounding interval
+/// spans under 2.3·10^-16 of it). From 10 µs up, serde writes it without exponent.
+fn whole_micros(v: f64) -> Option<i64> {
+    const DIGITS_15: u64 = 1_000_000_000_000_000;
+    // Near `k` (checked below: a rounding error here only loses the fast path).
+    let k = (v * 1e6 + 0.5f64.copysign(v)) as i64;
+    let magnitude = k.unsigned_abs();
+    ((10..DIGITS_15).contains(&magnitude) && k as f64 / 1e6 == v).then_some(k)
+}
+
+/// `micros / 10^6` as serde's formatter writes it in fixed notation: a `-` when
+/// negative, the whole seconds, the point, and the six digits of the fraction
+/// without their trailing zeros (one kept: `12.0`). Written into a buffer, the
+/// whole part leftward from the point, and appended as a copy of a fixed size.
+fn micros_text(out: &mut Vec<u8>, micros: i64) {
+    // The point's place: room before it for a sign and nine whole digits
+    // (|micros| < 10^15), after it for the fixed copy of 24 bytes.
+    const POINT: usize = 16;
+    let m = micros.unsigned_abs();
+    let mut whole = m / 1_000_000;
+    let fraction = (m % 1_000_000) as usize;
+    let mut buf = [0u8; POINT + 24];
+    let mut start = POINT;
+    let mut put = |at: usize, digits: &[u8]| {
+        if let Some(slot) = buf.get_mut(at..at + digits.len()) {
+            slot.copy_from_slice(digits);
+        }
+    };
+    while whole >= 100 {
+        start -= 2;
+        put(start, &TWO_DIGITS[(whole % 100) as usize]);
+        whole /= 100;
+    }
+    if whole >= 10 {
+        start -= 2;
+        put(start, &TWO_DIGITS[whole as usize]);
+    } else {
+        start -= 1;
+        put(start, &[b'0' + whole as u8]);
+    }
+    if micros < 0 {
+        start -= 1;
+        put(start, b"-");
+    }
+    put(POINT, b".");
+    put(POINT + 1, &TWO_DIGITS[fraction / 10_000]);
+    put(POINT + 3, &TWO_DIGITS[fraction / 100 % 100]);
+    put(POINT + 5, &TWO_DIGITS[fraction % 100]);
+    let mut kept = 6;
+    let mut rest = fraction;
+    while kept > 1 && rest % 10 == 0 {
+        rest /= 10;
+        kept -= 1;
+    }
+    let len = POINT + 1 + kept - start;
+    let at = out.len();
+    if let Some(text) = buf
+        .get(start..start + 24)
+        .and_then(|t| <&[u8; 24]>::try_from(t).ok())
+    {
+        out.extend_from_slice(text);
+        out.truncate(at + len);
+    }
+}
+
+/// `00` to `99`.
+const TWO_DIGITS: [[u8; 2]; 100] = {
+    let mut table = [[0u8; 2]; 100];
+    let mut n = 0;
+    while n < 100 {
+        table[n] = [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8];
+        n += 1;
+    }
+    table
+};
 
 fn opt_string(out: &mut Vec<u8>, s: Option<&str>) {
     match s {
@@ -1082,7 +1168,165 @@ mod tests {
         )
     }
 
+    /// What serde_json writes for a string.
+    fn serde_string(s: &str) -> Vec<u8> {
+        serde_json::to_vec(s).unwrap()
+    }
+
+    fn ours(write: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+        // Written after other bytes, as in a document: the fixed-size copies are cut
+        // back to where the value ends, not to the buffer's start.
+        let mut out = b"[".to_vec();
+        write(&mut out);
+        out.split_off(1)
+    }
+
+    /// Every string of 0 to 40 bytes built from a plain text with one awkward
+    /// character at each place in turn: the short path (up to 16 bytes), the word
+    /// checks of the long one and their overlapping last word all meet it.
+    #[test]
+    fn strings_of_every_length_with_an_escape_anywhere_equal_serde() {
+        let awkward = [
+            "\"",
+            "\\",
+            "\u{0}",
+            "\u{8}",
+            "\t",
+            "\n",
+            "\u{c}",
+            "\r",
+            "\u{1f}",
+            "\u{7f}",
+            "\u{e9}",
+            "\u{2028}",
+            "\u{1f4de}",
+            "/",
+            " ",
+        ];
+        let mut cases = 0;
+        for len in 0..=40 {
+            let plain: String = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEF"
+                .chars()
+                .take(len)
+                .collect();
+            assert_eq!(
+                ours(|o| string(o, &plain)),
+                serde_string(&plain),
+                "{plain:?}"
+            );
+            for at in 0..=len {
+                for a in awkward {
+                    let text = format!("{}{a}{}", &plain[..at], &plain[at..]);
+                    assert_eq!(ours(|o| string(o, &text)), serde_string(&text), "{text:?}");
+                    cases += 1;
+                }
+            }
+        }
+        assert!(cases > 10_000);
+    }
+
+    /// The names the writer has literals for are the enums' names, and write as
+    /// serde writes them.
+    #[test]
+    fn role_direction_and_stage_literals_are_the_enums_names() {
+        use crate::timeline::{Direction, PeerRole};
+        for role in [
+            PeerRole::Switch,
+            PeerRole::DhcpServer,
+            PeerRole::FileServer,
+            PeerRole::CallManager,
+        ] {
+            let mut out = Vec::new();
+            assert!(role_or_direction(&mut out, role.as_str()), "{role:?}");
+            assert_eq!(out, serde_string(role.as_str()));
+        }
+        for dir in [Direction::FromPhone, Direction::ToPhone] {
+            let mut out = Vec::new();
+            assert!(role_or_direction(&mut out, dir.as_str()), "{dir:?}");
+            assert_eq!(out, serde_string(dir.as_str()));
+        }
+        assert!(!role_or_direction(&mut Vec::new(), "switch "));
+        for stage in [
+            Stage::Discovery,
+            Stage::Dhcp,
+            Stage::Config,
+            Stage::Firmware,
+            Stage::Registration,
+        ] {
+            let mut out = Vec::new();
+            stage_field(&mut out, stage);
+            let mut want = b",\n          \"stage\": ".to_vec();
+            want.extend(serde_json::to_vec(&stage).unwrap());
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                String::from_utf8(want).unwrap()
+            );
+        }
+    }
+
+    fn assert_float_as_serde(v: f64) {
+        let want = if v.is_finite() {
+            serde_json::to_vec(&v).unwrap()
+        } else {
+            b"null".to_vec()
+        };
+        let got = ours(|o| float(o, v));
+        assert_eq!(
+            String::from_utf8(got).unwrap(),
+            String::from_utf8(want).unwrap(),
+            "{v:e}"
+        );
+    }
+
+    /// Times in whole microseconds take the fast path: every count up to 0.2 s,
+    /// the counts around each power of ten, and a spread of others up to 10^16,
+    /// both signs; and times rounded to the microsecond from nanoseconds, as the
+    /// verdicts make them.
+    #[test]
+    fn times_in_microseconds_are_written_as_serde_writes_them() {
+        let mut micros: Vec<i64> = (0..200_000).collect();
+        for p in 1..=16 {
+            let power = 10i64.pow(p);
+            micros.extend((power - 30..power + 30).filter(|k| *k >= 0));
+            micros.extend([power / 2, power / 3, power / 7 * 3]);
+        }
+        // A fixed pseudo-random spread (an LCG: same cases every run).
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..100_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let digits = (x >> 60) as u32 + 1; // 1 to 16 digits
+            micros.push(((x >> 4) % 10u64.pow(digits)) as i64);
+        }
+        let mut fast = 0;
+        for &k in &micros {
+            for k in [k, -k] {
+                let v = k as f64 / 1e6;
+                fast += usize::from(whole_micros(v).is_some());
+                assert_float_as_serde(v);
+            }
+        }
+        assert!(fast > micros.len(), "{fast} of {}", 2 * micros.len());
+        // Times as the verdicts make them: nanoseconds to rounded seconds.
+        for _ in 0..100_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let ns = (x >> 20) as i64 - (1 << 43);
+            assert_float_as_serde((ns as f64 / 1e9 * 1e6).round() / 1e6);
+        }
+    }
+
     proptest! {
+        #[test]
+        fn any_float_is_written_as_serde_writes_it(v in any::<f64>(), k in any::<i64>()) {
+            assert_float_as_serde(v);
+            assert_float_as_serde(k as f64 / 1e6);
+        }
+
+        #[test]
+        fn any_string_is_escaped_as_serde_escapes_it(text in any_text(), long in ".{0,64}") {
+            prop_assert_eq!(ours(|o| string(o, &text)), serde_string(&text));
+            prop_assert_eq!(ours(|o| string(o, &long)), serde_string(&long));
+        }
+
         #[test]
         fn equals_serde_json_on_generated_devices(
             phones in prop::collection::vec(any_phone(), 0..4),
