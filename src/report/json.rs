@@ -635,6 +635,7 @@ fn put<const N: usize>(buf: &mut [u8], at: usize, bytes: [u8; N]) {
 
 /// Any other string: checked a word at a time (no byte of it escaped), then copied
 /// at once; one with a byte to escape goes byte by byte.
+#[inline]
 fn long_string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.reserve(bytes.len() + 2);
     out.push(b'"');
