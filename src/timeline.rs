@@ -1216,7 +1216,47 @@ mod tests {
             buf.clear();
             kind.push_text(&mut buf);
             assert_eq!(buf, want);
+            // After other text, as the report writes a timeline's texts.
+            let mut bytes = b"before ".to_vec();
+            kind.push_text_bytes(&mut bytes);
+            assert_eq!(bytes, format!("before {want}").into_bytes());
         }
+    }
+
+    /// Every octet value at every place of a dotted quad, after other text (the
+    /// table's fixed-size copies are cut back to the address), as std writes it.
+    #[test]
+    fn every_octet_is_written_as_std_writes_it() {
+        for octet in 0..=255u8 {
+            for place in 0..4 {
+                let mut octets = [10, 200, 3, 99];
+                octets[place] = octet;
+                let ip = Ipv4Addr::from(octets);
+                assert_eq!(ip_string(ip.into()), ip.to_string());
+                let mut out = b"x".to_vec();
+                push_ip(&mut out, ip.into());
+                assert_eq!(out, format!("x{ip}").into_bytes());
+            }
+        }
+    }
+
+    #[test]
+    fn finish_sorts_by_time_then_frame_and_keeps_an_ordered_timeline() {
+        let event = |ts_ns, frame| Event {
+            ts_ns,
+            frame,
+            kind: EventKind::Alarm { text: "x".into() },
+        };
+        let mut t = Timeline::default();
+        for (ts, frame) in [(5, 1), (3, 2), (3, 1), (9, 4)] {
+            t.push(event(ts, frame));
+        }
+        t.finish();
+        let order: Vec<(i64, u64)> = t.events.iter().map(|e| (e.ts_ns, e.frame)).collect();
+        assert_eq!(order, [(3, 1), (3, 2), (5, 1), (9, 4)]);
+        t.finish();
+        let again: Vec<(i64, u64)> = t.events.iter().map(|e| (e.ts_ns, e.frame)).collect();
+        assert_eq!(again, order);
     }
 
     proptest::proptest! {

@@ -578,6 +578,23 @@ mod tests {
     }
 
     #[test]
+    fn timed_out_is_read_where_it_is_set() {
+        let n = vocabulary().facts.len();
+        let mut facts = BootFacts {
+            values: vec![FactValue::Bool(false); n],
+        };
+        assert!(!facts.timed_out());
+        let at = vocabulary()
+            .facts
+            .iter()
+            .position(|f| f.name == "timed_out")
+            .unwrap();
+        facts.values[at] = FactValue::Bool(true);
+        assert!(facts.timed_out());
+        assert_eq!(facts.get("timed_out"), Some(&FactValue::Bool(true)));
+    }
+
+    #[test]
     fn errors_so_far_is_set_where_it_is_read() {
         let n = vocabulary().facts.len();
         let mut facts = BootFacts {

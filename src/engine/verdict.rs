@@ -235,6 +235,8 @@ fn timeline_entries(events: &[Event], rel: impl Fn(i64) -> f64) -> Vec<TimelineE
     // exact size: one allocation a string, none for growth, and no check of each
     // short piece.
     let mut bytes = Vec::with_capacity(events.len() * 64);
+    // Each event's exchange, stage, and where its words and then its peer's
+    // address end in `bytes`.
     let mut pieces: Vec<(Option<Exchange>, Stage, usize, usize)> = Vec::with_capacity(events.len());
     for (i, e) in events.iter().enumerate() {
         let mut class = None;
@@ -322,8 +324,10 @@ fn round_us(s: f64) -> f64 {
 /// 2^52 up every float is whole.
 fn round(x: f64) -> f64 {
     const WHOLE_FROM: f64 = 4_503_599_627_370_496.0; // 2^52
+                                                     // One comparison sets apart the whole, the infinite and NaN.
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
     if !(x.abs() < WHOLE_FROM) {
-        return x; // whole already, infinite or NaN
+        return x;
     }
     let whole = x as i64 as f64; // toward zero
     let fraction = x - whole;
@@ -712,4 +716,128 @@ fn key_order(devices: &[Device]) -> Vec<usize> {
         }
     }
     places
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::link::MacAddr;
+
+    fn device(key: DeviceKey) -> Device {
+        let kind = match key {
+            DeviceKey::Mac(_) => DeviceKind::Phone,
+            DeviceKey::Name(_) => DeviceKind::SipAgent,
+        };
+        Device::new(key, kind, "test", 0, 1)
+    }
+
+    /// Keys by MAC and by name, in a scrambled order (names sort after MACs).
+    fn scrambled_keys() -> Vec<DeviceKey> {
+        let mut keys: Vec<DeviceKey> = (0..40u8)
+            .map(|i| {
+                let b = i.wrapping_mul(97);
+                DeviceKey::Mac(MacAddr([b % 3, 0x1b, b, 0xff - b, i % 5, b ^ 0x5a]))
+            })
+            .collect();
+        for name in ["zed@pbx", "alice@pbx", "SEP-gw/1", "", "Alice@pbx"] {
+            keys.insert(keys.len() / 2, DeviceKey::Name(name.into()));
+        }
+        keys.rotate_left(7);
+        keys
+    }
+
+    #[test]
+    fn devices_are_reported_in_key_order_whatever_order_they_come_in() {
+        let rules = crate::analyze::load_rules(None).unwrap();
+        let floods = flood::Detector::new(&rules.dhcp_starvation);
+        let keys = scrambled_keys();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_ne!(keys, sorted, "the input is not in order already");
+        let named = |k: &DeviceKey| match k {
+            DeviceKey::Mac(m) => m.to_string(),
+            DeviceKey::Name(n) => n.to_string(),
+        };
+        let want: Vec<String> = sorted.iter().map(named).collect();
+        for devices in [keys.clone(), sorted.clone()] {
+            let devices: Vec<Device> = devices.into_iter().map(device).collect();
+            let report = report(&rules, devices, 0, 1_000_000_000, &floods);
+            let got: Vec<String> = report
+                .phones
+                .iter()
+                .chain(&report.other_devices)
+                .map(|p| p.mac.clone().or(p.device_name.clone()).unwrap_or_default())
+                .collect();
+            assert_eq!(got, want);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn key_order_is_the_order_of_device_keys(
+            macs in prop::collection::vec(any::<[u8; 6]>(), 0..40),
+            names in prop::collection::vec(".{0,6}", 0..6),
+            rotate in any::<usize>(),
+        ) {
+            let mut keys: Vec<DeviceKey> = macs.into_iter().map(|m| DeviceKey::Mac(MacAddr(m))).collect();
+            keys.extend(names.into_iter().map(|n| DeviceKey::Name(n.into())));
+            if !keys.is_empty() {
+                let by = rotate % keys.len();
+                keys.rotate_left(by);
+            }
+            let devices: Vec<Device> = keys.iter().cloned().map(device).collect();
+            let places = key_order(&devices);
+            // The obvious way: indices sorted by key (ties by index).
+            let mut by_key: Vec<usize> = (0..keys.len()).collect();
+            by_key.sort_by(|&a, &b| keys[a].cmp(&keys[b]).then(a.cmp(&b)));
+            let mut want = vec![0; keys.len()];
+            for (place, &i) in by_key.iter().enumerate() {
+                want[i] = place;
+            }
+            prop_assert_eq!(places, want);
+        }
+
+        #[test]
+        fn round_is_std_round(x in any::<f64>(), whole in -1_000_000_000i64..1_000_000_000) {
+            let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+            prop_assert!(same(round(x), x.round()), "{x:e}");
+            for half in [whole as f64 + 0.5, whole as f64 - 0.5, whole as f64 / 1e6] {
+                prop_assert!(same(round(half), half.round()), "{half:e}");
+            }
+        }
+    }
+
+    #[test]
+    fn round_is_std_round_at_the_edges() {
+        let edges = [
+            0.0,
+            -0.0,
+            0.4,
+            -0.4,
+            0.5,
+            -0.5,
+            0.49999999999999994,
+            -0.49999999999999994,
+            1.5,
+            2.5,
+            -2.5,
+            4_503_599_627_370_495.5,
+            4_503_599_627_370_496.0,
+            -4_503_599_627_370_495.5,
+            9.007_199_254_740_993e15,
+            f64::MAX,
+            f64::MIN,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            5e-324,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        for x in edges {
+            assert_eq!(round(x).to_bits(), x.round().to_bits(), "{x:e}");
+        }
+        assert!(round(f64::NAN).is_nan());
+    }
 }
