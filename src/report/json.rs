@@ -354,7 +354,7 @@ fn model_prediction(out: &mut Vec<u8>, m: &ModelPrediction) {
 fn exchange(out: &mut Vec<u8>, peer_role: Option<&str>, peer: Option<&str>, dir: Option<&str>) {
     if let Some(role) = peer_role {
         key!(out, 5, "peer_role");
-        if !role_or_direction(out, role) {
+        if !role_name(out, role) {
             string(out, role);
         }
     }
@@ -364,29 +364,38 @@ fn exchange(out: &mut Vec<u8>, peer_role: Option<&str>, peer: Option<&str>, dir:
     }
     if let Some(dir) = dir {
         key!(out, 5, "dir");
-        if !role_or_direction(out, dir) {
+        if !direction_name(out, dir) {
             string(out, dir);
         }
     }
 }
 
-/// A peer role's or a direction's name (`PeerRole::as_str`, `Direction::as_str`:
-/// nearly every timeline entry has both), quoted, as one copy of a fixed size;
-/// `false` (nothing written) for any other string. A test holds the list to the
-/// enums' names.
-fn role_or_direction(out: &mut Vec<u8>, name: &str) -> bool {
-    macro_rules! quoted {
-        ($name:literal) => {
-            out.extend_from_slice(concat!("\"", $name, "\"").as_bytes())
-        };
-    }
+/// Writes a name quoted, as one copy of a fixed size.
+macro_rules! quoted {
+    ($out:expr, $name:literal) => {
+        $out.extend_from_slice(concat!("\"", $name, "\"").as_bytes())
+    };
+}
+
+/// A peer role's name (`PeerRole::as_str`: nearly every timeline entry has one),
+/// quoted, as one copy of a fixed size; `false` (nothing written) for any other
+/// string. A test holds the list to the enum's names.
+fn role_name(out: &mut Vec<u8>, name: &str) -> bool {
     match name {
-        "switch" => quoted!("switch"),
-        "dhcp_server" => quoted!("dhcp_server"),
-        "file_server" => quoted!("file_server"),
-        "call_manager" => quoted!("call_manager"),
-        "from_phone" => quoted!("from_phone"),
-        "to_phone" => quoted!("to_phone"),
+        "dhcp_server" => quoted!(out, "dhcp_server"),
+        "file_server" => quoted!(out, "file_server"),
+        "call_manager" => quoted!(out, "call_manager"),
+        "switch" => quoted!(out, "switch"),
+        _ => return false,
+    }
+    true
+}
+
+/// A direction's name (`Direction::as_str`), as [`role_name`] writes a role's.
+fn direction_name(out: &mut Vec<u8>, name: &str) -> bool {
+    match name {
+        "from_phone" => quoted!(out, "from_phone"),
+        "to_phone" => quoted!(out, "to_phone"),
         _ => return false,
     }
     true
@@ -1238,15 +1247,17 @@ mod tests {
             PeerRole::CallManager,
         ] {
             let mut out = Vec::new();
-            assert!(role_or_direction(&mut out, role.as_str()), "{role:?}");
+            assert!(role_name(&mut out, role.as_str()), "{role:?}");
             assert_eq!(out, serde_string(role.as_str()));
         }
         for dir in [Direction::FromPhone, Direction::ToPhone] {
             let mut out = Vec::new();
-            assert!(role_or_direction(&mut out, dir.as_str()), "{dir:?}");
+            assert!(direction_name(&mut out, dir.as_str()), "{dir:?}");
             assert_eq!(out, serde_string(dir.as_str()));
         }
-        assert!(!role_or_direction(&mut Vec::new(), "switch "));
+        assert!(!role_name(&mut Vec::new(), "switch "));
+        assert!(!role_name(&mut Vec::new(), "to_phone"));
+        assert!(!direction_name(&mut Vec::new(), "switch"));
         for stage in [
             Stage::Discovery,
             Stage::Dhcp,
