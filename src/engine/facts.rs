@@ -4,11 +4,13 @@
 //! lists them; `bootscope rules --facts` prints them.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::net::IpAddr;
 
 use rules::{FactDef, FactId, FactType, Facts, Sequence, Value, Vocabulary};
 
 use super::device::{Boot, Device, DeviceKind, FileOutcome};
+use crate::link::MacAddr;
 use crate::timeline::{ip_string, EventKind, EventType, FileClass};
 
 /// The derived facts: name, type, one line of documentation.
@@ -261,8 +263,8 @@ pub fn event_type_names() -> Vec<&'static str> {
     EventType::ALL.iter().map(|t| t.name()).collect()
 }
 
-/// A fact's value. Texts the device holds are borrowed from it; only those made
-/// here (addresses, lists) are allocated.
+/// A fact's value. Texts the device holds are borrowed from it; addresses are
+/// written only when a rule reads them (most never are).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FactValue<'a> {
     /// Integer.
@@ -271,6 +273,10 @@ pub enum FactValue<'a> {
     Bool(bool),
     /// Text.
     Str(Cow<'a, str>),
+    /// An IP address, as text once read.
+    Addr(IpAddr, OnceCell<String>),
+    /// A MAC address, as text once read.
+    Mac(MacAddr, OnceCell<String>),
 }
 
 /// The facts of one boot of one device, indexed like the vocabulary.
@@ -285,6 +291,8 @@ impl Facts for BootFacts<'_> {
             Some(FactValue::Int(i)) => Value::Int(*i),
             Some(FactValue::Bool(b)) => Value::Bool(*b),
             Some(FactValue::Str(s)) => Value::Str(s),
+            Some(FactValue::Addr(ip, text)) => Value::Str(text.get_or_init(|| ip_string(*ip))),
+            Some(FactValue::Mac(mac, text)) => Value::Str(text.get_or_init(|| mac.to_string())),
             None => Value::Int(0),
         }
     }
@@ -373,7 +381,10 @@ pub fn compute<'a>(dev: &'a Device, boot: &'a Boot, cx: &FactContext<'a>) -> Boo
     fn s<'a>(x: Option<impl Into<Cow<'a, str>>>) -> FactValue<'a> {
         FactValue::Str(x.map_or(Cow::Borrowed(""), Into::into))
     }
-    let ip_s = |x: Option<IpAddr>| s(x.map(ip_string));
+    let addr = |x: Option<IpAddr>| match x {
+        Some(ip) => FactValue::Addr(ip, OnceCell::new()),
+        None => FactValue::Str(Cow::Borrowed("")),
+    };
 
     // DHCP
     let ack = boot.ack.as_ref().and_then(|e| match &e.kind {
@@ -429,7 +440,6 @@ pub fn compute<'a>(dev: &'a Device, boot: &'a Boot, cx: &FactContext<'a>) -> Boo
         && u64::try_from(waited_ms).unwrap_or(0) > timeout;
 
     let restarts = i64::from(dev.boots) - 1 - i64::from(dev.firmware_reboots);
-    let mac = dev.mac().map(|m| m.to_string());
     let b = FactValue::Bool;
     let i = FactValue::Int;
     // In the order of DERIVED (checked in debug builds, which the tests run): each
@@ -441,21 +451,24 @@ pub fn compute<'a>(dev: &'a Device, boot: &'a Boot, cx: &FactContext<'a>) -> Boo
         );
         v.push(value);
     };
-    push("mac", s(mac));
+    push(
+        "mac",
+        match dev.mac() {
+            Some(mac) => FactValue::Mac(mac, OnceCell::new()),
+            None => FactValue::Str(Cow::Borrowed("")),
+        },
+    );
     push("name", s(dev.name.as_deref()));
     push("model", s(dev.model.as_deref()));
     push("is_phone", b(dev.kind == DeviceKind::Phone));
     push("kind", s(Some(dev.kind.as_str())));
     push("vlan", i(dhcp_vlan.map_or(0, i64::from)));
     push("voice_vlan", i(voice_vlan.map_or(0, i64::from)));
-    push("ip", ip_s(dev.ip));
+    push("ip", addr(dev.ip));
     push("boots", i(i64::from(dev.boots)));
     push("restarts", i(restarts.max(0)));
     push("firmware_reboots", i(i64::from(dev.firmware_reboots)));
-    push(
-        "dhcp_server",
-        s(boot.dhcp_server.map(|x| ip_string(x.into()))),
-    );
+    push("dhcp_server", addr(boot.dhcp_server.map(IpAddr::V4)));
     push("dhcp_acked", b(boot.ack.is_some()));
     push("dhcp_nak_unrecovered", b(boot.nak_pending));
     push(
@@ -474,12 +487,10 @@ pub fn compute<'a>(dev: &'a Device, boot: &'a Boot, cx: &FactContext<'a>) -> Boo
     );
     push(
         "tftp_server",
-        s(ack.and_then(|a| {
-            a.servers
-                .first()
-                .map(|x| Cow::Owned(ip_string((*x).into())))
-                .or_else(|| a.option66.as_deref().map(Cow::Borrowed))
-        })),
+        match ack.and_then(|a| a.servers.first()) {
+            Some(server) => addr(Some(IpAddr::V4(*server))),
+            None => s(ack.and_then(|a| a.option66.as_deref())),
+        },
     );
     push("option66", s(ack.and_then(|a| a.option66.as_deref())));
     push(
@@ -487,10 +498,7 @@ pub fn compute<'a>(dev: &'a Device, boot: &'a Boot, cx: &FactContext<'a>) -> Boo
         i(unanswered.map_or(0, |f| i64::from(f.unanswered))),
     );
     push("unanswered_file", s(unanswered.map(|f| &*f.name)));
-    push(
-        "unanswered_server",
-        s(unanswered.map(|f| ip_string(f.server))),
-    );
+    push("unanswered_server", addr(unanswered.map(|f| f.server)));
     push("config_file", s(own_config.map(|f| &*f.name)));
     push("config_not_found", b(config_not_found));
     push("default_not_found", b(default_not_found));
@@ -498,12 +506,12 @@ pub fn compute<'a>(dev: &'a Device, boot: &'a Boot, cx: &FactContext<'a>) -> Boo
     push("default_config_used", b(default_used));
     push(
         "config_server",
-        s(own_config.or(default_config).map(|f| ip_string(f.server))),
+        addr(own_config.or(default_config).map(|f| f.server)),
     );
     push("firmware_file", s(firmware.map(|f| &*f.name)));
     push("firmware_not_found", b(firmware_not_found));
     push("firmware_received", b(boot.firmware_received));
-    push("cm_first", s(boot.cms.first().map(|c| ip_string(c.ip))));
+    push("cm_first", addr(boot.cms.first().map(|c| c.ip)));
     push("cm_tried", i(boot.cms.len() as i64));
     push("cm_failed", i(failed.len() as i64));
     push("cm_connected", b(connected));
@@ -536,7 +544,7 @@ pub fn compute<'a>(dev: &'a Device, boot: &'a Boot, cx: &FactContext<'a>) -> Boo
     );
     push("registered", b(boot.registered));
     push("registered_before", b(boot.registered_before));
-    push("registered_cm", ip_s(boot.registered_cm));
+    push("registered_cm", addr(boot.registered_cm));
     push("rejected", b(rejected));
     push(
         "reject_code",
@@ -574,6 +582,24 @@ mod tests {
         let readme = include_str!("../../rules/README.md");
         for f in vocabulary().facts {
             assert!(readme.contains(&format!("| `{}` |", f.name)), "{}", f.name);
+        }
+    }
+
+    #[test]
+    fn addresses_read_as_their_text_and_absent_ones_as_empty() {
+        let ip: IpAddr = "10.1.2.30".parse().unwrap();
+        let mac = MacAddr([0x00, 0x1b, 0x54, 0xaa, 0x00, 0x0f]);
+        let facts = BootFacts {
+            values: vec![
+                FactValue::Addr(ip, OnceCell::new()),
+                FactValue::Mac(mac, OnceCell::new()),
+                FactValue::Str(Cow::Borrowed("")),
+            ],
+        };
+        for _ in 0..2 {
+            assert_eq!(facts.value(0), Value::Str("10.1.2.30"));
+            assert_eq!(facts.value(1), Value::Str("00:1b:54:aa:00:0f"));
+            assert_eq!(facts.value(2), Value::Str(""));
         }
     }
 
