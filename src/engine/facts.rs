@@ -279,15 +279,22 @@ pub enum FactValue<'a> {
     Mac(MacAddr, OnceCell<String>),
 }
 
-/// The facts of one boot of one device, indexed like the vocabulary.
+/// The facts of one boot of one device, indexed like the vocabulary: the event
+/// counts, then the derived facts.
 #[derive(Debug, Clone)]
 pub struct BootFacts<'a> {
-    values: Vec<FactValue<'a>>,
+    /// The event counts, by [`EventType`] (a copy: nothing to build or drop).
+    counts: [u32; EventType::COUNT],
+    /// The derived facts, in the order of [`DERIVED`].
+    derived: Vec<FactValue<'a>>,
 }
 
 impl Facts for BootFacts<'_> {
     fn value(&self, id: FactId) -> Value<'_> {
-        match self.values.get(id) {
+        let Some(at) = id.checked_sub(EventType::COUNT) else {
+            return Value::Int(self.counts.get(id).map_or(0, |&n| i64::from(n)));
+        };
+        match self.derived.get(at) {
             Some(FactValue::Int(i)) => Value::Int(*i),
             Some(FactValue::Bool(b)) => Value::Bool(*b),
             Some(FactValue::Str(s)) => Value::Str(s),
@@ -298,12 +305,12 @@ impl Facts for BootFacts<'_> {
     }
 }
 
-impl<'a> BootFacts<'a> {
+impl BootFacts<'_> {
     /// Set `errors_so_far` (updated while the rules run in order).
     pub fn set_errors_so_far(&mut self, n: i64) {
         // Set once per rule of every boot: its place is found at compile time.
         const AT: usize = derived_at("errors_so_far");
-        if let Some(v) = self.values.get_mut(AT) {
+        if let Some(v) = self.derived.get_mut(AT) {
             *v = FactValue::Int(n);
         }
     }
@@ -311,11 +318,11 @@ impl<'a> BootFacts<'a> {
     /// The `timed_out` fact, without a lookup by name.
     pub fn timed_out(&self) -> bool {
         const AT: usize = derived_at("timed_out");
-        matches!(self.values.get(AT), Some(FactValue::Bool(true)))
+        matches!(self.derived.get(AT), Some(FactValue::Bool(true)))
     }
 
     /// A fact by name (for the report and tests).
-    pub fn get(&self, name: &str) -> Option<&FactValue<'a>> {
+    pub fn get(&self, name: &str) -> Option<Value<'_>> {
         let at = EventType::ALL
             .iter()
             .position(|t| t.name() == name)
@@ -325,11 +332,11 @@ impl<'a> BootFacts<'a> {
                     .position(|d| d.0 == name)
                     .map(|i| i + EventType::COUNT)
             })?;
-        self.values.get(at)
+        Some(self.value(at))
     }
 }
 
-/// Where the derived fact `name` sits among all facts (after the event counts).
+/// Where the derived fact `name` sits among the derived facts.
 const fn derived_at(name: &str) -> usize {
     const fn same(a: &str, b: &str) -> bool {
         let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -348,7 +355,7 @@ const fn derived_at(name: &str) -> usize {
     let mut i = 0;
     while i < DERIVED.len() {
         if same(DERIVED[i].0, name) {
-            return EventType::COUNT + i;
+            return i;
         }
         i += 1;
     }
@@ -372,12 +379,8 @@ pub struct FactContext<'a> {
 
 /// Compute the facts of `boot` of `dev`.
 pub fn compute<'a>(dev: &'a Device, boot: &'a Boot, cx: &FactContext<'a>) -> BootFacts<'a> {
-    let mut v: Vec<FactValue<'a>> = Vec::with_capacity(EventType::COUNT + DERIVED.len());
-    v.extend(
-        EventType::ALL
-            .iter()
-            .map(|t| FactValue::Int(i64::from(boot.count(*t)))),
-    );
+    let counts = std::array::from_fn(|i| EventType::ALL.get(i).map_or(0, |t| boot.count(*t)));
+    let mut v: Vec<FactValue<'a>> = Vec::with_capacity(DERIVED.len());
     fn s<'a>(x: Option<impl Into<Cow<'a, str>>>) -> FactValue<'a> {
         FactValue::Str(x.map_or(Cow::Borrowed(""), Into::into))
     }
@@ -445,10 +448,7 @@ pub fn compute<'a>(dev: &'a Device, boot: &'a Boot, cx: &FactContext<'a>) -> Boo
     // In the order of DERIVED (checked in debug builds, which the tests run): each
     // value pushed straight into its place, no lookup by name.
     let mut push = |name: &str, value: FactValue<'a>| {
-        debug_assert_eq!(
-            DERIVED.get(v.len() - EventType::COUNT).map(|d| d.0),
-            Some(name)
-        );
+        debug_assert_eq!(DERIVED.get(v.len()).map(|d| d.0), Some(name));
         v.push(value);
     };
     push(
@@ -569,8 +569,8 @@ pub fn compute<'a>(dev: &'a Device, boot: &'a Boot, cx: &FactContext<'a>) -> Boo
         })),
     );
     push("errors_so_far", i(0));
-    debug_assert_eq!(v.len(), EventType::COUNT + DERIVED.len());
-    BootFacts { values: v }
+    debug_assert_eq!(v.len(), DERIVED.len());
+    BootFacts { counts, derived: v }
 }
 
 #[cfg(test)]
@@ -590,47 +590,54 @@ mod tests {
         let ip: IpAddr = "10.1.2.30".parse().unwrap();
         let mac = MacAddr([0x00, 0x1b, 0x54, 0xaa, 0x00, 0x0f]);
         let facts = BootFacts {
-            values: vec![
+            counts: [7; EventType::COUNT],
+            derived: vec![
                 FactValue::Addr(ip, OnceCell::new()),
                 FactValue::Mac(mac, OnceCell::new()),
                 FactValue::Str(Cow::Borrowed("")),
             ],
         };
+        let at = EventType::COUNT;
         for _ in 0..2 {
-            assert_eq!(facts.value(0), Value::Str("10.1.2.30"));
-            assert_eq!(facts.value(1), Value::Str("00:1b:54:aa:00:0f"));
-            assert_eq!(facts.value(2), Value::Str(""));
+            assert_eq!(facts.value(0), Value::Int(7));
+            assert_eq!(facts.value(at), Value::Str("10.1.2.30"));
+            assert_eq!(facts.value(at + 1), Value::Str("00:1b:54:aa:00:0f"));
+            assert_eq!(facts.value(at + 2), Value::Str(""));
+            assert_eq!(facts.value(at + 3), Value::Int(0));
         }
     }
 
     #[test]
     fn timed_out_is_read_where_it_is_set() {
-        let n = vocabulary().facts.len();
         let mut facts = BootFacts {
-            values: vec![FactValue::Bool(false); n],
+            counts: [0; EventType::COUNT],
+            derived: vec![FactValue::Bool(false); DERIVED.len()],
         };
         assert!(!facts.timed_out());
-        let at = vocabulary()
+        let at = DERIVED.iter().position(|f| f.0 == "timed_out").unwrap();
+        facts.derived[at] = FactValue::Bool(true);
+        assert!(facts.timed_out());
+        assert_eq!(facts.get("timed_out"), Some(Value::Bool(true)));
+        // Read through the vocabulary's numbering, as rules read it.
+        let id = vocabulary()
             .facts
             .iter()
             .position(|f| f.name == "timed_out")
             .unwrap();
-        facts.values[at] = FactValue::Bool(true);
-        assert!(facts.timed_out());
-        assert_eq!(facts.get("timed_out"), Some(&FactValue::Bool(true)));
+        assert_eq!(facts.value(id), Value::Bool(true));
     }
 
     #[test]
     fn errors_so_far_is_set_where_it_is_read() {
-        let n = vocabulary().facts.len();
         let mut facts = BootFacts {
-            values: vec![FactValue::Int(0); n],
+            counts: [0; EventType::COUNT],
+            derived: vec![FactValue::Int(0); DERIVED.len()],
         };
         facts.set_errors_so_far(3);
-        assert_eq!(facts.get("errors_so_far"), Some(&FactValue::Int(3)));
+        assert_eq!(facts.get("errors_so_far"), Some(Value::Int(3)));
         assert_eq!(
             facts
-                .values
+                .derived
                 .iter()
                 .filter(|v| **v == FactValue::Int(3))
                 .count(),
