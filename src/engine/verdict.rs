@@ -278,26 +278,25 @@ fn timeline_entries(events: &[Event], rel: impl Fn(i64) -> f64) -> Vec<TimelineE
         Err(_) => String::from_utf8_lossy(&bytes),
     };
     let piece = |from: usize, to: usize| texts.get(from..to).unwrap_or_default().to_owned();
+    let mut entries = Vec::with_capacity(events.len());
     let mut start = 0;
-    events
-        .iter()
-        .zip(pieces)
-        .map(|(e, (exchange, stage, text_end, peer_end))| {
-            let event = piece(start, text_end);
-            let (peer_role, peer, dir) = peer_fields(exchange, |_| piece(text_end, peer_end));
-            start = peer_end;
-            TimelineEntry {
-                time: rel(e.ts_ns),
-                frame: e.frame,
-                stage,
-                event,
-                kind: e.kind.event_type().name(),
-                peer_role,
-                peer,
-                dir,
-            }
-        })
-        .collect()
+    for (e, &(exchange, stage, text_end, peer_end)) in events.iter().zip(&pieces) {
+        let event = piece(start, text_end);
+        // The address's text is the piece written after the event's.
+        let (peer_role, peer, dir) = peer_fields(exchange, |_| piece(text_end, peer_end));
+        start = peer_end;
+        entries.push(TimelineEntry {
+            time: rel(e.ts_ns),
+            frame: e.frame,
+            stage,
+            event,
+            kind: e.kind.event_type().name(),
+            peer_role,
+            peer,
+            dir,
+        });
+    }
+    entries
 }
 
 /// An exchange as the report's `peer_role`, `peer` and `dir` fields, the address
