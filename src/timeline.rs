@@ -329,11 +329,17 @@ impl EventKind {
 
     /// The boot stage the event belongs to (a firmware file is `firmware`).
     pub fn stage(&self) -> Stage {
+        self.stage_with(FileClass::of)
+    }
+
+    /// [`Self::stage`], the file (when the event names one) classified by
+    /// `class_of`: a caller that knows the class already passes it on.
+    pub fn stage_with(&self, class_of: impl FnOnce(&str) -> FileClass) -> Stage {
         match self {
             EventKind::FileRequest { file, .. }
             | EventKind::FileReceived { file, .. }
             | EventKind::FileNotFound { file, .. }
-            | EventKind::FileError { file, .. } => FileClass::of(file).stage(),
+            | EventKind::FileError { file, .. } => class_of(file).stage(),
             k => k.event_type().stage(),
         }
     }
@@ -468,7 +474,12 @@ pub enum FileClass {
 impl FileClass {
     /// Classify a file name (path components and case are ignored).
     pub fn of(file: &str) -> FileClass {
-        let base = file.rsplit('/').next().unwrap_or(file).as_bytes();
+        // After the last `/` (a byte search: no char iteration).
+        let bytes = file.as_bytes();
+        let base = match bytes.iter().rposition(|&b| b == b'/') {
+            Some(slash) => bytes.get(slash + 1..).unwrap_or_default(),
+            None => bytes,
+        };
         // Case-blind, without a lower-cased copy: this runs for every file event.
         let starts = |p: &str| {
             base.get(..p.len())
@@ -541,74 +552,74 @@ impl Event {
 
 impl fmt::Display for EventKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.write_text(f)
+        f.write_str(&self.text())
     }
 }
 
 impl EventKind {
     /// The event in words, as the report's timeline says it (what `Display` writes).
     pub fn text(&self) -> String {
-        let mut out = String::new();
-        self.push_text(&mut out);
-        out
+        let mut out = Vec::new();
+        self.push_text_bytes(&mut out);
+        utf8(out)
     }
 
-    /// Append the event in words to `out` (a buffer reused across events costs no
-    /// allocation per event).
+    /// Append the event in words to `out`.
     pub fn push_text(&self, out: &mut String) {
-        // Writing to a String cannot fail.
-        let _ = self.write_text(out);
+        out.push_str(&self.text());
     }
 
-    // Pieces and numbers go out through `write_str` without `core::fmt`: the
-    // timelines of a 10 000-phone capture hold a quarter of a million events, and
-    // formatting each address through `Ipv4Addr`'s `Display` (padding machinery,
-    // one call per octet) was most of the verdicts' time.
-    fn write_text<W: fmt::Write>(&self, w: &mut W) -> fmt::Result {
+    /// Append the event in words to `out`, as UTF-8 (a buffer reused across events
+    /// costs no allocation per event; [`utf8`] makes the text a `String`).
+    //
+    // Pieces and numbers go out as bytes, without `core::fmt` and without checking
+    // each piece is UTF-8 (they are `&str`s or ASCII digits): the timelines of a
+    // 10 000-phone capture hold a quarter of a million events, and formatting each
+    // address through `Ipv4Addr`'s `Display` (padding machinery, one call per octet)
+    // was most of the verdicts' time.
+    pub fn push_text_bytes(&self, out: &mut Vec<u8>) {
         match self {
             EventKind::PhoneAnnounce { proto, ip } => {
-                w.write_str(proto)?;
-                w.write_str(" from the phone")?;
+                out.put(proto);
+                out.put(" from the phone");
                 if let Some(ip) = ip {
-                    w.write_str(", already at ")?;
-                    write_ipv4(w, *ip)?;
+                    out.put(", already at ");
+                    put_ipv4(out, *ip);
                 }
-                Ok(())
             }
             EventKind::SwitchVoiceVlan { proto, vlan } => {
-                w.write_str("switch ")?;
-                w.write_str(proto)?;
-                w.write_str(": voice VLAN ")?;
-                write_decimal(w, (*vlan).into())
+                out.put("switch ");
+                out.put(proto);
+                out.put(": voice VLAN ");
+                put_decimal(out, (*vlan).into());
             }
             EventKind::SwitchNoVoiceVlan { proto } => {
-                w.write_str("switch ")?;
-                w.write_str(proto)?;
-                w.write_str(": no voice VLAN")
+                out.put("switch ");
+                out.put(proto);
+                out.put(": no voice VLAN");
             }
             EventKind::DhcpDiscover { xid, vlan } => {
-                w.write_str("DHCP DISCOVER xid ")?;
-                write_xid(w, *xid)?;
+                out.put("DHCP DISCOVER xid ");
+                put_xid(out, *xid);
                 match vlan {
                     Some(v) => {
-                        w.write_str(" on VLAN ")?;
-                        write_decimal(w, (*v).into())
+                        out.put(" on VLAN ");
+                        put_decimal(out, (*v).into());
                     }
-                    None => w.write_str(" untagged"),
+                    None => out.put(" untagged"),
                 }
             }
             EventKind::DhcpOffer { yiaddr, server, .. } => {
-                w.write_str("DHCP OFFER ")?;
-                write_ipv4(w, *yiaddr)?;
-                write_from(w, *server)
+                out.put("DHCP OFFER ");
+                put_ipv4(out, *yiaddr);
+                put_from(out, *server);
             }
             EventKind::DhcpRequest { requested, .. } => {
-                w.write_str("DHCP REQUEST")?;
+                out.put("DHCP REQUEST");
                 if let Some(ip) = requested {
-                    w.write_str(" ")?;
-                    write_ipv4(w, *ip)?;
+                    out.put(" ");
+                    put_ipv4(out, *ip);
                 }
-                Ok(())
             }
             EventKind::DhcpAck {
                 yiaddr,
@@ -616,102 +627,100 @@ impl EventKind {
                 tftp,
                 ..
             } => {
-                w.write_str("DHCP ACK ")?;
-                write_ipv4(w, *yiaddr)?;
-                write_from(w, *server)?;
+                out.put("DHCP ACK ");
+                put_ipv4(out, *yiaddr);
+                put_from(out, *server);
                 for (i, s) in tftp.servers.iter().enumerate() {
-                    w.write_str(if i == 0 { ", TFTP " } else { "," })?;
-                    write_ipv4(w, *s)?;
+                    out.put(if i == 0 { ", TFTP " } else { "," });
+                    put_ipv4(out, *s);
                 }
                 // The texts were escaped when they left the wire: quoted, not
                 // `{:?}`, which would escape the escapes again.
                 if let Some(t) = &tftp.option150_ascii {
-                    w.write_str(", option 150 as text \"")?;
-                    w.write_str(t)?;
-                    w.write_str("\"")?;
+                    out.put(", option 150 as text \"");
+                    out.put(t);
+                    out.put("\"");
                 }
                 let option66_name = tftp
                     .option66
                     .as_deref()
                     .filter(|n| n.parse::<Ipv4Addr>().is_err());
                 if let Some(n) = option66_name {
-                    w.write_str(", option 66 name \"")?;
-                    w.write_str(n)?;
-                    w.write_str("\"")?;
+                    out.put(", option 66 name \"");
+                    out.put(n);
+                    out.put("\"");
                 }
                 if tftp.servers.is_empty()
                     && tftp.option150_ascii.is_none()
                     && tftp.option66.is_none()
                 {
-                    w.write_str(", no option 150 / 66")?;
+                    out.put(", no option 150 / 66");
                 }
-                Ok(())
             }
             EventKind::DhcpNak { server, .. } => {
-                w.write_str("DHCP NAK")?;
-                write_from(w, *server)
+                out.put("DHCP NAK");
+                put_from(out, *server);
             }
-            EventKind::DhcpDecline { .. } => w.write_str("DHCP DECLINE"),
+            EventKind::DhcpDecline { .. } => out.put("DHCP DECLINE"),
             EventKind::FileRequest { file, server, via } => {
-                w.write_str(via_request(*via))?;
-                w.write_str(" ")?;
-                w.write_str(file)?;
-                w.write_str(" from ")?;
-                write_ip(w, *server)
+                out.put(via_request(*via));
+                out.put(" ");
+                out.put(file);
+                out.put(" from ");
+                push_ip(out, *server);
             }
             EventKind::FileReceived { file, bytes, .. } => {
-                w.write_str("received ")?;
-                w.write_str(file)?;
-                w.write_str(" (")?;
-                write_decimal(w, *bytes)?;
-                w.write_str(" bytes)")
+                out.put("received ");
+                out.put(file);
+                out.put(" (");
+                put_decimal(out, *bytes);
+                out.put(" bytes)");
             }
             EventKind::FileNotFound { file, .. } => {
-                w.write_str(file)?;
-                w.write_str(": file not found")
+                out.put(file);
+                out.put(": file not found");
             }
             EventKind::FileError { file, code, text } => {
-                w.write_str(file)?;
-                w.write_str(": error ")?;
-                write_decimal(w, (*code).into())?;
-                w.write_str(" ")?;
-                w.write_str(text)
+                out.put(file);
+                out.put(": error ");
+                put_decimal(out, (*code).into());
+                out.put(" ");
+                out.put(text);
             }
             EventKind::CmSyn { cm, port } => {
-                w.write_str("TCP SYN to ")?;
-                write_endpoint(w, *cm, *port)
+                out.put("TCP SYN to ");
+                put_endpoint(out, *cm, *port);
             }
             EventKind::CmSynAck { cm, port } => {
-                w.write_str("SYN-ACK from ")?;
-                write_endpoint(w, *cm, *port)
+                out.put("SYN-ACK from ");
+                put_endpoint(out, *cm, *port);
             }
             EventKind::CmRst { cm, port } => {
-                w.write_str("TCP RST on ")?;
-                write_endpoint(w, *cm, *port)
+                out.put("TCP RST on ");
+                put_endpoint(out, *cm, *port);
             }
             EventKind::CmTls { cm, port } => {
-                w.write_str("TLS data with ")?;
-                write_endpoint(w, *cm, *port)
+                out.put("TLS data with ");
+                put_endpoint(out, *cm, *port);
             }
             EventKind::Register { proto, cm, expires } => {
-                w.write_str(match proto {
+                out.put(match proto {
                     Signalling::Sccp => "SCCP RegisterReq to ",
                     Signalling::Sip => "SIP REGISTER to ",
-                })?;
-                write_ip(w, *cm)?;
+                });
+                push_ip(out, *cm);
                 if let Some(e) = expires {
-                    w.write_str(" (Expires ")?;
-                    write_decimal(w, (*e).into())?;
-                    w.write_str(")")?;
+                    out.put(" (Expires ");
+                    put_decimal(out, (*e).into());
+                    out.put(")");
                 }
-                Ok(())
             }
             EventKind::RegisterAck { proto, cm } => {
-                w.write_str(match proto {
+                out.put(match proto {
                     Signalling::Sccp => "SCCP RegisterAck from ",
                     Signalling::Sip => "SIP 200 OK to REGISTER from ",
-                })?;
-                write_ip(w, *cm)
+                });
+                push_ip(out, *cm);
             }
             EventKind::RegisterReject {
                 proto,
@@ -721,106 +730,150 @@ impl EventKind {
                 ..
             } => match proto {
                 Signalling::Sccp => {
-                    w.write_str("SCCP RegisterReject from ")?;
-                    write_ip(w, *cm)?;
-                    w.write_str(": \"")?;
-                    w.write_str(reason)?;
-                    w.write_str("\"")
+                    out.put("SCCP RegisterReject from ");
+                    push_ip(out, *cm);
+                    out.put(": \"");
+                    out.put(reason);
+                    out.put("\"");
                 }
                 Signalling::Sip => {
-                    w.write_str("SIP ")?;
-                    write_decimal(w, (*code).into())?;
-                    w.write_str(" ")?;
-                    w.write_str(reason)?;
-                    w.write_str(" to REGISTER from ")?;
-                    write_ip(w, *cm)
+                    out.put("SIP ");
+                    put_decimal(out, (*code).into());
+                    out.put(" ");
+                    out.put(reason);
+                    out.put(" to REGISTER from ");
+                    push_ip(out, *cm);
                 }
             },
             EventKind::RegisterChallenge { cm, code } => {
-                w.write_str("SIP ")?;
-                write_decimal(w, (*code).into())?;
-                w.write_str(": ")?;
-                write_ip(w, *cm)?;
-                w.write_str(" asks for credentials")
+                out.put("SIP ");
+                put_decimal(out, (*code).into());
+                out.put(": ");
+                push_ip(out, *cm);
+                out.put(" asks for credentials");
             }
             EventKind::KeepaliveAck { cm } => {
-                w.write_str("keepalive answered by ")?;
-                write_ip(w, *cm)
+                out.put("keepalive answered by ");
+                push_ip(out, *cm);
             }
             EventKind::Alarm { text } => {
-                w.write_str("phone alarm: ")?;
-                w.write_str(text)
+                out.put("phone alarm: ");
+                out.put(text);
             }
             EventKind::Malformed { proto, error } => {
-                w.write_str("malformed ")?;
-                w.write_str(proto)?;
-                w.write_str(": ")?;
-                w.write_str(error)
+                out.put("malformed ");
+                out.put(proto);
+                out.put(": ");
+                out.put(error);
             }
         }
     }
 }
 
+/// Appending text to a byte buffer that holds UTF-8.
+trait Put {
+    fn put(&mut self, s: &str);
+}
+
+impl Put for Vec<u8> {
+    fn put(&mut self, s: &str) {
+        self.extend_from_slice(s.as_bytes());
+    }
+}
+
+/// Text written by [`EventKind::push_text_bytes`] as a `String`. Every piece it
+/// writes is a `&str` or ASCII, so the check never fails (and would only replace,
+/// never panic).
+pub fn utf8(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 /// ` from <server>`, when there is one.
-fn write_from<W: fmt::Write>(w: &mut W, server: Option<Ipv4Addr>) -> fmt::Result {
-    match server {
-        Some(s) => {
-            w.write_str(" from ")?;
-            write_ipv4(w, s)
-        }
-        None => Ok(()),
+fn put_from(out: &mut Vec<u8>, server: Option<Ipv4Addr>) {
+    if let Some(s) = server {
+        out.put(" from ");
+        put_ipv4(out, s);
     }
 }
 
 /// `<address>:<port>`.
-fn write_endpoint<W: fmt::Write>(w: &mut W, ip: IpAddr, port: u16) -> fmt::Result {
-    write_ip(w, ip)?;
-    w.write_str(":")?;
-    write_decimal(w, port.into())
+fn put_endpoint(out: &mut Vec<u8>, ip: IpAddr, port: u16) {
+    push_ip(out, ip);
+    out.put(":");
+    put_decimal(out, port.into());
 }
 
-/// An address as `IpAddr`'s `Display` writes it (dotted quad; IPv6 through std).
-pub fn write_ip<W: fmt::Write>(w: &mut W, ip: IpAddr) -> fmt::Result {
+/// An address as `IpAddr`'s `Display` writes it (dotted quad; IPv6 through std),
+/// appended to `out`.
+pub fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
     match ip {
-        IpAddr::V4(v4) => write_ipv4(w, v4),
-        IpAddr::V6(v6) => write!(w, "{v6}"),
+        IpAddr::V4(v4) => put_ipv4(out, v4),
+        IpAddr::V6(v6) => out.put(&v6.to_string()),
     }
 }
 
-/// A dotted quad, written at once from a stack buffer.
-pub fn write_ipv4<W: fmt::Write>(w: &mut W, ip: Ipv4Addr) -> fmt::Result {
-    let mut buf = [0u8; 15];
+/// A dotted quad.
+fn put_ipv4(out: &mut Vec<u8>, ip: Ipv4Addr) {
+    let (buf, len) = dotted_quad(ip);
+    // The whole buffer appended, then cut to the address: a copy of a fixed size,
+    // without a call.
+    let start = out.len();
+    out.extend_from_slice(&buf);
+    out.truncate(start + len);
+}
+
+/// Each octet's decimal digits followed by a dot, in four bytes (the unused ones
+/// zero), and how many of them are used: `10` is `b"10.\0"`, 3.
+const OCTET_DOT: [([u8; 4], u8); 256] = {
+    let mut table = [([0u8; 4], 0u8); 256];
+    let mut n = 0;
+    while n < 256 {
+        let o = n as u8;
+        table[n] = if o >= 100 {
+            ([b'0' + o / 100, b'0' + o / 10 % 10, b'0' + o % 10, b'.'], 4)
+        } else if o >= 10 {
+            ([b'0' + o / 10, b'0' + o % 10, b'.', 0], 3)
+        } else {
+            ([b'0' + o, b'.', 0, 0], 2)
+        };
+        n += 1;
+    }
+    table
+};
+
+/// An address's dotted quad, in a buffer, and its length: each octet's text (with
+/// its dot) is stored whole from the table, then the buffer moves past it.
+fn dotted_quad(ip: Ipv4Addr) -> ([u8; 16], usize) {
+    let mut buf = [0u8; 16];
     let mut len = 0;
-    for (i, octet) in ip.octets().into_iter().enumerate() {
-        if i > 0 {
-            buf[len] = b'.';
-            len += 1;
+    for octet in ip.octets() {
+        let (text, n) = OCTET_DOT[usize::from(octet)];
+        // `len` is at most 12 here (three octets of four): the four bytes fit.
+        if let Some(slot) = buf.get_mut(len..len + 4) {
+            slot.copy_from_slice(&text);
         }
-        // Leading digits only when the octet needs them: no zero padding.
-        if octet >= 100 {
-            buf[len] = b'0' + octet / 100;
-            len += 1;
-        }
-        if octet >= 10 {
-            buf[len] = b'0' + octet / 10 % 10;
-            len += 1;
-        }
-        buf[len] = b'0' + octet % 10;
-        len += 1;
+        len += usize::from(n);
     }
-    w.write_str(ascii(&buf[..len]))
+    // No dot after the last octet.
+    (buf, len - 1)
 }
 
-/// An address as a new string, the same text as `to_string()`.
+/// An address as `to_string()` writes it.
 pub fn ip_string(ip: IpAddr) -> String {
-    let mut s = String::new();
-    // Writing to a String cannot fail.
-    let _ = write_ip(&mut s, ip);
-    s
+    match ip {
+        IpAddr::V4(v4) => {
+            let (buf, len) = dotted_quad(v4);
+            // Digits and dots: ASCII, so always UTF-8.
+            std::str::from_utf8(buf.get(..len).unwrap_or_default())
+                .unwrap_or_default()
+                .to_owned()
+        }
+        IpAddr::V6(v6) => v6.to_string(),
+    }
 }
 
 /// An unsigned number in decimal.
-fn write_decimal<W: fmt::Write>(w: &mut W, mut n: u64) -> fmt::Result {
+fn put_decimal(out: &mut Vec<u8>, mut n: u64) {
     let mut buf = [0u8; 20];
     let mut at = buf.len();
     loop {
@@ -831,24 +884,18 @@ fn write_decimal<W: fmt::Write>(w: &mut W, mut n: u64) -> fmt::Result {
             break;
         }
     }
-    w.write_str(ascii(&buf[at..]))
+    out.extend_from_slice(&buf[at..]);
 }
 
 /// A DHCP transaction id as `{:#010x}` writes it: `0x` and eight lower-case digits.
-fn write_xid<W: fmt::Write>(w: &mut W, xid: u32) -> fmt::Result {
+fn put_xid(out: &mut Vec<u8>, xid: u32) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut buf = *b"0x00000000";
     for (i, digit) in buf[2..].iter_mut().enumerate() {
         *digit = HEX[(xid >> (28 - 4 * i) & 0xf) as usize];
     }
-    w.write_str(ascii(&buf))
+    out.extend_from_slice(&buf);
 }
-
-/// Digits and dots written above: ASCII, so always UTF-8.
-fn ascii(bytes: &[u8]) -> &str {
-    std::str::from_utf8(bytes).unwrap_or_default()
-}
-
 fn via_request(via: FileTransport) -> &'static str {
     match via {
         FileTransport::Tftp => "TFTP read request",
@@ -883,9 +930,13 @@ impl Timeline {
         self.events.capacity() * std::mem::size_of::<Event>() + self.strings
     }
 
-    /// Sort by (time, frame): capture order is not always time order.
+    /// Sort by (time, frame): capture order is not always time order, though it
+    /// nearly always is, and then one pass tells.
     pub fn finish(&mut self) {
-        self.events.sort_by_key(|e| (e.ts_ns, e.frame));
+        let order = |e: &Event| (e.ts_ns, e.frame);
+        if !self.events.is_sorted_by_key(order) {
+            self.events.sort_by_key(order);
+        }
     }
 }
 
@@ -1165,7 +1216,47 @@ mod tests {
             buf.clear();
             kind.push_text(&mut buf);
             assert_eq!(buf, want);
+            // After other text, as the report writes a timeline's texts.
+            let mut bytes = b"before ".to_vec();
+            kind.push_text_bytes(&mut bytes);
+            assert_eq!(bytes, format!("before {want}").into_bytes());
         }
+    }
+
+    /// Every octet value at every place of a dotted quad, after other text (the
+    /// table's fixed-size copies are cut back to the address), as std writes it.
+    #[test]
+    fn every_octet_is_written_as_std_writes_it() {
+        for octet in 0..=255u8 {
+            for place in 0..4 {
+                let mut octets = [10, 200, 3, 99];
+                octets[place] = octet;
+                let ip = Ipv4Addr::from(octets);
+                assert_eq!(ip_string(ip.into()), ip.to_string());
+                let mut out = b"x".to_vec();
+                push_ip(&mut out, ip.into());
+                assert_eq!(out, format!("x{ip}").into_bytes());
+            }
+        }
+    }
+
+    #[test]
+    fn finish_sorts_by_time_then_frame_and_keeps_an_ordered_timeline() {
+        let event = |ts_ns, frame| Event {
+            ts_ns,
+            frame,
+            kind: EventKind::Alarm { text: "x".into() },
+        };
+        let mut t = Timeline::default();
+        for (ts, frame) in [(5, 1), (3, 2), (3, 1), (9, 4)] {
+            t.push(event(ts, frame));
+        }
+        t.finish();
+        let order: Vec<(i64, u64)> = t.events.iter().map(|e| (e.ts_ns, e.frame)).collect();
+        assert_eq!(order, [(3, 1), (3, 2), (5, 1), (9, 4)]);
+        t.finish();
+        let again: Vec<(i64, u64)> = t.events.iter().map(|e| (e.ts_ns, e.frame)).collect();
+        assert_eq!(again, order);
     }
 
     proptest::proptest! {

@@ -3,11 +3,14 @@
 //! …, see [`EventType`]), then the derived facts of [`DERIVED`]. `rules/README.md`
 //! lists them; `bootscope rules --facts` prints them.
 
+use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::net::IpAddr;
 
 use rules::{FactDef, FactId, FactType, Facts, Sequence, Value, Vocabulary};
 
 use super::device::{Boot, Device, DeviceKind, FileOutcome};
+use crate::link::MacAddr;
 use crate::timeline::{ip_string, EventKind, EventType, FileClass};
 
 /// The derived facts: name, type, one line of documentation.
@@ -260,46 +263,66 @@ pub fn event_type_names() -> Vec<&'static str> {
     EventType::ALL.iter().map(|t| t.name()).collect()
 }
 
-/// An owned fact value.
+/// A fact's value. Texts the device holds are borrowed from it; addresses are
+/// written only when a rule reads them (most never are).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Owned {
+pub enum FactValue<'a> {
     /// Integer.
     Int(i64),
     /// Boolean.
     Bool(bool),
     /// Text.
-    Str(String),
+    Str(Cow<'a, str>),
+    /// An IP address, as text once read.
+    Addr(IpAddr, OnceCell<String>),
+    /// A MAC address, as text once read.
+    Mac(MacAddr, OnceCell<String>),
 }
 
-/// The facts of one boot of one device, indexed like the vocabulary.
+/// The facts of one boot of one device, indexed like the vocabulary: the event
+/// counts, then the derived facts.
 #[derive(Debug, Clone)]
-pub struct BootFacts {
-    values: Vec<Owned>,
+pub struct BootFacts<'a> {
+    /// The event counts, by [`EventType`] (a copy: nothing to build or drop).
+    counts: [u32; EventType::COUNT],
+    /// The derived facts, in the order of [`DERIVED`].
+    derived: Vec<FactValue<'a>>,
 }
 
-impl Facts for BootFacts {
+impl Facts for BootFacts<'_> {
     fn value(&self, id: FactId) -> Value<'_> {
-        match self.values.get(id) {
-            Some(Owned::Int(i)) => Value::Int(*i),
-            Some(Owned::Bool(b)) => Value::Bool(*b),
-            Some(Owned::Str(s)) => Value::Str(s),
+        let Some(at) = id.checked_sub(EventType::COUNT) else {
+            return Value::Int(self.counts.get(id).map_or(0, |&n| i64::from(n)));
+        };
+        match self.derived.get(at) {
+            Some(FactValue::Int(i)) => Value::Int(*i),
+            Some(FactValue::Bool(b)) => Value::Bool(*b),
+            Some(FactValue::Str(s)) => Value::Str(s),
+            Some(FactValue::Addr(ip, text)) => Value::Str(text.get_or_init(|| ip_string(*ip))),
+            Some(FactValue::Mac(mac, text)) => Value::Str(text.get_or_init(|| mac.to_string())),
             None => Value::Int(0),
         }
     }
 }
 
-impl BootFacts {
+impl BootFacts<'_> {
     /// Set `errors_so_far` (updated while the rules run in order).
     pub fn set_errors_so_far(&mut self, n: i64) {
         // Set once per rule of every boot: its place is found at compile time.
         const AT: usize = derived_at("errors_so_far");
-        if let Some(v) = self.values.get_mut(AT) {
-            *v = Owned::Int(n);
+        if let Some(v) = self.derived.get_mut(AT) {
+            *v = FactValue::Int(n);
         }
     }
 
+    /// The `timed_out` fact, without a lookup by name.
+    pub fn timed_out(&self) -> bool {
+        const AT: usize = derived_at("timed_out");
+        matches!(self.derived.get(AT), Some(FactValue::Bool(true)))
+    }
+
     /// A fact by name (for the report and tests).
-    pub fn get(&self, name: &str) -> Option<&Owned> {
+    pub fn get(&self, name: &str) -> Option<Value<'_>> {
         let at = EventType::ALL
             .iter()
             .position(|t| t.name() == name)
@@ -309,11 +332,11 @@ impl BootFacts {
                     .position(|d| d.0 == name)
                     .map(|i| i + EventType::COUNT)
             })?;
-        self.values.get(at)
+        Some(self.value(at))
     }
 }
 
-/// Where the derived fact `name` sits among all facts (after the event counts).
+/// Where the derived fact `name` sits among the derived facts.
 const fn derived_at(name: &str) -> usize {
     const fn same(a: &str, b: &str) -> bool {
         let (a, b) = (a.as_bytes(), b.as_bytes());
@@ -332,7 +355,7 @@ const fn derived_at(name: &str) -> usize {
     let mut i = 0;
     while i < DERIVED.len() {
         if same(DERIVED[i].0, name) {
-            return EventType::COUNT + i;
+            return i;
         }
         i += 1;
     }
@@ -355,13 +378,16 @@ pub struct FactContext<'a> {
 }
 
 /// Compute the facts of `boot` of `dev`.
-pub fn compute(dev: &Device, boot: &Boot, cx: &FactContext<'_>) -> BootFacts {
-    let mut v: Vec<Owned> = EventType::ALL
-        .iter()
-        .map(|t| Owned::Int(i64::from(boot.count(*t))))
-        .collect();
-    let s = |x: Option<String>| Owned::Str(x.unwrap_or_default());
-    let ip_s = |x: Option<IpAddr>| Owned::Str(x.map(ip_string).unwrap_or_default());
+pub fn compute<'a>(dev: &'a Device, boot: &'a Boot, cx: &FactContext<'a>) -> BootFacts<'a> {
+    let counts = std::array::from_fn(|i| EventType::ALL.get(i).map_or(0, |t| boot.count(*t)));
+    let mut v: Vec<FactValue<'a>> = Vec::with_capacity(DERIVED.len());
+    fn s<'a>(x: Option<impl Into<Cow<'a, str>>>) -> FactValue<'a> {
+        FactValue::Str(x.map_or(Cow::Borrowed(""), Into::into))
+    }
+    let addr = |x: Option<IpAddr>| match x {
+        Some(ip) => FactValue::Addr(ip, OnceCell::new()),
+        None => FactValue::Str(Cow::Borrowed("")),
+    };
 
     // DHCP
     let ack = boot.ack.as_ref().and_then(|e| match &e.kind {
@@ -417,142 +443,134 @@ pub fn compute(dev: &Device, boot: &Boot, cx: &FactContext<'_>) -> BootFacts {
         && u64::try_from(waited_ms).unwrap_or(0) > timeout;
 
     let restarts = i64::from(dev.boots) - 1 - i64::from(dev.firmware_reboots);
-    let mac = dev.mac().map(|m| m.to_string());
-    let b = Owned::Bool;
-    let i = Owned::Int;
-    // In the order of DERIVED (checked below and by a test): each value straight
-    // into its place, no lookup by name.
-    let derived = [
-        ("mac", s(mac)),
-        ("name", s(dev.name.as_deref().map(str::to_owned))),
-        ("model", s(dev.model.as_deref().map(str::to_owned))),
-        ("is_phone", b(dev.kind == DeviceKind::Phone)),
-        ("kind", Owned::Str(dev.kind.as_str().into())),
-        ("vlan", i(dhcp_vlan.map_or(0, i64::from))),
-        ("voice_vlan", i(voice_vlan.map_or(0, i64::from))),
-        ("ip", ip_s(dev.ip)),
-        ("boots", i(i64::from(dev.boots))),
-        ("restarts", i(restarts.max(0))),
-        ("firmware_reboots", i(i64::from(dev.firmware_reboots))),
-        (
-            "dhcp_server",
-            s(boot.dhcp_server.map(|x| ip_string(x.into()))),
-        ),
-        ("dhcp_acked", b(boot.ack.is_some())),
-        ("dhcp_nak_unrecovered", b(boot.nak_pending)),
-        (
-            "ack_tftp_usable",
-            b(ack.is_some_and(|a| {
-                !a.servers.is_empty() || a.option66.as_deref().is_some_and(|n| !n.is_empty())
-            })),
-        ),
-        (
-            "ack_option150_ascii",
-            b(ack.is_some_and(|a| a.option150_ascii.is_some())),
-        ),
-        (
-            "ack_option150_text",
-            s(ack.and_then(|a| a.option150_ascii.as_deref().map(Into::into))),
-        ),
-        (
-            "tftp_server",
-            s(ack.and_then(|a| {
-                a.servers
-                    .first()
-                    .map(|x| ip_string((*x).into()))
-                    .or_else(|| a.option66.as_deref().map(Into::into))
-            })),
-        ),
-        (
-            "option66",
-            s(ack.and_then(|a| a.option66.as_deref().map(Into::into))),
-        ),
-        (
-            "file_unanswered_max",
-            i(unanswered.map_or(0, |f| i64::from(f.unanswered))),
-        ),
-        ("unanswered_file", s(unanswered.map(|f| f.name.to_string()))),
-        (
-            "unanswered_server",
-            s(unanswered.map(|f| ip_string(f.server))),
-        ),
-        ("config_file", s(own_config.map(|f| f.name.to_string()))),
-        ("config_not_found", b(config_not_found)),
-        ("default_not_found", b(default_not_found)),
-        ("config_received", b(config_received)),
-        ("default_config_used", b(default_used)),
-        (
-            "config_server",
-            s(own_config.or(default_config).map(|f| ip_string(f.server))),
-        ),
-        ("firmware_file", s(firmware.map(|f| f.name.to_string()))),
-        ("firmware_not_found", b(firmware_not_found)),
-        ("firmware_received", b(boot.firmware_received)),
-        ("cm_first", s(boot.cms.first().map(|c| ip_string(c.ip)))),
-        ("cm_tried", i(boot.cms.len() as i64)),
-        ("cm_failed", i(failed.len() as i64)),
-        ("cm_connected", b(connected)),
-        (
-            "cm_unanswered_syns",
-            i(boot.cms.iter().map(|c| i64::from(c.syns_unanswered)).sum()),
-        ),
-        (
-            "cm_rsts",
-            i(boot.cms.iter().map(|c| i64::from(c.rsts)).sum()),
-        ),
-        (
-            "cm_failed_list",
-            Owned::Str(
-                failed
-                    .iter()
-                    .map(|c| ip_string(c.ip))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            ),
-        ),
-        (
-            "register_unanswered",
-            i(boot
-                .cms
+    let b = FactValue::Bool;
+    let i = FactValue::Int;
+    // In the order of DERIVED (checked in debug builds, which the tests run): each
+    // value pushed straight into its place, no lookup by name.
+    let mut push = |name: &str, value: FactValue<'a>| {
+        debug_assert_eq!(DERIVED.get(v.len()).map(|d| d.0), Some(name));
+        v.push(value);
+    };
+    push(
+        "mac",
+        match dev.mac() {
+            Some(mac) => FactValue::Mac(mac, OnceCell::new()),
+            None => FactValue::Str(Cow::Borrowed("")),
+        },
+    );
+    push("name", s(dev.name.as_deref()));
+    push("model", s(dev.model.as_deref()));
+    push("is_phone", b(dev.kind == DeviceKind::Phone));
+    push("kind", s(Some(dev.kind.as_str())));
+    push("vlan", i(dhcp_vlan.map_or(0, i64::from)));
+    push("voice_vlan", i(voice_vlan.map_or(0, i64::from)));
+    push("ip", addr(dev.ip));
+    push("boots", i(i64::from(dev.boots)));
+    push("restarts", i(restarts.max(0)));
+    push("firmware_reboots", i(i64::from(dev.firmware_reboots)));
+    push("dhcp_server", addr(boot.dhcp_server.map(IpAddr::V4)));
+    push("dhcp_acked", b(boot.ack.is_some()));
+    push("dhcp_nak_unrecovered", b(boot.nak_pending));
+    push(
+        "ack_tftp_usable",
+        b(ack.is_some_and(|a| {
+            !a.servers.is_empty() || a.option66.as_deref().is_some_and(|n| !n.is_empty())
+        })),
+    );
+    push(
+        "ack_option150_ascii",
+        b(ack.is_some_and(|a| a.option150_ascii.is_some())),
+    );
+    push(
+        "ack_option150_text",
+        s(ack.and_then(|a| a.option150_ascii.as_deref())),
+    );
+    push(
+        "tftp_server",
+        match ack.and_then(|a| a.servers.first()) {
+            Some(server) => addr(Some(IpAddr::V4(*server))),
+            None => s(ack.and_then(|a| a.option66.as_deref())),
+        },
+    );
+    push("option66", s(ack.and_then(|a| a.option66.as_deref())));
+    push(
+        "file_unanswered_max",
+        i(unanswered.map_or(0, |f| i64::from(f.unanswered))),
+    );
+    push("unanswered_file", s(unanswered.map(|f| &*f.name)));
+    push("unanswered_server", addr(unanswered.map(|f| f.server)));
+    push("config_file", s(own_config.map(|f| &*f.name)));
+    push("config_not_found", b(config_not_found));
+    push("default_not_found", b(default_not_found));
+    push("config_received", b(config_received));
+    push("default_config_used", b(default_used));
+    push(
+        "config_server",
+        addr(own_config.or(default_config).map(|f| f.server)),
+    );
+    push("firmware_file", s(firmware.map(|f| &*f.name)));
+    push("firmware_not_found", b(firmware_not_found));
+    push("firmware_received", b(boot.firmware_received));
+    push("cm_first", addr(boot.cms.first().map(|c| c.ip)));
+    push("cm_tried", i(boot.cms.len() as i64));
+    push("cm_failed", i(failed.len() as i64));
+    push("cm_connected", b(connected));
+    push(
+        "cm_unanswered_syns",
+        i(boot.cms.iter().map(|c| i64::from(c.syns_unanswered)).sum()),
+    );
+    push(
+        "cm_rsts",
+        i(boot.cms.iter().map(|c| i64::from(c.rsts)).sum()),
+    );
+    push(
+        "cm_failed_list",
+        s(Some(
+            failed
                 .iter()
-                .map(|c| i64::from(c.registers_unanswered))
-                .max()
-                .unwrap_or(0)),
-        ),
-        ("registered", b(boot.registered)),
-        ("registered_before", b(boot.registered_before)),
-        ("registered_cm", ip_s(boot.registered_cm)),
-        ("rejected", b(rejected)),
-        (
-            "reject_code",
-            i(boot.reject.as_ref().map_or(0, |r| i64::from(r.0))),
-        ),
-        (
-            "reject_reason",
-            s(boot.reject.as_ref().map(|r| r.1.to_string())),
-        ),
-        (
-            "challenge_unanswered",
-            b(boot.challenge_pending && !boot.registered),
-        ),
-        ("failover", b(failover)),
-        ("protocol", s(boot.protocol.map(|p| p.as_str().to_owned()))),
-        ("alarm_text", s(boot.alarm.as_deref().map(Into::into))),
-        ("step", s(furthest.map(|st| st.id.clone()))),
-        ("waited_ms", i(waited_ms)),
-        ("timeout_ms", i(i64::try_from(timeout).unwrap_or(i64::MAX))),
-        ("timed_out", b(timed_out && cx.last)),
-        (
-            "dhcp_flood_macs",
-            i(boot.dhcp_vlan.map_or(0, |vlan| {
-                i64::try_from(cx.floods.clients_before(vlan, boot.last_ns)).unwrap_or(i64::MAX)
-            })),
-        ),
-        ("errors_so_far", i(0)),
-    ];
-    debug_assert!(derived.iter().map(|d| d.0).eq(DERIVED.iter().map(|d| d.0)));
-    v.extend(derived.into_iter().map(|(_, value)| value));
-    BootFacts { values: v }
+                .map(|c| ip_string(c.ip))
+                .collect::<Vec<_>>()
+                .join(", "),
+        )),
+    );
+    push(
+        "register_unanswered",
+        i(boot
+            .cms
+            .iter()
+            .map(|c| i64::from(c.registers_unanswered))
+            .max()
+            .unwrap_or(0)),
+    );
+    push("registered", b(boot.registered));
+    push("registered_before", b(boot.registered_before));
+    push("registered_cm", addr(boot.registered_cm));
+    push("rejected", b(rejected));
+    push(
+        "reject_code",
+        i(boot.reject.as_ref().map_or(0, |r| i64::from(r.0))),
+    );
+    push("reject_reason", s(boot.reject.as_ref().map(|r| &*r.1)));
+    push(
+        "challenge_unanswered",
+        b(boot.challenge_pending && !boot.registered),
+    );
+    push("failover", b(failover));
+    push("protocol", s(boot.protocol.map(|p| p.as_str())));
+    push("alarm_text", s(boot.alarm.as_deref()));
+    push("step", s(furthest.map(|st| st.id.as_str())));
+    push("waited_ms", i(waited_ms));
+    push("timeout_ms", i(i64::try_from(timeout).unwrap_or(i64::MAX)));
+    push("timed_out", b(timed_out && cx.last));
+    push(
+        "dhcp_flood_macs",
+        i(boot.dhcp_vlan.map_or(0, |vlan| {
+            i64::try_from(cx.floods.clients_before(vlan, boot.last_ns)).unwrap_or(i64::MAX)
+        })),
+    );
+    push("errors_so_far", i(0));
+    debug_assert_eq!(v.len(), DERIVED.len());
+    BootFacts { counts, derived: v }
 }
 
 #[cfg(test)]
@@ -568,15 +586,61 @@ mod tests {
     }
 
     #[test]
-    fn errors_so_far_is_set_where_it_is_read() {
-        let n = vocabulary().facts.len();
+    fn addresses_read_as_their_text_and_absent_ones_as_empty() {
+        let ip: IpAddr = "10.1.2.30".parse().unwrap();
+        let mac = MacAddr([0x00, 0x1b, 0x54, 0xaa, 0x00, 0x0f]);
+        let facts = BootFacts {
+            counts: [7; EventType::COUNT],
+            derived: vec![
+                FactValue::Addr(ip, OnceCell::new()),
+                FactValue::Mac(mac, OnceCell::new()),
+                FactValue::Str(Cow::Borrowed("")),
+            ],
+        };
+        let at = EventType::COUNT;
+        for _ in 0..2 {
+            assert_eq!(facts.value(0), Value::Int(7));
+            assert_eq!(facts.value(at), Value::Str("10.1.2.30"));
+            assert_eq!(facts.value(at + 1), Value::Str("00:1b:54:aa:00:0f"));
+            assert_eq!(facts.value(at + 2), Value::Str(""));
+            assert_eq!(facts.value(at + 3), Value::Int(0));
+        }
+    }
+
+    #[test]
+    fn timed_out_is_read_where_it_is_set() {
         let mut facts = BootFacts {
-            values: vec![Owned::Int(0); n],
+            counts: [0; EventType::COUNT],
+            derived: vec![FactValue::Bool(false); DERIVED.len()],
+        };
+        assert!(!facts.timed_out());
+        let at = DERIVED.iter().position(|f| f.0 == "timed_out").unwrap();
+        facts.derived[at] = FactValue::Bool(true);
+        assert!(facts.timed_out());
+        assert_eq!(facts.get("timed_out"), Some(Value::Bool(true)));
+        // Read through the vocabulary's numbering, as rules read it.
+        let id = vocabulary()
+            .facts
+            .iter()
+            .position(|f| f.name == "timed_out")
+            .unwrap();
+        assert_eq!(facts.value(id), Value::Bool(true));
+    }
+
+    #[test]
+    fn errors_so_far_is_set_where_it_is_read() {
+        let mut facts = BootFacts {
+            counts: [0; EventType::COUNT],
+            derived: vec![FactValue::Int(0); DERIVED.len()],
         };
         facts.set_errors_so_far(3);
-        assert_eq!(facts.get("errors_so_far"), Some(&Owned::Int(3)));
+        assert_eq!(facts.get("errors_so_far"), Some(Value::Int(3)));
         assert_eq!(
-            facts.values.iter().filter(|v| **v == Owned::Int(3)).count(),
+            facts
+                .derived
+                .iter()
+                .filter(|v| **v == FactValue::Int(3))
+                .count(),
             1
         );
     }

@@ -10,20 +10,23 @@
 //!   (the stages of the steps expected next); a stalling finding of a later stage
 //!   (firmware not found, call manager unreachable) names it.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use rules::{RuleSet, Severity, Stage};
 
-use super::device::{Boot, Device, DeviceKind};
-use super::facts::{self, BootFacts, FactContext, Owned};
+use super::device::{Boot, Device, DeviceKey, DeviceKind};
+use super::facts::{self, BootFacts, FactContext};
 use super::flood;
 use crate::model::predict::{self, Seen};
 use crate::report::{
     CaptureInfo, Diagnosis, Expectation, Finding, ModelPrediction, PhoneReport, Report, Status,
     Summary, TimelineEntry,
 };
-use crate::timeline::{ip_string, Direction, Event, EventKind, Exchange, FileClass, PeerRole};
+use crate::timeline::{
+    ip_string, push_ip, Direction, Event, EventKind, Exchange, FileClass, PeerRole,
+};
 
 /// A finding before its `any` stage is resolved.
 struct Raw {
@@ -33,12 +36,12 @@ struct Raw {
 }
 
 /// The findings of one boot, and its facts.
-fn evaluate(
+fn evaluate<'a>(
     rules: &RuleSet,
-    dev: &Device,
-    boot: &Boot,
-    cx: &FactContext<'_>,
-) -> (Vec<Raw>, BootFacts) {
+    dev: &'a Device,
+    boot: &'a Boot,
+    cx: &FactContext<'a>,
+) -> (Vec<Raw>, BootFacts<'a>) {
     let mut facts = facts::compute(dev, boot, cx);
     let mut out: Vec<Raw> = Vec::new();
     let mut errors = 0i64;
@@ -123,7 +126,7 @@ pub fn verdict(
     } else {
         (Vec::new(), facts::compute(dev, &dev.boot, &cx))
     };
-    let timed_out = matches!(facts.get("timed_out"), Some(Owned::Bool(true)));
+    let timed_out = facts.timed_out();
     let mut boot = &dev.boot;
     let stalls = |raw: &[Raw]| raw.iter().any(|r| r.stalls);
     if judged && !dev.boot.registered && !stalls(&raw) && !timed_out {
@@ -215,7 +218,8 @@ pub fn verdict(
 /// connection around them.
 fn timeline_entries(events: &[Event], rel: impl Fn(i64) -> f64) -> Vec<TimelineEntry> {
     // Bounded by the timeline (MAX_TIMELINE events).
-    let mut file_server: BTreeMap<&str, IpAddr> = BTreeMap::new();
+    // Each file requested: its server, and its class (classified once).
+    let mut requested: BTreeMap<&str, (IpAddr, FileClass)> = BTreeMap::new();
     let mut last_cm: Option<IpAddr> = None;
     let next_cm = |from: usize| {
         events
@@ -226,61 +230,115 @@ fn timeline_entries(events: &[Event], rel: impl Fn(i64) -> f64) -> Vec<TimelineE
                 _ => None,
             })
     };
-    // Each text is written into one reused buffer, then copied out at its exact size:
-    // one allocation per entry, none for growth.
-    let mut text = String::with_capacity(256);
-    events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let exchange = e.kind.exchange().map(|mut x| {
-                match &e.kind {
-                    EventKind::FileRequest { file, server, .. } => {
-                        file_server.insert(file, *server);
-                    }
-                    EventKind::FileReceived { file, .. }
-                    | EventKind::FileNotFound { file, .. }
-                    | EventKind::FileError { file, .. } => {
-                        x.addr = file_server.get(&**file).copied();
-                    }
-                    EventKind::Alarm { .. } => x.addr = last_cm.or_else(|| next_cm(i)),
-                    _ => {}
+    // Every text of the timeline (each event's words, and its peer's address) is
+    // written into one buffer, checked as UTF-8 once, then copied out of it at its
+    // exact size: one allocation a string, none for growth, and no check of each
+    // short piece.
+    let mut bytes = Vec::with_capacity(events.len() * 64);
+    // Each event's exchange, stage, and where its words and then its peer's
+    // address end in `bytes`.
+    let mut pieces: Vec<(Option<Exchange>, Stage, usize, usize)> = Vec::with_capacity(events.len());
+    for (i, e) in events.iter().enumerate() {
+        let mut class = None;
+        let exchange = e.kind.exchange().map(|mut x| {
+            match &e.kind {
+                EventKind::FileRequest { file, server, .. } => {
+                    let c = FileClass::of(file);
+                    requested.insert(file, (*server, c));
+                    class = Some(c);
                 }
-                if x.role == PeerRole::CallManager && x.addr.is_some() {
-                    last_cm = x.addr;
+                EventKind::FileReceived { file, .. }
+                | EventKind::FileNotFound { file, .. }
+                | EventKind::FileError { file, .. } => {
+                    let request = requested.get(&**file).copied();
+                    x.addr = request.map(|(server, _)| server);
+                    class = request.map(|(_, c)| c);
                 }
-                x
-            });
-            let (peer_role, peer, dir) = peer_fields(exchange);
-            text.clear();
-            e.kind.push_text(&mut text);
-            TimelineEntry {
-                time: rel(e.ts_ns),
-                frame: e.frame,
-                stage: e.kind.stage(),
-                event: text.as_str().to_owned(),
-                kind: e.kind.event_type().name(),
-                peer_role,
-                peer,
-                dir,
+                EventKind::Alarm { .. } => x.addr = last_cm.or_else(|| next_cm(i)),
+                _ => {}
             }
-        })
-        .collect()
+            if x.role == PeerRole::CallManager && x.addr.is_some() {
+                last_cm = x.addr;
+            }
+            x
+        });
+        let stage = e
+            .kind
+            .stage_with(|file| class.unwrap_or_else(|| FileClass::of(file)));
+        e.kind.push_text_bytes(&mut bytes);
+        let text_end = bytes.len();
+        if let Some(ip) = exchange.and_then(|x| x.addr) {
+            push_ip(&mut bytes, ip);
+        }
+        pieces.push((exchange, stage, text_end, bytes.len()));
+    }
+    // Every piece is a `&str` or ASCII: always valid, so borrowed as it is.
+    let texts = match std::str::from_utf8(&bytes) {
+        Ok(texts) => Cow::Borrowed(texts),
+        Err(_) => String::from_utf8_lossy(&bytes),
+    };
+    let piece = |from: usize, to: usize| texts.get(from..to).unwrap_or_default().to_owned();
+    let mut entries = Vec::with_capacity(events.len());
+    let mut start = 0;
+    for (e, &(exchange, stage, text_end, peer_end)) in events.iter().zip(&pieces) {
+        let event = piece(start, text_end);
+        // The address's text is the piece written after the event's.
+        let (peer_role, peer, dir) = peer_fields(exchange, |_| piece(text_end, peer_end));
+        start = peer_end;
+        entries.push(TimelineEntry {
+            time: rel(e.ts_ns),
+            frame: e.frame,
+            stage,
+            event,
+            kind: e.kind.event_type().name(),
+            peer_role,
+            peer,
+            dir,
+        });
+    }
+    entries
 }
 
-/// An exchange as the report's `peer_role`, `peer` and `dir` fields.
+/// An exchange as the report's `peer_role`, `peer` and `dir` fields, the address
+/// written by `text`.
 fn peer_fields(
     x: Option<Exchange>,
+    text: impl FnOnce(IpAddr) -> String,
 ) -> (Option<&'static str>, Option<String>, Option<&'static str>) {
     (
         x.map(|x| x.role.as_str()),
-        x.and_then(|x| x.addr).map(ip_string),
+        x.and_then(|x| x.addr).map(text),
         x.and_then(|x| x.dir).map(Direction::as_str),
     )
 }
 
+/// Seconds rounded to the microsecond.
 fn round_us(s: f64) -> f64 {
-    (s * 1e6).round() / 1e6
+    round(s * 1e6) / 1e6
+}
+
+/// `x.round()` (half away from zero), without the library call `f64::round`
+/// makes on a target without SSE4.1: a quarter of a million timeline times are
+/// rounded. Exact: below 2^52 the fraction `x - trunc(x)` is exact, and from
+/// 2^52 up every float is whole.
+fn round(x: f64) -> f64 {
+    const WHOLE_FROM: f64 = 4_503_599_627_370_496.0; // 2^52
+                                                     // One comparison sets apart the whole, the infinite and NaN.
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
+    if !(x.abs() < WHOLE_FROM) {
+        return x;
+    }
+    let whole = x as i64 as f64; // toward zero
+    let fraction = x - whole;
+    let rounded = if fraction >= 0.5 {
+        whole + 1.0
+    } else if fraction <= -0.5 {
+        whole - 1.0
+    } else {
+        whole
+    };
+    // A negative number rounded to zero is -0.0, as `round` gives.
+    rounded.copysign(x)
 }
 
 /// What the sequence expects after the boot's furthest step, and the model's word.
@@ -298,7 +356,7 @@ fn expectation(rules: &RuleSet, dev: &Device, boot: &Boot, end_ns: i64) -> Optio
         let seen = seen_of(&last.kind, boot)?;
         let p = predict::next(mac, &seen);
         let x = predicted_exchange(&seen, &p, &dev.timeline.events, last.frame, boot);
-        let (peer_role, peer, dir) = peer_fields(x);
+        let (peer_role, peer, dir) = peer_fields(x, ip_string);
         Some(ModelPrediction {
             stage: p.stage,
             within: p.within_ms as f64 / 1000.0,
@@ -570,8 +628,9 @@ pub fn tags_kept<'d>(mut devices: impl Iterator<Item = &'d Device>) -> bool {
     })
 }
 
-/// Build the report of all devices (given in report order; each is dropped once
-/// its entry is made) and of the site. The engine fills in its counters.
+/// Build the report of all devices and of the site. The devices may come in any
+/// order: the report lists them by key. Each device is dropped as soon as its entry
+/// is made. The engine fills in its counters.
 pub fn report(
     rules: &RuleSet,
     devices: Vec<Device>,
@@ -584,18 +643,36 @@ pub fn report(
         tags_kept: tags_kept(devices.iter()),
         floods,
     };
-    // Each verdict reads one device only: judged on every core, in key order.
-    let judged: Vec<(bool, PhoneReport)> = devices
-        .par_iter()
-        .map(|dev| {
-            let v = verdict(rules, dev, start_ns, end_ns, &site);
-            (dev.kind == DeviceKind::Phone, v)
+    let places = key_order(&devices);
+    // Each verdict reads one device only: judged on every core, and the device
+    // (its timeline, its boots: about as much heap as the report itself) freed at
+    // once rather than held until the last verdict is made.
+    let judged: Vec<(usize, bool, PhoneReport)> = devices
+        .into_par_iter()
+        .zip(places)
+        .map(|(dev, place)| {
+            let v = verdict(rules, &dev, start_ns, end_ns, &site);
+            (place, dev.kind == DeviceKind::Phone, v)
         })
         .collect();
-    drop(devices);
-    let (phones, others): (Vec<_>, Vec<_>) = judged.into_iter().partition(|(phone, _)| *phone);
-    let phones: Vec<PhoneReport> = phones.into_iter().map(|(_, v)| v).collect();
-    let others: Vec<PhoneReport> = others.into_iter().map(|(_, v)| v).collect();
+    // Then each entry moved to its place in key order: no device is moved by a sort.
+    let mut ordered: Vec<Option<(bool, PhoneReport)>> = Vec::new();
+    ordered.resize_with(judged.len(), || None);
+    for (place, phone, v) in judged {
+        if let Some(slot) = ordered.get_mut(place) {
+            *slot = Some((phone, v));
+        }
+    }
+    let n_phones = ordered.iter().flatten().filter(|(phone, _)| *phone).count();
+    let mut phones = Vec::with_capacity(n_phones);
+    let mut others = Vec::with_capacity(ordered.len() - n_phones);
+    for (phone, v) in ordered.into_iter().flatten() {
+        if phone {
+            phones.push(v);
+        } else {
+            others.push(v);
+        }
+    }
     let summary = summarise(&phones, &others);
     Report {
         site_findings: floods.findings(start_ns),
@@ -608,5 +685,158 @@ pub fn report(
             rules: rules.sources.clone(),
             ..CaptureInfo::default()
         },
+    }
+}
+
+/// Each device's place in key order (the report's order). Keys are sorted, not
+/// the devices (hundreds of bytes each), and devices already in order cost one
+/// pass. `DeviceKey`'s order puts MAC keys (nearly all) first, as the bytes read;
+/// they are sorted as the 48-bit numbers those bytes spell, then names as strings.
+fn key_order(devices: &[Device]) -> Vec<usize> {
+    let mut macs: Vec<(u64, usize)> = Vec::with_capacity(devices.len());
+    let mut names: Vec<(&str, usize)> = Vec::new();
+    for (i, d) in devices.iter().enumerate() {
+        match &d.key {
+            DeviceKey::Mac(mac) => {
+                let mut number = [0u8; 8];
+                number[2..].copy_from_slice(&mac.0);
+                macs.push((u64::from_be_bytes(number), i));
+            }
+            DeviceKey::Name(name) => names.push((name, i)),
+        }
+    }
+    macs.sort_unstable();
+    names.sort_unstable();
+    let mut places = vec![0; devices.len()];
+    let by_key = macs.iter().map(|m| m.1).chain(names.iter().map(|n| n.1));
+    for (place, i) in by_key.enumerate() {
+        if let Some(p) = places.get_mut(i) {
+            *p = place;
+        }
+    }
+    places
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::link::MacAddr;
+
+    fn device(key: DeviceKey) -> Device {
+        let kind = match key {
+            DeviceKey::Mac(_) => DeviceKind::Phone,
+            DeviceKey::Name(_) => DeviceKind::SipAgent,
+        };
+        Device::new(key, kind, "test", 0, 1)
+    }
+
+    /// Keys by MAC and by name, in a scrambled order (names sort after MACs).
+    fn scrambled_keys() -> Vec<DeviceKey> {
+        let mut keys: Vec<DeviceKey> = (0..40u8)
+            .map(|i| {
+                let b = i.wrapping_mul(97);
+                DeviceKey::Mac(MacAddr([b % 3, 0x1b, b, 0xff - b, i % 5, b ^ 0x5a]))
+            })
+            .collect();
+        for name in ["zed@pbx", "alice@pbx", "SEP-gw/1", "", "Alice@pbx"] {
+            keys.insert(keys.len() / 2, DeviceKey::Name(name.into()));
+        }
+        keys.rotate_left(7);
+        keys
+    }
+
+    #[test]
+    fn devices_are_reported_in_key_order_whatever_order_they_come_in() {
+        let rules = crate::analyze::load_rules(None).unwrap();
+        let floods = flood::Detector::new(&rules.dhcp_starvation);
+        let keys = scrambled_keys();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_ne!(keys, sorted, "the input is not in order already");
+        let named = |k: &DeviceKey| match k {
+            DeviceKey::Mac(m) => m.to_string(),
+            DeviceKey::Name(n) => n.to_string(),
+        };
+        let want: Vec<String> = sorted.iter().map(named).collect();
+        for devices in [keys.clone(), sorted.clone()] {
+            let devices: Vec<Device> = devices.into_iter().map(device).collect();
+            let report = report(&rules, devices, 0, 1_000_000_000, &floods);
+            let got: Vec<String> = report
+                .phones
+                .iter()
+                .chain(&report.other_devices)
+                .map(|p| p.mac.clone().or(p.device_name.clone()).unwrap_or_default())
+                .collect();
+            assert_eq!(got, want);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn key_order_is_the_order_of_device_keys(
+            macs in prop::collection::vec(any::<[u8; 6]>(), 0..40),
+            names in prop::collection::vec(".{0,6}", 0..6),
+            rotate in any::<usize>(),
+        ) {
+            let mut keys: Vec<DeviceKey> = macs.into_iter().map(|m| DeviceKey::Mac(MacAddr(m))).collect();
+            keys.extend(names.into_iter().map(|n| DeviceKey::Name(n.into())));
+            if !keys.is_empty() {
+                let by = rotate % keys.len();
+                keys.rotate_left(by);
+            }
+            let devices: Vec<Device> = keys.iter().cloned().map(device).collect();
+            let places = key_order(&devices);
+            // The obvious way: indices sorted by key (ties by index).
+            let mut by_key: Vec<usize> = (0..keys.len()).collect();
+            by_key.sort_by(|&a, &b| keys[a].cmp(&keys[b]).then(a.cmp(&b)));
+            let mut want = vec![0; keys.len()];
+            for (place, &i) in by_key.iter().enumerate() {
+                want[i] = place;
+            }
+            prop_assert_eq!(places, want);
+        }
+
+        #[test]
+        fn round_is_std_round(x in any::<f64>(), whole in -1_000_000_000i64..1_000_000_000) {
+            let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+            prop_assert!(same(round(x), x.round()), "{x:e}");
+            for half in [whole as f64 + 0.5, whole as f64 - 0.5, whole as f64 / 1e6] {
+                prop_assert!(same(round(half), half.round()), "{half:e}");
+            }
+        }
+    }
+
+    #[test]
+    fn round_is_std_round_at_the_edges() {
+        let edges = [
+            0.0,
+            -0.0,
+            0.4,
+            -0.4,
+            0.5,
+            -0.5,
+            0.49999999999999994,
+            -0.49999999999999994,
+            1.5,
+            2.5,
+            -2.5,
+            4_503_599_627_370_495.5,
+            4_503_599_627_370_496.0,
+            -4_503_599_627_370_495.5,
+            9.007_199_254_740_993e15,
+            f64::MAX,
+            f64::MIN,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            5e-324,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        for x in edges {
+            assert_eq!(round(x).to_bits(), x.round().to_bits(), "{x:e}");
+        }
+        assert!(round(f64::NAN).is_nan());
     }
 }

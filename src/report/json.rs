@@ -61,7 +61,7 @@ fn write_devices(devices: &[PhoneReport], out: &mut dyn Write) -> io::Result<()>
         let rendered: Vec<Vec<u8>> = window
             .par_chunks(CHUNK)
             .map(|chunk| {
-                let mut buf = Vec::with_capacity(chunk.len() * 8192);
+                let mut buf = Vec::with_capacity(chunk.iter().map(estimated_len).sum());
                 for dev in chunk {
                     buf.extend_from_slice(b",\n    ");
                     device(&mut buf, dev);
@@ -77,6 +77,29 @@ fn write_devices(devices: &[PhoneReport], out: &mut dyn Write) -> io::Result<()>
         }
     }
     out.write_all(b"\n  ]")
+}
+
+/// A little over the bytes of a device's entry (short of escapes): a chunk's buffer
+/// is sized once rather than grown, and copied, as it fills.
+fn estimated_len(p: &PhoneReport) -> usize {
+    // Keys, indentation, numbers and names: under 2 KiB a device, 320 bytes a
+    // timeline entry and 400 a finding, besides their texts.
+    let texts = |strings: &[String]| strings.iter().map(|s| 16 + s.len()).sum::<usize>();
+    let entries: usize = p
+        .timeline
+        .iter()
+        .map(|e| 320 + e.event.len() + e.peer.as_ref().map_or(0, String::len))
+        .sum();
+    let findings: usize = p
+        .findings
+        .iter()
+        .map(|f| 400 + f.message.len() + texts(&f.checks) + 32 * f.evidence.len())
+        .sum();
+    let expected = p
+        .expected_next
+        .as_ref()
+        .map_or(0, |x| 1024 + texts(&x.expected) + x.after.len());
+    2048 + entries + findings + expected
 }
 
 // The device entries, written by hand straight into the buffer: byte for byte what
@@ -155,7 +178,7 @@ fn device(out: &mut Vec<u8>, p: &PhoneReport) {
     key!(out, 3, "findings");
     array(out, findings, 3, finding);
     key!(out, 3, "timeline");
-    array(out, timeline, 3, timeline_entry);
+    timeline_array(out, timeline);
     key!(out, 3, "kind");
     string(out, kind);
     key!(out, 3, "identified_by");
@@ -218,7 +241,36 @@ fn finding(out: &mut Vec<u8>, f: &Finding) {
     close!(out, 4, "}");
 }
 
-/// A timeline entry, an element of `timeline` (depth 4).
+/// `timeline` (depth 3): what [`array`] writes, with each entry's opening (the
+/// comma, indentation, brace and first key) and closing as single literals: a
+/// 10 000-phone report has a quarter of a million entries.
+fn timeline_array(out: &mut Vec<u8>, entries: &[TimelineEntry]) {
+    let Some((first, rest)) = entries.split_first() else {
+        out.extend_from_slice(b"[]");
+        return;
+    };
+    out.extend_from_slice(concat!("[\n", indent!(4), "{\n", indent!(5), "\"time\": ").as_bytes());
+    timeline_entry(out, first);
+    for e in rest {
+        out.extend_from_slice(
+            concat!(
+                "\n",
+                indent!(4),
+                "},\n",
+                indent!(4),
+                "{\n",
+                indent!(5),
+                "\"time\": "
+            )
+            .as_bytes(),
+        );
+        timeline_entry(out, e);
+    }
+    out.extend_from_slice(concat!("\n", indent!(4), "}\n", indent!(3), "]").as_bytes());
+}
+
+/// A timeline entry's fields (depth 5), from its time on: its braces and first
+/// key are [`timeline_array`]'s.
 fn timeline_entry(out: &mut Vec<u8>, e: &TimelineEntry) {
     let TimelineEntry {
         time,
@@ -230,19 +282,15 @@ fn timeline_entry(out: &mut Vec<u8>, e: &TimelineEntry) {
         peer,
         dir,
     } = e;
-    out.push(b'{');
-    key!(out, first, 5, "time");
     float(out, *time);
     key!(out, 5, "frame");
     integer(out, *frame);
-    key!(out, 5, "stage");
-    string(out, stage.as_str());
+    stage_field(out, *stage);
     key!(out, 5, "event");
     string(out, event);
     key!(out, 5, "type");
     string(out, kind);
     exchange(out, *peer_role, peer.as_deref(), *dir);
-    close!(out, 4, "}");
 }
 
 /// `expected_next` (depth 3).
@@ -306,7 +354,9 @@ fn model_prediction(out: &mut Vec<u8>, m: &ModelPrediction) {
 fn exchange(out: &mut Vec<u8>, peer_role: Option<&str>, peer: Option<&str>, dir: Option<&str>) {
     if let Some(role) = peer_role {
         key!(out, 5, "peer_role");
-        string(out, role);
+        if !role_name(out, role) {
+            string(out, role);
+        }
     }
     if let Some(peer) = peer {
         key!(out, 5, "peer");
@@ -314,8 +364,41 @@ fn exchange(out: &mut Vec<u8>, peer_role: Option<&str>, peer: Option<&str>, dir:
     }
     if let Some(dir) = dir {
         key!(out, 5, "dir");
-        string(out, dir);
+        if !direction_name(out, dir) {
+            string(out, dir);
+        }
     }
+}
+
+/// Writes a name quoted, as one copy of a fixed size.
+macro_rules! quoted {
+    ($out:expr, $name:literal) => {
+        $out.extend_from_slice(concat!("\"", $name, "\"").as_bytes())
+    };
+}
+
+/// A peer role's name (`PeerRole::as_str`: nearly every timeline entry has one),
+/// quoted, as one copy of a fixed size; `false` (nothing written) for any other
+/// string. A test holds the list to the enum's names.
+fn role_name(out: &mut Vec<u8>, name: &str) -> bool {
+    match name {
+        "dhcp_server" => quoted!(out, "dhcp_server"),
+        "file_server" => quoted!(out, "file_server"),
+        "call_manager" => quoted!(out, "call_manager"),
+        "switch" => quoted!(out, "switch"),
+        _ => return false,
+    }
+    true
+}
+
+/// A direction's name (`Direction::as_str`), as [`role_name`] writes a role's.
+fn direction_name(out: &mut Vec<u8>, name: &str) -> bool {
+    match name {
+        "from_phone" => quoted!(out, "from_phone"),
+        "to_phone" => quoted!(out, "to_phone"),
+        _ => return false,
+    }
+    true
 }
 
 /// A newline and the indentation of `level` (up to 8 levels).
@@ -356,15 +439,120 @@ fn integer(out: &mut Vec<u8>, n: u64) {
     let _ = CompactFormatter.write_u64(out, n);
 }
 
+/// A timeline entry's `stage` key and value (depth 5) as one literal, a copy of a
+/// fixed size (stage names need no escape; a test holds them to serde's).
+fn stage_field(out: &mut Vec<u8>, stage: Stage) {
+    macro_rules! field {
+        ($name:literal) => {
+            out.extend_from_slice(
+                concat!(",\n", indent!(5), "\"stage\": \"", $name, "\"").as_bytes(),
+            )
+        };
+    }
+    match stage {
+        Stage::Discovery => field!("discovery"),
+        Stage::Dhcp => field!("dhcp"),
+        Stage::Config => field!("config"),
+        Stage::Firmware => field!("firmware"),
+        Stage::Registration => field!("registration"),
+    }
+}
+
 /// A float as serde_json writes it: its own shortest form, `null` when not finite.
+#[inline]
 fn float(out: &mut Vec<u8>, v: f64) {
-    if v.is_finite() {
+    if let Some(micros) = whole_micros(v) {
+        micros_text(out, micros);
+    } else if v.is_finite() {
         // Writing to a Vec cannot fail.
         let _ = CompactFormatter.write_f64(out, v);
     } else {
         null(out);
     }
 }
+
+/// The whole number `k` of microseconds `v` stands for, when `v` is exactly the
+/// float nearest to `k / 10^6` and `k` has 2 to 15 digits: what the report's times
+/// and durations, rounded to the microsecond, nearly always are.
+///
+/// Then `k / 10^6` (trailing zeros dropped) is the shortest decimal that reads back
+/// as `v`, which is what serde's formatter writes: it reads back as `v` (`v` is its
+/// nearest float), and no other decimal of at most 15 significant digits does
+/// (those lie at least 10^-15 of their size apart; a float's rounding interval
+/// spans under 2.3·10^-16 of it). From 10 µs up, serde writes it without exponent.
+fn whole_micros(v: f64) -> Option<i64> {
+    const DIGITS_15: u64 = 1_000_000_000_000_000;
+    // Near `k` (checked below: a rounding error here only loses the fast path).
+    let k = (v * 1e6 + 0.5f64.copysign(v)) as i64;
+    let magnitude = k.unsigned_abs();
+    ((10..DIGITS_15).contains(&magnitude) && k as f64 / 1e6 == v).then_some(k)
+}
+
+/// `micros / 10^6` as serde's formatter writes it in fixed notation: a `-` when
+/// negative, the whole seconds, the point, and the six digits of the fraction
+/// without their trailing zeros (one kept: `12.0`). Written into a buffer, the
+/// whole part leftward from the point, and appended as a copy of a fixed size.
+fn micros_text(out: &mut Vec<u8>, micros: i64) {
+    // The point's place: room before it for a sign and nine whole digits
+    // (|micros| < 10^15), after it for the fixed copy of 24 bytes.
+    const POINT: usize = 16;
+    let m = micros.unsigned_abs();
+    let mut whole = m / 1_000_000;
+    let fraction = (m % 1_000_000) as usize;
+    let mut buf = [0u8; POINT + 24];
+    let mut start = POINT;
+    let mut put = |at: usize, digits: &[u8]| {
+        if let Some(slot) = buf.get_mut(at..at + digits.len()) {
+            slot.copy_from_slice(digits);
+        }
+    };
+    while whole >= 100 {
+        start -= 2;
+        put(start, &TWO_DIGITS[(whole % 100) as usize]);
+        whole /= 100;
+    }
+    if whole >= 10 {
+        start -= 2;
+        put(start, &TWO_DIGITS[whole as usize]);
+    } else {
+        start -= 1;
+        put(start, &[b'0' + whole as u8]);
+    }
+    if micros < 0 {
+        start -= 1;
+        put(start, b"-");
+    }
+    put(POINT, b".");
+    put(POINT + 1, &TWO_DIGITS[fraction / 10_000]);
+    put(POINT + 3, &TWO_DIGITS[fraction / 100 % 100]);
+    put(POINT + 5, &TWO_DIGITS[fraction % 100]);
+    let mut kept = 6;
+    let mut rest = fraction;
+    while kept > 1 && rest % 10 == 0 {
+        rest /= 10;
+        kept -= 1;
+    }
+    let len = POINT + 1 + kept - start;
+    let at = out.len();
+    if let Some(text) = buf
+        .get(start..start + 24)
+        .and_then(|t| <&[u8; 24]>::try_from(t).ok())
+    {
+        out.extend_from_slice(text);
+        out.truncate(at + len);
+    }
+}
+
+/// `00` to `99`.
+const TWO_DIGITS: [[u8; 2]; 100] = {
+    let mut table = [[0u8; 2]; 100];
+    let mut n = 0;
+    while n < 100 {
+        table[n] = [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8];
+        n += 1;
+    }
+    table
+};
 
 fn opt_string(out: &mut Vec<u8>, s: Option<&str>) {
     match s {
@@ -375,20 +563,144 @@ fn opt_string(out: &mut Vec<u8>, s: Option<&str>) {
 
 /// A JSON string, escaped as serde_json escapes it: `"` and `\`, and the control
 /// characters below U+0020 (`\b \t \n \f \r`, else `\u00XX`); nothing else.
+#[inline(always)]
 fn string(out: &mut Vec<u8>, s: &str) {
-    // Most strings need no escape: one scan (no early exit and plain comparisons, so
-    // it vectorises), one copy.
-    let needs_escape = s.bytes().fold(false, |acc, b| {
-        acc | (b < 0x20) | (b == b'"') | (b == b'\\')
-    });
-    out.reserve(s.len() + 2);
+    if !short_string(out, s.as_bytes()) {
+        long_string(out, s.as_bytes());
+    }
+}
+
+/// The longest string [`short_string`] takes.
+const SHORT: usize = 16;
+
+/// A string of up to [`SHORT`] bytes with nothing to escape, written without a
+/// call; `false` (nothing written) for any other. Most strings of the report are
+/// such (stage, type, role and direction names, addresses, MACs): their bytes are
+/// loaded as two overlapping words, checked a word at a time, stored with the
+/// quotes into a fixed buffer, and the buffer is appended whole and cut to length,
+/// so no copy has a length known only at run time.
+#[inline(always)]
+fn short_string(out: &mut Vec<u8>, b: &[u8]) -> bool {
+    let n = b.len();
+    let mut buf = [0u8; SHORT + 2];
+    buf[0] = b'"';
+    let stored = match n {
+        0 => Some(()),
+        1..=3 => {
+            // The first, middle and last bytes cover them all.
+            let (first, middle, last) = (b[0], b[n / 2], b[n - 1]);
+            let escape = |x: u8| NEEDS_ESCAPE[usize::from(x)];
+            (!(escape(first) | escape(middle) | escape(last))).then(|| {
+                buf[1] = first;
+                buf[1 + n / 2] = middle;
+                buf[n] = last;
+            })
+        }
+        4..=7 => {
+            let (head, tail) = (word::<4>(b, 0), word::<4>(b, n - 4));
+            let both =
+                u64::from(u32::from_le_bytes(head)) | u64::from(u32::from_le_bytes(tail)) << 32;
+            (!needs_escape(both)).then(|| {
+                put(&mut buf, 1, head);
+                put(&mut buf, n - 3, tail);
+            })
+        }
+        8..=SHORT => {
+            let (head, tail) = (word::<8>(b, 0), word::<8>(b, n - 8));
+            let clean =
+                !needs_escape(u64::from_le_bytes(head)) && !needs_escape(u64::from_le_bytes(tail));
+            clean.then(|| {
+                put(&mut buf, 1, head);
+                put(&mut buf, n - 7, tail);
+            })
+        }
+        _ => None,
+    };
+    if stored.is_none() {
+        return false;
+    }
+    buf[n + 1] = b'"';
+    let start = out.len();
+    out.extend_from_slice(&buf);
+    out.truncate(start + n + 2);
+    true
+}
+
+/// The `N` bytes of `b` at `at` (zeros past its end, which callers never ask for).
+#[inline]
+fn word<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
+    b.get(at..at + N)
+        .and_then(|w| w.try_into().ok())
+        .unwrap_or([0; N])
+}
+
+/// Store `bytes` into `buf` at `at` (dropped past its end, which callers never do).
+#[inline]
+fn put<const N: usize>(buf: &mut [u8], at: usize, bytes: [u8; N]) {
+    if let Some(slot) = buf.get_mut(at..at + N) {
+        slot.copy_from_slice(&bytes);
+    }
+}
+
+/// Any other string: checked a word at a time (no byte of it escaped), then copied
+/// at once; one with a byte to escape goes byte by byte.
+#[inline]
+fn long_string(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.reserve(bytes.len() + 2);
     out.push(b'"');
-    if needs_escape {
-        escaped(out, s.as_bytes());
+    if is_clean(bytes) {
+        out.extend_from_slice(bytes);
     } else {
-        out.extend_from_slice(s.as_bytes());
+        escaped(out, bytes);
     }
     out.push(b'"');
+}
+
+/// Whether no byte of `bytes` needs escaping: eight bytes at a time, the last ones
+/// as the word that ends the string (overlapping the one before).
+fn is_clean(bytes: &[u8]) -> bool {
+    let Some(last_at) = bytes.len().checked_sub(8) else {
+        return !bytes.iter().any(|&b| NEEDS_ESCAPE[usize::from(b)]);
+    };
+    // No early exit: a straight loop over the few words of a text.
+    let dirty = bytes
+        .chunks_exact(8)
+        .map(|w| escape_bits(u64::from_le_bytes(word::<8>(w, 0))))
+        .fold(0, |acc, bits| acc | bits);
+    dirty | escape_bits(u64::from_le_bytes(word::<8>(bytes, last_at))) == 0
+}
+
+/// Whether serde_json escapes the byte: `"`, `\` and the controls below 0x20.
+const NEEDS_ESCAPE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+/// Whether one of the eight bytes of `x` needs escaping.
+#[inline]
+fn needs_escape(x: u64) -> bool {
+    escape_bits(x) != 0
+}
+
+/// Nonzero when one of the eight bytes of `x` needs escaping (SWAR): a byte below
+/// 0x20, or equal to `"` or `\` (a zero byte once XORed with them). The test
+/// `(x - 0x01..·n) & !x & 0x80..` tells whether some byte is below `n` (for `n` at
+/// most 0x80); it is exact for the word as a whole, which is all that is asked.
+#[inline]
+fn escape_bits(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x;
+    let quote = x ^ (ONES * u64::from(b'"'));
+    let backslash = x ^ (ONES * u64::from(b'\\'));
+    (below(x, 0x20) | below(quote, 1) | below(backslash, 1)) & HIGHS
 }
 
 /// The byte's escape letter (`u` for `\u00XX`), when it needs one.
@@ -866,7 +1178,167 @@ mod tests {
         )
     }
 
+    /// What serde_json writes for a string.
+    fn serde_string(s: &str) -> Vec<u8> {
+        serde_json::to_vec(s).unwrap()
+    }
+
+    fn ours(write: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+        // Written after other bytes, as in a document: the fixed-size copies are cut
+        // back to where the value ends, not to the buffer's start.
+        let mut out = b"[".to_vec();
+        write(&mut out);
+        out.split_off(1)
+    }
+
+    /// Every string of 0 to 40 bytes built from a plain text with one awkward
+    /// character at each place in turn: the short path (up to 16 bytes), the word
+    /// checks of the long one and their overlapping last word all meet it.
+    #[test]
+    fn strings_of_every_length_with_an_escape_anywhere_equal_serde() {
+        let awkward = [
+            "\"",
+            "\\",
+            "\u{0}",
+            "\u{8}",
+            "\t",
+            "\n",
+            "\u{c}",
+            "\r",
+            "\u{1f}",
+            "\u{7f}",
+            "\u{e9}",
+            "\u{2028}",
+            "\u{1f4de}",
+            "/",
+            " ",
+        ];
+        let mut cases = 0;
+        for len in 0..=40 {
+            let plain: String = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEF"
+                .chars()
+                .take(len)
+                .collect();
+            assert_eq!(
+                ours(|o| string(o, &plain)),
+                serde_string(&plain),
+                "{plain:?}"
+            );
+            for at in 0..=len {
+                for a in awkward {
+                    let text = format!("{}{a}{}", &plain[..at], &plain[at..]);
+                    assert_eq!(ours(|o| string(o, &text)), serde_string(&text), "{text:?}");
+                    cases += 1;
+                }
+            }
+        }
+        assert!(cases > 10_000);
+    }
+
+    /// The names the writer has literals for are the enums' names, and write as
+    /// serde writes them.
+    #[test]
+    fn role_direction_and_stage_literals_are_the_enums_names() {
+        use crate::timeline::{Direction, PeerRole};
+        for role in [
+            PeerRole::Switch,
+            PeerRole::DhcpServer,
+            PeerRole::FileServer,
+            PeerRole::CallManager,
+        ] {
+            let mut out = Vec::new();
+            assert!(role_name(&mut out, role.as_str()), "{role:?}");
+            assert_eq!(out, serde_string(role.as_str()));
+        }
+        for dir in [Direction::FromPhone, Direction::ToPhone] {
+            let mut out = Vec::new();
+            assert!(direction_name(&mut out, dir.as_str()), "{dir:?}");
+            assert_eq!(out, serde_string(dir.as_str()));
+        }
+        assert!(!role_name(&mut Vec::new(), "switch "));
+        assert!(!role_name(&mut Vec::new(), "to_phone"));
+        assert!(!direction_name(&mut Vec::new(), "switch"));
+        for stage in [
+            Stage::Discovery,
+            Stage::Dhcp,
+            Stage::Config,
+            Stage::Firmware,
+            Stage::Registration,
+        ] {
+            let mut out = Vec::new();
+            stage_field(&mut out, stage);
+            let mut want = b",\n          \"stage\": ".to_vec();
+            want.extend(serde_json::to_vec(&stage).unwrap());
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                String::from_utf8(want).unwrap()
+            );
+        }
+    }
+
+    fn assert_float_as_serde(v: f64) {
+        let want = if v.is_finite() {
+            serde_json::to_vec(&v).unwrap()
+        } else {
+            b"null".to_vec()
+        };
+        let got = ours(|o| float(o, v));
+        assert_eq!(
+            String::from_utf8(got).unwrap(),
+            String::from_utf8(want).unwrap(),
+            "{v:e}"
+        );
+    }
+
+    /// Times in whole microseconds take the fast path: every count up to 0.2 s,
+    /// the counts around each power of ten, and a spread of others up to 10^16,
+    /// both signs; and times rounded to the microsecond from nanoseconds, as the
+    /// verdicts make them.
+    #[test]
+    fn times_in_microseconds_are_written_as_serde_writes_them() {
+        let mut micros: Vec<i64> = (0..200_000).collect();
+        for p in 1..=16 {
+            let power = 10i64.pow(p);
+            micros.extend((power - 30..power + 30).filter(|k| *k >= 0));
+            micros.extend([power / 2, power / 3, power / 7 * 3]);
+        }
+        // A fixed pseudo-random spread (an LCG: same cases every run).
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..100_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let digits = (x >> 60) as u32 + 1; // 1 to 16 digits
+            micros.push(((x >> 4) % 10u64.pow(digits)) as i64);
+        }
+        let mut fast = 0;
+        for &k in &micros {
+            for k in [k, -k] {
+                let v = k as f64 / 1e6;
+                fast += usize::from(whole_micros(v).is_some());
+                assert_float_as_serde(v);
+            }
+        }
+        assert!(fast > micros.len(), "{fast} of {}", 2 * micros.len());
+        // Times as the verdicts make them: nanoseconds to rounded seconds.
+        for _ in 0..100_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let ns = (x >> 20) as i64 - (1 << 43);
+            assert_float_as_serde((ns as f64 / 1e9 * 1e6).round() / 1e6);
+        }
+    }
+
     proptest! {
+        #[test]
+        fn any_float_is_written_as_serde_writes_it(v in any::<f64>(), k in any::<i64>()) {
+            assert_float_as_serde(v);
+            assert_float_as_serde(k as f64 / 1e6);
+        }
+
+        #[test]
+        fn any_string_is_escaped_as_serde_escapes_it(text in any_text(), long in ".{0,64}") {
+            prop_assert_eq!(ours(|o| string(o, &text)), serde_string(&text));
+            prop_assert_eq!(ours(|o| string(o, &long)), serde_string(&long));
+        }
+
         #[test]
         fn equals_serde_json_on_generated_devices(
             phones in prop::collection::vec(any_phone(), 0..4),
