@@ -1494,12 +1494,11 @@ impl<'r> Analyzer<'r> {
     pub fn finish(mut self, end_ns: Option<i64>) -> crate::report::Report {
         let end = end_ns.or(self.last_ns).unwrap_or(0);
         let start = self.first_ns.unwrap_or(end);
-        // Moved out of the table (freed at once), ordered by key; each device is
-        // dropped as soon as its report entry is made.
+        // Moved out of the table (freed at once) in the table's order: the report
+        // places each entry by key itself, and drops each device once judged.
         let mut devices: Vec<Device> = self.devices.drain().map(|(_, d)| d).collect();
         self.devices = FastMap::default();
         self.unconfirmed = VecDeque::new();
-        devices.sort_unstable_by(|a, b| a.key.cmp(&b.key));
         for dev in &mut devices {
             dev.timeline.finish();
         }
