@@ -223,16 +223,32 @@ fn run_mapped(
         n => n,
     };
     let mut consume = |batch: &mut Batch<'_>| {
+        // The batch was written on the walker's core: its descriptions and messages
+        // are fetched ahead too, as are the frames' bytes.
+        let ahead_at = batch.ahead.as_ptr();
+        let ahead_len = batch.ahead.len();
+        let mut ahead_taken = 0;
         let mut ahead = batch.ahead.drain(..);
         for i in 0..batch.frames.len() {
             if let Some(later) = batch.frames.get(i + PREFETCH_DISTANCE) {
                 prefetch(later.frame.data);
             }
+            if let Some(later) = batch.frames.get(i + 2 * PREFETCH_DISTANCE) {
+                prefetch_value(std::ptr::from_ref(later));
+            }
+            if ahead_taken + PREFETCH_DISTANCE < ahead_len {
+                prefetch_value(ahead_at.wrapping_add(ahead_taken + PREFETCH_DISTANCE));
+            }
             let Some(d) = batch.frames.get_mut(i) else {
                 break;
             };
             d.skipped_before.apply(pipeline);
-            let message: Ahead<'_> = if d.has_ahead { ahead.next() } else { None };
+            let message: Ahead<'_> = if d.has_ahead {
+                ahead_taken += 1;
+                ahead.next()
+            } else {
+                None
+            };
             pipeline.sorted(&d.frame, d.packet.take(), message);
         }
         batch.skipped_after.apply(pipeline);
@@ -277,6 +293,25 @@ const PREFETCH_DISTANCE: usize = 4;
 /// Bytes of a frame fetched ahead: the headers and what the dissectors read of the
 /// payload (a DHCP message's options end within the first 600 bytes or so).
 const PREFETCH_BYTES: usize = 640;
+
+/// Ask for the cache lines of the value at `at`, without waiting for them (the
+/// address is not read: it may be one past the end).
+#[inline(always)]
+fn prefetch_value<T>(at: *const T) {
+    let bytes = at.cast::<u8>();
+    #[cfg(target_arch = "x86_64")]
+    for offset in (0..std::mem::size_of::<T>()).step_by(64) {
+        // SAFETY: a prefetch is a hint; it reads nothing the program sees and
+        // cannot fault, whatever the address.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                bytes.wrapping_add(offset).cast::<i8>(),
+            );
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
+}
 
 /// Ask for a frame's first cache lines, without waiting for them. The walker is
 /// batches ahead, so the frame has left the caches near this core by the time it is
