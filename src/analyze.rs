@@ -13,6 +13,7 @@ use crate::dispatch::{self, Ahead, Message, Sorted};
 use crate::engine::{facts, EngineLimits};
 use crate::link::Packet;
 use crate::pipeline::Pipeline;
+use crate::prefetch;
 use crate::reassembly::StreamLimits;
 use crate::report::Report;
 use parsers::DissectError;
@@ -231,13 +232,16 @@ fn run_mapped(
         let mut ahead = batch.ahead.drain(..);
         for i in 0..batch.frames.len() {
             if let Some(later) = batch.frames.get(i + PREFETCH_DISTANCE) {
-                prefetch(later.frame.data);
+                prefetch::bytes(later.frame.data);
+                if let Some(p) = &later.packet {
+                    pipeline.prefetch(p);
+                }
             }
             if let Some(later) = batch.frames.get(i + 2 * PREFETCH_DISTANCE) {
-                prefetch_value(std::ptr::from_ref(later));
+                prefetch::value(std::ptr::from_ref(later));
             }
             if ahead_taken + PREFETCH_DISTANCE < ahead_len {
-                prefetch_value(ahead_at.wrapping_add(ahead_taken + PREFETCH_DISTANCE));
+                prefetch::value(ahead_at.wrapping_add(ahead_taken + PREFETCH_DISTANCE));
             }
             let Some(d) = batch.frames.get_mut(i) else {
                 break;
@@ -287,51 +291,9 @@ fn run_mapped(
 }
 
 /// How many frames ahead of the one being judged the analysing thread asks for a
-/// frame's bytes: about the time one frame takes to judge covers a fetch from
-/// memory or from the other core's cache.
+/// frame's bytes and its devices' state: about the time one frame takes to judge
+/// covers a fetch from memory or from the other core's cache.
 const PREFETCH_DISTANCE: usize = 4;
-/// Bytes of a frame fetched ahead: the headers and what the dissectors read of the
-/// payload (a DHCP message's options end within the first 600 bytes or so).
-const PREFETCH_BYTES: usize = 640;
-
-/// Ask for the cache lines of the value at `at`, without waiting for them (the
-/// address is not read: it may be one past the end).
-#[inline(always)]
-fn prefetch_value<T>(at: *const T) {
-    let bytes = at.cast::<u8>();
-    #[cfg(target_arch = "x86_64")]
-    for offset in (0..std::mem::size_of::<T>()).step_by(64) {
-        // SAFETY: a prefetch is a hint; it reads nothing the program sees and
-        // cannot fault, whatever the address.
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                bytes.wrapping_add(offset).cast::<i8>(),
-            );
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = bytes;
-}
-
-/// Ask for a frame's first cache lines, without waiting for them. The walker is
-/// batches ahead, so the frame has left the caches near this core by the time it is
-/// judged; a miss on every frame (the dissector's first read of the payload) cost
-/// more than a tenth of the analysing thread's pass.
-#[inline(always)]
-fn prefetch(data: &[u8]) {
-    #[cfg(target_arch = "x86_64")]
-    for line in data.get(..PREFETCH_BYTES).unwrap_or(data).chunks(64) {
-        // SAFETY: a prefetch is a hint; it reads nothing the program sees and
-        // cannot fault, and the address is inside a live slice anyway.
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                line.as_ptr().cast::<i8>(),
-            );
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = data;
-}
 
 /// The k-way merge of mapped files by record time (ties: the earlier file first).
 struct Merge<'m> {

@@ -23,6 +23,7 @@ pub mod link;
 pub mod live;
 pub mod model;
 pub mod pipeline;
+pub mod prefetch;
 pub mod pretouch;
 pub mod reassembly;
 pub mod report;

@@ -58,6 +58,11 @@ impl<'r> Pipeline<'r> {
         self.dissect(frame, packet, ahead);
     }
 
+    /// Ask for the state a frame to be judged soon will touch: its devices'.
+    pub fn prefetch(&self, packet: &Packet<'_>) {
+        self.engine.prefetch([packet.src_mac, packet.dst_mac]);
+    }
+
     /// Take in the times of frames sorted out as not worth dissecting, the earliest
     /// and the latest: they count only for the capture's extent, which decides
     /// timeouts.

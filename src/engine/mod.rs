@@ -507,6 +507,16 @@ impl<'r> Analyzer<'r> {
         self.rules
     }
 
+    /// Ask for the state of the devices these MACs key (a frame's, a few frames
+    /// before it is judged), so that its misses overlap the frames judged meanwhile.
+    pub fn prefetch(&self, macs: [Option<MacAddr>; 2]) {
+        for mac in macs.into_iter().flatten() {
+            if let Some(dev) = self.devices.get(&DeviceKey::Mac(mac)) {
+                crate::prefetch::value(std::ptr::from_ref::<Device>(dev));
+            }
+        }
+    }
+
     /// The devices followed so far, in no particular order.
     pub fn devices(&self) -> impl Iterator<Item = &Device> {
         self.devices.values().map(|d| &**d)

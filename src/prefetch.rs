@@ -1,0 +1,45 @@
+//! Cache hints: ask for memory a few steps before it is read, so that the misses of
+//! several frames overlap instead of stalling the analysing thread one by one.
+//!
+//! A hint reads nothing the program sees and cannot fault, whatever the address; on
+//! targets other than x86-64 these are no-ops.
+
+/// Bytes of a frame fetched ahead: the headers and what the dissectors read of the
+/// payload (a DHCP message's options end within the first 600 bytes or so).
+pub const FRAME_BYTES: usize = 640;
+
+/// Ask for the cache line holding `at`.
+#[inline(always)]
+pub fn line(at: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint: it reads nothing the program sees and cannot
+    // fault, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(at.cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = at;
+}
+
+/// Ask for the first [`FRAME_BYTES`] of a frame.
+#[inline(always)]
+pub fn bytes(data: &[u8]) {
+    for chunk in data.get(..FRAME_BYTES).unwrap_or(data).chunks(64) {
+        line(chunk.as_ptr());
+    }
+}
+
+/// Ask for the cache lines of the value at `at` (not read: it may be one past the
+/// end of a vector).
+#[inline(always)]
+pub fn value<T>(at: *const T) {
+    let start = at.cast::<u8>();
+    let size = std::mem::size_of::<T>();
+    for offset in (0..size).step_by(64) {
+        line(start.wrapping_add(offset));
+    }
+    // The value need not start on a line: its last byte may be one line further.
+    if size > 0 {
+        line(start.wrapping_add(size - 1));
+    }
+}
