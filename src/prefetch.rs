@@ -43,3 +43,26 @@ pub fn value<T>(at: *const T) {
         line(start.wrapping_add(size - 1));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_never_fault_and_change_nothing() {
+        // Addresses a hint may be given: null, one past a vector's end, and ones
+        // never mapped (the first page, the top of the address space), where a
+        // read would fault.
+        let data: Vec<u8> = (0..=255).collect();
+        let before = data.clone();
+        bytes(&data);
+        bytes(&[]);
+        bytes(&data[200..]);
+        value(std::ptr::null::<[u8; 200]>());
+        value(data.as_ptr().wrapping_add(data.len()));
+        value(usize::MAX as *const [u64; 4]);
+        line(8 as *const u8);
+        value(std::ptr::from_ref(&()));
+        assert_eq!(data, before);
+    }
+}
