@@ -19,26 +19,30 @@ fleet2=$dir/fleet-2x-traffic.pcap
 size=$(stat -c %s "$fleet")
 cat "$fleet" "$fleet2" > /dev/null
 
-# Best wall time of three runs of a command, in seconds.
-best() {
-    local b=""
-    for _ in 1 2 3; do
-        local s e
-        s=$(date +%s.%N)
-        "$@" > /dev/null 2>&1 || true
-        e=$(date +%s.%N)
-        b=$(echo "$s $e ${b:-1e9}" | awk '{d=$2-$1; print (d<$3)?d:$3}')
-    done
-    echo "$b"
+# This machine's speed drifts from second to second: the fast tools run in turns,
+# five rounds, and each keeps its best wall time, so that the ratios compare runs
+# made under the same conditions.
+run_tool() {
+    case $1 in
+        bootscope) "$bin" analyze --format json "$fleet" ;;
+        bootscope_1_thread) "$bin" analyze --format json --threads 1 "$fleet" ;;
+        floor) target/release/examples/floor "$fleet" ;;
+        tcpdump) tcpdump -n -r "$fleet" ;;
+    esac
 }
-
-declare -A secs
-secs[bootscope]=$(best $bin analyze --format json "$fleet")
-secs[bootscope_1_thread]=$(best $bin analyze --format json --threads 1 "$fleet")
-secs[floor]=$(best target/release/examples/floor "$fleet")
+tools=(bootscope bootscope_1_thread floor)
 if command -v tcpdump > /dev/null; then
-    secs[tcpdump]=$(best tcpdump -n -r "$fleet")
+    tools+=(tcpdump)
 fi
+declare -A secs
+for _ in 1 2 3 4 5; do
+    for k in "${tools[@]}"; do
+        s=$(date +%s.%N)
+        run_tool "$k" > /dev/null 2>&1 || true
+        e=$(date +%s.%N)
+        secs[$k]=$(echo "$s $e ${secs[$k]:-1e9}" | awk '{d=$2-$1; print (d<$3)?d:$3}')
+    done
+done
 if command -v tshark > /dev/null; then
     # One run: it takes minutes.
     s=$(date +%s.%N)
