@@ -957,13 +957,7 @@ mod tests {
     #[test]
     fn enum_names_are_serdes() {
         let serde_name = |v: serde_json::Value| v.as_str().unwrap().to_owned();
-        for stage in [
-            Stage::Discovery,
-            Stage::Dhcp,
-            Stage::Config,
-            Stage::Firmware,
-            Stage::Registration,
-        ] {
+        for stage in Stage::ALL {
             assert_eq!(
                 stage.as_str(),
                 serde_name(serde_json::to_value(stage).unwrap())
@@ -1258,13 +1252,7 @@ mod tests {
         assert!(!role_name(&mut Vec::new(), "switch "));
         assert!(!role_name(&mut Vec::new(), "to_phone"));
         assert!(!direction_name(&mut Vec::new(), "switch"));
-        for stage in [
-            Stage::Discovery,
-            Stage::Dhcp,
-            Stage::Config,
-            Stage::Firmware,
-            Stage::Registration,
-        ] {
+        for stage in Stage::ALL {
             let mut out = Vec::new();
             stage_field(&mut out, stage);
             let mut want = b",\n          \"stage\": ".to_vec();
