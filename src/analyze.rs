@@ -226,9 +226,6 @@ fn run_mapped(
     let mut consume = |batch: &mut Batch<'_>| {
         // The batch was written on the walker's core: its descriptions and messages
         // are fetched ahead too, as are the frames' bytes.
-        let ahead_at = batch.ahead.as_ptr();
-        let ahead_len = batch.ahead.len();
-        let mut ahead_taken = 0;
         let mut ahead = batch.ahead.drain(..);
         for i in 0..batch.frames.len() {
             if let Some(later) = batch.frames.get(i + PREFETCH_DISTANCE) {
@@ -240,19 +237,14 @@ fn run_mapped(
             if let Some(later) = batch.frames.get(i + 2 * PREFETCH_DISTANCE) {
                 prefetch::value(std::ptr::from_ref(later));
             }
-            if ahead_taken + PREFETCH_DISTANCE < ahead_len {
-                prefetch::value(ahead_at.wrapping_add(ahead_taken + PREFETCH_DISTANCE));
+            if let Some(later) = ahead.as_slice().get(PREFETCH_DISTANCE) {
+                prefetch::value(std::ptr::from_ref(later));
             }
             let Some(d) = batch.frames.get_mut(i) else {
                 break;
             };
             d.skipped_before.apply(pipeline);
-            let message: Ahead<'_> = if d.has_ahead {
-                ahead_taken += 1;
-                ahead.next()
-            } else {
-                None
-            };
+            let message: Ahead<'_> = if d.has_ahead { ahead.next() } else { None };
             pipeline.sorted(&d.frame, d.packet.take(), message);
         }
         batch.skipped_after.apply(pipeline);
