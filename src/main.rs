@@ -551,6 +551,12 @@ mod heap {
         ON.store(true, Relaxed);
     }
 
+    /// Whether [`count`] was called (`BOOTSCOPE_HEAP_STATS=1`): `main` prints the
+    /// peak at exit.
+    pub fn counting() -> bool {
+        ON.load(Relaxed)
+    }
+
     // SAFETY: every call is passed on to mimalloc unchanged.
     unsafe impl GlobalAlloc for Counting {
         unsafe fn alloc(&self, l: Layout) -> *mut u8 {
@@ -636,7 +642,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut bar = Progress::new(&files);
             // A big capture's pass grows the heap by tens of MB: an eighth of the
             // capture's size is faulted in ahead, at most 128 MB (10 000 phones'
-            // pass and report peak near 90 MB of heap).
+            // pass and report peak near 60 MB of heap).
             let capture_bytes: u64 = files
                 .iter()
                 .filter_map(|f| std::fs::metadata(f).ok())
@@ -667,7 +673,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // The process ends here: freeing a fleet's reports string by string would
             // only delay the exit.
             std::mem::forget(report);
-            if std::env::var_os("BOOTSCOPE_HEAP_STATS").is_some() {
+            if heap::counting() {
                 // `main` prints the peak first.
                 Ok(ExitCode::from(status))
             } else {
