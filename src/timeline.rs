@@ -564,11 +564,6 @@ impl EventKind {
         utf8(out)
     }
 
-    /// Append the event in words to `out`.
-    pub fn push_text(&self, out: &mut String) {
-        out.push_str(&self.text());
-    }
-
     /// Append the event in words to `out`, as UTF-8 (a buffer reused across events
     /// costs no allocation per event; [`utf8`] makes the text a `String`).
     //
@@ -1208,14 +1203,10 @@ mod tests {
         kinds.sort_unstable();
         kinds.dedup();
         assert_eq!(kinds.len(), EventType::COUNT);
-        let mut buf = String::new();
         for kind in &events {
             let want = reference_text(kind);
             assert_eq!(kind.text(), want);
             assert_eq!(kind.to_string(), want);
-            buf.clear();
-            kind.push_text(&mut buf);
-            assert_eq!(buf, want);
             // After other text, as the report writes a timeline's texts.
             let mut bytes = b"before ".to_vec();
             kind.push_text_bytes(&mut bytes);
