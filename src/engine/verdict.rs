@@ -322,8 +322,9 @@ fn round_us(s: f64) -> f64 {
 /// rounded. Exact: below 2^52 the fraction `x - trunc(x)` is exact, and from
 /// 2^52 up every float is whole.
 fn round(x: f64) -> f64 {
-    const WHOLE_FROM: f64 = 4_503_599_627_370_496.0; // 2^52
-                                                     // One comparison sets apart the whole, the infinite and NaN.
+    // 2^52.
+    const WHOLE_FROM: f64 = 4_503_599_627_370_496.0;
+    // One comparison sets apart the whole, the infinite and NaN.
     #[allow(clippy::neg_cmp_op_on_partial_ord)]
     if !(x.abs() < WHOLE_FROM) {
         return x;
