@@ -343,20 +343,37 @@ pub fn glance<'a>(frame: &Frame<'a>) -> Option<Transport<'a>> {
     let data = frame.data;
     // A missing type reads as 0: neither a tag nor IPv4, so the frame is decoded.
     let mut kind = be16(data, 12);
-    let mut at = 14;
+    let mut body = data.get(14..)?;
     let mut tags = 0;
-    while matches!(kind, ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD) {
+    while is_tag_type(kind) {
         if tags == MAX_TAGS {
             return None;
         }
         tags += 1;
-        kind = be16(data, at + 2);
-        at += 4;
+        let (_, next) = vlan_tag(body)?;
+        kind = next;
+        body = body.get(4..)?;
     }
     if kind != ETHERTYPE_IPV4 {
         return None;
     }
-    fast_ipv4(data.get(at..)?).map(|ip| ip.transport)
+    fast_ipv4(body).map(|ip| ip.transport)
+}
+
+/// Whether an ether type announces an 802.1Q / 802.1ad tag.
+fn is_tag_type(kind: u16) -> bool {
+    matches!(kind, ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD)
+}
+
+/// The tag at the start of `body`: its TCI (PCP 3 bits, DEI 1, VID 12) and the
+/// type or length that follows it; `None` when cut short.
+fn vlan_tag(body: &[u8]) -> Option<(u16, u16)> {
+    match body.get(..4) {
+        Some(&[t0, t1, k0, k1]) => {
+            Some((u16::from_be_bytes([t0, t1]), u16::from_be_bytes([k0, k1])))
+        }
+        _ => None,
+    }
 }
 
 fn be16(b: &[u8], at: usize) -> u16 {
@@ -391,21 +408,19 @@ fn ethertype_payload_after<'a>(
     mut body: &'a [u8],
     vlans: &mut Vlans,
 ) -> Result<Net<'a>, LinkError> {
-    while matches!(kind, ETHERTYPE_VLAN | ETHERTYPE_QINQ | ETHERTYPE_QINQ_OLD) {
-        // TCI u16 (PCP 3 bits, DEI 1, VID 12), then the next type/length.
-        let Some(&[t0, t1, k0, k1]) = body.get(..4) else {
+    while is_tag_type(kind) {
+        let Some((tci, next)) = vlan_tag(body) else {
             return Err(LinkError::Truncated("802.1Q"));
         };
-        let tci = u16::from_be_bytes([t0, t1]);
         let pushed = vlans.push(VlanTag {
             tpid: kind,
             id: tci & 0x0fff,
-            pcp: (t0 >> 5) & 0x07,
+            pcp: (tci >> 13) as u8,
         });
         if !pushed {
             return Err(LinkError::TooManyTags);
         }
-        kind = u16::from_be_bytes([k0, k1]);
+        kind = next;
         body = body.get(4..).unwrap_or_default();
         if kind <= 1500 {
             let llc_len = usize::from(kind).min(body.len());
