@@ -1509,7 +1509,7 @@ impl<'r> Analyzer<'r> {
         let start = self.first_ns.unwrap_or(end);
         // Moved out of the table (freed at once) in the table's order: the report
         // places each entry by key itself, and drops each device once judged.
-        let mut devices: Vec<Device> = self.devices.drain().map(|(_, d)| *d).collect();
+        let mut devices: Vec<Box<Device>> = self.devices.drain().map(|(_, d)| d).collect();
         self.devices = FastMap::default();
         self.unconfirmed = VecDeque::new();
         for dev in &mut devices {

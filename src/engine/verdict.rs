@@ -634,46 +634,44 @@ pub fn tags_kept<'d>(mut devices: impl Iterator<Item = &'d Device>) -> bool {
 /// is made. The engine fills in its counters.
 pub fn report(
     rules: &RuleSet,
-    devices: Vec<Device>,
+    devices: Vec<Box<Device>>,
     start_ns: i64,
     end_ns: i64,
     floods: &flood::Detector,
 ) -> Report {
     use rayon::prelude::*;
     let site = Site {
-        tags_kept: tags_kept(devices.iter()),
+        tags_kept: tags_kept(devices.iter().map(|d| &**d)),
         floods,
     };
-    let places = key_order(&devices);
+    // The boxes (a word each) are put in the report's order, phones first: the
+    // verdicts are then collected straight into their places, and the other devices
+    // split off the end, rather than every entry (hundreds of bytes) moved again.
+    let n_phones = devices
+        .iter()
+        .filter(|d| d.kind == DeviceKind::Phone)
+        .count();
+    let mut slots: Vec<Option<Box<Device>>> = devices.into_iter().map(Some).collect();
+    let order = key_order(slots.iter().map(|d| d.as_deref()));
+    let (mut phones_first, mut others_after) = (Vec::with_capacity(slots.len()), Vec::new());
+    for i in order {
+        if let Some(dev) = slots.get_mut(i).and_then(Option::take) {
+            if dev.kind == DeviceKind::Phone {
+                phones_first.push(dev);
+            } else {
+                others_after.push(dev);
+            }
+        }
+    }
+    phones_first.append(&mut others_after);
     // Each verdict reads one device only: judged on every core, and the device
     // (its timeline, its boots: about as much heap as the report itself) freed at
     // once rather than held until the last verdict is made.
-    let judged: Vec<(usize, bool, PhoneReport)> = devices
+    let mut phones: Vec<PhoneReport> = phones_first
         .into_par_iter()
-        .zip(places)
-        .map(|(dev, place)| {
-            let v = verdict(rules, &dev, start_ns, end_ns, &site);
-            (place, dev.kind == DeviceKind::Phone, v)
-        })
+        .map(|dev| verdict(rules, &dev, start_ns, end_ns, &site))
         .collect();
-    // Then each entry moved to its place in key order: no device is moved by a sort.
-    let mut ordered: Vec<Option<(bool, PhoneReport)>> = Vec::new();
-    ordered.resize_with(judged.len(), || None);
-    for (place, phone, v) in judged {
-        if let Some(slot) = ordered.get_mut(place) {
-            *slot = Some((phone, v));
-        }
-    }
-    let n_phones = ordered.iter().flatten().filter(|(phone, _)| *phone).count();
-    let mut phones = Vec::with_capacity(n_phones);
-    let mut others = Vec::with_capacity(ordered.len() - n_phones);
-    for (phone, v) in ordered.into_iter().flatten() {
-        if phone {
-            phones.push(v);
-        } else {
-            others.push(v);
-        }
-    }
+    let others = phones.split_off(n_phones.min(phones.len()));
     let summary = summarise(&phones, &others);
     Report {
         site_findings: floods.findings(start_ns),
@@ -689,33 +687,33 @@ pub fn report(
     }
 }
 
-/// Each device's place in key order (the report's order). Keys are sorted, not
-/// the devices (hundreds of bytes each), and devices already in order cost one
-/// pass. `DeviceKey`'s order puts MAC keys (nearly all) first, as the bytes read;
-/// they are sorted as the 48-bit numbers those bytes spell, then names as strings.
-fn key_order(devices: &[Device]) -> Vec<usize> {
-    let mut macs: Vec<(u64, usize)> = Vec::with_capacity(devices.len());
+/// The devices' indices in key order (the report's order; `None`s last). Keys are
+/// sorted, not the devices, and devices already in order cost one pass.
+/// `DeviceKey`'s order puts MAC keys (nearly all) first, as the bytes read; they are
+/// sorted as the 48-bit numbers those bytes spell, then names as strings.
+fn key_order<'d>(devices: impl ExactSizeIterator<Item = Option<&'d Device>>) -> Vec<usize> {
+    let n = devices.len();
+    let mut macs: Vec<(u64, usize)> = Vec::with_capacity(n);
     let mut names: Vec<(&str, usize)> = Vec::new();
-    for (i, d) in devices.iter().enumerate() {
-        match &d.key {
-            DeviceKey::Mac(mac) => {
+    let mut absent = Vec::new();
+    for (i, d) in devices.enumerate() {
+        match d.map(|d| &d.key) {
+            Some(DeviceKey::Mac(mac)) => {
                 let mut number = [0u8; 8];
                 number[2..].copy_from_slice(&mac.0);
                 macs.push((u64::from_be_bytes(number), i));
             }
-            DeviceKey::Name(name) => names.push((name, i)),
+            Some(DeviceKey::Name(name)) => names.push((name, i)),
+            None => absent.push(i),
         }
     }
     macs.sort_unstable();
     names.sort_unstable();
-    let mut places = vec![0; devices.len()];
-    let by_key = macs.iter().map(|m| m.1).chain(names.iter().map(|n| n.1));
-    for (place, i) in by_key.enumerate() {
-        if let Some(p) = places.get_mut(i) {
-            *p = place;
-        }
-    }
-    places
+    let mut order = Vec::with_capacity(n);
+    order.extend(macs.iter().map(|m| m.1));
+    order.extend(names.iter().map(|n| n.1));
+    order.extend(absent);
+    order
 }
 
 #[cfg(test)]
@@ -756,21 +754,45 @@ mod tests {
         let mut sorted = keys.clone();
         sorted.sort();
         assert_ne!(keys, sorted, "the input is not in order already");
+        // Every third MAC is a PC (a DHCP client): an other device, listed after the
+        // phones, in key order too.
+        let pc = |k: &DeviceKey| matches!(k, DeviceKey::Mac(m) if m.0[5] % 3 == 0);
         let named = |k: &DeviceKey| match k {
             DeviceKey::Mac(m) => m.to_string(),
             DeviceKey::Name(n) => n.to_string(),
         };
-        let want: Vec<String> = sorted.iter().map(named).collect();
+        let want_phones: Vec<String> = sorted
+            .iter()
+            .filter(|k| matches!(k, DeviceKey::Mac(_)) && !pc(k))
+            .map(named)
+            .collect();
+        let want_others: Vec<String> = sorted
+            .iter()
+            .filter(|k| matches!(k, DeviceKey::Name(_)) || pc(k))
+            .map(named)
+            .collect();
+        assert!(
+            want_others.iter().any(|n| n.contains(':')),
+            "no MAC among the others"
+        );
         for devices in [keys.clone(), sorted.clone()] {
-            let devices: Vec<Device> = devices.into_iter().map(device).collect();
-            let report = report(&rules, devices, 0, 1_000_000_000, &floods);
-            let got: Vec<String> = report
-                .phones
-                .iter()
-                .chain(&report.other_devices)
-                .map(|p| p.mac.clone().or(p.device_name.clone()).unwrap_or_default())
+            let devices: Vec<Box<Device>> = devices
+                .into_iter()
+                .map(|k| {
+                    let mut d = device(k);
+                    if pc(&d.key) {
+                        d.kind = DeviceKind::DhcpClient;
+                    }
+                    Box::new(d)
+                })
                 .collect();
-            assert_eq!(got, want);
+            let report = report(&rules, devices, 0, 1_000_000_000, &floods);
+            let name =
+                |p: &PhoneReport| p.mac.clone().or(p.device_name.clone()).unwrap_or_default();
+            let phones: Vec<String> = report.phones.iter().map(name).collect();
+            let others: Vec<String> = report.other_devices.iter().map(name).collect();
+            assert_eq!(phones, want_phones);
+            assert_eq!(others, want_others);
         }
     }
 
@@ -788,15 +810,11 @@ mod tests {
                 keys.rotate_left(by);
             }
             let devices: Vec<Device> = keys.iter().cloned().map(device).collect();
-            let places = key_order(&devices);
+            let order = key_order(devices.iter().map(Some));
             // The obvious way: indices sorted by key (ties by index).
-            let mut by_key: Vec<usize> = (0..keys.len()).collect();
-            by_key.sort_by(|&a, &b| keys[a].cmp(&keys[b]).then(a.cmp(&b)));
-            let mut want = vec![0; keys.len()];
-            for (place, &i) in by_key.iter().enumerate() {
-                want[i] = place;
-            }
-            prop_assert_eq!(places, want);
+            let mut want: Vec<usize> = (0..keys.len()).collect();
+            want.sort_by(|&a, &b| keys[a].cmp(&keys[b]).then(a.cmp(&b)));
+            prop_assert_eq!(order, want);
         }
 
         #[test]
