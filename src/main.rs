@@ -629,9 +629,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let opts = analysis.options(threads).context("analyze")?;
             if threads > 0 {
-                // The verdicts and the JSON are made on rayon's pool: as many threads as asked.
+                // The verdicts and the JSON are made on rayon's pool: as many threads as
+                // asked, this one among them. It would otherwise only wait; and the
+                // memory the devices free as they are judged is this thread's to
+                // reuse, where the other threads would map fresh pages in.
                 let _ = rayon::ThreadPoolBuilder::new()
                     .num_threads(threads)
+                    .use_current_thread()
                     .build_global();
             }
             let rules = analyze::load_rules(opts.rules.as_deref()).context("analyze")?;
