@@ -14,6 +14,7 @@ use crate::engine::{facts, EngineLimits};
 use crate::link::Packet;
 use crate::pipeline::Pipeline;
 use crate::prefetch;
+use crate::pretouch::Pretouch;
 use crate::reassembly::StreamLimits;
 use crate::report::Report;
 use parsers::DissectError;
@@ -54,6 +55,9 @@ pub struct Options {
     pub streams: StreamLimits,
     /// Threads: 1 does everything on one; 0 uses every core. The report is the same.
     pub threads: usize,
+    /// Heap bytes faulted in ahead on an idle thread while mapped files are read (0:
+    /// none); see [`crate::pretouch`].
+    pub pretouch: usize,
 }
 
 /// Analyze the capture at `path` (`-` for stdin).
@@ -250,7 +254,11 @@ fn run_mapped(
         batch.skipped_after.apply(pipeline);
         progress(batch.done, total);
     };
+    // Where this thread's blocks will come from, taken here: the pages are faulted
+    // in once the walker runs.
+    let pretouch = (opts.pretouch > 0).then(|| Pretouch::here(opts.pretouch));
     if threads <= 1 {
+        pretouch.map(Pretouch::start);
         let mut merge = Merge::new(files);
         let mut batch = Batch::default();
         while merge.fill(&mut batch) {
@@ -265,6 +273,7 @@ fn run_mapped(
     let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Batch<'_>>();
     std::thread::scope(|s| {
         let walker = s.spawn(move || {
+            pretouch.map(Pretouch::start);
             let mut merge = Merge::new(files);
             loop {
                 let mut batch = empty_rx.try_recv().unwrap_or_default();

@@ -505,6 +505,7 @@ impl AnalysisArgs {
             limits: l.engine,
             streams: l.streams,
             threads,
+            pretouch: 0,
         })
     }
 }
@@ -628,16 +629,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             html,
         } => {
             let opts = analysis.options(threads).context("analyze")?;
-            if threads > 0 {
-                // The verdicts and the JSON are made on rayon's pool: as many threads as
-                // asked, this one among them. It would otherwise only wait; and the
-                // memory the devices free as they are judged is this thread's to
-                // reuse, where the other threads would map fresh pages in.
-                let _ = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .use_current_thread()
-                    .build_global();
-            }
+            // The verdicts and the JSON are made on rayon's pool: as many threads as
+            // asked (0: a thread a core), this one among them. It would otherwise only
+            // wait; and the memory the devices free as they are judged is this
+            // thread's to reuse, where the other threads would map fresh pages in.
+            let _ = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .use_current_thread()
+                .build_global();
             let rules = analyze::load_rules(opts.rules.as_deref()).context("analyze")?;
             let files = analyze::expand(&captures).context("analyze")?;
             if files.is_empty() {
@@ -653,9 +652,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map(|m| m.len())
                 .sum();
             let ahead = (capture_bytes / 8).min(128 << 20);
-            if ahead >= 16 << 20 {
-                bootscope::pretouch::pretouch(ahead as usize);
-            }
+            let opts = analyze::Options {
+                pretouch: if ahead >= 16 << 20 { ahead as usize } else { 0 },
+                ..opts
+            };
             let report = analyze::run_files(&files, &rules, &opts, &mut |done, total| {
                 bar.update(done, total);
             })

@@ -6,21 +6,39 @@
 //! `MADV_POPULATE_WRITE` (Linux 5.14) maps pages in without writing a byte, so it is
 //! safe while the allocator hands the same memory out; elsewhere this does nothing.
 
-/// Fault in, on an idle-priority thread, up to `bytes` of the allocator's memory
-/// from where the calling thread's blocks start (the allocator hands memory out
-/// upwards from there). Where the mapping ends, or on a kernel without the advice,
-/// it stops.
-pub fn pretouch(bytes: usize) {
-    let probe = Box::new(0u64);
-    let from = std::ptr::from_ref(&*probe) as usize & !(PAGE - 1);
-    drop(probe);
-    let _ = std::thread::Builder::new()
-        .name("pretouch".into())
-        .spawn(move || {
-            if idle_priority() {
-                populate(from, from.saturating_add(bytes));
-            }
-        });
+/// Heap to fault in ahead: where the allocator hands out a thread's next blocks, and
+/// how many bytes from there.
+#[derive(Debug, Clone, Copy)]
+pub struct Pretouch {
+    from: usize,
+    bytes: usize,
+}
+
+impl Pretouch {
+    /// Up to `bytes` from where the calling thread's blocks start (the allocator hands
+    /// memory out upwards from there).
+    pub fn here(bytes: usize) -> Self {
+        let probe = Box::new(0u64);
+        let from = std::ptr::from_ref(&*probe) as usize & !(PAGE - 1);
+        drop(probe);
+        Pretouch { from, bytes }
+    }
+
+    /// Fault the pages in on an idle-priority thread; where the mapping ends, or on a
+    /// kernel without the advice, it stops. Start it once the other threads are
+    /// running: the advice holds the address space's lock for reading, and a thread
+    /// starting up (its stack, its guard page) must take it for writing, so it would
+    /// wait on a thread that runs only when a core idles.
+    pub fn start(self) {
+        let Pretouch { from, bytes } = self;
+        let _ = std::thread::Builder::new()
+            .name("pretouch".into())
+            .spawn(move || {
+                if idle_priority() {
+                    populate(from, from.saturating_add(bytes));
+                }
+            });
+    }
 }
 
 const PAGE: usize = 4096;

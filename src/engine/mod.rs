@@ -507,13 +507,11 @@ impl<'r> Analyzer<'r> {
         self.rules
     }
 
-    /// Ask for the state of the devices these MACs key (a frame's, a few frames
+    /// Ask for the state of the device this MAC keys (a frame's, a few frames
     /// before it is judged), so that its misses overlap the frames judged meanwhile.
-    pub fn prefetch(&self, macs: [Option<MacAddr>; 2]) {
-        for mac in macs.into_iter().flatten() {
-            if let Some(dev) = self.devices.get(&DeviceKey::Mac(mac)) {
-                crate::prefetch::value(std::ptr::from_ref::<Device>(dev));
-            }
+    pub fn prefetch(&self, mac: MacAddr) {
+        if let Some(dev) = self.devices.get(&DeviceKey::Mac(mac)) {
+            crate::prefetch::value(std::ptr::from_ref::<Device>(dev));
         }
     }
 
