@@ -258,7 +258,9 @@ fn run_mapped(
     // in once the walker runs.
     let pretouch = (opts.pretouch > 0).then(|| Pretouch::here(opts.pretouch));
     if threads <= 1 {
-        pretouch.map(Pretouch::start);
+        if let Some(p) = pretouch {
+            p.start();
+        }
         let mut merge = Merge::new(files);
         let mut batch = Batch::default();
         while merge.fill(&mut batch) {
@@ -273,7 +275,9 @@ fn run_mapped(
     let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Batch<'_>>();
     std::thread::scope(|s| {
         let walker = s.spawn(move || {
-            pretouch.map(Pretouch::start);
+            if let Some(p) = pretouch {
+                p.start();
+            }
             let mut merge = Merge::new(files);
             loop {
                 let mut batch = empty_rx.try_recv().unwrap_or_default();
