@@ -651,8 +651,8 @@ pub fn report(
         .iter()
         .filter(|d| d.kind == DeviceKind::Phone)
         .count();
+    let order = key_order(devices.iter().map(|d| &**d));
     let mut slots: Vec<Option<Box<Device>>> = devices.into_iter().map(Some).collect();
-    let order = key_order(slots.iter().map(|d| d.as_deref()));
     let (mut phones_first, mut others_after) = (Vec::with_capacity(slots.len()), Vec::new());
     for i in order {
         if let Some(dev) = slots.get_mut(i).and_then(Option::take) {
@@ -687,24 +687,22 @@ pub fn report(
     }
 }
 
-/// The devices' indices in key order (the report's order; `None`s last). Keys are
-/// sorted, not the devices, and devices already in order cost one pass.
-/// `DeviceKey`'s order puts MAC keys (nearly all) first, as the bytes read; they are
-/// sorted as the 48-bit numbers those bytes spell, then names as strings.
-fn key_order<'d>(devices: impl ExactSizeIterator<Item = Option<&'d Device>>) -> Vec<usize> {
+/// The devices' indices in key order (the report's order). Keys are sorted, not the
+/// devices, and devices already in order cost one pass. `DeviceKey`'s order puts MAC
+/// keys (nearly all) first, as the bytes read; they are sorted as the 48-bit numbers
+/// those bytes spell, then names as strings.
+fn key_order<'d>(devices: impl ExactSizeIterator<Item = &'d Device>) -> Vec<usize> {
     let n = devices.len();
     let mut macs: Vec<(u64, usize)> = Vec::with_capacity(n);
     let mut names: Vec<(&str, usize)> = Vec::new();
-    let mut absent = Vec::new();
     for (i, d) in devices.enumerate() {
-        match d.map(|d| &d.key) {
-            Some(DeviceKey::Mac(mac)) => {
+        match &d.key {
+            DeviceKey::Mac(mac) => {
                 let mut number = [0u8; 8];
                 number[2..].copy_from_slice(&mac.0);
                 macs.push((u64::from_be_bytes(number), i));
             }
-            Some(DeviceKey::Name(name)) => names.push((name, i)),
-            None => absent.push(i),
+            DeviceKey::Name(name) => names.push((name, i)),
         }
     }
     macs.sort_unstable();
@@ -712,7 +710,6 @@ fn key_order<'d>(devices: impl ExactSizeIterator<Item = Option<&'d Device>>) -> 
     let mut order = Vec::with_capacity(n);
     order.extend(macs.iter().map(|m| m.1));
     order.extend(names.iter().map(|n| n.1));
-    order.extend(absent);
     order
 }
 
@@ -810,7 +807,7 @@ mod tests {
                 keys.rotate_left(by);
             }
             let devices: Vec<Device> = keys.iter().cloned().map(device).collect();
-            let order = key_order(devices.iter().map(Some));
+            let order = key_order(devices.iter());
             // The obvious way: indices sorted by key (ties by index).
             let mut want: Vec<usize> = (0..keys.len()).collect();
             want.sort_by(|&a, &b| keys[a].cmp(&keys[b]).then(a.cmp(&b)));
