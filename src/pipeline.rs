@@ -59,7 +59,8 @@ impl<'r> Pipeline<'r> {
     }
 
     /// Ask for the state a frame to be judged soon will touch: its devices'. A bare
-    /// TCP acknowledgement (a fifth of the frames this thread sees) reaches no device.
+    /// TCP acknowledgement (about a sixth of the frames this thread sees) reaches no
+    /// device.
     pub fn prefetch(&self, packet: &Packet<'_>) {
         if let Net::Ip(Ip {
             transport: Transport::Tcp(seg),
