@@ -59,7 +59,7 @@ impl<'r> Pipeline<'r> {
     }
 
     /// Ask for the state a frame to be judged soon will touch: its devices'. A bare
-    /// TCP acknowledgement (about a sixth of the frames this thread sees) reaches no
+    /// TCP acknowledgement (one in twelve of the frames this thread sees) reaches no
     /// device.
     pub fn prefetch(&self, packet: &Packet<'_>) {
         if let Net::Ip(Ip {
