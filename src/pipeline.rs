@@ -7,9 +7,9 @@
 use rules::RuleSet;
 
 use crate::capture::{CaptureStats, Frame};
-use crate::dispatch::{self, Ahead, Dispatcher, Observed, Sorted};
+use crate::dispatch::{self, Ahead, Dispatcher, Observed, Sorted, TcpControlKind};
 use crate::engine::{Analyzer, EngineLimits};
-use crate::link::{Ip, Net, Packet, TcpFlags, Transport};
+use crate::link::{Ip, Net, Packet, Transport};
 use crate::reassembly::StreamLimits;
 use crate::report::Report;
 
@@ -67,8 +67,7 @@ impl<'r> Pipeline<'r> {
             ..
         }) = &packet.net
         {
-            let control = TcpFlags::SYN | TcpFlags::FIN | TcpFlags::RST;
-            if seg.payload.is_empty() && seg.flags.0 & control == 0 {
+            if seg.payload.is_empty() && TcpControlKind::of(seg.flags).is_none() {
                 return;
             }
         }
