@@ -647,10 +647,6 @@ pub fn report(
     // The boxes (a word each) are put in the report's order, phones first: the
     // verdicts are then collected straight into their places, and the other devices
     // split off the end, rather than every entry (hundreds of bytes) moved again.
-    let n_phones = devices
-        .iter()
-        .filter(|d| d.kind == DeviceKind::Phone)
-        .count();
     let order = key_order(devices.iter().map(|d| &**d));
     let mut slots: Vec<Option<Box<Device>>> = devices.into_iter().map(Some).collect();
     let (mut phones_first, mut others_after) = (Vec::with_capacity(slots.len()), Vec::new());
@@ -663,6 +659,7 @@ pub fn report(
             }
         }
     }
+    let n_phones = phones_first.len();
     phones_first.append(&mut others_after);
     // Each verdict reads one device only: judged on every core, and the device
     // (its timeline, its boots: about as much heap as the report itself) freed at
