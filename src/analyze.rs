@@ -255,7 +255,7 @@ fn run_mapped(
         progress(batch.done, total);
     };
     // Where this thread's blocks will come from, taken here: the pages are faulted
-    // in once the walker runs.
+    // in once the walker runs (at once when this thread walks too).
     let pretouch = (opts.pretouch > 0).then(|| Pretouch::here(opts.pretouch));
     if threads <= 1 {
         if let Some(p) = pretouch {

