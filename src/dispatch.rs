@@ -386,6 +386,19 @@ enum StreamProto {
     Http,
 }
 
+impl StreamProto {
+    /// The protocol a segment's ports select, if any: the cleartext port decides
+    /// first (an ephemeral port may be anything).
+    fn of_ports(src_port: u16, dst_port: u16) -> Option<Self> {
+        match (src_port, dst_port) {
+            (SCCP, _) | (_, SCCP) => Some(StreamProto::Sccp),
+            (SIP, _) | (_, SIP) => Some(StreamProto::Sip),
+            (HTTP_TFTP, _) | (_, HTTP_TFTP) => Some(StreamProto::Http),
+            _ => None,
+        }
+    }
+}
+
 impl Dispatcher {
     /// A dispatcher with the given TCP stream bounds.
     pub fn new(limits: StreamLimits) -> Self {
@@ -491,14 +504,7 @@ impl Dispatcher {
                     if let Some(c) = control.filter(opens) {
                         emit(&mut self.stats, Observed::Tcp(c));
                     }
-                    // The cleartext port decides first (an ephemeral port may be anything).
-                    let proto = match (seg.src_port, seg.dst_port) {
-                        (SCCP, _) | (_, SCCP) => Some(StreamProto::Sccp),
-                        (SIP, _) | (_, SIP) => Some(StreamProto::Sip),
-                        (HTTP_TFTP, _) | (_, HTTP_TFTP) => Some(StreamProto::Http),
-                        _ => None,
-                    };
-                    if let Some(proto) = proto {
+                    if let Some(proto) = StreamProto::of_ports(seg.src_port, seg.dst_port) {
                         let stats = &mut self.stats;
                         tcp_stream(&mut self.streams, proto, flow, &seg, frame.ts_ns, |o| {
                             emit(stats, o)
@@ -516,6 +522,23 @@ impl Dispatcher {
                 Transport::Fragment { .. } | Transport::Other { .. } => {}
             },
             Net::OtherEthertype(_) | Net::OtherLlc => {}
+        }
+    }
+
+    /// Ask for the stream state a segment on a followed TCP port will touch (a few
+    /// frames before it is placed).
+    pub fn prefetch(&self, packet: &Packet<'_>) {
+        if let Net::Ip(ip) = &packet.net {
+            if let Transport::Tcp(seg) = &ip.transport {
+                if StreamProto::of_ports(seg.src_port, seg.dst_port).is_some() {
+                    self.streams.prefetch(&FlowKey {
+                        src: ip.src,
+                        dst: ip.dst,
+                        src_port: seg.src_port,
+                        dst_port: seg.dst_port,
+                    });
+                }
+            }
         }
     }
 

@@ -58,10 +58,11 @@ impl<'r> Pipeline<'r> {
         self.dissect(frame, packet, ahead);
     }
 
-    /// Ask for the state a frame to be judged soon will touch: its devices'. A bare
-    /// TCP acknowledgement (one in twelve of the frames this thread sees) reaches no
-    /// device.
+    /// Ask for the state a frame to be judged soon will touch: its TCP stream's and
+    /// its devices'. A bare TCP acknowledgement (one in twelve of the frames this
+    /// thread sees) reaches no device.
     pub fn prefetch(&self, packet: &Packet<'_>) {
+        self.dispatcher.prefetch(packet);
         if let Net::Ip(Ip {
             transport: Transport::Tcp(seg),
             ..

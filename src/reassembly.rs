@@ -11,9 +11,10 @@
 //! connection that carries data.
 
 use std::collections::VecDeque;
-
-use crate::FastMap;
+use std::hash::BuildHasher;
 use std::net::IpAddr;
+
+use hashbrown::HashTable;
 
 use crate::link::{TcpFlags, TcpSegment};
 
@@ -181,7 +182,10 @@ pub struct StreamStats {
 /// All streams followed.
 #[derive(Debug, Default)]
 pub struct Streams {
-    map: FastMap<FlowKey, Stream>,
+    // A table of its own hashing, so that a flow's bucket can be fetched ahead
+    // without reading it ([`Streams::prefetch`]).
+    map: HashTable<(FlowKey, Stream)>,
+    hasher: foldhash::fast::RandomState,
     limits: StreamLimits,
     /// Pending and held bytes over all streams.
     pending_total: usize,
@@ -229,7 +233,8 @@ impl Streams {
     /// Streams with the given bounds.
     pub fn new(limits: StreamLimits) -> Self {
         Streams {
-            map: FastMap::default(),
+            map: HashTable::new(),
+            hasher: foldhash::fast::RandomState::default(),
             limits,
             pending_total: 0,
             next_sweep_ns: i64::MIN,
@@ -260,11 +265,29 @@ impl Streams {
             + 2 * Self::max_held_segments(limits) * size_of::<Held>()
     }
 
+    fn hash(&self, key: &FlowKey) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    fn get(&self, key: &FlowKey) -> Option<&Stream> {
+        self.map
+            .find(self.hash(key), |(k, _)| k == key)
+            .map(|(_, s)| s)
+    }
+
+    /// Ask for the bucket a flow's stream would be in (a few segments before it is
+    /// placed), so its miss overlaps the work meanwhile. Nothing is read: each bucket
+    /// whose tag matches the flow's hash is fetched, the stream's among them.
+    pub fn prefetch(&self, key: &FlowKey) {
+        for bucket in self.map.iter_hash(self.hash(key)) {
+            crate::prefetch::value(std::ptr::from_ref(bucket));
+        }
+    }
+
     /// Forget the oldest half-open stream; false when there is none.
     fn evict_half_open(&mut self) -> bool {
         while let Some((key, serial)) = self.half_open.pop_front() {
             if self
-                .map
                 .get(&key)
                 .is_some_and(|s| s.serial == serial && s.half_open)
             {
@@ -289,7 +312,7 @@ impl Streams {
 
     /// Whether the stream `key` is followed.
     pub fn contains(&self, key: &FlowKey) -> bool {
-        self.map.contains_key(key)
+        self.get(key).is_some()
     }
 
     /// Whether no stream is followed.
@@ -311,7 +334,8 @@ impl Streams {
         // The sequence number of the first payload byte (a SYN occupies one).
         let start = seg.seq.wrapping_add(u32::from(syn));
 
-        let known = self.map.contains_key(&key);
+        let hash = self.hash(&key);
+        let known = self.map.find(hash, |(k, _)| *k == key).is_some();
         if !known {
             let untracked = if seg.payload.is_empty() && !syn {
                 // A bare ACK / FIN / RST of an unknown stream: nothing to follow.
@@ -343,13 +367,21 @@ impl Streams {
             if self.half_open.len() > 2 * self.limits.max_streams {
                 // Mostly stale (streams since given bytes, closed or swept): keep the
                 // live ones, so the queue stays within twice the table.
-                let map = &self.map;
-                self.half_open
-                    .retain(|(k, n)| map.get(k).is_some_and(|s| s.serial == *n && s.half_open));
+                let Streams {
+                    half_open,
+                    map,
+                    hasher,
+                    ..
+                } = self;
+                half_open.retain(|(k, n)| {
+                    map.find(hasher.hash_one(k), |(x, _)| x == k)
+                        .is_some_and(|(_, s)| s.serial == *n && s.half_open)
+                });
             }
         }
         let Streams {
             map,
+            hasher,
             limits,
             pending_total,
             held_segments,
@@ -357,14 +389,20 @@ impl Streams {
             serials,
             ..
         } = self;
-        let stream = map.entry(key).or_insert_with(|| Stream {
-            next_seq: start,
-            last_ns: ts_ns,
-            aligned: syn,
-            half_open: syn && seg.payload.is_empty(),
-            serial: *serials,
-            ..Stream::default()
-        });
+        let (_, stream) = map
+            .entry(hash, |(k, _)| *k == key, |(k, _)| hasher.hash_one(k))
+            .or_insert_with(|| {
+                let stream = Stream {
+                    next_seq: start,
+                    last_ns: ts_ns,
+                    aligned: syn,
+                    half_open: syn && seg.payload.is_empty(),
+                    serial: *serials,
+                    ..Stream::default()
+                };
+                (key, stream)
+            })
+            .into_mut();
         stream.last_ns = ts_ns;
         if !seg.payload.is_empty() {
             stream.half_open = false;
@@ -411,7 +449,9 @@ impl Streams {
 
     /// Forget a stream (after FIN/RST once its last bytes are parsed).
     pub fn close(&mut self, key: &FlowKey) {
-        if let Some(s) = self.map.remove(key) {
+        let hash = self.hash(key);
+        if let Ok(entry) = self.map.find_entry(hash, |(k, _)| k == key) {
+            let ((_, s), _) = entry.remove();
             self.pending_total = self
                 .pending_total
                 .saturating_sub(s.pending.len() + s.held_bytes);
@@ -427,7 +467,7 @@ impl Streams {
     /// Segments and bytes a stream holds out of order.
     #[cfg(test)]
     pub(crate) fn held(&self, key: &FlowKey) -> Option<(usize, usize)> {
-        self.map.get(key).map(|s| (s.held.len(), s.held_bytes))
+        self.get(key).map(|s| (s.held.len(), s.held_bytes))
     }
 
     /// Forget the streams idle for longer than the limit.
@@ -435,7 +475,7 @@ impl Streams {
         let idle = self.limits.idle_ns;
         let before = self.map.len();
         let (mut freed, mut segments) = (0, 0);
-        self.map.retain(|_, s| {
+        self.map.retain(|(_, s)| {
             let keep = now_ns.saturating_sub(s.last_ns) <= idle;
             if !keep {
                 freed += s.pending.len() + s.held_bytes;
@@ -919,11 +959,15 @@ mod tests {
         for i in 0..100u32 {
             put(&mut s, 100 + 2 * i, TcpFlags::ACK, b"ok", i.into());
         }
-        assert_eq!(s.map[&key()].held.capacity(), 0);
+        assert_eq!(s.get(&key()).unwrap().held.capacity(), 0);
         put(&mut s, 302, TcpFlags::ACK, b"ok", 0);
-        assert!(s.map[&key()].held.capacity() > 0);
+        assert!(s.get(&key()).unwrap().held.capacity() > 0);
         put(&mut s, 300, TcpFlags::ACK, b"ok", 0);
-        assert_eq!(s.map[&key()].held.capacity(), 0, "released once drained");
+        assert_eq!(
+            s.get(&key()).unwrap().held.capacity(),
+            0,
+            "released once drained"
+        );
     }
 
     #[test]
@@ -1092,7 +1136,7 @@ mod tests {
         }
         assert_eq!(s.held_segments, 8);
         let held: usize = (0..4)
-            .filter_map(|p| s.map.get(&flow(p)))
+            .filter_map(|p| s.get(&flow(p)))
             .map(|x| x.held.len())
             .sum();
         assert_eq!(held, 8);
