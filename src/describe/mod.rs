@@ -25,8 +25,9 @@ pub fn push_text(out: &mut String, bytes: &[u8]) {
         .position(|&b| !is_plain(b))
         .unwrap_or(bytes.len());
     let (head, rest) = bytes.split_at(plain);
-    // Printable ASCII is UTF-8.
-    out.push_str(std::str::from_utf8(head).unwrap_or_default());
+    // SAFETY: `head` is printable ASCII (`is_plain` held for every byte), which is
+    // UTF-8; checked again, it took 1.5 % of the analysing thread's samples (perf).
+    out.push_str(unsafe { std::str::from_utf8_unchecked(head) });
     for chunk in rest.utf8_chunks() {
         for c in chunk.valid().chars() {
             push_char(out, c);
