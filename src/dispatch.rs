@@ -386,6 +386,16 @@ enum StreamProto {
     Http,
 }
 
+/// The direction of a TCP connection a segment travels.
+fn flow_of(ip: &link::Ip<'_>, seg: &TcpSegment<'_>) -> FlowKey {
+    FlowKey {
+        src: ip.src,
+        dst: ip.dst,
+        src_port: seg.src_port,
+        dst_port: seg.dst_port,
+    }
+}
+
 impl StreamProto {
     /// The protocol a segment's ports select, if any: the cleartext port decides
     /// first (an ephemeral port may be anything).
@@ -483,12 +493,7 @@ impl Dispatcher {
                     }
                 }
                 Transport::Tcp(seg) => {
-                    let flow = FlowKey {
-                        src: ip.src,
-                        dst: ip.dst,
-                        src_port: seg.src_port,
-                        dst_port: seg.dst_port,
-                    };
+                    let flow = flow_of(&ip, &seg);
                     let control = (is_control_port(seg.src_port) || is_control_port(seg.dst_port))
                         .then(|| TcpControlKind::of(seg.flags))
                         .flatten()
@@ -528,17 +533,12 @@ impl Dispatcher {
     /// Ask for the stream state a segment on a followed TCP port will touch (a few
     /// frames before it is placed).
     pub fn prefetch(&self, packet: &Packet<'_>) {
-        if let Net::Ip(ip) = &packet.net {
-            if let Transport::Tcp(seg) = &ip.transport {
-                if StreamProto::of_ports(seg.src_port, seg.dst_port).is_some() {
-                    self.streams.prefetch(&FlowKey {
-                        src: ip.src,
-                        dst: ip.dst,
-                        src_port: seg.src_port,
-                        dst_port: seg.dst_port,
-                    });
-                }
-            }
+        let Net::Ip(ip) = &packet.net else { return };
+        let Transport::Tcp(seg) = &ip.transport else {
+            return;
+        };
+        if StreamProto::of_ports(seg.src_port, seg.dst_port).is_some() {
+            self.streams.prefetch(&flow_of(ip, seg));
         }
     }
 
