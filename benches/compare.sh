@@ -69,7 +69,11 @@ for k in bootscope bootscope_1_thread floor tcpdump tshark; do
         -v m="$med" -v fm="$floor_median" 'BEGIN {
         mbs = n / s / 1e6
         xt = (t == "") ? "-" : sprintf("%.0f", t / s)
-        printf "%-20s %10.3f %10.0f %14s %11.0f%% %10.3f %11.0f%%\n", k, s, mbs, xt, 100 * f / s, m, 100 * fm / m
+        # tshark runs once: % of the floor is one figure, printed with the digits it needs.
+        pct = (k == "tshark") ? sprintf("%.2g%%", 100 * f / s) : sprintf("%.0f%%", 100 * f / s)
+        pm = (k == "tshark") ? "-" : sprintf("%.0f%%", 100 * fm / m)
+        med = (k == "tshark") ? "-" : sprintf("%.3f", m)
+        printf "%-20s %10.3f %10.0f %14s %12s %10s %12s\n", k, s, mbs, xt, pct, med, pm
     }'
 done
 

@@ -47,6 +47,11 @@ enum Command {
         /// summary, phone table, a ladder diagram per phone).
         #[arg(long, value_name = "FILE")]
         html: Option<PathBuf>,
+        /// A progress bar on stderr: `auto` for inputs of 256 MiB or more, `always`
+        /// whatever the size, `never`. It is only drawn when stderr is a terminal,
+        /// never into a file or a pipe.
+        #[arg(long, value_enum, value_name = "WHEN", default_value_t = ProgressWhen::Auto)]
+        progress: ProgressWhen,
     },
     /// Follow phones booting on an interface (a SPAN port): a line per event that
     /// matters (a status table on a terminal), stalls declared on the wall clock, and
@@ -202,21 +207,39 @@ fn write_html(report: &report::Report, path: &std::path::Path) -> anyhow::Result
         .with_context(|| format!("writing {}", path.display()))
 }
 
+/// When `analyze` draws its progress bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ProgressWhen {
+    /// For inputs of [`Progress::LONG_BYTES`] or more.
+    Auto,
+    /// Whatever the size.
+    Always,
+    /// Never.
+    Never,
+}
+
 /// A progress bar on stderr for long files, only when stderr is a terminal.
 struct Progress(Option<indicatif::ProgressBar>);
 
 impl Progress {
-    /// Below this many bytes in all, no bar: it would only flicker.
-    const MIN_BYTES: u64 = 256 << 20;
+    /// Below this many bytes in all, `auto` draws no bar: it would only flicker.
+    const LONG_BYTES: u64 = 256 << 20;
 
-    fn new(files: &[PathBuf]) -> Self {
+    /// Whether a bar is drawn for `total` bytes of input: never into a file or a
+    /// pipe (`terminal` false), where it would only be noise in a log.
+    fn wanted(when: ProgressWhen, terminal: bool, total: u64) -> bool {
+        terminal
+            && match when {
+                ProgressWhen::Auto => total >= Self::LONG_BYTES,
+                ProgressWhen::Always => true,
+                ProgressWhen::Never => false,
+            }
+    }
+
+    /// A bar for `total` bytes of input, drawn as `when` says.
+    fn new(total: u64, when: ProgressWhen) -> Self {
         use std::io::IsTerminal as _;
-        let total: u64 = files
-            .iter()
-            .filter_map(|f| std::fs::metadata(f).ok())
-            .map(|m| m.len())
-            .sum();
-        if !io::stderr().is_terminal() || total < Self::MIN_BYTES {
+        if !Self::wanted(when, io::stderr().is_terminal(), total) {
             return Progress(None);
         }
         let bar = indicatif::ProgressBar::new(total);
@@ -627,6 +650,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             analysis,
             threads,
             html,
+            progress,
         } => {
             let opts = analysis.options(threads).context("analyze")?;
             // The verdicts and the JSON are made on rayon's pool: as many threads as
@@ -642,15 +666,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if files.is_empty() {
                 anyhow::bail!("no capture file in {}", captures[0].display());
             }
-            let mut bar = Progress::new(&files);
-            // A big capture's pass grows the heap by tens of MB: an eighth of the
-            // capture's size is faulted in ahead, at most 128 MB (10 000 phones'
-            // pass and report peak at 52 MiB of heap).
             let capture_bytes: u64 = files
                 .iter()
                 .filter_map(|f| std::fs::metadata(f).ok())
                 .map(|m| m.len())
                 .sum();
+            let mut bar = Progress::new(capture_bytes, progress);
+            // A big capture's pass grows the heap by tens of MB: an eighth of the
+            // capture's size is faulted in ahead, at most 128 MB (10 000 phones'
+            // pass and report peak at 52 MiB of heap).
             let ahead = (capture_bytes / 8).min(128 << 20);
             let opts = analyze::Options {
                 pretouch: if ahead >= 16 << 20 { ahead as usize } else { 0 },
@@ -746,6 +770,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let _ = writeln!(err, "warning: {w}");
             }
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Progress, ProgressWhen};
+
+    #[test]
+    fn the_bar_is_drawn_only_on_a_terminal_and_by_default_only_for_long_inputs() {
+        let long = Progress::LONG_BYTES;
+        for (when, terminal, total, want) in [
+            (ProgressWhen::Auto, true, long, true),
+            (ProgressWhen::Auto, true, long - 1, false),
+            (ProgressWhen::Auto, false, long * 4, false),
+            (ProgressWhen::Always, true, 1, true),
+            (ProgressWhen::Always, false, long, false),
+            (ProgressWhen::Never, true, long * 4, false),
+        ] {
+            assert_eq!(
+                Progress::wanted(when, terminal, total),
+                want,
+                "{when:?}, terminal {terminal}, {total} bytes"
+            );
         }
     }
 }

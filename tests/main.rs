@@ -14,6 +14,7 @@ mod html;
 mod live;
 mod live_watch;
 mod mutation;
+mod progress;
 mod samples;
 mod scale;
 mod tcp_flows;
