@@ -28,6 +28,15 @@ fn pty() -> (OwnedFd, std::fs::File) {
         )
     };
     assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // Not inherited by what other tests spawn meanwhile: a stray copy of the far side
+    // would keep the read below waiting for that process to end.
+    for fd in [main, sub] {
+        // SAFETY: fcntl on a descriptor just opened here.
+        assert_eq!(
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) },
+            0
+        );
+    }
     // SAFETY: both descriptors are open and owned by nothing else.
     unsafe { (OwnedFd::from_raw_fd(sub), std::fs::File::from_raw_fd(main)) }
 }
