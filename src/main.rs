@@ -209,10 +209,12 @@ fn write_html(report: &report::Report, path: &std::path::Path) -> anyhow::Result
 
 /// When `analyze` draws its progress bar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+// The variants' docs are `--help`'s text for each value (`auto`'s size is
+// `Progress::LONG_BYTES`).
 enum ProgressWhen {
-    /// For inputs of [`Progress::LONG_BYTES`] or more.
+    /// On a terminal, for inputs of 256 MiB or more.
     Auto,
-    /// Whatever the size.
+    /// On a terminal, whatever the size.
     Always,
     /// Never.
     Never,
