@@ -270,9 +270,17 @@ impl Streams {
     }
 
     fn get(&self, key: &FlowKey) -> Option<&Stream> {
-        self.map
-            .find(self.hash(key), |(k, _)| k == key)
-            .map(|(_, s)| s)
+        Self::find(&self.map, self.hash(key), key)
+    }
+
+    /// The stream `key` in `map`, by its `hash` (for callers that hold the hash, or
+    /// only the table while `self` is borrowed apart).
+    fn find<'m>(
+        map: &'m HashTable<(FlowKey, Stream)>,
+        hash: u64,
+        key: &FlowKey,
+    ) -> Option<&'m Stream> {
+        map.find(hash, |(k, _)| k == key).map(|(_, s)| s)
     }
 
     /// Ask for the bucket a flow's stream would be in (a few segments before it is
@@ -335,7 +343,7 @@ impl Streams {
         let start = seg.seq.wrapping_add(u32::from(syn));
 
         let hash = self.hash(&key);
-        let known = self.map.find(hash, |(k, _)| *k == key).is_some();
+        let known = Self::find(&self.map, hash, &key).is_some();
         if !known {
             let untracked = if seg.payload.is_empty() && !syn {
                 // A bare ACK / FIN / RST of an unknown stream: nothing to follow.
@@ -374,8 +382,8 @@ impl Streams {
                     ..
                 } = self;
                 half_open.retain(|(k, n)| {
-                    map.find(hasher.hash_one(k), |(x, _)| x == k)
-                        .is_some_and(|(_, s)| s.serial == *n && s.half_open)
+                    Self::find(map, hasher.hash_one(k), k)
+                        .is_some_and(|s| s.serial == *n && s.half_open)
                 });
             }
         }
