@@ -20,6 +20,13 @@ pub const MARGIN: usize = 40 << 20;
 /// The least the devices may be given.
 pub const MIN_DEVICE_BYTES: usize = 8 << 20;
 
+impl Default for EngineLimits {
+    /// The engine's part of [`Limits::default`].
+    fn default() -> Self {
+        Limits::default().engine
+    }
+}
+
 /// Limits that do not fit together.
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 #[error(

@@ -1,0 +1,84 @@
+//! Connections to the call manager's signalling ports (SCCP 2000 / 2443, SIP 5060 /
+//! 5061): the phone's SYN, the call manager's SYN-ACK or reset, and an encrypted
+//! session (its contents are not readable: that it exists is the event).
+
+use super::shared::{Ctx, Shared};
+use crate::dispatch::{self, TcpControlKind};
+use crate::reassembly::FlowKey;
+use crate::timeline::{EventKind, EventType};
+
+/// Call-manager signalling ports: SCCP, SCCP over TLS, SIP, SIP over TLS.
+const SIGNALLING_PORTS: [u16; 4] = [
+    dispatch::SCCP,
+    dispatch::SCCP_TLS,
+    dispatch::SIP,
+    dispatch::SIP_TLS,
+];
+/// Encrypted signalling ports.
+const TLS_PORTS: [u16; 2] = [dispatch::SCCP_TLS, dispatch::SIP_TLS];
+
+/// Whether `port` is a call manager's signalling port.
+pub fn is_signalling_port(port: u16) -> bool {
+    SIGNALLING_PORTS.contains(&port)
+}
+
+/// A TCP handshake or reset on a signalling port.
+pub fn tcp_control(sh: &mut Shared<'_>, ctx: Ctx, flow: FlowKey, kind: TcpControlKind) {
+    let (phone, cm, port, l2) = match kind {
+        TcpControlKind::Syn if is_signalling_port(flow.dst_port) => (
+            (flow.src, flow.src_port),
+            flow.dst,
+            flow.dst_port,
+            ctx.src_mac,
+        ),
+        TcpControlKind::SynAck | TcpControlKind::Rst if is_signalling_port(flow.src_port) => (
+            (flow.dst, flow.dst_port),
+            flow.src,
+            flow.src_port,
+            ctx.dst_mac,
+        ),
+        _ => return,
+    };
+    let Some(key) = sh.owner_of(phone, l2) else {
+        sh.unattributed += 1;
+        return;
+    };
+    let ev = match kind {
+        TcpControlKind::Syn => EventKind::CmSyn { cm, port },
+        TcpControlKind::SynAck => EventKind::CmSynAck { cm, port },
+        _ => EventKind::CmRst { cm, port },
+    };
+    sh.emit(&key, ctx, ev, false);
+}
+
+/// Encrypted bytes on a secure signalling port: the session exists, once per boot.
+pub fn encrypted(sh: &mut Shared<'_>, ctx: Ctx, flow: FlowKey) {
+    let (phone, cm, port, l2) = if TLS_PORTS.contains(&flow.dst_port) {
+        (
+            (flow.src, flow.src_port),
+            flow.dst,
+            flow.dst_port,
+            ctx.src_mac,
+        )
+    } else if TLS_PORTS.contains(&flow.src_port) {
+        (
+            (flow.dst, flow.dst_port),
+            flow.src,
+            flow.src_port,
+            ctx.dst_mac,
+        )
+    } else {
+        return;
+    };
+    let Some(key) = sh.owner_of(phone, l2) else {
+        return;
+    };
+    if sh
+        .devices
+        .get(&key)
+        .is_some_and(|d| d.boot.count(EventType::CmTls) > 0)
+    {
+        return;
+    }
+    sh.emit(&key, ctx, EventKind::CmTls { cm, port }, false);
+}

@@ -1,0 +1,225 @@
+//! DHCP: the client's DISCOVER / REQUEST / DECLINE and the server's OFFER / ACK / NAK
+//! as events of the client (keyed by `chaddr`, else client-id type 1). A DISCOVER,
+//! or an INIT-REBOOT REQUEST, after a lease starts a new boot; an ACK binds the
+//! leased address to the client for the later protocols; a relay's copy of the
+//! message just seen is not a retransmission. Clients that are not phones also feed
+//! the starvation detector ([`flood`]).
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use parsers::dhcp;
+
+use super::device::{DeviceKey, DeviceKind};
+use super::flood;
+use super::shared::{Ctx, Shared};
+use super::text::lossy;
+use crate::attribution::mac_in_name;
+use crate::link::MacAddr;
+use crate::timeline::{EventKind, TftpOffer};
+
+/// The same DHCP message (type and xid) seen again within this window is a relay's
+/// copy, not a retransmission.
+const RELAY_COPY_NS: i64 = 500_000_000;
+/// Option 60 of Cisco IP phones starts so.
+const PHONE_VENDOR_CLASS: &str = "Cisco Systems, Inc. IP Phone";
+
+/// The DHCP state: the starvation detector.
+pub struct Dhcp {
+    pub flood: flood::Detector,
+}
+
+impl Dhcp {
+    /// DHCP following `rules`' starvation thresholds.
+    pub fn new(rules: &rules::RuleSet) -> Self {
+        Dhcp {
+            flood: flood::Detector::new(&rules.dhcp_starvation),
+        }
+    }
+
+    /// One DHCP message.
+    pub fn message(&mut self, sh: &mut Shared<'_>, ctx: Ctx, m: &dhcp::DhcpMessage<'_>) {
+        let Some(mt) = m.message_type() else { return };
+        let Some(client) = m
+            .client_mac()
+            .or_else(|| m.client_id().and_then(|c| c.mac()))
+            .map(MacAddr)
+        else {
+            sh.unattributed += 1;
+            return;
+        };
+        let key = DeviceKey::Mac(client);
+        if m.op == dhcp::DhcpOp::BOOT_REQUEST {
+            if !self.client(sh, ctx, &key, client, mt, m) {
+                return;
+            }
+        } else if sh
+            .device(&key, DeviceKind::DhcpClient, "DHCP client", ctx)
+            .is_none()
+        {
+            return;
+        }
+        // A relay's copy of the message just seen is not a retransmission.
+        if let Some(last) = sh
+            .devices
+            .get(&key)
+            .and_then(|dev| dev.timeline.events.last())
+        {
+            if ctx.ts_ns - last.ts_ns < RELAY_COPY_NS && same_message(&last.kind, mt, m.xid) {
+                return;
+            }
+        }
+        let server = m.server_id();
+        let (kind, starts_boot) = match mt {
+            dhcp::DhcpMessageType::DISCOVER => (
+                EventKind::DhcpDiscover {
+                    xid: m.xid,
+                    vlan: ctx.vlan,
+                },
+                true,
+            ),
+            dhcp::DhcpMessageType::REQUEST => {
+                let requested = m
+                    .requested_ip()
+                    .or((!m.ciaddr.is_unspecified()).then_some(m.ciaddr));
+                // INIT-REBOOT (RFC 2131 §4.3.2): no server id, no ciaddr: a reboot.
+                let init_reboot = server.is_none() && m.ciaddr.is_unspecified();
+                (
+                    EventKind::DhcpRequest {
+                        xid: m.xid,
+                        requested,
+                    },
+                    init_reboot,
+                )
+            }
+            dhcp::DhcpMessageType::OFFER => (
+                EventKind::DhcpOffer {
+                    xid: m.xid,
+                    yiaddr: m.yiaddr,
+                    server,
+                },
+                false,
+            ),
+            dhcp::DhcpMessageType::ACK => {
+                let leased = if m.yiaddr.is_unspecified() {
+                    m.ciaddr
+                } else {
+                    m.yiaddr
+                };
+                if leased.is_unspecified() {
+                    // An ACK to INFORM without an address: nothing learned.
+                    return;
+                }
+                sh.attribution.bind_ip(IpAddr::V4(leased), client);
+                (
+                    EventKind::DhcpAck {
+                        xid: m.xid,
+                        yiaddr: leased,
+                        server,
+                        tftp: Box::new(tftp_offer(m)),
+                    },
+                    false,
+                )
+            }
+            dhcp::DhcpMessageType::NAK => (EventKind::DhcpNak { xid: m.xid, server }, false),
+            dhcp::DhcpMessageType::DECLINE => (EventKind::DhcpDecline { xid: m.xid }, false),
+            _ => return,
+        };
+        sh.emit(&key, ctx, kind, starts_boot);
+    }
+
+    /// A client's message: is it a phone (option 60, a SEP host name)? Clients that
+    /// are not feed the starvation detector. False when the device is not followed.
+    fn client(
+        &mut self,
+        sh: &mut Shared<'_>,
+        ctx: Ctx,
+        key: &DeviceKey,
+        client: MacAddr,
+        mt: dhcp::DhcpMessageType,
+        m: &dhcp::DhcpMessage<'_>,
+    ) -> bool {
+        let vendor = m.vendor_class().map(lossy);
+        let host = m.host_name().map(lossy);
+        let phone_vendor = vendor
+            .as_deref()
+            .is_some_and(|v| v.starts_with(PHONE_VENDOR_CLASS));
+        let phone_host = host.as_deref().and_then(mac_in_name).is_some();
+        let (kind, why) = if phone_vendor {
+            (DeviceKind::Phone, "DHCP option 60: Cisco IP Phone")
+        } else if phone_host {
+            (DeviceKind::Phone, "DHCP host name SEP<MAC>")
+        } else {
+            (DeviceKind::DhcpClient, "DHCP client")
+        };
+        // The starvation detector counts clients that are not phones, before the
+        // table decides whether to follow them.
+        let known = sh.devices.kind(key);
+        if kind != DeviceKind::Phone && known != Some(DeviceKind::Phone) {
+            match mt {
+                dhcp::DhcpMessageType::DISCOVER if known.is_none() => {
+                    self.flood
+                        .new_client(ctx.ts_ns, ctx.frame, ctx.vlan, ctx.src_mac, client);
+                }
+                dhcp::DhcpMessageType::REQUEST => self.flood.request(ctx.ts_ns, ctx.vlan),
+                _ => {}
+            }
+        }
+        let Some(dev) = sh.device(key, kind, why, ctx) else {
+            return false;
+        };
+        if let Some(v) = vendor.filter(|_| dev.kind != DeviceKind::Phone && dev.model.is_none()) {
+            dev.set_model(v);
+        }
+        true
+    }
+}
+
+/// Whether `last` is the same DHCP message as (`mt`, `xid`).
+fn same_message(last: &EventKind, mt: dhcp::DhcpMessageType, xid: u32) -> bool {
+    use dhcp::DhcpMessageType as T;
+    let (last_type, last_xid) = match last {
+        EventKind::DhcpDiscover { xid, .. } => (T::DISCOVER, xid),
+        EventKind::DhcpOffer { xid, .. } => (T::OFFER, xid),
+        EventKind::DhcpRequest { xid, .. } => (T::REQUEST, xid),
+        EventKind::DhcpAck { xid, .. } => (T::ACK, xid),
+        EventKind::DhcpNak { xid, .. } => (T::NAK, xid),
+        _ => return false,
+    };
+    last_type == mt && *last_xid == xid
+}
+
+/// The TFTP servers an ACK names: option 150 (a list, or ASCII text by mistake) and
+/// option 66 (a name or an address).
+fn tftp_offer(m: &dhcp::DhcpMessage<'_>) -> TftpOffer {
+    let mut offer = TftpOffer::default();
+    match m.tftp_servers() {
+        Some(dhcp::Option150::Addresses(list)) => offer.servers = list.iter().take(8).collect(),
+        Some(dhcp::Option150::AsciiString(text)) => offer.option150_ascii = Some(text.into()),
+        Some(dhcp::Option150::Malformed(_)) | None => {}
+    }
+    if let Some(name) = m.tftp_server_name().map(lossy) {
+        let name = name.trim_end_matches('\0').trim().to_owned();
+        if offer.servers.is_empty() {
+            if let Ok(ip) = name.parse::<Ipv4Addr>() {
+                offer.servers.push(ip);
+            }
+        }
+        offer.option66 = Some(name.into());
+    }
+    offer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_relay_copy_is_the_same_type_and_xid() {
+        let discover = EventKind::DhcpDiscover { xid: 7, vlan: None };
+        assert!(same_message(&discover, dhcp::DhcpMessageType::DISCOVER, 7));
+        assert!(!same_message(&discover, dhcp::DhcpMessageType::DISCOVER, 8));
+        assert!(!same_message(&discover, dhcp::DhcpMessageType::REQUEST, 7));
+        let decline = EventKind::DhcpDecline { xid: 7 };
+        assert!(!same_message(&decline, dhcp::DhcpMessageType::DECLINE, 7));
+    }
+}

@@ -1,0 +1,296 @@
+//! Files: TFTP transfers and HTTP requests on TCP 6970, followed from the phone's
+//! request to their outcome (received, not found, another error) or the server's
+//! first answer. A file named after a MAC (`SEP<MAC>.cnf.xml`, `CTLSEP<MAC>.tlv`)
+//! names the phone asking for it and binds its address to it.
+
+use std::net::IpAddr;
+
+use parsers::{http, tftp};
+
+use super::device::{DeviceKey, DeviceKind, FileOutcome};
+use super::shared::{Ctx, Shared};
+use super::text::{lossy, MAX_TEXT_BYTES};
+use crate::attribution::mac_in_name;
+use crate::dispatch;
+use crate::timeline::{EventKind, FileTransport};
+use crate::FastMap;
+
+/// HTTP configuration port of Cisco call managers.
+const HTTP_CONFIG: u16 = dispatch::HTTP_TFTP;
+/// A finished TFTP transfer silent this long is forgotten.
+const DONE_TRANSFER_IDLE_NS: i64 = 10 * 1_000_000_000;
+/// TFTP's block size unless an OACK accepts another (RFC 1350, RFC 2348).
+const TFTP_BLOCK: usize = 512;
+
+/// A TFTP transfer, keyed by the client's endpoint.
+#[derive(Debug)]
+struct Transfer {
+    owner: DeviceKey,
+    file: Box<str>,
+    server: IpAddr,
+    blksize: usize,
+    bytes: u64,
+    last_block: u16,
+    answered: bool,
+    done: bool,
+    last_ns: i64,
+}
+
+/// An HTTP request waiting for its response, keyed by the client's endpoint.
+#[derive(Debug)]
+struct HttpRequest {
+    owner: DeviceKey,
+    file: Box<str>,
+    last_ns: i64,
+}
+
+/// The open transfers and requests.
+#[derive(Debug, Default)]
+pub struct Files {
+    transfers: FastMap<(IpAddr, u16), Transfer>,
+    http: FastMap<(IpAddr, u16), HttpRequest>,
+}
+
+impl Files {
+    /// The most heap `n` transfers and `n` requests take, their strings included.
+    pub fn max_heap_bytes(n: usize) -> usize {
+        use std::mem::size_of;
+        let table = |entry: usize| (n * 8 / 7).next_power_of_two() * (entry + 1);
+        table(size_of::<((IpAddr, u16), Transfer)>())
+            + table(size_of::<((IpAddr, u16), HttpRequest)>())
+            // An owner named by a SIP or SCCP name and a file name, each.
+            + n * 2 * (2 * MAX_TEXT_BYTES + 64)
+    }
+
+    /// Open transactions.
+    pub fn len(&self) -> usize {
+        self.transfers.len() + self.http.len()
+    }
+
+    /// Forget what `keep` says is idle too long, and finished transfers idle for
+    /// [`DONE_TRANSFER_IDLE_NS`] (kept that long for late copies of their last
+    /// packets). Returns how many unfinished ones were lost.
+    pub fn sweep(&mut self, now: i64, keep: impl Fn(i64) -> bool) -> u64 {
+        let done_keep = |last: i64| now.saturating_sub(last) <= DONE_TRANSFER_IDLE_NS;
+        let mut lost = 0u64;
+        self.transfers.retain(|_, t| {
+            if t.done {
+                return done_keep(t.last_ns);
+            }
+            let k = keep(t.last_ns);
+            lost += u64::from(!k);
+            k
+        });
+        let before = self.http.len();
+        self.http.retain(|_, t| keep(t.last_ns));
+        lost + (before - self.http.len()) as u64
+    }
+
+    /// One TFTP packet.
+    pub fn tftp(&mut self, sh: &mut Shared<'_>, ctx: Ctx, t: &tftp::TftpPacket<'_>) {
+        let Some(f) = ctx.flow else { return };
+        sh.note_source(ctx);
+        match t {
+            tftp::TftpPacket::ReadRequest(r) => {
+                let file = lossy(r.filename);
+                let client = (f.src, f.sport);
+                let Some(owner) = file_owner(sh, ctx, client, &file, "TFTP file named SEP<MAC>")
+                else {
+                    return;
+                };
+                if self.transfers.len() >= sh.max_transactions
+                    && !self.transfers.contains_key(&client)
+                {
+                    sh.transactions_evicted += 1;
+                    return;
+                }
+                self.transfers.insert(
+                    client,
+                    Transfer {
+                        owner: owner.clone(),
+                        file: file.clone().into(),
+                        server: f.dst,
+                        // A blksize asked for applies only once the server's OACK
+                        // accepts it (RFC 2348).
+                        blksize: TFTP_BLOCK,
+                        bytes: 0,
+                        last_block: 0,
+                        answered: false,
+                        done: false,
+                        last_ns: ctx.ts_ns,
+                    },
+                );
+                let ev = EventKind::FileRequest {
+                    file: file.into(),
+                    server: f.dst,
+                    via: FileTransport::Tftp,
+                };
+                sh.emit(&owner, ctx, ev, false);
+            }
+            tftp::TftpPacket::OptionAck(opts) => {
+                if let Some(t) = self.transfers.get_mut(&(f.dst, f.dport)) {
+                    t.answered = true;
+                    t.last_ns = ctx.ts_ns;
+                    if let Some(b) = opts.blksize().and_then(|b| usize::try_from(b).ok()) {
+                        t.blksize = b.clamp(8, 65464);
+                    }
+                    file_answered(sh, &t.owner, &t.file);
+                }
+            }
+            tftp::TftpPacket::Data { block, data } => {
+                let Some(t) = self.transfers.get_mut(&(f.dst, f.dport)) else {
+                    return;
+                };
+                if t.done || f.src != t.server {
+                    return;
+                }
+                t.last_ns = ctx.ts_ns;
+                let first = !t.answered;
+                t.answered = true;
+                if *block == t.last_block.wrapping_add(1) {
+                    t.last_block = *block;
+                    t.bytes += data.len() as u64;
+                    if data.len() < t.blksize {
+                        t.done = true;
+                    }
+                }
+                if first {
+                    file_answered(sh, &t.owner, &t.file);
+                }
+                if t.done {
+                    let ev = EventKind::FileReceived {
+                        file: t.file.clone(),
+                        bytes: t.bytes,
+                        via: FileTransport::Tftp,
+                    };
+                    sh.emit(&t.owner, ctx, ev, false);
+                }
+            }
+            tftp::TftpPacket::Error { code, message } => {
+                // From the server: the request failed. From the client: it gave up
+                // (e.g. after a tsize probe), which is its own choice, not a failure.
+                if let Some(t) = self.transfers.get_mut(&(f.dst, f.dport)) {
+                    if t.done {
+                        return;
+                    }
+                    t.done = true;
+                    let file = t.file.clone();
+                    let ev = if *code == tftp::TftpErrorCode::FILE_NOT_FOUND {
+                        EventKind::FileNotFound {
+                            file,
+                            via: FileTransport::Tftp,
+                        }
+                    } else {
+                        EventKind::FileError {
+                            file,
+                            code: code.0,
+                            text: lossy(message).into(),
+                        }
+                    };
+                    sh.emit(&t.owner, ctx, ev, false);
+                } else if let Some(t) = self.transfers.get_mut(&(f.src, f.sport)) {
+                    t.done = true;
+                    file_answered(sh, &t.owner, &t.file);
+                }
+            }
+            tftp::TftpPacket::Ack { .. } | tftp::TftpPacket::WriteRequest(_) => {}
+        }
+    }
+
+    /// One HTTP message on the configuration port: a phone's GET, or the answer.
+    pub fn http(&mut self, sh: &mut Shared<'_>, ctx: Ctx, m: &http::HttpMessage<'_>) {
+        let Some(f) = ctx.flow else { return };
+        if f.dport == HTTP_CONFIG && m.is_request() {
+            sh.note_source(ctx);
+            let Some(target) = m.target() else { return };
+            let target = lossy(target);
+            let path = target.split(['?', '#']).next().unwrap_or_default();
+            let file = path.rsplit('/').next().unwrap_or(path).to_owned();
+            if file.is_empty() {
+                return;
+            }
+            let client = (f.src, f.sport);
+            let Some(owner) = file_owner(sh, ctx, client, &file, "HTTP file named SEP<MAC>") else {
+                return;
+            };
+            if self.http.len() < sh.max_transactions || self.http.contains_key(&client) {
+                self.http.insert(
+                    client,
+                    HttpRequest {
+                        owner: owner.clone(),
+                        file: file.clone().into(),
+                        last_ns: ctx.ts_ns,
+                    },
+                );
+            } else {
+                sh.transactions_evicted += 1;
+            }
+            let ev = EventKind::FileRequest {
+                file: file.into(),
+                server: f.dst,
+                via: FileTransport::Http,
+            };
+            sh.emit(&owner, ctx, ev, false);
+        } else if f.sport == HTTP_CONFIG {
+            let Some(status) = m.status() else { return };
+            let Some(req) = self.http.remove(&(f.dst, f.dport)) else {
+                return;
+            };
+            let ev = match status {
+                200..=299 => EventKind::FileReceived {
+                    file: req.file,
+                    bytes: m.content_length().unwrap_or(0),
+                    via: FileTransport::Http,
+                },
+                404 => EventKind::FileNotFound {
+                    file: req.file,
+                    via: FileTransport::Http,
+                },
+                _ => EventKind::FileError {
+                    file: req.file,
+                    code: status,
+                    text: m.reason().map(lossy).unwrap_or_default().into(),
+                },
+            };
+            sh.emit(&req.owner, ctx, ev, false);
+        }
+    }
+}
+
+/// The device asking `client` for `file`: the MAC in a SEP-named file (which also
+/// binds the client's address to it), else the endpoint's owner.
+fn file_owner(
+    sh: &mut Shared<'_>,
+    ctx: Ctx,
+    client: (IpAddr, u16),
+    file: &str,
+    why: &'static str,
+) -> Option<DeviceKey> {
+    let owner = match mac_in_name(file) {
+        Some(mac) => {
+            let key = DeviceKey::Mac(mac);
+            sh.device(&key, DeviceKind::Phone, why, ctx)?;
+            sh.attribution.bind_ip(client.0, mac);
+            Some(key)
+        }
+        None => sh.owner_of(client, ctx.src_mac),
+    };
+    if owner.is_none() {
+        sh.unattributed += 1;
+    }
+    owner
+}
+
+/// The server answered a file request (data or options): not silent.
+fn file_answered(sh: &mut Shared<'_>, owner: &DeviceKey, file: &str) {
+    if let Some(fs) = sh
+        .devices
+        .get_mut(owner)
+        .and_then(|dev| dev.boot.file_mut(file))
+    {
+        fs.unanswered = 0;
+        if fs.outcome.is_none() {
+            fs.outcome = Some(FileOutcome::Answered);
+        }
+    }
+}

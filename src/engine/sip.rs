@@ -1,0 +1,187 @@
+//! SIP registration: a REGISTER names its device (the Contact's `devicename`, or a
+//! Cisco agent's `+sip.instance` MAC; any other agent is known by its address of
+//! record) and waits, keyed by Call-ID and sender, for its final answer: 2xx
+//! registers, 401/407 challenges, anything else rejects. A de-registration
+//! (`Expires: 0`) reaches no step.
+
+use std::net::IpAddr;
+
+use parsers::sip;
+
+use super::device::{DeviceKey, DeviceKind};
+use super::shared::{Ctx, Shared};
+use super::text::{clean, key_text, MAX_TEXT, MAX_TEXT_BYTES};
+use crate::attribution::mac_in_name;
+use crate::link::MacAddr;
+use crate::timeline::{EventKind, Signalling};
+use crate::FastMap;
+
+/// User-Agent prefixes of Cisco phones (and the IP Communicator softphone).
+const CISCO_AGENTS: [&str; 2] = ["Cisco-CP", "Cisco-CIPC"];
+
+/// A SIP REGISTER waiting for its final answer, keyed by Call-ID and the address
+/// that sent it (a proxy forwards the same Call-ID on its own leg; the answer goes
+/// back to the sender's address, maybe another port).
+#[derive(Debug)]
+struct Transaction {
+    owner: DeviceKey,
+    expires: Option<u32>,
+    last_ns: i64,
+}
+
+/// The REGISTERs waiting for answers.
+#[derive(Debug, Default)]
+pub struct Sip {
+    transactions: FastMap<(Box<str>, IpAddr), Transaction>,
+}
+
+impl Sip {
+    /// The most heap `n` open transactions take, their strings included.
+    pub fn max_heap_bytes(n: usize) -> usize {
+        use std::mem::size_of;
+        (n * 8 / 7).next_power_of_two() * (size_of::<((Box<str>, IpAddr), Transaction)>() + 1)
+            // An owner named by a SIP name, and the Call-ID.
+            + n * (MAX_TEXT_BYTES + 64 + MAX_TEXT)
+    }
+
+    /// Open transactions.
+    pub fn len(&self) -> usize {
+        self.transactions.len()
+    }
+
+    /// Forget what `keep` says is idle too long; returns how many were.
+    pub fn sweep(&mut self, keep: impl Fn(i64) -> bool) -> u64 {
+        let before = self.transactions.len();
+        self.transactions.retain(|_, t| keep(t.last_ns));
+        (before - self.transactions.len()) as u64
+    }
+
+    /// One SIP message: a REGISTER or the answer to one.
+    pub fn message(&mut self, sh: &mut Shared<'_>, ctx: Ctx, m: &sip::SipMessage<'_>) {
+        let Some(f) = ctx.flow else { return };
+        let Some(call_id) = m.call_id() else { return };
+        if m.is_request() {
+            if m.method().map(|x| x.as_str()) != Some("REGISTER") {
+                return;
+            }
+            self.register(sh, ctx, m, call_id);
+            return;
+        }
+        let Some(status) = m.status() else { return };
+        if m.cseq().map(|(_, method)| method.as_str()) != Some("REGISTER") || status < 200 {
+            return;
+        }
+        let Some(tx) = self.transactions.get_mut(&(key_text(call_id), f.dst)) else {
+            return;
+        };
+        tx.last_ns = ctx.ts_ns;
+        let (owner, expires) = (tx.owner.clone(), tx.expires);
+        let cm = f.src;
+        let ev = match status {
+            200..=299 if expires == Some(0) => return,
+            200..=299 => EventKind::RegisterAck {
+                proto: Signalling::Sip,
+                cm,
+            },
+            401 | 407 => EventKind::RegisterChallenge { cm, code: status },
+            _ => EventKind::RegisterReject {
+                proto: Signalling::Sip,
+                cm,
+                code: status,
+                reason: clean(m.reason_phrase().unwrap_or_default()).into(),
+                unregister: expires == Some(0),
+            },
+        };
+        sh.emit(&owner, ctx, ev, false);
+    }
+
+    fn register(&mut self, sh: &mut Shared<'_>, ctx: Ctx, m: &sip::SipMessage<'_>, call_id: &str) {
+        let Some(f) = ctx.flow else { return };
+        sh.note_source(ctx);
+        let ua = m.user_agent();
+        let cisco = ua.is_some_and(|u| CISCO_AGENTS.iter().any(|p| u.starts_with(p)));
+        // The Contact header read once, for the device name and the instance.
+        let contacts = m.contact();
+        let contact = contacts.first();
+        let named = contacts
+            .iter()
+            .find_map(|c| c.device_name())
+            .and_then(mac_in_name)
+            .map(|mac| (mac, "SIP Contact device name"))
+            .or_else(|| {
+                contact
+                    .as_ref()
+                    .and_then(|c| c.instance_mac())
+                    .filter(|_| cisco)
+                    .map(|mac| (MacAddr(mac), "SIP Contact instance"))
+            });
+        let key = match named {
+            Some((mac, why)) => {
+                sh.attribution.bind_endpoint((f.src, f.sport), mac);
+                let key = DeviceKey::Mac(mac);
+                if sh.device(&key, DeviceKind::Phone, why, ctx).is_none() {
+                    return;
+                }
+                key
+            }
+            None => {
+                let from = m.from();
+                let aor = from
+                    .as_ref()
+                    .and_then(|a| a.uri_parts())
+                    .map(|u| match u.user {
+                        Some(user) => clean(&format!("{user}@{}", u.host)),
+                        None => clean(u.host),
+                    })
+                    .unwrap_or_else(|| "?".into());
+                let key = DeviceKey::Name(format!("sip:{aor} from {}", f.src).into());
+                if sh
+                    .device(&key, DeviceKind::SipAgent, "SIP REGISTER", ctx)
+                    .is_none()
+                {
+                    return;
+                }
+                key
+            }
+        };
+        let expires = contact
+            .as_ref()
+            .and_then(|c| c.expires())
+            .or_else(|| m.expires());
+        if let Some(dev) = sh.devices.get_mut(&key) {
+            if let (None, Some(u)) = (&dev.model, ua) {
+                dev.set_model(clean(u));
+            }
+            if matches!(key, DeviceKey::Name(_)) || dev.ip.is_none() {
+                dev.ip = Some(f.src);
+            }
+        }
+        if let Some(alarm) = m.cisco_alarm() {
+            let text = alarm.last().unwrap_or(alarm.name().unwrap_or_default());
+            let ev = EventKind::Alarm {
+                text: clean(m.reason().unwrap_or(text)).into(),
+            };
+            sh.emit(&key, ctx, ev, false);
+        }
+        let tx_key: (Box<str>, IpAddr) = (key_text(call_id), f.src);
+        if self.transactions.len() < sh.max_transactions || self.transactions.contains_key(&tx_key)
+        {
+            self.transactions.insert(
+                tx_key,
+                Transaction {
+                    owner: key.clone(),
+                    expires,
+                    last_ns: ctx.ts_ns,
+                },
+            );
+        } else {
+            sh.transactions_evicted += 1;
+        }
+        let ev = EventKind::Register {
+            proto: Signalling::Sip,
+            cm: f.dst,
+            expires,
+        };
+        sh.emit(&key, ctx, ev, false);
+    }
+}
