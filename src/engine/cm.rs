@@ -82,3 +82,53 @@ pub fn encrypted(sh: &mut Shared<'_>, ctx: Ctx, flow: FlowKey) {
     }
     sh.emit(&key, ctx, EventKind::CmTls { cm, port }, false);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::device::{DeviceKey, DeviceKind};
+    use super::super::shared::harness::*;
+    use super::*;
+
+    fn flow(src: u16, dst: u16, phone_to_cm: bool) -> FlowKey {
+        let (a, b) = ((ip(20), src), (ip(10), dst));
+        let ((s, sp), (d, dp)) = if phone_to_cm { (a, b) } else { (b, a) };
+        FlowKey {
+            src: s,
+            dst: d,
+            src_port: sp,
+            dst_port: dp,
+        }
+    }
+
+    #[test]
+    fn handshakes_on_signalling_ports_reach_the_phone_and_others_do_not() {
+        let mut sh = shared();
+        let key = DeviceKey::Mac(PHONE);
+        let c = ctx(1, (PHONE, ip(20), 51000), (SERVER, ip(10), 2000));
+        sh.device(&key, DeviceKind::Phone, "test", c).unwrap();
+        sh.attribution.bind_ip(ip(20), PHONE);
+        tcp_control(&mut sh, c, flow(51000, 2000, true), TcpControlKind::Syn);
+        let back = ctx(2, (SERVER, ip(10), 2000), (PHONE, ip(20), 51000));
+        tcp_control(
+            &mut sh,
+            back,
+            flow(51000, 2000, false),
+            TcpControlKind::SynAck,
+        );
+        tcp_control(&mut sh, c, flow(51000, 80, true), TcpControlKind::Syn);
+        assert_eq!(types(&sh, &key), [EventType::CmSyn, EventType::CmSynAck]);
+        assert!(is_signalling_port(5061) && !is_signalling_port(80));
+    }
+
+    #[test]
+    fn an_encrypted_session_is_one_event_per_boot() {
+        let mut sh = shared();
+        let key = DeviceKey::Mac(PHONE);
+        let c = ctx(1, (PHONE, ip(20), 51000), (SERVER, ip(10), 2443));
+        sh.device(&key, DeviceKind::Phone, "test", c).unwrap();
+        sh.attribution.bind_ip(ip(20), PHONE);
+        encrypted(&mut sh, c, flow(51000, 2443, true));
+        encrypted(&mut sh, c, flow(51000, 2443, false));
+        assert_eq!(types(&sh, &key), [EventType::CmTls]);
+    }
+}

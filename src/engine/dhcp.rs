@@ -211,7 +211,134 @@ fn tftp_offer(m: &dhcp::DhcpMessage<'_>) -> TftpOffer {
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::super::shared::harness::*;
     use super::*;
+    use crate::model::encode::{self, DhcpClientKind, DhcpServerKind};
+    use crate::model::scenario::TftpOption;
+    use crate::timeline::EventType;
+
+    const LEASE: Ipv4Addr = Ipv4Addr::new(10, 1, 1, 20);
+
+    fn client(kind: DhcpClientKind) -> Vec<u8> {
+        encode::dhcp_client(PHONE, "SEP001B54AA0001", "7970", 7, kind, 0)
+    }
+
+    fn server(kind: DhcpServerKind, tftp: &TftpOption) -> Vec<u8> {
+        let relay = Ipv4Addr::new(10, 1, 1, 1);
+        encode::dhcp_server(
+            PHONE,
+            7,
+            kind,
+            LEASE,
+            relay,
+            Ipv4Addr::new(10, 1, 1, 2),
+            tftp,
+        )
+    }
+
+    fn run(d: &mut Dhcp, sh: &mut Shared<'_>, ts_ms: i64, bytes: &[u8], up: bool) {
+        let (phone, srv) = ((PHONE, ip(0), 68), (SERVER, ip(2), 67));
+        let mut c = if up {
+            ctx(1, phone, srv)
+        } else {
+            ctx(1, srv, phone)
+        };
+        c.ts_ns = ts_ms * 1_000_000;
+        c.frame = u64::try_from(ts_ms).unwrap();
+        d.message(sh, c, &dhcp::parse(bytes).unwrap());
+    }
+
+    #[test]
+    fn a_phone_lease_binds_its_address_and_names_the_tftp_servers() {
+        let (mut sh, mut d) = (shared(), Dhcp::new(rules()));
+        let tftp = TftpOption::Option150(vec![Ipv4Addr::new(10, 1, 1, 5)]);
+        let requested = DhcpClientKind::Request {
+            requested: LEASE,
+            server: Ipv4Addr::new(10, 1, 1, 2),
+        };
+        run(
+            &mut d,
+            &mut sh,
+            1000,
+            &client(DhcpClientKind::Discover),
+            true,
+        );
+        run(
+            &mut d,
+            &mut sh,
+            1010,
+            &server(DhcpServerKind::Offer, &tftp),
+            false,
+        );
+        run(&mut d, &mut sh, 1020, &client(requested), true);
+        run(
+            &mut d,
+            &mut sh,
+            1030,
+            &server(DhcpServerKind::Ack, &tftp),
+            false,
+        );
+        let key = DeviceKey::Mac(PHONE);
+        let dev = sh.devices.get(&key).unwrap();
+        assert_eq!(dev.kind, DeviceKind::Phone);
+        assert_eq!(
+            types(&sh, &key),
+            [
+                EventType::DhcpDiscover,
+                EventType::DhcpOffer,
+                EventType::DhcpRequest,
+                EventType::DhcpAck
+            ]
+        );
+        match &dev.boot.ack.as_ref().unwrap().kind {
+            EventKind::DhcpAck { tftp, .. } => {
+                assert_eq!(tftp.servers, [Ipv4Addr::new(10, 1, 1, 5)]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(sh.owner_of((IpAddr::V4(LEASE), 1), None), Some(key));
+    }
+
+    #[test]
+    fn a_relay_copy_is_dropped_and_a_retransmission_kept() {
+        let (mut sh, mut d) = (shared(), Dhcp::new(rules()));
+        let discover = client(DhcpClientKind::Discover);
+        run(&mut d, &mut sh, 1000, &discover, true);
+        run(&mut d, &mut sh, 1100, &discover, true);
+        run(&mut d, &mut sh, 5000, &discover, true);
+        let key = DeviceKey::Mac(PHONE);
+        assert_eq!(types(&sh, &key).len(), 2);
+    }
+
+    #[test]
+    fn option_150_as_text_is_kept_as_text() {
+        let (mut sh, mut d) = (shared(), Dhcp::new(rules()));
+        let tftp = TftpOption::Option150Ascii("10.1.1.5".into());
+        run(
+            &mut d,
+            &mut sh,
+            1000,
+            &client(DhcpClientKind::Discover),
+            true,
+        );
+        run(
+            &mut d,
+            &mut sh,
+            1030,
+            &server(DhcpServerKind::Ack, &tftp),
+            false,
+        );
+        let dev = sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap();
+        match &dev.boot.ack.as_ref().unwrap().kind {
+            EventKind::DhcpAck { tftp, .. } => {
+                assert!(tftp.servers.is_empty());
+                assert_eq!(tftp.option150_ascii.as_deref(), Some("10.1.1.5"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn a_relay_copy_is_the_same_type_and_xid() {

@@ -294,3 +294,133 @@ fn file_answered(sh: &mut Shared<'_>, owner: &DeviceKey, file: &str) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::shared::harness::*;
+    use super::*;
+    use crate::model::encode;
+    use crate::timeline::EventType;
+
+    const FILE: &str = "SEP001B54AA0001.cnf.xml";
+
+    fn phone() -> (MacAddrEp, MacAddrEp) {
+        ((PHONE, ip(20), 50000), (SERVER, ip(5), 69))
+    }
+    type MacAddrEp = (crate::link::MacAddr, IpAddr, u16);
+
+    fn tftp(files: &mut Files, sh: &mut Shared<'_>, frame: u64, from_phone: bool, bytes: &[u8]) {
+        let (p, s) = phone();
+        let c = if from_phone {
+            ctx(frame, p, s)
+        } else {
+            ctx(frame, (s.0, s.1, 50001), p)
+        };
+        files.tftp(sh, c, &tftp::parse(bytes).unwrap());
+    }
+
+    #[test]
+    fn a_sep_file_names_its_phone_and_a_short_block_ends_it() {
+        let (mut sh, mut files) = (shared(), Files::default());
+        tftp(&mut files, &mut sh, 1, true, &encode::tftp_rrq(FILE));
+        tftp(
+            &mut files,
+            &mut sh,
+            2,
+            false,
+            &encode::tftp_data(1, &[b'x'; 512]),
+        );
+        tftp(
+            &mut files,
+            &mut sh,
+            3,
+            false,
+            &encode::tftp_data(2, b"tail"),
+        );
+        let key = DeviceKey::Mac(PHONE);
+        let dev = sh.devices.get(&key).unwrap();
+        assert_eq!(dev.kind, DeviceKind::Phone);
+        assert_eq!(
+            types(&sh, &key),
+            [EventType::FileRequest, EventType::FileReceived]
+        );
+        match &dev.timeline.events[1].kind {
+            EventKind::FileReceived { bytes, .. } => assert_eq!(*bytes, 516),
+            other => panic!("{other:?}"),
+        }
+        // The phone's address is bound to it for the later protocols.
+        assert_eq!(sh.owner_of((ip(20), 1), None), Some(key));
+    }
+
+    #[test]
+    fn a_server_error_is_the_outcome_and_a_client_error_is_only_an_answer() {
+        let (mut sh, mut files) = (shared(), Files::default());
+        tftp(&mut files, &mut sh, 1, true, &encode::tftp_rrq(FILE));
+        tftp(
+            &mut files,
+            &mut sh,
+            2,
+            false,
+            &encode::tftp_error(1, "File not found"),
+        );
+        let key = DeviceKey::Mac(PHONE);
+        assert_eq!(
+            types(&sh, &key),
+            [EventType::FileRequest, EventType::FileNotFound]
+        );
+        tftp(
+            &mut files,
+            &mut sh,
+            3,
+            true,
+            &encode::tftp_rrq("CTLSEP001B54AA0001.tlv"),
+        );
+        tftp(
+            &mut files,
+            &mut sh,
+            4,
+            true,
+            &encode::tftp_error(0, "tsize probe"),
+        );
+        let dev = sh.devices.get(&key).unwrap();
+        assert_eq!(types(&sh, &key).len(), 3);
+        let ctl = dev
+            .boot
+            .files
+            .iter()
+            .find(|f| f.name.starts_with("CTL"))
+            .unwrap();
+        assert_eq!(ctl.outcome, Some(FileOutcome::Answered));
+    }
+
+    #[test]
+    fn the_table_is_bounded_and_the_sweep_lets_idle_transfers_go() {
+        let (mut sh, mut files) = (shared(), Files::default());
+        for port in 0..10u16 {
+            let c = ctx(1, (PHONE, ip(20), 1000 + port), (SERVER, ip(5), 69));
+            files.tftp(&mut sh, c, &tftp::parse(&encode::tftp_rrq(FILE)).unwrap());
+        }
+        assert_eq!(files.len(), sh.max_transactions);
+        assert_eq!(sh.transactions_evicted, 2);
+        let now = 1_000_000_000 + super::super::TRANSACTION_IDLE_NS + 1;
+        let lost = files.sweep(now, |last| now - last <= super::super::TRANSACTION_IDLE_NS);
+        assert_eq!((lost, files.len()), (8, 0));
+    }
+
+    #[test]
+    fn an_http_request_meets_its_answer() {
+        let (mut sh, mut files) = (shared(), Files::default());
+        let p = (PHONE, ip(20), 40000);
+        let s = (SERVER, ip(5), HTTP_CONFIG);
+        let get = encode::http_get(FILE, "10.1.1.5");
+        files.http(&mut sh, ctx(1, p, s), &http::parse(&get).unwrap().0);
+        let answer = encode::http_response(None);
+        files.http(&mut sh, ctx(2, s, p), &http::parse(&answer).unwrap().0);
+        let key = DeviceKey::Mac(PHONE);
+        assert_eq!(
+            types(&sh, &key),
+            [EventType::FileRequest, EventType::FileNotFound]
+        );
+        assert_eq!(files.len(), 0);
+    }
+}

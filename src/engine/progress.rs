@@ -221,3 +221,80 @@ fn apply_state(dev: &mut Device, ev: &Event) {
         EventKind::Malformed { .. } => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::engine::device::{DeviceKey, DeviceKind};
+    use crate::engine::shared::harness::{rules, PHONE};
+    use crate::timeline::TftpOffer;
+
+    fn ev(ms: i64, kind: EventKind) -> Event {
+        Event {
+            ts_ns: ms * 1_000_000,
+            frame: u64::try_from(ms).unwrap(),
+            kind,
+        }
+    }
+
+    fn step_id(kind: &EventKind) -> Option<String> {
+        let seq = &rules().sequence;
+        Steps::resolve(seq).of(kind).map(|s| seq.step(s).id.clone())
+    }
+
+    #[test]
+    fn events_reach_the_steps_of_the_sequence() {
+        let file = |f: &str| EventKind::FileReceived {
+            file: f.into(),
+            bytes: 1,
+            via: FileTransport::Http,
+        };
+        assert_eq!(
+            step_id(&file("CTLSEP001B54AA0001.tlv")).as_deref(),
+            Some("ctl")
+        );
+        assert_eq!(
+            step_id(&file("SEP001B54AA0001.cnf.xml")).as_deref(),
+            Some("config-http")
+        );
+        assert_eq!(step_id(&file("RingList.xml")), None);
+        let announce = |ip| EventKind::PhoneAnnounce { proto: "CDP", ip };
+        assert_eq!(step_id(&announce(None)).as_deref(), Some("announce"));
+        // A running phone's periodic announcement (with its address) starts nothing.
+        assert_eq!(step_id(&announce(Some(Ipv4Addr::new(10, 1, 1, 20)))), None);
+        let register = |expires| EventKind::Register {
+            proto: Signalling::Sip,
+            cm: IpAddr::V4(Ipv4Addr::new(10, 1, 1, 10)),
+            expires,
+        };
+        assert_eq!(
+            step_id(&register(Some(3600))).as_deref(),
+            Some("register-sip")
+        );
+        assert_eq!(step_id(&register(Some(0))), None);
+    }
+
+    #[test]
+    fn a_discover_after_the_lease_starts_a_new_boot_and_before_it_does_not() {
+        let seq = &rules().sequence;
+        let steps = Steps::resolve(seq);
+        let mut dev = Device::new(DeviceKey::Mac(PHONE), DeviceKind::Phone, "test", 0, 1);
+        let discover = || EventKind::DhcpDiscover { xid: 1, vlan: None };
+        advance(&mut dev, seq, &steps, ev(1, discover()), true);
+        advance(&mut dev, seq, &steps, ev(2, discover()), true);
+        assert_eq!(dev.boots, 1);
+        let ack = EventKind::DhcpAck {
+            xid: 1,
+            yiaddr: Ipv4Addr::new(10, 1, 1, 20),
+            server: None,
+            tftp: Box::new(TftpOffer::default()),
+        };
+        advance(&mut dev, seq, &steps, ev(3, ack), false);
+        assert_eq!(dev.ip, Some(IpAddr::V4(Ipv4Addr::new(10, 1, 1, 20))));
+        advance(&mut dev, seq, &steps, ev(4, discover()), true);
+        assert_eq!(dev.boots, 2);
+        assert_eq!(dev.boot.start_frame, 4);
+    }
+}

@@ -124,3 +124,78 @@ pub fn message(sh: &mut Shared<'_>, ctx: Ctx, m: &sccp::SccpMessage<'_>) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::super::shared::harness::*;
+    use super::*;
+    use crate::model::encode;
+    use crate::timeline::EventType;
+
+    fn run(sh: &mut Shared<'_>, frame: u64, bytes: &[u8], up: bool) {
+        let phone = (PHONE, ip(20), 51000);
+        let cm = (SERVER, ip(10), 2000);
+        let c = if up {
+            ctx(frame, phone, cm)
+        } else {
+            ctx(frame, cm, phone)
+        };
+        message(sh, c, &sccp::parse(bytes).unwrap().0);
+    }
+
+    #[test]
+    fn a_sep_register_and_its_ack_register_the_phone() {
+        let mut sh = shared();
+        let reg = encode::sccp_register(
+            "SEP001B54AA0001",
+            Ipv4Addr::new(10, 1, 1, 20),
+            PHONE,
+            "7970",
+            "SCCP70.9-4-2SR3-1S",
+        );
+        run(&mut sh, 1, &reg, true);
+        run(&mut sh, 2, &encode::sccp_register_ack(), false);
+        run(&mut sh, 3, &encode::sccp_keepalive_ack(), false);
+        let key = DeviceKey::Mac(PHONE);
+        assert_eq!(
+            types(&sh, &key),
+            [
+                EventType::Register,
+                EventType::RegisterAck,
+                EventType::KeepaliveAck
+            ]
+        );
+        assert_eq!(sh.devices.get(&key).unwrap().kind, DeviceKind::Phone);
+    }
+
+    #[test]
+    fn another_name_is_a_device_known_by_it_and_owns_its_endpoint() {
+        let mut sh = shared();
+        let reg = encode::sccp_register("CFB0001", Ipv4Addr::new(10, 1, 1, 20), PHONE, "7970", "x");
+        run(&mut sh, 1, &reg, true);
+        run(
+            &mut sh,
+            2,
+            &encode::sccp_register_reject("no such device"),
+            false,
+        );
+        let key = DeviceKey::Name("CFB0001".into());
+        assert_eq!(sh.devices.get(&key).unwrap().kind, DeviceKind::SccpDevice);
+        assert_eq!(
+            types(&sh, &key),
+            [EventType::Register, EventType::RegisterReject]
+        );
+    }
+
+    #[test]
+    fn keepalives_of_an_unknown_device_take_it_for_a_phone_registered_before() {
+        let mut sh = shared();
+        run(&mut sh, 1, &encode::sccp_keepalive_ack(), false);
+        let key = DeviceKey::Mac(PHONE);
+        let dev = sh.devices.get(&key).unwrap();
+        assert_eq!(dev.kind, DeviceKind::Phone);
+        assert!(dev.boot.registered && dev.boot.registered_before);
+    }
+}

@@ -141,3 +141,125 @@ impl<'r> Shared<'r> {
         }
     }
 }
+
+/// What the handlers' unit tests share: the builtin rules, a [`Shared`] with room,
+/// and frames' contexts.
+#[cfg(test)]
+pub(super) mod harness {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use super::*;
+    use crate::timeline::EventType;
+
+    /// The builtin rules, for the life of the test.
+    pub fn rules() -> &'static RuleSet {
+        Box::leak(Box::new(crate::analyze::load_rules(None).unwrap()))
+    }
+
+    /// Shared state with room for 100 devices and 8 transactions a table.
+    pub fn shared() -> Shared<'static> {
+        Shared::new(
+            rules(),
+            Devices::new(100, usize::MAX),
+            Attribution::with_limit(1000),
+            8,
+        )
+    }
+
+    pub const PHONE: MacAddr = MacAddr([0x00, 0x1b, 0x54, 0xaa, 0x00, 0x01]);
+    pub const SERVER: MacAddr = MacAddr([0x00, 0x0c, 0x29, 0, 0, 1]);
+
+    pub fn ip(last: u8) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::new(10, 1, 1, last))
+    }
+
+    /// A frame at `frame` seconds from `src` to `dst` (MAC, address, port).
+    pub fn ctx(frame: u64, src: (MacAddr, IpAddr, u16), dst: (MacAddr, IpAddr, u16)) -> Ctx {
+        Ctx {
+            ts_ns: i64::try_from(frame).unwrap() * 1_000_000_000,
+            frame,
+            src_mac: Some(src.0),
+            dst_mac: Some(dst.0),
+            vlan: Some(100),
+            flow: Some(Flow {
+                src: src.1,
+                dst: dst.1,
+                sport: src.2,
+                dport: dst.2,
+            }),
+        }
+    }
+
+    /// The event types of `key`'s timeline, in order.
+    pub fn types(sh: &Shared<'_>, key: &DeviceKey) -> Vec<EventType> {
+        sh.devices
+            .get(key)
+            .map(|d| {
+                d.timeline
+                    .events
+                    .iter()
+                    .map(|e| e.kind.event_type())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::harness::*;
+    use super::*;
+    use crate::timeline::EventType;
+
+    #[test]
+    fn named_endpoints_win_over_attribution_and_are_bounded() {
+        let mut sh = shared();
+        let key = DeviceKey::Mac(PHONE);
+        sh.device(
+            &key,
+            DeviceKind::Phone,
+            "test",
+            ctx(1, (PHONE, ip(20), 1), (SERVER, ip(5), 2)),
+        )
+        .unwrap();
+        sh.attribution.bind_ip(ip(20), PHONE);
+        assert_eq!(sh.owner_of((ip(20), 5000), None), Some(key));
+        sh.name_endpoint((ip(20), 5000), "VG224-port-1".into());
+        assert_eq!(
+            sh.owner_of((ip(20), 5000), None),
+            Some(DeviceKey::Name("VG224-port-1".into()))
+        );
+        for port in 0..20 {
+            sh.name_endpoint((ip(30), port), "gw".into());
+        }
+        assert_eq!(sh.transactions_evicted, 20 - 7);
+    }
+
+    #[test]
+    fn emit_records_and_moves_the_boot_along() {
+        let mut sh = shared();
+        let key = DeviceKey::Mac(PHONE);
+        let c = ctx(1, (PHONE, ip(0), 68), (SERVER, ip(255), 67));
+        sh.device(&key, DeviceKind::Phone, "test", c).unwrap();
+        sh.emit(
+            &key,
+            c,
+            EventKind::DhcpDiscover {
+                xid: 1,
+                vlan: Some(100),
+            },
+            true,
+        );
+        let dev = sh.devices.get(&key).unwrap();
+        assert_eq!(types(&sh, &key), [EventType::DhcpDiscover]);
+        assert!(dev.boot.furthest.is_some());
+        // An event for a device not followed goes nowhere.
+        sh.emit(
+            &DeviceKey::Mac(SERVER),
+            c,
+            EventKind::DhcpDecline { xid: 1 },
+            false,
+        );
+        assert!(!sh.devices.contains(&DeviceKey::Mac(SERVER)));
+    }
+}

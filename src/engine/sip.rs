@@ -185,3 +185,100 @@ impl Sip {
         sh.emit(&key, ctx, ev, false);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::shared::harness::*;
+    use super::*;
+    use crate::timeline::EventType;
+
+    fn register(contact_extra: &str, user_agent: &str) -> String {
+        format!(
+            "REGISTER sip:10.1.1.10 SIP/2.0\r\nVia: SIP/2.0/UDP 10.1.1.20:5060;branch=z9hG4bK1\r\n\
+             From: <sip:1001@10.1.1.10>;tag=1\r\nTo: <sip:1001@10.1.1.10>\r\n\
+             Call-ID: abc@10.1.1.20\r\nCSeq: 2 REGISTER\r\n\
+             Contact: <sip:1001@10.1.1.20:5060>{contact_extra}\r\n\
+             User-Agent: {user_agent}\r\nContent-Length: 0\r\n\r\n"
+        )
+    }
+
+    fn answer(code: u16) -> String {
+        format!(
+            "SIP/2.0 {code} Whatever\r\nVia: SIP/2.0/UDP 10.1.1.20:5060;branch=z9hG4bK1\r\n\
+             From: <sip:1001@10.1.1.10>;tag=1\r\nTo: <sip:1001@10.1.1.10>;tag=2\r\n\
+             Call-ID: abc@10.1.1.20\r\nCSeq: 2 REGISTER\r\nContent-Length: 0\r\n\r\n"
+        )
+    }
+
+    fn run(sip_state: &mut Sip, sh: &mut Shared<'_>, frame: u64, text: &str, up: bool) {
+        let phone = (PHONE, ip(20), 5060);
+        let cm = (SERVER, ip(10), 5060);
+        let c = if up {
+            ctx(frame, phone, cm)
+        } else {
+            ctx(frame, cm, phone)
+        };
+        sip_state.message(sh, c, &sip::parse(text.as_bytes()).unwrap());
+    }
+
+    const DEVICE: &str = ";+u.sip!devicename.ccm.cisco.com=\"SEP001B54AA0001\"";
+
+    #[test]
+    fn a_device_named_register_and_its_200_register_the_phone() {
+        let (mut sh, mut s) = (shared(), Sip::default());
+        run(
+            &mut s,
+            &mut sh,
+            1,
+            &register(DEVICE, "Cisco-CP8841/14.1"),
+            true,
+        );
+        run(&mut s, &mut sh, 2, &answer(401), false);
+        run(&mut s, &mut sh, 3, &answer(200), false);
+        let key = DeviceKey::Mac(PHONE);
+        assert_eq!(
+            types(&sh, &key),
+            [
+                EventType::Register,
+                EventType::RegisterChallenge,
+                EventType::RegisterAck
+            ]
+        );
+        let dev = sh.devices.get(&key).unwrap();
+        assert!(dev.boot.registered);
+        assert_eq!(dev.model.as_deref(), Some("Cisco-CP8841/14.1"));
+    }
+
+    #[test]
+    fn a_de_registration_answered_200_registers_nothing() {
+        let (mut sh, mut s) = (shared(), Sip::default());
+        let contact = format!("{DEVICE};expires=0");
+        run(
+            &mut s,
+            &mut sh,
+            1,
+            &register(&contact, "Cisco-CP8841/14.1"),
+            true,
+        );
+        run(&mut s, &mut sh, 2, &answer(200), false);
+        let key = DeviceKey::Mac(PHONE);
+        assert_eq!(types(&sh, &key), [EventType::Register]);
+        assert!(!sh.devices.get(&key).unwrap().boot.registered);
+    }
+
+    #[test]
+    fn an_agent_without_a_device_name_is_known_by_its_address_of_record() {
+        let (mut sh, mut s) = (shared(), Sip::default());
+        run(&mut s, &mut sh, 1, &register("", "Linphone/5"), true);
+        run(&mut s, &mut sh, 2, &answer(403), false);
+        let key = DeviceKey::Name("sip:1001@10.1.1.10 from 10.1.1.20".into());
+        let dev = sh.devices.get(&key).unwrap();
+        assert_eq!(dev.kind, DeviceKind::SipAgent);
+        assert_eq!(
+            types(&sh, &key),
+            [EventType::Register, EventType::RegisterReject]
+        );
+        assert_eq!(s.len(), 1);
+        assert_eq!(s.sweep(|_| false), 1);
+    }
+}
