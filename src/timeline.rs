@@ -7,6 +7,7 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
+pub use rules::FileClass;
 use rules::Stage;
 
 /// Timeline entries kept per device; past it only counters grow (a phone that loops
@@ -124,6 +125,8 @@ pub enum EventKind {
     FileRequest {
         /// File name.
         file: Box<str>,
+        /// What the file is (classified once, by `rules/files.json`).
+        class: FileClass,
         /// Server asked.
         server: IpAddr,
         /// TFTP or HTTP.
@@ -133,6 +136,8 @@ pub enum EventKind {
     FileReceived {
         /// File name.
         file: Box<str>,
+        /// What the file is.
+        class: FileClass,
         /// Bytes received.
         bytes: u64,
         /// TFTP or HTTP.
@@ -142,6 +147,8 @@ pub enum EventKind {
     FileNotFound {
         /// File name.
         file: Box<str>,
+        /// What the file is.
+        class: FileClass,
         /// TFTP or HTTP.
         via: FileTransport,
     },
@@ -149,6 +156,8 @@ pub enum EventKind {
     FileError {
         /// File name.
         file: Box<str>,
+        /// What the file is.
+        class: FileClass,
         /// TFTP error code or HTTP status.
         code: u16,
         /// The server's text.
@@ -251,6 +260,11 @@ macro_rules! event_types {
             /// How many types there are.
             pub const COUNT: usize = Self::ALL.len();
 
+            /// Its place in [`Self::ALL`].
+            pub fn index(self) -> usize {
+                self as usize
+            }
+
             /// The snake_case name rules use.
             pub fn name(self) -> &'static str {
                 match self { $(EventType::$variant => $name,)* }
@@ -329,18 +343,23 @@ impl EventKind {
 
     /// The boot stage the event belongs to (a firmware file is `firmware`).
     pub fn stage(&self) -> Stage {
-        self.stage_with(FileClass::of)
+        match self {
+            EventKind::FileRequest { class, .. }
+            | EventKind::FileReceived { class, .. }
+            | EventKind::FileNotFound { class, .. }
+            | EventKind::FileError { class, .. } => class.stage(),
+            k => k.event_type().stage(),
+        }
     }
 
-    /// [`Self::stage`], the file (when the event names one) classified by
-    /// `class_of`: a caller that knows the class already passes it on.
-    pub fn stage_with(&self, class_of: impl FnOnce(&str) -> FileClass) -> Stage {
+    /// The class of the file the event names, if it names one.
+    pub fn file_class(&self) -> Option<FileClass> {
         match self {
-            EventKind::FileRequest { file, .. }
-            | EventKind::FileReceived { file, .. }
-            | EventKind::FileNotFound { file, .. }
-            | EventKind::FileError { file, .. } => class_of(file).stage(),
-            k => k.event_type().stage(),
+            EventKind::FileRequest { class, .. }
+            | EventKind::FileReceived { class, .. }
+            | EventKind::FileNotFound { class, .. }
+            | EventKind::FileError { class, .. } => Some(*class),
+            _ => None,
         }
     }
 }
@@ -450,67 +469,6 @@ impl EventKind {
             // SCCP Alarm and SIP cisco-alarm travel to the call manager.
             EventKind::Alarm { .. } => x(PeerRole::CallManager, FromPhone, None),
             EventKind::Malformed { .. } => None,
-        }
-    }
-}
-
-/// What a requested file is, by its name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileClass {
-    /// CTL<name>.tlv: the certificate trust list (absent on non-secure clusters).
-    Ctl,
-    /// ITL<name>.tlv: the identity trust list.
-    Itl,
-    /// SEP<MAC>.cnf.xml: the phone's own configuration.
-    DeviceConfig,
-    /// XMLDefault.cnf.xml: the auto-registration default.
-    DefaultConfig,
-    /// A firmware load (`.loads`, `.sbn`, `.zz`, `.sgn`, `.bin`).
-    Firmware,
-    /// Anything else (ring lists, dial plans, locales, backgrounds).
-    Other,
-}
-
-impl FileClass {
-    /// Classify a file name (path components and case are ignored).
-    pub fn of(file: &str) -> FileClass {
-        // After the last `/` (a byte search: no char iteration).
-        let bytes = file.as_bytes();
-        let base = match bytes.iter().rposition(|&b| b == b'/') {
-            Some(slash) => bytes.get(slash + 1..).unwrap_or_default(),
-            None => bytes,
-        };
-        // Case-blind, without a lower-cased copy: this runs for every file event.
-        let starts = |p: &str| {
-            base.get(..p.len())
-                .is_some_and(|b| b.eq_ignore_ascii_case(p.as_bytes()))
-        };
-        let ends = |p: &str| {
-            base.len() >= p.len() && base[base.len() - p.len()..].eq_ignore_ascii_case(p.as_bytes())
-        };
-        if starts("ctl") && ends(".tlv") {
-            FileClass::Ctl
-        } else if starts("itl") && ends(".tlv") {
-            FileClass::Itl
-        } else if starts("sep") && ends(".cnf.xml") {
-            FileClass::DeviceConfig
-        } else if base.eq_ignore_ascii_case(b"xmldefault.cnf.xml") {
-            FileClass::DefaultConfig
-        } else if [".loads", ".sbn", ".zz", ".sgn", ".bin", ".sb2"]
-            .iter()
-            .any(|s| ends(s))
-        {
-            FileClass::Firmware
-        } else {
-            FileClass::Other
-        }
-    }
-
-    /// The boot stage a file belongs to.
-    pub fn stage(self) -> Stage {
-        match self {
-            FileClass::Firmware => Stage::Firmware,
-            _ => Stage::Config,
         }
     }
 }
@@ -657,7 +615,9 @@ impl EventKind {
                 put_from(out, *server);
             }
             EventKind::DhcpDecline { .. } => out.put("DHCP DECLINE"),
-            EventKind::FileRequest { file, server, via } => {
+            EventKind::FileRequest {
+                file, server, via, ..
+            } => {
                 out.put(via_request(*via));
                 out.put(" ");
                 out.put(file);
@@ -675,7 +635,9 @@ impl EventKind {
                 out.put(file);
                 out.put(": file not found");
             }
-            EventKind::FileError { file, code, text } => {
+            EventKind::FileError {
+                file, code, text, ..
+            } => {
                 out.put(file);
                 out.put(": error ");
                 put_decimal(out, (*code).into());
@@ -1016,14 +978,18 @@ mod tests {
                     None => write!(f, "DHCP NAK"),
                 },
                 EventKind::DhcpDecline { .. } => write!(f, "DHCP DECLINE"),
-                EventKind::FileRequest { file, server, via } => {
+                EventKind::FileRequest {
+                    file, server, via, ..
+                } => {
                     write!(f, "{} {file} from {server}", via_request(*via))
                 }
                 EventKind::FileReceived { file, bytes, .. } => {
                     write!(f, "received {file} ({bytes} bytes)")
                 }
                 EventKind::FileNotFound { file, .. } => write!(f, "{file}: file not found"),
-                EventKind::FileError { file, code, text } => {
+                EventKind::FileError {
+                    file, code, text, ..
+                } => {
                     write!(f, "{file}: error {code} {text}")
                 }
                 EventKind::CmSyn { cm, port } => write!(f, "TCP SYN to {cm}:{port}"),
@@ -1150,20 +1116,24 @@ mod tests {
                 EventKind::DhcpDecline { xid: 1 },
                 EventKind::FileRequest {
                     file: text.clone(),
+                    class: FileClass::Firmware,
                     server: ip,
                     via,
                 },
                 EventKind::FileReceived {
                     file: text.clone(),
+                    class: FileClass::Ctl,
                     bytes: n,
                     via,
                 },
                 EventKind::FileNotFound {
                     file: text.clone(),
+                    class: FileClass::DeviceConfig,
                     via,
                 },
                 EventKind::FileError {
                     file: text.clone(),
+                    class: FileClass::Other,
                     code: n16,
                     text: text.clone(),
                 },
@@ -1261,27 +1231,6 @@ mod tests {
     }
 
     #[test]
-    fn file_classes_follow_cisco_names() {
-        assert_eq!(FileClass::of("CTLSEP001122334455.tlv"), FileClass::Ctl);
-        assert_eq!(FileClass::of("ITLSEP001122334455.tlv"), FileClass::Itl);
-        assert_eq!(
-            FileClass::of("SEP001122334455.cnf.xml"),
-            FileClass::DeviceConfig
-        );
-        assert_eq!(
-            FileClass::of("XMLDefault.cnf.xml"),
-            FileClass::DefaultConfig
-        );
-        assert_eq!(
-            FileClass::of("SCCP70.9-4-2SR3-1S.loads"),
-            FileClass::Firmware
-        );
-        assert_eq!(FileClass::of("/firmware/cmterm.sbn"), FileClass::Firmware);
-        assert_eq!(FileClass::of("RingList.xml"), FileClass::Other);
-        assert_eq!(FileClass::of("SEP.loads").stage(), Stage::Firmware);
-    }
-
-    #[test]
     fn event_type_names_are_unique_snake_case() {
         let mut names: Vec<_> = EventType::ALL.iter().map(|t| t.name()).collect();
         assert!(names
@@ -1317,6 +1266,7 @@ mod tests {
         assert_eq!((offer.role, offer.addr), (PeerRole::DhcpServer, None));
         let found = EventKind::FileNotFound {
             file: "CTLSEP001122334455.tlv".into(),
+            class: FileClass::Ctl,
             via: FileTransport::Tftp,
         };
         assert_eq!(found.exchange().unwrap().role, PeerRole::FileServer);

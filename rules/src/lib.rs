@@ -9,6 +9,7 @@
 
 mod error;
 mod expr;
+mod knowledge;
 mod ruleset;
 mod sequence;
 mod span;
@@ -20,14 +21,24 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{ExprError, LoadError};
 pub use expr::Expr;
-pub use ruleset::{DhcpStarvation, Rule, RuleSet, FINDINGS_FILE, SEQUENCE_FILE};
-pub use sequence::{Sequence, Step, StepId};
+pub use knowledge::{
+    FileClass, FileClasses, FilePattern, PhoneMarkers, Windows, FILES_FILE, PHONES_FILE,
+    WINDOWS_FILE,
+};
+pub use ruleset::{DhcpStarvation, Rule, RuleSet, Sources, FINDINGS_FILE, SEQUENCE_FILE};
+pub use sequence::{EventMatch, FileVia, Protocol, Sequence, Step, StepId};
 pub use template::Template;
 
 /// The builtin boot sequence (`rules/boot_sequence.json`).
 pub const BUILTIN_SEQUENCE: &str = include_str!("../boot_sequence.json");
 /// The builtin findings (`rules/findings.json`).
 pub const BUILTIN_FINDINGS: &str = include_str!("../findings.json");
+/// The builtin phone markers (`rules/phones.json`).
+pub const BUILTIN_PHONES: &str = include_str!("../phones.json");
+/// The builtin file classes (`rules/files.json`).
+pub const BUILTIN_FILES: &str = include_str!("../files.json");
+/// The builtin correlation windows (`rules/windows.json`).
+pub const BUILTIN_WINDOWS: &str = include_str!("../windows.json");
 
 /// Boot stages in boot order. serde snake_case: "discovery", "dhcp", "config", "firmware",
 /// "registration".
@@ -163,6 +174,20 @@ pub type FactId = usize;
 pub struct Vocabulary {
     /// The facts, indexed by [`FactId`].
     pub facts: Vec<FactDef>,
+    /// The event types the engine records: what a step's `reached_by` may name.
+    pub events: Vec<EventDef>,
+}
+
+/// One event type of the [`Vocabulary`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventDef {
+    /// Its name, e.g. `file_received`.
+    pub name: &'static str,
+    /// The qualifiers of [`EventMatch`] it takes (`file`, `via`, `proto`, `with_address`,
+    /// `deregister`).
+    pub qualifiers: &'static [&'static str],
+    /// One line saying what it is.
+    pub doc: &'static str,
 }
 
 /// One fact of the [`Vocabulary`].
@@ -209,22 +234,32 @@ pub(crate) mod testutil {
 
     /// Event types the test rules may name as evidence.
     pub const EVENT_TYPES: &[&str] = &[
-        "cdp_announce",
-        "lldp_announce",
-        "cdp_voice_vlan",
+        "phone_announce",
+        "switch_voice_vlan",
         "dhcp_discover",
         "dhcp_offer",
         "dhcp_request",
         "dhcp_ack",
         "dhcp_nak",
-        "tftp_read",
-        "tftp_error",
-        "sccp_register",
-        "sccp_register_reject",
-        "sip_register",
-        "sip_response",
+        "file_received",
+        "file_not_found",
+        "cm_syn_ack",
+        "register",
+        "register_ack",
+        "keepalive_ack",
         "malformed",
     ];
+
+    /// The qualifiers each of [`EVENT_TYPES`] takes, as the engine declares them.
+    fn qualifiers(name: &str) -> &'static [&'static str] {
+        match name {
+            "phone_announce" => &["with_address"],
+            "file_received" | "file_not_found" => &["file", "via"],
+            "register" => &["proto", "deregister"],
+            "register_ack" => &["proto"],
+            _ => &[],
+        }
+    }
 
     /// A vocabulary shaped like the engine's (the real one lives in the root crate).
     pub fn vocab() -> Vocabulary {
@@ -275,6 +310,14 @@ pub(crate) mod testutil {
                     "id of the step it stalled after",
                 ),
             ],
+            events: EVENT_TYPES
+                .iter()
+                .map(|&name| EventDef {
+                    name,
+                    qualifiers: qualifiers(name),
+                    doc: "",
+                })
+                .collect(),
         }
     }
 

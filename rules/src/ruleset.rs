@@ -7,10 +7,11 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::knowledge::{FileClasses, PhoneMarkers, Windows, FILES_FILE, PHONES_FILE, WINDOWS_FILE};
 use crate::span::{Key, Source};
 use crate::{
-    is_kebab, Expr, LoadError, Sequence, Severity, Stage, Template, Vocabulary, BUILTIN_FINDINGS,
-    BUILTIN_SEQUENCE,
+    is_kebab, Expr, LoadError, Sequence, Severity, Stage, Template, Vocabulary, BUILTIN_FILES,
+    BUILTIN_FINDINGS, BUILTIN_PHONES, BUILTIN_SEQUENCE, BUILTIN_WINDOWS,
 };
 
 /// File name of the boot sequence in a rules directory.
@@ -54,7 +55,38 @@ pub struct RuleSet {
     /// The site-wide DHCP starvation detector (`"dhcp_starvation"` in `findings.json`;
     /// the builtin one when the file has none).
     pub dhcp_starvation: DhcpStarvation,
+    /// How a phone is told from other devices (`phones.json`).
+    pub phones: PhoneMarkers,
+    /// What a file is, by its name (`files.json`).
+    pub files: FileClasses,
+    /// How far apart packets may be and still be read together (`windows.json`).
+    pub windows: Windows,
 }
+
+/// The texts a [`RuleSet`] is made of, each as (file name, text); the names are only used in
+/// errors and [`RuleSet::sources`].
+#[derive(Debug, Clone, Copy)]
+pub struct Sources<'a> {
+    /// `boot_sequence.json`.
+    pub sequence: (&'a str, &'a str),
+    /// `findings.json`.
+    pub findings: (&'a str, &'a str),
+    /// `phones.json`.
+    pub phones: (&'a str, &'a str),
+    /// `files.json`.
+    pub files: (&'a str, &'a str),
+    /// `windows.json`.
+    pub windows: (&'a str, &'a str),
+}
+
+/// The embedded files, in the order of [`Sources`].
+const BUILTIN: [(&str, &str); 5] = [
+    (SEQUENCE_FILE, BUILTIN_SEQUENCE),
+    (FINDINGS_FILE, BUILTIN_FINDINGS),
+    (PHONES_FILE, BUILTIN_PHONES),
+    (FILES_FILE, BUILTIN_FILES),
+    (WINDOWS_FILE, BUILTIN_WINDOWS),
+];
 
 /// The thresholds of the site-wide DHCP starvation detector: on one VLAN, within a
 /// sliding window, DHCP clients seen for the first time that sent a DISCOVER and not
@@ -128,26 +160,31 @@ fn builtin_name(file: &str) -> String {
 }
 
 impl RuleSet {
-    /// The builtin sequence and findings, checked against `vocab` and `event_types` (the names
-    /// a rule's `evidence` may use).
+    /// The builtin files, checked against `vocab` and `event_types` (the names a rule's
+    /// `evidence` may use).
     ///
     /// # Errors
     /// As [`RuleSet::from_sources`]; for the builtin files that is a bug (a test catches it).
     pub fn builtin(vocab: &Vocabulary, event_types: &[&str]) -> Result<RuleSet, LoadError> {
-        RuleSet::from_sources(
-            (&builtin_name(SEQUENCE_FILE), BUILTIN_SEQUENCE),
-            (&builtin_name(FINDINGS_FILE), BUILTIN_FINDINGS),
-            vocab,
-            event_types,
-        )
+        let names = BUILTIN.map(|(file, _)| builtin_name(file));
+        let [sequence, findings, phones, files, windows] =
+            std::array::from_fn(|i| (names[i].as_str(), BUILTIN[i].1));
+        let sources = Sources {
+            sequence,
+            findings,
+            phones,
+            files,
+            windows,
+        };
+        RuleSet::from_sources(sources, vocab, event_types)
     }
 
-    /// Load `DIR/boot_sequence.json` and `DIR/findings.json`; a file missing from `dir` falls
-    /// back to the builtin one.
+    /// Load the rule files of `dir` (`boot_sequence.json`, `findings.json`, `phones.json`,
+    /// `files.json`, `windows.json`); a file missing from `dir` falls back to the builtin one.
     ///
     /// # Errors
-    /// `dir` is not a directory or holds neither file, a file cannot be read (line 0), or as
-    /// [`RuleSet::from_sources`].
+    /// `dir` is not a directory or holds none of the files, a file cannot be read (line 0), or
+    /// as [`RuleSet::from_sources`].
     pub fn load_dir(
         dir: &Path,
         vocab: &Vocabulary,
@@ -173,40 +210,55 @@ impl RuleSet {
                 Err(e) => Err(whole(path.display().to_string(), e.to_string())),
             }
         };
-        let (seq, fin) = (read(SEQUENCE_FILE)?, read(FINDINGS_FILE)?);
-        if seq.is_none() && fin.is_none() {
+        let mut found = Vec::with_capacity(BUILTIN.len());
+        for (file, _) in BUILTIN {
+            found.push(read(file)?);
+        }
+        if found.iter().all(Option::is_none) {
+            let names: Vec<&str> = BUILTIN.iter().map(|(file, _)| *file).collect();
             return Err(whole(
                 dir.display().to_string(),
-                format!("holds neither {SEQUENCE_FILE} nor {FINDINGS_FILE}"),
+                format!("holds none of {}", names.join(", ")),
             ));
         }
-        let (seq_name, seq_text) =
-            seq.unwrap_or_else(|| (builtin_name(SEQUENCE_FILE), BUILTIN_SEQUENCE.to_owned()));
-        let (fin_name, fin_text) =
-            fin.unwrap_or_else(|| (builtin_name(FINDINGS_FILE), BUILTIN_FINDINGS.to_owned()));
-        RuleSet::from_sources(
-            (&seq_name, &seq_text),
-            (&fin_name, &fin_text),
-            vocab,
-            event_types,
-        )
+        let texts: Vec<(String, String)> = found
+            .into_iter()
+            .zip(BUILTIN)
+            .map(|(f, (file, text))| f.unwrap_or_else(|| (builtin_name(file), text.to_owned())))
+            .collect();
+        let [sequence, findings, phones, files, windows] =
+            std::array::from_fn(|i| (texts[i].0.as_str(), texts[i].1.as_str()));
+        let sources = Sources {
+            sequence,
+            findings,
+            phones,
+            files,
+            windows,
+        };
+        RuleSet::from_sources(sources, vocab, event_types)
     }
 
-    /// Parse and check a sequence and a findings text, each given as (file name, text); the
-    /// names are only used in errors and [`RuleSet::sources`].
+    /// Parse and check every text of `sources`.
     ///
     /// # Errors
-    /// Any [`Sequence::from_json`] error; in the findings: JSON or field errors (unknown fields
+    /// Any [`Sequence::from_json`], [`PhoneMarkers::from_json`], [`FileClasses::from_json`]
+    /// or [`Windows::from_json`] error; in the findings: JSON or field errors (unknown fields
     /// included), a code not in kebab-case, a `when`, `message` or `checks` entry that does not
     /// compile (the column points into the string), an unknown evidence event type, or two rules
     /// with the same code and the same condition.
     pub fn from_sources(
-        sequence: (&str, &str),
-        findings: (&str, &str),
+        sources: Sources<'_>,
         vocab: &Vocabulary,
         event_types: &[&str],
     ) -> Result<RuleSet, LoadError> {
-        let seq = Sequence::from_json(sequence.0, sequence.1)?;
+        let Sources {
+            sequence,
+            findings,
+            phones,
+            files,
+            windows,
+        } = sources;
+        let seq = Sequence::from_json(sequence.0, sequence.1, vocab)?;
         let (rules, starvation) = load_rules(findings.0, findings.1, vocab, event_types)?;
         let dhcp_starvation = match starvation {
             Some(s) => s,
@@ -215,8 +267,14 @@ impl RuleSet {
         Ok(RuleSet {
             sequence: seq,
             rules,
-            sources: vec![sequence.0.to_owned(), findings.0.to_owned()],
+            sources: [sequence, findings, phones, files, windows]
+                .iter()
+                .map(|(name, _)| (*name).to_owned())
+                .collect(),
             dhcp_starvation,
+            phones: PhoneMarkers::from_json(phones.0, phones.1)?,
+            files: FileClasses::from_json(files.0, files.1)?,
+            windows: Windows::from_json(windows.0, windows.1)?,
         })
     }
 }
@@ -346,10 +404,20 @@ mod tests {
     use crate::testutil::{vocab, MapFacts, EVENT_TYPES};
     use crate::Value;
 
+    /// The builtin files but the sequence and the findings given.
+    fn with<'a>(sequence: (&'a str, &'a str), findings: (&'a str, &'a str)) -> Sources<'a> {
+        Sources {
+            sequence,
+            findings,
+            phones: BUILTIN[2],
+            files: BUILTIN[3],
+            windows: BUILTIN[4],
+        }
+    }
+
     fn load(findings: &str) -> Result<RuleSet, LoadError> {
         RuleSet::from_sources(
-            ("seq.json", BUILTIN_SEQUENCE),
-            ("findings.json", findings),
+            with(("seq.json", BUILTIN_SEQUENCE), ("findings.json", findings)),
             &vocab(),
             EVENT_TYPES,
         )
@@ -386,8 +454,10 @@ mod tests {
         // engine's tests load them); here the builtin sequence is checked alone.
         let findings = file(&[OK_RULE]);
         let set = RuleSet::from_sources(
-            (SEQUENCE_FILE, crate::BUILTIN_SEQUENCE),
-            (FINDINGS_FILE, &findings),
+            with(
+                (SEQUENCE_FILE, crate::BUILTIN_SEQUENCE),
+                (FINDINGS_FILE, &findings),
+            ),
             &vocab(),
             EVENT_TYPES,
         )
@@ -598,8 +668,10 @@ mod tests {
     #[test]
     fn sequence_errors_are_reported_for_the_sequence_file() {
         let e = RuleSet::from_sources(
-            ("seq.json", "{\"steps\": [], \"extra\": 1}"),
-            ("findings.json", "{\"rules\": []}"),
+            with(
+                ("seq.json", "{\"steps\": [], \"extra\": 1}"),
+                ("findings.json", "{\"rules\": []}"),
+            ),
             &vocab(),
             EVENT_TYPES,
         )
@@ -633,7 +705,7 @@ mod tests {
     #[test]
     fn load_dir_with_only_a_sequence_uses_the_builtin_findings_and_names_its_files() {
         let dir = temp_dir("sequence-only");
-        let seq = "{\"steps\": [\n{\"id\": \"a\", \"stage\": \"dhcp\", \"what\": \"w\", \"timeout_ms\": 5, \"next\": [\"b\"]},\n{\"id\": \"b\", \"stage\": \"dhcp\", \"what\": \"w\", \"timeout_ms\": 5, \"next\": [\"b\"], \"terminal\": true}\n]}";
+        let seq = "{\"steps\": [\n{\"id\": \"a\", \"stage\": \"dhcp\", \"what\": \"w\", \"timeout_ms\": 5, \"next\": [\"b\"], \"reached_by\": [{\"event\": \"dhcp_discover\"}]},\n{\"id\": \"b\", \"stage\": \"dhcp\", \"what\": \"w\", \"timeout_ms\": 5, \"next\": [\"b\"], \"terminal\": true, \"reached_by\": [{\"event\": \"dhcp_offer\"}]}\n]}";
         std::fs::write(dir.join(SEQUENCE_FILE), seq).unwrap();
         let e = RuleSet::load_dir(&dir, &vocab(), EVENT_TYPES).expect_err("loaded");
         assert_eq!(e.file, dir.join(SEQUENCE_FILE).display().to_string());
@@ -652,10 +724,34 @@ mod tests {
     }
 
     #[test]
+    fn load_dir_takes_each_knowledge_file_it_holds() {
+        let dir = temp_dir("files-only");
+        let files = BUILTIN_FILES.replace(
+            "{ \"class\": \"firmware\"",
+            "{ \"class\": \"device_config\", \"prefix\": \"SEP\", \"suffix\": [\".cnf.xml.sgn\"] },\n    { \"class\": \"firmware\"",
+        );
+        std::fs::write(dir.join(FILES_FILE), files).unwrap();
+        // Without findings written for this test's vocabulary the builtin ones fail;
+        // a findings file of its own makes the set load.
+        std::fs::write(dir.join(FINDINGS_FILE), file(&[OK_RULE])).unwrap();
+        let set = RuleSet::load_dir(&dir, &vocab(), EVENT_TYPES).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            set.files.classify("SEP001122334455.cnf.xml.sgn"),
+            crate::FileClass::DeviceConfig
+        );
+        assert_eq!(set.sources[3], dir.join(FILES_FILE).display().to_string());
+        assert_eq!(set.sources[2], "<builtin>/phones.json");
+        std::fs::write(dir.join(WINDOWS_FILE), "{\"switch_answer_ms\": 1}").unwrap();
+        let e = RuleSet::load_dir(&dir, &vocab(), EVENT_TYPES).expect_err("loaded");
+        assert_eq!(e.file, dir.join(WINDOWS_FILE).display().to_string());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn load_dir_needs_a_directory_with_a_rules_file() {
         let dir = temp_dir("empty");
         let e = RuleSet::load_dir(&dir, &vocab(), EVENT_TYPES).expect_err("loaded");
-        assert!(e.message.contains("holds neither"), "{e}");
+        assert!(e.message.contains("holds none of"), "{e}");
         assert_eq!(e.to_string(), format!("{}: {}", dir.display(), e.message));
         let e = RuleSet::load_dir(&dir.join("missing"), &vocab(), EVENT_TYPES).expect_err("loaded");
         assert!(e.message.contains("not a directory"), "{e}");

@@ -10,8 +10,9 @@ use petgraph::visit::Bfs;
 use petgraph::Direction;
 use serde::Deserialize;
 
+use crate::knowledge::FileClass;
 use crate::span::{Key, Source};
-use crate::{is_kebab, LoadError, Stage};
+use crate::{is_kebab, LoadError, Stage, Vocabulary};
 
 /// A step of the sequence graph.
 pub type StepId = NodeIndex;
@@ -31,6 +32,76 @@ pub struct Step {
     pub optional: bool,
     /// Reaching it means the boot is done (registered).
     pub terminal: bool,
+    /// The events that reach it (any one of them).
+    pub reached_by: Vec<EventMatch>,
+}
+
+/// An event that reaches a step: `reached_by` in `boot_sequence.json`. Every qualifier given
+/// must hold; which ones an event type takes is the engine's word ([`crate::EventDef`]).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventMatch {
+    /// The event type, e.g. `dhcp_offer`.
+    pub event: String,
+    /// The file is of one of these classes (file events).
+    #[serde(default)]
+    pub file: Vec<FileClass>,
+    /// The file travelled so (file events).
+    #[serde(default)]
+    pub via: Option<FileVia>,
+    /// The signalling protocol (registration events).
+    #[serde(default)]
+    pub proto: Option<Protocol>,
+    /// The announcement carries the phone's address (a running phone's periodic one) or not
+    /// (a phone that boots).
+    #[serde(default)]
+    pub with_address: Option<bool>,
+    /// The REGISTER asks to be forgotten (`Expires: 0`) or not.
+    #[serde(default)]
+    pub deregister: Option<bool>,
+}
+
+impl EventMatch {
+    /// The qualifiers given, by their names in the file.
+    pub fn qualifiers(&self) -> Vec<&'static str> {
+        let mut q = Vec::new();
+        if !self.file.is_empty() {
+            q.push("file");
+        }
+        if self.via.is_some() {
+            q.push("via");
+        }
+        if self.proto.is_some() {
+            q.push("proto");
+        }
+        if self.with_address.is_some() {
+            q.push("with_address");
+        }
+        if self.deregister.is_some() {
+            q.push("deregister");
+        }
+        q
+    }
+}
+
+/// How a file travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileVia {
+    /// TFTP (UDP 69).
+    Tftp,
+    /// HTTP on TCP 6970.
+    Http,
+}
+
+/// A signalling protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// SCCP (Skinny).
+    Sccp,
+    /// SIP.
+    Sip,
 }
 
 /// The validated boot sequence.
@@ -63,18 +134,21 @@ struct StepFile {
     optional: bool,
     #[serde(default)]
     terminal: bool,
+    reached_by: Vec<EventMatch>,
 }
 
 impl Sequence {
-    /// Parse and validate a `boot_sequence.json` text; `file` names it in errors.
+    /// Parse and validate a `boot_sequence.json` text; `file` names it in errors, `vocab`
+    /// has the event types `reached_by` may name.
     ///
     /// # Errors
     /// JSON or field errors (unknown fields included), and: an id not in kebab-case or used
     /// twice, a zero timeout, `next` naming an unknown step or one step twice, an edge to an
     /// earlier stage, not exactly one start step, a step unreachable from the start, a cycle, no
-    /// terminal step, a terminal step with successors or a non-terminal one without. Each error
+    /// terminal step, a terminal step with successors or a non-terminal one without; a step no
+    /// event reaches, an unknown event type or a qualifier that type does not take. Each error
     /// carries the line of the step object, or of the offending string.
-    pub fn from_json(file: &str, text: &str) -> Result<Sequence, LoadError> {
+    pub fn from_json(file: &str, text: &str, vocab: &Vocabulary) -> Result<Sequence, LoadError> {
         let (parsed, src) = Source::parse::<SequenceFile>(file, text)?;
         let step_node = |i: usize| src.node(&[Key::Field("steps"), Key::Index(i)]);
         let field =
@@ -117,6 +191,7 @@ impl Sequence {
                     format!("step `{}`: timeout_ms must be positive", s.id),
                 ));
             }
+            check_reached_by(&src, i, s, vocab)?;
             let n = graph.add_node(Step {
                 id: s.id.clone(),
                 stage: s.stage,
@@ -124,6 +199,7 @@ impl Sequence {
                 timeout_ms: s.timeout_ms,
                 optional: s.optional,
                 terminal: s.terminal,
+                reached_by: s.reached_by.clone(),
             });
             ids.insert(s.id.clone(), n);
         }
@@ -314,6 +390,64 @@ impl Sequence {
     }
 }
 
+/// Check the events that reach step `i`: at least one, each of a known type, with only the
+/// qualifiers its type takes.
+fn check_reached_by(
+    src: &Source<'_>,
+    i: usize,
+    s: &StepFile,
+    vocab: &Vocabulary,
+) -> Result<(), LoadError> {
+    let at = |path: &[Key<'_>]| {
+        let mut full = vec![Key::Field("steps"), Key::Index(i), Key::Field("reached_by")];
+        full.extend_from_slice(path);
+        src.node(&full)
+    };
+    if s.reached_by.is_empty() {
+        return Err(src.error(
+            at(&[]),
+            format!(
+                "step `{}`: no event reaches it (`reached_by` is empty)",
+                s.id
+            ),
+        ));
+    }
+    for (j, m) in s.reached_by.iter().enumerate() {
+        let Some(def) = vocab.events.iter().find(|e| e.name == m.event) else {
+            let known: Vec<&str> = vocab.events.iter().map(|e| e.name).collect();
+            return Err(src.error(
+                at(&[Key::Index(j), Key::Field("event")]),
+                format!(
+                    "step `{}`: unknown event type `{}` (known: {})",
+                    s.id,
+                    m.event,
+                    known.join(", ")
+                ),
+            ));
+        };
+        if let Some(q) = m
+            .qualifiers()
+            .into_iter()
+            .find(|q| !def.qualifiers.contains(q))
+        {
+            return Err(src.error(
+                at(&[Key::Index(j), Key::Field(q)]),
+                format!(
+                    "step `{}`: `{}` events take no `{q}` (they take: {})",
+                    s.id,
+                    m.event,
+                    if def.qualifiers.is_empty() {
+                        "nothing".to_owned()
+                    } else {
+                        def.qualifiers.join(", ")
+                    }
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A cycle, as its steps in edge order, starting from the lowest-index step on any cycle.
 fn find_cycle(graph: &Graph<Step, ()>) -> Option<Vec<StepId>> {
     let on_cycle = petgraph::algo::tarjan_scc(graph)
@@ -372,10 +506,11 @@ fn topological_order(graph: &Graph<Step, ()>) -> Vec<StepId> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::vocab;
     use crate::BUILTIN_SEQUENCE;
 
     fn builtin() -> Sequence {
-        Sequence::from_json("boot_sequence.json", BUILTIN_SEQUENCE).unwrap()
+        Sequence::from_json("boot_sequence.json", BUILTIN_SEQUENCE, &vocab()).unwrap()
     }
 
     fn ids(seq: &Sequence, steps: Vec<StepId>) -> Vec<&str> {
@@ -450,7 +585,7 @@ mod tests {
             .map(|(id, stage, next, extra)| {
                 let next: Vec<String> = next.iter().map(|n| format!("\"{n}\"")).collect();
                 format!(
-                    "  {{\"id\": \"{id}\", \"stage\": \"{stage}\", \"what\": \"w\", \"timeout_ms\": 5, \"next\": [{}]{extra}}}",
+                    "  {{\"id\": \"{id}\", \"stage\": \"{stage}\", \"what\": \"w\", \"timeout_ms\": 5, \"next\": [{}]{extra}, {REACHED}}}",
                     next.join(", ")
                 )
             })
@@ -459,9 +594,11 @@ mod tests {
     }
 
     const T: &str = ", \"terminal\": true";
+    /// What reaches every step of [`doc`].
+    const REACHED: &str = "\"reached_by\": [{\"event\": \"dhcp_discover\"}]";
 
     fn fails(text: &str, line: usize, msg: &str) -> LoadError {
-        let e = Sequence::from_json("seq.json", text).expect_err("loaded");
+        let e = Sequence::from_json("seq.json", text, &vocab()).expect_err("loaded");
         assert_eq!(e.file, "seq.json");
         assert_eq!(e.line, line, "{e}");
         assert!(e.message.contains(msg), "{e}");
@@ -473,6 +610,7 @@ mod tests {
         let seq = Sequence::from_json(
             "s",
             &doc(&[("a", "dhcp", &["b"], ""), ("b", "dhcp", &[], T)]),
+            &vocab(),
         )
         .unwrap();
         assert_eq!(ids(&seq, seq.expected_after(seq.start())), ["b"]);
@@ -608,5 +746,54 @@ mod tests {
         fails(&text, 3, "unknown variant `boot`");
         let text = "{\"steps\": [\n{\"id\": \"a\", \"stage\": \"dhcp\", \"what\": \"w\", \"timeout_ms\": 5}\n]}";
         fails(text, 2, "missing field `next`");
+    }
+
+    #[test]
+    fn the_events_that_reach_a_step_are_checked() {
+        let ok = doc(&[("a", "dhcp", &["b"], ""), ("b", "dhcp", &[], T)]);
+        let with = |reached: &str| ok.replacen(REACHED, reached, 1);
+        fails(&with("\"reached_by\": []"), 2, "no event reaches it");
+        fails(
+            &with("\"reached_by\": [{\"event\": \"dhcp_offr\"}]"),
+            2,
+            "unknown event type `dhcp_offr`",
+        );
+        fails(
+            &with("\"reached_by\": [{\"event\": \"dhcp_offer\", \"file\": [\"ctl\"]}]"),
+            2,
+            "`dhcp_offer` events take no `file` (they take: nothing)",
+        );
+        fails(
+            &with("\"reached_by\": [{\"event\": \"register\", \"via\": \"tftp\"}]"),
+            2,
+            "take no `via` (they take: proto, deregister)",
+        );
+        fails(
+            &with("\"reached_by\": [{\"event\": \"register\", \"proto\": \"h323\"}]"),
+            2,
+            "unknown variant",
+        );
+        let seq = Sequence::from_json(
+            "s",
+            &with(
+                "\"reached_by\": [{\"event\": \"file_received\", \"file\": [\"device_config\"], \"via\": \"http\"}]",
+            ),
+            &vocab(),
+        )
+        .unwrap();
+        let m = &seq.step(seq.start()).reached_by[0];
+        assert_eq!(m.file, [FileClass::DeviceConfig]);
+        assert_eq!(
+            (m.via, m.qualifiers()),
+            (Some(FileVia::Http), vec!["file", "via"])
+        );
+    }
+
+    #[test]
+    fn every_builtin_step_is_reached_by_some_event() {
+        let seq = builtin();
+        for s in seq.steps() {
+            assert!(!seq.step(s).reached_by.is_empty(), "{}", seq.step(s).id);
+        }
     }
 }

@@ -11,6 +11,8 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use rules::{Sequence, StepId};
 
+use super::progress::Carried;
+
 use crate::link::MacAddr;
 use crate::timeline::{
     Event, EventKind, EventType, FileClass, FileTransport, Signalling, Timeline,
@@ -312,7 +314,14 @@ impl Boot {
     }
 
     /// Record a request for a file.
-    pub fn file_requested(&mut self, name: &str, server: IpAddr, via: FileTransport, frame: u64) {
+    pub fn file_requested(
+        &mut self,
+        name: &str,
+        class: FileClass,
+        server: IpAddr,
+        via: FileTransport,
+        frame: u64,
+    ) {
         if let Some(f) = self
             .files
             .iter_mut()
@@ -333,7 +342,7 @@ impl Boot {
             self.file_name_bytes += name.len();
             self.files.push(FileState {
                 name: name.into(),
-                class: FileClass::of(name),
+                class,
                 server,
                 via,
                 requests: 1,
@@ -571,18 +580,17 @@ impl Device {
 
     /// Start a new boot at the event about to be recorded; discovery seen shortly
     /// before (the phone's CDP, the switch's answer) belongs to it.
-    pub fn new_boot(&mut self, seq: &Sequence, ts_ns: i64, frame: u64) {
+    pub fn new_boot(&mut self, seq: &Sequence, carried: &Carried, ts_ns: i64, frame: u64) {
         let after_firmware = self.boot.firmware_received;
         let last_progress = self.boot.last_progress_ns;
         let mut boot = Boot::new(ts_ns, frame);
         boot.frozen = self.frozen;
-        const CARRY_NS: i64 = 120 * 1_000_000_000;
         if let Some((t, f)) = self.last_announce {
-            if t > last_progress && ts_ns - t <= CARRY_NS {
+            if t > last_progress && ts_ns - t <= carried.window_ns {
                 boot.start_ns = t;
                 boot.start_frame = f;
                 boot.note(EventType::PhoneAnnounce, f, t);
-                if let Some(s) = seq.step_id("announce") {
+                if let Some(s) = carried.announce {
                     boot.reach(seq, s, t, f);
                 }
                 if let Some((st, sf, vlan)) = self.last_switch {
@@ -591,7 +599,7 @@ impl Device {
                             Some(v) => {
                                 boot.note(EventType::SwitchVoiceVlan, sf, st);
                                 boot.voice_vlan = Some(v);
-                                if let Some(s) = seq.step_id("voice-vlan") {
+                                if let Some(s) = carried.voice_vlan {
                                     boot.reach(seq, s, st, sf);
                                 }
                             }

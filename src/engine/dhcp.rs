@@ -17,12 +17,6 @@ use crate::attribution::mac_in_name;
 use crate::link::MacAddr;
 use crate::timeline::{EventKind, TftpOffer};
 
-/// The same DHCP message (type and xid) seen again within this window is a relay's
-/// copy, not a retransmission.
-const RELAY_COPY_NS: i64 = 500_000_000;
-/// Option 60 of Cisco IP phones starts so.
-const PHONE_VENDOR_CLASS: &str = "Cisco Systems, Inc. IP Phone";
-
 /// The DHCP state: the starvation detector.
 pub struct Dhcp {
     pub flood: flood::Detector,
@@ -64,7 +58,8 @@ impl Dhcp {
             .get(&key)
             .and_then(|dev| dev.timeline.events.last())
         {
-            if ctx.ts_ns - last.ts_ns < RELAY_COPY_NS && same_message(&last.kind, mt, m.xid) {
+            let window = rules::Windows::ns(sh.rules.windows.dhcp_relay_copy_ms);
+            if ctx.ts_ns - last.ts_ns < window && same_message(&last.kind, mt, m.xid) {
                 return;
             }
         }
@@ -142,7 +137,7 @@ impl Dhcp {
         let host = m.host_name().map(lossy);
         let phone_vendor = vendor
             .as_deref()
-            .is_some_and(|v| v.starts_with(PHONE_VENDOR_CLASS));
+            .is_some_and(|v| sh.rules.phones.dhcp_vendor_class(v));
         let phone_host = host.as_deref().and_then(mac_in_name).is_some();
         let (kind, why) = if phone_vendor {
             (DeviceKind::Phone, "DHCP option 60: Cisco IP Phone")

@@ -11,15 +11,13 @@ use parsers::{cdp, lldp};
 use super::device::{DeviceKey, DeviceKind};
 use super::shared::{Ctx, Shared};
 use super::text::lossy;
+use rules::Windows;
+
 use crate::attribution::mac_in_name;
 use crate::link::MacAddr;
 use crate::timeline::EventKind;
 use crate::FastMap;
 
-/// A switch's CDP/LLDP answers the phone announcement at most this long before it.
-const SWITCH_ANSWER_NS: i64 = 10 * 1_000_000_000;
-/// CDP and LLDP of one boot this close together wait for one answer each, not two.
-const SAME_BOOT_NS: i64 = 2_000_000_000;
 /// Phone announcements waiting for the switch's answer, at most.
 const MAX_ANNOUNCES: usize = 4096;
 
@@ -48,7 +46,9 @@ impl Discovery {
             .capabilities()
             .is_some_and(|c| c.contains(cdp::CdpCapabilities::VOIP_PHONE))
             || device_id.as_deref().and_then(mac_in_name).is_some()
-            || platform.as_deref().is_some_and(|p| p.contains("IP Phone"));
+            || platform
+                .as_deref()
+                .is_some_and(|p| sh.rules.phones.cdp_platform(p));
         if phone {
             let ip = p.ipv4_addresses().find(|a| !a.is_unspecified());
             self.announce(sh, ctx, src, "CDP", device_id, platform, ip);
@@ -131,7 +131,9 @@ impl Discovery {
             return;
         }
         dev.last_announce = Some((ctx.ts_ns, ctx.frame));
-        if !self.announces.recent(mac, ctx.ts_ns) {
+        // CDP and LLDP of one boot close together wait for one answer each, not two.
+        let same = Windows::ns(sh.rules.windows.same_announcement_ms);
+        if !self.announces.recent(mac, ctx.ts_ns, same) {
             self.announces.push(Announce {
                 mac,
                 ts_ns: ctx.ts_ns,
@@ -157,7 +159,8 @@ impl Discovery {
         proto: &'static str,
         vlan: Option<u16>,
     ) {
-        self.announces.expire(ctx.ts_ns);
+        self.announces
+            .expire(ctx.ts_ns, Windows::ns(sh.rules.windows.switch_answer_ms));
         let Some(mac) = self.announces.answer(switch, proto == "CDP") else {
             return;
         };
@@ -236,20 +239,16 @@ impl Announces {
         self.latest.insert(a.mac, (n - 1, latest));
     }
 
-    /// Whether `mac` announced less than [`SAME_BOOT_NS`] before `now` (or after it).
-    fn recent(&self, mac: MacAddr, now: i64) -> bool {
+    /// Whether `mac` announced less than `window` before `now` (or after it).
+    fn recent(&self, mac: MacAddr, now: i64, window: i64) -> bool {
         self.latest
             .get(&mac)
-            .is_some_and(|&(_, ts)| now - ts < SAME_BOOT_NS)
+            .is_some_and(|&(_, ts)| now - ts < window)
     }
 
-    /// Forget announcements older than the answer window at `now`.
-    fn expire(&mut self, now: i64) {
-        while self
-            .queue
-            .front()
-            .is_some_and(|a| now - a.ts_ns > SWITCH_ANSWER_NS)
-        {
+    /// Forget announcements older than `window` (the switch's answer) at `now`.
+    fn expire(&mut self, now: i64, window: i64) {
+        while self.queue.front().is_some_and(|a| now - a.ts_ns > window) {
             self.pop_front();
         }
     }
@@ -288,6 +287,10 @@ impl Announces {
 mod tests {
     use super::*;
 
+    /// The builtin windows (`rules/windows.json`).
+    const SWITCH_ANSWER_NS: i64 = 10_000_000_000;
+    const SAME_BOOT_NS: i64 = 2_000_000_000;
+
     fn announce(i: u8, ts_s: i64) -> Announce {
         Announce {
             mac: MacAddr([2, 0, 0, 0, 0, i]),
@@ -316,10 +319,10 @@ mod tests {
         let phone = announce(1, 0);
         a.push(phone);
         assert_eq!(a.answer(phone.mac, true), None);
-        assert!(a.recent(phone.mac, 1_000_000_000));
-        a.expire(SWITCH_ANSWER_NS + 1);
+        assert!(a.recent(phone.mac, 1_000_000_000, SAME_BOOT_NS));
+        a.expire(SWITCH_ANSWER_NS + 1, SWITCH_ANSWER_NS);
         assert_eq!(a.answer(MacAddr([0xaa; 6]), true), None);
-        assert!(!a.recent(phone.mac, SWITCH_ANSWER_NS + 1));
+        assert!(!a.recent(phone.mac, SWITCH_ANSWER_NS + 1, SAME_BOOT_NS));
     }
 
     #[test]
@@ -384,11 +387,11 @@ mod tests {
                     let naive_recent = naive
                         .iter()
                         .rev()
-                        .any(|a| a.mac == mac && at - a.ts_ns < 2_000_000_000);
-                    assert_eq!(fast.recent(mac, at), naive_recent);
+                        .any(|a| a.mac == mac && at - a.ts_ns < SAME_BOOT_NS);
+                    assert_eq!(fast.recent(mac, at, SAME_BOOT_NS), naive_recent);
                 }
                 _ => {
-                    fast.expire(now);
+                    fast.expire(now, SWITCH_ANSWER_NS);
                     while naive
                         .front()
                         .is_some_and(|a| now - a.ts_ns > SWITCH_ANSWER_NS)

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::net::IpAddr;
 
-use rules::{FactDef, FactId, FactType, Facts, Sequence, Value, Vocabulary};
+use rules::{EventDef, FactDef, FactId, FactType, Facts, Sequence, Value, Vocabulary};
 
 use super::device::{Boot, Device, DeviceKind, FileOutcome};
 use crate::link::MacAddr;
@@ -255,7 +255,15 @@ pub fn vocabulary() -> Vocabulary {
             .iter()
             .map(|&(name, ty, doc)| FactDef { name, ty, doc }),
     );
-    Vocabulary { facts }
+    let events = EventType::ALL
+        .iter()
+        .map(|&t| EventDef {
+            name: t.name(),
+            qualifiers: super::progress::qualifiers(t),
+            doc: t.doc(),
+        })
+        .collect();
+    Vocabulary { facts, events }
 }
 
 /// The event-type names rules may cite as evidence.

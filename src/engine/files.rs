@@ -12,13 +12,11 @@ use super::shared::{Ctx, Shared};
 use super::text::{lossy, MAX_TEXT_BYTES};
 use crate::attribution::mac_in_name;
 use crate::dispatch;
-use crate::timeline::{EventKind, FileTransport};
+use crate::timeline::{EventKind, FileClass, FileTransport};
 use crate::FastMap;
 
 /// HTTP configuration port of Cisco call managers.
 const HTTP_CONFIG: u16 = dispatch::HTTP_TFTP;
-/// A finished TFTP transfer silent this long is forgotten.
-const DONE_TRANSFER_IDLE_NS: i64 = 10 * 1_000_000_000;
 /// TFTP's block size unless an OACK accepts another (RFC 1350, RFC 2348).
 const TFTP_BLOCK: usize = 512;
 
@@ -27,6 +25,7 @@ const TFTP_BLOCK: usize = 512;
 struct Transfer {
     owner: DeviceKey,
     file: Box<str>,
+    class: FileClass,
     server: IpAddr,
     blksize: usize,
     bytes: u64,
@@ -41,6 +40,7 @@ struct Transfer {
 struct HttpRequest {
     owner: DeviceKey,
     file: Box<str>,
+    class: FileClass,
     last_ns: i64,
 }
 
@@ -68,10 +68,10 @@ impl Files {
     }
 
     /// Forget what `keep` says is idle too long, and finished transfers idle for
-    /// [`DONE_TRANSFER_IDLE_NS`] (kept that long for late copies of their last
-    /// packets). Returns how many unfinished ones were lost.
-    pub fn sweep(&mut self, now: i64, keep: impl Fn(i64) -> bool) -> u64 {
-        let done_keep = |last: i64| now.saturating_sub(last) <= DONE_TRANSFER_IDLE_NS;
+    /// `done_ns` (kept that long for late copies of their last packets). Returns how
+    /// many unfinished ones were lost.
+    pub fn sweep(&mut self, now: i64, done_ns: i64, keep: impl Fn(i64) -> bool) -> u64 {
+        let done_keep = |last: i64| now.saturating_sub(last) <= done_ns;
         let mut lost = 0u64;
         self.transfers.retain(|_, t| {
             if t.done {
@@ -93,6 +93,7 @@ impl Files {
         match t {
             tftp::TftpPacket::ReadRequest(r) => {
                 let file = lossy(r.filename);
+                let class = sh.rules.files.classify(&file);
                 let client = (f.src, f.sport);
                 let Some(owner) = file_owner(sh, ctx, client, &file, "TFTP file named SEP<MAC>")
                 else {
@@ -109,6 +110,7 @@ impl Files {
                     Transfer {
                         owner: owner.clone(),
                         file: file.clone().into(),
+                        class,
                         server: f.dst,
                         // A blksize asked for applies only once the server's OACK
                         // accepts it (RFC 2348).
@@ -122,6 +124,7 @@ impl Files {
                 );
                 let ev = EventKind::FileRequest {
                     file: file.into(),
+                    class,
                     server: f.dst,
                     via: FileTransport::Tftp,
                 };
@@ -160,6 +163,7 @@ impl Files {
                 if t.done {
                     let ev = EventKind::FileReceived {
                         file: t.file.clone(),
+                        class: t.class,
                         bytes: t.bytes,
                         via: FileTransport::Tftp,
                     };
@@ -174,15 +178,17 @@ impl Files {
                         return;
                     }
                     t.done = true;
-                    let file = t.file.clone();
+                    let (file, class) = (t.file.clone(), t.class);
                     let ev = if *code == tftp::TftpErrorCode::FILE_NOT_FOUND {
                         EventKind::FileNotFound {
                             file,
+                            class,
                             via: FileTransport::Tftp,
                         }
                     } else {
                         EventKind::FileError {
                             file,
+                            class,
                             code: code.0,
                             text: lossy(message).into(),
                         }
@@ -209,6 +215,7 @@ impl Files {
             if file.is_empty() {
                 return;
             }
+            let class = sh.rules.files.classify(&file);
             let client = (f.src, f.sport);
             let Some(owner) = file_owner(sh, ctx, client, &file, "HTTP file named SEP<MAC>") else {
                 return;
@@ -219,6 +226,7 @@ impl Files {
                     HttpRequest {
                         owner: owner.clone(),
                         file: file.clone().into(),
+                        class,
                         last_ns: ctx.ts_ns,
                     },
                 );
@@ -227,6 +235,7 @@ impl Files {
             }
             let ev = EventKind::FileRequest {
                 file: file.into(),
+                class,
                 server: f.dst,
                 via: FileTransport::Http,
             };
@@ -239,15 +248,18 @@ impl Files {
             let ev = match status {
                 200..=299 => EventKind::FileReceived {
                     file: req.file,
+                    class: req.class,
                     bytes: m.content_length().unwrap_or(0),
                     via: FileTransport::Http,
                 },
                 404 => EventKind::FileNotFound {
                     file: req.file,
+                    class: req.class,
                     via: FileTransport::Http,
                 },
                 _ => EventKind::FileError {
                     file: req.file,
+                    class: req.class,
                     code: status,
                     text: m.reason().map(lossy).unwrap_or_default().into(),
                 },
@@ -402,8 +414,9 @@ mod tests {
         }
         assert_eq!(files.len(), sh.max_transactions);
         assert_eq!(sh.transactions_evicted, 2);
-        let now = 1_000_000_000 + super::super::TRANSACTION_IDLE_NS + 1;
-        let lost = files.sweep(now, |last| now - last <= super::super::TRANSACTION_IDLE_NS);
+        let idle = 300 * 1_000_000_000;
+        let now = 1_000_000_000 + idle + 1;
+        let lost = files.sweep(now, 0, |last| now - last <= idle);
         assert_eq!((lost, files.len()), (8, 0));
     }
 

@@ -37,9 +37,6 @@ pub use device::{Device, DeviceKey, DeviceKind};
 use shared::{Ctx, Flow, Shared};
 pub use text::{MAX_TEXT, MAX_TEXT_BYTES};
 
-/// A transaction silent this long is forgotten (when the tables are half full).
-const TRANSACTION_IDLE_NS: i64 = 300 * 1_000_000_000;
-
 /// Bounds on the engine's state (README "Limits").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EngineLimits {
@@ -234,8 +231,11 @@ impl<'r> Analyzer<'r> {
         if self.files.len() + self.sip.len() < self.limits.max_transactions / 2 {
             return;
         }
-        let keep = |last: i64| now.saturating_sub(last) <= TRANSACTION_IDLE_NS;
-        let lost = self.files.sweep(now, keep) + self.sip.sweep(keep);
+        let windows = &self.shared.rules.windows;
+        let idle = rules::Windows::ns(windows.idle_transaction_ms);
+        let done = rules::Windows::ns(windows.finished_transfer_ms);
+        let keep = |last: i64| now.saturating_sub(last) <= idle;
+        let lost = self.files.sweep(now, done, keep) + self.sip.sweep(keep);
         self.shared.transactions_evicted += lost;
     }
 

@@ -5,84 +5,132 @@
 
 use std::net::IpAddr;
 
-use rules::{Sequence, StepId};
+use rules::{EventMatch, FileVia, Protocol, RuleSet, Sequence, StepId, Windows};
 
 use super::device::{Device, FileOutcome};
 use crate::timeline::{Event, EventKind, EventType, FileClass, FileTransport, Signalling};
 
-/// The step ids events reach, resolved once from the loaded sequence.
-#[derive(Debug, Clone, Copy, Default)]
+/// The steps events reach, read once from the `reached_by` of the loaded sequence.
+#[derive(Debug, Clone, Default)]
 pub struct Steps {
-    announce: Option<StepId>,
-    voice_vlan: Option<StepId>,
-    dhcp_discover: Option<StepId>,
-    dhcp_offer: Option<StepId>,
-    dhcp_request: Option<StepId>,
-    dhcp_ack: Option<StepId>,
-    ctl: Option<StepId>,
-    itl: Option<StepId>,
-    config_tftp: Option<StepId>,
-    config_http: Option<StepId>,
-    firmware: Option<StepId>,
-    cm_connect: Option<StepId>,
-    register_sccp: Option<StepId>,
-    register_sip: Option<StepId>,
-    registered: Option<StepId>,
+    /// Per event type (by [`EventType::index`]): its matches, with their step, in file order.
+    by_type: Vec<Vec<(EventMatch, StepId)>>,
+    /// The step a DHCP ACK reaches: a DISCOVER past it starts a new boot.
+    lease: Option<StepId>,
+    /// The steps a boot's announcement and the switch's voice VLAN reach, and how
+    /// long before a new boot they may come and still be carried into it.
+    pub carried: Carried,
+}
+
+/// What a new boot takes over from the announcements just before it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Carried {
+    /// The step a phone's announcement (without an address) reaches.
+    pub announce: Option<StepId>,
+    /// The step the switch's voice VLAN reaches.
+    pub voice_vlan: Option<StepId>,
+    /// How long before the new boot an announcement may come (`windows.json`).
+    pub window_ns: i64,
 }
 
 impl Steps {
-    /// The steps of `seq` the engine knows events for.
-    pub fn resolve(seq: &Sequence) -> Self {
-        let s = |id| seq.step_id(id);
-        Steps {
-            announce: s("announce"),
-            voice_vlan: s("voice-vlan"),
-            dhcp_discover: s("dhcp-discover"),
-            dhcp_offer: s("dhcp-offer"),
-            dhcp_request: s("dhcp-request"),
-            dhcp_ack: s("dhcp-ack"),
-            ctl: s("ctl"),
-            itl: s("itl"),
-            config_tftp: s("config-tftp"),
-            config_http: s("config-http"),
-            firmware: s("firmware"),
-            cm_connect: s("cm-connect"),
-            register_sccp: s("register-sccp"),
-            register_sip: s("register-sip"),
-            registered: s("registered"),
-        }
-    }
-
-    /// The step an event reaches, if any.
-    pub fn of(&self, kind: &EventKind) -> Option<StepId> {
-        match kind {
-            EventKind::PhoneAnnounce { ip: None, .. } => self.announce,
-            EventKind::SwitchVoiceVlan { .. } => self.voice_vlan,
-            EventKind::DhcpDiscover { .. } => self.dhcp_discover,
-            EventKind::DhcpOffer { .. } => self.dhcp_offer,
-            EventKind::DhcpRequest { .. } => self.dhcp_request,
-            EventKind::DhcpAck { .. } => self.dhcp_ack,
-            EventKind::FileReceived { file, via, .. } | EventKind::FileNotFound { file, via } => {
-                let found = matches!(kind, EventKind::FileReceived { .. });
-                match FileClass::of(file) {
-                    FileClass::Ctl => self.ctl,
-                    FileClass::Itl => self.itl,
-                    FileClass::DeviceConfig | FileClass::DefaultConfig if found => match via {
-                        FileTransport::Tftp => self.config_tftp,
-                        FileTransport::Http => self.config_http,
-                    },
-                    FileClass::Firmware if found => self.firmware,
-                    _ => None,
+    /// The steps of `rules`' sequence, by the events that reach them.
+    pub fn resolve(rules: &RuleSet) -> Self {
+        let seq = &rules.sequence;
+        let mut by_type = vec![Vec::new(); EventType::COUNT];
+        for step in seq.steps() {
+            for m in &seq.step(step).reached_by {
+                // The sequence was checked against the vocabulary: every name is known.
+                if let Some(t) = EventType::ALL.iter().find(|t| t.name() == m.event) {
+                    if let Some(list) = by_type.get_mut(t.index()) {
+                        list.push((m.clone(), step));
+                    }
                 }
             }
-            EventKind::CmSynAck { .. } => self.cm_connect,
-            EventKind::Register { proto, expires, .. } if *expires != Some(0) => match proto {
-                Signalling::Sccp => self.register_sccp,
-                Signalling::Sip => self.register_sip,
-            },
-            EventKind::RegisterAck { .. } | EventKind::KeepaliveAck { .. } => self.registered,
-            _ => None,
         }
+        let lease = by_type
+            .get(EventType::DhcpAck.index())
+            .and_then(|l| l.iter().map(|(_, s)| *s).min_by_key(|&s| seq.rank(s)));
+        let mut steps = Steps {
+            by_type,
+            lease,
+            carried: Carried::default(),
+        };
+        steps.carried = Carried {
+            announce: steps.of(&EventKind::PhoneAnnounce {
+                proto: "CDP",
+                ip: None,
+            }),
+            voice_vlan: steps.of(&EventKind::SwitchVoiceVlan {
+                proto: "CDP",
+                vlan: 1,
+            }),
+            window_ns: Windows::ns(rules.windows.announcement_carried_ms),
+        };
+        steps
+    }
+
+    /// The step an event reaches, if any: the first whose match it meets.
+    pub fn of(&self, kind: &EventKind) -> Option<StepId> {
+        self.by_type
+            .get(kind.event_type().index())?
+            .iter()
+            .find(|(m, _)| meets(kind, m))
+            .map(|(_, s)| *s)
+    }
+}
+
+/// The qualifiers of a step's `reached_by` an event type takes (the vocabulary's word to
+/// the rules loader); [`meets`] reads each.
+pub fn qualifiers(t: EventType) -> &'static [&'static str] {
+    match t {
+        EventType::PhoneAnnounce => &["with_address"],
+        EventType::FileRequest
+        | EventType::FileReceived
+        | EventType::FileNotFound
+        | EventType::FileError => &["file", "via"],
+        EventType::Register => &["proto", "deregister"],
+        EventType::RegisterAck | EventType::RegisterReject => &["proto"],
+        _ => &[],
+    }
+}
+
+/// Whether `kind` (of the match's event type) meets every qualifier of `m`.
+fn meets(kind: &EventKind, m: &EventMatch) -> bool {
+    let via_is = |via: FileTransport| {
+        m.via.is_none_or(|v| {
+            v == match via {
+                FileTransport::Tftp => FileVia::Tftp,
+                FileTransport::Http => FileVia::Http,
+            }
+        })
+    };
+    let proto_is = |p: Signalling| {
+        m.proto.is_none_or(|want| {
+            want == match p {
+                Signalling::Sccp => Protocol::Sccp,
+                Signalling::Sip => Protocol::Sip,
+            }
+        })
+    };
+    match kind {
+        EventKind::PhoneAnnounce { ip, .. } => m.with_address.is_none_or(|w| w == ip.is_some()),
+        EventKind::FileRequest { class, via, .. }
+        | EventKind::FileReceived { class, via, .. }
+        | EventKind::FileNotFound { class, via, .. } => {
+            (m.file.is_empty() || m.file.contains(class)) && via_is(*via)
+        }
+        // An error answer does not say how the file travelled.
+        EventKind::FileError { class, .. } => {
+            (m.file.is_empty() || m.file.contains(class)) && m.via.is_none()
+        }
+        EventKind::Register { proto, expires, .. } => {
+            proto_is(*proto) && m.deregister.is_none_or(|d| d == (*expires == Some(0)))
+        }
+        EventKind::RegisterAck { proto, .. } | EventKind::RegisterReject { proto, .. } => {
+            proto_is(*proto)
+        }
+        _ => true,
     }
 }
 
@@ -90,12 +138,12 @@ impl Steps {
 /// past its lease, then the boot's facts, the step reached and the timeline.
 pub fn advance(dev: &mut Device, seq: &Sequence, steps: &Steps, ev: Event, starts_boot: bool) {
     if starts_boot {
-        let past_lease = match (dev.boot.furthest_rank(seq), steps.dhcp_ack) {
+        let past_lease = match (dev.boot.furthest_rank(seq), steps.lease) {
             (Some(r), Some(ack)) => r >= seq.rank(ack),
             _ => false,
         };
         if past_lease {
-            dev.new_boot(seq, ev.ts_ns, ev.frame);
+            dev.new_boot(seq, &steps.carried, ev.ts_ns, ev.frame);
         }
     }
     apply_state(dev, &ev);
@@ -132,12 +180,17 @@ fn apply_state(dev: &mut Device, ev: &Event) {
         }
         EventKind::DhcpNak { .. } => boot.nak_pending = true,
         EventKind::DhcpDecline { .. } => {}
-        EventKind::FileRequest { file, server, via } => {
-            boot.file_requested(file, *server, *via, ev.frame);
+        EventKind::FileRequest {
+            file,
+            class,
+            server,
+            via,
+        } => {
+            boot.file_requested(file, *class, *server, *via, ev.frame);
         }
-        EventKind::FileReceived { file, .. }
-        | EventKind::FileNotFound { file, .. }
-        | EventKind::FileError { file, .. } => {
+        EventKind::FileReceived { file, class, .. }
+        | EventKind::FileNotFound { file, class, .. }
+        | EventKind::FileError { file, class, .. } => {
             let outcome = match &ev.kind {
                 EventKind::FileReceived { .. } => FileOutcome::Received,
                 EventKind::FileNotFound { .. } => FileOutcome::NotFound,
@@ -147,7 +200,7 @@ fn apply_state(dev: &mut Device, ev: &Event) {
                 fs.outcome = Some(outcome);
                 fs.unanswered = 0;
             }
-            if outcome == FileOutcome::Received && FileClass::of(file) == FileClass::Firmware {
+            if outcome == FileOutcome::Received && *class == FileClass::Firmware {
                 boot.firmware_received = true;
             }
         }
@@ -241,13 +294,17 @@ mod tests {
 
     fn step_id(kind: &EventKind) -> Option<String> {
         let seq = &rules().sequence;
-        Steps::resolve(seq).of(kind).map(|s| seq.step(s).id.clone())
+        Steps::resolve(rules())
+            .of(kind)
+            .map(|s| seq.step(s).id.clone())
     }
 
     #[test]
     fn events_reach_the_steps_of_the_sequence() {
+        let files = &rules().files;
         let file = |f: &str| EventKind::FileReceived {
             file: f.into(),
+            class: files.classify(f),
             bytes: 1,
             via: FileTransport::Http,
         };
@@ -279,7 +336,7 @@ mod tests {
     #[test]
     fn a_discover_after_the_lease_starts_a_new_boot_and_before_it_does_not() {
         let seq = &rules().sequence;
-        let steps = Steps::resolve(seq);
+        let steps = Steps::resolve(rules());
         let mut dev = Device::new(DeviceKey::Mac(PHONE), DeviceKind::Phone, "test", 0, 1);
         let discover = || EventKind::DhcpDiscover { xid: 1, vlan: None };
         advance(&mut dev, seq, &steps, ev(1, discover()), true);

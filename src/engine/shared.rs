@@ -63,7 +63,7 @@ impl<'r> Shared<'r> {
     ) -> Self {
         Shared {
             rules,
-            steps: Steps::resolve(&rules.sequence),
+            steps: Steps::resolve(rules),
             devices,
             attribution,
             named_endpoints: FastMap::default(),

@@ -16,9 +16,6 @@ use crate::link::MacAddr;
 use crate::timeline::{EventKind, Signalling};
 use crate::FastMap;
 
-/// User-Agent prefixes of Cisco phones (and the IP Communicator softphone).
-const CISCO_AGENTS: [&str; 2] = ["Cisco-CP", "Cisco-CIPC"];
-
 /// A SIP REGISTER waiting for its final answer, keyed by Call-ID and the address
 /// that sent it (a proxy forwards the same Call-ID on its own leg; the answer goes
 /// back to the sender's address, maybe another port).
@@ -99,7 +96,7 @@ impl Sip {
         let Some(f) = ctx.flow else { return };
         sh.note_source(ctx);
         let ua = m.user_agent();
-        let cisco = ua.is_some_and(|u| CISCO_AGENTS.iter().any(|p| u.starts_with(p)));
+        let cisco = ua.is_some_and(|u| sh.rules.phones.sip_user_agent(u));
         // The Contact header read once, for the device name and the instance.
         let contacts = m.contact();
         let contact = contacts.first();

@@ -218,8 +218,8 @@ pub fn verdict(
 /// connection around them.
 fn timeline_entries(events: &[Event], rel: impl Fn(i64) -> f64) -> Vec<TimelineEntry> {
     // Bounded by the timeline (MAX_TIMELINE events).
-    // Each file requested: its server, and its class (classified once).
-    let mut requested: BTreeMap<&str, (IpAddr, FileClass)> = BTreeMap::new();
+    // Each file requested: its server.
+    let mut requested: BTreeMap<&str, IpAddr> = BTreeMap::new();
     let mut last_cm: Option<IpAddr> = None;
     let next_cm = |from: usize| {
         events
@@ -239,20 +239,15 @@ fn timeline_entries(events: &[Event], rel: impl Fn(i64) -> f64) -> Vec<TimelineE
     // address end in `bytes`.
     let mut pieces: Vec<(Option<Exchange>, Stage, usize, usize)> = Vec::with_capacity(events.len());
     for (i, e) in events.iter().enumerate() {
-        let mut class = None;
         let exchange = e.kind.exchange().map(|mut x| {
             match &e.kind {
                 EventKind::FileRequest { file, server, .. } => {
-                    let c = FileClass::of(file);
-                    requested.insert(file, (*server, c));
-                    class = Some(c);
+                    requested.insert(file, *server);
                 }
                 EventKind::FileReceived { file, .. }
                 | EventKind::FileNotFound { file, .. }
                 | EventKind::FileError { file, .. } => {
-                    let request = requested.get(&**file).copied();
-                    x.addr = request.map(|(server, _)| server);
-                    class = request.map(|(_, c)| c);
+                    x.addr = requested.get(&**file).copied();
                 }
                 EventKind::Alarm { .. } => x.addr = last_cm.or_else(|| next_cm(i)),
                 _ => {}
@@ -262,9 +257,7 @@ fn timeline_entries(events: &[Event], rel: impl Fn(i64) -> f64) -> Vec<TimelineE
             }
             x
         });
-        let stage = e
-            .kind
-            .stage_with(|file| class.unwrap_or_else(|| FileClass::of(file)));
+        let stage = e.kind.stage();
         e.kind.push_text_bytes(&mut bytes);
         let text_end = bytes.len();
         if let Some(ip) = exchange.and_then(|x| x.addr) {
@@ -433,7 +426,15 @@ fn predicted_exchange(
         }
         Seen::FileNotFound { .. } | Seen::FileReceived { .. } => match p.stage {
             // After a firmware image the phone reboots: its CDP comes first.
-            Stage::Firmware if matches!(seen, Seen::FileReceived { file } if FileClass::of(file) == FileClass::Firmware) => {
+            Stage::Firmware
+                if matches!(
+                    seen,
+                    Seen::FileReceived {
+                        class: FileClass::Firmware,
+                        ..
+                    }
+                ) =>
+            {
                 x(PeerRole::Switch, FromPhone, None)
             }
             Stage::Registration => x(PeerRole::CallManager, FromPhone, first_cm()),
@@ -495,22 +496,30 @@ fn seen_of(kind: &EventKind, boot: &Boot) -> Option<Seen> {
             tftp: tftp.servers.clone(),
         },
         EventKind::DhcpNak { .. } => Seen::DhcpNak,
-        EventKind::FileRequest { file, server, .. } => Seen::FileRequest {
+        EventKind::FileRequest {
+            file,
+            class,
+            server,
+            ..
+        } => Seen::FileRequest {
             file: file.to_string(),
+            class: *class,
             server: v4(server)?,
         },
-        EventKind::FileNotFound { file, .. } | EventKind::FileError { file, .. } => {
+        EventKind::FileNotFound { file, class, .. } | EventKind::FileError { file, class, .. } => {
             Seen::FileNotFound {
                 file: file.to_string(),
+                class: *class,
             }
         }
-        EventKind::FileReceived { file, .. } => match FileClass::of(file) {
+        EventKind::FileReceived { file, class, .. } => match class {
             FileClass::DeviceConfig | FileClass::DefaultConfig => Seen::ConfigDone {
                 new_load: None,
                 callmanager: boot.cms.first().and_then(|c| v4(&c.ip)),
             },
             _ => Seen::FileReceived {
                 file: file.to_string(),
+                class: *class,
             },
         },
         EventKind::CmSyn { cm, .. } => Seen::Syn {

@@ -9,6 +9,7 @@ use std::net::Ipv4Addr;
 use super::timing::{self, deadline};
 use super::truth::Stage;
 use crate::link::MacAddr;
+use crate::timeline::FileClass;
 
 /// The last step seen for a phone (and what the network answered).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +38,8 @@ pub enum Seen {
     FileRequest {
         /// The file.
         file: String,
+        /// What it is.
+        class: FileClass,
         /// The server.
         server: Ipv4Addr,
     },
@@ -44,11 +47,15 @@ pub enum Seen {
     FileNotFound {
         /// The file.
         file: String,
+        /// What it is.
+        class: FileClass,
     },
     /// A file arrived complete.
     FileReceived {
         /// The file.
         file: String,
+        /// What it is.
+        class: FileClass,
     },
     /// The configuration is in; its load differs from the running one or not.
     ConfigDone {
@@ -143,14 +150,18 @@ pub fn next(mac: MacAddr, seen: &Seen) -> Prediction {
             "a new DHCP DISCOVER as the phone starts over".into(),
             deadline(timing::NAK_TO_DISCOVER),
         ),
-        Seen::FileRequest { file, server } => p(
-            stage_of_file(file),
+        Seen::FileRequest {
+            file,
+            class,
+            server,
+        } => p(
+            class.stage(),
             format!("{server} answers the request for {file} (data, or an error)"),
             deadline(timing::FILE_SERVER),
         ),
-        Seen::FileNotFound { file } | Seen::FileReceived { file } => {
+        Seen::FileNotFound { file, class } | Seen::FileReceived { file, class } => {
             let found = matches!(seen, Seen::FileReceived { .. });
-            let (stage, expect) = next_file_after(&sep, file, found);
+            let (stage, expect) = next_file_after(&sep, file, *class, found);
             p(stage, expect, deadline(timing::BETWEEN_FILES))
         }
         Seen::ConfigDone {
@@ -195,37 +206,30 @@ pub fn next(mac: MacAddr, seen: &Seen) -> Prediction {
     }
 }
 
-fn stage_of_file(file: &str) -> Stage {
-    if file.ends_with(".loads") || file.ends_with(".sbn") || file.ends_with(".zz") {
-        Stage::Firmware
-    } else {
-        Stage::Config
-    }
-}
-
 /// The request after `file`, in the order CTL → ITL → SEP config → XMLDefault.
-fn next_file_after(sep: &str, file: &str, found: bool) -> (Stage, String) {
-    if file.starts_with("CTL") {
+fn next_file_after(sep: &str, file: &str, class: FileClass, found: bool) -> (Stage, String) {
+    if class == FileClass::Ctl {
         (Stage::Config, format!("a request for ITL{sep}.tlv"))
-    } else if file.starts_with("ITL") {
+    } else if class == FileClass::Itl {
         (Stage::Config, format!("a request for {sep}.cnf.xml"))
-    } else if file.starts_with("SEP") && file.ends_with(".cnf.xml") && !found {
+    } else if class == FileClass::DeviceConfig && !found {
         (
             Stage::Config,
             "a request for XMLDefault.cnf.xml (auto-registration)".into(),
         )
-    } else if file == "XMLDefault.cnf.xml" && !found {
+    } else if class == FileClass::DefaultConfig && !found {
         (
             Stage::Config,
             "nothing more: with neither its own configuration nor XMLDefault the phone cannot go on"
                 .into(),
         )
-    } else if stage_of_file(file) == Stage::Firmware && !found {
+    } else if class == FileClass::Firmware && !found {
         (
             Stage::Firmware,
             "nothing more: the load is missing on the server".into(),
         )
-    } else if file.ends_with(".sbn") {
+    } else if class == FileClass::Firmware && file.ends_with(".sbn") {
+        // The model's loads end with their .sbn image: after it, the phone reboots.
         (
             Stage::Firmware,
             "a reboot: the phone's CDP and DHCP again, now running the new load".into(),
@@ -265,7 +269,10 @@ mod tests {
 
     #[test]
     fn file_order_follows_the_boot() {
-        let f = |file: &str, found| next_file_after("SEP001B54AA0001", file, found).1;
+        let classes = crate::analyze::load_rules(None).unwrap().files;
+        let f = |file: &str, found| {
+            next_file_after("SEP001B54AA0001", file, classes.classify(file), found).1
+        };
         assert!(f("CTLSEP001B54AA0001.tlv", false).contains("ITLSEP001B54AA0001.tlv"));
         assert!(f("ITLSEP001B54AA0001.tlv", false).contains("SEP001B54AA0001.cnf.xml"));
         assert!(f("SEP001B54AA0001.cnf.xml", false).contains("XMLDefault"));
