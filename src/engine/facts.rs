@@ -7,237 +7,392 @@ use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::net::IpAddr;
 
-use rules::{EventDef, FactDef, FactId, FactType, Facts, Sequence, Value, Vocabulary};
+use rules::{EventDef, FactDef, FactId, FactType, Facts, Sequence, Step, Value, Vocabulary};
 
-use super::device::{Boot, Device, DeviceKind, FileOutcome};
+use super::device::{Boot, CmState, Device, DeviceKind, FileOutcome, FileState};
 use crate::link::MacAddr;
-use crate::timeline::{ip_string, EventKind, EventType, FileClass};
+use crate::timeline::{ip_string, EventKind, EventType, FileClass, TftpOffer};
 
-/// The derived facts: name, type, one line of documentation.
-pub const DERIVED: &[(&str, FactType, &str)] = &[
-    (
-        "mac",
-        FactType::Str,
-        "the device's MAC (empty when keyed by name)",
-    ),
-    (
-        "name",
-        FactType::Str,
-        "its device name (SEP<MAC>) or registered name",
-    ),
-    (
-        "model",
-        FactType::Str,
-        "its model (CDP platform, SCCP device type, User-Agent)",
-    ),
-    (
-        "is_phone",
-        FactType::Bool,
-        "whether it is taken for a Cisco IP phone",
-    ),
-    (
-        "kind",
-        FactType::Str,
-        "phone, dhcp-client, sip-agent or sccp-device",
-    ),
-    (
-        "vlan",
-        FactType::Int,
-        "the VLAN its DHCP carried (0: untagged or unseen)",
-    ),
-    (
-        "voice_vlan",
-        FactType::Int,
-        "the voice VLAN learned from the switch or seen on its DHCP (0: none)",
-    ),
-    ("ip", FactType::Str, "its address"),
-    ("boots", FactType::Int, "boots seen in the capture"),
-    (
-        "restarts",
-        FactType::Int,
-        "boots after the first, not counting the one after a firmware download",
-    ),
-    (
-        "firmware_reboots",
-        FactType::Int,
-        "reboots after a firmware download",
-    ),
-    (
-        "dhcp_server",
-        FactType::Str,
-        "the DHCP server that answered",
-    ),
-    ("dhcp_acked", FactType::Bool, "a DHCP ACK came in this boot"),
-    (
-        "dhcp_nak_unrecovered",
-        FactType::Bool,
-        "a NAK not followed by a lease",
-    ),
-    (
-        "ack_tftp_usable",
-        FactType::Bool,
-        "the ACK named a TFTP server (option 150 addresses, or 66)",
-    ),
-    (
-        "ack_option150_ascii",
-        FactType::Bool,
-        "option 150 came as text, not addresses",
-    ),
-    ("ack_option150_text", FactType::Str, "that text"),
-    ("tftp_server", FactType::Str, "the first TFTP server named"),
-    ("option66", FactType::Str, "option 66 as sent"),
-    (
-        "file_unanswered_max",
-        FactType::Int,
-        "the most requests for one file that got no answer",
-    ),
-    ("unanswered_file", FactType::Str, "that file"),
-    (
-        "unanswered_server",
-        FactType::Str,
-        "the server it was asked of",
-    ),
-    (
-        "config_file",
-        FactType::Str,
-        "the device configuration file asked for",
-    ),
-    (
-        "config_not_found",
-        FactType::Bool,
-        "the device's own configuration was not found",
-    ),
-    (
-        "default_not_found",
-        FactType::Bool,
-        "XMLDefault.cnf.xml was not found",
-    ),
-    (
-        "config_received",
-        FactType::Bool,
-        "a configuration (own or XMLDefault) was received",
-    ),
-    (
-        "default_config_used",
-        FactType::Bool,
-        "the phone fell back to XMLDefault.cnf.xml",
-    ),
-    (
-        "config_server",
-        FactType::Str,
-        "the server the configuration was asked of",
-    ),
-    (
-        "firmware_file",
-        FactType::Str,
-        "the firmware file asked for last",
-    ),
-    (
-        "firmware_not_found",
-        FactType::Bool,
-        "a firmware file was not found",
-    ),
-    (
-        "firmware_received",
-        FactType::Bool,
-        "a firmware file was received",
-    ),
-    ("cm_first", FactType::Str, "the first call manager tried"),
-    ("cm_tried", FactType::Int, "call managers tried"),
-    (
-        "cm_failed",
-        FactType::Int,
-        "call managers that failed the phone",
-    ),
-    (
-        "cm_connected",
-        FactType::Bool,
-        "a call manager accepted a TCP connection",
-    ),
-    (
-        "cm_unanswered_syns",
-        FactType::Int,
-        "SYNs to call managers never answered",
-    ),
-    ("cm_rsts", FactType::Int, "resets from call managers"),
-    (
-        "cm_failed_list",
-        FactType::Str,
-        "the call managers that failed, comma separated",
-    ),
-    (
-        "register_unanswered",
-        FactType::Int,
-        "Registers / REGISTERs to one call manager with no answer",
-    ),
-    ("registered", FactType::Bool, "registered in this boot"),
-    (
-        "registered_before",
-        FactType::Bool,
-        "registered before the capture (keepalives only)",
-    ),
-    (
-        "registered_cm",
-        FactType::Str,
-        "the call manager that accepted",
-    ),
-    (
-        "rejected",
-        FactType::Bool,
-        "a registration refused (an un-register refused counts only if never registered)",
-    ),
-    (
-        "reject_code",
-        FactType::Int,
-        "the SIP status of the refusal (0 for SCCP)",
-    ),
-    ("reject_reason", FactType::Str, "its reason text"),
-    (
-        "challenge_unanswered",
-        FactType::Bool,
-        "a SIP 401/407 not followed by success",
-    ),
-    (
-        "failover",
-        FactType::Bool,
-        "registered with a later call manager after the first failed",
-    ),
-    ("protocol", FactType::Str, "sccp or sip"),
-    (
-        "alarm_text",
-        FactType::Str,
-        "the phone's last alarm text (SCCP Alarm, SIP cisco-alarm)",
-    ),
-    (
-        "step",
-        FactType::Str,
-        "the furthest step of the boot sequence reached",
-    ),
-    (
-        "waited_ms",
-        FactType::Int,
-        "time since the last progress, to the end of the capture",
-    ),
-    (
-        "timeout_ms",
-        FactType::Int,
-        "the timeout of the furthest step",
-    ),
-    (
-        "timed_out",
-        FactType::Bool,
-        "no progress for longer than the step's timeout while the capture went on",
-    ),
-    (
-        "dhcp_flood_macs",
-        FactType::Int,
-        "client MACs of the DHCP starvation floods on the boot's DHCP VLAN that began before its last event (0: none)",
-    ),
-    (
-        "errors_so_far",
-        FactType::Int,
-        "error findings already raised for this boot by earlier rules",
-    ),
+/// A derived fact: its name, type and one line of documentation, and how it is computed
+/// from the [`Basis`] of a boot. The one table of them: the vocabulary, the rules
+/// documentation test and [`compute`] all read it.
+pub struct Derived {
+    /// The name rules use.
+    pub name: &'static str,
+    /// The type of its value.
+    pub ty: FactType,
+    /// One line saying what it is.
+    pub doc: &'static str,
+    /// Its value for one boot.
+    pub value: for<'a> fn(&Basis<'a>) -> FactValue<'a>,
+}
+
+/// The derived facts, in vocabulary order.
+pub const DERIVED: &[Derived] = &[
+    Derived {
+        name: "mac",
+        ty: FactType::Str,
+        doc: "the device's MAC (empty when keyed by name)",
+        value: |x| match x.dev.mac() {
+            Some(mac) => FactValue::Mac(mac, OnceCell::new()),
+            None => FactValue::Str(Cow::Borrowed("")),
+        },
+    },
+    Derived {
+        name: "name",
+        ty: FactType::Str,
+        doc: "its device name (SEP<MAC>) or registered name",
+        value: |x| s(x.dev.name.as_deref()),
+    },
+    Derived {
+        name: "model",
+        ty: FactType::Str,
+        doc: "its model (CDP platform, SCCP device type, User-Agent)",
+        value: |x| s(x.dev.model.as_deref()),
+    },
+    Derived {
+        name: "is_phone",
+        ty: FactType::Bool,
+        doc: "whether it is taken for a Cisco IP phone",
+        value: |x| b(x.dev.kind == DeviceKind::Phone),
+    },
+    Derived {
+        name: "kind",
+        ty: FactType::Str,
+        doc: "phone, dhcp-client, sip-agent or sccp-device",
+        value: |x| s(Some(x.dev.kind.as_str())),
+    },
+    Derived {
+        name: "vlan",
+        ty: FactType::Int,
+        doc: "the VLAN its DHCP carried (0: untagged or unseen)",
+        value: |x| i(x.dhcp_vlan.map_or(0, i64::from)),
+    },
+    Derived {
+        name: "voice_vlan",
+        ty: FactType::Int,
+        doc: "the voice VLAN learned from the switch or seen on its DHCP (0: none)",
+        value: |x| i(x.voice_vlan.map_or(0, i64::from)),
+    },
+    Derived {
+        name: "ip",
+        ty: FactType::Str,
+        doc: "its address",
+        value: |x| addr(x.dev.ip),
+    },
+    Derived {
+        name: "boots",
+        ty: FactType::Int,
+        doc: "boots seen in the capture",
+        value: |x| i(i64::from(x.dev.boots)),
+    },
+    Derived {
+        name: "restarts",
+        ty: FactType::Int,
+        doc: "boots after the first, not counting the one after a firmware download",
+        value: |x| i((i64::from(x.dev.boots) - 1 - i64::from(x.dev.firmware_reboots)).max(0)),
+    },
+    Derived {
+        name: "firmware_reboots",
+        ty: FactType::Int,
+        doc: "reboots after a firmware download",
+        value: |x| i(i64::from(x.dev.firmware_reboots)),
+    },
+    Derived {
+        name: "dhcp_server",
+        ty: FactType::Str,
+        doc: "the DHCP server that answered",
+        value: |x| addr(x.boot.dhcp_server.map(IpAddr::V4)),
+    },
+    Derived {
+        name: "dhcp_acked",
+        ty: FactType::Bool,
+        doc: "a DHCP ACK came in this boot",
+        value: |x| b(x.boot.ack.is_some()),
+    },
+    Derived {
+        name: "dhcp_nak_unrecovered",
+        ty: FactType::Bool,
+        doc: "a NAK not followed by a lease",
+        value: |x| b(x.boot.nak_pending),
+    },
+    Derived {
+        name: "ack_tftp_usable",
+        ty: FactType::Bool,
+        doc: "the ACK named a TFTP server (option 150 addresses, or 66)",
+        value: |x| b(x.ack.is_some_and(|a| {
+            !a.servers.is_empty() || a.option66.as_deref().is_some_and(|n| !n.is_empty())
+        })),
+    },
+    Derived {
+        name: "ack_option150_ascii",
+        ty: FactType::Bool,
+        doc: "option 150 came as text, not addresses",
+        value: |x| b(x.ack.is_some_and(|a| a.option150_ascii.is_some())),
+    },
+    Derived {
+        name: "ack_option150_text",
+        ty: FactType::Str,
+        doc: "that text",
+        value: |x| s(x.ack.and_then(|a| a.option150_ascii.as_deref())),
+    },
+    Derived {
+        name: "tftp_server",
+        ty: FactType::Str,
+        doc: "the first TFTP server named",
+        value: |x| match x.ack.and_then(|a| a.servers.first()) {
+            Some(server) => addr(Some(IpAddr::V4(*server))),
+            None => s(x.ack.and_then(|a| a.option66.as_deref())),
+        },
+    },
+    Derived {
+        name: "option66",
+        ty: FactType::Str,
+        doc: "option 66 as sent",
+        value: |x| s(x.ack.and_then(|a| a.option66.as_deref())),
+    },
+    Derived {
+        name: "file_unanswered_max",
+        ty: FactType::Int,
+        doc: "the most requests for one file that got no answer",
+        value: |x| i(x.unanswered.map_or(0, |f| i64::from(f.unanswered))),
+    },
+    Derived {
+        name: "unanswered_file",
+        ty: FactType::Str,
+        doc: "that file",
+        value: |x| s(x.unanswered.map(|f| &*f.name)),
+    },
+    Derived {
+        name: "unanswered_server",
+        ty: FactType::Str,
+        doc: "the server it was asked of",
+        value: |x| addr(x.unanswered.map(|f| f.server)),
+    },
+    Derived {
+        name: "config_file",
+        ty: FactType::Str,
+        doc: "the device configuration file asked for",
+        value: |x| s(x.own_config.map(|f| &*f.name)),
+    },
+    Derived {
+        name: "config_not_found",
+        ty: FactType::Bool,
+        doc: "the device's own configuration was not found",
+        value: |x| b(x.own_config.is_some_and(|f| f.outcome == Some(FileOutcome::NotFound))),
+    },
+    Derived {
+        name: "default_not_found",
+        ty: FactType::Bool,
+        doc: "XMLDefault.cnf.xml was not found",
+        value: |x| b(x.default_config.is_some_and(|f| f.outcome == Some(FileOutcome::NotFound))),
+    },
+    Derived {
+        name: "config_received",
+        ty: FactType::Bool,
+        doc: "a configuration (own or XMLDefault) was received",
+        value: |x| b(x.boot.files.iter().any(|f| {
+            matches!(f.class, FileClass::DeviceConfig | FileClass::DefaultConfig)
+                && f.outcome == Some(FileOutcome::Received)
+        })),
+    },
+    Derived {
+        name: "default_config_used",
+        ty: FactType::Bool,
+        doc: "the phone fell back to XMLDefault.cnf.xml",
+        value: |x| b(x.default_config.is_some_and(|f| f.outcome == Some(FileOutcome::Received))),
+    },
+    Derived {
+        name: "config_server",
+        ty: FactType::Str,
+        doc: "the server the configuration was asked of",
+        value: |x| addr(x.own_config.or(x.default_config).map(|f| f.server)),
+    },
+    Derived {
+        name: "firmware_file",
+        ty: FactType::Str,
+        doc: "the firmware file asked for last",
+        value: |x| s(x.firmware.map(|f| &*f.name)),
+    },
+    Derived {
+        name: "firmware_not_found",
+        ty: FactType::Bool,
+        doc: "a firmware file was not found",
+        value: |x| b(x.boot.files.iter().any(|f| {
+            f.class == FileClass::Firmware
+                && matches!(f.outcome, Some(FileOutcome::NotFound | FileOutcome::Error))
+        })),
+    },
+    Derived {
+        name: "firmware_received",
+        ty: FactType::Bool,
+        doc: "a firmware file was received",
+        value: |x| b(x.boot.firmware_received),
+    },
+    Derived {
+        name: "cm_first",
+        ty: FactType::Str,
+        doc: "the first call manager tried",
+        value: |x| addr(x.boot.cms.first().map(|c| c.ip)),
+    },
+    Derived {
+        name: "cm_tried",
+        ty: FactType::Int,
+        doc: "call managers tried",
+        value: |x| i(x.boot.cms.len() as i64),
+    },
+    Derived {
+        name: "cm_failed",
+        ty: FactType::Int,
+        doc: "call managers that failed the phone",
+        value: |x| i(x.failed.len() as i64),
+    },
+    Derived {
+        name: "cm_connected",
+        ty: FactType::Bool,
+        doc: "a call manager accepted a TCP connection",
+        value: |x| b(x.boot.cms.iter().any(|c| c.syn_acks > 0)),
+    },
+    Derived {
+        name: "cm_unanswered_syns",
+        ty: FactType::Int,
+        doc: "SYNs to call managers never answered",
+        value: |x| i(x.boot.cms.iter().map(|c| i64::from(c.syns_unanswered)).sum()),
+    },
+    Derived {
+        name: "cm_rsts",
+        ty: FactType::Int,
+        doc: "resets from call managers",
+        value: |x| i(x.boot.cms.iter().map(|c| i64::from(c.rsts)).sum()),
+    },
+    Derived {
+        name: "cm_failed_list",
+        ty: FactType::Str,
+        doc: "the call managers that failed, comma separated",
+        value: |x| s(Some(
+            x.failed
+                .iter()
+                .map(|c| ip_string(c.ip))
+                .collect::<Vec<_>>()
+                .join(", "),
+        )),
+    },
+    Derived {
+        name: "register_unanswered",
+        ty: FactType::Int,
+        doc: "Registers / REGISTERs to one call manager with no answer",
+        value: |x| i(x.boot
+            .cms
+            .iter()
+            .map(|c| i64::from(c.registers_unanswered))
+            .max()
+            .unwrap_or(0)),
+    },
+    Derived {
+        name: "registered",
+        ty: FactType::Bool,
+        doc: "registered in this boot",
+        value: |x| b(x.boot.registered),
+    },
+    Derived {
+        name: "registered_before",
+        ty: FactType::Bool,
+        doc: "registered before the capture (keepalives only)",
+        value: |x| b(x.boot.registered_before),
+    },
+    Derived {
+        name: "registered_cm",
+        ty: FactType::Str,
+        doc: "the call manager that accepted",
+        value: |x| addr(x.boot.registered_cm),
+    },
+    Derived {
+        name: "rejected",
+        ty: FactType::Bool,
+        doc: "a registration refused (an un-register refused counts only if never registered)",
+        value: |x| // An un-register refused by a backup is benign once registered elsewhere.
+        b(x.boot.reject.is_some() && !x.boot.registered),
+    },
+    Derived {
+        name: "reject_code",
+        ty: FactType::Int,
+        doc: "the SIP status of the refusal (0 for SCCP)",
+        value: |x| i(x.boot.reject.as_ref().map_or(0, |r| i64::from(r.0))),
+    },
+    Derived {
+        name: "reject_reason",
+        ty: FactType::Str,
+        doc: "its reason text",
+        value: |x| s(x.boot.reject.as_ref().map(|r| &*r.1)),
+    },
+    Derived {
+        name: "challenge_unanswered",
+        ty: FactType::Bool,
+        doc: "a SIP 401/407 not followed by success",
+        value: |x| b(x.boot.challenge_pending && !x.boot.registered),
+    },
+    Derived {
+        name: "failover",
+        ty: FactType::Bool,
+        doc: "registered with a later call manager after the first failed",
+        value: |x| b(x.boot.registered
+            && x.boot.registered_cm.is_some_and(|r| {
+                x.boot.cms.first().is_some_and(|c| c.ip != r && c.failed())
+            })),
+    },
+    Derived {
+        name: "protocol",
+        ty: FactType::Str,
+        doc: "sccp or sip",
+        value: |x| s(x.boot.protocol.map(|p| p.as_str())),
+    },
+    Derived {
+        name: "alarm_text",
+        ty: FactType::Str,
+        doc: "the phone's last alarm text (SCCP Alarm, SIP cisco-alarm)",
+        value: |x| s(x.boot.alarm.as_deref()),
+    },
+    Derived {
+        name: "step",
+        ty: FactType::Str,
+        doc: "the furthest step of the boot sequence reached",
+        value: |x| s(x.furthest.map(|st| st.id.as_str())),
+    },
+    Derived {
+        name: "waited_ms",
+        ty: FactType::Int,
+        doc: "time since the last progress, to the end of the capture",
+        value: |x| i(x.waited_ms),
+    },
+    Derived {
+        name: "timeout_ms",
+        ty: FactType::Int,
+        doc: "the timeout of the furthest step",
+        value: |x| i(i64::try_from(x.timeout_ms()).unwrap_or(i64::MAX)),
+    },
+    Derived {
+        name: "timed_out",
+        ty: FactType::Bool,
+        doc: "no progress for longer than the step's timeout while the capture went on",
+        value: |x| b(x.cx.last
+            && x.furthest.is_some_and(|s| !s.terminal)
+            && !x.boot.registered
+            && u64::try_from(x.waited_ms).unwrap_or(0) > x.timeout_ms()),
+    },
+    Derived {
+        name: "dhcp_flood_macs",
+        ty: FactType::Int,
+        doc: "client MACs of the DHCP starvation floods on the boot's DHCP VLAN that began before its last event (0: none)",
+        value: |x| i(x.boot.dhcp_vlan.map_or(0, |vlan| {
+            i64::try_from(x.cx.floods.clients_before(vlan, x.boot.last_ns)).unwrap_or(i64::MAX)
+        })),
+    },
+    Derived {
+        name: "errors_so_far",
+        ty: FactType::Int,
+        doc: "error findings already raised for this boot by earlier rules",
+        value: |_| i(0),
+    },
 ];
 
 /// The engine's vocabulary: event counts, then [`DERIVED`].
@@ -250,11 +405,11 @@ pub fn vocabulary() -> Vocabulary {
             doc: t.doc(),
         })
         .collect();
-    facts.extend(
-        DERIVED
-            .iter()
-            .map(|&(name, ty, doc)| FactDef { name, ty, doc }),
-    );
+    facts.extend(DERIVED.iter().map(|d| FactDef {
+        name: d.name,
+        ty: d.ty,
+        doc: d.doc,
+    }));
     let events = EventType::ALL
         .iter()
         .map(|&t| EventDef {
@@ -337,7 +492,7 @@ impl BootFacts<'_> {
             .or_else(|| {
                 DERIVED
                     .iter()
-                    .position(|d| d.0 == name)
+                    .position(|d| d.name == name)
                     .map(|i| i + EventType::COUNT)
             })?;
         Some(self.value(at))
@@ -362,7 +517,7 @@ const fn derived_at(name: &str) -> usize {
     }
     let mut i = 0;
     while i < DERIVED.len() {
-        if same(DERIVED[i].0, name) {
+        if same(DERIVED[i].name, name) {
             return i;
         }
         i += 1;
@@ -371,6 +526,7 @@ const fn derived_at(name: &str) -> usize {
 }
 
 /// What the facts of a boot are computed against.
+#[derive(Clone, Copy)]
 pub struct FactContext<'a> {
     /// The sequence (timeouts, step names).
     pub sequence: &'a Sequence,
@@ -385,200 +541,93 @@ pub struct FactContext<'a> {
     pub floods: &'a super::flood::Detector,
 }
 
+/// What the derived facts of one boot are read from: the device, the boot, the
+/// capture, and what several facts share (worked out once per boot).
+pub struct Basis<'a> {
+    dev: &'a Device,
+    boot: &'a Boot,
+    cx: FactContext<'a>,
+    /// The TFTP servers of the boot's DHCP ACK.
+    ack: Option<&'a TftpOffer>,
+    /// The VLAN its DHCP carried (`None`: untagged).
+    dhcp_vlan: Option<u16>,
+    /// The voice VLAN, from the switch or the phone's tagged DHCP.
+    voice_vlan: Option<u16>,
+    /// The file with the most unanswered requests.
+    unanswered: Option<&'a FileState>,
+    /// The last request of the phone's own configuration, and of XMLDefault.
+    own_config: Option<&'a FileState>,
+    default_config: Option<&'a FileState>,
+    /// The last firmware file asked for.
+    firmware: Option<&'a FileState>,
+    /// The call managers that failed the phone.
+    failed: Vec<&'a CmState>,
+    /// The furthest step reached.
+    furthest: Option<&'a Step>,
+    /// Time since the last progress, to the end of the boot.
+    waited_ms: i64,
+}
+
+impl Basis<'_> {
+    /// The timeout of the furthest step (0 before any).
+    fn timeout_ms(&self) -> u64 {
+        self.furthest.map_or(0, |s| s.timeout_ms)
+    }
+}
+
 /// Compute the facts of `boot` of `dev`.
 pub fn compute<'a>(dev: &'a Device, boot: &'a Boot, cx: &FactContext<'a>) -> BootFacts<'a> {
     let counts = std::array::from_fn(|i| EventType::ALL.get(i).map_or(0, |t| boot.count(*t)));
-    let mut v: Vec<FactValue<'a>> = Vec::with_capacity(DERIVED.len());
-    fn s<'a>(x: Option<impl Into<Cow<'a, str>>>) -> FactValue<'a> {
-        FactValue::Str(x.map_or(Cow::Borrowed(""), Into::into))
-    }
-    let addr = |x: Option<IpAddr>| match x {
+    let dhcp_vlan = boot.dhcp_vlan.flatten();
+    let class_files = |c: FileClass| boot.files.iter().filter(move |f| f.class == c);
+    let basis = Basis {
+        dev,
+        boot,
+        cx: *cx,
+        ack: boot.ack.as_ref().and_then(|e| match &e.kind {
+            EventKind::DhcpAck { tftp, .. } => Some(tftp.as_ref()),
+            _ => None,
+        }),
+        dhcp_vlan,
+        voice_vlan: match boot.dhcp_vlan {
+            Some(tag) if cx.tags_kept => tag,
+            _ => boot.voice_vlan.or(dhcp_vlan),
+        },
+        unanswered: boot
+            .files
+            .iter()
+            .filter(|f| f.outcome.is_none() || f.unanswered > 0)
+            .max_by_key(|f| f.unanswered),
+        own_config: class_files(FileClass::DeviceConfig).next_back(),
+        default_config: class_files(FileClass::DefaultConfig).next_back(),
+        firmware: class_files(FileClass::Firmware).next_back(),
+        failed: boot.cms.iter().filter(|c| c.failed()).collect(),
+        furthest: boot.furthest.map(|(s, _, _)| cx.sequence.step(s)),
+        waited_ms: (cx.end_ns - boot.last_progress_ns).max(0) / 1_000_000,
+    };
+    let derived = DERIVED.iter().map(|d| (d.value)(&basis)).collect();
+    BootFacts { counts, derived }
+}
+
+/// A text fact; absent is empty.
+fn s<'a>(x: Option<impl Into<Cow<'a, str>>>) -> FactValue<'a> {
+    FactValue::Str(x.map_or(Cow::Borrowed(""), Into::into))
+}
+
+/// An address fact, written only when a rule reads it; absent is empty.
+fn addr<'a>(x: Option<IpAddr>) -> FactValue<'a> {
+    match x {
         Some(ip) => FactValue::Addr(ip, OnceCell::new()),
         None => FactValue::Str(Cow::Borrowed("")),
-    };
+    }
+}
 
-    // DHCP
-    let ack = boot.ack.as_ref().and_then(|e| match &e.kind {
-        EventKind::DhcpAck { tftp, .. } => Some(tftp.as_ref()),
-        _ => None,
-    });
-    let dhcp_vlan = boot.dhcp_vlan.flatten();
-    let voice_vlan = match boot.dhcp_vlan {
-        Some(tag) if cx.tags_kept => tag,
-        _ => boot.voice_vlan.or(dhcp_vlan),
-    };
+fn b<'a>(x: bool) -> FactValue<'a> {
+    FactValue::Bool(x)
+}
 
-    // Files
-    let unanswered = boot
-        .files
-        .iter()
-        .filter(|f| f.outcome.is_none() || f.unanswered > 0)
-        .max_by_key(|f| f.unanswered);
-    let class_files = |c: FileClass| boot.files.iter().filter(move |f| f.class == c);
-    let own_config = class_files(FileClass::DeviceConfig).next_back();
-    let default_config = class_files(FileClass::DefaultConfig).next_back();
-    let config_received = boot.files.iter().any(|f| {
-        matches!(f.class, FileClass::DeviceConfig | FileClass::DefaultConfig)
-            && f.outcome == Some(FileOutcome::Received)
-    });
-    let config_not_found = own_config.is_some_and(|f| f.outcome == Some(FileOutcome::NotFound));
-    let default_not_found =
-        default_config.is_some_and(|f| f.outcome == Some(FileOutcome::NotFound));
-    let default_used = default_config.is_some_and(|f| f.outcome == Some(FileOutcome::Received));
-    let firmware = class_files(FileClass::Firmware).next_back();
-    let firmware_not_found = class_files(FileClass::Firmware)
-        .any(|f| f.outcome == Some(FileOutcome::NotFound) || f.outcome == Some(FileOutcome::Error));
-
-    // Call managers
-    let failed: Vec<&super::device::CmState> = boot.cms.iter().filter(|c| c.failed()).collect();
-    let connected = boot.cms.iter().any(|c| c.syn_acks > 0);
-    let failover = boot.registered
-        && boot
-            .registered_cm
-            .is_some_and(|r| boot.cms.first().is_some_and(|c| c.ip != r && c.failed()));
-    // An un-register refused by a backup is benign once registered elsewhere.
-    let rejected = boot.reject.is_some() && !boot.registered;
-
-    // Progress
-    let seq = cx.sequence;
-    let furthest = boot.furthest.map(|(s, _, _)| seq.step(s));
-    let timeout = furthest.map_or(0, |s| s.timeout_ms);
-    let waited_ms = (cx.end_ns - boot.last_progress_ns).max(0) / 1_000_000;
-    let terminal = furthest.is_some_and(|s| s.terminal);
-    let timed_out = furthest.is_some()
-        && !terminal
-        && !boot.registered
-        && u64::try_from(waited_ms).unwrap_or(0) > timeout;
-
-    let restarts = i64::from(dev.boots) - 1 - i64::from(dev.firmware_reboots);
-    let b = FactValue::Bool;
-    let i = FactValue::Int;
-    // In the order of DERIVED (checked in debug builds, which the tests run): each
-    // value pushed straight into its place, no lookup by name.
-    let mut push = |name: &str, value: FactValue<'a>| {
-        debug_assert_eq!(DERIVED.get(v.len()).map(|d| d.0), Some(name));
-        v.push(value);
-    };
-    push(
-        "mac",
-        match dev.mac() {
-            Some(mac) => FactValue::Mac(mac, OnceCell::new()),
-            None => FactValue::Str(Cow::Borrowed("")),
-        },
-    );
-    push("name", s(dev.name.as_deref()));
-    push("model", s(dev.model.as_deref()));
-    push("is_phone", b(dev.kind == DeviceKind::Phone));
-    push("kind", s(Some(dev.kind.as_str())));
-    push("vlan", i(dhcp_vlan.map_or(0, i64::from)));
-    push("voice_vlan", i(voice_vlan.map_or(0, i64::from)));
-    push("ip", addr(dev.ip));
-    push("boots", i(i64::from(dev.boots)));
-    push("restarts", i(restarts.max(0)));
-    push("firmware_reboots", i(i64::from(dev.firmware_reboots)));
-    push("dhcp_server", addr(boot.dhcp_server.map(IpAddr::V4)));
-    push("dhcp_acked", b(boot.ack.is_some()));
-    push("dhcp_nak_unrecovered", b(boot.nak_pending));
-    push(
-        "ack_tftp_usable",
-        b(ack.is_some_and(|a| {
-            !a.servers.is_empty() || a.option66.as_deref().is_some_and(|n| !n.is_empty())
-        })),
-    );
-    push(
-        "ack_option150_ascii",
-        b(ack.is_some_and(|a| a.option150_ascii.is_some())),
-    );
-    push(
-        "ack_option150_text",
-        s(ack.and_then(|a| a.option150_ascii.as_deref())),
-    );
-    push(
-        "tftp_server",
-        match ack.and_then(|a| a.servers.first()) {
-            Some(server) => addr(Some(IpAddr::V4(*server))),
-            None => s(ack.and_then(|a| a.option66.as_deref())),
-        },
-    );
-    push("option66", s(ack.and_then(|a| a.option66.as_deref())));
-    push(
-        "file_unanswered_max",
-        i(unanswered.map_or(0, |f| i64::from(f.unanswered))),
-    );
-    push("unanswered_file", s(unanswered.map(|f| &*f.name)));
-    push("unanswered_server", addr(unanswered.map(|f| f.server)));
-    push("config_file", s(own_config.map(|f| &*f.name)));
-    push("config_not_found", b(config_not_found));
-    push("default_not_found", b(default_not_found));
-    push("config_received", b(config_received));
-    push("default_config_used", b(default_used));
-    push(
-        "config_server",
-        addr(own_config.or(default_config).map(|f| f.server)),
-    );
-    push("firmware_file", s(firmware.map(|f| &*f.name)));
-    push("firmware_not_found", b(firmware_not_found));
-    push("firmware_received", b(boot.firmware_received));
-    push("cm_first", addr(boot.cms.first().map(|c| c.ip)));
-    push("cm_tried", i(boot.cms.len() as i64));
-    push("cm_failed", i(failed.len() as i64));
-    push("cm_connected", b(connected));
-    push(
-        "cm_unanswered_syns",
-        i(boot.cms.iter().map(|c| i64::from(c.syns_unanswered)).sum()),
-    );
-    push(
-        "cm_rsts",
-        i(boot.cms.iter().map(|c| i64::from(c.rsts)).sum()),
-    );
-    push(
-        "cm_failed_list",
-        s(Some(
-            failed
-                .iter()
-                .map(|c| ip_string(c.ip))
-                .collect::<Vec<_>>()
-                .join(", "),
-        )),
-    );
-    push(
-        "register_unanswered",
-        i(boot
-            .cms
-            .iter()
-            .map(|c| i64::from(c.registers_unanswered))
-            .max()
-            .unwrap_or(0)),
-    );
-    push("registered", b(boot.registered));
-    push("registered_before", b(boot.registered_before));
-    push("registered_cm", addr(boot.registered_cm));
-    push("rejected", b(rejected));
-    push(
-        "reject_code",
-        i(boot.reject.as_ref().map_or(0, |r| i64::from(r.0))),
-    );
-    push("reject_reason", s(boot.reject.as_ref().map(|r| &*r.1)));
-    push(
-        "challenge_unanswered",
-        b(boot.challenge_pending && !boot.registered),
-    );
-    push("failover", b(failover));
-    push("protocol", s(boot.protocol.map(|p| p.as_str())));
-    push("alarm_text", s(boot.alarm.as_deref()));
-    push("step", s(furthest.map(|st| st.id.as_str())));
-    push("waited_ms", i(waited_ms));
-    push("timeout_ms", i(i64::try_from(timeout).unwrap_or(i64::MAX)));
-    push("timed_out", b(timed_out && cx.last));
-    push(
-        "dhcp_flood_macs",
-        i(boot.dhcp_vlan.map_or(0, |vlan| {
-            i64::try_from(cx.floods.clients_before(vlan, boot.last_ns)).unwrap_or(i64::MAX)
-        })),
-    );
-    push("errors_so_far", i(0));
-    debug_assert_eq!(v.len(), DERIVED.len());
-    BootFacts { counts, derived: v }
+fn i<'a>(x: i64) -> FactValue<'a> {
+    FactValue::Int(x)
 }
 
 #[cfg(test)]
@@ -622,7 +671,7 @@ mod tests {
             derived: vec![FactValue::Bool(false); DERIVED.len()],
         };
         assert!(!facts.timed_out());
-        let at = DERIVED.iter().position(|f| f.0 == "timed_out").unwrap();
+        let at = DERIVED.iter().position(|f| f.name == "timed_out").unwrap();
         facts.derived[at] = FactValue::Bool(true);
         assert!(facts.timed_out());
         assert_eq!(facts.get("timed_out"), Some(Value::Bool(true)));
