@@ -1047,7 +1047,7 @@ mod tests {
         };
         assert_eq!(run(&mut d, 1, &tcp(SCCP, 99, syn, &[])), ["tcp Syn"]);
         let fin = wire::TcpFields { fin: true, ..ACK };
-        let ka = encode::sccp_keepalive();
+        let ka = encode::sccp_keepalive().unwrap();
         assert_eq!(
             run(&mut d, 2, &tcp(SCCP, 100, fin, &ka)),
             ["msg KeepAliveReq", "tcp Fin"]
@@ -1059,8 +1059,8 @@ mod tests {
     #[test]
     fn a_pdu_held_behind_a_hole_is_reported_when_the_hole_fills() {
         let mut d = Dispatcher::default();
-        let ka = encode::sccp_keepalive();
-        let alarm = encode::sccp_alarm("SEP002155000001", "SCCP70.9-4-2S", "TCP-timeout");
+        let ka = encode::sccp_keepalive().unwrap();
+        let alarm = encode::sccp_alarm("SEP002155000001", "SCCP70.9-4-2S", "TCP-timeout").unwrap();
         let (a, b) = alarm.split_at(10);
         assert_eq!(
             run(&mut d, 1, &tcp(SCCP, 100, ACK, &ka)),
@@ -1092,7 +1092,7 @@ mod tests {
             },
             server(SCCP),
             ACK,
-            &encode::sccp_keepalive(),
+            &encode::sccp_keepalive().unwrap(),
         );
         assert_eq!(run(&mut d, 3, &frame), ["msg KeepAliveReq"]);
         assert!(run(&mut d, 4, &tcp(443, 1, ACK, &[0x16; 300])).is_empty());

@@ -628,7 +628,7 @@ fn benign_events_on_the_wire_are_not_errors() {
             up,
             ep(ip, 50001),
             ep(tftp, 69),
-            &encode::tftp_rrq(&format!("CTL{name}.tlv")),
+            &encode::tftp_rrq(&format!("CTL{name}.tlv")).unwrap(),
         ),
     );
     w.at(
@@ -637,7 +637,7 @@ fn benign_events_on_the_wire_are_not_errors() {
             down,
             ep(tftp, 40001),
             ep(ip, 50001),
-            &encode::tftp_error(1, "File not found"),
+            &encode::tftp_error(1, "File not found").unwrap(),
         ),
     );
     let probe = format!("{name}.cnf.xml\0octet\0tsize\x000\0");
@@ -659,7 +659,7 @@ fn benign_events_on_the_wire_are_not_errors() {
             up,
             ep(ip, 50002),
             ep(tftp, 40002),
-            &encode::tftp_error(8, "tsize probe"),
+            &encode::tftp_error(8, "tsize probe").unwrap(),
         ),
     );
     // The configuration itself.
@@ -669,7 +669,7 @@ fn benign_events_on_the_wire_are_not_errors() {
             up,
             ep(ip, 50003),
             ep(tftp, 69),
-            &encode::tftp_rrq(&format!("{name}.cnf.xml")),
+            &encode::tftp_rrq(&format!("{name}.cnf.xml")).unwrap(),
         ),
     );
     w.at(
@@ -678,12 +678,17 @@ fn benign_events_on_the_wire_are_not_errors() {
             down,
             ep(tftp, 40003),
             ep(ip, 50003),
-            &encode::tftp_data(1, &[b'x'; 300]),
+            &encode::tftp_data(1, &[b'x'; 300]).unwrap(),
         ),
     );
     w.at(
         5,
-        &wire::udp_frame(up, ep(ip, 50003), ep(tftp, 40003), &encode::tftp_ack(1)),
+        &wire::udp_frame(
+            up,
+            ep(ip, 50003),
+            ep(tftp, 40003),
+            &encode::tftp_ack(1).unwrap(),
+        ),
     );
     // SIP registration with the first call manager, then an un-register refused by the
     // backup.
@@ -700,8 +705,9 @@ fn benign_events_on_the_wire_are_not_errors() {
             cseq,
             false,
         )
+        .unwrap()
     };
-    let ok = encode::sip_response(200, name, mac, ip, 5060, SipTransport::Udp, 1);
+    let ok = encode::sip_response(200, name, mac, ip, 5060, SipTransport::Udp, 1).unwrap();
     w.at(
         500,
         &wire::udp_frame(up, ep(ip, 5060), ep(cm1, 5060), &reg(cm1, 1)),
@@ -710,7 +716,7 @@ fn benign_events_on_the_wire_are_not_errors() {
     let unreg = String::from_utf8(reg(cm2, 2))
         .unwrap()
         .replace("Expires: 3600", "Expires: 0");
-    let refused = encode::sip_response(404, name, mac, ip, 5060, SipTransport::Udp, 2);
+    let refused = encode::sip_response(404, name, mac, ip, 5060, SipTransport::Udp, 2).unwrap();
     w.at(
         100,
         &wire::udp_frame(up, ep(ip, 5060), ep(cm2, 5060), unreg.as_bytes()),
@@ -726,7 +732,7 @@ fn benign_events_on_the_wire_are_not_errors() {
             up,
             ep(ip, 50004),
             ep(tftp, 69),
-            &encode::tftp_rrq("RingList.xml"),
+            &encode::tftp_rrq("RingList.xml").unwrap(),
         ),
     );
     w.at(
@@ -735,12 +741,16 @@ fn benign_events_on_the_wire_are_not_errors() {
             down,
             ep(tftp, 40004),
             ep(ip, 50004),
-            &encode::tftp_error(1, "File not found"),
+            &encode::tftp_error(1, "File not found").unwrap(),
         ),
     );
     w.at(
         60_000,
-        &wire::cdp_frame(mac, None, &encode::cdp_phone(name, "8851", "sip88xx")),
+        &wire::cdp_frame(
+            mac,
+            None,
+            &encode::cdp_phone(name, "8851", "sip88xx").unwrap(),
+        ),
     );
     let path = w.finish("benign.pcap");
 

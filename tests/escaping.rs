@@ -140,7 +140,8 @@ fn boot_start(b: &mut Builder, mac: MacAddr, ip: Ipv4Addr, xid: u32) {
             &name,
             &format!("7970{HOSTILE}"),
             &format!("SCCP70{HOSTILE}"),
-        ),
+        )
+        .unwrap(),
     ));
     b.frame(&wire::cdp_frame(
         SWITCH,
@@ -150,7 +151,8 @@ fn boot_start(b: &mut Builder, mac: MacAddr, ip: Ipv4Addr, xid: u32) {
             &format!("Gi1/0/1{HOSTILE}"),
             10,
             Some(100),
-        ),
+        )
+        .unwrap(),
     ));
     let bc = wire::BROADCAST;
     let (zero, bcast) = (Ipv4Addr::UNSPECIFIED, Ipv4Addr::BROADCAST);
@@ -212,9 +214,9 @@ fn hostile_capture() -> PathBuf {
         up,
         ep(ip1, 50001),
         ep(TFTP_SERVER, 69),
-        &encode::tftp_rrq(&file),
+        &encode::tftp_rrq(&file).unwrap(),
     ));
-    let error = encode::tftp_error(1, &format!("File not found{HOSTILE}"));
+    let error = encode::tftp_error(1, &format!("File not found{HOSTILE}")).unwrap();
     b.frame(&wire::udp_frame(
         down,
         ep(TFTP_SERVER, 40001),
@@ -226,17 +228,13 @@ fn hostile_capture() -> PathBuf {
         SCCP_PHONE,
         ep(ip1, 50002),
         ep(TFTP_SERVER, 6970),
-        &encode::http_get(&format!("{name1}.tlv{NO_C0}"), &format!("h{NO_C0}")),
-        &encode::http_response(None),
+        &encode::http_get(&format!("{name1}.tlv{NO_C0}"), &format!("h{NO_C0}")).unwrap(),
+        &encode::http_response(None).unwrap(),
     );
     let load = format!("SCCP70.9-4{SHORT}");
-    let mut register = encode::sccp_register(&name1, ip1, SCCP_PHONE, "7970", &load);
-    register.extend(encode::sccp_alarm(
-        &name1,
-        &load,
-        &format!("TCP-timeout{SHORT}"),
-    ));
-    let reject = encode::sccp_register_reject(&format!("DBConfig{SHORT}"));
+    let mut register = encode::sccp_register(&name1, ip1, SCCP_PHONE, "7970", &load).unwrap();
+    register.extend(encode::sccp_alarm(&name1, &load, &format!("TCP-timeout{SHORT}")).unwrap());
+    let reject = encode::sccp_register_reject(&format!("DBConfig{SHORT}")).unwrap();
     assert!(
         !register.is_empty() && !reject.is_empty(),
         "SCCP fields too long"
@@ -267,10 +265,11 @@ fn hostile_capture() -> PathBuf {
         udp,
         101,
         false,
-    );
+    )
+    .unwrap();
     let (up, down) = (l2(SIP_PHONE, GATEWAY), l2(GATEWAY, SIP_PHONE));
     b.frame(&wire::udp_frame(up, ep(ip2, 5060), ep(CM, 5060), &reg));
-    let ok = encode::sip_response(403, &name2, SIP_PHONE, ip2, 5060, udp, 101);
+    let ok = encode::sip_response(403, &name2, SIP_PHONE, ip2, 5060, udp, 101).unwrap();
     let text = String::from_utf8(ok).unwrap();
     let mut bad = text
         .replacen("403 Forbidden", &format!("403 Forbidden{NO_C0}"), 1)
@@ -301,10 +300,11 @@ fn hostile_capture() -> PathBuf {
         udp,
         7,
         false,
-    );
+    )
+    .unwrap();
     let (up, down) = (l2(mac4, GATEWAY), l2(GATEWAY, mac4));
     b.frame(&wire::udp_frame(up, ep(ip4, 5060), ep(CM, 5060), &reg));
-    let nf = encode::sip_response(404, &name4, mac4, ip4, 5060, udp, 7);
+    let nf = encode::sip_response(404, &name4, mac4, ip4, 5060, udp, 7).unwrap();
     b.frame(&wire::udp_frame(down, ep(CM, 5060), ep(ip4, 5060), &nf));
 
     // A third phone whose CDP device id and platform hold raw bytes that are not UTF-8.
@@ -319,7 +319,8 @@ fn hostile_capture() -> PathBuf {
             CdpTlv::Capabilities(CdpCapabilities(CdpCapabilities::VOIP_PHONE.0)),
         ],
     }
-    .to_vec();
+    .to_vec()
+    .unwrap();
     b.frame(&wire::cdp_frame(RAW_PHONE, None, &raw));
 
     let bytes = b.pcap.finish().unwrap();

@@ -515,7 +515,11 @@ fn hostile_strings_from_the_wire_are_escaped() {
     };
     at(
         0,
-        &wire::cdp_frame(mac, None, &encode::cdp_phone(name, HOSTILE, "load")),
+        &wire::cdp_frame(
+            mac,
+            None,
+            &encode::cdp_phone(name, HOSTILE, "load").unwrap(),
+        ),
     );
     let client = |kind| encode::dhcp_client(mac, name, "8851", 9, kind, 0);
     let server = |kind| {
@@ -554,7 +558,12 @@ fn hostile_strings_from_the_wire_are_escaped() {
     let file = format!("CTL{HOSTILE}.tlv");
     at(
         300,
-        &wire::udp_frame(up, ep(ip, 50001), ep(tftp, 69), &encode::tftp_rrq(&file)),
+        &wire::udp_frame(
+            up,
+            ep(ip, 50001),
+            ep(tftp, 69),
+            &encode::tftp_rrq(&file).unwrap(),
+        ),
     );
     at(
         5,
@@ -562,7 +571,7 @@ fn hostile_strings_from_the_wire_are_escaped() {
             down,
             ep(tftp, 40001),
             ep(ip, 50001),
-            &encode::tftp_error(2, HOSTILE),
+            &encode::tftp_error(2, HOSTILE).unwrap(),
         ),
     );
     let path = scratch("hostile-wire.pcap");

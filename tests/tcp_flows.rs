@@ -187,6 +187,7 @@ fn register_req() -> Vec<u8> {
         "7962",
         "SCCP42.9-4-2SR3-1S",
     )
+    .unwrap()
 }
 
 fn len32(b: &[u8]) -> u32 {
@@ -217,8 +218,8 @@ fn a_register_req_in_three_segments_delivered_1_3_2_is_reported_once_at_segment_
 
 #[test]
 fn merged_split_and_retransmitted_pdus_are_each_reported_once() {
-    let ka = encode::sccp_keepalive();
-    let alarm = encode::sccp_alarm("SEP002155000001", "SCCP42.9-4-2SR3-1S", "TCP-timeout");
+    let ka = encode::sccp_keepalive().unwrap();
+    let alarm = encode::sccp_alarm("SEP002155000001", "SCCP42.9-4-2SR3-1S", "TCP-timeout").unwrap();
     let reg = register_req();
     let (p, m) = (phone(51_373), cm(2000));
     let mut pcap = Pcap::new();
@@ -257,7 +258,7 @@ fn merged_split_and_retransmitted_pdus_are_each_reported_once() {
 
 #[test]
 fn a_real_hole_is_one_gap_and_the_next_pdu_after_it_is_still_dissected() {
-    let ka = encode::sccp_keepalive();
+    let ka = encode::sccp_keepalive().unwrap();
     let reg = register_req();
     let (p, m) = (phone(51_373), cm(2000));
     let mut pcap = Pcap::new();
@@ -310,7 +311,7 @@ fn a_real_hole_is_one_gap_and_the_next_pdu_after_it_is_still_dissected() {
 
 #[test]
 fn a_fin_declares_the_hole_and_closes_after_the_held_bytes() {
-    let ka = encode::sccp_keepalive();
+    let ka = encode::sccp_keepalive().unwrap();
     let (p, m) = (phone(51_373), cm(2000));
     let mut pcap = Pcap::new();
     pcap.handshake(51_373, 2000);

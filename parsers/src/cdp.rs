@@ -13,79 +13,9 @@ use nom::bytes::complete::take;
 use nom::number::complete::{be_u16, be_u32, be_u8};
 use nom::Parser;
 
+use crate::codepoint::{bit_flags, code_points};
+use crate::emit::{self, EmitError, Writer};
 use crate::error::{fail, finish, DissectError, ErrorKind, PResult, Proto};
-
-/// Declares a raw code-point newtype with named consts, `name()` and a `Debug`
-/// that prints the known name (`Voice`) or the number (`0x2a`).
-macro_rules! code_points {
-    ($(#[$m:meta])* $ty:ident($int:ty) { $($c:ident = $v:expr => $s:expr,)* }) => {
-        $(#[$m])*
-        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub struct $ty(pub $int);
-
-        impl $ty {
-            $(#[doc = $s] pub const $c: Self = Self($v);)*
-
-            /// The name of a known value, `None` for any other.
-            pub fn name(self) -> Option<&'static str> {
-                match self {
-                    $(Self::$c => Some($s),)*
-                    _ => None,
-                }
-            }
-        }
-
-        impl ::std::fmt::Debug for $ty {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                match self.name() {
-                    Some(n) => f.write_str(n),
-                    None => write!(f, "{}({:#x})", stringify!($ty), self.0),
-                }
-            }
-        }
-    };
-}
-pub(crate) use code_points;
-
-/// Declares a bit-set newtype with one const per bit, `contains`, and `names()`
-/// over the set bits; `Debug` prints the names joined by `|`.
-macro_rules! bit_flags {
-    ($(#[$m:meta])* $ty:ident($int:ty) { $($c:ident = $v:expr => $s:expr,)* }) => {
-        $(#[$m])*
-        #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
-        pub struct $ty(pub $int);
-
-        impl $ty {
-            $(#[doc = $s] pub const $c: Self = Self($v);)*
-            const ALL: &'static [(Self, &'static str)] = &[$((Self::$c, $s),)*];
-
-            /// True when every bit of `other` is set.
-            pub fn contains(self, other: Self) -> bool {
-                self.0 & other.0 == other.0
-            }
-
-            /// Names of the known bits that are set, lowest bit first.
-            pub fn names(self) -> impl Iterator<Item = &'static str> {
-                Self::ALL
-                    .iter()
-                    .filter(move |(bit, _)| self.contains(*bit))
-                    .map(|(_, name)| *name)
-            }
-        }
-
-        impl ::std::fmt::Debug for $ty {
-            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                write!(f, "{}({:#x}", stringify!($ty), self.0)?;
-                for (i, n) in self.names().enumerate() {
-                    f.write_str(if i == 0 { ": " } else { "|" })?;
-                    f.write_str(n)?;
-                }
-                f.write_str(")")
-            }
-        }
-    };
-}
-pub(crate) use bit_flags;
 
 code_points! {
     /// A CDP TLV type (u16). Names as in Wireshark's `type_vals`.
@@ -658,67 +588,6 @@ impl fmt::Display for CdpTlvType {
     }
 }
 
-/// The buffer handed to an `emit` is shorter than the message's `buffer_len`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("CDP emit: buffer too small, {needed} bytes needed")]
-pub struct CdpEmitError {
-    /// The bytes `emit` needs (`buffer_len`).
-    pub needed: usize,
-}
-
-/// A cursor over an output buffer, shared by the emitters (CDP, LLDP, TFTP).
-/// Bytes past the end of the buffer are dropped, never a panic; `pos` still
-/// counts them. The emitters check the buffer against `buffer_len` first, so
-/// only the deliberate cuts of [`Writer::sub`] drop anything.
-pub(crate) struct Writer<'b> {
-    buf: &'b mut [u8],
-    pos: usize,
-}
-
-impl<'b> Writer<'b> {
-    /// A writer at the start of `buf`.
-    pub(crate) fn new(buf: &'b mut [u8]) -> Self {
-        Writer { buf, pos: 0 }
-    }
-
-    /// Append `bytes`, as much of them as fits.
-    pub(crate) fn put(&mut self, bytes: &[u8]) {
-        let start = self.pos.min(self.buf.len());
-        let n = bytes.len().min(self.buf.len().saturating_sub(start));
-        if let (Some(dst), Some(src)) = (
-            self.buf.get_mut(start..start.saturating_add(n)),
-            bytes.get(..n),
-        ) {
-            dst.copy_from_slice(src);
-        }
-        self.pos = self.pos.saturating_add(bytes.len());
-    }
-
-    /// Append one byte.
-    pub(crate) fn u8(&mut self, v: u8) {
-        self.put(&[v]);
-    }
-
-    /// Append a big-endian u16.
-    pub(crate) fn be_u16(&mut self, v: u16) {
-        self.put(&v.to_be_bytes());
-    }
-
-    /// Append a big-endian u32.
-    pub(crate) fn be_u32(&mut self, v: u32) {
-        self.put(&v.to_be_bytes());
-    }
-
-    /// A writer over the next `len` bytes (a field that is cut to `len`), and
-    /// this one moved past them.
-    pub(crate) fn sub(&mut self, len: usize) -> Writer<'_> {
-        let start = self.pos.min(self.buf.len());
-        let end = start.saturating_add(len).min(self.buf.len());
-        self.pos = self.pos.saturating_add(len);
-        Writer::new(self.buf.get_mut(start..end).unwrap_or_default())
-    }
-}
-
 /// Largest TLV value: the u16 length field counts the 4-byte header too.
 const MAX_VALUE: usize = u16::MAX as usize - 4;
 
@@ -787,11 +656,11 @@ impl CdpTlv<'_> {
         self.value_len().min(MAX_VALUE) + 4
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
+    fn write(&self, w: &mut Writer<'_>) -> Result<(), EmitError> {
         let len = self.value_len().min(MAX_VALUE);
-        w.be_u16(self.kind().0);
-        w.be_u16(u16::try_from(len + 4).unwrap_or(u16::MAX));
-        let mut v = w.sub(len);
+        w.be_u16(self.kind().0)?;
+        w.be_u16(u16::try_from(len + 4).unwrap_or(u16::MAX))?;
+        let mut v = w.cut(len)?;
         match self {
             CdpTlv::DeviceId(b)
             | CdpTlv::PortId(b)
@@ -800,12 +669,10 @@ impl CdpTlv<'_> {
             | CdpTlv::VtpDomain(b)
             | CdpTlv::SystemName(b)
             | CdpTlv::Malformed { value: b, .. }
-            | CdpTlv::Other { value: b, .. } => v.put(b),
+            | CdpTlv::Other { value: b, .. } => v.bytes(b),
             CdpTlv::Addresses(list) | CdpTlv::ManagementAddresses(list) => {
-                v.be_u32(u32::try_from(list.len()).unwrap_or(u32::MAX));
-                for a in list {
-                    a.write(&mut v);
-                }
+                v.be_u32(u32::try_from(list.len()).unwrap_or(u32::MAX))?;
+                list.iter().try_for_each(|a| a.write(&mut v))
             }
             CdpTlv::Capabilities(c) => v.be_u32(c.0),
             CdpTlv::NativeVlan(x) | CdpTlv::PowerConsumption(x) => v.be_u16(*x),
@@ -814,7 +681,7 @@ impl CdpTlv<'_> {
             | CdpTlv::UntrustedCos(x)
             | CdpTlv::SparePairPoe(x) => v.u8(*x),
             CdpTlv::VoipVlanReply(q) | CdpTlv::VoipVlanQuery(q) => {
-                v.u8(q.appliance_id);
+                v.u8(q.appliance_id)?;
                 match q.vlan {
                     Some(vlan) => v.be_u16(vlan),
                     // The 2-byte form: its second byte is not kept by `parse`.
@@ -822,9 +689,9 @@ impl CdpTlv<'_> {
                 }
             }
             CdpTlv::PowerRequested(p) | CdpTlv::PowerAvailable(p) => {
-                v.be_u16(p.request_id);
-                v.be_u16(p.management_id);
-                v.put(p.levels);
+                v.be_u16(p.request_id)?;
+                v.be_u16(p.management_id)?;
+                v.bytes(p.levels)
             }
         }
     }
@@ -837,25 +704,25 @@ impl CdpAddress<'_> {
         4 + self.protocol.len().min(255) + self.address.len().min(usize::from(u16::MAX))
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
+    fn write(&self, w: &mut Writer<'_>) -> Result<(), EmitError> {
         let plen = self.protocol.len().min(255);
         let alen = self.address.len().min(usize::from(u16::MAX));
-        w.u8(self.protocol_type);
-        w.u8(u8::try_from(plen).unwrap_or(u8::MAX));
-        w.sub(plen).put(self.protocol);
-        w.be_u16(u16::try_from(alen).unwrap_or(u16::MAX));
-        w.sub(alen).put(self.address);
+        w.u8(self.protocol_type)?;
+        w.u8(u8::try_from(plen).unwrap_or(u8::MAX))?;
+        w.cut(plen)?.bytes(self.protocol)?;
+        w.be_u16(u16::try_from(alen).unwrap_or(u16::MAX))?;
+        w.cut(alen)?.bytes(self.address)
     }
 }
 
 /// Writing a PDU back: `emit` writes exactly what `parse` reads, so
-/// `parse(&pkt.to_vec()) == Ok(pkt)` for a packet `parse` returned.
+/// `parse(&pkt.to_vec()?) == Ok(pkt)` for a packet `parse` returned.
 ///
 /// - The checksum is always computed: `emit` ignores [`CdpPacket::checksum`]
 ///   and [`CdpPacket::checksum_valid`] and writes [`compute_checksum`] of the
 ///   emitted bytes (Cisco's odd-length quirk included), so a parsed-back packet
 ///   has `checksum_valid: true`. For a round trip build `checksum` with
-///   `compute_checksum(&pkt.to_vec())`.
+///   `compute_checksum(&pkt.to_vec()?)`.
 /// - `version` and every TLV are written as given, including
 ///   [`CdpTlv::Malformed`] and [`CdpTlv::Other`] values (a `Malformed` value of
 ///   the right shape, or an `Other` of a known type, parses back decoded).
@@ -876,20 +743,19 @@ impl CdpPacket<'_> {
     /// with a freshly computed checksum; returns the length written.
     ///
     /// # Errors
-    /// [`CdpEmitError`] when `buf` is shorter than [`CdpPacket::buffer_len`];
-    /// nothing is written then.
-    pub fn emit(&self, buf: &mut [u8]) -> Result<usize, CdpEmitError> {
+    /// [`EmitError::BufferTooSmall`] when `buf` is shorter than
+    /// [`CdpPacket::buffer_len`]; nothing is written then.
+    pub fn emit(&self, buf: &mut [u8]) -> Result<usize, EmitError> {
         let needed = self.buffer_len();
-        let Some(out) = buf.get_mut(..needed) else {
-            return Err(CdpEmitError { needed });
-        };
-        let mut w = Writer::new(out);
-        w.u8(self.version);
-        w.u8(self.ttl);
-        w.be_u16(0);
+        let mut w = Writer::new(Proto::Cdp, buf, needed)?;
+        w.u8(self.version)?;
+        w.u8(self.ttl)?;
+        w.be_u16(0)?;
         for t in &self.tlvs {
-            t.write(&mut w);
+            t.write(&mut w)?;
         }
+        // The checksum covers the PDU as written, its own field still zero.
+        let out = buf.get_mut(..needed).unwrap_or_default();
         let sum = compute_checksum(out).to_be_bytes();
         if let Some(field) = out.get_mut(2..4) {
             field.copy_from_slice(&sum);
@@ -897,13 +763,12 @@ impl CdpPacket<'_> {
         Ok(needed)
     }
 
-    /// The PDU as a new `Vec` (see [`CdpPacket::emit`]).
-    pub fn to_vec(&self) -> Vec<u8> {
-        let mut v = vec![0; self.buffer_len()];
-        if let Ok(n) = self.emit(&mut v) {
-            v.truncate(n);
-        }
-        v
+    /// The PDU in a new buffer of [`CdpPacket::buffer_len`] bytes.
+    ///
+    /// # Errors
+    /// None in practice: the buffer is always big enough (see [`CdpPacket::emit`]).
+    pub fn to_vec(&self) -> Result<Vec<u8>, EmitError> {
+        emit::to_vec(self.buffer_len(), |buf| self.emit(buf))
     }
 }
 
@@ -1263,7 +1128,7 @@ mod tests {
 
     /// `pkt` with the checksum `emit` will write, as `parse` reports it.
     fn sealed(mut pkt: CdpPacket<'_>) -> CdpPacket<'_> {
-        pkt.checksum = compute_checksum(&pkt.to_vec());
+        pkt.checksum = compute_checksum(&pkt.to_vec().unwrap());
         pkt.checksum_valid = true;
         pkt
     }
@@ -1281,7 +1146,7 @@ mod tests {
             let p = parse(bytes).unwrap();
             assert!(p.checksum_valid && !p.has_malformed(), "{name}");
             assert_eq!(p.buffer_len(), bytes.len(), "{name}");
-            assert_eq!(p.to_vec(), bytes, "{name}");
+            assert_eq!(p.to_vec().unwrap(), bytes, "{name}");
         }
     }
 
@@ -1350,7 +1215,7 @@ mod tests {
                 },
             ],
         });
-        let bytes = pkt.to_vec();
+        let bytes = pkt.to_vec().unwrap();
         assert_eq!(bytes.len(), pkt.buffer_len());
         assert!(checksum_ok(&bytes));
         assert_eq!(parse(&bytes).unwrap(), pkt);
@@ -1359,7 +1224,7 @@ mod tests {
             tlvs: vec![CdpTlv::DeviceId(&[0xfd])],
             ..pkt
         });
-        let bytes = odd.to_vec();
+        let bytes = odd.to_vec().unwrap();
         assert_eq!((bytes.len() % 2, bytes.last()), (1, Some(&0xfd)));
         assert_eq!(parse(&bytes).unwrap(), odd);
     }
@@ -1369,7 +1234,7 @@ mod tests {
         let mut p = parse(SWITCH_VOICE).unwrap();
         p.checksum = 0x1234;
         p.checksum_valid = false;
-        assert_eq!(p.to_vec(), SWITCH_VOICE);
+        assert_eq!(p.to_vec().unwrap(), SWITCH_VOICE);
     }
 
     #[test]
@@ -1378,7 +1243,8 @@ mod tests {
         let mut buf = vec![0u8; PHONE_8851.len() - 1];
         assert_eq!(
             p.emit(&mut buf),
-            Err(CdpEmitError {
+            Err(EmitError::BufferTooSmall {
+                proto: Proto::Cdp,
                 needed: PHONE_8851.len()
             })
         );
@@ -1399,7 +1265,7 @@ mod tests {
             tlvs: vec![CdpTlv::DeviceId(&long)],
         };
         assert_eq!(pkt.buffer_len(), 4 + 65535);
-        let bytes = pkt.to_vec();
+        let bytes = pkt.to_vec().unwrap();
         let p = parse(&bytes).unwrap();
         assert_eq!(p.device_id().map(<[u8]>::len), Some(65531));
         // An address whose protocol is longer than its u8 length allows.
@@ -1412,7 +1278,7 @@ mod tests {
             }])],
             ..pkt
         };
-        let bytes = pkt.to_vec();
+        let bytes = pkt.to_vec().unwrap();
         assert_eq!(bytes.len(), pkt.buffer_len());
         let a = *parse(&bytes).unwrap().addresses().next().unwrap();
         assert_eq!((a.protocol.len(), a.address), (255, &[1][..]));
@@ -1535,7 +1401,7 @@ mod tests {
                 checksum_valid: false,
                 tlvs: gens.iter().map(tlv).collect(),
             });
-            let bytes = pkt.to_vec();
+            let bytes = pkt.to_vec().unwrap();
             prop_assert_eq!(bytes.len(), pkt.buffer_len());
             prop_assert!(checksum_ok(&bytes));
             prop_assert_eq!(parse(&bytes).unwrap(), pkt);
@@ -1563,7 +1429,7 @@ mod tests {
                     | CdpTlv::VoipVlanQuery(CdpVoipVlan { vlan: None, .. })
             ));
             if !two_byte_voip {
-                prop_assert_eq!(p.to_vec(), bytes);
+                prop_assert_eq!(p.to_vec().unwrap(), bytes);
             }
         }
     }

@@ -28,6 +28,7 @@ use nom::{
     Parser,
 };
 
+use crate::codepoint::code_points;
 use crate::error::{fail, finish, DissectError, ErrorKind, PErr, PResult, Proto};
 
 /// The magic cookie that starts the options area of a DHCP (not BOOTP) message.
@@ -41,124 +42,71 @@ const FILE_OFFSET: usize = 108;
 /// Offset of the first option, after the header and the cookie.
 const OPTIONS_OFFSET: usize = HEADER_LEN + MAGIC_COOKIE.len();
 
-/// BOOTP `op`: who sent the message.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct DhcpOp(pub u8);
-
-impl DhcpOp {
-    /// Client to server.
-    pub const BOOT_REQUEST: Self = Self(1);
-    /// Server to client.
-    pub const BOOT_REPLY: Self = Self(2);
-
-    /// tshark's name ("Boot Request", "Boot Reply"), or `None` for another value.
-    pub fn name(self) -> Option<&'static str> {
-        match self.0 {
-            1 => Some("Boot Request"),
-            2 => Some("Boot Reply"),
-            _ => None,
-        }
+code_points! {
+    /// BOOTP `op`: who sent the message.
+    DhcpOp(u8), debug = name "{}" {
+        /// Client to server.
+        BOOT_REQUEST = 1 => "Boot Request",
+        /// Server to client.
+        BOOT_REPLY = 2 => "Boot Reply",
     }
 }
 
-impl fmt::Debug for DhcpOp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "DhcpOp({})", self.0),
-        }
+code_points! {
+    /// Option 53, the DHCP message type. Unknown values (e.g. 106) are kept as data.
+    DhcpMessageType(u8), debug = name "{}" {
+        /// A client looks for servers.
+        DISCOVER = 1 => "Discover",
+        /// A server offers an address (and the phone's TFTP servers).
+        OFFER = 2 => "Offer",
+        /// A client requests the offered address (or renews).
+        REQUEST = 3 => "Request",
+        /// A client found the address already in use.
+        DECLINE = 4 => "Decline",
+        /// A server confirms the lease.
+        ACK = 5 => "ACK",
+        /// A server refuses the request.
+        NAK = 6 => "NAK",
+        /// A client gives the address back.
+        RELEASE = 7 => "Release",
+        /// A client with an address asks for configuration only.
+        INFORM = 8 => "Inform",
+        /// RFC 3203.
+        FORCE_RENEW = 9 => "Force Renew",
+        /// RFC 4388.
+        LEASE_QUERY = 10 => "Lease query",
+        /// RFC 4388.
+        LEASE_UNASSIGNED = 11 => "Lease Unassigned",
+        /// RFC 4388.
+        LEASE_UNKNOWN = 12 => "Lease Unknown",
+        /// RFC 4388.
+        LEASE_ACTIVE = 13 => "Lease Active",
+        /// RFC 6926.
+        BULK_LEASE_QUERY = 14 => "Bulk Lease Query",
+        /// RFC 6926.
+        LEASE_QUERY_DONE = 15 => "Lease Query Done",
+        /// RFC 7724.
+        ACTIVE_LEASE_QUERY = 16 => "Active LeaseQuery",
+        /// RFC 7724.
+        LEASE_QUERY_STATUS = 17 => "Lease Query Status",
+        /// RFC 7724.
+        TLS = 18 => "TLS",
     }
 }
 
-/// Option 53, the DHCP message type. Unknown values (e.g. 106) are kept as data.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct DhcpMessageType(pub u8);
-
-impl DhcpMessageType {
-    /// A client looks for servers.
-    pub const DISCOVER: Self = Self(1);
-    /// A server offers an address (and the phone's TFTP servers).
-    pub const OFFER: Self = Self(2);
-    /// A client requests the offered address (or renews).
-    pub const REQUEST: Self = Self(3);
-    /// A client found the address already in use.
-    pub const DECLINE: Self = Self(4);
-    /// A server confirms the lease.
-    pub const ACK: Self = Self(5);
-    /// A server refuses the request.
-    pub const NAK: Self = Self(6);
-    /// A client gives the address back.
-    pub const RELEASE: Self = Self(7);
-    /// A client with an address asks for configuration only.
-    pub const INFORM: Self = Self(8);
-    /// RFC 3203.
-    pub const FORCE_RENEW: Self = Self(9);
-    /// RFC 4388.
-    pub const LEASE_QUERY: Self = Self(10);
-    /// RFC 4388.
-    pub const LEASE_UNASSIGNED: Self = Self(11);
-    /// RFC 4388.
-    pub const LEASE_UNKNOWN: Self = Self(12);
-    /// RFC 4388.
-    pub const LEASE_ACTIVE: Self = Self(13);
-    /// RFC 6926.
-    pub const BULK_LEASE_QUERY: Self = Self(14);
-    /// RFC 6926.
-    pub const LEASE_QUERY_DONE: Self = Self(15);
-    /// RFC 7724.
-    pub const ACTIVE_LEASE_QUERY: Self = Self(16);
-    /// RFC 7724.
-    pub const LEASE_QUERY_STATUS: Self = Self(17);
-    /// RFC 7724.
-    pub const TLS: Self = Self(18);
-
-    /// Wireshark's name ("Discover", "ACK", ...), or `None` for an unassigned value.
-    pub fn name(self) -> Option<&'static str> {
-        Some(match self.0 {
-            1 => "Discover",
-            2 => "Offer",
-            3 => "Request",
-            4 => "Decline",
-            5 => "ACK",
-            6 => "NAK",
-            7 => "Release",
-            8 => "Inform",
-            9 => "Force Renew",
-            10 => "Lease query",
-            11 => "Lease Unassigned",
-            12 => "Lease Unknown",
-            13 => "Lease Active",
-            14 => "Bulk Lease Query",
-            15 => "Lease Query Done",
-            16 => "Active LeaseQuery",
-            17 => "Lease Query Status",
-            18 => "TLS",
-            _ => return None,
-        })
+code_points! {
+    /// Option 52: which header fields carry more options.
+    DhcpOverload(u8), debug = name "{}" {
+        /// `file` holds options.
+        FILE = 1 => "file",
+        /// `sname` holds options.
+        SNAME = 2 => "sname",
+        /// Both hold options.
+        BOTH = 3 => "file+sname",
     }
 }
-
-impl fmt::Debug for DhcpMessageType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "DhcpMessageType({})", self.0),
-        }
-    }
-}
-
-/// Option 52: which header fields carry more options.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct DhcpOverload(pub u8);
 
 impl DhcpOverload {
-    /// `file` holds options.
-    pub const FILE: Self = Self(1);
-    /// `sname` holds options.
-    pub const SNAME: Self = Self(2);
-    /// Both hold options.
-    pub const BOTH: Self = Self(3);
-
     /// Whether `file` holds options.
     pub fn file(self) -> bool {
         self.0 & 1 != 0
@@ -170,83 +118,49 @@ impl DhcpOverload {
     }
 }
 
-impl fmt::Debug for DhcpOverload {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            1 => f.write_str("file"),
-            2 => f.write_str("sname"),
-            3 => f.write_str("file+sname"),
-            v => write!(f, "DhcpOverload({v})"),
-        }
+code_points! {
+    /// A DHCP option code: the ones this dissector decodes (RFC 2132 unless
+    /// noted), with tshark's names.
+    DhcpOptionCode(u8), debug = name "{}" {
+        /// Padding, skipped by the option iterator.
+        PAD = 0 => "Padding",
+        /// Subnet mask (4 bytes).
+        SUBNET_MASK = 1 => "Subnet Mask",
+        /// Routers (list of IPv4).
+        ROUTER = 3 => "Router",
+        /// DNS servers (list of IPv4).
+        DNS = 6 => "Domain Name Server",
+        /// Host name (text).
+        HOST_NAME = 12 => "Host Name",
+        /// Domain name (text).
+        DOMAIN_NAME = 15 => "Domain Name",
+        /// Vendor-specific information (opaque).
+        VENDOR_SPECIFIC = 43 => "Vendor-Specific Information",
+        /// Requested IP address (4 bytes).
+        REQUESTED_IP = 50 => "Requested IP Address",
+        /// Lease time in seconds (u32).
+        LEASE_TIME = 51 => "IP Address Lease Time",
+        /// Option overload (1 byte).
+        OVERLOAD = 52 => "Option Overload",
+        /// DHCP message type (1 byte).
+        MESSAGE_TYPE = 53 => "DHCP Message Type",
+        /// Server identifier (4 bytes).
+        SERVER_ID = 54 => "DHCP Server Identifier",
+        /// Parameter request list (codes).
+        PARAMETER_REQUEST_LIST = 55 => "Parameter Request List",
+        /// Vendor class identifier (text; Cisco phones add a trailing NUL).
+        VENDOR_CLASS = 60 => "Vendor class identifier",
+        /// Client identifier (type + id).
+        CLIENT_ID = 61 => "Client identifier",
+        /// TFTP server name (text: a name or a dotted address).
+        TFTP_SERVER_NAME = 66 => "TFTP Server Name",
+        /// Relay agent information (RFC 3046 sub-options).
+        RELAY_AGENT = 82 => "Agent Information Option",
+        /// TFTP server addresses (RFC 5859, list of IPv4).
+        TFTP_SERVERS = 150 => "TFTP Server Address",
+        /// End of an option area.
+        END = 255 => "End",
     }
-}
-
-/// Option codes this dissector decodes (RFC 2132 unless noted).
-pub mod code {
-    /// Padding, skipped by the option iterator.
-    pub const PAD: u8 = 0;
-    /// Subnet mask (4 bytes).
-    pub const SUBNET_MASK: u8 = 1;
-    /// Routers (list of IPv4).
-    pub const ROUTER: u8 = 3;
-    /// DNS servers (list of IPv4).
-    pub const DNS: u8 = 6;
-    /// Host name (text).
-    pub const HOST_NAME: u8 = 12;
-    /// Domain name (text).
-    pub const DOMAIN_NAME: u8 = 15;
-    /// Vendor-specific information (opaque).
-    pub const VENDOR_SPECIFIC: u8 = 43;
-    /// Requested IP address (4 bytes).
-    pub const REQUESTED_IP: u8 = 50;
-    /// Lease time in seconds (u32).
-    pub const LEASE_TIME: u8 = 51;
-    /// Option overload (1 byte).
-    pub const OVERLOAD: u8 = 52;
-    /// DHCP message type (1 byte).
-    pub const MESSAGE_TYPE: u8 = 53;
-    /// Server identifier (4 bytes).
-    pub const SERVER_ID: u8 = 54;
-    /// Parameter request list (codes).
-    pub const PARAMETER_REQUEST_LIST: u8 = 55;
-    /// Vendor class identifier (text; Cisco phones add a trailing NUL).
-    pub const VENDOR_CLASS: u8 = 60;
-    /// Client identifier (type + id).
-    pub const CLIENT_ID: u8 = 61;
-    /// TFTP server name (text: a name or a dotted address).
-    pub const TFTP_SERVER_NAME: u8 = 66;
-    /// Relay agent information (RFC 3046 sub-options).
-    pub const RELAY_AGENT: u8 = 82;
-    /// TFTP server addresses (RFC 5859, list of IPv4).
-    pub const TFTP_SERVERS: u8 = 150;
-    /// End of an option area.
-    pub const END: u8 = 255;
-}
-
-/// tshark's name of an option code, for the codes this dissector decodes.
-pub fn option_name(code: u8) -> Option<&'static str> {
-    Some(match code {
-        0 => "Padding",
-        1 => "Subnet Mask",
-        3 => "Router",
-        6 => "Domain Name Server",
-        12 => "Host Name",
-        15 => "Domain Name",
-        43 => "Vendor-Specific Information",
-        50 => "Requested IP Address",
-        51 => "IP Address Lease Time",
-        52 => "Option Overload",
-        53 => "DHCP Message Type",
-        54 => "DHCP Server Identifier",
-        55 => "Parameter Request List",
-        60 => "Vendor class identifier",
-        61 => "Client identifier",
-        66 => "TFTP Server Name",
-        82 => "Agent Information Option",
-        150 => "TFTP Server Address",
-        255 => "End",
-        _ => return None,
-    })
 }
 
 /// One dissected DHCP (or BOOTP) message, borrowing the datagram.
@@ -294,7 +208,7 @@ pub struct DhcpMessage<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DhcpOption<'a> {
     /// Option code.
-    pub code: u8,
+    pub code: DhcpOptionCode,
     /// Option value, without code and length bytes.
     pub data: &'a [u8],
 }
@@ -339,14 +253,14 @@ pub enum DhcpOptionValue<'a> {
     /// A known option whose length is wrong for its type.
     Malformed {
         /// Option code.
-        code: u8,
+        code: DhcpOptionCode,
         /// The raw value.
         data: &'a [u8],
     },
     /// An option this dissector does not decode.
     Other {
         /// Option code.
-        code: u8,
+        code: DhcpOptionCode,
         /// The raw value.
         data: &'a [u8],
     },
@@ -355,7 +269,7 @@ pub enum DhcpOptionValue<'a> {
 impl<'a> DhcpOption<'a> {
     /// tshark's name of the option, if known.
     pub fn name(&self) -> Option<&'static str> {
-        option_name(self.code)
+        self.code.name()
     }
 
     /// Decode the value; a known option of the wrong size is `Malformed`.
@@ -363,44 +277,50 @@ impl<'a> DhcpOption<'a> {
         use DhcpOptionValue as V;
         let (code, data) = (self.code, self.data);
         match (code, data) {
-            (code::SUBNET_MASK, &[a, b, c, d]) => V::SubnetMask(Ipv4Addr::new(a, b, c, d)),
-            (code::ROUTER, d) if Ipv4List::new(d).is_some() => V::Routers(Ipv4List(d)),
-            (code::DNS, d) if Ipv4List::new(d).is_some() => V::DnsServers(Ipv4List(d)),
-            (code::HOST_NAME, d @ [_, ..]) => V::HostName(trim_nul(d)),
-            (code::DOMAIN_NAME, d @ [_, ..]) => V::DomainName(trim_nul(d)),
-            (code::VENDOR_SPECIFIC, d) => V::VendorSpecific(d),
-            (code::REQUESTED_IP, &[a, b, c, d]) => V::RequestedIp(Ipv4Addr::new(a, b, c, d)),
-            (code::LEASE_TIME, &[a, b, c, d]) => V::LeaseTime(u32::from_be_bytes([a, b, c, d])),
-            (code::OVERLOAD, &[v @ 1..=3]) => V::Overload(DhcpOverload(v)),
-            (code::MESSAGE_TYPE, &[t]) => V::MessageType(DhcpMessageType(t)),
-            (code::SERVER_ID, &[a, b, c, d]) => V::ServerId(Ipv4Addr::new(a, b, c, d)),
-            (code::PARAMETER_REQUEST_LIST, d @ [_, ..]) => V::ParameterRequestList(d),
-            (code::VENDOR_CLASS, d @ [_, ..]) => V::VendorClass(trim_nul(d)),
+            (DhcpOptionCode::SUBNET_MASK, &[a, b, c, d]) => {
+                V::SubnetMask(Ipv4Addr::new(a, b, c, d))
+            }
+            (DhcpOptionCode::ROUTER, d) if Ipv4List::new(d).is_some() => V::Routers(Ipv4List(d)),
+            (DhcpOptionCode::DNS, d) if Ipv4List::new(d).is_some() => V::DnsServers(Ipv4List(d)),
+            (DhcpOptionCode::HOST_NAME, d @ [_, ..]) => V::HostName(trim_nul(d)),
+            (DhcpOptionCode::DOMAIN_NAME, d @ [_, ..]) => V::DomainName(trim_nul(d)),
+            (DhcpOptionCode::VENDOR_SPECIFIC, d) => V::VendorSpecific(d),
+            (DhcpOptionCode::REQUESTED_IP, &[a, b, c, d]) => {
+                V::RequestedIp(Ipv4Addr::new(a, b, c, d))
+            }
+            (DhcpOptionCode::LEASE_TIME, &[a, b, c, d]) => {
+                V::LeaseTime(u32::from_be_bytes([a, b, c, d]))
+            }
+            (DhcpOptionCode::OVERLOAD, &[v @ 1..=3]) => V::Overload(DhcpOverload(v)),
+            (DhcpOptionCode::MESSAGE_TYPE, &[t]) => V::MessageType(DhcpMessageType(t)),
+            (DhcpOptionCode::SERVER_ID, &[a, b, c, d]) => V::ServerId(Ipv4Addr::new(a, b, c, d)),
+            (DhcpOptionCode::PARAMETER_REQUEST_LIST, d @ [_, ..]) => V::ParameterRequestList(d),
+            (DhcpOptionCode::VENDOR_CLASS, d @ [_, ..]) => V::VendorClass(trim_nul(d)),
             // RFC 2132 §9.14: type byte plus at least one byte of id.
-            (code::CLIENT_ID, &[kind, ref id @ ..]) if !id.is_empty() => {
+            (DhcpOptionCode::CLIENT_ID, &[kind, ref id @ ..]) if !id.is_empty() => {
                 V::ClientId(ClientId { kind, id })
             }
-            (code::TFTP_SERVER_NAME, d @ [_, ..]) => V::TftpServerName(trim_nul(d)),
-            (code::RELAY_AGENT, d) => match RelayAgentInfo::new(d) {
+            (DhcpOptionCode::TFTP_SERVER_NAME, d @ [_, ..]) => V::TftpServerName(trim_nul(d)),
+            (DhcpOptionCode::RELAY_AGENT, d) => match RelayAgentInfo::new(d) {
                 Some(info) => V::RelayAgent(info),
                 None => V::Malformed { code, data },
             },
-            (code::TFTP_SERVERS, d) => V::TftpServers(Option150::decode(d)),
+            (DhcpOptionCode::TFTP_SERVERS, d) => V::TftpServers(Option150::decode(d)),
             (
-                code::SUBNET_MASK
-                | code::ROUTER
-                | code::DNS
-                | code::HOST_NAME
-                | code::DOMAIN_NAME
-                | code::REQUESTED_IP
-                | code::LEASE_TIME
-                | code::OVERLOAD
-                | code::MESSAGE_TYPE
-                | code::SERVER_ID
-                | code::PARAMETER_REQUEST_LIST
-                | code::VENDOR_CLASS
-                | code::CLIENT_ID
-                | code::TFTP_SERVER_NAME,
+                DhcpOptionCode::SUBNET_MASK
+                | DhcpOptionCode::ROUTER
+                | DhcpOptionCode::DNS
+                | DhcpOptionCode::HOST_NAME
+                | DhcpOptionCode::DOMAIN_NAME
+                | DhcpOptionCode::REQUESTED_IP
+                | DhcpOptionCode::LEASE_TIME
+                | DhcpOptionCode::OVERLOAD
+                | DhcpOptionCode::MESSAGE_TYPE
+                | DhcpOptionCode::SERVER_ID
+                | DhcpOptionCode::PARAMETER_REQUEST_LIST
+                | DhcpOptionCode::VENDOR_CLASS
+                | DhcpOptionCode::CLIENT_ID
+                | DhcpOptionCode::TFTP_SERVER_NAME,
                 _,
             ) => V::Malformed { code, data },
             _ => V::Other { code, data },
@@ -701,9 +621,10 @@ enum Item<'a> {
 /// One option (code, length, value), a pad byte or the end marker.
 fn option(input: &[u8]) -> PResult<'_, Item<'_>> {
     let (i, code) = be_u8(input)?;
+    let code = DhcpOptionCode(code);
     match code {
-        code::PAD => Ok((i, Item::Pad)),
-        code::END => Ok((i, Item::End)),
+        DhcpOptionCode::PAD => Ok((i, Item::Pad)),
+        DhcpOptionCode::END => Ok((i, Item::End)),
         _ => {
             let (i, len) = be_u8(i)?;
             let (i, data) = take(len).parse(i)?;
@@ -743,7 +664,8 @@ fn scan(msg: &DhcpMessage<'_>) -> (Option<DhcpOverload>, Option<DissectError>) {
                 Ok((rest, Item::Pad)) => i = rest,
                 Ok((rest, Item::Opt(o))) => {
                     // Only the `options` field may hold option 52 (RFC 2131 §4.1).
-                    let candidate = slot == 0 && overload.is_none() && o.code == code::OVERLOAD;
+                    let candidate =
+                        slot == 0 && overload.is_none() && o.code == DhcpOptionCode::OVERLOAD;
                     let value = candidate.then(|| o.value());
                     if let Some(DhcpOptionValue::Overload(v)) = value {
                         overload = Some(v);
@@ -881,13 +803,13 @@ impl<'a> DhcpMessage<'a> {
     }
 
     /// The first option with `code`.
-    pub fn option(&self, code: u8) -> Option<DhcpOption<'a>> {
+    pub fn option(&self, code: DhcpOptionCode) -> Option<DhcpOption<'a>> {
         self.options().find(|o| o.code == code)
     }
 
     /// Every instance of `code` joined in order (RFC 3396 long options); borrowed when
     /// there is only one instance.
-    pub fn option_concat(&self, code: u8) -> Option<Cow<'a, [u8]>> {
+    pub fn option_concat(&self, code: DhcpOptionCode) -> Option<Cow<'a, [u8]>> {
         let mut all = self.options().filter(|o| o.code == code);
         let first = all.next()?;
         let mut joined: Option<Vec<u8>> = None;
@@ -900,13 +822,13 @@ impl<'a> DhcpMessage<'a> {
     }
 
     /// The decoded value of the first option with `code`.
-    pub fn value(&self, code: u8) -> Option<DhcpOptionValue<'a>> {
+    pub fn value(&self, code: DhcpOptionCode) -> Option<DhcpOptionValue<'a>> {
         self.option(code).map(|o| o.value())
     }
 
     /// Option 53; `None` for BOOTP or a malformed option.
     pub fn message_type(&self) -> Option<DhcpMessageType> {
-        match self.value(code::MESSAGE_TYPE)? {
+        match self.value(DhcpOptionCode::MESSAGE_TYPE)? {
             DhcpOptionValue::MessageType(t) => Some(t),
             _ => None,
         }
@@ -914,7 +836,7 @@ impl<'a> DhcpMessage<'a> {
 
     /// Option 50.
     pub fn requested_ip(&self) -> Option<Ipv4Addr> {
-        match self.value(code::REQUESTED_IP)? {
+        match self.value(DhcpOptionCode::REQUESTED_IP)? {
             DhcpOptionValue::RequestedIp(a) => Some(a),
             _ => None,
         }
@@ -922,7 +844,7 @@ impl<'a> DhcpMessage<'a> {
 
     /// Option 54.
     pub fn server_id(&self) -> Option<Ipv4Addr> {
-        match self.value(code::SERVER_ID)? {
+        match self.value(DhcpOptionCode::SERVER_ID)? {
             DhcpOptionValue::ServerId(a) => Some(a),
             _ => None,
         }
@@ -930,7 +852,7 @@ impl<'a> DhcpMessage<'a> {
 
     /// Option 51, seconds.
     pub fn lease_time(&self) -> Option<u32> {
-        match self.value(code::LEASE_TIME)? {
+        match self.value(DhcpOptionCode::LEASE_TIME)? {
             DhcpOptionValue::LeaseTime(t) => Some(t),
             _ => None,
         }
@@ -938,7 +860,7 @@ impl<'a> DhcpMessage<'a> {
 
     /// Option 1.
     pub fn subnet_mask(&self) -> Option<Ipv4Addr> {
-        match self.value(code::SUBNET_MASK)? {
+        match self.value(DhcpOptionCode::SUBNET_MASK)? {
             DhcpOptionValue::SubnetMask(a) => Some(a),
             _ => None,
         }
@@ -946,7 +868,7 @@ impl<'a> DhcpMessage<'a> {
 
     /// Option 3 (an ACK without it leaves the phone without a default gateway).
     pub fn routers(&self) -> Option<Ipv4List<'a>> {
-        match self.value(code::ROUTER)? {
+        match self.value(DhcpOptionCode::ROUTER)? {
             DhcpOptionValue::Routers(l) => Some(l),
             _ => None,
         }
@@ -954,7 +876,7 @@ impl<'a> DhcpMessage<'a> {
 
     /// Option 6.
     pub fn dns_servers(&self) -> Option<Ipv4List<'a>> {
-        match self.value(code::DNS)? {
+        match self.value(DhcpOptionCode::DNS)? {
             DhcpOptionValue::DnsServers(l) => Some(l),
             _ => None,
         }
@@ -962,7 +884,7 @@ impl<'a> DhcpMessage<'a> {
 
     /// Option 12, trailing NULs removed.
     pub fn host_name(&self) -> Option<&'a [u8]> {
-        match self.value(code::HOST_NAME)? {
+        match self.value(DhcpOptionCode::HOST_NAME)? {
             DhcpOptionValue::HostName(s) => Some(s),
             _ => None,
         }
@@ -970,7 +892,7 @@ impl<'a> DhcpMessage<'a> {
 
     /// Option 15, trailing NULs removed.
     pub fn domain_name(&self) -> Option<&'a [u8]> {
-        match self.value(code::DOMAIN_NAME)? {
+        match self.value(DhcpOptionCode::DOMAIN_NAME)? {
             DhcpOptionValue::DomainName(s) => Some(s),
             _ => None,
         }
@@ -978,7 +900,7 @@ impl<'a> DhcpMessage<'a> {
 
     /// Option 55: the option codes the client asks for.
     pub fn parameter_request_list(&self) -> Option<&'a [u8]> {
-        match self.value(code::PARAMETER_REQUEST_LIST)? {
+        match self.value(DhcpOptionCode::PARAMETER_REQUEST_LIST)? {
             DhcpOptionValue::ParameterRequestList(l) => Some(l),
             _ => None,
         }
@@ -986,7 +908,7 @@ impl<'a> DhcpMessage<'a> {
 
     /// Option 60, trailing NULs removed (e.g. "Cisco Systems, Inc. IP Phone CP-7941G").
     pub fn vendor_class(&self) -> Option<&'a [u8]> {
-        match self.value(code::VENDOR_CLASS)? {
+        match self.value(DhcpOptionCode::VENDOR_CLASS)? {
             DhcpOptionValue::VendorClass(s) => Some(s),
             _ => None,
         }
@@ -994,7 +916,7 @@ impl<'a> DhcpMessage<'a> {
 
     /// Option 61.
     pub fn client_id(&self) -> Option<ClientId<'a>> {
-        match self.value(code::CLIENT_ID)? {
+        match self.value(DhcpOptionCode::CLIENT_ID)? {
             DhcpOptionValue::ClientId(c) => Some(c),
             _ => None,
         }
@@ -1002,7 +924,7 @@ impl<'a> DhcpMessage<'a> {
 
     /// Option 66, trailing NULs removed: a host name or a dotted address as text.
     pub fn tftp_server_name(&self) -> Option<&'a [u8]> {
-        match self.value(code::TFTP_SERVER_NAME)? {
+        match self.value(DhcpOptionCode::TFTP_SERVER_NAME)? {
             DhcpOptionValue::TftpServerName(s) => Some(s),
             _ => None,
         }
@@ -1010,7 +932,7 @@ impl<'a> DhcpMessage<'a> {
 
     /// Option 82, when its sub-options are well-formed.
     pub fn relay_agent(&self) -> Option<RelayAgentInfo<'a>> {
-        match self.value(code::RELAY_AGENT)? {
+        match self.value(DhcpOptionCode::RELAY_AGENT)? {
             DhcpOptionValue::RelayAgent(r) => Some(r),
             _ => None,
         }
@@ -1018,12 +940,12 @@ impl<'a> DhcpMessage<'a> {
 
     /// Option 43, raw.
     pub fn vendor_specific(&self) -> Option<&'a [u8]> {
-        self.option(code::VENDOR_SPECIFIC).map(|o| o.data)
+        self.option(DhcpOptionCode::VENDOR_SPECIFIC).map(|o| o.data)
     }
 
     /// Option 150, classified (addresses, text by mistake, or malformed).
     pub fn tftp_servers(&self) -> Option<Option150<'a>> {
-        self.option(code::TFTP_SERVERS)
+        self.option(DhcpOptionCode::TFTP_SERVERS)
             .map(|o| Option150::decode(o.data))
     }
 }
@@ -1092,7 +1014,7 @@ mod tests {
         assert_eq!(cid.mac(), Some([0x00, 0x0b, 0x82, 0x01, 0xfc, 0x42]));
         assert_eq!(m.requested_ip(), Some(ip(0, 0, 0, 0)));
         assert_eq!(m.parameter_request_list(), Some(&[1, 3, 6, 42][..]));
-        let codes: Vec<u8> = m.options().map(|o| o.code).collect();
+        let codes: Vec<u8> = m.options().map(|o| o.code.0).collect();
         assert_eq!(codes, [53, 61, 50, 55]);
         assert!(!m.is_malformed());
         assert_eq!(m.tftp_servers(), None);
@@ -1111,9 +1033,9 @@ mod tests {
         assert_eq!(m.server_id(), Some(ip(192, 168, 0, 1)));
         // 58 and 59 (renewal/rebinding) are not decoded: Other.
         assert_eq!(
-            m.value(58),
+            m.value(DhcpOptionCode(58)),
             Some(DhcpOptionValue::Other {
-                code: 58,
+                code: DhcpOptionCode(58),
                 data: &[0, 0, 0x07, 0x08]
             })
         );
@@ -1189,7 +1111,7 @@ mod tests {
             (e.proto, e.offset, &e.kind),
             (Proto::Dhcp, 263, &ErrorKind::Truncated)
         );
-        let codes: Vec<u8> = m.options().map(|o| o.code).collect();
+        let codes: Vec<u8> = m.options().map(|o| o.code.0).collect();
         assert_eq!(codes, [53, 61, 12]);
         // The fuzzed `file` starts with NUL: tshark "Boot file name not given".
         assert_eq!(m.boot_file(), Some(&b""[..]));
@@ -1264,8 +1186,11 @@ mod tests {
         assert_eq!(m.server_id(), Some(ip(10, 1, 1, 1)));
         assert!(m.broadcast());
         assert!(matches!(
-            m.value(56),
-            Some(DhcpOptionValue::Other { code: 56, .. })
+            m.value(DhcpOptionCode(56)),
+            Some(DhcpOptionValue::Other {
+                code: DhcpOptionCode(56),
+                ..
+            })
         ));
     }
 
@@ -1338,12 +1263,15 @@ mod tests {
         assert_eq!(m.giaddr, ip(10, 1, 1, 1));
         // A sub-option running past the option is Malformed, not a relay agent.
         let bad = DhcpOption {
-            code: 82,
+            code: DhcpOptionCode(82),
             data: &[1, 5, b'x'],
         };
         assert!(matches!(
             bad.value(),
-            DhcpOptionValue::Malformed { code: 82, .. }
+            DhcpOptionValue::Malformed {
+                code: DhcpOptionCode(82),
+                ..
+            }
         ));
     }
 
@@ -1361,7 +1289,7 @@ mod tests {
         let m = build(2, &sname, &file, &[53, 1, 5, 52, 1, 3, 255]);
         let m = parse(&m).unwrap();
         assert_eq!(m.overload(), Some(DhcpOverload::BOTH));
-        let codes: Vec<u8> = m.options().map(|o| o.code).collect();
+        let codes: Vec<u8> = m.options().map(|o| o.code.0).collect();
         assert_eq!(codes, [53, 52, 150, 66]);
         assert_eq!(m.tftp_server_name(), Some(&b"tftp"[..]));
         assert_eq!(m.server_name(), None);
@@ -1429,17 +1357,17 @@ mod tests {
         assert!(!m.is_malformed());
         assert_eq!(m.host_name(), None);
         assert_eq!(
-            m.value(12),
+            m.value(DhcpOptionCode(12)),
             Some(DhcpOptionValue::Malformed {
-                code: 12,
+                code: DhcpOptionCode(12),
                 data: &[]
             })
         );
         assert_eq!(m.message_type(), None);
         assert_eq!(
-            m.value(53),
+            m.value(DhcpOptionCode(53)),
             Some(DhcpOptionValue::Malformed {
-                code: 53,
+                code: DhcpOptionCode(53),
                 data: &[1, 1]
             })
         );
@@ -1448,16 +1376,16 @@ mod tests {
         assert_eq!(m.client_id(), None);
         assert_eq!(m.overload(), None);
         assert_eq!(
-            m.value(224),
+            m.value(DhcpOptionCode(224)),
             Some(DhcpOptionValue::Other {
-                code: 224,
+                code: DhcpOptionCode(224),
                 data: &[0xde, 0xad]
             })
         );
         assert_eq!(m.server_id(), Some(ip(10, 1, 1, 1)));
         assert_eq!(
             DhcpOption {
-                code: 224,
+                code: DhcpOptionCode(224),
                 data: &[]
             }
             .name(),
@@ -1475,11 +1403,14 @@ mod tests {
         );
         let m = parse(&m).unwrap();
         assert_eq!(
-            m.option_concat(150).as_deref(),
+            m.option_concat(DhcpOptionCode(150)).as_deref(),
             Some(&[10, 1, 1, 5, 10, 1, 1, 6][..])
         );
-        assert!(matches!(m.option_concat(53), Some(Cow::Borrowed(&[5]))));
-        assert_eq!(m.option_concat(66), None);
+        assert!(matches!(
+            m.option_concat(DhcpOptionCode(53)),
+            Some(Cow::Borrowed(&[5]))
+        ));
+        assert_eq!(m.option_concat(DhcpOptionCode(66)), None);
         // The typed accessor reads the first instance.
         assert_eq!(
             m.tftp_servers()
@@ -1510,7 +1441,7 @@ mod tests {
         assert_eq!(DhcpMessageType::TLS.name(), Some("TLS"));
         assert_eq!(DhcpMessageType(0).name(), None);
         assert_eq!(format!("{:?}", DhcpOp::BOOT_REPLY), "Boot Reply");
-        assert_eq!(option_name(150), Some("TFTP Server Address"));
+        assert_eq!(DhcpOptionCode(150).name(), Some("TFTP Server Address"));
         assert_eq!(trim_nul(b"a\0\0"), b"a");
         assert_eq!(trim_nul(b"\0"), b"");
     }
@@ -1524,7 +1455,7 @@ mod tests {
                     let _ = o.value();
                 }
                 let _ = (m.message_type(), m.tftp_servers(), m.relay_agent(), m.client_id());
-                let _ = m.option_concat(150);
+                let _ = m.option_concat(DhcpOptionCode(150));
             }
         }
 

@@ -25,7 +25,7 @@ use nom::character::complete::char;
 use nom::combinator::{all_consuming, rest};
 use nom::Parser;
 
-use crate::emit::{BufferTooSmall, StrictWriter};
+use crate::emit::{self, EmitError, Writer};
 use crate::error::{DissectError, ErrorKind, PErr, Proto};
 
 /// Largest head (start line + fields + blank line) accepted, in bytes.
@@ -551,31 +551,9 @@ fn decimal(digits: &[u8]) -> Option<u64> {
 
 // ---- emitter ----
 
-/// Why an HTTP message could not be emitted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum HttpEmitError {
-    /// The buffer handed to `emit` is shorter than [`HttpMessage::buffer_len`].
-    #[error("HTTP emit: buffer too small, {needed} bytes needed")]
-    BufferTooSmall {
-        /// The bytes `emit` needs.
-        needed: usize,
-    },
-    /// A value that cannot be written so that [`parse_head`] reads it back: a
-    /// method or field name that is not a token, a target with a space or control
-    /// byte, a version digit above 9, a status code above 999, a reason phrase
-    /// with a control byte, a field value with surrounding SP/HTAB or a CR or LF
-    /// (no obsolete folding, no header injection).
-    #[error("HTTP emit: {field}: {reason}")]
-    Unrepresentable {
-        /// The field at fault.
-        field: &'static str,
-        /// What is wrong with it.
-        reason: &'static str,
-    },
-}
-
-fn unrepresentable(field: &'static str, reason: &'static str) -> HttpEmitError {
-    HttpEmitError::Unrepresentable { field, reason }
+/// An [`EmitError::Unrepresentable`] of this dissector.
+fn unrepresentable(field: &'static str, reason: &'static str) -> EmitError {
+    emit::unrepresentable(Proto::Http, field, reason)
 }
 
 impl<'a> HttpMessage<'a> {
@@ -640,15 +618,16 @@ impl<'a> HttpMessage<'a> {
     /// ([`MAX_HEAD_LEN`], [`MAX_HEADERS`], [`MAX_METHOD_LEN`]) are not checked.
     ///
     /// # Errors
-    /// [`HttpEmitError::BufferTooSmall`] when `buf` is shorter than
-    /// [`HttpMessage::buffer_len`] (nothing written); [`HttpEmitError::Unrepresentable`]
-    /// (see there) for a value that would not read back (`buf` then partly written).
-    pub fn emit(&self, buf: &mut [u8]) -> Result<usize, HttpEmitError> {
+    /// [`EmitError::BufferTooSmall`] when `buf` is shorter than
+    /// [`HttpMessage::buffer_len`] (nothing written); [`EmitError::Unrepresentable`]
+    /// for a value [`parse_head`] would not read back (`buf` then partly written):
+    /// a method or field name that is not a token, a target with a space or
+    /// control byte, a version digit above 9, a status code above 999, a reason
+    /// phrase with a control byte, a field value with surrounding SP/HTAB or a
+    /// CR or LF (no obsolete folding, no header injection).
+    pub fn emit(&self, buf: &mut [u8]) -> Result<usize, EmitError> {
         let needed = self.buffer_len();
-        if buf.len() < needed {
-            return Err(HttpEmitError::BufferTooSmall { needed });
-        }
-        let mut w = StrictWriter::new(buf, needed);
+        let mut w = Writer::new(Proto::Http, buf, needed)?;
         match self.start {
             HttpStartLine::Request {
                 method,
@@ -715,12 +694,9 @@ impl<'a> HttpMessage<'a> {
     /// The message in a new buffer of [`HttpMessage::buffer_len`] bytes.
     ///
     /// # Errors
-    /// [`HttpEmitError::Unrepresentable`], as [`HttpMessage::emit`].
-    pub fn to_vec(&self) -> Result<Vec<u8>, HttpEmitError> {
-        let mut buf = vec![0; self.buffer_len()];
-        let n = self.emit(&mut buf)?;
-        buf.truncate(n);
-        Ok(buf)
+    /// [`EmitError::Unrepresentable`], as [`HttpMessage::emit`].
+    pub fn to_vec(&self) -> Result<Vec<u8>, EmitError> {
+        emit::to_vec(self.buffer_len(), |buf| self.emit(buf))
     }
 }
 
@@ -729,17 +705,11 @@ fn digit(n: u16) -> u8 {
     u8::try_from(n % 10).unwrap_or(0)
 }
 
-fn http_version(w: &mut StrictWriter<'_>, v: HttpVersion) -> Result<(), HttpEmitError> {
+fn http_version(w: &mut Writer<'_>, v: HttpVersion) -> Result<(), EmitError> {
     if v.major > 9 || v.minor > 9 {
         return Err(unrepresentable("version", "a digit above 9"));
     }
-    Ok(w.parts(&[b"HTTP/", &[b'0' + v.major, b'.', b'0' + v.minor]])?)
-}
-
-impl From<BufferTooSmall> for HttpEmitError {
-    fn from(e: BufferTooSmall) -> Self {
-        HttpEmitError::BufferTooSmall { needed: e.needed }
-    }
+    w.parts(&[b"HTTP/", &[b'0' + v.major, b'.', b'0' + v.minor]])
 }
 
 #[cfg(test)]
@@ -1088,7 +1058,10 @@ mod tests {
         let mut buf = [0u8; 18];
         assert_eq!(
             x.emit(&mut buf),
-            Err(HttpEmitError::BufferTooSmall { needed: 20 })
+            Err(EmitError::BufferTooSmall {
+                proto: Proto::Http,
+                needed: 20
+            })
         );
         let mut big = [b'#'; 21];
         assert_eq!(x.emit(&mut big), Ok(20));
@@ -1099,7 +1072,7 @@ mod tests {
     fn unrepresentable_values_are_errors_not_panics() {
         let unrep = |x: HttpMessage<'_>| {
             assert!(
-                matches!(x.to_vec(), Err(HttpEmitError::Unrepresentable { .. })),
+                matches!(x.to_vec(), Err(EmitError::Unrepresentable { .. })),
                 "{x:?}"
             );
         };

@@ -6,6 +6,11 @@
 //! Datagram protocols expose `parse(&[u8]) -> Result<Msg<'_>, DissectError>`;
 //! stream protocols (SCCP, SIP over TCP, HTTP) return the rest of the buffer, or
 //! `ErrorKind::NeedMore(n)` when a PDU continues in a later segment.
+//!
+//! Every message `parse` returns also writes back (`buffer_len`, `emit`,
+//! `to_vec`), failing with the one [`EmitError`]. Code points (TLV types,
+//! message ids, opcodes) are newtypes declared with their names, one way
+//! for all dissectors (`codepoint.rs`).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(
@@ -20,6 +25,7 @@
 
 pub mod error;
 
+mod codepoint;
 mod emit;
 
 pub mod cdp;
@@ -30,4 +36,5 @@ pub mod sccp;
 pub mod sip;
 pub mod tftp;
 
+pub use emit::EmitError;
 pub use error::{DissectError, ErrorKind, Proto};

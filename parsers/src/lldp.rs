@@ -18,7 +18,9 @@ use nom::bytes::complete::take;
 use nom::number::complete::{be_u16, be_u32, be_u8};
 use nom::Parser;
 
-use crate::cdp::{bit_flags, code_points, until_nul, Writer};
+use crate::cdp::until_nul;
+use crate::codepoint::{bit_flags, code_points};
+use crate::emit::{self, EmitError, Writer};
 use crate::error::{finish, DissectError, PResult, Proto};
 
 code_points! {
@@ -808,14 +810,6 @@ impl<'a> LldpPdu<'a> {
     }
 }
 
-/// The buffer handed to an `emit` is shorter than the message's `buffer_len`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("LLDP emit: buffer too small, {needed} bytes needed")]
-pub struct LldpEmitError {
-    /// The bytes `emit` needs (`buffer_len`).
-    pub needed: usize,
-}
-
 /// Largest TLV value: the length field has 9 bits.
 const MAX_VALUE: usize = 0x01ff;
 
@@ -875,89 +869,90 @@ impl LldpTlv<'_> {
         self.value_len().min(MAX_VALUE) + 2
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
+    fn write(&self, w: &mut Writer<'_>) -> Result<(), EmitError> {
         let len = self.value_len().min(MAX_VALUE);
         // 7-bit type, 9-bit length.
         let hdr = (u16::from(self.kind().0 & 0x7f) << 9) | u16::try_from(len).unwrap_or(0x01ff);
-        w.be_u16(hdr);
-        let mut v = w.sub(len);
+        w.be_u16(hdr)?;
+        let mut v = w.cut(len)?;
         let org = |v: &mut Writer<'_>, oui: Oui, subtype: u8| {
             let [_, a, b, c] = oui.0.to_be_bytes();
-            v.put(&[a, b, c, subtype]);
+            v.bytes(&[a, b, c, subtype])
         };
         match self {
             LldpTlv::ChassisId { subtype, id } => {
-                v.u8(subtype.0);
-                v.put(id);
+                v.u8(subtype.0)?;
+                v.bytes(id)
             }
             LldpTlv::PortId { subtype, id } => {
-                v.u8(subtype.0);
-                v.put(id);
+                v.u8(subtype.0)?;
+                v.bytes(id)
             }
             LldpTlv::Ttl(s) => v.be_u16(*s),
             LldpTlv::PortDescription(b)
             | LldpTlv::SystemName(b)
             | LldpTlv::SystemDescription(b)
             | LldpTlv::Malformed { value: b, .. }
-            | LldpTlv::Other { value: b, .. } => v.put(b),
+            | LldpTlv::Other { value: b, .. } => v.bytes(b),
             LldpTlv::Capabilities { system, enabled } => {
-                v.be_u16(system.0);
-                v.be_u16(enabled.0);
+                v.be_u16(system.0)?;
+                v.be_u16(enabled.0)
             }
             LldpTlv::ManagementAddress(m) => m.write(&mut v),
             LldpTlv::PortVlan(pvid) => {
-                org(&mut v, Oui::IEEE_802_1, 1);
-                v.be_u16(*pvid);
+                org(&mut v, Oui::IEEE_802_1, 1)?;
+                v.be_u16(*pvid)
             }
             LldpTlv::MdiPower(p) => {
-                org(&mut v, Oui::IEEE_802_3, 2);
-                v.put(&[p.support, p.pair, p.class]);
+                org(&mut v, Oui::IEEE_802_3, 2)?;
+                v.bytes(&[p.support, p.pair, p.class])?;
                 if let Some(x) = p.extension {
                     // Type bits 7-6, source 5-4, reserved 3-2 (zero), priority 1-0.
                     v.u8(((x.power_type & 0x03) << 6)
                         | ((x.source & 0x03) << 4)
-                        | (x.priority & 0x03));
-                    v.be_u16(x.requested_dw);
-                    v.be_u16(x.allocated_dw);
+                        | (x.priority & 0x03))?;
+                    v.be_u16(x.requested_dw)?;
+                    v.be_u16(x.allocated_dw)?;
                 }
+                Ok(())
             }
             LldpTlv::MedCapabilities {
                 capabilities,
                 class,
             } => {
-                org(&mut v, Oui::TIA, 1);
-                v.be_u16(capabilities.0);
-                v.u8(class.0);
+                org(&mut v, Oui::TIA, 1)?;
+                v.be_u16(capabilities.0)?;
+                v.u8(class.0)
             }
             LldpTlv::MedNetworkPolicy(p) => {
-                org(&mut v, Oui::TIA, 2);
-                v.u8(p.app.0);
-                v.put(&policy_bits(p));
+                org(&mut v, Oui::TIA, 2)?;
+                v.u8(p.app.0)?;
+                v.bytes(&policy_bits(p))
             }
             LldpTlv::MedLocation(l) => {
-                org(&mut v, Oui::TIA, 3);
-                v.u8(l.format.0);
-                v.put(l.data);
+                org(&mut v, Oui::TIA, 3)?;
+                v.u8(l.format.0)?;
+                v.bytes(l.data)
             }
             LldpTlv::MedExtendedPower(p) => {
-                org(&mut v, Oui::TIA, 4);
+                org(&mut v, Oui::TIA, 4)?;
                 // Type bits 7-6, source 5-4, priority 3-0.
                 v.u8(((p.power_type & 0x03) << 6)
                     | ((p.source & 0x03) << 4)
-                    | (p.priority.0 & 0x0f));
-                v.be_u16(p.power_dw);
+                    | (p.priority.0 & 0x0f))?;
+                v.be_u16(p.power_dw)
             }
             LldpTlv::MedInventory { subtype, value } => {
-                org(&mut v, Oui::TIA, subtype.0);
-                v.put(value);
+                org(&mut v, Oui::TIA, subtype.0)?;
+                v.bytes(value)
             }
             LldpTlv::OrgSpecific {
                 oui,
                 subtype,
                 value,
             } => {
-                org(&mut v, *oui, *subtype);
-                v.put(value);
+                org(&mut v, *oui, *subtype)?;
+                v.bytes(value)
             }
         }
     }
@@ -981,22 +976,22 @@ impl LldpMgmtAddress<'_> {
         8 + self.address.len().min(254) + self.oid.len().min(255)
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
+    fn write(&self, w: &mut Writer<'_>) -> Result<(), EmitError> {
         let alen = self.address.len().min(254);
         let olen = self.oid.len().min(255);
         // The address string length counts the subtype byte.
-        w.u8(u8::try_from(alen + 1).unwrap_or(u8::MAX));
-        w.u8(self.addr_subtype);
-        w.sub(alen).put(self.address);
-        w.u8(self.if_subtype);
-        w.be_u32(self.if_number);
-        w.u8(u8::try_from(olen).unwrap_or(u8::MAX));
-        w.sub(olen).put(self.oid);
+        w.u8(u8::try_from(alen + 1).unwrap_or(u8::MAX))?;
+        w.u8(self.addr_subtype)?;
+        w.cut(alen)?.bytes(self.address)?;
+        w.u8(self.if_subtype)?;
+        w.be_u32(self.if_number)?;
+        w.u8(u8::try_from(olen).unwrap_or(u8::MAX))?;
+        w.cut(olen)?.bytes(self.oid)
     }
 }
 
 /// Writing a PDU back: `emit` writes exactly what `parse` reads, so
-/// `parse(&pdu.to_vec()) == Ok(pdu)` for a PDU `parse` returned, except where
+/// `parse(&pdu.to_vec()?) == Ok(pdu)` for a PDU `parse` returned, except where
 /// `parse` drops bits (below). The TLVs are written in order, as given:
 ///
 /// - An End TLV (`00 00`) follows them, unless [`LldpPdu::truncated`] is set
@@ -1033,30 +1028,26 @@ impl LldpPdu<'_> {
     /// into `buf[..self.buffer_len()]`; returns the length written.
     ///
     /// # Errors
-    /// [`LldpEmitError`] when `buf` is shorter than [`LldpPdu::buffer_len`];
-    /// nothing is written then.
-    pub fn emit(&self, buf: &mut [u8]) -> Result<usize, LldpEmitError> {
+    /// [`EmitError::BufferTooSmall`] when `buf` is shorter than
+    /// [`LldpPdu::buffer_len`]; nothing is written then.
+    pub fn emit(&self, buf: &mut [u8]) -> Result<usize, EmitError> {
         let needed = self.buffer_len();
-        let Some(out) = buf.get_mut(..needed) else {
-            return Err(LldpEmitError { needed });
-        };
-        let mut w = Writer::new(out);
+        let mut w = Writer::new(Proto::Lldp, buf, needed)?;
         for t in &self.tlvs {
-            t.write(&mut w);
+            t.write(&mut w)?;
         }
         if self.writes_end() {
-            w.be_u16(0);
+            w.be_u16(0)?;
         }
         Ok(needed)
     }
 
-    /// The PDU as a new `Vec` (see [`LldpPdu::emit`]).
-    pub fn to_vec(&self) -> Vec<u8> {
-        let mut v = vec![0; self.buffer_len()];
-        if let Ok(n) = self.emit(&mut v) {
-            v.truncate(n);
-        }
-        v
+    /// The PDU in a new buffer of [`LldpPdu::buffer_len`] bytes.
+    ///
+    /// # Errors
+    /// None in practice: the buffer is always big enough (see [`LldpPdu::emit`]).
+    pub fn to_vec(&self) -> Result<Vec<u8>, EmitError> {
+        emit::to_vec(self.buffer_len(), |buf| self.emit(buf))
     }
 }
 
@@ -1533,7 +1524,7 @@ mod tests {
         ] {
             let p = parse(bytes).unwrap();
             assert!(!p.truncated && !p.malformed(), "{name}");
-            let out = p.to_vec();
+            let out = p.to_vec().unwrap();
             assert_eq!(out.len(), p.buffer_len(), "{name}");
             // The fixtures run to the end of the frame: `parse` stops at the End
             // TLV and drops the Ethernet padding after it, so the re-emitted PDU
@@ -1558,7 +1549,7 @@ mod tests {
         ] {
             let p = parse(bytes).unwrap();
             assert!(p.malformed(), "{name}");
-            let out = p.to_vec();
+            let out = p.to_vec().unwrap();
             assert!(bytes.starts_with(&out), "{name}");
             assert_eq!(parse(&out).unwrap(), p, "{name}");
         }
@@ -1673,7 +1664,7 @@ mod tests {
             ],
             truncated: false,
         };
-        let bytes = pdu.to_vec();
+        let bytes = pdu.to_vec().unwrap();
         assert_eq!(bytes.len(), pdu.buffer_len());
         assert_eq!(parse(&bytes).unwrap(), pdu);
         // No End TLV when `truncated`; an End with a value is the End.
@@ -1689,7 +1680,7 @@ mod tests {
                 ..pdu.clone()
             };
             p.tlvs.extend(tail);
-            let bytes = p.to_vec();
+            let bytes = p.to_vec().unwrap();
             assert_eq!(bytes.len(), p.buffer_len());
             assert_eq!(parse(&bytes).unwrap(), p);
         }
@@ -1701,7 +1692,8 @@ mod tests {
         let mut buf = [0u8; 16];
         assert_eq!(
             p.emit(&mut buf),
-            Err(LldpEmitError {
+            Err(EmitError::BufferTooSmall {
+                proto: Proto::Lldp,
                 needed: PHONE.len()
             })
         );
@@ -1730,7 +1722,7 @@ mod tests {
             ],
             truncated: false,
         };
-        let bytes = pdu.to_vec();
+        let bytes = pdu.to_vec().unwrap();
         assert_eq!(bytes.len(), pdu.buffer_len());
         let p = parse(&bytes).unwrap();
         assert_eq!(
@@ -1910,7 +1902,7 @@ mod tests {
             truncated in any::<bool>(),
         ) {
             let pdu = LldpPdu { tlvs: gens.iter().map(tlv).collect(), truncated };
-            let bytes = pdu.to_vec();
+            let bytes = pdu.to_vec().unwrap();
             prop_assert_eq!(bytes.len(), pdu.buffer_len());
             prop_assert_eq!(parse(&bytes).unwrap(), pdu);
         }
@@ -1920,7 +1912,7 @@ mod tests {
             data in proptest::collection::vec(any::<u8>(), 0..600),
         ) {
             if let Ok(p) = parse(&data) {
-                let out = p.to_vec();
+                let out = p.to_vec().unwrap();
                 prop_assert_eq!(parse(&out).unwrap(), p);
             }
         }

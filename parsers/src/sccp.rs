@@ -20,7 +20,6 @@
 //! [`SccpMessage::new`], [`SccpMessage::to_vec`]) write a PDU, computing the
 //! data length from the body; a parsed PDU is written back byte for byte.
 
-use std::fmt;
 use std::iter::FusedIterator;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -29,7 +28,8 @@ use nom::combinator::opt;
 use nom::number::complete::{le_u16, le_u32, u8 as byte};
 use nom::Parser;
 
-use crate::emit::{BufferTooSmall, StrictWriter};
+use crate::codepoint::code_points;
+use crate::emit::{self, EmitError, Writer};
 use crate::error::{fail, finish, DissectError, ErrorKind, PErr, PResult, Proto};
 
 /// Bytes of the fixed header: data length, header version, message id.
@@ -47,871 +47,403 @@ pub const MAX_PDU_LEN: usize = 64 * 1024 + 8;
 /// above a byte means the stream is not SCCP (or is out of step).
 pub const MAX_HEADER_VERSION: u32 = 0xFF;
 
-/// `Debug` for a code-point newtype: the known name with the raw value in
-/// `$fmt` (`RegisterAck(0x0081)`), or the type name and raw value when unknown.
-macro_rules! debug_by_name {
-    ($ty:ident, $fmt:literal) => {
-        impl fmt::Debug for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                match self.name() {
-                    Some(n) => write!(f, concat!("{}(", $fmt, ")"), n, self.0),
-                    None => write!(f, concat!(stringify!($ty), "(", $fmt, ")"), self.0),
-                }
-            }
-        }
-    };
-}
-
-/// Skinny message identifier (`skinny.messageId`).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SccpMessageId(pub u32);
-
-impl SccpMessageId {
-    /// `KeepAliveReq` (0x0000).
-    pub const KEEP_ALIVE_REQ: Self = Self(0x0000);
-    /// `RegisterReq` (0x0001).
-    pub const REGISTER_REQ: Self = Self(0x0001);
-    /// `IpPort` (0x0002).
-    pub const IP_PORT: Self = Self(0x0002);
-    /// `KeypadButton` (0x0003).
-    pub const KEYPAD_BUTTON: Self = Self(0x0003);
-    /// `EnblocCall` (0x0004).
-    pub const ENBLOC_CALL: Self = Self(0x0004);
-    /// `Stimulus` (0x0005).
-    pub const STIMULUS: Self = Self(0x0005);
-    /// `OffHook` (0x0006).
-    pub const OFF_HOOK: Self = Self(0x0006);
-    /// `OnHook` (0x0007).
-    pub const ON_HOOK: Self = Self(0x0007);
-    /// `HookFlash` (0x0008).
-    pub const HOOK_FLASH: Self = Self(0x0008);
-    /// `ForwardStatReq` (0x0009).
-    pub const FORWARD_STAT_REQ: Self = Self(0x0009);
-    /// `SpeedDialStatReq` (0x000A).
-    pub const SPEED_DIAL_STAT_REQ: Self = Self(0x000A);
-    /// `LineStatReq` (0x000B).
-    pub const LINE_STAT_REQ: Self = Self(0x000B);
-    /// `ConfigStatReq` (0x000C).
-    pub const CONFIG_STAT_REQ: Self = Self(0x000C);
-    /// `TimeDateReq` (0x000D).
-    pub const TIME_DATE_REQ: Self = Self(0x000D);
-    /// `ButtonTemplateReq` (0x000E).
-    pub const BUTTON_TEMPLATE_REQ: Self = Self(0x000E);
-    /// `VersionReq` (0x000F).
-    pub const VERSION_REQ: Self = Self(0x000F);
-    /// `CapabilitiesRes` (0x0010).
-    pub const CAPABILITIES_RES: Self = Self(0x0010);
-    /// `ServerReq` (0x0012).
-    pub const SERVER_REQ: Self = Self(0x0012);
-    /// `Alarm` (0x0020).
-    pub const ALARM: Self = Self(0x0020);
-    /// `MulticastMediaReceptionAck` (0x0021).
-    pub const MULTICAST_MEDIA_RECEPTION_ACK: Self = Self(0x0021);
-    /// `OpenReceiveChannelAck` (0x0022).
-    pub const OPEN_RECEIVE_CHANNEL_ACK: Self = Self(0x0022);
-    /// `ConnectionStatisticsRes` (0x0023).
-    pub const CONNECTION_STATISTICS_RES: Self = Self(0x0023);
-    /// `OffHookWithCallingPartyNumber` (0x0024).
-    pub const OFF_HOOK_WITH_CALLING_PARTY_NUMBER: Self = Self(0x0024);
-    /// `SoftKeySetReq` (0x0025).
-    pub const SOFT_KEY_SET_REQ: Self = Self(0x0025);
-    /// `SoftKeyEvent` (0x0026).
-    pub const SOFT_KEY_EVENT: Self = Self(0x0026);
-    /// `UnregisterReq` (0x0027).
-    pub const UNREGISTER_REQ: Self = Self(0x0027);
-    /// `SoftKeyTemplateReq` (0x0028).
-    pub const SOFT_KEY_TEMPLATE_REQ: Self = Self(0x0028);
-    /// `RegisterTokenReq` (0x0029).
-    pub const REGISTER_TOKEN_REQ: Self = Self(0x0029);
-    /// `MediaTransmissionFailure` (0x002A).
-    pub const MEDIA_TRANSMISSION_FAILURE: Self = Self(0x002A);
-    /// `HeadsetStatus` (0x002B).
-    pub const HEADSET_STATUS: Self = Self(0x002B);
-    /// `MediaResourceNotification` (0x002C).
-    pub const MEDIA_RESOURCE_NOTIFICATION: Self = Self(0x002C);
-    /// `RegisterAvailableLines` (0x002D).
-    pub const REGISTER_AVAILABLE_LINES: Self = Self(0x002D);
-    /// `DeviceToUserData` (0x002E).
-    pub const DEVICE_TO_USER_DATA: Self = Self(0x002E);
-    /// `DeviceToUserDataResponse` (0x002F).
-    pub const DEVICE_TO_USER_DATA_RESPONSE: Self = Self(0x002F);
-    /// `UpdateCapabilities` (0x0030).
-    pub const UPDATE_CAPABILITIES: Self = Self(0x0030);
-    /// `OpenMultiMediaReceiveChannelAck` (0x0031).
-    pub const OPEN_MULTI_MEDIA_RECEIVE_CHANNEL_ACK: Self = Self(0x0031);
-    /// `ClearConference` (0x0032).
-    pub const CLEAR_CONFERENCE: Self = Self(0x0032);
-    /// `ServiceURLStatReq` (0x0033).
-    pub const SERVICE_URL_STAT_REQ: Self = Self(0x0033);
-    /// `FeatureStatReq` (0x0034).
-    pub const FEATURE_STAT_REQ: Self = Self(0x0034);
-    /// `CreateConferenceRes` (0x0035).
-    pub const CREATE_CONFERENCE_RES: Self = Self(0x0035);
-    /// `DeleteConferenceRes` (0x0036).
-    pub const DELETE_CONFERENCE_RES: Self = Self(0x0036);
-    /// `ModifyConferenceRes` (0x0037).
-    pub const MODIFY_CONFERENCE_RES: Self = Self(0x0037);
-    /// `AddParticipantRes` (0x0038).
-    pub const ADD_PARTICIPANT_RES: Self = Self(0x0038);
-    /// `AuditConferenceRes` (0x0039).
-    pub const AUDIT_CONFERENCE_RES: Self = Self(0x0039);
-    /// `AuditParticipantRes` (0x0040).
-    pub const AUDIT_PARTICIPANT_RES: Self = Self(0x0040);
-    /// `DeviceToUserDataVersion1` (0x0041).
-    pub const DEVICE_TO_USER_DATA_VERSION1: Self = Self(0x0041);
-    /// `DeviceToUserDataResponseVersion1` (0x0042).
-    pub const DEVICE_TO_USER_DATA_RESPONSE_VERSION1: Self = Self(0x0042);
-    /// `CapabilitiesV2Res` (0x0043).
-    pub const CAPABILITIES_V2_RES: Self = Self(0x0043);
-    /// `CapabilitiesV3Res` (0x0044).
-    pub const CAPABILITIES_V3_RES: Self = Self(0x0044);
-    /// `PortRes` (0x0045).
-    pub const PORT_RES: Self = Self(0x0045);
-    /// `QoSResvNotify` (0x0046).
-    pub const QOS_RESV_NOTIFY: Self = Self(0x0046);
-    /// `QoSErrorNotify` (0x0047).
-    pub const QOS_ERROR_NOTIFY: Self = Self(0x0047);
-    /// `SubscriptionStatReq` (0x0048).
-    pub const SUBSCRIPTION_STAT_REQ: Self = Self(0x0048);
-    /// `MediaPathEvent` (0x0049).
-    pub const MEDIA_PATH_EVENT: Self = Self(0x0049);
-    /// `MediaPathCapability` (0x004A).
-    pub const MEDIA_PATH_CAPABILITY: Self = Self(0x004A);
-    /// `MwiNotification` (0x004C).
-    pub const MWI_NOTIFICATION: Self = Self(0x004C);
-    /// `RegisterAck` (0x0081).
-    pub const REGISTER_ACK: Self = Self(0x0081);
-    /// `StartTone` (0x0082).
-    pub const START_TONE: Self = Self(0x0082);
-    /// `StopTone` (0x0083).
-    pub const STOP_TONE: Self = Self(0x0083);
-    /// `SetRinger` (0x0085).
-    pub const SET_RINGER: Self = Self(0x0085);
-    /// `SetLamp` (0x0086).
-    pub const SET_LAMP: Self = Self(0x0086);
-    /// `SetHookFlashDetect` (0x0087).
-    pub const SET_HOOK_FLASH_DETECT: Self = Self(0x0087);
-    /// `SetSpeakerMode` (0x0088).
-    pub const SET_SPEAKER_MODE: Self = Self(0x0088);
-    /// `SetMicroMode` (0x0089).
-    pub const SET_MICRO_MODE: Self = Self(0x0089);
-    /// `StartMediaTransmission` (0x008A).
-    pub const START_MEDIA_TRANSMISSION: Self = Self(0x008A);
-    /// `StopMediaTransmission` (0x008B).
-    pub const STOP_MEDIA_TRANSMISSION: Self = Self(0x008B);
-    /// `CallInfo` (0x008F).
-    pub const CALL_INFO: Self = Self(0x008F);
-    /// `ForwardStatRes` (0x0090).
-    pub const FORWARD_STAT_RES: Self = Self(0x0090);
-    /// `SpeedDialStatRes` (0x0091).
-    pub const SPEED_DIAL_STAT_RES: Self = Self(0x0091);
-    /// `LineStatRes` (0x0092).
-    pub const LINE_STAT_RES: Self = Self(0x0092);
-    /// `ConfigStatRes` (0x0093).
-    pub const CONFIG_STAT_RES: Self = Self(0x0093);
-    /// `TimeDateRes` (0x0094).
-    pub const TIME_DATE_RES: Self = Self(0x0094);
-    /// `StartSessionTransmission` (0x0095).
-    pub const START_SESSION_TRANSMISSION: Self = Self(0x0095);
-    /// `StopSessionTransmission` (0x0096).
-    pub const STOP_SESSION_TRANSMISSION: Self = Self(0x0096);
-    /// `ButtonTemplateRes` (0x0097).
-    pub const BUTTON_TEMPLATE_RES: Self = Self(0x0097);
-    /// `VersionRes` (0x0098).
-    pub const VERSION_RES: Self = Self(0x0098);
-    /// `DisplayText` (0x0099).
-    pub const DISPLAY_TEXT: Self = Self(0x0099);
-    /// `ClearDisplay` (0x009A).
-    pub const CLEAR_DISPLAY: Self = Self(0x009A);
-    /// `CapabilitiesReq` (0x009B).
-    pub const CAPABILITIES_REQ: Self = Self(0x009B);
-    /// `RegisterReject` (0x009D).
-    pub const REGISTER_REJECT: Self = Self(0x009D);
-    /// `ServerRes` (0x009E).
-    pub const SERVER_RES: Self = Self(0x009E);
-    /// `Reset` (0x009F).
-    pub const RESET: Self = Self(0x009F);
-    /// `KeepAliveAck` (0x0100).
-    pub const KEEP_ALIVE_ACK: Self = Self(0x0100);
-    /// `StartMulticastMediaReception` (0x0101).
-    pub const START_MULTICAST_MEDIA_RECEPTION: Self = Self(0x0101);
-    /// `StartMulticastMediaTransmission` (0x0102).
-    pub const START_MULTICAST_MEDIA_TRANSMISSION: Self = Self(0x0102);
-    /// `StopMulticastMediaReception` (0x0103).
-    pub const STOP_MULTICAST_MEDIA_RECEPTION: Self = Self(0x0103);
-    /// `StopMulticastMediaTransmission` (0x0104).
-    pub const STOP_MULTICAST_MEDIA_TRANSMISSION: Self = Self(0x0104);
-    /// `OpenReceiveChannel` (0x0105).
-    pub const OPEN_RECEIVE_CHANNEL: Self = Self(0x0105);
-    /// `CloseReceiveChannel` (0x0106).
-    pub const CLOSE_RECEIVE_CHANNEL: Self = Self(0x0106);
-    /// `ConnectionStatisticsReq` (0x0107).
-    pub const CONNECTION_STATISTICS_REQ: Self = Self(0x0107);
-    /// `SoftKeyTemplateRes` (0x0108).
-    pub const SOFT_KEY_TEMPLATE_RES: Self = Self(0x0108);
-    /// `SoftKeySetRes` (0x0109).
-    pub const SOFT_KEY_SET_RES: Self = Self(0x0109);
-    /// `SelectSoftKeys` (0x0110).
-    pub const SELECT_SOFT_KEYS: Self = Self(0x0110);
-    /// `CallState` (0x0111).
-    pub const CALL_STATE: Self = Self(0x0111);
-    /// `DisplayPromptStatus` (0x0112).
-    pub const DISPLAY_PROMPT_STATUS: Self = Self(0x0112);
-    /// `ClearPromptStatus` (0x0113).
-    pub const CLEAR_PROMPT_STATUS: Self = Self(0x0113);
-    /// `DisplayNotify` (0x0114).
-    pub const DISPLAY_NOTIFY: Self = Self(0x0114);
-    /// `ClearNotify` (0x0115).
-    pub const CLEAR_NOTIFY: Self = Self(0x0115);
-    /// `ActivateCallPlane` (0x0116).
-    pub const ACTIVATE_CALL_PLANE: Self = Self(0x0116);
-    /// `DeactivateCallPlane` (0x0117).
-    pub const DEACTIVATE_CALL_PLANE: Self = Self(0x0117);
-    /// `UnregisterAck` (0x0118).
-    pub const UNREGISTER_ACK: Self = Self(0x0118);
-    /// `BackSpaceRes` (0x0119).
-    pub const BACK_SPACE_RES: Self = Self(0x0119);
-    /// `RegisterTokenAck` (0x011A).
-    pub const REGISTER_TOKEN_ACK: Self = Self(0x011A);
-    /// `RegisterTokenReject` (0x011B).
-    pub const REGISTER_TOKEN_REJECT: Self = Self(0x011B);
-    /// `StartMediaFailureDetection` (0x011C).
-    pub const START_MEDIA_FAILURE_DETECTION: Self = Self(0x011C);
-    /// `DialedNumber` (0x011D).
-    pub const DIALED_NUMBER: Self = Self(0x011D);
-    /// `UserToDeviceData` (0x011E).
-    pub const USER_TO_DEVICE_DATA: Self = Self(0x011E);
-    /// `FeatureStatRes` (0x011F).
-    pub const FEATURE_STAT_RES: Self = Self(0x011F);
-    /// `DisplayPriNotify` (0x0120).
-    pub const DISPLAY_PRI_NOTIFY: Self = Self(0x0120);
-    /// `ClearPriNotify` (0x0121).
-    pub const CLEAR_PRI_NOTIFY: Self = Self(0x0121);
-    /// `StartAnnouncement` (0x0122).
-    pub const START_ANNOUNCEMENT: Self = Self(0x0122);
-    /// `StopAnnouncement` (0x0123).
-    pub const STOP_ANNOUNCEMENT: Self = Self(0x0123);
-    /// `AnnouncementFinish` (0x0124).
-    pub const ANNOUNCEMENT_FINISH: Self = Self(0x0124);
-    /// `NotifyDtmfTone` (0x0127).
-    pub const NOTIFY_DTMF_TONE: Self = Self(0x0127);
-    /// `SendDtmfTone` (0x0128).
-    pub const SEND_DTMF_TONE: Self = Self(0x0128);
-    /// `SubscribeDtmfPayloadReq` (0x0129).
-    pub const SUBSCRIBE_DTMF_PAYLOAD_REQ: Self = Self(0x0129);
-    /// `SubscribeDtmfPayloadRes` (0x012A).
-    pub const SUBSCRIBE_DTMF_PAYLOAD_RES: Self = Self(0x012A);
-    /// `SubscribeDtmfPayloadErr` (0x012B).
-    pub const SUBSCRIBE_DTMF_PAYLOAD_ERR: Self = Self(0x012B);
-    /// `UnSubscribeDtmfPayloadReq` (0x012C).
-    pub const UN_SUBSCRIBE_DTMF_PAYLOAD_REQ: Self = Self(0x012C);
-    /// `UnSubscribeDtmfPayloadRes` (0x012D).
-    pub const UN_SUBSCRIBE_DTMF_PAYLOAD_RES: Self = Self(0x012D);
-    /// `UnSubscribeDtmfPayloadErr` (0x012E).
-    pub const UN_SUBSCRIBE_DTMF_PAYLOAD_ERR: Self = Self(0x012E);
-    /// `ServiceURLStatRes` (0x012F).
-    pub const SERVICE_URL_STAT_RES: Self = Self(0x012F);
-    /// `CallSelectStatRes` (0x0130).
-    pub const CALL_SELECT_STAT_RES: Self = Self(0x0130);
-    /// `OpenMultiMediaReceiveChannel` (0x0131).
-    pub const OPEN_MULTI_MEDIA_RECEIVE_CHANNEL: Self = Self(0x0131);
-    /// `StartMultiMediaTransmission` (0x0132).
-    pub const START_MULTI_MEDIA_TRANSMISSION: Self = Self(0x0132);
-    /// `StopMultiMediaTransmission` (0x0133).
-    pub const STOP_MULTI_MEDIA_TRANSMISSION: Self = Self(0x0133);
-    /// `MiscellaneousCommand` (0x0134).
-    pub const MISCELLANEOUS_COMMAND: Self = Self(0x0134);
-    /// `FlowControlCommand` (0x0135).
-    pub const FLOW_CONTROL_COMMAND: Self = Self(0x0135);
-    /// `CloseMultiMediaReceiveChannel` (0x0136).
-    pub const CLOSE_MULTI_MEDIA_RECEIVE_CHANNEL: Self = Self(0x0136);
-    /// `CreateConferenceReq` (0x0137).
-    pub const CREATE_CONFERENCE_REQ: Self = Self(0x0137);
-    /// `DeleteConferenceReq` (0x0138).
-    pub const DELETE_CONFERENCE_REQ: Self = Self(0x0138);
-    /// `ModifyConferenceReq` (0x0139).
-    pub const MODIFY_CONFERENCE_REQ: Self = Self(0x0139);
-    /// `AddParticipantReq` (0x013A).
-    pub const ADD_PARTICIPANT_REQ: Self = Self(0x013A);
-    /// `DropParticipantReq` (0x013B).
-    pub const DROP_PARTICIPANT_REQ: Self = Self(0x013B);
-    /// `AuditConferenceReq` (0x013C).
-    pub const AUDIT_CONFERENCE_REQ: Self = Self(0x013C);
-    /// `AuditParticipantReq` (0x013D).
-    pub const AUDIT_PARTICIPANT_REQ: Self = Self(0x013D);
-    /// `ChangeParticipantReq` (0x013E).
-    pub const CHANGE_PARTICIPANT_REQ: Self = Self(0x013E);
-    /// `UserToDeviceDataVersion1` (0x013F).
-    pub const USER_TO_DEVICE_DATA_VERSION1: Self = Self(0x013F);
-    /// `VideoDisplayCommand` (0x0140).
-    pub const VIDEO_DISPLAY_COMMAND: Self = Self(0x0140);
-    /// `FlowControlNotify` (0x0141).
-    pub const FLOW_CONTROL_NOTIFY: Self = Self(0x0141);
-    /// `ConfigStatV2Res` (0x0142).
-    pub const CONFIG_STAT_V2_RES: Self = Self(0x0142);
-    /// `DisplayNotifyV2` (0x0143).
-    pub const DISPLAY_NOTIFY_V2: Self = Self(0x0143);
-    /// `DisplayPriNotifyV2` (0x0144).
-    pub const DISPLAY_PRI_NOTIFY_V2: Self = Self(0x0144);
-    /// `DisplayPromptStatusV2` (0x0145).
-    pub const DISPLAY_PROMPT_STATUS_V2: Self = Self(0x0145);
-    /// `FeatureStatV2Res` (0x0146).
-    pub const FEATURE_STAT_V2_RES: Self = Self(0x0146);
-    /// `LineStatV2Res` (0x0147).
-    pub const LINE_STAT_V2_RES: Self = Self(0x0147);
-    /// `ServiceURLStatV2Res` (0x0148).
-    pub const SERVICE_URL_STAT_V2_RES: Self = Self(0x0148);
-    /// `SpeedDialStatV2Res` (0x0149).
-    pub const SPEED_DIAL_STAT_V2_RES: Self = Self(0x0149);
-    /// `CallInfoV2` (0x014A).
-    pub const CALL_INFO_V2: Self = Self(0x014A);
-    /// `PortReq` (0x014B).
-    pub const PORT_REQ: Self = Self(0x014B);
-    /// `PortClose` (0x014C).
-    pub const PORT_CLOSE: Self = Self(0x014C);
-    /// `QoSListen` (0x014D).
-    pub const QOS_LISTEN: Self = Self(0x014D);
-    /// `QoSPath` (0x014E).
-    pub const QOS_PATH: Self = Self(0x014E);
-    /// `QoSTeardown` (0x014F).
-    pub const QOS_TEARDOWN: Self = Self(0x014F);
-    /// `UpdateDSCP` (0x0150).
-    pub const UPDATE_DSCP: Self = Self(0x0150);
-    /// `QoSModify` (0x0151).
-    pub const QOS_MODIFY: Self = Self(0x0151);
-    /// `SubscriptionStatRes` (0x0152).
-    pub const SUBSCRIPTION_STAT_RES: Self = Self(0x0152);
-    /// `Notification` (0x0153).
-    pub const NOTIFICATION: Self = Self(0x0153);
-    /// `StartMediaTransmissionAck` (0x0154).
-    pub const START_MEDIA_TRANSMISSION_ACK: Self = Self(0x0154);
-    /// `StartMultiMediaTransmissionAck` (0x0155).
-    pub const START_MULTI_MEDIA_TRANSMISSION_ACK: Self = Self(0x0155);
-    /// `CallHistoryInfo` (0x0156).
-    pub const CALL_HISTORY_INFO: Self = Self(0x0156);
-    /// `LocationInfo` (0x0157).
-    pub const LOCATION_INFO: Self = Self(0x0157);
-    /// `MwiRes` (0x0158).
-    pub const MWI_RES: Self = Self(0x0158);
-    /// `AddOnDeviceCapabilities` (0x0159).
-    pub const ADD_ON_DEVICE_CAPABILITIES: Self = Self(0x0159);
-    /// `EnhancedAlarm` (0x015A).
-    pub const ENHANCED_ALARM: Self = Self(0x015A);
-    /// `CallCountReq` (0x015E).
-    pub const CALL_COUNT_REQ: Self = Self(0x015E);
-    /// `CallCountResp` (0x015F).
-    pub const CALL_COUNT_RESP: Self = Self(0x015F);
-    /// `RecordingStatus` (0x0160).
-    pub const RECORDING_STATUS: Self = Self(0x0160);
-    /// `SPCPRegisterTokenReq` (0x8000).
-    pub const SPCP_REGISTER_TOKEN_REQ: Self = Self(0x8000);
-    /// `SPCPRegisterTokenAck` (0x8100).
-    pub const SPCP_REGISTER_TOKEN_ACK: Self = Self(0x8100);
-    /// `SPCPRegisterTokenReject` (0x8101).
-    pub const SPCP_REGISTER_TOKEN_REJECT: Self = Self(0x8101);
-}
-
-impl SccpMessageId {
-    /// The name tshark prints for this id, if Wireshark knows it.
-    #[must_use]
-    pub fn name(self) -> Option<&'static str> {
-        Some(match self.0 {
-            0x0000 => "KeepAliveReq",
-            0x0001 => "RegisterReq",
-            0x0002 => "IpPort",
-            0x0003 => "KeypadButton",
-            0x0004 => "EnblocCall",
-            0x0005 => "Stimulus",
-            0x0006 => "OffHook",
-            0x0007 => "OnHook",
-            0x0008 => "HookFlash",
-            0x0009 => "ForwardStatReq",
-            0x000A => "SpeedDialStatReq",
-            0x000B => "LineStatReq",
-            0x000C => "ConfigStatReq",
-            0x000D => "TimeDateReq",
-            0x000E => "ButtonTemplateReq",
-            0x000F => "VersionReq",
-            0x0010 => "CapabilitiesRes",
-            0x0012 => "ServerReq",
-            0x0020 => "Alarm",
-            0x0021 => "MulticastMediaReceptionAck",
-            0x0022 => "OpenReceiveChannelAck",
-            0x0023 => "ConnectionStatisticsRes",
-            0x0024 => "OffHookWithCallingPartyNumber",
-            0x0025 => "SoftKeySetReq",
-            0x0026 => "SoftKeyEvent",
-            0x0027 => "UnregisterReq",
-            0x0028 => "SoftKeyTemplateReq",
-            0x0029 => "RegisterTokenReq",
-            0x002A => "MediaTransmissionFailure",
-            0x002B => "HeadsetStatus",
-            0x002C => "MediaResourceNotification",
-            0x002D => "RegisterAvailableLines",
-            0x002E => "DeviceToUserData",
-            0x002F => "DeviceToUserDataResponse",
-            0x0030 => "UpdateCapabilities",
-            0x0031 => "OpenMultiMediaReceiveChannelAck",
-            0x0032 => "ClearConference",
-            0x0033 => "ServiceURLStatReq",
-            0x0034 => "FeatureStatReq",
-            0x0035 => "CreateConferenceRes",
-            0x0036 => "DeleteConferenceRes",
-            0x0037 => "ModifyConferenceRes",
-            0x0038 => "AddParticipantRes",
-            0x0039 => "AuditConferenceRes",
-            0x0040 => "AuditParticipantRes",
-            0x0041 => "DeviceToUserDataVersion1",
-            0x0042 => "DeviceToUserDataResponseVersion1",
-            0x0043 => "CapabilitiesV2Res",
-            0x0044 => "CapabilitiesV3Res",
-            0x0045 => "PortRes",
-            0x0046 => "QoSResvNotify",
-            0x0047 => "QoSErrorNotify",
-            0x0048 => "SubscriptionStatReq",
-            0x0049 => "MediaPathEvent",
-            0x004A => "MediaPathCapability",
-            0x004C => "MwiNotification",
-            0x0081 => "RegisterAck",
-            0x0082 => "StartTone",
-            0x0083 => "StopTone",
-            0x0085 => "SetRinger",
-            0x0086 => "SetLamp",
-            0x0087 => "SetHookFlashDetect",
-            0x0088 => "SetSpeakerMode",
-            0x0089 => "SetMicroMode",
-            0x008A => "StartMediaTransmission",
-            0x008B => "StopMediaTransmission",
-            0x008F => "CallInfo",
-            0x0090 => "ForwardStatRes",
-            0x0091 => "SpeedDialStatRes",
-            0x0092 => "LineStatRes",
-            0x0093 => "ConfigStatRes",
-            0x0094 => "TimeDateRes",
-            0x0095 => "StartSessionTransmission",
-            0x0096 => "StopSessionTransmission",
-            0x0097 => "ButtonTemplateRes",
-            0x0098 => "VersionRes",
-            0x0099 => "DisplayText",
-            0x009A => "ClearDisplay",
-            0x009B => "CapabilitiesReq",
-            0x009D => "RegisterReject",
-            0x009E => "ServerRes",
-            0x009F => "Reset",
-            0x0100 => "KeepAliveAck",
-            0x0101 => "StartMulticastMediaReception",
-            0x0102 => "StartMulticastMediaTransmission",
-            0x0103 => "StopMulticastMediaReception",
-            0x0104 => "StopMulticastMediaTransmission",
-            0x0105 => "OpenReceiveChannel",
-            0x0106 => "CloseReceiveChannel",
-            0x0107 => "ConnectionStatisticsReq",
-            0x0108 => "SoftKeyTemplateRes",
-            0x0109 => "SoftKeySetRes",
-            0x0110 => "SelectSoftKeys",
-            0x0111 => "CallState",
-            0x0112 => "DisplayPromptStatus",
-            0x0113 => "ClearPromptStatus",
-            0x0114 => "DisplayNotify",
-            0x0115 => "ClearNotify",
-            0x0116 => "ActivateCallPlane",
-            0x0117 => "DeactivateCallPlane",
-            0x0118 => "UnregisterAck",
-            0x0119 => "BackSpaceRes",
-            0x011A => "RegisterTokenAck",
-            0x011B => "RegisterTokenReject",
-            0x011C => "StartMediaFailureDetection",
-            0x011D => "DialedNumber",
-            0x011E => "UserToDeviceData",
-            0x011F => "FeatureStatRes",
-            0x0120 => "DisplayPriNotify",
-            0x0121 => "ClearPriNotify",
-            0x0122 => "StartAnnouncement",
-            0x0123 => "StopAnnouncement",
-            0x0124 => "AnnouncementFinish",
-            0x0127 => "NotifyDtmfTone",
-            0x0128 => "SendDtmfTone",
-            0x0129 => "SubscribeDtmfPayloadReq",
-            0x012A => "SubscribeDtmfPayloadRes",
-            0x012B => "SubscribeDtmfPayloadErr",
-            0x012C => "UnSubscribeDtmfPayloadReq",
-            0x012D => "UnSubscribeDtmfPayloadRes",
-            0x012E => "UnSubscribeDtmfPayloadErr",
-            0x012F => "ServiceURLStatRes",
-            0x0130 => "CallSelectStatRes",
-            0x0131 => "OpenMultiMediaReceiveChannel",
-            0x0132 => "StartMultiMediaTransmission",
-            0x0133 => "StopMultiMediaTransmission",
-            0x0134 => "MiscellaneousCommand",
-            0x0135 => "FlowControlCommand",
-            0x0136 => "CloseMultiMediaReceiveChannel",
-            0x0137 => "CreateConferenceReq",
-            0x0138 => "DeleteConferenceReq",
-            0x0139 => "ModifyConferenceReq",
-            0x013A => "AddParticipantReq",
-            0x013B => "DropParticipantReq",
-            0x013C => "AuditConferenceReq",
-            0x013D => "AuditParticipantReq",
-            0x013E => "ChangeParticipantReq",
-            0x013F => "UserToDeviceDataVersion1",
-            0x0140 => "VideoDisplayCommand",
-            0x0141 => "FlowControlNotify",
-            0x0142 => "ConfigStatV2Res",
-            0x0143 => "DisplayNotifyV2",
-            0x0144 => "DisplayPriNotifyV2",
-            0x0145 => "DisplayPromptStatusV2",
-            0x0146 => "FeatureStatV2Res",
-            0x0147 => "LineStatV2Res",
-            0x0148 => "ServiceURLStatV2Res",
-            0x0149 => "SpeedDialStatV2Res",
-            0x014A => "CallInfoV2",
-            0x014B => "PortReq",
-            0x014C => "PortClose",
-            0x014D => "QoSListen",
-            0x014E => "QoSPath",
-            0x014F => "QoSTeardown",
-            0x0150 => "UpdateDSCP",
-            0x0151 => "QoSModify",
-            0x0152 => "SubscriptionStatRes",
-            0x0153 => "Notification",
-            0x0154 => "StartMediaTransmissionAck",
-            0x0155 => "StartMultiMediaTransmissionAck",
-            0x0156 => "CallHistoryInfo",
-            0x0157 => "LocationInfo",
-            0x0158 => "MwiRes",
-            0x0159 => "AddOnDeviceCapabilities",
-            0x015A => "EnhancedAlarm",
-            0x015E => "CallCountReq",
-            0x015F => "CallCountResp",
-            0x0160 => "RecordingStatus",
-            0x8000 => "SPCPRegisterTokenReq",
-            0x8100 => "SPCPRegisterTokenAck",
-            0x8101 => "SPCPRegisterTokenReject",
-            _ => return None,
-        })
+code_points! {
+    /// Skinny message identifier (`skinny.messageId`).
+    SccpMessageId(u32), debug = name_value "{:#06x}" {
+        KEEP_ALIVE_REQ = 0x0000 => "KeepAliveReq",
+        REGISTER_REQ = 0x0001 => "RegisterReq",
+        IP_PORT = 0x0002 => "IpPort",
+        KEYPAD_BUTTON = 0x0003 => "KeypadButton",
+        ENBLOC_CALL = 0x0004 => "EnblocCall",
+        STIMULUS = 0x0005 => "Stimulus",
+        OFF_HOOK = 0x0006 => "OffHook",
+        ON_HOOK = 0x0007 => "OnHook",
+        HOOK_FLASH = 0x0008 => "HookFlash",
+        FORWARD_STAT_REQ = 0x0009 => "ForwardStatReq",
+        SPEED_DIAL_STAT_REQ = 0x000A => "SpeedDialStatReq",
+        LINE_STAT_REQ = 0x000B => "LineStatReq",
+        CONFIG_STAT_REQ = 0x000C => "ConfigStatReq",
+        TIME_DATE_REQ = 0x000D => "TimeDateReq",
+        BUTTON_TEMPLATE_REQ = 0x000E => "ButtonTemplateReq",
+        VERSION_REQ = 0x000F => "VersionReq",
+        CAPABILITIES_RES = 0x0010 => "CapabilitiesRes",
+        SERVER_REQ = 0x0012 => "ServerReq",
+        ALARM = 0x0020 => "Alarm",
+        MULTICAST_MEDIA_RECEPTION_ACK = 0x0021 => "MulticastMediaReceptionAck",
+        OPEN_RECEIVE_CHANNEL_ACK = 0x0022 => "OpenReceiveChannelAck",
+        CONNECTION_STATISTICS_RES = 0x0023 => "ConnectionStatisticsRes",
+        OFF_HOOK_WITH_CALLING_PARTY_NUMBER = 0x0024 => "OffHookWithCallingPartyNumber",
+        SOFT_KEY_SET_REQ = 0x0025 => "SoftKeySetReq",
+        SOFT_KEY_EVENT = 0x0026 => "SoftKeyEvent",
+        UNREGISTER_REQ = 0x0027 => "UnregisterReq",
+        SOFT_KEY_TEMPLATE_REQ = 0x0028 => "SoftKeyTemplateReq",
+        REGISTER_TOKEN_REQ = 0x0029 => "RegisterTokenReq",
+        MEDIA_TRANSMISSION_FAILURE = 0x002A => "MediaTransmissionFailure",
+        HEADSET_STATUS = 0x002B => "HeadsetStatus",
+        MEDIA_RESOURCE_NOTIFICATION = 0x002C => "MediaResourceNotification",
+        REGISTER_AVAILABLE_LINES = 0x002D => "RegisterAvailableLines",
+        DEVICE_TO_USER_DATA = 0x002E => "DeviceToUserData",
+        DEVICE_TO_USER_DATA_RESPONSE = 0x002F => "DeviceToUserDataResponse",
+        UPDATE_CAPABILITIES = 0x0030 => "UpdateCapabilities",
+        OPEN_MULTI_MEDIA_RECEIVE_CHANNEL_ACK = 0x0031 => "OpenMultiMediaReceiveChannelAck",
+        CLEAR_CONFERENCE = 0x0032 => "ClearConference",
+        SERVICE_URL_STAT_REQ = 0x0033 => "ServiceURLStatReq",
+        FEATURE_STAT_REQ = 0x0034 => "FeatureStatReq",
+        CREATE_CONFERENCE_RES = 0x0035 => "CreateConferenceRes",
+        DELETE_CONFERENCE_RES = 0x0036 => "DeleteConferenceRes",
+        MODIFY_CONFERENCE_RES = 0x0037 => "ModifyConferenceRes",
+        ADD_PARTICIPANT_RES = 0x0038 => "AddParticipantRes",
+        AUDIT_CONFERENCE_RES = 0x0039 => "AuditConferenceRes",
+        AUDIT_PARTICIPANT_RES = 0x0040 => "AuditParticipantRes",
+        DEVICE_TO_USER_DATA_VERSION1 = 0x0041 => "DeviceToUserDataVersion1",
+        DEVICE_TO_USER_DATA_RESPONSE_VERSION1 = 0x0042 => "DeviceToUserDataResponseVersion1",
+        CAPABILITIES_V2_RES = 0x0043 => "CapabilitiesV2Res",
+        CAPABILITIES_V3_RES = 0x0044 => "CapabilitiesV3Res",
+        PORT_RES = 0x0045 => "PortRes",
+        QOS_RESV_NOTIFY = 0x0046 => "QoSResvNotify",
+        QOS_ERROR_NOTIFY = 0x0047 => "QoSErrorNotify",
+        SUBSCRIPTION_STAT_REQ = 0x0048 => "SubscriptionStatReq",
+        MEDIA_PATH_EVENT = 0x0049 => "MediaPathEvent",
+        MEDIA_PATH_CAPABILITY = 0x004A => "MediaPathCapability",
+        MWI_NOTIFICATION = 0x004C => "MwiNotification",
+        REGISTER_ACK = 0x0081 => "RegisterAck",
+        START_TONE = 0x0082 => "StartTone",
+        STOP_TONE = 0x0083 => "StopTone",
+        SET_RINGER = 0x0085 => "SetRinger",
+        SET_LAMP = 0x0086 => "SetLamp",
+        SET_HOOK_FLASH_DETECT = 0x0087 => "SetHookFlashDetect",
+        SET_SPEAKER_MODE = 0x0088 => "SetSpeakerMode",
+        SET_MICRO_MODE = 0x0089 => "SetMicroMode",
+        START_MEDIA_TRANSMISSION = 0x008A => "StartMediaTransmission",
+        STOP_MEDIA_TRANSMISSION = 0x008B => "StopMediaTransmission",
+        CALL_INFO = 0x008F => "CallInfo",
+        FORWARD_STAT_RES = 0x0090 => "ForwardStatRes",
+        SPEED_DIAL_STAT_RES = 0x0091 => "SpeedDialStatRes",
+        LINE_STAT_RES = 0x0092 => "LineStatRes",
+        CONFIG_STAT_RES = 0x0093 => "ConfigStatRes",
+        TIME_DATE_RES = 0x0094 => "TimeDateRes",
+        START_SESSION_TRANSMISSION = 0x0095 => "StartSessionTransmission",
+        STOP_SESSION_TRANSMISSION = 0x0096 => "StopSessionTransmission",
+        BUTTON_TEMPLATE_RES = 0x0097 => "ButtonTemplateRes",
+        VERSION_RES = 0x0098 => "VersionRes",
+        DISPLAY_TEXT = 0x0099 => "DisplayText",
+        CLEAR_DISPLAY = 0x009A => "ClearDisplay",
+        CAPABILITIES_REQ = 0x009B => "CapabilitiesReq",
+        REGISTER_REJECT = 0x009D => "RegisterReject",
+        SERVER_RES = 0x009E => "ServerRes",
+        RESET = 0x009F => "Reset",
+        KEEP_ALIVE_ACK = 0x0100 => "KeepAliveAck",
+        START_MULTICAST_MEDIA_RECEPTION = 0x0101 => "StartMulticastMediaReception",
+        START_MULTICAST_MEDIA_TRANSMISSION = 0x0102 => "StartMulticastMediaTransmission",
+        STOP_MULTICAST_MEDIA_RECEPTION = 0x0103 => "StopMulticastMediaReception",
+        STOP_MULTICAST_MEDIA_TRANSMISSION = 0x0104 => "StopMulticastMediaTransmission",
+        OPEN_RECEIVE_CHANNEL = 0x0105 => "OpenReceiveChannel",
+        CLOSE_RECEIVE_CHANNEL = 0x0106 => "CloseReceiveChannel",
+        CONNECTION_STATISTICS_REQ = 0x0107 => "ConnectionStatisticsReq",
+        SOFT_KEY_TEMPLATE_RES = 0x0108 => "SoftKeyTemplateRes",
+        SOFT_KEY_SET_RES = 0x0109 => "SoftKeySetRes",
+        SELECT_SOFT_KEYS = 0x0110 => "SelectSoftKeys",
+        CALL_STATE = 0x0111 => "CallState",
+        DISPLAY_PROMPT_STATUS = 0x0112 => "DisplayPromptStatus",
+        CLEAR_PROMPT_STATUS = 0x0113 => "ClearPromptStatus",
+        DISPLAY_NOTIFY = 0x0114 => "DisplayNotify",
+        CLEAR_NOTIFY = 0x0115 => "ClearNotify",
+        ACTIVATE_CALL_PLANE = 0x0116 => "ActivateCallPlane",
+        DEACTIVATE_CALL_PLANE = 0x0117 => "DeactivateCallPlane",
+        UNREGISTER_ACK = 0x0118 => "UnregisterAck",
+        BACK_SPACE_RES = 0x0119 => "BackSpaceRes",
+        REGISTER_TOKEN_ACK = 0x011A => "RegisterTokenAck",
+        REGISTER_TOKEN_REJECT = 0x011B => "RegisterTokenReject",
+        START_MEDIA_FAILURE_DETECTION = 0x011C => "StartMediaFailureDetection",
+        DIALED_NUMBER = 0x011D => "DialedNumber",
+        USER_TO_DEVICE_DATA = 0x011E => "UserToDeviceData",
+        FEATURE_STAT_RES = 0x011F => "FeatureStatRes",
+        DISPLAY_PRI_NOTIFY = 0x0120 => "DisplayPriNotify",
+        CLEAR_PRI_NOTIFY = 0x0121 => "ClearPriNotify",
+        START_ANNOUNCEMENT = 0x0122 => "StartAnnouncement",
+        STOP_ANNOUNCEMENT = 0x0123 => "StopAnnouncement",
+        ANNOUNCEMENT_FINISH = 0x0124 => "AnnouncementFinish",
+        NOTIFY_DTMF_TONE = 0x0127 => "NotifyDtmfTone",
+        SEND_DTMF_TONE = 0x0128 => "SendDtmfTone",
+        SUBSCRIBE_DTMF_PAYLOAD_REQ = 0x0129 => "SubscribeDtmfPayloadReq",
+        SUBSCRIBE_DTMF_PAYLOAD_RES = 0x012A => "SubscribeDtmfPayloadRes",
+        SUBSCRIBE_DTMF_PAYLOAD_ERR = 0x012B => "SubscribeDtmfPayloadErr",
+        UN_SUBSCRIBE_DTMF_PAYLOAD_REQ = 0x012C => "UnSubscribeDtmfPayloadReq",
+        UN_SUBSCRIBE_DTMF_PAYLOAD_RES = 0x012D => "UnSubscribeDtmfPayloadRes",
+        UN_SUBSCRIBE_DTMF_PAYLOAD_ERR = 0x012E => "UnSubscribeDtmfPayloadErr",
+        SERVICE_URL_STAT_RES = 0x012F => "ServiceURLStatRes",
+        CALL_SELECT_STAT_RES = 0x0130 => "CallSelectStatRes",
+        OPEN_MULTI_MEDIA_RECEIVE_CHANNEL = 0x0131 => "OpenMultiMediaReceiveChannel",
+        START_MULTI_MEDIA_TRANSMISSION = 0x0132 => "StartMultiMediaTransmission",
+        STOP_MULTI_MEDIA_TRANSMISSION = 0x0133 => "StopMultiMediaTransmission",
+        MISCELLANEOUS_COMMAND = 0x0134 => "MiscellaneousCommand",
+        FLOW_CONTROL_COMMAND = 0x0135 => "FlowControlCommand",
+        CLOSE_MULTI_MEDIA_RECEIVE_CHANNEL = 0x0136 => "CloseMultiMediaReceiveChannel",
+        CREATE_CONFERENCE_REQ = 0x0137 => "CreateConferenceReq",
+        DELETE_CONFERENCE_REQ = 0x0138 => "DeleteConferenceReq",
+        MODIFY_CONFERENCE_REQ = 0x0139 => "ModifyConferenceReq",
+        ADD_PARTICIPANT_REQ = 0x013A => "AddParticipantReq",
+        DROP_PARTICIPANT_REQ = 0x013B => "DropParticipantReq",
+        AUDIT_CONFERENCE_REQ = 0x013C => "AuditConferenceReq",
+        AUDIT_PARTICIPANT_REQ = 0x013D => "AuditParticipantReq",
+        CHANGE_PARTICIPANT_REQ = 0x013E => "ChangeParticipantReq",
+        USER_TO_DEVICE_DATA_VERSION1 = 0x013F => "UserToDeviceDataVersion1",
+        VIDEO_DISPLAY_COMMAND = 0x0140 => "VideoDisplayCommand",
+        FLOW_CONTROL_NOTIFY = 0x0141 => "FlowControlNotify",
+        CONFIG_STAT_V2_RES = 0x0142 => "ConfigStatV2Res",
+        DISPLAY_NOTIFY_V2 = 0x0143 => "DisplayNotifyV2",
+        DISPLAY_PRI_NOTIFY_V2 = 0x0144 => "DisplayPriNotifyV2",
+        DISPLAY_PROMPT_STATUS_V2 = 0x0145 => "DisplayPromptStatusV2",
+        FEATURE_STAT_V2_RES = 0x0146 => "FeatureStatV2Res",
+        LINE_STAT_V2_RES = 0x0147 => "LineStatV2Res",
+        SERVICE_URL_STAT_V2_RES = 0x0148 => "ServiceURLStatV2Res",
+        SPEED_DIAL_STAT_V2_RES = 0x0149 => "SpeedDialStatV2Res",
+        CALL_INFO_V2 = 0x014A => "CallInfoV2",
+        PORT_REQ = 0x014B => "PortReq",
+        PORT_CLOSE = 0x014C => "PortClose",
+        QOS_LISTEN = 0x014D => "QoSListen",
+        QOS_PATH = 0x014E => "QoSPath",
+        QOS_TEARDOWN = 0x014F => "QoSTeardown",
+        UPDATE_DSCP = 0x0150 => "UpdateDSCP",
+        QOS_MODIFY = 0x0151 => "QoSModify",
+        SUBSCRIPTION_STAT_RES = 0x0152 => "SubscriptionStatRes",
+        NOTIFICATION = 0x0153 => "Notification",
+        START_MEDIA_TRANSMISSION_ACK = 0x0154 => "StartMediaTransmissionAck",
+        START_MULTI_MEDIA_TRANSMISSION_ACK = 0x0155 => "StartMultiMediaTransmissionAck",
+        CALL_HISTORY_INFO = 0x0156 => "CallHistoryInfo",
+        LOCATION_INFO = 0x0157 => "LocationInfo",
+        MWI_RES = 0x0158 => "MwiRes",
+        ADD_ON_DEVICE_CAPABILITIES = 0x0159 => "AddOnDeviceCapabilities",
+        ENHANCED_ALARM = 0x015A => "EnhancedAlarm",
+        CALL_COUNT_REQ = 0x015E => "CallCountReq",
+        CALL_COUNT_RESP = 0x015F => "CallCountResp",
+        RECORDING_STATUS = 0x0160 => "RecordingStatus",
+        SPCP_REGISTER_TOKEN_REQ = 0x8000 => "SPCPRegisterTokenReq",
+        SPCP_REGISTER_TOKEN_ACK = 0x8100 => "SPCPRegisterTokenAck",
+        SPCP_REGISTER_TOKEN_REJECT = 0x8101 => "SPCPRegisterTokenReject",
     }
 }
 
-debug_by_name!(SccpMessageId, "{:#06x}");
-
-/// Device type announced in RegisterReq / RegisterTokenReq (`skinny.deviceType`).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SccpDeviceType(pub u32);
-
-impl SccpDeviceType {
-    /// Cisco 7910.
-    pub const CISCO_7910: Self = Self(6);
-    /// Cisco 7940.
-    pub const CISCO_7940: Self = Self(8);
-    /// Cisco 7935 conference station.
-    pub const CISCO_7935: Self = Self(9);
-    /// ATA 186 analog adapter.
-    pub const ATA_186: Self = Self(12);
-    /// ATA 188 analog adapter.
-    pub const ATA_188: Self = Self(13);
-    /// Conference bridge.
-    pub const CONFERENCE_BRIDGE: Self = Self(50);
-    /// Music on hold server.
-    pub const MUSIC_ON_HOLD: Self = Self(70);
-    /// Software MTP (`SoftwareMtpDixieLand`, 0x53), e.g. an IOS "NONSECURE_MTP".
-    pub const SOFTWARE_MTP_DIXIELAND: Self = Self(83);
-    /// Media termination point.
-    pub const MEDIA_TERMINATION_POINT: Self = Self(110);
-    /// Cisco 7941G.
-    pub const CISCO_7941G: Self = Self(115);
-    /// Cisco 7971.
-    pub const CISCO_7971: Self = Self(119);
-    /// Annunciator.
-    pub const ANNUNCIATOR: Self = Self(126);
-    /// Cisco 7911.
-    pub const CISCO_7911: Self = Self(307);
-    /// Cisco 7961G-GE.
-    pub const CISCO_7961G_GE: Self = Self(309);
-    /// Cisco 7921 wireless.
-    pub const CISCO_7921: Self = Self(365);
-    /// Cisco 7906.
-    pub const CISCO_7906: Self = Self(369);
-    /// Cisco 7962.
-    pub const CISCO_7962: Self = Self(404);
-    /// Cisco 7937 conference station.
-    pub const CISCO_7937: Self = Self(431);
-    /// Cisco 7942.
-    pub const CISCO_7942: Self = Self(434);
-    /// Cisco 7945.
-    pub const CISCO_7945: Self = Self(435);
-    /// Cisco 7965.
-    pub const CISCO_7965: Self = Self(436);
-    /// Cisco 7975.
-    pub const CISCO_7975: Self = Self(437);
-    /// Cisco 7925 wireless.
-    pub const CISCO_7925: Self = Self(484);
-    /// Cisco 6921.
-    pub const CISCO_6921: Self = Self(495);
-    /// Cisco 6941.
-    pub const CISCO_6941: Self = Self(496);
-    /// Cisco 6961.
-    pub const CISCO_6961: Self = Self(497);
-    /// Cisco 6945.
-    pub const CISCO_6945: Self = Self(564);
-    /// Cisco 8945.
-    pub const CISCO_8945: Self = Self(585);
-    /// Cisco 8941.
-    pub const CISCO_8941: Self = Self(586);
-    /// Cisco 7905.
-    pub const CISCO_7905: Self = Self(20000);
-    /// Cisco 7920 wireless.
-    pub const CISCO_7920: Self = Self(30002);
-    /// Cisco 7970 (0x7536).
-    pub const CISCO_7970: Self = Self(30006);
-    /// Cisco 7912.
-    pub const CISCO_7912: Self = Self(30007);
-    /// Cisco 7902.
-    pub const CISCO_7902: Self = Self(30008);
-    /// Cisco IP Communicator (soft phone).
-    pub const IP_COMMUNICATOR: Self = Self(30016);
-    /// Cisco 7961G.
-    pub const CISCO_7961G: Self = Self(30018);
-    /// Cisco 7936 conference station.
-    pub const CISCO_7936: Self = Self(30019);
-    /// Analog (FXS) port of an IOS gateway (0x754b).
-    pub const ANALOG_PHONE: Self = Self(30027);
-    /// ISDN BRI phone behind an IOS gateway.
-    pub const ISDN_BRI_PHONE: Self = Self(30028);
-    /// Virtual phone of an SCCP IOS gateway (0x7550).
-    pub const SCCP_GW_VIRTUAL_PHONE: Self = Self(30032);
-
-    /// The name tshark prints for this device type, if Wireshark knows it.
-    #[must_use]
-    pub fn name(self) -> Option<&'static str> {
-        Some(match self.0 {
-            1 => "Station30SPplus",
-            2 => "Station12SPplus",
-            3 => "Station12SP",
-            4 => "Station12",
-            5 => "Station30VIP",
-            6 => "Cisco 7910",
-            7 => "StationTelecasterMgr",
-            8 => "Cisco 7940",
-            9 => "Cisco 7935",
-            10 => "StationVGC",
-            11 => "VGCVirtualPhone",
-            12 => "StationATA186",
-            13 => "StationATA188",
-            15 => "EmccBase",
-            20 => "Virtual30SPplus",
-            21 => "StationPhoneApplication",
-            30 => "AnalogAccess",
-            40 => "DigitalAccessTitan1",
-            41 => "Digital Access T1",
-            42 => "DigitalAccessTitan2",
-            43 => "DigitalAccessLennon",
-            47 => "AnalogAccessElvis",
-            48 => "VGCGateway",
-            50 => "ConferenceBridge",
-            51 => "ConferenceBridgeYoko",
-            52 => "ConferenceBridgeDixieLand",
-            53 => "ConferenceBridgeSummit",
-            60 => "H225",
-            61 => "H323Phone",
-            62 => "H323Gateway",
-            70 => "MusicOnHold",
-            71 => "Pilot",
-            72 => "TapiPort",
-            73 => "TapiRoutePoint",
-            80 => "VoiceInBox",
-            81 => "VoiceInboxAdmin",
-            82 => "LineAnnunciator",
-            83 => "SoftwareMtpDixieLand",
-            84 => "CiscoMediaServer",
-            85 => "ConferenceBridgeFlint",
-            86 => "ConferenceBridgeHetroGen",
-            87 => "ConferenceBridgeAudVid",
-            88 => "ConferenceHVideoBridge",
-            90 => "RouteList",
-            100 => "LoadSimulator",
-            110 => "MediaTerminationPoint",
-            111 => "MediaTerminationPointYoko",
-            112 => "MediaTerminationPointDixieLand",
-            113 => "MediaTerminationPointSummit",
-            115 => "7941G",
-            119 => "7971",
-            120 => "MGCPStation",
-            121 => "MGCPTrunk",
-            122 => "RASProxy",
-            124 => "Cisco 7914 AddOn",
-            125 => "Trunk",
-            126 => "Annunciator",
-            127 => "MonitorBridge",
-            128 => "Recorder",
-            129 => "MonitorBridgeYoko",
-            131 => "SipTrunk",
-            132 => "SipGateway",
-            133 => "WsmTrunk",
-            134 => "RemoteDestination",
-            227 => "Cisco 7915 AddOn",
-            228 => "Cisco 7915 AddOn 24",
-            229 => "Cisco 7916 AddOn",
-            230 => "Cisco 7916 AddOn 24",
-            253 => "GenericDevice",
-            254 => "UnknownMGCPGateway",
-            255 => "NotDefined",
-            275 => "Nokia E Series",
-            302 => "Cisco 7985",
-            307 => "7911",
-            308 => "Cisco 7961 GE",
-            309 => "7961G_GE",
-            335 => "MotorolaCN622",
-            336 => "3rdPartySipBasic",
-            348 => "Cisco 7931",
-            358 => "UnifiedCommunicator",
-            365 => "7921",
-            369 => "7906",
-            374 => "3rdPartySipAdv",
-            375 => "Telepresence",
-            376 => "Nokia ICC client",
-            404 => "7962",
-            412 => "3951",
-            431 => "7937",
-            434 => "7942",
-            435 => "7945",
-            436 => "7965",
-            437 => "7975",
-            468 => "UnifiedMobileCommunicator",
-            484 => "Cisco 7925",
-            493 => "9971_CE",
-            495 => "Cisco 6921",
-            496 => "Cisco 6941",
-            497 => "Cisco 6961",
-            503 => "CSF",
-            547 => "Cisco 6901",
-            548 => "Cisco 6911",
-            564 => "Cisco 6945",
-            585 => "Cisco 8945",
-            586 => "Cisco 8941",
-            597 => "CiscoTelepresenceMcu",
-            599 => "CiscoTelePresenceExchange",
-            600 => "CiscoTelePresenceSoftwareConferenceBridge",
-            631 => "ASSip",
-            635 => "CtiRemoteDevice",
-            20000 => "7905",
-            30002 => "7920",
-            30006 => "7970",
-            30007 => "7912",
-            30008 => "7902",
-            30016 => "Cisco IP Communicator",
-            30018 => "7961G",
-            30019 => "7936",
-            30027 => "AnalogPhone",
-            30028 => "ISDNBRIPhone",
-            30032 => "SCCPGwVirtualPhone",
-            30035 => "IP_STE",
-            36041 => "CiscoTelePresenceConductor",
-            36219 => "InteractiveVoiceResponse",
-            80000 => "Cisco SPA 521S",
-            80003 => "Cisco SPA 502G",
-            80004 => "Cisco SPA 504G",
-            80005 => "Cisco SPA 525G",
-            80007 => "Cisco SPA 509G",
-            80009 => "Cisco SPA 525G2",
-            80011 => "Cisco SPA 303G",
-            _ => return None,
-        })
+code_points! {
+    /// Device type announced in RegisterReq / RegisterTokenReq (`skinny.deviceType`).
+    SccpDeviceType(u32), debug = name_value "{:#x}" {
+        CISCO_7910 = 6 => "Cisco 7910",
+        CISCO_7940 = 8 => "Cisco 7940",
+        /// Cisco 7935 conference station.
+        CISCO_7935 = 9 => "Cisco 7935",
+        /// ATA 186 analog adapter.
+        ATA_186 = 12 => "StationATA186",
+        /// ATA 188 analog adapter.
+        ATA_188 = 13 => "StationATA188",
+        /// Conference bridge.
+        CONFERENCE_BRIDGE = 50 => "ConferenceBridge",
+        /// Music on hold server.
+        MUSIC_ON_HOLD = 70 => "MusicOnHold",
+        /// Software MTP (`SoftwareMtpDixieLand`, 0x53), e.g. an IOS "NONSECURE_MTP".
+        SOFTWARE_MTP_DIXIELAND = 83 => "SoftwareMtpDixieLand",
+        /// Media termination point.
+        MEDIA_TERMINATION_POINT = 110 => "MediaTerminationPoint",
+        /// Cisco 7941G.
+        CISCO_7941G = 115 => "7941G",
+        /// Cisco 7971.
+        CISCO_7971 = 119 => "7971",
+        ANNUNCIATOR = 126 => "Annunciator",
+        /// Cisco 7911.
+        CISCO_7911 = 307 => "7911",
+        /// Cisco 7961G-GE.
+        CISCO_7961G_GE = 309 => "7961G_GE",
+        /// Cisco 7921 wireless.
+        CISCO_7921 = 365 => "7921",
+        /// Cisco 7906.
+        CISCO_7906 = 369 => "7906",
+        /// Cisco 7962.
+        CISCO_7962 = 404 => "7962",
+        /// Cisco 7937 conference station.
+        CISCO_7937 = 431 => "7937",
+        /// Cisco 7942.
+        CISCO_7942 = 434 => "7942",
+        /// Cisco 7945.
+        CISCO_7945 = 435 => "7945",
+        /// Cisco 7965.
+        CISCO_7965 = 436 => "7965",
+        /// Cisco 7975.
+        CISCO_7975 = 437 => "7975",
+        /// Cisco 7925 wireless.
+        CISCO_7925 = 484 => "Cisco 7925",
+        CISCO_6921 = 495 => "Cisco 6921",
+        CISCO_6941 = 496 => "Cisco 6941",
+        CISCO_6961 = 497 => "Cisco 6961",
+        CISCO_6945 = 564 => "Cisco 6945",
+        CISCO_8945 = 585 => "Cisco 8945",
+        CISCO_8941 = 586 => "Cisco 8941",
+        /// Cisco 7905.
+        CISCO_7905 = 20000 => "7905",
+        /// Cisco 7920 wireless.
+        CISCO_7920 = 30002 => "7920",
+        /// Cisco 7970 (0x7536).
+        CISCO_7970 = 30006 => "7970",
+        /// Cisco 7912.
+        CISCO_7912 = 30007 => "7912",
+        /// Cisco 7902.
+        CISCO_7902 = 30008 => "7902",
+        /// Cisco IP Communicator (soft phone).
+        IP_COMMUNICATOR = 30016 => "Cisco IP Communicator",
+        /// Cisco 7961G.
+        CISCO_7961G = 30018 => "7961G",
+        /// Cisco 7936 conference station.
+        CISCO_7936 = 30019 => "7936",
+        /// Analog (FXS) port of an IOS gateway (0x754b).
+        ANALOG_PHONE = 30027 => "AnalogPhone",
+        /// ISDN BRI phone behind an IOS gateway.
+        ISDN_BRI_PHONE = 30028 => "ISDNBRIPhone",
+        /// Virtual phone of an SCCP IOS gateway (0x7550).
+        SCCP_GW_VIRTUAL_PHONE = 30032 => "SCCPGwVirtualPhone",
+    }
+    also_named {
+        1 => "Station30SPplus",
+        2 => "Station12SPplus",
+        3 => "Station12SP",
+        4 => "Station12",
+        5 => "Station30VIP",
+        7 => "StationTelecasterMgr",
+        10 => "StationVGC",
+        11 => "VGCVirtualPhone",
+        15 => "EmccBase",
+        20 => "Virtual30SPplus",
+        21 => "StationPhoneApplication",
+        30 => "AnalogAccess",
+        40 => "DigitalAccessTitan1",
+        41 => "Digital Access T1",
+        42 => "DigitalAccessTitan2",
+        43 => "DigitalAccessLennon",
+        47 => "AnalogAccessElvis",
+        48 => "VGCGateway",
+        51 => "ConferenceBridgeYoko",
+        52 => "ConferenceBridgeDixieLand",
+        53 => "ConferenceBridgeSummit",
+        60 => "H225",
+        61 => "H323Phone",
+        62 => "H323Gateway",
+        71 => "Pilot",
+        72 => "TapiPort",
+        73 => "TapiRoutePoint",
+        80 => "VoiceInBox",
+        81 => "VoiceInboxAdmin",
+        82 => "LineAnnunciator",
+        84 => "CiscoMediaServer",
+        85 => "ConferenceBridgeFlint",
+        86 => "ConferenceBridgeHetroGen",
+        87 => "ConferenceBridgeAudVid",
+        88 => "ConferenceHVideoBridge",
+        90 => "RouteList",
+        100 => "LoadSimulator",
+        111 => "MediaTerminationPointYoko",
+        112 => "MediaTerminationPointDixieLand",
+        113 => "MediaTerminationPointSummit",
+        120 => "MGCPStation",
+        121 => "MGCPTrunk",
+        122 => "RASProxy",
+        124 => "Cisco 7914 AddOn",
+        125 => "Trunk",
+        127 => "MonitorBridge",
+        128 => "Recorder",
+        129 => "MonitorBridgeYoko",
+        131 => "SipTrunk",
+        132 => "SipGateway",
+        133 => "WsmTrunk",
+        134 => "RemoteDestination",
+        227 => "Cisco 7915 AddOn",
+        228 => "Cisco 7915 AddOn 24",
+        229 => "Cisco 7916 AddOn",
+        230 => "Cisco 7916 AddOn 24",
+        253 => "GenericDevice",
+        254 => "UnknownMGCPGateway",
+        255 => "NotDefined",
+        275 => "Nokia E Series",
+        302 => "Cisco 7985",
+        308 => "Cisco 7961 GE",
+        335 => "MotorolaCN622",
+        336 => "3rdPartySipBasic",
+        348 => "Cisco 7931",
+        358 => "UnifiedCommunicator",
+        374 => "3rdPartySipAdv",
+        375 => "Telepresence",
+        376 => "Nokia ICC client",
+        412 => "3951",
+        468 => "UnifiedMobileCommunicator",
+        493 => "9971_CE",
+        503 => "CSF",
+        547 => "Cisco 6901",
+        548 => "Cisco 6911",
+        597 => "CiscoTelepresenceMcu",
+        599 => "CiscoTelePresenceExchange",
+        600 => "CiscoTelePresenceSoftwareConferenceBridge",
+        631 => "ASSip",
+        635 => "CtiRemoteDevice",
+        30035 => "IP_STE",
+        36041 => "CiscoTelePresenceConductor",
+        36219 => "InteractiveVoiceResponse",
+        80000 => "Cisco SPA 521S",
+        80003 => "Cisco SPA 502G",
+        80004 => "Cisco SPA 504G",
+        80005 => "Cisco SPA 525G",
+        80007 => "Cisco SPA 509G",
+        80009 => "Cisco SPA 525G2",
+        80011 => "Cisco SPA 303G",
     }
 }
 
-debug_by_name!(SccpDeviceType, "{:#x}");
-
-/// SCCP header version (`skinny.hdr_version`): 0 for the basic header, else the
-/// protocol version the message layout follows (0x0A..=0x16 known).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SccpHeaderVersion(pub u32);
-
-impl SccpHeaderVersion {
-    /// Basic header (0), used by RegisterReq/RegisterAck before versions are agreed.
-    pub const BASIC: Self = Self(0);
-    /// Protocol version 17 layouts (IPv6-capable address fields).
-    pub const V17: Self = Self(0x11);
-    /// Protocol version 20 layouts.
-    pub const V20: Self = Self(0x14);
-
-    /// The name tshark prints (`Basic`, `V10` ... `V22`), if known.
-    #[must_use]
-    pub fn name(self) -> Option<&'static str> {
-        Some(match self.0 {
-            0x00 => "Basic",
-            0x0A => "V10",
-            0x0B => "V11",
-            0x0F => "V15",
-            0x10 => "V16",
-            0x11 => "V17",
-            0x12 => "V18",
-            0x13 => "V19",
-            0x14 => "V20",
-            0x15 => "V21",
-            0x16 => "V22",
-            _ => return None,
-        })
+code_points! {
+    /// SCCP header version (`skinny.hdr_version`): 0 for the basic header, else the
+    /// protocol version the message layout follows (0x0A..=0x16 known).
+    SccpHeaderVersion(u32), debug = name_value "{:#x}" {
+        /// Basic header (0), used by RegisterReq/RegisterAck before versions are agreed.
+        BASIC = 0 => "Basic",
+        /// Protocol version 17 layouts (IPv6-capable address fields).
+        V17 = 0x11 => "V17",
+        /// Protocol version 20 layouts.
+        V20 = 0x14 => "V20",
+    }
+    also_named {
+        0x0A => "V10",
+        0x0B => "V11",
+        0x0F => "V15",
+        0x10 => "V16",
+        0x12 => "V18",
+        0x13 => "V19",
+        0x15 => "V21",
+        0x16 => "V22",
     }
 }
 
-debug_by_name!(SccpHeaderVersion, "{:#x}");
-
-/// Reset type of a Reset message (`skinny.resetType`).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SccpResetType(pub u32);
-
-impl SccpResetType {
-    /// Full reset (reboot) of the device.
-    pub const RESET: Self = Self(1);
-    /// Restart: re-register without rebooting.
-    pub const RESTART: Self = Self(2);
-    /// Apply a changed configuration.
-    pub const APPLY_CONFIG: Self = Self(3);
-
-    /// The name tshark prints (`RESET`, `RESTART`, `APPLY_CONFIG`), if known.
-    #[must_use]
-    pub fn name(self) -> Option<&'static str> {
-        Some(match self.0 {
-            1 => "RESET",
-            2 => "RESTART",
-            3 => "APPLY_CONFIG",
-            _ => return None,
-        })
+code_points! {
+    /// Reset type of a Reset message (`skinny.resetType`).
+    SccpResetType(u32), debug = name_value "{}" {
+        /// Full reset (reboot) of the device.
+        RESET = 1 => "RESET",
+        /// Restart: re-register without rebooting.
+        RESTART = 2 => "RESTART",
+        /// Apply a changed configuration.
+        APPLY_CONFIG = 3 => "APPLY_CONFIG",
     }
 }
 
-debug_by_name!(SccpResetType, "{}");
-
-/// Alarm severity (`skinny.alarmSeverity`).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct SccpAlarmSeverity(pub u32);
-
-impl SccpAlarmSeverity {
-    /// Critical (0).
-    pub const CRITICAL: Self = Self(0);
-    /// Warning (1).
-    pub const WARNING: Self = Self(1);
-    /// Informational (2), the severity of the boot-time "Last=" alarm.
-    pub const INFORMATIONAL: Self = Self(2);
-
-    /// The name tshark prints, if known.
-    #[must_use]
-    pub fn name(self) -> Option<&'static str> {
-        Some(match self.0 {
-            0 => "Critical",
-            1 => "Warning",
-            2 => "Informational",
-            4 => "Unknown",
-            7 => "Major",
-            8 => "Minor",
-            10 => "Marginal",
-            20 => "TraceInfo",
-            _ => return None,
-        })
+code_points! {
+    /// Alarm severity (`skinny.alarmSeverity`).
+    SccpAlarmSeverity(u32), debug = name_value "{}" {
+        CRITICAL = 0 => "Critical",
+        WARNING = 1 => "Warning",
+        /// Informational (2), the severity of the boot-time "Last=" alarm.
+        INFORMATIONAL = 2 => "Informational",
+    }
+    also_named {
+        4 => "Unknown",
+        7 => "Major",
+        8 => "Minor",
+        10 => "Marginal",
+        20 => "TraceInfo",
     }
 }
-
-debug_by_name!(SccpAlarmSeverity, "{}");
 
 /// One SCCP PDU.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1522,29 +1054,9 @@ fn server_res(i: &[u8]) -> PResult<'_, SccpServerRes<'_>> {
 
 // ---- emitters ----
 
-/// Why an SCCP message could not be emitted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum SccpEmitError {
-    /// The buffer handed to `emit` is shorter than [`SccpMessage::buffer_len`].
-    #[error("SCCP emit: buffer too small, {needed} bytes needed")]
-    BufferTooSmall {
-        /// The bytes `emit` needs.
-        needed: usize,
-    },
-    /// A value the wire format cannot carry, or that [`parse`] would read back
-    /// differently (a text longer than its fixed field or holding a NUL, a
-    /// RegisterReq group given in part, a body whose variant is not the message id's).
-    #[error("SCCP emit: {field}: {reason}")]
-    Unrepresentable {
-        /// The field at fault.
-        field: &'static str,
-        /// What is wrong with it.
-        reason: &'static str,
-    },
-}
-
-fn unrepresentable(field: &'static str, reason: &'static str) -> SccpEmitError {
-    SccpEmitError::Unrepresentable { field, reason }
+/// An [`EmitError::Unrepresentable`] of this dissector.
+fn unrepresentable(field: &'static str, reason: &'static str) -> EmitError {
+    emit::unrepresentable(Proto::Sccp, field, reason)
 }
 
 /// Sizes of the RegisterReq parts: the six basic fields, then groups 1, 2 and 3.
@@ -1600,7 +1112,7 @@ impl SccpServerRes<'_> {
 ///
 /// # Errors
 /// A group given in part, or a group without the one before it.
-fn register_req_groups(r: &SccpRegisterReq<'_>) -> Result<usize, SccpEmitError> {
+fn register_req_groups(r: &SccpRegisterReq<'_>) -> Result<usize, EmitError> {
     let g1 = [
         r.active_streams.is_some(),
         r.protocol_version.is_some(),
@@ -1617,7 +1129,7 @@ fn register_req_groups(r: &SccpRegisterReq<'_>) -> Result<usize, SccpEmitError> 
         r.ipv6_scope.is_some(),
         r.firmware.is_some(),
     ];
-    let whole = |g: &[bool]| -> Result<bool, SccpEmitError> {
+    let whole = |g: &[bool]| -> Result<bool, EmitError> {
         if g.iter().all(|&b| b) {
             Ok(true)
         } else if g.iter().all(|&b| !b) {
@@ -1763,18 +1275,16 @@ impl<'a> SccpMessage<'a> {
     /// the V17 form from header version V17 on and five IPv4 addresses before.
     ///
     /// # Errors
-    /// [`SccpEmitError::BufferTooSmall`] when `buf` is shorter than
-    /// [`SccpMessage::buffer_len`] (nothing written). [`SccpEmitError::Unrepresentable`]
+    /// [`EmitError::BufferTooSmall`] when `buf` is shorter than
+    /// [`SccpMessage::buffer_len`] (nothing written). [`EmitError::Unrepresentable`]
     /// for a text longer than its field or holding a NUL, a RegisterReq group
     /// given in part, a RegisterAck tail given in part, a ServerRes without
     /// exactly 5 servers, a decoded body whose id is not `id`, a header version
     /// above [`MAX_HEADER_VERSION`] or a data length above [`MAX_DATA_LENGTH`]
     /// (`buf` is then partly written).
-    pub fn emit(&self, buf: &mut [u8]) -> Result<usize, SccpEmitError> {
+    pub fn emit(&self, buf: &mut [u8]) -> Result<usize, EmitError> {
         let needed = self.buffer_len();
-        if buf.len() < needed {
-            return Err(SccpEmitError::BufferTooSmall { needed });
-        }
+        let mut w = Writer::new(Proto::Sccp, buf, needed)?;
         if let Some(id) = self.body.message_id() {
             if id != self.id {
                 return Err(unrepresentable(
@@ -1793,10 +1303,9 @@ impl<'a> SccpMessage<'a> {
             .ok()
             .filter(|&n| n <= MAX_DATA_LENGTH)
             .ok_or(unrepresentable("body", "data length above MAX_DATA_LENGTH"))?;
-        let mut w = StrictWriter::new(buf, needed);
-        w.u32(data_length)?;
-        w.u32(self.header_version.0)?;
-        w.u32(self.id.0)?;
+        w.le_u32(data_length)?;
+        w.le_u32(self.header_version.0)?;
+        w.le_u32(self.id.0)?;
         self.emit_body(&mut w)?;
         w.bytes(self.undecoded_tail())?;
         Ok(w.pos())
@@ -1805,15 +1314,12 @@ impl<'a> SccpMessage<'a> {
     /// The PDU in a new buffer of [`SccpMessage::buffer_len`] bytes.
     ///
     /// # Errors
-    /// [`SccpEmitError::Unrepresentable`], as [`SccpMessage::emit`].
-    pub fn to_vec(&self) -> Result<Vec<u8>, SccpEmitError> {
-        let mut buf = vec![0; self.buffer_len()];
-        let n = self.emit(&mut buf)?;
-        buf.truncate(n);
-        Ok(buf)
+    /// [`EmitError::Unrepresentable`], as [`SccpMessage::emit`].
+    pub fn to_vec(&self) -> Result<Vec<u8>, EmitError> {
+        emit::to_vec(self.buffer_len(), |buf| self.emit(buf))
     }
 
-    fn emit_body(&self, w: &mut StrictWriter<'_>) -> Result<(), SccpEmitError> {
+    fn emit_body(&self, w: &mut Writer<'_>) -> Result<(), EmitError> {
         match &self.body {
             SccpBody::KeepAliveReq | SccpBody::KeepAliveAck | SccpBody::RegisterTokenAck => Ok(()),
             SccpBody::RegisterReq(r) => emit_register_req(w, r),
@@ -1822,34 +1328,34 @@ impl<'a> SccpMessage<'a> {
             | SccpBody::RegisterTokenReject { wait_time: v }
             | SccpBody::Reset {
                 reset_type: SccpResetType(v),
-            } => w.u32(*v),
+            } => w.le_u32(*v),
             SccpBody::UnregisterReq { reason } => match reason {
-                Some(v) => w.u32(*v),
+                Some(v) => w.le_u32(*v),
                 None => Ok(()),
             },
             SccpBody::Alarm(a) => {
-                w.u32(a.severity.0)?;
-                w.text("Alarm text", a.text, 80)?;
-                w.u32(a.param1)?;
-                w.u32(a.param2)
+                w.le_u32(a.severity.0)?;
+                put_text(w, "Alarm text", a.text, 80)?;
+                w.le_u32(a.param1)?;
+                w.le_u32(a.param2)
             }
             SccpBody::RegisterTokenReq(t) => {
-                w.text("RegisterTokenReq device_name", t.device_name, 16)?;
-                w.u32(t.reserved)?;
-                w.u32(t.instance)?;
+                put_text(w, "RegisterTokenReq device_name", t.device_name, 16)?;
+                w.le_u32(t.reserved)?;
+                w.le_u32(t.instance)?;
                 // Read as a little-endian u32 (as Wireshark does), so written as one.
-                w.u32(u32::from(t.station_ip))?;
-                w.u32(t.device_type.0)
+                w.le_u32(u32::from(t.station_ip))?;
+                w.le_u32(t.device_type.0)
             }
             SccpBody::RegisterAck(a) => {
-                w.u32(a.keepalive)?;
-                w.text("RegisterAck date_template", a.date_template, 6)?;
+                w.le_u32(a.keepalive)?;
+                put_text(w, "RegisterAck date_template", a.date_template, 6)?;
                 w.zeros(2)?; // alignmentPadding
-                w.u32(a.secondary_keepalive)?;
+                w.le_u32(a.secondary_keepalive)?;
                 match (a.max_protocol_version, a.unknown, a.phone_features) {
                     (Some(v), Some(u), Some(f)) => {
                         w.bytes(&[v, u])?;
-                        Ok(w.bytes(&f.to_le_bytes())?)
+                        w.bytes(&f.to_le_bytes())
                     }
                     (None, None, None) => Ok(()),
                     _ => Err(unrepresentable(
@@ -1858,25 +1364,21 @@ impl<'a> SccpMessage<'a> {
                     )),
                 }
             }
-            SccpBody::RegisterReject { text } => w.text("RegisterReject text", text, 32),
+            SccpBody::RegisterReject { text } => put_text(w, "RegisterReject text", text, 32),
             SccpBody::ServerRes(s) => self.emit_server_res(w, s),
-            SccpBody::Malformed { body } | SccpBody::Other { body } => Ok(w.bytes(body)?),
+            SccpBody::Malformed { body } | SccpBody::Other { body } => w.bytes(body),
         }
     }
 
-    fn emit_server_res(
-        &self,
-        w: &mut StrictWriter<'_>,
-        s: &SccpServerRes<'_>,
-    ) -> Result<(), SccpEmitError> {
+    fn emit_server_res(&self, w: &mut Writer<'_>, s: &SccpServerRes<'_>) -> Result<(), EmitError> {
         if s.servers.len() != SERVER_SLOTS {
             return Err(unrepresentable("ServerRes servers", "exactly 5 slots"));
         }
         for server in &s.servers {
-            w.text("ServerRes server name", server.name, 48)?;
+            put_text(w, "ServerRes server name", server.name, 48)?;
         }
         for server in &s.servers {
-            w.u32(server.port)?;
+            w.le_u32(server.port)?;
         }
         match s.ips_form(self.header_version, self.raw_body.len()) {
             ServerIps::Absent => {}
@@ -1893,16 +1395,16 @@ impl<'a> SccpMessage<'a> {
                 for server in &s.servers {
                     match server.ip {
                         Some(IpAddr::V4(a)) => {
-                            w.u32(0)?;
+                            w.le_u32(0)?;
                             w.bytes(&a.octets())?;
                             w.zeros(12)?;
                         }
                         Some(IpAddr::V6(a)) => {
-                            w.u32(1)?;
+                            w.le_u32(1)?;
                             w.bytes(&a.octets())?;
                         }
                         None => {
-                            w.u32(SERVER_IP_TYPE_NONE)?;
+                            w.le_u32(SERVER_IP_TYPE_NONE)?;
                             w.zeros(16)?;
                         }
                     }
@@ -1913,38 +1415,41 @@ impl<'a> SccpMessage<'a> {
     }
 }
 
-fn emit_register_req(
-    w: &mut StrictWriter<'_>,
-    r: &SccpRegisterReq<'_>,
-) -> Result<(), SccpEmitError> {
+fn emit_register_req(w: &mut Writer<'_>, r: &SccpRegisterReq<'_>) -> Result<(), EmitError> {
     let groups = register_req_groups(r)?;
-    w.text("RegisterReq device_name", r.device_name, 16)?;
-    w.u32(r.reserved)?;
-    w.u32(r.instance)?;
+    put_text(w, "RegisterReq device_name", r.device_name, 16)?;
+    w.le_u32(r.reserved)?;
+    w.le_u32(r.instance)?;
     w.bytes(&r.station_ip.octets())?; // network order
-    w.u32(r.device_type.0)?;
-    w.u32(r.max_streams)?;
+    w.le_u32(r.device_type.0)?;
+    w.le_u32(r.max_streams)?;
     if groups >= 1 {
-        w.u32(r.active_streams.unwrap_or_default())?;
+        w.le_u32(r.active_streams.unwrap_or_default())?;
         w.bytes(&[
             r.protocol_version.unwrap_or_default(),
             r.unknown.unwrap_or_default(),
         ])?;
         w.bytes(&r.phone_features.unwrap_or_default().to_le_bytes())?;
-        w.u32(r.max_conferences.unwrap_or_default())?;
+        w.le_u32(r.max_conferences.unwrap_or_default())?;
     }
     if groups >= 2 {
-        w.u32(r.active_conferences.unwrap_or_default())?;
+        w.le_u32(r.active_conferences.unwrap_or_default())?;
         w.bytes(&r.mac.unwrap_or_default())?;
         w.zeros(6)?; // MAC padding
-        w.u32(r.ipv4_scope.unwrap_or_default())?;
-        w.u32(r.max_lines.unwrap_or_default())?;
+        w.le_u32(r.ipv4_scope.unwrap_or_default())?;
+        w.le_u32(r.max_lines.unwrap_or_default())?;
         w.bytes(&r.station_ipv6.unwrap_or(Ipv6Addr::UNSPECIFIED).octets())?;
-        w.u32(r.ipv6_scope.unwrap_or_default())?;
-        w.text("RegisterReq firmware", r.firmware.unwrap_or_default(), 32)?;
+        w.le_u32(r.ipv6_scope.unwrap_or_default())?;
+        put_text(
+            w,
+            "RegisterReq firmware",
+            r.firmware.unwrap_or_default(),
+            32,
+        )?;
     }
     if groups >= 3 {
-        w.text(
+        put_text(
+            w,
             "RegisterReq config_version_stamp",
             r.config_version_stamp.unwrap_or_default(),
             48,
@@ -1953,39 +1458,20 @@ fn emit_register_req(
     Ok(())
 }
 
-impl From<BufferTooSmall> for SccpEmitError {
-    fn from(e: BufferTooSmall) -> Self {
-        SccpEmitError::BufferTooSmall { needed: e.needed }
+/// A fixed `n`-byte text field, NUL-padded. [`parse`] returns it up to the
+/// first NUL, so a NUL inside or a text longer than `n` cannot come back.
+fn put_text(w: &mut Writer<'_>, field: &'static str, s: &[u8], n: usize) -> Result<(), EmitError> {
+    if s.len() > n {
+        return Err(unrepresentable(field, "longer than its fixed-size field"));
     }
-}
-
-/// SCCP's field writers on top of the strict cursor: little-endian integers and
-/// fixed-size NUL-padded texts.
-trait SccpWrite {
-    fn u32(&mut self, v: u32) -> Result<(), SccpEmitError>;
-    fn text(&mut self, field: &'static str, s: &[u8], n: usize) -> Result<(), SccpEmitError>;
-}
-
-impl SccpWrite for StrictWriter<'_> {
-    fn u32(&mut self, v: u32) -> Result<(), SccpEmitError> {
-        Ok(self.bytes(&v.to_le_bytes())?)
+    if s.contains(&0) {
+        return Err(unrepresentable(
+            field,
+            "holds a NUL (the field ends at the first NUL)",
+        ));
     }
-
-    /// A fixed `n`-byte text field, NUL-padded. [`parse`] returns it up to the
-    /// first NUL, so a NUL inside or a text longer than `n` cannot come back.
-    fn text(&mut self, field: &'static str, s: &[u8], n: usize) -> Result<(), SccpEmitError> {
-        if s.len() > n {
-            return Err(unrepresentable(field, "longer than its fixed-size field"));
-        }
-        if s.contains(&0) {
-            return Err(unrepresentable(
-                field,
-                "holds a NUL (the field ends at the first NUL)",
-            ));
-        }
-        self.bytes(s)?;
-        Ok(self.zeros(n.saturating_sub(s.len()))?)
-    }
+    w.bytes(s)?;
+    w.zeros(n.saturating_sub(s.len()))
 }
 
 #[cfg(test)]
@@ -2823,7 +2309,10 @@ mod tests {
         let mut buf = [0u8; 15];
         assert_eq!(
             x.emit(&mut buf),
-            Err(SccpEmitError::BufferTooSmall { needed: 16 })
+            Err(EmitError::BufferTooSmall {
+                proto: Proto::Sccp,
+                needed: 16
+            })
         );
         assert_eq!(buf, [0; 15]);
         let mut big = [0xaau8; 20];
@@ -2835,7 +2324,7 @@ mod tests {
     fn unrepresentable_values_are_errors_not_panics() {
         let unrep = |x: &SccpMessage<'_>| {
             assert!(
-                matches!(x.to_vec(), Err(SccpEmitError::Unrepresentable { .. })),
+                matches!(x.to_vec(), Err(EmitError::Unrepresentable { .. })),
                 "{x:?}"
             );
         };

@@ -30,7 +30,7 @@ use nom::character::streaming::{char, digit1};
 use nom::combinator::{opt, recognize};
 use nom::Parser;
 
-use crate::emit::{BufferTooSmall, StrictWriter};
+use crate::emit::{self, EmitError, Writer};
 use crate::error::{error_at, fail, DissectError, ErrorKind, PErr, PResult, Proto};
 
 /// Largest accepted head (start line, headers and the blank line) on a stream,
@@ -1428,30 +1428,9 @@ fn utf8<'a>(at: &'a [u8], bytes: &'a [u8]) -> Result<&'a str, nom::Err<PErr<'a>>
 
 // ---- emitter ----
 
-/// Why a SIP message could not be emitted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum SipEmitError {
-    /// The buffer handed to `emit` is shorter than [`SipMessage::buffer_len`].
-    #[error("SIP emit: buffer too small, {needed} bytes needed")]
-    BufferTooSmall {
-        /// The bytes `emit` needs.
-        needed: usize,
-    },
-    /// A value that cannot be written so that [`parse`] reads it back: a method or
-    /// header name that is not a token, a URI with a space or control byte, a
-    /// status code outside 100..=699, a header value with surrounding whitespace
-    /// or a line break not followed by SP/HT (which would start a new header line).
-    #[error("SIP emit: {field}: {reason}")]
-    Unrepresentable {
-        /// The field at fault.
-        field: &'static str,
-        /// What is wrong with it.
-        reason: &'static str,
-    },
-}
-
-fn unrepresentable(field: &'static str, reason: &'static str) -> SipEmitError {
-    SipEmitError::Unrepresentable { field, reason }
+/// An [`EmitError::Unrepresentable`] of this dissector.
+fn unrepresentable(field: &'static str, reason: &'static str) -> EmitError {
+    emit::unrepresentable(Proto::Sip, field, reason)
 }
 
 /// `SIP/` DIGITS `.` DIGITS, as [`version`] reads it.
@@ -1548,16 +1527,16 @@ impl<'a> SipMessage<'a> {
     /// [`parse`] ([`MAX_HEADERS`], [`MAX_HEAD_LEN`]) are not checked.
     ///
     /// # Errors
-    /// [`SipEmitError::BufferTooSmall`] when `buf` is shorter than
-    /// [`SipMessage::buffer_len`] (nothing written); [`SipEmitError::Unrepresentable`]
-    /// (see there) for a value [`parse`] would not read back, and for a body
+    /// [`EmitError::BufferTooSmall`] when `buf` is shorter than
+    /// [`SipMessage::buffer_len`] (nothing written); [`EmitError::Unrepresentable`]
+    /// for a value [`parse`] would not read back (a method or header name that
+    /// is not a token, a URI with a space or control byte, a status code outside
+    /// 100..=699, a header value with surrounding whitespace or a line break not
+    /// followed by SP/HT, which would start a new header line), and for a body
     /// after an incomplete head (`buf` is then partly written).
-    pub fn emit(&self, buf: &mut [u8]) -> Result<usize, SipEmitError> {
+    pub fn emit(&self, buf: &mut [u8]) -> Result<usize, EmitError> {
         let needed = self.buffer_len();
-        if buf.len() < needed {
-            return Err(SipEmitError::BufferTooSmall { needed });
-        }
-        let mut w = StrictWriter::new(buf, needed);
+        let mut w = Writer::new(Proto::Sip, buf, needed)?;
         match self.start {
             SipStartLine::Request {
                 method,
@@ -1643,12 +1622,9 @@ impl<'a> SipMessage<'a> {
     /// The message in a new buffer of [`SipMessage::buffer_len`] bytes.
     ///
     /// # Errors
-    /// [`SipEmitError::Unrepresentable`], as [`SipMessage::emit`].
-    pub fn to_vec(&self) -> Result<Vec<u8>, SipEmitError> {
-        let mut buf = vec![0; self.buffer_len()];
-        let n = self.emit(&mut buf)?;
-        buf.truncate(n);
-        Ok(buf)
+    /// [`EmitError::Unrepresentable`], as [`SipMessage::emit`].
+    pub fn to_vec(&self) -> Result<Vec<u8>, EmitError> {
+        emit::to_vec(self.buffer_len(), |buf| self.emit(buf))
     }
 }
 
@@ -1657,17 +1633,11 @@ fn digit(n: u16) -> u8 {
     u8::try_from(n % 10).unwrap_or(0)
 }
 
-fn sip_version(w: &mut StrictWriter<'_>, version: &str) -> Result<(), SipEmitError> {
+fn sip_version(w: &mut Writer<'_>, version: &str) -> Result<(), EmitError> {
     if !is_sip_version(version) {
         return Err(unrepresentable("version", "not SIP/<digits>.<digits>"));
     }
-    Ok(w.bytes(version.as_bytes())?)
-}
-
-impl From<BufferTooSmall> for SipEmitError {
-    fn from(e: BufferTooSmall) -> Self {
-        SipEmitError::BufferTooSmall { needed: e.needed }
-    }
+    w.bytes(version.as_bytes())
 }
 
 #[cfg(test)]
@@ -2560,7 +2530,10 @@ mod tests {
         let mut buf = [0u8; 17];
         assert_eq!(
             x.emit(&mut buf),
-            Err(SipEmitError::BufferTooSmall { needed: 18 })
+            Err(EmitError::BufferTooSmall {
+                proto: Proto::Sip,
+                needed: 18
+            })
         );
         let mut big = [b'#'; 21];
         assert_eq!(x.emit(&mut big), Ok(18));
@@ -2571,7 +2544,7 @@ mod tests {
     fn unrepresentable_values_are_errors_not_panics() {
         let unrep = |x: SipMessage<'_>| {
             assert!(
-                matches!(x.to_vec(), Err(SipEmitError::Unrepresentable { .. })),
+                matches!(x.to_vec(), Err(EmitError::Unrepresentable { .. })),
                 "{x:?}"
             );
         };

@@ -14,7 +14,6 @@
 //! - An unknown opcode is not TFTP: `BadValue { field: "opcode" }`.
 
 use std::borrow::Cow;
-use std::fmt;
 
 use nom::{
     bytes::complete::{take_till, take_while},
@@ -22,97 +21,50 @@ use nom::{
     Parser,
 };
 
-use crate::cdp::{until_nul, Writer};
+use crate::cdp::until_nul;
+use crate::codepoint::code_points;
+use crate::emit::{self, EmitError, Writer};
 use crate::error::{fail, finish, DissectError, ErrorKind, PResult, Proto};
 
-/// The 2-byte opcode that starts every TFTP packet.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TftpOpcode(pub u16);
-
-impl TftpOpcode {
-    /// Read request (RRQ).
-    pub const RRQ: Self = Self(1);
-    /// Write request (WRQ).
-    pub const WRQ: Self = Self(2);
-    /// A block of data.
-    pub const DATA: Self = Self(3);
-    /// Acknowledgement of a block.
-    pub const ACK: Self = Self(4);
-    /// Error, ends the transfer.
-    pub const ERROR: Self = Self(5);
-    /// Option acknowledgement (RFC 2347).
-    pub const OACK: Self = Self(6);
-
-    /// tshark's name ("Read Request", ...), or `None` for another value.
-    pub fn name(self) -> Option<&'static str> {
-        Some(match self.0 {
-            1 => "Read Request",
-            2 => "Write Request",
-            3 => "Data Packet",
-            4 => "Acknowledgement",
-            5 => "Error Code",
-            6 => "Option Acknowledgement",
-            _ => return None,
-        })
+code_points! {
+    /// The 2-byte opcode that starts every TFTP packet.
+    TftpOpcode(u16), debug = name "{}" {
+        /// Read request (RRQ).
+        RRQ = 1 => "Read Request",
+        /// Write request (WRQ).
+        WRQ = 2 => "Write Request",
+        /// A block of data.
+        DATA = 3 => "Data Packet",
+        /// Acknowledgement of a block.
+        ACK = 4 => "Acknowledgement",
+        /// Error, ends the transfer.
+        ERROR = 5 => "Error Code",
+        /// Option acknowledgement (RFC 2347).
+        OACK = 6 => "Option Acknowledgement",
     }
 }
 
-impl fmt::Debug for TftpOpcode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "TftpOpcode({})", self.0),
-        }
-    }
-}
-
-/// The error code of an ERROR packet. Unknown values are kept as data.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TftpErrorCode(pub u16);
-
-impl TftpErrorCode {
-    /// See the message.
-    pub const NOT_DEFINED: Self = Self(0);
-    /// File not found (a phone's missing `SEP<MAC>.cnf.xml`, CTL or ITL file).
-    pub const FILE_NOT_FOUND: Self = Self(1);
-    /// Access violation.
-    pub const ACCESS_VIOLATION: Self = Self(2);
-    /// Disk full or allocation exceeded.
-    pub const DISK_FULL: Self = Self(3);
-    /// Illegal TFTP operation.
-    pub const ILLEGAL_OPERATION: Self = Self(4);
-    /// Unknown transfer ID (does not end the transfer).
-    pub const UNKNOWN_TID: Self = Self(5);
-    /// File already exists.
-    pub const FILE_EXISTS: Self = Self(6);
-    /// No such user.
-    pub const NO_SUCH_USER: Self = Self(7);
-    /// Option negotiation refused (RFC 2347); after an OACK it is often a tsize probe.
-    pub const OPTION_REFUSED: Self = Self(8);
-
-    /// Wireshark's name ("File not found", ...), or `None` for another value.
-    pub fn name(self) -> Option<&'static str> {
-        Some(match self.0 {
-            0 => "Not defined",
-            1 => "File not found",
-            2 => "Access violation",
-            3 => "Disk full or allocation exceeded",
-            4 => "Illegal TFTP Operation",
-            5 => "Unknown transfer ID",
-            6 => "File already exists",
-            7 => "No such user",
-            8 => "Option negotiation failed",
-            _ => return None,
-        })
-    }
-}
-
-impl fmt::Debug for TftpErrorCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "TftpErrorCode({})", self.0),
-        }
+code_points! {
+    /// The error code of an ERROR packet. Unknown values are kept as data.
+    TftpErrorCode(u16), debug = name "{}" {
+        /// See the message.
+        NOT_DEFINED = 0 => "Not defined",
+        /// File not found (a phone's missing `SEP<MAC>.cnf.xml`, CTL or ITL file).
+        FILE_NOT_FOUND = 1 => "File not found",
+        /// Access violation.
+        ACCESS_VIOLATION = 2 => "Access violation",
+        /// Disk full or allocation exceeded.
+        DISK_FULL = 3 => "Disk full or allocation exceeded",
+        /// Illegal TFTP operation.
+        ILLEGAL_OPERATION = 4 => "Illegal TFTP Operation",
+        /// Unknown transfer ID (does not end the transfer).
+        UNKNOWN_TID = 5 => "Unknown transfer ID",
+        /// File already exists.
+        FILE_EXISTS = 6 => "File already exists",
+        /// No such user.
+        NO_SUCH_USER = 7 => "No such user",
+        /// Option negotiation refused (RFC 2347); after an OACK it is often a tsize probe.
+        OPTION_REFUSED = 8 => "Option negotiation failed",
     }
 }
 
@@ -361,22 +313,14 @@ fn options(input: &[u8]) -> PResult<'_, TftpOptions<'_>> {
     Ok((i, TftpOptions(list)))
 }
 
-/// The buffer handed to an `emit` is shorter than the message's `buffer_len`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("TFTP emit: buffer too small, {needed} bytes needed")]
-pub struct TftpEmitError {
-    /// The bytes `emit` needs (`buffer_len`).
-    pub needed: usize,
-}
-
 /// A NUL-terminated field: the string up to its first NUL, and a NUL.
 fn cstr_len(s: &[u8]) -> usize {
     until_nul(s).len().saturating_add(1)
 }
 
-fn put_cstr(w: &mut Writer<'_>, s: &[u8]) {
-    w.put(until_nul(s));
-    w.u8(0);
+fn put_cstr(w: &mut Writer<'_>, s: &[u8]) -> Result<(), EmitError> {
+    w.bytes(until_nul(s))?;
+    w.u8(0)
 }
 
 impl TftpOptions<'_> {
@@ -388,11 +332,11 @@ impl TftpOptions<'_> {
         })
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
-        for o in &self.0 {
-            put_cstr(w, o.name.as_bytes());
-            put_cstr(w, o.value.as_bytes());
-        }
+    fn write(&self, w: &mut Writer<'_>) -> Result<(), EmitError> {
+        self.0.iter().try_for_each(|o| {
+            put_cstr(w, o.name.as_bytes())?;
+            put_cstr(w, o.value.as_bytes())
+        })
     }
 }
 
@@ -403,15 +347,15 @@ impl TftpRequest<'_> {
             .saturating_add(self.options.buffer_len())
     }
 
-    fn write(&self, w: &mut Writer<'_>) {
-        put_cstr(w, self.filename);
-        put_cstr(w, self.mode);
-        self.options.write(w);
+    fn write(&self, w: &mut Writer<'_>) -> Result<(), EmitError> {
+        put_cstr(w, self.filename)?;
+        put_cstr(w, self.mode)?;
+        self.options.write(w)
     }
 }
 
 /// Writing a packet back: `emit` writes exactly what `parse` reads, so
-/// `parse(&pkt.to_vec()) == Ok(pkt)` for a packet `parse` returned.
+/// `parse(&pkt.to_vec()?) == Ok(pkt)` for a packet `parse` returned.
 ///
 /// - Strings are written NUL-terminated. A NUL inside one (file name, mode,
 ///   error message, option name or value) cannot be represented: the string
@@ -438,38 +382,34 @@ impl TftpPacket<'_> {
     /// `buf[..self.buffer_len()]`; returns the length written.
     ///
     /// # Errors
-    /// [`TftpEmitError`] when `buf` is shorter than [`TftpPacket::buffer_len`];
-    /// nothing is written then.
-    pub fn emit(&self, buf: &mut [u8]) -> Result<usize, TftpEmitError> {
+    /// [`EmitError::BufferTooSmall`] when `buf` is shorter than
+    /// [`TftpPacket::buffer_len`]; nothing is written then.
+    pub fn emit(&self, buf: &mut [u8]) -> Result<usize, EmitError> {
         let needed = self.buffer_len();
-        let Some(out) = buf.get_mut(..needed) else {
-            return Err(TftpEmitError { needed });
-        };
-        let mut w = Writer::new(out);
-        w.be_u16(self.opcode().0);
+        let mut w = Writer::new(Proto::Tftp, buf, needed)?;
+        w.be_u16(self.opcode().0)?;
         match self {
-            TftpPacket::ReadRequest(r) | TftpPacket::WriteRequest(r) => r.write(&mut w),
+            TftpPacket::ReadRequest(r) | TftpPacket::WriteRequest(r) => r.write(&mut w)?,
             TftpPacket::Data { block, data } => {
-                w.be_u16(*block);
-                w.put(data);
+                w.be_u16(*block)?;
+                w.bytes(data)?;
             }
-            TftpPacket::Ack { block } => w.be_u16(*block),
+            TftpPacket::Ack { block } => w.be_u16(*block)?,
             TftpPacket::Error { code, message } => {
-                w.be_u16(code.0);
-                put_cstr(&mut w, message);
+                w.be_u16(code.0)?;
+                put_cstr(&mut w, message)?;
             }
-            TftpPacket::OptionAck(o) => o.write(&mut w),
+            TftpPacket::OptionAck(o) => o.write(&mut w)?,
         }
         Ok(needed)
     }
 
-    /// The packet as a new `Vec` (see [`TftpPacket::emit`]).
-    pub fn to_vec(&self) -> Vec<u8> {
-        let mut v = vec![0; self.buffer_len()];
-        if let Ok(n) = self.emit(&mut v) {
-            v.truncate(n);
-        }
-        v
+    /// The packet in a new buffer of [`TftpPacket::buffer_len`] bytes.
+    ///
+    /// # Errors
+    /// None in practice: the buffer is always big enough (see [`TftpPacket::emit`]).
+    pub fn to_vec(&self) -> Result<Vec<u8>, EmitError> {
+        emit::to_vec(self.buffer_len(), |buf| self.emit(buf))
     }
 }
 
@@ -727,7 +667,7 @@ mod tests {
         ] {
             let p = parse(bytes).unwrap();
             assert_eq!(p.buffer_len(), bytes.len(), "{name}");
-            assert_eq!(p.to_vec(), bytes, "{name}");
+            assert_eq!(p.to_vec().unwrap(), bytes, "{name}");
         }
         // heapoverflow-rrq.bin does not parse (no NUL): nothing to re-emit.
         assert!(parse(HEAPOVERFLOW_RRQ).is_err());
@@ -782,7 +722,7 @@ mod tests {
             TftpPacket::OptionAck(options),
             TftpPacket::OptionAck(TftpOptions::default()),
         ] {
-            let bytes = pkt.to_vec();
+            let bytes = pkt.to_vec().unwrap();
             assert_eq!(bytes.len(), pkt.buffer_len(), "{pkt:?}");
             assert_eq!(parse(&bytes).unwrap(), pkt);
         }
@@ -798,7 +738,7 @@ mod tests {
                 value: "0\0junk",
             }]),
         });
-        let bytes = pkt.to_vec();
+        let bytes = pkt.to_vec().unwrap();
         assert_eq!(bytes, b"\x00\x01a\x00octet\x00tsize\x000\x00");
         let p = parse(&bytes).unwrap();
         assert_eq!(p.filename(), Some(&b"a"[..]));
@@ -807,7 +747,7 @@ mod tests {
             code: TftpErrorCode::NOT_DEFINED,
             message: b"x\0y",
         };
-        assert_eq!(err.to_vec(), b"\x00\x05\x00\x00x\x00");
+        assert_eq!(err.to_vec().unwrap(), b"\x00\x05\x00\x00x\x00");
     }
 
     #[test]
@@ -816,14 +756,18 @@ mod tests {
         let mut buf = [0u8; 8];
         assert_eq!(
             p.emit(&mut buf),
-            Err(TftpEmitError {
+            Err(EmitError::BufferTooSmall {
+                proto: Proto::Tftp,
                 needed: RRQ_OPTIONS.len()
             })
         );
         assert_eq!(buf, [0; 8]);
         assert_eq!(
             TftpPacket::Ack { block: 1 }.emit(&mut []),
-            Err(TftpEmitError { needed: 4 })
+            Err(EmitError::BufferTooSmall {
+                proto: Proto::Tftp,
+                needed: 4
+            })
         );
     }
 
@@ -896,7 +840,7 @@ mod tests {
         #[test]
         fn emit_parse_round_trip(g in gen_packet()) {
             let pkt = packet(&g);
-            let bytes = pkt.to_vec();
+            let bytes = pkt.to_vec().unwrap();
             prop_assert_eq!(bytes.len(), pkt.buffer_len());
             prop_assert_eq!(parse(&bytes).unwrap(), pkt);
         }
@@ -906,7 +850,7 @@ mod tests {
             // Whatever parses re-emits to its input, minus NUL padding after the
             // last string and bytes after an ACK or ERROR, which parse drops.
             if let Ok(p) = parse(&data) {
-                let out = p.to_vec();
+                let out = p.to_vec().unwrap();
                 prop_assert!(data.starts_with(&out));
                 prop_assert_eq!(parse(&out).unwrap(), p);
             }

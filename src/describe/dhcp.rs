@@ -120,7 +120,7 @@ pub fn fields(msg: &DhcpMessage<'_>, out: &mut Map<String, Value>) {
         put("message_type", Value::from(t.name().unwrap_or("Unknown")));
         put("message_type_code", Value::from(t.0));
     }
-    let codes: Vec<Value> = msg.options().map(|o| Value::from(o.code)).collect();
+    let codes: Vec<Value> = msg.options().map(|o| Value::from(o.code.0)).collect();
     put("option_codes", Value::Array(codes));
     if let Some(a) = msg.server_id() {
         put("server_id", Value::from(a.to_string()));

@@ -1,7 +1,12 @@
-//! The model's messages as bytes: CDP, LLDP, TFTP, SCCP and SIP through the
-//! `parsers` crate's own emitters (so every sample round-trips through the
+//! The model's messages as bytes: CDP, LLDP, TFTP, SCCP, SIP and HTTP through
+//! the `parsers` crate's own emitters (so every sample round-trips through the
 //! dissectors), DHCP through dhcproto's encoder (option 150 as a raw list, as
 //! STYLE §12 says), and the phone's configuration file as XML text.
+//!
+//! The emitting functions return the emitter's [`EmitError`]: the messages are
+//! built here to be representable, so an error is a bug (a scenario value
+//! the wire format cannot carry, such as a line break in a SIP header), and
+//! the simulator stops on it rather than write an empty packet.
 
 use std::net::Ipv4Addr;
 
@@ -19,13 +24,14 @@ use parsers::sccp::{
 };
 use parsers::sip::{SipMessage, SipMethod, SipStartLine};
 use parsers::tftp::{TftpErrorCode, TftpOptions, TftpPacket, TftpRequest};
+use parsers::EmitError;
 
 use super::scenario::{CallManager, SipTransport, TftpOption};
 use crate::link::MacAddr;
 
 /// The phone's CDP: device id, port, capabilities (host, phone), load, platform,
 /// power request and the VoIP VLAN query.
-pub fn cdp_phone(name: &str, model: &str, load: &str) -> Vec<u8> {
+pub fn cdp_phone(name: &str, model: &str, load: &str) -> Result<Vec<u8>, EmitError> {
     let platform = format!("Cisco IP Phone {model}");
     let power = 12_900u32.to_be_bytes();
     CdpPacket {
@@ -59,7 +65,12 @@ pub fn cdp_phone(name: &str, model: &str, load: &str) -> Vec<u8> {
 
 /// The access switch's CDP on the phone's port, with the VoIP VLAN reply when one is
 /// configured.
-pub fn cdp_switch(name: &str, port: &str, native_vlan: u16, voice: Option<u16>) -> Vec<u8> {
+pub fn cdp_switch(
+    name: &str,
+    port: &str,
+    native_vlan: u16,
+    voice: Option<u16>,
+) -> Result<Vec<u8>, EmitError> {
     let available = 30_000u32.to_be_bytes();
     let mut tlvs = vec![
         CdpTlv::DeviceId(name.as_bytes()),
@@ -95,7 +106,7 @@ pub fn cdp_switch(name: &str, port: &str, native_vlan: u16, voice: Option<u16>) 
 
 /// The phone's LLDP-MED: `SEP<MAC>`, port `<MAC>:P1`, class III, voice policy
 /// request, inventory with the load.
-pub fn lldp_phone(mac: MacAddr, name: &str, model: &str, load: &str) -> Vec<u8> {
+pub fn lldp_phone(mac: MacAddr, name: &str, model: &str, load: &str) -> Result<Vec<u8>, EmitError> {
     let port = format!("{}:P1", mac.to_sep_hex());
     let desc = format!("Cisco IP Phone {model}, {load}");
     let model_name = format!("CP-{model}");
@@ -147,7 +158,12 @@ pub fn lldp_phone(mac: MacAddr, name: &str, model: &str, load: &str) -> Vec<u8> 
 
 /// The switch's LLDP on the phone's port, with the voice network policy when one is
 /// configured.
-pub fn lldp_switch(mac: MacAddr, name: &str, port: &str, voice: Option<u16>) -> Vec<u8> {
+pub fn lldp_switch(
+    mac: MacAddr,
+    name: &str,
+    port: &str,
+    voice: Option<u16>,
+) -> Result<Vec<u8>, EmitError> {
     let mut tlvs = vec![
         LldpTlv::ChassisId {
             subtype: LldpChassisIdSubtype::MAC_ADDRESS,
@@ -366,7 +382,7 @@ pub fn dhcp_server(
 }
 
 /// A TFTP read request (octet mode, no options, as older phone loads send it).
-pub fn tftp_rrq(file: &str) -> Vec<u8> {
+pub fn tftp_rrq(file: &str) -> Result<Vec<u8>, EmitError> {
     TftpPacket::ReadRequest(TftpRequest {
         filename: file.as_bytes(),
         mode: b"octet",
@@ -376,7 +392,7 @@ pub fn tftp_rrq(file: &str) -> Vec<u8> {
 }
 
 /// A TFTP error.
-pub fn tftp_error(code: u16, message: &str) -> Vec<u8> {
+pub fn tftp_error(code: u16, message: &str) -> Result<Vec<u8>, EmitError> {
     TftpPacket::Error {
         code: TftpErrorCode(code),
         message: message.as_bytes(),
@@ -385,12 +401,12 @@ pub fn tftp_error(code: u16, message: &str) -> Vec<u8> {
 }
 
 /// A TFTP data block.
-pub fn tftp_data(block: u16, data: &[u8]) -> Vec<u8> {
+pub fn tftp_data(block: u16, data: &[u8]) -> Result<Vec<u8>, EmitError> {
     TftpPacket::Data { block, data }.to_vec()
 }
 
 /// A TFTP acknowledgement.
-pub fn tftp_ack(block: u16) -> Vec<u8> {
+pub fn tftp_ack(block: u16) -> Result<Vec<u8>, EmitError> {
     TftpPacket::Ack { block }.to_vec()
 }
 
@@ -445,15 +461,19 @@ fn sccp_device_type(model: &str) -> SccpDeviceType {
     })
 }
 
-fn sccp(id: SccpMessageId, body: SccpBody<'_>) -> Vec<u8> {
-    let msg = SccpMessage::new(SccpHeaderVersion(0), id, body);
-    // Every body built here fits its layout: emitting cannot fail.
-    msg.to_vec().unwrap_or_default()
+fn sccp(id: SccpMessageId, body: SccpBody<'_>) -> Result<Vec<u8>, EmitError> {
+    SccpMessage::new(SccpHeaderVersion(0), id, body).to_vec()
 }
 
 /// SCCP RegisterReq in the long form a 79xx sends: name, station IP, type, protocol
 /// version, MAC and load.
-pub fn sccp_register(name: &str, ip: Ipv4Addr, mac: MacAddr, model: &str, load: &str) -> Vec<u8> {
+pub fn sccp_register(
+    name: &str,
+    ip: Ipv4Addr,
+    mac: MacAddr,
+    model: &str,
+    load: &str,
+) -> Result<Vec<u8>, EmitError> {
     sccp(
         SccpMessageId::REGISTER_REQ,
         SccpBody::RegisterReq(SccpRegisterReq {
@@ -481,7 +501,7 @@ pub fn sccp_register(name: &str, ip: Ipv4Addr, mac: MacAddr, model: &str, load: 
 }
 
 /// SCCP Alarm "Name=… Load=… Last=…": the phone's own account of its last failure.
-pub fn sccp_alarm(name: &str, load: &str, last: &str) -> Vec<u8> {
+pub fn sccp_alarm(name: &str, load: &str, last: &str) -> Result<Vec<u8>, EmitError> {
     let text = format!("Name={name} Load={load} Last={last}");
     sccp(
         SccpMessageId::ALARM,
@@ -495,7 +515,7 @@ pub fn sccp_alarm(name: &str, load: &str, last: &str) -> Vec<u8> {
 }
 
 /// SCCP RegisterAck: keepalive 30 s, secondary 60 s.
-pub fn sccp_register_ack() -> Vec<u8> {
+pub fn sccp_register_ack() -> Result<Vec<u8>, EmitError> {
     sccp(
         SccpMessageId::REGISTER_ACK,
         SccpBody::RegisterAck(SccpRegisterAck {
@@ -510,7 +530,7 @@ pub fn sccp_register_ack() -> Vec<u8> {
 }
 
 /// SCCP RegisterReject with its text.
-pub fn sccp_register_reject(text: &str) -> Vec<u8> {
+pub fn sccp_register_reject(text: &str) -> Result<Vec<u8>, EmitError> {
     sccp(
         SccpMessageId::REGISTER_REJECT,
         SccpBody::RegisterReject {
@@ -520,12 +540,12 @@ pub fn sccp_register_reject(text: &str) -> Vec<u8> {
 }
 
 /// SCCP KeepAliveReq.
-pub fn sccp_keepalive() -> Vec<u8> {
+pub fn sccp_keepalive() -> Result<Vec<u8>, EmitError> {
     sccp(SccpMessageId::KEEP_ALIVE_REQ, SccpBody::KeepAliveReq)
 }
 
 /// SCCP KeepAliveAck.
-pub fn sccp_keepalive_ack() -> Vec<u8> {
+pub fn sccp_keepalive_ack() -> Result<Vec<u8>, EmitError> {
     sccp(SccpMessageId::KEEP_ALIVE_ACK, SccpBody::KeepAliveAck)
 }
 
@@ -595,7 +615,7 @@ pub fn sip_register(
     transport: SipTransport,
     cseq: u32,
     authorized: bool,
-) -> Vec<u8> {
+) -> Result<Vec<u8>, EmitError> {
     let d = sip_dialog(name, mac, model, ip, port, cm, transport, cseq);
     let uri = format!("sip:{cm}");
     let ua = format!("Cisco-CP{model}/{load}");
@@ -639,7 +659,6 @@ pub fn sip_register(
         b"",
     )
     .to_vec()
-    .unwrap_or_default()
 }
 
 /// The call manager's answer to a REGISTER: 200 (Expires 120), 401 with a digest
@@ -652,7 +671,7 @@ pub fn sip_response(
     port: u16,
     transport: SipTransport,
     cseq: u32,
-) -> Vec<u8> {
+) -> Result<Vec<u8>, EmitError> {
     let d = sip_dialog(
         name,
         mac,
@@ -703,13 +722,12 @@ pub fn sip_response(
         b"",
     )
     .to_vec()
-    .unwrap_or_default()
 }
 
 const HTTP_1_1: HttpVersion = HttpVersion { major: 1, minor: 1 };
 
 /// A newer phone's `GET /<file>` on TCP 6970.
-pub fn http_get(file: &str, host: &str) -> Vec<u8> {
+pub fn http_get(file: &str, host: &str) -> Result<Vec<u8>, EmitError> {
     let target = format!("/{file}");
     HttpMessage::from_parts(
         HttpStartLine::Request {
@@ -725,11 +743,10 @@ pub fn http_get(file: &str, host: &str) -> Vec<u8> {
         None,
     )
     .to_vec()
-    .unwrap_or_default()
 }
 
 /// The TFTP server's HTTP answer: 200 with the body, or 404.
-pub fn http_response(body: Option<&[u8]>) -> Vec<u8> {
+pub fn http_response(body: Option<&[u8]>) -> Result<Vec<u8>, EmitError> {
     let len = body.map_or(0, <[u8]>::len).to_string();
     let (status, reason): (u16, &[u8]) = match body {
         Some(_) => (200, b"OK"),
@@ -748,7 +765,6 @@ pub fn http_response(body: Option<&[u8]>) -> Vec<u8> {
         Some(body.unwrap_or_default()),
     )
     .to_vec()
-    .unwrap_or_default()
 }
 
 /// CUCM's digest challenge to a first REGISTER (a 401 with WWW-Authenticate).
@@ -759,6 +775,6 @@ pub fn sip_challenge(
     port: u16,
     transport: SipTransport,
     cseq: u32,
-) -> Vec<u8> {
+) -> Result<Vec<u8>, EmitError> {
     sip_response(401, name, mac, ip, port, transport, cseq)
 }

@@ -21,6 +21,7 @@ use super::timing;
 use super::truth::{ExpectedReport, ExpectedSite, Stage, Truth};
 use super::wire::{self, Endpoint, PcapWriter, TcpFields, L2};
 use crate::link::MacAddr;
+use parsers::EmitError;
 
 const MS: i64 = 1_000_000;
 const S: i64 = 1_000_000_000;
@@ -481,11 +482,11 @@ impl<'s, W: Write> Sim<'s, W> {
         let load = self.phones[i].running_load.clone();
         let (mac, name) = (self.phones[i].mac, self.phones[i].name.clone());
         if matches!(disc, Discovery::Cdp | Discovery::Both) {
-            let pdu = encode::cdp_phone(&name, &model, &load);
+            let pdu = encode::cdp_phone(&name, &model, &load)?;
             self.emit(t, &wire::cdp_frame(mac, None, &pdu))?;
         }
         if matches!(disc, Discovery::Lldp | Discovery::Both) {
-            let pdu = encode::lldp_phone(mac, &name, &model, &load);
+            let pdu = encode::lldp_phone(mac, &name, &model, &load)?;
             let l2 = L2 {
                 src: mac,
                 dst: wire::LLDP_MULTICAST,
@@ -503,11 +504,11 @@ impl<'s, W: Write> Sim<'s, W> {
         let voice = (!self.sc.has_fault(i, Fault::NoVoiceVlan)).then_some(site.voice_vlan);
         let port = format!("GigabitEthernet1/0/{}", i % 48 + 1);
         if matches!(site.discovery, Discovery::Cdp | Discovery::Both) {
-            let pdu = encode::cdp_switch(&site.switch_name, &port, site.native_vlan, voice);
+            let pdu = encode::cdp_switch(&site.switch_name, &port, site.native_vlan, voice)?;
             self.emit(t, &wire::cdp_frame(site.switch_mac.0, None, &pdu))?;
         }
         if matches!(site.discovery, Discovery::Lldp | Discovery::Both) {
-            let pdu = encode::lldp_switch(site.switch_mac.0, &site.switch_name, &port, voice);
+            let pdu = encode::lldp_switch(site.switch_mac.0, &site.switch_name, &port, voice)?;
             let l2 = L2 {
                 src: site.switch_mac.0,
                 dst: wire::LLDP_MULTICAST,
@@ -794,7 +795,7 @@ impl<'s, W: Write> Sim<'s, W> {
         let (Some(file), Some((me, srv))) = (self.phones[i].file.clone(), self.http_ends(i)) else {
             return Ok(());
         };
-        let get = encode::http_get(&file.name, &format!("{}:6970", srv.ip));
+        let get = encode::http_get(&file.name, &format!("{}:6970", srv.ip))?;
         let (_, seq, peer) = self.phones[i].http;
         let f = TcpFields {
             seq,
@@ -817,7 +818,7 @@ impl<'s, W: Write> Sim<'s, W> {
             return Ok(());
         };
         let body = (self.phones[i].file_size > 0).then(|| self.config_xml(i).into_bytes());
-        let resp = encode::http_response(body.as_deref());
+        let resp = encode::http_response(body.as_deref())?;
         let (_, seq, mut peer) = self.phones[i].http;
         let to_phone = self.to_phone_l2(i);
         // Segments of at most one MSS.
@@ -921,7 +922,7 @@ impl<'s, W: Write> Sim<'s, W> {
         let (Some(ip), port) = (p.ip, p.file_port) else {
             return Ok(());
         };
-        let rrq = encode::tftp_rrq(&file.name);
+        let rrq = encode::tftp_rrq(&file.name)?;
         let frame = wire::udp_frame(
             self.phone_l2(i, self.sc.site.gateway_mac.0),
             Endpoint { ip, port },
@@ -1014,7 +1015,7 @@ impl<'s, W: Write> Sim<'s, W> {
         let (srv, phone) = self.server_endpoint(i);
         let size = self.phones[i].file_size;
         if size == 0 {
-            let err = encode::tftp_error(1, "File not found");
+            let err = encode::tftp_error(1, "File not found")?;
             self.emit(t, &wire::udp_frame(self.to_phone_l2(i), srv, phone, &err))?;
             return self.file_missing(t, i, &file);
         }
@@ -1029,7 +1030,7 @@ impl<'s, W: Write> Sim<'s, W> {
             Some(d) => d.to_vec(),
             None => (0..len).map(|k| (k as u8).wrapping_mul(31)).collect(),
         };
-        let pkt = encode::tftp_data(u16::try_from(block).unwrap_or(u16::MAX), &data);
+        let pkt = encode::tftp_data(u16::try_from(block).unwrap_or(u16::MAX), &data)?;
         self.emit(t, &wire::udp_frame(self.to_phone_l2(i), srv, phone, &pkt))?;
         let d = self.jitter(1, 4);
         self.at(t + d, i, Ev::PhoneAcksBlock(block));
@@ -1038,7 +1039,7 @@ impl<'s, W: Write> Sim<'s, W> {
 
     fn phone_ack(&mut self, t: i64, i: usize, block: u32) -> std::io::Result<()> {
         let (srv, phone) = self.server_endpoint(i);
-        let ack = encode::tftp_ack(u16::try_from(block).unwrap_or(u16::MAX));
+        let ack = encode::tftp_ack(u16::try_from(block).unwrap_or(u16::MAX))?;
         let l2 = self.phone_l2(i, self.sc.site.gateway_mac.0);
         self.emit(t, &wire::udp_frame(l2, phone, srv, &ack))?;
         let size = self.phones[i].file_size;
@@ -1303,7 +1304,7 @@ impl<'s, W: Write> Sim<'s, W> {
         self.emit(t, &wire::tcp_frame(l2, src, dst, f, payload))
     }
 
-    fn register_payload(&self, i: usize, cseq: u32) -> Vec<u8> {
+    fn register_payload(&self, i: usize, cseq: u32) -> Result<Vec<u8>, EmitError> {
         let p = &self.phones[i];
         let spec = self.spec(i);
         let cm = self.cm(i).map(|c| c.ip).unwrap_or(Ipv4Addr::UNSPECIFIED);
@@ -1337,10 +1338,10 @@ impl<'s, W: Write> Sim<'s, W> {
         if self.spec(i).protocol == Protocol::Sccp {
             // The phone's own account of its last failure precedes the Register.
             let p = &self.phones[i];
-            let alarm = encode::sccp_alarm(&p.name, &p.running_load, p.last_reason);
+            let alarm = encode::sccp_alarm(&p.name, &p.running_load, p.last_reason)?;
             self.phone_payload(t, i, &alarm)?;
         }
-        let msg = self.register_payload(i, self.phones[i].cseq);
+        let msg = self.register_payload(i, self.phones[i].cseq)?;
         self.phone_payload(t + MS, i, &msg)?;
         match self.cm(i).and_then(|c| c.fault) {
             Some(CmFault::Unanswered) | Some(CmFault::Silent) => {
@@ -1373,7 +1374,7 @@ impl<'s, W: Write> Sim<'s, W> {
                 p.local_port,
                 spec.transport,
                 p.cseq,
-            );
+            )?;
             self.cm_payload(t, i, &challenge)?;
             self.phones[i].authorized = true;
             self.phones[i].cseq += 1;
@@ -1397,7 +1398,7 @@ impl<'s, W: Write> Sim<'s, W> {
                     p.cseq,
                 )
             }
-        };
+        }?;
         self.cm_payload(t, i, &answer)?;
         if rejected {
             self.phones[i]
@@ -1419,7 +1420,7 @@ impl<'s, W: Write> Sim<'s, W> {
     }
 
     fn register_retry(&mut self, t: i64, i: usize, n: u32) -> std::io::Result<()> {
-        let msg = self.register_payload(i, self.phones[i].cseq);
+        let msg = self.register_payload(i, self.phones[i].cseq)?;
         self.phone_payload(t, i, &msg)?;
         let elapsed_ms: i64 = (0..n).map(|k| 500i64 << k.min(3)).sum();
         if elapsed_ms + (500 << n.min(3)) >= 32_000 {
@@ -1474,7 +1475,7 @@ impl<'s, W: Write> Sim<'s, W> {
                 self.phones[i].cseq += 1;
                 self.register_payload(i, self.phones[i].cseq)
             }
-        };
+        }?;
         self.phone_payload(t, i, &msg)?;
         let d = self.jitter(2, 20);
         self.at(t + d, i, Ev::KeepAliveAnswer);
@@ -1508,7 +1509,7 @@ impl<'s, W: Write> Sim<'s, W> {
                     p.cseq,
                 )
             }
-        };
+        }?;
         self.cm_payload(t, i, &msg)
     }
 
