@@ -334,20 +334,26 @@ mod tests {
     #[test]
     fn a_sep_file_names_its_phone_and_a_short_block_ends_it() {
         let (mut sh, mut files) = (shared(), Files::default());
-        tftp(&mut files, &mut sh, 1, true, &encode::tftp_rrq(FILE));
+        tftp(
+            &mut files,
+            &mut sh,
+            1,
+            true,
+            &encode::tftp_rrq(FILE).unwrap(),
+        );
         tftp(
             &mut files,
             &mut sh,
             2,
             false,
-            &encode::tftp_data(1, &[b'x'; 512]),
+            &encode::tftp_data(1, &[b'x'; 512]).unwrap(),
         );
         tftp(
             &mut files,
             &mut sh,
             3,
             false,
-            &encode::tftp_data(2, b"tail"),
+            &encode::tftp_data(2, b"tail").unwrap(),
         );
         let key = DeviceKey::Mac(PHONE);
         let dev = sh.devices.get(&key).unwrap();
@@ -367,13 +373,19 @@ mod tests {
     #[test]
     fn a_server_error_is_the_outcome_and_a_client_error_is_only_an_answer() {
         let (mut sh, mut files) = (shared(), Files::default());
-        tftp(&mut files, &mut sh, 1, true, &encode::tftp_rrq(FILE));
+        tftp(
+            &mut files,
+            &mut sh,
+            1,
+            true,
+            &encode::tftp_rrq(FILE).unwrap(),
+        );
         tftp(
             &mut files,
             &mut sh,
             2,
             false,
-            &encode::tftp_error(1, "File not found"),
+            &encode::tftp_error(1, "File not found").unwrap(),
         );
         let key = DeviceKey::Mac(PHONE);
         assert_eq!(
@@ -385,14 +397,14 @@ mod tests {
             &mut sh,
             3,
             true,
-            &encode::tftp_rrq("CTLSEP001B54AA0001.tlv"),
+            &encode::tftp_rrq("CTLSEP001B54AA0001.tlv").unwrap(),
         );
         tftp(
             &mut files,
             &mut sh,
             4,
             true,
-            &encode::tftp_error(0, "tsize probe"),
+            &encode::tftp_error(0, "tsize probe").unwrap(),
         );
         let dev = sh.devices.get(&key).unwrap();
         assert_eq!(types(&sh, &key).len(), 3);
@@ -410,7 +422,11 @@ mod tests {
         let (mut sh, mut files) = (shared(), Files::default());
         for port in 0..10u16 {
             let c = ctx(1, (PHONE, ip(20), 1000 + port), (SERVER, ip(5), 69));
-            files.tftp(&mut sh, c, &tftp::parse(&encode::tftp_rrq(FILE)).unwrap());
+            files.tftp(
+                &mut sh,
+                c,
+                &tftp::parse(&encode::tftp_rrq(FILE).unwrap()).unwrap(),
+            );
         }
         assert_eq!(files.len(), sh.max_transactions);
         assert_eq!(sh.transactions_evicted, 2);
@@ -425,9 +441,9 @@ mod tests {
         let (mut sh, mut files) = (shared(), Files::default());
         let p = (PHONE, ip(20), 40000);
         let s = (SERVER, ip(5), HTTP_CONFIG);
-        let get = encode::http_get(FILE, "10.1.1.5");
+        let get = encode::http_get(FILE, "10.1.1.5").unwrap();
         files.http(&mut sh, ctx(1, p, s), &http::parse(&get).unwrap().0);
-        let answer = encode::http_response(None);
+        let answer = encode::http_response(None).unwrap();
         files.http(&mut sh, ctx(2, s, p), &http::parse(&answer).unwrap().0);
         let key = DeviceKey::Mac(PHONE);
         assert_eq!(

@@ -154,10 +154,11 @@ mod tests {
             PHONE,
             "7970",
             "SCCP70.9-4-2SR3-1S",
-        );
+        )
+        .unwrap();
         run(&mut sh, 1, &reg, true);
-        run(&mut sh, 2, &encode::sccp_register_ack(), false);
-        run(&mut sh, 3, &encode::sccp_keepalive_ack(), false);
+        run(&mut sh, 2, &encode::sccp_register_ack().unwrap(), false);
+        run(&mut sh, 3, &encode::sccp_keepalive_ack().unwrap(), false);
         let key = DeviceKey::Mac(PHONE);
         assert_eq!(
             types(&sh, &key),
@@ -173,12 +174,13 @@ mod tests {
     #[test]
     fn another_name_is_a_device_known_by_it_and_owns_its_endpoint() {
         let mut sh = shared();
-        let reg = encode::sccp_register("CFB0001", Ipv4Addr::new(10, 1, 1, 20), PHONE, "7970", "x");
+        let reg = encode::sccp_register("CFB0001", Ipv4Addr::new(10, 1, 1, 20), PHONE, "7970", "x")
+            .unwrap();
         run(&mut sh, 1, &reg, true);
         run(
             &mut sh,
             2,
-            &encode::sccp_register_reject("no such device"),
+            &encode::sccp_register_reject("no such device").unwrap(),
             false,
         );
         let key = DeviceKey::Name("CFB0001".into());
@@ -192,7 +194,7 @@ mod tests {
     #[test]
     fn keepalives_of_an_unknown_device_take_it_for_a_phone_registered_before() {
         let mut sh = shared();
-        run(&mut sh, 1, &encode::sccp_keepalive_ack(), false);
+        run(&mut sh, 1, &encode::sccp_keepalive_ack().unwrap(), false);
         let key = DeviceKey::Mac(PHONE);
         let dev = sh.devices.get(&key).unwrap();
         assert_eq!(dev.kind, DeviceKind::Phone);
