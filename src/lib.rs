@@ -27,6 +27,7 @@ pub mod prefetch;
 pub mod pretouch;
 pub mod reassembly;
 pub mod report;
+pub mod rules_view;
 pub mod timeline;
 
 /// The hash map of every per-packet table. Keys are chosen by whoever sends packets,

@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use bootscope::dissect::{self, DissectRunError};
-use bootscope::{analyze, limits, model, report};
+use bootscope::{analyze, engine, limits, model, report, rules_view};
 
 #[derive(Parser)]
 #[command(
@@ -78,6 +78,17 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
+    },
+    /// What the rules hold, in words: the boot sequence's steps and the events that
+    /// reach them, the event types and facts rules may use, the findings, file
+    /// classes, phone markers and correlation windows.
+    Rules {
+        /// A rules directory instead of the builtin rules (see rules/README.md).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+        /// Only these parts (every part when none is named).
+        #[arg(value_enum)]
+        sections: Vec<rules_view::Section>,
     },
     /// Run the reference boot model: write a capture of phones booting (and failing)
     /// as a scenario describes, with the expected outcome per phone.
@@ -709,6 +720,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 exit_now(status)
             }
+        }
+        Command::Rules { rules, sections } => {
+            let set = analyze::load_rules(rules.as_deref()).context("rules")?;
+            let text = rules_view::render(&set, &engine::facts::vocabulary(), &sections);
+            io::stdout().lock().write_all(text.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Live(args) => live(args),
         Command::Replay {

@@ -15,6 +15,7 @@ mod live;
 mod live_watch;
 mod mutation;
 mod progress;
+mod rules_docs;
 mod samples;
 mod scale;
 mod tcp_flows;

@@ -1,7 +1,7 @@
 //! The facts rule files may use, and their values for one boot of one device.
 //! The vocabulary is: one count per event type (`dhcp_discover`, `file_not_found`,
 //! …, see [`EventType`]), then the derived facts of [`DERIVED`]. `rules/README.md`
-//! lists them; `bootscope rules --facts` prints them.
+//! lists them; `bootscope rules facts` prints them.
 
 use std::borrow::Cow;
 use std::cell::OnceCell;

@@ -85,10 +85,11 @@ impl Steps {
 pub fn qualifiers(t: EventType) -> &'static [&'static str] {
     match t {
         EventType::PhoneAnnounce => &["with_address"],
-        EventType::FileRequest
-        | EventType::FileReceived
-        | EventType::FileNotFound
-        | EventType::FileError => &["file", "via"],
+        EventType::FileRequest | EventType::FileReceived | EventType::FileNotFound => {
+            &["file", "via"]
+        }
+        // An error answer does not say how the file travelled.
+        EventType::FileError => &["file"],
         EventType::Register => &["proto", "deregister"],
         EventType::RegisterAck | EventType::RegisterReject => &["proto"],
         _ => &[],
@@ -120,10 +121,7 @@ fn meets(kind: &EventKind, m: &EventMatch) -> bool {
         | EventKind::FileNotFound { class, via, .. } => {
             (m.file.is_empty() || m.file.contains(class)) && via_is(*via)
         }
-        // An error answer does not say how the file travelled.
-        EventKind::FileError { class, .. } => {
-            (m.file.is_empty() || m.file.contains(class)) && m.via.is_none()
-        }
+        EventKind::FileError { class, .. } => m.file.is_empty() || m.file.contains(class),
         EventKind::Register { proto, expires, .. } => {
             proto_is(*proto) && m.deregister.is_none_or(|d| d == (*expires == Some(0)))
         }

@@ -1,0 +1,280 @@
+//! The rules documentation and the promise it makes: every example in
+//! `rules/README.md` loads (a whole file over the builtin ones, an excerpt as it stands
+//! in the builtin file), and a voice engineer changes what bootscope knows — a step, a
+//! vendor string, a file class, a finding — with data files alone.
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use bootscope::analyze::{self, Options};
+use bootscope::capture::{CaptureStats, Frame, Linktype};
+use bootscope::link::MacAddr;
+use bootscope::model::encode;
+use bootscope::model::wire::{self, Endpoint, L2};
+use bootscope::pipeline::Pipeline;
+use bootscope::report::Report;
+
+use crate::common::sample_path;
+
+const README: &str = include_str!("../rules/README.md");
+
+/// A fresh directory for one test's rule files.
+fn rules_dir(name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("bootscope-rules-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (file, text) in files {
+        std::fs::write(dir.join(file), text).unwrap();
+    }
+    dir
+}
+
+/// The README's `json` blocks: (what follows `json` on the fence line, the text).
+fn json_blocks() -> Vec<(String, String)> {
+    let mut blocks = Vec::new();
+    let mut open: Option<(String, String)> = None;
+    for line in README.lines() {
+        if let Some((info, mut text)) = open.take() {
+            if line.starts_with("```") {
+                blocks.push((info, text));
+            } else {
+                text.push_str(line);
+                text.push('\n');
+                open = Some((info, text));
+            }
+        } else if let Some(info) = line.strip_prefix("```json") {
+            open = Some((info.trim().to_owned(), String::new()));
+        }
+    }
+    assert!(open.is_none(), "an unclosed ```json block");
+    blocks
+}
+
+/// The rules file a whole example is, by its top-level fields.
+fn file_of(doc: &serde_json::Value) -> &'static str {
+    let has = |k: &str| doc.get(k).is_some();
+    if has("steps") {
+        "boot_sequence.json"
+    } else if has("rules") {
+        "findings.json"
+    } else if has("patterns") {
+        "files.json"
+    } else if has("dhcp_vendor_class_prefixes") {
+        "phones.json"
+    } else if has("switch_answer_ms") {
+        "windows.json"
+    } else {
+        panic!("a json example that is no rules file: {doc}")
+    }
+}
+
+#[test]
+fn every_example_of_the_rules_documentation_loads() {
+    let builtin = |file: &str| match file {
+        "boot_sequence.json" => rules::BUILTIN_SEQUENCE,
+        "findings.json" => rules::BUILTIN_FINDINGS,
+        "phones.json" => rules::BUILTIN_PHONES,
+        "files.json" => rules::BUILTIN_FILES,
+        "windows.json" => rules::BUILTIN_WINDOWS,
+        other => panic!("no builtin {other}"),
+    };
+    let (mut whole, mut excerpts) = (0, 0);
+    for (i, (info, text)) in json_blocks().into_iter().enumerate() {
+        if let Some(file) = info.strip_prefix("excerpt=") {
+            assert!(
+                builtin(file).contains(&text),
+                "example {i} is not an excerpt of {file}:\n{text}"
+            );
+            excerpts += 1;
+            continue;
+        }
+        assert!(info.is_empty(), "example {i}: unknown block info `{info}`");
+        let doc: serde_json::Value = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("example {i} is not JSON: {e}\n{text}"));
+        let file = file_of(&doc);
+        let dir = rules_dir(&format!("doc{i}"), &[(file, &text)]);
+        let set = analyze::load_rules(Some(&dir))
+            .unwrap_or_else(|e| panic!("example {i} ({file}) does not load: {e}\n{text}"));
+        assert!(set
+            .sources
+            .iter()
+            .any(|s| s.ends_with(file) && !s.starts_with("<builtin>")));
+        std::fs::remove_dir_all(&dir).unwrap();
+        whole += 1;
+    }
+    // One whole file of each kind, and the excerpts of the sequence and findings.
+    assert!(
+        whole >= 5 && excerpts >= 3,
+        "{whole} files, {excerpts} excerpts"
+    );
+}
+
+/// The README's whole example of `file`.
+fn example(file: &str) -> String {
+    json_blocks()
+        .into_iter()
+        .filter(|(info, _)| info.is_empty())
+        .map(|(_, text)| text)
+        .find(|text| file_of(&serde_json::from_str(text).unwrap()) == file)
+        .unwrap_or_else(|| panic!("no example of {file}"))
+}
+
+fn analyze_with(capture: &Path, dir: Option<&Path>) -> Report {
+    let opts = Options {
+        rules: dir.map(Path::to_path_buf),
+        ..Options::default()
+    };
+    analyze::run(capture, &opts).unwrap_or_else(|e| panic!("{}: {e}", capture.display()))
+}
+
+#[test]
+fn a_step_added_in_data_is_where_a_phone_stalls() {
+    // The phone asks for its configuration, which is not found, nor XMLDefault.
+    let capture = sample_path("config-not-found");
+    let after = |r: &Report| {
+        let p = &r.phones[0];
+        p.expected_next.as_ref().map(|e| e.after.clone())
+    };
+    let builtin = analyze_with(&capture, None);
+    assert_ne!(
+        after(&builtin).as_deref(),
+        Some("the configuration asked for")
+    );
+    let dir = rules_dir(
+        "step",
+        &[("boot_sequence.json", &example("boot_sequence.json"))],
+    );
+    let custom = analyze_with(&capture, Some(&dir));
+    assert_eq!(
+        after(&custom).as_deref(),
+        Some("the configuration asked for")
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_finding_added_in_data_fires() {
+    let capture = sample_path("config-xmldefault-fallback");
+    let codes = |r: &Report| -> Vec<String> {
+        r.phones
+            .iter()
+            .flat_map(|p| p.findings.iter().map(|f| f.code.clone()))
+            .collect()
+    };
+    assert!(!codes(&analyze_with(&capture, None)).contains(&"auto-registered".to_owned()));
+    let dir = rules_dir("finding", &[("findings.json", &example("findings.json"))]);
+    let custom = analyze_with(&capture, Some(&dir));
+    assert!(
+        codes(&custom).contains(&"auto-registered".to_owned()),
+        "{:?}",
+        codes(&custom)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_vendor_string_added_in_data_makes_a_phone() {
+    // mixed-site's PCs ask DHCP with option 60 "MSFT 5.0": as another vendor's phone
+    // family would, with the same length (UDP checksums are not checked).
+    let mut bytes = std::fs::read(sample_path("mixed-site")).unwrap();
+    let (from, to) = (b"MSFT 5.0", b"Vocera 9");
+    let mut replaced = 0;
+    for at in 0..bytes.len().saturating_sub(from.len()) {
+        if &bytes[at..at + from.len()] == from {
+            bytes[at..at + to.len()].copy_from_slice(to);
+            replaced += 1;
+        }
+    }
+    assert!(replaced > 0);
+    let dir = rules_dir("phones-capture", &[]);
+    let capture = dir.join("capture.pcap");
+    std::fs::write(&capture, bytes).unwrap();
+    let builtin = analyze_with(&capture, None);
+    let phones = |r: &Report| r.phones.len();
+    let phones_json = rules::BUILTIN_PHONES.replace(
+        "\"dhcp_vendor_class_prefixes\": [",
+        "\"dhcp_vendor_class_prefixes\": [\"Vocera\", ",
+    );
+    let rules = rules_dir("phones", &[("phones.json", &phones_json)]);
+    let custom = analyze_with(&capture, Some(&rules));
+    assert_eq!(phones(&custom), phones(&builtin) + 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&rules).unwrap();
+}
+
+#[test]
+fn a_file_class_added_in_data_changes_the_verdict() {
+    // A phone asks for its signed configuration and XMLDefault; neither is there.
+    let mac = MacAddr([0x00, 0x1b, 0x54, 0xaa, 0x00, 0x01]);
+    let server_mac = MacAddr([0x00, 0x0c, 0x29, 0, 0, 5]);
+    let phone = Endpoint {
+        ip: Ipv4Addr::new(10, 1, 1, 20),
+        port: 50000,
+    };
+    let server = Endpoint {
+        ip: Ipv4Addr::new(10, 1, 1, 5),
+        port: 69,
+    };
+    let up = L2 {
+        src: mac,
+        dst: server_mac,
+        vlan: Some(100),
+    };
+    let down = L2 {
+        src: server_mac,
+        dst: mac,
+        vlan: Some(100),
+    };
+    let from_server = Endpoint {
+        port: 50001,
+        ..server
+    };
+    let mut frames = Vec::new();
+    for (file, port) in [
+        ("SEP001B54AA0001.cnf.xml.sgn", 50000),
+        ("XMLDefault.cnf.xml", 50002),
+    ] {
+        let p = Endpoint { port, ..phone };
+        frames.push(wire::udp_frame(
+            up,
+            p,
+            server,
+            &encode::tftp_rrq(file).unwrap(),
+        ));
+        let not_found = encode::tftp_error(1, "File not found").unwrap();
+        frames.push(wire::udp_frame(down, from_server, p, &not_found));
+    }
+    let codes = |dir: Option<&Path>| -> Vec<String> {
+        let rules = analyze::load_rules(dir).unwrap();
+        let mut p = Pipeline::new("test", &rules, Default::default(), Default::default());
+        for (i, data) in frames.iter().enumerate() {
+            let n = i as u64 + 1;
+            p.frame(&Frame {
+                number: n,
+                ts_ns: 1_700_000_000_000_000_000 + n as i64 * 1_000_000,
+                linktype: Linktype::ETHERNET,
+                data,
+                orig_len: data.len() as u32,
+            });
+        }
+        let report = p.finish(None, &CaptureStats::default(), Vec::new());
+        report.phones[0]
+            .findings
+            .iter()
+            .map(|f| f.code.clone())
+            .collect()
+    };
+    // Builtin: `.sgn` is a firmware image's ending.
+    assert!(codes(None).contains(&"firmware-not-found".to_owned()));
+    let dir = rules_dir("files", &[("files.json", &example("files.json"))]);
+    let custom = codes(Some(&dir));
+    assert!(
+        custom.contains(&"config-not-found".to_owned()),
+        "{custom:?}"
+    );
+    assert!(
+        !custom.contains(&"firmware-not-found".to_owned()),
+        "{custom:?}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
