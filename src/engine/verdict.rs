@@ -374,7 +374,7 @@ fn expectation(rules: &RuleSet, dev: &Device, boot: &Boot, end_ns: i64) -> Optio
 
 /// Who the message the model predicts is exchanged with, and which way: what a
 /// ladder diagram draws, dashed, where the stall is. `None` when the model expects
-/// nothing more (its words then start with "nothing").
+/// nothing more ([`predict::Prediction::dead_end`]).
 fn predicted_exchange(
     seen: &Seen,
     p: &predict::Prediction,
@@ -383,7 +383,7 @@ fn predicted_exchange(
     boot: &Boot,
 ) -> Option<Exchange> {
     use Direction::{FromPhone, ToPhone};
-    if p.expect.starts_with("nothing") {
+    if p.dead_end {
         return None;
     }
     let x = |role, dir, addr: Option<IpAddr>| {

@@ -86,6 +86,8 @@ pub struct Prediction {
     pub expect: String,
     /// It should come within this many milliseconds of the step seen.
     pub within_ms: i64,
+    /// The boot ends here: the phone has nothing left to try (`expect` says why).
+    pub dead_end: bool,
 }
 
 /// What a phone should do after `seen`.
@@ -95,6 +97,13 @@ pub fn next(mac: MacAddr, seen: &Seen) -> Prediction {
         stage,
         expect,
         within_ms,
+        dead_end: false,
+    };
+    let end = |stage, why: String| Prediction {
+        stage,
+        expect: why,
+        within_ms: 0,
+        dead_end: true,
     };
     match seen {
         Seen::PhoneDiscovery => p(
@@ -139,10 +148,9 @@ pub fn next(mac: MacAddr, seen: &Seen) -> Prediction {
                 ),
                 deadline(timing::ACK_TO_FIRST_FILE),
             ),
-            None => p(
+            None => end(
                 Stage::Config,
                 "nothing: without option 150 or 66 the phone has no TFTP server to ask".into(),
-                0,
             ),
         },
         Seen::DhcpNak => p(
@@ -161,8 +169,10 @@ pub fn next(mac: MacAddr, seen: &Seen) -> Prediction {
         ),
         Seen::FileNotFound { file, class } | Seen::FileReceived { file, class } => {
             let found = matches!(seen, Seen::FileReceived { .. });
-            let (stage, expect) = next_file_after(&sep, file, *class, found);
-            p(stage, expect, deadline(timing::BETWEEN_FILES))
+            match next_file_after(&sep, file, *class, found) {
+                Next::Step(stage, expect) => p(stage, expect, deadline(timing::BETWEEN_FILES)),
+                Next::End(stage, why) => end(stage, why),
+            }
         }
         Seen::ConfigDone {
             new_load: Some(load),
@@ -206,36 +216,52 @@ pub fn next(mac: MacAddr, seen: &Seen) -> Prediction {
     }
 }
 
+/// What follows a file's answer: a step, or the end of the boot.
+#[derive(Debug)]
+enum Next {
+    Step(Stage, String),
+    End(Stage, String),
+}
+
+impl Next {
+    #[cfg(test)]
+    fn text(&self) -> &str {
+        match self {
+            Next::Step(_, t) | Next::End(_, t) => t,
+        }
+    }
+}
+
 /// The request after `file`, in the order CTL → ITL → SEP config → XMLDefault.
-fn next_file_after(sep: &str, file: &str, class: FileClass, found: bool) -> (Stage, String) {
+fn next_file_after(sep: &str, file: &str, class: FileClass, found: bool) -> Next {
     if class == FileClass::Ctl {
-        (Stage::Config, format!("a request for ITL{sep}.tlv"))
+        Next::Step(Stage::Config, format!("a request for ITL{sep}.tlv"))
     } else if class == FileClass::Itl {
-        (Stage::Config, format!("a request for {sep}.cnf.xml"))
+        Next::Step(Stage::Config, format!("a request for {sep}.cnf.xml"))
     } else if class == FileClass::DeviceConfig && !found {
-        (
+        Next::Step(
             Stage::Config,
             "a request for XMLDefault.cnf.xml (auto-registration)".into(),
         )
     } else if class == FileClass::DefaultConfig && !found {
-        (
+        Next::End(
             Stage::Config,
             "nothing more: with neither its own configuration nor XMLDefault the phone cannot go on"
                 .into(),
         )
     } else if class == FileClass::Firmware && !found {
-        (
+        Next::End(
             Stage::Firmware,
             "nothing more: the load is missing on the server".into(),
         )
     } else if class == FileClass::Firmware && file.ends_with(".sbn") {
         // The model's loads end with their .sbn image: after it, the phone reboots.
-        (
+        Next::Step(
             Stage::Firmware,
             "a reboot: the phone's CDP and DHCP again, now running the new load".into(),
         )
     } else {
-        (
+        Next::Step(
             Stage::Registration,
             "the load check, then a connection to the first call manager".into(),
         )
@@ -271,20 +297,30 @@ mod tests {
     fn file_order_follows_the_boot() {
         let classes = crate::analyze::load_rules(None).unwrap().files;
         let f = |file: &str, found| {
-            next_file_after("SEP001B54AA0001", file, classes.classify(file), found).1
+            next_file_after("SEP001B54AA0001", file, classes.classify(file), found)
         };
-        assert!(f("CTLSEP001B54AA0001.tlv", false).contains("ITLSEP001B54AA0001.tlv"));
-        assert!(f("ITLSEP001B54AA0001.tlv", false).contains("SEP001B54AA0001.cnf.xml"));
-        assert!(f("SEP001B54AA0001.cnf.xml", false).contains("XMLDefault"));
-        assert!(f("XMLDefault.cnf.xml", false).contains("nothing more"));
-        assert!(f("SCCP70.9-4-2SR3-1S.loads", false).contains("missing"));
-        assert!(f("SCCP70.9-4-2SR3-1S.sbn", true).contains("reboot"));
+        assert!(f("CTLSEP001B54AA0001.tlv", false)
+            .text()
+            .contains("ITLSEP001B54AA0001.tlv"));
+        assert!(f("ITLSEP001B54AA0001.tlv", false)
+            .text()
+            .contains("SEP001B54AA0001.cnf.xml"));
+        assert!(f("SEP001B54AA0001.cnf.xml", false)
+            .text()
+            .contains("XMLDefault"));
+        assert!(matches!(f("XMLDefault.cnf.xml", false), Next::End(..)));
+        assert!(matches!(
+            f("SCCP70.9-4-2SR3-1S.loads", false),
+            Next::End(..)
+        ));
+        assert!(f("SCCP70.9-4-2SR3-1S.sbn", true).text().contains("reboot"));
     }
 
     #[test]
     fn no_tftp_server_means_no_next_step() {
         let pr = next(MAC, &Seen::DhcpAck { tftp: Vec::new() });
         assert_eq!(pr.within_ms, 0);
+        assert!(pr.dead_end);
         assert!(pr.expect.contains("option 150 or 66"));
     }
 

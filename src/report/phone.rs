@@ -68,12 +68,19 @@ pub fn render(p: &PhoneReport) -> String {
             "  within {:.0} s; nothing came in {:.1} s",
             x.timeout, x.waited
         );
-        if let Some(m) = &x.model {
-            let _ = writeln!(
-                o,
-                "  the reference model predicts: {} within {:.1} s",
-                m.expect, m.within
-            );
+        match &x.model {
+            // A dead end: the model expects nothing more, so no deadline.
+            Some(m) if m.within == 0.0 => {
+                let _ = writeln!(o, "  the reference model predicts: {}", m.expect);
+            }
+            Some(m) => {
+                let _ = writeln!(
+                    o,
+                    "  the reference model predicts: {} within {:.1} s",
+                    m.expect, m.within
+                );
+            }
+            None => {}
         }
     }
 
