@@ -406,6 +406,10 @@ impl Source for CaptureFile {
         })
     }
 
+    fn head_key(&self) -> Option<(i64, u64)> {
+        self.state.head.map(|h| (h.ts_ns, h.number))
+    }
+
     fn position(&self) -> u64 {
         self.reader.consumed() as u64
     }

@@ -160,11 +160,6 @@ impl<'m> Walker<'m> {
         self.head.map(|r| self.file.frame(&r))
     }
 
-    /// The head's capture time.
-    pub fn head_ts(&self) -> Option<i64> {
-        self.head.map(|r| r.ts_ns)
-    }
-
     fn warn(&mut self, kind: WarningKind) {
         self.stats.warn(&self.file.path, self.at as u64, kind);
     }
@@ -226,6 +221,7 @@ impl<'m> Walker<'m> {
 }
 
 impl Source for Walker<'_> {
+    #[inline]
     fn advance(&mut self) -> Result<bool, CaptureError> {
         self.head = self.next_record();
         Ok(self.head.is_some())
@@ -233,6 +229,11 @@ impl Source for Walker<'_> {
 
     fn head(&self) -> Option<Frame<'_>> {
         self.head_frame()
+    }
+
+    #[inline]
+    fn head_key(&self) -> Option<(i64, u64)> {
+        self.head.map(|r| (r.ts_ns, r.number))
     }
 
     fn position(&self) -> u64 {

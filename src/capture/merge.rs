@@ -45,31 +45,32 @@ impl<S: Source> Merge<S> {
         &self.sources
     }
 
-    /// The source whose head is the earliest (ties: the earlier file).
-    fn earliest(&self) -> Option<usize> {
+    /// The earliest head (ties: the earlier file): its time and own number, and
+    /// its source.
+    fn earliest(&self) -> Option<((i64, u64), usize)> {
         if let [one] = self.sources.as_slice() {
-            return one.head().map(|_| 0);
+            return one.head_key().map(|k| (k, 0));
         }
         self.sources
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| s.head().map(|f| (f.ts_ns, i)))
-            .min()
-            .map(|(_, i)| i)
+            .filter_map(|(i, s)| s.head_key().map(|k| (k, i)))
+            .min_by_key(|&((ts, _), i)| (ts, i))
     }
 }
 
 impl<S: Source> Source for Merge<S> {
+    #[inline]
     fn advance(&mut self) -> Result<bool, CaptureError> {
         if let Some(s) = self.current.and_then(|i| self.sources.get_mut(i)) {
             s.advance()?;
         }
-        self.current = self.earliest();
-        let Some(i) = self.current else {
+        let next = self.earliest();
+        self.current = next.map(|(_, i)| i);
+        let Some(((_, own), i)) = next else {
             return Ok(false);
         };
-        let own = self.sources.get(i).and_then(Source::head).map(|f| f.number);
-        if let (Some(own), Some(taken)) = (own, self.taken.get_mut(i)) {
+        if let Some(taken) = self.taken.get_mut(i) {
             self.number += own.saturating_sub(*taken).max(1);
             *taken = own;
         }
@@ -131,6 +132,13 @@ impl Source for Input<'_> {
         match self {
             Input::Mapped(w) => w.head(),
             Input::Streamed(f) => f.head(),
+        }
+    }
+
+    fn head_key(&self) -> Option<(i64, u64)> {
+        match self {
+            Input::Mapped(w) => w.head_key(),
+            Input::Streamed(f) => f.head_key(),
         }
     }
 

@@ -34,6 +34,12 @@ pub trait Source {
     /// [`Source::advance`] and after the last frame.
     fn head(&self) -> Option<Frame<'_>>;
 
+    /// The head's capture time and its number in its own file, without its bytes:
+    /// what a merge compares.
+    fn head_key(&self) -> Option<(i64, u64)> {
+        self.head().map(|f| (f.ts_ns, f.number))
+    }
+
     /// Bytes of the input before the head (all of it once the source is done).
     fn position(&self) -> u64;
 
