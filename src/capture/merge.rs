@@ -40,11 +40,6 @@ impl<S: Source> Merge<S> {
         })
     }
 
-    /// The sources, in file order.
-    pub fn sources(&self) -> &[S] {
-        &self.sources
-    }
-
     /// The earliest head (ties: the earlier file): its time and own number, and
     /// its source.
     fn earliest(&self) -> Option<((i64, u64), usize)> {
@@ -83,6 +78,11 @@ impl<S: Source> Source for Merge<S> {
             number: self.number,
             ..head
         })
+    }
+
+    fn head_key(&self) -> Option<(i64, u64)> {
+        let (ts, _) = self.sources.get(self.current?)?.head_key()?;
+        Some((ts, self.number))
     }
 
     fn position(&self) -> u64 {
