@@ -1,14 +1,14 @@
-//! `bootscope analyze`: one streaming pass over a capture file through the
-//! [`Pipeline`], and the report at the end. A live session runs the same pipeline;
-//! only the frame source differs.
+//! `bootscope analyze`: one streaming pass over capture files, merged by time
+//! ([`Merge`]), through the [`Pipeline`], and the report at the end. A live
+//! session runs the same pipeline; only the frame source differs.
 
-use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use rules::{LoadError, RuleSet};
 
-use crate::capture::mapped::{self, MappedPcap, Record, Walker};
-use crate::capture::{self, CaptureError, CaptureStats, Frame};
+use crate::capture::mapped::{MappedPcap, Walker};
+use crate::capture::merge;
+use crate::capture::{CaptureError, CaptureStats, Frame, Input, Merge, Opened, Source};
 use crate::dispatch::{self, Ahead, Message, Sorted};
 use crate::engine::{facts, EngineLimits};
 use crate::link::Packet;
@@ -163,10 +163,13 @@ struct Batch<'m> {
 /// [`expand`] gives them), calling `progress(bytes done, bytes in all)` now and then.
 /// Frames are numbered along the merged stream, as `mergecap` would number them.
 ///
-/// Classic pcap files are mapped and merged record by record; with more than one
-/// thread, one walks and sorts the records (the bulk is dropped there) while the
-/// other dissects and judges. Other inputs (pcapng, stdin) are read one after the
-/// other, in the order given.
+/// Every file goes through the one merge ([`Merge`]), whatever it is read
+/// by. When every file is a classic pcap, all of them mapped, the frames borrow the
+/// maps; then, with more than one thread, one walks and sorts the records (the bulk
+/// is dropped there) while the other dissects and judges. A streamed frame (pcapng,
+/// stdin) borrows its reader's buffer, which the next read reuses: a merge with one
+/// is consumed frame by frame on this thread (batches would need the frames copied,
+/// for inputs that are small or come no faster than a pipe).
 ///
 /// # Errors
 /// A capture cannot be opened or read.
@@ -182,37 +185,39 @@ pub fn run_files(
     };
     let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     let mut pipeline = Pipeline::new(source, rules, opts.limits, opts.streams);
-    let mapped: Option<Vec<MappedPcap>> = if paths.iter().any(|p| p.as_os_str() == "-") {
-        None
+    let opened = Opened::open(paths)?;
+    let stats = if opened.all_mapped() {
+        run_mapped(&opened.maps, &mut pipeline, opts, progress)?
     } else {
-        paths.iter().map(|p| mapped::map(p)).collect()
-    };
-    let stats = match mapped {
-        Some(files) => run_mapped(&files, &mut pipeline, opts, progress),
-        None => {
-            let mut all = CaptureStats::default();
-            let mut number = 0u64;
-            for p in paths {
-                let file = capture::open(p)?;
-                let st = file.for_each_frame(|frame| {
-                    number += 1;
-                    let f = Frame { number, ..*frame };
-                    pipeline.frame(&f);
-                    ControlFlow::Continue(())
-                })?;
-                merge_stats(&mut all, st);
-            }
-            all
-        }
+        let total = paths
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum();
+        let inputs = merge::inputs(&opened.maps, opened.streams);
+        run_streamed(inputs, &mut pipeline, total, progress)?
     };
     Ok(pipeline.finish(None, &stats, names))
 }
 
-fn merge_stats(all: &mut CaptureStats, st: CaptureStats) {
-    all.frames += st.frames;
-    all.bytes += st.bytes;
-    all.suppressed_warnings += st.suppressed_warnings;
-    all.warnings.extend(st.warnings);
+/// Any mix of files, merged by time, frame by frame on this thread.
+fn run_streamed(
+    inputs: Vec<Input<'_>>,
+    pipeline: &mut Pipeline<'_>,
+    total: u64,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<CaptureStats, CaptureError> {
+    let mut merge = Merge::new(inputs)?;
+    let mut records = 0;
+    while let Some(frame) = merge.next_frame()? {
+        pipeline.frame(&frame);
+        records += 1;
+        if records % BATCH_RECORDS == 0 {
+            progress(merge.position(), total);
+        }
+    }
+    progress(merge.position(), total);
+    Ok(merge.into_stats())
 }
 
 /// The mapped files, merged by time.
@@ -221,7 +226,7 @@ fn run_mapped(
     pipeline: &mut Pipeline<'_>,
     opts: &Options,
     progress: &mut dyn FnMut(u64, u64),
-) -> CaptureStats {
+) -> Result<CaptureStats, CaptureError> {
     let total: u64 = files.iter().map(|f| f.bytes().len() as u64).sum();
     let threads = match opts.threads {
         0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
@@ -257,16 +262,21 @@ fn run_mapped(
     // Where this thread's blocks will come from, taken here: the pages are faulted
     // in once the walker runs (at once when this thread walks too).
     let pretouch = (opts.pretouch > 0).then(|| Pretouch::here(opts.pretouch));
+    let start = || -> Result<Merge<Walker<'_>>, CaptureError> {
+        let mut merge = Merge::new(files.iter().map(MappedPcap::walk).collect())?;
+        merge.advance()?;
+        Ok(merge)
+    };
     if threads <= 1 {
         if let Some(p) = pretouch {
             p.start();
         }
-        let mut merge = Merge::new(files);
+        let mut merge = start()?;
         let mut batch = Batch::default();
-        while merge.fill(&mut batch) {
+        while fill(&mut merge, &mut batch)? {
             consume(&mut batch);
         }
-        return merge.finish();
+        return Ok(merge.into_stats());
     }
     // Two stages: the walker maps, merges, slices and sorts out the bulk; this thread
     // dissects and judges. Batches go round between them, so nothing is allocated per
@@ -278,20 +288,22 @@ fn run_mapped(
             if let Some(p) = pretouch {
                 p.start();
             }
-            let mut merge = Merge::new(files);
+            let mut merge = start()?;
             loop {
                 let mut batch = empty_rx.try_recv().unwrap_or_default();
-                if !merge.fill(&mut batch) || full_tx.send(batch).is_err() {
+                if !fill(&mut merge, &mut batch)? || full_tx.send(batch).is_err() {
                     break;
                 }
             }
-            merge.finish()
+            Ok(merge.into_stats())
         });
         for mut batch in full_rx {
             consume(&mut batch);
             let _ = empty_tx.send(batch);
         }
-        walker.join().unwrap_or_default()
+        walker
+            .join()
+            .unwrap_or_else(|_| Ok(CaptureStats::default()))
     })
 }
 
@@ -300,89 +312,39 @@ fn run_mapped(
 /// covers a fetch from memory or from the other core's cache.
 const PREFETCH_DISTANCE: usize = 4;
 
-/// The k-way merge of mapped files by record time (ties: the earlier file first).
-struct Merge<'m> {
-    files: &'m [MappedPcap],
-    walkers: Vec<Walker<'m>>,
-    heads: Vec<Option<Record>>,
-    number: u64,
-}
-
-impl<'m> Merge<'m> {
-    fn new(files: &'m [MappedPcap]) -> Self {
-        let mut walkers: Vec<Walker<'m>> = files.iter().map(MappedPcap::walk).collect();
-        let heads = walkers.iter_mut().map(Walker::next_record).collect();
-        Merge {
-            files,
-            walkers,
-            heads,
-            number: 0,
-        }
+/// Refill `batch` (cleared first) with the next frames of the merge worth
+/// dissecting, sliced; false when no record is left. The merge's head is the next
+/// frame to take, and the merge moves on as soon as it is taken, so `done` counts
+/// the bytes of every record taken.
+fn fill<'m>(merge: &mut Merge<Walker<'m>>, batch: &mut Batch<'m>) -> Result<bool, CaptureError> {
+    batch.frames.clear();
+    batch.frames.reserve(BATCH);
+    batch.ahead.clear();
+    let mut skipped = Skipped::default();
+    let mut records = 0;
+    while batch.frames.len() < BATCH && records < BATCH_RECORDS {
+        let Some(frame) = merge.head_frame() else {
+            break;
+        };
+        merge.advance()?;
+        records += 1;
+        let packet = match dispatch::sort(&frame) {
+            Sorted::Bulk => {
+                skipped.add(frame.ts_ns);
+                continue;
+            }
+            Sorted::Dissect(packet) => packet,
+        };
+        let ahead = packet.as_ref().and_then(dispatch::dissect_ahead);
+        batch.frames.push(Desc {
+            skipped_before: std::mem::take(&mut skipped),
+            frame,
+            packet,
+            has_ahead: ahead.is_some(),
+        });
+        batch.ahead.extend(ahead);
     }
-
-    /// Refill `batch` (cleared first) with the next frames worth dissecting, sliced;
-    /// false when no record is left.
-    fn fill<'b>(&mut self, batch: &mut Batch<'b>) -> bool
-    where
-        'm: 'b,
-    {
-        batch.frames.clear();
-        batch.frames.reserve(BATCH);
-        batch.ahead.clear();
-        let mut skipped = Skipped::default();
-        let mut records = 0;
-        while batch.frames.len() < BATCH && records < BATCH_RECORDS {
-            let i = if self.heads.len() == 1 {
-                0
-            } else {
-                let next = self
-                    .heads
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, h)| h.map(|r| (r.ts_ns, i)))
-                    .min();
-                let Some((_, i)) = next else { break };
-                i
-            };
-            let Some(mut record) = self.heads[i].take() else {
-                break;
-            };
-            self.heads[i] = self.walkers[i].next_record();
-            self.number += 1;
-            records += 1;
-            record.number = self.number;
-            let frame = self.files[i].frame(&record);
-            let packet = match dispatch::sort(&frame) {
-                Sorted::Bulk => {
-                    skipped.add(frame.ts_ns);
-                    continue;
-                }
-                Sorted::Dissect(packet) => packet,
-            };
-            let ahead = packet.as_ref().and_then(dispatch::dissect_ahead);
-            batch.frames.push(Desc {
-                skipped_before: std::mem::take(&mut skipped),
-                frame,
-                packet,
-                has_ahead: ahead.is_some(),
-            });
-            batch.ahead.extend(ahead);
-        }
-        batch.skipped_after = skipped;
-        batch.done = self
-            .heads
-            .iter()
-            .zip(self.files)
-            .map(|(h, f)| h.map_or(f.bytes().len(), |r| r.offset) as u64)
-            .sum();
-        records > 0
-    }
-
-    fn finish(self) -> CaptureStats {
-        let mut all = CaptureStats::default();
-        for w in self.walkers {
-            merge_stats(&mut all, w.stats);
-        }
-        all
-    }
+    batch.skipped_after = skipped;
+    batch.done = merge.position();
+    Ok(records > 0)
 }

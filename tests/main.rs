@@ -13,6 +13,7 @@ mod html;
 #[cfg(feature = "live")]
 mod live;
 mod live_watch;
+mod merge;
 mod mutation;
 mod progress;
 mod rules_docs;

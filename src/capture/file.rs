@@ -12,7 +12,7 @@ use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{PcapBlockOwned, PcapError};
 
-use super::{CaptureError, CaptureStats, Frame, Linktype, WarningKind};
+use super::{CaptureError, CaptureStats, Frame, Linktype, Source, WarningKind};
 
 /// The reader's starting buffer: a few hundred typical records.
 const INITIAL_BUFFER: usize = 256 << 10;
@@ -24,10 +24,43 @@ const PROBE: usize = 64 * 1024;
 /// Interfaces kept per pcapng section; a forged file could describe millions.
 const MAX_INTERFACES: usize = 4096;
 
-/// An open capture file, ready to deliver its frames once.
+/// An open capture file, ready to deliver its frames once: a [`Source`] pulled a
+/// frame at a time, or all of them to a callback ([`CaptureFile::for_each_frame`]).
+/// The head frame's bytes stay in the reader's buffer; they are consumed when the
+/// next frame is asked for.
 pub struct CaptureFile {
     path: PathBuf,
     reader: Box<dyn PcapReaderIterator + Send>,
+    state: ReadState,
+}
+
+/// What the read has learnt and met so far.
+struct ReadState {
+    stats: CaptureStats,
+    interfaces: Vec<Interface>,
+    /// Classic pcap: (link type, nanosecond timestamps).
+    legacy: Option<(Linktype, bool)>,
+    ng_big_endian: bool,
+    warned_linktypes: Vec<Linktype>,
+    warned_interfaces: Vec<u32>,
+    capacity: usize,
+    last_ts: i64,
+    /// Bytes of the head's block, consumed when the next frame is asked for.
+    pending: usize,
+    head: Option<Head>,
+    /// The end, or damage, was met: nothing more is read.
+    done: bool,
+}
+
+/// The head frame: its bytes are `len` bytes at `at` in the reader's unconsumed data.
+#[derive(Debug, Clone, Copy)]
+struct Head {
+    number: u64,
+    ts_ns: i64,
+    linktype: Linktype,
+    at: usize,
+    len: usize,
+    orig_len: u32,
 }
 
 /// Every pcap and pcapng file under `dir`, its subdirectories included, sorted: the
@@ -114,6 +147,19 @@ pub fn from_reader(
     Ok(CaptureFile {
         path: name.to_owned(),
         reader,
+        state: ReadState {
+            stats: CaptureStats::default(),
+            interfaces: Vec::new(),
+            legacy: None,
+            ng_big_endian: false,
+            warned_linktypes: Vec::new(),
+            warned_interfaces: Vec::new(),
+            capacity: INITIAL_BUFFER,
+            last_ts: 0,
+            pending: 0,
+            head: None,
+            done: false,
+        },
     })
 }
 
@@ -156,66 +202,73 @@ impl CaptureFile {
     where
         F: FnMut(&Frame<'_>) -> ControlFlow<()>,
     {
-        let mut stats = CaptureStats::default();
-        let mut interfaces: Vec<Interface> = Vec::new();
-        let mut legacy: Option<(Linktype, bool)> = None; // (link type, nanosecond timestamps)
-        let mut ng_big_endian = false;
-        let mut warned_linktypes: Vec<Linktype> = Vec::new();
-        let mut capacity = INITIAL_BUFFER;
-        let mut last_ts = 0i64;
-        let mut warned_interfaces: Vec<u32> = Vec::new();
-        let path = self.path.clone();
+        while let Some(frame) = self.next_frame()? {
+            if on_frame(&frame).is_break() {
+                break;
+            }
+        }
+        Ok(self.into_stats())
+    }
+}
+
+impl Source for CaptureFile {
+    fn advance(&mut self) -> Result<bool, CaptureError> {
+        let CaptureFile {
+            path,
+            reader,
+            state: st,
+        } = self;
+        reader.consume(std::mem::take(&mut st.pending));
+        st.head = None;
+        if st.done {
+            return Ok(false);
+        }
+        let read_failed = |path: &Path| CaptureError::Io {
+            file: path.to_owned(),
+            source: io::Error::other("read failed"),
+        };
         let warn = |stats: &mut CaptureStats, offset: usize, kind: WarningKind| {
-            stats.warn(&path, offset as u64, kind);
+            stats.warn(path, offset as u64, kind);
         };
 
         loop {
-            let consumed = self.reader.consumed();
-            let next = self.reader.next();
+            let consumed = reader.consumed();
+            let next = reader.next();
             let (len, block) = match next {
                 Ok(ok) => ok,
                 Err(PcapError::Eof) => break,
                 Err(PcapError::Incomplete(_)) => {
-                    self.reader.refill().map_err(|_| CaptureError::Io {
-                        file: self.path.clone(),
-                        source: io::Error::other("read failed"),
-                    })?;
+                    reader.refill().map_err(|_| read_failed(path))?;
                     continue;
                 }
                 Err(PcapError::UnexpectedEof) => {
                     // pcap-parser says "more bytes needed" both when the file was cut
                     // and when a pcapng block's content lies about its own length; the
                     // block length tells them apart (the rest of the file is buffered).
-                    let rest = self.reader.data();
-                    let kind = match ng_block_len(rest, ng_big_endian) {
-                        Some(len) if legacy.is_none() && len <= rest.len() => WarningKind::Corrupt(
-                            format!("a {len}-byte block whose content does not fit its length"),
-                        ),
+                    let rest = reader.data();
+                    let kind = match ng_block_len(rest, st.ng_big_endian) {
+                        Some(len) if st.legacy.is_none() && len <= rest.len() => {
+                            WarningKind::Corrupt(format!(
+                                "a {len}-byte block whose content does not fit its length"
+                            ))
+                        }
                         _ => WarningKind::TruncatedRecord,
                     };
-                    warn(&mut stats, consumed, kind);
+                    warn(&mut st.stats, consumed, kind);
                     break;
                 }
                 Err(PcapError::BufferTooSmall) => {
-                    if capacity < MAX_RECORD {
-                        capacity = (capacity * 2).min(MAX_RECORD);
-                        self.reader.grow(capacity);
-                        self.reader.refill().map_err(|_| CaptureError::Io {
-                            file: self.path.clone(),
-                            source: io::Error::other("read failed"),
-                        })?;
+                    if st.capacity < MAX_RECORD {
+                        st.capacity = (st.capacity * 2).min(MAX_RECORD);
+                        reader.grow(st.capacity);
+                        reader.refill().map_err(|_| read_failed(path))?;
                         continue;
                     }
                     let kind = WarningKind::RecordTooLarge { limit: MAX_RECORD };
-                    warn(&mut stats, consumed, kind);
+                    warn(&mut st.stats, consumed, kind);
                     break;
                 }
-                Err(PcapError::ReadError) => {
-                    return Err(CaptureError::Io {
-                        file: self.path.clone(),
-                        source: io::Error::other("read failed"),
-                    })
-                }
+                Err(PcapError::ReadError) => return Err(read_failed(path)),
                 Err(e) => {
                     let what = match e {
                         PcapError::HeaderNotRecognized => "unrecognised block header".to_owned(),
@@ -224,7 +277,7 @@ impl CaptureFile {
                         }
                         _ => "bad block".to_owned(),
                     };
-                    warn(&mut stats, consumed, WarningKind::Corrupt(what));
+                    warn(&mut st.stats, consumed, WarningKind::Corrupt(what));
                     break;
                 }
             };
@@ -235,33 +288,34 @@ impl CaptureFile {
                 PcapBlockOwned::LegacyHeader(h) => {
                     // The upper bits of the field carry FCS flags (pcap spec, LINKTYPE_ field).
                     let lt = Linktype(h.network.0 as u32 & 0xffff);
-                    check_linktype(lt, &mut warned_linktypes, &mut stats, &warn, consumed);
-                    legacy = Some((lt, h.is_nanosecond_precision()));
+                    check_linktype(lt, &mut st.warned_linktypes, &mut st.stats, &warn, consumed);
+                    st.legacy = Some((lt, h.is_nanosecond_precision()));
                     None
                 }
                 PcapBlockOwned::Legacy(b) => {
-                    let (linktype, nanos) = legacy.unwrap_or((Linktype::ETHERNET, false));
+                    let (linktype, nanos) = st.legacy.unwrap_or((Linktype::ETHERNET, false));
                     let frac = i64::from(b.ts_usec) * if nanos { 1 } else { 1000 };
                     let ts_ns = i64::from(b.ts_sec) * 1_000_000_000 + frac;
                     Some((linktype, ts_ns, b.data, b.origlen))
                 }
                 PcapBlockOwned::NG(Block::SectionHeader(shb)) => {
                     // Interface ids are per section.
-                    interfaces.clear();
-                    ng_big_endian = shb.big_endian();
+                    st.interfaces.clear();
+                    st.ng_big_endian = shb.big_endian();
                     None
                 }
                 PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
-                    if interfaces.len() >= MAX_INTERFACES {
-                        if !warned_interfaces.contains(&u32::MAX) {
-                            warned_interfaces.push(u32::MAX);
+                    if st.interfaces.len() >= MAX_INTERFACES {
+                        if !st.warned_interfaces.contains(&u32::MAX) {
+                            st.warned_interfaces.push(u32::MAX);
                             let kind = WarningKind::TooManyInterfaces(MAX_INTERFACES);
-                            warn(&mut stats, consumed, kind);
+                            warn(&mut st.stats, consumed, kind);
                         }
                     } else {
                         let lt = Linktype(idb.linktype.0 as u32);
-                        check_linktype(lt, &mut warned_linktypes, &mut stats, &warn, consumed);
-                        interfaces.push(Interface {
+                        let warned = &mut st.warned_linktypes;
+                        check_linktype(lt, warned, &mut st.stats, &warn, consumed);
+                        st.interfaces.push(Interface {
                             linktype: lt,
                             units_per_sec: units_per_sec(idb.if_tsresol),
                             offset_secs: idb.ts_offset(),
@@ -270,7 +324,7 @@ impl CaptureFile {
                     None
                 }
                 PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
-                    match interfaces.get(epb.if_id as usize) {
+                    match st.interfaces.get(epb.if_id as usize) {
                         Some(ifc) => {
                             let units = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
                             let ts_ns = units_to_ns(units, ifc.units_per_sec, ifc.offset_secs);
@@ -280,27 +334,27 @@ impl CaptureFile {
                         }
                         None => {
                             // Counted as a frame (tshark numbers it too) but not delivered.
-                            stats.frames += 1;
-                            if !warned_interfaces.contains(&epb.if_id) {
-                                warned_interfaces.push(epb.if_id);
+                            st.stats.frames += 1;
+                            if !st.warned_interfaces.contains(&epb.if_id) {
+                                st.warned_interfaces.push(epb.if_id);
                                 let kind = WarningKind::UnknownInterface(epb.if_id);
-                                warn(&mut stats, consumed, kind);
+                                warn(&mut st.stats, consumed, kind);
                             }
                             None
                         }
                     }
                 }
-                PcapBlockOwned::NG(Block::SimplePacket(spb)) => match interfaces.first() {
+                PcapBlockOwned::NG(Block::SimplePacket(spb)) => match st.interfaces.first() {
                     // A simple packet has no timestamp: it keeps the previous one.
                     Some(ifc) => {
                         let data = spb.data.get(..spb.origlen as usize).unwrap_or(spb.data);
-                        Some((ifc.linktype, last_ts, data, spb.origlen))
+                        Some((ifc.linktype, st.last_ts, data, spb.origlen))
                     }
                     None => {
-                        stats.frames += 1;
-                        if !warned_interfaces.contains(&0) {
-                            warned_interfaces.push(0);
-                            warn(&mut stats, consumed, WarningKind::UnknownInterface(0));
+                        st.stats.frames += 1;
+                        if !st.warned_interfaces.contains(&0) {
+                            st.warned_interfaces.push(0);
+                            warn(&mut st.stats, consumed, WarningKind::UnknownInterface(0));
                         }
                         None
                     }
@@ -308,28 +362,60 @@ impl CaptureFile {
                 // Name resolution, statistics, secrets, custom and unknown blocks.
                 PcapBlockOwned::NG(_) => None,
             };
+            // Where the packet's bytes lie, kept as a place in the buffer: the block
+            // borrows the reader, which must stay free until the next frame is asked for.
+            let frame = frame.map(|(linktype, ts_ns, data, orig_len)| {
+                (linktype, ts_ns, data.as_ptr().addr(), data.len(), orig_len)
+            });
 
-            let mut stop = false;
-            if let Some((linktype, ts_ns, data, orig_len)) = frame {
+            if let Some((linktype, ts_ns, addr, data_len, orig_len)) = frame {
+                // The block starts the reader's unconsumed data, and its packet lies within.
+                let at = addr.wrapping_sub(reader.data().as_ptr().addr());
                 let ts_ns = ts_ns.clamp(0, super::MAX_TS_NS);
-                stats.frames += 1;
-                stats.bytes += data.len() as u64;
-                last_ts = ts_ns;
-                let frame = Frame {
-                    number: stats.frames,
+                st.stats.frames += 1;
+                st.stats.bytes += data_len as u64;
+                st.last_ts = ts_ns;
+                st.head = Some(Head {
+                    number: st.stats.frames,
                     ts_ns,
                     linktype,
-                    data,
+                    at,
+                    len: data_len,
                     orig_len,
-                };
-                stop = on_frame(&frame).is_break();
+                });
+                st.pending = len;
+                return Ok(true);
             }
-            self.reader.consume(len);
-            if stop {
-                break;
-            }
+            reader.consume(len);
         }
-        Ok(stats)
+        st.done = true;
+        Ok(false)
+    }
+
+    fn head(&self) -> Option<Frame<'_>> {
+        let h = self.state.head?;
+        let data = self.reader.data();
+        Some(Frame {
+            number: h.number,
+            ts_ns: h.ts_ns,
+            linktype: h.linktype,
+            data: data
+                .get(h.at..h.at.saturating_add(h.len))
+                .unwrap_or_default(),
+            orig_len: h.orig_len,
+        })
+    }
+
+    fn head_key(&self) -> Option<(i64, u64)> {
+        self.state.head.map(|h| (h.ts_ns, h.number))
+    }
+
+    fn position(&self) -> u64 {
+        self.reader.consumed() as u64
+    }
+
+    fn into_stats(self) -> CaptureStats {
+        self.state.stats
     }
 }
 

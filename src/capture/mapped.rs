@@ -1,8 +1,10 @@
 //! Classic pcap files, memory-mapped: records are walked in place (a 16-byte header
 //! and the captured bytes), so no byte is copied before the link layer looks at it.
 //! This is the fast path for big files; pcapng, stdin and pipes go through the
-//! streaming reader ([`super::file`]). Both deliver the same frames and warnings for
-//! the same bytes (a test compares them on every bundled and damaged capture).
+//! streaming reader ([`super::file`]). Both are a [`Source`] and deliver the same
+//! frames and warnings for the same bytes (a test compares them on every bundled and
+//! damaged capture). A walk's frames borrow the map, not the walk, so they may
+//! outlive the walk's next step ([`Walker::head_frame`]).
 //!
 //! Like every reader of mapped files (ripgrep's among them), it assumes the file is
 //! not truncated by another process while it is read.
@@ -13,7 +15,7 @@ use std::path::{Path, PathBuf};
 use memmap2::Mmap;
 
 use super::file::MAX_RECORD;
-use super::{CaptureStats, Frame, Linktype, WarningKind};
+use super::{CaptureError, CaptureStats, Frame, Linktype, Source, WarningKind};
 
 /// Bytes of the classic pcap file header.
 const FILE_HEADER: usize = 24;
@@ -91,6 +93,8 @@ const WALK_AHEAD: usize = 4096;
 /// Walks the records of a mapped file, in order; damage ends the walk with a warning.
 pub struct Walker<'m> {
     file: &'m MappedPcap,
+    /// The record read last (see [`Source::head`]).
+    head: Option<Record>,
     at: usize,
     /// Bytes of the file asked for so far (see [`WALK_AHEAD`]).
     asked: usize,
@@ -126,6 +130,7 @@ impl MappedPcap {
         }
         Walker {
             file: self,
+            head: None,
             at: FILE_HEADER,
             asked: FILE_HEADER,
             number: 0,
@@ -148,13 +153,19 @@ impl MappedPcap {
     }
 }
 
-impl Walker<'_> {
+impl<'m> Walker<'m> {
+    /// The head frame, borrowed from the map rather than from the walk: a batch of
+    /// them may be handed to another thread while the walk goes on.
+    pub fn head_frame(&self) -> Option<Frame<'m>> {
+        self.head.map(|r| self.file.frame(&r))
+    }
+
     fn warn(&mut self, kind: WarningKind) {
         self.stats.warn(&self.file.path, self.at as u64, kind);
     }
 
     /// The next record, or `None` at the end of the file or at damage (warned).
-    pub fn next_record(&mut self) -> Option<Record> {
+    fn next_record(&mut self) -> Option<Record> {
         let bytes = self.file.bytes();
         let rest = bytes.len().saturating_sub(self.at);
         if rest == 0 {
@@ -206,5 +217,30 @@ impl Walker<'_> {
             caplen,
             orig_len,
         })
+    }
+}
+
+impl Source for Walker<'_> {
+    #[inline]
+    fn advance(&mut self) -> Result<bool, CaptureError> {
+        self.head = self.next_record();
+        Ok(self.head.is_some())
+    }
+
+    fn head(&self) -> Option<Frame<'_>> {
+        self.head_frame()
+    }
+
+    #[inline]
+    fn head_key(&self) -> Option<(i64, u64)> {
+        self.head.map(|r| (r.ts_ns, r.number))
+    }
+
+    fn position(&self) -> u64 {
+        self.head.map_or(self.at, |r| r.offset) as u64
+    }
+
+    fn into_stats(self) -> CaptureStats {
+        self.stats
     }
 }

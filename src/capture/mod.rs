@@ -1,16 +1,59 @@
 //! Capture sources: they turn a pcap / pcapng file (or stdin) into [`Frame`]s,
 //! the first step of the pipeline. Files are read in pure Rust (pcap-parser over
-//! a bounded buffer), so no libpcap is needed. A frame only lives for one call of
-//! the consumer: everything after this layer borrows it and must finish with it
-//! before the next frame is read. Live interfaces ([`live`], with `--features live`)
-//! go through libpcap and deliver the same frames.
+//! a bounded buffer, or a mapped classic pcap), so no libpcap is needed. Every file
+//! reader is a [`Source`], pulled a frame at a time, and [`merge::Merge`] merges any
+//! mix of them by time. A frame only lives until its source moves on: everything
+//! after this layer borrows it and must finish with it before the next frame is
+//! read. Live interfaces ([`live`], with `--features live`) go through libpcap and
+//! deliver the same frames.
 
 mod file;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod mapped;
+pub mod merge;
 
 pub use file::{files_under, from_reader, open, CaptureFile, MAX_RECORD};
+pub use merge::{Input, Merge, Opened};
+
+/// A capture read one frame at a time, pulled by its consumer: the mapped pcap
+/// walker ([`mapped::Walker`]) and the streaming pcap / pcapng / stdin reader
+/// ([`CaptureFile`]) are both one. The frame read last stays readable as the
+/// source's head until it is asked for the next, so a merge can compare the heads
+/// of several sources before it takes one.
+pub trait Source {
+    /// Read the next frame, which [`Source::head`] then gives; false at the end of
+    /// the capture, or at damage (a warning in the stats, every frame before it
+    /// delivered).
+    ///
+    /// # Errors
+    /// Only an I/O error while reading.
+    fn advance(&mut self) -> Result<bool, CaptureError>;
+
+    /// The frame read last, numbered in its own file; `None` before the first
+    /// [`Source::advance`] and after the last frame.
+    fn head(&self) -> Option<Frame<'_>>;
+
+    /// The head's capture time and its number in its own file, without its bytes:
+    /// what a merge compares.
+    fn head_key(&self) -> Option<(i64, u64)> {
+        self.head().map(|f| (f.ts_ns, f.number))
+    }
+
+    /// Bytes of the input before the head (all of it once the source is done).
+    fn position(&self) -> u64;
+
+    /// What the reader met, once it is done (or stopped early).
+    fn into_stats(self) -> CaptureStats;
+
+    /// Read the next frame and give it: [`Source::advance`], then [`Source::head`].
+    ///
+    /// # Errors
+    /// Only an I/O error while reading.
+    fn next_frame(&mut self) -> Result<Option<Frame<'_>>, CaptureError> {
+        Ok(if self.advance()? { self.head() } else { None })
+    }
+}
 
 use std::fmt;
 use std::path::PathBuf;
@@ -80,7 +123,8 @@ pub const MAX_TS_NS: i64 = 1 << 62;
 /// One captured packet, borrowed from the reader's buffer.
 #[derive(Debug, Clone, Copy)]
 pub struct Frame<'a> {
-    /// Frame number, counted from 1 over the packet records of the file (as tshark counts).
+    /// Frame number, counted from 1 over the packet records of the file (as tshark counts);
+    /// from a [`Merge`], along the merged stream (as `mergecap` numbers it).
     pub number: u64,
     /// Capture time in nanoseconds since the Unix epoch (0 when the record has none),
     /// within `0..=`[`MAX_TS_NS`], so the difference of any two frames' times fits an
@@ -226,6 +270,15 @@ impl CaptureStats {
             offset,
             kind,
         });
+    }
+
+    /// Add the statistics of another file read into the same analysis (its warnings
+    /// after these, each still naming its own file and frame).
+    pub fn append(&mut self, other: CaptureStats) {
+        self.frames += other.frames;
+        self.bytes += other.bytes;
+        self.suppressed_warnings += other.suppressed_warnings;
+        self.warnings.extend(other.warnings);
     }
 
     /// True when reading stopped at damage before the end of the file.

@@ -145,6 +145,17 @@ pub fn write_pcap(frames: &[OwnedFrame], linktype: u32, big_endian: bool, nanos:
     out
 }
 
+/// Write a pcapng: one section, one interface of `linktype` with nanosecond
+/// timestamps, an enhanced packet block per frame.
+pub fn write_pcapng(frames: &[OwnedFrame], linktype: u16) -> Vec<u8> {
+    let mut out = ng::shb();
+    out.extend(ng::idb(linktype, Some(9)));
+    for f in frames {
+        out.extend(ng::epb_cut(0, f.ts_ns as u64, &f.data, f.orig_len));
+    }
+    out
+}
+
 /// pcapng pieces, little-endian.
 pub mod ng {
     fn block(kind: u32, body: &[u8]) -> Vec<u8> {
@@ -194,6 +205,13 @@ pub mod ng {
         body.extend_from_slice(&(data.len() as u32).to_le_bytes());
         body.extend_from_slice(data);
         block(6, &body)
+    }
+
+    /// Enhanced packet block of a packet `orig_len` bytes long on the wire.
+    pub fn epb_cut(if_id: u32, ts_units: u64, data: &[u8], orig_len: u32) -> Vec<u8> {
+        let mut b = epb(if_id, ts_units, data);
+        b[24..28].copy_from_slice(&orig_len.to_le_bytes());
+        b
     }
 
     /// Simple packet block.
