@@ -115,9 +115,26 @@ enum Command {
         /// Background traffic for the fleet (RTP and bulk TCP), in megabits per second.
         #[arg(long, default_value_t = 0.0)]
         traffic_mbps: f64,
+        /// The fleet's data-VLAN traffic: one file copy per PC, or PCs browsing
+        /// (short HTTP and TLS connections).
+        #[arg(long, value_enum, default_value_t = BulkArg::FileCopy)]
+        bulk: BulkArg,
+        /// Every phone of the fleet boots inside the capture (none was registered
+        /// before it began): full timelines for all.
+        #[arg(long)]
+        all_boot: bool,
         #[command(flatten)]
         flood: FloodArgs,
     },
+}
+
+/// `simulate --bulk`.
+#[derive(Clone, Copy, ValueEnum)]
+enum BulkArg {
+    /// One long file copy per PC.
+    FileCopy,
+    /// PCs browsing: short HTTP and TLS connections.
+    Web,
 }
 
 /// The report, as the format asks: for the fleet or one phone (`phone`). `one_line`
@@ -741,11 +758,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             seed,
             duration,
             traffic_mbps,
+            bulk,
+            all_boot,
             flood,
         } => {
             let mut sc = match (scenario, fleet) {
                 (Some(path), _) => model::Scenario::load(&path)?,
-                (None, Some(n)) => model::fleet::with_traffic(n, seed, duration, traffic_mbps),
+                (None, Some(n)) => {
+                    let mut sc = model::fleet::with_traffic(n, seed, duration, traffic_mbps);
+                    sc.background.bulk = match bulk {
+                        BulkArg::FileCopy => model::scenario::Bulk::FileCopy,
+                        BulkArg::Web => model::scenario::Bulk::Web,
+                    };
+                    if all_boot {
+                        for p in &mut sc.phones {
+                            p.already_registered = false;
+                        }
+                    }
+                    sc
+                }
                 (None, None) => anyhow::bail!("give a scenario file or --fleet N"),
             };
             flood.apply(&mut sc)?;

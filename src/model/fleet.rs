@@ -5,8 +5,8 @@
 use std::net::Ipv4Addr;
 
 use super::scenario::{
-    Background, CallManager, Discovery, Fault, Mac, PhoneSpec, Protocol, Scenario, SipTransport,
-    Site, TftpOption,
+    Background, Bulk, CallManager, Discovery, Fault, Mac, PhoneSpec, Protocol, Scenario,
+    SipTransport, Site, TftpOption,
 };
 use super::sim::Rng;
 use crate::link::MacAddr;
@@ -102,6 +102,7 @@ pub fn with_traffic(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Sc
         background: Background {
             pcs: n / 10,
             traffic_mbps,
+            bulk: Bulk::FileCopy,
         },
         flood: None,
     }

@@ -327,6 +327,21 @@ pub struct Background {
     /// the bulk a SPAN port carries around the boots.
     #[serde(default)]
     pub traffic_mbps: f64,
+    /// What the data VLAN's share of that traffic is.
+    #[serde(default)]
+    pub bulk: Bulk,
+}
+
+/// The data VLAN's background traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Bulk {
+    /// One long file copy per PC (SMB, full-size segments).
+    #[default]
+    FileCopy,
+    /// PCs browsing: short HTTP (TCP 80) and TLS (TCP 443) connections, a new client
+    /// port every few hundred milliseconds, requests up and responses down.
+    Web,
 }
 
 /// Failures to load a scenario.

@@ -15,7 +15,7 @@ use std::net::Ipv4Addr;
 
 use super::encode;
 use super::scenario::{
-    CmFault, Discovery, Fault, FloodStyle, Protocol, Scenario, SipTransport, TftpOption,
+    Bulk, CmFault, Discovery, Fault, FloodStyle, Protocol, Scenario, SipTransport, TftpOption,
 };
 use super::timing;
 use super::truth::{ExpectedReport, ExpectedSite, Stage, Truth};
@@ -1576,7 +1576,17 @@ impl<'s, W: Write> Sim<'s, W> {
             let f = wire::udp_frame(l2, src, dst, &payload);
             self.out.record(t, &f)?;
         }
-        for k in 0..bulk {
+        match self.sc.background.bulk {
+            Bulk::FileCopy => self.file_copy(t, bulk)?,
+            Bulk::Web => self.web(t, bulk)?,
+        }
+        Ok(())
+    }
+
+    /// `frames` full-size segments of file copies from a server to 50 PCs.
+    fn file_copy(&mut self, t: i64, frames: u64) -> std::io::Result<()> {
+        let site = &self.sc.site;
+        for k in 0..frames {
             let pc = k as usize % 50;
             let l2 = L2 {
                 src: site.gateway_mac.0,
@@ -1600,6 +1610,65 @@ impl<'s, W: Write> Sim<'s, W> {
                 ..wire::TcpFields::default()
             };
             let f = wire::tcp_frame(l2, server, client, tcp, &[0x5a; 1460]);
+            self.out.record(t, &f)?;
+        }
+        Ok(())
+    }
+
+    /// `frames` segments of PCs browsing: HTTP and TLS connections to a few web
+    /// servers, each PC on a new client port every 256 ticks; a request up for every
+    /// seven segments of response down (TLS application-data records, or HTTP bodies).
+    fn web(&mut self, t: i64, frames: u64) -> std::io::Result<()> {
+        let site = &self.sc.site;
+        let pcs = (self.sc.background.pcs as usize).clamp(1, 250);
+        let data_net = u32::from(site.data_gateway) & 0xffff_ff00;
+        let tick = (t / TRAFFIC_TICK_NS) as u64;
+        for k in 0..frames {
+            let pc = (tick as usize * 7 + k as usize) % pcs;
+            let tls = (pc + k as usize) % 3 != 0;
+            let server = Endpoint {
+                ip: Ipv4Addr::new(93, 184, 216, (k % 8) as u8 + 1),
+                port: if tls { 443 } else { 80 },
+            };
+            let client = Endpoint {
+                ip: Ipv4Addr::from(data_net | (20 + pc as u32)),
+                port: 49_152 + (((tick >> 8) as u16).wrapping_add(pc as u16 * 13) % 16_000),
+            };
+            let pc_mac = MacAddr([0x3c, 0x52, 0x82, 0x30, (pc >> 8) as u8, pc as u8]);
+            let up = k % 8 == 0;
+            let (l2, from, to) = if up {
+                let l2 = L2 {
+                    src: pc_mac,
+                    dst: site.gateway_mac.0,
+                    vlan: None,
+                };
+                (l2, client, server)
+            } else {
+                let l2 = L2 {
+                    src: site.gateway_mac.0,
+                    dst: pc_mac,
+                    vlan: None,
+                };
+                (l2, server, client)
+            };
+            let mut payload = if up { vec![0u8; 420] } else { vec![0u8; 1460] };
+            if tls {
+                // A TLS 1.2 application-data record header.
+                let len = (payload.len() - 5) as u16;
+                payload[..3].copy_from_slice(&[0x17, 0x03, 0x03]);
+                payload[3..5].copy_from_slice(&len.to_be_bytes());
+            } else if up {
+                let req = b"GET /index.html HTTP/1.1\r\nHost: www.example.com\r\n\r\n";
+                payload.truncate(req.len());
+                payload.copy_from_slice(req);
+            }
+            let tcp = wire::TcpFields {
+                seq: (tick as u32).wrapping_mul(1460) ^ (k as u32),
+                ack_no: 1,
+                ack: true,
+                ..wire::TcpFields::default()
+            };
+            let f = wire::tcp_frame(l2, from, to, tcp, &payload);
             self.out.record(t, &f)?;
         }
         Ok(())
