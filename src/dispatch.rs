@@ -949,7 +949,7 @@ mod tests {
                     && method.iter().all(u8::is_ascii_uppercase)
                     && line.ends_with(b" SIP/2.0"))
         }
-        let mut rng = crate::TestRng(0x1234_5678_9abc_def1_u64);
+        let mut rng = crate::rng::Rng::new(0x1234_5678_9abc_def1_u64);
         let mut next = |n: u64| rng.below(n);
         let pieces: [&[u8]; 9] = [
             b"INVITE",

@@ -9,7 +9,8 @@
 //! along the expected sequence of the `rules` crate and gives the verdicts of the
 //! [`report`]. [`pipeline`] is that chain from frame to report; [`analyze`] runs it
 //! over capture files and [`live`] over an interface, within the bounds of
-//! [`limits`].
+//! [`limits`]. [`rng`] is the one random generator (the simulator's and the
+//! tests').
 
 pub mod analyze;
 pub mod attribution;
@@ -27,6 +28,7 @@ pub mod prefetch;
 pub mod pretouch;
 pub mod reassembly;
 pub mod report;
+pub mod rng;
 pub mod timeline;
 
 /// The hash map of every per-packet table. Keys are chosen by whoever sends packets,
@@ -35,17 +37,7 @@ pub mod timeline;
 /// packet and SipHash was a tenth of the dissect thread's time.
 pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
-/// A seeded xorshift generator for the unit tests' generated inputs.
+/// The crate's generator under the name the engine's unit tests still use
+/// (`crate::TestRng(seed)`); new tests use [`rng::Rng::new`].
 #[cfg(test)]
-pub(crate) struct TestRng(pub(crate) u64);
-
-#[cfg(test)]
-impl TestRng {
-    /// The next number below `n`.
-    pub(crate) fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
+pub(crate) use rng::Rng as TestRng;

@@ -614,7 +614,7 @@ mod tests {
     fn the_fast_ipv4_path_slices_as_etherparse_does() {
         // Headers near the fast path's edges: options, odd lengths, fragments,
         // short transport headers, other protocols; random bytes elsewhere.
-        let mut rng = crate::TestRng(0x2545_f491_4f6c_dd1d_u64);
+        let mut rng = crate::rng::Rng::new(0x2545_f491_4f6c_dd1d_u64);
         let mut next = |n: u64| rng.below(n);
         let mut taken = 0;
         for _ in 0..200_000 {
@@ -654,7 +654,7 @@ mod tests {
     fn a_glance_sees_the_transport_decode_sees() {
         // Ethernet frames with 0-6 tags of every tag type, other ether types and
         // lengths, IPv4 headers near the fast path's edges, cut anywhere.
-        let mut rng = crate::TestRng(0x9e37_79b9_7f4a_7c15_u64);
+        let mut rng = crate::rng::Rng::new(0x9e37_79b9_7f4a_7c15_u64);
         let mut next = |n: u64| rng.below(n);
         let (mut seen, mut tagged) = (0, 0);
         for _ in 0..200_000 {

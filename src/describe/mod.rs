@@ -176,12 +176,11 @@ mod tests {
             b"\xe2",
             b"\"",
         ];
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut rng = crate::rng::Rng::new(0x9e37_79b9_7f4a_7c15);
         for _ in 0..5000 {
             let mut input = Vec::new();
-            for _ in 0..(seed % 12) {
-                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-                input.extend_from_slice(alphabet[(seed >> 33) as usize % alphabet.len()]);
+            for _ in 0..rng.below(12) {
+                input.extend_from_slice(alphabet[rng.index(alphabet.len())]);
             }
             let mut fast = String::new();
             push_text(&mut fast, &input);
