@@ -10,7 +10,7 @@
 //! [`report`]. [`pipeline`] is that chain from frame to report; [`analyze`] runs it
 //! over capture files and [`live`] over an interface, within the bounds of
 //! [`limits`]. [`rng`] is the one random generator (the simulator's and the
-//! tests').
+//! tests'), [`heap`] the counting allocator a binary may install.
 
 pub mod analyze;
 pub mod attribution;
@@ -19,6 +19,7 @@ pub mod describe;
 pub mod dispatch;
 pub mod dissect;
 pub mod engine;
+pub mod heap;
 pub mod limits;
 pub mod link;
 pub mod live;
