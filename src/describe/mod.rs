@@ -39,7 +39,9 @@ pub fn push_text(out: &mut String, bytes: &[u8]) {
         .unwrap_or(bytes.len());
     let (head, rest) = bytes.split_at(plain);
     // SAFETY: `head` is printable ASCII (`is_plain` held for every byte), which is
-    // UTF-8; checked again, it took 1.5 % of the analysing thread's samples (perf).
+    // UTF-8. Checked again, it took 1.5 % of the analysing thread's samples (perf);
+    // `from_utf8` over the whole input then `push_str`, the cheapest safe way found,
+    // costs 1.5 % more instructions on the 10 000-phone fleet (callgrind).
     out.push_str(unsafe { std::str::from_utf8_unchecked(head) });
     for chunk in rest.utf8_chunks() {
         for c in chunk.valid().chars() {
