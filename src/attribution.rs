@@ -12,6 +12,18 @@
 //!
 //! Anything else stays unattributed: never guess.
 
+// Wire bytes are read here: no indexing, unwrap, expect or panic outside tests (the
+// `parsers` crate's lints), so no packet can make the analysis panic.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 use crate::FastMap;
 use std::net::IpAddr;
 
@@ -46,7 +58,8 @@ pub fn mac_in_name(name: &str) -> Option<MacAddr> {
     let digit = |c: u8| char::from(c).to_digit(16);
     let mut mac = [0u8; 6];
     for (byte, pair) in mac.iter_mut().zip(hex.chunks_exact(2)) {
-        *byte = u8::try_from(digit(pair[0])? << 4 | digit(pair[1])?).ok()?;
+        let &[hi, lo] = pair else { return None };
+        *byte = u8::try_from(digit(hi)? << 4 | digit(lo)?).ok()?;
     }
     Some(MacAddr(mac))
 }

@@ -7,6 +7,18 @@
 //! and config ports, payload on their TLS ports, and holes in followed streams.
 //! Owns the only per-flow state of the dissection; all of it is bounded.
 
+// Wire bytes are read here: no indexing, unwrap, expect or panic outside tests (the
+// `parsers` crate's lints), so no packet can make the analysis panic.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 use crate::FastMap;
 use std::net::IpAddr;
 
@@ -937,7 +949,7 @@ mod tests {
                     && method.iter().all(u8::is_ascii_uppercase)
                     && line.ends_with(b" SIP/2.0"))
         }
-        let mut rng = crate::TestRng(0x1234_5678_9abc_def1_u64);
+        let mut rng = crate::rng::Rng::new(0x1234_5678_9abc_def1_u64);
         let mut next = |n: u64| rng.below(n);
         let pieces: [&[u8]; 9] = [
             b"INVITE",

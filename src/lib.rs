@@ -9,7 +9,8 @@
 //! along the expected sequence of the `rules` crate and gives the verdicts of the
 //! [`report`]. [`pipeline`] is that chain from frame to report; [`analyze`] runs it
 //! over capture files and [`live`] over an interface, within the bounds of
-//! [`limits`].
+//! [`limits`]. [`rng`] is the one random generator (the simulator's and the
+//! tests'), [`heap`] the counting allocator a binary may install.
 
 pub mod analyze;
 pub mod attribution;
@@ -18,6 +19,7 @@ pub mod describe;
 pub mod dispatch;
 pub mod dissect;
 pub mod engine;
+pub mod heap;
 pub mod limits;
 pub mod link;
 pub mod live;
@@ -27,6 +29,7 @@ pub mod prefetch;
 pub mod pretouch;
 pub mod reassembly;
 pub mod report;
+pub mod rng;
 pub mod rules_view;
 pub mod timeline;
 
@@ -35,18 +38,3 @@ pub mod timeline;
 /// foldhash rather than std's SipHash because the tables are hit several times a
 /// packet and SipHash was a tenth of the dissect thread's time.
 pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-
-/// A seeded xorshift generator for the unit tests' generated inputs.
-#[cfg(test)]
-pub(crate) struct TestRng(pub(crate) u64);
-
-#[cfg(test)]
-impl TestRng {
-    /// The next number below `n`.
-    pub(crate) fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}

@@ -5,6 +5,18 @@
 //! Cisco HDLC; then IPv4 / IPv6 (etherparse, lax so snaplen-cut packets still
 //! slice), UDP and TCP. A non-first IPv4 fragment is never read as UDP/TCP.
 
+// Wire bytes are read here: no indexing, unwrap, expect or panic outside tests (the
+// `parsers` crate's lints), so no packet can make the analysis panic.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -24,13 +36,23 @@ impl MacAddr {
 
     /// Upper-case hex without separators, as in `SEP001122AABBCC`.
     pub fn to_sep_hex(self) -> String {
-        const HEX: &[u8; 16] = b"0123456789ABCDEF";
         let mut s = String::with_capacity(12);
         for b in self.0 {
-            s.push(char::from(HEX[usize::from(b >> 4)]));
-            s.push(char::from(HEX[usize::from(b & 15)]));
+            s.push(char::from(hex_digit(b >> 4, b'A')));
+            s.push(char::from(hex_digit(b, b'A')));
         }
         s
+    }
+}
+
+/// The ASCII hex digit of the low four bits of `n`; `ten` is the digit for 10
+/// (`b'a'` or `b'A'`), which sets the case.
+fn hex_digit(n: u8, ten: u8) -> u8 {
+    let n = n & 15;
+    if n < 10 {
+        b'0' + n
+    } else {
+        ten + (n - 10)
     }
 }
 
@@ -38,11 +60,13 @@ impl fmt::Display for MacAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // `00:1b:54:aa:00:01` in one piece: every report entry names its device, and
         // six `{:02x}` through core::fmt cost more than the rest of the entry's name.
-        const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut text = *b"00:00:00:00:00:00";
         for (digits, b) in text.chunks_mut(3).zip(self.0) {
-            digits[0] = HEX[usize::from(b >> 4)];
-            digits[1] = HEX[usize::from(b & 15)];
+            // Every chunk holds two digits (and a colon but the last).
+            if let [hi, lo, ..] = digits {
+                *hi = hex_digit(b >> 4, b'a');
+                *lo = hex_digit(b, b'a');
+            }
         }
         f.write_str(std::str::from_utf8(&text).unwrap_or_default())
     }
@@ -471,14 +495,15 @@ fn ip(data: &[u8]) -> Result<Ip<'_>, LinkError> {
 // Inlined so that a glance, which keeps only the transport, builds nothing else.
 #[inline(always)]
 fn fast_ipv4(data: &[u8]) -> Option<Ip<'_>> {
-    let h = data.get(..20)?;
+    let h: &[u8; 20] = data.first_chunk()?;
+    let &[version_ihl, _, _, _, _, _, _, _, _, protocol, _, _, s0, s1, s2, s3, d0, d1, d2, d3] = h;
     let total = usize::from(be16(h, 2));
     // Version 4, 20-byte header; MF clear and offset 0.
-    if h[0] != 0x45 || total < 20 || total > data.len() || be16(h, 6) & 0x3fff != 0 {
+    if version_ihl != 0x45 || total < 20 || total > data.len() || be16(h, 6) & 0x3fff != 0 {
         return None;
     }
     let payload = data.get(20..total)?;
-    let transport = match h[9] {
+    let transport = match protocol {
         17 => {
             let u = payload.get(..8)?;
             // As etherparse's lax UDP: a length that does not fit gives the rest.
@@ -495,26 +520,27 @@ fn fast_ipv4(data: &[u8]) -> Option<Ip<'_>> {
             }
         }
         6 => {
-            let t = payload.get(..20)?;
-            let header_len = usize::from(t[12] >> 4) * 4;
+            let t: &[u8; 20] = payload.first_chunk()?;
+            let &[_, _, _, _, q0, q1, q2, q3, a0, a1, a2, a3, offset, flags, ..] = t;
+            let header_len = usize::from(offset >> 4) * 4;
             if header_len < 20 {
                 return None;
             }
             Transport::Tcp(TcpSegment {
                 src_port: be16(t, 0),
                 dst_port: be16(t, 2),
-                seq: u32::from_be_bytes([t[4], t[5], t[6], t[7]]),
-                ack: u32::from_be_bytes([t[8], t[9], t[10], t[11]]),
+                seq: u32::from_be_bytes([q0, q1, q2, q3]),
+                ack: u32::from_be_bytes([a0, a1, a2, a3]),
                 // The wire's flag byte, bit for bit as `TcpFlags` orders them.
-                flags: TcpFlags(t[13]),
+                flags: TcpFlags(flags),
                 payload: payload.get(header_len..)?,
             })
         }
         _ => return None,
     };
     Some(Ip {
-        src: IpAddr::V4(Ipv4Addr::new(h[12], h[13], h[14], h[15])),
-        dst: IpAddr::V4(Ipv4Addr::new(h[16], h[17], h[18], h[19])),
+        src: IpAddr::V4(Ipv4Addr::new(s0, s1, s2, s3)),
+        dst: IpAddr::V4(Ipv4Addr::new(d0, d1, d2, d3)),
         first_fragment: false,
         transport,
     })
@@ -588,7 +614,7 @@ mod tests {
     fn the_fast_ipv4_path_slices_as_etherparse_does() {
         // Headers near the fast path's edges: options, odd lengths, fragments,
         // short transport headers, other protocols; random bytes elsewhere.
-        let mut rng = crate::TestRng(0x2545_f491_4f6c_dd1d_u64);
+        let mut rng = crate::rng::Rng::new(0x2545_f491_4f6c_dd1d_u64);
         let mut next = |n: u64| rng.below(n);
         let mut taken = 0;
         for _ in 0..200_000 {
@@ -628,7 +654,7 @@ mod tests {
     fn a_glance_sees_the_transport_decode_sees() {
         // Ethernet frames with 0-6 tags of every tag type, other ether types and
         // lengths, IPv4 headers near the fast path's edges, cut anywhere.
-        let mut rng = crate::TestRng(0x9e37_79b9_7f4a_7c15_u64);
+        let mut rng = crate::rng::Rng::new(0x9e37_79b9_7f4a_7c15_u64);
         let mut next = |n: u64| rng.below(n);
         let (mut seen, mut tagged) = (0, 0);
         for _ in 0..200_000 {

@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use bootscope::dissect::{self, DissectRunError};
-use bootscope::{analyze, engine, limits, model, report, rules_view};
+use bootscope::{analyze, engine, heap, limits, model, report, rules_view};
 
 #[derive(Parser)]
 #[command(
@@ -581,76 +581,6 @@ enum OutputFormat {
 
 #[global_allocator]
 static HEAP: heap::Counting = heap::Counting;
-
-/// The heap in use and its peak, counted at every allocation once [`heap::count`] is
-/// called (`BOOTSCOPE_HEAP_STATS=1`, which prints the peak at exit); mapped capture
-/// files are not heap and are not counted.
-mod heap {
-    use std::alloc::{GlobalAlloc, Layout};
-
-    // mimalloc rather than glibc's malloc: the report phase allocates millions of
-    // small strings on every core at once, where glibc's arenas cost a tenth of
-    // the run.
-    use mimalloc::MiMalloc as System;
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
-
-    pub struct Counting;
-    static ON: AtomicBool = AtomicBool::new(false);
-    static IN_USE: AtomicUsize = AtomicUsize::new(0);
-    static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-    /// Start counting. Off, an allocation costs one shared read: the counters' atomic
-    /// writes would have the threads of the report fight over one cache line.
-    pub fn count() {
-        ON.store(true, Relaxed);
-    }
-
-    /// Whether [`count`] was called (`BOOTSCOPE_HEAP_STATS=1`): `main` prints the
-    /// peak at exit.
-    pub fn counting() -> bool {
-        ON.load(Relaxed)
-    }
-
-    // SAFETY: every call is passed on to mimalloc unchanged.
-    unsafe impl GlobalAlloc for Counting {
-        unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-            let p = unsafe { System.alloc(l) };
-            if !p.is_null() && ON.load(Relaxed) {
-                let now = IN_USE.fetch_add(l.size(), Relaxed) + l.size();
-                PEAK.fetch_max(now, Relaxed);
-            }
-            p
-        }
-        unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-            unsafe { System.dealloc(p, l) };
-            if ON.load(Relaxed) {
-                release(l.size());
-            }
-        }
-        unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-            let q = unsafe { System.realloc(p, l, new) };
-            if !q.is_null() && ON.load(Relaxed) {
-                if new >= l.size() {
-                    let now = IN_USE.fetch_add(new - l.size(), Relaxed) + (new - l.size());
-                    PEAK.fetch_max(now, Relaxed);
-                } else {
-                    release(l.size() - new);
-                }
-            }
-            q
-        }
-    }
-
-    /// Saturating: blocks allocated before counting began may be freed.
-    fn release(bytes: usize) {
-        let _ = IN_USE.fetch_update(Relaxed, Relaxed, |n| Some(n.saturating_sub(bytes)));
-    }
-
-    /// The peak heap so far, in bytes.
-    pub fn peak() -> usize {
-        PEAK.load(Relaxed)
-    }
-}
 
 fn main() -> ExitCode {
     let heap_stats = std::env::var_os("BOOTSCOPE_HEAP_STATS").is_some();

@@ -10,6 +10,18 @@
 //! since: a SYN flood's) goes first, so a flood of SYNs never shuts out a
 //! connection that carries data.
 
+// Wire bytes are read here: no indexing, unwrap, expect or panic outside tests (the
+// `parsers` crate's lints), so no packet can make the analysis panic.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
@@ -669,7 +681,8 @@ where
         }
         // Held segments inside [s, e) are replaced by this one.
         let first = held.partition_point(|h| rel(h.seq) < s);
-        let last = first + held[first..].partition_point(|h| rel(h.seq) < e);
+        let rest = held.get(first..).unwrap_or_default();
+        let last = first + rest.partition_point(|h| rel(h.seq) < e);
         let replaced = held.get(first..last).unwrap_or_default();
         let replaced_bytes: usize = replaced.iter().map(|h| h.data.len()).sum();
         let oldest = replaced.iter().map(|h| h.ts_ns).fold(ts_ns, i64::min);

@@ -1,19 +1,19 @@
 //! Issue 7, state under attack: a DHCP starvation flood of 1 000 000 made-up client
 //! MACs and 100 000 half-open TCP flows, with real phones booting amid them. The
 //! reference model writes the capture and its frames go straight into the pipeline
-//! (no 300 MB file); a counting global allocator measures the peak heap, which is
-//! why this is a test binary of its own (one test function: the phases must not
+//! (no 300 MB file); the library's counting allocator measures the peak heap, which
+//! is why this is a test binary of its own (one test function: the phases must not
 //! overlap). Expected counts come from arithmetic over the scenario, the verdicts
 //! from the model's truth; the sample's site finding from tshark's reading.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::Write;
 use std::net::Ipv4Addr;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use bootscope::capture::{CaptureStats, Frame, Linktype};
+use bootscope::heap;
 use bootscope::limits::Limits;
 use bootscope::model::scenario::{Flood, FloodStyle, Protocol, SipTransport};
 use bootscope::model::truth::ExpectedReport;
@@ -21,43 +21,18 @@ use bootscope::model::{self, fleet, Scenario};
 use bootscope::pipeline::Pipeline;
 use bootscope::report::{PhoneReport, Report};
 
-struct Counting;
-static IN_USE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is passed on to the system allocator unchanged.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(l) };
-        if !p.is_null() {
-            let now = IN_USE.fetch_add(l.size(), Relaxed) + l.size();
-            PEAK.fetch_max(now, Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) };
-        IN_USE.fetch_sub(l.size(), Relaxed);
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        let q = unsafe { System.realloc(p, l, new) };
-        if !q.is_null() {
-            if new >= l.size() {
-                let now = IN_USE.fetch_add(new - l.size(), Relaxed) + (new - l.size());
-                PEAK.fetch_max(now, Relaxed);
-            } else {
-                IN_USE.fetch_sub(l.size() - new, Relaxed);
-            }
-        }
-        q
-    }
-}
-
 #[global_allocator]
-static HEAP: Counting = Counting;
+static HEAP: heap::Counting = heap::Counting;
 
 /// The tests of this binary run one at a time: the heap is counted for the process.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Count the heap (from the first test on: what the harness allocated before is not
+/// counted) and wait for the other tests.
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    heap::count();
+    ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// A pcap byte stream from the model, cut into records and fed to a pipeline as it
 /// comes: memory stays flat however long the capture.
@@ -123,12 +98,11 @@ fn simulate_into(sc: &Scenario, pipeline: &mut Pipeline<'_>) -> (CaptureStats, E
 /// truth, and the peak heap of the run above what was in use before it.
 fn run(sc: &Scenario, limits: &Limits) -> (Report, ExpectedReport, usize) {
     let rules = bootscope::analyze::load_rules(None).unwrap();
-    let base = IN_USE.load(Relaxed);
-    PEAK.store(base, Relaxed);
+    let base = heap::reset_peak();
     let mut pipeline = Pipeline::new("flood", &rules, limits.engine, limits.streams);
     let (stats, truth) = simulate_into(sc, &mut pipeline);
     let report = pipeline.finish(None, &stats, vec!["flood".into()]);
-    let peak = PEAK.load(Relaxed) - base;
+    let peak = heap::peak() - base;
     (report, truth, peak)
 }
 
@@ -284,9 +258,7 @@ fn check(sc: &Scenario, limits: &Limits, what: &str) {
 
 #[test]
 fn a_million_mac_dhcp_flood_and_100k_half_open_flows_stay_within_their_bounds() {
-    let _one = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one = one_at_a_time();
     // The defaults: the device count binds (25 000 of the 1 000 165 devices).
     let sc = flooded_site(150, 1_000_000, 100_000, 3);
     check(&sc, &Limits::default(), "defaults");
@@ -309,20 +281,18 @@ fn a_million_mac_dhcp_flood_and_100k_half_open_flows_stay_within_their_bounds() 
 /// and the report once built.
 #[test]
 fn the_memory_accounting_covers_the_devices_and_their_report() {
-    let _one = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one = one_at_a_time();
     let rules = bootscope::analyze::load_rules(None).unwrap();
     let limits = Limits::default();
     for (n, seed, duration) in [(1000, 11, 600), (300, 12, 3600)] {
         let sc = fleet::scenario(n, seed, duration);
-        let base = IN_USE.load(Relaxed);
+        let base = heap::in_use();
         let mut pipeline = Pipeline::new("fleet", &rules, limits.engine, limits.streams);
         let (stats, _) = simulate_into(&sc, &mut pipeline);
         let charged = pipeline.engine().device_bytes();
-        let state = IN_USE.load(Relaxed) - base;
+        let state = heap::in_use() - base;
         let report = pipeline.finish(None, &stats, Vec::new());
-        let kept = IN_USE.load(Relaxed) - base;
+        let kept = heap::in_use() - base;
         let devices = report.phones.len() + report.other_devices.len();
         let events: usize = report
             .phones
@@ -358,9 +328,7 @@ fn the_memory_accounting_covers_the_devices_and_their_report() {
 
 #[test]
 fn the_sample_flood_is_the_one_tshark_reads() {
-    let _one = ONE_AT_A_TIME
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _one = one_at_a_time();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/dhcp-starvation");
     let report = bootscope::analyze::run(&dir.join("capture.pcap"), &Default::default()).unwrap();
     // tshark: every DISCOVER without a Cisco phone's option 60, by client address.

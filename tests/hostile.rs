@@ -59,7 +59,7 @@ fn a_sound_capture_gives_no_warning() {
 #[test]
 fn seeded_damage_to_every_capture_never_panics() {
     // 8 mutants per capture: byte flips past the file header, a cut, an insertion.
-    let mut rng = Rng(0x5eed_b007_5c0e);
+    let mut rng = Rng::new(0x5eed_b007_5c0e);
     let mut cases = 0;
     for cap in all_captures() {
         let original = std::fs::read(capture_path(&cap)).unwrap();
@@ -67,17 +67,17 @@ fn seeded_damage_to_every_capture_never_panics() {
             let mut bytes = original.clone();
             match round % 4 {
                 0 | 1 => {
-                    for _ in 0..1 + rng.below(16) {
-                        let at = 24 + rng.below(bytes.len().saturating_sub(24));
+                    for _ in 0..1 + rng.index(16) {
+                        let at = 24 + rng.index(bytes.len().saturating_sub(24));
                         if let Some(b) = bytes.get_mut(at) {
-                            *b ^= 1 << rng.below(8);
+                            *b ^= 1 << rng.index(8);
                         }
                     }
                 }
-                2 => bytes.truncate(rng.below(bytes.len())),
+                2 => bytes.truncate(rng.index(bytes.len())),
                 _ => {
-                    let at = rng.below(bytes.len());
-                    let junk: Vec<u8> = (0..rng.below(64)).map(|_| rng.next() as u8).collect();
+                    let at = rng.index(bytes.len());
+                    let junk: Vec<u8> = (0..rng.index(64)).map(|_| rng.next_u64() as u8).collect();
                     bytes.splice(at..at, junk);
                 }
             }

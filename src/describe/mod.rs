@@ -4,6 +4,19 @@
 //! Every string that came off the wire goes through [`push_text`] or [`text`],
 //! so no control character or terminal escape from a packet reaches the output.
 
+// Wire bytes are read here and in every submodule: no indexing, unwrap, expect or
+// panic outside tests (the `parsers` crate's lints), so no packet can make a
+// rendering panic.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 use std::fmt::Write;
 
 use serde_json::Value;
@@ -26,7 +39,9 @@ pub fn push_text(out: &mut String, bytes: &[u8]) {
         .unwrap_or(bytes.len());
     let (head, rest) = bytes.split_at(plain);
     // SAFETY: `head` is printable ASCII (`is_plain` held for every byte), which is
-    // UTF-8; checked again, it took 1.5 % of the analysing thread's samples (perf).
+    // UTF-8. Checked again, it took 1.5 % of the analysing thread's samples (perf);
+    // `from_utf8` over the whole input then `push_str`, the cheapest safe way found,
+    // costs 1.5 % more instructions on the 10 000-phone fleet (callgrind).
     out.push_str(unsafe { std::str::from_utf8_unchecked(head) });
     for chunk in rest.utf8_chunks() {
         for c in chunk.valid().chars() {
@@ -163,12 +178,11 @@ mod tests {
             b"\xe2",
             b"\"",
         ];
-        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut rng = crate::rng::Rng::new(0x9e37_79b9_7f4a_7c15);
         for _ in 0..5000 {
             let mut input = Vec::new();
-            for _ in 0..(seed % 12) {
-                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-                input.extend_from_slice(alphabet[(seed >> 33) as usize % alphabet.len()]);
+            for _ in 0..rng.below(12) {
+                input.extend_from_slice(alphabet[rng.index(alphabet.len())]);
             }
             let mut fast = String::new();
             push_text(&mut fast, &input);

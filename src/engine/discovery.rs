@@ -354,7 +354,7 @@ mod tests {
             }
             Some(a.mac)
         }
-        let mut rng = crate::TestRng(0x1234_5678_9abc_def1_u64);
+        let mut rng = crate::rng::Rng::new(0x1234_5678_9abc_def1_u64);
         let mut next = |n: u64| rng.below(n);
         let mut fast = Announces::default();
         let mut naive: std::collections::VecDeque<Announce> = Default::default();

@@ -26,32 +26,9 @@ use parsers::EmitError;
 const MS: i64 = 1_000_000;
 const S: i64 = 1_000_000_000;
 
-/// SplitMix64: small, seedable, and stable across versions (the samples are
-/// compared byte for byte).
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator for `seed`.
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `lo..=hi` (milliseconds, ports, …).
-    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        let span = (hi - lo).max(0) as u64 + 1;
-        lo + (self.next_u64() % span) as i64
-    }
-}
+/// The crate's one generator (SplitMix64, stable across versions: the samples are
+/// compared byte for byte), here where the simulator and the fleet have named it.
+pub use crate::rng::Rng;
 
 /// Where a phone is in its boot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -40,20 +40,9 @@ pub fn analyze(path: &Path) -> Report {
     analyze::run(path, &Options::default()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// xorshift64*: a deterministic stream, so a failing case can be rebuilt from its seed.
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    pub fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+/// The library's generator: a deterministic stream, so a failing case can be rebuilt
+/// from its seed.
+pub use bootscope::rng::Rng;
 
 /// Every bundled capture, relative to tests/captures, sorted.
 pub fn all_captures() -> Vec<String> {
