@@ -487,23 +487,31 @@ fn devices(
 ) -> io::Result<()> {
     let mut array = formatter.clone();
     array.begin_array(out)?;
+    // The chunks' buffers serve every window: grown in the first, refilled in place
+    // after (no copy of a growing buffer, no fresh pages for each window).
+    let mut buffers: Vec<Pieces> = Vec::new();
     for (w, window) in devices.chunks(WINDOW).enumerate() {
-        let rendered: Vec<io::Result<Vec<u8>>> = window
+        let chunks = window.len().div_ceil(CHUNK);
+        if buffers.len() < chunks {
+            buffers.resize_with(chunks, Pieces::default);
+        }
+        let buffers = buffers.get_mut(..chunks).unwrap_or_default();
+        window
             .par_chunks(CHUNK)
+            .zip(buffers.par_iter_mut())
             .enumerate()
-            .map(|(c, chunk)| {
-                let mut buf = Vec::new();
+            .try_for_each(|(c, (chunk, buf))| -> io::Result<()> {
+                buf.0.clear();
                 for (i, device) in chunk.iter().enumerate() {
                     // Only the array's very first entry opens without a comma.
                     let first = w == 0 && c == 0 && i == 0;
-                    array.clone().begin_array_value(&mut buf, first)?;
-                    value(&mut buf, &array, device)?;
+                    array.clone().begin_array_value(&mut *buf, first)?;
+                    value(&mut *buf, &array, device)?;
                 }
-                Ok(buf)
-            })
-            .collect();
-        for buf in rendered {
-            out.write_all(&buf?)?;
+                Ok(())
+            })?;
+        for buf in buffers.iter() {
+            out.write_all(&buf.0)?;
         }
     }
     if !devices.is_empty() {
@@ -511,6 +519,34 @@ fn devices(
         array.end_array_value(out)?;
     }
     array.end_array(out)
+}
+
+/// A buffer for serde_json's writes, most of which are a byte or two (quotes,
+/// punctuation, each level of indentation): those are pushed in place rather than
+/// each made a call to copy.
+#[derive(Default)]
+struct Pieces(Vec<u8>);
+
+impl Write for Pieces {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.write_all(bytes)?;
+        Ok(bytes.len())
+    }
+
+    #[inline]
+    fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match *bytes {
+            [a] => self.0.push(a),
+            [a, b] => self.0.extend_from_slice(&[a, b]),
+            _ => self.0.extend_from_slice(bytes),
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
