@@ -489,11 +489,7 @@ fn devices(
     // after (no copy of a growing buffer, no fresh pages for each window).
     let mut buffers: Vec<Pieces> = Vec::new();
     for (w, window) in devices.chunks(WINDOW).enumerate() {
-        let chunks = window.len().div_ceil(CHUNK);
-        if buffers.len() < chunks {
-            buffers.resize_with(chunks, Pieces::default);
-        }
-        let buffers = buffers.get_mut(..chunks).unwrap_or_default();
+        buffers.resize_with(window.len().div_ceil(CHUNK), Pieces::default);
         window
             .par_chunks(CHUNK)
             .zip(buffers.par_iter_mut())
@@ -508,7 +504,7 @@ fn devices(
                 }
                 Ok(())
             })?;
-        for buf in buffers.iter() {
+        for buf in &buffers {
             out.write_all(&buf.0)?;
         }
     }
