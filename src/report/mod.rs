@@ -1,5 +1,6 @@
 //! The report: one verdict per phone as ../shared/CONTRACT.md defines it, the other
-//! devices seen, a fleet summary, and what the capture held. [`json`] serialises it,
+//! devices seen, a fleet summary, and what the capture held. [`json`] serialises it
+//! (the types that hold times serialise through its views, times in microseconds),
 //! [`table`] draws the fleet table, [`phone`] writes one phone's troubleshooting
 //! report, [`html`] writes the whole report as one self-contained HTML page with
 //! ladder diagrams. All renderers take the same [`Report`].
@@ -57,7 +58,7 @@ pub struct Report {
 }
 
 /// One device's verdict.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct PhoneReport {
     /// Lower-case, colon-separated MAC (`null` for a device keyed by name).
     pub mac: Option<String>,
@@ -115,7 +116,7 @@ pub struct Finding {
 }
 
 /// A finding about the whole site: what the network did to every phone on a VLAN.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct SiteFinding {
     /// Stable kebab-case code (`dhcp-starvation`).
     pub code: String,
@@ -152,7 +153,7 @@ pub struct SiteFinding {
 }
 
 /// One timeline entry.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct TimelineEntry {
     /// Seconds from the capture's start.
     pub time: f64,
@@ -163,24 +164,20 @@ pub struct TimelineEntry {
     /// What happened.
     pub event: String,
     /// The event type (as rules name it).
-    #[serde(rename = "type")]
     pub kind: &'static str,
     /// Who the phone exchanged the message with: `switch`, `dhcp_server`,
     /// `file_server` or `call_manager`. Absent for a message with no peer (malformed).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub peer_role: Option<&'static str>,
     /// The peer's address, when known (absent for the switch, a DISCOVER, or a
     /// server the capture never names).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub peer: Option<String>,
     /// `from_phone` or `to_phone`; absent when the event does not say (TLS data).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dir: Option<&'static str>,
 }
 
 /// What should have come next for a phone that stopped, and what the reference model
 /// predicts.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Expectation {
     /// The stage of the next step.
     pub stage: Stage,
@@ -199,7 +196,7 @@ pub struct Expectation {
 }
 
 /// The reference model's word on what comes next.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct ModelPrediction {
     /// The stage of the predicted step.
     pub stage: Stage,
@@ -211,13 +208,10 @@ pub struct ModelPrediction {
     pub after_frame: u64,
     /// Who the predicted message is exchanged with (as in the timeline); absent
     /// when the model expects nothing more.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub peer_role: Option<&'static str>,
     /// That peer's address, when the model names it.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub peer: Option<String>,
     /// `from_phone` or `to_phone`; absent when the model expects nothing more.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dir: Option<&'static str>,
 }
 
@@ -258,7 +252,7 @@ pub struct Diagnosis {
 }
 
 /// What was read.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct CaptureInfo {
     /// The files.
     pub files: Vec<String>,
@@ -309,7 +303,6 @@ pub struct CaptureInfo {
     /// The rule files in force.
     pub rules: Vec<String>,
     /// For a live session: the interface and libpcap's counters.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub live: Option<LiveInfo>,
 }
 
