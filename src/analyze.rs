@@ -9,15 +9,13 @@ use rules::{LoadError, RuleSet};
 use crate::capture::mapped::{MappedPcap, Walker};
 use crate::capture::merge;
 use crate::capture::{CaptureError, CaptureStats, Frame, Input, Merge, Opened, Source};
-use crate::dispatch::{self, Ahead, Message, Sorted};
+use crate::dispatch::{self, Sorted};
 use crate::engine::{facts, EngineLimits};
 use crate::link::Packet;
 use crate::pipeline::Pipeline;
 use crate::prefetch;
-use crate::pretouch::Pretouch;
 use crate::reassembly::StreamLimits;
 use crate::report::Report;
-use parsers::DissectError;
 
 /// Failures of an analysis.
 #[derive(Debug, thiserror::Error)]
@@ -55,9 +53,6 @@ pub struct Options {
     pub streams: StreamLimits,
     /// Threads: 1 does everything on one; 0 uses every core. The report is the same.
     pub threads: usize,
-    /// Heap bytes faulted in ahead on an idle thread while mapped files are read (0:
-    /// none); see [`crate::pretouch`].
-    pub pretouch: usize,
 }
 
 /// Analyze the capture at `path` (`-` for stdin).
@@ -141,18 +136,12 @@ struct Desc<'m> {
     skipped_before: Skipped,
     frame: Frame<'m>,
     packet: Option<Packet<'m>>,
-    /// Whether its stateless message, dissected on the walking thread too, is the
-    /// next one in the batch's `ahead`.
-    has_ahead: bool,
 }
 
 /// What one turn of the walker yields.
 #[derive(Default)]
 struct Batch<'m> {
     frames: Vec<Desc<'m>>,
-    /// The messages dissected ahead, in frame order: kept apart, as most frames have
-    /// none and a message takes more room than the rest of a frame's description.
-    ahead: Vec<Result<Message<'m>, DissectError>>,
     /// Frames skipped after the last one in `frames`.
     skipped_after: Skipped,
     /// Bytes of the files behind the records delivered so far.
@@ -233,44 +222,23 @@ fn run_mapped(
         n => n,
     };
     let mut consume = |batch: &mut Batch<'_>| {
-        // The batch was written on the walker's core: its descriptions and messages
-        // are fetched ahead too, as are the frames' bytes.
-        let mut ahead = batch.ahead.drain(..);
         for i in 0..batch.frames.len() {
-            if let Some(later) = batch.frames.get(i + PREFETCH_DISTANCE) {
-                prefetch::bytes(later.frame.data);
-                if let Some(p) = &later.packet {
-                    pipeline.prefetch(p);
-                }
-            }
-            if let Some(later) = batch.frames.get(i + 2 * PREFETCH_DISTANCE) {
-                prefetch::value(std::ptr::from_ref(later));
-            }
-            if let Some(later) = ahead.as_slice().get(PREFETCH_DISTANCE) {
-                prefetch::value(std::ptr::from_ref(later));
-            }
+            prefetch::frames_ahead(&batch.frames, i, |d| d.frame.data);
             let Some(d) = batch.frames.get_mut(i) else {
                 break;
             };
             d.skipped_before.apply(pipeline);
-            let message: Ahead<'_> = if d.has_ahead { ahead.next() } else { None };
-            pipeline.sorted(&d.frame, d.packet.take(), message);
+            pipeline.sorted(&d.frame, d.packet.take());
         }
         batch.skipped_after.apply(pipeline);
         progress(batch.done, total);
     };
-    // Where this thread's blocks will come from, taken here: the pages are faulted
-    // in once the walker runs (at once when this thread walks too).
-    let pretouch = (opts.pretouch > 0).then(|| Pretouch::here(opts.pretouch));
     let start = || -> Result<Merge<Walker<'_>>, CaptureError> {
         let mut merge = Merge::new(files.iter().map(MappedPcap::walk).collect())?;
         merge.advance()?;
         Ok(merge)
     };
     if threads <= 1 {
-        if let Some(p) = pretouch {
-            p.start();
-        }
         let mut merge = start()?;
         let mut batch = Batch::default();
         while fill(&mut merge, &mut batch)? {
@@ -285,9 +253,6 @@ fn run_mapped(
     let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Batch<'_>>();
     std::thread::scope(|s| {
         let walker = s.spawn(move || {
-            if let Some(p) = pretouch {
-                p.start();
-            }
             let mut merge = start()?;
             loop {
                 let mut batch = empty_rx.try_recv().unwrap_or_default();
@@ -307,11 +272,6 @@ fn run_mapped(
     })
 }
 
-/// How many frames ahead of the one being judged the analysing thread asks for a
-/// frame's bytes and its devices' state: about the time one frame takes to judge
-/// covers a fetch from memory or from the other core's cache.
-const PREFETCH_DISTANCE: usize = 4;
-
 /// Refill `batch` (cleared first) with the next frames of the merge worth
 /// dissecting, sliced; false when no record is left. The merge's head is the next
 /// frame to take, and the merge moves on as soon as it is taken, so `done` counts
@@ -319,7 +279,6 @@ const PREFETCH_DISTANCE: usize = 4;
 fn fill<'m>(merge: &mut Merge<Walker<'m>>, batch: &mut Batch<'m>) -> Result<bool, CaptureError> {
     batch.frames.clear();
     batch.frames.reserve(BATCH);
-    batch.ahead.clear();
     let mut skipped = Skipped::default();
     let mut records = 0;
     while batch.frames.len() < BATCH && records < BATCH_RECORDS {
@@ -335,14 +294,11 @@ fn fill<'m>(merge: &mut Merge<Walker<'m>>, batch: &mut Batch<'m>) -> Result<bool
             }
             Sorted::Dissect(packet) => packet,
         };
-        let ahead = packet.as_ref().and_then(dispatch::dissect_ahead);
         batch.frames.push(Desc {
             skipped_before: std::mem::take(&mut skipped),
             frame,
             packet,
-            has_ahead: ahead.is_some(),
         });
-        batch.ahead.extend(ahead);
     }
     batch.skipped_after = skipped;
     batch.done = merge.position();

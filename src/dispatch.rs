@@ -287,32 +287,6 @@ pub fn transport_worth_dissecting(transport: &Transport<'_>) -> bool {
     }
 }
 
-/// A message dissected ahead of the dispatcher (see [`dissect_ahead`]).
-pub type Ahead<'f> = Option<Result<Message<'f>, DissectError>>;
-
-/// The message of a frame that needs no dissection state (CDP, LLDP, DHCP, SIP over
-/// UDP), dissected where the frame is sorted, so that the work leaves the thread
-/// that keeps the state. [`Dispatcher::packet_with`] takes it where it would have
-/// parsed the same bytes; a SIP parse is dropped there if the datagram turns out to
-/// belong to a followed TFTP transfer.
-pub fn dissect_ahead<'f>(packet: &Packet<'f>) -> Ahead<'f> {
-    match packet.net {
-        Net::Cdp(b) => Some(cdp::parse(b).map(Message::Cdp)),
-        Net::Lldp(b) => Some(lldp::parse(b).map(Message::Lldp)),
-        Net::Ip(ip) => {
-            let d = Datagram::of(&ip)?;
-            if d.is_dhcp() {
-                Some(dhcp::parse(d.payload).map(Message::Dhcp))
-            } else if d.sport != TFTP && d.dport != TFTP && d.is_sip() {
-                Some(sip::parse(d.payload).map(Message::Sip))
-            } else {
-                None
-            }
-        }
-        _ => None,
-    }
-}
-
 /// A UDP datagram's addresses, ports and payload.
 #[derive(Clone, Copy)]
 struct Datagram<'a> {
@@ -459,21 +433,14 @@ impl Dispatcher {
         F: FnMut(&Packet<'f>, Observed<'_>),
     {
         let packet = link::decode(frame).inspect_err(|_| self.stats.link_errors += 1)?;
-        self.packet_with(frame, packet, None, on_obs);
+        self.packet(frame, packet, on_obs);
         Ok(())
     }
 
-    /// [`Self::frame`] for a frame the link layer has already sliced into `packet`,
-    /// with its stateless message already dissected if `ahead` holds it (by
-    /// [`dissect_ahead`], perhaps on another thread). It is taken where the dispatcher
-    /// would have parsed the same bytes, so the observations do not change.
-    pub fn packet_with<'f, F>(
-        &mut self,
-        frame: &Frame<'f>,
-        packet: Packet<'f>,
-        mut ahead: Ahead<'f>,
-        mut on_obs: F,
-    ) where
+    /// [`Self::frame`] for a frame the link layer has already sliced into `packet`
+    /// (perhaps on another thread).
+    pub fn packet<'f, F>(&mut self, frame: &Frame<'f>, packet: Packet<'f>, mut on_obs: F)
+    where
         F: FnMut(&Packet<'f>, Observed<'_>),
     {
         let mut emit = |stats: &mut DispatchStats, o: Observed<'_>| {
@@ -485,22 +452,12 @@ impl Dispatcher {
             on_obs(&packet, o);
         };
         match packet.net {
-            Net::Cdp(b) => {
-                let m = ahead
-                    .take()
-                    .unwrap_or_else(|| cdp::parse(b).map(Message::Cdp));
-                emit(&mut self.stats, m.into());
-            }
-            Net::Lldp(b) => {
-                let m = ahead
-                    .take()
-                    .unwrap_or_else(|| lldp::parse(b).map(Message::Lldp));
-                emit(&mut self.stats, m.into());
-            }
+            Net::Cdp(b) => emit(&mut self.stats, cdp::parse(b).map(Message::Cdp).into()),
+            Net::Lldp(b) => emit(&mut self.stats, lldp::parse(b).map(Message::Lldp).into()),
             Net::Ip(ip) => match ip.transport {
                 Transport::Udp { .. } => {
                     let datagram = Datagram::of(&ip);
-                    if let Some(m) = datagram.and_then(|d| self.udp(&d, ahead, frame.ts_ns)) {
+                    if let Some(m) = datagram.and_then(|d| self.udp(&d, frame.ts_ns)) {
                         emit(&mut self.stats, m.into());
                     }
                 }
@@ -542,22 +499,9 @@ impl Dispatcher {
         }
     }
 
-    /// Ask for the stream state a segment on a followed TCP port will touch (a few
-    /// frames before it is placed).
-    pub fn prefetch(&self, packet: &Packet<'_>) {
-        let Net::Ip(ip) = &packet.net else { return };
-        let Transport::Tcp(seg) = &ip.transport else {
-            return;
-        };
-        if StreamProto::of_ports(seg.src_port, seg.dst_port).is_some() {
-            self.streams.prefetch(&flow_of(ip, seg));
-        }
-    }
-
     fn udp<'a>(
         &mut self,
         d: &Datagram<'a>,
-        ahead: Ahead<'a>,
         ts_ns: i64,
     ) -> Option<Result<Message<'a>, DissectError>> {
         let Datagram {
@@ -568,9 +512,9 @@ impl Dispatcher {
             payload,
         } = *d;
         // The order decides (it is tshark's): DHCP ports, TFTP's port, a followed TFTP
-        // transfer, SIP. `ahead` holds what `dissect_ahead` parsed by the same tests.
+        // transfer, SIP.
         if d.is_dhcp() {
-            return Some(ahead.unwrap_or_else(|| dhcp::parse(payload).map(Message::Dhcp)));
+            return Some(dhcp::parse(payload).map(Message::Dhcp));
         }
         if dport == TFTP || sport == TFTP {
             let m = tftp::parse(payload);
@@ -583,11 +527,10 @@ impl Dispatcher {
             return Some(m.map(Message::Tftp));
         }
         if self.is_tftp_transfer(src, sport, dst, dport, ts_ns) {
-            // A SIP parse made ahead of this test is dropped: the transfer decides.
             return Some(tftp::parse(payload).map(Message::Tftp));
         }
         if d.is_sip() {
-            return Some(ahead.unwrap_or_else(|| sip::parse(payload).map(Message::Sip)));
+            return Some(sip::parse(payload).map(Message::Sip));
         }
         None
     }

@@ -26,7 +26,6 @@ pub mod live;
 pub mod model;
 pub mod pipeline;
 pub mod prefetch;
-pub mod pretouch;
 pub mod reassembly;
 pub mod report;
 pub mod rng;

@@ -188,22 +188,6 @@ fn print_report(
     Ok(u8::from(errors))
 }
 
-/// End the process with `status` at once, once the report is written. A fleet's
-/// report is not freed (see `run`), and mimalloc's exit handler would still walk
-/// every page of the heap to release it: some milliseconds spent on nothing.
-fn exit_now(status: u8) -> ! {
-    let _ = io::stdout().flush();
-    let _ = io::stderr().flush();
-    #[cfg(unix)]
-    // SAFETY: `_exit` ends the process; the output is flushed, the files written are
-    // closed, and no other thread has anything left to write.
-    unsafe {
-        libc::_exit(i32::from(status))
-    }
-    #[cfg(not(unix))]
-    std::process::exit(i32::from(status))
-}
-
 /// JSON output of either a whole report or one phone's, pretty or on one line.
 mod erased {
     use std::io::{self, Write};
@@ -558,7 +542,6 @@ impl AnalysisArgs {
             limits: l.engine,
             streams: l.streams,
             threads,
-            pretouch: 0,
         })
     }
 }
@@ -632,14 +615,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map(|m| m.len())
                 .sum();
             let mut bar = Progress::new(capture_bytes, progress);
-            // A big capture's pass grows the heap by tens of MB: an eighth of the
-            // capture's size is faulted in ahead, at most 128 MB (10 000 phones'
-            // pass and report peak at 52 MiB of heap).
-            let ahead = (capture_bytes / 8).min(128 << 20);
-            let opts = analyze::Options {
-                pretouch: if ahead >= 16 << 20 { ahead as usize } else { 0 },
-                ..opts
-            };
             let report = analyze::run_files(&files, &rules, &opts, &mut |done, total| {
                 bar.update(done, total);
             })
@@ -658,15 +633,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 _ => format!("the {} capture files", files.len()),
             };
             let status = print_report(&report, format, phone.as_deref(), &source, false)?;
-            // The process ends here: freeing a fleet's reports string by string would
-            // only delay the exit.
-            std::mem::forget(report);
-            if heap::counting() {
-                // `main` prints the peak first.
-                Ok(ExitCode::from(status))
-            } else {
-                exit_now(status)
-            }
+            Ok(ExitCode::from(status))
         }
         Command::Rules { rules, sections } => {
             let set = analyze::load_rules(rules.as_deref()).context("rules")?;

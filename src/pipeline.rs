@@ -7,9 +7,9 @@
 use rules::RuleSet;
 
 use crate::capture::{CaptureStats, Frame};
-use crate::dispatch::{self, Ahead, Dispatcher, Observed, Sorted, TcpControlKind};
+use crate::dispatch::{self, Dispatcher, Observed, Sorted};
 use crate::engine::{Analyzer, EngineLimits};
-use crate::link::{Ip, Net, Packet, Transport};
+use crate::link::Packet;
 use crate::reassembly::StreamLimits;
 use crate::report::Report;
 
@@ -47,37 +47,14 @@ impl<'r> Pipeline<'r> {
     pub fn frame(&mut self, frame: &Frame<'_>) {
         match dispatch::sort(frame) {
             Sorted::Bulk => self.engine.tick(frame.ts_ns),
-            Sorted::Dissect(packet) => self.dissect(frame, packet, None),
+            Sorted::Dissect(packet) => self.dissect(frame, packet),
         }
     }
 
     /// Take in one frame already sliced (`None`: the link layer could not) and found
     /// worth dissecting, perhaps on another thread.
-    /// `ahead`: its stateless message, if dissected already ([`dispatch::dissect_ahead`]).
-    pub fn sorted<'f>(&mut self, frame: &Frame<'f>, packet: Option<Packet<'f>>, ahead: Ahead<'f>) {
-        self.dissect(frame, packet, ahead);
-    }
-
-    /// Ask for the state a frame to be judged soon will touch: its TCP stream's and
-    /// its devices'. A bare TCP acknowledgement (one in twelve of the frames this
-    /// thread sees) reaches no device.
-    pub fn prefetch(&self, packet: &Packet<'_>) {
-        self.dispatcher.prefetch(packet);
-        if let Net::Ip(Ip {
-            transport: Transport::Tcp(seg),
-            ..
-        }) = &packet.net
-        {
-            if seg.payload.is_empty() && TcpControlKind::of(seg.flags).is_none() {
-                return;
-            }
-        }
-        if let Some(mac) = packet.src_mac {
-            self.engine.prefetch(mac);
-        }
-        if let Some(mac) = packet.dst_mac {
-            self.engine.prefetch(mac);
-        }
+    pub fn sorted<'f>(&mut self, frame: &Frame<'f>, packet: Option<Packet<'f>>) {
+        self.dissect(frame, packet);
     }
 
     /// Take in the times of frames sorted out as not worth dissecting, the earliest
@@ -90,7 +67,7 @@ impl<'r> Pipeline<'r> {
 
     /// Dissect a frame (`packet`: already sliced, else sliced here) and judge what it
     /// holds.
-    fn dissect<'f>(&mut self, frame: &Frame<'f>, packet: Option<Packet<'f>>, ahead: Ahead<'f>) {
+    fn dissect<'f>(&mut self, frame: &Frame<'f>, packet: Option<Packet<'f>>) {
         let Pipeline {
             source,
             dispatcher,
@@ -131,7 +108,7 @@ impl<'r> Pipeline<'r> {
             engine.observe(frame, packet, &obs);
         };
         match packet {
-            Some(p) => dispatcher.packet_with(frame, p, ahead, on_obs),
+            Some(p) => dispatcher.packet(frame, p, on_obs),
             // A frame the link layer cannot slice is counted by the dispatcher.
             None => {
                 let _ = dispatcher.frame(frame, on_obs);

@@ -295,15 +295,6 @@ impl Streams {
         map.find(hash, |(k, _)| k == key).map(|(_, s)| s)
     }
 
-    /// Ask for the bucket a flow's stream would be in (a few segments before it is
-    /// placed), so its miss overlaps the work meanwhile. Nothing is read: each bucket
-    /// whose tag matches the flow's hash is fetched, the stream's among them.
-    pub fn prefetch(&self, key: &FlowKey) {
-        for bucket in self.map.iter_hash(self.hash(key)) {
-            crate::prefetch::value(std::ptr::from_ref(bucket));
-        }
-    }
-
     /// Forget the oldest half-open stream; false when there is none.
     fn evict_half_open(&mut self) -> bool {
         while let Some((key, serial)) = self.half_open.pop_front() {

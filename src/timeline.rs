@@ -771,62 +771,17 @@ pub fn push_ip(out: &mut Vec<u8>, ip: IpAddr) {
 
 /// A dotted quad.
 fn put_ipv4(out: &mut Vec<u8>, ip: Ipv4Addr) {
-    let (buf, len) = dotted_quad(ip);
-    // The whole buffer appended, then cut to the address: a copy of a fixed size,
-    // without a call.
-    let start = out.len();
-    out.extend_from_slice(&buf);
-    out.truncate(start + len);
-}
-
-/// Each octet's decimal digits followed by a dot, in four bytes (the unused ones
-/// zero), and how many of them are used: `10` is `b"10.\0"`, 3.
-const OCTET_DOT: [([u8; 4], u8); 256] = {
-    let mut table = [([0u8; 4], 0u8); 256];
-    let mut n = 0;
-    while n < 256 {
-        let o = n as u8;
-        table[n] = if o >= 100 {
-            ([b'0' + o / 100, b'0' + o / 10 % 10, b'0' + o % 10, b'.'], 4)
-        } else if o >= 10 {
-            ([b'0' + o / 10, b'0' + o % 10, b'.', 0], 3)
-        } else {
-            ([b'0' + o, b'.', 0, 0], 2)
-        };
-        n += 1;
-    }
-    table
-};
-
-/// An address's dotted quad, in a buffer, and its length: each octet's text (with
-/// its dot) is stored whole from the table, then the buffer moves past it.
-fn dotted_quad(ip: Ipv4Addr) -> ([u8; 16], usize) {
-    let mut buf = [0u8; 16];
-    let mut len = 0;
-    for octet in ip.octets() {
-        let (text, n) = OCTET_DOT[usize::from(octet)];
-        // `len` is at most 12 here (three octets of four): the four bytes fit.
-        if let Some(slot) = buf.get_mut(len..len + 4) {
-            slot.copy_from_slice(&text);
+    for (i, octet) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push(b'.');
         }
-        len += usize::from(n);
+        put_decimal(out, octet.into());
     }
-    // No dot after the last octet.
-    (buf, len - 1)
 }
 
 /// An address as `to_string()` writes it.
 pub fn ip_string(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => {
-            let (buf, len) = dotted_quad(v4);
-            // Digits and dots: ASCII, so always UTF-8.
-            std::str::from_utf8(buf.get(..len).unwrap_or_default())
-                .unwrap_or_default()
-                .to_owned()
-        }
-        IpAddr::V6(v6) => v6.to_string(),
-    }
+    ip.to_string()
 }
 
 /// An unsigned number in decimal.

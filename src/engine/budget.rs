@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 
 use super::device::{self, Device, DeviceKey, DeviceKind};
 use super::text::MAX_TEXT_BYTES;
-use crate::link::MacAddr;
+
 use crate::timeline::Event;
 use crate::FastMap;
 
@@ -97,13 +97,6 @@ impl Devices {
     /// The devices, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = &Device> {
         self.table.values().map(|d| &**d)
-    }
-
-    /// Ask for the state of the device `mac` keys ([`crate::prefetch`]).
-    pub fn prefetch(&self, mac: MacAddr) {
-        if let Some(dev) = self.table.get(&DeviceKey::Mac(mac)) {
-            crate::prefetch::value(std::ptr::from_ref::<Device>(dev));
-        }
     }
 
     /// Every device, out of the table (freed at once), in the table's order. Still
@@ -237,6 +230,7 @@ fn recharge(bytes: &mut usize, dev: &mut Device) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::link::MacAddr;
     use crate::timeline::EventKind;
 
     fn key(i: u8) -> DeviceKey {

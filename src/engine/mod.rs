@@ -30,7 +30,7 @@ use rules::RuleSet;
 use crate::attribution::Attribution;
 use crate::capture::Frame;
 use crate::dispatch::{Message, Observed};
-use crate::link::{MacAddr, Net, Packet, Transport};
+use crate::link::{Net, Packet, Transport};
 use crate::timeline::EventKind;
 pub use budget::BudgetStats;
 pub use device::{Device, DeviceKey, DeviceKind};
@@ -153,12 +153,6 @@ impl<'r> Analyzer<'r> {
     /// The rules in force.
     pub fn rules(&self) -> &'r RuleSet {
         self.shared.rules
-    }
-
-    /// Ask for the state of the device this MAC keys (a frame's, a few frames
-    /// before it is judged), so that its misses overlap the frames judged meanwhile.
-    pub fn prefetch(&self, mac: MacAddr) {
-        self.shared.devices.prefetch(mac);
     }
 
     /// The devices followed so far, in no particular order.

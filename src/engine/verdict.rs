@@ -307,32 +307,7 @@ fn peer_fields(
 
 /// Seconds rounded to the microsecond.
 fn round_us(s: f64) -> f64 {
-    round(s * 1e6) / 1e6
-}
-
-/// `x.round()` (half away from zero), without the library call `f64::round`
-/// makes on a target without SSE4.1: a quarter of a million timeline times are
-/// rounded. Exact: below 2^52 the fraction `x - trunc(x)` is exact, and from
-/// 2^52 up every float is whole.
-fn round(x: f64) -> f64 {
-    // 2^52.
-    const WHOLE_FROM: f64 = 4_503_599_627_370_496.0;
-    // One comparison sets apart the whole, the infinite and NaN.
-    #[allow(clippy::neg_cmp_op_on_partial_ord)]
-    if !(x.abs() < WHOLE_FROM) {
-        return x;
-    }
-    let whole = x as i64 as f64; // toward zero
-    let fraction = x - whole;
-    let rounded = if fraction >= 0.5 {
-        whole + 1.0
-    } else if fraction <= -0.5 {
-        whole - 1.0
-    } else {
-        whole
-    };
-    // A negative number rounded to zero is -0.0, as `round` gives.
-    rounded.copysign(x)
+    (s * 1e6).round() / 1e6
 }
 
 /// What the sequence expects after the boot's furthest step, and the model's word.
@@ -819,46 +794,5 @@ mod tests {
             want.sort_by(|&a, &b| keys[a].cmp(&keys[b]).then(a.cmp(&b)));
             prop_assert_eq!(order, want);
         }
-
-        #[test]
-        fn round_is_std_round(x in any::<f64>(), whole in -1_000_000_000i64..1_000_000_000) {
-            let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
-            prop_assert!(same(round(x), x.round()), "{x:e}");
-            for half in [whole as f64 + 0.5, whole as f64 - 0.5, whole as f64 / 1e6] {
-                prop_assert!(same(round(half), half.round()), "{half:e}");
-            }
-        }
-    }
-
-    #[test]
-    fn round_is_std_round_at_the_edges() {
-        let edges = [
-            0.0,
-            -0.0,
-            0.4,
-            -0.4,
-            0.5,
-            -0.5,
-            0.49999999999999994,
-            -0.49999999999999994,
-            1.5,
-            2.5,
-            -2.5,
-            4_503_599_627_370_495.5,
-            4_503_599_627_370_496.0,
-            -4_503_599_627_370_495.5,
-            9.007_199_254_740_993e15,
-            f64::MAX,
-            f64::MIN,
-            f64::MIN_POSITIVE,
-            -f64::MIN_POSITIVE,
-            5e-324,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-        ];
-        for x in edges {
-            assert_eq!(round(x).to_bits(), x.round().to_bits(), "{x:e}");
-        }
-        assert!(round(f64::NAN).is_nan());
     }
 }
