@@ -6,16 +6,25 @@
 # BOOTSCOPE_HEAP_STATS=1: mapped file pages are not heap) for 1x and 2x the traffic.
 #
 #   bash benches/compare.sh            # BENCH_DIR=target/bench-compare by default
+#   MIX=web bash benches/compare.sh    # every phone boots in the capture, PCs browsing
+#   BEFORE=path/to/old/bootscope bash benches/compare.sh   # an older build in the same run
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${BENCH_DIR:-target/bench-compare}
 mkdir -p "$dir"
 cargo build -q --release --bin bootscope --example floor
 bin=target/release/bootscope
-fleet=$dir/fleet.pcap
-fleet2=$dir/fleet-2x-traffic.pcap
-[ -s "$fleet" ] || $bin simulate --fleet 10000 --seed 7 --duration 600 --traffic-mbps 14 -o "$fleet"
-[ -s "$fleet2" ] || $bin simulate --fleet 10000 --seed 7 --duration 600 --traffic-mbps 28 -o "$fleet2"
+# MIX=web: the fleet's phones all boot inside the capture (full timelines for all
+# 10 000) while the PCs browse (short HTTP and TLS connections) rather than copy files.
+case ${MIX:-files} in
+    files) mix=(); name=fleet ;;
+    web) mix=(--bulk web --all-boot); name=fleet-web ;;
+    *) echo "MIX is files or web" >&2; exit 2 ;;
+esac
+fleet=$dir/$name.pcap
+fleet2=$dir/$name-2x-traffic.pcap
+[ -s "$fleet" ] || $bin simulate --fleet 10000 --seed 7 --duration 600 --traffic-mbps 14 "${mix[@]}" -o "$fleet"
+[ -s "$fleet2" ] || $bin simulate --fleet 10000 --seed 7 --duration 600 --traffic-mbps 28 "${mix[@]}" -o "$fleet2"
 size=$(stat -c %s "$fleet")
 cat "$fleet" "$fleet2" > /dev/null
 
@@ -29,10 +38,14 @@ run_tool() {
         bootscope) "$bin" analyze --format json "$fleet" ;;
         bootscope_1_thread) "$bin" analyze --format json --threads 1 "$fleet" ;;
         floor) target/release/examples/floor "$fleet" ;;
+        before) "$BEFORE" analyze --format json "$fleet" ;;
         tcpdump) tcpdump -n -r "$fleet" ;;
     esac
 }
 tools=(bootscope bootscope_1_thread floor)
+if [ -n "${BEFORE:-}" ]; then
+    tools+=(before)
+fi
 if command -v tcpdump > /dev/null; then
     tools+=(tcpdump)
 fi
@@ -62,7 +75,7 @@ echo "capture: $fleet ($size bytes), $(nproc) cores"
 echo "best of $rounds rounds in turns (tshark: one run); median seconds and % of the floor's median beside"
 printf '%-20s %10s %10s %14s %12s %10s %12s\n' tool seconds MB/s "x tshark" "% of floor" median "% (medians)"
 floor_median=$(echo "${all[floor]}" | median)
-for k in bootscope bootscope_1_thread floor tcpdump tshark; do
+for k in bootscope bootscope_1_thread before floor tcpdump tshark; do
     [ -n "${secs[$k]:-}" ] || continue
     med=$(echo "${all[$k]:-${secs[$k]}}" | median)
     awk -v k="$k" -v s="${secs[$k]}" -v n="$size" -v t="${secs[tshark]:-}" -v f="${secs[floor]}" \
@@ -81,4 +94,8 @@ echo
 for f in "$fleet" "$fleet2"; do
     heap=$(BOOTSCOPE_HEAP_STATS=1 $bin analyze --format json "$f" 2>&1 > /dev/null | awk '/peak heap/ {print $4}' || true)
     echo "peak heap $(basename "$f"): $((heap / 1048576)) MiB ($(stat -c %s "$f") bytes of capture)"
+    if [ -n "${BEFORE:-}" ]; then
+        heap=$(BOOTSCOPE_HEAP_STATS=1 "$BEFORE" analyze --format json "$f" 2>&1 > /dev/null | awk '/peak heap/ {print $4}' || true)
+        echo "peak heap $(basename "$f"), before: $((heap / 1048576)) MiB"
+    fi
 done

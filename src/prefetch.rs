@@ -1,14 +1,15 @@
-//! Cache hints, bootscope's one speed trick outside the link layer's fast path: the
-//! analysing thread asks for a frame's bytes and its batch entry a few frames before
-//! it judges the frame, so that the misses of several frames overlap instead of
-//! stalling it one by one (the walking thread wrote both on the other core).
+//! Cache hints, bootscope's one speed trick outside the link layer's fast path, in two
+//! places: the walker asks for a mapped file's bytes a few kilobytes ahead of the
+//! record it reads ([`file_ahead`]), and the analysing thread asks for a frame's bytes
+//! and its batch entry a few frames before it judges the frame ([`frames_ahead`]), so
+//! that misses overlap instead of stalling a thread one by one.
 //!
-//! Measured (docs/performance.md, release build, 15 paired runs, medians): without
-//! any hint `analyze --format json` took 1.25 times as long on the 10 000-phone fleet
-//! and 1.23 times on the browsing fleet; without the frame bytes' hint alone, 1.10
-//! and 1.14 times. Hints for the TCP stream's bucket and the devices' state (asked of
-//! the stream table and the engine) saved 1 to 3 %: they were taken out, so no layer
-//! carries a prefetch method.
+//! Measured (docs/performance.md: release build, `analyze --format json`, 15 paired
+//! runs, medians of the time ratios) on the 10 000-phone fleet and on the browsing
+//! fleet: without [`frames_ahead`] 1.25 and 1.23 times as long (its frame bytes'
+//! part alone: 1.10 and 1.14); without [`file_ahead`] 1.13 times on both. Hints for
+//! the TCP stream's bucket and the devices' state (asked of the stream table and the
+//! engine) saved 1 to 3 %: they were taken out, so no layer carries a prefetch method.
 //!
 //! A hint reads nothing the program sees and cannot fault, whatever the address; on
 //! targets other than x86-64 these are no-ops.
@@ -27,6 +28,21 @@ pub fn frames_ahead<T>(items: &[T], at: usize, bytes_of: impl Fn(&T) -> &[u8]) {
     }
     if let Some(later) = items.get(at + 2 * DISTANCE) {
         value(std::ptr::from_ref(later));
+    }
+}
+
+/// How far ahead of the record being read a walk asks for a mapped file's bytes.
+pub const FILE_AHEAD: usize = 4096;
+
+/// Ask for `file`'s lines up to [`FILE_AHEAD`] bytes past `at`, from `asked` on (moved
+/// past them). A mapped file's pages are scattered in memory: the hardware's stream
+/// prefetch stops at each page's end, and every new page's first record waited.
+#[inline(always)]
+pub fn file_ahead(file: &[u8], asked: &mut usize, at: usize) {
+    let ahead = file.len().min(at.saturating_add(FILE_AHEAD));
+    while *asked < ahead {
+        line(file.as_ptr().wrapping_add(*asked));
+        *asked += 64;
     }
 }
 
@@ -89,6 +105,11 @@ mod tests {
         value(usize::MAX as *const [u64; 4]);
         line(8 as *const u8);
         value(std::ptr::from_ref(&()));
+        let mut asked = 0;
+        file_ahead(&data, &mut asked, 0);
+        assert_eq!(asked, 256);
+        file_ahead(&data, &mut asked, usize::MAX);
+        assert_eq!(asked, 256);
         let frames = [&data[..], &data[10..], &[]];
         for at in 0..frames.len() + 3 {
             frames_ahead(&frames, at, |f| f);

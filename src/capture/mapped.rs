@@ -87,16 +87,13 @@ pub struct Record {
     pub orig_len: u32,
 }
 
-/// How far ahead of the record being read the walk asks for the file's bytes.
-const WALK_AHEAD: usize = 4096;
-
 /// Walks the records of a mapped file, in order; damage ends the walk with a warning.
 pub struct Walker<'m> {
     file: &'m MappedPcap,
     /// The record read last (see [`Source::head`]).
     head: Option<Record>,
     at: usize,
-    /// Bytes of the file asked for so far (see [`WALK_AHEAD`]).
+    /// Bytes of the file asked for so far ([`crate::prefetch::file_ahead`]).
     asked: usize,
     number: u64,
     /// What the walk met.
@@ -171,14 +168,7 @@ impl<'m> Walker<'m> {
         if rest == 0 {
             return None;
         }
-        // The file's pages are scattered in memory: the hardware's stream prefetch
-        // stops at each page's end, and every new page's first record waited for
-        // memory. Lines are asked for a few kilobytes ahead instead.
-        let ahead = bytes.len().min(self.at + WALK_AHEAD);
-        while self.asked < ahead {
-            crate::prefetch::line(bytes.as_ptr().wrapping_add(self.asked));
-            self.asked += 64;
-        }
+        crate::prefetch::file_ahead(bytes, &mut self.asked, self.at);
         let Some(h) = bytes.get(self.at..self.at + RECORD_HEADER) else {
             self.warn(WarningKind::TruncatedRecord);
             self.at = bytes.len();
