@@ -1,5 +1,5 @@
 //! Which device an IP-level message belongs to. One rule per source, tried in this
-//! order (STYLE §6):
+//! order:
 //!
 //! 1. a `SEP<MAC>` name in the message itself (SCCP RegisterReq, SIP Contact
 //!    `devicename`, a CTL/ITL/SEP file name): the MAC in the name, which also covers

@@ -19,6 +19,7 @@ pub mod describe;
 pub mod dispatch;
 pub mod dissect;
 pub mod engine;
+pub mod escape;
 pub mod heap;
 pub mod limits;
 pub mod link;

@@ -32,7 +32,7 @@ enum Command {
         /// (`tcpdump -C` / `-G`): several are merged by time into one capture.
         #[arg(required = true)]
         captures: Vec<PathBuf>,
-        /// Output: a table with the fleet summary, or the CONTRACT JSON document.
+        /// Output: a table with the fleet summary, or the JSON report (docs/report.md).
         #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
         format: ReportFormat,
         /// One phone's troubleshooting report (MAC in any notation, or SEP name).
@@ -550,7 +550,7 @@ impl AnalysisArgs {
 enum ReportFormat {
     /// A table, one row per phone, and the fleet summary.
     Table,
-    /// The report as one JSON document (../shared/CONTRACT.md).
+    /// The report as one JSON document (docs/report.md).
     Json,
 }
 

@@ -1,4 +1,4 @@
-//! Damaged capture files through the whole analysis (issue 7): a sample cut at every
+//! Damaged capture files through the whole analysis: a sample cut at every
 //! record boundary and inside every record (pcap and pcapng), the catalogued
 //! crash-regression captures, empty files and wrong magics, records and blocks
 //! claiming gigabytes, pcapng with unknown blocks and lying lengths, timestamps

@@ -1,4 +1,4 @@
-//! Output safety (issue 7): a capture built by hand whose every packet string is
+//! Output safety: a capture built by hand whose every packet string is
 //! hostile — ESC sequences (CSI, OSC 8 hyperlinks, OSC 0 window titles), raw 8-bit
 //! CSI (0x9b, alone and as U+009B), carriage returns, bidi overrides and isolates —
 //! in CDP device ids, platforms and loads, the DHCP host name and option 66, TFTP

@@ -1,4 +1,4 @@
-//! Issue 7, state under attack: a DHCP starvation flood of 1 000 000 made-up client
+//! State under attack: a DHCP starvation flood of 1 000 000 made-up client
 //! MACs and 100 000 half-open TCP flows, with real phones booting amid them. The
 //! reference model writes the capture and its frames go straight into the pipeline
 //! (no 300 MB file); the library's counting allocator measures the peak heap, which

@@ -1,4 +1,4 @@
-//! Every input the fuzzers found a crash, hang or wrong answer with (issue 7), run
+//! Every input the fuzzers found a crash, hang or wrong answer with, run
 //! through the same code the fuzz target runs (`fuzz/src/lib.rs`, included here), so
 //! CI checks them without the fuzzer. Inputs live in
 //! `tests/fixtures/fuzz-regressions/<target>/`; a new crasher is added by copying

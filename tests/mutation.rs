@@ -1,4 +1,4 @@
-//! Mutation test (issue 7): every sample and bundled capture, damaged thousands of
+//! Mutation test: every sample and bundled capture, damaged thousands of
 //! ways by a seeded generator (bit flips, byte overwrites with boundary values,
 //! truncations, insertions, deleted and repeated chunks), each mutant run through
 //! the whole pipeline: bytes → report → every renderer (table, each device's

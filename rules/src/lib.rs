@@ -1,7 +1,7 @@
 //! bootscope's knowledge of a Cisco IP phone boot, kept as data: the expected boot sequence
 //! (`boot_sequence.json`, a graph of steps) and the findings (`findings.json`, conditions over
 //! facts). This crate loads, checks and evaluates them; it knows nothing about packets. The engine
-//! supplies a [`Vocabulary`] of facts and implements [`Facts`] per phone (STYLE §1.5, §7).
+//! supplies a [`Vocabulary`] of facts and implements [`Facts`] per phone.
 //! The only I/O is [`RuleSet::load_dir`]; the builtin files are embedded with `include_str!`.
 
 #![forbid(unsafe_code)]

@@ -12,7 +12,7 @@ pub const MAX_TEXT_BYTES: usize = 4 * MAX_TEXT + '…'.len_utf8();
 pub(super) fn lossy(b: &[u8]) -> String {
     let kept = b.get(..MAX_TEXT).unwrap_or(b);
     let mut s = String::with_capacity(kept.len());
-    crate::describe::push_text(&mut s, kept);
+    crate::escape::push_text(&mut s, kept);
     if kept.len() < b.len() {
         s.push('…');
     }
@@ -25,7 +25,7 @@ pub(super) fn clean(text: &str) -> String {
         return lossy(text.as_bytes());
     }
     let mut s = String::with_capacity(text.len());
-    crate::describe::push_str(&mut s, text);
+    crate::escape::push_str(&mut s, text);
     s
 }
 

@@ -1,7 +1,8 @@
 //! The model's messages as bytes: CDP, LLDP, TFTP, SCCP, SIP and HTTP through
 //! the `parsers` crate's own emitters (so every sample round-trips through the
-//! dissectors), DHCP through dhcproto's encoder (option 150 as a raw list, as
-//! STYLE §12 says), and the phone's configuration file as XML text.
+//! dissectors), DHCP through dhcproto's encoder (option 150, a list of addresses,
+//! written as a raw option: dhcproto's owned decoding drops a list of several), and
+//! the phone's configuration file as XML text.
 //!
 //! The emitting functions return the emitter's [`EmitError`]: the messages are
 //! built here to be representable, so an error is a bug (a scenario value

@@ -1,5 +1,5 @@
 //! What really happened to each simulated phone: the ground truth a sample's
-//! `expected.json` records, in the vocabulary of ../shared/CONTRACT.md (status,
+//! `expected.json` records, in the vocabulary of docs/report.md (status,
 //! stalled stage, finding codes). The model writes it as it runs, from the faults
 //! it applies; the analyzer never sees it.
 

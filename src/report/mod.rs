@@ -1,4 +1,4 @@
-//! The report: one verdict per phone as ../shared/CONTRACT.md defines it, the other
+//! The report: one verdict per phone as docs/report.md defines it, the other
 //! devices seen, a fleet summary, and what the capture held. [`json`] serialises it
 //! (the types that hold times serialise through its views, times in microseconds),
 //! [`table`] draws the fleet table, [`phone`] writes one phone's troubleshooting
@@ -101,7 +101,7 @@ pub struct PhoneReport {
 /// One finding.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
-    /// Stable kebab-case code (CONTRACT).
+    /// Stable kebab-case code (docs/report.md).
     pub code: String,
     /// error, warning or info.
     pub severity: Severity,
