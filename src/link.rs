@@ -252,9 +252,9 @@ pub enum LinkError {
     /// A link type bootscope does not decode.
     #[error("link type {0} is not decoded")]
     UnsupportedLinktype(Linktype),
-    /// The IP header is malformed.
+    /// The IP header is malformed (etherparse's reading of it).
     #[error("bad IP header: {0}")]
-    Ip(String),
+    Ip(#[source] etherparse::err::ip::LaxHeaderSliceError),
 }
 
 const ETHERTYPE_IPV4: u16 = 0x0800;
@@ -548,8 +548,7 @@ fn fast_ipv4(data: &[u8]) -> Option<Ip<'_>> {
 
 /// Any IP packet, sliced by etherparse.
 fn sliced_ip(data: &[u8]) -> Result<Ip<'_>, LinkError> {
-    let (slice, _ext_err) =
-        LaxIpSlice::from_slice(data).map_err(|e| LinkError::Ip(e.to_string()))?;
+    let (slice, _ext_err) = LaxIpSlice::from_slice(data).map_err(LinkError::Ip)?;
     let payload = slice.payload();
     let protocol = payload.ip_number.0;
     let (non_first, first_fragment) = match &slice {

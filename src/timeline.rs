@@ -7,6 +7,7 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
+use parsers::DissectError;
 pub use rules::FileClass;
 use rules::Stage;
 
@@ -21,6 +22,31 @@ pub enum FileTransport {
     Tftp,
     /// HTTP on TCP 6970.
     Http,
+}
+
+/// Which discovery protocol an announcement or a switch's answer came by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiscoveryProto {
+    /// Cisco Discovery Protocol.
+    Cdp,
+    /// LLDP (with LLDP-MED).
+    Lldp,
+}
+
+impl DiscoveryProto {
+    /// Its name as reports write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiscoveryProto::Cdp => "CDP",
+            DiscoveryProto::Lldp => "LLDP",
+        }
+    }
+}
+
+impl fmt::Display for DiscoveryProto {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// Which signalling protocol a registration used.
@@ -58,22 +84,22 @@ pub struct TftpOffer {
 pub enum EventKind {
     /// The phone's own CDP or LLDP-MED: it is up and announcing itself.
     PhoneAnnounce {
-        /// "CDP" or "LLDP".
-        proto: &'static str,
+        /// CDP or LLDP.
+        proto: DiscoveryProto,
         /// The address it announces: a phone with one is already up, not booting.
         ip: Option<Ipv4Addr>,
     },
     /// The switch's CDP / LLDP-MED with a voice VLAN.
     SwitchVoiceVlan {
-        /// "CDP" or "LLDP".
-        proto: &'static str,
+        /// CDP or LLDP.
+        proto: DiscoveryProto,
         /// The voice VLAN.
         vlan: u16,
     },
     /// The switch's CDP / LLDP without a voice VLAN.
     SwitchNoVoiceVlan {
-        /// "CDP" or "LLDP".
-        proto: &'static str,
+        /// CDP or LLDP.
+        proto: DiscoveryProto,
     },
     /// DHCP DISCOVER.
     DhcpDiscover {
@@ -237,12 +263,11 @@ pub enum EventKind {
         /// The text (`Name=SEP… Load=… Last=…`).
         text: Box<str>,
     },
-    /// A message of this device a dissector could not read.
+    /// A message of this device a dissector could not read: the dissector, the byte
+    /// offset and what was wrong there.
     Malformed {
-        /// Protocol.
-        proto: &'static str,
-        /// Why.
-        error: Box<str>,
+        /// The dissector's error (boxed: an event is as small as its largest kind).
+        error: Box<DissectError>,
     },
 }
 
@@ -495,7 +520,7 @@ impl Event {
             EventKind::FileError { file, text, .. } => file.len() + text.len(),
             EventKind::RegisterReject { reason, .. } => reason.len(),
             EventKind::Alarm { text } => text.len(),
-            EventKind::Malformed { error, .. } => error.len(),
+            EventKind::Malformed { .. } => std::mem::size_of::<DissectError>(),
             EventKind::DhcpAck { tftp, .. } => {
                 let text = |s: &Option<Box<str>>| s.as_ref().map_or(0, |s| s.len());
                 std::mem::size_of::<TftpOffer>()
@@ -533,7 +558,7 @@ impl EventKind {
     pub fn push_text_bytes(&self, out: &mut Vec<u8>) {
         match self {
             EventKind::PhoneAnnounce { proto, ip } => {
-                out.put(proto);
+                out.put(proto.as_str());
                 out.put(" from the phone");
                 if let Some(ip) = ip {
                     out.put(", already at ");
@@ -542,13 +567,13 @@ impl EventKind {
             }
             EventKind::SwitchVoiceVlan { proto, vlan } => {
                 out.put("switch ");
-                out.put(proto);
+                out.put(proto.as_str());
                 out.put(": voice VLAN ");
                 put_decimal(out, (*vlan).into());
             }
             EventKind::SwitchNoVoiceVlan { proto } => {
                 out.put("switch ");
-                out.put(proto);
+                out.put(proto.as_str());
                 out.put(": no voice VLAN");
             }
             EventKind::DhcpDiscover { xid, vlan } => {
@@ -717,11 +742,11 @@ impl EventKind {
                 out.put("phone alarm: ");
                 out.put(text);
             }
-            EventKind::Malformed { proto, error } => {
+            EventKind::Malformed { error } => {
                 out.put("malformed ");
-                out.put(proto);
+                out.put(error.proto.name());
                 out.put(": ");
-                out.put(error);
+                out.put(&error.kind.to_string());
             }
         }
     }
@@ -980,7 +1005,9 @@ mod tests {
                 }
                 EventKind::KeepaliveAck { cm } => write!(f, "keepalive answered by {cm}"),
                 EventKind::Alarm { text } => write!(f, "phone alarm: {text}"),
-                EventKind::Malformed { proto, error } => write!(f, "malformed {proto}: {error}"),
+                EventKind::Malformed { error } => {
+                    write!(f, "malformed {}: {}", error.proto.name(), error.kind)
+                }
             }
         })();
         result.unwrap();
@@ -1028,14 +1055,16 @@ mod tests {
             };
             out.extend([
                 EventKind::PhoneAnnounce {
-                    proto: "CDP",
+                    proto: DiscoveryProto::Cdp,
                     ip: some_v4,
                 },
                 EventKind::SwitchVoiceVlan {
-                    proto: "LLDP",
+                    proto: DiscoveryProto::Lldp,
                     vlan: n16,
                 },
-                EventKind::SwitchNoVoiceVlan { proto: "CDP" },
+                EventKind::SwitchNoVoiceVlan {
+                    proto: DiscoveryProto::Cdp,
+                },
                 EventKind::DhcpDiscover {
                     xid: n as u32,
                     vlan: (i % 3 > 0).then_some(n16),
@@ -1113,8 +1142,11 @@ mod tests {
                 EventKind::KeepaliveAck { cm: ip },
                 EventKind::Alarm { text: text.clone() },
                 EventKind::Malformed {
-                    proto: "SIP",
-                    error: text,
+                    error: Box::new(DissectError {
+                        proto: parsers::Proto::Sip,
+                        offset: n as usize,
+                        kind: parsers::ErrorKind::Truncated,
+                    }),
                 },
             ]);
         }
@@ -1226,8 +1258,11 @@ mod tests {
         };
         assert_eq!(found.exchange().unwrap().role, PeerRole::FileServer);
         let bad = EventKind::Malformed {
-            proto: "SIP",
-            error: "x".into(),
+            error: Box::new(DissectError {
+                proto: parsers::Proto::Sip,
+                offset: 3,
+                kind: parsers::ErrorKind::Truncated,
+            }),
         };
         assert_eq!(bad.exchange(), None);
     }

@@ -15,7 +15,7 @@ use rules::Windows;
 
 use crate::attribution::mac_in_name;
 use crate::link::MacAddr;
-use crate::timeline::EventKind;
+use crate::timeline::{DiscoveryProto, EventKind};
 use crate::FastMap;
 
 /// Phone announcements waiting for the switch's answer, at most.
@@ -51,10 +51,10 @@ impl Discovery {
                 .is_some_and(|p| sh.rules.phones.cdp_platform(p));
         if phone {
             let ip = p.ipv4_addresses().find(|a| !a.is_unspecified());
-            self.announce(sh, ctx, src, "CDP", device_id, platform, ip);
+            self.announce(sh, ctx, src, DiscoveryProto::Cdp, device_id, platform, ip);
         } else {
             let vlan = p.voice_vlan_reply().and_then(|v| v.vlan);
-            self.switch_answer(sh, ctx, src, "CDP", vlan);
+            self.switch_answer(sh, ctx, src, DiscoveryProto::Cdp, vlan);
         }
     }
 
@@ -81,13 +81,13 @@ impl Discovery {
                 .management_addresses()
                 .find_map(|a| a.ipv4())
                 .filter(|a| !a.is_unspecified());
-            self.announce(sh, ctx, src, "LLDP", name, model, ip);
+            self.announce(sh, ctx, src, DiscoveryProto::Lldp, name, model, ip);
         } else if p.med_capabilities().is_some() || p.network_policies().next().is_some() {
             let vlan = p
                 .policy(lldp::MedAppType::VOICE)
                 .filter(|pol| !pol.unknown && pol.tagged)
                 .map(|pol| pol.vlan);
-            self.switch_answer(sh, ctx, src, "LLDP", vlan);
+            self.switch_answer(sh, ctx, src, DiscoveryProto::Lldp, vlan);
         }
     }
 
@@ -97,7 +97,7 @@ impl Discovery {
         sh: &mut Shared<'_>,
         ctx: Ctx,
         mac: MacAddr,
-        proto: &'static str,
+        proto: DiscoveryProto,
         name: Option<String>,
         model: Option<String>,
         ip: Option<Ipv4Addr>,
@@ -106,7 +106,7 @@ impl Discovery {
         if let Some(ip) = ip {
             sh.attribution.bind_ip(IpAddr::V4(ip), mac);
         }
-        let why = if proto == "CDP" {
+        let why = if proto == DiscoveryProto::Cdp {
             "CDP: VoIP phone"
         } else {
             "LLDP-MED endpoint"
@@ -156,12 +156,12 @@ impl Discovery {
         sh: &mut Shared<'_>,
         ctx: Ctx,
         switch: MacAddr,
-        proto: &'static str,
+        proto: DiscoveryProto,
         vlan: Option<u16>,
     ) {
         self.announces
             .expire(ctx.ts_ns, Windows::ns(sh.rules.windows.switch_answer_ms));
-        let Some(mac) = self.announces.answer(switch, proto == "CDP") else {
+        let Some(mac) = self.announces.answer(switch, proto == DiscoveryProto::Cdp) else {
             return;
         };
         let kind = match vlan {

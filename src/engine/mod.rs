@@ -203,8 +203,7 @@ impl<'r> Analyzer<'r> {
                 let key = ctx.src_mac.map(DeviceKey::Mac);
                 if let Some(key) = key.filter(|k| sh.devices.contains(k)) {
                     let ev = EventKind::Malformed {
-                        proto: e.proto.name(),
-                        error: e.kind.to_string().into(),
+                        error: Box::new(e.clone()),
                     };
                     sh.emit(&key, ctx, ev, false);
                 }

@@ -8,7 +8,9 @@ use std::net::IpAddr;
 use rules::{EventMatch, FileVia, Protocol, RuleSet, Sequence, StepId, Windows};
 
 use super::device::{Device, FileOutcome};
-use crate::timeline::{Event, EventKind, EventType, FileClass, FileTransport, Signalling};
+use crate::timeline::{
+    DiscoveryProto, Event, EventKind, EventType, FileClass, FileTransport, Signalling,
+};
 
 /// The steps events reach, read once from the `reached_by` of the loaded sequence.
 #[derive(Debug, Clone, Default)]
@@ -58,11 +60,11 @@ impl Steps {
         };
         steps.carried = Carried {
             announce: steps.of(&EventKind::PhoneAnnounce {
-                proto: "CDP",
+                proto: DiscoveryProto::Cdp,
                 ip: None,
             }),
             voice_vlan: steps.of(&EventKind::SwitchVoiceVlan {
-                proto: "CDP",
+                proto: DiscoveryProto::Cdp,
                 vlan: 1,
             }),
             window_ns: Windows::ns(rules.windows.announcement_carried_ms),
@@ -315,7 +317,10 @@ mod tests {
             Some("config-http")
         );
         assert_eq!(step_id(&file("RingList.xml")), None);
-        let announce = |ip| EventKind::PhoneAnnounce { proto: "CDP", ip };
+        let announce = |ip| EventKind::PhoneAnnounce {
+            proto: DiscoveryProto::Cdp,
+            ip,
+        };
         assert_eq!(step_id(&announce(None)).as_deref(), Some("announce"));
         // A running phone's periodic announcement (with its address) starts nothing.
         assert_eq!(step_id(&announce(Some(Ipv4Addr::new(10, 1, 1, 20)))), None);
