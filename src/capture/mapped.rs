@@ -9,6 +9,18 @@
 //! Like every reader of mapped files (ripgrep's among them), it assumes the file is
 //! not truncated by another process while it is read.
 
+// Capture bytes are read here: no indexing, unwrap, expect or panic outside tests
+// (the `parsers` crate's lints), so no capture file can make the analysis panic.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -42,8 +54,7 @@ pub fn map(path: &Path) -> Option<MappedPcap> {
     // for the assumption that the file is not truncated meanwhile.
     let map = unsafe { Mmap::map(&file) }.ok()?;
     let head = map.get(..FILE_HEADER)?;
-    let magic = [head[0], head[1], head[2], head[3]];
-    let (big_endian, nanos) = match magic {
+    let (big_endian, nanos) = match head.first_chunk::<4>()? {
         [0xd4, 0xc3, 0xb2, 0xa1] => (false, false),
         [0x4d, 0x3c, 0xb2, 0xa1] => (false, true),
         [0xa1, 0xb2, 0xc3, 0xd4] => (true, false),
@@ -63,8 +74,12 @@ pub fn map(path: &Path) -> Option<MappedPcap> {
     })
 }
 
+/// The 32-bit word at `at` (0 past the end: callers pass headers whose length
+/// they checked, so that never happens).
 fn u32_at(b: &[u8], at: usize, big_endian: bool) -> u32 {
-    let w = [b[at], b[at + 1], b[at + 2], b[at + 3]];
+    let Some(&w) = b.get(at..).and_then(<[u8]>::first_chunk::<4>) else {
+        return 0;
+    };
     if big_endian {
         u32::from_be_bytes(w)
     } else {

@@ -3,6 +3,19 @@
 //! …, see [`EventType`]), then the derived facts of [`DERIVED`]. `rules/README.md`
 //! lists them; `bootscope rules facts` prints them.
 
+// Wire bytes, or what was decoded from them, are read here: no indexing, unwrap,
+// expect or panic outside tests (the `parsers` crate's lints), so no packet can
+// make the analysis panic.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::net::IpAddr;
@@ -471,17 +484,15 @@ impl Facts for BootFacts<'_> {
 impl BootFacts<'_> {
     /// Set `errors_so_far` (updated while the rules run in order).
     pub fn set_errors_so_far(&mut self, n: i64) {
-        // Set once per rule of every boot: its place is found at compile time.
-        const AT: usize = derived_at("errors_so_far");
-        if let Some(v) = self.derived.get_mut(AT) {
+        // Set once per rule of every boot: its place is a constant, no lookup.
+        if let Some(v) = self.derived.get_mut(ERRORS_SO_FAR_AT) {
             *v = FactValue::Int(n);
         }
     }
 
     /// The `timed_out` fact, without a lookup by name.
     pub fn timed_out(&self) -> bool {
-        const AT: usize = derived_at("timed_out");
-        matches!(self.derived.get(AT), Some(FactValue::Bool(true)))
+        matches!(self.derived.get(TIMED_OUT_AT), Some(FactValue::Bool(true)))
     }
 
     /// A fact by name (for the report and tests).
@@ -499,31 +510,10 @@ impl BootFacts<'_> {
     }
 }
 
-/// Where the derived fact `name` sits among the derived facts.
-const fn derived_at(name: &str) -> usize {
-    const fn same(a: &str, b: &str) -> bool {
-        let (a, b) = (a.as_bytes(), b.as_bytes());
-        if a.len() != b.len() {
-            return false;
-        }
-        let mut i = 0;
-        while i < a.len() {
-            if a[i] != b[i] {
-                return false;
-            }
-            i += 1;
-        }
-        true
-    }
-    let mut i = 0;
-    while i < DERIVED.len() {
-        if same(DERIVED[i].name, name) {
-            return i;
-        }
-        i += 1;
-    }
-    panic!("not a derived fact")
-}
+/// Where `timed_out` sits in [`DERIVED`] (a unit test checks it against the table).
+const TIMED_OUT_AT: usize = 52;
+/// Where `errors_so_far` sits in [`DERIVED`] (a unit test checks it against the table).
+const ERRORS_SO_FAR_AT: usize = 54;
 
 /// What the facts of a boot are computed against.
 #[derive(Clone, Copy)]
@@ -633,6 +623,15 @@ fn i<'a>(x: i64) -> FactValue<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derived_places_match_the_table() {
+        // The constants the hot setters use instead of a lookup by name: this fails
+        // when DERIVED is reordered, so they cannot go stale.
+        let at = |name: &str| DERIVED.iter().position(|d| d.name == name);
+        assert_eq!(at("timed_out"), Some(TIMED_OUT_AT));
+        assert_eq!(at("errors_so_far"), Some(ERRORS_SO_FAR_AT));
+    }
 
     #[test]
     fn every_fact_is_documented_in_the_rules_readme() {

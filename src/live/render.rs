@@ -2,6 +2,19 @@
 //! object per line (`--format json`, for log shippers), or a status table redrawn in
 //! place on a terminal with the latest events under it.
 
+// Wire bytes, or what was decoded from them, are read here: no indexing, unwrap,
+// expect or panic outside tests (the `parsers` crate's lints), so no packet can
+// make the analysis panic.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 
@@ -82,7 +95,7 @@ pub fn screen(
     if phones.is_empty() {
         out.push_str("No IP phone seen yet.\n");
     } else {
-        let shown = &phones[..phones.len().min(MAX_ROWS)];
+        let shown = phones.get(..MAX_ROWS).unwrap_or(phones);
         let t = table::phones_table(shown.iter().copied(), width);
         let _ = writeln!(out, "{t}");
         if phones.len() > shown.len() {
