@@ -4,7 +4,21 @@
 //! on one device's [`Timeline`]. [`EventType`] is its fieldless mirror: the names
 //! rule files count and cite as evidence.
 
+// Wire bytes, or what was decoded from them, are read here: no indexing, unwrap,
+// expect or panic outside tests (the `parsers` crate's lints), so no packet can
+// make the analysis panic.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 use std::fmt;
+use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
 
 use parsers::DissectError;
@@ -810,29 +824,16 @@ pub fn ip_string(ip: IpAddr) -> String {
 }
 
 /// An unsigned number in decimal.
-fn put_decimal(out: &mut Vec<u8>, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[at..]);
+fn put_decimal(out: &mut Vec<u8>, n: u64) {
+    // Writing into a `Vec` cannot fail.
+    let _ = write!(out, "{n}");
 }
 
 /// A DHCP transaction id as `{:#010x}` writes it: `0x` and eight lower-case digits.
 fn put_xid(out: &mut Vec<u8>, xid: u32) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut buf = *b"0x00000000";
-    for (i, digit) in buf[2..].iter_mut().enumerate() {
-        *digit = HEX[(xid >> (28 - 4 * i) & 0xf) as usize];
-    }
-    out.extend_from_slice(&buf);
+    let _ = write!(out, "{xid:#010x}");
 }
+
 fn via_request(via: FileTransport) -> &'static str {
     match via {
         FileTransport::Tftp => "TFTP read request",
