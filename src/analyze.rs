@@ -2,19 +2,6 @@
 //! ([`Merge`]), through the [`Pipeline`], and the report at the end. A live
 //! session runs the same pipeline; only the frame source differs.
 
-// Wire bytes, or what was decoded from them, are read here: no indexing, unwrap,
-// expect or panic outside tests (the `parsers` crate's lints), so no packet can
-// make the analysis panic.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
-
 use std::path::{Path, PathBuf};
 
 use rules::{LoadError, RuleSet};

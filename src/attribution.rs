@@ -12,18 +12,6 @@
 //!
 //! Anything else stays unattributed: never guess.
 
-// Wire bytes are read here: no indexing, unwrap, expect or panic outside tests (the
-// `parsers` crate's lints), so no packet can make the analysis panic.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
-
 use crate::FastMap;
 use std::net::IpAddr;
 

@@ -7,18 +7,6 @@
 //! and config ports, payload on their TLS ports, and holes in followed streams.
 //! Owns the only per-flow state of the dissection; all of it is bounded.
 
-// Wire bytes are read here: no indexing, unwrap, expect or panic outside tests (the
-// `parsers` crate's lints), so no packet can make the analysis panic.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
-
 use crate::FastMap;
 use std::net::IpAddr;
 

@@ -5,18 +5,6 @@
 //! marked, and each gives a warning naming its frame, as does each hole in a
 //! followed TCP stream. TCP control and TLS payload are not messages: not listed.
 
-// Wire bytes are read here: no indexing, unwrap, expect or panic outside tests (the
-// `parsers` crate's lints), so no packet can make the analysis panic.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
-
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::ops::ControlFlow;

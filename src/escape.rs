@@ -3,19 +3,6 @@
 //! `\u{..}`), so no packet can drive a terminal or break a line. The engine escapes
 //! what it keeps of a packet here, once; `dissect` escapes what it prints.
 
-// Wire bytes, or what was decoded from them, are read here: no indexing, unwrap,
-// expect or panic outside tests (the `parsers` crate's lints), so no packet can
-// make the analysis panic.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
-
 use std::fmt::Write;
 
 /// Append wire bytes as text: UTF-8 where valid, every control character and

@@ -12,6 +12,18 @@
 //! [`limits`]. [`rng`] is the one random generator (the simulator's and the
 //! tests'), [`heap`] the counting allocator a binary may install.
 
+// No packet may make the analysis panic: no indexing, unwrap, expect or panic outside
+// tests, in every module (the `parsers` crate's lints). The reference model, which
+// writes its own bytes rather than reading a capture's, is the one exception.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
 pub mod analyze;
 pub mod attribution;
 pub mod capture;
@@ -24,6 +36,16 @@ pub mod heap;
 pub mod limits;
 pub mod link;
 pub mod live;
+// The model writes the bytes it later reads; its tables are indexed by its own counts.
+#[cfg_attr(
+    not(test),
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
 pub mod model;
 pub mod pipeline;
 pub mod prefetch;

@@ -5,18 +5,6 @@
 //! Cisco HDLC; then IPv4 / IPv6 (etherparse, lax so snaplen-cut packets still
 //! slice), UDP and TCP. A non-first IPv4 fragment is never read as UDP/TCP.
 
-// Wire bytes are read here: no indexing, unwrap, expect or panic outside tests (the
-// `parsers` crate's lints), so no packet can make the analysis panic.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
-
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 

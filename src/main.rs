@@ -1,6 +1,16 @@
 //! The `bootscope` binary: argument parsing, error reporting and exit codes only.
 //! Exit 0 = clean, 1 = error findings, 2 = failure (unreadable input, bad usage).
 
+// As in the library: no indexing, unwrap, expect or panic outside tests.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -607,7 +617,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let rules = analyze::load_rules(opts.rules.as_deref()).context("analyze")?;
             let files = analyze::expand(&captures).context("analyze")?;
             if files.is_empty() {
-                anyhow::bail!("no capture file in {}", captures[0].display());
+                let named: Vec<String> = captures.iter().map(|c| c.display().to_string()).collect();
+                anyhow::bail!("no capture file in {}", named.join(", "));
             }
             let capture_bytes: u64 = files
                 .iter()

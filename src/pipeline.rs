@@ -4,19 +4,6 @@
 //! source and the frame. `analyze` feeds it from a file, `live` from an interface;
 //! nothing after the frame source differs.
 
-// Wire bytes, or what was decoded from them, are read here: no indexing, unwrap,
-// expect or panic outside tests (the `parsers` crate's lints), so no packet can
-// make the analysis panic.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
-
 use rules::RuleSet;
 
 use crate::capture::{CaptureStats, Frame};

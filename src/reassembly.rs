@@ -10,18 +10,6 @@
 //! since: a SYN flood's) goes first, so a flood of SYNs never shuts out a
 //! connection that carries data.
 
-// Wire bytes are read here: no indexing, unwrap, expect or panic outside tests (the
-// `parsers` crate's lints), so no packet can make the analysis panic.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
-
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
 use std::net::IpAddr;

@@ -4,19 +4,6 @@
 //! on one device's [`Timeline`]. [`EventType`] is its fieldless mirror: the names
 //! rule files count and cite as evidence.
 
-// Wire bytes, or what was decoded from them, are read here: no indexing, unwrap,
-// expect or panic outside tests (the `parsers` crate's lints), so no packet can
-// make the analysis panic.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
-
 use std::fmt;
 use std::io::Write as _;
 use std::net::{IpAddr, Ipv4Addr};

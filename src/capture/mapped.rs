@@ -9,18 +9,6 @@
 //! Like every reader of mapped files (ripgrep's among them), it assumes the file is
 //! not truncated by another process while it is read.
 
-// Capture bytes are read here: no indexing, unwrap, expect or panic outside tests
-// (the `parsers` crate's lints), so no capture file can make the analysis panic.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
-
 use std::fs::File;
 use std::path::{Path, PathBuf};
 

@@ -4,18 +4,6 @@
 //! and frames are numbered along the merged stream. Any mix of sources merges (a
 //! mapped pcap, a streamed pcap or pcapng, stdin); the merge is itself a [`Source`].
 
-// Capture bytes are read here: no indexing, unwrap, expect or panic outside tests
-// (the `parsers` crate's lints), so no capture file can make the analysis panic.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
-
 use std::path::Path;
 
 use super::mapped::{self, MappedPcap, Walker};

@@ -7,18 +7,6 @@
 //! read. Live interfaces ([`live`], with `--features live`) go through libpcap and
 //! deliver the same frames.
 
-// Capture bytes are read here: no indexing, unwrap, expect or panic outside tests
-// (the `parsers` crate's lints), so no capture file can make the analysis panic.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
-
 mod file;
 #[cfg(feature = "live")]
 pub mod live;

@@ -2,19 +2,6 @@
 //! 5061): the phone's SYN, the call manager's SYN-ACK or reset, and an encrypted
 //! session (its contents are not readable: that it exists is the event).
 
-// Wire bytes, or what was decoded from them, are read here: no indexing, unwrap,
-// expect or panic outside tests (the `parsers` crate's lints), so no packet can
-// make the analysis panic.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
-
 use super::shared::{Ctx, Shared};
 use crate::dispatch::{self, TcpControlKind};
 use crate::reassembly::FlowKey;

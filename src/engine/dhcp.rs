@@ -5,19 +5,6 @@
 //! message just seen is not a retransmission. Clients that are not phones also feed
 //! the starvation detector ([`flood`]).
 
-// Wire bytes, or what was decoded from them, are read here: no indexing, unwrap,
-// expect or panic outside tests (the `parsers` crate's lints), so no packet can
-// make the analysis panic.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
-
 use std::net::{IpAddr, Ipv4Addr};
 
 use parsers::dhcp;

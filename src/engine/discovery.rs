@@ -3,19 +3,6 @@
 //! an address is a running phone's periodic announcement. A switch's CDP/LLDP is
 //! the answer to the oldest announcement still waiting for one from that protocol.
 
-// Wire bytes, or what was decoded from them, are read here: no indexing, unwrap,
-// expect or panic outside tests (the `parsers` crate's lints), so no packet can
-// make the analysis panic.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
-
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr};
 

@@ -3,19 +3,6 @@
 //! …, see [`EventType`]), then the derived facts of [`DERIVED`]. `rules/README.md`
 //! lists them; `bootscope rules facts` prints them.
 
-// Wire bytes, or what was decoded from them, are read here: no indexing, unwrap,
-// expect or panic outside tests (the `parsers` crate's lints), so no packet can
-// make the analysis panic.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
-
 use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::net::IpAddr;

@@ -3,19 +3,6 @@
 //! first answer. A file named after a MAC (`SEP<MAC>.cnf.xml`, `CTLSEP<MAC>.tlv`)
 //! names the phone asking for it and binds its address to it.
 
-// Wire bytes, or what was decoded from them, are read here: no indexing, unwrap,
-// expect or panic outside tests (the `parsers` crate's lints), so no packet can
-// make the analysis panic.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
-
 use std::net::IpAddr;
 
 use parsers::{http, tftp};

@@ -12,19 +12,6 @@
 //! the `dhcp_flood_macs` fact. Memory: one ring of buckets per VLAN (at most 4096),
 //! at most [`MAX_EPISODES`] episodes; nothing per client.
 
-// Wire bytes, or what was decoded from them, are read here: no indexing, unwrap,
-// expect or panic outside tests (the `parsers` crate's lints), so no packet can
-// make the analysis panic.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
-
 use std::collections::HashMap;
 
 use rules::{DhcpStarvation, Stage};

@@ -3,19 +3,6 @@
 //! when a DISCOVER or INIT-REBOOT comes after a lease), and the boot's facts it
 //! updates for the verdict.
 
-// Wire bytes, or what was decoded from them, are read here: no indexing, unwrap,
-// expect or panic outside tests (the `parsers` crate's lints), so no packet can
-// make the analysis panic.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
-
 use std::net::IpAddr;
 
 use rules::{EventMatch, FileVia, Protocol, RuleSet, Sequence, StepId, Windows};

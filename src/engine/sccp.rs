@@ -4,19 +4,6 @@
 //! RegisterReject answer it, KeepAliveAck keeps it registered (a device keeping a
 //! session alive was registered before the capture began), alarms carry its words.
 
-// Wire bytes, or what was decoded from them, are read here: no indexing, unwrap,
-// expect or panic outside tests (the `parsers` crate's lints), so no packet can
-// make the analysis panic.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
-
 use parsers::sccp;
 
 use super::cm;

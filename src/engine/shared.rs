@@ -4,19 +4,6 @@
 //! followed. A handler finds or creates the device a message belongs to here and
 //! hands it events through [`Shared::emit`].
 
-// Wire bytes, or what was decoded from them, are read here: no indexing, unwrap,
-// expect or panic outside tests (the `parsers` crate's lints), so no packet can
-// make the analysis panic.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
-
 use std::net::IpAddr;
 
 use rules::RuleSet;

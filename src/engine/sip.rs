@@ -4,19 +4,6 @@
 //! registers, 401/407 challenges, anything else rejects. A de-registration
 //! (`Expires: 0`) reaches no step.
 
-// Wire bytes, or what was decoded from them, are read here: no indexing, unwrap,
-// expect or panic outside tests (the `parsers` crate's lints), so no packet can
-// make the analysis panic.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
-
 use std::net::IpAddr;
 
 use parsers::sip;

@@ -2,19 +2,6 @@
 //! bidi marks), so no renderer can pass a packet's bytes to a terminal or a page,
 //! and cut, so no string a sender writes costs more than [`MAX_TEXT_BYTES`].
 
-// Wire bytes, or what was decoded from them, are read here: no indexing, unwrap,
-// expect or panic outside tests (the `parsers` crate's lints), so no packet can
-// make the analysis panic.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
-
 /// Wire bytes kept of one string (a file name, a reason, an alarm): longer ones are
 /// cut and end in `…`. Escaping may write up to 4 bytes per byte kept.
 pub const MAX_TEXT: usize = 160;

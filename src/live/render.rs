@@ -2,19 +2,6 @@
 //! object per line (`--format json`, for log shippers), or a status table redrawn in
 //! place on a terminal with the latest events under it.
 
-// Wire bytes, or what was decoded from them, are read here: no indexing, unwrap,
-// expect or panic outside tests (the `parsers` crate's lints), so no packet can
-// make the analysis panic.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
-
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 

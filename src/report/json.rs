@@ -4,19 +4,6 @@
 //! with serde_json's `PrettyFormatter`, the device arrays a window at a time on every
 //! core, so the document is never held whole (a 10 000-phone report is about 70 MB).
 
-// Wire bytes, or what was decoded from them, are read here: no indexing, unwrap,
-// expect or panic outside tests (the `parsers` crate's lints), so no packet can
-// make the analysis panic.
-#![cfg_attr(
-    not(test),
-    deny(
-        clippy::unwrap_used,
-        clippy::expect_used,
-        clippy::indexing_slicing,
-        clippy::panic
-    )
-)]
-
 use std::io::{self, Write};
 
 use rayon::prelude::*;
