@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use rules::{DhcpStarvation, Stage};
 
 use crate::link::MacAddr;
-use crate::report::SiteFinding;
+use crate::report::{Seconds, SiteFinding};
 
 /// Episodes kept; past it further ones are counted only.
 pub const MAX_EPISODES: usize = 256;
@@ -290,8 +290,8 @@ impl Detector {
                     requests: e.requests,
                     forged_chaddr: e.forged,
                     source: e.one_source.filter(|_| e.forged > 0).map(|m| m.to_string()),
-                    start: rel(e.first_ns),
-                    end: rel(e.last_ns),
+                    start: Seconds::from_secs(rel(e.first_ns)),
+                    end: Seconds::from_secs(rel(e.last_ns)),
                     peak_per_second: e.peak_per_second,
                     first_frame: e.first_frame,
                     last_frame: e.last_frame,

@@ -21,8 +21,8 @@ use super::facts::{self, BootFacts, FactContext};
 use super::flood;
 use crate::model::predict::{self, Seen};
 use crate::report::{
-    CaptureInfo, Diagnosis, Expectation, Finding, ModelPrediction, PhoneReport, Report, Status,
-    Summary, TimelineEntry,
+    CaptureInfo, Diagnosis, Expectation, Finding, ModelPrediction, PhoneReport, Report, Seconds,
+    Status, Summary, TimelineEntry,
 };
 use crate::timeline::{
     ip_string, push_ip, Direction, Event, EventKind, Exchange, FileClass, PeerRole,
@@ -205,8 +205,8 @@ pub fn verdict(
             .or(last.cms.first().map(|c| c.ip))
             .map(ip_string),
         boots: dev.boots,
-        boot_started: rel(last.start_ns),
-        boot_duration,
+        boot_started: Seconds::from_secs(rel(last.start_ns)),
+        boot_duration: boot_duration.map(Seconds::from_secs),
         expected_next,
         timeline_dropped: dev.timeline.dropped,
     }
@@ -279,7 +279,7 @@ fn timeline_entries(events: &[Event], rel: impl Fn(i64) -> f64) -> Vec<TimelineE
         let (peer_role, peer, dir) = peer_fields(exchange, |_| piece(text_end, peer_end));
         start = peer_end;
         entries.push(TimelineEntry {
-            time: rel(e.ts_ns),
+            time: Seconds::from_secs(rel(e.ts_ns)),
             frame: e.frame,
             stage,
             event,
@@ -328,7 +328,7 @@ fn expectation(rules: &RuleSet, dev: &Device, boot: &Boot, end_ns: i64) -> Optio
         let (peer_role, peer, dir) = peer_fields(x, ip_string);
         Some(ModelPrediction {
             stage: p.stage,
-            within: p.within_ms as f64 / 1000.0,
+            within: Seconds::from_secs(p.within_ms as f64 / 1000.0),
             after_frame: last.frame,
             peer_role,
             peer,
@@ -341,8 +341,10 @@ fn expectation(rules: &RuleSet, dev: &Device, boot: &Boot, end_ns: i64) -> Optio
         expected: next.iter().map(|&n| seq.step(n).what.clone()).collect(),
         after_frame: frame,
         after: seq.step(step).what.clone(),
-        waited: round_us((end_ns - boot.last_progress_ns).max(0) as f64 / 1e9),
-        timeout: seq.step(step).timeout_ms as f64 / 1000.0,
+        waited: Seconds::from_secs(round_us(
+            (end_ns - boot.last_progress_ns).max(0) as f64 / 1e9,
+        )),
+        timeout: Seconds::from_secs(seq.step(step).timeout_ms as f64 / 1000.0),
         model,
     })
 }
@@ -660,8 +662,8 @@ pub fn report(
         other_devices: others,
         summary,
         capture: CaptureInfo {
-            start: start_ns as f64 / 1e9,
-            duration: round_us((end_ns - start_ns) as f64 / 1e9),
+            start: Seconds::from_secs(start_ns as f64 / 1e9),
+            duration: Seconds::from_secs(round_us((end_ns - start_ns) as f64 / 1e9)),
             rules: rules.sources.clone(),
             ..CaptureInfo::default()
         },

@@ -8,7 +8,10 @@
 pub mod html;
 pub mod json;
 pub mod phone;
+mod seconds;
 pub mod table;
+
+pub use seconds::Seconds;
 
 use std::collections::BTreeMap;
 
@@ -58,7 +61,7 @@ pub struct Report {
 }
 
 /// One device's verdict.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct PhoneReport {
     /// Lower-case, colon-separated MAC (`null` for a device keyed by name).
     pub mac: Option<String>,
@@ -89,9 +92,9 @@ pub struct PhoneReport {
     /// Boots seen.
     pub boots: u32,
     /// Start of the last boot (seconds from the capture's start).
-    pub boot_started: f64,
+    pub boot_started: Seconds,
     /// Time from the last boot's start to registration (seconds), when registered in it.
-    pub boot_duration: Option<f64>,
+    pub boot_duration: Option<Seconds>,
     /// What was expected next and never came, for a phone not registered.
     pub expected_next: Option<Expectation>,
     /// Timeline entries not kept (the per-device bound).
@@ -116,7 +119,7 @@ pub struct Finding {
 }
 
 /// A finding about the whole site: what the network did to every phone on a VLAN.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct SiteFinding {
     /// Stable kebab-case code (`dhcp-starvation`).
     pub code: String,
@@ -137,9 +140,9 @@ pub struct SiteFinding {
     /// The one Ethernet source that sent them all, when there was one.
     pub source: Option<String>,
     /// Its first new client (seconds from the capture's start).
-    pub start: f64,
+    pub start: Seconds,
     /// Its last new client (seconds from the capture's start).
-    pub end: f64,
+    pub end: Seconds,
     /// Most new clients in one second.
     pub peak_per_second: u64,
     /// Frame of its first new client.
@@ -153,10 +156,10 @@ pub struct SiteFinding {
 }
 
 /// One timeline entry.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct TimelineEntry {
     /// Seconds from the capture's start.
-    pub time: f64,
+    pub time: Seconds,
     /// Frame number (from 1).
     pub frame: u64,
     /// Boot stage.
@@ -164,20 +167,24 @@ pub struct TimelineEntry {
     /// What happened.
     pub event: String,
     /// The event type (as rules name it).
+    #[serde(rename = "type")]
     pub kind: &'static str,
     /// Who the phone exchanged the message with: `switch`, `dhcp_server`,
     /// `file_server` or `call_manager`. Absent for a message with no peer (malformed).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub peer_role: Option<&'static str>,
     /// The peer's address, when known (absent for the switch, a DISCOVER, or a
     /// server the capture never names).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub peer: Option<String>,
     /// `from_phone` or `to_phone`; absent when the event does not say (TLS data).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dir: Option<&'static str>,
 }
 
 /// What should have come next for a phone that stopped, and what the reference model
 /// predicts.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Expectation {
     /// The stage of the next step.
     pub stage: Stage,
@@ -188,30 +195,33 @@ pub struct Expectation {
     /// What that was.
     pub after: String,
     /// Seconds waited since, to the end of the capture.
-    pub waited: f64,
+    pub waited: Seconds,
     /// The sequence's timeout for it (seconds).
-    pub timeout: f64,
+    pub timeout: Seconds,
     /// The reference model's prediction from the last event seen.
     pub model: Option<ModelPrediction>,
 }
 
 /// The reference model's word on what comes next.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ModelPrediction {
     /// The stage of the predicted step.
     pub stage: Stage,
     /// What a phone does next, in words.
     pub expect: String,
     /// Within how many seconds of the last event.
-    pub within: f64,
+    pub within: Seconds,
     /// The frame of the last event, the one the prediction starts from.
     pub after_frame: u64,
     /// Who the predicted message is exchanged with (as in the timeline); absent
     /// when the model expects nothing more.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub peer_role: Option<&'static str>,
     /// That peer's address, when the model names it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub peer: Option<String>,
     /// `from_phone` or `to_phone`; absent when the model expects nothing more.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dir: Option<&'static str>,
 }
 
@@ -252,7 +262,7 @@ pub struct Diagnosis {
 }
 
 /// What was read.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct CaptureInfo {
     /// The files.
     pub files: Vec<String>,
@@ -261,9 +271,9 @@ pub struct CaptureInfo {
     /// Bytes read.
     pub bytes: u64,
     /// First frame time (seconds since the epoch).
-    pub start: f64,
+    pub start: Seconds,
     /// Capture length (seconds).
-    pub duration: f64,
+    pub duration: Seconds,
     /// Boot-protocol messages decoded.
     pub messages: u64,
     /// Messages a dissector could not read.
@@ -303,6 +313,7 @@ pub struct CaptureInfo {
     /// The rule files in force.
     pub rules: Vec<String>,
     /// For a live session: the interface and libpcap's counters.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub live: Option<LiveInfo>,
 }
 

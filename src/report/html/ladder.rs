@@ -268,8 +268,8 @@ pub fn view(p: &PhoneReport) -> PhoneView<'_> {
                 r.7 |= flags_of(e.frame);
             }
             match groups.last_mut() {
-                Some(g) if g.0 == row => g.1.push((e.time, e.frame)),
-                _ => groups.push(Group(row, vec![(e.time, e.frame)])),
+                Some(g) if g.0 == row => g.1.push((e.time.as_secs(), e.frame)),
+                _ => groups.push(Group(row, vec![(e.time.as_secs(), e.frame)])),
             }
             continue;
         }
@@ -290,7 +290,7 @@ pub fn view(p: &PhoneReport) -> PhoneView<'_> {
             flags |= FLAG_BOTH_WAYS;
         }
         rows.push(Row(
-            e.time,
+            e.time.as_secs(),
             e.frame,
             from,
             to,
@@ -394,7 +394,7 @@ fn stall(p: &PhoneReport, rows: &[Row<'_>], groups: &[Group], lanes: &mut Lanes)
         }
         None => (None, None),
     };
-    let waited = if x.waited < 0.05 {
+    let waited = if x.waited.as_secs() < 0.05 {
         "the capture ends here".to_owned()
     } else if kind == "stalled" {
         format!("nothing came in {:.1} s", x.waited)
@@ -462,7 +462,7 @@ mod tests {
         peer: Option<(&'static str, &str, &'static str)>,
     ) -> TimelineEntry {
         TimelineEntry {
-            time: frame as f64,
+            time: crate::report::Seconds::from_secs(frame as f64),
             frame,
             stage: Stage::Registration,
             event: event.into(),
@@ -489,7 +489,7 @@ mod tests {
             protocol: None,
             callmanager: None,
             boots: 1,
-            boot_started: 0.0,
+            boot_started: crate::report::Seconds::default(),
             boot_duration: None,
             expected_next: None,
             timeline_dropped: 0,

@@ -32,7 +32,7 @@ use rules::Stage;
 use serde::ser::{SerializeSeq, Serializer};
 use serde::Serialize;
 
-use super::{PhoneReport, Report, Status};
+use super::{PhoneReport, Report, Seconds, Status};
 
 /// Up to this many phones every ladder is drawn at load, one under the other; past
 /// it a phone's ladder is drawn when it is opened from the table.
@@ -202,8 +202,8 @@ fn header(report: &Report, out: &mut impl Write) -> io::Result<()> {
         "<header>\n<h1>bootscope: {}</h1>\n<p class=\"meta\">",
         Esc(&files)
     )?;
-    if c.start > 0.0 {
-        write!(out, "capture from {} UTC, ", utc(c.start))?;
+    if c.start.as_secs() > 0.0 {
+        write!(out, "capture from {} UTC, ", utc(c.start.as_secs()))?;
     }
     writeln!(
         out,
@@ -420,7 +420,7 @@ fn duration_chart(report: &Report, out: &mut impl Write) -> io::Result<()> {
     let mut d: Vec<f64> = report
         .phones
         .iter()
-        .filter_map(|p| p.boot_duration)
+        .filter_map(|p| p.boot_duration.map(Seconds::as_secs))
         .filter(|d| d.is_finite() && *d >= 0.0)
         .collect();
     writeln!(
