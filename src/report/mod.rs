@@ -1,6 +1,6 @@
 //! The report: one verdict per phone as docs/report.md defines it, the other
 //! devices seen, a fleet summary, and what the capture held. [`json`] serialises it
-//! (the types that hold times serialise through its views, times in microseconds),
+//! (the types' derives are the document; times are whole microseconds, [`Seconds`]),
 //! [`table`] draws the fleet table, [`phone`] writes one phone's troubleshooting
 //! report, [`html`] writes the whole report as one self-contained HTML page with
 //! ladder diagrams. All renderers take the same [`Report`].
