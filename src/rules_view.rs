@@ -214,14 +214,7 @@ fn phones(rules: &RuleSet, out: &mut String) {
 fn windows(rules: &RuleSet, out: &mut String) {
     let w = &rules.windows;
     out.push_str("correlation windows (windows.json):\n");
-    for (name, ms) in [
-        ("switch_answer_ms", w.switch_answer_ms),
-        ("same_announcement_ms", w.same_announcement_ms),
-        ("announcement_carried_ms", w.announcement_carried_ms),
-        ("dhcp_relay_copy_ms", w.dhcp_relay_copy_ms),
-        ("finished_transfer_ms", w.finished_transfer_ms),
-        ("idle_transaction_ms", w.idle_transaction_ms),
-    ] {
+    for (name, ms) in w.by_name() {
         let _ = writeln!(out, "  {name:<24} {ms}");
     }
 }

@@ -237,14 +237,7 @@ impl Windows {
     pub fn from_json(file: &str, text: &str) -> Result<Self, LoadError> {
         let (parsed, src) = Source::parse::<Windows>(file, text)?;
         const DAY_MS: u64 = 86_400_000;
-        for (field, ms) in [
-            ("switch_answer_ms", parsed.switch_answer_ms),
-            ("same_announcement_ms", parsed.same_announcement_ms),
-            ("announcement_carried_ms", parsed.announcement_carried_ms),
-            ("dhcp_relay_copy_ms", parsed.dhcp_relay_copy_ms),
-            ("finished_transfer_ms", parsed.finished_transfer_ms),
-            ("idle_transaction_ms", parsed.idle_transaction_ms),
-        ] {
+        for (field, ms) in parsed.by_name() {
             if ms == 0 || ms > DAY_MS {
                 return Err(src.error(
                     src.node(&[Key::Field(field)]),
@@ -253,6 +246,18 @@ impl Windows {
             }
         }
         Ok(parsed)
+    }
+
+    /// Every window, by its name in the file.
+    pub fn by_name(&self) -> [(&'static str, u64); 6] {
+        [
+            ("switch_answer_ms", self.switch_answer_ms),
+            ("same_announcement_ms", self.same_announcement_ms),
+            ("announcement_carried_ms", self.announcement_carried_ms),
+            ("dhcp_relay_copy_ms", self.dhcp_relay_copy_ms),
+            ("finished_transfer_ms", self.finished_transfer_ms),
+            ("idle_transaction_ms", self.idle_transaction_ms),
+        ]
     }
 
     /// A window in nanoseconds of capture time.

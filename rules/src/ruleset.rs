@@ -79,6 +79,19 @@ pub struct Sources<'a> {
     pub windows: (&'a str, &'a str),
 }
 
+impl<'a> Sources<'a> {
+    /// The five files, in the order of [`BUILTIN`].
+    fn in_order([sequence, findings, phones, files, windows]: [(&'a str, &'a str); 5]) -> Self {
+        Sources {
+            sequence,
+            findings,
+            phones,
+            files,
+            windows,
+        }
+    }
+}
+
 /// The embedded files, in the order of [`Sources`].
 const BUILTIN: [(&str, &str); 5] = [
     (SEQUENCE_FILE, BUILTIN_SEQUENCE),
@@ -167,15 +180,7 @@ impl RuleSet {
     /// As [`RuleSet::from_sources`]; for the builtin files that is a bug (a test catches it).
     pub fn builtin(vocab: &Vocabulary, event_types: &[&str]) -> Result<RuleSet, LoadError> {
         let names = BUILTIN.map(|(file, _)| builtin_name(file));
-        let [sequence, findings, phones, files, windows] =
-            std::array::from_fn(|i| (names[i].as_str(), BUILTIN[i].1));
-        let sources = Sources {
-            sequence,
-            findings,
-            phones,
-            files,
-            windows,
-        };
+        let sources = Sources::in_order(std::array::from_fn(|i| (names[i].as_str(), BUILTIN[i].1)));
         RuleSet::from_sources(sources, vocab, event_types)
     }
 
@@ -226,15 +231,9 @@ impl RuleSet {
             .zip(BUILTIN)
             .map(|(f, (file, text))| f.unwrap_or_else(|| (builtin_name(file), text.to_owned())))
             .collect();
-        let [sequence, findings, phones, files, windows] =
-            std::array::from_fn(|i| (texts[i].0.as_str(), texts[i].1.as_str()));
-        let sources = Sources {
-            sequence,
-            findings,
-            phones,
-            files,
-            windows,
-        };
+        let sources = Sources::in_order(std::array::from_fn(|i| {
+            (texts[i].0.as_str(), texts[i].1.as_str())
+        }));
         RuleSet::from_sources(sources, vocab, event_types)
     }
 
