@@ -182,8 +182,8 @@ pub struct StreamStats {
 /// All streams followed.
 #[derive(Debug, Default)]
 pub struct Streams {
-    // A table of its own hashing, so that a flow's bucket can be fetched ahead
-    // without reading it ([`Streams::prefetch`]).
+    // A table of its own hashing: a segment's stream is looked up by a hash computed
+    // once, for the lookup, the known-stream test and the half-open eviction.
     map: HashTable<(FlowKey, Stream)>,
     hasher: foldhash::fast::RandomState,
     limits: StreamLimits,

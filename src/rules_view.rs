@@ -26,23 +26,10 @@ pub enum Section {
     Windows,
 }
 
-impl Section {
-    /// Every section, in the order printed.
-    pub const ALL: [Section; 7] = [
-        Section::Steps,
-        Section::Events,
-        Section::Facts,
-        Section::Findings,
-        Section::Files,
-        Section::Phones,
-        Section::Windows,
-    ];
-}
-
 /// The text of `sections` of `rules` (every section when none is named).
 pub fn render(rules: &RuleSet, vocab: &Vocabulary, sections: &[Section]) -> String {
     let sections = if sections.is_empty() {
-        &Section::ALL[..]
+        <Section as clap::ValueEnum>::value_variants()
     } else {
         sections
     };

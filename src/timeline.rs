@@ -377,17 +377,6 @@ impl EventKind {
             k => k.event_type().stage(),
         }
     }
-
-    /// The class of the file the event names, if it names one.
-    pub fn file_class(&self) -> Option<FileClass> {
-        match self {
-            EventKind::FileRequest { class, .. }
-            | EventKind::FileReceived { class, .. }
-            | EventKind::FileNotFound { class, .. }
-            | EventKind::FileError { class, .. } => Some(*class),
-            _ => None,
-        }
-    }
 }
 
 /// The side of a boot a message was exchanged with: a lane of a ladder diagram.

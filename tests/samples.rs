@@ -52,7 +52,7 @@ fn every_sample_regenerates_byte_identical() {
     }
 }
 
-/// The fault → outcome pairs the issue lists, each with its sample.
+/// The fault → outcome pairs of the report's finding codes, each with its sample.
 #[test]
 fn every_fault_has_a_sample_with_its_outcome() {
     let outcome = |name: &str| -> Vec<(String, Option<String>, Vec<String>)> {

@@ -250,13 +250,22 @@ impl Windows {
 
     /// Every window, by its name in the file.
     pub fn by_name(&self) -> [(&'static str, u64); 6] {
+        // Every field named: a new window is a compile error until it is listed.
+        let Windows {
+            switch_answer_ms,
+            same_announcement_ms,
+            announcement_carried_ms,
+            dhcp_relay_copy_ms,
+            finished_transfer_ms,
+            idle_transaction_ms,
+        } = *self;
         [
-            ("switch_answer_ms", self.switch_answer_ms),
-            ("same_announcement_ms", self.same_announcement_ms),
-            ("announcement_carried_ms", self.announcement_carried_ms),
-            ("dhcp_relay_copy_ms", self.dhcp_relay_copy_ms),
-            ("finished_transfer_ms", self.finished_transfer_ms),
-            ("idle_transaction_ms", self.idle_transaction_ms),
+            ("switch_answer_ms", switch_answer_ms),
+            ("same_announcement_ms", same_announcement_ms),
+            ("announcement_carried_ms", announcement_carried_ms),
+            ("dhcp_relay_copy_ms", dhcp_relay_copy_ms),
+            ("finished_transfer_ms", finished_transfer_ms),
+            ("idle_transaction_ms", idle_transaction_ms),
         ]
     }
 

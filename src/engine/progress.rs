@@ -15,7 +15,8 @@ use crate::timeline::{
 /// The steps events reach, read once from the `reached_by` of the loaded sequence.
 #[derive(Debug, Clone, Default)]
 pub struct Steps {
-    /// Per event type (by [`EventType::index`]): its matches, with their step, in file order.
+    /// Per event type (by [`EventType::index`]): its matches, with their step, earliest
+    /// step of the sequence first.
     by_type: Vec<Vec<(EventMatch, StepId)>>,
     /// The step a DHCP ACK reaches: a DISCOVER past it starts a new boot.
     lease: Option<StepId>,

@@ -225,6 +225,13 @@ pub struct ModelPrediction {
     pub dir: Option<&'static str>,
 }
 
+impl ModelPrediction {
+    /// The model expects nothing more: the boot ends here (no peer, no deadline).
+    pub fn is_dead_end(&self) -> bool {
+        self.peer_role.is_none()
+    }
+}
+
 /// The fleet view.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Summary {

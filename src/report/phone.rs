@@ -70,7 +70,7 @@ pub fn render(p: &PhoneReport) -> String {
         );
         match &x.model {
             // A dead end: the model expects nothing more, so no deadline.
-            Some(m) if m.within.as_secs() == 0.0 => {
+            Some(m) if m.is_dead_end() => {
                 let _ = writeln!(o, "  the reference model predicts: {}", m.expect);
             }
             Some(m) => {

@@ -22,8 +22,7 @@ impl Seconds {
     pub fn from_secs(secs: f64) -> Self {
         // The nearest count (the cast saturates; NaN gives 0) stands only if it gives
         // back `secs` to the bit, so a wrong guess costs nothing but the float kept.
-        // Bits, not `==`: -0.0 must stay -0.0. No `f64::round`: a library call on
-        // some targets, and a quarter of a million times in a large fleet's report.
+        // Bits, not `==`: -0.0 must stay -0.0.
         let micros = (secs * 1e6 + 0.5f64.copysign(secs)) as i64;
         if (micros as f64 / 1e6).to_bits() == secs.to_bits() {
             Seconds::Micros(micros)

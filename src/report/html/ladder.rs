@@ -436,8 +436,8 @@ fn expected_lines(p: &PhoneReport) -> Vec<String> {
         x.waited
     )];
     if let Some(m) = &x.model {
-        // "nothing more: …" has no deadline to state.
-        let within = if m.peer_role.is_some() {
+        // A dead end has no deadline to state.
+        let within = if !m.is_dead_end() {
             format!(" within {:.1} s", m.within)
         } else {
             String::new()
