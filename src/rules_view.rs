@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use rules::{EventMatch, FileVia, Protocol, RuleSet, Vocabulary};
+use rules::{EventMatch, RuleSet, Vocabulary};
 
 /// The parts `bootscope rules` can print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -90,22 +90,10 @@ fn event_match(m: &EventMatch) -> String {
         q.push(format!("file {}", classes.join("|")));
     }
     if let Some(v) = m.via {
-        q.push(
-            match v {
-                FileVia::Tftp => "via tftp",
-                FileVia::Http => "via http",
-            }
-            .to_owned(),
-        );
+        q.push(format!("via {}", v.as_str()));
     }
     if let Some(p) = m.proto {
-        q.push(
-            match p {
-                Protocol::Sccp => "proto sccp",
-                Protocol::Sip => "proto sip",
-            }
-            .to_owned(),
-        );
+        q.push(format!("proto {}", p.as_str()));
     }
     if let Some(w) = m.with_address {
         q.push(format!("with_address {w}"));

@@ -10,20 +10,15 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use parsers::DissectError;
 pub use rules::FileClass;
+/// How a file travelled (the rules' name: `via`).
+pub use rules::FileVia as FileTransport;
+/// Which signalling protocol a registration used (the rules' name: `proto`).
+pub use rules::Protocol as Signalling;
 use rules::Stage;
 
 /// Timeline entries kept per device; past it only counters grow (a phone that loops
 /// for an hour must not grow without bound).
 pub const MAX_TIMELINE: usize = 400;
-
-/// How a file travelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileTransport {
-    /// TFTP (UDP 69 and the server's transfer port).
-    Tftp,
-    /// HTTP on TCP 6970.
-    Http,
-}
 
 /// Which discovery protocol an announcement or a switch's answer came by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,25 +42,6 @@ impl DiscoveryProto {
 impl fmt::Display for DiscoveryProto {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// Which signalling protocol a registration used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Signalling {
-    /// Skinny, TCP 2000 (2443 over TLS).
-    Sccp,
-    /// SIP, UDP/TCP 5060 (5061 over TLS).
-    Sip,
-}
-
-impl Signalling {
-    /// Lower-case name for reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Signalling::Sccp => "sccp",
-            Signalling::Sip => "sip",
-        }
     }
 }
 

@@ -88,20 +88,40 @@ impl EventMatch {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FileVia {
-    /// TFTP (UDP 69).
+    /// TFTP (UDP 69 and the server's transfer port).
     Tftp,
     /// HTTP on TCP 6970.
     Http,
 }
 
+impl FileVia {
+    /// Lower-case name, as the data files and reports write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileVia::Tftp => "tftp",
+            FileVia::Http => "http",
+        }
+    }
+}
+
 /// A signalling protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Protocol {
-    /// SCCP (Skinny).
+    /// Skinny, TCP 2000 (2443 over TLS).
     Sccp,
-    /// SIP.
+    /// SIP, UDP/TCP 5060 (5061 over TLS).
     Sip,
+}
+
+impl Protocol {
+    /// Lower-case name, as the data files and reports write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Sccp => "sccp",
+            Protocol::Sip => "sip",
+        }
+    }
 }
 
 /// The validated boot sequence.

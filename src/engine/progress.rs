@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 
-use rules::{EventMatch, FileVia, Protocol, RuleSet, Sequence, StepId, Windows};
+use rules::{EventMatch, RuleSet, Sequence, StepId, Windows};
 
 use super::device::{Device, FileOutcome};
 use crate::timeline::{
@@ -101,22 +101,8 @@ pub fn qualifiers(t: EventType) -> &'static [&'static str] {
 
 /// Whether `kind` (of the match's event type) meets every qualifier of `m`.
 fn meets(kind: &EventKind, m: &EventMatch) -> bool {
-    let via_is = |via: FileTransport| {
-        m.via.is_none_or(|v| {
-            v == match via {
-                FileTransport::Tftp => FileVia::Tftp,
-                FileTransport::Http => FileVia::Http,
-            }
-        })
-    };
-    let proto_is = |p: Signalling| {
-        m.proto.is_none_or(|want| {
-            want == match p {
-                Signalling::Sccp => Protocol::Sccp,
-                Signalling::Sip => Protocol::Sip,
-            }
-        })
-    };
+    let via_is = |via: FileTransport| m.via.is_none_or(|v| v == via);
+    let proto_is = |p: Signalling| m.proto.is_none_or(|want| want == p);
     match kind {
         EventKind::PhoneAnnounce { ip, .. } => m.with_address.is_none_or(|w| w == ip.is_some()),
         EventKind::FileRequest { class, via, .. }
