@@ -167,16 +167,6 @@ impl Attribution {
     pub fn plausible_l2(&self, l2: Option<MacAddr>) -> Option<MacAddr> {
         l2.filter(|m| m.0[0] & 1 == 0 && !self.is_router(*m))
     }
-
-    /// Bindings held (for memory accounting in the report).
-    pub fn len(&self) -> usize {
-        self.ip_to_mac.len() + self.endpoint_to_mac.len() + self.sources.len()
-    }
-
-    /// Whether no binding is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 #[cfg(test)]

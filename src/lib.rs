@@ -5,7 +5,7 @@
 //! dissector in the `parsers` crate (following TCP streams and TFTP transfers on
 //! the way) and yields borrowed messages; [`dissect`] renders them for the
 //! `bootscope dissect` debugging view. [`engine`] turns messages into per-device
-//! events ([`timeline`]), attributed to phones by [`attribution`], follows each boot
+//! events ([`timeline`]), attributed to phones by `attribution`, follows each boot
 //! along the expected sequence of the `rules` crate and gives the verdicts of the
 //! [`report`]. [`pipeline`] is that chain from frame to report; [`analyze`] runs it
 //! over capture files and [`live`] over an interface, within the bounds of
@@ -25,13 +25,13 @@
     )
 )]
 pub mod analyze;
-pub mod attribution;
+mod attribution;
 pub mod capture;
 pub mod describe;
 pub mod dispatch;
 pub mod dissect;
 pub mod engine;
-pub mod escape;
+mod escape;
 pub mod heap;
 pub mod limits;
 pub mod link;
@@ -48,7 +48,7 @@ pub mod live;
 )]
 pub mod model;
 pub mod pipeline;
-pub mod prefetch;
+mod prefetch;
 pub mod reassembly;
 pub mod report;
 pub mod rng;

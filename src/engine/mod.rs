@@ -1,10 +1,10 @@
 //! The analysis engine: dissected messages in, per-device boots out. Laid out like
 //! Suricata's app-layers: each protocol family has a module that owns its tables and
 //! turns its messages into owned [`Event`](crate::timeline::Event)s of one device —
-//! [`discovery`] (CDP, LLDP), [`dhcp`], [`files`] (TFTP, HTTP 6970), [`sccp`],
-//! [`sip`], [`cm`] (connections to the call manager) — through the state they
-//! share ([`shared`]: the devices, attribution, counters). [`progress`] moves a
-//! device's boot along the expected sequence of `rules/`; [`budget`] keeps the
+//! `discovery` (CDP, LLDP), `dhcp`, `files` (TFTP, HTTP 6970), `sccp`,
+//! `sip`, `cm` (connections to the call manager) — through the state they
+//! share (`shared`: the devices, attribution, counters). `progress` moves a
+//! device's boot along the expected sequence of `rules/`; `budget` keeps the
 //! devices within their memory; [`verdict`] judges each device at the end.
 //! [`Analyzer`] only routes messages and sweeps idle transactions. One streaming
 //! pass: the state is bounded by devices and open transactions, never by capture
@@ -50,7 +50,7 @@ pub struct EngineLimits {
     /// Open transactions per table (TFTP transfers, HTTP requests, SIP REGISTERs,
     /// named SCCP endpoints).
     pub max_transactions: usize,
-    /// IP→MAC, endpoint→MAC and source bindings per table ([`Attribution`]).
+    /// IP→MAC, endpoint→MAC and source bindings per table (`Attribution`).
     pub max_bindings: usize,
 }
 

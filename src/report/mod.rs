@@ -65,7 +65,7 @@ pub struct Report {
 pub struct PhoneReport {
     /// Lower-case, colon-separated MAC (`null` for a device keyed by name).
     pub mac: Option<String>,
-    /// SEP<MAC>, or the name it registered with; `null` when never seen.
+    /// `SEP<MAC>`, or the name it registered with; `null` when never seen.
     pub device_name: Option<String>,
     /// registered, stalled or in_progress.
     pub status: Status,
