@@ -252,7 +252,7 @@ impl Detector {
 
     /// The site findings, times counted from `start_ns`.
     pub fn findings(&self, start_ns: i64) -> Vec<SiteFinding> {
-        let rel = |ns: i64| ((ns - start_ns) as f64 / 1e3).round() / 1e6;
+        let rel = |ns: i64| Seconds::of_ns(ns - start_ns);
         self.episodes
             .iter()
             .map(|e| {
@@ -290,8 +290,8 @@ impl Detector {
                     requests: e.requests,
                     forged_chaddr: e.forged,
                     source: e.one_source.filter(|_| e.forged > 0).map(|m| m.to_string()),
-                    start: Seconds::from_secs(rel(e.first_ns)),
-                    end: Seconds::from_secs(rel(e.last_ns)),
+                    start: rel(e.first_ns),
+                    end: rel(e.last_ns),
                     peak_per_second: e.peak_per_second,
                     first_frame: e.first_frame,
                     last_frame: e.last_frame,

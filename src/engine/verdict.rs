@@ -175,7 +175,7 @@ pub fn verdict(
     let mut findings: Vec<Finding> = raw.into_iter().map(|r| r.finding).collect();
     findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.stage.cmp(&b.stage)));
 
-    let rel = |ts: i64| round_us((ts - start_ns) as f64 / 1e9);
+    let rel = |ts: i64| Seconds::of_ns(ts - start_ns);
     let timeline = timeline_entries(&dev.timeline.events, rel);
     let last = &dev.boot;
     let boot_duration = last
@@ -183,7 +183,7 @@ pub fn verdict(
         // A capture whose clock runs backwards can put the registration before the
         // boot's start: no duration then, rather than a negative one.
         .filter(|(s, t, _)| seq.step(*s).terminal && !last.registered_before && *t >= last.start_ns)
-        .map(|(_, t, _)| round_us((t - last.start_ns) as f64 / 1e9));
+        .map(|(_, t, _)| Seconds::of_ns(t - last.start_ns));
     let expected_next = (judged && status != Status::Registered)
         .then(|| expectation(rules, dev, boot, end_ns))
         .flatten();
@@ -205,8 +205,8 @@ pub fn verdict(
             .or(last.cms.first().map(|c| c.ip))
             .map(ip_string),
         boots: dev.boots,
-        boot_started: Seconds::from_secs(rel(last.start_ns)),
-        boot_duration: boot_duration.map(Seconds::from_secs),
+        boot_started: rel(last.start_ns),
+        boot_duration,
         expected_next,
         timeline_dropped: dev.timeline.dropped,
     }
@@ -216,7 +216,7 @@ pub fn verdict(
 /// exchanged with. A file answer names no server and an alarm no call manager, so
 /// they take the server of the request for that file and the call manager of the
 /// connection around them.
-fn timeline_entries(events: &[Event], rel: impl Fn(i64) -> f64) -> Vec<TimelineEntry> {
+fn timeline_entries(events: &[Event], rel: impl Fn(i64) -> Seconds) -> Vec<TimelineEntry> {
     // Bounded by the timeline (MAX_TIMELINE events).
     // Each file requested: its server.
     let mut requested: BTreeMap<&str, IpAddr> = BTreeMap::new();
@@ -279,7 +279,7 @@ fn timeline_entries(events: &[Event], rel: impl Fn(i64) -> f64) -> Vec<TimelineE
         let (peer_role, peer, dir) = peer_fields(exchange, |_| piece(text_end, peer_end));
         start = peer_end;
         entries.push(TimelineEntry {
-            time: Seconds::from_secs(rel(e.ts_ns)),
+            time: rel(e.ts_ns),
             frame: e.frame,
             stage,
             event,
@@ -303,11 +303,6 @@ fn peer_fields(
         x.and_then(|x| x.addr).map(text),
         x.and_then(|x| x.dir).map(Direction::as_str),
     )
-}
-
-/// Seconds rounded to the microsecond.
-fn round_us(s: f64) -> f64 {
-    (s * 1e6).round() / 1e6
 }
 
 /// What the sequence expects after the boot's furthest step, and the model's word.
@@ -341,9 +336,7 @@ fn expectation(rules: &RuleSet, dev: &Device, boot: &Boot, end_ns: i64) -> Optio
         expected: next.iter().map(|&n| seq.step(n).what.clone()).collect(),
         after_frame: frame,
         after: seq.step(step).what.clone(),
-        waited: Seconds::from_secs(round_us(
-            (end_ns - boot.last_progress_ns).max(0) as f64 / 1e9,
-        )),
+        waited: Seconds::of_ns((end_ns - boot.last_progress_ns).max(0)),
         timeout: Seconds::from_secs(seq.step(step).timeout_ms as f64 / 1000.0),
         model,
     })
@@ -663,7 +656,7 @@ pub fn report(
         summary,
         capture: CaptureInfo {
             start: Seconds::from_secs(start_ns as f64 / 1e9),
-            duration: Seconds::from_secs(round_us((end_ns - start_ns) as f64 / 1e9)),
+            duration: Seconds::of_ns(end_ns - start_ns),
             rules: rules.sources.clone(),
             ..CaptureInfo::default()
         },

@@ -31,6 +31,12 @@ impl Seconds {
         }
     }
 
+    /// `ns` nanoseconds as seconds rounded to the microsecond: how the engine writes
+    /// every time and duration of the report.
+    pub fn of_ns(ns: i64) -> Self {
+        Self::from_secs((ns as f64 / 1e9 * 1e6).round() / 1e6)
+    }
+
     /// The time in seconds.
     pub fn as_secs(self) -> f64 {
         match self {
