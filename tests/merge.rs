@@ -7,34 +7,15 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use bootscope::analyze::{self, Options};
 use bootscope::capture::{self, Input, Merge, Source};
 
-use crate::common::{ng, read_frames, sample_path, scratch, write_pcap, write_pcapng, OwnedFrame};
+use crate::common::{
+    json, ng, read_frames, sample_path, scratch, strip_files, write_pcap, write_pcapng, OwnedFrame,
+};
 
 /// Samples with TFTP transfers and TCP streams, whose outcomes need frames in time
 /// order.
 const SAMPLES: [&str; 3] = ["mixed-site", "boot-loop", "firmware-upgrade-one-reboot"];
-
-fn json(paths: &[PathBuf], threads: usize) -> String {
-    let rules = analyze::load_rules(None).unwrap();
-    let opts = Options {
-        threads,
-        ..Options::default()
-    };
-    let report = analyze::run_files(paths, &rules, &opts, &mut |_, _| {})
-        .unwrap_or_else(|e| panic!("{paths:?}: {e}"));
-    let mut out = Vec::new();
-    bootscope::report::write_json(&report, &mut out).unwrap();
-    String::from_utf8(out).unwrap()
-}
-
-/// The report without the list of file names (which differs by construction).
-fn strip_files(json: &str) -> serde_json::Value {
-    let mut v: serde_json::Value = serde_json::from_str(json).unwrap();
-    v["capture"].as_object_mut().unwrap().remove("files");
-    v
-}
 
 fn write(path: &Path, bytes: &[u8]) -> PathBuf {
     std::fs::write(path, bytes).unwrap();

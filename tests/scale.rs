@@ -11,7 +11,9 @@ use bootscope::analyze::{self, Options};
 use bootscope::capture::{self, mapped};
 use bootscope::pipeline::Pipeline;
 
-use crate::common::{all_captures, capture_path, read_frames, scratch, write_pcap, OwnedFrame};
+use crate::common::{
+    all_captures, capture_path, json, read_frames, scratch, strip_files, write_pcap, OwnedFrame,
+};
 
 fn samples() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
@@ -22,19 +24,6 @@ fn samples() -> Vec<PathBuf> {
         .collect();
     v.sort();
     v
-}
-
-fn json(paths: &[PathBuf], threads: usize) -> String {
-    let rules = analyze::load_rules(None).unwrap();
-    let opts = Options {
-        threads,
-        ..Options::default()
-    };
-    let report = analyze::run_files(paths, &rules, &opts, &mut |_, _| {})
-        .unwrap_or_else(|e| panic!("{paths:?}: {e}"));
-    let mut out = Vec::new();
-    bootscope::report::write_json(&report, &mut out).unwrap();
-    String::from_utf8(out).unwrap()
 }
 
 #[test]
@@ -122,13 +111,6 @@ fn a_split_capture_is_analyzed_as_the_whole() {
             );
         }
     }
-}
-
-/// The report without the list of file names (which differs by construction).
-fn strip_files(json: &str) -> serde_json::Value {
-    let mut v: serde_json::Value = serde_json::from_str(json).unwrap();
-    v["capture"].as_object_mut().unwrap().remove("files");
-    v
 }
 
 #[test]

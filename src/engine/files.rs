@@ -321,40 +321,35 @@ mod tests {
     }
     type MacAddrEp = (crate::link::MacAddr, IpAddr, u16);
 
-    fn tftp(files: &mut Files, sh: &mut Shared<'_>, frame: u64, from_phone: bool, bytes: &[u8]) {
+    /// One TFTP packet as the model encodes it, from the phone or from the server.
+    fn tftp(
+        files: &mut Files,
+        sh: &mut Shared<'_>,
+        frame: u64,
+        from_phone: bool,
+        bytes: Result<Vec<u8>, parsers::EmitError>,
+    ) {
         let (p, s) = phone();
         let c = if from_phone {
             ctx(frame, p, s)
         } else {
             ctx(frame, (s.0, s.1, 50001), p)
         };
-        files.tftp(sh, c, &tftp::parse(bytes).unwrap());
+        files.tftp(sh, c, &tftp::parse(&bytes.unwrap()).unwrap());
     }
 
     #[test]
     fn a_sep_file_names_its_phone_and_a_short_block_ends_it() {
         let (mut sh, mut files) = (shared(), Files::default());
-        tftp(
-            &mut files,
-            &mut sh,
-            1,
-            true,
-            &encode::tftp_rrq(FILE).unwrap(),
-        );
+        tftp(&mut files, &mut sh, 1, true, encode::tftp_rrq(FILE));
         tftp(
             &mut files,
             &mut sh,
             2,
             false,
-            &encode::tftp_data(1, &[b'x'; 512]).unwrap(),
+            encode::tftp_data(1, &[b'x'; 512]),
         );
-        tftp(
-            &mut files,
-            &mut sh,
-            3,
-            false,
-            &encode::tftp_data(2, b"tail").unwrap(),
-        );
+        tftp(&mut files, &mut sh, 3, false, encode::tftp_data(2, b"tail"));
         let key = DeviceKey::Mac(PHONE);
         let dev = sh.devices.get(&key).unwrap();
         assert_eq!(dev.kind, DeviceKind::Phone);
@@ -373,19 +368,13 @@ mod tests {
     #[test]
     fn a_server_error_is_the_outcome_and_a_client_error_is_only_an_answer() {
         let (mut sh, mut files) = (shared(), Files::default());
-        tftp(
-            &mut files,
-            &mut sh,
-            1,
-            true,
-            &encode::tftp_rrq(FILE).unwrap(),
-        );
+        tftp(&mut files, &mut sh, 1, true, encode::tftp_rrq(FILE));
         tftp(
             &mut files,
             &mut sh,
             2,
             false,
-            &encode::tftp_error(1, "File not found").unwrap(),
+            encode::tftp_error(1, "File not found"),
         );
         let key = DeviceKey::Mac(PHONE);
         assert_eq!(
@@ -397,14 +386,14 @@ mod tests {
             &mut sh,
             3,
             true,
-            &encode::tftp_rrq("CTLSEP001B54AA0001.tlv").unwrap(),
+            encode::tftp_rrq("CTLSEP001B54AA0001.tlv"),
         );
         tftp(
             &mut files,
             &mut sh,
             4,
             true,
-            &encode::tftp_error(0, "tsize probe").unwrap(),
+            encode::tftp_error(0, "tsize probe"),
         );
         let dev = sh.devices.get(&key).unwrap();
         assert_eq!(types(&sh, &key).len(), 3);

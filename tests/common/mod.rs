@@ -44,6 +44,28 @@ pub fn analyze(path: &Path) -> Report {
 /// from its seed.
 pub use bootscope::rng::Rng;
 
+/// The JSON report of `paths` merged, analysed with `threads` threads.
+pub fn json(paths: &[PathBuf], threads: usize) -> String {
+    let rules = analyze::load_rules(None).unwrap();
+    let opts = Options {
+        threads,
+        ..Options::default()
+    };
+    let report = analyze::run_files(paths, &rules, &opts, &mut |_, _| {})
+        .unwrap_or_else(|e| panic!("{paths:?}: {e}"));
+    let mut out = Vec::new();
+    bootscope::report::write_json(&report, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// A JSON report without its list of file names (which differs by construction
+/// between a capture and its pieces).
+pub fn strip_files(json: &str) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_str(json).unwrap();
+    v["capture"].as_object_mut().unwrap().remove("files");
+    v
+}
+
 /// Every bundled capture, relative to tests/captures, sorted.
 pub fn all_captures() -> Vec<String> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/captures");
