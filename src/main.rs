@@ -175,7 +175,10 @@ fn print_report(
     };
     // The JSON document is streamed, never built in memory whole.
     let written = match (one, format) {
-        (Some(p), ReportFormat::Table) => out.write_all(report::phone::render(p).as_bytes()),
+        (Some(p), ReportFormat::Table) => {
+            let text = report::table::capture_findings(report) + &report::phone::render(p);
+            out.write_all(text.as_bytes())
+        }
         (Some(p), ReportFormat::Json) => json(&mut out, p),
         (None, ReportFormat::Table) => {
             out.write_all(report::table::render(report, None).as_bytes())

@@ -230,6 +230,16 @@ pub enum EventKind {
         /// 401 or 407.
         code: u16,
     },
+    /// The phone keeps a registration whose answer the capture does not hold: an SCCP
+    /// KeepAliveReq (sent only once registered), or a SIP REGISTER renewing the last
+    /// one when it was due, that last one sent once and never retransmitted (so it
+    /// was answered, and not refused: a refused phone tries again at once).
+    Keepalive {
+        /// SCCP or SIP.
+        proto: Signalling,
+        /// Call manager.
+        cm: IpAddr,
+    },
     /// A keepalive answered (SCCP KeepAliveAck): the call manager holds the registration.
     KeepaliveAck {
         /// Call manager.
@@ -307,9 +317,42 @@ event_types! {
     RegisterAck => "register_ack", Registration, "RegisterAck / SIP 2xx to REGISTER";
     RegisterReject => "register_reject", Registration, "RegisterReject / SIP 3xx-6xx to REGISTER";
     RegisterChallenge => "register_challenge", Registration, "SIP 401 / 407 to REGISTER";
+    Keepalive => "keepalive", Registration, "keepalives from the phone (SCCP KeepAliveReq, SIP REGISTER refreshes when due) whose answers are not in the capture";
     KeepaliveAck => "keepalive_ack", Registration, "keepalives answered by the call manager";
     Alarm => "alarm", Registration, "alarms from the phone (SCCP Alarm, SIP cisco-alarm)";
     Malformed => "malformed", Discovery, "messages that could not be read";
+}
+
+impl EventType {
+    /// Sent to the phone by one of its servers (DHCP server, file server, call
+    /// manager): what a capture of the phone's side alone never holds.
+    pub fn is_server_answer(self) -> bool {
+        use EventType::*;
+        matches!(
+            self,
+            DhcpOffer
+                | DhcpAck
+                | DhcpNak
+                | FileReceived
+                | FileNotFound
+                | FileError
+                | CmSynAck
+                | CmRst
+                | RegisterAck
+                | RegisterReject
+                | RegisterChallenge
+                | KeepaliveAck
+        )
+    }
+
+    /// Sent by the phone to one of its servers.
+    pub fn is_phone_ask(self) -> bool {
+        use EventType::*;
+        matches!(
+            self,
+            DhcpDiscover | DhcpRequest | DhcpDecline | FileRequest | CmSyn | Register | Keepalive
+        )
+    }
 }
 
 impl EventKind {
@@ -337,6 +380,7 @@ impl EventKind {
             EventKind::RegisterAck { .. } => EventType::RegisterAck,
             EventKind::RegisterReject { .. } => EventType::RegisterReject,
             EventKind::RegisterChallenge { .. } => EventType::RegisterChallenge,
+            EventKind::Keepalive { .. } => EventType::Keepalive,
             EventKind::KeepaliveAck { .. } => EventType::KeepaliveAck,
             EventKind::Alarm { .. } => EventType::Alarm,
             EventKind::Malformed { .. } => EventType::Malformed,
@@ -441,9 +485,9 @@ impl EventKind {
             EventKind::FileReceived { .. }
             | EventKind::FileNotFound { .. }
             | EventKind::FileError { .. } => x(PeerRole::FileServer, ToPhone, None),
-            EventKind::CmSyn { cm, .. } | EventKind::Register { cm, .. } => {
-                x(PeerRole::CallManager, FromPhone, Some(*cm))
-            }
+            EventKind::CmSyn { cm, .. }
+            | EventKind::Register { cm, .. }
+            | EventKind::Keepalive { cm, .. } => x(PeerRole::CallManager, FromPhone, Some(*cm)),
             // A reset is reported from the call manager's side of the connection.
             EventKind::CmSynAck { cm, .. }
             | EventKind::CmRst { cm, .. }
@@ -699,6 +743,13 @@ impl EventKind {
                 out.put(": ");
                 push_ip(out, *cm);
                 out.put(" asks for credentials");
+            }
+            EventKind::Keepalive { proto, cm } => {
+                out.put(match proto {
+                    Signalling::Sccp => "SCCP keepalive to ",
+                    Signalling::Sip => "SIP REGISTER refresh, the last one answered, to ",
+                });
+                push_ip(out, *cm);
             }
             EventKind::KeepaliveAck { cm } => {
                 out.put("keepalive answered by ");
@@ -956,6 +1007,12 @@ mod tests {
                 EventKind::RegisterChallenge { cm, code } => {
                     write!(f, "SIP {code}: {cm} asks for credentials")
                 }
+                EventKind::Keepalive { proto, cm } => match proto {
+                    Signalling::Sccp => write!(f, "SCCP keepalive to {cm}"),
+                    Signalling::Sip => {
+                        write!(f, "SIP REGISTER refresh, the last one answered, to {cm}")
+                    }
+                },
                 EventKind::KeepaliveAck { cm } => write!(f, "keepalive answered by {cm}"),
                 EventKind::Alarm { text } => write!(f, "phone alarm: {text}"),
                 EventKind::Malformed { error } => {
@@ -1092,6 +1149,7 @@ mod tests {
                     unregister: false,
                 },
                 EventKind::RegisterChallenge { cm: ip, code: n16 },
+                EventKind::Keepalive { proto, cm: ip },
                 EventKind::KeepaliveAck { cm: ip },
                 EventKind::Alarm { text: text.clone() },
                 EventKind::Malformed {

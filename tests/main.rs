@@ -14,6 +14,7 @@ mod html;
 mod live;
 mod live_watch;
 mod merge;
+mod metamorphic;
 mod mutation;
 mod progress;
 mod rules_docs;

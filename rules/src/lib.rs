@@ -246,6 +246,7 @@ pub(crate) mod testutil {
         "cm_syn_ack",
         "register",
         "register_ack",
+        "keepalive",
         "keepalive_ack",
         "malformed",
     ];

@@ -59,6 +59,11 @@ pub struct EventMatch {
     /// The REGISTER asks to be forgotten (`Expires: 0`) or not.
     #[serde(default)]
     pub deregister: Option<bool>,
+    /// The event is the phone's own, and tells that the step was passed although its
+    /// answer is not in the capture (a keepalive only a registered phone sends): the
+    /// report lists the step as inferred. Not a qualifier: any event may be so marked.
+    #[serde(default)]
+    pub inferred: bool,
 }
 
 impl EventMatch {

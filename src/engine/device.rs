@@ -157,6 +157,9 @@ pub struct Boot {
     pub furthest: Option<(StepId, i64, u64)>,
     /// Steps reached (a bit per step rank; sequences are small).
     pub reached: u128,
+    /// Steps reached only by an inference from the phone's own progress (a `reached_by`
+    /// match marked `inferred`), not by the answer itself (a bit per step rank).
+    pub inferred: u128,
     /// Capture time of the last progress (a step further than before).
     pub last_progress_ns: i64,
     /// The last event that tells what the phone was doing (for the model's prediction).
@@ -211,6 +214,7 @@ impl Boot {
             evidence: Vec::new(),
             furthest: None,
             reached: 0,
+            inferred: 0,
             last_progress_ns: ts_ns,
             last_event: None,
             last_ns: ts_ns,
@@ -265,16 +269,27 @@ impl Boot {
     }
 
     /// Record that the boot reached `step`.
-    pub fn reach(&mut self, seq: &Sequence, step: StepId, ts_ns: i64, frame: u64) {
+    pub fn reach(&mut self, seq: &Sequence, step: StepId, ts_ns: i64, frame: u64, inferred: bool) {
         let r = seq.rank(step);
         if r < 128 {
-            self.reached |= 1u128 << r;
+            let bit = 1u128 << r;
+            if inferred && self.reached & bit == 0 {
+                self.inferred |= bit;
+            } else if !inferred {
+                self.inferred &= !bit;
+            }
+            self.reached |= bit;
         }
         let further = self.furthest.is_none_or(|(f, _, _)| r > seq.rank(f));
         if further {
             self.furthest = Some((step, ts_ns, frame));
             self.last_progress_ns = ts_ns;
         }
+    }
+
+    /// Whether `step` was reached only by an inference from the phone's own progress.
+    pub fn inferred_at(&self, seq: &Sequence, step: StepId) -> bool {
+        seq.rank(step) < 128 && self.inferred >> seq.rank(step) & 1 == 1
     }
 
     /// The rank of the furthest step (0 before any).
@@ -591,7 +606,7 @@ impl Device {
                 boot.start_frame = f;
                 boot.note(EventType::PhoneAnnounce, f, t);
                 if let Some(s) = carried.announce {
-                    boot.reach(seq, s, t, f);
+                    boot.reach(seq, s, t, f, false);
                 }
                 if let Some((st, sf, vlan)) = self.last_switch {
                     if st >= t {
@@ -600,7 +615,7 @@ impl Device {
                                 boot.note(EventType::SwitchVoiceVlan, sf, st);
                                 boot.voice_vlan = Some(v);
                                 if let Some(s) = carried.voice_vlan {
-                                    boot.reach(seq, s, st, sf);
+                                    boot.reach(seq, s, st, sf, false);
                                 }
                             }
                             None => boot.note(EventType::SwitchNoVoiceVlan, sf, st),
@@ -641,7 +656,9 @@ impl Device {
         self.last_ns = self.last_ns.max(ev.ts_ns);
         if !matches!(
             ev.kind,
-            EventKind::KeepaliveAck { .. } | EventKind::Malformed { .. }
+            EventKind::Keepalive { .. }
+                | EventKind::KeepaliveAck { .. }
+                | EventKind::Malformed { .. }
         ) {
             self.boot.last_event = Some(ev.clone());
         }
@@ -650,7 +667,8 @@ impl Device {
         let refresh = matches!(t, EventType::Register | EventType::RegisterAck)
             && self.boot.registered
             && self.boot.count(t) > 1;
-        if (t == EventType::KeepaliveAck && self.boot.count(t) > 1) || refresh {
+        let keepalive = matches!(t, EventType::Keepalive | EventType::KeepaliveAck);
+        if (keepalive && self.boot.count(t) > 1) || refresh {
             return;
         }
         if self.frozen {

@@ -373,8 +373,9 @@ pub const DERIVED: &[Derived] = &[
     Derived {
         name: "timed_out",
         ty: FactType::Bool,
-        doc: "no progress for longer than the step's timeout while the capture went on",
+        doc: "no progress for longer than the step's timeout while the capture went on, and could show it (answers_captured)",
         value: |x| b(x.cx.last
+            && x.answers_captured
             && x.furthest.is_some_and(|s| !s.terminal)
             && !x.boot.registered
             && u64::try_from(x.waited_ms).unwrap_or(0) > x.timeout_ms()),
@@ -392,6 +393,36 @@ pub const DERIVED: &[Derived] = &[
         ty: FactType::Int,
         doc: "error findings already raised for this boot by earlier rules",
         value: |_| i(0),
+    },
+    Derived {
+        name: "answers_captured",
+        ty: FactType::Bool,
+        doc: "the capture can show the servers' answers to this boot: not when it holds only the phones' side, nor when the boot has steps its own progress proves passed and no answer at all",
+        value: |x| b(x.answers_captured),
+    },
+    Derived {
+        name: "capture_one_way",
+        ty: FactType::Bool,
+        doc: "the capture holds only one direction of the phones' exchanges with their servers",
+        value: |x| b(x.cx.visibility.directions.one_way()),
+    },
+    Derived {
+        name: "phone_asks",
+        ty: FactType::Int,
+        doc: "the boot's messages to its servers (DHCP, file requests, SYNs, registrations, keepalives)",
+        value: |x| i(super::visibility::asks(x.boot).into()),
+    },
+    Derived {
+        name: "server_answers",
+        ty: FactType::Int,
+        doc: "the servers' answers to the boot seen in the capture",
+        value: |x| i(super::visibility::answers(x.boot).into()),
+    },
+    Derived {
+        name: "steps_inferred",
+        ty: FactType::Int,
+        doc: "steps the boot passed that the capture does not show, proved by the phone's own progress",
+        value: |x| i(x.passed_unseen.count_ones().into()),
     },
 ];
 
@@ -516,6 +547,8 @@ pub struct FactContext<'a> {
     pub tags_kept: bool,
     /// The DHCP starvation floods seen.
     pub floods: &'a super::flood::Detector,
+    /// What the capture shows of the phones' exchanges.
+    pub visibility: &'a super::visibility::Visibility,
 }
 
 /// What the derived facts of one boot are read from: the device, the boot, the
@@ -543,6 +576,10 @@ pub struct Basis<'a> {
     furthest: Option<&'a Step>,
     /// Time since the last progress, to the end of the boot.
     waited_ms: i64,
+    /// Steps the boot passed that the capture does not show (bits by rank).
+    passed_unseen: u128,
+    /// The capture can show the answers the boot waits for.
+    answers_captured: bool,
 }
 
 impl Basis<'_> {
@@ -581,6 +618,8 @@ pub fn compute<'a>(dev: &'a Device, boot: &'a Boot, cx: &FactContext<'a>) -> Boo
         failed: boot.cms.iter().filter(|c| c.failed()).collect(),
         furthest: boot.furthest.map(|(s, _, _)| cx.sequence.step(s)),
         waited_ms: (cx.end_ns - boot.last_progress_ns).max(0) / 1_000_000,
+        passed_unseen: cx.visibility.passed_unseen(cx.sequence, boot),
+        answers_captured: cx.visibility.answers_captured(cx.sequence, boot),
     };
     let derived = DERIVED.iter().map(|d| (d.value)(&basis)).collect();
     BootFacts { counts, derived }

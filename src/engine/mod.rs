@@ -24,6 +24,7 @@ mod shared;
 mod sip;
 mod text;
 pub mod verdict;
+pub mod visibility;
 
 use rules::RuleSet;
 
@@ -233,16 +234,29 @@ impl<'r> Analyzer<'r> {
     }
 
     /// One device's verdict as of `now_ns`: a live session judges on the wall clock
-    /// while frames still come. `tags_kept` is [`verdict::tags_kept`] over
-    /// [`Self::devices`] (computed once per look at all devices).
-    pub fn judge(&self, dev: &Device, now_ns: i64, tags_kept: bool) -> crate::report::PhoneReport {
+    /// while frames still come. `tags_kept` is [`verdict::tags_kept`] and `visibility`
+    /// [`Self::visibility`], over [`Self::devices`] (computed once per look at all
+    /// devices).
+    pub fn judge(
+        &self,
+        dev: &Device,
+        now_ns: i64,
+        tags_kept: bool,
+        visibility: &visibility::Visibility,
+    ) -> crate::report::PhoneReport {
         let end = self.last_ns.map_or(now_ns, |l| l.max(now_ns));
         let start = self.first_ns.unwrap_or(end);
         let site = verdict::Site {
             tags_kept,
             floods: &self.dhcp.flood,
+            visibility,
         };
         verdict::verdict(self.shared.rules, dev, start, end, &site)
+    }
+
+    /// What the capture so far shows of the phones' exchanges (for [`Self::judge`]).
+    pub fn visibility(&self) -> visibility::Visibility {
+        visibility::Visibility::new(&self.shared.rules.sequence, self.devices())
     }
 
     /// Evaluate every device and build the report. `end_ns` is the capture's end

@@ -75,11 +75,17 @@ impl Steps {
 
     /// The step an event reaches, if any: the first whose match it meets.
     pub fn of(&self, kind: &EventKind) -> Option<StepId> {
+        self.reached_by(kind).map(|(s, _)| s)
+    }
+
+    /// The step an event reaches, and whether that is an inference from the phone's
+    /// own progress rather than the step's answer seen (the match's `inferred`).
+    pub fn reached_by(&self, kind: &EventKind) -> Option<(StepId, bool)> {
         self.by_type
             .get(kind.event_type().index())?
             .iter()
             .find(|(m, _)| meets(kind, m))
-            .map(|(_, s)| *s)
+            .map(|(m, s)| (*s, m.inferred))
     }
 }
 
@@ -134,8 +140,8 @@ pub fn advance(dev: &mut Device, seq: &Sequence, steps: &Steps, ev: Event, start
         }
     }
     apply_state(dev, &ev);
-    if let Some(step) = steps.of(&ev.kind) {
-        dev.boot.reach(seq, step, ev.ts_ns, ev.frame);
+    if let Some((step, inferred)) = steps.reached_by(&ev.kind) {
+        dev.boot.reach(seq, step, ev.ts_ns, ev.frame, inferred);
     }
     dev.record(ev);
 }
@@ -245,6 +251,17 @@ fn apply_state(dev: &mut Device, ev: &Event) {
         }
         EventKind::RegisterChallenge { cm, .. } => {
             boot.challenge_pending = true;
+            if let Some(c) = boot.cm_mut(*cm, ev.frame) {
+                c.registers_unanswered = 0;
+            }
+        }
+        EventKind::Keepalive { proto, cm } => {
+            if !boot.registered {
+                boot.registered = true;
+                boot.registered_before = boot.count(EventType::Register) == 0;
+                boot.registered_cm = Some(*cm);
+                boot.protocol.get_or_insert(*proto);
+            }
             if let Some(c) = boot.cm_mut(*cm, ev.frame) {
                 c.registers_unanswered = 0;
             }

@@ -80,26 +80,23 @@ pub fn message(sh: &mut Shared<'_>, ctx: Ctx, m: &sccp::SccpMessage<'_>) {
             };
             sh.emit(&key, ctx, ev, false);
         }
+        // Only a registered phone keeps its session alive: when the call manager's
+        // answers are not in the capture, this is what tells of the registration.
+        sccp::SccpBody::KeepAliveReq if to_cm => {
+            if let Some(key) = keepalive_owner(sh, phone, phone_l2, ctx) {
+                let ev = EventKind::Keepalive {
+                    proto: Signalling::Sccp,
+                    cm,
+                };
+                sh.emit(&key, ctx, ev, false);
+            }
+        }
         sccp::SccpBody::RegisterAck(_)
         | sccp::SccpBody::RegisterReject { .. }
         | sccp::SccpBody::KeepAliveAck => {
-            let key = match sh.owner_of(phone, phone_l2) {
-                Some(k) => Some(k),
-                // A device keeping a session with a call manager alive was
-                // registered before the capture started.
-                None if m.body == sccp::SccpBody::KeepAliveAck => {
-                    sh.attribution.plausible_l2(phone_l2).and_then(|mac| {
-                        let key = DeviceKey::Mac(mac);
-                        sh.device(
-                            &key,
-                            DeviceKind::Phone,
-                            "SCCP keepalives with a call manager",
-                            ctx,
-                        )
-                        .map(|_| key)
-                    })
-                }
-                None => None,
+            let key = match m.body {
+                sccp::SccpBody::KeepAliveAck => keepalive_owner(sh, phone, phone_l2, ctx),
+                _ => sh.owner_of(phone, phone_l2),
             };
             let Some(key) = key else {
                 sh.unattributed += 1;
@@ -123,6 +120,22 @@ pub fn message(sh: &mut Shared<'_>, ctx: Ctx, m: &sccp::SccpMessage<'_>) {
         }
         _ => {}
     }
+}
+
+/// The device keeping a session with a call manager alive: the endpoint's owner, or
+/// one registered before the capture started (known by its frames' MAC).
+fn keepalive_owner(
+    sh: &mut Shared<'_>,
+    phone: (std::net::IpAddr, u16),
+    phone_l2: Option<crate::link::MacAddr>,
+    ctx: Ctx,
+) -> Option<DeviceKey> {
+    if let Some(k) = sh.owner_of(phone, phone_l2) {
+        return Some(k);
+    }
+    let key = DeviceKey::Mac(sh.attribution.plausible_l2(phone_l2)?);
+    let why = "SCCP keepalives with a call manager";
+    sh.device(&key, DeviceKind::Phone, why, ctx).map(|_| key)
 }
 
 #[cfg(test)]

@@ -24,6 +24,51 @@ struct Transaction {
     owner: DeviceKey,
     expires: Option<u32>,
     last_ns: i64,
+    /// The REGISTER's CSeq number: a retransmission repeats it, a refresh does not.
+    cseq: Option<u32>,
+    /// Times it was sent (retransmissions included).
+    sends: u32,
+    /// When it was first sent.
+    first_ns: i64,
+    /// A final answer was seen.
+    answered: bool,
+}
+
+impl Transaction {
+    fn new(owner: DeviceKey, expires: Option<u32>, cseq: Option<u32>, ts_ns: i64) -> Self {
+        Transaction {
+            owner,
+            expires,
+            last_ns: ts_ns,
+            cseq,
+            sends: 1,
+            first_ns: ts_ns,
+            answered: false,
+        }
+    }
+
+    /// Whether `next`, a REGISTER of the same Call-ID with another CSeq at `ts_ns`,
+    /// renews this one as a registered phone does, this one sent once and never
+    /// answered in the capture: then it was answered out of the capture's sight, and
+    /// registered. A REGISTER left unanswered is retransmitted over UDP, or given up
+    /// after Timer F (32 s) over TCP and tried again soon after; a refused one is
+    /// tried again at once. The registrar grants the period in its answer (CUCM: 120
+    /// s, whatever the phone asked), so a renewal is known by coming a minute or more
+    /// later, within the period the phone asked for.
+    fn renewed_unseen(&self, next_cseq: Option<u32>, ts_ns: i64) -> bool {
+        const RENEWAL_NS: i64 = 60_000_000_000;
+        let gap = ts_ns.saturating_sub(self.first_ns);
+        let asked_ns = self
+            .expires
+            .map_or(i64::MAX, |e| i64::from(e) * 1_000_000_000);
+        !self.answered
+            && self.sends == 1
+            && self.expires != Some(0)
+            && next_cseq.is_some()
+            && next_cseq != self.cseq
+            && gap >= RENEWAL_NS
+            && gap <= asked_ns
+    }
 }
 
 /// The REGISTERs waiting for answers.
@@ -72,6 +117,7 @@ impl Sip {
             return;
         };
         tx.last_ns = ctx.ts_ns;
+        tx.answered = true;
         let (owner, expires) = (tx.owner.clone(), tx.expires);
         let cm = f.src;
         let ev = match status {
@@ -161,18 +207,30 @@ impl Sip {
             sh.emit(&key, ctx, ev, false);
         }
         let tx_key: (Box<str>, IpAddr) = (key_text(call_id), f.src);
-        if self.transactions.len() < sh.max_transactions || self.transactions.contains_key(&tx_key)
-        {
-            self.transactions.insert(
-                tx_key,
-                Transaction {
-                    owner: key.clone(),
-                    expires,
-                    last_ns: ctx.ts_ns,
-                },
-            );
-        } else {
-            sh.transactions_evicted += 1;
+        let cseq = m.cseq().map(|(n, _)| n);
+        let mut renewed = false;
+        let room = self.transactions.len() < sh.max_transactions;
+        match self.transactions.get_mut(&tx_key) {
+            Some(tx) if tx.cseq == cseq => {
+                tx.sends += 1;
+                tx.last_ns = ctx.ts_ns;
+            }
+            Some(tx) => {
+                renewed = tx.renewed_unseen(cseq, ctx.ts_ns);
+                *tx = Transaction::new(key.clone(), expires, cseq, ctx.ts_ns);
+            }
+            None if room => {
+                let tx = Transaction::new(key.clone(), expires, cseq, ctx.ts_ns);
+                self.transactions.insert(tx_key, tx);
+            }
+            None => sh.transactions_evicted += 1,
+        }
+        if renewed {
+            let ev = EventKind::Keepalive {
+                proto: Signalling::Sip,
+                cm: f.dst,
+            };
+            sh.emit(&key, ctx, ev, false);
         }
         let ev = EventKind::Register {
             proto: Signalling::Sip,

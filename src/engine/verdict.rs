@@ -19,6 +19,7 @@ use rules::{RuleSet, Severity, Stage};
 use super::device::{Boot, Device, DeviceKey, DeviceKind};
 use super::facts::{self, BootFacts, FactContext};
 use super::flood;
+use super::visibility::Visibility;
 use crate::model::predict::{self, Seen};
 use crate::report::{
     CaptureInfo, Diagnosis, Expectation, Finding, ModelPrediction, PhoneReport, Report, Seconds,
@@ -101,6 +102,8 @@ pub struct Site<'a> {
     pub tags_kept: bool,
     /// The DHCP starvation floods seen.
     pub floods: &'a flood::Detector,
+    /// What the capture shows of the phones' exchanges.
+    pub visibility: &'a Visibility,
 }
 
 /// One device's verdict, judged at `end_ns`.
@@ -120,6 +123,7 @@ pub fn verdict(
         last: true,
         tags_kept,
         floods: site.floods,
+        visibility: site.visibility,
     };
     let (mut raw, facts) = if judged {
         evaluate(rules, dev, &dev.boot, &cx)
@@ -138,6 +142,7 @@ pub fn verdict(
                 last: false,
                 tags_kept,
                 floods: site.floods,
+                visibility: site.visibility,
             };
             let (prev_raw, _) = evaluate(rules, dev, prev, &pcx);
             if stalls(&prev_raw) {
@@ -175,6 +180,7 @@ pub fn verdict(
     let mut findings: Vec<Finding> = raw.into_iter().map(|r| r.finding).collect();
     findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.stage.cmp(&b.stage)));
 
+    let passed_unseen = site.visibility.passed_unseen(seq, &dev.boot);
     let rel = |ts: i64| Seconds::of_ns(ts - start_ns);
     let timeline = timeline_entries(&dev.timeline.events, rel);
     let last = &dev.boot;
@@ -182,7 +188,13 @@ pub fn verdict(
         .furthest
         // A capture whose clock runs backwards can put the registration before the
         // boot's start: no duration then, rather than a negative one.
-        .filter(|(s, t, _)| seq.step(*s).terminal && !last.registered_before && *t >= last.start_ns)
+        // A registration inferred from a keepalive came some time before it.
+        .filter(|(s, t, _)| {
+            seq.step(*s).terminal
+                && !last.registered_before
+                && *t >= last.start_ns
+                && !last.inferred_at(seq, *s)
+        })
         .map(|(_, t, _)| Seconds::of_ns(t - last.start_ns));
     let expected_next = (judged && status != Status::Registered)
         .then(|| expectation(rules, dev, boot, end_ns))
@@ -208,6 +220,11 @@ pub fn verdict(
         boot_started: rel(last.start_ns),
         boot_duration,
         expected_next,
+        inferred_steps: seq
+            .steps()
+            .filter(|&s| seq.rank(s) < 128 && passed_unseen >> seq.rank(s) & 1 == 1)
+            .map(|s| seq.step(s).id.clone())
+            .collect(),
         timeline_dropped: dev.timeline.dropped,
     }
 }
@@ -619,9 +636,11 @@ pub fn report(
     floods: &flood::Detector,
 ) -> Report {
     use rayon::prelude::*;
+    let visibility = Visibility::new(&rules.sequence, devices.iter().map(|d| &**d));
     let site = Site {
         tags_kept: tags_kept(devices.iter().map(|d| &**d)),
         floods,
+        visibility: &visibility,
     };
     // The boxes (a word each) are put in the report's order, phones first: the
     // verdicts are then collected straight into their places, and the other devices
@@ -650,6 +669,7 @@ pub fn report(
     let others = phones.split_off(n_phones.min(phones.len()));
     let summary = summarise(&phones, &others);
     Report {
+        capture_findings: visibility.finding().into_iter().collect(),
         site_findings: floods.findings(start_ns),
         phones,
         other_devices: others,
@@ -658,6 +678,7 @@ pub fn report(
             start: Seconds::from_secs(start_ns as f64 / 1e9),
             duration: Seconds::of_ns(end_ns - start_ns),
             rules: rules.sources.clone(),
+            directions: visibility.directions.as_str(),
             ..CaptureInfo::default()
         },
     }

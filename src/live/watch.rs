@@ -123,6 +123,7 @@ impl Watcher {
     pub fn poll(&mut self, engine: &Analyzer<'_>, now_ns: i64) -> &[LiveEvent] {
         self.events.clear();
         let tags_kept = verdict::tags_kept(engine.devices());
+        let visibility = engine.visibility();
         let mut live = 0usize;
         for dev in engine.devices() {
             if dev.kind != DeviceKind::Phone {
@@ -136,7 +137,7 @@ impl Watcher {
             if !changed && !booting {
                 continue;
             }
-            let mut v = engine.judge(dev, now_ns, tags_kept);
+            let mut v = engine.judge(dev, now_ns, tags_kept, &visibility);
             v.timeline = Vec::new();
             let events = &mut self.events;
             let w = self.phones.entry(dev.key.clone()).or_insert_with(|| {

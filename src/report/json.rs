@@ -24,6 +24,7 @@ pub fn write_pretty(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     // Every field named: a new field of `Report` is a compile error until it is
     // placed here, in the order its derive writes them.
     let Report {
+        capture_findings,
         site_findings,
         phones,
         other_devices,
@@ -34,7 +35,10 @@ pub fn write_pretty(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     // formatter; each value is serialised with a copy of it at the value's depth.
     let mut doc = PrettyFormatter::new();
     doc.begin_object(out)?;
-    field(out, &mut doc, true, "site_findings", |out, f| {
+    field(out, &mut doc, true, "capture_findings", |out, f| {
+        value(out, f, capture_findings)
+    })?;
+    field(out, &mut doc, false, "site_findings", |out, f| {
         value(out, f, site_findings)
     })?;
     field(out, &mut doc, false, "phones", |out, f| {

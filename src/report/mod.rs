@@ -47,6 +47,9 @@ impl Status {
 /// Everything `bootscope analyze` found.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// What the capture itself cannot show (one direction only, frames cut short):
+    /// said once, before anything else, in every output.
+    pub capture_findings: Vec<CaptureFinding>,
     /// Findings about the site rather than one phone (a DHCP starvation flood).
     pub site_findings: Vec<SiteFinding>,
     /// One entry per phone, sorted by MAC.
@@ -97,8 +100,25 @@ pub struct PhoneReport {
     pub boot_duration: Option<Seconds>,
     /// What was expected next and never came, for a phone not registered.
     pub expected_next: Option<Expectation>,
+    /// Steps the boot passed that the capture does not show, proved by the phone's
+    /// own progress (their ids in the boot sequence): the answer was not captured.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inferred_steps: Vec<String>,
     /// Timeline entries not kept (the per-device bound).
     pub timeline_dropped: u64,
+}
+
+/// A limit of the capture that bears on every verdict drawn from it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CaptureFinding {
+    /// Stable kebab-case code (`capture-one-way`).
+    pub code: &'static str,
+    /// warning or info.
+    pub severity: Severity,
+    /// What the capture lacks, and what bootscope does about it.
+    pub message: String,
+    /// How to make a capture without the limit.
+    pub checks: Vec<String>,
 }
 
 /// One finding.
@@ -315,6 +335,9 @@ pub struct CaptureInfo {
     pub bindings_refused: u64,
     /// The bounds in force.
     pub limits: LimitsInfo,
+    /// Which directions of the phones' exchanges with their servers the capture
+    /// holds: `both`, `from_phones`, `to_phones` or `unknown`.
+    pub directions: &'static str,
     /// Warnings about the capture (damage, cut records).
     pub warnings: Vec<String>,
     /// The rule files in force.

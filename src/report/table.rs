@@ -36,9 +36,26 @@ pub fn phones_table<'p>(
     t
 }
 
-/// Render the fleet table and summary; findings about the whole site first.
-pub fn render(report: &Report, width: Option<u16>) -> String {
+/// What the capture cannot show, said before anything else (every text output starts
+/// with it).
+pub fn capture_findings(report: &Report) -> String {
     let mut out = String::new();
+    for f in &report.capture_findings {
+        let _ = writeln!(out, "CAPTURE {} ({}): {}", f.code, f.severity, f.message);
+        for c in &f.checks {
+            let _ = writeln!(out, "  check: {c}");
+        }
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
+/// Render the fleet table and summary; what the capture cannot show first, then
+/// findings about the whole site.
+pub fn render(report: &Report, width: Option<u16>) -> String {
+    let mut out = capture_findings(report);
     for f in &report.site_findings {
         let _ = writeln!(
             out,

@@ -70,6 +70,7 @@ pub fn write(report: &Report, out: &mut impl Write) -> io::Result<()> {
         TABLE_PAGE + 1
     )?;
     header(report, out)?;
+    capture_findings(report, out)?;
     site_findings(report, out)?;
     summary(report, out)?;
     phone_table(report, out)?;
@@ -211,6 +212,33 @@ fn header(report: &Report, out: &mut impl Write) -> io::Result<()> {
         c.duration, c.frames, c.messages, c.malformed, c.unattributed, c.stream_gaps
     )?;
     writeln!(out, "</header>")
+}
+
+/// What the capture cannot show, before anything it shows.
+fn capture_findings(report: &Report, out: &mut impl Write) -> io::Result<()> {
+    if report.capture_findings.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "<section id=\"capture-limits\">\n<h2>What this capture cannot show</h2>"
+    )?;
+    for f in &report.capture_findings {
+        writeln!(
+            out,
+            "<div class=\"site-finding sev-{0}\"><p><span class=\"badge\">{0}</span> \
+             <code>{1}</code>: {2}</p>",
+            f.severity,
+            f.code,
+            Esc(&f.message)
+        )?;
+        writeln!(out, "<ul class=\"checks\">")?;
+        for c in &f.checks {
+            writeln!(out, "<li>{}</li>", Esc(c))?;
+        }
+        writeln!(out, "</ul>\n</div>")?;
+    }
+    writeln!(out, "</section>")
 }
 
 /// Findings about the whole site (a DHCP starvation flood), above the fleet.

@@ -1,0 +1,247 @@
+//! Metamorphic tests: every sample reshaped the way real captures come, each reshaping
+//! with the change it may make to the verdicts. Those a capture's shape must not touch
+//! (every frame twice, as a SPAN of both directions of a trunk gives; the clock moved;
+//! pcap written as pcapng; another phone's traffic taken out) leave each phone's
+//! status, stalled stage and findings as they were. Those that take information away
+//! change them only in the stated, honest way: a capture of the phones' side alone
+//! blames no server and stalls no phone that went on.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use bootscope::report::Report;
+
+use crate::common::{analyze, read_frames, scratch, write_pcap, write_pcapng, OwnedFrame};
+
+/// A phone's verdict: status, stalled stage, finding codes (sorted).
+type Verdict = (String, Option<String>, Vec<String>);
+
+fn verdicts(r: &Report) -> BTreeMap<String, Verdict> {
+    r.phones
+        .iter()
+        .map(|p| {
+            let mut codes: Vec<String> = p.findings.iter().map(|f| f.code.clone()).collect();
+            codes.sort();
+            let key = p.mac.clone().or(p.device_name.clone()).unwrap_or_default();
+            (
+                key,
+                (
+                    p.status.as_str().to_owned(),
+                    p.stalled_stage.map(|s| s.to_string()),
+                    codes,
+                ),
+            )
+        })
+        .collect()
+}
+
+fn samples() -> Vec<(String, PathBuf)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
+    let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("capture.pcap").is_file())
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, p.join("capture.pcap"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The report of `frames` written as `name` (pcap, Ethernet).
+fn report_of(name: &str, frames: &[OwnedFrame]) -> Report {
+    let path = scratch(name);
+    std::fs::write(&path, write_pcap(frames, 1, false, true)).unwrap();
+    analyze(&path)
+}
+
+fn mac_of(f: &OwnedFrame, at: usize) -> Option<String> {
+    let b = f.data.get(at..at + 6)?;
+    Some(
+        b.iter()
+            .map(|x| format!("{x:02x}"))
+            .collect::<Vec<_>>()
+            .join(":"),
+    )
+}
+
+#[test]
+fn a_capture_shape_does_not_change_a_verdict() {
+    for (name, path) in samples() {
+        let original = analyze(&path);
+        let want = verdicts(&original);
+        let (frames, _) = read_frames(&path);
+
+        let doubled: Vec<OwnedFrame> = frames.iter().flat_map(|f| [f.clone(), f.clone()]).collect();
+        let got = verdicts(&report_of(&format!("meta-doubled-{name}.pcap"), &doubled));
+        assert_eq!(got, want, "{name}: every frame twice");
+
+        let shifted: Vec<OwnedFrame> = frames
+            .iter()
+            .map(|f| OwnedFrame {
+                ts_ns: f.ts_ns + 86_400 * 1_000_000_000 * 400 + 123_456_789,
+                ..f.clone()
+            })
+            .collect();
+        let got = verdicts(&report_of(&format!("meta-shifted-{name}.pcap"), &shifted));
+        assert_eq!(got, want, "{name}: the clock moved 400 days");
+
+        let ng = scratch(&format!("meta-{name}.pcapng"));
+        std::fs::write(&ng, write_pcapng(&frames, 1)).unwrap();
+        assert_eq!(verdicts(&analyze(&ng)), want, "{name}: as pcapng");
+    }
+}
+
+#[test]
+fn taking_one_phone_out_leaves_the_others_verdicts() {
+    for (name, path) in samples() {
+        let original = analyze(&path);
+        let want = verdicts(&original);
+        if want.len() < 2 {
+            continue;
+        }
+        let (frames, _) = read_frames(&path);
+        for gone in original.phones.iter().filter_map(|p| p.mac.clone()) {
+            let ip = original
+                .phones
+                .iter()
+                .find(|p| p.mac.as_deref() == Some(gone.as_str()))
+                .and_then(|p| p.ip.clone());
+            let ip_bytes: Option<Vec<u8>> = ip.as_deref().map(|s| {
+                s.split('.')
+                    .map(|o| o.parse::<u8>().unwrap())
+                    .collect::<Vec<u8>>()
+            });
+            // Its frames either way, by MAC or, past a router, by address.
+            let kept: Vec<OwnedFrame> = frames
+                .iter()
+                .filter(|f| {
+                    let by_mac = [mac_of(f, 0), mac_of(f, 6)].contains(&Some(gone.clone()));
+                    let by_ip = ip_bytes
+                        .as_ref()
+                        .is_some_and(|ip| f.data.windows(4).any(|w| w == ip.as_slice()));
+                    !by_mac && !by_ip
+                })
+                .cloned()
+                .collect();
+            let mut others = want.clone();
+            others.remove(&gone);
+            let got = verdicts(&report_of(&format!("meta-without-{name}.pcap"), &kept));
+            // The phone is gone, or left with no more than a bare trace.
+            for (k, v) in &others {
+                assert_eq!(got.get(k), Some(v), "{name} without {gone}: {k}");
+            }
+        }
+    }
+}
+
+/// The codes that blame a server or the network for an answer that never came.
+const BLAMES_AN_ABSENT_ANSWER: [&str; 6] = [
+    "dhcp-no-offer",
+    "tftp-no-response",
+    "cucm-unreachable",
+    "register-no-response",
+    "no-progress",
+    "dhcp-starvation",
+];
+
+#[test]
+fn a_capture_of_the_phones_side_alone_blames_no_server() {
+    for (name, path) in samples() {
+        let original = analyze(&path);
+        let phones: Vec<String> = original
+            .phones
+            .iter()
+            .filter_map(|p| p.mac.clone())
+            .collect();
+        let (frames, _) = read_frames(&path);
+        // `monitor session … source interface … rx`: what the phones sent, and what
+        // was not addressed to one of them.
+        let one_way: Vec<OwnedFrame> = frames
+            .iter()
+            .filter(|f| mac_of(f, 0).is_none_or(|dst| !phones.contains(&dst)))
+            .cloned()
+            .collect();
+        let r = report_of(&format!("meta-one-way-{name}.pcap"), &one_way);
+        let before = verdicts(&original);
+        let after = verdicts(&r);
+        let mut answered = false;
+        for p in &r.phones {
+            let key = p.mac.clone().unwrap_or_default();
+            let lost = frames
+                .iter()
+                .filter(|f| mac_of(f, 0).as_deref() == Some(key.as_str()))
+                .count();
+            let undetermined = p.findings.iter().any(|f| f.code == "answers-not-captured");
+            if lost == 0 && !(undetermined && r.capture.directions == "from_phones") {
+                // Nothing was sent to it, and the capture does not show itself one-way:
+                // what it shows of this phone is what it was.
+                assert_eq!(after.get(&key), before.get(&key), "{name}: {key}");
+                continue;
+            }
+            for f in &p.findings {
+                assert!(
+                    !BLAMES_AN_ABSENT_ANSWER.contains(&f.code.as_str()),
+                    "{name}: {key}: {} from a one-way capture",
+                    f.code
+                );
+            }
+            // A phone the full capture shows registered is never stalled.
+            if before.get(&key).is_some_and(|v| v.0 == "registered") {
+                assert_ne!(p.status.as_str(), "stalled", "{name}: {key}");
+            }
+            answered |= !p.inferred_steps.is_empty();
+        }
+        // When the phones' own progress shows answers came, the capture says it is
+        // one-way, once, before anything else.
+        if answered {
+            assert_eq!(r.capture.directions, "from_phones", "{name}");
+            assert_eq!(r.capture_findings.len(), 1, "{name}");
+            assert_eq!(r.capture_findings[0].code, "capture-one-way", "{name}");
+            let table = bootscope::report::table::render(&r, None);
+            assert!(table.starts_with("CAPTURE capture-one-way"), "{name}");
+        }
+    }
+}
+
+#[test]
+fn a_capture_of_both_ways_says_so() {
+    for (name, path) in samples() {
+        let r = analyze(&path);
+        assert!(r.capture_findings.is_empty(), "{name}");
+        assert!(
+            ["both", "unknown"].contains(&r.capture.directions),
+            "{name}: {}",
+            r.capture.directions
+        );
+    }
+}
+
+#[test]
+fn an_sccp_phone_seen_only_from_its_side_is_registered_by_its_keepalives() {
+    let path = crate::common::sample_path("healthy-sccp");
+    let original = analyze(&path);
+    let mac = original.phones[0].mac.clone().unwrap();
+    let (frames, _) = read_frames(&path);
+    let one_way: Vec<OwnedFrame> = frames
+        .into_iter()
+        .filter(|f| mac_of(f, 0).as_deref() != Some(mac.as_str()))
+        .collect();
+    let r = report_of("meta-one-way-sccp.pcap", &one_way);
+    let p = &r.phones[0];
+    assert_eq!(p.status.as_str(), "registered");
+    assert!(
+        p.inferred_steps.contains(&"registered".to_owned()),
+        "{:?}",
+        p.inferred_steps
+    );
+    assert!(
+        p.inferred_steps.contains(&"dhcp-offer".to_owned()),
+        "{:?}",
+        p.inferred_steps
+    );
+    // Its boot time is not the first keepalive's, 30 s after the registration.
+    assert_eq!(p.boot_duration, None);
+}
