@@ -55,6 +55,9 @@ impl Message<'_> {
                 m.name().unwrap_or("message")
             )),
             Message::Sip(m) if m.content_length_invalid => Some("invalid Content-Length".into()),
+            Message::Sip(m) if !m.head_complete => {
+                Some("the headers end before their blank line (cut short)".into())
+            }
             Message::Sip(m) if !m.malformed_headers.is_empty() || m.dropped_headers > 0 => {
                 Some(format!(
                     "{} unreadable and {} dropped header line(s)",
@@ -107,6 +110,9 @@ pub enum Observed<'m> {
         flow: FlowKey,
         /// Size of the hole in bytes (0: unknown).
         missing: u32,
+        /// The hole is where the capture's snap length cut a segment of this stream
+        /// short (not a segment lost).
+        cut: bool,
     },
 }
 
@@ -370,6 +376,15 @@ fn flow_of(ip: &link::Ip<'_>, seg: &TcpSegment<'_>) -> FlowKey {
     }
 }
 
+/// The protocol of a followed TCP stream, by its ports.
+pub fn stream_proto(flow: &FlowKey) -> Option<Proto> {
+    Some(match StreamProto::of_ports(flow.src_port, flow.dst_port)? {
+        StreamProto::Sccp => Proto::Sccp,
+        StreamProto::Sip => Proto::Sip,
+        StreamProto::Http => Proto::Http,
+    })
+}
+
 impl StreamProto {
     /// The protocol a segment's ports select, if any: the cleartext port decides
     /// first (an ephemeral port may be anything).
@@ -471,6 +486,21 @@ impl Dispatcher {
                         tcp_stream(&mut self.streams, proto, flow, &seg, frame.ts_ns, |o| {
                             emit(stats, o)
                         });
+                        // A segment the snap length cut: its hole is known now, not
+                        // when (or if) later bytes of the stream come.
+                        let missing = frame.orig_len.saturating_sub(frame.data.len() as u32);
+                        if missing > 0 && !seg.payload.is_empty() {
+                            let syn = u32::from(seg.flags.has(TcpFlags::SYN));
+                            let end = seg
+                                .seq
+                                .wrapping_add(syn)
+                                .wrapping_add(seg.payload.len() as u32);
+                            if self.streams.cut_short(&flow, end, missing) {
+                                let cut = true;
+                                let gap = Observed::StreamGap { flow, missing, cut };
+                                emit(&mut self.stats, gap);
+                            }
+                        }
                     } else if (is_tls_port(seg.src_port) || is_tls_port(seg.dst_port))
                         && !seg.payload.is_empty()
                     {
@@ -661,7 +691,11 @@ fn tcp_stream<F>(
 {
     let limits = streams.limits();
     streams.segment(key, seg, ts_ns, |d| match d {
-        Delivery::Gap { missing } => emit(Observed::StreamGap { flow: key, missing }),
+        Delivery::Gap { missing } => emit(Observed::StreamGap {
+            flow: key,
+            missing,
+            cut: false,
+        }),
         Delivery::Bytes(placed) => {
             let fresh = placed.fresh;
             let aligned = placed.placement == Placement::InOrder;

@@ -81,7 +81,7 @@ pub fn run(
             let msg = match obs {
                 Observed::Message(m) => Ok(m),
                 Observed::Malformed(e) => Err(e),
-                Observed::StreamGap { flow, missing } => {
+                Observed::StreamGap { flow, missing, .. } => {
                     gaps_seen += 1;
                     if gaps_seen <= MAX_WARNINGS {
                         summary.warnings.push(crate::dispatch::gap_warning(

@@ -13,8 +13,11 @@ use crate::link::Packet;
 use crate::reassembly::StreamLimits;
 use crate::report::Report;
 
-/// Warnings kept in the report at most; the rest are counted.
-const MAX_WARNINGS: usize = 100;
+/// Warnings of one kind listed one by one; the rest of that kind are counted.
+const LISTED_PER_KIND: u64 = 5;
+/// Kinds of warning told apart (a kind is the protocol and what went wrong); beyond
+/// them, warnings are only counted.
+const MAX_KINDS: usize = 64;
 
 /// Frames in, verdicts out.
 pub struct Pipeline<'r> {
@@ -22,8 +25,155 @@ pub struct Pipeline<'r> {
     source: String,
     dispatcher: Dispatcher,
     engine: Analyzer<'r>,
-    warnings: Vec<String>,
-    unlisted: usize,
+    notes: Notes,
+}
+
+/// What the dissection met that the report must say: warnings summarised per kind
+/// (a capture damaged throughout says so in a few lines, not thousands), and what
+/// the capture's snap length cut away.
+#[derive(Debug, Default)]
+struct Notes {
+    listed: Vec<String>,
+    /// Per kind: how many, the first and the last frame.
+    kinds: Vec<(String, u64, u64, u64)>,
+    /// Warnings of kinds beyond [`MAX_KINDS`].
+    uncounted_kinds: u64,
+    cut: Cut,
+}
+
+/// Frames the capture's snap length cut short, and what that hid.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Cut {
+    /// Frames worth dissecting that were cut.
+    pub frames: u64,
+    /// Frames worth dissecting.
+    pub of: u64,
+    /// The longest cut frame's captured length: the snap length in effect.
+    pub at: u32,
+    /// The first and the last frame cut.
+    pub first: u64,
+    /// See `first`.
+    pub last: u64,
+    /// Messages the cut made unreadable, per protocol.
+    pub unreadable: std::collections::BTreeMap<parsers::Proto, u64>,
+    /// Messages read in part (options, headers or body cut), per protocol.
+    pub partial: std::collections::BTreeMap<parsers::Proto, u64>,
+    /// TCP stream bytes the cut took away (holes where a message was).
+    pub stream_holes: u64,
+}
+
+impl Notes {
+    /// A warning of `kind` about `frame`, worded by `text` when it is listed.
+    fn warn(&mut self, kind: &str, frame: u64, text: impl FnOnce() -> String) {
+        let room = self.kinds.len() < MAX_KINDS;
+        let at = self.kinds.iter_mut().find(|(k, ..)| k == kind);
+        let n = match at {
+            Some(k) => {
+                k.1 += 1;
+                k.3 = frame;
+                k.1
+            }
+            None if room => {
+                self.kinds.push((kind.to_owned(), 1, frame, frame));
+                1
+            }
+            None => {
+                self.uncounted_kinds += 1;
+                return;
+            }
+        };
+        if n <= LISTED_PER_KIND {
+            self.listed.push(text());
+        }
+    }
+
+    /// The warnings, each kind's unlisted rest in one line.
+    fn into_lines(self, source: &str) -> (Vec<String>, Cut) {
+        let mut lines = self.listed;
+        for (kind, n, first, last) in self.kinds {
+            if n > LISTED_PER_KIND {
+                lines.push(format!(
+                    "{source}: {} more {kind} (frames {first} to {last}; {n} in all)",
+                    n - LISTED_PER_KIND
+                ));
+            }
+        }
+        if self.uncounted_kinds > 0 {
+            lines.push(format!(
+                "{source}: {} more stream gaps / malformed messages not listed",
+                self.uncounted_kinds
+            ));
+        }
+        (lines, self.cut)
+    }
+}
+
+impl Cut {
+    /// The capture finding, when frames were cut.
+    pub fn finding(&self, snaplen: Option<u32>) -> Option<crate::report::CaptureFinding> {
+        if self.frames == 0 {
+            return None;
+        }
+        let hidden = |p: parsers::Proto| -> &'static str {
+            use parsers::Proto::*;
+            match p {
+                Dhcp => "DHCP message types and options (150, 66, the voice VLAN's relay)",
+                Sip => "SIP headers and bodies (REGISTER and its answers, device names)",
+                Sccp => "SCCP messages (Register, its answer, device names)",
+                Tftp => "TFTP file names and errors",
+                Http => "HTTP requests and answers on TCP 6970 (file names, status)",
+                Cdp => "CDP TLVs (voice VLAN, platform, power)",
+                Lldp => "LLDP TLVs (network policy, power)",
+            }
+        };
+        let mut what: Vec<String> = Vec::new();
+        let mut protos: Vec<parsers::Proto> = self
+            .unreadable
+            .keys()
+            .chain(self.partial.keys())
+            .copied()
+            .collect();
+        protos.sort();
+        protos.dedup();
+        for p in protos {
+            let (u, q) = (
+                self.unreadable.get(&p).copied().unwrap_or(0),
+                self.partial.get(&p).copied().unwrap_or(0),
+            );
+            what.push(format!("{} ({u} unreadable, {q} read in part)", hidden(p)));
+        }
+        if self.stream_holes > 0 {
+            what.push(format!(
+                "{} TCP stream hole(s) where SCCP, SIP or HTTP messages were",
+                self.stream_holes
+            ));
+        }
+        let limit = match snaplen {
+            Some(s) if s <= self.at.max(1) * 2 => format!("a snap length of {s} bytes"),
+            _ => format!("about {} bytes", self.at),
+        };
+        let hides = if what.is_empty() {
+            "nothing bootscope reads".to_owned()
+        } else {
+            what.join("; ")
+        };
+        Some(crate::report::CaptureFinding {
+            code: "capture-cut",
+            severity: rules::Severity::Warning,
+            message: format!(
+                "{} of {} frame(s) worth reading were cut at {limit}: the cut hides {hides}. \
+                 No verdict is drawn from bytes that were not captured: a phone whose \
+                 messages after its last step were cut is not judged past that step",
+                self.frames, self.of
+            ),
+            checks: vec![
+                "capture whole frames: `tcpdump -s 0` (the default of current tcpdump and \
+                 Wireshark), or raise the snap length of the SPAN appliance or probe"
+                    .to_owned(),
+                "cut bytes cannot be recovered from the file: capture again".to_owned(),
+            ],
+        })
+    }
 }
 
 impl<'r> Pipeline<'r> {
@@ -38,8 +188,7 @@ impl<'r> Pipeline<'r> {
             source: source.into(),
             dispatcher: Dispatcher::new(streams),
             engine: Analyzer::new(rules, limits),
-            warnings: Vec::new(),
-            unlisted: 0,
+            notes: Notes::default(),
         }
     }
 
@@ -72,38 +221,68 @@ impl<'r> Pipeline<'r> {
             source,
             dispatcher,
             engine,
-            warnings,
-            unlisted,
+            notes,
         } = self;
         engine.tick(frame.ts_ns);
+        let cut = frame.data.len() < frame.orig_len as usize;
+        notes.cut.of += 1;
+        if cut {
+            notes.cut.frames += 1;
+            if notes.cut.first == 0 {
+                notes.cut.first = frame.number;
+            }
+            notes.cut.last = frame.number;
+            let len = u32::try_from(frame.data.len()).unwrap_or(u32::MAX);
+            notes.cut.at = notes.cut.at.max(len);
+        }
         let on_obs = |packet: &Packet<'f>, obs: Observed<'_>| {
-            let warning = match &obs {
-                Observed::StreamGap { flow, missing } => Some(dispatch::gap_warning(
-                    std::path::Path::new(source.as_str()),
-                    frame.number,
-                    flow,
-                    *missing,
-                )),
+            let n = frame.number;
+            match &obs {
+                // What the snap length took away is said once, for the capture.
+                Observed::Malformed(e) if cut => {
+                    *notes.cut.unreadable.entry(e.proto).or_default() += 1;
+                    let kind = format!("{} messages cut by the snap length", e.proto);
+                    notes.warn(&kind, n, || {
+                        format!("{source}: frame {n}: malformed {e} (the frame is cut short)")
+                    });
+                }
+                Observed::Message(m) if cut && m.damage().is_some() => {
+                    *notes.cut.partial.entry(m.proto()).or_default() += 1;
+                    let kind = format!("{} messages cut by the snap length", m.proto());
+                    let d = m.damage().unwrap_or_default();
+                    notes.warn(&kind, n, || {
+                        format!(
+                            "{source}: frame {n}: damaged {} message: {d} (the frame is cut short)",
+                            m.proto()
+                        )
+                    });
+                }
+                Observed::StreamGap { cut: true, .. } => notes.cut.stream_holes += 1,
+                Observed::StreamGap { flow, missing, .. } => {
+                    notes.warn("TCP stream gaps", n, || {
+                        dispatch::gap_warning(
+                            std::path::Path::new(source.as_str()),
+                            n,
+                            flow,
+                            *missing,
+                        )
+                    })
+                }
                 Observed::Malformed(e) => {
-                    Some(format!("{source}: frame {}: malformed {e}", frame.number))
+                    let kind = format!("malformed {} messages", e.proto);
+                    notes.warn(&kind, n, || format!("{source}: frame {n}: malformed {e}"));
                 }
                 // Damage inside a message that still decoded (a TLV of the wrong size,
                 // options cut short): said as `dissect` says it, so no damage is silent.
-                Observed::Message(m) => m.damage().map(|d| {
-                    format!(
-                        "{source}: frame {}: damaged {} message: {d}",
-                        frame.number,
-                        m.proto()
-                    )
-                }),
-                _ => None,
-            };
-            if let Some(w) = warning {
-                if warnings.len() < MAX_WARNINGS {
-                    warnings.push(w);
-                } else {
-                    *unlisted += 1;
+                Observed::Message(m) => {
+                    if let Some(d) = m.damage() {
+                        let kind = format!("damaged {} messages", m.proto());
+                        notes.warn(&kind, n, || {
+                            format!("{source}: frame {n}: damaged {} message: {d}", m.proto())
+                        });
+                    }
                 }
+                _ => {}
             }
             engine.observe(frame, packet, &obs);
         };
@@ -148,12 +327,17 @@ impl<'r> Pipeline<'r> {
                 read.suppressed_warnings
             ));
         }
-        c.warnings.extend(self.warnings);
-        if self.unlisted > 0 {
+        let (lines, cut) = self.notes.into_lines(&self.source);
+        c.warnings.extend(lines);
+        c.snaplen = read.snaplen;
+        c.frames_cut = cut.frames;
+        if let Some(f) = cut.finding(read.snaplen) {
             c.warnings.push(format!(
-                "{}: {} more stream gaps / malformed messages not listed",
-                self.source, self.unlisted
+                "{}: frame {}: the first of {} frame(s) cut short by the snap length, the \
+                 last frame {} (capture-cut)",
+                self.source, cut.first, cut.frames, cut.last
             ));
+            report.capture_findings.push(f);
         }
         report
     }

@@ -283,6 +283,25 @@ impl Streams {
         map.find(hash, |(k, _)| k == key).map(|(_, s)| s)
     }
 
+    /// The segment of `key` whose last captured byte came just before `end` was cut
+    /// short by the snap length: `missing` more bytes were sent and never captured.
+    /// When the stream stands at `end` with nothing held beyond, the hole is taken at
+    /// once (the message it cut is dropped, the stream resumes at the next PDU start)
+    /// and this returns true; otherwise the hole shows when later bytes come.
+    pub fn cut_short(&mut self, key: &FlowKey, end: u32, missing: u32) -> bool {
+        let hash = self.hash(key);
+        let Some((_, stream)) = self.map.find_mut(hash, |(k, _)| k == key) else {
+            return false;
+        };
+        if stream.next_seq != end || !stream.held.is_empty() || missing == 0 {
+            return false;
+        }
+        self.pending_total = self.pending_total.saturating_sub(stream.pending.len());
+        stream.lose_alignment();
+        stream.next_seq = end.wrapping_add(missing);
+        true
+    }
+
     /// Forget the oldest half-open stream; false when there is none.
     fn evict_half_open(&mut self) -> bool {
         while let Some((key, serial)) = self.half_open.pop_front() {

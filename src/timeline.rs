@@ -250,6 +250,12 @@ pub enum EventKind {
         /// The text (`Name=SEP… Load=… Last=…`).
         text: Box<str>,
     },
+    /// A message of this device the capture's snap length cut short, unreadable: what
+    /// it said is not known (not that it was wrong).
+    Cut {
+        /// The protocol it was in.
+        proto: parsers::Proto,
+    },
     /// A message of this device a dissector could not read: the dissector, the byte
     /// offset and what was wrong there.
     Malformed {
@@ -320,6 +326,7 @@ event_types! {
     Keepalive => "keepalive", Registration, "keepalives from the phone (SCCP KeepAliveReq, SIP REGISTER refreshes when due) whose answers are not in the capture";
     KeepaliveAck => "keepalive_ack", Registration, "keepalives answered by the call manager";
     Alarm => "alarm", Registration, "alarms from the phone (SCCP Alarm, SIP cisco-alarm)";
+    Cut => "cut", Discovery, "messages the capture's snap length cut short, unreadable";
     Malformed => "malformed", Discovery, "messages that could not be read";
 }
 
@@ -383,6 +390,7 @@ impl EventKind {
             EventKind::Keepalive { .. } => EventType::Keepalive,
             EventKind::KeepaliveAck { .. } => EventType::KeepaliveAck,
             EventKind::Alarm { .. } => EventType::Alarm,
+            EventKind::Cut { .. } => EventType::Cut,
             EventKind::Malformed { .. } => EventType::Malformed,
         }
     }
@@ -394,6 +402,12 @@ impl EventKind {
             | EventKind::FileReceived { class, .. }
             | EventKind::FileNotFound { class, .. }
             | EventKind::FileError { class, .. } => class.stage(),
+            EventKind::Cut { proto } => match proto {
+                parsers::Proto::Cdp | parsers::Proto::Lldp => Stage::Discovery,
+                parsers::Proto::Dhcp => Stage::Dhcp,
+                parsers::Proto::Tftp | parsers::Proto::Http => Stage::Config,
+                parsers::Proto::Sccp | parsers::Proto::Sip => Stage::Registration,
+            },
             k => k.event_type().stage(),
         }
     }
@@ -503,7 +517,7 @@ impl EventKind {
             }),
             // SCCP Alarm and SIP cisco-alarm travel to the call manager.
             EventKind::Alarm { .. } => x(PeerRole::CallManager, FromPhone, None),
-            EventKind::Malformed { .. } => None,
+            EventKind::Cut { .. } | EventKind::Malformed { .. } => None,
         }
     }
 }
@@ -758,6 +772,10 @@ impl EventKind {
             EventKind::Alarm { text } => {
                 out.put("phone alarm: ");
                 out.put(text);
+            }
+            EventKind::Cut { proto } => {
+                out.put(proto.name());
+                out.put(" message cut short by the capture's snap length: unreadable");
             }
             EventKind::Malformed { error } => {
                 out.put("malformed ");
@@ -1015,6 +1033,11 @@ mod tests {
                 },
                 EventKind::KeepaliveAck { cm } => write!(f, "keepalive answered by {cm}"),
                 EventKind::Alarm { text } => write!(f, "phone alarm: {text}"),
+                EventKind::Cut { proto } => write!(
+                    f,
+                    "{} message cut short by the capture's snap length: unreadable",
+                    proto.name()
+                ),
                 EventKind::Malformed { error } => {
                     write!(f, "malformed {}: {}", error.proto.name(), error.kind)
                 }
@@ -1152,6 +1175,9 @@ mod tests {
                 EventKind::Keepalive { proto, cm: ip },
                 EventKind::KeepaliveAck { cm: ip },
                 EventKind::Alarm { text: text.clone() },
+                EventKind::Cut {
+                    proto: parsers::Proto::Dhcp,
+                },
                 EventKind::Malformed {
                     error: Box::new(DissectError {
                         proto: parsers::Proto::Sip,

@@ -245,3 +245,68 @@ fn an_sccp_phone_seen_only_from_its_side_is_registered_by_its_keepalives() {
     // Its boot time is not the first keepalive's, 30 s after the registration.
     assert_eq!(p.boot_duration, None);
 }
+
+/// Every frame of `frames` cut to `snap` bytes, as `tcpdump -s` or `editcap -s` does.
+fn cut_to(frames: &[OwnedFrame], snap: usize) -> Vec<OwnedFrame> {
+    frames
+        .iter()
+        .map(|f| OwnedFrame {
+            data: f.data[..f.data.len().min(snap)].to_vec(),
+            ..f.clone()
+        })
+        .collect()
+}
+
+#[test]
+fn a_capture_cut_short_stalls_no_phone_on_bytes_it_never_held() {
+    for (name, path) in samples() {
+        let before = verdicts(&analyze(&path));
+        let (frames, _) = read_frames(&path);
+        let r = report_of(&format!("meta-cut-{name}.pcap"), &cut_to(&frames, 128));
+        assert!(
+            r.capture_findings.iter().any(|f| f.code == "capture-cut"),
+            "{name}: {:?}",
+            r.capture_findings
+        );
+        assert!(r.capture.frames_cut > 0, "{name}");
+        for (key, (status, stage, codes)) in verdicts(&r) {
+            assert!(
+                !codes.contains(&"no-progress".to_owned()),
+                "{name}: {key}: {codes:?}"
+            );
+            if status == "stalled" {
+                // A stall that stands is one the whole capture shows too, read from
+                // bytes the cut kept (a TFTP error, a NAK, a reject).
+                let (was, was_stage, was_codes) = before.get(&key).cloned().unwrap_or_default();
+                assert_eq!(
+                    (was.as_str(), &was_stage),
+                    ("stalled", &stage),
+                    "{name}: {key}: {codes:?}"
+                );
+                let said = |c: &String| c == "cut-by-snaplen" || was_codes.contains(c);
+                assert!(codes.iter().all(said), "{name}: {key}: {codes:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_fleet_cut_short_says_so_in_a_few_lines() {
+    let sc = bootscope::model::fleet::scenario(300, 11, 600);
+    let (pcap, _) = bootscope::model::simulate(&sc, Vec::new()).unwrap();
+    let path = scratch("meta-fleet.pcap");
+    std::fs::write(&path, pcap).unwrap();
+    let (frames, _) = read_frames(&path);
+    let r = report_of("meta-fleet-cut.pcap", &cut_to(&frames, 128));
+    assert!(r.capture.frames_cut > 1000, "{}", r.capture.frames_cut);
+    assert!(
+        r.capture.warnings.len() <= 40,
+        "{} warning lines: {:#?}",
+        r.capture.warnings.len(),
+        r.capture.warnings
+    );
+    assert!(r
+        .phones
+        .iter()
+        .all(|p| !p.findings.iter().any(|f| f.code == "no-progress")));
+}

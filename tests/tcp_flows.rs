@@ -160,7 +160,7 @@ fn observe(path: &Path, limits: StreamLimits) -> (Vec<(u64, Obs)>, StreamStats) 
                     Observed::Malformed(_) => Obs::Malformed,
                     Observed::Tcp(c) => Obs::Tcp(c),
                     Observed::Encrypted { flow, len } => Obs::Encrypted(flow, len),
-                    Observed::StreamGap { flow, missing } => Obs::Gap(flow, missing),
+                    Observed::StreamGap { flow, missing, .. } => Obs::Gap(flow, missing),
                 };
                 got.push((frame.number, o));
             })

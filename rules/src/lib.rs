@@ -248,6 +248,7 @@ pub(crate) mod testutil {
         "register_ack",
         "keepalive",
         "keepalive_ack",
+        "cut",
         "malformed",
     ];
 

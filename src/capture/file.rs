@@ -290,6 +290,7 @@ impl Source for CaptureFile {
                     let lt = Linktype(h.network.0 as u32 & 0xffff);
                     check_linktype(lt, &mut st.warned_linktypes, &mut st.stats, &warn, consumed);
                     st.legacy = Some((lt, h.is_nanosecond_precision()));
+                    st.stats.declare_snaplen(h.snaplen);
                     None
                 }
                 PcapBlockOwned::Legacy(b) => {
@@ -315,6 +316,7 @@ impl Source for CaptureFile {
                         let lt = Linktype(idb.linktype.0 as u32);
                         let warned = &mut st.warned_linktypes;
                         check_linktype(lt, warned, &mut st.stats, &warn, consumed);
+                        st.stats.declare_snaplen(idb.snaplen);
                         st.interfaces.push(Interface {
                             linktype: lt,
                             units_per_sec: units_per_sec(idb.if_tsresol),

@@ -124,6 +124,11 @@ impl MappedPcap {
     /// A walk from the first record.
     pub fn walk(&self) -> Walker<'_> {
         let mut stats = CaptureStats::default();
+        stats.declare_snaplen(u32_at(
+            self.map.get(..FILE_HEADER).unwrap_or_default(),
+            16,
+            self.big_endian,
+        ));
         if self.linktype.name().is_none() {
             let kind = WarningKind::UnsupportedLinktype(self.linktype);
             stats.warn(&self.path, 0, kind);

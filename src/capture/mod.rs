@@ -250,6 +250,9 @@ pub struct CaptureStats {
     pub warnings: Vec<CaptureWarning>,
     /// Warnings beyond those kept.
     pub suppressed_warnings: u64,
+    /// The snap length the file's headers declare (the pcap header, each pcapng
+    /// interface; the smallest when several do), or the one a live capture asked for.
+    pub snaplen: Option<u32>,
 }
 
 /// Capture warnings kept; the rest are counted. A forged file could otherwise raise
@@ -275,10 +278,20 @@ impl CaptureStats {
     /// Add the statistics of another file read into the same analysis (its warnings
     /// after these, each still naming its own file and frame).
     pub fn append(&mut self, other: CaptureStats) {
+        if let Some(s) = other.snaplen {
+            self.declare_snaplen(s);
+        }
         self.frames += other.frames;
         self.bytes += other.bytes;
         self.suppressed_warnings += other.suppressed_warnings;
         self.warnings.extend(other.warnings);
+    }
+
+    /// Note a snap length a header declares (0, "no limit" in some writers, is none).
+    pub fn declare_snaplen(&mut self, snaplen: u32) {
+        if snaplen > 0 {
+            self.snaplen = Some(self.snaplen.map_or(snaplen, |s| s.min(snaplen)));
+        }
     }
 
     /// True when reading stopped at damage before the end of the file.

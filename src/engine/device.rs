@@ -157,6 +157,9 @@ pub struct Boot {
     pub furthest: Option<(StepId, i64, u64)>,
     /// Steps reached (a bit per step rank; sequences are small).
     pub reached: u128,
+    /// Messages of the boot cut short by the snap length since its last progress:
+    /// what came after its furthest step cannot be read.
+    pub cut_since_progress: u32,
     /// Steps reached only by an inference from the phone's own progress (a `reached_by`
     /// match marked `inferred`), not by the answer itself (a bit per step rank).
     pub inferred: u128,
@@ -215,6 +218,7 @@ impl Boot {
             furthest: None,
             reached: 0,
             inferred: 0,
+            cut_since_progress: 0,
             last_progress_ns: ts_ns,
             last_event: None,
             last_ns: ts_ns,
@@ -284,6 +288,7 @@ impl Boot {
         if further {
             self.furthest = Some((step, ts_ns, frame));
             self.last_progress_ns = ts_ns;
+            self.cut_since_progress = 0;
         }
     }
 
@@ -659,6 +664,7 @@ impl Device {
             EventKind::Keepalive { .. }
                 | EventKind::KeepaliveAck { .. }
                 | EventKind::Malformed { .. }
+                | EventKind::Cut { .. }
         ) {
             self.boot.last_event = Some(ev.clone());
         }

@@ -397,8 +397,20 @@ pub const DERIVED: &[Derived] = &[
     Derived {
         name: "answers_captured",
         ty: FactType::Bool,
-        doc: "the capture can show the servers' answers to this boot: not when it holds only the phones' side, nor when the boot has steps its own progress proves passed and no answer at all",
+        doc: "the capture can show the servers' answers to this boot: not when it holds only the phones' side, nor when the boot has steps its own progress proves passed and no answer at all, nor when messages after its last progress were cut by the snap length",
         value: |x| b(x.answers_captured),
+    },
+    Derived {
+        name: "frames_readable",
+        ty: FactType::Bool,
+        doc: "no message of the boot since its last progress was cut short by the capture's snap length",
+        value: |x| b(x.boot.cut_since_progress == 0),
+    },
+    Derived {
+        name: "cut_since_progress",
+        ty: FactType::Int,
+        doc: "messages of the boot cut short by the snap length since its last progress",
+        value: |x| i(x.boot.cut_since_progress.into()),
     },
     Derived {
         name: "capture_one_way",
@@ -578,7 +590,8 @@ pub struct Basis<'a> {
     waited_ms: i64,
     /// Steps the boot passed that the capture does not show (bits by rank).
     passed_unseen: u128,
-    /// The capture can show the answers the boot waits for.
+    /// The capture can show the answers the boot waits for: both directions, and
+    /// nothing after the last progress cut by the snap length.
     answers_captured: bool,
 }
 
@@ -619,7 +632,8 @@ pub fn compute<'a>(dev: &'a Device, boot: &'a Boot, cx: &FactContext<'a>) -> Boo
         furthest: boot.furthest.map(|(s, _, _)| cx.sequence.step(s)),
         waited_ms: (cx.end_ns - boot.last_progress_ns).max(0) / 1_000_000,
         passed_unseen: cx.visibility.passed_unseen(cx.sequence, boot),
-        answers_captured: cx.visibility.answers_captured(cx.sequence, boot),
+        answers_captured: cx.visibility.answers_captured(cx.sequence, boot)
+            && boot.cut_since_progress == 0,
     };
     let derived = DERIVED.iter().map(|d| (d.value)(&basis)).collect();
     BootFacts { counts, derived }

@@ -186,9 +186,16 @@ impl<'r> Analyzer<'r> {
             dst_mac: packet.dst_mac,
             vlan: packet.vlans.inner(),
             flow: flow_of(packet),
+            cut: frame.data.len() < frame.orig_len as usize,
         };
         self.sweep(ctx.ts_ns);
         let sh = &mut self.shared;
+        if let (true, Observed::Message(m)) = (ctx.cut, obs) {
+            // Read in part: said before what it still gave, which may move the boot on.
+            if m.damage().is_some() {
+                sh.cut(ctx, m.proto());
+            }
+        }
         match obs {
             Observed::Message(m) => match m {
                 Message::Cdp(p) => self.discovery.cdp(sh, ctx, p),
@@ -199,6 +206,9 @@ impl<'r> Analyzer<'r> {
                 Message::Sccp(m) => sccp::message(sh, ctx, m),
                 Message::Sip(m) => self.sip.message(sh, ctx, m),
             },
+            // Cut by the snap length: said on the device it was from or for, whose
+            // verdict then rests on nothing that followed.
+            Observed::Malformed(e) if ctx.cut => sh.cut(ctx, e.proto),
             Observed::Malformed(e) => {
                 // Said on a device already followed; the warning names the frame.
                 let key = ctx.src_mac.map(DeviceKey::Mac);
@@ -211,7 +221,12 @@ impl<'r> Analyzer<'r> {
             }
             Observed::Tcp(c) => cm::tcp_control(sh, ctx, c.flow, c.kind),
             Observed::Encrypted { flow, .. } => cm::encrypted(sh, ctx, *flow),
-            Observed::StreamGap { .. } => self.stream_gaps += 1,
+            Observed::StreamGap { flow, cut, .. } => {
+                self.stream_gaps += 1;
+                if let (true, Some(proto)) = (*cut, crate::dispatch::stream_proto(flow)) {
+                    sh.cut(ctx, proto);
+                }
+            }
         }
     }
 

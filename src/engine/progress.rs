@@ -276,6 +276,7 @@ fn apply_state(dev: &mut Device, ev: &Event) {
         }
         EventKind::Alarm { text } => boot.alarm = Some(text.clone()),
         EventKind::Malformed { .. } => {}
+        EventKind::Cut { .. } => boot.cut_since_progress += 1,
     }
 }
 

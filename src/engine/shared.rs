@@ -34,6 +34,8 @@ pub struct Ctx {
     pub dst_mac: Option<MacAddr>,
     pub vlan: Option<u16>,
     pub flow: Option<Flow>,
+    /// The frame was cut short by the capture's snap length.
+    pub cut: bool,
 }
 
 /// The state all handlers share.
@@ -103,6 +105,24 @@ impl<'r> Shared<'r> {
         self.devices.grow(key, ev, |dev, ev| {
             progress::advance(dev, seq, steps, ev, starts_boot);
         });
+    }
+
+    /// A message of `proto` the snap length cut short: on the followed device that
+    /// sent it, or else the one it was for.
+    pub fn cut(&mut self, ctx: Ctx, proto: parsers::Proto) {
+        let by_mac = [ctx.src_mac, ctx.dst_mac]
+            .into_iter()
+            .flatten()
+            .map(DeviceKey::Mac)
+            .find(|k| self.devices.contains(k));
+        let by_flow = || {
+            let f = ctx.flow?;
+            self.owner_of((f.src, f.sport), ctx.src_mac)
+                .or_else(|| self.owner_of((f.dst, f.dport), ctx.dst_mac))
+        };
+        if let Some(key) = by_mac.or_else(by_flow) {
+            self.emit(&key, ctx, EventKind::Cut { proto }, false);
+        }
     }
 
     /// The device a phone-side endpoint belongs to: a named device bound to it,
@@ -187,6 +207,7 @@ pub(super) mod harness {
                 sport: src.2,
                 dport: dst.2,
             }),
+            cut: false,
         }
     }
 

@@ -338,6 +338,11 @@ pub struct CaptureInfo {
     /// Which directions of the phones' exchanges with their servers the capture
     /// holds: `both`, `from_phones`, `to_phones` or `unknown`.
     pub directions: &'static str,
+    /// The snap length the capture's headers declare (`null`: none).
+    pub snaplen: Option<u32>,
+    /// Frames worth reading that were cut short (captured length below the length
+    /// on the wire).
+    pub frames_cut: u64,
     /// Warnings about the capture (damage, cut records).
     pub warnings: Vec<String>,
     /// The rule files in force.
