@@ -631,11 +631,29 @@ fn looks_like_sip(payload: &[u8]) -> bool {
 
 /// Whether unaligned stream bytes start like a PDU of `proto`, so that a mid-PDU
 /// segment (after a gap, or at a capture's start) is not read as garbage.
+/// Bytes of an SCCP header: data length, header version, message id (u32 each).
+const SCCP_HEADER: usize = 12;
+
+/// Whether `data`, shorter than an SCCP header, may be the start of one (its length
+/// and version fields plausible as far as they go): kept for the next segment of a
+/// stream joined mid-way, rather than dropped.
+fn sccp_header_prefix(data: &[u8]) -> bool {
+    let word = |at: usize| {
+        data.get(at..at + 4)
+            .and_then(|w| w.try_into().ok())
+            .map(u32::from_le_bytes)
+    };
+    data.len() < SCCP_HEADER
+        && word(0).is_none_or(|len| (sccp::MIN_DATA_LENGTH..=sccp::MAX_DATA_LENGTH).contains(&len))
+        && word(4).is_none_or(|v| v <= sccp::MAX_HEADER_VERSION)
+}
+
 fn plausible_start(proto: StreamProto, data: &[u8]) -> bool {
     match proto {
         StreamProto::Sccp => {
             // data length u32, header version u32, message id u32 (little-endian)
-            let Some(&[l0, l1, l2, l3, v0, v1, v2, v3, m0, m1, m2, m3]) = data.get(..12) else {
+            let Some(&[l0, l1, l2, l3, v0, v1, v2, v3, m0, m1, m2, m3]) = data.get(..SCCP_HEADER)
+            else {
                 return false;
             };
             let len = u32::from_le_bytes([l0, l1, l2, l3]);
@@ -810,6 +828,14 @@ where
             break;
         }
         if !aligned {
+            if proto == StreamProto::Sccp && sccp_header_prefix(rest) {
+                // Too short to tell: wait for the rest of the header, still unsure.
+                return Consumed {
+                    used: data.len() - rest.len(),
+                    aligned: true,
+                    need: SCCP_HEADER - rest.len(),
+                };
+            }
             if !plausible_start(proto, rest) {
                 // Mid-PDU bytes: drop the segment, look for a start in the next one.
                 return Consumed {

@@ -99,8 +99,14 @@ impl Vlans {
     }
 
     /// The innermost VLAN id: the one the phone's own frame carried on a SPAN of a trunk.
+    /// A service tag (802.1ad, 0x88a8 / 0x9100) is a provider's, never the phone's: a
+    /// frame with only service tags carries no VLAN of the phone.
     pub fn inner(&self) -> Option<u16> {
-        self.tags().last().map(|t| t.id)
+        self.tags()
+            .iter()
+            .rev()
+            .find(|t| t.tpid == ETHERTYPE_VLAN)
+            .map(|t| t.id)
     }
 
     fn push(&mut self, tag: VlanTag) -> bool {

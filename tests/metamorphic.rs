@@ -310,3 +310,211 @@ fn a_fleet_cut_short_says_so_in_a_few_lines() {
         .iter()
         .all(|p| !p.findings.iter().any(|f| f.code == "no-progress")));
 }
+
+/// An Ethernet frame taken apart: destination, source, the tags (4 bytes each,
+/// outermost first), the ether type / length, and what follows.
+type Ethernet<'a> = ([u8; 6], [u8; 6], Vec<[u8; 4]>, u16, &'a [u8]);
+
+/// The Ethernet header of `f` split.
+fn ethernet(f: &OwnedFrame) -> Ethernet<'_> {
+    let d = &f.data;
+    let (dst, src) = (d[..6].try_into().unwrap(), d[6..12].try_into().unwrap());
+    let mut at = 12;
+    let mut tags = Vec::new();
+    loop {
+        let t = u16::from_be_bytes([d[at], d[at + 1]]);
+        if matches!(t, 0x8100 | 0x88a8 | 0x9100) {
+            tags.push(d[at..at + 4].try_into().unwrap());
+            at += 4;
+        } else {
+            return (dst, src, tags, t, &d[at + 2..]);
+        }
+    }
+}
+
+fn rebuilt(f: &OwnedFrame, data: Vec<u8>) -> OwnedFrame {
+    let grown = data.len() as i64 - f.data.len() as i64;
+    OwnedFrame {
+        orig_len: (i64::from(f.orig_len) + grown) as u32,
+        data,
+        ..f.clone()
+    }
+}
+
+/// Every frame with its VLAN tags taken off (a SPAN of an access port, or a NIC
+/// that strips them).
+fn untagged(frames: &[OwnedFrame]) -> Vec<OwnedFrame> {
+    frames
+        .iter()
+        .map(|f| {
+            let (dst, src, _, t, rest) = ethernet(f);
+            let data = [&dst[..], &src[..], &t.to_be_bytes(), rest].concat();
+            rebuilt(f, data)
+        })
+        .collect()
+}
+
+/// Every frame with an outer service tag added (a SPAN of a provider's QinQ trunk).
+fn double_tagged(frames: &[OwnedFrame]) -> Vec<OwnedFrame> {
+    frames
+        .iter()
+        .map(|f| {
+            let outer = [0x88, 0xa8, 0x03, 0xe7]; // S-tag, VLAN 999
+            let data = [&f.data[..12], &outer[..], &f.data[12..]].concat();
+            rebuilt(f, data)
+        })
+        .collect()
+}
+
+/// Every frame as Linux "cooked" capture v1 (`tcpdump -i any`) or v2 sees it: the
+/// source MAC, no destination, tags kept after the protocol.
+fn cooked(frames: &[OwnedFrame], v2: bool) -> Vec<OwnedFrame> {
+    frames
+        .iter()
+        .map(|f| {
+            let (dst, src, tags, t, rest) = ethernet(f);
+            // An 802.3 length field: the frame carries LLC (CDP).
+            let (proto, body): (u16, Vec<u8>) = if t <= 1500 && tags.is_empty() {
+                (0x0004, rest.to_vec())
+            } else if let Some((first, more)) = tags.split_first() {
+                let mut body: Vec<u8> = first[2..].to_vec();
+                for tag in more {
+                    body.extend_from_slice(tag);
+                }
+                body.extend_from_slice(&t.to_be_bytes());
+                body.extend_from_slice(rest);
+                (u16::from_be_bytes([first[0], first[1]]), body)
+            } else {
+                (t, rest.to_vec())
+            };
+            let packet_type: u16 = if dst[0] & 1 == 1 { 2 } else { 0 };
+            let mut addr = [0u8; 8];
+            addr[..6].copy_from_slice(&src);
+            let head: Vec<u8> = if v2 {
+                let mut h = proto.to_be_bytes().to_vec();
+                h.extend_from_slice(&[0, 0, 0, 0, 0, 2, 0, 1]);
+                h.push(packet_type as u8);
+                h.push(6);
+                h.extend_from_slice(&addr);
+                h
+            } else {
+                let mut h = packet_type.to_be_bytes().to_vec();
+                h.extend_from_slice(&[0, 1, 0, 6]);
+                h.extend_from_slice(&addr);
+                h.extend_from_slice(&proto.to_be_bytes());
+                h
+            };
+            rebuilt(f, [head, body].concat())
+        })
+        .collect()
+}
+
+/// Every TCP segment with payload sent as two, split at `at` bytes (a sender with a
+/// smaller MSS, or a middlebox re-segmenting).
+fn resegmented(frames: &[OwnedFrame], at: usize) -> Vec<OwnedFrame> {
+    let mut out = Vec::new();
+    for f in frames {
+        let (dst, src, tags, t, rest) = ethernet(f);
+        let ihl = rest.first().map_or(0, |b| usize::from(b & 0x0f) * 4);
+        let is_tcp = t == 0x0800 && rest.len() > ihl + 20 && rest[9] == 6;
+        let thl = if is_tcp {
+            usize::from(rest[ihl + 12] >> 4) * 4
+        } else {
+            0
+        };
+        let total = if is_tcp {
+            usize::from(u16::from_be_bytes([rest[2], rest[3]]))
+        } else {
+            0
+        };
+        if !is_tcp || total > rest.len() || total <= ihl + thl + at {
+            out.push(f.clone());
+            continue;
+        }
+        let payload = &rest[ihl + thl..total];
+        let seq = u32::from_be_bytes(rest[ihl + 4..ihl + 8].try_into().unwrap());
+        let mut l2 = [&dst[..], &src[..]].concat();
+        for tag in &tags {
+            l2.extend_from_slice(tag);
+        }
+        l2.extend_from_slice(&t.to_be_bytes());
+        for (i, part) in [&payload[..at], &payload[at..]].into_iter().enumerate() {
+            let mut ip = rest[..ihl + thl].to_vec();
+            let len = (ihl + thl + part.len()) as u16;
+            ip[2..4].copy_from_slice(&len.to_be_bytes());
+            let s = seq.wrapping_add(if i == 0 { 0 } else { at as u32 });
+            ip[ihl + 4..ihl + 8].copy_from_slice(&s.to_be_bytes());
+            if i == 0 {
+                ip[ihl + 13] &= !0x09; // FIN and PSH go with the second half
+            }
+            let data = [&l2[..], &ip[..], part].concat();
+            out.push(OwnedFrame {
+                orig_len: data.len() as u32,
+                data,
+                ts_ns: f.ts_ns + i as i64 * 1000,
+                ..f.clone()
+            });
+        }
+    }
+    out
+}
+
+#[test]
+fn tags_link_types_and_segments_do_not_change_a_verdict() {
+    for (name, path) in samples() {
+        let want = verdicts(&analyze(&path));
+        let (frames, _) = read_frames(&path);
+        let write = |tag: &str, frames: &[OwnedFrame], linktype: u32| {
+            let path = scratch(&format!("meta-{tag}-{name}.pcap"));
+            std::fs::write(&path, write_pcap(frames, linktype, false, true)).unwrap();
+            verdicts(&analyze(&path))
+        };
+        assert_eq!(
+            write("qinq", &double_tagged(&frames), 1),
+            want,
+            "{name}: QinQ"
+        );
+        assert_eq!(
+            write("sll", &cooked(&frames, false), 113),
+            want,
+            "{name}: SLL"
+        );
+        assert_eq!(
+            write("sll2", &cooked(&frames, true), 276),
+            want,
+            "{name}: SLL2"
+        );
+        assert_eq!(
+            write("reseg", &resegmented(&frames, 7), 1),
+            want,
+            "{name}: re-segmented"
+        );
+        assert_eq!(
+            write("untagged", &untagged(&frames), 1),
+            want,
+            "{name}: untagged"
+        );
+    }
+}
+
+#[test]
+fn a_capture_rotated_into_files_reads_as_the_whole() {
+    for (name, path) in samples() {
+        let want = verdicts(&analyze(&path));
+        let (frames, _) = read_frames(&path);
+        let third = frames.len().div_ceil(3);
+        let paths: Vec<PathBuf> = frames
+            .chunks(third.max(1))
+            .enumerate()
+            .map(|(i, part)| {
+                let p = scratch(&format!("meta-rotated-{name}-{i}.pcap"));
+                std::fs::write(&p, write_pcap(part, 1, false, true)).unwrap();
+                p
+            })
+            .collect();
+        let rules = bootscope::analyze::load_rules(None).unwrap();
+        let opts = bootscope::analyze::Options::default();
+        let r = bootscope::analyze::run_files(&paths, &rules, &opts, &mut |_, _| {}).unwrap();
+        assert_eq!(verdicts(&r), want, "{name}: in {} files", paths.len());
+    }
+}
