@@ -425,6 +425,11 @@ impl Dispatcher {
         self.streams.stats
     }
 
+    /// Bytes the followed streams' receivers acknowledged that the capture never held.
+    pub fn unseen(&self) -> crate::reassembly::Unseen {
+        self.streams.unseen()
+    }
+
     /// Dissect one frame: `on_obs` gets the packet view and everything observed in
     /// it, in order. For a TCP segment: a SYN or SYN+ACK first, then the stream's
     /// messages and gaps (or its TLS payload), then a FIN or RST.
@@ -482,6 +487,15 @@ impl Dispatcher {
                         emit(&mut self.stats, Observed::Tcp(c));
                     }
                     if let Some(proto) = StreamProto::of_ports(seg.src_port, seg.dst_port) {
+                        if seg.flags.has(TcpFlags::ACK) {
+                            let reverse = FlowKey {
+                                src: flow.dst,
+                                dst: flow.src,
+                                src_port: flow.dst_port,
+                                dst_port: flow.src_port,
+                            };
+                            self.streams.note_ack(&reverse, seg.ack);
+                        }
                         let stats = &mut self.stats;
                         tcp_stream(&mut self.streams, proto, flow, &seg, frame.ts_ns, |o| {
                             emit(stats, o)

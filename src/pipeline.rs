@@ -308,7 +308,9 @@ impl<'r> Pipeline<'r> {
     /// The verdicts, judged at `end_ns` (`None`: the last frame's time), with the
     /// reader's statistics and warnings.
     pub fn finish(self, end_ns: Option<i64>, read: &CaptureStats, files: Vec<String>) -> Report {
-        let mut report = self.engine.finish(end_ns);
+        let unseen = self.dispatcher.unseen();
+        let missed = read.dropped.unwrap_or(0).saturating_add(unseen.streams);
+        let mut report = self.engine.finish(end_ns, missed);
         let c = &mut report.capture;
         c.files = files;
         c.frames = read.frames;
@@ -326,6 +328,30 @@ impl<'r> Pipeline<'r> {
                 "{} more capture warnings not listed",
                 read.suppressed_warnings
             ));
+        }
+        c.dropped = read.dropped;
+        c.tcp_bytes_unseen = unseen.bytes;
+        if missed > 0 {
+            let dropped = read.dropped.unwrap_or(0);
+            report.capture_findings.push(crate::report::CaptureFinding {
+                code: "capture-missed-frames",
+                severity: rules::Severity::Warning,
+                message: format!(
+                    "the capture missed frames: {dropped} dropped by the capturing interface or \
+                     host (its own counters), and {} TCP stream(s) whose receiver acknowledged \
+                     {} byte(s) the capture never held. An answer the report calls missing may \
+                     be one of them",
+                    unseen.streams, unseen.bytes
+                ),
+                checks: vec![
+                    "give the capture a larger buffer and a fast disk (`tcpdump -B 16384 -w`, \
+                     `dumpcap -B 64`), and filter it to the boot's traffic"
+                        .to_owned(),
+                    "check the SPAN destination port is not oversubscribed (`show interfaces \
+                     <destination> | include drops` on the switch)"
+                        .to_owned(),
+                ],
+            });
         }
         let (lines, cut) = self.notes.into_lines(&self.source);
         c.warnings.extend(lines);

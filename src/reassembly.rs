@@ -122,6 +122,8 @@ pub struct Stream {
     half_open: bool,
     /// Which stream this is among all created (for the half-open queue).
     serial: u64,
+    /// The furthest byte the receiver acknowledged (its ACK number), when seen.
+    acked: Option<u32>,
 }
 
 impl Stream {
@@ -177,6 +179,16 @@ pub struct StreamStats {
     pub queue_peak_segments: u64,
     /// Most bytes one direction held out of order at once.
     pub queue_peak_bytes: u64,
+}
+
+/// Bytes the receivers acknowledged that the capture never held: segments sent and
+/// lost to the capture (dropped by the capturing host, or missed by the SPAN).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Unseen {
+    /// Stream directions with such bytes.
+    pub streams: u64,
+    /// The bytes.
+    pub bytes: u64,
 }
 
 /// All streams followed.
@@ -300,6 +312,35 @@ impl Streams {
         stream.lose_alignment();
         stream.next_seq = end.wrapping_add(missing);
         true
+    }
+
+    /// The receiver of stream `key` acknowledged up to `ack` (a segment of the
+    /// reverse direction with the ACK flag).
+    pub fn note_ack(&mut self, key: &FlowKey, ack: u32) {
+        let hash = self.hash(key);
+        if let Some((_, s)) = self.map.find_mut(hash, |(k, _)| k == key) {
+            let further = s.acked.is_none_or(|a| ack.wrapping_sub(a) as i32 > 0);
+            if further {
+                s.acked = Some(ack);
+            }
+        }
+    }
+
+    /// The bytes acknowledged beyond what each stream delivered or holds, over the
+    /// streams still followed (asked at the end, when every segment that came is in).
+    pub fn unseen(&self) -> Unseen {
+        let mut u = Unseen::default();
+        for (_, s) in self.map.iter() {
+            let Some(acked) = s.acked else { continue };
+            // Within a window's reach: an ACK far ahead is a stream joined mid-way or
+            // a sequence space the stream never learnt, not bytes lost.
+            let ahead = s.offset(acked) - s.held_bytes as i64;
+            if (2..=1 << 20).contains(&ahead) {
+                u.streams += 1;
+                u.bytes += ahead as u64;
+            }
+        }
+        u
     }
 
     /// Forget the oldest half-open stream; false when there is none.

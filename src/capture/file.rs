@@ -19,6 +19,9 @@ const INITIAL_BUFFER: usize = 256 << 10;
 /// The largest record or block bootscope buffers (pcapng allows more; no real capture of
 /// these protocols comes near it).
 pub const MAX_RECORD: usize = 16 << 20;
+/// The Enhanced Packet Block option counting packets lost before this one.
+const EPB_DROPCOUNT: u16 = 4;
+
 /// Bytes read before pcap-parser's probe, which reads once: enough for any header.
 const PROBE: usize = 64 * 1024;
 /// Interfaces kept per pcapng section; a forged file could describe millions.
@@ -184,6 +187,9 @@ struct Interface {
     units_per_sec: u64,
     /// Seconds added to every timestamp (`if_tsoffset`).
     offset_secs: i64,
+    /// Packets the interface and the OS dropped, as its last statistics block said
+    /// (`isb_ifdrop` + `isb_osdrop`: counters since the capture began).
+    dropped: u64,
 }
 
 impl CaptureFile {
@@ -321,6 +327,7 @@ impl Source for CaptureFile {
                             linktype: lt,
                             units_per_sec: units_per_sec(idb.if_tsresol),
                             offset_secs: idb.ts_offset(),
+                            dropped: 0,
                         });
                     }
                     None
@@ -328,6 +335,16 @@ impl Source for CaptureFile {
                 PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
                     match st.interfaces.get(epb.if_id as usize) {
                         Some(ifc) => {
+                            // `epb_dropcount`: packets lost between this one and the last.
+                            let lost = epb
+                                .options
+                                .iter()
+                                .find(|o| o.code.0 == EPB_DROPCOUNT)
+                                .and_then(|o| o.as_u64_le().ok());
+                            if let Some(n) = lost {
+                                st.stats.dropped =
+                                    Some(st.stats.dropped.unwrap_or(0).saturating_add(n));
+                            }
                             let units = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
                             let ts_ns = units_to_ns(units, ifc.units_per_sec, ifc.offset_secs);
                             // The block pads data to 32 bits: keep the captured length only.
@@ -361,7 +378,18 @@ impl Source for CaptureFile {
                         None
                     }
                 },
-                // Name resolution, statistics, secrets, custom and unknown blocks.
+                PcapBlockOwned::NG(Block::InterfaceStatistics(isb)) => {
+                    let count = |c: Option<Result<u64, _>>| c.and_then(Result::ok).unwrap_or(0);
+                    let now = count(isb.isb_ifdrop()).saturating_add(count(isb.isb_osdrop()));
+                    if let Some(ifc) = st.interfaces.get_mut(isb.if_id as usize) {
+                        // Counters grow: only what is new since the last block counts.
+                        let more = now.saturating_sub(ifc.dropped);
+                        ifc.dropped = ifc.dropped.max(now);
+                        st.stats.dropped = Some(st.stats.dropped.unwrap_or(0).saturating_add(more));
+                    }
+                    None
+                }
+                // Name resolution, secrets, custom and unknown blocks.
                 PcapBlockOwned::NG(_) => None,
             };
             // Where the packet's bytes lie, kept as a place in the buffer: the block

@@ -250,6 +250,10 @@ pub struct CaptureStats {
     pub warnings: Vec<CaptureWarning>,
     /// Warnings beyond those kept.
     pub suppressed_warnings: u64,
+    /// Packets the capturing interface or OS dropped, as the file's own statistics
+    /// say (pcapng `isb_ifdrop`, `isb_osdrop`, `epb_dropcount`; a live capture's
+    /// kernel counters); `None` when nothing says.
+    pub dropped: Option<u64>,
     /// The snap length the file's headers declare (the pcap header, each pcapng
     /// interface; the smallest when several do), or the one a live capture asked for.
     pub snaplen: Option<u32>,
@@ -280,6 +284,9 @@ impl CaptureStats {
     pub fn append(&mut self, other: CaptureStats) {
         if let Some(s) = other.snaplen {
             self.declare_snaplen(s);
+        }
+        if let Some(d) = other.dropped {
+            self.dropped = Some(self.dropped.unwrap_or(0).saturating_add(d));
         }
         self.frames += other.frames;
         self.bytes += other.bytes;

@@ -413,6 +413,12 @@ pub const DERIVED: &[Derived] = &[
         value: |x| i(x.boot.cut_since_progress.into()),
     },
     Derived {
+        name: "capture_missed_frames",
+        ty: FactType::Int,
+        doc: "frames the capture is known to have missed: the capturing host's drops (pcapng statistics, live kernel counters) and TCP segments acknowledged that it never held",
+        value: |x| i(i64::try_from(x.cx.visibility.missed).unwrap_or(i64::MAX)),
+    },
+    Derived {
         name: "capture_one_way",
         ty: FactType::Bool,
         doc: "the capture holds only one direction of the phones' exchanges with their servers",

@@ -276,7 +276,7 @@ impl<'r> Analyzer<'r> {
 
     /// Evaluate every device and build the report. `end_ns` is the capture's end
     /// (for a live session: now).
-    pub fn finish(mut self, end_ns: Option<i64>) -> crate::report::Report {
+    pub fn finish(mut self, end_ns: Option<i64>, missed: u64) -> crate::report::Report {
         let end = end_ns.or(self.last_ns).unwrap_or(0);
         let start = self.first_ns.unwrap_or(end);
         let stats = self.stats();
@@ -286,7 +286,8 @@ impl<'r> Analyzer<'r> {
         for dev in &mut devices {
             dev.timeline.finish();
         }
-        let mut report = verdict::report(self.shared.rules, devices, start, end, &self.dhcp.flood);
+        let floods = &self.dhcp.flood;
+        let mut report = verdict::report(self.shared.rules, devices, start, end, floods, missed);
         let c = &mut report.capture;
         c.unattributed = stats.unattributed;
         c.stream_gaps = stats.stream_gaps;

@@ -634,9 +634,11 @@ pub fn report(
     start_ns: i64,
     end_ns: i64,
     floods: &flood::Detector,
+    missed: u64,
 ) -> Report {
     use rayon::prelude::*;
-    let visibility = Visibility::new(&rules.sequence, devices.iter().map(|d| &**d));
+    let mut visibility = Visibility::new(&rules.sequence, devices.iter().map(|d| &**d));
+    visibility.missed = missed;
     let site = Site {
         tags_kept: tags_kept(devices.iter().map(|d| &**d)),
         floods,
@@ -780,7 +782,7 @@ mod tests {
                     Box::new(d)
                 })
                 .collect();
-            let report = report(&rules, devices, 0, 1_000_000_000, &floods);
+            let report = report(&rules, devices, 0, 1_000_000_000, &floods, 0);
             let name =
                 |p: &PhoneReport| p.mac.clone().or(p.device_name.clone()).unwrap_or_default();
             let phones: Vec<String> = report.phones.iter().map(name).collect();

@@ -61,6 +61,9 @@ pub struct Visibility {
     pub answers: u64,
     /// Steps passed without their answer in the capture, over the capture.
     pub inferred: u64,
+    /// Frames the capture is known to have missed (the capturing host's drops, and
+    /// TCP segments acknowledged that it never held).
+    pub missed: u64,
 }
 
 impl Visibility {
@@ -72,6 +75,7 @@ impl Visibility {
             asks: 0,
             answers: 0,
             inferred: 0,
+            missed: 0,
         };
         for dev in devices.filter(|d| d.kind == DeviceKind::Phone) {
             for boot in dev.earlier.iter().chain(std::iter::once(&dev.boot)) {
@@ -260,6 +264,7 @@ mod tests {
             asks: 0,
             answers: 0,
             inferred: 0,
+            missed: 0,
         };
         let mut boot = Boot::new(0, 1);
         for (i, s) in ["announce", "dhcp-discover", "dhcp-request", "register-sccp"]

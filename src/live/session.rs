@@ -186,6 +186,7 @@ pub fn run(
     let read = CaptureStats {
         frames,
         bytes,
+        dropped: Some(counters.dropped_by_kernel + counters.dropped_by_interface),
         ..CaptureStats::default()
     };
     // Judged now: a phone silent since its last packet has really waited this long.

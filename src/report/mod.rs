@@ -343,6 +343,12 @@ pub struct CaptureInfo {
     /// Frames worth reading that were cut short (captured length below the length
     /// on the wire).
     pub frames_cut: u64,
+    /// Packets the capturing interface or host dropped, as the capture's own counters
+    /// say (`null`: they say nothing).
+    pub dropped: Option<u64>,
+    /// Bytes of followed TCP streams their receivers acknowledged and the capture never
+    /// held.
+    pub tcp_bytes_unseen: u64,
     /// Warnings about the capture (damage, cut records).
     pub warnings: Vec<String>,
     /// The rule files in force.
