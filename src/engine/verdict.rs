@@ -20,6 +20,7 @@ use super::device::{Boot, Device, DeviceKey, DeviceKind};
 use super::facts::{self, BootFacts, FactContext};
 use super::flood;
 use crate::model::predict::{self, Seen};
+use crate::model::timing::Timing;
 use crate::report::{
     CaptureInfo, Diagnosis, Expectation, Finding, ModelPrediction, PhoneReport, Report, Seconds,
     Status, Summary, TimelineEntry,
@@ -305,7 +306,8 @@ fn peer_fields(
     )
 }
 
-/// What the sequence expects after the boot's furthest step, and the model's word.
+/// What the sequence expects after the boot's furthest step, and the model's word, timed by
+/// the ranges of the sequence the analysis runs with.
 fn expectation(rules: &RuleSet, dev: &Device, boot: &Boot, end_ns: i64) -> Option<Expectation> {
     let seq = &rules.sequence;
     let (step, _, frame) = boot.furthest?;
@@ -318,7 +320,7 @@ fn expectation(rules: &RuleSet, dev: &Device, boot: &Boot, end_ns: i64) -> Optio
     let model = dev.mac().and_then(|mac| {
         let last = boot.last_event.as_ref()?;
         let seen = seen_of(&last.kind, boot)?;
-        let p = predict::next(mac, &seen);
+        let p = predict::next(mac, &seen, &Timing::new(seq))?;
         let x = predicted_exchange(&seen, &p, &dev.timeline.events, last.frame, boot);
         let (peer_role, peer, dir) = peer_fields(x, ip_string);
         Some(ModelPrediction {
@@ -470,11 +472,12 @@ fn seen_of(kind: &EventKind, boot: &Boot) -> Option<Seen> {
             file,
             class,
             server,
-            ..
+            via,
         } => Seen::FileRequest {
             file: file.to_string(),
             class: *class,
             server: v4(server)?,
+            via: *via,
         },
         EventKind::FileNotFound { file, class, .. } | EventKind::FileError { file, class, .. } => {
             Seen::FileNotFound {
