@@ -6,9 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build -q --release
+bin="${CARGO_TARGET_DIR:-target}/release/bootscope"
 for d in samples/*/; do
   [ -f "$d/scenario.json" ] || continue
-  ./target/release/bootscope simulate "$d/scenario.json" -o "$d/capture.pcap" --expected "$d/expected.json"
+  "$bin" simulate "$d/scenario.json" -o "$d/capture.pcap" --expected "$d/expected.json"
 done
 if command -v tshark >/dev/null; then
   # tshark's reading of the flood, which the flood test checks the site finding against:

@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use rules::{EventMatch, RuleSet, Vocabulary};
+use rules::{EventMatch, ModelValue, RuleSet, Vocabulary};
 
 /// The parts `bootscope rules` can print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -61,6 +61,9 @@ fn steps(rules: &RuleSet, out: &mut String) {
         if s.terminal {
             flags.push_str(", terminal");
         }
+        if let Some(r) = s.model_ms {
+            let _ = write!(flags, ", model {}-{} ms", r.lo, r.hi);
+        }
         let _ = writeln!(
             out,
             "  {:<14} {:<12} timeout {} ms{flags}: {}",
@@ -78,6 +81,15 @@ fn steps(rules: &RuleSet, out: &mut String) {
             .collect();
         if !next.is_empty() {
             let _ = writeln!(out, "  {:<14} then {}", "", next.join(", "));
+        }
+    }
+    if let Some(m) = seq.model_timing() {
+        out.push_str("the reference model's timing (boot_sequence.json, model_timing), ms:\n");
+        for (name, value) in m.by_name() {
+            let _ = match value {
+                ModelValue::Range(r) => writeln!(out, "  {name:<26} {}-{}", r.lo, r.hi),
+                ModelValue::Ms(ms) => writeln!(out, "  {name:<26} {ms}"),
+            };
         }
     }
 }
@@ -217,6 +229,15 @@ mod tests {
         assert!(text.contains("register (proto sip, deregister false)"));
         assert!(text.contains("\"Cisco Systems, Inc. IP Phone\""));
         assert!(text.contains("switch_answer_ms"));
+        assert!(text.contains("timeout 10000 ms, model 2-30 ms: the DHCP OFFER"));
+        assert!(
+            text.contains("  between_files_ms           50-300\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  sip_timer_f_ms             32000\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -366,6 +366,24 @@ fn a_stalled_phone_report_says_what_the_model_expected_next() {
 }
 
 #[test]
+fn the_expected_stage_is_that_of_the_steps_a_boot_cannot_skip() {
+    // The configuration came (no new load); the call manager never answered. A firmware
+    // download may follow a configuration but need not: the boot waits on registration.
+    let r = sample("cucm-silent");
+    let [p] = r.phones.as_slice() else { panic!() };
+    let x = p.expected_next.as_ref().expect("expected next");
+    assert!(
+        x.expected.iter().any(|e| e.contains("firmware")),
+        "{:?}",
+        x.expected
+    );
+    assert_eq!(x.stage, rules::Stage::Registration);
+    assert_eq!(p.stalled_stage, Some(x.stage));
+    let m = x.model.as_ref().expect("model prediction");
+    assert_eq!(m.stage, rules::Stage::Registration);
+}
+
+#[test]
 fn the_fleet_summary_tells_systemic_from_local() {
     let r = sample("mixed-site");
     assert_eq!(r.summary.phones, 6);

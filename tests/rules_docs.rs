@@ -153,6 +153,42 @@ fn a_step_added_in_data_is_where_a_phone_stalls() {
 }
 
 #[test]
+fn a_range_edited_in_data_changes_the_printed_within() {
+    // The DISCOVERs go unanswered: the model expects an OFFER within the OFFER step's
+    // model_ms, with its margin (twice the longest, and a second).
+    let capture = sample_path("dhcp-no-offer");
+    let model = |r: &Report| {
+        r.phones[0]
+            .expected_next
+            .as_ref()
+            .and_then(|x| x.model.clone())
+    };
+    let within = |r: &Report| model(r).map(|m| m.within.as_secs());
+    assert_eq!(within(&analyze_with(&capture, None)), Some(1.06));
+    let (from, to) = (
+        "\"timeout_ms\": 10000, \"model_ms\": [2, 30]",
+        "\"timeout_ms\": 10000, \"model_ms\": [2, 2000]",
+    );
+    assert_eq!(rules::BUILTIN_SEQUENCE.matches(from).count(), 1);
+    let edited = rules::BUILTIN_SEQUENCE.replace(from, to);
+    let dir = rules_dir("model-ms", &[("boot_sequence.json", &edited)]);
+    let custom = analyze_with(&capture, Some(&dir));
+    assert_eq!(within(&custom), Some(5.0));
+    let text = bootscope::report::phone::render(&custom.phones[0]);
+    assert!(text.contains("within 5.0 s"), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+    // A sequence without ranges (the README's): the model says nothing of when.
+    let dir = rules_dir(
+        "no-model-ms",
+        &[("boot_sequence.json", &example("boot_sequence.json"))],
+    );
+    let bare = analyze_with(&capture, Some(&dir));
+    assert!(bare.phones[0].expected_next.is_some());
+    assert!(model(&bare).is_none(), "{:?}", model(&bare));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_finding_added_in_data_fires() {
     let capture = sample_path("config-xmldefault-fallback");
     let codes = |r: &Report| -> Vec<String> {

@@ -14,6 +14,7 @@ mod ruleset;
 mod sequence;
 mod span;
 mod template;
+mod timing;
 
 use std::fmt;
 
@@ -26,8 +27,9 @@ pub use knowledge::{
     WINDOWS_FILE,
 };
 pub use ruleset::{DhcpStarvation, Rule, RuleSet, Sources, FINDINGS_FILE, SEQUENCE_FILE};
-pub use sequence::{EventMatch, FileVia, Protocol, Sequence, Step, StepId};
+pub use sequence::{EventMatch, FileVia, Protocol, Qualities, Sequence, Step, StepId};
 pub use template::Template;
+pub use timing::{ModelTiming, ModelValue, MsRange, MAX_MODEL_MS};
 
 /// The builtin boot sequence (`rules/boot_sequence.json`).
 pub const BUILTIN_SEQUENCE: &str = include_str!("../boot_sequence.json");

@@ -2,6 +2,7 @@
 //! terminal) joined by "may come next" edges, loaded into a petgraph `Graph` and validated (one
 //! start, all reachable, acyclic, stages never going back, a terminal step). The engine matches
 //! its events to step ids and uses [`Sequence::expected_after`] to name the frontier of a stall.
+//! Steps may carry the reference model's timing (`model_ms`, and `model_timing` beside the steps).
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
@@ -12,6 +13,7 @@ use serde::Deserialize;
 
 use crate::knowledge::FileClass;
 use crate::span::{Key, Source};
+use crate::timing::{self, ModelTiming, MsRange};
 use crate::{is_kebab, LoadError, Stage, Vocabulary};
 
 /// A step of the sequence graph.
@@ -28,6 +30,10 @@ pub struct Step {
     pub what: String,
     /// How long after reaching this step the next step may take, in ms.
     pub timeout_ms: u64,
+    /// How long a healthy network or phone takes to produce the event that reaches this step,
+    /// from the message it answers or follows (the reference model's; `None`: the model says
+    /// nothing of it).
+    pub model_ms: Option<MsRange>,
     /// May be skipped (CTL/ITL, firmware, TCP connect for SIP/UDP).
     pub optional: bool,
     /// Reaching it means the boot is done (registered).
@@ -87,6 +93,36 @@ impl EventMatch {
         }
         q
     }
+
+    /// Whether an event with these qualities meets every qualifier of the match (the event's
+    /// type is the caller's to compare). A quality the event does not state holds any
+    /// qualifier: a file error does not say how the file travelled.
+    pub fn admits(&self, q: &Qualities) -> bool {
+        fn holds<T: PartialEq>(want: Option<T>, is: Option<T>) -> bool {
+            want.is_none_or(|w| is.is_none_or(|i| i == w))
+        }
+        (self.file.is_empty() || q.file.is_none_or(|c| self.file.contains(&c)))
+            && holds(self.via, q.via)
+            && holds(self.proto, q.proto)
+            && holds(self.with_address, q.with_address)
+            && holds(self.deregister, q.deregister)
+    }
+}
+
+/// What an event states that a step's qualifiers ask about ([`EventMatch::admits`]); `None`
+/// where it states nothing (or its type takes no such qualifier).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Qualities {
+    /// The class of the file (file events).
+    pub file: Option<FileClass>,
+    /// How the file travelled.
+    pub via: Option<FileVia>,
+    /// The signalling protocol.
+    pub proto: Option<Protocol>,
+    /// The announcement carries the phone's address.
+    pub with_address: Option<bool>,
+    /// The REGISTER asks to be forgotten.
+    pub deregister: Option<bool>,
 }
 
 /// How a file travels.
@@ -139,12 +175,15 @@ pub struct Sequence {
     /// Rank of each step, by node index.
     ranks: Vec<usize>,
     start: StepId,
+    model_timing: Option<ModelTiming>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SequenceFile {
     steps: Vec<StepFile>,
+    #[serde(default)]
+    model_timing: Option<ModelTiming>,
 }
 
 #[derive(Deserialize)]
@@ -154,6 +193,8 @@ struct StepFile {
     stage: Stage,
     what: String,
     timeout_ms: u64,
+    #[serde(default)]
+    model_ms: Option<MsRange>,
     next: Vec<String>,
     #[serde(default)]
     optional: bool,
@@ -171,8 +212,10 @@ impl Sequence {
     /// twice, a zero timeout, `next` naming an unknown step or one step twice, an edge to an
     /// earlier stage, not exactly one start step, a step unreachable from the start, a cycle, no
     /// terminal step, a terminal step with successors or a non-terminal one without; a step no
-    /// event reaches, an unknown event type or a qualifier that type does not take. Each error
-    /// carries the line of the step object, or of the offending string.
+    /// event reaches, an unknown event type or a qualifier that type does not take; a model
+    /// range (`model_ms`, or one of `model_timing`) with its first bound above its second or a
+    /// bound outside 0 ms..a day, a single time of `model_timing` not positive (a spread may
+    /// be 0). Each error carries the line of the step object, or of the offending value.
     pub fn from_json(file: &str, text: &str, vocab: &Vocabulary) -> Result<Sequence, LoadError> {
         let (parsed, src) = Source::parse::<SequenceFile>(file, text)?;
         let step_node = |i: usize| src.node(&[Key::Field("steps"), Key::Index(i)]);
@@ -216,12 +259,16 @@ impl Sequence {
                     format!("step `{}`: timeout_ms must be positive", s.id),
                 ));
             }
+            if let Some(r) = s.model_ms {
+                timing::check_step(&src, field(i, "model_ms"), &s.id, r)?;
+            }
             check_reached_by(&src, i, s, vocab)?;
             let n = graph.add_node(Step {
                 id: s.id.clone(),
                 stage: s.stage,
                 what: s.what.clone(),
                 timeout_ms: s.timeout_ms,
+                model_ms: s.model_ms,
                 optional: s.optional,
                 terminal: s.terminal,
                 reached_by: s.reached_by.clone(),
@@ -344,6 +391,10 @@ impl Sequence {
             }
         }
 
+        if let Some(m) = &parsed.model_timing {
+            timing::check_model(&src, m)?;
+        }
+
         let order = topological_order(&graph);
         let mut ranks = vec![0; graph.node_count()];
         for (rank, n) in order.iter().enumerate() {
@@ -355,6 +406,24 @@ impl Sequence {
             order,
             ranks,
             start,
+            model_timing: parsed.model_timing,
+        })
+    }
+
+    /// What the reference model does that is no step's answer (`None`: the file says nothing,
+    /// and the model predicts nothing that needs it).
+    pub fn model_timing(&self) -> Option<&ModelTiming> {
+        self.model_timing.as_ref()
+    }
+
+    /// The step an event of type `event` (its name) with qualities `q` reaches: the first, in
+    /// rank order, with a match it meets.
+    pub fn reached_by(&self, event: &str, q: &Qualities) -> Option<StepId> {
+        self.steps().find(|&s| {
+            self.graph[s]
+                .reached_by
+                .iter()
+                .any(|m| m.event == event && m.admits(q))
         })
     }
 
@@ -812,6 +881,116 @@ mod tests {
             (m.via, m.qualifiers()),
             (Some(FileVia::Http), vec!["file", "via"])
         );
+    }
+
+    #[test]
+    fn the_model_timing_loads_and_is_checked_where_it_is_written() {
+        let seq = builtin();
+        let offer = seq.step(seq.step_id("dhcp-offer").unwrap());
+        assert_eq!(offer.model_ms, Some(MsRange { lo: 2, hi: 30 }));
+        assert_eq!(seq.step(seq.start()).model_ms, None);
+        let m = seq.model_timing().expect("the builtin model timing");
+        assert_eq!(m.between_files_ms, MsRange { lo: 50, hi: 300 });
+        assert_eq!(m.sip_timer_f_ms, 32_000);
+        // A step's range upside down, at its `model_ms`.
+        let ok = doc(&[("a", "dhcp", &["b"], ""), ("b", "dhcp", &[], T)]);
+        let text = ok.replacen(", \"next\"", ", \"model_ms\": [30, 2], \"next\"", 1);
+        let e = fails(
+            &text,
+            2,
+            "step `a`: model_ms [30, 2]: the first bound is above",
+        );
+        assert_eq!(
+            e.column,
+            text.lines().nth(1).unwrap().find("[30").unwrap() + 1
+        );
+        let text = ok.replacen(
+            ", \"next\"",
+            ", \"model_ms\": [1, 99999999999], \"next\"",
+            1,
+        );
+        fails(&text, 2, "between 0 and a day");
+        let text = ok.replacen(", \"next\"", ", \"model_ms\": [1], \"next\"", 1);
+        fails(&text, 2, "invalid length 1");
+        // The builtin model timing beside a sequence of one's own, then spoilt.
+        let model = &BUILTIN_SEQUENCE[BUILTIN_SEQUENCE.find("  \"model_timing\"").unwrap()..];
+        let with_model = |m: &str| format!("{},\n{m}", ok.trim_end().trim_end_matches('}'));
+        Sequence::from_json("seq.json", &with_model(model), &vocab()).unwrap();
+        let line_of =
+            |text: &str, what: &str| text.lines().position(|l| l.contains(what)).unwrap() + 1;
+        let bad = with_model(&model.replace("\"sip_timer_a_ms\": 500", "\"sip_timer_a_ms\": 0"));
+        fails(
+            &bad,
+            line_of(&bad, "sip_timer_a_ms"),
+            "model_timing.sip_timer_a_ms 0: must be positive",
+        );
+        let bad = with_model(&model.replace("[3000, 6000]", "[6000, 3000]"));
+        fails(
+            &bad,
+            line_of(&bad, "nak_to_discover_ms"),
+            "model_timing.nak_to_discover_ms [6000, 3000]",
+        );
+        let bad = with_model(&model.replace(
+            "\"discover_retry_first_ms\": 4000",
+            "\"discover_retry_first_ms\": 70000",
+        ));
+        fails(
+            &bad,
+            line_of(&bad, "discover_retry_first_ms"),
+            "above discover_retry_cap_ms",
+        );
+        let bad = with_model(&model.replace("\"http_answer_ms\"", "\"http_anwser_ms\""));
+        fails(
+            &bad,
+            line_of(&bad, "http_anwser_ms"),
+            "unknown field `http_anwser_ms`",
+        );
+        let bad = with_model(&model.replace("    \"keepalive_sip_ms\": 120000,\n", ""));
+        Sequence::from_json("seq.json", &bad, &vocab()).expect_err("keepalive_sip_ms is missing");
+    }
+
+    #[test]
+    fn an_event_reaches_the_first_step_whose_qualifiers_it_meets() {
+        let seq = builtin();
+        let id =
+            |event: &str, q: Qualities| seq.reached_by(event, &q).map(|s| seq.step(s).id.as_str());
+        let file = |class, via| Qualities {
+            file: Some(class),
+            via,
+            ..Qualities::default()
+        };
+        assert_eq!(id("dhcp_offer", Qualities::default()), Some("dhcp-offer"));
+        assert_eq!(id("file_received", file(FileClass::Ctl, None)), Some("ctl"));
+        assert_eq!(
+            id(
+                "file_received",
+                file(FileClass::DeviceConfig, Some(FileVia::Http))
+            ),
+            Some("config-http")
+        );
+        // Unstated, the transport holds either match: the first is taken.
+        assert_eq!(
+            id("file_received", file(FileClass::DefaultConfig, None)),
+            Some("config-tftp")
+        );
+        assert_eq!(id("file_received", file(FileClass::Other, None)), None);
+        let register = |proto, deregister| Qualities {
+            proto: Some(proto),
+            deregister: Some(deregister),
+            ..Qualities::default()
+        };
+        assert_eq!(
+            id("register", register(Protocol::Sip, false)),
+            Some("register-sip")
+        );
+        assert_eq!(id("register", register(Protocol::Sip, true)), None);
+        let announce = |with_address| Qualities {
+            with_address: Some(with_address),
+            ..Qualities::default()
+        };
+        assert_eq!(id("phone_announce", announce(false)), Some("announce"));
+        assert_eq!(id("phone_announce", announce(true)), None);
+        assert_eq!(id("dhcp_nak", Qualities::default()), None);
     }
 
     #[test]

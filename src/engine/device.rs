@@ -9,7 +9,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use rules::{Sequence, StepId};
+use rules::{Sequence, Stage, StepId};
 
 use super::progress::Carried;
 
@@ -155,6 +155,8 @@ pub struct Boot {
     pub evidence: Vec<(EventType, u64)>,
     /// The furthest step reached, with when.
     pub furthest: Option<(StepId, i64, u64)>,
+    /// The stage of the furthest step.
+    pub furthest_stage: Option<Stage>,
     /// Steps reached (a bit per step rank; sequences are small).
     pub reached: u128,
     /// Messages of the boot cut short by the snap length since its last progress:
@@ -165,7 +167,10 @@ pub struct Boot {
     pub inferred: u128,
     /// Capture time of the last progress (a step further than before).
     pub last_progress_ns: i64,
-    /// The last event that tells what the phone was doing (for the model's prediction).
+    /// The last event that tells where the boot stands, for the model's prediction: the
+    /// event that reached the furthest step, or a later one of that step's stage or a later
+    /// stage (the request after the ACK), never an earlier stage's (a running phone's
+    /// periodic announcement, a DHCP renewal after the registration).
     pub last_event: Option<Event>,
     /// Capture time of the last event of any kind.
     pub last_ns: i64,
@@ -216,6 +221,7 @@ impl Boot {
             counts: [0; EventType::COUNT],
             evidence: Vec::new(),
             furthest: None,
+            furthest_stage: None,
             reached: 0,
             inferred: 0,
             cut_since_progress: 0,
@@ -287,6 +293,7 @@ impl Boot {
         let further = self.furthest.is_none_or(|(f, _, _)| r > seq.rank(f));
         if further {
             self.furthest = Some((step, ts_ns, frame));
+            self.furthest_stage = Some(seq.step(step).stage);
             self.last_progress_ns = ts_ns;
             self.cut_since_progress = 0;
         }
@@ -659,13 +666,24 @@ impl Device {
         self.revision += 1;
         self.boot.note(t, ev.frame, ev.ts_ns);
         self.last_ns = self.last_ns.max(ev.ts_ns);
+        // The event that reached the furthest step (just before it was recorded) stands,
+        // whatever its stage; another only if it is not of an earlier stage.
+        let reached_furthest = self
+            .boot
+            .furthest
+            .is_some_and(|(_, ts, frame)| ts == ev.ts_ns && frame == ev.frame);
+        let not_behind = self
+            .boot
+            .furthest_stage
+            .is_none_or(|s| ev.kind.stage() >= s);
         if !matches!(
             ev.kind,
             EventKind::Keepalive { .. }
                 | EventKind::KeepaliveAck { .. }
                 | EventKind::Malformed { .. }
                 | EventKind::Cut { .. }
-        ) {
+        ) && (reached_furthest || not_behind)
+        {
             self.boot.last_event = Some(ev.clone());
         }
         // Keepalives every 30 s and REGISTER refreshes of a registered phone would fill

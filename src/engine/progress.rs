@@ -5,12 +5,10 @@
 
 use std::net::IpAddr;
 
-use rules::{EventMatch, RuleSet, Sequence, StepId, Windows};
+use rules::{EventMatch, Qualities, RuleSet, Sequence, StepId, Windows};
 
 use super::device::{Device, FileOutcome};
-use crate::timeline::{
-    DiscoveryProto, Event, EventKind, EventType, FileClass, FileTransport, Signalling,
-};
+use crate::timeline::{DiscoveryProto, Event, EventKind, EventType, FileClass, Signalling};
 
 /// The steps events reach, read once from the `reached_by` of the loaded sequence.
 #[derive(Debug, Clone, Default)]
@@ -107,23 +105,41 @@ pub fn qualifiers(t: EventType) -> &'static [&'static str] {
 
 /// Whether `kind` (of the match's event type) meets every qualifier of `m`.
 fn meets(kind: &EventKind, m: &EventMatch) -> bool {
-    let via_is = |via: FileTransport| m.via.is_none_or(|v| v == via);
-    let proto_is = |p: Signalling| m.proto.is_none_or(|want| want == p);
+    m.admits(&qualities(kind))
+}
+
+/// What an event states that a step's qualifiers ask about.
+fn qualities(kind: &EventKind) -> Qualities {
+    let none = Qualities::default();
     match kind {
-        EventKind::PhoneAnnounce { ip, .. } => m.with_address.is_none_or(|w| w == ip.is_some()),
+        EventKind::PhoneAnnounce { ip, .. } => Qualities {
+            with_address: Some(ip.is_some()),
+            ..none
+        },
         EventKind::FileRequest { class, via, .. }
         | EventKind::FileReceived { class, via, .. }
-        | EventKind::FileNotFound { class, via, .. } => {
-            (m.file.is_empty() || m.file.contains(class)) && via_is(*via)
-        }
-        EventKind::FileError { class, .. } => m.file.is_empty() || m.file.contains(class),
-        EventKind::Register { proto, expires, .. } => {
-            proto_is(*proto) && m.deregister.is_none_or(|d| d == (*expires == Some(0)))
-        }
+        | EventKind::FileNotFound { class, via, .. } => Qualities {
+            file: Some(*class),
+            via: Some(*via),
+            ..none
+        },
+        // An error answer does not say how the file travelled.
+        EventKind::FileError { class, .. } => Qualities {
+            file: Some(*class),
+            ..none
+        },
+        EventKind::Register { proto, expires, .. } => Qualities {
+            proto: Some(*proto),
+            deregister: Some(*expires == Some(0)),
+            ..none
+        },
         EventKind::RegisterAck { proto, .. } | EventKind::RegisterReject { proto, .. } => {
-            proto_is(*proto)
+            Qualities {
+                proto: Some(*proto),
+                ..none
+            }
         }
-        _ => true,
+        _ => none,
     }
 }
 
@@ -287,7 +303,7 @@ mod tests {
     use super::*;
     use crate::engine::device::{DeviceKey, DeviceKind};
     use crate::engine::shared::harness::{rules, PHONE};
-    use crate::timeline::TftpOffer;
+    use crate::timeline::{FileTransport, TftpOffer};
 
     fn ev(ms: i64, kind: EventKind) -> Event {
         Event {

@@ -14,13 +14,14 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use rules::{RuleSet, Severity, Stage};
+use rules::{RuleSet, Severity, Stage, StepId};
 
 use super::device::{Boot, Device, DeviceKey, DeviceKind};
 use super::facts::{self, BootFacts, FactContext};
 use super::flood;
 use super::visibility::Visibility;
 use crate::model::predict::{self, Seen};
+use crate::model::timing::Timing;
 use crate::report::{
     CaptureInfo, Diagnosis, Expectation, Finding, ModelPrediction, PhoneReport, Report, Seconds,
     Status, Summary, TimelineEntry,
@@ -322,20 +323,26 @@ fn peer_fields(
     )
 }
 
-/// What the sequence expects after the boot's furthest step, and the model's word.
+/// What the sequence expects after the boot's furthest step, and the model's word: its
+/// prediction from the boot's last event that tells where the boot stands (the event that
+/// reached the furthest step, or a later one of its stage or a later stage), timed by the
+/// ranges of the sequence the analysis runs with.
 fn expectation(rules: &RuleSet, dev: &Device, boot: &Boot, end_ns: i64) -> Option<Expectation> {
     let seq = &rules.sequence;
     let (step, _, frame) = boot.furthest?;
     let next = seq.expected_after(step);
-    let stage = next
-        .iter()
-        .map(|&n| seq.step(n).stage)
-        .min()
+    // The earliest stage of the steps the boot cannot skip (of all of them when every one
+    // may be skipped): after a configuration without a new load, registration, not the
+    // firmware a phone may fetch.
+    let stage_of =
+        |steps: &mut dyn Iterator<Item = &StepId>| steps.map(|&n| seq.step(n).stage).min();
+    let stage = stage_of(&mut next.iter().filter(|&&n| !seq.step(n).optional))
+        .or_else(|| stage_of(&mut next.iter()))
         .unwrap_or(seq.step(step).stage);
     let model = dev.mac().and_then(|mac| {
         let last = boot.last_event.as_ref()?;
         let seen = seen_of(&last.kind, boot)?;
-        let p = predict::next(mac, &seen);
+        let p = predict::next(mac, &seen, &Timing::new(seq))?;
         let x = predicted_exchange(&seen, &p, &dev.timeline.events, last.frame, boot);
         let (peer_role, peer, dir) = peer_fields(x, ip_string);
         Some(ModelPrediction {
@@ -487,11 +494,12 @@ fn seen_of(kind: &EventKind, boot: &Boot) -> Option<Seen> {
             file,
             class,
             server,
-            ..
+            via,
         } => Seen::FileRequest {
             file: file.to_string(),
             class: *class,
             server: v4(server)?,
+            via: *via,
         },
         EventKind::FileNotFound { file, class, .. } | EventKind::FileError { file, class, .. } => {
             Seen::FileNotFound {
@@ -790,6 +798,80 @@ mod tests {
             assert_eq!(phones, want_phones);
             assert_eq!(others, want_others);
         }
+    }
+
+    #[test]
+    fn a_running_phones_announcement_does_not_turn_the_prediction_back() {
+        use std::net::Ipv4Addr;
+
+        use super::super::progress::{advance, Steps};
+        use crate::timeline::{DiscoveryProto, FileTransport, TftpOffer};
+
+        let rules = crate::analyze::load_rules(None).unwrap();
+        let seq = &rules.sequence;
+        let steps = Steps::resolve(&rules);
+        let mac = MacAddr([0x00, 0x1b, 0x54, 0xaa, 0x00, 0x01]);
+        let mut dev = Device::new(DeviceKey::Mac(mac), DeviceKind::Phone, "test", 0, 1);
+        let (server, phone) = (Ipv4Addr::new(10, 1, 1, 5), Ipv4Addr::new(10, 1, 1, 20));
+        let announce = |ip| EventKind::PhoneAnnounce {
+            proto: DiscoveryProto::Cdp,
+            ip,
+        };
+        let received = |file: &str| EventKind::FileReceived {
+            file: file.into(),
+            class: rules.files.classify(file),
+            bytes: 900,
+            via: FileTransport::Tftp,
+        };
+        let ack = EventKind::DhcpAck {
+            xid: 1,
+            yiaddr: phone,
+            server: Some(server),
+            tftp: Box::new(TftpOffer {
+                servers: vec![server],
+                ..TftpOffer::default()
+            }),
+        };
+        let discover = EventKind::DhcpDiscover {
+            xid: 1,
+            vlan: Some(100),
+        };
+        for (ms, kind) in [
+            (1, announce(None)),
+            (1000, discover),
+            (1030, ack),
+            (1310, received("SEP001B54AA0001.cnf.xml")),
+            (1710, received("SCCP70.9-4-2SR3-1S.loads")),
+            // Past its firmware, the phone announces itself with its address: a running
+            // phone's re-announcement, no step of the boot.
+            (5000, announce(Some(phone))),
+        ] {
+            let starts_boot = matches!(kind, EventKind::DhcpDiscover { .. });
+            let frame = u64::try_from(ms).unwrap();
+            let ev = Event {
+                ts_ns: ms * 1_000_000,
+                frame,
+                kind,
+            };
+            advance(&mut dev, seq, &steps, ev, starts_boot);
+        }
+        let furthest = dev.boot.furthest.map(|(s, _, _)| seq.step(s).id.as_str());
+        assert_eq!(furthest, Some("firmware"));
+        let floods = flood::Detector::new(&rules.dhcp_starvation);
+        let visibility = Visibility::new(seq, std::iter::once(&dev));
+        let site = Site {
+            tags_kept: true,
+            floods: &floods,
+            visibility: &visibility,
+        };
+        let report = verdict(&rules, &dev, 0, 60_000_000_000, &site);
+        let m = report
+            .expected_next
+            .and_then(|x| x.model)
+            .expect("a prediction");
+        assert!(!m.expect.contains("switch"), "{}", m.expect);
+        assert_eq!(m.after_frame, 1710, "from the firmware received");
+        assert!(m.stage >= Stage::Firmware, "{:?}", m.stage);
     }
 
     proptest! {

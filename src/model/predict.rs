@@ -1,15 +1,18 @@
 //! What a phone should do next, given what it was last seen doing and what the
-//! network answered: the model's boot logic read forwards, with the deadlines of
-//! [`super::timing`]. The analyzer states it for a stalled phone ("after the ACK
-//! with option 150 = 10.1.1.5 a phone asks 10.1.1.5 for CTLSEP….tlv within 2.2 s;
-//! nothing came in 60 s").
+//! network answered: the model's boot logic read forwards. Each prediction leads to a
+//! step of the boot sequence, whose stage it takes, and is timed by the sequence's own
+//! ranges ([`super::timing`]): the step's `model_ms`, or the phone's `model_timing`.
+//! The analyzer states it for a stalled phone ("after the ACK with option 150 =
+//! 10.1.1.5 a phone asks 10.1.1.5 for CTLSEP….tlv within 2.2 s; nothing came in 60 s").
 
 use std::net::Ipv4Addr;
 
-use super::timing::{self, deadline};
+use rules::{ModelTiming, MsRange};
+
+use super::timing::{deadline, StepTiming, Timing};
 use super::truth::Stage;
 use crate::link::MacAddr;
-use crate::timeline::FileClass;
+use crate::timeline::{FileClass, FileTransport};
 
 /// The last step seen for a phone (and what the network answered).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +45,8 @@ pub enum Seen {
         class: FileClass,
         /// The server.
         server: Ipv4Addr,
+        /// How the file travels.
+        via: FileTransport,
     },
     /// A file was not found.
     FileNotFound {
@@ -80,7 +85,8 @@ pub enum Seen {
 /// What should come next, and by when.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prediction {
-    /// The stage the next step belongs to.
+    /// The stage of the sequence's step the predicted message reaches, or leads to (the
+    /// phone's request leads to the step its answer reaches).
     pub stage: Stage,
     /// What should be seen, in words an engineer reads in a report.
     pub expect: String,
@@ -90,144 +96,163 @@ pub struct Prediction {
     pub dead_end: bool,
 }
 
-/// What a phone should do after `seen`.
-pub fn next(mac: MacAddr, seen: &Seen) -> Prediction {
+/// What a phone should do after `seen`, timed by `t`. `None` when the sequence lacks the step
+/// the prediction leads to, or the range it would be timed by: the model says nothing then
+/// rather than make a number up.
+pub fn next(mac: MacAddr, seen: &Seen, t: &Timing<'_>) -> Option<Prediction> {
     let sep = format!("SEP{}", mac.to_sep_hex());
-    let p = |stage, expect: String, within_ms| Prediction {
-        stage,
-        expect,
-        within_ms,
-        dead_end: false,
+    let model = t.model;
+    // The event that reaches step `s`, within the step's own range.
+    let step = |s: Option<StepTiming>, expect: String| {
+        let s = s?;
+        Some(Prediction {
+            stage: s.stage,
+            expect,
+            within_ms: deadline(s.ms?),
+            dead_end: false,
+        })
     };
-    let end = |stage, why: String| Prediction {
-        stage,
-        expect: why,
-        within_ms: 0,
-        dead_end: true,
+    // The phone's own move towards step `s`, within one of the model's ranges.
+    let phone = |s: Option<StepTiming>, expect: String, range: fn(&ModelTiming) -> MsRange| {
+        Some(Prediction {
+            stage: s?.stage,
+            expect,
+            within_ms: deadline(range(&model?)),
+            dead_end: false,
+        })
     };
+    let end = |s: Option<StepTiming>, why: String| {
+        Some(Prediction {
+            stage: s?.stage,
+            expect: why,
+            within_ms: 0,
+            dead_end: true,
+        })
+    };
+    let answer_to = |class| t.file(class, None);
+    // The connection to the call manager, or the Register when none is made (SIP over UDP).
+    let connect = t.connected.or_else(|| t.register(None));
     match seen {
-        Seen::PhoneDiscovery => p(
-            Stage::Discovery,
+        Seen::PhoneDiscovery => step(
+            t.switch_answer,
             "the switch answers the phone's CDP / LLDP-MED with its voice VLAN".into(),
-            deadline(timing::SWITCH_REPLY),
         ),
         Seen::SwitchAnswer {
             voice_vlan: Some(v),
-        } => p(
-            Stage::Dhcp,
-            format!("a DHCP DISCOVER tagged with VLAN {v}"),
-            deadline(timing::VLAN_TO_DHCP),
-        ),
-        Seen::SwitchAnswer { voice_vlan: None } => p(
-            Stage::Dhcp,
+        } => step(t.discover, format!("a DHCP DISCOVER tagged with VLAN {v}")),
+        Seen::SwitchAnswer { voice_vlan: None } => phone(
+            t.discover,
             "a DHCP DISCOVER on the native VLAN, after the phone gives up waiting for a voice VLAN"
                 .into(),
-            deadline(timing::NO_VLAN_TO_DHCP),
+            |m| m.no_voice_vlan_ms,
         ),
-        Seen::DhcpDiscover => p(
-            Stage::Dhcp,
+        Seen::DhcpDiscover => step(
+            t.offer,
             "a DHCP OFFER from the server through the VLAN's relay (ip helper-address)".into(),
-            deadline(timing::DHCP_SERVER),
         ),
-        Seen::DhcpOffer => p(
-            Stage::Dhcp,
+        Seen::DhcpOffer => step(
+            t.request,
             "the phone's DHCP REQUEST for the offered address".into(),
-            deadline(timing::OFFER_TO_REQUEST),
         ),
-        Seen::DhcpRequest => p(
-            Stage::Dhcp,
-            "a DHCP ACK (or NAK) from the server".into(),
-            deadline(timing::DHCP_SERVER),
-        ),
+        Seen::DhcpRequest => step(t.ack, "a DHCP ACK (or NAK) from the server".into()),
         Seen::DhcpAck { tftp } => match tftp.first() {
-            Some(server) => p(
-                Stage::Config,
+            Some(server) => phone(
+                answer_to(FileClass::Ctl),
                 format!(
                     "a request to {server} for CTL{sep}.tlv (TFTP, or HTTP on TCP 6970 for newer \
                      models)"
                 ),
-                deadline(timing::ACK_TO_FIRST_FILE),
+                |m| m.ack_to_first_file_ms,
             ),
             None => end(
-                Stage::Config,
+                answer_to(FileClass::Ctl),
                 "nothing: without option 150 or 66 the phone has no TFTP server to ask".into(),
             ),
         },
-        Seen::DhcpNak => p(
-            Stage::Dhcp,
+        Seen::DhcpNak => phone(
+            t.discover,
             "a new DHCP DISCOVER as the phone starts over".into(),
-            deadline(timing::NAK_TO_DISCOVER),
+            |m| m.nak_to_discover_ms,
         ),
         Seen::FileRequest {
             file,
             class,
             server,
-        } => p(
-            class.stage(),
+            via,
+        } => step(
+            t.file(*class, Some(*via)),
             format!("{server} answers the request for {file} (data, or an error)"),
-            deadline(timing::FILE_SERVER),
         ),
         Seen::FileNotFound { file, class } | Seen::FileReceived { file, class } => {
             let found = matches!(seen, Seen::FileReceived { .. });
             match next_file_after(&sep, file, *class, found) {
-                Next::Step(stage, expect) => p(stage, expect, deadline(timing::BETWEEN_FILES)),
-                Next::End(stage, why) => end(stage, why),
+                Next::File(class, expect) => {
+                    phone(answer_to(class), expect, |m| m.between_files_ms)
+                }
+                Next::Reboot(expect) => phone(answer_to(FileClass::Firmware), expect, |m| {
+                    m.firmware_reboot_ms
+                }),
+                Next::Connect(expect) => phone(connect, expect, |m| m.between_files_ms),
+                Next::End(class, why) => end(answer_to(class), why),
             }
         }
         Seen::ConfigDone {
             new_load: Some(load),
             ..
-        } => p(
-            Stage::Firmware,
+        } => phone(
+            answer_to(FileClass::Firmware),
             format!("a request for {load}.loads, then the load's image files"),
-            deadline(timing::CONFIG_TO_FIRMWARE),
+            |m| m.config_to_firmware_ms,
         ),
         Seen::ConfigDone {
             new_load: None,
             callmanager,
-        } => p(
-            Stage::Registration,
+        } => phone(
+            connect,
             match callmanager {
                 Some(cm) => format!("a TCP SYN (or SIP REGISTER) to the first call manager, {cm}"),
                 None => "a connection to the first call manager of the configuration".into(),
             },
-            deadline(timing::CONFIG_TO_CONNECT),
+            |m| m.config_to_connect_ms,
         ),
-        Seen::Syn { callmanager } => p(
-            Stage::Registration,
-            format!("a SYN-ACK from {callmanager}"),
-            deadline(timing::CM_ANSWER),
-        ),
-        Seen::Connected => p(
-            Stage::Registration,
+        Seen::Syn { callmanager } => step(t.connected, format!("a SYN-ACK from {callmanager}")),
+        Seen::Connected => step(
+            t.register(None),
             "the phone's SCCP Register or SIP REGISTER".into(),
-            deadline(timing::CONNECT_TO_REGISTER),
         ),
-        Seen::Register => p(
-            Stage::Registration,
+        Seen::Register => step(
+            t.registered,
             "a RegisterAck / 200 OK (or a reject) from the call manager".into(),
-            deadline(timing::CM_ANSWER),
         ),
-        Seen::Registered => p(
-            Stage::Registration,
+        Seen::Registered => phone(
+            t.registered,
             "keepalives (SCCP every 30 s, SIP re-REGISTER before Expires)".into(),
-            30_000 * 2 + 1000,
+            |m| MsRange {
+                lo: m.keepalive_sccp_ms,
+                hi: m.keepalive_sccp_ms,
+            },
         ),
     }
 }
 
-/// What follows a file's answer: a step, or the end of the boot.
+/// What follows a file's answer.
 #[derive(Debug)]
 enum Next {
-    Step(Stage, String),
-    End(Stage, String),
+    /// A request for a file of this class.
+    File(FileClass, String),
+    /// The phone reboots into its new load.
+    Reboot(String),
+    /// The phone connects to its call manager.
+    Connect(String),
+    /// The boot ends, at the step of files of this class.
+    End(FileClass, String),
 }
 
 impl Next {
     #[cfg(test)]
     fn text(&self) -> &str {
         match self {
-            Next::Step(_, t) | Next::End(_, t) => t,
+            Next::File(_, t) | Next::Reboot(t) | Next::Connect(t) | Next::End(_, t) => t,
         }
     }
 }
@@ -235,36 +260,33 @@ impl Next {
 /// The request after `file`, in the order CTL → ITL → SEP config → XMLDefault.
 fn next_file_after(sep: &str, file: &str, class: FileClass, found: bool) -> Next {
     if class == FileClass::Ctl {
-        Next::Step(Stage::Config, format!("a request for ITL{sep}.tlv"))
+        Next::File(FileClass::Itl, format!("a request for ITL{sep}.tlv"))
     } else if class == FileClass::Itl {
-        Next::Step(Stage::Config, format!("a request for {sep}.cnf.xml"))
+        Next::File(
+            FileClass::DeviceConfig,
+            format!("a request for {sep}.cnf.xml"),
+        )
     } else if class == FileClass::DeviceConfig && !found {
-        Next::Step(
-            Stage::Config,
+        Next::File(
+            FileClass::DefaultConfig,
             "a request for XMLDefault.cnf.xml (auto-registration)".into(),
         )
     } else if class == FileClass::DefaultConfig && !found {
         Next::End(
-            Stage::Config,
+            FileClass::DefaultConfig,
             "nothing more: with neither its own configuration nor XMLDefault the phone cannot go on"
                 .into(),
         )
     } else if class == FileClass::Firmware && !found {
         Next::End(
-            Stage::Firmware,
+            FileClass::Firmware,
             "nothing more: the load is missing on the server".into(),
         )
     } else if class == FileClass::Firmware && file.ends_with(".sbn") {
         // The model's loads end with their .sbn image: after it, the phone reboots.
-        Next::Step(
-            Stage::Firmware,
-            "a reboot: the phone's CDP and DHCP again, now running the new load".into(),
-        )
+        Next::Reboot("a reboot: the phone's CDP and DHCP again, now running the new load".into())
     } else {
-        Next::Step(
-            Stage::Registration,
-            "the load check, then a connection to the first call manager".into(),
-        )
+        Next::Connect("the load check, then a connection to the first call manager".into())
     }
 }
 
@@ -275,6 +297,14 @@ mod tests {
 
     const MAC: MacAddr = MacAddr([0x00, 0x1b, 0x54, 0xaa, 0x00, 0x01]);
 
+    fn builtin() -> Timing<'static> {
+        Timing::builtin().unwrap()
+    }
+
+    fn model() -> ModelTiming {
+        builtin().model.unwrap()
+    }
+
     #[test]
     fn after_the_ack_the_phone_asks_the_first_tftp_server_for_its_ctl() {
         let pr = next(
@@ -282,7 +312,9 @@ mod tests {
             &Seen::DhcpAck {
                 tftp: vec![Ipv4Addr::new(10, 1, 1, 5), Ipv4Addr::new(10, 1, 1, 6)],
             },
-        );
+            &builtin(),
+        )
+        .unwrap();
         assert_eq!(pr.stage, Stage::Config);
         assert!(pr.expect.contains("10.1.1.5"), "{}", pr.expect);
         assert!(
@@ -290,7 +322,7 @@ mod tests {
             "{}",
             pr.expect
         );
-        assert_eq!(pr.within_ms, timing::ACK_TO_FIRST_FILE.1 * 2 + 1000);
+        assert_eq!(pr.within_ms, model().ack_to_first_file_ms.hi * 2 + 1000);
     }
 
     #[test]
@@ -318,10 +350,64 @@ mod tests {
 
     #[test]
     fn no_tftp_server_means_no_next_step() {
-        let pr = next(MAC, &Seen::DhcpAck { tftp: Vec::new() });
+        let pr = next(MAC, &Seen::DhcpAck { tftp: Vec::new() }, &builtin()).unwrap();
         assert_eq!(pr.within_ms, 0);
         assert!(pr.dead_end);
         assert!(pr.expect.contains("option 150 or 66"));
+    }
+
+    #[test]
+    fn a_prediction_takes_the_stage_and_range_of_the_step_it_leads_to() {
+        let t = builtin();
+        let syn = Seen::Syn {
+            callmanager: Ipv4Addr::new(10, 1, 1, 10),
+        };
+        let pr = next(MAC, &syn, &t).unwrap();
+        let connect = t.connected.unwrap();
+        assert_eq!(pr.stage, connect.stage);
+        assert_eq!(pr.within_ms, deadline(connect.ms.unwrap()));
+        // A file request: the step its answer reaches, by class and transport.
+        let request = |file: &str, class| Seen::FileRequest {
+            file: file.into(),
+            class,
+            server: Ipv4Addr::new(10, 1, 1, 5),
+            via: FileTransport::Tftp,
+        };
+        let pr = next(MAC, &request("SCCP70.loads", FileClass::Firmware), &t).unwrap();
+        assert_eq!(pr.stage, Stage::Firmware);
+        assert_eq!(pr.within_ms, 20 * 2 + 1000);
+        // A file no step is about: the model does not say when it is answered.
+        assert_eq!(
+            next(MAC, &request("RingList.xml", FileClass::Other), &t),
+            None
+        );
+        // After the last image the phone reboots, in the model's time for that.
+        let image = Seen::FileReceived {
+            file: "SCCP70.sbn".into(),
+            class: FileClass::Firmware,
+        };
+        let pr = next(MAC, &image, &t).unwrap();
+        assert_eq!(pr.stage, Stage::Firmware);
+        assert_eq!(pr.within_ms, deadline(model().firmware_reboot_ms));
+    }
+
+    #[test]
+    fn without_the_range_in_the_sequence_the_model_says_nothing() {
+        let vocab = crate::engine::facts::vocabulary();
+        let load = |text: &str| rules::Sequence::from_json("seq.json", text, &vocab).unwrap();
+        // The OFFER's step without its model_ms: no OFFER predicted after a DISCOVER.
+        let seq = load(&rules::BUILTIN_SEQUENCE.replace("\"model_ms\": [2, 30], ", ""));
+        let t = Timing::new(&seq);
+        assert_eq!(next(MAC, &Seen::DhcpDiscover, &t), None);
+        assert!(next(MAC, &Seen::PhoneDiscovery, &t).is_some());
+        // Without model_timing: nothing the phone does of itself, the steps' answers still.
+        let text = rules::BUILTIN_SEQUENCE;
+        let cut = text.find(",\n  \"model_timing\"").unwrap();
+        let seq = load(&format!("{}\n}}\n", &text[..cut]));
+        let t = Timing::new(&seq);
+        assert_eq!(t.model, None);
+        assert_eq!(next(MAC, &Seen::DhcpNak, &t), None);
+        assert!(next(MAC, &Seen::DhcpDiscover, &t).is_some());
     }
 
     #[test]
@@ -343,7 +429,7 @@ mod tests {
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
-        let limit = deadline(timing::ACK_TO_FIRST_FILE) as f64 / 1000.0;
+        let limit = deadline(model().ack_to_first_file_ms) as f64 / 1000.0;
         let mut checked = 0;
         let end = sc.start_epoch as f64 + sc.duration_s as f64;
         // Phones' ACKs (PCs get no TFTP server), early enough to see what follows.

@@ -17,11 +17,12 @@ use super::encode;
 use super::scenario::{
     Bulk, CmFault, Discovery, Fault, FloodStyle, Protocol, Scenario, SipTransport, TftpOption,
 };
-use super::timing;
+use super::timing::{StepTiming, Timing};
 use super::truth::{ExpectedReport, ExpectedSite, Stage, Truth};
 use super::wire::{self, Endpoint, PcapWriter, TcpFields, L2};
 use crate::link::MacAddr;
 use parsers::EmitError;
+use rules::{FileClass, FileVia, ModelTiming, MsRange};
 
 const MS: i64 = 1_000_000;
 const S: i64 = 1_000_000_000;
@@ -98,6 +99,19 @@ enum FileKind {
     LoadImage,
 }
 
+impl FileKind {
+    /// The class the analyzer gives such a file: the step its answer reaches.
+    fn class(self) -> FileClass {
+        match self {
+            FileKind::Ctl => FileClass::Ctl,
+            FileKind::Itl => FileClass::Itl,
+            FileKind::Config => FileClass::DeviceConfig,
+            FileKind::XmlDefault => FileClass::DefaultConfig,
+            FileKind::LoadManifest | FileKind::LoadImage => FileClass::Firmware,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Phone {
     mac: MacAddr,
@@ -137,6 +151,9 @@ type Scheduled = (i64, u64, usize, u32, Ev);
 /// Runs a scenario, writing frames to `out`; returns the expected outcome per phone.
 pub struct Sim<'s, W: Write> {
     sc: &'s Scenario,
+    /// The builtin boot sequence's timing: each step's `model_ms`, and the phone's.
+    t: Timing<'static>,
+    m: ModelTiming,
     rng: Rng,
     queue: BinaryHeap<Reverse<Scheduled>>,
     order: u64,
@@ -165,8 +182,20 @@ impl<'s, W: Write> Sim<'s, W> {
     /// Prepare a run of `sc` writing to `out`.
     ///
     /// # Errors
-    /// Writing the pcap header fails.
+    /// Writing the pcap header fails; the builtin boot sequence does not load or lacks a
+    /// range the model needs (a test sees that it loads and has them all).
     pub fn new(sc: &'s Scenario, out: W) -> std::io::Result<Self> {
+        let invalid = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidData, why);
+        let t = Timing::builtin().map_err(|e| invalid(e.to_string()))?;
+        let lacks = |what: &str| {
+            invalid(format!(
+                "the builtin boot sequence lacks the model's {what}"
+            ))
+        };
+        if let Some(what) = t.missing_for_simulation() {
+            return Err(lacks(what));
+        }
+        let m = t.model.ok_or_else(|| lacks("model_timing"))?;
         let mut rng = Rng::new(sc.seed);
         let start_ns = sc.start_epoch.saturating_mul(S);
         let phones = sc
@@ -209,6 +238,8 @@ impl<'s, W: Write> Sim<'s, W> {
             .collect();
         Ok(Sim {
             sc,
+            t,
+            m,
             rng,
             queue: BinaryHeap::new(),
             order: 0,
@@ -378,9 +409,15 @@ impl<'s, W: Write> Sim<'s, W> {
         }
     }
 
-    /// A delay drawn from a [`timing`] range.
-    fn span(&mut self, range: (i64, i64)) -> i64 {
-        self.jitter(range.0, range.1)
+    /// A delay drawn from one of the model's ranges.
+    fn span(&mut self, range: MsRange) -> i64 {
+        self.jitter(range.lo, range.hi)
+    }
+
+    /// A delay drawn from the `model_ms` of a step (every one the simulator asks for is
+    /// there: [`Sim::new`] checked).
+    fn step_span(&mut self, step: Option<StepTiming>) -> i64 {
+        step.and_then(|s| s.ms).map_or(0, |r| self.span(r))
     }
 
     fn jitter(&mut self, lo_ms: i64, hi_ms: i64) -> i64 {
@@ -471,7 +508,7 @@ impl<'s, W: Write> Sim<'s, W> {
             };
             self.emit(t + MS, &wire::ether_frame(l2, 0x88cc, &pdu))?;
         }
-        let d = self.span(timing::SWITCH_REPLY);
+        let d = self.step_span(self.t.switch_answer);
         self.at(t + d, i, Ev::SwitchAnswers);
         Ok(())
     }
@@ -499,9 +536,9 @@ impl<'s, W: Write> Sim<'s, W> {
             self.phones[i].truth.warn("no-voice-vlan");
         }
         let wait = if voice.is_some() {
-            self.span(timing::VLAN_TO_DHCP)
+            self.step_span(self.t.discover)
         } else {
-            self.span(timing::NO_VLAN_TO_DHCP)
+            self.span(self.m.no_voice_vlan_ms)
         };
         self.at(t + wait, i, Ev::StartDhcp);
         Ok(())
@@ -525,12 +562,14 @@ impl<'s, W: Write> Sim<'s, W> {
                 self.starved_by_flood(t, i);
             }
         } else {
-            let d = self.span(timing::DHCP_SERVER);
+            let d = self.step_span(self.t.offer);
             self.at(t + d, i, Ev::DhcpOffer);
         }
         // RFC 2131: 4 s, doubling to 64 s, each ±1 s.
-        let base = (timing::DISCOVER_RETRY_FIRST << attempt.min(4)).min(timing::DISCOVER_RETRY_CAP);
-        let wait = base * MS + self.jitter(0, 2000) - S;
+        let m = self.m;
+        let base = (m.discover_retry_first_ms << attempt.min(4)).min(m.discover_retry_cap_ms);
+        let spread = m.discover_retry_spread_ms;
+        let wait = base * MS + self.jitter(-spread, spread);
         self.at(t + wait, i, Ev::DhcpRetry(attempt + 1));
         Ok(())
     }
@@ -588,7 +627,7 @@ impl<'s, W: Write> Sim<'s, W> {
         self.emit(t, &self.server_to_client(i, yiaddr, &msg))?;
         // Cancel the pending retransmission by moving on: a REQUEST follows.
         self.phones[i].phase = Phase::Dhcp;
-        let d = self.span(timing::OFFER_TO_REQUEST);
+        let d = self.step_span(self.t.request);
         self.at(t + d, i, Ev::DhcpRequest);
         Ok(())
     }
@@ -621,7 +660,7 @@ impl<'s, W: Write> Sim<'s, W> {
             0,
         );
         self.emit(t, &self.client_broadcast(i, &msg))?;
-        let d = self.span(timing::DHCP_SERVER);
+        let d = self.step_span(self.t.ack);
         self.at(t + d, i, Ev::DhcpAnswer);
         Ok(())
     }
@@ -635,7 +674,7 @@ impl<'s, W: Write> Sim<'s, W> {
             self.starved_by_flood(t, i);
             // A new epoch stops the old retransmission timers; then start over.
             self.phones[i].epoch += 1;
-            let d = self.span(timing::NAK_TO_DISCOVER);
+            let d = self.span(self.m.nak_to_discover_ms);
             self.at(t + d, i, Ev::DhcpRestart);
             return Ok(());
         }
@@ -686,7 +725,7 @@ impl<'s, W: Write> Sim<'s, W> {
             },
         ];
         self.phones[i].files.reverse();
-        let d = self.span(timing::ACK_TO_FIRST_FILE);
+        let d = self.span(self.m.ack_to_first_file_ms);
         let newer = ["88", "78"]
             .iter()
             .any(|m| self.spec(i).model.starts_with(m));
@@ -735,9 +774,10 @@ impl<'s, W: Write> Sim<'s, W> {
         if !up {
             if n >= 2 {
                 // No HTTP: fall back to TFTP.
-                let d = self.jitter(100, 300);
-                self.at(t + S * 2 + d, i, Ev::NextFile);
+                let d = self.span(self.m.http_fallback_ms);
+                self.at(t + d, i, Ev::NextFile);
             } else {
+                // TCP's own SYN retransmission, 1 s doubling: the stack's, not the phone's.
                 self.at(t + (S << n), i, Ev::HttpConnect(n + 1));
             }
             return Ok(());
@@ -750,6 +790,7 @@ impl<'s, W: Write> Sim<'s, W> {
             ack: true,
             ..TcpFields::default()
         };
+        // The TCP handshake's round trip: the network's, no timing of the boot's.
         let d = self.jitter(1, 4);
         self.emit(
             t + d,
@@ -785,7 +826,7 @@ impl<'s, W: Write> Sim<'s, W> {
         self.emit(t, &wire::tcp_frame(l2, me, srv, f, &get))?;
         self.phones[i].http.1 = seq.wrapping_add(u32::try_from(get.len()).unwrap_or(0));
         self.phones[i].file_size = self.file_size(i, &file);
-        let d = self.jitter(2, 10);
+        let d = self.span(self.m.http_answer_ms);
         self.at(t + d, i, Ev::HttpAnswer);
         Ok(())
     }
@@ -826,7 +867,7 @@ impl<'s, W: Write> Sim<'s, W> {
             return self.file_missing(t + MS, i, &file);
         }
         self.phones[i].file = None;
-        let d = self.span(timing::BETWEEN_FILES);
+        let d = self.span(self.m.between_files_ms);
         self.at(t + d, i, Ev::NextFile);
         Ok(())
     }
@@ -916,10 +957,11 @@ impl<'s, W: Write> Sim<'s, W> {
             self.phones[i].server_port =
                 u16::try_from(self.rng.range(1024, 65000)).unwrap_or(30000);
             self.phones[i].file_size = self.file_size(i, &file);
-            let d = self.jitter(2, 20);
+            let d = self.step_span(self.t.file(file.kind.class(), Some(FileVia::Tftp)));
             self.at(t + d, i, Ev::ServerAnswersFile(1));
         } else {
-            let d = S * (2 << retry.min(3)) + self.jitter(0, 500);
+            let first = self.m.tftp_retry_first_ms << retry.min(3);
+            let d = first * MS + self.span(self.m.tftp_retry_jitter_ms);
             self.at(t + d, i, Ev::FileRetry(retry + 1));
         }
         Ok(())
@@ -1009,6 +1051,8 @@ impl<'s, W: Write> Sim<'s, W> {
         };
         let pkt = encode::tftp_data(u16::try_from(block).unwrap_or(u16::MAX), &data)?;
         self.emit(t, &wire::udp_frame(self.to_phone_l2(i), srv, phone, &pkt))?;
+        // A block's round trip, and the phone's ACK's below: the transfer's pace on the
+        // wire, no timing of the boot's.
         let d = self.jitter(1, 4);
         self.at(t + d, i, Ev::PhoneAcksBlock(block));
         Ok(())
@@ -1031,13 +1075,13 @@ impl<'s, W: Write> Sim<'s, W> {
             if f.kind == FileKind::LoadImage {
                 // Firmware written: one reboot, now running the new load.
                 self.phones[i].running_load = config_load(self.sc, self.spec(i).protocol);
-                let d = self.span(timing::FIRMWARE_REBOOT);
+                let d = self.span(self.m.firmware_reboot_ms);
                 self.phones[i].phase = Phase::Off;
                 self.at(t + d, i, Ev::Reboot);
                 return Ok(());
             }
         }
-        let d = self.span(timing::BETWEEN_FILES);
+        let d = self.span(self.m.between_files_ms);
         self.at(t + d, i, Ev::NextFile);
         Ok(())
     }
@@ -1066,7 +1110,7 @@ impl<'s, W: Write> Sim<'s, W> {
                 return Ok(());
             }
         }
-        let d = self.span(timing::BETWEEN_FILES);
+        let d = self.span(self.m.between_files_ms);
         self.at(t + d, i, Ev::NextFile);
         Ok(())
     }
@@ -1085,12 +1129,12 @@ impl<'s, W: Write> Sim<'s, W> {
                     kind: FileKind::LoadManifest,
                 },
             ];
-            let d = self.span(timing::CONFIG_TO_FIRMWARE);
+            let d = self.span(self.m.config_to_firmware_ms);
             self.at(t + d, i, Ev::NextFile);
             return Ok(());
         }
         self.phones[i].cm_index = 0;
-        let d = self.span(timing::CONFIG_TO_CONNECT);
+        let d = self.span(self.m.config_to_connect_ms);
         self.at(t + d, i, Ev::Connect(0));
         Ok(())
     }
@@ -1160,6 +1204,7 @@ impl<'s, W: Write> Sim<'s, W> {
                 if n >= 3 {
                     return self.cm_failed(t, i);
                 }
+                // TCP's own SYN retransmission, 1 s doubling: the stack's, not the phone's.
                 let d = S << n;
                 self.at(t + d, i, Ev::SynRetry(n + 1));
             }
@@ -1171,6 +1216,8 @@ impl<'s, W: Write> Sim<'s, W> {
                     rst: true,
                     ..TcpFields::default()
                 };
+                // The TCP handshake's round trip (here and for the SYN-ACK below): the
+                // network's, narrower than the cm-connect step's range.
                 let d = self.jitter(1, 5);
                 self.emit(
                     t + d,
@@ -1194,10 +1241,10 @@ impl<'s, W: Write> Sim<'s, W> {
             p.truth.fail(Stage::Registration, "cucm-unreachable");
             p.last_reason = "TCP-timeout";
             p.cm_index = 0;
-            let d = self.span(timing::CM_LIST_RETRY);
+            let d = self.span(self.m.cm_list_retry_ms);
             self.at(t + d, i, Ev::Connect(1));
         } else {
-            let d = self.jitter(200, 1000);
+            let d = self.span(self.m.cm_failover_ms);
             self.at(t + d, i, Ev::Connect(1));
         }
         Ok(())
@@ -1231,7 +1278,11 @@ impl<'s, W: Write> Sim<'s, W> {
         };
         self.emit(t + MS / 5, &wire::tcp_frame(l2, me, cm, ack, &[]))?;
         self.phones[i].phase = Phase::Registering;
-        let d = self.jitter(5, 40);
+        let proto = match self.spec(i).protocol {
+            Protocol::Sccp => rules::Protocol::Sccp,
+            Protocol::Sip => rules::Protocol::Sip,
+        };
+        let d = self.step_span(self.t.register(Some(proto)));
         self.at(t + d, i, Ev::SendRegister);
         Ok(())
     }
@@ -1323,15 +1374,15 @@ impl<'s, W: Write> Sim<'s, W> {
         match self.cm(i).and_then(|c| c.fault) {
             Some(CmFault::Unanswered) | Some(CmFault::Silent) => {
                 if self.uses_tcp(i) {
-                    let d = self.span(timing::REGISTER_TIMEOUT);
+                    let d = self.span(self.m.register_timeout_ms);
                     self.at(t + d, i, Ev::RegisterTimeout);
                 } else {
                     // SIP over UDP: Timer A from 500 ms, doubling to 4 s, until Timer F.
-                    self.at(t + 500 * MS, i, Ev::RegisterRetry(1));
+                    self.at(t + self.m.sip_timer_a_ms * MS, i, Ev::RegisterRetry(1));
                 }
             }
             _ => {
-                let d = self.jitter(3, 30);
+                let d = self.span(self.m.register_answer_ms);
                 self.at(t + d, i, Ev::RegisterAnswer);
             }
         }
@@ -1355,7 +1406,7 @@ impl<'s, W: Write> Sim<'s, W> {
             self.cm_payload(t, i, &challenge)?;
             self.phones[i].authorized = true;
             self.phones[i].cseq += 1;
-            let d = self.jitter(5, 30);
+            let d = self.span(self.m.challenge_to_register_ms);
             self.at(t + d, i, Ev::SendRegister);
             return Ok(());
         }
@@ -1391,7 +1442,7 @@ impl<'s, W: Write> Sim<'s, W> {
             p.truth.warn("cucm-failover");
         }
         let period = self.keepalive_period(i);
-        let d = period + self.jitter(0, 200);
+        let d = period + self.span(self.m.keepalive_jitter_ms);
         self.at(t + d, i, Ev::KeepAlive);
         Ok(())
     }
@@ -1399,11 +1450,14 @@ impl<'s, W: Write> Sim<'s, W> {
     fn register_retry(&mut self, t: i64, i: usize, n: u32) -> std::io::Result<()> {
         let msg = self.register_payload(i, self.phones[i].cseq)?;
         self.phone_payload(t, i, &msg)?;
-        let elapsed_ms: i64 = (0..n).map(|k| 500i64 << k.min(3)).sum();
-        if elapsed_ms + (500 << n.min(3)) >= 32_000 {
-            self.at(t + (500 << n.min(3)) * MS, i, Ev::RegisterTimeout);
+        // Timer A doubles up to 8 times itself (RFC 3261: T2 = 4 s), until Timer F.
+        let a = self.m.sip_timer_a_ms;
+        let elapsed_ms: i64 = (0..n).map(|k| a << k.min(3)).sum();
+        let wait = a << n.min(3);
+        if elapsed_ms + wait >= self.m.sip_timer_f_ms {
+            self.at(t + wait * MS, i, Ev::RegisterTimeout);
         } else {
-            self.at(t + (500 << n.min(3)) * MS, i, Ev::RegisterRetry(n + 1));
+            self.at(t + wait * MS, i, Ev::RegisterRetry(n + 1));
         }
         Ok(())
     }
@@ -1435,11 +1489,11 @@ impl<'s, W: Write> Sim<'s, W> {
             self.phones[i].last_reason = "Reset-Restart";
             self.phones[i].truth.failure_reboots += 1;
             self.phones[i].phase = Phase::Off;
-            let d = self.span(timing::FAILURE_REBOOT);
+            let d = self.span(self.m.failure_reboot_ms);
             self.at(t + d, i, Ev::Reboot);
         } else {
             self.phones[i].phase = Phase::Connecting;
-            let d = self.span(timing::REGISTER_RETRY);
+            let d = self.span(self.m.register_retry_ms);
             self.at(t + d, i, Ev::Connect(1));
         }
         Ok(())
@@ -1454,9 +1508,9 @@ impl<'s, W: Write> Sim<'s, W> {
             }
         }?;
         self.phone_payload(t, i, &msg)?;
-        let d = self.jitter(2, 20);
+        let d = self.span(self.m.keepalive_answer_ms);
         self.at(t + d, i, Ev::KeepAliveAnswer);
-        let d = self.keepalive_period(i) + self.jitter(0, 200);
+        let d = self.keepalive_period(i) + self.span(self.m.keepalive_jitter_ms);
         self.at(t + d, i, Ev::KeepAlive);
         Ok(())
     }
@@ -1465,8 +1519,8 @@ impl<'s, W: Write> Sim<'s, W> {
     /// Expires CUCM answers).
     fn keepalive_period(&self, i: usize) -> i64 {
         match self.spec(i).protocol {
-            Protocol::Sccp => 30 * S,
-            Protocol::Sip => 120 * S,
+            Protocol::Sccp => self.m.keepalive_sccp_ms * MS,
+            Protocol::Sip => self.m.keepalive_sip_ms * MS,
         }
     }
 
@@ -1502,6 +1556,8 @@ impl<'s, W: Write> Sim<'s, W> {
         p.local_port = 50000 + u16::try_from(i % 10_000).unwrap_or(0);
         p.seq = self.rng.next_u64() as u32;
         p.peer_seq = self.rng.next_u64() as u32;
+        // Where in its keepalive cycle the capture finds the phone: the scenario's
+        // staging, no timing of a boot's.
         let d = self.jitter(0, 25_000);
         self.at(t + d, i, Ev::KeepAlive);
     }
@@ -1810,6 +1866,8 @@ impl<'s, W: Write> Sim<'s, W> {
 
     // ---- background PCs ---------------------------------------------------------
 
+    /// The background PCs' pace (their DHCP and their DNS) is scenery around the phones,
+    /// no part of the model of a phone's boot: its delays stay written here.
     fn pc_event(&mut self, t: i64, pc: usize, ev: Ev) -> std::io::Result<()> {
         let mac = MacAddr([0x3c, 0x52, 0x82, 0x10, (pc >> 8) as u8, pc as u8]);
         let ip = Ipv4Addr::from(

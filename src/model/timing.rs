@@ -1,51 +1,180 @@
-//! The phone's and the network's timing, in milliseconds `(min, max)`: the single
-//! source for the simulation's jitter and for the predictions the analyzer gets
-//! from [`super::predict`]. Values follow PROTOCOLS.md and observed Cisco boots.
+//! The reference model's timing, read from a boot sequence (`rules/boot_sequence.json`): each
+//! step's `model_ms`, found by the event that reaches the step, and the sequence's
+//! `model_timing` (the phone's waits, retries and reboots). The simulator draws its delays
+//! from the builtin sequence's ([`Timing::builtin`]); the predictions the analyzer prints
+//! ([`super::predict`]) come from the sequence the analysis runs with, so `--rules DIR`
+//! changes both the verdict and the "within" it prints. A range the sequence lacks is a
+//! prediction the model does not make: nothing is made up here.
 
-/// The switch answers the phone's CDP / LLDP.
-pub const SWITCH_REPLY: (i64, i64) = (20, 80);
-/// From the voice VLAN to the first DISCOVER.
-pub const VLAN_TO_DHCP: (i64, i64) = (800, 1500);
-/// Without a voice VLAN the phone waits for one, then boots on the native VLAN.
-pub const NO_VLAN_TO_DHCP: (i64, i64) = (4000, 6000);
-/// A DHCP server (through its relay) answers.
-pub const DHCP_SERVER: (i64, i64) = (2, 30);
-/// The phone turns an OFFER into a REQUEST.
-pub const OFFER_TO_REQUEST: (i64, i64) = (5, 40);
-/// The first DISCOVER retransmission (RFC 2131: 4 s ±1, doubling to 64 s).
-pub const DISCOVER_RETRY_FIRST: i64 = 4000;
-/// The last DISCOVER backoff.
-pub const DISCOVER_RETRY_CAP: i64 = 64_000;
-/// After a NAK, the phone starts over.
-pub const NAK_TO_DISCOVER: (i64, i64) = (3000, 6000);
-/// From the ACK to the first file request (CTL, over TFTP or HTTP 6970).
-pub const ACK_TO_FIRST_FILE: (i64, i64) = (200, 600);
-/// Between two file requests.
-pub const BETWEEN_FILES: (i64, i64) = (50, 300);
-/// A TFTP / HTTP server answers a request.
-pub const FILE_SERVER: (i64, i64) = (2, 20);
-/// From the configuration to the load check's first request.
-pub const CONFIG_TO_FIRMWARE: (i64, i64) = (300, 900);
-/// From the configuration to the TCP SYN (or REGISTER) to the first call manager.
-pub const CONFIG_TO_CONNECT: (i64, i64) = (500, 1500);
-/// After the firmware is written, the phone reboots.
-pub const FIRMWARE_REBOOT: (i64, i64) = (15_000, 25_000);
-/// A call manager answers a SYN, or a Register.
-pub const CM_ANSWER: (i64, i64) = (1, 30);
-/// From the connection to the Register.
-pub const CONNECT_TO_REGISTER: (i64, i64) = (5, 40);
-/// A Register over TCP that gets no answer is given up after this.
-pub const REGISTER_TIMEOUT: (i64, i64) = (10_000, 12_000);
-/// SIP over UDP: Timer F, after which an unanswered REGISTER is given up.
-pub const SIP_TIMER_F: i64 = 32_000;
-/// After the last call manager failed, the phone tries the list again.
-pub const CM_LIST_RETRY: (i64, i64) = (10_000, 15_000);
-/// After a failed registration, the phone reconnects.
-pub const REGISTER_RETRY: (i64, i64) = (20_000, 30_000);
-/// After a failure, a phone set to reset reboots.
-pub const FAILURE_REBOOT: (i64, i64) = (5_000, 8_000);
+use std::sync::OnceLock;
 
-/// The latest a step can come, with a margin for a loaded network (×2 + 1 s).
-pub const fn deadline(range: (i64, i64)) -> i64 {
-    range.1 * 2 + 1000
+use rules::{
+    FileClass, FileVia, LoadError, ModelTiming, MsRange, Protocol, Qualities, Sequence, Stage,
+};
+
+use crate::timeline::EventType;
+
+/// A step the model speaks of: its stage, and how long the event reaching it takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepTiming {
+    /// The step's stage.
+    pub stage: Stage,
+    /// Its `model_ms`, when the sequence gives one.
+    pub ms: Option<MsRange>,
+}
+
+/// The steps the model speaks of, each found by the event that reaches it, and the model's
+/// other timing.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing<'s> {
+    /// The switch's CDP / LLDP-MED answer with the voice VLAN (`switch_voice_vlan`).
+    pub switch_answer: Option<StepTiming>,
+    /// The phone's DISCOVER (`dhcp_discover`), counted from the voice VLAN.
+    pub discover: Option<StepTiming>,
+    /// The server's OFFER (`dhcp_offer`).
+    pub offer: Option<StepTiming>,
+    /// The phone's REQUEST (`dhcp_request`).
+    pub request: Option<StepTiming>,
+    /// The server's ACK (`dhcp_ack`); a NAK comes as soon.
+    pub ack: Option<StepTiming>,
+    /// The call manager's SYN-ACK (`cm_syn_ack`).
+    pub connected: Option<StepTiming>,
+    /// The call manager's acknowledgement of a registration (`register_ack`).
+    pub registered: Option<StepTiming>,
+    /// The model's other timing (`model_timing`).
+    pub model: Option<ModelTiming>,
+    /// The sequence, for the steps found by their qualifiers (files, registrations).
+    sequence: &'s Sequence,
+}
+
+impl<'s> Timing<'s> {
+    /// The model's timing in `seq`.
+    pub fn new(seq: &'s Sequence) -> Timing<'s> {
+        let step = |t: EventType| step_timing(seq, t, &Qualities::default());
+        Timing {
+            switch_answer: step(EventType::SwitchVoiceVlan),
+            discover: step(EventType::DhcpDiscover),
+            offer: step(EventType::DhcpOffer),
+            request: step(EventType::DhcpRequest),
+            ack: step(EventType::DhcpAck),
+            connected: step(EventType::CmSynAck),
+            registered: step(EventType::RegisterAck),
+            model: seq.model_timing().copied(),
+            sequence: seq,
+        }
+    }
+
+    /// The builtin sequence's timing: the simulator's.
+    ///
+    /// # Errors
+    /// The builtin rules do not load (a test sees that they do).
+    pub fn builtin() -> Result<Timing<'static>, &'static LoadError> {
+        static BUILTIN: OnceLock<Result<Sequence, LoadError>> = OnceLock::new();
+        let seq = BUILTIN
+            .get_or_init(|| crate::analyze::load_rules(None).map(|r| r.sequence))
+            .as_ref()?;
+        Ok(Timing::new(seq))
+    }
+
+    /// The step a file of `class` reaches when it comes (`file_received`), over `via` (`None`:
+    /// either way).
+    pub fn file(&self, class: FileClass, via: Option<FileVia>) -> Option<StepTiming> {
+        let q = Qualities {
+            file: Some(class),
+            via,
+            ..Qualities::default()
+        };
+        step_timing(self.sequence, EventType::FileReceived, &q)
+    }
+
+    /// The step a Register (not an un-register) over `proto` reaches (`None`: either protocol).
+    pub fn register(&self, proto: Option<Protocol>) -> Option<StepTiming> {
+        let q = Qualities {
+            proto,
+            deregister: Some(false),
+            ..Qualities::default()
+        };
+        step_timing(self.sequence, EventType::Register, &q)
+    }
+
+    /// The first range the simulator needs that the sequence lacks, by name; `None` when it
+    /// has them all.
+    pub fn missing_for_simulation(&self) -> Option<&'static str> {
+        use FileClass::{Ctl, DefaultConfig, DeviceConfig, Firmware, Itl};
+        let ms = |s: Option<StepTiming>| s.and_then(|s| s.ms).is_some();
+        let steps = [
+            ("switch_voice_vlan", ms(self.switch_answer)),
+            ("dhcp_discover", ms(self.discover)),
+            ("dhcp_offer", ms(self.offer)),
+            ("dhcp_request", ms(self.request)),
+            ("dhcp_ack", ms(self.ack)),
+            ("register (sccp)", ms(self.register(Some(Protocol::Sccp)))),
+            ("register (sip)", ms(self.register(Some(Protocol::Sip)))),
+            ("model_timing", self.model.is_some()),
+        ];
+        let files = [Ctl, Itl, DeviceConfig, DefaultConfig, Firmware].map(|c| {
+            (
+                "file_received (tftp)",
+                ms(self.file(c, Some(FileVia::Tftp))),
+            )
+        });
+        steps
+            .into_iter()
+            .chain(files)
+            .find(|(_, there)| !there)
+            .map(|(name, _)| name)
+    }
+}
+
+/// The step `event` with qualities `q` reaches, with its timing.
+fn step_timing(seq: &Sequence, event: EventType, q: &Qualities) -> Option<StepTiming> {
+    let s = seq.step(seq.reached_by(event.name(), q)?);
+    Some(StepTiming {
+        stage: s.stage,
+        ms: s.model_ms,
+    })
+}
+
+/// The latest a message can come after the one it answers or follows, with a margin for a
+/// loaded network: twice the longest the model takes, and a second.
+pub const fn deadline(range: MsRange) -> i64 {
+    range.hi * 2 + 1000
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builtin_sequence_has_every_range_the_simulator_needs() {
+        let t = Timing::builtin().unwrap();
+        assert_eq!(t.missing_for_simulation(), None);
+        assert_eq!(t.offer.unwrap().ms, Some(MsRange { lo: 2, hi: 30 }));
+        assert_eq!(t.offer.unwrap().stage, Stage::Dhcp);
+        let firmware = t.file(FileClass::Firmware, None).unwrap();
+        assert_eq!(firmware.stage, Stage::Firmware);
+        assert_eq!(
+            t.file(FileClass::DeviceConfig, Some(FileVia::Http))
+                .unwrap()
+                .ms,
+            Some(MsRange { lo: 2, hi: 20 })
+        );
+        assert!(t.file(FileClass::Other, None).is_none());
+        assert_eq!(deadline(MsRange { lo: 2, hi: 30 }), 1060);
+    }
+
+    #[test]
+    fn a_sequence_without_ranges_gives_none() {
+        let rules = crate::analyze::load_rules(None).unwrap();
+        let text = rules::BUILTIN_SEQUENCE.replace("\"model_ms\": [2, 30], ", "");
+        let seq =
+            Sequence::from_json("seq.json", &text, &crate::engine::facts::vocabulary()).unwrap();
+        let t = Timing::new(&seq);
+        assert_eq!(t.offer.unwrap().ms, None);
+        assert_eq!(t.missing_for_simulation(), Some("dhcp_offer"));
+        assert_eq!(
+            Timing::new(&rules.sequence).offer.unwrap().ms.unwrap().hi,
+            30
+        );
+    }
 }

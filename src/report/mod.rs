@@ -206,7 +206,8 @@ pub struct TimelineEntry {
 /// predicts.
 #[derive(Debug, Clone, Serialize)]
 pub struct Expectation {
-    /// The stage of the next step.
+    /// The earliest stage of the next steps the boot cannot skip (of all of them when every
+    /// one is optional).
     pub stage: Stage,
     /// The next steps of the expected sequence, in words.
     pub expected: Vec<String>,
@@ -218,7 +219,10 @@ pub struct Expectation {
     pub waited: Seconds,
     /// The sequence's timeout for it (seconds).
     pub timeout: Seconds,
-    /// The reference model's prediction from the last event seen.
+    /// The reference model's prediction from the last event that tells where the boot
+    /// stands (the one that reached the furthest step, or a later one of its stage or a
+    /// later stage); `None` when it makes none (no MAC, an event it does not read, a range the
+    /// rules lack).
     pub model: Option<ModelPrediction>,
 }
 
