@@ -15,6 +15,7 @@ mod live;
 mod live_watch;
 mod merge;
 mod metamorphic;
+mod model_truth;
 mod mutation;
 mod progress;
 mod rules_docs;

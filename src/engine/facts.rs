@@ -413,6 +413,12 @@ pub const DERIVED: &[Derived] = &[
         value: |x| i(x.boot.cut_since_progress.into()),
     },
     Derived {
+        name: "restarted",
+        ty: FactType::Bool,
+        doc: "the phone started a new boot after this one: it gave up waiting for what the boot lacked",
+        value: |x| b(!x.cx.last),
+    },
+    Derived {
         name: "capture_missed_frames",
         ty: FactType::Int,
         doc: "frames the capture is known to have missed: the capturing host's drops (pcapng statistics, live kernel counters) and TCP segments acknowledged that it never held",

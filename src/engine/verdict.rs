@@ -134,7 +134,10 @@ pub fn verdict(
     let timed_out = facts.timed_out();
     let mut boot = &dev.boot;
     let stalls = |raw: &[Raw]| raw.iter().any(|r| r.stalls);
-    if judged && !dev.boot.registered && !stalls(&raw) && !timed_out {
+    // A finding of no stage of its own (a boot loop) is about the device, not what
+    // stopped this boot.
+    let stalls_here = |raw: &[Raw]| raw.iter().any(|r| r.stalls && !r.any_stage);
+    if judged && !dev.boot.registered && !stalls_here(&raw) && !timed_out {
         // A boot cut short by a restart: the previous boot's verdict stands.
         if let Some(prev) = dev.earlier.last() {
             let pcx = FactContext {
