@@ -224,6 +224,7 @@ pub fn verdict(
         boot_started: rel(last.start_ns),
         boot_duration,
         expected_next,
+        directions: super::visibility::phone_directions(dev),
         inferred_steps: seq
             .steps()
             .filter(|&s| seq.rank(s) < 128 && passed_unseen >> seq.rank(s) & 1 == 1)

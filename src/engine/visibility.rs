@@ -200,6 +200,20 @@ fn dominators(seq: &Sequence) -> Vec<u128> {
     dom
 }
 
+/// Which of a phone's exchanges with its servers the capture holds, over its boots:
+/// `both`, `from_phone`, `to_phone` or `none`.
+pub fn phone_directions(dev: &Device) -> &'static str {
+    let boots = || dev.earlier.iter().chain(std::iter::once(&dev.boot));
+    let asked = boots().any(|b| asks(b) > 0);
+    let answered = boots().any(|b| answers(b) > 0);
+    match (asked, answered) {
+        (true, true) => "both",
+        (true, false) => "from_phone",
+        (false, true) => "to_phone",
+        (false, false) => "none",
+    }
+}
+
 /// The boot's messages to its servers.
 pub fn asks(boot: &Boot) -> u32 {
     EventType::ALL

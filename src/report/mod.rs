@@ -100,6 +100,9 @@ pub struct PhoneReport {
     pub boot_duration: Option<Seconds>,
     /// What was expected next and never came, for a phone not registered.
     pub expected_next: Option<Expectation>,
+    /// Which of the phone's exchanges with its servers the capture holds: `both`,
+    /// `from_phone` (its requests only), `to_phone` (the answers only) or `none`.
+    pub directions: &'static str,
     /// Steps the boot passed that the capture does not show, proved by the phone's
     /// own progress (their ids in the boot sequence): the answer was not captured.
     #[serde(skip_serializing_if = "Vec::is_empty")]

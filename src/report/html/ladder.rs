@@ -492,6 +492,7 @@ mod tests {
             boot_started: crate::report::Seconds::default(),
             boot_duration: None,
             expected_next: None,
+            directions: "both",
             inferred_steps: Vec::new(),
             timeline_dropped: 0,
         }
