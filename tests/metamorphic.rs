@@ -237,11 +237,13 @@ fn an_sccp_phone_seen_only_from_its_side_is_registered_by_its_keepalives() {
         "{:?}",
         p.inferred_steps
     );
-    assert!(
-        p.inferred_steps.contains(&"dhcp-offer".to_owned()),
-        "{:?}",
-        p.inferred_steps
-    );
+    // It sent its REQUEST, so an OFFER came; it asked for the next file, so it had the
+    // last; it went to its call manager, so it had its configuration.
+    for step in ["dhcp-offer", "dhcp-ack", "ctl", "itl", "config-tftp"] {
+        let inferred = &p.inferred_steps;
+        assert!(inferred.contains(&step.to_owned()), "{step}: {inferred:?}");
+    }
+    assert_eq!(p.directions, "from_phone");
     // Its boot time is not the first keepalive's, 30 s after the registration.
     assert_eq!(p.boot_duration, None);
 }

@@ -94,6 +94,8 @@ pub struct FileState {
     pub first_frame: u64,
     /// Outcome, once answered.
     pub outcome: Option<FileOutcome>,
+    /// The outcome is inferred from the phone moving on, not seen.
+    pub inferred: bool,
 }
 
 /// How a file request ended.
@@ -299,6 +301,39 @@ impl Boot {
         }
     }
 
+    /// The phone moved on, to `next` (another file) or to its call manager (`None`):
+    /// the files it asked before and got no answer to in the capture were answered
+    /// out of its sight. Those it moved on from to the call manager it had (received);
+    /// one it moved on from to another file was answered (found or not). Returns the
+    /// files so marked, as the events whose steps they reach.
+    pub fn moved_on(&mut self, next: Option<&str>) -> Vec<EventKind> {
+        let mut passed = Vec::new();
+        for f in &mut self.files {
+            if f.outcome.is_some() || next == Some(&*f.name) {
+                continue;
+            }
+            f.unanswered = 0;
+            f.inferred = true;
+            let (file, class, via) = (f.name.clone(), f.class, f.via);
+            passed.push(if next.is_none() {
+                f.outcome = Some(FileOutcome::Received);
+                if class == FileClass::Firmware {
+                    self.firmware_received = true;
+                }
+                EventKind::FileReceived {
+                    file,
+                    class,
+                    bytes: 0,
+                    via,
+                }
+            } else {
+                f.outcome = Some(FileOutcome::Answered);
+                EventKind::FileNotFound { file, class, via }
+            });
+        }
+        passed
+    }
+
     /// Whether `step` was reached only by an inference from the phone's own progress.
     pub fn inferred_at(&self, seq: &Sequence, step: StepId) -> bool {
         seq.rank(step) < 128 && self.inferred >> seq.rank(step) & 1 == 1
@@ -368,6 +403,7 @@ impl Boot {
         if self.files.len() < MAX_FILES && !self.frozen {
             self.file_name_bytes += name.len();
             self.files.push(FileState {
+                inferred: false,
                 name: name.into(),
                 class,
                 server,

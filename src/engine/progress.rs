@@ -155,6 +155,31 @@ pub fn advance(dev: &mut Device, seq: &Sequence, steps: &Steps, ev: Event, start
             dev.new_boot(seq, &steps.carried, ev.ts_ns, ev.frame);
         }
     }
+    // A phone that moves on had the answers before: the steps they reach are passed,
+    // by inference (an answer "found or not" only reaches the steps either reaches).
+    let moved_to = match &ev.kind {
+        EventKind::FileRequest { file, .. } => Some(Some(&**file)),
+        EventKind::CmSyn { .. } | EventKind::Register { .. } | EventKind::Keepalive { .. } => {
+            Some(None)
+        }
+        _ => None,
+    };
+    if let Some(next) = moved_to {
+        for kind in dev.boot.moved_on(next) {
+            let answered_only = matches!(kind, EventKind::FileNotFound { .. });
+            if let Some((step, _)) = steps.reached_by(&kind) {
+                let either = answered_only
+                    && seq
+                        .step(step)
+                        .reached_by
+                        .iter()
+                        .any(|m| m.event == "file_received");
+                if !answered_only || either {
+                    dev.boot.reach(seq, step, ev.ts_ns, ev.frame, true);
+                }
+            }
+        }
+    }
     apply_state(dev, &ev);
     if let Some((step, inferred)) = steps.reached_by(&ev.kind) {
         dev.boot.reach(seq, step, ev.ts_ns, ev.frame, inferred);
