@@ -165,6 +165,11 @@ fn proto_upper(p: parsers::Proto) -> &'static str {
         parsers::Proto::Sccp => "SCCP",
         parsers::Proto::Sip => "SIP",
         parsers::Proto::Http => "HTTP",
+        parsers::Proto::Gre => "GRE",
+        parsers::Proto::Erspan => "ERSPAN",
+        parsers::Proto::Vxlan => "VXLAN",
+        parsers::Proto::Capwap => "CAPWAP",
+        parsers::Proto::Ieee80211 => "802.11",
     }
 }
 
