@@ -13,7 +13,9 @@ use std::net::IpAddr;
 use parsers::{cdp, dhcp, http, lldp, sccp, sip, tftp, DissectError, ErrorKind, Proto};
 
 use crate::capture::Frame;
-use crate::link::{self, LinkError, Net, Packet, TcpFlags, TcpSegment, Transport};
+use crate::link::{
+    self, LinkError, Net, Packet, TcpFlags, TcpSegment, Transport, Tunnel, TunnelKind,
+};
 pub use crate::reassembly::FlowKey;
 use crate::reassembly::{Delivery, Placement, Stream, StreamLimits, Streams};
 
@@ -341,6 +343,37 @@ pub struct DispatchStats {
     pub tftp_evicted: u64,
 }
 
+/// Tunnels listed at most in [`TunnelTally`]: a capture has a few (one per mirroring
+/// switch, a pair per access point); the frames of others are counted together.
+pub const MAX_TUNNELS_LISTED: usize = 64;
+
+/// The tunnels the dispatched frames came in, by kind and outer addresses (in the
+/// order first seen), with the frames each brought.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TunnelTally {
+    listed: Vec<((TunnelKind, IpAddr, IpAddr), u64)>,
+    /// Frames that came in tunnels beyond the first [`MAX_TUNNELS_LISTED`].
+    pub unlisted_frames: u64,
+}
+
+impl TunnelTally {
+    fn count(&mut self, t: &Tunnel) {
+        let key = (t.kind, t.src, t.dst);
+        if let Some((_, n)) = self.listed.iter_mut().find(|(k, _)| *k == key) {
+            *n += 1;
+        } else if self.listed.len() < MAX_TUNNELS_LISTED {
+            self.listed.push((key, 1));
+        } else {
+            self.unlisted_frames += 1;
+        }
+    }
+
+    /// Each tunnel (kind, outer source, outer destination) and its frames.
+    pub fn iter(&self) -> impl Iterator<Item = (TunnelKind, IpAddr, IpAddr, u64)> + '_ {
+        self.listed.iter().map(|&((k, s, d), n)| (k, s, d, n))
+    }
+}
+
 /// The dissection state of one capture (or one live session).
 #[derive(Debug, Default)]
 pub struct Dispatcher {
@@ -350,6 +383,8 @@ pub struct Dispatcher {
     next_tftp_sweep_ns: Option<i64>,
     /// Counters.
     pub stats: DispatchStats,
+    /// The tunnels frames came in.
+    pub tunnels: TunnelTally,
 }
 
 /// Which stream protocol a TCP port selects.
@@ -431,6 +466,9 @@ impl Dispatcher {
     where
         F: FnMut(&Packet<'f>, Observed<'_>),
     {
+        if let Some(t) = &packet.tunnel {
+            self.tunnels.count(t);
+        }
         let mut emit = |stats: &mut DispatchStats, o: Observed<'_>| {
             match o {
                 Observed::Message(_) => stats.messages += 1,
@@ -1039,5 +1077,33 @@ mod tests {
         );
         assert_eq!(run(&mut d, 3, &frame), ["msg KeepAliveReq"]);
         assert!(run(&mut d, 4, &tcp(443, 1, ACK, &[0x16; 300])).is_empty());
+    }
+
+    #[test]
+    fn tunnels_are_tallied_by_outer_addresses_within_a_bound() {
+        let mut tally = TunnelTally::default();
+        let t = |n: u32, kind| Tunnel {
+            kind,
+            src: IpAddr::from(Ipv4Addr::from(n)),
+            dst: IpAddr::from(Ipv4Addr::new(192, 0, 2, 9)),
+            depth: 1,
+        };
+        for n in 0..MAX_TUNNELS_LISTED as u32 + 6 {
+            tally.count(&t(n, TunnelKind::ErspanII));
+            tally.count(&t(n, TunnelKind::ErspanII));
+        }
+        tally.count(&t(0, TunnelKind::Vxlan));
+        let listed: Vec<_> = tally.iter().collect();
+        assert_eq!(listed.len(), MAX_TUNNELS_LISTED);
+        assert_eq!(
+            listed[0],
+            (
+                TunnelKind::ErspanII,
+                t(0, TunnelKind::Gre).src,
+                t(0, TunnelKind::Gre).dst,
+                2
+            )
+        );
+        assert_eq!(tally.unlisted_frames, 13);
     }
 }
