@@ -13,9 +13,7 @@ use std::net::IpAddr;
 use parsers::{cdp, dhcp, http, lldp, sccp, sip, tftp, DissectError, ErrorKind, Proto};
 
 use crate::capture::Frame;
-use crate::link::{
-    self, LinkError, Net, Packet, TcpFlags, TcpSegment, Transport, Tunnel, TunnelKind,
-};
+use crate::link::{self, LinkError, Net, Packet, TcpFlags, TcpSegment, Transport, TunnelKind};
 pub use crate::reassembly::FlowKey;
 use crate::reassembly::{Delivery, Placement, Stream, StreamLimits, Streams};
 
@@ -357,8 +355,8 @@ pub struct TunnelTally {
 }
 
 impl TunnelTally {
-    fn count(&mut self, t: &Tunnel) {
-        let key = (t.kind, t.src, t.dst);
+    fn count(&mut self, kind: TunnelKind, src: IpAddr, dst: IpAddr) {
+        let key = (kind, src, dst);
         if let Some((_, n)) = self.listed.iter_mut().find(|(k, _)| *k == key) {
             *n += 1;
         } else if self.listed.len() < MAX_TUNNELS_LISTED {
@@ -467,7 +465,9 @@ impl Dispatcher {
         F: FnMut(&Packet<'f>, Observed<'_>),
     {
         if let Some(t) = &packet.tunnel {
-            self.tunnels.count(t);
+            if let Some((src, dst)) = link::tunnel_endpoints(frame) {
+                self.tunnels.count(t.kind, src, dst);
+            }
         }
         let mut emit = |stats: &mut DispatchStats, o: Observed<'_>| {
             match o {
@@ -1082,28 +1082,16 @@ mod tests {
     #[test]
     fn tunnels_are_tallied_by_outer_addresses_within_a_bound() {
         let mut tally = TunnelTally::default();
-        let t = |n: u32, kind| Tunnel {
-            kind,
-            src: IpAddr::from(Ipv4Addr::from(n)),
-            dst: IpAddr::from(Ipv4Addr::new(192, 0, 2, 9)),
-            depth: 1,
-        };
+        let src = |n: u32| IpAddr::from(Ipv4Addr::from(n));
+        let sensor = IpAddr::from(Ipv4Addr::new(192, 0, 2, 9));
         for n in 0..MAX_TUNNELS_LISTED as u32 + 6 {
-            tally.count(&t(n, TunnelKind::ErspanII));
-            tally.count(&t(n, TunnelKind::ErspanII));
+            tally.count(TunnelKind::ErspanII, src(n), sensor);
+            tally.count(TunnelKind::ErspanII, src(n), sensor);
         }
-        tally.count(&t(0, TunnelKind::Vxlan));
+        tally.count(TunnelKind::Vxlan, src(0), sensor);
         let listed: Vec<_> = tally.iter().collect();
         assert_eq!(listed.len(), MAX_TUNNELS_LISTED);
-        assert_eq!(
-            listed[0],
-            (
-                TunnelKind::ErspanII,
-                t(0, TunnelKind::Gre).src,
-                t(0, TunnelKind::Gre).dst,
-                2
-            )
-        );
+        assert_eq!(listed[0], (TunnelKind::ErspanII, src(0), sensor, 2));
         assert_eq!(tally.unlisted_frames, 13);
     }
 }

@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 use crate::capture::{self, CaptureError, CaptureStats, Frame};
 use crate::describe;
 use crate::dispatch::{DispatchStats, Dispatcher, Message, Observed};
-use crate::link::{Net, Packet, Transport};
+use crate::link::{self, Net, Packet, Transport};
 use crate::reassembly::{StreamLimits, StreamStats};
 
 /// Output format of `dissect`.
@@ -213,7 +213,10 @@ fn text_line(
         (rel % 1_000_000_000) / 1000
     );
     if let Some(t) = &packet.tunnel {
-        let _ = write!(out, "[{} {} → {}", t.kind, t.src, t.dst);
+        let _ = write!(out, "[{}", t.kind);
+        if let Some((src, dst)) = link::tunnel_endpoints(frame) {
+            let _ = write!(out, " {src} → {dst}");
+        }
         if t.depth > 1 {
             let _ = write!(out, ", {} deep", t.depth);
         }
@@ -285,8 +288,10 @@ fn json_line(
     if let Some(t) = &packet.tunnel {
         let mut tunnel = Map::new();
         tunnel.insert("kind".into(), t.kind.name().into());
-        tunnel.insert("src".into(), t.src.to_string().into());
-        tunnel.insert("dst".into(), t.dst.to_string().into());
+        if let Some((src, dst)) = link::tunnel_endpoints(frame) {
+            tunnel.insert("src".into(), src.to_string().into());
+            tunnel.insert("dst".into(), dst.to_string().into());
+        }
         tunnel.insert("depth".into(), t.depth.into());
         obj.insert("tunnel".into(), Value::Object(tunnel));
     }

@@ -10,8 +10,10 @@
 //! MetaData), ERSPAN types I, II and III in GRE, VXLAN on UDP 4789, CAPWAP data on
 //! UDP 5247 (an 802.3 frame, or an 802.11 data frame and its LLC/SNAP header). The
 //! headers are read by the `parsers` crate's views (`gre`, `vxlan`, `capwap`,
-//! `ieee80211`); what they carry is sliced here, as if captured natively, and
-//! [`Packet::tunnel`] keeps the outermost tunnel's kind and addresses.
+//! `ieee80211`); what they carry is sliced here, as if captured natively.
+//! [`Packet::tunnel`] says the outermost tunnel's kind and how deep the frame was, in
+//! two bytes (a packet view is moved around for every frame: it stays small);
+//! [`tunnel_endpoints`] reads that tunnel's addresses from the frame when wanted.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
@@ -281,17 +283,14 @@ impl fmt::Display for TunnelKind {
     }
 }
 
-/// How a frame reached the capture when it came in a tunnel: the outermost tunnel
-/// (the mirroring switch and the sensor, the two tunnel end points, the access point
-/// and its controller) and how many tunnels deep the frame was.
+/// How a frame reached the capture when it came in a tunnel: the outermost tunnel's
+/// kind (its addresses, the mirroring switch and the sensor, the two tunnel end
+/// points, the access point and its controller: [`tunnel_endpoints`]) and how many
+/// tunnels deep the frame was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Tunnel {
     /// The outermost tunnel's kind.
     pub kind: TunnelKind,
-    /// Its source address.
-    pub src: IpAddr,
-    /// Its destination address.
-    pub dst: IpAddr,
     /// Tunnels entered, 1 to [`MAX_TUNNELS`].
     pub depth: u8,
 }
@@ -338,10 +337,48 @@ const SNAP_CDP: [u8; 8] = [0xaa, 0xaa, 0x03, 0x00, 0x00, 0x0c, 0x20, 0x00];
 /// A header cut short, a tag stack deeper than [`MAX_TAGS`], an unsupported link
 /// type, or a malformed IP header.
 pub fn decode<'a>(frame: &Frame<'a>) -> Result<Packet<'a>, LinkError> {
-    let data = frame.data;
     let mut pkt = Packet::empty();
+    outer(frame, &mut pkt)?;
+    if let Net::Ip(ip) = &pkt.net {
+        // The common case stops at this test, inlined.
+        if maybe_tunnel(&ip.transport) {
+            if let Some((kind, inner)) = tunnel(ip) {
+                return enter_tunnels(kind, inner);
+            }
+        }
+    }
+    Ok(pkt)
+}
+
+/// Whether a transport may be a tunnel [`tunnel`] enters: GRE, or UDP on a tunnel port.
+#[inline(always)]
+fn maybe_tunnel(t: &Transport<'_>) -> bool {
+    match *t {
+        Transport::Other { protocol, .. } => protocol == 47,
+        Transport::Udp {
+            src_port, dst_port, ..
+        } => tunnel_ports(src_port, dst_port),
+        _ => false,
+    }
+}
+
+/// The source and destination addresses of the outermost tunnel a frame came in (as
+/// [`decode`] reads it: `Some` exactly when its packet has a [`Packet::tunnel`]).
+pub fn tunnel_endpoints(frame: &Frame<'_>) -> Option<(IpAddr, IpAddr)> {
+    let mut pkt = Packet::empty();
+    outer(frame, &mut pkt).ok()?;
+    match pkt.net {
+        Net::Ip(ip) if tunnel(&ip).is_some() => Some((ip.src, ip.dst)),
+        _ => None,
+    }
+}
+
+/// [`decode`] without entering a tunnel, into `pkt` (empty).
+#[inline(always)]
+fn outer<'a>(frame: &Frame<'a>, pkt: &mut Packet<'a>) -> Result<(), LinkError> {
+    let data = frame.data;
     match frame.linktype {
-        Linktype::ETHERNET => ethernet(data, &mut pkt)?,
+        Linktype::ETHERNET => ethernet(data, pkt)?,
         Linktype::LINUX_SLL => {
             // packet type u16, ARPHRD u16, address length u16, address [8], protocol u16
             let Some(hdr) = data.get(..16) else {
@@ -400,12 +437,7 @@ pub fn decode<'a>(frame: &Frame<'a>) -> Result<Packet<'a>, LinkError> {
         }
         other => return Err(LinkError::UnsupportedLinktype(other)),
     }
-    if let Net::Ip(ip) = pkt.net {
-        if let Some((kind, inner)) = tunnel(&ip) {
-            return enter_tunnels(&ip, kind, inner);
-        }
-    }
-    Ok(pkt)
+    Ok(())
 }
 
 impl Packet<'_> {
@@ -421,6 +453,7 @@ impl Packet<'_> {
 }
 
 /// An Ethernet frame from its destination MAC on.
+#[inline(always)]
 fn ethernet<'a>(data: &'a [u8], pkt: &mut Packet<'a>) -> Result<(), LinkError> {
     let (Some(d), Some(s), Some(rest)) = (data.get(..6), data.get(6..12), data.get(12..)) else {
         return Err(LinkError::Truncated("Ethernet"));
@@ -450,6 +483,7 @@ enum Inner<'a> {
 
 /// The UDP ports whose datagrams may be tunnels ([`tunnel`]): a datagram to the VXLAN
 /// port, from or to the CAPWAP data port.
+#[inline(always)]
 fn tunnel_ports(src_port: u16, dst_port: u16) -> bool {
     dst_port == vxlan::PORT || src_port == capwap::DATA_PORT || dst_port == capwap::DATA_PORT
 }
@@ -536,22 +570,13 @@ fn capwap_tunnel(payload: &[u8]) -> Option<(TunnelKind, Inner<'_>)> {
     Some((TunnelKind::Capwap, inner))
 }
 
-/// The innermost frame of a tunnel packet `outer` (of `kind`, carrying `inner`),
-/// entering at most [`MAX_TUNNELS`] tunnels.
+/// The innermost frame of a tunnel of `kind` carrying `inner`, entering at most
+/// [`MAX_TUNNELS`] tunnels.
 ///
 /// # Errors
 /// The innermost frame cannot be sliced, as it could not be natively.
-fn enter_tunnels<'a>(
-    outer: &Ip<'a>,
-    kind: TunnelKind,
-    inner: Inner<'a>,
-) -> Result<Packet<'a>, LinkError> {
-    let mut seen = Tunnel {
-        kind,
-        src: outer.src,
-        dst: outer.dst,
-        depth: 0,
-    };
+fn enter_tunnels(kind: TunnelKind, inner: Inner<'_>) -> Result<Packet<'_>, LinkError> {
+    let mut seen = Tunnel { kind, depth: 0 };
     let mut next = inner;
     loop {
         seen.depth += 1;
@@ -1223,22 +1248,25 @@ mod tests {
     }
 
     /// What the phone's frame reads as natively, with the tunnel that brought it.
-    fn as_native_via(f: &[u8], tunnel: Tunnel) {
+    fn as_native_via(f: &[u8], tunnel: (TunnelKind, [u8; 4], [u8; 4], u8)) {
+        let (kind, src, dst, depth) = tunnel;
         let native = phone_frame();
         let want = Packet {
-            tunnel: Some(tunnel),
+            tunnel: Some(Tunnel { kind, depth }),
             ..decoded(&native)
         };
         assert_eq!(decoded(f), want);
+        let ends = (IpAddr::from(src), IpAddr::from(dst));
+        assert_eq!(tunnel_endpoints(&frame(Linktype::ETHERNET, f)), Some(ends));
     }
 
-    fn tunnel(kind: TunnelKind, src: [u8; 4], dst: [u8; 4], depth: u8) -> Tunnel {
-        Tunnel {
-            kind,
-            src: IpAddr::from(src),
-            dst: IpAddr::from(dst),
-            depth,
-        }
+    fn tunnel(
+        kind: TunnelKind,
+        src: [u8; 4],
+        dst: [u8; 4],
+        depth: u8,
+    ) -> (TunnelKind, [u8; 4], [u8; 4], u8) {
+        (kind, src, dst, depth)
     }
 
     #[test]
@@ -1301,6 +1329,7 @@ mod tests {
         for f in [keepalive, ip_type, no_i_flag] {
             let p = decoded(&f);
             assert_eq!(p.tunnel, None, "{f:02x?}");
+            assert_eq!(tunnel_endpoints(&frame(Linktype::ETHERNET, &f)), None);
             assert_eq!(p.src_mac, Some(MacAddr([3; 6])));
         }
         let f = in_gre(GreProtocol(0), None, &[]);
@@ -1407,11 +1436,22 @@ mod tests {
             let f = in_capwap(true, &client_uplink(order, 0, &cdp_llc));
             let p = decoded(&f);
             assert_eq!(p.net, Net::Cdp(&[0x02, 0xb4]), "{order:?}");
+            let ends = tunnel_endpoints(&frame(Linktype::ETHERNET, &f));
+            assert_eq!(
+                ends,
+                Some((at_the_controller.1.into(), at_the_controller.2.into()))
+            );
             assert_eq!(
                 (p.src_mac, p.dst_mac),
                 (Some(MacAddr(SRC)), Some(MacAddr(DST)))
             );
-            assert_eq!(p.tunnel, Some(at_the_controller));
+            assert_eq!(
+                p.tunnel,
+                Some(Tunnel {
+                    kind: TunnelKind::Capwap,
+                    depth: 1
+                })
+            );
         }
         // An IP packet behind RFC 1042 SNAP: as the phone's frame, less its tag.
         let native = phone_frame();

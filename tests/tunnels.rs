@@ -66,11 +66,13 @@ fn family(kind: TunnelKind) -> &'static str {
     }
 }
 
-fn ours(p: &Packet<'_>) -> View {
+fn ours(p: &Packet<'_>, frame: &Frame<'_>) -> View {
+    let ends = link::tunnel_endpoints(frame);
     let mut v = View {
         tunnel: p
             .tunnel
-            .map(|t| (family(t.kind), t.src.to_string(), t.dst.to_string())),
+            .zip(ends)
+            .map(|(t, (src, dst))| (family(t.kind), src.to_string(), dst.to_string())),
         depth: p.tunnel.map_or(0, |t| t.depth),
         macs: p
             .src_mac
@@ -216,8 +218,9 @@ fn every_frame_of_the_tunnel_captures_reads_as_tshark_reads_it() {
             let cols: Vec<&str> = line.split('\t').collect();
             let number: u64 = cols[0].parse().unwrap();
             let want = theirs(&cols);
-            let got = match link::decode(&frame_of(by_number[&number])) {
-                Ok(p) => ours(&p),
+            let frame = frame_of(by_number[&number]);
+            let got = match link::decode(&frame) {
+                Ok(p) => ours(&p, &frame),
                 Err(e) => {
                     failures.push(format!("{cap} frame {number}: {e}"));
                     continue;
