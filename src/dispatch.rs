@@ -13,7 +13,7 @@ use std::net::IpAddr;
 use parsers::{cdp, dhcp, http, lldp, sccp, sip, tftp, DissectError, ErrorKind, Proto};
 
 use crate::capture::Frame;
-use crate::link::{self, LinkError, Net, Packet, TcpFlags, TcpSegment, Transport};
+use crate::link::{self, LinkError, Net, Packet, TcpFlags, TcpSegment, Transport, TunnelKind};
 pub use crate::reassembly::FlowKey;
 use crate::reassembly::{Delivery, Placement, Stream, StreamLimits, Streams};
 
@@ -347,6 +347,37 @@ pub struct DispatchStats {
     pub tftp_evicted: u64,
 }
 
+/// Tunnels listed at most in [`TunnelTally`]: a capture has a few (one per mirroring
+/// switch, a pair per access point); the frames of others are counted together.
+pub const MAX_TUNNELS_LISTED: usize = 64;
+
+/// The tunnels the dispatched frames came in, by kind and outer addresses (in the
+/// order first seen), with the frames each brought.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TunnelTally {
+    listed: Vec<((TunnelKind, IpAddr, IpAddr), u64)>,
+    /// Frames that came in tunnels beyond the first [`MAX_TUNNELS_LISTED`].
+    pub unlisted_frames: u64,
+}
+
+impl TunnelTally {
+    fn count(&mut self, kind: TunnelKind, src: IpAddr, dst: IpAddr) {
+        let key = (kind, src, dst);
+        if let Some((_, n)) = self.listed.iter_mut().find(|(k, _)| *k == key) {
+            *n += 1;
+        } else if self.listed.len() < MAX_TUNNELS_LISTED {
+            self.listed.push((key, 1));
+        } else {
+            self.unlisted_frames += 1;
+        }
+    }
+
+    /// Each tunnel (kind, outer source, outer destination) and its frames.
+    pub fn iter(&self) -> impl Iterator<Item = (TunnelKind, IpAddr, IpAddr, u64)> + '_ {
+        self.listed.iter().map(|&((k, s, d), n)| (k, s, d, n))
+    }
+}
+
 /// The dissection state of one capture (or one live session).
 #[derive(Debug, Default)]
 pub struct Dispatcher {
@@ -356,6 +387,8 @@ pub struct Dispatcher {
     next_tftp_sweep_ns: Option<i64>,
     /// Counters.
     pub stats: DispatchStats,
+    /// The tunnels frames came in.
+    pub tunnels: TunnelTally,
 }
 
 /// Which stream protocol a TCP port selects.
@@ -451,6 +484,11 @@ impl Dispatcher {
     where
         F: FnMut(&Packet<'f>, Observed<'_>),
     {
+        if let Some(t) = &packet.tunnel {
+            if let Some((src, dst)) = link::tunnel_endpoints(frame) {
+                self.tunnels.count(t.kind, src, dst);
+            }
+        }
         let mut emit = |stats: &mut DispatchStats, o: Observed<'_>| {
             match o {
                 Observed::Message(_) => stats.messages += 1,
@@ -1113,5 +1151,21 @@ mod tests {
         );
         assert_eq!(run(&mut d, 3, &frame), ["msg KeepAliveReq"]);
         assert!(run(&mut d, 4, &tcp(443, 1, ACK, &[0x16; 300])).is_empty());
+    }
+
+    #[test]
+    fn tunnels_are_tallied_by_outer_addresses_within_a_bound() {
+        let mut tally = TunnelTally::default();
+        let src = |n: u32| IpAddr::from(Ipv4Addr::from(n));
+        let sensor = IpAddr::from(Ipv4Addr::new(192, 0, 2, 9));
+        for n in 0..MAX_TUNNELS_LISTED as u32 + 6 {
+            tally.count(TunnelKind::ErspanII, src(n), sensor);
+            tally.count(TunnelKind::ErspanII, src(n), sensor);
+        }
+        tally.count(TunnelKind::Vxlan, src(0), sensor);
+        let listed: Vec<_> = tally.iter().collect();
+        assert_eq!(listed.len(), MAX_TUNNELS_LISTED);
+        assert_eq!(listed[0], (TunnelKind::ErspanII, src(0), sensor, 2));
+        assert_eq!(tally.unlisted_frames, 13);
     }
 }

@@ -1,7 +1,9 @@
 //! `bootscope dissect`: the debugging view engineers use when they doubt a
 //! verdict. One line per decoded message (frame number as tshark counts, time,
 //! MACs, VLAN ids, addresses, protocol, a tshark-like summary), or one JSON
-//! object per line with the decoded fields. Malformed messages are listed too,
+//! object per line with the decoded fields. A frame that came in a tunnel shows the
+//! innermost frame's MACs, VLANs and addresses, after the outermost tunnel's kind
+//! and addresses (`[ERSPAN II 10.1.1.1 → 10.9.9.9]`; JSON `tunnel`). Malformed messages are listed too,
 //! marked, and each gives a warning naming its frame, as does each hole in a
 //! followed TCP stream. TCP control and TLS payload are not messages: not listed.
 
@@ -16,7 +18,7 @@ use serde_json::{Map, Value};
 use crate::capture::{self, CaptureError, CaptureStats, Frame};
 use crate::describe;
 use crate::dispatch::{DispatchStats, Dispatcher, Message, Observed};
-use crate::link::{Net, Packet, Transport};
+use crate::link::{self, Net, Packet, Transport};
 use crate::reassembly::{StreamLimits, StreamStats};
 
 /// Output format of `dissect`.
@@ -165,6 +167,11 @@ fn proto_upper(p: parsers::Proto) -> &'static str {
         parsers::Proto::Sccp => "SCCP",
         parsers::Proto::Sip => "SIP",
         parsers::Proto::Http => "HTTP",
+        parsers::Proto::Gre => "GRE",
+        parsers::Proto::Erspan => "ERSPAN",
+        parsers::Proto::Vxlan => "VXLAN",
+        parsers::Proto::Capwap => "CAPWAP",
+        parsers::Proto::Ieee80211 => "802.11",
     }
 }
 
@@ -205,6 +212,16 @@ fn text_line(
         rel / 1_000_000_000,
         (rel % 1_000_000_000) / 1000
     );
+    if let Some(t) = &packet.tunnel {
+        let _ = write!(out, "[{}", t.kind);
+        if let Some((src, dst)) = link::tunnel_endpoints(frame) {
+            let _ = write!(out, " {src} → {dst}");
+        }
+        if t.depth > 1 {
+            let _ = write!(out, ", {} deep", t.depth);
+        }
+        out.push_str("] ");
+    }
     match (packet.src_mac, packet.dst_mac) {
         (Some(s), Some(d)) => {
             let _ = write!(out, "{s} → {d} ");
@@ -268,6 +285,16 @@ fn json_line(
         Err(e) => e.proto,
     };
     obj.insert("proto".into(), proto.name().into());
+    if let Some(t) = &packet.tunnel {
+        let mut tunnel = Map::new();
+        tunnel.insert("kind".into(), t.kind.name().into());
+        if let Some((src, dst)) = link::tunnel_endpoints(frame) {
+            tunnel.insert("src".into(), src.to_string().into());
+            tunnel.insert("dst".into(), dst.to_string().into());
+        }
+        tunnel.insert("depth".into(), t.depth.into());
+        obj.insert("tunnel".into(), Value::Object(tunnel));
+    }
     if let Some(m) = packet.src_mac {
         obj.insert("src_mac".into(), m.to_string().into());
     }

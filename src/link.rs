@@ -4,11 +4,24 @@
 //! stacks with every VLAN id kept, Linux SLL and SLL2, raw IP, BSD loopback and
 //! Cisco HDLC; then IPv4 / IPv6 (etherparse, lax so snaplen-cut packets still
 //! slice), UDP and TCP. A non-first IPv4 fragment is never read as UDP/TCP.
+//!
+//! A frame that reached the sensor in a tunnel is read to the frame inside, up to
+//! [`MAX_TUNNELS`] tunnels deep: GRE (an Ethernet frame, an IP packet, CDP, Cisco
+//! MetaData), ERSPAN types I, II and III in GRE, VXLAN on UDP 4789, CAPWAP data on
+//! UDP 5247 (an 802.3 frame, or an 802.11 data frame and its LLC/SNAP header). The
+//! headers are read by the `parsers` crate's views (`gre`, `vxlan`, `capwap`,
+//! `ieee80211`); what they carry is sliced here, as if captured natively.
+//! [`Packet::tunnel`] says the outermost tunnel's kind and how deep the frame was, in
+//! two bytes (a packet view is moved around for every frame: it stays small);
+//! [`tunnel_endpoints`] reads that tunnel's addresses from the frame when wanted.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
 use etherparse::{IpNumber, LaxIpSlice, TcpSlice, UdpSlice};
+use parsers::gre::{self, GreProtocol};
+use parsers::ieee80211::{self, FcOrder};
+use parsers::{capwap, vxlan};
 
 use crate::capture::{Frame, Linktype};
 
@@ -185,10 +198,12 @@ pub enum Transport<'a> {
         /// The IP protocol number of the datagram.
         protocol: u8,
     },
-    /// Another protocol (ICMP, …) or a transport header cut short.
+    /// Another protocol (ICMP, GRE, …) or a transport header cut short.
     Other {
         /// The IP protocol number.
         protocol: u8,
+        /// The IP payload (cut at the snap length).
+        payload: &'a [u8],
     },
 }
 
@@ -232,7 +247,65 @@ pub struct Packet<'a> {
     pub vlans: Vlans,
     /// The network layer.
     pub net: Net<'a>,
+    /// The tunnel the frame came in, when it did: the fields above are then the
+    /// innermost frame's (its MACs, its own VLAN tags, its IP packet).
+    pub tunnel: Option<Tunnel>,
 }
+
+/// What kind of tunnel a frame came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TunnelKind {
+    /// Plain GRE (an Ethernet frame, an IP packet, CDP).
+    Gre,
+    /// ERSPAN type I (GRE 0x88be, no ERSPAN header).
+    ErspanI,
+    /// ERSPAN type II (GRE 0x88be).
+    ErspanII,
+    /// ERSPAN type III (GRE 0x22eb).
+    ErspanIII,
+    /// VXLAN (UDP 4789).
+    Vxlan,
+    /// CAPWAP data (UDP 5247): a wireless controller's tunnel to its access points.
+    Capwap,
+}
+
+impl TunnelKind {
+    /// The name reports use.
+    pub fn name(self) -> &'static str {
+        match self {
+            TunnelKind::Gre => "GRE",
+            TunnelKind::ErspanI => "ERSPAN I",
+            TunnelKind::ErspanII => "ERSPAN II",
+            TunnelKind::ErspanIII => "ERSPAN III",
+            TunnelKind::Vxlan => "VXLAN",
+            TunnelKind::Capwap => "CAPWAP",
+        }
+    }
+}
+
+impl fmt::Display for TunnelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How a frame reached the capture when it came in a tunnel: the outermost tunnel's
+/// kind (its addresses, the mirroring switch and the sensor, the two tunnel end
+/// points, the access point and its controller: [`tunnel_endpoints`]) and how many
+/// tunnels deep the frame was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tunnel {
+    /// The outermost tunnel's kind.
+    pub kind: TunnelKind,
+    /// Tunnels entered, 1 to [`MAX_TUNNELS`].
+    pub depth: u8,
+}
+
+/// The deepest nesting of tunnels entered: a frame in a tunnel in a tunnel (the
+/// ERSPAN copy of a fabric's VXLAN traffic) is read to the innermost frame; one
+/// nested deeper is read as the payload of the second tunnel, so that no input can
+/// make the slicing loop.
+pub const MAX_TUNNELS: u8 = 2;
 
 /// Why a frame could not be sliced.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -270,23 +343,48 @@ const SNAP_CDP: [u8; 8] = [0xaa, 0xaa, 0x03, 0x00, 0x00, 0x0c, 0x20, 0x00];
 /// A header cut short, a tag stack deeper than [`MAX_TAGS`], an unsupported link
 /// type, or a malformed IP header.
 pub fn decode<'a>(frame: &Frame<'a>) -> Result<Packet<'a>, LinkError> {
-    let data = frame.data;
-    let mut pkt = Packet {
-        src_mac: None,
-        dst_mac: None,
-        vlans: Vlans::default(),
-        net: Net::OtherLlc,
-    };
-    match frame.linktype {
-        Linktype::ETHERNET => {
-            let (Some(d), Some(s), Some(rest)) = (data.get(..6), data.get(6..12), data.get(12..))
-            else {
-                return Err(LinkError::Truncated("Ethernet"));
-            };
-            pkt.dst_mac = MacAddr::from_slice(d);
-            pkt.src_mac = MacAddr::from_slice(s);
-            pkt.net = ethertype_payload(rest, &mut pkt.vlans, true)?;
+    let mut pkt = Packet::empty();
+    outer(frame, &mut pkt)?;
+    if let Net::Ip(ip) = &pkt.net {
+        // The common case stops at this test, inlined.
+        if maybe_tunnel(&ip.transport) {
+            if let Some((kind, inner)) = tunnel(ip) {
+                return enter_tunnels(kind, inner);
+            }
         }
+    }
+    Ok(pkt)
+}
+
+/// Whether a transport may be a tunnel [`tunnel`] enters: GRE, or UDP on a tunnel port.
+#[inline(always)]
+fn maybe_tunnel(t: &Transport<'_>) -> bool {
+    match *t {
+        Transport::Other { protocol, .. } => protocol == 47,
+        Transport::Udp {
+            src_port, dst_port, ..
+        } => tunnel_ports(src_port, dst_port),
+        _ => false,
+    }
+}
+
+/// The source and destination addresses of the outermost tunnel a frame came in (as
+/// [`decode`] reads it: `Some` exactly when its packet has a [`Packet::tunnel`]).
+pub fn tunnel_endpoints(frame: &Frame<'_>) -> Option<(IpAddr, IpAddr)> {
+    let mut pkt = Packet::empty();
+    outer(frame, &mut pkt).ok()?;
+    match pkt.net {
+        Net::Ip(ip) if tunnel(&ip).is_some() => Some((ip.src, ip.dst)),
+        _ => None,
+    }
+}
+
+/// [`decode`] without entering a tunnel, into `pkt` (empty).
+#[inline(always)]
+fn outer<'a>(frame: &Frame<'a>, pkt: &mut Packet<'a>) -> Result<(), LinkError> {
+    let data = frame.data;
+    match frame.linktype {
+        Linktype::ETHERNET => ethernet(data, pkt)?,
         Linktype::LINUX_SLL => {
             // packet type u16, ARPHRD u16, address length u16, address [8], protocol u16
             let Some(hdr) = data.get(..16) else {
@@ -345,7 +443,175 @@ pub fn decode<'a>(frame: &Frame<'a>) -> Result<Packet<'a>, LinkError> {
         }
         other => return Err(LinkError::UnsupportedLinktype(other)),
     }
-    Ok(pkt)
+    Ok(())
+}
+
+impl Packet<'_> {
+    fn empty() -> Self {
+        Packet {
+            src_mac: None,
+            dst_mac: None,
+            vlans: Vlans::default(),
+            net: Net::OtherLlc,
+            tunnel: None,
+        }
+    }
+}
+
+/// An Ethernet frame from its destination MAC on.
+#[inline(always)]
+fn ethernet<'a>(data: &'a [u8], pkt: &mut Packet<'a>) -> Result<(), LinkError> {
+    let (Some(d), Some(s), Some(rest)) = (data.get(..6), data.get(6..12), data.get(12..)) else {
+        return Err(LinkError::Truncated("Ethernet"));
+    };
+    pkt.dst_mac = MacAddr::from_slice(d);
+    pkt.src_mac = MacAddr::from_slice(s);
+    pkt.net = ethertype_payload(rest, &mut pkt.vlans, true)?;
+    Ok(())
+}
+
+/// What a tunnel carries, for the link layer to slice.
+#[derive(Debug, Clone, Copy)]
+enum Inner<'a> {
+    /// An Ethernet (802.3) frame.
+    Ethernet(&'a [u8]),
+    /// What follows an ether type (an IP packet, a tag, …).
+    Ethertype(u16, &'a [u8]),
+    /// A CDP PDU.
+    Cdp(&'a [u8]),
+    /// The body of an 802.11 data frame: an LLC header first.
+    Wireless {
+        src: [u8; 6],
+        dst: [u8; 6],
+        llc: &'a [u8],
+    },
+}
+
+/// The UDP ports whose datagrams may be tunnels ([`tunnel`]): a datagram to the VXLAN
+/// port, from or to the CAPWAP data port.
+#[inline(always)]
+fn tunnel_ports(src_port: u16, dst_port: u16) -> bool {
+    dst_port == vxlan::PORT || src_port == capwap::DATA_PORT || dst_port == capwap::DATA_PORT
+}
+
+/// The tunnel an IP packet is, and what it carries, when its header reads as one
+/// and it carries a frame this module slices: GRE (IP protocol 47) with an Ethernet
+/// frame, an IP packet, CDP, Cisco MetaData or ERSPAN (whose type III frame type is
+/// Ethernet); VXLAN with the I flag; CAPWAP data neither DTLS nor a keep-alive nor a
+/// fragment (not reassembled), with an 802.3 frame or an 802.11 data frame with a
+/// clear, single body (not protected, not an A-MSDU). Anything else stays the IP
+/// packet it is.
+fn tunnel<'a>(ip: &Ip<'a>) -> Option<(TunnelKind, Inner<'a>)> {
+    match ip.transport {
+        Transport::Other {
+            protocol: 47,
+            payload,
+        } => gre_tunnel(payload),
+        Transport::Udp {
+            src_port,
+            dst_port,
+            payload,
+        } if tunnel_ports(src_port, dst_port) => {
+            if dst_port == vxlan::PORT {
+                let v = vxlan::parse(payload).ok()?;
+                return Some((TunnelKind::Vxlan, Inner::Ethernet(v.frame)));
+            }
+            capwap_tunnel(payload)
+        }
+        _ => None,
+    }
+}
+
+fn gre_tunnel(payload: &[u8]) -> Option<(TunnelKind, Inner<'_>)> {
+    let g = gre::parse(payload).ok()?;
+    let inner = match g.protocol {
+        GreProtocol::TRANSPARENT_ETHERNET => Inner::Ethernet(g.payload),
+        GreProtocol::IPV4 | GreProtocol::IPV6 => Inner::Ethertype(g.protocol.0, g.payload),
+        GreProtocol::CDP => Inner::Cdp(g.payload),
+        // Cisco MetaData in GRE: the ether type first, then version, length, option and
+        // SGT (Wireshark's packet-cisco-metadata.c).
+        GreProtocol::CISCO_METADATA => Inner::Ethertype(be16(g.payload, 0), g.payload.get(8..)?),
+        GreProtocol::ERSPAN | GreProtocol::ERSPAN_III => {
+            let e = g.erspan().ok()?;
+            let kind = match e.header {
+                gre::ErspanHeader::TypeI => TunnelKind::ErspanI,
+                gre::ErspanHeader::TypeII(_) => TunnelKind::ErspanII,
+                gre::ErspanHeader::TypeIII(_) => TunnelKind::ErspanIII,
+            };
+            return Some((kind, Inner::Ethernet(e.ethernet()?)));
+        }
+        _ => return None,
+    };
+    Some((TunnelKind::Gre, inner))
+}
+
+fn capwap_tunnel(payload: &[u8]) -> Option<(TunnelKind, Inner<'_>)> {
+    let c = capwap::parse(payload).ok()?;
+    if c.fragment || c.keep_alive {
+        return None;
+    }
+    if !c.native {
+        return Some((TunnelKind::Capwap, Inner::Ethernet(c.payload)));
+    }
+    if c.binding != capwap::CapwapBinding::IEEE_802_11 {
+        return None;
+    }
+    // Cisco's frame control byte order first, as tshark reads CAPWAP; the standard
+    // order when only it gives a data frame with an LLC/SNAP header.
+    let d = ieee80211::parse(c.payload, FcOrder::Swapped)
+        .ok()
+        .or_else(|| {
+            ieee80211::parse(c.payload, FcOrder::Standard)
+                .ok()
+                .filter(|d| d.body.starts_with(&[0xaa, 0xaa, 0x03]))
+        })?;
+    if d.protected() || d.amsdu() || d.body.is_empty() {
+        return None;
+    }
+    let inner = Inner::Wireless {
+        src: d.source(),
+        dst: d.destination(),
+        llc: d.body,
+    };
+    Some((TunnelKind::Capwap, inner))
+}
+
+/// The innermost frame of a tunnel of `kind` carrying `inner`, entering at most
+/// [`MAX_TUNNELS`] tunnels.
+///
+/// # Errors
+/// The innermost frame cannot be sliced, as it could not be natively.
+fn enter_tunnels(kind: TunnelKind, inner: Inner<'_>) -> Result<Packet<'_>, LinkError> {
+    let mut seen = Tunnel { kind, depth: 0 };
+    let mut next = inner;
+    loop {
+        seen.depth += 1;
+        let mut pkt = Packet::empty();
+        match next {
+            Inner::Ethernet(data) => ethernet(data, &mut pkt)?,
+            Inner::Ethertype(kind, body) => {
+                pkt.net = ethertype_payload_after(kind, body, &mut pkt.vlans)?;
+            }
+            Inner::Cdp(body) => pkt.net = Net::Cdp(body),
+            Inner::Wireless {
+                src,
+                dst,
+                llc: body,
+            } => {
+                pkt.src_mac = Some(MacAddr(src));
+                pkt.dst_mac = Some(MacAddr(dst));
+                pkt.net = llc(body, &mut pkt.vlans)?;
+            }
+        }
+        pkt.tunnel = Some(seen);
+        match pkt.net {
+            Net::Ip(ip) if seen.depth < MAX_TUNNELS => match tunnel(&ip) {
+                Some((_, deeper)) => next = deeper,
+                None => return Ok(pkt),
+            },
+            _ => return Ok(pkt),
+        }
+    }
 }
 
 /// The transport of an Ethernet frame (up to [`MAX_TAGS`] VLAN tags) carrying IPv4
@@ -375,7 +641,13 @@ pub fn glance<'a>(frame: &Frame<'a>) -> Option<Transport<'a>> {
     if kind != ETHERTYPE_IPV4 {
         return None;
     }
-    fast_ipv4(body).map(|ip| ip.transport)
+    match fast_ipv4(body)?.transport {
+        // Perhaps a tunnel: decode enters it.
+        Transport::Udp {
+            src_port, dst_port, ..
+        } if tunnel_ports(src_port, dst_port) => None,
+        t => Some(t),
+    }
 }
 
 /// Whether an ether type announces an 802.1Q / 802.1ad tag.
@@ -415,7 +687,7 @@ fn ethertype_payload<'a>(
     if is_ethernet && kind <= 1500 {
         // 802.3: a length, then 802.2 LLC. Trailing padding beyond the length is dropped.
         let llc_len = usize::from(kind).min(body.len());
-        return Ok(llc(body.get(..llc_len).unwrap_or_default()));
+        return llc(body.get(..llc_len).unwrap_or_default(), vlans);
     }
     ethertype_payload_after(kind, body, vlans)
 }
@@ -442,7 +714,7 @@ fn ethertype_payload_after<'a>(
         body = body.get(4..).unwrap_or_default();
         if kind <= 1500 {
             let llc_len = usize::from(kind).min(body.len());
-            return Ok(llc(body.get(..llc_len).unwrap_or_default()));
+            return llc(body.get(..llc_len).unwrap_or_default(), vlans);
         }
     }
     Ok(match kind {
@@ -463,15 +735,21 @@ fn sll_proto_payload<'a>(
     vlans: &mut Vlans,
 ) -> Result<Net<'a>, LinkError> {
     if proto == SLL_PROTO_802_2 {
-        return Ok(llc(body));
+        return llc(body, vlans);
     }
     ethertype_payload_after(proto, body, vlans)
 }
 
-fn llc(body: &[u8]) -> Net<'_> {
+/// An 802.2 LLC frame: CDP behind its SNAP header; an ether type behind a SNAP
+/// header of OUI 00-00-00 (RFC 1042, as 802.11 carries every packet) or 00-00-f8
+/// (802.1H); anything else is [`Net::OtherLlc`].
+fn llc<'a>(body: &'a [u8], vlans: &mut Vlans) -> Result<Net<'a>, LinkError> {
     match body.split_at_checked(SNAP_CDP.len()) {
-        Some((snap, cdp)) if snap == SNAP_CDP => Net::Cdp(cdp),
-        _ => Net::OtherLlc,
+        Some((snap, cdp)) if snap == SNAP_CDP => Ok(Net::Cdp(cdp)),
+        Some((&[0xaa, 0xaa, 0x03, 0x00, 0x00, 0x00 | 0xf8, t0, t1], rest)) => {
+            ethertype_payload_after(u16::from_be_bytes([t0, t1]), rest, vlans)
+        }
+        _ => Ok(Net::OtherLlc),
     }
 }
 
@@ -545,6 +823,10 @@ fn sliced_ip(data: &[u8]) -> Result<Ip<'_>, LinkError> {
     let (slice, _ext_err) = LaxIpSlice::from_slice(data).map_err(LinkError::Ip)?;
     let payload = slice.payload();
     let protocol = payload.ip_number.0;
+    let other = Transport::Other {
+        protocol,
+        payload: payload.payload,
+    };
     let (non_first, first_fragment) = match &slice {
         LaxIpSlice::Ipv4(v4) => {
             let h = v4.header();
@@ -565,7 +847,7 @@ fn sliced_ip(data: &[u8]) -> Result<Ip<'_>, LinkError> {
                     dst_port: udp.destination_port(),
                     payload: udp.payload(),
                 },
-                Err(_) => Transport::Other { protocol },
+                Err(_) => other,
             },
             IpNumber::TCP => match TcpSlice::from_slice(payload.payload) {
                 Ok(tcp) => {
@@ -586,9 +868,9 @@ fn sliced_ip(data: &[u8]) -> Result<Ip<'_>, LinkError> {
                         payload: tcp.payload(),
                     })
                 }
-                Err(_) => Transport::Other { protocol },
+                Err(_) => other,
             },
-            _ => Transport::Other { protocol },
+            _ => other,
         }
     };
     Ok(Ip {
@@ -649,7 +931,7 @@ mod tests {
         // lengths, IPv4 headers near the fast path's edges, cut anywhere.
         let mut rng = crate::rng::Rng::new(0x9e37_79b9_7f4a_7c15_u64);
         let mut next = |n: u64| rng.below(n);
-        let (mut seen, mut tagged) = (0, 0);
+        let (mut seen, mut tagged, mut tunnelled) = (0, 0, 0);
         for _ in 0..200_000 {
             let mut f: Vec<u8> = (0..12).map(|_| next(256) as u8).collect();
             let tags = next(7);
@@ -675,6 +957,29 @@ mod tests {
             if next(8) == 0 {
                 ip[6] = 0x20;
             }
+            // Now and then a datagram on a tunnel port carrying a frame (VXLAN, CAPWAP
+            // with an 802.3 frame): decode enters it, a glance must not answer.
+            match next(8) {
+                0 => {
+                    ip[22..24].copy_from_slice(&vxlan::PORT.to_be_bytes());
+                    ip[28] = 0x08;
+                }
+                1 => {
+                    let at = [20, 22][next(2) as usize];
+                    ip[at..at + 2].copy_from_slice(&capwap::DATA_PORT.to_be_bytes());
+                    ip[28..36].copy_from_slice(&[0x00, 0x10, 0x00, 0x00, 0, 0, 0, 0]);
+                }
+                _ => {}
+            }
+            if ip[22..24] == vxlan::PORT.to_be_bytes() || ip[28..36] == [0, 0x10, 0, 0, 0, 0, 0, 0]
+            {
+                ip.truncate(36);
+                ip.extend((0..12).map(|_| next(256) as u8));
+                ip.extend_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
+                ip.extend_from_slice(&ipv4_udp(0, false));
+                let udp_len = (ip.len() - 20) as u16;
+                ip[24..26].copy_from_slice(&udp_len.to_be_bytes());
+            }
             ip.extend((0..next(40)).map(|_| next(256) as u8));
             // A total length mostly within the packet, now and then beyond it.
             let total = (ip.len() as i64 - next(8) as i64 + 2 * next(2) as i64).max(0) as u16;
@@ -695,11 +1000,15 @@ mod tests {
                 };
                 assert_eq!(ip.transport, t, "{f:02x?}");
             }
+            if decode(&fr).is_ok_and(|p| p.tunnel.is_some()) {
+                tunnelled += 1;
+                assert_eq!(glance(&fr), None, "{f:02x?}");
+            }
             assert_eq!(glance(&frame(Linktype::LINUX_SLL, &f)), None);
         }
         assert!(
-            seen > 10_000 && tagged > 5_000,
-            "{seen} frames glanced, {tagged} tagged"
+            seen > 10_000 && tagged > 5_000 && tunnelled > 2_000,
+            "{seen} frames glanced, {tagged} tagged, {tunnelled} tunnelled"
         );
     }
 
@@ -855,5 +1164,323 @@ mod tests {
             decode(&frame(Linktype(147), &[0; 40])),
             Err(LinkError::UnsupportedLinktype(Linktype(147)))
         );
+    }
+
+    // Tunnels: frames built with the parsers' emitters.
+
+    const SENSOR: [u8; 4] = [192, 0, 2, 9];
+    const MIRROR: [u8; 4] = [192, 0, 2, 1];
+
+    fn eth(dst: [u8; 6], src: [u8; 6], tags: &[u16], kind: u16, payload: &[u8]) -> Vec<u8> {
+        let mut f = [dst, src].concat();
+        for &id in tags {
+            f.extend_from_slice(&[0x81, 0x00]);
+            f.extend_from_slice(&id.to_be_bytes());
+        }
+        f.extend_from_slice(&kind.to_be_bytes());
+        f.extend_from_slice(payload);
+        f
+    }
+
+    fn ipv4(protocol: u8, src: [u8; 4], dst: [u8; 4], payload: &[u8]) -> Vec<u8> {
+        let total = (20 + payload.len()) as u16;
+        let mut p = vec![0x45, 0];
+        p.extend_from_slice(&total.to_be_bytes());
+        p.extend_from_slice(&[0, 1, 0, 0, 64, protocol, 0, 0]);
+        p.extend_from_slice(&src);
+        p.extend_from_slice(&dst);
+        p.extend_from_slice(payload);
+        p
+    }
+
+    fn udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+        let mut u = sport.to_be_bytes().to_vec();
+        u.extend_from_slice(&dport.to_be_bytes());
+        u.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+        u.extend_from_slice(&[0, 0]);
+        u.extend_from_slice(payload);
+        u
+    }
+
+    /// A phone's DHCP Discover on voice VLAN 100, as the access switch sees it.
+    fn phone_frame() -> Vec<u8> {
+        let dhcp = udp(68, 67, &[1, 1, 6, 0]);
+        let ip = ipv4(17, [0; 4], [255; 4], &dhcp);
+        eth([0xff; 6], SRC, &[100], ETHERTYPE_IPV4, &ip)
+    }
+
+    /// `inner` in a GRE packet of `protocol`, in IPv4 from the mirroring switch to the
+    /// sensor, in an Ethernet frame on the sensor's VLAN 7.
+    fn in_gre(protocol: GreProtocol, sequence: Option<u32>, inner: &[u8]) -> Vec<u8> {
+        let g = gre::GrePacket {
+            protocol,
+            checksum: None,
+            key: None,
+            sequence,
+            payload: inner,
+        };
+        let ip = ipv4(47, MIRROR, SENSOR, &g.to_vec().unwrap());
+        eth([2; 6], [3; 6], &[7], ETHERTYPE_IPV4, &ip)
+    }
+
+    fn in_erspan_ii(inner: &[u8]) -> Vec<u8> {
+        let e = gre::ErspanPacket {
+            header: gre::ErspanHeader::TypeII(gre::ErspanII {
+                vlan: 100,
+                session: 3,
+                ..Default::default()
+            }),
+            frame: inner,
+        };
+        in_gre(GreProtocol::ERSPAN, Some(1), &e.to_vec().unwrap())
+    }
+
+    fn in_vxlan(inner: &[u8]) -> Vec<u8> {
+        let v = vxlan::VxlanPacket {
+            vni: 5000,
+            frame: inner,
+        };
+        let ip = ipv4(
+            17,
+            [10, 0, 0, 1],
+            [10, 0, 0, 2],
+            &udp(49152, vxlan::PORT, &v.to_vec().unwrap()),
+        );
+        eth([2; 6], [3; 6], &[], ETHERTYPE_IPV4, &ip)
+    }
+
+    fn decoded(f: &[u8]) -> Packet<'_> {
+        decode(&frame(Linktype::ETHERNET, f)).unwrap_or_else(|e| panic!("{e}: {f:02x?}"))
+    }
+
+    /// What the phone's frame reads as natively, with the tunnel that brought it.
+    fn as_native_via(f: &[u8], tunnel: (TunnelKind, [u8; 4], [u8; 4], u8)) {
+        let (kind, src, dst, depth) = tunnel;
+        let native = phone_frame();
+        let want = Packet {
+            tunnel: Some(Tunnel { kind, depth }),
+            ..decoded(&native)
+        };
+        assert_eq!(decoded(f), want);
+        let ends = (IpAddr::from(src), IpAddr::from(dst));
+        assert_eq!(tunnel_endpoints(&frame(Linktype::ETHERNET, f)), Some(ends));
+    }
+
+    fn tunnel(
+        kind: TunnelKind,
+        src: [u8; 4],
+        dst: [u8; 4],
+        depth: u8,
+    ) -> (TunnelKind, [u8; 4], [u8; 4], u8) {
+        (kind, src, dst, depth)
+    }
+
+    #[test]
+    fn an_erspan_copy_reads_as_the_frame_it_mirrors() {
+        let t = |kind| tunnel(kind, MIRROR, SENSOR, 1);
+        as_native_via(&in_erspan_ii(&phone_frame()), t(TunnelKind::ErspanII));
+        as_native_via(
+            &in_gre(GreProtocol::ERSPAN, None, &phone_frame()),
+            t(TunnelKind::ErspanI),
+        );
+        let iii = gre::ErspanPacket {
+            header: gre::ErspanHeader::TypeIII(gre::ErspanIII {
+                platform: Some(7),
+                ..Default::default()
+            }),
+            frame: &phone_frame(),
+        };
+        let f = in_gre(GreProtocol::ERSPAN_III, Some(9), &iii.to_vec().unwrap());
+        as_native_via(&f, t(TunnelKind::ErspanIII));
+        let f = in_gre(GreProtocol::TRANSPARENT_ETHERNET, None, &phone_frame());
+        as_native_via(&f, t(TunnelKind::Gre));
+        // The sensor's own tag (VLAN 7) is the outer frame's, not the phone's.
+        assert_eq!(decoded(&f).vlans.ids().collect::<Vec<_>>(), vec![100]);
+    }
+
+    #[test]
+    fn gre_carries_ip_cdp_and_cisco_metadata_without_a_link_header() {
+        let native = phone_frame();
+        let ip = &native[18..];
+        let f = in_gre(GreProtocol::IPV4, None, ip);
+        let p = decoded(&f);
+        assert_eq!((p.src_mac, p.dst_mac), (None, None));
+        assert_eq!(p.net, decoded(&native).net);
+        let f = in_gre(GreProtocol::CDP, None, &[0x02, 0xb4]);
+        let p = decoded(&f);
+        assert_eq!(p.net, Net::Cdp(&[0x02, 0xb4]));
+        let mut cmd = vec![0x08, 0x00, 1, 1, 0, 1, 0, 0];
+        cmd.extend_from_slice(ip);
+        let f = in_gre(GreProtocol::CISCO_METADATA, None, &cmd);
+        let p = decoded(&f);
+        assert_eq!(p.net, decoded(&native).net);
+        assert_eq!(p.tunnel.map(|t| t.kind), Some(TunnelKind::Gre));
+    }
+
+    #[test]
+    fn what_is_no_tunnel_we_slice_stays_the_outer_packet() {
+        // A GRE keepalive (protocol 0), ERSPAN III of frame type IP, VXLAN without the
+        // I flag, a CAPWAP keep-alive: the outer IP packet.
+        let keepalive = in_gre(GreProtocol(0), None, &[]);
+        let iii = gre::ErspanPacket {
+            header: gre::ErspanHeader::TypeIII(gre::ErspanIII {
+                frame_type: 2,
+                ..Default::default()
+            }),
+            frame: &phone_frame(),
+        };
+        let ip_type = in_gre(GreProtocol::ERSPAN_III, None, &iii.to_vec().unwrap());
+        let mut no_i_flag = in_vxlan(&phone_frame());
+        no_i_flag[14 + 20 + 8] = 0;
+        for f in [keepalive, ip_type, no_i_flag] {
+            let p = decoded(&f);
+            assert_eq!(p.tunnel, None, "{f:02x?}");
+            assert_eq!(tunnel_endpoints(&frame(Linktype::ETHERNET, &f)), None);
+            assert_eq!(p.src_mac, Some(MacAddr([3; 6])));
+        }
+        let f = in_gre(GreProtocol(0), None, &[]);
+        let Net::Ip(ip) = decoded(&f).net else {
+            panic!()
+        };
+        assert!(
+            matches!(ip.transport, Transport::Other { protocol: 47, payload } if payload.len() == 4)
+        );
+    }
+
+    #[test]
+    fn a_cut_inner_frame_is_the_frame_error_it_is_natively() {
+        let native = phone_frame();
+        assert_eq!(
+            decode(&frame(Linktype::ETHERNET, &in_vxlan(&native[..10]))),
+            Err(LinkError::Truncated("Ethernet"))
+        );
+        assert_eq!(
+            decode(&frame(Linktype::ETHERNET, &in_erspan_ii(&native[..16]))),
+            Err(LinkError::Truncated("802.1Q"))
+        );
+    }
+
+    #[test]
+    fn nested_tunnels_are_entered_twice_at_most() {
+        // ERSPAN of a fabric's VXLAN: the phone's frame, two tunnels deep, the outer
+        // one (ERSPAN) kept.
+        let f = in_erspan_ii(&in_vxlan(&phone_frame()));
+        as_native_via(&f, tunnel(TunnelKind::ErspanII, MIRROR, SENSOR, 2));
+        // A third tunnel is not entered: the packet is the innermost VXLAN datagram.
+        let f = in_erspan_ii(&in_vxlan(&in_vxlan(&phone_frame())));
+        let p = decoded(&f);
+        assert_eq!(p.tunnel.map(|t| t.depth), Some(MAX_TUNNELS));
+        let Net::Ip(ip) = p.net else { panic!() };
+        assert!(matches!(
+            ip.transport,
+            Transport::Udp {
+                dst_port: vxlan::PORT,
+                ..
+            }
+        ));
+        // IP in GRE in IP in GRE… a thousand deep: read, two deep, at once.
+        let mut ip = phone_frame()[18..].to_vec();
+        for _ in 0..1000 {
+            let g = gre::GrePacket {
+                protocol: GreProtocol::IPV4,
+                checksum: None,
+                key: None,
+                sequence: None,
+                payload: &ip,
+            };
+            ip = ipv4(47, MIRROR, SENSOR, &g.to_vec().unwrap());
+        }
+        let f = eth([2; 6], [3; 6], &[], ETHERTYPE_IPV4, &ip);
+        assert_eq!(decoded(&f).tunnel.map(|t| t.depth), Some(MAX_TUNNELS));
+    }
+
+    /// `frame` in CAPWAP data from an access point to its controller.
+    fn in_capwap(native: bool, frame: &[u8]) -> Vec<u8> {
+        let c = capwap::CapwapPacket {
+            radio_id: 1,
+            binding: capwap::CapwapBinding::IEEE_802_11,
+            native,
+            fragment: false,
+            last_fragment: false,
+            has_wireless_info: false,
+            has_radio_mac: false,
+            keep_alive: false,
+            fragment_id: 0,
+            fragment_offset: 0,
+            optional: &[],
+            payload: frame,
+        };
+        let dgram = udp(12380, capwap::DATA_PORT, &c.to_vec().unwrap());
+        let ip = ipv4(17, [10, 9, 0, 5], [10, 9, 0, 1], &dgram);
+        eth([2; 6], [3; 6], &[], ETHERTYPE_IPV4, &ip)
+    }
+
+    fn client_uplink(order: FcOrder, flags: u8, body: &[u8]) -> Vec<u8> {
+        ieee80211::Dot11Data {
+            order,
+            subtype: 8,
+            flags: ieee80211::flags::TO_DS | flags,
+            duration: 0,
+            addr1: [0xa0; 6],
+            addr2: SRC,
+            addr3: DST,
+            sequence: 0,
+            addr4: None,
+            qos: Some(6),
+            ht_control: None,
+            body,
+        }
+        .to_vec()
+        .unwrap()
+    }
+
+    #[test]
+    fn capwap_carries_802_11_data_and_802_3_frames() {
+        let cdp_llc = [&SNAP_CDP[..], &[0x02, 0xb4]].concat();
+        let at_the_controller = tunnel(TunnelKind::Capwap, [10, 9, 0, 5], [10, 9, 0, 1], 1);
+        for order in [FcOrder::Swapped, FcOrder::Standard] {
+            let f = in_capwap(true, &client_uplink(order, 0, &cdp_llc));
+            let p = decoded(&f);
+            assert_eq!(p.net, Net::Cdp(&[0x02, 0xb4]), "{order:?}");
+            let ends = tunnel_endpoints(&frame(Linktype::ETHERNET, &f));
+            assert_eq!(
+                ends,
+                Some((at_the_controller.1.into(), at_the_controller.2.into()))
+            );
+            assert_eq!(
+                (p.src_mac, p.dst_mac),
+                (Some(MacAddr(SRC)), Some(MacAddr(DST)))
+            );
+            assert_eq!(
+                p.tunnel,
+                Some(Tunnel {
+                    kind: TunnelKind::Capwap,
+                    depth: 1
+                })
+            );
+        }
+        // An IP packet behind RFC 1042 SNAP: as the phone's frame, less its tag.
+        let native = phone_frame();
+        let llc = [&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00][..], &native[18..]].concat();
+        let f = in_capwap(true, &client_uplink(FcOrder::Swapped, 0, &llc));
+        let p = decoded(&f);
+        assert_eq!(p.net, decoded(&native).net);
+        assert!(p.vlans.tags().is_empty());
+        // T clear: an 802.3 frame, tags and all.
+        as_native_via(&in_capwap(false, &native), at_the_controller);
+        // Protected or A-MSDU bodies, fragments: the outer datagram.
+        let protected = client_uplink(FcOrder::Swapped, ieee80211::flags::PROTECTED, &llc);
+        assert_eq!(decoded(&in_capwap(true, &protected)).tunnel, None);
+        let mut fragment = in_capwap(false, &native);
+        fragment[14 + 20 + 8 + 3] |= 0x80;
+        assert_eq!(decoded(&fragment).tunnel, None);
+    }
+
+    #[test]
+    fn snap_with_an_ether_type_is_read_on_802_3_too() {
+        let native = phone_frame();
+        let llc = [&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00][..], &native[18..]].concat();
+        let f = eth(DST, SRC, &[], llc.len() as u16, &llc);
+        assert_eq!(decoded(&f).net, decoded(&native).net);
     }
 }

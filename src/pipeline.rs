@@ -124,6 +124,9 @@ impl Cut {
                 Http => "HTTP requests and answers on TCP 6970 (file names, status)",
                 Cdp => "CDP TLVs (voice VLAN, platform, power)",
                 Lldp => "LLDP TLVs (network policy, power)",
+                Gre | Erspan | Vxlan | Capwap | Ieee80211 => {
+                    "tunnel headers (the frames inside them)"
+                }
             }
         };
         let mut what: Vec<String> = Vec::new();
@@ -322,7 +325,24 @@ impl<'r> Pipeline<'r> {
         c.streams_untracked = streams.untracked;
         c.tftp_evicted = self.dispatcher.stats.tftp_evicted;
         c.limits.max_streams = self.dispatcher.stream_limits().max_streams;
+        let tunnels = &self.dispatcher.tunnels;
+        c.tunnels = tunnels
+            .iter()
+            .map(|(kind, src, dst, frames)| crate::report::TunnelInfo {
+                kind: kind.name(),
+                src: src.to_string(),
+                dst: dst.to_string(),
+                frames,
+            })
+            .collect();
         c.warnings = read.warnings.iter().map(ToString::to_string).collect();
+        if tunnels.unlisted_frames > 0 {
+            c.warnings.push(format!(
+                "{} frame(s) came in tunnels beyond the first {} listed",
+                tunnels.unlisted_frames,
+                crate::dispatch::MAX_TUNNELS_LISTED
+            ));
+        }
         if read.suppressed_warnings > 0 {
             c.warnings.push(format!(
                 "{} more capture warnings not listed",

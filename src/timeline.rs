@@ -403,7 +403,13 @@ impl EventKind {
             | EventKind::FileNotFound { class, .. }
             | EventKind::FileError { class, .. } => class.stage(),
             EventKind::Cut { proto } => match proto {
-                parsers::Proto::Cdp | parsers::Proto::Lldp => Stage::Discovery,
+                parsers::Proto::Cdp
+                | parsers::Proto::Lldp
+                | parsers::Proto::Gre
+                | parsers::Proto::Erspan
+                | parsers::Proto::Vxlan
+                | parsers::Proto::Capwap
+                | parsers::Proto::Ieee80211 => Stage::Discovery,
                 parsers::Proto::Dhcp => Stage::Dhcp,
                 parsers::Proto::Tftp | parsers::Proto::Http => Stage::Config,
                 parsers::Proto::Sccp | parsers::Proto::Sip => Stage::Registration,

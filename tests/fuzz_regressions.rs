@@ -17,7 +17,7 @@ fn regressions_dir() -> PathBuf {
 }
 
 /// The targets `fuzz/fuzz_targets/` builds, by name.
-const TARGETS: [&str; 11] = [
+const TARGETS: [&str; 12] = [
     "cdp",
     "lldp",
     "dhcp",
@@ -29,6 +29,7 @@ const TARGETS: [&str; 11] = [
     "capture",
     "reassembly",
     "pipeline",
+    "tunnel",
 ];
 
 fn run_target(target: &str, data: &[u8], rules: &rules::RuleSet) {
@@ -43,6 +44,7 @@ fn run_target(target: &str, data: &[u8], rules: &rules::RuleSet) {
         "link" => fuzz_targets::link(data),
         "capture" => fuzz_targets::capture(data),
         "reassembly" => fuzz_targets::reassembly(data),
+        "tunnel" => fuzz_targets::tunnel(data),
         "pipeline" => {
             let dir = scratch("fuzz-pipeline");
             std::fs::create_dir_all(&dir).unwrap();
@@ -74,7 +76,7 @@ fn every_target_has_a_regression_directory_and_a_wrapper() {
 }
 
 #[test]
-fn issue_7_fuzz_regressions_run_clean() {
+fn the_kept_fuzz_regressions_run_clean() {
     let rules = bootscope::analyze::load_rules(None).unwrap();
     let mut ran = 0;
     for target in TARGETS {

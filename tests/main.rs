@@ -23,3 +23,4 @@ mod samples;
 mod scale;
 mod tcp_flows;
 mod tshark_compare;
+mod tunnels;

@@ -77,7 +77,7 @@ fn ours_by_frame<'a>(msgs: &'a [Value], proto: &str) -> BTreeMap<u64, Vec<&'a Va
 fn every_bundled_capture_has_a_tshark_reading_or_none_of_our_protocols() {
     // The fixtures cover exactly the bundled captures.
     let captures = all_captures();
-    assert_eq!(captures.len(), 29, "{captures:?}");
+    assert_eq!(captures.len(), 38, "{captures:?}");
     for entry in std::fs::read_dir(fixture_dir()).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         // registrations.tsv covers every capture at once (tests/analyze.rs).
@@ -179,7 +179,13 @@ fn cdp_device_ids_voice_vlans_and_platforms_match_tshark() {
     let mut f = Vec::new();
     for cap in captures_with("cdp") {
         check_column(&cap, "cdp", 0, "device id", first("device_id"), &mut f);
-        check_column(&cap, "cdp", 1, "voice vlan", first("voice_vlan"), &mut f);
+        // tshark's cdp.voice_vlan is the VLAN of a VoIP VLAN Reply or Query.
+        let voice_vlan = |m: &[&Value]| match m.first() {
+            Some(v) if v.get("voice_vlan").is_some() => str_of(v.get("voice_vlan")),
+            Some(v) => str_of(v.pointer("/voice_vlan_query/vlan")),
+            None => String::new(),
+        };
+        check_column(&cap, "cdp", 1, "voice vlan", voice_vlan, &mut f);
         check_column(&cap, "cdp", 2, "platform", first("platform"), &mut f);
         check_column(&cap, "cdp", 3, "port id", first("port_id"), &mut f);
         check_column(&cap, "cdp", 4, "native vlan", first("native_vlan"), &mut f);

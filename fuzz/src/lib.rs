@@ -170,6 +170,118 @@ pub fn link(data: &[u8]) {
     }
 }
 
+/// The tunnel header views, the first byte picking one (GRE and the ERSPAN header in
+/// it, VXLAN, CAPWAP, an 802.11 data frame in either frame control order): a header
+/// and what follows it cover the input, and what parses writes back to bytes that
+/// parse the same.
+pub fn tunnel(data: &[u8]) {
+    use parsers::{capwap, gre, ieee80211, vxlan};
+    let Some((&pick, rest)) = data.split_first() else {
+        return;
+    };
+    match pick % 5 {
+        0 => {
+            let Ok(g) = gre::parse(rest) else { return };
+            assert_eq!(g.header_len() + g.payload.len(), rest.len(), "GRE lengths");
+            let bytes = g.to_vec().expect("a parsed GRE packet writes back");
+            assert_eq!(gre::parse(&bytes), Ok(g), "GRE round trip");
+            let Ok(e) = g.erspan() else { return };
+            assert_eq!(
+                e.header.len() + e.frame.len(),
+                g.payload.len(),
+                "ERSPAN lengths"
+            );
+            let bytes = e.to_vec().expect("a parsed ERSPAN header writes back");
+            let (protocol, sequenced) = (e.header.gre_protocol(), e.header.gre_sequenced());
+            assert_eq!(
+                gre::parse_erspan(protocol, sequenced, &bytes),
+                Ok(e),
+                "ERSPAN round trip"
+            );
+            let _ = e.ethernet();
+        }
+        1 => {
+            let Ok(v) = vxlan::parse(rest) else { return };
+            assert_eq!(
+                vxlan::HEADER_LEN + v.frame.len(),
+                rest.len(),
+                "VXLAN lengths"
+            );
+            let bytes = v.to_vec().expect("a parsed VXLAN header writes back");
+            assert_eq!(vxlan::parse(&bytes), Ok(v), "VXLAN round trip");
+        }
+        2 => {
+            let Ok(c) = capwap::parse(rest) else { return };
+            assert_eq!(
+                8 + c.optional.len() + c.payload.len(),
+                rest.len(),
+                "CAPWAP lengths"
+            );
+            let _ = (c.radio_mac(), c.wireless_info());
+            let bytes = c.to_vec().expect("a parsed CAPWAP header writes back");
+            assert_eq!(capwap::parse(&bytes), Ok(c), "CAPWAP round trip");
+        }
+        n => {
+            let order = if n == 3 {
+                ieee80211::FcOrder::Standard
+            } else {
+                ieee80211::FcOrder::Swapped
+            };
+            let Ok(d) = ieee80211::parse(rest, order) else {
+                return;
+            };
+            assert_eq!(d.header_len() + d.body.len(), rest.len(), "802.11 lengths");
+            let _ = (d.source(), d.destination(), d.amsdu(), d.protected());
+            let bytes = d.to_vec().expect("a parsed 802.11 frame writes back");
+            assert_eq!(ieee80211::parse(&bytes, order), Ok(d), "802.11 round trip");
+        }
+    }
+}
+
+/// The tunnel header of an Ethernet frame carrying IPv4 (any VLAN tags), as the
+/// `tunnel` target's input: GRE's IP payload, a VXLAN or CAPWAP datagram's payload
+/// (and the 802.11 frame of a CAPWAP one).
+fn tunnel_seeds(frame: &[u8]) -> Vec<Vec<u8>> {
+    let mut at = 12;
+    while matches!(
+        frame.get(at..at + 2),
+        Some([0x81 | 0x88 | 0x91, 0x00 | 0xa8])
+    ) {
+        at += 4;
+    }
+    if frame.get(at..at + 2) != Some(&[0x08, 0x00]) {
+        return Vec::new();
+    }
+    let ip = &frame[at + 2..];
+    let Some(&v_ihl) = ip.first() else {
+        return Vec::new();
+    };
+    let ihl = usize::from(v_ihl & 0x0f) * 4;
+    let (Some(&protocol), Some(payload)) = (ip.get(9), ip.get(ihl..)) else {
+        return Vec::new();
+    };
+    let seed = |pick: u8, b: &[u8]| [&[pick][..], b].concat();
+    let port = |i: usize| {
+        payload
+            .get(i..i + 2)
+            .map(|p| u16::from_be_bytes([p[0], p[1]]))
+    };
+    let udp = payload.get(8..).unwrap_or_default();
+    match (protocol, port(0), port(2)) {
+        (47, ..) => vec![seed(0, payload)],
+        (17, _, Some(4789)) => vec![seed(1, udp)],
+        (17, Some(5247), _) | (17, _, Some(5247)) => {
+            let mut out = vec![seed(2, udp)];
+            if let Ok(c) = parsers::capwap::parse(udp) {
+                out.push(seed(3, c.payload));
+                out.push(seed(4, c.payload));
+            }
+            out
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// The capture reader over a byte buffer: frames numbered upwards from 1 (a packet
 /// of an undescribed pcapng interface is numbered, as tshark numbers it, but not
 /// delivered), never larger than the reader's bound, times in range, and the
@@ -485,6 +597,9 @@ pub fn write_seeds(captures: &[PathBuf], out: &Path) -> std::io::Result<usize> {
                 let mut s = vec![i as u8];
                 s.extend_from_slice(f.data);
                 seeds.push(("link", s));
+            }
+            if f.linktype == Linktype::ETHERNET {
+                seeds.extend(tunnel_seeds(f.data).into_iter().map(|s| ("tunnel", s)));
             }
             let Ok(p) = link::decode(f) else {
                 return ControlFlow::Continue(());

@@ -309,8 +309,9 @@ fn u16_value(v: &[u8]) -> Option<u16> {
 
 fn voip_vlan(v: &[u8]) -> Option<CdpVoipVlan> {
     match *v {
-        // Wireshark: "Data" byte + Voice VLAN.
-        [appliance_id, hi, lo] => Some(CdpVoipVlan {
+        // Wireshark: "Data" byte + Voice VLAN; bytes after the VLAN (a Cisco access
+        // point's query `20 00 00 00`) are not read, by Wireshark either.
+        [appliance_id, hi, lo, ..] => Some(CdpVoipVlan {
             appliance_id,
             vlan: Some(u16::from_be_bytes([hi, lo])),
         }),
@@ -727,7 +728,8 @@ impl CdpAddress<'_> {
 ///   [`CdpTlv::Malformed`] and [`CdpTlv::Other`] values (a `Malformed` value of
 ///   the right shape, or an `Other` of a known type, parses back decoded).
 /// - A VoIP VLAN TLV without a VLAN is written in its 2-byte form with a zero
-///   second byte; [`CdpPower::levels`] is written raw (a length that is not a
+///   second byte, one with a VLAN in its 3-byte form (bytes a longer one had after
+///   the VLAN are not kept); [`CdpPower::levels`] is written raw (a length that is not a
 ///   multiple of 4 parses back as `Malformed`).
 /// - Values too long for their length field are cut: a TLV value to 65531
 ///   bytes, an address's protocol to 255 and its address to 65535 bytes.
@@ -940,6 +942,23 @@ mod tests {
         assert_eq!(p.device_id(), Some(&b"S1"[..]));
         assert_eq!(p.vtp_domain(), Some(&b""[..]));
         assert_eq!(p.platform(), Some(&b"cisco WS-C3560-24TS"[..]));
+    }
+
+    #[test]
+    fn a_voip_vlan_query_longer_than_its_vlan_is_read_as_wireshark_reads_it() {
+        // nDPI/capwap.pcap frame 11, a Cisco access point's CDP: VoIP VLAN Query of
+        // length 8, `20 00 00 00`; tshark: Data 0x20, Voice VLAN 0.
+        let body = [0x00, 0x0f, 0x00, 0x08, 0x20, 0x00, 0x00, 0x00];
+        let bytes = pdu(&body);
+        let p = parse(&bytes).unwrap();
+        assert!(!p.has_malformed());
+        assert_eq!(
+            p.voice_vlan_query(),
+            Some(CdpVoipVlan {
+                appliance_id: 0x20,
+                vlan: Some(0)
+            })
+        );
     }
 
     #[test]
@@ -1412,7 +1431,8 @@ mod tests {
             gens in proptest::collection::vec((any::<u16>(), proptest::collection::vec(any::<u8>(), 0..24)), 0..12),
         ) {
             // Raw TLVs with a correct checksum: emit(parse(bytes)) == bytes,
-            // except the 2-byte VoIP VLAN form, whose second byte parse drops.
+            // except VoIP VLAN TLVs of other than 3 bytes: parse drops the second byte
+            // of the 2-byte form, and the bytes after the VLAN of a longer one.
             let mut body = Vec::new();
             for (k, v) in &gens {
                 body.extend_from_slice(&k.to_be_bytes());
@@ -1423,12 +1443,8 @@ mod tests {
             let sum = compute_checksum(&bytes).to_be_bytes();
             bytes.get_mut(2..4).unwrap().copy_from_slice(&sum);
             let p = parse(&bytes).unwrap();
-            let two_byte_voip = p.tlvs.iter().any(|t| matches!(
-                t,
-                CdpTlv::VoipVlanReply(CdpVoipVlan { vlan: None, .. })
-                    | CdpTlv::VoipVlanQuery(CdpVoipVlan { vlan: None, .. })
-            ));
-            if !two_byte_voip {
+            let odd_voip = gens.iter().any(|(k, v)| matches!(k, 0x000e | 0x000f) && v.len() != 3);
+            if !odd_voip {
                 prop_assert_eq!(p.to_vec().unwrap(), bytes);
             }
         }

@@ -23,6 +23,16 @@ pub enum Proto {
     Sip,
     /// HTTP (config download on TCP 6970).
     Http,
+    /// GRE (a tunnel's header).
+    Gre,
+    /// ERSPAN (a remote mirror's header, inside GRE).
+    Erspan,
+    /// VXLAN (a fabric tunnel's header).
+    Vxlan,
+    /// CAPWAP data (a wireless controller's tunnel header).
+    Capwap,
+    /// An IEEE 802.11 data frame (inside CAPWAP).
+    Ieee80211,
 }
 
 impl Proto {
@@ -36,6 +46,11 @@ impl Proto {
             Proto::Sccp => "sccp",
             Proto::Sip => "sip",
             Proto::Http => "http",
+            Proto::Gre => "gre",
+            Proto::Erspan => "erspan",
+            Proto::Vxlan => "vxlan",
+            Proto::Capwap => "capwap",
+            Proto::Ieee80211 => "wlan",
         }
     }
 }

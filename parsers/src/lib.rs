@@ -11,6 +11,10 @@
 //! `to_vec`), failing with the one [`EmitError`]. Code points (TLV types,
 //! message ids, opcodes) are newtypes declared with their names, one way
 //! for all dissectors (`codepoint.rs`).
+//!
+//! The tunnels a sensor's traffic may arrive in have header views here too: GRE
+//! and ERSPAN, VXLAN, CAPWAP data and the 802.11 data frames it carries. Each
+//! `parse` borrows what follows its header; the link layer slices that.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(
@@ -28,13 +32,17 @@ pub mod error;
 mod codepoint;
 mod emit;
 
+pub mod capwap;
 pub mod cdp;
 pub mod dhcp;
+pub mod gre;
 pub mod http;
+pub mod ieee80211;
 pub mod lldp;
 pub mod sccp;
 pub mod sip;
 pub mod tftp;
+pub mod vxlan;
 
 pub use emit::EmitError;
 pub use error::{DissectError, ErrorKind, Proto};

@@ -24,7 +24,8 @@ macro_rules! boot_ip_filter {
          or port 5060 or port 5061 \
          or (udp and (udp[8:4] = 0x5349502f or udp[8:4] = 0x52454749)) \
          or (tcp and (tcp[((tcp[12:1] & 0xf0) >> 2):4] = 0x5349502f \
-         or tcp[((tcp[12:1] & 0xf0) >> 2):4] = 0x52454749))"
+         or tcp[((tcp[12:1] & 0xf0) >> 2):4] = 0x52454749)) \
+         or ip proto 47 or ip6 proto 47 or udp dst port 4789 or udp port 5247"
     };
 }
 
@@ -38,6 +39,8 @@ macro_rules! boot_ip_filter {
 /// - HTTP config on 6970/6971, SCCP on 2000/2443, SIP on 5060/5061 over UDP and TCP
 ///   (handshakes and resets included), and SIP on other ports when the payload starts
 ///   with `SIP/` or `REGI`(STER);
+/// - tunnels whole (GRE, which ERSPAN rides; VXLAN on UDP 4789; CAPWAP data on UDP
+///   5247): a filter cannot look inside them, so bootscope sorts their frames itself;
 /// - all of it also inside an 802.1Q tag.
 pub const DEFAULT_FILTER: &str = concat!(
     "(ether[12:2] <= 1500 and ether[20:2] = 0x2000) or ether proto 0x88cc or (",

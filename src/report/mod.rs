@@ -363,6 +363,24 @@ pub struct CaptureInfo {
     /// For a live session: the interface and libpcap's counters.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live: Option<LiveInfo>,
+    /// The tunnels the boot protocols' frames came in (ERSPAN from a remote switch,
+    /// VXLAN, CAPWAP from a wireless controller), outermost first; absent when every
+    /// frame was captured natively.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tunnels: Vec<TunnelInfo>,
+}
+
+/// A tunnel frames came in, by its outer addresses.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TunnelInfo {
+    /// `GRE`, `ERSPAN I`, `ERSPAN II`, `ERSPAN III`, `VXLAN` or `CAPWAP`.
+    pub kind: &'static str,
+    /// The outer source address (the mirroring switch, a tunnel end point).
+    pub src: String,
+    /// The outer destination address (the sensor, the other end point).
+    pub dst: String,
+    /// Frames of the boot protocols (those dissected) that came in it.
+    pub frames: u64,
 }
 
 /// The bounds an analysis ran with (README "Limits").

@@ -141,6 +141,19 @@ pub fn render(report: &Report, width: Option<u16>) -> String {
         "capture: {} frame(s), {:.1} s, {} boot message(s), {} malformed, {} unattributed",
         c.frames, c.duration, c.messages, c.malformed, c.unattributed
     );
+    if !c.tunnels.is_empty() {
+        const SHOWN: usize = 4;
+        let mut shown: Vec<String> = c
+            .tunnels
+            .iter()
+            .take(SHOWN)
+            .map(|t| format!("{} {} → {} ({} frame(s))", t.kind, t.src, t.dst, t.frames))
+            .collect();
+        if c.tunnels.len() > SHOWN {
+            shown.push(format!("{} more", c.tunnels.len() - SHOWN));
+        }
+        let _ = writeln!(out, "came in tunnels: {}", shown.join(", "));
+    }
     if let Some(l) = &c.live {
         let _ = writeln!(
             out,
