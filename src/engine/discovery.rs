@@ -1,14 +1,20 @@
-//! Discovery: CDP and LLDP(-MED). A phone's announcement without an address starts
-//! its boot and waits for the switch's answer (the voice VLAN, or none); one with
-//! an address is a running phone's periodic announcement. A switch's CDP/LLDP is
-//! the answer to the oldest announcement still waiting for one from that protocol.
+//! Discovery: CDP and LLDP(-MED). What the sender is comes first, weighed from what it
+//! says of itself: a phone (the CDP phone capability or a phone platform, LLDP-MED class
+//! III or the telephone capability, a `SEP<MAC>` name), a router (CDP router capability
+//! without the switch's or the phone's), a computer (LLDP-MED Endpoint Class I or II
+//! without the telephone capability or a network policy), or the switch. A phone's
+//! announcement without an address starts its boot and waits for the switch's answer (the
+//! voice VLAN, or none); one with an address is a running phone's periodic announcement.
+//! A switch's CDP/LLDP is the answer to the oldest announcement still waiting for one from
+//! that protocol. Every device is named as it names itself (CDP device id, LLDP system
+//! name), whatever the form.
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr};
 
 use parsers::{cdp, lldp};
 
-use super::device::{DeviceKey, DeviceKind};
+use super::device::{Clue, DeviceKey, DeviceKind, NameSource};
 use super::shared::{Ctx, Shared};
 use super::text::lossy;
 use rules::Windows;
@@ -17,6 +23,87 @@ use crate::attribution::mac_in_name;
 use crate::link::MacAddr;
 use crate::timeline::{DiscoveryProto, EventKind};
 use crate::FastMap;
+
+/// What a CDP or LLDP sender says it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sender {
+    /// A phone, and why.
+    Phone(Clue),
+    /// A device that is no phone and no switch (a router, a computer), and why.
+    Other(Clue),
+    /// The switch (or anything that may answer a phone's announcement).
+    Switch,
+    /// Nothing that matters to a phone's boot.
+    Ignored,
+}
+
+const CDP_PHONE: Clue = Clue::sure(DeviceKind::Phone, "CDP: VoIP phone");
+const CDP_ROUTER: Clue = Clue::sure(
+    DeviceKind::Router,
+    "CDP: router capability, neither switch nor phone",
+);
+const LLDP_PHONE: Clue = Clue::sure(DeviceKind::Phone, "LLDP-MED endpoint");
+const LLDP_POLICY_ENDPOINT: Clue = Clue::hint(
+    DeviceKind::Phone,
+    "LLDP-MED endpoint asking for a network policy",
+);
+const LLDP_PC: Clue = Clue::sure(
+    DeviceKind::Pc,
+    "LLDP-MED Endpoint Class I/II without telephone capability or network policy",
+);
+
+/// What a CDP sender is: the phone capability (0x80, VoIP Phone), a phone platform or a
+/// `SEP<MAC>` device id make a phone; the router capability (0x01) without the switch's
+/// (0x08) a router; anything else may be the switch.
+fn cdp_sender(sh: &Shared<'_>, p: &cdp::CdpPacket<'_>, device_id: Option<&str>) -> Sender {
+    let caps = p.capabilities().unwrap_or(cdp::CdpCapabilities(0));
+    let phone = caps.contains(cdp::CdpCapabilities::VOIP_PHONE)
+        || device_id.and_then(mac_in_name).is_some()
+        || p.platform()
+            .map(lossy)
+            .is_some_and(|pl| sh.rules.phones.cdp_platform(&pl));
+    if phone {
+        Sender::Phone(CDP_PHONE)
+    } else if caps.contains(cdp::CdpCapabilities::ROUTER)
+        && !caps.contains(cdp::CdpCapabilities::SWITCH)
+    {
+        Sender::Other(CDP_ROUTER)
+    } else {
+        Sender::Switch
+    }
+}
+
+/// What an LLDP sender is (TIA-1057 device classes): class III (communication device),
+/// the telephone capability (802.1AB 8.5.8) or a `SEP<MAC>` system name make a phone;
+/// class I or II (generic, media endpoint) without the telephone capability is a
+/// computer, unless it asks for a network policy (then a phone, on a hint); a network
+/// connectivity device, or MED TLVs without a class, may be the switch.
+fn lldp_sender(p: &lldp::LldpPdu<'_>, name: Option<&str>) -> Sender {
+    use lldp::MedDeviceClass as Class;
+    let class = p.med_capabilities().map(|(_, c)| c);
+    let telephone = p.capabilities().is_some_and(|(system, enabled)| {
+        (system.contains(lldp::LldpCapabilities::TELEPHONE)
+            || enabled.contains(lldp::LldpCapabilities::TELEPHONE))
+            && class != Some(Class::NETWORK_CONNECTIVITY)
+    });
+    let policy = p.network_policies().next().is_some();
+    if class == Some(Class::ENDPOINT_CLASS_3) || telephone || name.and_then(mac_in_name).is_some() {
+        Sender::Phone(LLDP_PHONE)
+    } else if matches!(
+        class,
+        Some(Class::ENDPOINT_CLASS_1 | Class::ENDPOINT_CLASS_2)
+    ) {
+        if policy {
+            Sender::Phone(LLDP_POLICY_ENDPOINT)
+        } else {
+            Sender::Other(LLDP_PC)
+        }
+    } else if class.is_some() || policy {
+        Sender::Switch
+    } else {
+        Sender::Ignored
+    }
+}
 
 /// Phone announcements waiting for the switch's answer, at most.
 const MAX_ANNOUNCES: usize = 4096;
@@ -37,89 +124,67 @@ impl Discovery {
             + 2 * table(MAX_ANNOUNCES + 1, size_of::<(MacAddr, (u32, i64))>())
     }
 
-    /// A CDP packet: a phone's announcement or a switch's answer.
+    /// A CDP packet: a phone's announcement, a router's, or a switch's answer.
     pub fn cdp(&mut self, sh: &mut Shared<'_>, ctx: Ctx, p: &cdp::CdpPacket<'_>) {
         let Some(src) = ctx.src_mac else { return };
         let device_id = p.device_id().map(lossy);
-        let platform = p.platform().map(lossy);
-        let phone = p
-            .capabilities()
-            .is_some_and(|c| c.contains(cdp::CdpCapabilities::VOIP_PHONE))
-            || device_id.as_deref().and_then(mac_in_name).is_some()
-            || platform
-                .as_deref()
-                .is_some_and(|p| sh.rules.phones.cdp_platform(p));
-        if phone {
-            let ip = p.ipv4_addresses().find(|a| !a.is_unspecified());
-            self.announce(sh, ctx, src, DiscoveryProto::Cdp, device_id, platform, ip);
-        } else {
-            let vlan = p.voice_vlan_reply().and_then(|v| v.vlan);
-            self.switch_answer(sh, ctx, src, DiscoveryProto::Cdp, vlan);
+        let sender = cdp_sender(sh, p, device_id.as_deref());
+        let said = Said {
+            proto: DiscoveryProto::Cdp,
+            name: device_id,
+            model: p.platform().map(lossy),
+            ip: p.ipv4_addresses().find(|a| !a.is_unspecified()),
+        };
+        match sender {
+            Sender::Phone(why) => self.announce(sh, ctx, src, why, said),
+            Sender::Other(why) => other_device(sh, ctx, src, why, said),
+            Sender::Switch => {
+                let vlan = p.voice_vlan_reply().and_then(|v| v.vlan);
+                self.switch_answer(sh, ctx, src, DiscoveryProto::Cdp, vlan);
+            }
+            Sender::Ignored => {}
         }
     }
 
-    /// An LLDP PDU: a phone's (LLDP-MED endpoint) or a switch's (MED network policy).
+    /// An LLDP PDU: a phone's (LLDP-MED endpoint), a computer's, or a switch's (MED
+    /// network policy).
     pub fn lldp(&mut self, sh: &mut Shared<'_>, ctx: Ctx, p: &lldp::LldpPdu<'_>) {
         let Some(src) = ctx.src_mac else { return };
         let name = p.system_name().map(lossy);
-        let endpoint = p.med_capabilities().is_some_and(|(_, class)| {
-            matches!(
-                class,
-                lldp::MedDeviceClass::ENDPOINT_CLASS_1
-                    | lldp::MedDeviceClass::ENDPOINT_CLASS_2
-                    | lldp::MedDeviceClass::ENDPOINT_CLASS_3
-            )
-        });
-        let telephone = p.capabilities().is_some_and(|(_, enabled)| {
-            enabled.contains(lldp::LldpCapabilities::TELEPHONE)
-                && !enabled.contains(lldp::LldpCapabilities::BRIDGE)
-        });
-        let phone = endpoint || telephone || name.as_deref().and_then(mac_in_name).is_some();
-        if phone {
-            let model = p.inventory().model.map(lossy);
-            let ip = p
+        let sender = lldp_sender(p, name.as_deref());
+        let said = Said {
+            proto: DiscoveryProto::Lldp,
+            name,
+            model: p.inventory().model.map(lossy),
+            ip: p
                 .management_addresses()
                 .find_map(|a| a.ipv4())
-                .filter(|a| !a.is_unspecified());
-            self.announce(sh, ctx, src, DiscoveryProto::Lldp, name, model, ip);
-        } else if p.med_capabilities().is_some() || p.network_policies().next().is_some() {
-            let vlan = p
-                .policy(lldp::MedAppType::VOICE)
-                .filter(|pol| !pol.unknown && pol.tagged)
-                .map(|pol| pol.vlan);
-            self.switch_answer(sh, ctx, src, DiscoveryProto::Lldp, vlan);
+                .filter(|a| !a.is_unspecified()),
+        };
+        match sender {
+            Sender::Phone(why) => self.announce(sh, ctx, src, why, said),
+            Sender::Other(why) => other_device(sh, ctx, src, why, said),
+            Sender::Switch => {
+                let vlan = p
+                    .policy(lldp::MedAppType::VOICE)
+                    .filter(|pol| !pol.unknown && pol.tagged)
+                    .map(|pol| pol.vlan);
+                self.switch_answer(sh, ctx, src, DiscoveryProto::Lldp, vlan);
+            }
+            Sender::Ignored => {}
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn announce(
-        &mut self,
-        sh: &mut Shared<'_>,
-        ctx: Ctx,
-        mac: MacAddr,
-        proto: DiscoveryProto,
-        name: Option<String>,
-        model: Option<String>,
-        ip: Option<Ipv4Addr>,
-    ) {
+    fn announce(&mut self, sh: &mut Shared<'_>, ctx: Ctx, mac: MacAddr, why: Clue, said: Said) {
         let key = DeviceKey::Mac(mac);
-        if let Some(ip) = ip {
+        if let Some(ip) = said.ip {
             sh.attribution.bind_ip(IpAddr::V4(ip), mac);
         }
-        let why = if proto == DiscoveryProto::Cdp {
-            "CDP: VoIP phone"
-        } else {
-            "LLDP-MED endpoint"
-        };
-        let Some(dev) = sh.device(&key, DeviceKind::Phone, why, ctx) else {
+        let (proto, ip) = (said.proto, said.ip);
+        let Some(dev) = sh.device(&key, why, ctx) else {
             return;
         };
-        if let Some(n) = name.filter(|n| mac_in_name(n).is_some()) {
-            dev.set_name(n);
-        }
-        if let Some(m) = model {
-            dev.set_model(m);
-        }
+        said.name_and_model(dev);
         if let Some(ip) = ip {
             // Already up: this is its periodic announcement, not a boot.
             dev.ip.get_or_insert(IpAddr::V4(ip));
@@ -177,6 +242,47 @@ impl Discovery {
         }
         sh.emit(&DeviceKey::Mac(mac), ctx, kind, false);
     }
+}
+
+/// What a device says of itself in its CDP or LLDP.
+struct Said {
+    proto: DiscoveryProto,
+    name: Option<String>,
+    model: Option<String>,
+    ip: Option<Ipv4Addr>,
+}
+
+impl Said {
+    /// Name the device as it names itself, and give it the model it says.
+    fn name_and_model(self, dev: &mut super::device::Device) {
+        let source = match self.proto {
+            DiscoveryProto::Cdp => NameSource::Cdp,
+            DiscoveryProto::Lldp => NameSource::Lldp,
+        };
+        if let Some(n) = self.name {
+            dev.set_name(n, source);
+        }
+        if let Some(m) = self.model {
+            dev.set_model(m);
+        }
+    }
+}
+
+/// A device that announces itself and is no phone (a router, a computer): listed with
+/// what it says and never judged; its announcement is no phone's, so it goes on no
+/// timeline and starts no boot.
+fn other_device(sh: &mut Shared<'_>, ctx: Ctx, mac: MacAddr, why: Clue, said: Said) {
+    let key = DeviceKey::Mac(mac);
+    if let Some(ip) = said.ip {
+        sh.attribution.bind_ip(IpAddr::V4(ip), mac);
+    }
+    let Some(dev) = sh.device(&key, why, ctx) else {
+        return;
+    };
+    if let Some(ip) = said.ip {
+        dev.ip.get_or_insert(IpAddr::V4(ip));
+    }
+    said.name_and_model(dev);
 }
 
 /// A phone announcement waiting for the switch's answer.

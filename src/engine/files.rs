@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use parsers::{http, tftp};
 
-use super::device::{DeviceKey, DeviceKind, FileOutcome};
+use super::device::{Clue, DeviceKey, DeviceKind, FileOutcome, NameSource};
 use super::shared::{Ctx, Shared};
 use super::text::{lossy, MAX_TEXT_BYTES};
 use crate::attribution::mac_in_name;
@@ -281,7 +281,10 @@ fn file_owner(
     let owner = match mac_in_name(file) {
         Some(mac) => {
             let key = DeviceKey::Mac(mac);
-            sh.device(&key, DeviceKind::Phone, why, ctx)?;
+            let dev = sh.device(&key, Clue::sure(DeviceKind::Phone, why), ctx)?;
+            if let Some(name) = device_name_in(file) {
+                dev.set_name(name.to_owned(), NameSource::ConfigFile);
+            }
             sh.attribution.bind_ip(client.0, mac);
             Some(key)
         }
@@ -291,6 +294,18 @@ fn file_owner(
         sh.unattributed += 1;
     }
     owner
+}
+
+/// The device name a file named after it carries: `SEP001B54AA0001` of
+/// `SEP001B54AA0001.cnf.xml` or `CTLSEP001B54AA0001.tlv`, as written (a name
+/// [`mac_in_name`] reads).
+fn device_name_in(file: &str) -> Option<&str> {
+    let base = file.rsplit('/').next().unwrap_or(file);
+    let at = base
+        .get(..3)
+        .filter(|p| p.eq_ignore_ascii_case("SEP"))
+        .map_or(3, |_| 0);
+    base.get(at..at + 15)
 }
 
 /// The server answered a file request (data or options): not silent.

@@ -131,10 +131,12 @@ fn meets(kind: &EventKind, m: &EventMatch) -> bool {
 /// past its lease, then the boot's facts, the step reached and the timeline.
 pub fn advance(dev: &mut Device, seq: &Sequence, steps: &Steps, ev: Event, starts_boot: bool) {
     if starts_boot {
-        let past_lease = match (dev.boot.furthest_rank(seq), steps.lease) {
-            (Some(r), Some(ack)) => r >= seq.rank(ack),
-            _ => false,
-        };
+        // A registered phone (by its calls, say, with no step reached) had a lease too.
+        let past_lease = dev.boot.registered
+            || match (dev.boot.furthest_rank(seq), steps.lease) {
+                (Some(r), Some(ack)) => r >= seq.rank(ack),
+                _ => false,
+            };
         if past_lease {
             dev.new_boot(seq, &steps.carried, ev.ts_ns, ev.frame);
         }
@@ -150,24 +152,45 @@ pub fn advance(dev: &mut Device, seq: &Sequence, steps: &Steps, ev: Event, start
 fn apply_state(dev: &mut Device, ev: &Event) {
     let boot = &mut dev.boot;
     match &ev.kind {
-        EventKind::PhoneAnnounce { .. } => {}
+        EventKind::PhoneAnnounce { ip, .. } => boot.announced_address |= ip.is_some(),
         EventKind::SwitchVoiceVlan { vlan, .. } => boot.voice_vlan = Some(*vlan),
         EventKind::SwitchNoVoiceVlan { .. } => {}
         EventKind::DhcpDiscover { vlan, .. } => {
             boot.dhcp_vlan = Some(*vlan);
             dev.vlan = *vlan;
+            // Asking again after an offer: the phone did not take it.
+            if std::mem::take(&mut boot.offer_pending) {
+                boot.offers_refused = boot.offers_refused.saturating_add(1);
+            }
         }
-        EventKind::DhcpOffer { server, .. } => {
+        EventKind::DhcpOffer {
+            server,
+            option150_ascii,
+            ..
+        } => {
             if server.is_some() {
                 boot.dhcp_server = *server;
             }
+            boot.offer_pending = true;
+            if let Some(t) = option150_ascii {
+                boot.option150_ascii = Some(t.clone());
+            }
         }
-        EventKind::DhcpRequest { .. } => {}
-        EventKind::DhcpAck { yiaddr, server, .. } => {
+        EventKind::DhcpRequest { .. } => boot.offer_pending = false,
+        EventKind::DhcpAck {
+            yiaddr,
+            server,
+            tftp,
+            ..
+        } => {
             boot.nak_pending = false;
+            boot.offer_pending = false;
             boot.ack = Some(ev.clone());
             if server.is_some() {
                 boot.dhcp_server = *server;
+            }
+            if let Some(t) = &tftp.option150_ascii {
+                boot.option150_ascii = Some(t.clone());
             }
             dev.ip = Some(IpAddr::V4(*yiaddr));
         }
@@ -226,6 +249,7 @@ fn apply_state(dev: &mut Device, ev: &Event) {
         EventKind::RegisterAck { proto, cm } => {
             boot.protocol = Some(*proto);
             boot.registered = true;
+            boot.unregistered = None;
             boot.registered_cm = Some(*cm);
             boot.challenge_pending = false;
             if let Some(c) = boot.cm_mut(*cm, ev.frame) {
@@ -256,6 +280,7 @@ fn apply_state(dev: &mut Device, ev: &Event) {
             }
         }
         EventKind::Keepalive { proto, cm } => {
+            boot.unregistered = None;
             if !boot.registered {
                 boot.registered = true;
                 boot.registered_before = boot.count(EventType::Register) == 0;
@@ -267,11 +292,32 @@ fn apply_state(dev: &mut Device, ev: &Event) {
             }
         }
         EventKind::KeepaliveAck { cm } => {
+            boot.unregistered = None;
             if !boot.registered {
                 boot.registered = true;
                 boot.registered_before = boot.count(EventType::Register) == 0;
                 boot.registered_cm = Some(*cm);
                 boot.protocol.get_or_insert(Signalling::Sccp);
+            }
+        }
+        EventKind::Unregistered { proto, cm } => {
+            boot.protocol = Some(*proto);
+            boot.registered = false;
+            boot.registered_before = false;
+            boot.unregistered = Some(*cm);
+            if let Some(c) = boot.cm_mut(*cm, ev.frame) {
+                c.registers_unanswered = 0;
+            }
+        }
+        // Only a registered phone is in calls: registered before, when its
+        // registration is not in the capture.
+        EventKind::SipCall { cm, .. } => {
+            boot.unregistered = None;
+            if !boot.registered {
+                boot.registered = true;
+                boot.registered_before = boot.count(EventType::Register) == 0;
+                boot.registered_cm = Some(*cm);
+                boot.protocol.get_or_insert(Signalling::Sip);
             }
         }
         EventKind::Alarm { text } => boot.alarm = Some(text.clone()),
@@ -284,8 +330,8 @@ mod tests {
     use std::net::Ipv4Addr;
 
     use super::*;
-    use crate::engine::device::{DeviceKey, DeviceKind};
-    use crate::engine::shared::harness::{rules, PHONE};
+    use crate::engine::device::DeviceKey;
+    use crate::engine::shared::harness::{rules, PHONE, TEST_PHONE};
     use crate::timeline::TftpOffer;
 
     fn ev(ms: i64, kind: EventKind) -> Event {
@@ -344,7 +390,7 @@ mod tests {
     fn a_discover_after_the_lease_starts_a_new_boot_and_before_it_does_not() {
         let seq = &rules().sequence;
         let steps = Steps::resolve(rules());
-        let mut dev = Device::new(DeviceKey::Mac(PHONE), DeviceKind::Phone, "test", 0, 1);
+        let mut dev = Device::new(DeviceKey::Mac(PHONE), TEST_PHONE, 0, 1);
         let discover = || EventKind::DhcpDiscover { xid: 1, vlan: None };
         advance(&mut dev, seq, &steps, ev(1, discover()), true);
         advance(&mut dev, seq, &steps, ev(2, discover()), true);
