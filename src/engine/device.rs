@@ -877,3 +877,70 @@ impl Device {
         self.timeline.push(ev);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PHONE_MAC: MacAddr = MacAddr([0x00, 0x1b, 0x54, 0xaa, 0x00, 0x01]);
+
+    #[test]
+    fn a_heavier_sign_wins_and_a_sure_phone_wins_a_tie() {
+        let sure = |k| Clue::sure(k, "sure");
+        let hint = Clue::hint(DeviceKind::Phone, "hint");
+        use DeviceKind::*;
+        use Weight::{Default as D, Hint as H, Sure as S};
+        for (clue, kind, weight, wins) in [
+            (hint, DhcpClient, D, true),
+            (sure(VoiceGateway), Phone, H, true),
+            (sure(Phone), Pc, S, true),
+            (sure(Pc), Phone, S, false),
+            (sure(MediaResource), Router, S, true),
+            (sure(Router), VoiceGateway, S, false),
+            (Clue::default(DhcpClient, "d"), SipAgent, D, false),
+            (hint, Phone, S, false),
+        ] {
+            assert_eq!(
+                clue.outweighs(kind, weight),
+                wins,
+                "{clue:?} over {kind:?} {weight:?}"
+            );
+        }
+        let mut d = Device::new(DeviceKey::Mac(PHONE_MAC), hint, 0, 1);
+        assert!(d.take(sure(VoiceGateway)));
+        assert_eq!(
+            (d.kind, d.weight, d.evidence_of_kind),
+            (VoiceGateway, S, "sure")
+        );
+        assert!(!d.take(hint));
+    }
+
+    #[test]
+    fn a_name_is_replaced_only_from_a_more_telling_source() {
+        let clue = Clue::sure(DeviceKind::Phone, "test");
+        let mut d = Device::new(DeviceKey::Mac(PHONE_MAC), clue, 0, 1);
+        // No name on the wire: the report makes one up for a phone, and says so.
+        assert_eq!(
+            d.report_name(),
+            (Some("SEP001B54AA0001".into()), Some(MADE_UP_FROM_MAC))
+        );
+        d.set_name("SEP001B54AA0001".into(), NameSource::ConfigFile);
+        d.set_name("SIP001B54AA0001".into(), NameSource::Cdp);
+        d.set_name("phone-lldp".into(), NameSource::Lldp);
+        d.set_name(String::new(), NameSource::Registration);
+        assert_eq!(
+            d.report_name(),
+            (Some("SIP001B54AA0001".into()), Some("cdp_device_id"))
+        );
+        d.set_name("SEP001B54AA0001".into(), NameSource::Registration);
+        assert_eq!(d.name_source, Some(NameSource::Registration));
+        // A device that is no phone gets no made-up name.
+        let pc = Device::new(
+            DeviceKey::Mac(PHONE_MAC),
+            Clue::sure(DeviceKind::Pc, "pc"),
+            0,
+            1,
+        );
+        assert_eq!(pc.report_name(), (None, None));
+    }
+}

@@ -328,6 +328,22 @@ mod tests {
         run(
             &mut d,
             &mut sh,
+            1010,
+            &server(DhcpServerKind::Offer, &tftp),
+            false,
+        );
+        // The OFFER carries it already.
+        let dev = sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap();
+        match &dev.timeline.events[1].kind {
+            EventKind::DhcpOffer {
+                option150_ascii, ..
+            } => assert_eq!(option150_ascii.as_deref(), Some("10.1.1.5")),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(dev.boot.option150_ascii.as_deref(), Some("10.1.1.5"));
+        run(
+            &mut d,
+            &mut sh,
             1030,
             &server(DhcpServerKind::Ack, &tftp),
             false,

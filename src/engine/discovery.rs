@@ -133,7 +133,11 @@ impl Discovery {
             proto: DiscoveryProto::Cdp,
             name: device_id,
             model: p.platform().map(lossy),
-            ip: p.ipv4_addresses().find(|a| !a.is_unspecified()),
+            // The Addresses TLV (0x02), else the Management Address TLV (0x16).
+            ip: p
+                .ipv4_addresses()
+                .chain(p.management_addresses().filter_map(|a| a.ipv4()))
+                .find(|a| !a.is_unspecified()),
         };
         match sender {
             Sender::Phone(why) => self.announce(sh, ctx, src, why, said),
@@ -391,7 +395,178 @@ impl Announces {
 
 #[cfg(test)]
 mod tests {
+    use super::super::device::Weight;
+    use super::super::shared::harness::*;
     use super::*;
+    use crate::timeline::EventType;
+    use parsers::cdp::{CdpAddress, CdpCapabilities, CdpPacket, CdpTlv};
+    use parsers::lldp::{
+        LldpCapabilities, LldpChassisIdSubtype, LldpPdu, LldpPortIdSubtype, LldpTlv, MedAppType,
+        MedCapabilities, MedDeviceClass, MedPolicy,
+    };
+
+    /// A link-layer frame from `src` at `secs`.
+    fn l2_ctx(secs: i64, src: MacAddr) -> Ctx {
+        Ctx {
+            ts_ns: secs * 1_000_000_000,
+            frame: u64::try_from(secs).unwrap(),
+            src_mac: Some(src),
+            dst_mac: None,
+            vlan: None,
+            flow: None,
+        }
+    }
+
+    fn cdp(id: &str, caps: u32, mgmt: Option<[u8; 4]>) -> Vec<u8> {
+        let mut tlvs = vec![
+            CdpTlv::DeviceId(id.as_bytes()),
+            CdpTlv::Capabilities(CdpCapabilities(caps)),
+            CdpTlv::Platform(b"some platform"),
+        ];
+        let addr = mgmt.unwrap_or_default();
+        if mgmt.is_some() {
+            tlvs.push(CdpTlv::ManagementAddresses(vec![CdpAddress {
+                protocol_type: CdpAddress::NLPID,
+                protocol: &[0xcc],
+                address: &addr,
+            }]));
+        }
+        CdpPacket {
+            version: 2,
+            ttl: 180,
+            checksum: 0,
+            checksum_valid: true,
+            tlvs,
+        }
+        .to_vec()
+        .unwrap()
+    }
+
+    fn lldp(class: MedDeviceClass, caps: u16, voice_policy: bool) -> Vec<u8> {
+        let mut tlvs = vec![
+            LldpTlv::ChassisId {
+                subtype: LldpChassisIdSubtype::MAC_ADDRESS,
+                id: &PHONE.0,
+            },
+            LldpTlv::PortId {
+                subtype: LldpPortIdSubtype::LOCALLY_ASSIGNED,
+                id: b"1",
+            },
+            LldpTlv::Ttl(120),
+            LldpTlv::SystemName(b"HOST-1"),
+            LldpTlv::Capabilities {
+                system: LldpCapabilities(caps),
+                enabled: LldpCapabilities(caps),
+            },
+            LldpTlv::MedCapabilities {
+                capabilities: MedCapabilities(MedCapabilities::CAPABILITIES.0),
+                class,
+            },
+        ];
+        if voice_policy {
+            tlvs.push(LldpTlv::MedNetworkPolicy(MedPolicy {
+                app: MedAppType::VOICE,
+                unknown: true,
+                tagged: false,
+                vlan: 0,
+                priority: 0,
+                dscp: 0,
+            }));
+        }
+        LldpPdu {
+            tlvs,
+            truncated: false,
+        }
+        .to_vec()
+        .unwrap()
+    }
+
+    #[test]
+    fn cdp_tells_a_phone_a_router_and_a_switch_apart() {
+        let (mut sh, mut d) = (shared(), Discovery::default());
+        let phone = cdp(
+            "SIP001B54AA0001",
+            CdpCapabilities::HOST.0 | CdpCapabilities::VOIP_PHONE.0,
+            Some([10, 1, 1, 20]),
+        );
+        d.cdp(&mut sh, l2_ctx(1, PHONE), &cdp::parse(&phone).unwrap());
+        let dev = sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap();
+        assert_eq!((dev.kind, dev.weight), (DeviceKind::Phone, Weight::Sure));
+        // Its name as it gives it, not SEP<MAC>; its address in the Management
+        // Address TLV: a running phone's announcement.
+        assert_eq!(
+            (dev.name.as_deref(), dev.name_source),
+            (Some("SIP001B54AA0001"), Some(NameSource::Cdp))
+        );
+        assert!(dev.boot.announced_address && dev.boot.furthest.is_none());
+        let router = cdp("wan-rtr1", CdpCapabilities::ROUTER.0, None);
+        d.cdp(&mut sh, l2_ctx(2, SERVER), &cdp::parse(&router).unwrap());
+        let dev = sh.devices.get(&DeviceKey::Mac(SERVER)).unwrap();
+        assert_eq!(
+            (dev.kind, dev.name.as_deref()),
+            (DeviceKind::Router, Some("wan-rtr1"))
+        );
+        assert!(types(&sh, &DeviceKey::Mac(SERVER)).is_empty());
+        // A layer 3 switch (router and switch) is the switch: no device.
+        let l3 = MacAddr([0, 0x1e, 0x4a, 0, 0, 3]);
+        let switch = cdp(
+            "core-sw1",
+            CdpCapabilities::ROUTER.0 | CdpCapabilities::SWITCH.0,
+            None,
+        );
+        d.cdp(&mut sh, l2_ctx(3, l3), &cdp::parse(&switch).unwrap());
+        assert!(!sh.devices.contains(&DeviceKey::Mac(l3)));
+    }
+
+    #[test]
+    fn lldp_med_classes_tell_a_phone_a_pc_and_an_endpoint_asking_for_voice() {
+        let tel = LldpCapabilities::TELEPHONE.0;
+        let station = LldpCapabilities::STATION_ONLY.0;
+        for (class, caps, policy, want) in [
+            (
+                MedDeviceClass::ENDPOINT_CLASS_3,
+                station,
+                false,
+                Some((DeviceKind::Phone, Weight::Sure)),
+            ),
+            (
+                MedDeviceClass::ENDPOINT_CLASS_1,
+                tel,
+                false,
+                Some((DeviceKind::Phone, Weight::Sure)),
+            ),
+            (
+                MedDeviceClass::ENDPOINT_CLASS_1,
+                station,
+                false,
+                Some((DeviceKind::Pc, Weight::Sure)),
+            ),
+            (
+                MedDeviceClass::ENDPOINT_CLASS_2,
+                station,
+                false,
+                Some((DeviceKind::Pc, Weight::Sure)),
+            ),
+            (
+                MedDeviceClass::ENDPOINT_CLASS_2,
+                station,
+                true,
+                Some((DeviceKind::Phone, Weight::Hint)),
+            ),
+            (MedDeviceClass::NETWORK_CONNECTIVITY, tel, true, None),
+        ] {
+            let (mut sh, mut d) = (shared(), Discovery::default());
+            let pdu = lldp(class, caps, policy);
+            d.lldp(&mut sh, l2_ctx(1, PHONE), &lldp::parse(&pdu).unwrap());
+            let got = sh
+                .devices
+                .get(&DeviceKey::Mac(PHONE))
+                .map(|d| (d.kind, d.weight));
+            assert_eq!(got, want, "{class:?} {caps:#x} {policy}");
+            let announced = types(&sh, &DeviceKey::Mac(PHONE)) == [EventType::PhoneAnnounce];
+            assert_eq!(announced, want.is_some_and(|w| w.0 == DeviceKind::Phone));
+        }
+    }
 
     /// The builtin windows (`rules/windows.json`).
     const SWITCH_ANSWER_NS: i64 = 10_000_000_000;

@@ -368,6 +368,11 @@ mod tests {
         let key = DeviceKey::Mac(PHONE);
         let dev = sh.devices.get(&key).unwrap();
         assert_eq!(dev.kind, DeviceKind::Phone);
+        // Its name, as the file gives it.
+        assert_eq!(
+            (dev.name.as_deref(), dev.name_source),
+            (Some("SEP001B54AA0001"), Some(NameSource::ConfigFile))
+        );
         assert_eq!(
             types(&sh, &key),
             [EventType::FileRequest, EventType::FileReceived]
@@ -378,6 +383,19 @@ mod tests {
         }
         // The phone's address is bound to it for the later protocols.
         assert_eq!(sh.owner_of((ip(20), 1), None), Some(key));
+    }
+
+    #[test]
+    fn the_device_name_in_a_file_name_is_taken_as_written() {
+        for (file, name) in [
+            ("SEP001B54AA0001.cnf.xml", Some("SEP001B54AA0001")),
+            ("/cfg/sep001b54aa0001.cnf.xml.sgn", Some("sep001b54aa0001")),
+            ("CTLSEP001B54AA0001.tlv", Some("SEP001B54AA0001")),
+            ("ITLSEP001B54AA0001.tlv", Some("SEP001B54AA0001")),
+        ] {
+            assert_eq!(device_name_in(file), name, "{file}");
+            assert!(mac_in_name(file).is_some(), "{file}");
+        }
     }
 
     #[test]

@@ -387,6 +387,42 @@ mod tests {
     }
 
     #[test]
+    fn a_discover_after_an_offer_is_an_offer_refused_and_option_150_text_is_kept() {
+        let seq = &rules().sequence;
+        let steps = Steps::resolve(rules());
+        let mut dev = Device::new(DeviceKey::Mac(PHONE), TEST_PHONE, 0, 1);
+        let discover = || EventKind::DhcpDiscover { xid: 1, vlan: None };
+        let offer = || EventKind::DhcpOffer {
+            xid: 1,
+            yiaddr: Ipv4Addr::new(10, 1, 1, 20),
+            server: None,
+            option150_ascii: Some("10.1.1.5".into()),
+        };
+        // DISCOVER, DISCOVER (no offer yet), OFFER, DISCOVER, OFFER, DISCOVER.
+        for (ms, kind) in [
+            (1, discover()),
+            (2, discover()),
+            (3, offer()),
+            (4, discover()),
+            (5, offer()),
+            (6, discover()),
+        ] {
+            advance(&mut dev, seq, &steps, ev(ms, kind), true);
+        }
+        assert_eq!(dev.boot.offers_refused, 2);
+        assert_eq!(dev.boot.option150_ascii.as_deref(), Some("10.1.1.5"));
+        // A REQUEST takes the offer: no refusal.
+        advance(&mut dev, seq, &steps, ev(7, offer()), false);
+        let request = EventKind::DhcpRequest {
+            xid: 1,
+            requested: None,
+        };
+        advance(&mut dev, seq, &steps, ev(8, request), false);
+        advance(&mut dev, seq, &steps, ev(9, discover()), true);
+        assert_eq!(dev.boot.offers_refused, 2);
+    }
+
+    #[test]
     fn a_discover_after_the_lease_starts_a_new_boot_and_before_it_does_not() {
         let seq = &rules().sequence;
         let steps = Steps::resolve(rules());

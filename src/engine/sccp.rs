@@ -252,6 +252,111 @@ mod tests {
         );
     }
 
+    /// A RegisterReq of a media resource (SoftwareMtpDixieLand, 0x53) from the
+    /// phone's address, on another port.
+    fn mtp_register() -> Vec<u8> {
+        let body = sccp::SccpBody::RegisterReq(sccp::SccpRegisterReq {
+            device_name: b"NONSECURE_MTP",
+            reserved: 0,
+            instance: 1,
+            station_ip: Ipv4Addr::new(10, 1, 1, 20),
+            device_type: sccp::SccpDeviceType::SOFTWARE_MTP_DIXIELAND,
+            max_streams: 200,
+            active_streams: Some(0),
+            protocol_version: Some(18),
+            unknown: Some(0),
+            phone_features: Some(0),
+            max_conferences: Some(0),
+            active_conferences: None,
+            mac: None,
+            ipv4_scope: None,
+            max_lines: None,
+            station_ipv6: None,
+            ipv6_scope: None,
+            firmware: None,
+            config_version_stamp: None,
+        });
+        sccp::SccpMessage::new(
+            sccp::SccpHeaderVersion(0),
+            sccp::SccpMessageId::REGISTER_REQ,
+            body,
+        )
+        .to_vec()
+        .unwrap()
+    }
+
+    #[test]
+    fn a_media_resource_and_the_keepalives_of_its_router_make_no_phone() {
+        let mut sh = shared();
+        // Keepalives of a session open before the capture: a phone, on a hint.
+        run(&mut sh, 1, &encode::sccp_keepalive_ack().unwrap(), false);
+        let router = DeviceKey::Mac(PHONE);
+        assert_eq!(sh.devices.get(&router).unwrap().kind, DeviceKind::Phone);
+        // The same address registers a media resource on another port.
+        let c = ctx(2, (PHONE, ip(20), 51002), (SERVER, ip(10), 2000));
+        message(&mut sh, c, &sccp::parse(&mtp_register()).unwrap().0);
+        let mtp = sh
+            .devices
+            .get(&DeviceKey::Name("NONSECURE_MTP".into()))
+            .unwrap();
+        assert_eq!(
+            (mtp.kind, mtp.model.as_deref(), mtp.name_source),
+            (
+                DeviceKind::MediaResource,
+                Some("SoftwareMtpDixieLand"),
+                Some(NameSource::Registration)
+            )
+        );
+        assert_eq!(
+            sh.devices.get(&router).unwrap().kind,
+            DeviceKind::MediaResource
+        );
+        // Keepalives from that address on a third port make no phone either.
+        let mut sh2 = shared();
+        message(&mut sh2, c, &sccp::parse(&mtp_register()).unwrap().0);
+        let other = ctx(3, (SERVER, ip(10), 2000), (PHONE, ip(20), 51003));
+        let ack = encode::sccp_keepalive_ack().unwrap();
+        message(&mut sh2, other, &sccp::parse(&ack).unwrap().0);
+        assert!(sh2.devices.iter().all(|d| d.kind != DeviceKind::Phone));
+    }
+
+    #[test]
+    fn an_unregister_ack_ends_the_registration() {
+        let mut sh = shared();
+        let reg = encode::sccp_register(
+            "SEP001B54AA0001",
+            Ipv4Addr::new(10, 1, 1, 20),
+            PHONE,
+            "7970",
+            "SCCP70.9-4-2SR3-1S",
+        )
+        .unwrap();
+        run(&mut sh, 1, &reg, true);
+        run(&mut sh, 2, &encode::sccp_register_ack().unwrap(), false);
+        let unreg = |status| {
+            sccp::SccpMessage::new(
+                sccp::SccpHeaderVersion(0),
+                sccp::SccpMessageId::UNREGISTER_ACK,
+                sccp::SccpBody::UnregisterAck { status },
+            )
+            .to_vec()
+            .unwrap()
+        };
+        // A NAK leaves it registered; Ok ends it.
+        run(&mut sh, 3, &unreg(2), false);
+        assert!(
+            sh.devices
+                .get(&DeviceKey::Mac(PHONE))
+                .unwrap()
+                .boot
+                .registered
+        );
+        run(&mut sh, 4, &unreg(0), false);
+        let boot = &sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap().boot;
+        assert!(!boot.registered);
+        assert_eq!(boot.unregistered, Some(ip(10)));
+    }
+
     #[test]
     fn keepalives_of_an_unknown_device_take_it_for_a_phone_registered_before() {
         let mut sh = shared();

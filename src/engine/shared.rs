@@ -293,6 +293,26 @@ mod tests {
     }
 
     #[test]
+    fn a_phone_on_a_hint_whose_mac_sends_for_several_addresses_is_a_router() {
+        let mut sh = shared();
+        let key = DeviceKey::Mac(PHONE);
+        let c = ctx(1, (PHONE, ip(20), 51000), (SERVER, ip(10), 2000));
+        sh.device(&key, Clue::hint(DeviceKind::Phone, "keepalives"), c)
+            .unwrap();
+        sh.note_source(c);
+        assert_eq!(sh.devices.kind(&key), Some(DeviceKind::Phone));
+        sh.note_source(ctx(2, (PHONE, ip(21), 51000), (SERVER, ip(10), 2000)));
+        assert_eq!(sh.devices.kind(&key), Some(DeviceKind::Router));
+        // A sure phone keeps its MAC through a new lease.
+        let mut sh = shared();
+        sh.device(&key, TEST_PHONE, c).unwrap();
+        sh.note_source(c);
+        sh.note_source(ctx(2, (PHONE, ip(21), 51000), (SERVER, ip(10), 2000)));
+        assert_eq!(sh.devices.kind(&key), Some(DeviceKind::Phone));
+        assert!(!sh.attribution.is_router(PHONE));
+    }
+
+    #[test]
     fn emit_records_and_moves_the_boot_along() {
         let mut sh = shared();
         let key = DeviceKey::Mac(PHONE);
