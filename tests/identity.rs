@@ -463,19 +463,58 @@ fn names_are_the_wires_and_a_made_up_one_says_so() {
 fn a_running_phones_announcement_makes_it_registered_wherever_it_falls() {
     let mac = phone_mac(0x10);
     let addr = Ipv4Addr::new(10, 100, 0, 40);
+    // An LLDP-MED phone that advertises no Management Address, its address as the
+    // Chassis ID (network address subtype; tshark: "Chassis Subtype = Network
+    // address, Id: 10.100.0.40"), as Avaya 1200 and Cisco SPA phones do.
+    let chassis = [1, 10, 100, 0, 40];
+    let lldp = LldpPdu {
+        tlvs: vec![
+            LldpTlv::ChassisId {
+                subtype: LldpChassisIdSubtype::NETWORK_ADDRESS,
+                id: &chassis,
+            },
+            LldpTlv::PortId {
+                subtype: LldpPortIdSubtype::MAC_ADDRESS,
+                id: &mac.0,
+            },
+            LldpTlv::Ttl(180),
+            LldpTlv::Capabilities {
+                system: LldpCapabilities(
+                    LldpCapabilities::BRIDGE.0 | LldpCapabilities::TELEPHONE.0,
+                ),
+                enabled: LldpCapabilities(
+                    LldpCapabilities::BRIDGE.0 | LldpCapabilities::TELEPHONE.0,
+                ),
+            },
+            LldpTlv::MedCapabilities {
+                capabilities: MedCapabilities(MedCapabilities::CAPABILITIES.0),
+                class: MedDeviceClass::ENDPOINT_CLASS_3,
+            },
+        ],
+        truncated: false,
+    }
+    .to_vec()
+    .unwrap();
+    let cdp = cdp_phone("SEP001B54AA3010", "Cisco IP Phone 8851", Some(addr));
     let mut verdicts = Vec::new();
-    for at in [1.0, 100.0, 199.0, 299.5] {
+    for (how, at) in [1.0, 100.0, 199.0, 299.5]
+        .into_iter()
+        .flat_map(|at| [("cdp", at), ("lldp", at)])
+    {
         let mut c = Cap::new();
         c.at(0.0, switch_cdp());
-        let cdp = cdp_phone("SEP001B54AA3010", "Cisco IP Phone 8851", Some(addr));
-        c.at(at, wire::cdp_frame(mac, None, &cdp));
-        c.at(300.0, switch_cdp());
-        let r = analyze(&c.write(&format!("running-{at}.pcap")));
-        let [p] = r.phones.as_slice() else {
-            panic!("{at}: {:?}", r.phones)
+        let frame = match how {
+            "cdp" => wire::cdp_frame(mac, None, &cdp),
+            _ => wire::ether_frame(l2(mac, wire::LLDP_MULTICAST), 0x88cc, &lldp),
         };
-        assert_eq!(p.ip.as_deref(), Some("10.100.0.40"));
-        assert!(p.expected_next.is_none(), "{at}");
+        c.at(at, frame);
+        c.at(300.0, switch_cdp());
+        let r = analyze(&c.write(&format!("running-{how}-{at}.pcap")));
+        let [p] = r.phones.as_slice() else {
+            panic!("{how} {at}: {:?}", r.phones)
+        };
+        assert_eq!(p.ip.as_deref(), Some("10.100.0.40"), "{how} {at}");
+        assert!(p.expected_next.is_none(), "{how} {at}");
         let codes: Vec<(String, rules::Severity)> = p
             .findings
             .iter()

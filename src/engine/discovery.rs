@@ -4,7 +4,9 @@
 //! without the switch's or the phone's), a computer (LLDP-MED Endpoint Class I or II
 //! without the telephone capability or a network policy), or the switch. A phone's
 //! announcement without an address starts its boot and waits for the switch's answer (the
-//! voice VLAN, or none); one with an address is a running phone's periodic announcement.
+//! voice VLAN, or none); one with an address (CDP Addresses or Management Address, the
+//! LLDP management address or a Chassis ID that is the address) is a running phone's
+//! periodic announcement.
 //! A switch's CDP/LLDP is the answer to the oldest announcement still waiting for one from
 //! that protocol. Every device is named as it names itself (CDP device id, LLDP system
 //! name), whatever the form.
@@ -160,10 +162,13 @@ impl Discovery {
             proto: DiscoveryProto::Lldp,
             name,
             model: p.inventory().model.map(lossy),
+            // The management address, else a Chassis ID that is the address (the
+            // network address subtype, as Cisco 88xx, SPA and others send it).
             ip: p
                 .management_addresses()
-                .find_map(|a| a.ipv4())
-                .filter(|a| !a.is_unspecified()),
+                .filter_map(|a| a.ipv4())
+                .chain(p.chassis_ipv4())
+                .find(|a| !a.is_unspecified()),
         };
         match sender {
             Sender::Phone(why) => self.announce(sh, ctx, src, why, said),
@@ -516,6 +521,39 @@ mod tests {
         );
         d.cdp(&mut sh, l2_ctx(3, l3), &cdp::parse(&switch).unwrap());
         assert!(!sh.devices.contains(&DeviceKey::Mac(l3)));
+    }
+
+    #[test]
+    fn a_chassis_id_that_is_the_address_is_a_running_phones_announcement() {
+        // An LLDP-MED phone that sends no Management Address TLV, its address as a
+        // network-address Chassis ID (IANA family 1); 0.0.0.0 while it has none.
+        for (chassis, running) in [([1u8, 10, 1, 1, 20], true), ([1, 0, 0, 0, 0], false)] {
+            let pdu = LldpPdu {
+                tlvs: vec![
+                    LldpTlv::ChassisId {
+                        subtype: LldpChassisIdSubtype::NETWORK_ADDRESS,
+                        id: &chassis,
+                    },
+                    LldpTlv::PortId {
+                        subtype: LldpPortIdSubtype::MAC_ADDRESS,
+                        id: &PHONE.0,
+                    },
+                    LldpTlv::Ttl(180),
+                    LldpTlv::MedCapabilities {
+                        capabilities: MedCapabilities(MedCapabilities::CAPABILITIES.0),
+                        class: MedDeviceClass::ENDPOINT_CLASS_3,
+                    },
+                ],
+                truncated: false,
+            }
+            .to_vec()
+            .unwrap();
+            let (mut sh, mut d) = (shared(), Discovery::default());
+            d.lldp(&mut sh, l2_ctx(1, PHONE), &lldp::parse(&pdu).unwrap());
+            let boot = &sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap().boot;
+            assert_eq!(boot.is_running(), running, "{chassis:?}");
+            assert_eq!(boot.furthest.is_some(), !running, "{chassis:?}");
+        }
     }
 
     #[test]
