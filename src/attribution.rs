@@ -112,6 +112,11 @@ impl Attribution {
         self.ip_to_mac.insert(ip, mac);
     }
 
+    /// The MAC `ip` is bound to, if any.
+    pub fn bound_ip(&self, ip: IpAddr) -> Option<MacAddr> {
+        self.ip_to_mac.get(&ip).copied()
+    }
+
     /// A named message came from `endpoint`: the flow belongs to `mac`.
     pub fn bind_endpoint(&mut self, endpoint: (IpAddr, u16), mac: MacAddr) {
         if self.endpoint_to_mac.len() >= self.limit && !self.endpoint_to_mac.contains_key(&endpoint)

@@ -196,6 +196,25 @@ fn phones(rules: &RuleSet, out: &mut String) {
         "  SIP User-Agent starts with  {}",
         list(&p.sip_user_agent_prefixes)
     );
+    out.push_str("not phones:\n");
+    let _ = writeln!(
+        out,
+        "  voice gateway: SIP User-Agent / Server starts with  {}",
+        list(&p.sip_gateway_prefixes)
+    );
+    let types: Vec<String> = p
+        .sccp_media_resource_types
+        .iter()
+        .map(|&t| match parsers::sccp::SccpDeviceType(t).name() {
+            Some(name) => format!("{t} {name}"),
+            None => t.to_string(),
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "  media resource: SCCP device type  {}",
+        types.join(", ")
+    );
 }
 
 fn windows(rules: &RuleSet, out: &mut String) {

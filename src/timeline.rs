@@ -93,6 +93,8 @@ pub enum EventKind {
         yiaddr: Ipv4Addr,
         /// Server identifier.
         server: Option<Ipv4Addr>,
+        /// Option 150 offered as text (`"10.1.1.5"`) rather than addresses.
+        option150_ascii: Option<Box<str>>,
     },
     /// DHCP REQUEST.
     DhcpRequest {
@@ -245,6 +247,24 @@ pub enum EventKind {
         /// Call manager.
         cm: IpAddr,
     },
+    /// The call manager confirmed a de-registration (SIP 2xx to a REGISTER with
+    /// `Expires: 0`, SCCP UnregisterAck): the phone is no longer registered.
+    Unregistered {
+        /// SCCP or SIP.
+        proto: Signalling,
+        /// Call manager.
+        cm: IpAddr,
+    },
+    /// A SIP message of a call or a service (INVITE and its answers, BYE, REFER,
+    /// NOTIFY, …) that names the phone: a call manager serves it, so it is registered.
+    SipCall {
+        /// The call manager (the phone's peer, or the sender that named the phone).
+        cm: IpAddr,
+        /// The method, or the status code and reason.
+        message: Box<str>,
+        /// Whether the phone sent it.
+        from_phone: bool,
+    },
     /// The phone's own account of its last failure (SCCP Alarm, SIP cisco-alarm).
     Alarm {
         /// The text (`Name=SEP… Load=… Last=…`).
@@ -325,6 +345,8 @@ event_types! {
     RegisterChallenge => "register_challenge", Registration, "SIP 401 / 407 to REGISTER";
     Keepalive => "keepalive", Registration, "keepalives from the phone (SCCP KeepAliveReq, SIP REGISTER refreshes when due) whose answers are not in the capture";
     KeepaliveAck => "keepalive_ack", Registration, "keepalives answered by the call manager";
+    Unregistered => "unregistered", Registration, "de-registrations the call manager confirmed (SIP 2xx to Expires 0, SCCP UnregisterAck)";
+    SipCall => "sip_call", Registration, "SIP call and service messages (INVITE and answers, BYE, REFER, NOTIFY) that name the phone";
     Alarm => "alarm", Registration, "alarms from the phone (SCCP Alarm, SIP cisco-alarm)";
     Cut => "cut", Discovery, "messages the capture's snap length cut short, unreadable";
     Malformed => "malformed", Discovery, "messages that could not be read";
@@ -349,6 +371,7 @@ impl EventType {
                 | RegisterReject
                 | RegisterChallenge
                 | KeepaliveAck
+                | Unregistered
         )
     }
 
@@ -389,6 +412,8 @@ impl EventKind {
             EventKind::RegisterChallenge { .. } => EventType::RegisterChallenge,
             EventKind::Keepalive { .. } => EventType::Keepalive,
             EventKind::KeepaliveAck { .. } => EventType::KeepaliveAck,
+            EventKind::Unregistered { .. } => EventType::Unregistered,
+            EventKind::SipCall { .. } => EventType::SipCall,
             EventKind::Alarm { .. } => EventType::Alarm,
             EventKind::Cut { .. } => EventType::Cut,
             EventKind::Malformed { .. } => EventType::Malformed,
@@ -514,7 +539,13 @@ impl EventKind {
             | EventKind::RegisterAck { cm, .. }
             | EventKind::RegisterReject { cm, .. }
             | EventKind::RegisterChallenge { cm, .. }
-            | EventKind::KeepaliveAck { cm } => x(PeerRole::CallManager, ToPhone, Some(*cm)),
+            | EventKind::KeepaliveAck { cm }
+            | EventKind::Unregistered { cm, .. } => x(PeerRole::CallManager, ToPhone, Some(*cm)),
+            EventKind::SipCall { cm, from_phone, .. } => x(
+                PeerRole::CallManager,
+                if *from_phone { FromPhone } else { ToPhone },
+                Some(*cm),
+            ),
             // Reported once per boot, for the first encrypted segment either way.
             EventKind::CmTls { cm, .. } => Some(Exchange {
                 role: PeerRole::CallManager,
@@ -550,6 +581,10 @@ impl Event {
             EventKind::FileError { file, text, .. } => file.len() + text.len(),
             EventKind::RegisterReject { reason, .. } => reason.len(),
             EventKind::Alarm { text } => text.len(),
+            EventKind::SipCall { message, .. } => message.len(),
+            EventKind::DhcpOffer {
+                option150_ascii, ..
+            } => option150_ascii.as_ref().map_or(0, |t| t.len()),
             EventKind::Malformed { .. } => std::mem::size_of::<DissectError>(),
             EventKind::DhcpAck { tftp, .. } => {
                 let text = |s: &Option<Box<str>>| s.as_ref().map_or(0, |s| s.len());
@@ -617,10 +652,20 @@ impl EventKind {
                     None => out.put(" untagged"),
                 }
             }
-            EventKind::DhcpOffer { yiaddr, server, .. } => {
+            EventKind::DhcpOffer {
+                yiaddr,
+                server,
+                option150_ascii,
+                ..
+            } => {
                 out.put("DHCP OFFER ");
                 put_ipv4(out, *yiaddr);
                 put_from(out, *server);
+                if let Some(t) = option150_ascii {
+                    out.put(", option 150 as text \"");
+                    out.put(t);
+                    out.put("\"");
+                }
             }
             EventKind::DhcpRequest { requested, .. } => {
                 out.put("DHCP REQUEST");
@@ -774,6 +819,31 @@ impl EventKind {
             EventKind::KeepaliveAck { cm } => {
                 out.put("keepalive answered by ");
                 push_ip(out, *cm);
+            }
+            EventKind::Unregistered { proto, cm } => {
+                out.put(match proto {
+                    Signalling::Sccp => "SCCP UnregisterAck from ",
+                    Signalling::Sip => "SIP 200 OK to the de-registration (Expires 0) from ",
+                });
+                push_ip(out, *cm);
+                out.put(": no longer registered");
+            }
+            EventKind::SipCall {
+                cm,
+                message,
+                from_phone,
+            } => {
+                out.put("SIP ");
+                out.put(message);
+                if *from_phone {
+                    out.put(" to ");
+                    push_ip(out, *cm);
+                    out.put(": in a call, so registered");
+                } else {
+                    out.put(" from ");
+                    push_ip(out, *cm);
+                    out.put(" names the phone: in a call, so registered");
+                }
             }
             EventKind::Alarm { text } => {
                 out.put("phone alarm: ");
@@ -934,10 +1004,18 @@ mod tests {
                     Some(v) => write!(f, "DHCP DISCOVER xid {xid:#010x} on VLAN {v}"),
                     None => write!(f, "DHCP DISCOVER xid {xid:#010x} untagged"),
                 },
-                EventKind::DhcpOffer { yiaddr, server, .. } => {
+                EventKind::DhcpOffer {
+                    yiaddr,
+                    server,
+                    option150_ascii,
+                    ..
+                } => {
                     write!(f, "DHCP OFFER {yiaddr}")?;
                     if let Some(s) = server {
                         write!(f, " from {s}")?;
+                    }
+                    if let Some(t) = option150_ascii {
+                        write!(f, ", option 150 as text \"{t}\"")?;
                     }
                     Ok(())
                 }
@@ -1038,6 +1116,21 @@ mod tests {
                     }
                 },
                 EventKind::KeepaliveAck { cm } => write!(f, "keepalive answered by {cm}"),
+                EventKind::Unregistered { proto, cm } => match proto {
+                    Signalling::Sccp => write!(f, "SCCP UnregisterAck from {cm}: no longer registered"),
+                    Signalling::Sip => write!(
+                        f,
+                        "SIP 200 OK to the de-registration (Expires 0) from {cm}: no longer registered"
+                    ),
+                },
+                EventKind::SipCall {
+                    cm,
+                    message,
+                    from_phone: true,
+                } => write!(f, "SIP {message} to {cm}: in a call, so registered"),
+                EventKind::SipCall { cm, message, .. } => {
+                    write!(f, "SIP {message} from {cm} names the phone: in a call, so registered")
+                }
                 EventKind::Alarm { text } => write!(f, "phone alarm: {text}"),
                 EventKind::Cut { proto } => write!(
                     f,
@@ -1116,6 +1209,7 @@ mod tests {
                     xid: 1,
                     yiaddr: v4,
                     server: some_v4,
+                    option150_ascii: (i % 3 == 1).then(|| text.clone()),
                 },
                 EventKind::DhcpRequest {
                     xid: 1,
@@ -1180,6 +1274,12 @@ mod tests {
                 EventKind::RegisterChallenge { cm: ip, code: n16 },
                 EventKind::Keepalive { proto, cm: ip },
                 EventKind::KeepaliveAck { cm: ip },
+                EventKind::Unregistered { proto, cm: ip },
+                EventKind::SipCall {
+                    cm: ip,
+                    message: text.clone(),
+                    from_phone: i % 2 == 0,
+                },
                 EventKind::Alarm { text: text.clone() },
                 EventKind::Cut {
                     proto: parsers::Proto::Dhcp,
@@ -1290,6 +1390,7 @@ mod tests {
             xid: 1,
             yiaddr: Ipv4Addr::new(10, 100, 0, 20),
             server: None,
+            option150_ascii: None,
         }
         .exchange()
         .unwrap();

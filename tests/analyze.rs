@@ -188,6 +188,31 @@ fn tshark_registrations() -> BTreeMap<String, BTreeMap<String, Implied>> {
             }
         }
     }
+    // A call's messages (not REGISTER) whose Contact names a Cisco device: the call
+    // manager serves that phone, so it is registered (tests/fixtures/tshark/calls.tsv).
+    let calls = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tshark/calls.tsv"),
+    )
+    .unwrap();
+    for line in calls.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let (cap, contact) = (f[0], f.get(7).copied().unwrap_or(""));
+        let Some(name) = contact
+            .split("devicename.ccm.cisco.com=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .filter(|n| n.starts_with("SEP"))
+        else {
+            continue;
+        };
+        let d = out
+            .entry(cap.to_owned())
+            .or_default()
+            .entry(name.to_owned())
+            .or_default();
+        d.phone = true;
+        d.registered = true;
+    }
     out
 }
 
@@ -235,8 +260,9 @@ fn registrations_land_on_the_names_tshark_reads_with_the_verdicts_it_implies() {
             checked += 1;
         }
     }
-    // 1 SCCP phone, 4 SIP phones, 3 SCCP non-phones, csta, 2 MicroSIP legs, 3 Nero users.
-    assert_eq!(checked, 14);
+    // 1 SCCP phone, 4 SIP phones (one of them in a call), 3 SCCP non-phones, csta, 2
+    // MicroSIP legs, 3 Nero users; the phone in a call in the other capture.
+    assert_eq!(checked, 15);
 }
 
 #[test]
@@ -274,14 +300,31 @@ fn sccp_call_control_alone_is_not_a_registration() {
 
 #[test]
 fn a_phone_announcing_an_address_is_already_up_not_stalled() {
-    // CDP from an 8851 that is already at 192.168.110.57 (it pages over SIP).
+    // CDP from an 8851 that is already at 192.168.110.57 (it answers a CME's paging
+    // REFER: `Server: Cisco-CP8851/12.0.1`). tshark: device id SEPB000B4BBF1F0,
+    // capabilities 0x490 (Host, VoIP Phone, Two Port Mac Relay), the REFER's
+    // User-Agent Cisco-SIPGateway/IOS-16.10.1a from 192.168.151.204.
     let r = analyze(&capture_path("Wireshark-Captures/sip_mcast_paging.pcapng"));
     let [p] = r.phones.as_slice() else {
         panic!("{:?}", r.phones)
     };
     assert_eq!(p.device_name.as_deref(), Some("SEPB000B4BBF1F0"));
+    assert_eq!(p.name_source, Some("cdp_device_id"));
     assert_eq!(p.mac.as_deref(), Some("b0:00:b4:da:ee:ce"));
-    assert_ne!(p.status, Status::Stalled);
+    assert_eq!(p.status, Status::Registered);
+    assert!(p
+        .findings
+        .iter()
+        .all(|f| f.severity == rules::Severity::Info));
+    // The CME that pages it is a voice gateway, no phone.
+    let [cme] = r.other_devices.as_slice() else {
+        panic!("{:?}", r.other_devices)
+    };
+    assert_eq!(
+        (cme.kind, cme.ip.as_deref()),
+        ("voice-gateway", Some("192.168.151.204"))
+    );
+    assert!(cme.findings.is_empty());
 }
 
 #[test]

@@ -432,8 +432,11 @@ fn no_terminal_control_from_a_packet_reaches_any_output() {
     expect_in(&sip, &["SEP001B54AA0002", "403", escaped_csi]);
     expect_in(&raw, &["7945\\x9b\\x1b]0;t\\x07"]);
     let named = format!("{cap} --phone 00:1b:54:aa:00:04");
-    // Its hostile Contact name is not taken for its name (the SEP name of its MAC is).
-    expect_in(&named, &["SEP001B54AA0004 exists", "Next checks"]);
+    // Its hostile Contact name is its name, as the wire gives it: escaped.
+    expect_in(
+        &named,
+        &["SEP001B54AA0004\\x1b[2J", " exists", "Next checks"],
+    );
     let (_, json, _) = outputs
         .iter()
         .find(|(w, _, _)| w.contains("dissect") && w.ends_with("json"))

@@ -10,6 +10,7 @@ mod escaping;
 mod fuzz_regressions;
 mod hostile;
 mod html;
+mod identity;
 #[cfg(feature = "live")]
 mod live;
 mod live_watch;

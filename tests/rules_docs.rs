@@ -1,7 +1,7 @@
 //! The rules documentation and the promise it makes: every example in
 //! `rules/README.md` loads (a whole file over the builtin ones, an excerpt as it stands
 //! in the builtin file), and a voice engineer changes what bootscope knows — a step, a
-//! vendor string, a file class, a finding — with data files alone.
+//! vendor string, a gateway's, a file class, a finding — with data files alone.
 
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -109,14 +109,22 @@ fn every_example_of_the_rules_documentation_loads() {
     );
 }
 
-/// The README's whole example of `file`.
+/// The README's whole example of `file` (the first one).
 fn example(file: &str) -> String {
+    examples(file)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no example of {file}"))
+}
+
+/// The README's whole examples of `file`, in order.
+fn examples(file: &str) -> Vec<String> {
     json_blocks()
         .into_iter()
         .filter(|(info, _)| info.is_empty())
         .map(|(_, text)| text)
-        .find(|text| file_of(&serde_json::from_str(text).unwrap()) == file)
-        .unwrap_or_else(|| panic!("no example of {file}"))
+        .filter(|text| file_of(&serde_json::from_str(text).unwrap()) == file)
+        .collect()
 }
 
 fn analyze_with(capture: &Path, dir: Option<&Path>) -> Report {
@@ -312,5 +320,73 @@ fn a_file_class_added_in_data_changes_the_verdict() {
         !custom.contains(&"firmware-not-found".to_owned()),
         "{custom:?}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_gateway_marker_added_in_data_keeps_another_vendors_gateway_off_the_failures() {
+    // An AudioCodes gateway registers a line; the registrar never answers.
+    let gw = MacAddr([0x00, 0x90, 0x8f, 0x01, 0x02, 0x03]);
+    let cm_mac = MacAddr([0x00, 0x50, 0x56, 0, 0, 0x48]);
+    let (from, to) = (
+        Endpoint {
+            ip: Ipv4Addr::new(10, 1, 1, 70),
+            port: 5060,
+        },
+        Endpoint {
+            ip: Ipv4Addr::new(10, 1, 1, 48),
+            port: 5060,
+        },
+    );
+    let up = L2 {
+        src: gw,
+        dst: cm_mac,
+        vlan: None,
+    };
+    let frames: Vec<Vec<u8>> = (0..3)
+        .map(|i| {
+            let register = format!(
+                "REGISTER sip:10.1.1.48 SIP/2.0\r\nVia: SIP/2.0/UDP 10.1.1.70:5060;branch=z9hG4bK{i}\r\n\
+                 From: <sip:4001@10.1.1.48>;tag=a\r\nTo: <sip:4001@10.1.1.48>\r\n\
+                 Call-ID: line-4001@10.1.1.70\r\nCSeq: {} REGISTER\r\n\
+                 Contact: <sip:4001@10.1.1.70:5060>\r\nUser-Agent: AudioCodes-Sip-Gateway-Mediant 1000/v.7.20A\r\n\
+                 Expires: 3600\r\nContent-Length: 0\r\n\r\n",
+                i + 1
+            );
+            wire::udp_frame(up, from, to, register.as_bytes())
+        })
+        .collect();
+    let report = |dir: Option<&Path>| -> Report {
+        let rules = analyze::load_rules(dir).unwrap();
+        let mut p = Pipeline::new("test", &rules, Default::default(), Default::default());
+        for (i, data) in frames.iter().enumerate() {
+            let n = i as u64 + 1;
+            p.frame(&Frame {
+                number: n,
+                ts_ns: 1_700_000_000_000_000_000 + n as i64 * 10_000_000_000,
+                linktype: Linktype::ETHERNET,
+                data,
+                orig_len: data.len() as u32,
+            });
+        }
+        p.finish(None, &CaptureStats::default(), Vec::new())
+    };
+    let builtin = report(None);
+    assert_eq!(builtin.other_devices[0].kind, "sip-agent");
+    assert!(builtin.has_errors());
+    let phones_json = examples("phones.json")
+        .into_iter()
+        .find(|e| e.contains("AudioCodes"))
+        .unwrap();
+    let dir = rules_dir("gateway", &[("phones.json", &phones_json)]);
+    let custom = report(Some(&dir));
+    let [gateway] = custom.other_devices.as_slice() else {
+        panic!("{:?}", custom.other_devices)
+    };
+    assert_eq!(
+        (gateway.kind, gateway.ip.as_deref()),
+        ("voice-gateway", Some("10.1.1.70"))
+    );
+    assert!(gateway.findings.is_empty() && !custom.has_errors());
     std::fs::remove_dir_all(&dir).unwrap();
 }

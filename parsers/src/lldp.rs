@@ -641,6 +641,18 @@ impl<'a> LldpPdu<'a> {
         }
     }
 
+    /// The chassis IPv4 address when the Chassis ID is a network address (subtype 5)
+    /// of the IPv4 family (IANA 1): what phones that know their address send there
+    /// (`0.0.0.0` while they do not).
+    pub fn chassis_ipv4(&self) -> Option<Ipv4Addr> {
+        match self.chassis()? {
+            (LldpChassisIdSubtype::NETWORK_ADDRESS, &[1, a, b, c, d]) => {
+                Some(Ipv4Addr::new(a, b, c, d))
+            }
+            _ => None,
+        }
+    }
+
     /// Port ID subtype and id.
     pub fn port(&self) -> Option<(LldpPortIdSubtype, &'a [u8])> {
         self.find(|t| match t {
@@ -1296,6 +1308,8 @@ mod tests {
                 &[1, 192, 168, 1, 10][..]
             ))
         );
+        assert_eq!(p.chassis_ipv4(), Some(Ipv4Addr::new(192, 168, 1, 10)));
+        assert_eq!(p.chassis_mac(), None);
         assert_eq!(
             p.port(),
             Some((LldpPortIdSubtype::LOCALLY_ASSIGNED, &b"B000B4BBF1F0:P1"[..]))

@@ -14,7 +14,8 @@
 //! unreadable or too-large `Content-Length` is not fatal (the body is the rest
 //! of the datagram and [`SipMessage::content_length_invalid`] is set; tshark's
 //! "Invalid content_length"); on TCP it cannot be framed, so it is an error.
-//! Cisco specifics: the Contact parameters `+u.sip!devicename.ccm.cisco.com`,
+//! Cisco specifics: the Contact parameters `+u.sip!devicename.ccm.cisco.com` (or plain
+//! `devicename`),
 //! `+u.sip!model.ccm.cisco.com` and `+sip.instance` (whose UUID ends in the
 //! phone's MAC), and the `cisco-alarm:` text of the `Reason` header.
 //!
@@ -346,9 +347,12 @@ impl<'a> SipNameAddr<'a> {
         self.uri_parts().and_then(|u| u.user)
     }
 
-    /// Cisco device name from `+u.sip!devicename.ccm.cisco.com="SEP…"` (Contact).
+    /// Cisco device name from `+u.sip!devicename.ccm.cisco.com="SEP…"` (Contact), or
+    /// from the plain `devicename="SEP…"` parameter the call manager's trunk messages
+    /// and some phones carry (any case: `DeviceName=`).
     pub fn device_name(&self) -> Option<&'a str> {
         self.param_value("+u.sip!devicename.ccm.cisco.com")
+            .or_else(|| self.param_value("devicename"))
     }
 
     /// Cisco model code from `+u.sip!model.ccm.cisco.com="…"` (Contact; e.g. 36217 = CP-8811).
@@ -1827,6 +1831,44 @@ mod tests {
         assert_eq!(m.via()[0].branch(), Some("z9hG4bK5f6c4d6b"));
         assert_eq!(m.user_agent(), None);
         assert!(m.contact().is_empty());
+    }
+
+    #[test]
+    fn a_contact_names_its_device_in_either_form_and_may_expire_at_once() {
+        // The plain `devicename` a CP-8841's answers carry, any case, with a Contact
+        // `expires=0` (RFC 3261 10.2.2: remove this binding) and no Expires header.
+        let headers = [
+            ("Via", "SIP/2.0/UDP 10.1.1.20:5060;branch=z9hG4bK77"),
+            ("From", "<sip:1001@10.1.1.10>;tag=1"),
+            ("To", "<sip:1001@10.1.1.10>"),
+            ("Call-ID", "dereg@10.1.1.20"),
+            ("CSeq", "7 REGISTER"),
+            (
+                "Contact",
+                "<sip:1001@10.1.1.20:5060;transport=udp>;DeviceName=\"SEP001B54AA0001\";expires=0",
+            ),
+            ("Content-Length", "0"),
+        ];
+        let bytes = register(&headers, b"").to_vec().unwrap();
+        let m = parse(&bytes).unwrap();
+        let c = &m.contact()[0];
+        assert_eq!(c.device_name(), Some("SEP001B54AA0001"));
+        assert_eq!(m.device_name(), Some("SEP001B54AA0001"));
+        assert_eq!((c.expires(), m.expires()), (Some(0), None));
+        // Both forms, as CUCM's 200 to an INVITE carries them (tshark frame 48 of
+        // sip_xmf_recording_cube.pcapng): the Cisco parameter first.
+        let both = SipNameAddr::parse(
+            "<sip:1234@10.180.110.48:5060>;+u.sip!devicename.ccm.cisco.com=\"SEP2C31246A214B\";DeviceName=\"SEP2C31246A214C\"",
+        )
+        .unwrap();
+        assert_eq!(both.device_name(), Some("SEP2C31246A214B"));
+        // An Expires header of 0 with a Contact that says nothing.
+        let mut zero = headers;
+        zero[5] = ("Contact", "<sip:1001@10.1.1.20:5060>");
+        zero[6] = ("Expires", "0");
+        let bytes = register(&zero, b"").to_vec().unwrap();
+        let m = parse(&bytes).unwrap();
+        assert_eq!((m.contact()[0].expires(), m.expires()), (None, Some(0)));
     }
 
     #[test]

@@ -16,8 +16,10 @@ pub const FILES_FILE: &str = "files.json";
 /// File name of the correlation windows in a rules directory.
 pub const WINDOWS_FILE: &str = "windows.json";
 
-/// The strings that mark a device as a Cisco IP phone (`phones.json`). Any one is enough;
-/// matching is case-sensitive, as the phones send them.
+/// The strings that tell a Cisco IP phone from the other devices of a voice network
+/// (`phones.json`): what marks a phone (any one is enough), and what marks a device that is
+/// not one although it speaks the phones' protocols (a voice gateway, a media resource).
+/// Matching is case-sensitive, as the devices send the strings.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PhoneMarkers {
@@ -25,9 +27,35 @@ pub struct PhoneMarkers {
     pub dhcp_vendor_class_prefixes: Vec<String>,
     /// The CDP platform contains one of these.
     pub cdp_platform_contains: Vec<String>,
-    /// A SIP User-Agent starting with one of these is a Cisco phone's, so its Contact's
-    /// `+sip.instance` MAC names it.
+    /// A SIP User-Agent (or, in a response, Server) starting with one of these is a Cisco
+    /// phone's, so its Contact's `+sip.instance` MAC names it.
     pub sip_user_agent_prefixes: Vec<String>,
+    /// A SIP User-Agent or Server starting with one of these is a voice gateway's (an IOS
+    /// gateway, a CUBE): never a phone. Absent: the builtin list.
+    #[serde(default = "builtin_gateway_prefixes")]
+    pub sip_gateway_prefixes: Vec<String>,
+    /// SCCP device types (`deviceType` of a RegisterReq) of media resources: conference
+    /// bridges, MTPs, transcoders, music on hold, annunciators. Never phones. Absent: the
+    /// builtin list.
+    #[serde(default = "builtin_media_resource_types")]
+    pub sccp_media_resource_types: Vec<u32>,
+}
+
+/// A field of the builtin `phones.json` (for a file of one's own that leaves it out).
+fn builtin_field<T: serde::de::DeserializeOwned + Default>(field: &str) -> T {
+    serde_json::from_str::<serde_json::Value>(crate::BUILTIN_PHONES)
+        .ok()
+        .and_then(|mut v| v.get_mut(field).map(serde_json::Value::take))
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default()
+}
+
+fn builtin_gateway_prefixes() -> Vec<String> {
+    builtin_field("sip_gateway_prefixes")
+}
+
+fn builtin_media_resource_types() -> Vec<u32> {
+    builtin_field("sccp_media_resource_types")
 }
 
 impl PhoneMarkers {
@@ -44,6 +72,7 @@ impl PhoneMarkers {
             ),
             ("cdp_platform_contains", &parsed.cdp_platform_contains),
             ("sip_user_agent_prefixes", &parsed.sip_user_agent_prefixes),
+            ("sip_gateway_prefixes", &parsed.sip_gateway_prefixes),
         ] {
             if let Some(i) = list.iter().position(String::is_empty) {
                 return Err(src.error(
@@ -51,6 +80,19 @@ impl PhoneMarkers {
                     format!("{field}: an empty marker would match every device"),
                 ));
             }
+        }
+        let overlap = parsed.sip_gateway_prefixes.iter().position(|g| {
+            parsed
+                .sip_user_agent_prefixes
+                .iter()
+                .any(|p| g.starts_with(p.as_str()) || p.starts_with(g.as_str()))
+        });
+        if let Some(i) = overlap {
+            return Err(src.error(
+                src.node(&[Key::Field("sip_gateway_prefixes"), Key::Index(i)]),
+                "sip_gateway_prefixes: this marker and one of sip_user_agent_prefixes match \
+                 the same agents (a device cannot be both a phone and a gateway)",
+            ));
         }
         Ok(parsed)
     }
@@ -67,9 +109,19 @@ impl PhoneMarkers {
             .any(|m| platform.contains(m.as_str()))
     }
 
-    /// Whether the SIP `user_agent` is a Cisco phone's.
+    /// Whether the SIP `user_agent` (User-Agent or Server) is a Cisco phone's.
     pub fn sip_user_agent(&self, user_agent: &str) -> bool {
         starts_with_any(user_agent, &self.sip_user_agent_prefixes)
+    }
+
+    /// Whether the SIP `user_agent` (User-Agent or Server) is a voice gateway's.
+    pub fn sip_gateway(&self, user_agent: &str) -> bool {
+        starts_with_any(user_agent, &self.sip_gateway_prefixes)
+    }
+
+    /// Whether an SCCP RegisterReq of `device_type` comes from a media resource.
+    pub fn sccp_media_resource(&self, device_type: u32) -> bool {
+        self.sccp_media_resource_types.contains(&device_type)
     }
 }
 
@@ -312,6 +364,37 @@ mod tests {
         assert!(m.cdp_platform("Cisco IP Phone 7970"));
         assert!(m.sip_user_agent("Cisco-CP8841/14.1.1"));
         assert!(!m.sip_user_agent("Cisco-SIPGateway/IOS-15"));
+        assert!(m.sip_gateway("Cisco-SIPGateway/IOS-16.9.1"));
+        assert!(!m.sip_gateway("Cisco-CUCM12.0"));
+        // SoftwareMtpDixieLand (83), as an IOS "NONSECURE_MTP" registers; a 7970 is no
+        // media resource.
+        assert!(m.sccp_media_resource(83));
+        assert!(!m.sccp_media_resource(30006));
+    }
+
+    #[test]
+    fn a_file_without_the_non_phone_markers_keeps_the_builtin_ones() {
+        let m = PhoneMarkers::from_json(
+            "p.json",
+            "{\"dhcp_vendor_class_prefixes\": [\"Acme\"], \"cdp_platform_contains\": [], \
+             \"sip_user_agent_prefixes\": []}",
+        )
+        .unwrap();
+        let builtin = PhoneMarkers::from_json(PHONES_FILE, BUILTIN_PHONES).unwrap();
+        assert_eq!(m.sip_gateway_prefixes, builtin.sip_gateway_prefixes);
+        assert_eq!(
+            m.sccp_media_resource_types,
+            builtin.sccp_media_resource_types
+        );
+        assert!(!m.sip_gateway_prefixes.is_empty() && !m.sccp_media_resource_types.is_empty());
+        // A marker that would make one agent both a phone and a gateway is refused.
+        let e = PhoneMarkers::from_json(
+            "p.json",
+            "{\"dhcp_vendor_class_prefixes\": [], \"cdp_platform_contains\": [],\n\
+             \"sip_user_agent_prefixes\": [\"Cisco-\"],\n\"sip_gateway_prefixes\": [\"Cisco-SIPGateway\"]}",
+        )
+        .unwrap_err();
+        assert_eq!((e.line, e.message.contains("both")), (3, true), "{e}");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use std::collections::VecDeque;
 
-use super::device::{self, Device, DeviceKey, DeviceKind};
+use super::device::{self, Clue, Device, DeviceKey, DeviceKind};
 use super::text::MAX_TEXT_BYTES;
 
 use crate::timeline::Event;
@@ -110,12 +110,12 @@ impl Devices {
     }
 
     /// The device for `key`, created when new (unless there is no room: counted as
-    /// refused); a device shown to be a phone is marked so, with `why`.
+    /// refused) and taken for what `clue` says; a device already followed weighs it
+    /// ([`Device::take`]). One no longer taken for a phone may be forgotten again.
     pub fn open(
         &mut self,
         key: &DeviceKey,
-        kind: DeviceKind,
-        why: &'static str,
+        clue: Clue,
         ts_ns: i64,
         frame: u64,
     ) -> Option<&mut Device> {
@@ -125,19 +125,21 @@ impl Devices {
                 return None;
             }
             self.serials += 1;
-            let mut dev = Device::new(key.clone(), kind, why, ts_ns, frame);
+            let mut dev = Device::new(key.clone(), clue, ts_ns, frame);
             dev.serial = self.serials;
-            if kind != DeviceKind::Phone {
+            if clue.kind != DeviceKind::Phone {
                 self.unconfirmed.push_back((key.clone(), dev.serial));
             }
             recharge(&mut self.bytes, &mut dev);
             self.table.insert(key.clone(), Box::new(dev));
+            return self.table.get_mut(key).map(|d| &mut **d);
         }
         let dev = self.table.get_mut(key)?;
-        if kind == DeviceKind::Phone {
-            dev.mark_phone(why);
+        let was_phone = dev.kind == DeviceKind::Phone;
+        if dev.take(clue) && was_phone {
+            self.unconfirmed.push_back((key.clone(), dev.serial));
         }
-        Some(dev)
+        self.table.get_mut(key).map(|d| &mut **d)
     }
 
     /// Let `key`'s device take `ev`: `record` changes it, then it is charged its new
@@ -237,6 +239,9 @@ mod tests {
         DeviceKey::Mac(MacAddr([2, 0, 0, 0, 0, i]))
     }
 
+    const PC: Clue = Clue::default(DeviceKind::DhcpClient, "pc");
+    const PHONE: Clue = Clue::sure(DeviceKind::Phone, "phone");
+
     fn alarm(frame: u64, text: &str) -> Event {
         Event {
             ts_ns: 0,
@@ -248,23 +253,41 @@ mod tests {
     #[test]
     fn the_oldest_unconfirmed_device_makes_room_and_phones_stay() {
         let mut d = Devices::new(2, usize::MAX);
-        d.open(&key(1), DeviceKind::DhcpClient, "pc", 0, 1).unwrap();
-        d.open(&key(2), DeviceKind::Phone, "phone", 0, 2).unwrap();
-        d.open(&key(3), DeviceKind::DhcpClient, "pc", 0, 3).unwrap();
+        d.open(&key(1), PC, 0, 1).unwrap();
+        d.open(&key(2), PHONE, 0, 2).unwrap();
+        d.open(&key(3), PC, 0, 3).unwrap();
         assert!(!d.contains(&key(1)) && d.contains(&key(2)) && d.contains(&key(3)));
         assert_eq!(d.stats.evicted, 1);
         // A device taken for a phone since is no longer evictable.
-        d.open(&key(3), DeviceKind::Phone, "phone", 0, 4).unwrap();
-        assert!(d
-            .open(&key(4), DeviceKind::DhcpClient, "pc", 0, 5)
-            .is_none());
+        d.open(&key(3), PHONE, 0, 4).unwrap();
+        assert!(d.open(&key(4), PC, 0, 5).is_none());
         assert_eq!(d.stats.refused, 1);
+    }
+
+    #[test]
+    fn a_phone_on_a_hint_shown_to_be_something_else_may_be_forgotten_again() {
+        let mut d = Devices::new(2, usize::MAX);
+        let keepalives = Clue::hint(DeviceKind::Phone, "keepalives");
+        d.open(&key(1), keepalives, 0, 1).unwrap();
+        d.open(&key(2), PHONE, 0, 2).unwrap();
+        // Phones only: no room.
+        assert!(d.open(&key(3), PC, 0, 3).is_none());
+        // A sure sign of a gateway outweighs the hint; a mere DHCP client does not
+        // outweigh a sure phone.
+        let gateway = Clue::sure(DeviceKind::VoiceGateway, "gateway");
+        assert_eq!(
+            d.open(&key(1), gateway, 0, 4).unwrap().kind,
+            DeviceKind::VoiceGateway
+        );
+        assert_eq!(d.open(&key(2), PC, 0, 5).unwrap().kind, DeviceKind::Phone);
+        assert!(d.open(&key(3), PC, 0, 6).is_some());
+        assert!(!d.contains(&key(1)) && d.contains(&key(2)) && d.contains(&key(3)));
     }
 
     #[test]
     fn charges_add_up_and_leave_with_their_device() {
         let mut d = Devices::new(8, usize::MAX);
-        d.open(&key(1), DeviceKind::DhcpClient, "pc", 0, 1).unwrap();
+        d.open(&key(1), PC, 0, 1).unwrap();
         d.grow(&key(1), alarm(2, "a long enough alarm text"), |dev, ev| {
             dev.record(ev);
         });
@@ -280,12 +303,12 @@ mod tests {
     fn a_spent_budget_freezes_a_phone_and_drops_what_does_not_fit() {
         // Nothing fits a budget of zero, not even the first device.
         let mut d = Devices::new(8, 0);
-        assert!(d.open(&key(1), DeviceKind::Phone, "phone", 0, 1).is_none());
+        assert!(d.open(&key(1), PHONE, 0, 1).is_none());
         assert_eq!(d.stats.refused, 1);
         // The least budget a new device is let in with: the first event's strings
         // (heap ev.heap_bytes(), copied four times) cannot fit then.
         let mut d = Devices::new(8, device::REPORT_PER_PHONE + 2 * MAX_TEXT_BYTES);
-        d.open(&key(1), DeviceKind::Phone, "phone", 0, 1).unwrap();
+        d.open(&key(1), PHONE, 0, 1).unwrap();
         d.grow(&key(1), alarm(2, &"x".repeat(1000)), |dev, ev| {
             dev.record(ev)
         });

@@ -85,7 +85,7 @@ pub fn encrypted(sh: &mut Shared<'_>, ctx: Ctx, flow: FlowKey) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::device::{DeviceKey, DeviceKind};
+    use super::super::device::DeviceKey;
     use super::super::shared::harness::*;
     use super::*;
 
@@ -105,7 +105,7 @@ mod tests {
         let mut sh = shared();
         let key = DeviceKey::Mac(PHONE);
         let c = ctx(1, (PHONE, ip(20), 51000), (SERVER, ip(10), 2000));
-        sh.device(&key, DeviceKind::Phone, "test", c).unwrap();
+        sh.device(&key, TEST_PHONE, c).unwrap();
         sh.attribution.bind_ip(ip(20), PHONE);
         tcp_control(&mut sh, c, flow(51000, 2000, true), TcpControlKind::Syn);
         let back = ctx(2, (SERVER, ip(10), 2000), (PHONE, ip(20), 51000));
@@ -125,7 +125,7 @@ mod tests {
         let mut sh = shared();
         let key = DeviceKey::Mac(PHONE);
         let c = ctx(1, (PHONE, ip(20), 51000), (SERVER, ip(10), 2443));
-        sh.device(&key, DeviceKind::Phone, "test", c).unwrap();
+        sh.device(&key, TEST_PHONE, c).unwrap();
         sh.attribution.bind_ip(ip(20), PHONE);
         encrypted(&mut sh, c, flow(51000, 2443, true));
         encrypted(&mut sh, c, flow(51000, 2443, false));

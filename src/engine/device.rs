@@ -59,8 +59,20 @@ pub enum DeviceKind {
     DhcpClient,
     /// A SIP user agent without a Cisco device name.
     SipAgent,
-    /// An SCCP device without a SEP name (gateway port, MTP, conference bridge).
+    /// An SCCP device without a SEP name that is no media resource (a gateway's analog
+    /// port, its virtual phone).
     SccpDevice,
+    /// A router: CDP with the router capability and neither the switch's nor the
+    /// phone's, or a MAC that sends for several addresses.
+    Router,
+    /// A voice gateway or CUBE: its SIP User-Agent / Server says so (`phones.json`).
+    VoiceGateway,
+    /// A media resource registering with the call manager over SCCP: a conference
+    /// bridge, an MTP, a transcoder (`phones.json`), or the router that hosts one.
+    MediaResource,
+    /// A computer (or its docking station): LLDP-MED Endpoint Class I or II without
+    /// the telephone capability.
+    Pc,
 }
 
 impl DeviceKind {
@@ -71,9 +83,140 @@ impl DeviceKind {
             DeviceKind::DhcpClient => "dhcp-client",
             DeviceKind::SipAgent => "sip-agent",
             DeviceKind::SccpDevice => "sccp-device",
+            DeviceKind::Router => "router",
+            DeviceKind::VoiceGateway => "voice-gateway",
+            DeviceKind::MediaResource => "media-resource",
+            DeviceKind::Pc => "pc",
+        }
+    }
+
+    /// Whether its boot is judged (status from the boot sequence, findings): phones, and
+    /// the agents that register as phones do (a SIP agent, an SCCP gateway port). The
+    /// others are listed with what the capture shows of them, never with a finding.
+    pub fn is_judged(self) -> bool {
+        matches!(
+            self,
+            DeviceKind::Phone | DeviceKind::SipAgent | DeviceKind::SccpDevice
+        )
+    }
+
+    /// Whether it is more precise than `other` about a device that is no phone: a
+    /// voice gateway or a media resource is a router that says what it does.
+    fn refines(self, other: DeviceKind) -> bool {
+        other == DeviceKind::Router
+            && matches!(self, DeviceKind::VoiceGateway | DeviceKind::MediaResource)
+    }
+}
+
+/// How much a sign of what a device is weighs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Weight {
+    /// What a protocol makes of any device that speaks it: a DHCP client, a SIP agent,
+    /// an SCCP device known by its name.
+    Default,
+    /// A sign phones give and other devices may too: SCCP keepalives with a call
+    /// manager, an LLDP-MED endpoint asking for a network policy.
+    Hint,
+    /// A sign only one kind of device gives: a phone's (the CDP phone capability or
+    /// platform, LLDP-MED class III or the telephone capability, DHCP option 60, a
+    /// `SEP<MAC>` name, a Cisco phone's SIP agent or device name), or another's (a
+    /// gateway's SIP agent, a media resource's SCCP device type, a PC's LLDP-MED class,
+    /// a router's CDP).
+    Sure,
+}
+
+/// One sign of what a device is, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Clue {
+    /// What it says the device is.
+    pub kind: DeviceKind,
+    /// How much it weighs.
+    pub weight: Weight,
+    /// The evidence, for the report (`identified_by`).
+    pub why: &'static str,
+}
+
+impl Clue {
+    /// A sign only `kind` gives.
+    pub const fn sure(kind: DeviceKind, why: &'static str) -> Self {
+        Clue {
+            kind,
+            weight: Weight::Sure,
+            why,
+        }
+    }
+
+    /// A sign phones give and other devices may too.
+    pub const fn hint(kind: DeviceKind, why: &'static str) -> Self {
+        Clue {
+            kind,
+            weight: Weight::Hint,
+            why,
+        }
+    }
+
+    /// What a protocol makes of any device that speaks it.
+    pub const fn default(kind: DeviceKind, why: &'static str) -> Self {
+        Clue {
+            kind,
+            weight: Weight::Default,
+            why,
+        }
+    }
+
+    /// Whether it outweighs what a device of `kind` was taken for on `weight`: a heavier
+    /// sign wins; of two sure signs that disagree, a phone's wins (a phone marker is
+    /// never a guess), and a gateway's or media resource's wins over a router's.
+    pub fn outweighs(&self, kind: DeviceKind, weight: Weight) -> bool {
+        match self.weight.cmp(&weight) {
+            std::cmp::Ordering::Greater => true,
+            std::cmp::Ordering::Less => false,
+            std::cmp::Ordering::Equal => {
+                self.kind != kind
+                    && self.weight != Weight::Default
+                    && (self.kind == DeviceKind::Phone
+                        || (kind != DeviceKind::Phone && self.kind.refines(kind)))
+            }
         }
     }
 }
+
+/// Where a device's name was read, from the most telling source down. A name is
+/// replaced only by one from a source further up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NameSource {
+    /// Made up from the SIP address of record and the address it came from (a SIP
+    /// agent with no device name).
+    AddressOfRecord,
+    /// The DHCP host name (option 12) of a phone, when it is a `SEP<MAC>` name.
+    DhcpHostName,
+    /// A file named after it that it asked for (`SEP<MAC>.cnf.xml`, `CTLSEP<MAC>.tlv`).
+    ConfigFile,
+    /// The LLDP system name.
+    Lldp,
+    /// The CDP device id.
+    Cdp,
+    /// The name it registered with: SCCP RegisterReq, SIP Contact `devicename`.
+    Registration,
+}
+
+impl NameSource {
+    /// Name for reports (`name_source`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NameSource::AddressOfRecord => "sip_address_of_record",
+            NameSource::DhcpHostName => "dhcp_host_name",
+            NameSource::ConfigFile => "config_file",
+            NameSource::Lldp => "lldp_system_name",
+            NameSource::Cdp => "cdp_device_id",
+            NameSource::Registration => "registration",
+        }
+    }
+}
+
+/// The `name_source` of a phone's name made up from its MAC (`SEP<MAC>`, as the call
+/// manager names a Cisco phone): no name was seen on the wire.
+pub const MADE_UP_FROM_MAC: &str = "made_up_from_mac";
 
 /// A file as the current boot asked for it.
 #[derive(Debug, Clone)]
@@ -178,6 +321,18 @@ pub struct Boot {
     pub last_ns: i64,
     /// A NAK not yet followed by an ACK.
     pub nak_pending: bool,
+    /// An OFFER not yet followed by the phone's REQUEST (or its next DISCOVER).
+    pub offer_pending: bool,
+    /// DISCOVERs sent again after an OFFER: offers the phone did not take.
+    pub offers_refused: u32,
+    /// Option 150 as text, as an OFFER or the ACK carried it (the last one).
+    pub option150_ascii: Option<Box<str>>,
+    /// The phone announced its address (CDP address TLV, LLDP management address): it
+    /// was up.
+    pub announced_address: bool,
+    /// The call manager that confirmed a de-registration not followed by a
+    /// registration.
+    pub unregistered: Option<IpAddr>,
     /// The last DHCP ACK.
     pub ack: Option<Event>,
     /// DHCP server that answered.
@@ -231,6 +386,11 @@ impl Boot {
             last_event: None,
             last_ns: ts_ns,
             nak_pending: false,
+            offer_pending: false,
+            offers_refused: 0,
+            option150_ascii: None,
+            announced_address: false,
+            unregistered: None,
             ack: None,
             dhcp_server: None,
             dhcp_vlan: None,
@@ -266,7 +426,17 @@ impl Boot {
             + self.last_event.as_ref().map_or(0, Event::heap_bytes)
             + self.ack.as_ref().map_or(0, Event::heap_bytes)
             + text(&self.alarm)
+            + text(&self.option150_ascii)
             + self.reject.as_ref().map_or(0, |r| r.1.len())
+    }
+
+    /// A running phone's boot: it announced its address, and nothing of a boot (no
+    /// step of the sequence), of a registration or of a de-registration is in it.
+    pub fn is_running(&self) -> bool {
+        self.announced_address
+            && self.furthest.is_none()
+            && !self.registered
+            && self.unregistered.is_none()
     }
 
     /// How many events of a type this boot saw.
@@ -446,10 +616,15 @@ pub struct Device {
     pub key: DeviceKey,
     /// What it is.
     pub kind: DeviceKind,
-    /// Why it is taken for a phone (or what it is otherwise).
+    /// Why it is taken for what it is.
     pub evidence_of_kind: &'static str,
-    /// Cisco device name (SEP…), or the name it registered with.
+    /// How much that weighs ([`Clue`]): only a heavier sign changes the kind.
+    pub weight: Weight,
+    /// Its name as the wire gives it (CDP device id, LLDP system name, the name it
+    /// registered with, a file named after it); `None` when none was seen.
     pub name: Option<Box<str>>,
+    /// Where the name was read.
+    pub name_source: Option<NameSource>,
     /// Model (CDP platform, LLDP model, SCCP device type, SIP User-Agent).
     pub model: Option<Box<str>>,
     /// Its IP address (DHCP lease, or the source of its signalling).
@@ -489,26 +664,16 @@ pub struct Device {
 }
 
 impl Device {
-    /// A device first seen at `ts_ns`, `frame`.
-    pub fn new(
-        key: DeviceKey,
-        kind: DeviceKind,
-        why: &'static str,
-        ts_ns: i64,
-        frame: u64,
-    ) -> Self {
-        let name = match &key {
-            DeviceKey::Mac(m) if kind == DeviceKind::Phone => {
-                Some(format!("SEP{}", m.to_sep_hex()).into_boxed_str())
-            }
-            DeviceKey::Name(n) => Some(n.clone()),
-            DeviceKey::Mac(_) => None,
-        };
+    /// A device first seen at `ts_ns`, `frame`, taken for what `clue` says. It has no
+    /// name until the wire gives one ([`Self::set_name`]).
+    pub fn new(key: DeviceKey, clue: Clue, ts_ns: i64, frame: u64) -> Self {
         Device {
             key,
-            kind,
-            evidence_of_kind: why,
-            name,
+            kind: clue.kind,
+            evidence_of_kind: clue.why,
+            weight: clue.weight,
+            name: None,
+            name_source: None,
             model: None,
             ip: None,
             vlan: None,
@@ -552,7 +717,7 @@ impl Device {
     /// devices still exist). See README "Limits" for the measurements behind it.
     pub fn charge(&self) -> usize {
         let events = self.timeline.events.len();
-        let judged = self.kind != DeviceKind::DhcpClient;
+        let judged = self.kind.is_judged();
         let report = if judged {
             REPORT_PER_PHONE
         } else {
@@ -565,11 +730,29 @@ impl Device {
         self.heap_bytes() + report
     }
 
-    /// Set the device name; a frozen device keeps its own unless the new one is no
-    /// longer.
-    pub fn set_name(&mut self, name: String) {
+    /// Set the device name read from `source`, unless the name it has came from a more
+    /// telling source (or the same one: the first name stays). A frozen device keeps
+    /// its own unless the new one is no longer. An empty name is none.
+    pub fn set_name(&mut self, name: String, source: NameSource) {
+        if name.is_empty() || self.name_source.is_some_and(|s| s >= source) {
+            return;
+        }
         if !self.frozen || name.len() <= self.name.as_ref().map_or(0, |n| n.len()) {
             self.name = Some(name.into());
+            self.name_source = Some(source);
+        }
+    }
+
+    /// The name the report gives it, with where it came from: the wire's, else for a
+    /// phone keyed by its MAC `SEP<MAC>`, said to be made up.
+    pub fn report_name(&self) -> (Option<std::borrow::Cow<'_, str>>, Option<&'static str>) {
+        match (&self.name, self.name_source, self.mac()) {
+            (Some(n), source, _) => (Some(n.as_ref().into()), source.map(NameSource::as_str)),
+            (None, _, Some(mac)) if self.kind == DeviceKind::Phone => (
+                Some(format!("SEP{}", mac.to_sep_hex()).into()),
+                Some(MADE_UP_FROM_MAC),
+            ),
+            (None, _, _) => (None, None),
         }
     }
 
@@ -629,16 +812,19 @@ impl Device {
         }
     }
 
-    /// Take the device for a phone (evidence found later than its first sighting).
-    pub fn mark_phone(&mut self, why: &'static str) {
-        if self.kind != DeviceKind::Phone {
-            self.revision += 1;
-            self.kind = DeviceKind::Phone;
-            self.evidence_of_kind = why;
-            if let (None, Some(m)) = (&self.name, self.mac()) {
-                self.name = Some(format!("SEP{}", m.to_sep_hex()).into_boxed_str());
-            }
+    /// Weigh a sign of what the device is (found later than its first sighting): a
+    /// heavier one changes what it is taken for ([`Clue::outweighs`]). True when the
+    /// kind changed.
+    pub fn take(&mut self, clue: Clue) -> bool {
+        if !clue.outweighs(self.kind, self.weight) {
+            return false;
         }
+        let changed = clue.kind != self.kind;
+        self.revision += 1;
+        self.kind = clue.kind;
+        self.evidence_of_kind = clue.why;
+        self.weight = clue.weight;
+        changed
     }
 
     /// Start a new boot at the event about to be recorded; discovery seen shortly
@@ -723,11 +909,24 @@ impl Device {
             self.boot.last_event = Some(ev.clone());
         }
         // Keepalives every 30 s and REGISTER refreshes of a registered phone would fill
-        // the timeline over a long capture: keep the first, count the rest.
+        // the timeline over a long capture: keep the first, count the rest. A
+        // de-registration is no refresh.
+        let deregistration = matches!(
+            ev.kind,
+            EventKind::Register {
+                expires: Some(0),
+                ..
+            }
+        );
         let refresh = matches!(t, EventType::Register | EventType::RegisterAck)
             && self.boot.registered
-            && self.boot.count(t) > 1;
-        let keepalive = matches!(t, EventType::Keepalive | EventType::KeepaliveAck);
+            && self.boot.count(t) > 1
+            && !deregistration;
+        // Keepalives, and a call's many messages, once each per boot.
+        let keepalive = matches!(
+            t,
+            EventType::Keepalive | EventType::KeepaliveAck | EventType::SipCall
+        );
         if (keepalive && self.boot.count(t) > 1) || refresh {
             return;
         }
@@ -736,5 +935,72 @@ impl Device {
             return;
         }
         self.timeline.push(ev);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PHONE_MAC: MacAddr = MacAddr([0x00, 0x1b, 0x54, 0xaa, 0x00, 0x01]);
+
+    #[test]
+    fn a_heavier_sign_wins_and_a_sure_phone_wins_a_tie() {
+        let sure = |k| Clue::sure(k, "sure");
+        let hint = Clue::hint(DeviceKind::Phone, "hint");
+        use DeviceKind::*;
+        use Weight::{Default as D, Hint as H, Sure as S};
+        for (clue, kind, weight, wins) in [
+            (hint, DhcpClient, D, true),
+            (sure(VoiceGateway), Phone, H, true),
+            (sure(Phone), Pc, S, true),
+            (sure(Pc), Phone, S, false),
+            (sure(MediaResource), Router, S, true),
+            (sure(Router), VoiceGateway, S, false),
+            (Clue::default(DhcpClient, "d"), SipAgent, D, false),
+            (hint, Phone, S, false),
+        ] {
+            assert_eq!(
+                clue.outweighs(kind, weight),
+                wins,
+                "{clue:?} over {kind:?} {weight:?}"
+            );
+        }
+        let mut d = Device::new(DeviceKey::Mac(PHONE_MAC), hint, 0, 1);
+        assert!(d.take(sure(VoiceGateway)));
+        assert_eq!(
+            (d.kind, d.weight, d.evidence_of_kind),
+            (VoiceGateway, S, "sure")
+        );
+        assert!(!d.take(hint));
+    }
+
+    #[test]
+    fn a_name_is_replaced_only_from_a_more_telling_source() {
+        let clue = Clue::sure(DeviceKind::Phone, "test");
+        let mut d = Device::new(DeviceKey::Mac(PHONE_MAC), clue, 0, 1);
+        // No name on the wire: the report makes one up for a phone, and says so.
+        assert_eq!(
+            d.report_name(),
+            (Some("SEP001B54AA0001".into()), Some(MADE_UP_FROM_MAC))
+        );
+        d.set_name("SEP001B54AA0001".into(), NameSource::ConfigFile);
+        d.set_name("SIP001B54AA0001".into(), NameSource::Cdp);
+        d.set_name("phone-lldp".into(), NameSource::Lldp);
+        d.set_name(String::new(), NameSource::Registration);
+        assert_eq!(
+            d.report_name(),
+            (Some("SIP001B54AA0001".into()), Some("cdp_device_id"))
+        );
+        d.set_name("SEP001B54AA0001".into(), NameSource::Registration);
+        assert_eq!(d.name_source, Some(NameSource::Registration));
+        // A device that is no phone gets no made-up name.
+        let pc = Device::new(
+            DeviceKey::Mac(PHONE_MAC),
+            Clue::sure(DeviceKind::Pc, "pc"),
+            0,
+            1,
+        );
+        assert_eq!(pc.report_name(), (None, None));
     }
 }

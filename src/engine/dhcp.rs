@@ -9,7 +9,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use parsers::dhcp;
 
-use super::device::{DeviceKey, DeviceKind};
+use super::device::{Clue, DeviceKey, DeviceKind, NameSource};
 use super::flood;
 use super::shared::{Ctx, Shared};
 use super::text::lossy;
@@ -46,10 +46,7 @@ impl Dhcp {
             if !self.client(sh, ctx, &key, client, mt, m) {
                 return;
             }
-        } else if sh
-            .device(&key, DeviceKind::DhcpClient, "DHCP client", ctx)
-            .is_none()
-        {
+        } else if sh.device(&key, DHCP_CLIENT, ctx).is_none() {
             return;
         }
         // A relay's copy of the message just seen is not a retransmission.
@@ -91,6 +88,7 @@ impl Dhcp {
                     xid: m.xid,
                     yiaddr: m.yiaddr,
                     server,
+                    option150_ascii: tftp_offer(m).option150_ascii,
                 },
                 false,
             ),
@@ -139,17 +137,17 @@ impl Dhcp {
             .as_deref()
             .is_some_and(|v| sh.rules.phones.dhcp_vendor_class(v));
         let phone_host = host.as_deref().and_then(mac_in_name).is_some();
-        let (kind, why) = if phone_vendor {
-            (DeviceKind::Phone, "DHCP option 60: Cisco IP Phone")
+        let clue = if phone_vendor {
+            DHCP_PHONE_VENDOR
         } else if phone_host {
-            (DeviceKind::Phone, "DHCP host name SEP<MAC>")
+            DHCP_PHONE_HOST
         } else {
-            (DeviceKind::DhcpClient, "DHCP client")
+            DHCP_CLIENT
         };
         // The starvation detector counts clients that are not phones, before the
         // table decides whether to follow them.
         let known = sh.devices.kind(key);
-        if kind != DeviceKind::Phone && known != Some(DeviceKind::Phone) {
+        if clue.kind != DeviceKind::Phone && known != Some(DeviceKind::Phone) {
             match mt {
                 dhcp::DhcpMessageType::DISCOVER if known.is_none() => {
                     self.flood
@@ -159,15 +157,24 @@ impl Dhcp {
                 _ => {}
             }
         }
-        let Some(dev) = sh.device(key, kind, why, ctx) else {
+        let Some(dev) = sh.device(key, clue, ctx) else {
             return false;
         };
         if let Some(v) = vendor.filter(|_| dev.kind != DeviceKind::Phone && dev.model.is_none()) {
             dev.set_model(v);
         }
+        // A phone's host name is its device name (`SEP<MAC>`).
+        if let Some(h) = host.filter(|h| dev.kind == DeviceKind::Phone && mac_in_name(h).is_some())
+        {
+            dev.set_name(h, NameSource::DhcpHostName);
+        }
         true
     }
 }
+
+const DHCP_CLIENT: Clue = Clue::default(DeviceKind::DhcpClient, "DHCP client");
+const DHCP_PHONE_VENDOR: Clue = Clue::sure(DeviceKind::Phone, "DHCP option 60: Cisco IP Phone");
+const DHCP_PHONE_HOST: Clue = Clue::sure(DeviceKind::Phone, "DHCP host name SEP<MAC>");
 
 /// Whether `last` is the same DHCP message as (`mt`, `xid`).
 fn same_message(last: &EventKind, mt: dhcp::DhcpMessageType, xid: u32) -> bool {
@@ -183,7 +190,7 @@ fn same_message(last: &EventKind, mt: dhcp::DhcpMessageType, xid: u32) -> bool {
     last_type == mt && *last_xid == xid
 }
 
-/// The TFTP servers an ACK names: option 150 (a list, or ASCII text by mistake) and
+/// The TFTP servers an OFFER or an ACK names: option 150 (a list, or ASCII text by mistake) and
 /// option 66 (a name or an address).
 fn tftp_offer(m: &dhcp::DhcpMessage<'_>) -> TftpOffer {
     let mut offer = TftpOffer::default();
@@ -318,6 +325,22 @@ mod tests {
             &client(DhcpClientKind::Discover),
             true,
         );
+        run(
+            &mut d,
+            &mut sh,
+            1010,
+            &server(DhcpServerKind::Offer, &tftp),
+            false,
+        );
+        // The OFFER carries it already.
+        let dev = sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap();
+        match &dev.timeline.events[1].kind {
+            EventKind::DhcpOffer {
+                option150_ascii, ..
+            } => assert_eq!(option150_ascii.as_deref(), Some("10.1.1.5")),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(dev.boot.option150_ascii.as_deref(), Some("10.1.1.5"));
         run(
             &mut d,
             &mut sh,

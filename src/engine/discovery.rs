@@ -1,14 +1,22 @@
-//! Discovery: CDP and LLDP(-MED). A phone's announcement without an address starts
-//! its boot and waits for the switch's answer (the voice VLAN, or none); one with
-//! an address is a running phone's periodic announcement. A switch's CDP/LLDP is
-//! the answer to the oldest announcement still waiting for one from that protocol.
+//! Discovery: CDP and LLDP(-MED). What the sender is comes first, weighed from what it
+//! says of itself: a phone (the CDP phone capability or a phone platform, LLDP-MED class
+//! III or the telephone capability, a `SEP<MAC>` name), a router (CDP router capability
+//! without the switch's or the phone's), a computer (LLDP-MED Endpoint Class I or II
+//! without the telephone capability or a network policy), or the switch. A phone's
+//! announcement without an address starts its boot and waits for the switch's answer (the
+//! voice VLAN, or none); one with an address (CDP Addresses or Management Address, the
+//! LLDP management address or a Chassis ID that is the address) is a running phone's
+//! periodic announcement.
+//! A switch's CDP/LLDP is the answer to the oldest announcement still waiting for one from
+//! that protocol. Every device is named as it names itself (CDP device id, LLDP system
+//! name), whatever the form.
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr};
 
 use parsers::{cdp, lldp};
 
-use super::device::{DeviceKey, DeviceKind};
+use super::device::{Clue, DeviceKey, DeviceKind, NameSource};
 use super::shared::{Ctx, Shared};
 use super::text::lossy;
 use rules::Windows;
@@ -17,6 +25,87 @@ use crate::attribution::mac_in_name;
 use crate::link::MacAddr;
 use crate::timeline::{DiscoveryProto, EventKind};
 use crate::FastMap;
+
+/// What a CDP or LLDP sender says it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sender {
+    /// A phone, and why.
+    Phone(Clue),
+    /// A device that is no phone and no switch (a router, a computer), and why.
+    Other(Clue),
+    /// The switch (or anything that may answer a phone's announcement).
+    Switch,
+    /// Nothing that matters to a phone's boot.
+    Ignored,
+}
+
+const CDP_PHONE: Clue = Clue::sure(DeviceKind::Phone, "CDP: VoIP phone");
+const CDP_ROUTER: Clue = Clue::sure(
+    DeviceKind::Router,
+    "CDP: router capability, neither switch nor phone",
+);
+const LLDP_PHONE: Clue = Clue::sure(DeviceKind::Phone, "LLDP-MED endpoint");
+const LLDP_POLICY_ENDPOINT: Clue = Clue::hint(
+    DeviceKind::Phone,
+    "LLDP-MED endpoint asking for a network policy",
+);
+const LLDP_PC: Clue = Clue::sure(
+    DeviceKind::Pc,
+    "LLDP-MED Endpoint Class I/II without telephone capability or network policy",
+);
+
+/// What a CDP sender is: the phone capability (0x80, VoIP Phone), a phone platform or a
+/// `SEP<MAC>` device id make a phone; the router capability (0x01) without the switch's
+/// (0x08) a router; anything else may be the switch.
+fn cdp_sender(sh: &Shared<'_>, p: &cdp::CdpPacket<'_>, device_id: Option<&str>) -> Sender {
+    let caps = p.capabilities().unwrap_or(cdp::CdpCapabilities(0));
+    let phone = caps.contains(cdp::CdpCapabilities::VOIP_PHONE)
+        || device_id.and_then(mac_in_name).is_some()
+        || p.platform()
+            .map(lossy)
+            .is_some_and(|pl| sh.rules.phones.cdp_platform(&pl));
+    if phone {
+        Sender::Phone(CDP_PHONE)
+    } else if caps.contains(cdp::CdpCapabilities::ROUTER)
+        && !caps.contains(cdp::CdpCapabilities::SWITCH)
+    {
+        Sender::Other(CDP_ROUTER)
+    } else {
+        Sender::Switch
+    }
+}
+
+/// What an LLDP sender is (TIA-1057 device classes): class III (communication device),
+/// the telephone capability (802.1AB 8.5.8) or a `SEP<MAC>` system name make a phone;
+/// class I or II (generic, media endpoint) without the telephone capability is a
+/// computer, unless it asks for a network policy (then a phone, on a hint); a network
+/// connectivity device, or MED TLVs without a class, may be the switch.
+fn lldp_sender(p: &lldp::LldpPdu<'_>, name: Option<&str>) -> Sender {
+    use lldp::MedDeviceClass as Class;
+    let class = p.med_capabilities().map(|(_, c)| c);
+    let telephone = p.capabilities().is_some_and(|(system, enabled)| {
+        (system.contains(lldp::LldpCapabilities::TELEPHONE)
+            || enabled.contains(lldp::LldpCapabilities::TELEPHONE))
+            && class != Some(Class::NETWORK_CONNECTIVITY)
+    });
+    let policy = p.network_policies().next().is_some();
+    if class == Some(Class::ENDPOINT_CLASS_3) || telephone || name.and_then(mac_in_name).is_some() {
+        Sender::Phone(LLDP_PHONE)
+    } else if matches!(
+        class,
+        Some(Class::ENDPOINT_CLASS_1 | Class::ENDPOINT_CLASS_2)
+    ) {
+        if policy {
+            Sender::Phone(LLDP_POLICY_ENDPOINT)
+        } else {
+            Sender::Other(LLDP_PC)
+        }
+    } else if class.is_some() || policy {
+        Sender::Switch
+    } else {
+        Sender::Ignored
+    }
+}
 
 /// Phone announcements waiting for the switch's answer, at most.
 const MAX_ANNOUNCES: usize = 4096;
@@ -37,89 +126,74 @@ impl Discovery {
             + 2 * table(MAX_ANNOUNCES + 1, size_of::<(MacAddr, (u32, i64))>())
     }
 
-    /// A CDP packet: a phone's announcement or a switch's answer.
+    /// A CDP packet: a phone's announcement, a router's, or a switch's answer.
     pub fn cdp(&mut self, sh: &mut Shared<'_>, ctx: Ctx, p: &cdp::CdpPacket<'_>) {
         let Some(src) = ctx.src_mac else { return };
         let device_id = p.device_id().map(lossy);
-        let platform = p.platform().map(lossy);
-        let phone = p
-            .capabilities()
-            .is_some_and(|c| c.contains(cdp::CdpCapabilities::VOIP_PHONE))
-            || device_id.as_deref().and_then(mac_in_name).is_some()
-            || platform
-                .as_deref()
-                .is_some_and(|p| sh.rules.phones.cdp_platform(p));
-        if phone {
-            let ip = p.ipv4_addresses().find(|a| !a.is_unspecified());
-            self.announce(sh, ctx, src, DiscoveryProto::Cdp, device_id, platform, ip);
-        } else {
-            let vlan = p.voice_vlan_reply().and_then(|v| v.vlan);
-            self.switch_answer(sh, ctx, src, DiscoveryProto::Cdp, vlan);
+        let sender = cdp_sender(sh, p, device_id.as_deref());
+        let said = Said {
+            proto: DiscoveryProto::Cdp,
+            name: device_id,
+            model: p.platform().map(lossy),
+            // The Addresses TLV (0x02), else the Management Address TLV (0x16).
+            ip: p
+                .ipv4_addresses()
+                .chain(p.management_addresses().filter_map(|a| a.ipv4()))
+                .find(|a| !a.is_unspecified()),
+        };
+        match sender {
+            Sender::Phone(why) => self.announce(sh, ctx, src, why, said),
+            Sender::Other(why) => other_device(sh, ctx, src, why, said),
+            Sender::Switch => {
+                let vlan = p.voice_vlan_reply().and_then(|v| v.vlan);
+                self.switch_answer(sh, ctx, src, DiscoveryProto::Cdp, vlan);
+            }
+            Sender::Ignored => {}
         }
     }
 
-    /// An LLDP PDU: a phone's (LLDP-MED endpoint) or a switch's (MED network policy).
+    /// An LLDP PDU: a phone's (LLDP-MED endpoint), a computer's, or a switch's (MED
+    /// network policy).
     pub fn lldp(&mut self, sh: &mut Shared<'_>, ctx: Ctx, p: &lldp::LldpPdu<'_>) {
         let Some(src) = ctx.src_mac else { return };
         let name = p.system_name().map(lossy);
-        let endpoint = p.med_capabilities().is_some_and(|(_, class)| {
-            matches!(
-                class,
-                lldp::MedDeviceClass::ENDPOINT_CLASS_1
-                    | lldp::MedDeviceClass::ENDPOINT_CLASS_2
-                    | lldp::MedDeviceClass::ENDPOINT_CLASS_3
-            )
-        });
-        let telephone = p.capabilities().is_some_and(|(_, enabled)| {
-            enabled.contains(lldp::LldpCapabilities::TELEPHONE)
-                && !enabled.contains(lldp::LldpCapabilities::BRIDGE)
-        });
-        let phone = endpoint || telephone || name.as_deref().and_then(mac_in_name).is_some();
-        if phone {
-            let model = p.inventory().model.map(lossy);
-            let ip = p
+        let sender = lldp_sender(p, name.as_deref());
+        let said = Said {
+            proto: DiscoveryProto::Lldp,
+            name,
+            model: p.inventory().model.map(lossy),
+            // The management address, else a Chassis ID that is the address (the
+            // network address subtype, as Cisco 88xx, SPA and others send it).
+            ip: p
                 .management_addresses()
-                .find_map(|a| a.ipv4())
-                .filter(|a| !a.is_unspecified());
-            self.announce(sh, ctx, src, DiscoveryProto::Lldp, name, model, ip);
-        } else if p.med_capabilities().is_some() || p.network_policies().next().is_some() {
-            let vlan = p
-                .policy(lldp::MedAppType::VOICE)
-                .filter(|pol| !pol.unknown && pol.tagged)
-                .map(|pol| pol.vlan);
-            self.switch_answer(sh, ctx, src, DiscoveryProto::Lldp, vlan);
+                .filter_map(|a| a.ipv4())
+                .chain(p.chassis_ipv4())
+                .find(|a| !a.is_unspecified()),
+        };
+        match sender {
+            Sender::Phone(why) => self.announce(sh, ctx, src, why, said),
+            Sender::Other(why) => other_device(sh, ctx, src, why, said),
+            Sender::Switch => {
+                let vlan = p
+                    .policy(lldp::MedAppType::VOICE)
+                    .filter(|pol| !pol.unknown && pol.tagged)
+                    .map(|pol| pol.vlan);
+                self.switch_answer(sh, ctx, src, DiscoveryProto::Lldp, vlan);
+            }
+            Sender::Ignored => {}
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn announce(
-        &mut self,
-        sh: &mut Shared<'_>,
-        ctx: Ctx,
-        mac: MacAddr,
-        proto: DiscoveryProto,
-        name: Option<String>,
-        model: Option<String>,
-        ip: Option<Ipv4Addr>,
-    ) {
+    fn announce(&mut self, sh: &mut Shared<'_>, ctx: Ctx, mac: MacAddr, why: Clue, said: Said) {
         let key = DeviceKey::Mac(mac);
-        if let Some(ip) = ip {
+        if let Some(ip) = said.ip {
             sh.attribution.bind_ip(IpAddr::V4(ip), mac);
         }
-        let why = if proto == DiscoveryProto::Cdp {
-            "CDP: VoIP phone"
-        } else {
-            "LLDP-MED endpoint"
-        };
-        let Some(dev) = sh.device(&key, DeviceKind::Phone, why, ctx) else {
+        let (proto, ip) = (said.proto, said.ip);
+        let Some(dev) = sh.device(&key, why, ctx) else {
             return;
         };
-        if let Some(n) = name.filter(|n| mac_in_name(n).is_some()) {
-            dev.set_name(n);
-        }
-        if let Some(m) = model {
-            dev.set_model(m);
-        }
+        said.name_and_model(dev);
         if let Some(ip) = ip {
             // Already up: this is its periodic announcement, not a boot.
             dev.ip.get_or_insert(IpAddr::V4(ip));
@@ -177,6 +251,47 @@ impl Discovery {
         }
         sh.emit(&DeviceKey::Mac(mac), ctx, kind, false);
     }
+}
+
+/// What a device says of itself in its CDP or LLDP.
+struct Said {
+    proto: DiscoveryProto,
+    name: Option<String>,
+    model: Option<String>,
+    ip: Option<Ipv4Addr>,
+}
+
+impl Said {
+    /// Name the device as it names itself, and give it the model it says.
+    fn name_and_model(self, dev: &mut super::device::Device) {
+        let source = match self.proto {
+            DiscoveryProto::Cdp => NameSource::Cdp,
+            DiscoveryProto::Lldp => NameSource::Lldp,
+        };
+        if let Some(n) = self.name {
+            dev.set_name(n, source);
+        }
+        if let Some(m) = self.model {
+            dev.set_model(m);
+        }
+    }
+}
+
+/// A device that announces itself and is no phone (a router, a computer): listed with
+/// what it says and never judged; its announcement is no phone's, so it goes on no
+/// timeline and starts no boot.
+fn other_device(sh: &mut Shared<'_>, ctx: Ctx, mac: MacAddr, why: Clue, said: Said) {
+    let key = DeviceKey::Mac(mac);
+    if let Some(ip) = said.ip {
+        sh.attribution.bind_ip(IpAddr::V4(ip), mac);
+    }
+    let Some(dev) = sh.device(&key, why, ctx) else {
+        return;
+    };
+    if let Some(ip) = said.ip {
+        dev.ip.get_or_insert(IpAddr::V4(ip));
+    }
+    said.name_and_model(dev);
 }
 
 /// A phone announcement waiting for the switch's answer.
@@ -285,7 +400,212 @@ impl Announces {
 
 #[cfg(test)]
 mod tests {
+    use super::super::device::Weight;
+    use super::super::shared::harness::*;
     use super::*;
+    use crate::timeline::EventType;
+    use parsers::cdp::{CdpAddress, CdpCapabilities, CdpPacket, CdpTlv};
+    use parsers::lldp::{
+        LldpCapabilities, LldpChassisIdSubtype, LldpPdu, LldpPortIdSubtype, LldpTlv, MedAppType,
+        MedCapabilities, MedDeviceClass, MedPolicy,
+    };
+
+    /// A link-layer frame from `src` at `secs`.
+    fn l2_ctx(secs: i64, src: MacAddr) -> Ctx {
+        Ctx {
+            ts_ns: secs * 1_000_000_000,
+            frame: u64::try_from(secs).unwrap(),
+            src_mac: Some(src),
+            dst_mac: None,
+            vlan: None,
+            flow: None,
+            cut: false,
+        }
+    }
+
+    fn cdp(id: &str, caps: u32, mgmt: Option<[u8; 4]>) -> Vec<u8> {
+        let mut tlvs = vec![
+            CdpTlv::DeviceId(id.as_bytes()),
+            CdpTlv::Capabilities(CdpCapabilities(caps)),
+            CdpTlv::Platform(b"some platform"),
+        ];
+        let addr = mgmt.unwrap_or_default();
+        if mgmt.is_some() {
+            tlvs.push(CdpTlv::ManagementAddresses(vec![CdpAddress {
+                protocol_type: CdpAddress::NLPID,
+                protocol: &[0xcc],
+                address: &addr,
+            }]));
+        }
+        CdpPacket {
+            version: 2,
+            ttl: 180,
+            checksum: 0,
+            checksum_valid: true,
+            tlvs,
+        }
+        .to_vec()
+        .unwrap()
+    }
+
+    fn lldp(class: MedDeviceClass, caps: u16, voice_policy: bool) -> Vec<u8> {
+        let mut tlvs = vec![
+            LldpTlv::ChassisId {
+                subtype: LldpChassisIdSubtype::MAC_ADDRESS,
+                id: &PHONE.0,
+            },
+            LldpTlv::PortId {
+                subtype: LldpPortIdSubtype::LOCALLY_ASSIGNED,
+                id: b"1",
+            },
+            LldpTlv::Ttl(120),
+            LldpTlv::SystemName(b"HOST-1"),
+            LldpTlv::Capabilities {
+                system: LldpCapabilities(caps),
+                enabled: LldpCapabilities(caps),
+            },
+            LldpTlv::MedCapabilities {
+                capabilities: MedCapabilities(MedCapabilities::CAPABILITIES.0),
+                class,
+            },
+        ];
+        if voice_policy {
+            tlvs.push(LldpTlv::MedNetworkPolicy(MedPolicy {
+                app: MedAppType::VOICE,
+                unknown: true,
+                tagged: false,
+                vlan: 0,
+                priority: 0,
+                dscp: 0,
+            }));
+        }
+        LldpPdu {
+            tlvs,
+            truncated: false,
+        }
+        .to_vec()
+        .unwrap()
+    }
+
+    #[test]
+    fn cdp_tells_a_phone_a_router_and_a_switch_apart() {
+        let (mut sh, mut d) = (shared(), Discovery::default());
+        let phone = cdp(
+            "SIP001B54AA0001",
+            CdpCapabilities::HOST.0 | CdpCapabilities::VOIP_PHONE.0,
+            Some([10, 1, 1, 20]),
+        );
+        d.cdp(&mut sh, l2_ctx(1, PHONE), &cdp::parse(&phone).unwrap());
+        let dev = sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap();
+        assert_eq!((dev.kind, dev.weight), (DeviceKind::Phone, Weight::Sure));
+        // Its name as it gives it, not SEP<MAC>; its address in the Management
+        // Address TLV: a running phone's announcement.
+        assert_eq!(
+            (dev.name.as_deref(), dev.name_source),
+            (Some("SIP001B54AA0001"), Some(NameSource::Cdp))
+        );
+        assert!(dev.boot.announced_address && dev.boot.furthest.is_none());
+        let router = cdp("wan-rtr1", CdpCapabilities::ROUTER.0, None);
+        d.cdp(&mut sh, l2_ctx(2, SERVER), &cdp::parse(&router).unwrap());
+        let dev = sh.devices.get(&DeviceKey::Mac(SERVER)).unwrap();
+        assert_eq!(
+            (dev.kind, dev.name.as_deref()),
+            (DeviceKind::Router, Some("wan-rtr1"))
+        );
+        assert!(types(&sh, &DeviceKey::Mac(SERVER)).is_empty());
+        // A layer 3 switch (router and switch) is the switch: no device.
+        let l3 = MacAddr([0, 0x1e, 0x4a, 0, 0, 3]);
+        let switch = cdp(
+            "core-sw1",
+            CdpCapabilities::ROUTER.0 | CdpCapabilities::SWITCH.0,
+            None,
+        );
+        d.cdp(&mut sh, l2_ctx(3, l3), &cdp::parse(&switch).unwrap());
+        assert!(!sh.devices.contains(&DeviceKey::Mac(l3)));
+    }
+
+    #[test]
+    fn a_chassis_id_that_is_the_address_is_a_running_phones_announcement() {
+        // An LLDP-MED phone that sends no Management Address TLV, its address as a
+        // network-address Chassis ID (IANA family 1); 0.0.0.0 while it has none.
+        for (chassis, running) in [([1u8, 10, 1, 1, 20], true), ([1, 0, 0, 0, 0], false)] {
+            let pdu = LldpPdu {
+                tlvs: vec![
+                    LldpTlv::ChassisId {
+                        subtype: LldpChassisIdSubtype::NETWORK_ADDRESS,
+                        id: &chassis,
+                    },
+                    LldpTlv::PortId {
+                        subtype: LldpPortIdSubtype::MAC_ADDRESS,
+                        id: &PHONE.0,
+                    },
+                    LldpTlv::Ttl(180),
+                    LldpTlv::MedCapabilities {
+                        capabilities: MedCapabilities(MedCapabilities::CAPABILITIES.0),
+                        class: MedDeviceClass::ENDPOINT_CLASS_3,
+                    },
+                ],
+                truncated: false,
+            }
+            .to_vec()
+            .unwrap();
+            let (mut sh, mut d) = (shared(), Discovery::default());
+            d.lldp(&mut sh, l2_ctx(1, PHONE), &lldp::parse(&pdu).unwrap());
+            let boot = &sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap().boot;
+            assert_eq!(boot.is_running(), running, "{chassis:?}");
+            assert_eq!(boot.furthest.is_some(), !running, "{chassis:?}");
+        }
+    }
+
+    #[test]
+    fn lldp_med_classes_tell_a_phone_a_pc_and_an_endpoint_asking_for_voice() {
+        let tel = LldpCapabilities::TELEPHONE.0;
+        let station = LldpCapabilities::STATION_ONLY.0;
+        for (class, caps, policy, want) in [
+            (
+                MedDeviceClass::ENDPOINT_CLASS_3,
+                station,
+                false,
+                Some((DeviceKind::Phone, Weight::Sure)),
+            ),
+            (
+                MedDeviceClass::ENDPOINT_CLASS_1,
+                tel,
+                false,
+                Some((DeviceKind::Phone, Weight::Sure)),
+            ),
+            (
+                MedDeviceClass::ENDPOINT_CLASS_1,
+                station,
+                false,
+                Some((DeviceKind::Pc, Weight::Sure)),
+            ),
+            (
+                MedDeviceClass::ENDPOINT_CLASS_2,
+                station,
+                false,
+                Some((DeviceKind::Pc, Weight::Sure)),
+            ),
+            (
+                MedDeviceClass::ENDPOINT_CLASS_2,
+                station,
+                true,
+                Some((DeviceKind::Phone, Weight::Hint)),
+            ),
+            (MedDeviceClass::NETWORK_CONNECTIVITY, tel, true, None),
+        ] {
+            let (mut sh, mut d) = (shared(), Discovery::default());
+            let pdu = lldp(class, caps, policy);
+            d.lldp(&mut sh, l2_ctx(1, PHONE), &lldp::parse(&pdu).unwrap());
+            let got = sh
+                .devices
+                .get(&DeviceKey::Mac(PHONE))
+                .map(|d| (d.kind, d.weight));
+            assert_eq!(got, want, "{class:?} {caps:#x} {policy}");
+            let announced = types(&sh, &DeviceKey::Mac(PHONE)) == [EventType::PhoneAnnounce];
+            assert_eq!(announced, want.is_some_and(|w| w.0 == DeviceKind::Phone));
+        }
+    }
 
     /// The builtin windows (`rules/windows.json`).
     const SWITCH_ANSWER_NS: i64 = 10_000_000_000;

@@ -41,8 +41,8 @@ pub const DERIVED: &[Derived] = &[
     Derived {
         name: "name",
         ty: FactType::Str,
-        doc: "its device name (SEP<MAC>) or registered name",
-        value: |x| s(x.dev.name.as_deref()),
+        doc: "its device name as the wire gives it (else SEP<MAC> for a phone)",
+        value: |x| s(x.dev.report_name().0),
     },
     Derived {
         name: "model",
@@ -59,7 +59,7 @@ pub const DERIVED: &[Derived] = &[
     Derived {
         name: "kind",
         ty: FactType::Str,
-        doc: "phone, dhcp-client, sip-agent or sccp-device",
+        doc: "phone, dhcp-client, sip-agent, sccp-device, router, voice-gateway, media-resource or pc",
         value: |x| s(Some(x.dev.kind.as_str())),
     },
     Derived {
@@ -447,6 +447,42 @@ pub const DERIVED: &[Derived] = &[
         ty: FactType::Int,
         doc: "steps the boot passed that the capture does not show, proved by the phone's own progress",
         value: |x| i(x.passed_unseen.count_ones().into()),
+    },
+    Derived {
+        name: "dhcp_offers_refused",
+        ty: FactType::Int,
+        doc: "DISCOVERs sent again after an OFFER: offers the phone did not take (refused, or never received)",
+        value: |x| i(i64::from(x.boot.offers_refused)),
+    },
+    Derived {
+        name: "dhcp_option150_ascii",
+        ty: FactType::Bool,
+        doc: "option 150 came as text, not addresses, in an OFFER or the ACK",
+        value: |x| b(x.boot.option150_ascii.is_some()),
+    },
+    Derived {
+        name: "dhcp_option150_text",
+        ty: FactType::Str,
+        doc: "that text",
+        value: |x| s(x.boot.option150_ascii.as_deref()),
+    },
+    Derived {
+        name: "running",
+        ty: FactType::Bool,
+        doc: "the phone announced its address (CDP address, LLDP management address) and the boot reached no step: it is up, not booting",
+        value: |x| b(x.boot.is_running()),
+    },
+    Derived {
+        name: "deregistered",
+        ty: FactType::Bool,
+        doc: "the call manager confirmed a de-registration (SIP 2xx to Expires 0, SCCP UnregisterAck) and no registration followed",
+        value: |x| b(x.boot.unregistered.is_some()),
+    },
+    Derived {
+        name: "deregistered_cm",
+        ty: FactType::Str,
+        doc: "the call manager that confirmed it",
+        value: |x| addr(x.boot.unregistered),
     },
 ];
 

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use parsers::{http, tftp};
 
-use super::device::{DeviceKey, DeviceKind, FileOutcome};
+use super::device::{Clue, DeviceKey, DeviceKind, FileOutcome, NameSource};
 use super::shared::{Ctx, Shared};
 use super::text::{lossy, MAX_TEXT_BYTES};
 use crate::attribution::mac_in_name;
@@ -281,7 +281,10 @@ fn file_owner(
     let owner = match mac_in_name(file) {
         Some(mac) => {
             let key = DeviceKey::Mac(mac);
-            sh.device(&key, DeviceKind::Phone, why, ctx)?;
+            let dev = sh.device(&key, Clue::sure(DeviceKind::Phone, why), ctx)?;
+            if let Some(name) = device_name_in(file) {
+                dev.set_name(name.to_owned(), NameSource::ConfigFile);
+            }
             sh.attribution.bind_ip(client.0, mac);
             Some(key)
         }
@@ -291,6 +294,18 @@ fn file_owner(
         sh.unattributed += 1;
     }
     owner
+}
+
+/// The device name a file named after it carries: `SEP001B54AA0001` of
+/// `SEP001B54AA0001.cnf.xml` or `CTLSEP001B54AA0001.tlv`, as written (a name
+/// [`mac_in_name`] reads).
+fn device_name_in(file: &str) -> Option<&str> {
+    let base = file.rsplit('/').next().unwrap_or(file);
+    let at = base
+        .get(..3)
+        .filter(|p| p.eq_ignore_ascii_case("SEP"))
+        .map_or(3, |_| 0);
+    base.get(at..at + 15)
 }
 
 /// The server answered a file request (data or options): not silent.
@@ -353,6 +368,11 @@ mod tests {
         let key = DeviceKey::Mac(PHONE);
         let dev = sh.devices.get(&key).unwrap();
         assert_eq!(dev.kind, DeviceKind::Phone);
+        // Its name, as the file gives it.
+        assert_eq!(
+            (dev.name.as_deref(), dev.name_source),
+            (Some("SEP001B54AA0001"), Some(NameSource::ConfigFile))
+        );
         assert_eq!(
             types(&sh, &key),
             [EventType::FileRequest, EventType::FileReceived]
@@ -363,6 +383,19 @@ mod tests {
         }
         // The phone's address is bound to it for the later protocols.
         assert_eq!(sh.owner_of((ip(20), 1), None), Some(key));
+    }
+
+    #[test]
+    fn the_device_name_in_a_file_name_is_taken_as_written() {
+        for (file, name) in [
+            ("SEP001B54AA0001.cnf.xml", Some("SEP001B54AA0001")),
+            ("/cfg/sep001b54aa0001.cnf.xml.sgn", Some("sep001b54aa0001")),
+            ("CTLSEP001B54AA0001.tlv", Some("SEP001B54AA0001")),
+            ("ITLSEP001B54AA0001.tlv", Some("SEP001B54AA0001")),
+        ] {
+            assert_eq!(device_name_in(file), name, "{file}");
+            assert!(mac_in_name(file).is_some(), "{file}");
+        }
     }
 
     #[test]

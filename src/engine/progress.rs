@@ -147,10 +147,12 @@ fn qualities(kind: &EventKind) -> Qualities {
 /// past its lease, then the boot's facts, the step reached and the timeline.
 pub fn advance(dev: &mut Device, seq: &Sequence, steps: &Steps, ev: Event, starts_boot: bool) {
     if starts_boot {
-        let past_lease = match (dev.boot.furthest_rank(seq), steps.lease) {
-            (Some(r), Some(ack)) => r >= seq.rank(ack),
-            _ => false,
-        };
+        // A registered phone (by its calls, say, with no step reached) had a lease too.
+        let past_lease = dev.boot.registered
+            || match (dev.boot.furthest_rank(seq), steps.lease) {
+                (Some(r), Some(ack)) => r >= seq.rank(ack),
+                _ => false,
+            };
         if past_lease {
             dev.new_boot(seq, &steps.carried, ev.ts_ns, ev.frame);
         }
@@ -191,24 +193,45 @@ pub fn advance(dev: &mut Device, seq: &Sequence, steps: &Steps, ev: Event, start
 fn apply_state(dev: &mut Device, ev: &Event) {
     let boot = &mut dev.boot;
     match &ev.kind {
-        EventKind::PhoneAnnounce { .. } => {}
+        EventKind::PhoneAnnounce { ip, .. } => boot.announced_address |= ip.is_some(),
         EventKind::SwitchVoiceVlan { vlan, .. } => boot.voice_vlan = Some(*vlan),
         EventKind::SwitchNoVoiceVlan { .. } => {}
         EventKind::DhcpDiscover { vlan, .. } => {
             boot.dhcp_vlan = Some(*vlan);
             dev.vlan = *vlan;
+            // Asking again after an offer: the phone did not take it.
+            if std::mem::take(&mut boot.offer_pending) {
+                boot.offers_refused = boot.offers_refused.saturating_add(1);
+            }
         }
-        EventKind::DhcpOffer { server, .. } => {
+        EventKind::DhcpOffer {
+            server,
+            option150_ascii,
+            ..
+        } => {
             if server.is_some() {
                 boot.dhcp_server = *server;
             }
+            boot.offer_pending = true;
+            if let Some(t) = option150_ascii {
+                boot.option150_ascii = Some(t.clone());
+            }
         }
-        EventKind::DhcpRequest { .. } => {}
-        EventKind::DhcpAck { yiaddr, server, .. } => {
+        EventKind::DhcpRequest { .. } => boot.offer_pending = false,
+        EventKind::DhcpAck {
+            yiaddr,
+            server,
+            tftp,
+            ..
+        } => {
             boot.nak_pending = false;
+            boot.offer_pending = false;
             boot.ack = Some(ev.clone());
             if server.is_some() {
                 boot.dhcp_server = *server;
+            }
+            if let Some(t) = &tftp.option150_ascii {
+                boot.option150_ascii = Some(t.clone());
             }
             dev.ip = Some(IpAddr::V4(*yiaddr));
         }
@@ -267,6 +290,7 @@ fn apply_state(dev: &mut Device, ev: &Event) {
         EventKind::RegisterAck { proto, cm } => {
             boot.protocol = Some(*proto);
             boot.registered = true;
+            boot.unregistered = None;
             boot.registered_cm = Some(*cm);
             boot.challenge_pending = false;
             if let Some(c) = boot.cm_mut(*cm, ev.frame) {
@@ -297,6 +321,7 @@ fn apply_state(dev: &mut Device, ev: &Event) {
             }
         }
         EventKind::Keepalive { proto, cm } => {
+            boot.unregistered = None;
             if !boot.registered {
                 boot.registered = true;
                 boot.registered_before = boot.count(EventType::Register) == 0;
@@ -308,11 +333,32 @@ fn apply_state(dev: &mut Device, ev: &Event) {
             }
         }
         EventKind::KeepaliveAck { cm } => {
+            boot.unregistered = None;
             if !boot.registered {
                 boot.registered = true;
                 boot.registered_before = boot.count(EventType::Register) == 0;
                 boot.registered_cm = Some(*cm);
                 boot.protocol.get_or_insert(Signalling::Sccp);
+            }
+        }
+        EventKind::Unregistered { proto, cm } => {
+            boot.protocol = Some(*proto);
+            boot.registered = false;
+            boot.registered_before = false;
+            boot.unregistered = Some(*cm);
+            if let Some(c) = boot.cm_mut(*cm, ev.frame) {
+                c.registers_unanswered = 0;
+            }
+        }
+        // Only a registered phone is in calls: registered before, when its
+        // registration is not in the capture.
+        EventKind::SipCall { cm, .. } => {
+            boot.unregistered = None;
+            if !boot.registered {
+                boot.registered = true;
+                boot.registered_before = boot.count(EventType::Register) == 0;
+                boot.registered_cm = Some(*cm);
+                boot.protocol.get_or_insert(Signalling::Sip);
             }
         }
         EventKind::Alarm { text } => boot.alarm = Some(text.clone()),
@@ -326,8 +372,8 @@ mod tests {
     use std::net::Ipv4Addr;
 
     use super::*;
-    use crate::engine::device::{DeviceKey, DeviceKind};
-    use crate::engine::shared::harness::{rules, PHONE};
+    use crate::engine::device::DeviceKey;
+    use crate::engine::shared::harness::{rules, PHONE, TEST_PHONE};
     use crate::timeline::{FileTransport, TftpOffer};
 
     fn ev(ms: i64, kind: EventKind) -> Event {
@@ -383,10 +429,46 @@ mod tests {
     }
 
     #[test]
+    fn a_discover_after_an_offer_is_an_offer_refused_and_option_150_text_is_kept() {
+        let seq = &rules().sequence;
+        let steps = Steps::resolve(rules());
+        let mut dev = Device::new(DeviceKey::Mac(PHONE), TEST_PHONE, 0, 1);
+        let discover = || EventKind::DhcpDiscover { xid: 1, vlan: None };
+        let offer = || EventKind::DhcpOffer {
+            xid: 1,
+            yiaddr: Ipv4Addr::new(10, 1, 1, 20),
+            server: None,
+            option150_ascii: Some("10.1.1.5".into()),
+        };
+        // DISCOVER, DISCOVER (no offer yet), OFFER, DISCOVER, OFFER, DISCOVER.
+        for (ms, kind) in [
+            (1, discover()),
+            (2, discover()),
+            (3, offer()),
+            (4, discover()),
+            (5, offer()),
+            (6, discover()),
+        ] {
+            advance(&mut dev, seq, &steps, ev(ms, kind), true);
+        }
+        assert_eq!(dev.boot.offers_refused, 2);
+        assert_eq!(dev.boot.option150_ascii.as_deref(), Some("10.1.1.5"));
+        // A REQUEST takes the offer: no refusal.
+        advance(&mut dev, seq, &steps, ev(7, offer()), false);
+        let request = EventKind::DhcpRequest {
+            xid: 1,
+            requested: None,
+        };
+        advance(&mut dev, seq, &steps, ev(8, request), false);
+        advance(&mut dev, seq, &steps, ev(9, discover()), true);
+        assert_eq!(dev.boot.offers_refused, 2);
+    }
+
+    #[test]
     fn a_discover_after_the_lease_starts_a_new_boot_and_before_it_does_not() {
         let seq = &rules().sequence;
         let steps = Steps::resolve(rules());
-        let mut dev = Device::new(DeviceKey::Mac(PHONE), DeviceKind::Phone, "test", 0, 1);
+        let mut dev = Device::new(DeviceKey::Mac(PHONE), TEST_PHONE, 0, 1);
         let discover = || EventKind::DhcpDiscover { xid: 1, vlan: None };
         advance(&mut dev, seq, &steps, ev(1, discover()), true);
         advance(&mut dev, seq, &steps, ev(2, discover()), true);

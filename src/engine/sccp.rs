@@ -1,17 +1,40 @@
 //! SCCP (Skinny) between a phone and its call manager: RegisterReq names the device
-//! (a `SEP<MAC>` name binds the phone's endpoint to its MAC; any other name is a
-//! device known by that name, a gateway port or a media resource), RegisterAck /
-//! RegisterReject answer it, KeepAliveAck keeps it registered (a device keeping a
-//! session alive was registered before the capture began), alarms carry its words.
+//! (a `SEP<MAC>` name binds the phone's endpoint to its MAC; any other name is a device
+//! known by that name: a media resource by its device type (`phones.json`), else a
+//! gateway port), RegisterAck / RegisterReject answer it, keepalives keep it registered
+//! (a device keeping a session alive was registered before the capture began: a phone,
+//! unless its address is that of a device that is none), UnregisterAck ends the
+//! registration, alarms carry its words.
+
+use std::net::IpAddr;
 
 use parsers::sccp;
 
 use super::cm;
-use super::device::{DeviceKey, DeviceKind};
+use super::device::{Clue, DeviceKey, DeviceKind, NameSource};
 use super::shared::{Ctx, Shared};
 use super::text::lossy;
 use crate::attribution::mac_in_name;
+use crate::link::MacAddr;
 use crate::timeline::{EventKind, Signalling};
+
+const REGISTER_REQ: Clue = Clue::sure(DeviceKind::Phone, "SCCP RegisterReq");
+const MEDIA_RESOURCE: Clue = Clue::sure(
+    DeviceKind::MediaResource,
+    "SCCP RegisterReq of a media resource device type",
+);
+const GATEWAY_PORT: Clue = Clue::default(DeviceKind::SccpDevice, "SCCP RegisterReq");
+/// What sends keepalives from the address of a media resource.
+const MEDIA_HOST: Clue = Clue::sure(
+    DeviceKind::MediaResource,
+    "SCCP from the address of a media resource",
+);
+/// What sends keepalives from the address of an SCCP gateway port.
+const GATEWAY_HOST: Clue = Clue::sure(
+    DeviceKind::VoiceGateway,
+    "SCCP from the address of a gateway's ports",
+);
+const KEEPALIVES: Clue = Clue::hint(DeviceKind::Phone, "SCCP keepalives with a call manager");
 
 /// One SCCP message.
 pub fn message(sh: &mut Shared<'_>, ctx: Ctx, m: &sccp::SccpMessage<'_>) {
@@ -28,24 +51,29 @@ pub fn message(sh: &mut Shared<'_>, ctx: Ctx, m: &sccp::SccpMessage<'_>) {
     match &m.body {
         sccp::SccpBody::RegisterReq(r) => {
             let name = lossy(r.device_name);
-            let key = match mac_in_name(&name) {
+            let (key, clue) = match mac_in_name(&name) {
                 Some(mac) => {
                     sh.attribution.bind_endpoint(phone, mac);
-                    DeviceKey::Mac(mac)
+                    (DeviceKey::Mac(mac), REGISTER_REQ)
                 }
                 None => {
-                    let key: Box<str> = name.into();
+                    let key: Box<str> = name.clone().into();
                     sh.name_endpoint(phone, key.clone());
-                    DeviceKey::Name(key)
+                    let media = sh.rules.phones.sccp_media_resource(r.device_type.0);
+                    let (clue, host) = if media {
+                        (MEDIA_RESOURCE, MEDIA_HOST)
+                    } else {
+                        (GATEWAY_PORT, GATEWAY_HOST)
+                    };
+                    let key = DeviceKey::Name(key);
+                    sh.note_host(phone.0, phone_l2, &key, host);
+                    (key, clue)
                 }
             };
-            let kind = match key {
-                DeviceKey::Mac(_) => DeviceKind::Phone,
-                DeviceKey::Name(_) => DeviceKind::SccpDevice,
-            };
-            let Some(dev) = sh.device(&key, kind, "SCCP RegisterReq", ctx) else {
+            let Some(dev) = sh.device(&key, clue, ctx) else {
                 return;
             };
+            dev.set_name(name, NameSource::Registration);
             if let (None, Some(t)) = (&dev.model, r.device_type.name()) {
                 dev.set_model(t.into());
             }
@@ -93,7 +121,8 @@ pub fn message(sh: &mut Shared<'_>, ctx: Ctx, m: &sccp::SccpMessage<'_>) {
         }
         sccp::SccpBody::RegisterAck(_)
         | sccp::SccpBody::RegisterReject { .. }
-        | sccp::SccpBody::KeepAliveAck => {
+        | sccp::SccpBody::KeepAliveAck
+        | sccp::SccpBody::UnregisterAck { .. } => {
             let key = match m.body {
                 sccp::SccpBody::KeepAliveAck => keepalive_owner(sh, phone, phone_l2, ctx),
                 _ => sh.owner_of(phone, phone_l2),
@@ -114,6 +143,12 @@ pub fn message(sh: &mut Shared<'_>, ctx: Ctx, m: &sccp::SccpMessage<'_>) {
                     reason: lossy(text).into(),
                     unregister: false,
                 },
+                // Status 0 is Ok; an error or a NAK leaves the registration as it was.
+                sccp::SccpBody::UnregisterAck { status: 0 } => EventKind::Unregistered {
+                    proto: Signalling::Sccp,
+                    cm,
+                },
+                sccp::SccpBody::UnregisterAck { .. } => return,
                 _ => EventKind::KeepaliveAck { cm },
             };
             sh.emit(&key, ctx, ev, false);
@@ -122,20 +157,33 @@ pub fn message(sh: &mut Shared<'_>, ctx: Ctx, m: &sccp::SccpMessage<'_>) {
     }
 }
 
-/// The device keeping a session with a call manager alive: the endpoint's owner, or
-/// one registered before the capture started (known by its frames' MAC).
+/// The device keeping a session with a call manager alive: the endpoint's owner (one
+/// keyed by its MAC taken for a phone, on a hint, if nothing weightier is known of it); the device
+/// that is no phone at that address (a media resource's router keeps several sessions);
+/// else one registered before the capture started, known by its frames' MAC, which is
+/// then bound to the address.
 fn keepalive_owner(
     sh: &mut Shared<'_>,
-    phone: (std::net::IpAddr, u16),
-    phone_l2: Option<crate::link::MacAddr>,
+    phone: (IpAddr, u16),
+    phone_l2: Option<MacAddr>,
     ctx: Ctx,
 ) -> Option<DeviceKey> {
     if let Some(k) = sh.owner_of(phone, phone_l2) {
+        // A DHCP client keeping a session alive is a phone; a device known by its SCCP
+        // name (a gateway port) stays what its registration said.
+        if matches!(k, DeviceKey::Mac(_)) {
+            sh.device(&k, KEEPALIVES, ctx);
+        }
         return Some(k);
     }
-    let key = DeviceKey::Mac(sh.attribution.plausible_l2(phone_l2)?);
-    let why = "SCCP keepalives with a call manager";
-    sh.device(&key, DeviceKind::Phone, why, ctx).map(|_| key)
+    if let Some(k) = sh.host_of(phone.0) {
+        return Some(k);
+    }
+    let mac = sh.attribution.plausible_l2(phone_l2)?;
+    let key = DeviceKey::Mac(mac);
+    sh.device(&key, KEEPALIVES, ctx)?;
+    sh.attribution.bind_ip(phone.0, mac);
+    Some(key)
 }
 
 #[cfg(test)]
@@ -202,6 +250,111 @@ mod tests {
             types(&sh, &key),
             [EventType::Register, EventType::RegisterReject]
         );
+    }
+
+    /// A RegisterReq of a media resource (SoftwareMtpDixieLand, 0x53) from the
+    /// phone's address, on another port.
+    fn mtp_register() -> Vec<u8> {
+        let body = sccp::SccpBody::RegisterReq(sccp::SccpRegisterReq {
+            device_name: b"NONSECURE_MTP",
+            reserved: 0,
+            instance: 1,
+            station_ip: Ipv4Addr::new(10, 1, 1, 20),
+            device_type: sccp::SccpDeviceType::SOFTWARE_MTP_DIXIELAND,
+            max_streams: 200,
+            active_streams: Some(0),
+            protocol_version: Some(18),
+            unknown: Some(0),
+            phone_features: Some(0),
+            max_conferences: Some(0),
+            active_conferences: None,
+            mac: None,
+            ipv4_scope: None,
+            max_lines: None,
+            station_ipv6: None,
+            ipv6_scope: None,
+            firmware: None,
+            config_version_stamp: None,
+        });
+        sccp::SccpMessage::new(
+            sccp::SccpHeaderVersion(0),
+            sccp::SccpMessageId::REGISTER_REQ,
+            body,
+        )
+        .to_vec()
+        .unwrap()
+    }
+
+    #[test]
+    fn a_media_resource_and_the_keepalives_of_its_router_make_no_phone() {
+        let mut sh = shared();
+        // Keepalives of a session open before the capture: a phone, on a hint.
+        run(&mut sh, 1, &encode::sccp_keepalive_ack().unwrap(), false);
+        let router = DeviceKey::Mac(PHONE);
+        assert_eq!(sh.devices.get(&router).unwrap().kind, DeviceKind::Phone);
+        // The same address registers a media resource on another port.
+        let c = ctx(2, (PHONE, ip(20), 51002), (SERVER, ip(10), 2000));
+        message(&mut sh, c, &sccp::parse(&mtp_register()).unwrap().0);
+        let mtp = sh
+            .devices
+            .get(&DeviceKey::Name("NONSECURE_MTP".into()))
+            .unwrap();
+        assert_eq!(
+            (mtp.kind, mtp.model.as_deref(), mtp.name_source),
+            (
+                DeviceKind::MediaResource,
+                Some("SoftwareMtpDixieLand"),
+                Some(NameSource::Registration)
+            )
+        );
+        assert_eq!(
+            sh.devices.get(&router).unwrap().kind,
+            DeviceKind::MediaResource
+        );
+        // Keepalives from that address on a third port make no phone either.
+        let mut sh2 = shared();
+        message(&mut sh2, c, &sccp::parse(&mtp_register()).unwrap().0);
+        let other = ctx(3, (SERVER, ip(10), 2000), (PHONE, ip(20), 51003));
+        let ack = encode::sccp_keepalive_ack().unwrap();
+        message(&mut sh2, other, &sccp::parse(&ack).unwrap().0);
+        assert!(sh2.devices.iter().all(|d| d.kind != DeviceKind::Phone));
+    }
+
+    #[test]
+    fn an_unregister_ack_ends_the_registration() {
+        let mut sh = shared();
+        let reg = encode::sccp_register(
+            "SEP001B54AA0001",
+            Ipv4Addr::new(10, 1, 1, 20),
+            PHONE,
+            "7970",
+            "SCCP70.9-4-2SR3-1S",
+        )
+        .unwrap();
+        run(&mut sh, 1, &reg, true);
+        run(&mut sh, 2, &encode::sccp_register_ack().unwrap(), false);
+        let unreg = |status| {
+            sccp::SccpMessage::new(
+                sccp::SccpHeaderVersion(0),
+                sccp::SccpMessageId::UNREGISTER_ACK,
+                sccp::SccpBody::UnregisterAck { status },
+            )
+            .to_vec()
+            .unwrap()
+        };
+        // A NAK leaves it registered; Ok ends it.
+        run(&mut sh, 3, &unreg(2), false);
+        assert!(
+            sh.devices
+                .get(&DeviceKey::Mac(PHONE))
+                .unwrap()
+                .boot
+                .registered
+        );
+        run(&mut sh, 4, &unreg(0), false);
+        let boot = &sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap().boot;
+        assert!(!boot.registered);
+        assert_eq!(boot.unregistered, Some(ip(10)));
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 use rules::RuleSet;
 
 use super::budget::Devices;
-use super::device::{Device, DeviceKey, DeviceKind};
+use super::device::{Clue, Device, DeviceKey, DeviceKind, Weight};
 use super::progress::{self, Steps};
 use crate::attribution::Attribution;
 use crate::link::MacAddr;
@@ -47,6 +47,10 @@ pub struct Shared<'r> {
     /// Signalling endpoints of devices known by a name rather than a MAC (an SCCP
     /// RegisterReq without a MAC in its device name).
     named_endpoints: FastMap<(IpAddr, u16), Box<str>>,
+    /// Addresses of devices that are no phones though they speak the phones'
+    /// protocols (a voice gateway, the router of a media resource): a session with the
+    /// call manager from one is that device's, never a phone's.
+    hosts: FastMap<IpAddr, DeviceKey>,
     /// The most entries of a transaction table.
     pub max_transactions: usize,
     /// Messages of a boot protocol no device could be found for.
@@ -69,28 +73,67 @@ impl<'r> Shared<'r> {
             devices,
             attribution,
             named_endpoints: FastMap::default(),
+            hosts: FastMap::default(),
             max_transactions,
             unattributed: 0,
             transactions_evicted: 0,
         }
     }
 
-    /// The most heap the named endpoints take.
+    /// The most heap the named endpoints and the hosts that are no phones take.
     pub fn max_named_heap_bytes(max_transactions: usize) -> usize {
         let buckets = (max_transactions * 8 / 7).next_power_of_two();
-        buckets * (std::mem::size_of::<((IpAddr, u16), Box<str>)>() + 1)
+        buckets
+            * (std::mem::size_of::<((IpAddr, u16), Box<str>)>()
+                + std::mem::size_of::<(IpAddr, DeviceKey)>()
+                + 2)
     }
 
-    /// The device for `key`, created when new (unless there is no room); a device
-    /// shown to be a phone is marked so.
-    pub fn device(
-        &mut self,
-        key: &DeviceKey,
-        kind: DeviceKind,
-        why: &'static str,
-        ctx: Ctx,
-    ) -> Option<&mut Device> {
-        self.devices.open(key, kind, why, ctx.ts_ns, ctx.frame)
+    /// The device for `key`, created when new (unless there is no room) and taken for
+    /// what `clue` says; a device already followed weighs it ([`Device::take`]).
+    pub fn device(&mut self, key: &DeviceKey, clue: Clue, ctx: Ctx) -> Option<&mut Device> {
+        self.devices.open(key, clue, ctx.ts_ns, ctx.frame)
+    }
+
+    /// The device that is no phone at address `ip` ([`Self::note_host`]), if still
+    /// followed.
+    pub fn host_of(&self, ip: IpAddr) -> Option<DeviceKey> {
+        self.hosts
+            .get(&ip)
+            .filter(|k| self.devices.contains(k))
+            .cloned()
+    }
+
+    /// `key`, a device that is no phone (a voice gateway, a media resource), speaks
+    /// from `ip` (its frames from `l2`): remember the address (counted as evicted when
+    /// the table is full), and what was taken for a phone on a hint only there (SCCP
+    /// keepalives from that address or MAC) is that device's host instead, of the kind
+    /// `clue` says.
+    pub fn note_host(&mut self, ip: IpAddr, l2: Option<MacAddr>, key: &DeviceKey, clue: Clue) {
+        if self.hosts.len() < self.max_transactions || self.hosts.contains_key(&ip) {
+            self.hosts.insert(ip, key.clone());
+        } else {
+            self.transactions_evicted += 1;
+        }
+        let by_ip = self.attribution.bound_ip(ip).map(DeviceKey::Mac);
+        let by_l2 = self.attribution.plausible_l2(l2).map(DeviceKey::Mac);
+        for other in [by_ip, by_l2].into_iter().flatten() {
+            if other != *key {
+                self.weigh_hinted_phone(&other, clue);
+            }
+        }
+    }
+
+    /// Let a device taken for a phone on a hint only weigh `clue` (a sure sign it is
+    /// something else); a device that was no phone, or a sure one, is left as it is.
+    fn weigh_hinted_phone(&mut self, key: &DeviceKey, clue: Clue) {
+        let hinted = self
+            .devices
+            .get(key)
+            .is_some_and(|d| d.kind == DeviceKind::Phone && d.weight < Weight::Sure);
+        if hinted {
+            self.devices.open(key, clue, 0, 0);
+        }
     }
 
     /// Record an event on a device: boot boundary, progress along the sequence,
@@ -150,17 +193,30 @@ impl<'r> Shared<'r> {
     }
 
     /// Note that the frame's source MAC sent from its source address (a router's MAC
-    /// sends for many; a phone's is its own).
+    /// sends for many; a phone's is its own). A MAC found to send for several
+    /// addresses is a router, so a phone made of it on a hint only is one.
     pub fn note_source(&mut self, ctx: Ctx) {
         if let (Some(mac), Some(f)) = (ctx.src_mac, ctx.flow) {
             // A phone that got a new lease keeps its MAC: it is no router.
-            let known_phone = self.devices.kind(&DeviceKey::Mac(mac)) == Some(DeviceKind::Phone);
-            if !known_phone {
-                self.attribution.saw_source(mac, f.src);
+            let key = DeviceKey::Mac(mac);
+            let sure_phone = self
+                .devices
+                .get(&key)
+                .is_some_and(|d| d.kind == DeviceKind::Phone && d.weight == Weight::Sure);
+            if sure_phone {
+                return;
+            }
+            let was_router = self.attribution.is_router(mac);
+            self.attribution.saw_source(mac, f.src);
+            if !was_router && self.attribution.is_router(mac) {
+                self.weigh_hinted_phone(&key, ROUTED);
             }
         }
     }
 }
+
+/// What a MAC that sends for several addresses is.
+const ROUTED: Clue = Clue::sure(DeviceKind::Router, "its MAC sends for several addresses");
 
 /// What the handlers' unit tests share: the builtin rules, a [`Shared`] with room,
 /// and frames' contexts.
@@ -187,6 +243,8 @@ pub(super) mod harness {
     }
 
     pub const PHONE: MacAddr = MacAddr([0x00, 0x1b, 0x54, 0xaa, 0x00, 0x01]);
+    /// A sure phone, for tests that need one followed.
+    pub const TEST_PHONE: Clue = Clue::sure(DeviceKind::Phone, "test");
     pub const SERVER: MacAddr = MacAddr([0x00, 0x0c, 0x29, 0, 0, 1]);
 
     pub fn ip(last: u8) -> IpAddr {
@@ -238,8 +296,7 @@ mod tests {
         let key = DeviceKey::Mac(PHONE);
         sh.device(
             &key,
-            DeviceKind::Phone,
-            "test",
+            TEST_PHONE,
             ctx(1, (PHONE, ip(20), 1), (SERVER, ip(5), 2)),
         )
         .unwrap();
@@ -257,11 +314,31 @@ mod tests {
     }
 
     #[test]
+    fn a_phone_on_a_hint_whose_mac_sends_for_several_addresses_is_a_router() {
+        let mut sh = shared();
+        let key = DeviceKey::Mac(PHONE);
+        let c = ctx(1, (PHONE, ip(20), 51000), (SERVER, ip(10), 2000));
+        sh.device(&key, Clue::hint(DeviceKind::Phone, "keepalives"), c)
+            .unwrap();
+        sh.note_source(c);
+        assert_eq!(sh.devices.kind(&key), Some(DeviceKind::Phone));
+        sh.note_source(ctx(2, (PHONE, ip(21), 51000), (SERVER, ip(10), 2000)));
+        assert_eq!(sh.devices.kind(&key), Some(DeviceKind::Router));
+        // A sure phone keeps its MAC through a new lease.
+        let mut sh = shared();
+        sh.device(&key, TEST_PHONE, c).unwrap();
+        sh.note_source(c);
+        sh.note_source(ctx(2, (PHONE, ip(21), 51000), (SERVER, ip(10), 2000)));
+        assert_eq!(sh.devices.kind(&key), Some(DeviceKind::Phone));
+        assert!(!sh.attribution.is_router(PHONE));
+    }
+
+    #[test]
     fn emit_records_and_moves_the_boot_along() {
         let mut sh = shared();
         let key = DeviceKey::Mac(PHONE);
         let c = ctx(1, (PHONE, ip(0), 68), (SERVER, ip(255), 67));
-        sh.device(&key, DeviceKind::Phone, "test", c).unwrap();
+        sh.device(&key, TEST_PHONE, c).unwrap();
         sh.emit(
             &key,
             c,

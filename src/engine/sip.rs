@@ -1,14 +1,19 @@
-//! SIP registration: a REGISTER names its device (the Contact's `devicename`, or a
-//! Cisco agent's `+sip.instance` MAC; any other agent is known by its address of
-//! record) and waits, keyed by Call-ID and sender, for its final answer: 2xx
-//! registers, 401/407 challenges, anything else rejects. A de-registration
-//! (`Expires: 0`) reaches no step.
+//! SIP: who speaks it, and the phones' registrations. A voice gateway is known by its
+//! User-Agent / Server (`phones.json`), whatever it sends, and the REGISTERs of its lines
+//! are its own. A REGISTER names its device (the Contact's `devicename`, or a Cisco
+//! agent's `+sip.instance` MAC; a Cisco phone's agent without them, and any other agent,
+//! is known by its address of record) and waits, keyed by Call-ID and sender, for its
+//! final answer: 2xx registers (or, to a de-registration, `Expires: 0` in the header or
+//! the Contact, ends the registration), 401/407 challenges, anything else rejects. A
+//! de-registration reaches no step. Any other message that names a phone (a Contact's
+//! Cisco device name, a Cisco phone's agent as the sender) shows it in a call with the
+//! call manager: registered.
 
 use std::net::IpAddr;
 
 use parsers::sip;
 
-use super::device::{DeviceKey, DeviceKind};
+use super::device::{Clue, DeviceKey, DeviceKind, NameSource, Weight};
 use super::shared::{Ctx, Shared};
 use super::text::{clean, key_text, MAX_TEXT, MAX_TEXT_BYTES};
 use crate::attribution::mac_in_name;
@@ -98,19 +103,49 @@ impl Sip {
         (before - self.transactions.len()) as u64
     }
 
-    /// One SIP message: a REGISTER or the answer to one.
+    /// One SIP message: a REGISTER or the answer to one; any other (a call's INVITE
+    /// and answers, BYE, REFER, NOTIFY, …) when it names a phone. A voice gateway is
+    /// known by its User-Agent / Server, whatever the message.
     pub fn message(&mut self, sh: &mut Shared<'_>, ctx: Ctx, m: &sip::SipMessage<'_>) {
-        let Some(f) = ctx.flow else { return };
-        let Some(call_id) = m.call_id() else { return };
-        if m.is_request() {
-            if m.method().map(|x| x.as_str()) != Some("REGISTER") {
-                return;
+        let request = m.is_request();
+        // The sender's product: a request's User-Agent, an answer's Server (either, when
+        // the other is absent).
+        let agent = if request {
+            m.user_agent().or_else(|| m.server())
+        } else {
+            m.server().or_else(|| m.user_agent())
+        };
+        let gateway = agent
+            .filter(|a| sh.rules.phones.sip_gateway(a))
+            .and_then(|a| voice_gateway(sh, ctx, a));
+        let method = if request {
+            m.method().map(|x| x.as_str())
+        } else {
+            m.cseq().map(|(_, method)| method.as_str())
+        };
+        if method == Some("REGISTER") {
+            let Some(call_id) = m.call_id() else { return };
+            if request {
+                self.register(sh, ctx, m, call_id, gateway);
+            } else {
+                self.register_answer(sh, ctx, m, call_id);
             }
-            self.register(sh, ctx, m, call_id);
             return;
         }
+        call(sh, ctx, m, agent);
+    }
+
+    /// An answer to a REGISTER: to the device that sent it (by Call-ID and address).
+    fn register_answer(
+        &mut self,
+        sh: &mut Shared<'_>,
+        ctx: Ctx,
+        m: &sip::SipMessage<'_>,
+        call_id: &str,
+    ) {
+        let Some(f) = ctx.flow else { return };
         let Some(status) = m.status() else { return };
-        if m.cseq().map(|(_, method)| method.as_str()) != Some("REGISTER") || status < 200 {
+        if status < 200 {
             return;
         }
         let Some(tx) = self.transactions.get_mut(&(key_text(call_id), f.dst)) else {
@@ -121,7 +156,11 @@ impl Sip {
         let (owner, expires) = (tx.owner.clone(), tx.expires);
         let cm = f.src;
         let ev = match status {
-            200..=299 if expires == Some(0) => return,
+            // A de-registration accepted: the phone is no longer registered.
+            200..=299 if expires == Some(0) => EventKind::Unregistered {
+                proto: Signalling::Sip,
+                cm,
+            },
             200..=299 => EventKind::RegisterAck {
                 proto: Signalling::Sip,
                 cm,
@@ -138,7 +177,14 @@ impl Sip {
         sh.emit(&owner, ctx, ev, false);
     }
 
-    fn register(&mut self, sh: &mut Shared<'_>, ctx: Ctx, m: &sip::SipMessage<'_>, call_id: &str) {
+    fn register(
+        &mut self,
+        sh: &mut Shared<'_>,
+        ctx: Ctx,
+        m: &sip::SipMessage<'_>,
+        call_id: &str,
+        gateway: Option<DeviceKey>,
+    ) {
         let Some(f) = ctx.flow else { return };
         sh.note_source(ctx);
         let ua = m.user_agent();
@@ -146,43 +192,40 @@ impl Sip {
         // The Contact header read once, for the device name and the instance.
         let contacts = m.contact();
         let contact = contacts.first();
-        let named = contacts
-            .iter()
-            .find_map(|c| c.device_name())
+        let device_name = contacts.iter().find_map(|c| c.device_name());
+        let named = device_name
             .and_then(mac_in_name)
-            .map(|mac| (mac, "SIP Contact device name"))
+            .map(|mac| (mac, CONTACT_DEVICE_NAME))
             .or_else(|| {
                 contact
                     .as_ref()
                     .and_then(|c| c.instance_mac())
                     .filter(|_| cisco)
-                    .map(|mac| (MacAddr(mac), "SIP Contact instance"))
+                    .map(|mac| (MacAddr(mac), CONTACT_INSTANCE))
             });
-        let key = match named {
-            Some((mac, why)) => {
+        let key = match (gateway, named) {
+            // A gateway registers its lines: they are the gateway's.
+            (Some(key), _) => key,
+            (None, Some((mac, clue))) => {
                 sh.attribution.bind_endpoint((f.src, f.sport), mac);
                 let key = DeviceKey::Mac(mac);
-                if sh.device(&key, DeviceKind::Phone, why, ctx).is_none() {
+                let Some(dev) = sh.device(&key, clue, ctx) else {
                     return;
+                };
+                if let Some(n) = device_name {
+                    dev.set_name(clean(n), NameSource::Registration);
                 }
                 key
             }
-            None => {
-                let from = m.from();
-                let aor = from
-                    .as_ref()
-                    .and_then(|a| a.uri_parts())
-                    .map(|u| match u.user {
-                        Some(user) => clean(&format!("{user}@{}", u.host)),
-                        None => clean(u.host),
-                    })
-                    .unwrap_or_else(|| "?".into());
-                let key = DeviceKey::Name(format!("sip:{aor} from {}", f.src).into());
-                if sh
-                    .device(&key, DeviceKind::SipAgent, "SIP REGISTER", ctx)
-                    .is_none()
-                {
+            (None, None) => {
+                let key = DeviceKey::Name(agent_label(m.from().as_ref(), f.src).into());
+                let clue = if cisco { PHONE_AGENT } else { SIP_AGENT };
+                let Some(dev) = sh.device(&key, clue, ctx) else {
                     return;
+                };
+                match device_name {
+                    Some(n) => dev.set_name(clean(n), NameSource::Registration),
+                    None => dev.set_name(key_name(&key), NameSource::AddressOfRecord),
                 }
                 key
             }
@@ -241,28 +284,180 @@ impl Sip {
     }
 }
 
+const CONTACT_DEVICE_NAME: Clue = Clue::sure(DeviceKind::Phone, "SIP Contact device name");
+const CONTACT_INSTANCE: Clue = Clue::sure(DeviceKind::Phone, "SIP Contact instance");
+const PHONE_AGENT: Clue = Clue::sure(
+    DeviceKind::Phone,
+    "SIP User-Agent / Server of a Cisco phone",
+);
+const SIP_AGENT: Clue = Clue::default(DeviceKind::SipAgent, "SIP REGISTER");
+const SIP_GATEWAY: Clue = Clue::sure(
+    DeviceKind::VoiceGateway,
+    "SIP User-Agent / Server of a voice gateway",
+);
+
+/// How a SIP agent without a device name is known: its address of record and the
+/// address it sent from (`sip:1001@10.1.1.10 from 10.1.1.20`).
+fn agent_label(aor: Option<&sip::SipNameAddr<'_>>, from: IpAddr) -> String {
+    let aor = aor
+        .and_then(|a| a.uri_parts())
+        .map(|u| match u.user {
+            Some(user) => clean(&format!("{user}@{}", u.host)),
+            None => clean(u.host),
+        })
+        .unwrap_or_else(|| "?".into());
+    format!("sip:{aor} from {from}")
+}
+
+/// The text of a key known by name.
+fn key_name(key: &DeviceKey) -> String {
+    match key {
+        DeviceKey::Name(n) => n.to_string(),
+        DeviceKey::Mac(m) => m.to_string(),
+    }
+}
+
+/// The voice gateway that sent a message whose User-Agent / Server is `agent`: the
+/// device no phone already at its address (or endpoint), else a new one, keyed by
+/// its frames' MAC when that MAC is its own (it sends for no other address), else by
+/// its address. `None` when it is known for a phone by a sure sign.
+fn voice_gateway(sh: &mut Shared<'_>, ctx: Ctx, agent: &str) -> Option<DeviceKey> {
+    let f = ctx.flow?;
+    sh.note_source(ctx);
+    let not_sure_phone = |sh: &Shared<'_>, k: &DeviceKey| {
+        sh.devices
+            .get(k)
+            .is_some_and(|d| d.kind != DeviceKind::Phone || d.weight < Weight::Sure)
+    };
+    let key = sh
+        .host_of(f.src)
+        .or_else(|| {
+            sh.owner_of((f.src, f.sport), ctx.src_mac)
+                .filter(|k| not_sure_phone(sh, k))
+        })
+        .unwrap_or_else(|| match sh.attribution.plausible_l2(ctx.src_mac) {
+            Some(mac) => DeviceKey::Mac(mac),
+            None => DeviceKey::Name(format!("host {}", f.src).into()),
+        });
+    let dev = sh.device(&key, SIP_GATEWAY, ctx)?;
+    if dev.kind != DeviceKind::VoiceGateway {
+        return None;
+    }
+    if dev.model.is_none() {
+        dev.set_model(clean(agent));
+    }
+    dev.ip.get_or_insert(f.src);
+    sh.note_host(f.src, ctx.src_mac, &key, SIP_GATEWAY);
+    Some(key)
+}
+
+/// A SIP message of a call or a service (not REGISTER) that names a phone: its
+/// Contact's Cisco device name (whoever sent it: the call manager names the phone it
+/// connects), or a Cisco phone's User-Agent / Server as the sender's. Only a
+/// registered phone is in calls: the phone is registered with the call manager.
+fn call(sh: &mut Shared<'_>, ctx: Ctx, m: &sip::SipMessage<'_>, agent: Option<&str>) {
+    let Some(f) = ctx.flow else { return };
+    let from_phone = agent.is_some_and(|a| sh.rules.phones.sip_user_agent(a));
+    if from_phone {
+        sh.note_source(ctx);
+    }
+    let contacts = m.contact();
+    let device_name = contacts.iter().find_map(|c| c.device_name());
+    let (key, clue) = match device_name.and_then(mac_in_name) {
+        Some(mac) => (DeviceKey::Mac(mac), CONTACT_DEVICE_NAME),
+        None if from_phone => {
+            let instance = contacts.first().and_then(|c| c.instance_mac());
+            match instance {
+                Some(mac) => (DeviceKey::Mac(MacAddr(mac)), CONTACT_INSTANCE),
+                None => {
+                    // The device the sender's endpoint is, else its frames' MAC when
+                    // that MAC sends for no other address (the phone's own, on its
+                    // LAN), else its address of record: the caller's of a request,
+                    // the callee's of an answer.
+                    let owner = sh
+                        .owner_of((f.src, f.sport), ctx.src_mac)
+                        .filter(|k| matches!(k, DeviceKey::Mac(_)))
+                        .or_else(|| sh.attribution.plausible_l2(ctx.src_mac).map(DeviceKey::Mac));
+                    let aor = if m.is_request() { m.from() } else { m.to() };
+                    let key = owner.unwrap_or_else(|| {
+                        DeviceKey::Name(agent_label(aor.as_ref(), f.src).into())
+                    });
+                    (key, PHONE_AGENT)
+                }
+            }
+        }
+        None => return,
+    };
+    let Some(dev) = sh.device(&key, clue, ctx) else {
+        return;
+    };
+    if dev.kind != DeviceKind::Phone {
+        return;
+    }
+    match device_name {
+        Some(n) if from_phone || mac_in_name(n).is_some() => {
+            dev.set_name(clean(n), NameSource::Registration);
+        }
+        _ => {
+            if let DeviceKey::Name(n) = &key {
+                dev.set_name(n.to_string(), NameSource::AddressOfRecord);
+            }
+        }
+    }
+    if from_phone {
+        if let (None, Some(a)) = (&dev.model, agent) {
+            dev.set_model(clean(a));
+        }
+        dev.ip.get_or_insert(f.src);
+        if let DeviceKey::Mac(mac) = key {
+            sh.attribution.bind_endpoint((f.src, f.sport), mac);
+        }
+    }
+    let message = match (m.method(), m.status()) {
+        (Some(method), _) => clean(method.as_str()),
+        (None, Some(code)) => clean(&format!("{code} {}", m.reason_phrase().unwrap_or_default())),
+        (None, None) => return,
+    };
+    let ev = EventKind::SipCall {
+        cm: if from_phone { f.dst } else { f.src },
+        message: message.into(),
+        from_phone,
+    };
+    sh.emit(&key, ctx, ev, false);
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::shared::harness::*;
     use super::*;
     use crate::timeline::EventType;
 
-    fn register(contact_extra: &str, user_agent: &str) -> String {
+    /// A REGISTER of CSeq `cseq` with `headers` after the Contact (which ends in
+    /// `contact_extra`).
+    fn register_with(cseq: u32, contact_extra: &str, headers: &str) -> String {
         format!(
-            "REGISTER sip:10.1.1.10 SIP/2.0\r\nVia: SIP/2.0/UDP 10.1.1.20:5060;branch=z9hG4bK1\r\n\
+            "REGISTER sip:10.1.1.10 SIP/2.0\r\nVia: SIP/2.0/UDP 10.1.1.20:5060;branch=z9hG4bK{cseq}\r\n\
              From: <sip:1001@10.1.1.10>;tag=1\r\nTo: <sip:1001@10.1.1.10>\r\n\
-             Call-ID: abc@10.1.1.20\r\nCSeq: 2 REGISTER\r\n\
+             Call-ID: abc@10.1.1.20\r\nCSeq: {cseq} REGISTER\r\n\
              Contact: <sip:1001@10.1.1.20:5060>{contact_extra}\r\n\
-             User-Agent: {user_agent}\r\nContent-Length: 0\r\n\r\n"
+             {headers}Content-Length: 0\r\n\r\n"
+        )
+    }
+
+    fn register(contact_extra: &str, user_agent: &str) -> String {
+        register_with(2, contact_extra, &format!("User-Agent: {user_agent}\r\n"))
+    }
+
+    fn answer_to(cseq: u32, code: u16, headers: &str) -> String {
+        format!(
+            "SIP/2.0 {code} Whatever\r\nVia: SIP/2.0/UDP 10.1.1.20:5060;branch=z9hG4bK{cseq}\r\n\
+             From: <sip:1001@10.1.1.10>;tag=1\r\nTo: <sip:1001@10.1.1.10>;tag=2\r\n\
+             Call-ID: abc@10.1.1.20\r\nCSeq: {cseq} REGISTER\r\n{headers}Content-Length: 0\r\n\r\n"
         )
     }
 
     fn answer(code: u16) -> String {
-        format!(
-            "SIP/2.0 {code} Whatever\r\nVia: SIP/2.0/UDP 10.1.1.20:5060;branch=z9hG4bK1\r\n\
-             From: <sip:1001@10.1.1.10>;tag=1\r\nTo: <sip:1001@10.1.1.10>;tag=2\r\n\
-             Call-ID: abc@10.1.1.20\r\nCSeq: 2 REGISTER\r\nContent-Length: 0\r\n\r\n"
-        )
+        answer_to(2, code, "")
     }
 
     fn run(sip_state: &mut Sip, sh: &mut Shared<'_>, frame: u64, text: &str, up: bool) {
@@ -302,23 +497,49 @@ mod tests {
         let dev = sh.devices.get(&key).unwrap();
         assert!(dev.boot.registered);
         assert_eq!(dev.model.as_deref(), Some("Cisco-CP8841/14.1"));
+        assert_eq!(
+            (dev.name.as_deref(), dev.name_source),
+            (Some("SEP001B54AA0001"), Some(NameSource::Registration))
+        );
     }
 
     #[test]
-    fn a_de_registration_answered_200_registers_nothing() {
-        let (mut sh, mut s) = (shared(), Sip::default());
-        let contact = format!("{DEVICE};expires=0");
-        run(
-            &mut s,
-            &mut sh,
-            1,
-            &register(&contact, "Cisco-CP8841/14.1"),
-            true,
-        );
-        run(&mut s, &mut sh, 2, &answer(200), false);
-        let key = DeviceKey::Mac(PHONE);
-        assert_eq!(types(&sh, &key), [EventType::Register]);
-        assert!(!sh.devices.get(&key).unwrap().boot.registered);
+    fn a_de_registration_answered_200_ends_the_registration() {
+        // RFC 3261 10.2.2: a Contact's `expires` parameter, or the Expires header,
+        // of zero removes the binding; both forms, answered 200.
+        let ua = "User-Agent: Cisco-CP8841/14.1\r\n";
+        for (contact, header) in [
+            (format!("{DEVICE};expires=0"), ua.to_owned()),
+            (DEVICE.to_owned(), format!("{ua}Expires: 0\r\n")),
+        ] {
+            let (mut sh, mut s) = (shared(), Sip::default());
+            let up = format!("{ua}Expires: 3600\r\n");
+            run(&mut s, &mut sh, 1, &register_with(2, DEVICE, &up), true);
+            run(&mut s, &mut sh, 2, &answer_to(2, 200, ""), false);
+            let key = DeviceKey::Mac(PHONE);
+            assert!(sh.devices.get(&key).unwrap().boot.registered);
+            run(
+                &mut s,
+                &mut sh,
+                3,
+                &register_with(3, &contact, &header),
+                true,
+            );
+            run(&mut s, &mut sh, 4, &answer_to(3, 200, ""), false);
+            assert_eq!(
+                types(&sh, &key),
+                [
+                    EventType::Register,
+                    EventType::RegisterAck,
+                    EventType::Register,
+                    EventType::Unregistered
+                ],
+                "{contact} {header}"
+            );
+            let boot = &sh.devices.get(&key).unwrap().boot;
+            assert!(!boot.registered, "{contact} {header}");
+            assert_eq!(boot.unregistered, Some(ip(10)));
+        }
     }
 
     #[test]
@@ -329,11 +550,111 @@ mod tests {
         let key = DeviceKey::Name("sip:1001@10.1.1.10 from 10.1.1.20".into());
         let dev = sh.devices.get(&key).unwrap();
         assert_eq!(dev.kind, DeviceKind::SipAgent);
+        assert_eq!(dev.name_source, Some(NameSource::AddressOfRecord));
         assert_eq!(
             types(&sh, &key),
             [EventType::Register, EventType::RegisterReject]
         );
         assert_eq!(s.len(), 1);
         assert_eq!(s.sweep(|_| false), 1);
+    }
+
+    #[test]
+    fn a_gateway_registering_its_lines_is_a_voice_gateway() {
+        let (mut sh, mut s) = (shared(), Sip::default());
+        run(
+            &mut s,
+            &mut sh,
+            1,
+            &register("", "Cisco-SIPGateway/IOS-16.9.1"),
+            true,
+        );
+        run(&mut s, &mut sh, 2, &answer(200), false);
+        // Its frames' MAC sends for no other address: the gateway is known by it.
+        let dev = sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap();
+        assert_eq!(dev.kind, DeviceKind::VoiceGateway);
+        assert!(dev.boot.registered);
+        assert_eq!(dev.name, None);
+        assert_eq!(dev.model.as_deref(), Some("Cisco-SIPGateway/IOS-16.9.1"));
+        assert_eq!(sh.devices.iter().count(), 1);
+    }
+
+    fn call_message(first_line: &str, cseq: &str, contact: &str, agent: &str) -> String {
+        format!(
+            "{first_line}\r\nVia: SIP/2.0/UDP 10.1.1.10:5060;branch=z9hG4bK9\r\n\
+             From: <sip:2000@10.1.1.10>;tag=a\r\nTo: <sip:1001@10.1.1.20>;tag=b\r\n\
+             Call-ID: call@10.1.1.10\r\nCSeq: {cseq}\r\nContact: {contact}\r\n\
+             {agent}Content-Length: 0\r\n\r\n"
+        )
+    }
+
+    #[test]
+    fn a_phone_seen_only_in_a_call_is_a_registered_phone() {
+        // The call manager's INVITE, the phone's 180 and 200 (Server: Cisco-CP8841,
+        // its Contact naming it), the call manager's BYE.
+        let (mut sh, mut s) = (shared(), Sip::default());
+        let cm_contact = "<sip:2000@10.1.1.10:5060>";
+        let phone_contact = format!("<sip:1001@10.1.1.20:5060>{DEVICE}");
+        let cm_agent = "User-Agent: Cisco-CUCM14.0\r\n";
+        let phone_agent = "Server: Cisco-CP8841/14.1.1\r\n";
+        let invite = "INVITE sip:1001@10.1.1.20:5060 SIP/2.0";
+        run(
+            &mut s,
+            &mut sh,
+            1,
+            &call_message(invite, "101 INVITE", cm_contact, cm_agent),
+            false,
+        );
+        assert_eq!(
+            sh.devices.iter().count(),
+            0,
+            "the call manager's INVITE names no phone"
+        );
+        for (frame, line) in [(2, "SIP/2.0 180 Ringing"), (3, "SIP/2.0 200 OK")] {
+            let m = call_message(line, "101 INVITE", &phone_contact, phone_agent);
+            run(&mut s, &mut sh, frame, &m, true);
+        }
+        let key = DeviceKey::Mac(PHONE);
+        assert_eq!(types(&sh, &key), [EventType::SipCall]);
+        let dev = sh.devices.get(&key).unwrap();
+        assert_eq!(dev.kind, DeviceKind::Phone);
+        assert_eq!(dev.evidence_of_kind, "SIP Contact device name");
+        assert_eq!(dev.name.as_deref(), Some("SEP001B54AA0001"));
+        assert_eq!(dev.model.as_deref(), Some("Cisco-CP8841/14.1.1"));
+        assert_eq!(dev.ip, Some(ip(20)));
+        assert!(dev.boot.registered && dev.boot.registered_before);
+        assert_eq!(dev.boot.registered_cm, Some(ip(10)));
+        assert_eq!(dev.boot.count(EventType::SipCall), 2);
+        match &dev.timeline.events[0].kind {
+            EventKind::SipCall {
+                cm,
+                message,
+                from_phone,
+            } => assert_eq!(
+                (*cm, &**message, *from_phone),
+                (ip(10), "180 Ringing", true)
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_device_name_the_call_manager_gives_names_the_phone_not_the_sender() {
+        // CUCM's 180 to a gateway names the phone it rang (+u.sip!devicename): that
+        // phone is registered; the call manager is no phone.
+        let (mut sh, mut s) = (shared(), Sip::default());
+        let contact = format!("<sip:1001@10.1.1.10:5060>{DEVICE}");
+        let m = call_message(
+            "SIP/2.0 180 Ringing",
+            "101 INVITE",
+            &contact,
+            "Server: Cisco-CUCM12.0\r\n",
+        );
+        run(&mut s, &mut sh, 1, &m, false);
+        let dev = sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap();
+        assert!(dev.boot.registered);
+        assert_eq!(dev.ip, None, "the sender's address is the call manager's");
+        assert_eq!(dev.boot.registered_cm, Some(ip(10)));
+        assert_eq!(sh.devices.iter().count(), 1);
     }
 }

@@ -2,10 +2,14 @@
 //! frontier and the timeouts give the status and the stalled stage; the reference
 //! model says what should have come next. Pure: same devices, same report.
 //!
-//! - status: `registered` when the last boot registered; `stalled` when a stalling
+//! - status: `registered` when the last boot registered (or is a running phone's:
+//!   its announcement carries its address, nothing of a boot is around it); `stalled`
+//!   when a stalling
 //!   error fired or the boot made no progress for longer than its step's timeout;
 //!   otherwise `in_progress` — unless the boot before it ended stalled (a phone
-//!   that restarts after each failure), whose verdict then stands.
+//!   that restarts after each failure), whose verdict then stands. A device that is no
+//!   phone (a router, a gateway, a media resource, a PC) is never judged: `registered`
+//!   when it registered, else `seen`, and no finding.
 //! - stalled stage: the first stage not completed. It is never before the frontier
 //!   (the stages of the steps expected next); a stalling finding of a later stage
 //!   (firmware not found, call manager unreachable) names it.
@@ -116,7 +120,7 @@ pub fn verdict(
     site: &Site<'_>,
 ) -> PhoneReport {
     let seq = &rules.sequence;
-    let judged = dev.kind != DeviceKind::DhcpClient;
+    let judged = dev.kind.is_judged();
     let tags_kept = site.tags_kept;
     let cx = FactContext {
         sequence: seq,
@@ -159,9 +163,16 @@ pub fn verdict(
             }
         }
     }
+    // A device that is no phone is never judged: registered if it is, else seen. A
+    // running phone (its announcement carries its address, no boot around it) is
+    // registered as one seen only by its keepalives is.
     let status = if !judged {
-        Status::Seen
-    } else if boot.registered {
+        if dev.boot.registered {
+            Status::Registered
+        } else {
+            Status::Seen
+        }
+    } else if boot.registered || boot.is_running() {
         Status::Registered
     } else if stalls(&raw) || (timed_out && std::ptr::eq(boot, &dev.boot)) {
         Status::Stalled
@@ -187,6 +198,7 @@ pub fn verdict(
     let passed_unseen = site.visibility.passed_unseen(seq, &dev.boot);
     let rel = |ts: i64| Seconds::of_ns(ts - start_ns);
     let timeline = timeline_entries(&dev.timeline.events, rel);
+    let (device_name, name_source) = dev.report_name();
     let last = &dev.boot;
     let boot_duration = last
         .furthest
@@ -205,7 +217,8 @@ pub fn verdict(
         .flatten();
     PhoneReport {
         mac: dev.mac().map(|m| m.to_string()),
-        device_name: dev.name.as_deref().map(Into::into),
+        device_name: device_name.map(Into::into),
+        name_source,
         status,
         stalled_stage,
         findings,
@@ -729,6 +742,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::engine::device::{Clue, NameSource};
     use crate::link::MacAddr;
 
     fn device(key: DeviceKey) -> Device {
@@ -736,7 +750,11 @@ mod tests {
             DeviceKey::Mac(_) => DeviceKind::Phone,
             DeviceKey::Name(_) => DeviceKind::SipAgent,
         };
-        Device::new(key, kind, "test", 0, 1)
+        let mut d = Device::new(key.clone(), Clue::default(kind, "test"), 0, 1);
+        if let DeviceKey::Name(n) = key {
+            d.set_name(n.into(), NameSource::AddressOfRecord);
+        }
+        d
     }
 
     /// Keys by MAC and by name, in a scrambled order (names sort after MACs).
@@ -815,7 +833,12 @@ mod tests {
         let seq = &rules.sequence;
         let steps = Steps::resolve(&rules);
         let mac = MacAddr([0x00, 0x1b, 0x54, 0xaa, 0x00, 0x01]);
-        let mut dev = Device::new(DeviceKey::Mac(mac), DeviceKind::Phone, "test", 0, 1);
+        let mut dev = Device::new(
+            DeviceKey::Mac(mac),
+            Clue::default(DeviceKind::Phone, "test"),
+            0,
+            1,
+        );
         let (server, phone) = (Ipv4Addr::new(10, 1, 1, 5), Ipv4Addr::new(10, 1, 1, 20));
         let announce = |ip| EventKind::PhoneAnnounce {
             proto: DiscoveryProto::Cdp,

@@ -249,7 +249,7 @@ fn event(dev: &Device, kind: LiveEventKind, ts_ns: i64, detail: String) -> LiveE
         ts_ns,
         event: kind,
         mac: dev.mac().map(|m| m.to_string()),
-        device_name: dev.name.as_deref().map(Into::into),
+        device_name: dev.report_name().0.map(Into::into),
         frame: None,
         detail,
         stage: None,

@@ -68,8 +68,14 @@ pub struct Report {
 pub struct PhoneReport {
     /// Lower-case, colon-separated MAC (`null` for a device keyed by name).
     pub mac: Option<String>,
-    /// `SEP<MAC>`, or the name it registered with; `null` when never seen.
+    /// Its name as the wire gives it (CDP device id, LLDP system name, the name it
+    /// registered with, a file named after it); for a phone whose name was never seen,
+    /// `SEP<MAC>` made up from its MAC; `null` otherwise.
     pub device_name: Option<String>,
+    /// Where the name was read (`cdp_device_id`, `lldp_system_name`, `registration`,
+    /// `config_file`, `dhcp_host_name`, `sip_address_of_record`), or `made_up_from_mac`;
+    /// `null` with the name.
+    pub name_source: Option<&'static str>,
     /// registered, stalled or in_progress.
     pub status: Status,
     /// The first stage not completed, when stalled.
@@ -78,7 +84,8 @@ pub struct PhoneReport {
     pub findings: Vec<Finding>,
     /// The device's events in time order.
     pub timeline: Vec<TimelineEntry>,
-    /// phone, dhcp-client, sip-agent or sccp-device.
+    /// phone, dhcp-client, sip-agent, sccp-device, router, voice-gateway,
+    /// media-resource or pc.
     pub kind: &'static str,
     /// Why the device is taken for what it is.
     pub identified_by: &'static str,

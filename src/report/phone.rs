@@ -22,6 +22,11 @@ pub fn render(p: &PhoneReport) -> String {
         "kind",
         Some(format!("{} ({})", p.kind, p.identified_by)),
     );
+    field(
+        &mut o,
+        "name from",
+        p.name_source.map(|s| s.replace('_', " ")),
+    );
     field(&mut o, "model", p.model.clone());
     field(&mut o, "VLAN", p.vlan.map(|v| v.to_string()));
     field(&mut o, "IP", p.ip.clone());

@@ -126,7 +126,12 @@ pub fn render(report: &Report, width: Option<u16>) -> String {
                 out,
                 "  {} {} {} {}",
                 o.kind,
-                o.device_name.as_deref().unwrap_or("-"),
+                // A gateway may give no name: its MAC or address then.
+                o.device_name
+                    .as_deref()
+                    .or(o.mac.as_deref())
+                    .or(o.ip.as_deref())
+                    .unwrap_or("-"),
                 o.status.as_str(),
                 main
             );

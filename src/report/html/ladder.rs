@@ -477,6 +477,7 @@ mod tests {
         PhoneReport {
             mac: Some("00:11:22:33:44:55".into()),
             device_name: Some("SEP001122334455".into()),
+            name_source: Some("cdp_device_id"),
             status: Status::Registered,
             stalled_stage: None,
             findings: Vec::new(),
