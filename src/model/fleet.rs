@@ -5,8 +5,8 @@
 use std::net::Ipv4Addr;
 
 use super::scenario::{
-    Background, Bulk, CallManager, Discovery, Fault, Mac, PhoneSpec, Protocol, Scenario,
-    SipTransport, Site, TftpOption,
+    Background, Bulk, CallManager, ConfigSecurity, Discovery, Fault, Mac, PhoneSpec, Protocol,
+    Scenario, SipTransport, Site, TftpOption, TftpTimeout,
 };
 use super::sim::Rng;
 use crate::link::MacAddr;
@@ -52,6 +52,10 @@ pub fn with_traffic(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Sc
                 start_ms: u64::try_from(rng.range(0, 300_000)).unwrap_or(0),
                 already_registered: rng.range(0, 19) == 0,
                 faults,
+                config_load: None,
+                trust_files: None,
+                config_security: ConfigSecurity::Plain,
+                tftp_timeout: TftpTimeout::Fixed,
             }
         })
         .collect();
