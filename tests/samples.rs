@@ -397,6 +397,51 @@ fn each_family_asks_for_its_files_as_documented() {
 }
 
 #[test]
+fn a_fleet_of_every_family_is_analyzed_as_the_model_played_it() {
+    // Every family, trust lists in every order the model plays, signed and encrypted
+    // configurations and drawn TFTP timeouts, with the usual faults: the analyzer's verdict
+    // on each phone is the model's.
+    let sc = fleet::varied(150, 21, 420, 0.0);
+    let (pcap, expected) = model::simulate(&sc, Vec::new()).unwrap();
+    let (again, _) = model::simulate(&sc, Vec::new()).unwrap();
+    assert!(pcap == again);
+    let path = crate::common::scratch("varied-fleet.pcap");
+    std::fs::write(&path, &pcap).unwrap();
+    let report = crate::common::analyze(&path);
+    let want: BTreeSet<String> = expected
+        .phones
+        .iter()
+        .map(|p| {
+            let status = serde_json::to_value(p.status).unwrap();
+            let stage = serde_json::to_value(p.stalled_stage).unwrap();
+            format!("{} {status} {stage} {:?}", p.mac, p.findings)
+        })
+        .collect();
+    let got: BTreeSet<String> = report
+        .phones
+        .iter()
+        .map(|p| {
+            let mut codes: Vec<&str> = p
+                .findings
+                .iter()
+                .filter(|f| f.severity != rules::Severity::Info)
+                .map(|f| f.code.as_str())
+                .collect();
+            codes.sort_unstable();
+            let status = serde_json::to_value(p.status).unwrap();
+            let stage = serde_json::to_value(p.stalled_stage).unwrap();
+            format!(
+                "{} {status} {stage} {codes:?}",
+                p.mac.as_deref().unwrap_or("?")
+            )
+        })
+        .collect();
+    let differ: Vec<_> = want.symmetric_difference(&got).collect();
+    assert!(differ.is_empty(), "{differ:#?}");
+    assert_eq!(want.len(), 150);
+}
+
+#[test]
 fn the_model_is_deterministic_per_seed() {
     let sc = fleet::scenario(40, 3, 120);
     let (a, ra) = model::simulate(&sc, Vec::new()).unwrap();

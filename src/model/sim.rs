@@ -1703,7 +1703,8 @@ impl<'s, W: Write> Sim<'s, W> {
     fn resume_registered(&mut self, i: usize, t: i64) {
         let ip = self.lease_for_registered(i);
         let p = &mut self.phones[i];
-        p.vlan = Some(self.sc.site.voice_vlan);
+        // A wireless phone's frames carry no tag.
+        p.vlan = (p.variant.neighbours != Neighbours::Wireless).then_some(self.sc.site.voice_vlan);
         p.ip = Some(ip);
         p.phase = Phase::Registered;
         p.truth.registered = true;
