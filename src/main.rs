@@ -133,6 +133,11 @@ enum Command {
         /// before it began): full timelines for all.
         #[arg(long)]
         all_boot: bool,
+        /// A fleet of every phone family (7940/7960 SIP, 7937, 8831, 8821 wireless, 69xx,
+        /// 78xx, 88xx, 99xx), each phone drawing its trust lists, its configuration's
+        /// security and its TFTP timeout.
+        #[arg(long, requires = "fleet")]
+        varied: bool,
         #[command(flatten)]
         flood: FloodArgs,
     },
@@ -671,12 +676,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             traffic_mbps,
             bulk,
             all_boot,
+            varied,
             flood,
         } => {
             let mut sc = match (scenario, fleet) {
                 (Some(path), _) => model::Scenario::load(&path)?,
                 (None, Some(n)) => {
-                    let mut sc = model::fleet::with_traffic(n, seed, duration, traffic_mbps);
+                    let mut sc = if varied {
+                        model::fleet::varied(n, seed, duration, traffic_mbps)
+                    } else {
+                        model::fleet::with_traffic(n, seed, duration, traffic_mbps)
+                    };
                     sc.background.bulk = match bulk {
                         BulkArg::FileCopy => model::scenario::Bulk::FileCopy,
                         BulkArg::Web => model::scenario::Bulk::Web,

@@ -246,9 +246,9 @@ fn a_vendor_string_added_in_data_makes_a_phone() {
     std::fs::remove_dir_all(&rules).unwrap();
 }
 
-#[test]
-fn a_file_class_added_in_data_changes_the_verdict() {
-    // A phone asks for its signed configuration and XMLDefault; neither is there.
+/// The finding codes of a phone at 10.1.1.20 asking 10.1.1.5 for `files`, none of them
+/// there, with the rules of `dir` (the builtin ones for `None`).
+fn codes_for_missing_files(files: &[&str], dir: Option<&Path>) -> Vec<String> {
     let mac = MacAddr([0x00, 0x1b, 0x54, 0xaa, 0x00, 0x01]);
     let server_mac = MacAddr([0x00, 0x0c, 0x29, 0, 0, 5]);
     let phone = Endpoint {
@@ -274,11 +274,11 @@ fn a_file_class_added_in_data_changes_the_verdict() {
         ..server
     };
     let mut frames = Vec::new();
-    for (file, port) in [
-        ("SEP001B54AA0001.cnf.xml.sgn", 50000),
-        ("XMLDefault.cnf.xml", 50002),
-    ] {
-        let p = Endpoint { port, ..phone };
+    for (i, file) in files.iter().enumerate() {
+        let p = Endpoint {
+            port: 50000 + 2 * i as u16,
+            ..phone
+        };
         frames.push(wire::udp_frame(
             up,
             p,
@@ -288,36 +288,59 @@ fn a_file_class_added_in_data_changes_the_verdict() {
         let not_found = encode::tftp_error(1, "File not found").unwrap();
         frames.push(wire::udp_frame(down, from_server, p, &not_found));
     }
-    let codes = |dir: Option<&Path>| -> Vec<String> {
-        let rules = analyze::load_rules(dir).unwrap();
-        let mut p = Pipeline::new("test", &rules, Default::default(), Default::default());
-        for (i, data) in frames.iter().enumerate() {
-            let n = i as u64 + 1;
-            p.frame(&Frame {
-                number: n,
-                ts_ns: 1_700_000_000_000_000_000 + n as i64 * 1_000_000,
-                linktype: Linktype::ETHERNET,
-                data,
-                orig_len: data.len() as u32,
-            });
-        }
-        let report = p.finish(None, &CaptureStats::default(), Vec::new());
-        report.phones[0]
-            .findings
-            .iter()
-            .map(|f| f.code.clone())
-            .collect()
-    };
-    // Builtin: `.sgn` is a firmware image's ending.
-    assert!(codes(None).contains(&"firmware-not-found".to_owned()));
+    let rules = analyze::load_rules(dir).unwrap();
+    let mut p = Pipeline::new("test", &rules, Default::default(), Default::default());
+    for (i, data) in frames.iter().enumerate() {
+        let n = i as u64 + 1;
+        p.frame(&Frame {
+            number: n,
+            ts_ns: 1_700_000_000_000_000_000 + n as i64 * 1_000_000,
+            linktype: Linktype::ETHERNET,
+            data,
+            orig_len: data.len() as u32,
+        });
+    }
+    let report = p.finish(None, &CaptureStats::default(), Vec::new());
+    report.phones[0]
+        .findings
+        .iter()
+        .map(|f| f.code.clone())
+        .collect()
+}
+
+#[test]
+fn a_signed_configuration_missing_is_a_configuration_not_found() {
+    // A phone asks for its signed configuration and the signed XMLDefault; neither is
+    // there. The builtin classes take `.cnf.xml.sgn` for a configuration, not a load's `.sgn`.
+    let codes = codes_for_missing_files(
+        &["SEP001B54AA0001.cnf.xml.sgn", "XMLDefault.cnf.xml.sgn"],
+        None,
+    );
+    assert!(codes.contains(&"config-not-found".to_owned()), "{codes:?}");
+    assert!(
+        !codes.contains(&"firmware-not-found".to_owned()),
+        "{codes:?}"
+    );
+}
+
+#[test]
+fn a_file_class_added_in_data_changes_the_verdict() {
+    // A device named by its CTL request asks for ATA<MAC>.cnf.xml, then XMLDefault; neither
+    // is there. The builtin classes know no ATA configuration; the README's file does.
+    let files = [
+        "CTLSEP001B54AA0001.tlv",
+        "ATA001B54AA0001.cnf.xml",
+        "XMLDefault.cnf.xml",
+    ];
+    let builtin = codes_for_missing_files(&files, None);
+    assert!(
+        !builtin.contains(&"config-not-found".to_owned()),
+        "{builtin:?}"
+    );
     let dir = rules_dir("files", &[("files.json", &example("files.json"))]);
-    let custom = codes(Some(&dir));
+    let custom = codes_for_missing_files(&files, Some(&dir));
     assert!(
         custom.contains(&"config-not-found".to_owned()),
-        "{custom:?}"
-    );
-    assert!(
-        !custom.contains(&"firmware-not-found".to_owned()),
         "{custom:?}"
     );
     std::fs::remove_dir_all(&dir).unwrap();

@@ -177,6 +177,14 @@ fn every_fault_has_a_sample_with_its_outcome() {
     one("healthy-http-6970-sip-digest", "registered", None, None);
     one("http-6970-fallback-to-tftp", "registered", None, None);
     one("healthy-option66", "registered", None, None);
+    for family in [
+        "sip-7960-legacy-files",
+        "wireless-8821",
+        "http-6970-9971",
+        "conference-7937",
+    ] {
+        one(family, "registered", None, None);
+    }
     assert!(outcome("already-registered")
         .iter()
         .all(|(s, _, _)| s == "registered"));
@@ -301,6 +309,136 @@ fn newer_phones_fetch_over_http_6970_and_answer_a_digest_challenge() {
         })
         .collect();
     assert_eq!(&sip[..4], ["REGISTER", "401", "REGISTER", "200"]);
+}
+
+/// What the dissector reads in a sample, one JSON object per message.
+fn messages(sample: &str) -> Vec<serde_json::Value> {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(sample)
+        .join("capture.pcap");
+    let mut out = Vec::new();
+    dissect::run(&d, Format::Json, &mut out).unwrap();
+    String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The files asked for, in order: TFTP read requests and HTTP GETs.
+fn requested(msgs: &[serde_json::Value]) -> Vec<String> {
+    msgs.iter()
+        .filter(|m| m["opcode_code"] == 1 || m["method"] == "GET")
+        .filter_map(|m| {
+            m["file"]
+                .as_str()
+                .or_else(|| m["uri"].as_str().map(|u| u.trim_start_matches('/')))
+                .map(str::to_owned)
+        })
+        .collect()
+}
+
+#[test]
+fn the_7960_sip_load_asks_for_its_dual_boot_default_and_own_files() {
+    let msgs = messages("sip-7960-legacy-files");
+    assert_eq!(
+        requested(&msgs),
+        ["OS79XX.TXT", "SIPDefault.cnf", "SIP001B54AA1901.cnf"]
+    );
+    let cdp: Vec<_> = msgs.iter().filter(|m| m["proto"] == "cdp").collect();
+    assert_eq!(cdp[0]["platform"], "Cisco IP Phone 7960");
+    assert!(msgs.iter().all(|m| m["proto"] != "lldp"));
+    let reg = msgs.iter().find(|m| m["method"] == "REGISTER").unwrap();
+    assert_eq!(reg["user_agent"], "Cisco-CP7960G/8.0");
+    assert_eq!(reg["instance_mac"], "00:1b:54:aa:19:01");
+    assert_eq!(reg["model"], "7");
+}
+
+#[test]
+fn a_wireless_phone_has_no_switch_exchange_and_no_tag() {
+    let msgs = messages("wireless-8821");
+    assert!(msgs
+        .iter()
+        .all(|m| m["proto"] != "cdp" && m["proto"] != "lldp"));
+    assert_eq!(msgs[0]["message_type"], "Discover");
+    assert!(msgs
+        .iter()
+        .all(|m| m["vlans"].as_array().is_none_or(Vec::is_empty)));
+}
+
+#[test]
+fn each_family_asks_for_its_files_as_documented() {
+    assert_eq!(
+        requested(&messages("http-6970-9971")),
+        [
+            "CTLSEP001B54AA1B01.tlv",
+            "ITLSEP001B54AA1B01.tlv",
+            "SEP001B54AA1B01.cnf.xml"
+        ]
+    );
+    assert!(messages("http-6970-9971")
+        .iter()
+        .all(|m| m["proto"] != "tftp"));
+    let msgs = messages("conference-7937");
+    let cdp = msgs.iter().find(|m| m["proto"] == "cdp").unwrap();
+    assert_eq!(cdp["platform"], "Cisco IP Conference Station 7937");
+    let reg = msgs.iter().find(|m| m["message"] == "RegisterReq").unwrap();
+    assert_eq!(reg["device_type"], 431);
+    let files = requested(&messages("signed-encrypted-config"));
+    assert!(
+        files.contains(&"SEP001B54AA1D01.cnf.xml.sgn".to_owned()),
+        "{files:?}"
+    );
+    assert!(
+        files.contains(&"SEP001B54AA1D02.cnf.xml.enc.sgn".to_owned()),
+        "{files:?}"
+    );
+}
+
+#[test]
+fn a_fleet_of_every_family_is_analyzed_as_the_model_played_it() {
+    // Every family, trust lists in every order the model plays, signed and encrypted
+    // configurations and drawn TFTP timeouts, with the usual faults: the analyzer's verdict
+    // on each phone is the model's.
+    let sc = fleet::varied(150, 21, 420, 0.0);
+    let (pcap, expected) = model::simulate(&sc, Vec::new()).unwrap();
+    let (again, _) = model::simulate(&sc, Vec::new()).unwrap();
+    assert!(pcap == again);
+    let path = crate::common::scratch("varied-fleet.pcap");
+    std::fs::write(&path, &pcap).unwrap();
+    let report = crate::common::analyze(&path);
+    let want: BTreeSet<String> = expected
+        .phones
+        .iter()
+        .map(|p| {
+            let status = serde_json::to_value(p.status).unwrap();
+            let stage = serde_json::to_value(p.stalled_stage).unwrap();
+            format!("{} {status} {stage} {:?}", p.mac, p.findings)
+        })
+        .collect();
+    let got: BTreeSet<String> = report
+        .phones
+        .iter()
+        .map(|p| {
+            let mut codes: Vec<&str> = p
+                .findings
+                .iter()
+                .filter(|f| f.severity != rules::Severity::Info)
+                .map(|f| f.code.as_str())
+                .collect();
+            codes.sort_unstable();
+            let status = serde_json::to_value(p.status).unwrap();
+            let stage = serde_json::to_value(p.stalled_stage).unwrap();
+            format!(
+                "{} {status} {stage} {codes:?}",
+                p.mac.as_deref().unwrap_or("?")
+            )
+        })
+        .collect();
+    let differ: Vec<_> = want.symmetric_difference(&got).collect();
+    assert!(differ.is_empty(), "{differ:#?}");
+    assert_eq!(want.len(), 150);
 }
 
 #[test]

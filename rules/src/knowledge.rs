@@ -349,6 +349,22 @@ mod tests {
             FileClass::DeviceConfig
         );
         assert_eq!(c.classify("xmldefault.CNF.xml"), FileClass::DefaultConfig);
+        // Signed and encrypted configurations are the phone's, not a load's `.sgn`.
+        for name in [
+            "SEP001122334455.cnf.xml.sgn",
+            "SEP001122334455.cnf.xml.enc.sgn",
+        ] {
+            assert_eq!(c.classify(name), FileClass::DeviceConfig, "{name}");
+        }
+        assert_eq!(
+            c.classify("XMLDefault.cnf.xml.sgn"),
+            FileClass::DefaultConfig
+        );
+        // The 7940/7960 SIP loads: their default file, their own, and the dual-boot file.
+        assert_eq!(c.classify("SIPDefault.cnf"), FileClass::DefaultConfig);
+        assert_eq!(c.classify("./SIP001122AABBCC.cnf"), FileClass::DeviceConfig);
+        assert_eq!(c.classify("OS79XX.TXT"), FileClass::Other);
+        assert_eq!(c.classify("P0S3-08-12-00.sbn"), FileClass::Firmware);
         assert_eq!(c.classify("SCCP70.9-4-2SR3-1S.loads"), FileClass::Firmware);
         assert_eq!(c.classify("/firmware/cmterm.sbn"), FileClass::Firmware);
         assert_eq!(c.classify("RingList.xml"), FileClass::Other);

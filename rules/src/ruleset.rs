@@ -727,7 +727,7 @@ mod tests {
         let dir = temp_dir("files-only");
         let files = BUILTIN_FILES.replace(
             "{ \"class\": \"firmware\"",
-            "{ \"class\": \"device_config\", \"prefix\": \"SEP\", \"suffix\": [\".cnf.xml.sgn\"] },\n    { \"class\": \"firmware\"",
+            "{ \"class\": \"device_config\", \"prefix\": \"ATA\", \"suffix\": [\".cnf.xml\"] },\n    { \"class\": \"firmware\"",
         );
         std::fs::write(dir.join(FILES_FILE), files).unwrap();
         // Without findings written for this test's vocabulary the builtin ones fail;
@@ -735,7 +735,7 @@ mod tests {
         std::fs::write(dir.join(FINDINGS_FILE), file(&[OK_RULE])).unwrap();
         let set = RuleSet::load_dir(&dir, &vocab(), EVENT_TYPES).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
-            set.files.classify("SEP001122334455.cnf.xml.sgn"),
+            set.files.classify("ATA001122334455.cnf.xml"),
             crate::FileClass::DeviceConfig
         );
         assert_eq!(set.sources[3], dir.join(FILES_FILE).display().to_string());

@@ -74,6 +74,12 @@ pub struct ModelTiming {
     pub tftp_retry_first_ms: i64,
     /// Added to each TFTP retransmission's wait.
     pub tftp_retry_jitter_ms: MsRange,
+    /// A phone whose TFTP timeout is drawn (a scenario's `tftp_timeout: drawn`) waits this
+    /// long, drawn once per boot, before its first retransmission, doubling (up to 8 times
+    /// it), instead of `tftp_retry_first_ms`. RFC 1350 leaves the timeout to the client and
+    /// RFC 2349's timeout option counts whole seconds from 1; 1 to 4 s is the model's span for
+    /// the phones' loads, an assumption.
+    pub tftp_timeout_ms: MsRange,
     /// When its third SYN to TCP 6970 goes unanswered, the phone asks over TFTP this long
     /// after that SYN.
     pub http_fallback_ms: MsRange,
@@ -125,7 +131,7 @@ pub enum ModelValue {
 
 impl ModelTiming {
     /// Every value, by its name in the file, in the file's order.
-    pub fn by_name(&self) -> [(&'static str, ModelValue); 27] {
+    pub fn by_name(&self) -> [(&'static str, ModelValue); 28] {
         use ModelValue::{Ms, Range};
         // Every field named: a new one is a compile error until it is listed.
         let ModelTiming {
@@ -138,6 +144,7 @@ impl ModelTiming {
             between_files_ms,
             tftp_retry_first_ms,
             tftp_retry_jitter_ms,
+            tftp_timeout_ms,
             http_fallback_ms,
             http_answer_ms,
             config_to_firmware_ms,
@@ -167,6 +174,7 @@ impl ModelTiming {
             ("between_files_ms", Range(between_files_ms)),
             ("tftp_retry_first_ms", Ms(tftp_retry_first_ms)),
             ("tftp_retry_jitter_ms", Range(tftp_retry_jitter_ms)),
+            ("tftp_timeout_ms", Range(tftp_timeout_ms)),
             ("http_fallback_ms", Range(http_fallback_ms)),
             ("http_answer_ms", Range(http_answer_ms)),
             ("config_to_firmware_ms", Range(config_to_firmware_ms)),

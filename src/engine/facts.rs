@@ -184,13 +184,13 @@ pub const DERIVED: &[Derived] = &[
     Derived {
         name: "default_not_found",
         ty: FactType::Bool,
-        doc: "XMLDefault.cnf.xml was not found",
+        doc: "the default configuration (XMLDefault.cnf.xml, SIPDefault.cnf) was not found",
         value: |x| b(x.default_config.is_some_and(|f| f.outcome == Some(FileOutcome::NotFound))),
     },
     Derived {
         name: "config_received",
         ty: FactType::Bool,
-        doc: "a configuration (own or XMLDefault) was received",
+        doc: "a configuration (own or default) was received",
         value: |x| b(x.boot.files.iter().any(|f| {
             matches!(f.class, FileClass::DeviceConfig | FileClass::DefaultConfig)
                 && f.outcome == Some(FileOutcome::Received)
@@ -199,7 +199,7 @@ pub const DERIVED: &[Derived] = &[
     Derived {
         name: "default_config_used",
         ty: FactType::Bool,
-        doc: "the phone fell back to XMLDefault.cnf.xml",
+        doc: "a default configuration was received: XMLDefault.cnf.xml, an unprovisioned phone's fallback, or SIPDefault.cnf, which a 7940/7960 SIP load always takes before its own",
         value: |x| b(x.default_config.is_some_and(|f| f.outcome == Some(FileOutcome::Received))),
     },
     Derived {

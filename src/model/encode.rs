@@ -30,10 +30,14 @@ use parsers::EmitError;
 use super::scenario::{CallManager, SipTransport, TftpOption};
 use crate::link::MacAddr;
 
-/// The phone's CDP: device id, port, capabilities (host, phone), load, platform,
-/// power request and the VoIP VLAN query.
+/// The phone's CDP: device id, port, capabilities (host, phone), load, platform
+/// (`Cisco IP Phone <model>`), power request and the VoIP VLAN query.
 pub fn cdp_phone(name: &str, model: &str, load: &str) -> Result<Vec<u8>, EmitError> {
-    let platform = format!("Cisco IP Phone {model}");
+    cdp_phone_as(name, &format!("Cisco IP Phone {model}"), load)
+}
+
+/// [`cdp_phone`] with the platform string a family announces (a conference station's).
+pub fn cdp_phone_as(name: &str, platform: &str, load: &str) -> Result<Vec<u8>, EmitError> {
     let power = 12_900u32.to_be_bytes();
     CdpPacket {
         version: 2,
@@ -433,6 +437,70 @@ pub fn config_xml(cms: &[CallManager], load: &str) -> String {
     )
 }
 
+/// The 7940/7960 dual-boot file `OS79XX.TXT`: one line, the image the phone is to run
+/// (Cisco IP Phone 7960 and 7940 Firmware Upgrade Matrix, "Original Boot Mechanism").
+pub fn os79xx_txt(image: &str) -> String {
+    format!("{image}\n")
+}
+
+/// A 7940/7960 SIP load's `SIPDefault.cnf`: the image it is to run and the proxies (the
+/// call managers), in the `name: value` lines of the Cisco SIP IP Phone Administrator
+/// Guide.
+pub fn sip_default_cnf(cms: &[CallManager], image: &str) -> String {
+    let mut text = format!("image_version: \"{image}\"\n");
+    for (i, cm) in cms.iter().enumerate() {
+        text.push_str(&format!(
+            "proxy{n}_address: \"{}\"\nproxy{n}_port: 5060\n",
+            cm.ip,
+            n = i + 1
+        ));
+    }
+    text.push_str(
+        "proxy_register: 1\ntimer_register_expires: 3600\nnat_enable: 0\n\
+         voip_control_port: 5060\ndial_template: \"dialplan\"\ntelnet_level: 0\n",
+    );
+    text
+}
+
+/// A 7940/7960 SIP load's own `SIP<MAC>.cnf`: its line and label.
+pub fn sip_phone_cnf(name: &str, mac: MacAddr) -> String {
+    let dn = directory_number(mac);
+    format!(
+        "line1_name: \"{dn}\"\nline1_authname: \"{dn}\"\nline1_shortname: \"{dn}\"\n\
+         line1_displayname: \"{name}\"\nphone_label: \"{dn}\"\n"
+    )
+}
+
+/// `body` as the TFTP server signs it (`.sgn`): a signature header, then the file. The
+/// header here is a stand-in of the right order of size (the signer's name and 128 bytes of
+/// signature, length-prefixed), not the real layout: nothing in bootscope reads it.
+pub fn signed(body: &[u8], signer: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len() + 160 + signer.len());
+    let header = 4 + 2 + signer.len() + 128;
+    out.extend_from_slice(&[0x01, 0x02]);
+    out.extend_from_slice(&u16::try_from(header).unwrap_or(u16::MAX).to_be_bytes());
+    out.extend_from_slice(&u16::try_from(signer.len()).unwrap_or(0).to_be_bytes());
+    out.extend_from_slice(signer.as_bytes());
+    out.extend((0..128u32).map(|k| (k.wrapping_mul(97) ^ 0x5a) as u8));
+    out.extend_from_slice(body);
+    out
+}
+
+/// `body` encrypted for the phone (`.enc.sgn`, before signing): bytes that read as noise, the
+/// length of the body. A keyed scramble, not the real cipher: nothing in bootscope reads it.
+pub fn encrypted(body: &[u8], key: MacAddr) -> Vec<u8> {
+    let k = key.0;
+    let mut x = u64::from_be_bytes([0, 0, k[0], k[1], k[2], k[3], k[4], k[5]]);
+    body.iter()
+        .map(|b| {
+            x = x
+                .wrapping_mul(0x5851_f42d_4c95_7f2d)
+                .wrapping_add(0x1405_7b7e_f767_814f);
+            b ^ (x >> 56) as u8
+        })
+        .collect()
+}
+
 /// A DNS A query (background traffic).
 pub fn dns_query(id: u16, name: &str) -> Vec<u8> {
     let mut q = Vec::with_capacity(32 + name.len());
@@ -446,12 +514,17 @@ pub fn dns_query(id: u16, name: &str) -> Vec<u8> {
     q
 }
 
-/// The SCCP device type of a phone model (7970 when the model is not listed).
+/// The SCCP device type of a phone model (7970 when the model is not listed), as
+/// Wireshark's SCCP dissector names them.
 fn sccp_device_type(model: &str) -> SccpDeviceType {
     SccpDeviceType(match model {
         "7941" => 115,
         "7911" => 307,
         "7962" => 404,
+        "7937" => 431,
+        "6921" => 495,
+        "6941" => 496,
+        "6961" => 497,
         "7942" => 434,
         "7945" => 435,
         "7965" => 436,
@@ -550,15 +623,24 @@ pub fn sccp_keepalive_ack() -> Result<Vec<u8>, EmitError> {
     sccp(SccpMessageId::KEEP_ALIVE_ACK, SccpBody::KeepAliveAck)
 }
 
-/// The `+u.sip!model` value CUCM uses for a phone model.
+/// The `+u.sip!model` value CUCM uses for a phone model (the 7960's 7 as one sends it;
+/// 7940, 9951: their SCCP device types).
 fn sip_model_id(model: &str) -> &'static str {
     match model {
         "8811" => "36217",
         "8841" => "36214",
         "9971" => "493",
+        "9951" => "537",
         "7841" => "621",
+        "7960" => "7",
+        "7940" => "8",
         _ => "684",
     }
+}
+
+/// The directory number the model gives a phone: 1000 to 9999, from its MAC.
+pub fn directory_number(mac: MacAddr) -> u32 {
+    1000 + u32::from(u16::from_be_bytes([mac.0[4], mac.0[5]])) % 9000
 }
 
 /// What a phone's REGISTER and its answers share.
@@ -583,7 +665,7 @@ fn sip_dialog(
     cseq: u32,
 ) -> SipDialog {
     let hex = mac.to_sep_hex().to_ascii_lowercase();
-    let dn = 1000 + u32::from(u16::from_be_bytes([mac.0[4], mac.0[5]])) % 9000;
+    let dn = directory_number(mac);
     let t = match transport {
         SipTransport::Udp => "UDP",
         SipTransport::Tcp => "TCP",
@@ -603,7 +685,7 @@ fn sip_dialog(
     }
 }
 
-/// A Cisco phone's REGISTER (Expires 3600).
+/// A Cisco phone's REGISTER (Expires 3600), User-Agent `Cisco-CP<model>/<load>`.
 #[allow(clippy::too_many_arguments)]
 pub fn sip_register(
     name: &str,
@@ -617,9 +699,62 @@ pub fn sip_register(
     cseq: u32,
     authorized: bool,
 ) -> Result<Vec<u8>, EmitError> {
-    let d = sip_dialog(name, mac, model, ip, port, cm, transport, cseq);
+    let agent = Registrant {
+        name,
+        mac,
+        model,
+        user_agent: &format!("Cisco-CP{model}/{load}"),
+        legacy_contact: false,
+    };
+    sip_register_as(&agent, ip, port, cm, transport, cseq, authorized)
+}
+
+/// Who sends a REGISTER, as it names itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Registrant<'a> {
+    /// Its device name, `SEP<MAC>`.
+    pub name: &'a str,
+    /// Its MAC.
+    pub mac: MacAddr,
+    /// Its model number.
+    pub model: &'a str,
+    /// The whole User-Agent header.
+    pub user_agent: &'a str,
+    /// The Contact of the 7940/7960 SIP loads: `user=phone`, the MAC in `+sip.instance`,
+    /// the model id, no device name (as a 7960 on SIP 8.12 sends it).
+    pub legacy_contact: bool,
+}
+
+/// A REGISTER from `agent` (Expires 3600).
+pub fn sip_register_as(
+    agent: &Registrant<'_>,
+    ip: Ipv4Addr,
+    port: u16,
+    cm: Ipv4Addr,
+    transport: SipTransport,
+    cseq: u32,
+    authorized: bool,
+) -> Result<Vec<u8>, EmitError> {
+    let Registrant {
+        name, mac, model, ..
+    } = *agent;
+    let mut d = sip_dialog(name, mac, model, ip, port, cm, transport, cseq);
+    if agent.legacy_contact {
+        let t = match transport {
+            SipTransport::Udp => "udp",
+            SipTransport::Tcp => "tcp",
+        };
+        d.contact = format!(
+            "<sip:{}@{ip}:{port};user=phone;transport={t}>;\
+             +sip.instance=\"<urn:uuid:00000000-0000-0000-0000-{}>\";\
+             +u.sip!model.ccm.cisco.com=\"{}\"",
+            directory_number(mac),
+            mac.to_sep_hex().to_ascii_lowercase(),
+            sip_model_id(model)
+        );
+    }
     let uri = format!("sip:{cm}");
-    let ua = format!("Cisco-CP{model}/{load}");
+    let ua = agent.user_agent;
     // After a 401 the phone answers the challenge (the nonce is the one
     // `sip_challenge` sent for the previous CSeq).
     let auth = format!(
@@ -636,7 +771,7 @@ pub fn sip_register(
         ("Call-ID", &d.call_id),
         ("Max-Forwards", "70"),
         ("CSeq", &d.cseq),
-        ("User-Agent", &ua),
+        ("User-Agent", ua),
         ("Contact", &d.contact),
     ];
     if authorized {
@@ -727,8 +862,13 @@ pub fn sip_response(
 
 const HTTP_1_1: HttpVersion = HttpVersion { major: 1, minor: 1 };
 
-/// A newer phone's `GET /<file>` on TCP 6970.
+/// A newer phone's `GET /<file>` on TCP 6970 (User-Agent `Cisco-CP8851`).
 pub fn http_get(file: &str, host: &str) -> Result<Vec<u8>, EmitError> {
+    http_get_as(file, host, "Cisco-CP8851")
+}
+
+/// [`http_get`] with the User-Agent of another model.
+pub fn http_get_as(file: &str, host: &str, agent: &str) -> Result<Vec<u8>, EmitError> {
     let target = format!("/{file}");
     HttpMessage::from_parts(
         HttpStartLine::Request {
@@ -738,7 +878,7 @@ pub fn http_get(file: &str, host: &str) -> Result<Vec<u8>, EmitError> {
         },
         &[
             ("Host", host.as_bytes()),
-            ("User-Agent", b"Cisco-CP8851"),
+            ("User-Agent", agent.as_bytes()),
             ("Connection", b"Keep-Alive"),
         ],
         None,

@@ -1,14 +1,17 @@
 //! A fleet scenario built in code: N phones on one site, most booting cleanly,
 //! some with per-phone faults, plus background PCs. For benchmarks and scale
-//! tests (`bootscope simulate --fleet N`).
+//! tests (`bootscope simulate --fleet N`). [`varied`] mixes every phone family of
+//! [`super::variant`], each phone drawing its trust lists, its configuration's security and
+//! its TFTP timeout (`--fleet N --varied`).
 
 use std::net::Ipv4Addr;
 
 use super::scenario::{
-    Background, Bulk, CallManager, Discovery, Fault, Mac, PhoneSpec, Protocol, Scenario,
-    SipTransport, Site, TftpOption,
+    Background, Bulk, CallManager, ConfigSecurity, Discovery, Fault, Mac, PhoneSpec, Protocol,
+    Scenario, SipTransport, Site, TftpOption, TftpTimeout, TrustFiles,
 };
 use super::sim::Rng;
+use super::variant::{self, FileScheme, Neighbours};
 use crate::link::MacAddr;
 
 /// `n` phones starting within the first minutes of a `duration_s` capture.
@@ -52,6 +55,10 @@ pub fn with_traffic(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Sc
                 start_ms: u64::try_from(rng.range(0, 300_000)).unwrap_or(0),
                 already_registered: rng.range(0, 19) == 0,
                 faults,
+                config_load: None,
+                trust_files: None,
+                config_security: ConfigSecurity::Plain,
+                tftp_timeout: TftpTimeout::Fixed,
             }
         })
         .collect();
@@ -105,5 +112,136 @@ pub fn with_traffic(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Sc
             bulk: Bulk::FileCopy,
         },
         flood: None,
+    }
+}
+
+/// The phone models of [`varied`], one or two per family, with the load each one's
+/// configuration names (load names in each family's pattern; the numbers are examples).
+const MODELS: [(&str, Protocol, &str); 11] = [
+    ("7970", Protocol::Sccp, "SCCP70.9-4-2SR3-1S"),
+    ("7942", Protocol::Sccp, "SCCP42.9-4-2SR3-1S"),
+    ("7960", Protocol::Sip, "P0S3-08-12-00"),
+    ("7937", Protocol::Sccp, "apps37sccp.1-4-5-7"),
+    ("8831", Protocol::Sip, "sip8831.10-3-1-16"),
+    ("8821", Protocol::Sip, "sip8821.11-0-6SR1-1"),
+    ("6941", Protocol::Sccp, "SCCP69xx.9-4-1-3"),
+    ("7841", Protocol::Sip, "sip78xx.14-2-1-0001-14"),
+    ("8851", Protocol::Sip, "sip88xx.14-2-1-0001-14"),
+    ("8865", Protocol::Sip, "sip88xx.14-2-1-0001-14"),
+    ("9971", Protocol::Sip, "sip9971.9-4-2SR4-3"),
+];
+
+/// `n` phones of every family on one site (CDP and LLDP-MED, HTTP on TCP 6970), starting
+/// within the first five minutes of a `duration_s` capture, with `traffic_mbps` of background
+/// traffic. Each phone draws, from a generator of the fleet's own (the site's draws are
+/// [`with_traffic`]'s): its model, its faults (as [`scenario`]'s, less those its family cannot have), its trust
+/// lists (CTL then ITL mostly; CTL only, none, or ITL first, the last an assumption), a signed
+/// or encrypted configuration for some of those holding a trust list, and its TFTP timeout
+/// from the boot sequence's `tftp_timeout_ms`.
+pub fn varied(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Scenario {
+    let mut sc = with_traffic(0, seed, duration_s, traffic_mbps);
+    let n = n.min(60_000);
+    sc.name = format!("varied-fleet-{n}");
+    sc.description = format!("{n} phones of every family on one site, seed {seed}");
+    let mut loads: Vec<String> = MODELS.iter().map(|(_, _, l)| (*l).to_owned()).collect();
+    loads.sort();
+    loads.dedup();
+    sc.site.loads_on_server = loads;
+    sc.background.pcs = n / 10;
+    let mut rng = Rng::new(seed ^ 0x7a71_e7ed);
+    sc.phones = (0..n)
+        .map(|i| {
+            let (model, protocol, load) = MODELS[rng.index(MODELS.len())];
+            let v = variant::of(model, protocol);
+            let mut faults = match rng.range(0, 99) {
+                0..=2 => vec![Fault::DhcpSilent],
+                3..=4 => vec![Fault::TftpSilent],
+                5..=6 => vec![Fault::NotProvisioned],
+                7 => vec![Fault::DhcpNak],
+                8 => vec![Fault::NoVoiceVlan],
+                _ => Vec::new(),
+            };
+            faults.retain(|f| match f {
+                Fault::NotProvisioned => v.files != FileScheme::LegacySip,
+                Fault::NoVoiceVlan => v.neighbours != Neighbours::Wireless,
+                _ => true,
+            });
+            let trust_files = if v.files == FileScheme::LegacySip {
+                [TrustFiles::None, TrustFiles::None, TrustFiles::Ctl][rng.index(3)]
+            } else {
+                match rng.range(0, 19) {
+                    0..=11 => TrustFiles::CtlItl,
+                    12..=14 => TrustFiles::Ctl,
+                    15..=16 => TrustFiles::None,
+                    _ => TrustFiles::ItlCtl,
+                }
+            };
+            let config_security =
+                if v.files == FileScheme::LegacySip || trust_files == TrustFiles::None {
+                    ConfigSecurity::Plain
+                } else {
+                    match rng.range(0, 9) {
+                        0..=5 => ConfigSecurity::Plain,
+                        6..=8 => ConfigSecurity::Signed,
+                        _ => ConfigSecurity::Encrypted,
+                    }
+                };
+            PhoneSpec {
+                mac: Mac(MacAddr([
+                    0x00,
+                    0x1b,
+                    0x54,
+                    0x80 | (i >> 16) as u8,
+                    (i >> 8) as u8,
+                    i as u8,
+                ])),
+                model: model.into(),
+                protocol,
+                transport: if rng.range(0, 1) == 0 {
+                    SipTransport::Udp
+                } else {
+                    SipTransport::Tcp
+                },
+                running_load: None,
+                start_ms: u64::try_from(rng.range(0, 300_000)).unwrap_or(0),
+                already_registered: rng.range(0, 19) == 0,
+                faults,
+                config_load: Some(load.into()),
+                trust_files: Some(trust_files),
+                config_security,
+                tftp_timeout: TftpTimeout::Drawn,
+            }
+        })
+        .collect();
+    sc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_varied_fleet_holds_every_family_and_passes_its_checks() {
+        let sc = varied(400, 3, 600, 0.0);
+        sc.check().unwrap();
+        let families: std::collections::BTreeSet<_> = sc
+            .phones
+            .iter()
+            .map(|p| format!("{:?}", variant::family(&p.model, p.protocol)))
+            .collect();
+        assert_eq!(families.len(), 9, "{families:?}");
+        assert!(sc
+            .phones
+            .iter()
+            .any(|p| p.config_security == ConfigSecurity::Encrypted));
+        assert!(sc
+            .phones
+            .iter()
+            .any(|p| p.trust_files == Some(TrustFiles::ItlCtl)));
+        // The plain fleet is the one it always was.
+        assert!(scenario(50, 3, 600)
+            .phones
+            .iter()
+            .all(|p| p.config_load.is_none() && p.tftp_timeout == TftpTimeout::Fixed));
     }
 }

@@ -10,6 +10,7 @@ pub mod scenario;
 pub mod sim;
 pub mod timing;
 pub mod truth;
+pub mod variant;
 pub mod wire;
 
 use std::io::Write;

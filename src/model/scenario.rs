@@ -292,6 +292,78 @@ pub struct PhoneSpec {
     /// Faults for this phone only.
     #[serde(default)]
     pub faults: Vec<Fault>,
+    /// The load its configuration names; absent: the site's for its protocol
+    /// (`sccp_load`, `sip_load`). A site of several families names one load each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_load: Option<String>,
+    /// Which trust lists it asks for before its configuration, in what order; absent:
+    /// its family's (see [`super::variant`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_files: Option<TrustFiles>,
+    /// The configuration file it asks for: plain, signed or encrypted.
+    #[serde(default, skip_serializing_if = "ConfigSecurity::is_plain")]
+    pub config_security: ConfigSecurity,
+    /// How long it waits before sending an unanswered TFTP request again.
+    #[serde(default, skip_serializing_if = "TftpTimeout::is_fixed")]
+    pub tftp_timeout: TftpTimeout,
+}
+
+/// The trust lists a phone asks for after its DHCP ACK, before its configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TrustFiles {
+    /// `CTL<name>.tlv`, then `ITL<name>.tlv` (CUCM 8.0 and later: "The phone requests the
+    /// ITL file after it requests the CTL file", Cisco Unified IP Phone Administration
+    /// Guide for CUCM 8.5, Understanding the Phone Startup Process).
+    CtlItl,
+    /// `ITL<name>.tlv` first, then `CTL<name>.tlv`. An assumption, not a documented
+    /// order: it lets a scenario check that the analyzer does not depend on the order.
+    ItlCtl,
+    /// `CTL<name>.tlv` only: loads older than the ITL (Security by Default came with CUCM
+    /// 8.0); a 7960 on SIP 8.12 asks CTL and no ITL in a published in.tftpd log.
+    Ctl,
+    /// Neither: loads older than CTL files (the 7940/7960 SIP loads' original boot).
+    None,
+}
+
+/// The configuration file a phone asks for (Cisco technote 116232, "Communications
+/// Manager Security By Default and ITL Operation and Troubleshooting",
+/// <https://www.cisco.com/c/en/us/support/docs/voice-unified-communications/unified-communications-manager-callmanager/116232-technote-sbd-00.html>):
+/// with a CTL or ITL the phone asks for `SEP<MAC>.cnf.xml.sgn`, and with TFTP
+/// encryption on in its security profile for `SEP<MAC>.cnf.xml.enc.sgn`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConfigSecurity {
+    /// `SEP<MAC>.cnf.xml`.
+    #[default]
+    Plain,
+    /// `SEP<MAC>.cnf.xml.sgn`: signed by the TFTP server, XML after the signature.
+    Signed,
+    /// `SEP<MAC>.cnf.xml.enc.sgn`: signed and encrypted.
+    Encrypted,
+}
+
+impl ConfigSecurity {
+    fn is_plain(&self) -> bool {
+        *self == ConfigSecurity::Plain
+    }
+}
+
+/// An unanswered TFTP request's first retransmission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TftpTimeout {
+    /// After the boot sequence's `tftp_retry_first_ms`, doubling.
+    #[default]
+    Fixed,
+    /// After a time drawn for each boot from its `tftp_timeout_ms` (1 to 4 s), doubling.
+    Drawn,
+}
+
+impl TftpTimeout {
+    fn is_fixed(&self) -> bool {
+        *self == TftpTimeout::Fixed
+    }
 }
 
 /// SCCP or SIP.
@@ -418,6 +490,9 @@ impl Scenario {
         if macs.windows(2).any(|w| w[0] == w[1]) {
             return Err("two phones share a MAC".into());
         }
+        for p in &self.phones {
+            self.check_phone(p)?;
+        }
         if let Some(f) = &self.flood {
             if (f.macs > 0 && f.rate == 0) || (f.half_open > 0 && f.syn_rate == 0) {
                 return Err("flood.rate and flood.syn_rate must be positive".into());
@@ -430,6 +505,45 @@ impl Scenario {
             if !(1..4095).contains(&f.vlan_in(&self.site)) {
                 return Err("flood.vlan out of 1..4094".into());
             }
+        }
+        Ok(())
+    }
+
+    /// What a phone's family allows: its protocol, a signed configuration only with a trust
+    /// list to check it by and a `SEP<MAC>.cnf.xml` to sign, and no boot the model does not
+    /// play.
+    fn check_phone(&self, p: &PhoneSpec) -> Result<(), String> {
+        use super::variant::{self, FileScheme};
+        let at = || format!("phone {} ({})", p.mac.0, p.model);
+        let v = variant::of(&p.model, p.protocol);
+        if let Some(only) = variant::only_protocol(v.family) {
+            if only != p.protocol {
+                return Err(format!("{}: this model runs {only:?} only", at()));
+            }
+        }
+        if p.config_security != ConfigSecurity::Plain {
+            if v.files == FileScheme::LegacySip {
+                return Err(format!(
+                    "{}: config_security: the SIP load's SIP<MAC>.cnf has no signed form",
+                    at()
+                ));
+            }
+            if p.trust_files.unwrap_or(v.trust_files) == TrustFiles::None {
+                return Err(format!(
+                    "{}: config_security: a phone asks for a signed configuration only \
+                     when it holds a CTL or ITL (trust_files must ask for one)",
+                    at()
+                ));
+            }
+        }
+        let unprovisioned = p.faults.contains(&Fault::NotProvisioned)
+            || self.site.faults.contains(&Fault::NotProvisioned);
+        if v.files == FileScheme::LegacySip && unprovisioned {
+            return Err(format!(
+                "{}: not-provisioned: the model does not play a SIP load without its \
+                 SIP<MAC>.cnf",
+                at()
+            ));
         }
         Ok(())
     }
@@ -455,6 +569,30 @@ mod tests {
         assert_eq!(parse_mac("00-1b-54-aa-00-0f"), Some(m));
         assert_eq!(parse_mac("00:1b:54:aa:00"), None);
         assert_eq!(parse_mac("00:1b:54:aa:00:0f:01"), None);
+    }
+
+    #[test]
+    fn a_family_is_held_to_what_it_does() {
+        let base = || -> Scenario {
+            let text = include_str!("../../samples/healthy-sccp/scenario.json");
+            serde_json::from_str(text).unwrap()
+        };
+        let mut sc = base();
+        sc.phones[0].model = "7937".into();
+        assert!(sc.check().is_ok());
+        sc.phones[0].protocol = Protocol::Sip;
+        assert!(sc.check().unwrap_err().contains("Sccp only"));
+        let mut sc = base();
+        sc.phones[0].config_security = ConfigSecurity::Signed;
+        assert!(sc.check().is_ok());
+        sc.phones[0].trust_files = Some(TrustFiles::None);
+        assert!(sc.check().unwrap_err().contains("CTL or ITL"));
+        let mut sc = base();
+        sc.phones[0].model = "7960".into();
+        sc.phones[0].protocol = Protocol::Sip;
+        assert!(sc.check().is_ok());
+        sc.site.faults.push(Fault::NotProvisioned);
+        assert!(sc.check().unwrap_err().contains("SIP<MAC>.cnf"));
     }
 
     #[test]

@@ -15,10 +15,12 @@ use std::net::Ipv4Addr;
 
 use super::encode;
 use super::scenario::{
-    Bulk, CmFault, Discovery, Fault, FloodStyle, Protocol, Scenario, SipTransport, TftpOption,
+    Bulk, CmFault, ConfigSecurity, Discovery, Fault, FloodStyle, PhoneSpec, Protocol, Scenario,
+    SipTransport, TftpOption, TftpTimeout, TrustFiles,
 };
 use super::timing::{StepTiming, Timing};
 use super::truth::{ExpectedReport, ExpectedSite, Stage, Truth};
+use super::variant::{self, FileScheme, Neighbours, Variant};
 use super::wire::{self, Endpoint, PcapWriter, TcpFields, L2};
 use crate::link::MacAddr;
 use parsers::EmitError;
@@ -97,6 +99,10 @@ enum FileKind {
     XmlDefault,
     LoadManifest,
     LoadImage,
+    /// The 7940/7960 dual-boot file, `OS79XX.TXT`.
+    DualBoot,
+    /// The 7940/7960 SIP loads' `SIPDefault.cnf`.
+    SipDefault,
 }
 
 impl FileKind {
@@ -106,8 +112,18 @@ impl FileKind {
             FileKind::Ctl => FileClass::Ctl,
             FileKind::Itl => FileClass::Itl,
             FileKind::Config => FileClass::DeviceConfig,
-            FileKind::XmlDefault => FileClass::DefaultConfig,
+            FileKind::XmlDefault | FileKind::SipDefault => FileClass::DefaultConfig,
             FileKind::LoadManifest | FileKind::LoadImage => FileClass::Firmware,
+            FileKind::DualBoot => FileClass::Other,
+        }
+    }
+
+    /// The class whose step times the server's answer: the file's own, and for the
+    /// dual-boot file, which reaches no step, a configuration's.
+    fn timed_as(self) -> FileClass {
+        match self {
+            FileKind::DualBoot => FileClass::DeviceConfig,
+            k => k.class(),
         }
     }
 }
@@ -143,6 +159,10 @@ struct Phone {
     /// Files come over HTTP 6970 on this connection (port, seq, peer seq).
     via_http: bool,
     http: (u16, u32, u32),
+    /// What its model does differently in its boot.
+    variant: Variant,
+    /// The first wait before an unanswered TFTP request is sent again, in ns.
+    tftp_first_ns: i64,
 }
 
 /// A queued event: (time, insertion order, device, boot epoch, event).
@@ -202,10 +222,7 @@ impl<'s, W: Write> Sim<'s, W> {
             .phones
             .iter()
             .map(|p| {
-                let load = p
-                    .running_load
-                    .clone()
-                    .unwrap_or_else(|| config_load(sc, p.protocol));
+                let load = p.running_load.clone().unwrap_or_else(|| phone_load(sc, p));
                 Phone {
                     mac: p.mac.0,
                     name: format!("SEP{}", p.mac.0.to_sep_hex()),
@@ -233,6 +250,8 @@ impl<'s, W: Write> Sim<'s, W> {
                     authorized: false,
                     via_http: false,
                     http: (0, 0, 0),
+                    variant: variant::of(&p.model, p.protocol),
+                    tftp_first_ns: m.tftp_retry_first_ms * MS,
                 }
             })
             .collect();
@@ -424,8 +443,26 @@ impl<'s, W: Write> Sim<'s, W> {
         self.rng.range(lo_ms * 1000, hi_ms * 1000) * 1000
     }
 
-    fn spec(&self, i: usize) -> &super::scenario::PhoneSpec {
+    fn spec(&self, i: usize) -> &PhoneSpec {
         &self.sc.phones[i]
+    }
+
+    /// The load phone `i`'s configuration names.
+    fn load_for(&self, i: usize) -> String {
+        phone_load(self.sc, self.spec(i))
+    }
+
+    /// Whether phone `i` announces itself with CDP and with LLDP-MED: the neighbour
+    /// protocols its family speaks that the site's switch speaks too.
+    fn speaks(&self, i: usize) -> (bool, bool) {
+        let disc = self.sc.site.discovery;
+        let cdp = matches!(disc, Discovery::Cdp | Discovery::Both);
+        let lldp = matches!(disc, Discovery::Lldp | Discovery::Both);
+        match self.phones[i].variant.neighbours {
+            Neighbours::AsSite => (cdp, lldp),
+            Neighbours::CdpOnly => (cdp, false),
+            Neighbours::Wireless => (false, false),
+        }
     }
 
     // ---- the phone ------------------------------------------------------------
@@ -491,15 +528,27 @@ impl<'s, W: Write> Sim<'s, W> {
         p.files.clear();
         p.file = None;
         p.cm_index = 0;
-        let disc = self.sc.site.discovery;
+        if self.spec(i).tftp_timeout == TftpTimeout::Drawn {
+            self.phones[i].tftp_first_ns = self.span(self.m.tftp_timeout_ms);
+        }
         let model = self.spec(i).model.clone();
         let load = self.phones[i].running_load.clone();
         let (mac, name) = (self.phones[i].mac, self.phones[i].name.clone());
-        if matches!(disc, Discovery::Cdp | Discovery::Both) {
-            let pdu = encode::cdp_phone(&name, &model, &load)?;
+        if self.phones[i].variant.neighbours == Neighbours::Wireless {
+            // On Wi-Fi: no switch port to announce itself on, no voice VLAN to learn. The
+            // DISCOVER follows the association, timed (an assumption) as it follows a
+            // switch's voice VLAN.
+            let d = self.step_span(self.t.discover);
+            self.at(t + d, i, Ev::StartDhcp);
+            return Ok(());
+        }
+        let (cdp, lldp) = self.speaks(i);
+        if cdp {
+            let platform = self.phones[i].variant.platform.clone();
+            let pdu = encode::cdp_phone_as(&name, &platform, &load)?;
             self.emit(t, &wire::cdp_frame(mac, None, &pdu))?;
         }
-        if matches!(disc, Discovery::Lldp | Discovery::Both) {
+        if lldp {
             let pdu = encode::lldp_phone(mac, &name, &model, &load)?;
             let l2 = L2 {
                 src: mac,
@@ -515,6 +564,15 @@ impl<'s, W: Write> Sim<'s, W> {
 
     fn switch_answers(&mut self, t: i64, i: usize) -> std::io::Result<()> {
         let site = &self.sc.site;
+        let heard = self.speaks(i) != (false, false);
+        if !heard {
+            // The phone speaks no protocol of the switch's: no answer, no voice VLAN; it
+            // waits for one, then boots on the native VLAN. The analyzer, which saw no
+            // announcement either, has nothing to warn about.
+            let wait = self.span(self.m.no_voice_vlan_ms);
+            self.at(t + wait, i, Ev::StartDhcp);
+            return Ok(());
+        }
         let voice = (!self.sc.has_fault(i, Fault::NoVoiceVlan)).then_some(site.voice_vlan);
         let port = format!("GigabitEthernet1/0/{}", i % 48 + 1);
         if matches!(site.discovery, Discovery::Cdp | Discovery::Both) {
@@ -549,7 +607,7 @@ impl<'s, W: Write> Sim<'s, W> {
         let msg = encode::dhcp_client(
             p.mac,
             &p.name,
-            &self.spec(i).model,
+            &p.variant.dhcp_model,
             p.xid,
             encode::DhcpClientKind::Discover,
             u16::try_from(attempt * 4).unwrap_or(u16::MAX),
@@ -651,7 +709,7 @@ impl<'s, W: Write> Sim<'s, W> {
         let msg = encode::dhcp_client(
             p.mac,
             &p.name,
-            &self.spec(i).model,
+            &p.variant.dhcp_model,
             p.xid,
             encode::DhcpClientKind::Request {
                 requested: yiaddr,
@@ -709,33 +767,52 @@ impl<'s, W: Write> Sim<'s, W> {
         let l2 = self.phone_l2(i, wire::BROADCAST);
         let arp = wire::arp_frame(l2, 1, (mac, yiaddr), (MacAddr::default(), yiaddr));
         self.emit(t + 2 * MS, &arp)?;
-        let name = self.phones[i].name.clone();
-        self.phones[i].files = vec![
-            FileReq {
-                name: format!("CTL{name}.tlv"),
-                kind: FileKind::Ctl,
-            },
-            FileReq {
-                name: format!("ITL{name}.tlv"),
-                kind: FileKind::Itl,
-            },
-            FileReq {
-                name: format!("{name}.cnf.xml"),
-                kind: FileKind::Config,
-            },
-        ];
+        self.phones[i].files = self.config_files(i);
         self.phones[i].files.reverse();
         let d = self.span(self.m.ack_to_first_file_ms);
-        let newer = ["88", "78"]
-            .iter()
-            .any(|m| self.spec(i).model.starts_with(m));
-        if self.sc.site.http_config && newer {
+        if self.sc.site.http_config && self.phones[i].variant.http_first {
             // Newer loads try HTTP on 6970 first.
             self.at(t + d, i, Ev::HttpConnect(0));
         } else {
             self.at(t + d, i, Ev::NextFile);
         }
         Ok(())
+    }
+
+    /// The files phone `i` asks for after its ACK, in order: its trust lists, then its
+    /// configuration as its family names it.
+    fn config_files(&self, i: usize) -> Vec<FileReq> {
+        let p = &self.phones[i];
+        let spec = self.spec(i);
+        let name = &p.name;
+        let file = |name: String, kind| FileReq { name, kind };
+        let ctl = || file(format!("CTL{name}.tlv"), FileKind::Ctl);
+        let itl = || file(format!("ITL{name}.tlv"), FileKind::Itl);
+        let mut files = match spec.trust_files.unwrap_or(p.variant.trust_files) {
+            TrustFiles::CtlItl => vec![ctl(), itl()],
+            TrustFiles::ItlCtl => vec![itl(), ctl()],
+            TrustFiles::Ctl => vec![ctl()],
+            TrustFiles::None => Vec::new(),
+        };
+        match p.variant.files {
+            FileScheme::Xml => {
+                let suffix = match spec.config_security {
+                    ConfigSecurity::Plain => ".cnf.xml",
+                    ConfigSecurity::Signed => ".cnf.xml.sgn",
+                    ConfigSecurity::Encrypted => ".cnf.xml.enc.sgn",
+                };
+                files.push(file(format!("{name}{suffix}"), FileKind::Config));
+            }
+            FileScheme::LegacySip => {
+                // The dual-boot file, the default configuration, then the phone's own,
+                // named SIP<MAC>.cnf with the MAC in upper case.
+                let mac = p.mac.to_sep_hex();
+                files.push(file("OS79XX.TXT".into(), FileKind::DualBoot));
+                files.push(file("SIPDefault.cnf".into(), FileKind::SipDefault));
+                files.push(file(format!("SIP{mac}.cnf"), FileKind::Config));
+            }
+        }
+        files
     }
 
     fn http_ends(&self, i: usize) -> Option<(Endpoint, Endpoint)> {
@@ -813,7 +890,8 @@ impl<'s, W: Write> Sim<'s, W> {
         let (Some(file), Some((me, srv))) = (self.phones[i].file.clone(), self.http_ends(i)) else {
             return Ok(());
         };
-        let get = encode::http_get(&file.name, &format!("{}:6970", srv.ip))?;
+        let agent = format!("Cisco-CP{}", self.spec(i).model);
+        let get = encode::http_get_as(&file.name, &format!("{}:6970", srv.ip), &agent)?;
         let (_, seq, peer) = self.phones[i].http;
         let f = TcpFields {
             seq,
@@ -835,7 +913,7 @@ impl<'s, W: Write> Sim<'s, W> {
         let (Some(file), Some((me, srv))) = (self.phones[i].file.clone(), self.http_ends(i)) else {
             return Ok(());
         };
-        let body = (self.phones[i].file_size > 0).then(|| self.config_xml(i).into_bytes());
+        let body = (self.phones[i].file_size > 0).then(|| self.file_body(i, &file));
         let resp = encode::http_response(body.as_deref())?;
         let (_, seq, mut peer) = self.phones[i].http;
         let to_phone = self.to_phone_l2(i);
@@ -957,11 +1035,11 @@ impl<'s, W: Write> Sim<'s, W> {
             self.phones[i].server_port =
                 u16::try_from(self.rng.range(1024, 65000)).unwrap_or(30000);
             self.phones[i].file_size = self.file_size(i, &file);
-            let d = self.step_span(self.t.file(file.kind.class(), Some(FileVia::Tftp)));
+            let d = self.step_span(self.t.file(file.kind.timed_as(), Some(FileVia::Tftp)));
             self.at(t + d, i, Ev::ServerAnswersFile(1));
         } else {
-            let first = self.m.tftp_retry_first_ms << retry.min(3);
-            let d = first * MS + self.span(self.m.tftp_retry_jitter_ms);
+            let first = self.phones[i].tftp_first_ns << retry.min(3);
+            let d = first + self.span(self.m.tftp_retry_jitter_ms);
             self.at(t + d, i, Ev::FileRetry(retry + 1));
         }
         Ok(())
@@ -983,17 +1061,28 @@ impl<'s, W: Write> Sim<'s, W> {
         self.send_rrq(t, i, retry)
     }
 
+    /// Whether the server holds the trust lists: on a cluster whose phones take signed
+    /// or encrypted configurations (a mixed-mode cluster: CTL and ITL); elsewhere the
+    /// phone's requests find nothing, as on a non-secure cluster.
+    fn trust_lists_served(&self, i: usize) -> bool {
+        self.spec(i).config_security != ConfigSecurity::Plain
+    }
+
     /// The size of a file on the server; 0 when it is not there.
     fn file_size(&self, i: usize, f: &FileReq) -> usize {
         let provisioned = !self.sc.has_fault(i, Fault::NotProvisioned);
         match f.kind {
+            // Stand-ins of a trust list's size: a few certificates.
+            FileKind::Ctl if self.trust_lists_served(i) => 4_870,
+            FileKind::Itl if self.trust_lists_served(i) => 6_215,
             FileKind::Ctl | FileKind::Itl => 0,
-            FileKind::Config if provisioned => self.config_xml(i).len(),
+            FileKind::Config if provisioned => self.file_text(i, f).len(),
             FileKind::Config => 0,
-            FileKind::XmlDefault if self.sc.site.xml_default => self.config_xml(i).len(),
+            FileKind::XmlDefault if self.sc.site.xml_default => self.file_text(i, f).len(),
             FileKind::XmlDefault => 0,
+            FileKind::DualBoot | FileKind::SipDefault => self.file_text(i, f).len(),
             FileKind::LoadManifest | FileKind::LoadImage => {
-                let load = config_load(self.sc, self.spec(i).protocol);
+                let load = self.load_for(i);
                 if !self.sc.site.loads_on_server.contains(&load) {
                     0
                 } else if f.kind == FileKind::LoadManifest {
@@ -1006,10 +1095,61 @@ impl<'s, W: Write> Sim<'s, W> {
     }
 
     fn config_xml(&self, i: usize) -> String {
-        encode::config_xml(
-            &self.sc.site.callmanagers,
-            &config_load(self.sc, self.spec(i).protocol),
-        )
+        encode::config_xml(&self.sc.site.callmanagers, &self.load_for(i))
+    }
+
+    /// What the server sends for a file it holds with a content of its own (the
+    /// configurations, the dual-boot file); empty for a load's or a trust list's bytes,
+    /// which are made up block by block.
+    fn file_text(&self, i: usize, f: &FileReq) -> Vec<u8> {
+        let security = self.spec(i).config_security;
+        let signer = self
+            .sc
+            .site
+            .callmanagers
+            .first()
+            .map_or("cucm", |c| &c.name);
+        let p = &self.phones[i];
+        match (f.kind, p.variant.files) {
+            (FileKind::Config, FileScheme::LegacySip) => {
+                encode::sip_phone_cnf(&p.name, p.mac).into_bytes()
+            }
+            (FileKind::Config, FileScheme::Xml) => {
+                let xml = self.config_xml(i).into_bytes();
+                match security {
+                    ConfigSecurity::Plain => xml,
+                    ConfigSecurity::Signed => encode::signed(&xml, signer),
+                    ConfigSecurity::Encrypted => {
+                        encode::signed(&encode::encrypted(&xml, p.mac), signer)
+                    }
+                }
+            }
+            // The default file is shared: signed for a phone that asks for it signed,
+            // never encrypted (encryption is per device).
+            (FileKind::XmlDefault, _) if security != ConfigSecurity::Plain => {
+                encode::signed(self.config_xml(i).as_bytes(), signer)
+            }
+            (FileKind::XmlDefault, _) => self.config_xml(i).into_bytes(),
+            (FileKind::DualBoot, _) => encode::os79xx_txt(&self.load_for(i)).into_bytes(),
+            (FileKind::SipDefault, _) => {
+                encode::sip_default_cnf(&self.sc.site.callmanagers, &self.load_for(i)).into_bytes()
+            }
+            (FileKind::Ctl | FileKind::Itl | FileKind::LoadManifest | FileKind::LoadImage, _) => {
+                Vec::new()
+            }
+        }
+    }
+
+    /// The body of an HTTP answer for a file the server holds: its text, or made-up bytes
+    /// of its size.
+    fn file_body(&self, i: usize, f: &FileReq) -> Vec<u8> {
+        let text = self.file_text(i, f);
+        if text.is_empty() {
+            let size = self.file_size(i, f);
+            (0..size).map(|k| (k as u8).wrapping_mul(31)).collect()
+        } else {
+            text
+        }
     }
 
     fn server_endpoint(&self, i: usize) -> (Endpoint, Endpoint) {
@@ -1040,11 +1180,7 @@ impl<'s, W: Write> Sim<'s, W> {
         }
         let from = (block as usize - 1) * 512;
         let len = size.saturating_sub(from).min(512);
-        let content = if file.kind == FileKind::Config || file.kind == FileKind::XmlDefault {
-            self.config_xml(i).into_bytes()
-        } else {
-            Vec::new()
-        };
+        let content = self.file_text(i, &file);
         let data: Vec<u8> = match content.get(from..from + len) {
             Some(d) => d.to_vec(),
             None => (0..len).map(|k| (k as u8).wrapping_mul(31)).collect(),
@@ -1074,7 +1210,7 @@ impl<'s, W: Write> Sim<'s, W> {
         if let Some(f) = file {
             if f.kind == FileKind::LoadImage {
                 // Firmware written: one reboot, now running the new load.
-                self.phones[i].running_load = config_load(self.sc, self.spec(i).protocol);
+                self.phones[i].running_load = self.load_for(i);
                 let d = self.span(self.m.firmware_reboot_ms);
                 self.phones[i].phase = Phase::Off;
                 self.at(t + d, i, Ev::Reboot);
@@ -1092,11 +1228,20 @@ impl<'s, W: Write> Sim<'s, W> {
             // Normal on a non-secure cluster.
             FileKind::Ctl | FileKind::Itl => {}
             FileKind::Config => {
+                // A phone that asked for its own file signed asks for the default signed too
+                // (an assumption: CUCM's TFTP signs every configuration file it builds).
+                let name = if self.spec(i).config_security == ConfigSecurity::Plain {
+                    "XMLDefault.cnf.xml"
+                } else {
+                    "XMLDefault.cnf.xml.sgn"
+                };
                 self.phones[i].files.push(FileReq {
-                    name: "XMLDefault.cnf.xml".into(),
+                    name: name.into(),
                     kind: FileKind::XmlDefault,
                 });
             }
+            // The dual-boot and default files are on every server the model plays.
+            FileKind::DualBoot | FileKind::SipDefault => {}
             FileKind::XmlDefault => {
                 self.phones[i].truth.fail(Stage::Config, "config-not-found");
                 self.phones[i].phase = Phase::Idle;
@@ -1116,19 +1261,25 @@ impl<'s, W: Write> Sim<'s, W> {
     }
 
     fn config_done(&mut self, t: i64, i: usize) -> std::io::Result<()> {
-        let want = config_load(self.sc, self.spec(i).protocol);
+        let want = self.load_for(i);
         if self.phones[i].phase == Phase::Config && self.phones[i].running_load != want {
             self.phones[i].phase = Phase::Firmware;
-            self.phones[i].files = vec![
-                FileReq {
-                    name: format!("{want}.sbn"),
-                    kind: FileKind::LoadImage,
-                },
-                FileReq {
-                    name: format!("{want}.loads"),
-                    kind: FileKind::LoadManifest,
-                },
-            ];
+            let image = FileReq {
+                name: format!("{want}.sbn"),
+                kind: FileKind::LoadImage,
+            };
+            self.phones[i].files = match self.phones[i].variant.files {
+                FileScheme::Xml => vec![
+                    image,
+                    FileReq {
+                        name: format!("{want}.loads"),
+                        kind: FileKind::LoadManifest,
+                    },
+                ],
+                // The image OS79XX.TXT and image_version name, asked for at once: the old
+                // loads' check has no `.loads` file.
+                FileScheme::LegacySip => vec![image],
+            };
             let d = self.span(self.m.config_to_firmware_ms);
             self.at(t + d, i, Ev::NextFile);
             return Ok(());
@@ -1344,11 +1495,14 @@ impl<'s, W: Write> Sim<'s, W> {
                 &spec.model,
                 &p.running_load,
             ),
-            Protocol::Sip => encode::sip_register(
-                &p.name,
-                p.mac,
-                &spec.model,
-                &p.running_load,
+            Protocol::Sip => encode::sip_register_as(
+                &encode::Registrant {
+                    name: &p.name,
+                    mac: p.mac,
+                    model: &spec.model,
+                    user_agent: &p.variant.sip.user_agent(&p.running_load),
+                    legacy_contact: p.variant.sip.legacy_contact,
+                },
                 p.ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
                 p.local_port,
                 cm,
@@ -1549,7 +1703,8 @@ impl<'s, W: Write> Sim<'s, W> {
     fn resume_registered(&mut self, i: usize, t: i64) {
         let ip = self.lease_for_registered(i);
         let p = &mut self.phones[i];
-        p.vlan = Some(self.sc.site.voice_vlan);
+        // A wireless phone's frames carry no tag.
+        p.vlan = (p.variant.neighbours != Neighbours::Wireless).then_some(self.sc.site.voice_vlan);
         p.ip = Some(ip);
         p.phase = Phase::Registered;
         p.truth.registered = true;
@@ -2024,6 +2179,13 @@ pub fn config_load(sc: &Scenario, protocol: Protocol) -> String {
         Protocol::Sccp => sc.site.sccp_load.clone(),
         Protocol::Sip => sc.site.sip_load.clone(),
     }
+}
+
+/// The load the configuration names for a phone: its own, or its protocol's.
+pub fn phone_load(sc: &Scenario, spec: &PhoneSpec) -> String {
+    spec.config_load
+        .clone()
+        .unwrap_or_else(|| config_load(sc, spec.protocol))
 }
 
 trait SaturatingHost {
