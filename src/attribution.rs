@@ -23,7 +23,8 @@ use crate::link::MacAddr;
 pub const MAX_BINDINGS: usize = 1 << 17;
 
 /// The MAC in a Cisco device name: `SEP001122AABBCC` (any case), or a CTL/ITL or
-/// configuration file named after it (`CTLSEP….tlv`, `SEP….cnf.xml`).
+/// configuration file named after it (`CTLSEP….tlv`, `SEP….cnf.xml`, a 7940/7960 SIP
+/// load's `SIP001122AABBCC.cnf`).
 pub fn mac_in_name(name: &str) -> Option<MacAddr> {
     // Called for every name on the wire: no allocation, no case-folded copy.
     let base = name.rsplit('/').next().unwrap_or(name).as_bytes();
@@ -31,7 +32,7 @@ pub fn mac_in_name(name: &str) -> Option<MacAddr> {
         base.get(..p.len())
             .is_some_and(|b| b.eq_ignore_ascii_case(p))
     };
-    let at = if prefixed(b"SEP") {
+    let at = if prefixed(b"SEP") || prefixed(b"SIP") {
         3
     } else if prefixed(b"CTLSEP") || prefixed(b"ITLSEP") {
         6
@@ -194,6 +195,7 @@ mod tests {
             "ITLSEP002155D548AC.tlv",
             "SEP002155D548AC.cnf.xml",
             "/cfg/SEP002155D548AC.cnf.xml",
+            "SIP002155D548AC.cnf",
         ] {
             assert_eq!(mac_in_name(n), Some(PHONE), "{n}");
         }
@@ -202,6 +204,7 @@ mod tests {
             "SEP002155D548ACX",
             "ANC288093711081",
             "XMLDefault.cnf.xml",
+            "SIPDefault.cnf",
             "SEPG02155D548AC",
             "",
         ] {
