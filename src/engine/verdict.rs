@@ -87,8 +87,22 @@ fn evaluate<'a>(
     (out, facts)
 }
 
-/// The earliest stage among the steps expected after the boot's furthest step.
-fn frontier_stage(rules: &RuleSet, boot: &Boot) -> Stage {
+/// The stage the boot stands at after its furthest step: the earliest stage of the
+/// steps expected next that it cannot skip (of all of them when every one may be
+/// skipped). After a configuration without a new load that is registration, not the
+/// firmware a phone may fetch.
+fn next_stage(seq: &rules::Sequence, step: StepId) -> Stage {
+    let next = seq.expected_after(step);
+    let stage_of =
+        |steps: &mut dyn Iterator<Item = &StepId>| steps.map(|&n| seq.step(n).stage).min();
+    stage_of(&mut next.iter().filter(|&&n| !seq.step(n).optional))
+        .or_else(|| stage_of(&mut next.iter()))
+        .unwrap_or(seq.step(step).stage)
+}
+
+/// The earliest stage of any step expected after the boot's furthest one, optional
+/// ones included (the firmware a phone may fetch after its configuration).
+fn earliest_next_stage(rules: &RuleSet, boot: &Boot) -> Stage {
     let seq = &rules.sequence;
     match boot.furthest {
         None => Stage::Discovery,
@@ -98,6 +112,14 @@ fn frontier_stage(rules: &RuleSet, boot: &Boot) -> Stage {
             .map(|&n| seq.step(n).stage)
             .min()
             .unwrap_or(seq.step(s).stage),
+    }
+}
+
+/// The stage of the boot's frontier ([`next_stage`] of its furthest step).
+fn frontier_stage(rules: &RuleSet, boot: &Boot) -> Stage {
+    match boot.furthest {
+        None => Stage::Discovery,
+        Some((s, _, _)) => next_stage(&rules.sequence, s),
     }
 }
 
@@ -180,12 +202,15 @@ pub fn verdict(
         Status::InProgress
     };
     let frontier = frontier_stage(rules, boot);
+    // A finding may name a stage the boot had entered without reaching a step of it (a
+    // load not found): never one before the earliest stage it could be in.
+    let earliest = earliest_next_stage(rules, boot);
     let stalled_stage = (status == Status::Stalled).then(|| {
         raw.iter()
             .filter(|r| r.stalls && !r.any_stage)
             .map(|r| r.finding.stage)
             .min()
-            .map_or(frontier, |s| s.max(frontier))
+            .map_or(frontier, |s| s.max(earliest))
     });
     for r in &mut raw {
         if r.any_stage {
@@ -348,14 +373,7 @@ fn expectation(rules: &RuleSet, dev: &Device, boot: &Boot, end_ns: i64) -> Optio
     let seq = &rules.sequence;
     let (step, _, frame) = boot.furthest?;
     let next = seq.expected_after(step);
-    // The earliest stage of the steps the boot cannot skip (of all of them when every one
-    // may be skipped): after a configuration without a new load, registration, not the
-    // firmware a phone may fetch.
-    let stage_of =
-        |steps: &mut dyn Iterator<Item = &StepId>| steps.map(|&n| seq.step(n).stage).min();
-    let stage = stage_of(&mut next.iter().filter(|&&n| !seq.step(n).optional))
-        .or_else(|| stage_of(&mut next.iter()))
-        .unwrap_or(seq.step(step).stage);
+    let stage = next_stage(seq, step);
     let model = dev.mac().and_then(|mac| {
         let last = boot.last_event.as_ref()?;
         let seen = seen_of(&last.kind, boot)?;
