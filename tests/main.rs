@@ -19,6 +19,7 @@ mod metamorphic;
 mod model_truth;
 mod mutation;
 mod progress;
+mod readings;
 mod rules_docs;
 mod samples;
 mod scale;
