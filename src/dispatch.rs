@@ -525,15 +525,6 @@ impl Dispatcher {
                         emit(&mut self.stats, Observed::Tcp(c));
                     }
                     if let Some(proto) = StreamProto::of_ports(seg.src_port, seg.dst_port) {
-                        if seg.flags.has(TcpFlags::ACK) {
-                            let reverse = FlowKey {
-                                src: flow.dst,
-                                dst: flow.src,
-                                src_port: flow.dst_port,
-                                dst_port: flow.src_port,
-                            };
-                            self.streams.note_ack(&reverse, seg.ack);
-                        }
                         let stats = &mut self.stats;
                         tcp_stream(&mut self.streams, proto, flow, &seg, frame.ts_ns, |o| {
                             emit(stats, o)

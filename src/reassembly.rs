@@ -122,8 +122,9 @@ pub struct Stream {
     half_open: bool,
     /// Which stream this is among all created (for the half-open queue).
     serial: u64,
-    /// The furthest byte the receiver acknowledged (its ACK number), when seen.
-    acked: Option<u32>,
+    /// The furthest byte of the reverse direction this one acknowledged (the ACK
+    /// number of its segments), when seen.
+    acks: Option<u32>,
 }
 
 impl Stream {
@@ -314,24 +315,20 @@ impl Streams {
         true
     }
 
-    /// The receiver of stream `key` acknowledged up to `ack` (a segment of the
-    /// reverse direction with the ACK flag).
-    pub fn note_ack(&mut self, key: &FlowKey, ack: u32) {
-        let hash = self.hash(key);
-        if let Some((_, s)) = self.map.find_mut(hash, |(k, _)| k == key) {
-            let further = s.acked.is_none_or(|a| ack.wrapping_sub(a) as i32 > 0);
-            if further {
-                s.acked = Some(ack);
-            }
-        }
-    }
-
     /// The bytes acknowledged beyond what each stream delivered or holds, over the
-    /// streams still followed (asked at the end, when every segment that came is in).
+    /// streams still followed (asked at the end, when every segment that came is in:
+    /// each stream's reverse is looked up once here, not at every segment).
     pub fn unseen(&self) -> Unseen {
         let mut u = Unseen::default();
-        for (_, s) in self.map.iter() {
-            let Some(acked) = s.acked else { continue };
+        for (key, s) in self.map.iter() {
+            let reverse = FlowKey {
+                src: key.dst,
+                dst: key.src,
+                src_port: key.dst_port,
+                dst_port: key.src_port,
+            };
+            let acked = Self::find(&self.map, self.hash(&reverse), &reverse).and_then(|r| r.acks);
+            let Some(acked) = acked else { continue };
             // Within a window's reach: an ACK far ahead is a stream joined mid-way or
             // a sequence space the stream never learnt, not bytes lost.
             let ahead = s.offset(acked) - s.held_bytes as i64;
@@ -463,6 +460,14 @@ impl Streams {
             })
             .into_mut();
         stream.last_ns = ts_ns;
+        if seg.flags.has(TcpFlags::ACK) {
+            let further = stream
+                .acks
+                .is_none_or(|a| seg.ack.wrapping_sub(a) as i32 > 0);
+            if further {
+                stream.acks = Some(seg.ack);
+            }
+        }
         if !seg.payload.is_empty() {
             stream.half_open = false;
         }

@@ -111,7 +111,13 @@ pub fn message(sh: &mut Shared<'_>, ctx: Ctx, m: &sccp::SccpMessage<'_>) {
         // Only a registered phone keeps its session alive: when the call manager's
         // answers are not in the capture, this is what tells of the registration.
         sccp::SccpBody::KeepAliveReq if to_cm => {
-            if let Some(key) = keepalive_owner(sh, phone, phone_l2, ctx) {
+            let Some(key) = keepalive_owner(sh, phone, phone_l2, ctx) else {
+                return;
+            };
+            // Once registered, a keepalive tells nothing more (every 30 s of a long
+            // capture, on every phone): only the one that shows the registration counts.
+            let registered = sh.devices.get(&key).is_some_and(|d| d.boot.registered);
+            if !registered {
                 let ev = EventKind::Keepalive {
                     proto: Signalling::Sccp,
                     cm,
