@@ -166,7 +166,14 @@ pub fn fields(msg: &DhcpMessage<'_>, out: &mut Map<String, Value>) {
     }
     match msg.tftp_servers() {
         Some(Option150::Addresses(l)) => put("tftp_servers", addrs(l)),
-        Some(Option150::AsciiString(s)) => put("option150_ascii", text(s.as_bytes())),
+        Some(Option150::AsciiString(s)) => {
+            put("option150_ascii", text(s.as_bytes()));
+            // What a phone (and tshark) reads of those bytes as RFC 5859 addresses: each
+            // whole group of four, the rest dropped.
+            let groups = s.as_bytes().chunks_exact(4);
+            let read = groups.filter_map(|g| <[u8; 4]>::try_from(g).ok().map(Ipv4Addr::from));
+            put("tftp_servers", addrs(read));
+        }
         Some(Option150::Malformed(d)) => put("option150_malformed", Value::from(hex(d))),
         None => {}
     }
