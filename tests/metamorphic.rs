@@ -520,3 +520,28 @@ fn a_capture_rotated_into_files_reads_as_the_whole() {
         assert_eq!(verdicts(&r), want, "{name}: in {} files", paths.len());
     }
 }
+
+#[test]
+fn background_traffic_added_does_not_change_a_verdict() {
+    for (name, path) in samples() {
+        let want = verdicts(&analyze(&path));
+        let (frames, _) = read_frames(&path);
+        // The same site with no phone: PCs booting on the data VLAN and bulk traffic
+        // around them, from the sample's first frame to its last.
+        let dir = path.parent().unwrap();
+        let mut sc = bootscope::model::Scenario::load(&dir.join("scenario.json")).unwrap();
+        sc.phones.clear();
+        sc.flood = None;
+        sc.background.pcs = 4;
+        sc.background.traffic_mbps = 0.5;
+        let (pcap, _) = bootscope::model::simulate(&sc, Vec::new()).unwrap();
+        let bg_path = scratch(&format!("meta-bg-only-{name}.pcap"));
+        std::fs::write(&bg_path, pcap).unwrap();
+        let (background, _) = read_frames(&bg_path);
+        let mut mixed: Vec<OwnedFrame> = frames.iter().chain(&background).cloned().collect();
+        mixed.sort_by_key(|f| f.ts_ns);
+        assert!(mixed.len() > frames.len() + 100, "{name}: {}", mixed.len());
+        let got = verdicts(&report_of(&format!("meta-bg-{name}.pcap"), &mixed));
+        assert_eq!(got, want, "{name}: with background traffic");
+    }
+}
