@@ -11,7 +11,7 @@ use bootscope::analyze::{self, Options};
 use bootscope::model::truth::ExpectedReport;
 use bootscope::report::{PhoneReport, Report, Status};
 
-use crate::common::{all_captures, analyze, capture_path, sample_path, scratch};
+use crate::common::{all_captures, analyze, capture_path, outcome, sample_path, scratch};
 
 fn sample_dirs() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples");
@@ -31,24 +31,6 @@ fn sample(name: &str) -> Report {
             .join(name)
             .join("capture.pcap"),
     )
-}
-
-/// The outcome in expected.json's shape: codes of errors and warnings, sorted.
-fn outcome(p: &PhoneReport) -> serde_json::Value {
-    let mut codes: Vec<&str> = p
-        .findings
-        .iter()
-        .filter(|f| f.severity != rules::Severity::Info)
-        .map(|f| f.code.as_str())
-        .collect();
-    codes.sort_unstable();
-    serde_json::json!({
-        "mac": p.mac,
-        "device_name": p.device_name,
-        "status": p.status,
-        "stalled_stage": p.stalled_stage,
-        "findings": codes,
-    })
 }
 
 #[test]

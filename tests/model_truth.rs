@@ -10,25 +10,7 @@ use bootscope::model::{fleet, Scenario};
 use bootscope::report::PhoneReport;
 use proptest::prelude::*;
 
-use crate::common::{analyze, scratch};
-
-/// The outcome in the truth's shape: codes of errors and warnings, sorted.
-fn outcome(p: &PhoneReport) -> serde_json::Value {
-    let mut codes: Vec<&str> = p
-        .findings
-        .iter()
-        .filter(|f| f.severity != rules::Severity::Info)
-        .map(|f| f.code.as_str())
-        .collect();
-    codes.sort_unstable();
-    serde_json::json!({
-        "mac": p.mac,
-        "device_name": p.device_name,
-        "status": p.status,
-        "stalled_stage": p.stalled_stage,
-        "findings": codes,
-    })
-}
+use crate::common::{analyze, outcome, scratch};
 
 const FAULTS: [Fault; 7] = [
     Fault::NoVoiceVlan,

@@ -411,30 +411,12 @@ fn a_fleet_of_every_family_is_analyzed_as_the_model_played_it() {
     let want: BTreeSet<String> = expected
         .phones
         .iter()
-        .map(|p| {
-            let status = serde_json::to_value(p.status).unwrap();
-            let stage = serde_json::to_value(p.stalled_stage).unwrap();
-            format!("{} {status} {stage} {:?}", p.mac, p.findings)
-        })
+        .map(|p| serde_json::to_value(p).unwrap().to_string())
         .collect();
     let got: BTreeSet<String> = report
         .phones
         .iter()
-        .map(|p| {
-            let mut codes: Vec<&str> = p
-                .findings
-                .iter()
-                .filter(|f| f.severity != rules::Severity::Info)
-                .map(|f| f.code.as_str())
-                .collect();
-            codes.sort_unstable();
-            let status = serde_json::to_value(p.status).unwrap();
-            let stage = serde_json::to_value(p.stalled_stage).unwrap();
-            format!(
-                "{} {status} {stage} {codes:?}",
-                p.mac.as_deref().unwrap_or("?")
-            )
-        })
+        .map(|p| crate::common::outcome(p).to_string())
         .collect();
     let differ: Vec<_> = want.symmetric_difference(&got).collect();
     assert!(differ.is_empty(), "{differ:#?}");

@@ -272,14 +272,8 @@ mod tests {
     #[test]
     fn a_boot_seen_from_its_start_passed_the_answers_it_lacks() {
         let seq = &rules().sequence;
-        let v = Visibility {
-            dominators: dominators(seq),
-            directions: Directions::Unknown,
-            asks: 0,
-            answers: 0,
-            inferred: 0,
-            missed: 0,
-        };
+        // No device: the sequence's dominators, nothing known of the capture.
+        let v = Visibility::new(seq, std::iter::empty());
         let mut boot = Boot::new(0, 1);
         for (i, s) in ["announce", "dhcp-discover", "dhcp-request", "register-sccp"]
             .iter()

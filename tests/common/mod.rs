@@ -58,6 +58,25 @@ pub fn json(paths: &[PathBuf], threads: usize) -> String {
     String::from_utf8(out).unwrap()
 }
 
+/// A phone's outcome in the model's truth's shape (`expected.json`): MAC, name,
+/// status, stalled stage, and the codes of its errors and warnings, sorted.
+pub fn outcome(p: &bootscope::report::PhoneReport) -> serde_json::Value {
+    let mut codes: Vec<&str> = p
+        .findings
+        .iter()
+        .filter(|f| f.severity != rules::Severity::Info)
+        .map(|f| f.code.as_str())
+        .collect();
+    codes.sort_unstable();
+    serde_json::json!({
+        "mac": p.mac,
+        "device_name": p.device_name,
+        "status": p.status,
+        "stalled_stage": p.stalled_stage,
+        "findings": codes,
+    })
+}
+
 /// A JSON report without its list of file names (which differs by construction
 /// between a capture and its pieces).
 pub fn strip_files(json: &str) -> serde_json::Value {
