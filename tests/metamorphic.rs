@@ -545,3 +545,35 @@ fn background_traffic_added_does_not_change_a_verdict() {
         assert_eq!(got, want, "{name}: with background traffic");
     }
 }
+
+#[test]
+fn other_phones_interleaved_leave_each_phones_verdict() {
+    for (name, path) in samples() {
+        let want = verdicts(&analyze(&path));
+        let (frames, _) = read_frames(&path);
+        // Four other phones booting on the same site at the same time, on addresses and
+        // MACs of their own (the fleet's 00:1b:54:4x), judged alone first.
+        let dir = path.parent().unwrap();
+        let sample = bootscope::model::Scenario::load(&dir.join("scenario.json")).unwrap();
+        let mut others = bootscope::model::fleet::scenario(4, 77, sample.duration_s);
+        others.start_epoch = sample.start_epoch;
+        others.site = sample.site.clone();
+        others.site.pool_start = std::net::Ipv4Addr::new(10, 100, 7, 20);
+        others.site.faults.clear();
+        for (i, p) in others.phones.iter_mut().enumerate() {
+            p.start_ms = 300 * i as u64;
+        }
+        let (pcap, _) = bootscope::model::simulate(&others, Vec::new()).unwrap();
+        let alone_path = scratch(&format!("meta-others-{name}.pcap"));
+        std::fs::write(&alone_path, pcap).unwrap();
+        let alone = verdicts(&analyze(&alone_path));
+        assert!(alone.len() >= 2, "{name}: {alone:?}");
+        let (other_frames, _) = read_frames(&alone_path);
+        let mut mixed: Vec<OwnedFrame> = frames.iter().chain(&other_frames).cloned().collect();
+        mixed.sort_by_key(|f| f.ts_ns);
+        let got = verdicts(&report_of(&format!("meta-interleaved-{name}.pcap"), &mixed));
+        for (k, v) in want.iter().chain(&alone) {
+            assert_eq!(got.get(k), Some(v), "{name}: {k} among other phones");
+        }
+    }
+}
