@@ -4,10 +4,10 @@
 //!
 //! - status: `registered` when the last boot registered (or is a running phone's:
 //!   its announcement carries its address, nothing of a boot is around it); `stalled`
-//!   when a stalling
-//!   error fired or the boot made no progress for longer than its step's timeout;
-//!   otherwise `in_progress` — unless the boot before it ended stalled (a phone
-//!   that restarts after each failure), whose verdict then stands. A device that is no
+//!   when a stalling error fired or the boot made no progress for longer than its
+//!   step's timeout while the capture could show it; otherwise `in_progress` — unless
+//!   the boot before it ended stalled (a phone that restarts after each failure), whose
+//!   verdict then stands. A device that is no
 //!   phone (a router, a gateway, a media resource, a PC) is never judged: `registered`
 //!   when it registered, else `seen`, and no finding.
 //! - stalled stage: the first stage not completed. It is never before the frontier
