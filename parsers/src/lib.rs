@@ -15,6 +15,9 @@
 //! The tunnels a sensor's traffic may arrive in have header views here too: GRE
 //! and ERSPAN, VXLAN, CAPWAP data and the 802.11 data frames it carries. Each
 //! `parse` borrows what follows its header; the link layer slices that.
+//!
+//! ARP has a view too: the phone's probes, announcements and its look-ups of
+//! gateway and servers.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(
@@ -32,6 +35,7 @@ pub mod error;
 mod codepoint;
 mod emit;
 
+pub mod arp;
 pub mod capwap;
 pub mod cdp;
 pub mod dhcp;
