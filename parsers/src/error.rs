@@ -33,6 +33,10 @@ pub enum Proto {
     Capwap,
     /// An IEEE 802.11 data frame (inside CAPWAP).
     Ieee80211,
+    /// EAPOL (802.1X) and the EAP it carries.
+    Eapol,
+    /// ARP (Ethernet / IPv4).
+    Arp,
 }
 
 impl Proto {
@@ -51,6 +55,8 @@ impl Proto {
             Proto::Vxlan => "vxlan",
             Proto::Capwap => "capwap",
             Proto::Ieee80211 => "wlan",
+            Proto::Eapol => "eapol",
+            Proto::Arp => "arp",
         }
     }
 }

@@ -15,6 +15,10 @@
 //! The tunnels a sensor's traffic may arrive in have header views here too: GRE
 //! and ERSPAN, VXLAN, CAPWAP data and the 802.11 data frames it carries. Each
 //! `parse` borrows what follows its header; the link layer slices that.
+//!
+//! Two link-layer protocols of a boot have views too: EAPOL with the EAP of an
+//! 802.1X authentication, and ARP (the phone's probes, announcements and its
+//! look-ups of gateway and servers).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(
@@ -32,9 +36,11 @@ pub mod error;
 mod codepoint;
 mod emit;
 
+pub mod arp;
 pub mod capwap;
 pub mod cdp;
 pub mod dhcp;
+pub mod eapol;
 pub mod gre;
 pub mod http;
 pub mod ieee80211;
