@@ -172,6 +172,8 @@ fn proto_upper(p: parsers::Proto) -> &'static str {
         parsers::Proto::Vxlan => "VXLAN",
         parsers::Proto::Capwap => "CAPWAP",
         parsers::Proto::Ieee80211 => "802.11",
+        parsers::Proto::Eapol => "EAPOL",
+        parsers::Proto::Arp => "ARP",
     }
 }
 

@@ -127,6 +127,8 @@ impl Cut {
                 Gre | Erspan | Vxlan | Capwap | Ieee80211 => {
                     "tunnel headers (the frames inside them)"
                 }
+                Eapol => "802.1X exchanges (EAP codes and identities)",
+                Arp => "ARP addresses",
             }
         };
         let mut what: Vec<String> = Vec::new();

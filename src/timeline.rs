@@ -434,7 +434,9 @@ impl EventKind {
                 | parsers::Proto::Erspan
                 | parsers::Proto::Vxlan
                 | parsers::Proto::Capwap
-                | parsers::Proto::Ieee80211 => Stage::Discovery,
+                | parsers::Proto::Ieee80211
+                | parsers::Proto::Eapol
+                | parsers::Proto::Arp => Stage::Discovery,
                 parsers::Proto::Dhcp => Stage::Dhcp,
                 parsers::Proto::Tftp | parsers::Proto::Http => Stage::Config,
                 parsers::Proto::Sccp | parsers::Proto::Sip => Stage::Registration,
