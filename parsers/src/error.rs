@@ -33,6 +33,10 @@ pub enum Proto {
     Capwap,
     /// An IEEE 802.11 data frame (inside CAPWAP).
     Ieee80211,
+    /// Domain Name System.
+    Dns,
+    /// ICMP and ICMPv6.
+    Icmp,
 }
 
 impl Proto {
@@ -51,6 +55,8 @@ impl Proto {
             Proto::Vxlan => "vxlan",
             Proto::Capwap => "capwap",
             Proto::Ieee80211 => "wlan",
+            Proto::Dns => "dns",
+            Proto::Icmp => "icmp",
         }
     }
 }

@@ -35,6 +35,7 @@ mod emit;
 pub mod capwap;
 pub mod cdp;
 pub mod dhcp;
+pub mod dns;
 pub mod gre;
 pub mod http;
 pub mod ieee80211;
