@@ -38,6 +38,7 @@ pub mod dhcp;
 pub mod dns;
 pub mod gre;
 pub mod http;
+pub mod icmp;
 pub mod ieee80211;
 pub mod lldp;
 pub mod sccp;
