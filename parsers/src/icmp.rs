@@ -618,10 +618,7 @@ mod tests {
             UnreachableCode(13).name(),
             Some("Communication administratively filtered")
         );
-        assert_eq!(
-            format!("{:?}", UnreachableCode(16)),
-            "UnreachableCode(16)"
-        );
+        assert_eq!(format!("{:?}", UnreachableCode(16)), "UnreachableCode(16)");
         let b = v4_error(11, 1, [0; 4]);
         let m = parse_v4(&b).unwrap();
         assert_eq!(m.kind(), IcmpKind::TimeExceeded { reassembly: true });

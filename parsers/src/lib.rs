@@ -15,6 +15,10 @@
 //! The tunnels a sensor's traffic may arrive in have header views here too: GRE
 //! and ERSPAN, VXLAN, CAPWAP data and the 802.11 data frames it carries. Each
 //! `parse` borrows what follows its header; the link layer slices that.
+//!
+//! Around the boot: DNS (the phone's lookups of its TFTP server and call
+//! agents, SRV included) and the ICMP / ICMPv6 errors that answer its
+//! datagrams, with the quoted flow they name.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(
