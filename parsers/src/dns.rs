@@ -241,12 +241,15 @@ impl<'a> DnsName<'a> {
                 return false;
             }
             for &b in label {
-                let ok = if b.is_ascii_graphic() && b != b'.' && b != b'\\' {
-                    let c = [b];
-                    push(out, std::str::from_utf8(&c).unwrap_or_default())
+                // A plain byte, or `\DDD` (three decimal digits), on the stack.
+                let escaped = [b'\\', b'0' + b / 100, b'0' + b / 10 % 10, b'0' + b % 10];
+                let plain = [b];
+                let bytes: &[u8] = if b.is_ascii_graphic() && b != b'.' && b != b'\\' {
+                    &plain
                 } else {
-                    push(out, &format!("\\{b:03}"))
+                    &escaped
                 };
+                let ok = push(out, std::str::from_utf8(bytes).unwrap_or_default());
                 if !ok {
                     return false;
                 }
