@@ -174,6 +174,8 @@ fn proto_upper(p: parsers::Proto) -> &'static str {
         parsers::Proto::Ieee80211 => "802.11",
         parsers::Proto::Eapol => "EAPOL",
         parsers::Proto::Arp => "ARP",
+        parsers::Proto::Dns => "DNS",
+        parsers::Proto::Icmp => "ICMP",
     }
 }
 

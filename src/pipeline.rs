@@ -129,6 +129,8 @@ impl Cut {
                 }
                 Eapol => "802.1X exchanges (EAP codes and identities)",
                 Arp => "ARP addresses",
+                Dns => "DNS names and answers",
+                Icmp => "ICMP errors (the flows they answer)",
             }
         };
         let mut what: Vec<String> = Vec::new();

@@ -437,6 +437,7 @@ impl EventKind {
                 | parsers::Proto::Ieee80211
                 | parsers::Proto::Eapol
                 | parsers::Proto::Arp => Stage::Discovery,
+                parsers::Proto::Dns | parsers::Proto::Icmp => Stage::Registration,
                 parsers::Proto::Dhcp => Stage::Dhcp,
                 parsers::Proto::Tftp | parsers::Proto::Http => Stage::Config,
                 parsers::Proto::Sccp | parsers::Proto::Sip => Stage::Registration,

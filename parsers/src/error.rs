@@ -37,6 +37,10 @@ pub enum Proto {
     Eapol,
     /// ARP (Ethernet / IPv4).
     Arp,
+    /// Domain Name System.
+    Dns,
+    /// ICMP and ICMPv6.
+    Icmp,
 }
 
 impl Proto {
@@ -57,6 +61,8 @@ impl Proto {
             Proto::Ieee80211 => "wlan",
             Proto::Eapol => "eapol",
             Proto::Arp => "arp",
+            Proto::Dns => "dns",
+            Proto::Icmp => "icmp",
         }
     }
 }

@@ -19,6 +19,9 @@
 //! Two link-layer protocols of a boot have views too: EAPOL with the EAP of an
 //! 802.1X authentication, and ARP (the phone's probes, announcements and its
 //! look-ups of gateway and servers).
+//! Around the boot: DNS (the phone's lookups of its TFTP server and call
+//! agents, SRV included) and the ICMP / ICMPv6 errors that answer its
+//! datagrams, with the quoted flow they name.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(
@@ -40,9 +43,11 @@ pub mod arp;
 pub mod capwap;
 pub mod cdp;
 pub mod dhcp;
+pub mod dns;
 pub mod eapol;
 pub mod gre;
 pub mod http;
+pub mod icmp;
 pub mod ieee80211;
 pub mod lldp;
 pub mod sccp;
