@@ -113,6 +113,9 @@ fn event_match(m: &EventMatch) -> String {
     if let Some(d) = m.deregister {
         q.push(format!("deregister {d}"));
     }
+    if m.inferred {
+        q.push("inferred: the step passed, its answer unseen".to_owned());
+    }
     if q.is_empty() {
         m.event.clone()
     } else {
