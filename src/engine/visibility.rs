@@ -94,24 +94,34 @@ impl Visibility {
     }
 
     /// The steps (bits by rank) `boot` passed that the capture does not show: those
-    /// every path to its furthest step goes through, after the first step it was seen
-    /// at (a boot the capture joins late passed the earlier ones unseen, as expected),
-    /// and those reached only by an inference.
+    /// every path to its furthest step goes through that lie between two steps it was
+    /// seen at, and those reached only by an inference.
     pub fn passed_unseen(&self, seq: &Sequence, boot: &Boot) -> u128 {
         let Some((furthest, _, _)) = boot.furthest else {
             return 0;
-        };
-        let first = boot.reached.trailing_zeros();
-        let after_first = match first {
-            127.. => 0,
-            n => !((1u128 << (n + 1)) - 1),
         };
         let on_every_path = self
             .dominators
             .get(seq.rank(furthest))
             .copied()
             .unwrap_or(0);
-        (on_every_path & after_first & !boot.reached) | boot.inferred
+        // The dominators form a chain, in rank order. A step of it counts as passed
+        // unseen only between two seen ones: a REQUEST after a DISCOVER proves the
+        // OFFER, but a REQUEST with no DISCOVER before it is a phone rebooting with
+        // the lease it remembers (INIT-REBOOT), which has no OFFER to prove; and a boot
+        // the capture joins late passed its earlier steps out of sight, as expected.
+        let seen = boot.reached | boot.inferred;
+        let chain: Vec<u32> = (0..128).filter(|r| on_every_path >> r & 1 == 1).collect();
+        let mut unseen = 0u128;
+        for w in chain.windows(3) {
+            if let [before, step, after] = *w {
+                let at = |r: u32| seen >> r & 1 == 1;
+                if at(before) && !at(step) && at(after) {
+                    unseen |= 1u128 << step;
+                }
+            }
+        }
+        unseen | boot.inferred
     }
 
     /// Whether the capture can show the answers `boot` waits for: not when the
@@ -296,6 +306,12 @@ mod tests {
             names(seq, v.passed_unseen(seq, &boot)),
             ["dhcp-offer", "dhcp-ack"]
         );
+        // A phone rebooting with the lease it remembers asks straight for it (INIT-REBOOT):
+        // no DISCOVER, so no OFFER to infer, answered or not.
+        let mut init_reboot = Boot::new(0, 1);
+        init_reboot.reach(seq, id(seq, "announce"), 1, 1, false);
+        init_reboot.reach(seq, id(seq, "dhcp-request"), 2, 2, false);
+        assert_eq!(v.passed_unseen(seq, &init_reboot), 0);
         // A boot the capture joins at its registration passed nothing unseen.
         let mut late = Boot::new(0, 1);
         late.reach(seq, id(seq, "register-sccp"), 1, 1, false);
