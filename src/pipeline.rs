@@ -244,26 +244,17 @@ impl<'r> Pipeline<'r> {
         }
         let on_obs = |packet: &Packet<'f>, obs: Observed<'_>| {
             let n = frame.number;
+            // Warnings of a frame the snap length cut are a kind of their own, and what
+            // the cut took away is counted for the capture's finding.
+            let kind = |what: &str, proto: parsers::Proto| {
+                if cut {
+                    format!("{proto} messages cut by the snap length")
+                } else {
+                    format!("{what} {proto} messages")
+                }
+            };
+            let note = if cut { " (the frame is cut short)" } else { "" };
             match &obs {
-                // What the snap length took away is said once, for the capture.
-                Observed::Malformed(e) if cut => {
-                    *notes.cut.unreadable.entry(e.proto).or_default() += 1;
-                    let kind = format!("{} messages cut by the snap length", e.proto);
-                    notes.warn(&kind, n, || {
-                        format!("{source}: frame {n}: malformed {e} (the frame is cut short)")
-                    });
-                }
-                Observed::Message(m) if cut && m.damage().is_some() => {
-                    *notes.cut.partial.entry(m.proto()).or_default() += 1;
-                    let kind = format!("{} messages cut by the snap length", m.proto());
-                    let d = m.damage().unwrap_or_default();
-                    notes.warn(&kind, n, || {
-                        format!(
-                            "{source}: frame {n}: damaged {} message: {d} (the frame is cut short)",
-                            m.proto()
-                        )
-                    });
-                }
                 Observed::StreamGap { cut: true, .. } => notes.cut.stream_holes += 1,
                 Observed::StreamGap { flow, missing, .. } => {
                     notes.warn("TCP stream gaps", n, || {
@@ -276,16 +267,25 @@ impl<'r> Pipeline<'r> {
                     })
                 }
                 Observed::Malformed(e) => {
-                    let kind = format!("malformed {} messages", e.proto);
-                    notes.warn(&kind, n, || format!("{source}: frame {n}: malformed {e}"));
+                    if cut {
+                        *notes.cut.unreadable.entry(e.proto).or_default() += 1;
+                    }
+                    notes.warn(&kind("malformed", e.proto), n, || {
+                        format!("{source}: frame {n}: malformed {e}{note}")
+                    });
                 }
                 // Damage inside a message that still decoded (a TLV of the wrong size,
                 // options cut short): said as `dissect` says it, so no damage is silent.
                 Observed::Message(m) => {
                     if let Some(d) = m.damage() {
-                        let kind = format!("damaged {} messages", m.proto());
-                        notes.warn(&kind, n, || {
-                            format!("{source}: frame {n}: damaged {} message: {d}", m.proto())
+                        if cut {
+                            *notes.cut.partial.entry(m.proto()).or_default() += 1;
+                        }
+                        notes.warn(&kind("damaged", m.proto()), n, || {
+                            format!(
+                                "{source}: frame {n}: damaged {} message: {d}{note}",
+                                m.proto()
+                            )
                         });
                     }
                 }
