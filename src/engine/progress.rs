@@ -158,7 +158,7 @@ pub fn advance(dev: &mut Device, seq: &Sequence, steps: &Steps, ev: Event, start
         }
     }
     // A phone that moves on had the answers before: the steps they reach are passed,
-    // by inference (an answer "found or not" only reaches the steps either reaches).
+    // by inference.
     let moved_to = match &ev.kind {
         EventKind::FileRequest { file, .. } => Some(Some(&**file)),
         EventKind::CmSyn { .. } | EventKind::Register { .. } | EventKind::Keepalive { .. } => {
@@ -168,17 +168,22 @@ pub fn advance(dev: &mut Device, seq: &Sequence, steps: &Steps, ev: Event, start
     };
     if let Some(next) = moved_to {
         for kind in dev.boot.moved_on(next) {
-            let answered_only = matches!(kind, EventKind::FileNotFound { .. });
-            if let Some((step, _)) = steps.reached_by(&kind) {
-                let either = answered_only
-                    && seq
-                        .step(step)
-                        .reached_by
-                        .iter()
-                        .any(|m| m.event == "file_received");
-                if !answered_only || either {
-                    dev.boot.reach(seq, step, ev.ts_ns, ev.frame, true);
+            // An answer of unknown kind stands as "not found": it reaches only a step
+            // that a file received would reach too (CTL, ITL: "found or not").
+            let step = match &kind {
+                EventKind::FileNotFound { file, class, via } => {
+                    let received = EventKind::FileReceived {
+                        file: file.clone(),
+                        class: *class,
+                        bytes: 0,
+                        via: *via,
+                    };
+                    steps.of(&kind).filter(|&s| steps.of(&received) == Some(s))
                 }
+                _ => steps.of(&kind),
+            };
+            if let Some(step) = step {
+                dev.boot.reach(seq, step, ev.ts_ns, ev.frame, true);
             }
         }
     }
