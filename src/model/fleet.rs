@@ -19,37 +19,53 @@ pub fn scenario(n: u32, seed: u64, duration_s: u64) -> Scenario {
     with_traffic(n, seed, duration_s, 0.0)
 }
 
+/// A fleet phone's faults: 3 % a silent DHCP server, 2 % a silent TFTP server, 2 % not
+/// provisioned, 1 % a NAK, 1 % no voice VLAN, the rest none.
+fn drawn_faults(rng: &mut Rng) -> Vec<Fault> {
+    match rng.range(0, 99) {
+        0..=2 => vec![Fault::DhcpSilent],
+        3..=4 => vec![Fault::TftpSilent],
+        5..=6 => vec![Fault::NotProvisioned],
+        7 => vec![Fault::DhcpNak],
+        8 => vec![Fault::NoVoiceVlan],
+        _ => Vec::new(),
+    }
+}
+
+/// A fleet phone's SIP transport, UDP or TCP alike.
+fn drawn_transport(rng: &mut Rng) -> SipTransport {
+    if rng.range(0, 1) == 0 {
+        SipTransport::Udp
+    } else {
+        SipTransport::Tcp
+    }
+}
+
+/// The `i`th phone's MAC of a fleet whose MACs start `00:1b:54:<block>`.
+fn fleet_mac(block: u8, i: u32) -> Mac {
+    Mac(MacAddr([
+        0x00,
+        0x1b,
+        0x54,
+        block | (i >> 16) as u8,
+        (i >> 8) as u8,
+        i as u8,
+    ]))
+}
+
 /// [`scenario`] with `traffic_mbps` of background traffic (RTP and bulk TCP).
 pub fn with_traffic(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Scenario {
     let mut rng = Rng::new(seed);
     let n = n.min(60_000);
     let phones = (0..n)
         .map(|i| {
-            let faults = match rng.range(0, 99) {
-                0..=2 => vec![Fault::DhcpSilent],
-                3..=4 => vec![Fault::TftpSilent],
-                5..=6 => vec![Fault::NotProvisioned],
-                7 => vec![Fault::DhcpNak],
-                8 => vec![Fault::NoVoiceVlan],
-                _ => Vec::new(),
-            };
+            let faults = drawn_faults(&mut rng);
             let sip = rng.range(0, 2) == 0;
             PhoneSpec {
-                mac: Mac(MacAddr([
-                    0x00,
-                    0x1b,
-                    0x54,
-                    0x40 | (i >> 16) as u8,
-                    (i >> 8) as u8,
-                    i as u8,
-                ])),
+                mac: fleet_mac(0x40, i),
                 model: if sip { "8851".into() } else { "7970".into() },
                 protocol: if sip { Protocol::Sip } else { Protocol::Sccp },
-                transport: if rng.range(0, 1) == 0 {
-                    SipTransport::Udp
-                } else {
-                    SipTransport::Tcp
-                },
+                transport: drawn_transport(&mut rng),
                 running_load: None,
                 // Power returns floor by floor over five minutes.
                 start_ms: u64::try_from(rng.range(0, 300_000)).unwrap_or(0),
@@ -153,14 +169,7 @@ pub fn varied(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Scenario
         .map(|i| {
             let (model, protocol, load) = MODELS[rng.index(MODELS.len())];
             let v = variant::of(model, protocol);
-            let mut faults = match rng.range(0, 99) {
-                0..=2 => vec![Fault::DhcpSilent],
-                3..=4 => vec![Fault::TftpSilent],
-                5..=6 => vec![Fault::NotProvisioned],
-                7 => vec![Fault::DhcpNak],
-                8 => vec![Fault::NoVoiceVlan],
-                _ => Vec::new(),
-            };
+            let mut faults = drawn_faults(&mut rng);
             faults.retain(|f| match f {
                 Fault::NotProvisioned => v.files != FileScheme::LegacySip,
                 Fault::NoVoiceVlan => v.neighbours != Neighbours::Wireless,
@@ -187,21 +196,10 @@ pub fn varied(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Scenario
                     }
                 };
             PhoneSpec {
-                mac: Mac(MacAddr([
-                    0x00,
-                    0x1b,
-                    0x54,
-                    0x80 | (i >> 16) as u8,
-                    (i >> 8) as u8,
-                    i as u8,
-                ])),
+                mac: fleet_mac(0x80, i),
                 model: model.into(),
                 protocol,
-                transport: if rng.range(0, 1) == 0 {
-                    SipTransport::Udp
-                } else {
-                    SipTransport::Tcp
-                },
+                transport: drawn_transport(&mut rng),
                 running_load: None,
                 start_ms: u64::try_from(rng.range(0, 300_000)).unwrap_or(0),
                 already_registered: rng.range(0, 19) == 0,
