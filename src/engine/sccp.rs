@@ -212,8 +212,8 @@ mod tests {
         message(sh, c, &sccp::parse(bytes).unwrap().0);
     }
 
-    #[test]
-    fn a_sep_register_and_its_ack_register_the_phone() {
+    /// A phone registered: its RegisterReq (frame 1) and the RegisterAck (frame 2).
+    fn registered() -> Shared<'static> {
         let mut sh = shared();
         let reg = encode::sccp_register(
             "SEP001B54AA0001",
@@ -225,6 +225,12 @@ mod tests {
         .unwrap();
         run(&mut sh, 1, &reg, true);
         run(&mut sh, 2, &encode::sccp_register_ack().unwrap(), false);
+        sh
+    }
+
+    #[test]
+    fn a_sep_register_and_its_ack_register_the_phone() {
+        let mut sh = registered();
         run(&mut sh, 3, &encode::sccp_keepalive_ack().unwrap(), false);
         let key = DeviceKey::Mac(PHONE);
         assert_eq!(
@@ -328,17 +334,7 @@ mod tests {
 
     #[test]
     fn an_unregister_ack_ends_the_registration() {
-        let mut sh = shared();
-        let reg = encode::sccp_register(
-            "SEP001B54AA0001",
-            Ipv4Addr::new(10, 1, 1, 20),
-            PHONE,
-            "7970",
-            "SCCP70.9-4-2SR3-1S",
-        )
-        .unwrap();
-        run(&mut sh, 1, &reg, true);
-        run(&mut sh, 2, &encode::sccp_register_ack().unwrap(), false);
+        let mut sh = registered();
         let unreg = |status| {
             sccp::SccpMessage::new(
                 sccp::SccpHeaderVersion(0),
