@@ -655,6 +655,7 @@ pub fn compute<'a>(dev: &'a Device, boot: &'a Boot, cx: &FactContext<'a>) -> Boo
     let counts = std::array::from_fn(|i| EventType::ALL.get(i).map_or(0, |t| boot.count(*t)));
     let dhcp_vlan = boot.dhcp_vlan.flatten();
     let class_files = |c: FileClass| boot.files.iter().filter(move |f| f.class == c);
+    let passed_unseen = cx.visibility.passed_unseen(cx.sequence, boot);
     let basis = Basis {
         dev,
         boot,
@@ -679,8 +680,8 @@ pub fn compute<'a>(dev: &'a Device, boot: &'a Boot, cx: &FactContext<'a>) -> Boo
         failed: boot.cms.iter().filter(|c| c.failed()).collect(),
         furthest: boot.furthest.map(|(s, _, _)| cx.sequence.step(s)),
         waited_ms: (cx.end_ns - boot.last_progress_ns).max(0) / 1_000_000,
-        passed_unseen: cx.visibility.passed_unseen(cx.sequence, boot),
-        answers_captured: cx.visibility.answers_captured(cx.sequence, boot)
+        passed_unseen,
+        answers_captured: cx.visibility.answers_captured(boot, passed_unseen)
             && boot.cut_since_progress == 0,
     };
     let derived = DERIVED.iter().map(|d| (d.value)(&basis)).collect();

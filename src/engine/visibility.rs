@@ -110,28 +110,27 @@ impl Visibility {
         // OFFER, but a REQUEST with no DISCOVER before it is a phone rebooting with
         // the lease it remembers (INIT-REBOOT), which has no OFFER to prove; and a boot
         // the capture joins late passed its earlier steps out of sight, as expected.
-        let seen = boot.reached | boot.inferred;
-        let chain: Vec<u32> = (0..128).filter(|r| on_every_path >> r & 1 == 1).collect();
+        let seen = |r: u32| (boot.reached | boot.inferred) >> r & 1 == 1;
         let mut unseen = 0u128;
-        for w in chain.windows(3) {
-            if let [before, step, after] = *w {
-                let at = |r: u32| seen >> r & 1 == 1;
-                if at(before) && !at(step) && at(after) {
-                    unseen |= 1u128 << step;
+        // The last two steps of the chain, walking it in rank order.
+        let (mut before, mut step): (Option<u32>, Option<u32>) = (None, None);
+        for after in (0..128).filter(|r| on_every_path >> r & 1 == 1) {
+            if let (Some(b), Some(s)) = (before, step) {
+                if seen(b) && !seen(s) && seen(after) {
+                    unseen |= 1u128 << s;
                 }
             }
+            (before, step) = (step, Some(after));
         }
         unseen | boot.inferred
     }
 
-    /// Whether the capture can show the answers `boot` waits for: not when the
-    /// capture holds only the phones' side, nor when this boot has requests, steps
-    /// its progress proves passed, and not one answer.
-    pub fn answers_captured(&self, seq: &Sequence, boot: &Boot) -> bool {
-        if self.directions == Directions::FromPhones {
-            return false;
-        }
-        answers(boot) > 0 || self.passed_unseen(seq, boot) == 0
+    /// Whether the capture can show the answers `boot` waits for, given the steps it
+    /// passed unseen ([`Self::passed_unseen`]): not when the capture holds only the
+    /// phones' side, nor when this boot has steps its progress proves passed and not
+    /// one answer.
+    pub fn answers_captured(&self, boot: &Boot, passed_unseen: u128) -> bool {
+        self.directions != Directions::FromPhones && (answers(boot) > 0 || passed_unseen == 0)
     }
 }
 
