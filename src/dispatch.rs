@@ -10,7 +10,7 @@
 use crate::FastMap;
 use std::net::IpAddr;
 
-use parsers::{cdp, dhcp, http, lldp, sccp, sip, tftp, DissectError, ErrorKind, Proto};
+use parsers::{cdp, dhcp, eapol, http, lldp, sccp, sip, tftp, DissectError, ErrorKind, Proto};
 
 use crate::capture::Frame;
 use crate::link::{self, LinkError, Net, Packet, TcpFlags, TcpSegment, Transport, TunnelKind};
@@ -34,6 +34,8 @@ pub enum Message<'a> {
     Sip(sip::SipMessage<'a>),
     /// The head of one HTTP message on TCP 6970.
     Http(http::HttpMessage<'a>),
+    /// An EAPOL PDU (802.1X port authentication, with its EAP).
+    Eapol(eapol::EapolPdu<'a>),
 }
 
 impl Message<'_> {
@@ -79,6 +81,7 @@ impl Message<'_> {
             Message::Sccp(_) => Proto::Sccp,
             Message::Sip(_) => Proto::Sip,
             Message::Http(_) => Proto::Http,
+            Message::Eapol(_) => Proto::Eapol,
         }
     }
 }
@@ -243,14 +246,14 @@ pub fn sort<'f>(frame: &Frame<'f>) -> Sorted<'f> {
 /// Whether a frame could matter to the dispatcher, decided from the frame alone (no
 /// state), so it can run ahead on another thread and the bulk of a capture (RTP, file
 /// copies, web) never reaches the dissectors. Everything the dispatcher reads passes:
-/// CDP, LLDP, frames the link layer cannot slice (counted there), DHCP, TFTP, SIP and
+/// CDP, LLDP, EAPOL, frames the link layer cannot slice (counted there), DHCP, TFTP, SIP and
 /// the TCP ports of SCCP, SIP and HTTP config. A TFTP transfer moves to ports both ends
 /// choose, so a datagram on other ports passes when it starts with a TFTP opcode
 /// (0x0001-0x0006); one that does not is not TFTP, even between a transfer's ends.
 /// Takes the frame as the link layer sliced it; one it cannot slice always passes.
 pub fn packet_worth_dissecting(packet: &Packet<'_>) -> bool {
     match packet.net {
-        Net::Cdp(_) | Net::Lldp(_) => true,
+        Net::Cdp(_) | Net::Lldp(_) | Net::Eapol(_) => true,
         Net::Ip(ip) => transport_worth_dissecting(&ip.transport),
         Net::OtherEthertype(_) | Net::OtherLlc => false,
     }
@@ -500,6 +503,7 @@ impl Dispatcher {
         match packet.net {
             Net::Cdp(b) => emit(&mut self.stats, cdp::parse(b).map(Message::Cdp).into()),
             Net::Lldp(b) => emit(&mut self.stats, lldp::parse(b).map(Message::Lldp).into()),
+            Net::Eapol(b) => emit(&mut self.stats, eapol::parse(b).map(Message::Eapol).into()),
             Net::Ip(ip) => match ip.transport {
                 Transport::Udp { .. } => {
                     let datagram = Datagram::of(&ip);

@@ -189,6 +189,7 @@ pub fn summary(msg: &Result<Message<'_>, DissectError>, out: &mut String) {
         Ok(Message::Sccp(m)) => describe::sccp::summary(m, out),
         Ok(Message::Sip(m)) => describe::sip::summary(m, out),
         Ok(Message::Http(m)) => describe::http::summary(m, out),
+        Ok(Message::Eapol(m)) => describe::eapol::summary(m, out),
         Err(e) => {
             let _ = write!(
                 out,
@@ -343,6 +344,7 @@ fn json_line(
         Ok(Message::Sccp(m)) => describe::sccp::fields(m, &mut obj),
         Ok(Message::Sip(m)) => describe::sip::fields(m, &mut obj),
         Ok(Message::Http(m)) => describe::http::fields(m, &mut obj),
+        Ok(Message::Eapol(m)) => describe::eapol::fields(m, &mut obj),
         Err(e) => {
             let mut err = Map::new();
             err.insert("offset".into(), e.offset.into());

@@ -228,6 +228,8 @@ pub enum Net<'a> {
     Cdp(&'a [u8]),
     /// An LLDP PDU (ether type 0x88cc).
     Lldp(&'a [u8]),
+    /// An EAPOL PDU (ether type 0x888e: 802.1X port authentication).
+    Eapol(&'a [u8]),
     /// IPv4 or IPv6.
     Ip(Ip<'a>),
     /// Another ether type (ARP, …).
@@ -719,6 +721,7 @@ fn ethertype_payload_after<'a>(
     }
     Ok(match kind {
         ETHERTYPE_LLDP => Net::Lldp(body),
+        parsers::eapol::ETHER_TYPE => Net::Eapol(body),
         ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => Net::Ip(ip(body)?),
         other => Net::OtherEthertype(other),
     })

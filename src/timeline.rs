@@ -78,6 +78,45 @@ pub enum EventKind {
         /// CDP or LLDP.
         proto: DiscoveryProto,
     },
+    /// The phone's EAPOL-Start: it asks the switch port to authenticate it (802.1X).
+    EapolStart,
+    /// The authenticator's (switch port's) EAP Request/Identity.
+    EapIdentityRequest,
+    /// The phone's EAP Response/Identity: who it says it is (`CP-<model>-SEP<MAC>`).
+    EapIdentity {
+        /// The identity, escaped.
+        identity: Box<str>,
+    },
+    /// An EAP method offered by the authentication server (a Request of a new type), or
+    /// one the phone asked for instead (its Legacy Nak).
+    EapMethod {
+        /// The EAP type code (13 TLS, 25 PEAP, 43 FAST, 4 MD5, …).
+        method: u8,
+        /// Whether the phone sent it (a Nak) rather than the authenticator.
+        from_phone: bool,
+    },
+    /// EAP-Success: the port is authorised.
+    EapSuccess,
+    /// EAP-Failure: the port stays unauthorised.
+    EapFailure,
+    /// The phone's EAPOL-Logoff.
+    EapolLogoff,
+    /// The PoE power the phone asks for (CDP Power Requested, else Power Consumption;
+    /// LLDP 802.3 PD requested power; LLDP-MED Extended Power-via-MDI from a PD).
+    PoeRequest {
+        /// CDP or LLDP.
+        proto: DiscoveryProto,
+        /// The most it asks for, in milliwatts.
+        mw: u32,
+    },
+    /// The PoE power the switch offers the phone (CDP Power Available; LLDP 802.3 PSE
+    /// allocated power; LLDP-MED Extended Power-via-MDI from the PSE).
+    PoeGrant {
+        /// CDP or LLDP.
+        proto: DiscoveryProto,
+        /// The power offered, in milliwatts.
+        mw: u32,
+    },
     /// DHCP DISCOVER.
     DhcpDiscover {
         /// Transaction id.
@@ -325,6 +364,15 @@ event_types! {
     PhoneAnnounce => "phone_announce", Discovery, "the phone's own CDP / LLDP-MED";
     SwitchVoiceVlan => "switch_voice_vlan", Discovery, "the switch's CDP / LLDP-MED with a voice VLAN";
     SwitchNoVoiceVlan => "switch_no_voice_vlan", Discovery, "the switch's CDP / LLDP without a voice VLAN";
+    EapolStart => "eapol_start", Discovery, "the phone's EAPOL-Start (802.1X)";
+    EapIdentityRequest => "eap_identity_request", Discovery, "EAP Request/Identity from the switch port (802.1X authenticator)";
+    EapIdentity => "eap_identity", Discovery, "the phone's EAP Response/Identity";
+    EapMethod => "eap_method", Discovery, "EAP methods offered by the authentication server, or asked for by the phone (Nak)";
+    EapSuccess => "eap_success", Discovery, "EAP-Success: the switch port authorised the phone";
+    EapFailure => "eap_failure", Discovery, "EAP-Failure: the switch port refused the phone";
+    EapolLogoff => "eapol_logoff", Discovery, "the phone's EAPOL-Logoff";
+    PoeRequest => "poe_request", Discovery, "the PoE power the phone asks for (CDP, LLDP 802.3 / LLDP-MED)";
+    PoeGrant => "poe_grant", Discovery, "the PoE power the switch offers the phone (CDP Power Available, LLDP)";
     DhcpDiscover => "dhcp_discover", Dhcp, "DHCP DISCOVERs";
     DhcpOffer => "dhcp_offer", Dhcp, "DHCP OFFERs";
     DhcpRequest => "dhcp_request", Dhcp, "DHCP REQUESTs";
@@ -392,6 +440,15 @@ impl EventKind {
             EventKind::PhoneAnnounce { .. } => EventType::PhoneAnnounce,
             EventKind::SwitchVoiceVlan { .. } => EventType::SwitchVoiceVlan,
             EventKind::SwitchNoVoiceVlan { .. } => EventType::SwitchNoVoiceVlan,
+            EventKind::EapolStart => EventType::EapolStart,
+            EventKind::EapIdentityRequest => EventType::EapIdentityRequest,
+            EventKind::EapIdentity { .. } => EventType::EapIdentity,
+            EventKind::EapMethod { .. } => EventType::EapMethod,
+            EventKind::EapSuccess => EventType::EapSuccess,
+            EventKind::EapFailure => EventType::EapFailure,
+            EventKind::EapolLogoff => EventType::EapolLogoff,
+            EventKind::PoeRequest { .. } => EventType::PoeRequest,
+            EventKind::PoeGrant { .. } => EventType::PoeGrant,
             EventKind::DhcpDiscover { .. } => EventType::DhcpDiscover,
             EventKind::DhcpOffer { .. } => EventType::DhcpOffer,
             EventKind::DhcpRequest { .. } => EventType::DhcpRequest,
@@ -452,6 +509,9 @@ impl EventKind {
 pub enum PeerRole {
     /// The access switch (CDP / LLDP-MED).
     Switch,
+    /// The switch port as 802.1X authenticator (EAPOL), relaying the authentication
+    /// server's EAP.
+    Authenticator,
     /// The DHCP server (or its relay).
     DhcpServer,
     /// A TFTP or HTTP (6970) configuration / firmware server.
@@ -465,6 +525,7 @@ impl PeerRole {
     pub fn as_str(self) -> &'static str {
         match self {
             PeerRole::Switch => "switch",
+            PeerRole::Authenticator => "authenticator",
             PeerRole::DhcpServer => "dhcp_server",
             PeerRole::FileServer => "file_server",
             PeerRole::CallManager => "call_manager",
@@ -521,6 +582,19 @@ impl EventKind {
             EventKind::SwitchVoiceVlan { .. } | EventKind::SwitchNoVoiceVlan { .. } => {
                 x(PeerRole::Switch, ToPhone, None)
             }
+            EventKind::EapolStart | EventKind::EapIdentity { .. } | EventKind::EapolLogoff => {
+                x(PeerRole::Authenticator, FromPhone, None)
+            }
+            EventKind::EapIdentityRequest | EventKind::EapSuccess | EventKind::EapFailure => {
+                x(PeerRole::Authenticator, ToPhone, None)
+            }
+            EventKind::EapMethod { from_phone, .. } => x(
+                PeerRole::Authenticator,
+                if *from_phone { FromPhone } else { ToPhone },
+                None,
+            ),
+            EventKind::PoeRequest { .. } => x(PeerRole::Switch, FromPhone, None),
+            EventKind::PoeGrant { .. } => x(PeerRole::Switch, ToPhone, None),
             EventKind::DhcpDiscover { .. }
             | EventKind::DhcpRequest { .. }
             | EventKind::DhcpDecline { .. } => x(PeerRole::DhcpServer, FromPhone, None),
@@ -584,6 +658,7 @@ impl Event {
             EventKind::FileError { file, text, .. } => file.len() + text.len(),
             EventKind::RegisterReject { reason, .. } => reason.len(),
             EventKind::Alarm { text } => text.len(),
+            EventKind::EapIdentity { identity } => identity.len(),
             EventKind::SipCall { message, .. } => message.len(),
             EventKind::DhcpOffer {
                 option150_ascii, ..
@@ -643,6 +718,42 @@ impl EventKind {
                 out.put("switch ");
                 out.put(proto.as_str());
                 out.put(": no voice VLAN");
+            }
+            EventKind::EapolStart => out.put("802.1X: EAPOL-Start from the phone"),
+            EventKind::EapIdentityRequest => {
+                out.put("802.1X: EAP Request/Identity from the switch port");
+            }
+            EventKind::EapIdentity { identity } => {
+                out.put("802.1X: EAP Response/Identity \"");
+                out.put(identity);
+                out.put("\"");
+            }
+            EventKind::EapMethod { method, from_phone } => {
+                out.put(if *from_phone {
+                    "802.1X: the phone asks for EAP method "
+                } else {
+                    "802.1X: EAP method "
+                });
+                put_eap_method(out, *method);
+                if !*from_phone {
+                    out.put(" offered");
+                }
+            }
+            EventKind::EapSuccess => out.put("802.1X: EAP-Success, port authorised"),
+            EventKind::EapFailure => out.put("802.1X: EAP-Failure, port not authorised"),
+            EventKind::EapolLogoff => out.put("802.1X: EAPOL-Logoff from the phone"),
+            EventKind::PoeRequest { proto, mw } => {
+                out.put(proto.as_str());
+                out.put(": the phone asks for ");
+                put_decimal(out, (*mw).into());
+                out.put(" mW of PoE");
+            }
+            EventKind::PoeGrant { proto, mw } => {
+                out.put("switch ");
+                out.put(proto.as_str());
+                out.put(": ");
+                put_decimal(out, (*mw).into());
+                out.put(" mW of PoE available");
             }
             EventKind::DhcpDiscover { xid, vlan } => {
                 out.put("DHCP DISCOVER xid ");
@@ -934,6 +1045,22 @@ fn put_xid(out: &mut Vec<u8>, xid: u32) {
     let _ = write!(out, "{xid:#010x}");
 }
 
+/// An EAP method: its name and code (`TLS (13)`), or `type N` when it has none.
+fn put_eap_method(out: &mut Vec<u8>, method: u8) {
+    match parsers::eapol::EapType(method).name() {
+        Some(name) => {
+            out.put(name);
+            out.put(" (");
+            put_decimal(out, method.into());
+            out.put(")");
+        }
+        None => {
+            out.put("type ");
+            put_decimal(out, method.into());
+        }
+    }
+}
+
 fn via_request(via: FileTransport) -> &'static str {
     match via {
         FileTransport::Tftp => "TFTP read request",
@@ -1002,6 +1129,33 @@ mod tests {
                 }
                 EventKind::SwitchNoVoiceVlan { proto } => {
                     write!(f, "switch {proto}: no voice VLAN")
+                }
+                EventKind::EapolStart => write!(f, "802.1X: EAPOL-Start from the phone"),
+                EventKind::EapIdentityRequest => {
+                    write!(f, "802.1X: EAP Request/Identity from the switch port")
+                }
+                EventKind::EapIdentity { identity } => {
+                    write!(f, "802.1X: EAP Response/Identity \"{identity}\"")
+                }
+                EventKind::EapMethod { method, from_phone } => {
+                    let name = match parsers::eapol::EapType(*method).name() {
+                        Some(n) => format!("{n} ({method})"),
+                        None => format!("type {method}"),
+                    };
+                    if *from_phone {
+                        write!(f, "802.1X: the phone asks for EAP method {name}")
+                    } else {
+                        write!(f, "802.1X: EAP method {name} offered")
+                    }
+                }
+                EventKind::EapSuccess => write!(f, "802.1X: EAP-Success, port authorised"),
+                EventKind::EapFailure => write!(f, "802.1X: EAP-Failure, port not authorised"),
+                EventKind::EapolLogoff => write!(f, "802.1X: EAPOL-Logoff from the phone"),
+                EventKind::PoeRequest { proto, mw } => {
+                    write!(f, "{proto}: the phone asks for {mw} mW of PoE")
+                }
+                EventKind::PoeGrant { proto, mw } => {
+                    write!(f, "switch {proto}: {mw} mW of PoE available")
                 }
                 EventKind::DhcpDiscover { xid, vlan } => match vlan {
                     Some(v) => write!(f, "DHCP DISCOVER xid {xid:#010x} on VLAN {v}"),
@@ -1199,6 +1353,26 @@ mod tests {
                 },
                 EventKind::SwitchNoVoiceVlan {
                     proto: DiscoveryProto::Cdp,
+                },
+                EventKind::EapolStart,
+                EventKind::EapIdentityRequest,
+                EventKind::EapIdentity {
+                    identity: text.clone(),
+                },
+                EventKind::EapMethod {
+                    method: n as u8,
+                    from_phone: i % 2 == 0,
+                },
+                EventKind::EapSuccess,
+                EventKind::EapFailure,
+                EventKind::EapolLogoff,
+                EventKind::PoeRequest {
+                    proto: DiscoveryProto::Cdp,
+                    mw: n as u32,
+                },
+                EventKind::PoeGrant {
+                    proto: DiscoveryProto::Lldp,
+                    mw: n as u32,
                 },
                 EventKind::DhcpDiscover {
                     xid: n as u32,

@@ -118,6 +118,17 @@ pub struct ModelTiming {
     pub keepalive_jitter_ms: MsRange,
     /// The model's call manager answers a keepalive.
     pub keepalive_answer_ms: MsRange,
+    /// 802.1X: the next EAP message of the exchange, either way (the switch relaying the
+    /// RADIUS server's answer, or the phone's).
+    pub eap_answer_ms: MsRange,
+    /// 802.1X: the switch port's EAP Request/Identity period while nobody answers
+    /// (Cisco `dot1x timeout tx-period`, 30 s by default).
+    pub dot1x_tx_period_ms: i64,
+    /// 802.1X: after an EAP-Failure, the switch port's wait before it tries again (Cisco
+    /// `dot1x timeout quiet-period`, 60 s by default).
+    pub dot1x_quiet_period_ms: i64,
+    /// 802.1X: from the EAP-Success (or MAB letting the phone in) to its DISCOVER.
+    pub dot1x_success_to_discover_ms: MsRange,
 }
 
 /// One value of [`ModelTiming`]: a range, or one time.
@@ -131,7 +142,7 @@ pub enum ModelValue {
 
 impl ModelTiming {
     /// Every value, by its name in the file, in the file's order.
-    pub fn by_name(&self) -> [(&'static str, ModelValue); 28] {
+    pub fn by_name(&self) -> [(&'static str, ModelValue); 32] {
         use ModelValue::{Ms, Range};
         // Every field named: a new one is a compile error until it is listed.
         let ModelTiming {
@@ -163,6 +174,10 @@ impl ModelTiming {
             keepalive_sip_ms,
             keepalive_jitter_ms,
             keepalive_answer_ms,
+            eap_answer_ms,
+            dot1x_tx_period_ms,
+            dot1x_quiet_period_ms,
+            dot1x_success_to_discover_ms,
         } = *self;
         [
             ("no_voice_vlan_ms", Range(no_voice_vlan_ms)),
@@ -193,6 +208,13 @@ impl ModelTiming {
             ("keepalive_sip_ms", Ms(keepalive_sip_ms)),
             ("keepalive_jitter_ms", Range(keepalive_jitter_ms)),
             ("keepalive_answer_ms", Range(keepalive_answer_ms)),
+            ("eap_answer_ms", Range(eap_answer_ms)),
+            ("dot1x_tx_period_ms", Ms(dot1x_tx_period_ms)),
+            ("dot1x_quiet_period_ms", Ms(dot1x_quiet_period_ms)),
+            (
+                "dot1x_success_to_discover_ms",
+                Range(dot1x_success_to_discover_ms),
+            ),
         ]
     }
 }

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 pub mod cdp;
 pub mod dhcp;
+pub mod eapol;
 pub mod http;
 pub mod lldp;
 pub mod sccp;

@@ -190,6 +190,8 @@ pub enum NameSource {
     AddressOfRecord,
     /// The DHCP host name (option 12) of a phone, when it is a `SEP<MAC>` name.
     DhcpHostName,
+    /// The `SEP<MAC>` of its 802.1X identity (`CP-<model>-SEP<MAC>`).
+    Dot1xIdentity,
     /// A file named after it that it asked for (`SEP<MAC>.cnf.xml`, `CTLSEP<MAC>.tlv`).
     ConfigFile,
     /// The LLDP system name.
@@ -206,6 +208,7 @@ impl NameSource {
         match self {
             NameSource::AddressOfRecord => "sip_address_of_record",
             NameSource::DhcpHostName => "dhcp_host_name",
+            NameSource::Dot1xIdentity => "dot1x_identity",
             NameSource::ConfigFile => "config_file",
             NameSource::Lldp => "lldp_system_name",
             NameSource::Cdp => "cdp_device_id",
@@ -367,6 +370,125 @@ pub struct Boot {
     /// Bytes of the names in `files`, kept as they are added: the budget asks at
     /// every event.
     file_name_bytes: usize,
+    /// What the switch port said: voice VLAN, PoE and 802.1X (`engine/dot1x.rs`).
+    pub port: PortState,
+}
+
+/// How many of a boot's port events (802.1X, PoE) are kept to carry into the next
+/// boot when they came after the last progress of this one.
+pub const MAX_PORT_EVENTS: usize = 24;
+
+/// What the switch port said to a boot: the voice VLAN each protocol gave, the PoE
+/// asked for and offered, and the port's 802.1X authentication.
+#[derive(Debug, Clone, Default)]
+pub struct PortState {
+    /// The voice VLAN given by CDP (VoIP VLAN reply) and by LLDP-MED (voice policy).
+    pub voice_vlans: [Option<u16>; 2],
+    /// The PoE the phone asked for, per protocol (CDP, LLDP), in mW: the most.
+    pub poe_requested: [Option<u32>; 2],
+    /// The PoE the switch offered, per protocol, in mW: the last.
+    pub poe_granted: [Option<u32>; 2],
+    /// The 802.1X exchange, when the port ran one.
+    pub auth: Option<Box<PortAuth>>,
+    /// The port events (802.1X, PoE, voice VLAN), the latest ones, with their frames and
+    /// times: those after the boot's last progress belong to the next boot, which a
+    /// DISCOVER opens only after them.
+    pub events: Vec<(EventType, u64, i64)>,
+}
+
+/// A port's 802.1X exchange with the phone, as far as the boot saw it.
+#[derive(Debug, Clone, Default)]
+pub struct PortAuth {
+    /// When its first message came.
+    pub first_ns: i64,
+    /// The identity the phone gave (escaped).
+    pub identity: Option<Box<str>>,
+    /// The last EAP method offered or asked for.
+    pub method: Option<u8>,
+    /// The last outcome: success (`true`) or failure, and when.
+    pub outcome: Option<(bool, i64)>,
+    /// The phone sent EAPOL (Start, a Response, Logoff).
+    pub phone_spoke: bool,
+    /// The Identity requests of the switch port.
+    pub identity_requests: u32,
+    /// The first DHCP OFFER after the exchange began: where MAB let the phone in when
+    /// no EAP outcome came.
+    pub first_offer_ns: Option<i64>,
+}
+
+impl PortAuth {
+    /// Heap bytes it holds.
+    pub fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<PortAuth>() + self.identity.as_ref().map_or(0, |s| s.len())
+    }
+
+    /// Whether the port is unauthorised at the end: a failure last, or requests and
+    /// no outcome at all and no OFFER (MAB never let the phone in).
+    pub fn unauthorised(&self) -> bool {
+        match self.outcome {
+            Some((ok, _)) => !ok,
+            None => self.first_offer_ns.is_none(),
+        }
+    }
+
+    /// When the port let the phone in: EAP-Success, else (MAB, or an open port) the
+    /// first OFFER; `None` while it has not.
+    pub fn authorised_ns(&self) -> Option<i64> {
+        match self.outcome {
+            Some((true, t)) => Some(t),
+            Some((false, _)) => None,
+            None => self.first_offer_ns,
+        }
+    }
+}
+
+impl PortState {
+    /// Note a port event for carrying (the last [`MAX_PORT_EVENTS`]).
+    pub fn keep(&mut self, t: EventType, frame: u64, ts_ns: i64) {
+        // The latest ones: a running phone's periodic CDP would fill it for good.
+        if self.events.len() >= MAX_PORT_EVENTS {
+            self.events.remove(0);
+        }
+        self.events.push((t, frame, ts_ns));
+    }
+
+    /// Heap bytes it holds.
+    pub fn heap_bytes(&self) -> usize {
+        self.events.capacity() * std::mem::size_of::<(EventType, u64, i64)>()
+            + self.auth.as_ref().map_or(0, |a| a.heap_bytes())
+    }
+
+    /// What of it came after `since` (a boot's last progress): the part of the port's
+    /// exchange that belongs to the next boot.
+    fn after(&self, since: i64) -> PortState {
+        let events: Vec<_> = self
+            .events
+            .iter()
+            .copied()
+            .filter(|&(_, _, t)| t > since)
+            .collect();
+        let has = |f: fn(EventType) -> bool| events.iter().any(|&(t, _, _)| f(t));
+        let auth = self.auth.as_ref().filter(|a| a.first_ns > since).cloned();
+        PortState {
+            voice_vlans: if has(|t| t == EventType::SwitchVoiceVlan) {
+                self.voice_vlans
+            } else {
+                [None; 2]
+            },
+            poe_requested: if has(|t| t == EventType::PoeRequest) {
+                self.poe_requested
+            } else {
+                [None; 2]
+            },
+            poe_granted: if has(|t| t == EventType::PoeGrant) {
+                self.poe_granted
+            } else {
+                [None; 2]
+            },
+            auth,
+            events,
+        }
+    }
 }
 
 impl Boot {
@@ -407,6 +529,7 @@ impl Boot {
             firmware_received: false,
             frozen: false,
             file_name_bytes: 0,
+            port: PortState::default(),
         }
     }
 
@@ -428,6 +551,7 @@ impl Boot {
             + text(&self.alarm)
             + text(&self.option150_ascii)
             + self.reject.as_ref().map_or(0, |r| r.1.len())
+            + self.port.heap_bytes()
     }
 
     /// A running phone's boot: it announced its address, and nothing of a boot (no
@@ -645,6 +769,8 @@ pub struct Device {
     pub last_announce: Option<(i64, u64)>,
     /// The switch's last answer to it (time, frame, voice VLAN).
     pub last_switch: Option<(i64, u64, Option<u16>)>,
+    /// The switch port it is on, as the switch's CDP / LLDP Port ID names it.
+    pub switch_port: Option<Box<str>>,
     /// The memory budget is spent: no timeline entry or earlier boot is kept any more.
     frozen: bool,
     /// First and last capture time it was seen.
@@ -684,6 +810,7 @@ impl Device {
             firmware_reboots: 0,
             last_announce: None,
             last_switch: None,
+            switch_port: None,
             frozen: false,
             first_ns: ts_ns,
             last_ns: ts_ns,
@@ -706,6 +833,7 @@ impl Device {
         };
         key + text(&self.name)
             + text(&self.model)
+            + text(&self.switch_port)
             + self.timeline.heap_bytes()
             + self.boot.heap_bytes()
             + self.earlier.capacity() * std::mem::size_of::<Boot>()
@@ -858,6 +986,26 @@ impl Device {
                 }
             }
         }
+        // The port's exchange after the last progress (the phone restarted: its new
+        // announcement, PoE and 802.1X come before the DISCOVER that opens this boot).
+        let port = self.boot.port.after(last_progress);
+        for &(t, f, ts) in &port.events {
+            if t != EventType::SwitchVoiceVlan {
+                boot.note(t, f, ts);
+            }
+        }
+        if let (Some(s), Some(at)) = (
+            carried.port_auth,
+            port.auth.as_ref().and_then(|a| a.outcome).filter(|o| o.0),
+        ) {
+            let frame = port
+                .events
+                .iter()
+                .find(|e| e.0 == EventType::EapSuccess && e.2 == at.1)
+                .map_or(frame, |e| e.1);
+            boot.reach(seq, s, at.1, frame, false);
+        }
+        boot.port = port;
         self.revision += 1;
         let old = std::mem::replace(&mut self.boot, boot);
         // Frozen, a device keeps as many earlier boots as it had, no more (none if

@@ -126,9 +126,15 @@ impl Discovery {
             + 2 * table(MAX_ANNOUNCES + 1, size_of::<(MacAddr, (u32, i64))>())
     }
 
-    /// A CDP packet: a phone's announcement, a router's, or a switch's answer.
-    pub fn cdp(&mut self, sh: &mut Shared<'_>, ctx: Ctx, p: &cdp::CdpPacket<'_>) {
-        let Some(src) = ctx.src_mac else { return };
+    /// A CDP packet: a phone's announcement, a router's, or a switch's answer. A
+    /// switch's answer paired with a phone gives both MACs (switch, phone).
+    pub fn cdp(
+        &mut self,
+        sh: &mut Shared<'_>,
+        ctx: Ctx,
+        p: &cdp::CdpPacket<'_>,
+    ) -> Option<(MacAddr, MacAddr)> {
+        let src = ctx.src_mac?;
         let device_id = p.device_id().map(lossy);
         let sender = cdp_sender(sh, p, device_id.as_deref());
         let said = Said {
@@ -142,20 +148,41 @@ impl Discovery {
                 .find(|a| !a.is_unspecified()),
         };
         match sender {
-            Sender::Phone(why) => self.announce(sh, ctx, src, why, said),
+            Sender::Phone(why) => {
+                self.announce(sh, ctx, src, why, said);
+                // What it asks for: the most of its Power Requested levels (CDPv2,
+                // mW), else its Power Consumption (mW).
+                let asked = p
+                    .power_requested()
+                    .and_then(|r| r.levels_mw().max())
+                    .or_else(|| p.power_consumption_mw().map(u32::from));
+                poe(sh, ctx, src, DiscoveryProto::Cdp, asked, false);
+            }
             Sender::Other(why) => other_device(sh, ctx, src, why, said),
             Sender::Switch => {
                 let vlan = p.voice_vlan_reply().and_then(|v| v.vlan);
-                self.switch_answer(sh, ctx, src, DiscoveryProto::Cdp, vlan);
+                let port = p.port_id().map(lossy);
+                let phone = self.switch_answer(sh, ctx, src, DiscoveryProto::Cdp, vlan, port)?;
+                // Power Available: the power available first, then the management
+                // power level (`pwr avail 15400, pwr man -1` in the switch's debug).
+                let offered = p.power_available().and_then(|a| a.levels_mw().next());
+                poe(sh, ctx, phone, DiscoveryProto::Cdp, offered, true);
+                return Some((src, phone));
             }
             Sender::Ignored => {}
         }
+        None
     }
 
     /// An LLDP PDU: a phone's (LLDP-MED endpoint), a computer's, or a switch's (MED
-    /// network policy).
-    pub fn lldp(&mut self, sh: &mut Shared<'_>, ctx: Ctx, p: &lldp::LldpPdu<'_>) {
-        let Some(src) = ctx.src_mac else { return };
+    /// network policy). A switch's answer paired with a phone gives both MACs.
+    pub fn lldp(
+        &mut self,
+        sh: &mut Shared<'_>,
+        ctx: Ctx,
+        p: &lldp::LldpPdu<'_>,
+    ) -> Option<(MacAddr, MacAddr)> {
+        let src = ctx.src_mac?;
         let name = p.system_name().map(lossy);
         let sender = lldp_sender(p, name.as_deref());
         let said = Said {
@@ -171,17 +198,38 @@ impl Discovery {
                 .find(|a| !a.is_unspecified()),
         };
         match sender {
-            Sender::Phone(why) => self.announce(sh, ctx, src, why, said),
+            Sender::Phone(why) => {
+                self.announce(sh, ctx, src, why, said);
+                poe(
+                    sh,
+                    ctx,
+                    src,
+                    DiscoveryProto::Lldp,
+                    lldp_power(p, false),
+                    false,
+                );
+            }
             Sender::Other(why) => other_device(sh, ctx, src, why, said),
             Sender::Switch => {
                 let vlan = p
                     .policy(lldp::MedAppType::VOICE)
                     .filter(|pol| !pol.unknown && pol.tagged)
                     .map(|pol| pol.vlan);
-                self.switch_answer(sh, ctx, src, DiscoveryProto::Lldp, vlan);
+                let port = p.port_id().map(lossy);
+                let phone = self.switch_answer(sh, ctx, src, DiscoveryProto::Lldp, vlan, port)?;
+                poe(
+                    sh,
+                    ctx,
+                    phone,
+                    DiscoveryProto::Lldp,
+                    lldp_power(p, true),
+                    true,
+                );
+                return Some((src, phone));
             }
             Sender::Ignored => {}
         }
+        None
     }
 
     fn announce(&mut self, sh: &mut Shared<'_>, ctx: Ctx, mac: MacAddr, why: Clue, said: Said) {
@@ -224,7 +272,7 @@ impl Discovery {
     }
 
     /// A switch's CDP/LLDP: the answer to the oldest phone announcement still
-    /// waiting for one from that protocol.
+    /// waiting for one from that protocol; the phone it answered.
     fn switch_answer(
         &mut self,
         sh: &mut Shared<'_>,
@@ -232,25 +280,91 @@ impl Discovery {
         switch: MacAddr,
         proto: DiscoveryProto,
         vlan: Option<u16>,
-    ) {
+        port: Option<String>,
+    ) -> Option<MacAddr> {
         self.announces
             .expire(ctx.ts_ns, Windows::ns(sh.rules.windows.switch_answer_ms));
-        let Some(mac) = self.announces.answer(switch, proto == DiscoveryProto::Cdp) else {
-            return;
-        };
+        let mac = self
+            .announces
+            .answer(switch, proto == DiscoveryProto::Cdp)?;
         let kind = match vlan {
             Some(vlan) => EventKind::SwitchVoiceVlan { proto, vlan },
             None => EventKind::SwitchNoVoiceVlan { proto },
         };
         if let Some(dev) = sh.devices.get_mut(&DeviceKey::Mac(mac)) {
             dev.last_switch = Some((ctx.ts_ns, ctx.frame, vlan));
+            if let Some(port) = port.filter(|p| dev.switch_port.as_deref() != Some(p)) {
+                dev.switch_port = Some(port.into());
+            }
             // A second answer (LLDP after CDP) only adds the VLAN if the first lacked it.
             if vlan.is_none() && dev.boot.voice_vlan.is_some() {
-                return;
+                return Some(mac);
             }
         }
         sh.emit(&DeviceKey::Mac(mac), ctx, kind, false);
+        Some(mac)
     }
+}
+
+/// The PoE an LLDP PDU asks for (`grant` false: a powered device's) or offers (a
+/// PSE's), in mW: the 802.3at fields of Power via MDI (requested, allocated; 0.1 W
+/// units), else LLDP-MED Extended Power-via-MDI of that power type (0.1 W units).
+fn lldp_power(p: &lldp::LldpPdu<'_>, grant: bool) -> Option<u32> {
+    // Port class bit 0 of the MDI power support: 1 for a PSE, 0 for a PD.
+    let mdi = p
+        .mdi_power()
+        .filter(|m| (m.support & 1 == 1) == grant)
+        .and_then(|m| m.extension)
+        .map(|x| {
+            if grant {
+                x.allocated_dw
+            } else {
+                x.requested_dw
+            }
+        })
+        .filter(|&dw| dw > 0)
+        .map(|dw| u32::from(dw) * 100);
+    // Power type 0 is a PSE's, 1 a PD's.
+    let med = p
+        .extended_power()
+        .filter(|e| (e.power_type == 0) == grant && e.power_dw > 0)
+        .map(|e| e.power_mw());
+    mdi.or(med)
+}
+
+/// The PoE `mac` asks for (`grant` false) or the switch offers it, recorded when it
+/// is new for its boot (a running phone repeats it every minute).
+fn poe(
+    sh: &mut Shared<'_>,
+    ctx: Ctx,
+    mac: MacAddr,
+    proto: DiscoveryProto,
+    mw: Option<u32>,
+    grant: bool,
+) {
+    let Some(mw) = mw.filter(|&mw| mw > 0) else {
+        return;
+    };
+    let key = DeviceKey::Mac(mac);
+    let Some(dev) = sh.devices.get(&key) else {
+        return;
+    };
+    let at = super::progress::proto_at(proto);
+    let port = &dev.boot.port;
+    let known = if grant {
+        port.poe_granted[at] == Some(mw)
+    } else {
+        port.poe_requested[at].is_some_and(|was| was >= mw)
+    };
+    if dev.kind != DeviceKind::Phone || known {
+        return;
+    }
+    let kind = if grant {
+        EventKind::PoeGrant { proto, mw }
+    } else {
+        EventKind::PoeRequest { proto, mw }
+    };
+    sh.emit(&key, ctx, kind, false);
 }
 
 /// What a device says of itself in its CDP or LLDP.

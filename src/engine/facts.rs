@@ -484,7 +484,144 @@ pub const DERIVED: &[Derived] = &[
         doc: "the call manager that confirmed it",
         value: |x| addr(x.boot.unregistered),
     },
+    // The switch port: 802.1X, PoE, the voice VLAN each protocol gave.
+    Derived {
+        name: "switch_port",
+        ty: FactType::Str,
+        doc: "the switch port the phone is on, as the switch's CDP / LLDP names it (empty: not seen)",
+        value: |x| s(x.dev.switch_port.as_deref()),
+    },
+    Derived {
+        name: "dot1x",
+        ty: FactType::Bool,
+        doc: "the switch port ran 802.1X (EAPOL) with the device in this boot",
+        value: |x| b(x.boot.port.auth.is_some()),
+    },
+    Derived {
+        name: "dot1x_identity",
+        ty: FactType::Str,
+        doc: "the identity the device gave (EAP Response/Identity; a Cisco phone's is CP-<model>-SEP<MAC>)",
+        value: |x| s(x.boot.port.auth.as_ref().and_then(|a| a.identity.as_deref())),
+    },
+    Derived {
+        name: "dot1x_method",
+        ty: FactType::Str,
+        doc: "the last EAP method offered or asked for (TLS, PEAP, FAST, MD5-Challenge, …; empty: none)",
+        value: |x| s(x.boot.port.auth.as_ref().and_then(|a| a.method).map(|m| {
+            parsers::eapol::EapType(m)
+                .name()
+                .map_or_else(|| format!("type {m}"), str::to_owned)
+        })),
+    },
+    Derived {
+        name: "dot1x_identity_requests",
+        ty: FactType::Int,
+        doc: "EAP Request/Identity messages of the switch port",
+        value: |x| i(x.boot.port.auth.as_ref().map_or(0, |a| i64::from(a.identity_requests))),
+    },
+    Derived {
+        name: "dot1x_phone_silent",
+        ty: FactType::Bool,
+        doc: "the switch port asked for an identity and the device sent no EAPOL at all (no 802.1X supplicant: only MAB lets it in)",
+        value: |x| b(x.boot.port.auth.as_ref().is_some_and(|a| !a.phone_spoke && a.identity_requests > 0)),
+    },
+    Derived {
+        name: "dot1x_failed",
+        ty: FactType::Bool,
+        doc: "802.1X ended in EAP-Failure and no EAP-Success followed",
+        value: |x| b(x.boot.port.auth.as_ref().is_some_and(|a| a.outcome.is_some_and(|o| !o.0))),
+    },
+    Derived {
+        name: "port_unauthorised",
+        ty: FactType::Bool,
+        doc: "the port ran 802.1X and never let the device in: EAP-Failure last, or no outcome and no DHCP OFFER (MAB did not either)",
+        value: |x| b(x.boot.port.auth.as_ref().is_some_and(|a| a.unauthorised())),
+    },
+    Derived {
+        name: "dot1x_held_ms",
+        ty: FactType::Int,
+        doc: "from the first 802.1X message to the port letting the device in (EAP-Success, else the first DHCP OFFER: MAB); 0 when it never did",
+        value: |x| i(x.boot.port.auth.as_ref().map_or(0, |a| {
+            a.authorised_ns().map_or(0, |t| (t - a.first_ns).max(0) / 1_000_000)
+        })),
+    },
+    Derived {
+        name: "poe_requested_mw",
+        ty: FactType::Int,
+        doc: "the PoE the phone asked for, in mW (CDP Power Requested, else Power Consumption; LLDP 802.3 / LLDP-MED): of the protocol whose offer fell short, else the first that has both (0: not seen)",
+        value: |x| i(x.poe.map_or(0, |p| i64::from(p.1))),
+    },
+    Derived {
+        name: "poe_granted_mw",
+        ty: FactType::Int,
+        doc: "the PoE the switch offered the phone, in mW (CDP Power Available, LLDP PSE allocated power), of that protocol (0: not seen)",
+        value: |x| i(x.poe.map_or(0, |p| i64::from(p.2))),
+    },
+    Derived {
+        name: "poe_proto",
+        ty: FactType::Str,
+        doc: "that protocol: CDP or LLDP",
+        value: |x| s(x.poe.map(|p| p.0.as_str())),
+    },
+    Derived {
+        name: "poe_denied",
+        ty: FactType::Bool,
+        doc: "the switch offered less PoE than the phone asked for, by the same protocol",
+        value: |x| b(x.poe.is_some_and(|p| p.2 < p.1)),
+    },
+    Derived {
+        name: "poe_denied_boots",
+        ty: FactType::Int,
+        doc: "the device's boots, up to this one, in which the switch offered less PoE than asked: more than one means it restarted over it",
+        value: |x| i(x.dev.earlier.iter().chain(std::iter::once(&x.dev.boot))
+            .filter(|b| b.start_ns <= x.boot.start_ns && poe_short(b).is_some_and(|p| p.2 < p.1))
+            .count() as i64),
+    },
+    Derived {
+        name: "cdp_voice_vlan",
+        ty: FactType::Int,
+        doc: "the voice VLAN of the switch's CDP (VoIP VLAN reply; 0: none)",
+        value: |x| i(x.boot.port.voice_vlans[0].map_or(0, i64::from)),
+    },
+    Derived {
+        name: "lldp_voice_vlan",
+        ty: FactType::Int,
+        doc: "the voice VLAN of the switch's LLDP-MED network policy (0: none)",
+        value: |x| i(x.boot.port.voice_vlans[1].map_or(0, i64::from)),
+    },
+    Derived {
+        name: "voice_vlan_conflict",
+        ty: FactType::Bool,
+        doc: "CDP and LLDP-MED gave different voice VLANs, or the phone's DHCP carried a VLAN tag other than the voice VLAN it was given (judged only when the capture keeps tags)",
+        value: |x| {
+            let [cdp, lldp] = x.boot.port.voice_vlans;
+            let both_differ = matches!((cdp, lldp), (Some(a), Some(b)) if a != b);
+            let given = x.boot.voice_vlan;
+            let dhcp_off = x.cx.tags_kept
+                && matches!((x.dhcp_vlan, given), (Some(tag), Some(v)) if tag != v);
+            b(both_differ || dhcp_off)
+        },
+    },
 ];
+
+/// The PoE of a boot, by protocol: the first protocol whose offer fell short of what
+/// the phone asked, else the first with both (protocol, asked, offered), in mW.
+fn poe_short(boot: &Boot) -> Option<(crate::timeline::DiscoveryProto, u32, u32)> {
+    use crate::timeline::DiscoveryProto::{Cdp, Lldp};
+    let port = &boot.port;
+    let both = [Cdp, Lldp]
+        .into_iter()
+        .enumerate()
+        .filter_map(|(at, proto)| Some((proto, port.poe_requested[at]?, port.poe_granted[at]?)));
+    let mut first = None;
+    for p in both {
+        if p.2 < p.1 {
+            return Some(p);
+        }
+        first.get_or_insert(p);
+    }
+    first
+}
 
 /// The engine's vocabulary: event counts, then [`DERIVED`].
 pub fn vocabulary() -> Vocabulary {
@@ -634,6 +771,8 @@ pub struct Basis<'a> {
     failed: Vec<&'a CmState>,
     /// The furthest step reached.
     furthest: Option<&'a Step>,
+    /// The boot's PoE: protocol, asked, offered ([`poe_short`]).
+    poe: Option<(crate::timeline::DiscoveryProto, u32, u32)>,
     /// Time since the last progress, to the end of the boot.
     waited_ms: i64,
     /// Steps the boot passed that the capture does not show (bits by rank).
@@ -679,6 +818,7 @@ pub fn compute<'a>(dev: &'a Device, boot: &'a Boot, cx: &FactContext<'a>) -> Boo
         firmware: class_files(FileClass::Firmware).next_back(),
         failed: boot.cms.iter().filter(|c| c.failed()).collect(),
         furthest: boot.furthest.map(|(s, _, _)| cx.sequence.step(s)),
+        poe: poe_short(boot),
         waited_ms: (cx.end_ns - boot.last_progress_ns).max(0) / 1_000_000,
         passed_unseen,
         answers_captured: cx.visibility.answers_captured(boot, passed_unseen)

@@ -2,7 +2,8 @@
 //! Suricata's app-layers: each protocol family has a module that owns its tables and
 //! turns its messages into owned [`Event`](crate::timeline::Event)s of one device —
 //! `discovery` (CDP, LLDP), `dhcp`, `files` (TFTP, HTTP 6970), `sccp`,
-//! `sip`, `cm` (connections to the call manager) — through the state they
+//! `sip`, `cm` (connections to the call manager), `dot1x` (802.1X port
+//! authentication) — through the state they
 //! share (`shared`: the devices, attribution, counters). `progress` moves a
 //! device's boot along the expected sequence of `rules/`; `budget` keeps the
 //! devices within their memory; [`verdict`] judges each device at the end.
@@ -15,6 +16,7 @@ mod cm;
 pub mod device;
 mod dhcp;
 mod discovery;
+mod dot1x;
 pub mod facts;
 mod files;
 pub mod flood;
@@ -74,6 +76,7 @@ impl EngineLimits {
             + sip::Sip::max_heap_bytes(n)
             + Shared::max_named_heap_bytes(n)
             + discovery::Discovery::max_heap_bytes()
+            + dot1x::Dot1x::max_heap_bytes()
             + Attribution::max_heap_bytes(self.max_bindings)
             + flood::Detector::max_heap_bytes()
     }
@@ -97,6 +100,7 @@ pub struct Analyzer<'r> {
     limits: EngineLimits,
     shared: Shared<'r>,
     discovery: discovery::Discovery,
+    dot1x: dot1x::Dot1x,
     dhcp: dhcp::Dhcp,
     files: files::Files,
     sip: sip::Sip,
@@ -115,6 +119,7 @@ impl<'r> Analyzer<'r> {
             limits,
             shared: Shared::new(rules, devices, attribution, limits.max_transactions),
             discovery: discovery::Discovery::default(),
+            dot1x: dot1x::Dot1x::default(),
             dhcp: dhcp::Dhcp::new(rules),
             files: files::Files::default(),
             sip: sip::Sip::default(),
@@ -198,8 +203,17 @@ impl<'r> Analyzer<'r> {
         }
         match obs {
             Observed::Message(m) => match m {
-                Message::Cdp(p) => self.discovery.cdp(sh, ctx, p),
-                Message::Lldp(p) => self.discovery.lldp(sh, ctx, p),
+                Message::Cdp(p) => {
+                    if let Some((switch, phone)) = self.discovery.cdp(sh, ctx, p) {
+                        self.dot1x.port_of(sh, ctx, switch, phone);
+                    }
+                }
+                Message::Lldp(p) => {
+                    if let Some((switch, phone)) = self.discovery.lldp(sh, ctx, p) {
+                        self.dot1x.port_of(sh, ctx, switch, phone);
+                    }
+                }
+                Message::Eapol(p) => self.dot1x.message(sh, ctx, p),
                 Message::Dhcp(m) => self.dhcp.message(sh, ctx, m),
                 Message::Tftp(t) => self.files.tftp(sh, ctx, t),
                 Message::Http(m) => self.files.http(sh, ctx, m),

@@ -30,6 +30,8 @@ pub struct Carried {
     pub announce: Option<StepId>,
     /// The step the switch's voice VLAN reaches.
     pub voice_vlan: Option<StepId>,
+    /// The step an EAP-Success (the port authorised) reaches.
+    pub port_auth: Option<StepId>,
     /// How long before the new boot an announcement may come (`windows.json`).
     pub window_ns: i64,
 }
@@ -66,6 +68,7 @@ impl Steps {
                 proto: DiscoveryProto::Cdp,
                 vlan: 1,
             }),
+            port_auth: steps.of(&EventKind::EapSuccess),
             window_ns: Windows::ns(rules.windows.announcement_carried_ms),
         };
         steps
@@ -194,13 +197,82 @@ pub fn advance(dev: &mut Device, seq: &Sequence, steps: &Steps, ev: Event, start
     dev.record(ev);
 }
 
+/// Where a protocol's entry sits in the per-protocol arrays of a boot's port.
+pub fn proto_at(proto: DiscoveryProto) -> usize {
+    match proto {
+        DiscoveryProto::Cdp => 0,
+        DiscoveryProto::Lldp => 1,
+    }
+}
+
+/// An 802.1X message of the boot's port. A Start or an Identity request after the
+/// port had let the phone in, and after the boot moved on, opens a new exchange (the
+/// phone restarted, or the switch authenticates it again).
+fn port_auth(boot: &mut super::device::Boot, ev: &Event) {
+    use super::device::PortAuth;
+    let fresh = || {
+        Box::new(PortAuth {
+            first_ns: ev.ts_ns,
+            ..PortAuth::default()
+        })
+    };
+    let opens = matches!(
+        ev.kind,
+        EventKind::EapolStart | EventKind::EapIdentityRequest
+    );
+    let last_progress = boot.last_progress_ns;
+    let auth = boot.port.auth.get_or_insert_with(fresh);
+    if opens && auth.outcome.is_some_and(|(_, t)| t < last_progress) && ev.ts_ns > last_progress {
+        *auth = fresh();
+    }
+    match &ev.kind {
+        EventKind::EapolStart | EventKind::EapolLogoff => auth.phone_spoke = true,
+        EventKind::EapIdentityRequest => {
+            auth.identity_requests = auth.identity_requests.saturating_add(1);
+        }
+        EventKind::EapIdentity { identity } => {
+            auth.phone_spoke = true;
+            auth.identity = Some(identity.clone());
+        }
+        EventKind::EapMethod { method, from_phone } => {
+            auth.phone_spoke |= *from_phone;
+            auth.method = Some(*method);
+        }
+        EventKind::EapSuccess => auth.outcome = Some((true, ev.ts_ns)),
+        EventKind::EapFailure => auth.outcome = Some((false, ev.ts_ns)),
+        _ => {}
+    }
+    boot.port.keep(ev.kind.event_type(), ev.frame, ev.ts_ns);
+}
+
 /// Update the boot's facts for an event about to be recorded.
 fn apply_state(dev: &mut Device, ev: &Event) {
     let boot = &mut dev.boot;
     match &ev.kind {
         EventKind::PhoneAnnounce { ip, .. } => boot.announced_address |= ip.is_some(),
-        EventKind::SwitchVoiceVlan { vlan, .. } => boot.voice_vlan = Some(*vlan),
+        EventKind::SwitchVoiceVlan { vlan, proto } => {
+            boot.voice_vlan = Some(*vlan);
+            boot.port.voice_vlans[proto_at(*proto)] = Some(*vlan);
+            boot.port
+                .keep(EventType::SwitchVoiceVlan, ev.frame, ev.ts_ns);
+        }
         EventKind::SwitchNoVoiceVlan { .. } => {}
+        EventKind::EapolStart
+        | EventKind::EapIdentityRequest
+        | EventKind::EapIdentity { .. }
+        | EventKind::EapMethod { .. }
+        | EventKind::EapSuccess
+        | EventKind::EapFailure
+        | EventKind::EapolLogoff => port_auth(boot, ev),
+        EventKind::PoeRequest { proto, mw } => {
+            let r = &mut boot.port.poe_requested[proto_at(*proto)];
+            *r = Some(r.map_or(*mw, |was| was.max(*mw)));
+            boot.port.keep(EventType::PoeRequest, ev.frame, ev.ts_ns);
+        }
+        EventKind::PoeGrant { proto, mw } => {
+            boot.port.poe_granted[proto_at(*proto)] = Some(*mw);
+            boot.port.keep(EventType::PoeGrant, ev.frame, ev.ts_ns);
+        }
         EventKind::DhcpDiscover { vlan, .. } => {
             boot.dhcp_vlan = Some(*vlan);
             dev.vlan = *vlan;
@@ -218,6 +290,9 @@ fn apply_state(dev: &mut Device, ev: &Event) {
                 boot.dhcp_server = *server;
             }
             boot.offer_pending = true;
+            if let Some(a) = boot.port.auth.as_deref_mut() {
+                a.first_offer_ns.get_or_insert(ev.ts_ns);
+            }
             if let Some(t) = option150_ascii {
                 boot.option150_ascii = Some(t.clone());
             }
