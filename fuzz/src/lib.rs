@@ -34,6 +34,7 @@ fn render(msg: Result<Message<'_>, DissectError>) {
             Message::Sccp(p) => describe::sccp::fields(p, &mut fields),
             Message::Sip(p) => describe::sip::fields(p, &mut fields),
             Message::Http(p) => describe::http::fields(p, &mut fields),
+            Message::Eapol(p) => describe::eapol::fields(p, &mut fields),
         }
         if let Some(d) = m.damage() {
             assert_printable(&d, "damage");
@@ -50,6 +51,11 @@ pub fn cdp(data: &[u8]) {
 /// LLDP: one PDU.
 pub fn lldp(data: &[u8]) {
     render(parsers::lldp::parse(data).map(Message::Lldp));
+}
+
+/// EAPOL: one PDU, rendered as `dissect` renders it.
+pub fn eapol(data: &[u8]) {
+    render(parsers::eapol::parse(data).map(Message::Eapol));
 }
 
 /// DHCP: one message.

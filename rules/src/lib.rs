@@ -238,6 +238,7 @@ pub(crate) mod testutil {
     pub const EVENT_TYPES: &[&str] = &[
         "phone_announce",
         "switch_voice_vlan",
+        "eap_success",
         "dhcp_discover",
         "dhcp_offer",
         "dhcp_request",

@@ -692,7 +692,7 @@ mod tests {
         std::fs::write(dir.join(FINDINGS_FILE), file(&[OK_RULE])).unwrap();
         let set = RuleSet::load_dir(&dir, &vocab(), EVENT_TYPES).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(set.rules.len(), 1);
-        assert_eq!(set.sequence.graph().node_count(), 15);
+        assert_eq!(set.sequence.graph().node_count(), 16);
         assert_eq!(set.sources[0], "<builtin>/boot_sequence.json");
         assert_eq!(
             set.sources[1],

@@ -615,13 +615,14 @@ mod tests {
     fn builtin_sequence_loads() {
         let seq = builtin();
         assert_eq!(seq.step(seq.start()).id, "announce");
-        assert_eq!(seq.graph().node_count(), 15);
+        assert_eq!(seq.graph().node_count(), 16);
         let order: Vec<_> = seq.steps().map(|s| seq.step(s).id.as_str()).collect();
         assert_eq!(
             order,
             [
                 "announce",
                 "voice-vlan",
+                "port-auth",
                 "dhcp-discover",
                 "dhcp-offer",
                 "dhcp-request",
@@ -661,7 +662,11 @@ mod tests {
             after("config-tftp"),
             ["firmware", "cm-connect", "register-sccp", "register-sip"]
         );
-        assert_eq!(after("announce"), ["voice-vlan", "dhcp-discover"]);
+        assert_eq!(
+            after("announce"),
+            ["voice-vlan", "port-auth", "dhcp-discover"]
+        );
+        assert_eq!(after("voice-vlan"), ["port-auth", "dhcp-discover"]);
         assert_eq!(after("dhcp-discover"), ["dhcp-offer"]);
         assert_eq!(after("registered"), Vec::<&str>::new());
         let succ = |id| ids(&seq, seq.successors(seq.step_id(id).unwrap()));
