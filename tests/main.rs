@@ -18,6 +18,7 @@ mod merge;
 mod metamorphic;
 mod model_truth;
 mod mutation;
+mod port;
 mod progress;
 mod readings;
 mod rules_docs;

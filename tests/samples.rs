@@ -185,6 +185,23 @@ fn every_fault_has_a_sample_with_its_outcome() {
     ] {
         one(family, "registered", None, None);
     }
+    // The switch port's samples: two phones each, one with the fault.
+    let port = |name: &str, status: &str, stage: Option<&str>, code: &str| {
+        let got = outcome(name);
+        assert_eq!(got.len(), 2, "{name}");
+        let (s, st, f) = &got[0];
+        assert_eq!((s.as_str(), st.as_deref()), (status, stage), "{name}");
+        assert_eq!(f, &[code.to_owned()], "{name}");
+    };
+    port("dot1x-failed", "stalled", Some("dhcp"), "dot1x-failed");
+    port("dot1x-slow-mab", "registered", None, "dot1x-slow");
+    port("poe-power-denied", "registered", None, "poe-power-denied");
+    port(
+        "voice-vlan-conflict",
+        "registered",
+        None,
+        "voice-vlan-conflict",
+    );
     assert!(outcome("already-registered")
         .iter()
         .all(|(s, _, _)| s == "registered"));

@@ -15,7 +15,7 @@ use super::progress::Carried;
 
 use crate::link::MacAddr;
 use crate::timeline::{
-    Event, EventKind, EventType, FileClass, FileTransport, Signalling, Timeline,
+    DiscoveryProto, Event, EventKind, EventType, FileClass, FileTransport, Signalling, Timeline,
 };
 
 /// Files followed per boot; past it further files are counted only.
@@ -443,6 +443,36 @@ impl PortAuth {
 }
 
 impl PortState {
+    /// The PoE asked for by `proto` (mW).
+    pub fn requested(&self, proto: DiscoveryProto) -> Option<u32> {
+        match proto {
+            DiscoveryProto::Cdp => self.poe_requested[0],
+            DiscoveryProto::Lldp => self.poe_requested[1],
+        }
+    }
+
+    /// The PoE offered by `proto` (mW).
+    pub fn granted(&self, proto: DiscoveryProto) -> Option<u32> {
+        match proto {
+            DiscoveryProto::Cdp => self.poe_granted[0],
+            DiscoveryProto::Lldp => self.poe_granted[1],
+        }
+    }
+
+    /// The slots of `proto`: its voice VLAN, PoE asked for and offered.
+    pub fn of_mut(
+        &mut self,
+        proto: DiscoveryProto,
+    ) -> (&mut Option<u16>, &mut Option<u32>, &mut Option<u32>) {
+        let [c_v, l_v] = &mut self.voice_vlans;
+        let [c_r, l_r] = &mut self.poe_requested;
+        let [c_g, l_g] = &mut self.poe_granted;
+        match proto {
+            DiscoveryProto::Cdp => (c_v, c_r, c_g),
+            DiscoveryProto::Lldp => (l_v, l_r, l_g),
+        }
+    }
+
     /// Note a port event for carrying (the last [`MAX_PORT_EVENTS`]).
     pub fn keep(&mut self, t: EventType, frame: u64, ts_ns: i64) {
         // The latest ones: a running phone's periodic CDP would fill it for good.

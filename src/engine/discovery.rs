@@ -349,12 +349,11 @@ fn poe(
     let Some(dev) = sh.devices.get(&key) else {
         return;
     };
-    let at = super::progress::proto_at(proto);
     let port = &dev.boot.port;
     let known = if grant {
-        port.poe_granted[at] == Some(mw)
+        port.granted(proto) == Some(mw)
     } else {
-        port.poe_requested[at].is_some_and(|was| was >= mw)
+        port.requested(proto).is_some_and(|was| was >= mw)
     };
     if dev.kind != DeviceKind::Phone || known {
         return;

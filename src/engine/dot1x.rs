@@ -107,6 +107,18 @@ impl Dot1x {
                     ctx.dst_mac
                 };
                 let Some(kind) = kind else { return };
+                // A method is said once per exchange: every TLS fragment is a Request.
+                let said_before = |sh: &Shared<'_>, mac: MacAddr| match kind {
+                    EventKind::EapMethod { method, .. } => sh
+                        .devices
+                        .get(&DeviceKey::Mac(mac))
+                        .and_then(|d| d.boot.port.auth.as_ref())
+                        .is_some_and(|a| a.method == Some(method)),
+                    _ => false,
+                };
+                if supplicant.is_some_and(|mac| said_before(sh, mac)) {
+                    return;
+                }
                 match supplicant {
                     Some(mac) => {
                         if group {

@@ -611,8 +611,7 @@ fn poe_short(boot: &Boot) -> Option<(crate::timeline::DiscoveryProto, u32, u32)>
     let port = &boot.port;
     let both = [Cdp, Lldp]
         .into_iter()
-        .enumerate()
-        .filter_map(|(at, proto)| Some((proto, port.poe_requested[at]?, port.poe_granted[at]?)));
+        .filter_map(|proto| Some((proto, port.requested(proto)?, port.granted(proto)?)));
     let mut first = None;
     for p in both {
         if p.2 < p.1 {

@@ -197,14 +197,6 @@ pub fn advance(dev: &mut Device, seq: &Sequence, steps: &Steps, ev: Event, start
     dev.record(ev);
 }
 
-/// Where a protocol's entry sits in the per-protocol arrays of a boot's port.
-pub fn proto_at(proto: DiscoveryProto) -> usize {
-    match proto {
-        DiscoveryProto::Cdp => 0,
-        DiscoveryProto::Lldp => 1,
-    }
-}
-
 /// An 802.1X message of the boot's port. A Start or an Identity request after the
 /// port had let the phone in, and after the boot moved on, opens a new exchange (the
 /// phone restarted, or the switch authenticates it again).
@@ -223,7 +215,11 @@ fn port_auth(boot: &mut super::device::Boot, ev: &Event) {
     let last_progress = boot.last_progress_ns;
     let auth = boot.port.auth.get_or_insert_with(fresh);
     if opens && auth.outcome.is_some_and(|(_, t)| t < last_progress) && ev.ts_ns > last_progress {
+        // The method and identity stand until the new exchange says otherwise.
+        let (method, identity) = (auth.method, auth.identity.take());
         *auth = fresh();
+        auth.method = method;
+        auth.identity = identity;
     }
     match &ev.kind {
         EventKind::EapolStart | EventKind::EapolLogoff => auth.phone_spoke = true,
@@ -252,7 +248,7 @@ fn apply_state(dev: &mut Device, ev: &Event) {
         EventKind::PhoneAnnounce { ip, .. } => boot.announced_address |= ip.is_some(),
         EventKind::SwitchVoiceVlan { vlan, proto } => {
             boot.voice_vlan = Some(*vlan);
-            boot.port.voice_vlans[proto_at(*proto)] = Some(*vlan);
+            *boot.port.of_mut(*proto).0 = Some(*vlan);
             boot.port
                 .keep(EventType::SwitchVoiceVlan, ev.frame, ev.ts_ns);
         }
@@ -265,12 +261,12 @@ fn apply_state(dev: &mut Device, ev: &Event) {
         | EventKind::EapFailure
         | EventKind::EapolLogoff => port_auth(boot, ev),
         EventKind::PoeRequest { proto, mw } => {
-            let r = &mut boot.port.poe_requested[proto_at(*proto)];
+            let r = boot.port.of_mut(*proto).1;
             *r = Some(r.map_or(*mw, |was| was.max(*mw)));
             boot.port.keep(EventType::PoeRequest, ev.frame, ev.ts_ns);
         }
         EventKind::PoeGrant { proto, mw } => {
-            boot.port.poe_granted[proto_at(*proto)] = Some(*mw);
+            *boot.port.of_mut(*proto).2 = Some(*mw);
             boot.port.keep(EventType::PoeGrant, ev.frame, ev.ts_ns);
         }
         EventKind::DhcpDiscover { vlan, .. } => {

@@ -435,6 +435,8 @@ fn predicted_exchange(
     let first_cm = || boot.cms.first().map(|c| c.ip);
     match seen {
         Seen::PhoneDiscovery => x(PeerRole::Switch, ToPhone, None),
+        Seen::PortAuthenticating | Seen::PortRefused => x(PeerRole::Authenticator, ToPhone, None),
+        Seen::PortAuthorised => x(PeerRole::DhcpServer, FromPhone, None),
         Seen::SwitchAnswer { .. } | Seen::DhcpOffer | Seen::DhcpNak => x(
             PeerRole::DhcpServer,
             FromPhone,
@@ -518,6 +520,12 @@ fn seen_of(kind: &EventKind, boot: &Boot) -> Option<Seen> {
             voice_vlan: Some(*vlan),
         },
         EventKind::SwitchNoVoiceVlan { .. } => Seen::SwitchAnswer { voice_vlan: None },
+        EventKind::EapolStart
+        | EventKind::EapIdentityRequest
+        | EventKind::EapIdentity { .. }
+        | EventKind::EapMethod { .. } => Seen::PortAuthenticating,
+        EventKind::EapSuccess => Seen::PortAuthorised,
+        EventKind::EapFailure => Seen::PortRefused,
         EventKind::DhcpDiscover { .. } => Seen::DhcpDiscover,
         EventKind::DhcpOffer { .. } => Seen::DhcpOffer,
         EventKind::DhcpRequest { .. } => Seen::DhcpRequest,

@@ -36,9 +36,26 @@ pub fn cdp_phone(name: &str, model: &str, load: &str) -> Result<Vec<u8>, EmitErr
     cdp_phone_as(name, &format!("Cisco IP Phone {model}"), load)
 }
 
+/// The PoE the model's phones ask for (mW), and what the model's switch offers.
+pub const PHONE_POWER_MW: u32 = 12_900;
+/// See [`PHONE_POWER_MW`].
+pub const SWITCH_POWER_MW: u32 = 30_000;
+
 /// [`cdp_phone`] with the platform string a family announces (a conference station's).
 pub fn cdp_phone_as(name: &str, platform: &str, load: &str) -> Result<Vec<u8>, EmitError> {
-    let power = 12_900u32.to_be_bytes();
+    cdp_phone_power(name, platform, load, PHONE_POWER_MW)
+}
+
+/// [`cdp_phone_as`] asking for `power_mw` of PoE (Power Consumption and the one level
+/// of Power Requested, both in mW).
+pub fn cdp_phone_power(
+    name: &str,
+    platform: &str,
+    load: &str,
+    power_mw: u32,
+) -> Result<Vec<u8>, EmitError> {
+    let power = power_mw.to_be_bytes();
+    let consumption = u16::try_from(power_mw).unwrap_or(u16::MAX);
     CdpPacket {
         version: 2,
         ttl: 180,
@@ -53,7 +70,7 @@ pub fn cdp_phone_as(name: &str, platform: &str, load: &str) -> Result<Vec<u8>, E
             CdpTlv::SoftwareVersion(load.as_bytes()),
             CdpTlv::Platform(platform.as_bytes()),
             CdpTlv::Duplex(1),
-            CdpTlv::PowerConsumption(12_900),
+            CdpTlv::PowerConsumption(consumption),
             CdpTlv::PowerRequested(CdpPower {
                 request_id: 1,
                 management_id: 0,
@@ -76,7 +93,19 @@ pub fn cdp_switch(
     native_vlan: u16,
     voice: Option<u16>,
 ) -> Result<Vec<u8>, EmitError> {
-    let available = 30_000u32.to_be_bytes();
+    cdp_switch_power(name, port, native_vlan, voice, SWITCH_POWER_MW)
+}
+
+/// [`cdp_switch`] offering `available_mw` of PoE (Power Available: the power
+/// available, then the management power level).
+pub fn cdp_switch_power(
+    name: &str,
+    port: &str,
+    native_vlan: u16,
+    voice: Option<u16>,
+    available_mw: u32,
+) -> Result<Vec<u8>, EmitError> {
+    let available = available_mw.to_be_bytes();
     let mut tlvs = vec![
         CdpTlv::DeviceId(name.as_bytes()),
         CdpTlv::PortId(port.as_bytes()),
@@ -918,4 +947,77 @@ pub fn sip_challenge(
     cseq: u32,
 ) -> Result<Vec<u8>, EmitError> {
     sip_response(401, name, mac, ip, port, transport, cseq)
+}
+
+/// One EAPOL PDU of an 802.1X exchange, as a phone and its switch port send them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Eapol<'a> {
+    /// The phone's EAPOL-Start.
+    Start,
+    /// The switch port's EAP Request/Identity.
+    RequestIdentity,
+    /// The phone's EAP Response/Identity.
+    ResponseIdentity(&'a str),
+    /// An EAP-TLS Request (the server's records; `start` for the first, empty one).
+    TlsRequest {
+        /// The S flag: the server starts EAP-TLS.
+        start: bool,
+        /// TLS records.
+        data: &'a [u8],
+    },
+    /// The phone's EAP-TLS Response.
+    TlsResponse(&'a [u8]),
+    /// EAP-Success.
+    Success,
+    /// EAP-Failure.
+    Failure,
+}
+
+/// An EAPOL PDU (802.1X-2004, version 2), its EAP identifier `id`.
+pub fn eapol(pdu: Eapol<'_>, id: u8) -> Result<Vec<u8>, EmitError> {
+    use parsers::eapol::{
+        EapBody, EapCode, EapData, EapMessage, EapPacket, EapTls, EapType, EapolBody, EapolPdu,
+        EapolType, TlsFlags,
+    };
+    let packet = |code, body| EapolPdu {
+        version: 2,
+        packet_type: EapolType::EAP_PACKET,
+        body: EapolBody::Eap(EapPacket {
+            code,
+            identifier: id,
+            body,
+        }),
+    };
+    let typed = |eap_type, data| EapBody::Typed(EapMessage { eap_type, data });
+    let tls = |start: bool, data| {
+        EapData::Tls(EapTls {
+            flags: TlsFlags(if start { TlsFlags::START.0 } else { 0 }),
+            message_length: None,
+            data,
+        })
+    };
+    match pdu {
+        Eapol::Start => EapolPdu {
+            version: 2,
+            packet_type: EapolType::START,
+            body: EapolBody::Raw(&[]),
+        },
+        Eapol::RequestIdentity => packet(
+            EapCode::REQUEST,
+            typed(EapType::IDENTITY, EapData::Identity(&[])),
+        ),
+        Eapol::ResponseIdentity(who) => packet(
+            EapCode::RESPONSE,
+            typed(EapType::IDENTITY, EapData::Identity(who.as_bytes())),
+        ),
+        Eapol::TlsRequest { start, data } => {
+            packet(EapCode::REQUEST, typed(EapType::TLS, tls(start, data)))
+        }
+        Eapol::TlsResponse(data) => {
+            packet(EapCode::RESPONSE, typed(EapType::TLS, tls(false, data)))
+        }
+        Eapol::Success => packet(EapCode::SUCCESS, EapBody::Raw(&[])),
+        Eapol::Failure => packet(EapCode::FAILURE, EapBody::Raw(&[])),
+    }
+    .to_vec()
 }

@@ -75,6 +75,7 @@ pub fn with_traffic(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Sc
                 trust_files: None,
                 config_security: ConfigSecurity::Plain,
                 tftp_timeout: TftpTimeout::Fixed,
+                port: None,
             }
         })
         .collect();
@@ -208,6 +209,7 @@ pub fn varied(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Scenario
                 trust_files: Some(trust_files),
                 config_security,
                 tftp_timeout: TftpTimeout::Drawn,
+                port: None,
             }
         })
         .collect();

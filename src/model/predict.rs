@@ -24,6 +24,13 @@ pub enum Seen {
         /// The voice VLAN offered.
         voice_vlan: Option<u16>,
     },
+    /// An 802.1X message of the port's exchange short of its end (EAPOL-Start, an
+    /// identity asked or given, a method).
+    PortAuthenticating,
+    /// EAP-Success: the port lets the phone in.
+    PortAuthorised,
+    /// EAP-Failure: the port stays shut.
+    PortRefused,
     /// A DISCOVER.
     DhcpDiscover,
     /// An OFFER.
@@ -145,6 +152,28 @@ pub fn next(mac: MacAddr, seen: &Seen, t: &Timing<'_>) -> Option<Prediction> {
             "a DHCP DISCOVER on the native VLAN, after the phone gives up waiting for a voice VLAN"
                 .into(),
             |m| m.no_voice_vlan_ms,
+        ),
+        Seen::PortAuthenticating => step(
+            t.port_auth,
+            "EAP-Success from the switch port once the RADIUS server accepts the phone's \
+             identity and certificate"
+                .into(),
+        ),
+        Seen::PortAuthorised => phone(
+            t.discover,
+            "a DHCP DISCOVER now that the port lets the phone in".into(),
+            |m| m.dot1x_success_to_discover_ms,
+        ),
+        Seen::PortRefused => phone(
+            t.port_auth,
+            "the switch port asking for the identity again after its quiet period, and \
+             EAP-Success only once the server accepts the phone: until then its DISCOVERs \
+             go nowhere"
+                .into(),
+            |m| MsRange {
+                lo: m.dot1x_quiet_period_ms,
+                hi: m.dot1x_quiet_period_ms,
+            },
         ),
         Seen::DhcpDiscover => step(
             t.offer,

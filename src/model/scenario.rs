@@ -306,6 +306,53 @@ pub struct PhoneSpec {
     /// How long it waits before sending an unanswered TFTP request again.
     #[serde(default, skip_serializing_if = "TftpTimeout::is_fixed")]
     pub tftp_timeout: TftpTimeout,
+    /// Its switch port, where it does more than give the site's voice VLAN: 802.1X,
+    /// a PoE budget, voice VLANs that disagree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<PortSpec>,
+}
+
+/// A phone's switch port.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortSpec {
+    /// 802.1X on the port, and how it ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dot1x: Option<Dot1x>,
+    /// The PoE the phone asks for, in mW (absent: 12 900, what the model's phones ask).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poe_requested_mw: Option<u32>,
+    /// The PoE the switch has left for the port, in mW (absent: 30 000). Below the
+    /// request the phone runs in low power (its accessories off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poe_available_mw: Option<u32>,
+    /// The voice VLAN of the switch's LLDP-MED network policy, when it is not the
+    /// site's (the CDP's). The phone follows CDP's (an assumption of the model).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lldp_voice_vlan: Option<u16>,
+    /// The VLAN the phone's DHCP runs on, when it is not the voice VLAN it was given
+    /// (a port configured by hand on the phone, or a second policy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dhcp_vlan: Option<u16>,
+}
+
+/// How 802.1X on a phone's port goes (Cisco defaults: the switch asks for the identity
+/// every `dot1x timeout tx-period`, waits a `quiet-period` after a failure).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Dot1x {
+    /// EAPOL-Start, identity `CP-<model>-SEP<MAC>`, EAP-TLS with the phone's
+    /// certificate, EAP-Success; then DHCP.
+    Success,
+    /// As `success`, but the RADIUS server answers only the third attempt: the switch
+    /// starts again after each tx-period, and the phone's DHCP waits a minute.
+    SlowSuccess,
+    /// EAP-TLS ends in EAP-Failure, again after every quiet-period: the port stays
+    /// unauthorised and the phone's DISCOVERs get nowhere.
+    Failure,
+    /// The phone runs no supplicant: the switch's three identity requests go
+    /// unanswered, then MAB lets it in; DISCOVERs before that get nowhere.
+    Mab,
 }
 
 /// The trust lists a phone asks for after its DHCP ACK, before its configuration.

@@ -29,6 +29,9 @@ pub struct StepTiming {
 pub struct Timing<'s> {
     /// The switch's CDP / LLDP-MED answer with the voice VLAN (`switch_voice_vlan`).
     pub switch_answer: Option<StepTiming>,
+    /// The switch port's EAP-Success (`eap_success`), counted from the phone's last EAP
+    /// message.
+    pub port_auth: Option<StepTiming>,
     /// The phone's DISCOVER (`dhcp_discover`), counted from the voice VLAN.
     pub discover: Option<StepTiming>,
     /// The server's OFFER (`dhcp_offer`).
@@ -53,6 +56,7 @@ impl<'s> Timing<'s> {
         let step = |t: EventType| step_timing(seq, t, &Qualities::default());
         Timing {
             switch_answer: step(EventType::SwitchVoiceVlan),
+            port_auth: step(EventType::EapSuccess),
             discover: step(EventType::DhcpDiscover),
             offer: step(EventType::DhcpOffer),
             request: step(EventType::DhcpRequest),
