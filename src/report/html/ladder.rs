@@ -20,7 +20,8 @@ pub const FLAG_WARNING_EVIDENCE: u8 = 4;
 /// One lane.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Lane {
-    /// `phone`, `switch`, `dhcp_server`, `file_server` or `call_manager`.
+    /// `phone`, `switch`, `authenticator` (the switch port's 802.1X), `dhcp_server`,
+    /// `file_server` or `call_manager`.
     pub role: &'static str,
     /// The heading (`TFTP/HTTP`, `call manager`, or the phone's name).
     pub label: String,
@@ -117,15 +118,17 @@ fn stage_index(stage: Stage) -> usize {
 fn lane_label(role: &str) -> &'static str {
     match role {
         "switch" => "switch",
+        "authenticator" => "switch port (802.1X)",
         "dhcp_server" => "DHCP server",
         "file_server" => "TFTP/HTTP",
         _ => "call manager",
     }
 }
 
-/// The lanes: phone, switch, DHCP server (one lane, with every server address
-/// seen), then each file server and each call manager in order of first appearance.
-/// A role whose address is never known gets one lane without address.
+/// The lanes: phone, switch, the switch port as 802.1X authenticator when the boot
+/// has EAPOL, DHCP server (one lane, with every server address seen), then each file
+/// server and each call manager in order of first appearance. A role whose address is
+/// never known gets one lane without address.
 struct Lanes {
     lanes: Vec<Lane>,
 }
@@ -153,10 +156,25 @@ impl Lanes {
 
     /// The lane of a peer, added when new.
     fn of(&mut self, role: &'static str, addr: Option<&str>) -> usize {
+        let at = |lanes: &[Lane], role: &str| lanes.iter().position(|l| l.role == role);
         match role {
-            "switch" => 1,
+            "switch" => at(&self.lanes, "switch").unwrap_or(1),
+            // Beside the switch, before the DHCP server: the port opens before DHCP.
+            "authenticator" => at(&self.lanes, role).unwrap_or_else(|| {
+                let after = at(&self.lanes, "switch").map_or(1, |i| i + 1);
+                self.lanes.insert(
+                    after,
+                    Lane {
+                        role,
+                        label: lane_label(role).into(),
+                        addr: None,
+                    },
+                );
+                after
+            }),
             "dhcp_server" => {
-                if let (Some(a), Some(l)) = (addr, self.lanes.get_mut(2)) {
+                let i = at(&self.lanes, role).unwrap_or(2);
+                if let (Some(a), Some(l)) = (addr, self.lanes.get_mut(i)) {
                     match &mut l.addr {
                         Some(list) if list.split(", ").any(|x| x == a) => {}
                         // A few servers at most: a NAK from a rogue, a second scope.
@@ -168,7 +186,7 @@ impl Lanes {
                         None => l.addr = Some(a.to_owned()),
                     }
                 }
-                2
+                i
             }
             _ => {
                 let found = self.lanes.iter().position(|l| {
@@ -209,9 +227,15 @@ impl Lanes {
 }
 
 fn role_name(role: &str) -> Option<&'static str> {
-    ["switch", "dhcp_server", "file_server", "call_manager"]
-        .into_iter()
-        .find(|r| *r == role)
+    [
+        "switch",
+        "authenticator",
+        "dhcp_server",
+        "file_server",
+        "call_manager",
+    ]
+    .into_iter()
+    .find(|r| *r == role)
 }
 
 /// Build one phone's view.
@@ -540,6 +564,41 @@ mod tests {
         // The SYN placed before the file server's lane existed still points at the
         // call manager, now lane 4.
         assert_eq!(ends, [(0, 4), (0, 3), (3, 0), (4, 0), (0, 0)]);
+    }
+
+    #[test]
+    fn eapol_gets_the_authenticators_lane_beside_the_switch() {
+        let auth = |dir| Some(("authenticator", "", dir));
+        let p = phone(vec![
+            entry(
+                1,
+                "phone_announce",
+                "CDP",
+                Some(("switch", "", "from_phone")),
+            ),
+            entry(2, "eapol_start", "EAPOL-Start", auth("from_phone")),
+            entry(3, "eap_failure", "EAP-Failure", auth("to_phone")),
+            entry(
+                4,
+                "dhcp_discover",
+                "DISCOVER",
+                Some(("dhcp_server", "", "from_phone")),
+            ),
+        ]);
+        let v = view(&p);
+        let roles: Vec<&str> = v.lanes.iter().map(|l| l.role).collect();
+        assert_eq!(roles, ["phone", "switch", "authenticator", "dhcp_server"]);
+        let ends: Vec<(usize, usize)> = v.rows.iter().map(|r| (r.2, r.3)).collect();
+        assert_eq!(ends, [(0, 1), (0, 2), (2, 0), (0, 3)]);
+        // A boot without EAPOL has no such lane.
+        let plain = phone(vec![entry(
+            1,
+            "dhcp_discover",
+            "DISCOVER",
+            Some(("dhcp_server", "", "from_phone")),
+        )]);
+        let roles: Vec<&str> = view(&plain).lanes.iter().map(|l| l.role).collect();
+        assert_eq!(roles, ["phone", "switch", "dhcp_server"]);
     }
 
     #[test]
