@@ -7,8 +7,8 @@
 use std::net::Ipv4Addr;
 
 use super::scenario::{
-    Background, Bulk, CallManager, ConfigSecurity, Discovery, Fault, Mac, PhoneSpec, Protocol,
-    Scenario, SipTransport, Site, TftpOption, TftpTimeout, TrustFiles,
+    Background, Bulk, CallManager, ConfigSecurity, Discovery, Dot1x, Fault, Mac, PhoneSpec,
+    PortSpec, Protocol, Scenario, SipTransport, Site, TftpOption, TftpTimeout, TrustFiles,
 };
 use super::sim::Rng;
 use super::variant::{self, FileScheme, Neighbours};
@@ -166,6 +166,8 @@ pub fn varied(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Scenario
     sc.site.loads_on_server = loads;
     sc.background.pcs = n / 10;
     let mut rng = Rng::new(seed ^ 0x7a71_e7ed);
+    // The ports draw from a generator of their own: the phones' draws stay as they were.
+    let mut ports = Rng::new(seed ^ 0x0d01_1c5e);
     sc.phones = (0..n)
         .map(|i| {
             let (model, protocol, load) = MODELS[rng.index(MODELS.len())];
@@ -209,11 +211,30 @@ pub fn varied(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Scenario
                 trust_files: Some(trust_files),
                 config_security,
                 tftp_timeout: TftpTimeout::Drawn,
-                port: None,
+                port: drawn_port(&mut ports),
             }
         })
         .collect();
     sc
+}
+
+/// A varied fleet phone's switch port: 6 % authenticate by 802.1X, 1 % slowly (the RADIUS
+/// server answers the third attempt), 1 % are refused; the rest are open ports. The
+/// port's 802.1X is told apart from its neighbours' by the port's own MAC and its unicast
+/// frames. What a switch's CDP / LLDP says (PoE, the voice VLANs) is paired with a phone
+/// by timing only, which simultaneous boots on one switch make ambiguous: those faults
+/// have their samples, not a place in the fleet.
+fn drawn_port(rng: &mut Rng) -> Option<PortSpec> {
+    let dot1x = match rng.range(0, 99) {
+        0..=5 => Dot1x::Success,
+        6 => Dot1x::SlowSuccess,
+        7 => Dot1x::Failure,
+        _ => return None,
+    };
+    Some(PortSpec {
+        dot1x: Some(dot1x),
+        ..PortSpec::default()
+    })
 }
 
 #[cfg(test)]
@@ -238,6 +259,15 @@ mod tests {
             .phones
             .iter()
             .any(|p| p.trust_files == Some(TrustFiles::ItlCtl)));
+        // Some ports run 802.1X, each way it ends.
+        for how in [Dot1x::Success, Dot1x::SlowSuccess, Dot1x::Failure] {
+            assert!(
+                sc.phones
+                    .iter()
+                    .any(|p| p.port.as_ref().and_then(|s| s.dot1x) == Some(how)),
+                "{how:?}"
+            );
+        }
         // The plain fleet is the one it always was.
         assert!(scenario(50, 3, 600)
             .phones
