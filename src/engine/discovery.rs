@@ -600,6 +600,140 @@ mod tests {
         .unwrap()
     }
 
+    /// The PoE events of `key`'s timeline: (grant, protocol, mW).
+    fn poe_of(sh: &Shared<'_>, key: &DeviceKey) -> Vec<(bool, DiscoveryProto, u32)> {
+        sh.devices.get(key).map_or_else(Vec::new, |d| {
+            d.timeline
+                .events
+                .iter()
+                .filter_map(|e| match e.kind {
+                    EventKind::PoeRequest { proto, mw } => Some((false, proto, mw)),
+                    EventKind::PoeGrant { proto, mw } => Some((true, proto, mw)),
+                    _ => None,
+                })
+                .collect()
+        })
+    }
+
+    #[test]
+    fn cdp_power_is_read_in_milliwatts_once_per_boot_and_paired_with_the_phone() {
+        use crate::model::encode;
+        let (mut sh, mut d) = (shared(), Discovery::default());
+        let switch = MacAddr([0, 0x1e, 0x4a, 0x10, 0, 1]);
+        let phone =
+            encode::cdp_phone_power("SEP001B54AA0001", "Cisco IP Phone 8851", "x", 12_900).unwrap();
+        let answer =
+            encode::cdp_switch_power("access-sw1", "Gi1/0/3", 10, Some(100), 7_000).unwrap();
+        d.cdp(&mut sh, l2_ctx(1, PHONE), &cdp::parse(&phone).unwrap());
+        let paired = d.cdp(&mut sh, l2_ctx(2, switch), &cdp::parse(&answer).unwrap());
+        assert_eq!(paired, Some((switch, PHONE)));
+        // The phone's next CDP asks the same: said once.
+        d.cdp(&mut sh, l2_ctx(3, PHONE), &cdp::parse(&phone).unwrap());
+        let key = DeviceKey::Mac(PHONE);
+        assert_eq!(
+            poe_of(&sh, &key),
+            [
+                (false, DiscoveryProto::Cdp, 12_900),
+                (true, DiscoveryProto::Cdp, 7_000)
+            ]
+        );
+        let dev = sh.devices.get(&key).unwrap();
+        assert_eq!(dev.switch_port.as_deref(), Some("Gi1/0/3"));
+        assert_eq!(dev.boot.port.voice_vlans, [Some(100), None]);
+    }
+
+    #[test]
+    fn lldp_power_is_read_in_tenths_of_a_watt_from_the_pd_and_the_pse() {
+        use parsers::lldp::{Dot3MdiPower, Dot3PowerExtension, MedExtendedPower, MedPowerPriority};
+        let (mut sh, mut d) = (shared(), Discovery::default());
+        let switch = MacAddr([0, 0x1e, 0x4a, 0x10, 0, 1]);
+        // The phone: LLDP-MED class III, Extended Power-via-MDI of a PD, 12.9 W.
+        let phone = LldpPdu {
+            tlvs: vec![
+                LldpTlv::ChassisId {
+                    subtype: LldpChassisIdSubtype::MAC_ADDRESS,
+                    id: &PHONE.0,
+                },
+                LldpTlv::PortId {
+                    subtype: LldpPortIdSubtype::LOCALLY_ASSIGNED,
+                    id: b"1",
+                },
+                LldpTlv::Ttl(120),
+                LldpTlv::SystemName(b"SEP001B54AA0001"),
+                LldpTlv::MedCapabilities {
+                    capabilities: MedCapabilities(MedCapabilities::CAPABILITIES.0),
+                    class: MedDeviceClass::ENDPOINT_CLASS_3,
+                },
+                LldpTlv::MedExtendedPower(MedExtendedPower {
+                    power_type: 1,
+                    source: 3,
+                    priority: MedPowerPriority(0),
+                    power_dw: 129,
+                }),
+            ],
+            truncated: false,
+        }
+        .to_vec()
+        .unwrap();
+        d.lldp(&mut sh, l2_ctx(1, PHONE), &lldp::parse(&phone).unwrap());
+        // The switch: a PSE's Power via MDI with the 802.3at fields, echoing 12.9 W
+        // asked and allocating 7.0 W, and its voice policy.
+        let mdi = Dot3MdiPower {
+            support: 0x0f,
+            pair: 1,
+            class: 4,
+            extension: Some(Dot3PowerExtension {
+                power_type: 0,
+                source: 1,
+                priority: 3,
+                requested_dw: 129,
+                allocated_dw: 70,
+            }),
+        };
+        let answer = LldpPdu {
+            tlvs: vec![
+                LldpTlv::ChassisId {
+                    subtype: LldpChassisIdSubtype::MAC_ADDRESS,
+                    id: &switch.0,
+                },
+                LldpTlv::PortId {
+                    subtype: LldpPortIdSubtype::INTERFACE_NAME,
+                    id: b"Gi1/0/3",
+                },
+                LldpTlv::Ttl(120),
+                LldpTlv::MedCapabilities {
+                    capabilities: MedCapabilities(MedCapabilities::CAPABILITIES.0),
+                    class: MedDeviceClass::NETWORK_CONNECTIVITY,
+                },
+                LldpTlv::MdiPower(mdi),
+                LldpTlv::MedNetworkPolicy(MedPolicy {
+                    app: MedAppType::VOICE,
+                    unknown: false,
+                    tagged: true,
+                    vlan: 200,
+                    priority: 5,
+                    dscp: 46,
+                }),
+            ],
+            truncated: false,
+        }
+        .to_vec()
+        .unwrap();
+        d.lldp(&mut sh, l2_ctx(2, switch), &lldp::parse(&answer).unwrap());
+        let key = DeviceKey::Mac(PHONE);
+        assert_eq!(
+            poe_of(&sh, &key),
+            [
+                (false, DiscoveryProto::Lldp, 12_900),
+                (true, DiscoveryProto::Lldp, 7_000)
+            ]
+        );
+        assert_eq!(
+            sh.devices.get(&key).unwrap().boot.port.voice_vlans,
+            [None, Some(200)]
+        );
+    }
+
     #[test]
     fn cdp_tells_a_phone_a_router_and_a_switch_apart() {
         let (mut sh, mut d) = (shared(), Discovery::default());
