@@ -324,10 +324,10 @@ fn lldp_power(p: &lldp::LldpPdu<'_>, grant: bool) -> Option<u32> {
         })
         .filter(|&dw| dw > 0)
         .map(|dw| u32::from(dw) * 100);
-    // Power type 0 is a PSE's, 1 a PD's.
+    // Power type 0 is a PSE's, 1 a PD's (2 and 3 are reserved).
     let med = p
         .extended_power()
-        .filter(|e| (e.power_type == 0) == grant && e.power_dw > 0)
+        .filter(|e| e.power_type == u8::from(!grant) && e.power_dw > 0)
         .map(|e| e.power_mw());
     mdi.or(med)
 }
