@@ -541,6 +541,63 @@ mod tests {
     }
 
     #[test]
+    fn the_ports_exchange_after_a_boots_progress_is_the_next_boots() {
+        let seq = &rules().sequence;
+        let steps = Steps::resolve(rules());
+        let mut dev = Device::new(DeviceKey::Mac(PHONE), TEST_PHONE, 0, 1);
+        let discover = || EventKind::DhcpDiscover { xid: 1, vlan: None };
+        let ack = || EventKind::DhcpAck {
+            xid: 1,
+            yiaddr: Ipv4Addr::new(10, 1, 1, 20),
+            server: None,
+            tftp: Box::new(TftpOffer::default()),
+        };
+        // A first boot through 802.1X to its lease.
+        for (ms, kind) in [
+            (1, EventKind::EapolStart),
+            (2, EventKind::EapSuccess),
+            (3, discover()),
+            (4, ack()),
+        ] {
+            advance(&mut dev, seq, &steps, ev(ms, kind), true);
+        }
+        assert!(dev.boot.port.auth.as_ref().unwrap().outcome.unwrap().0);
+        // It restarts: its port refuses it now, then its DISCOVER opens the new boot.
+        for (ms, kind) in [
+            (100, EventKind::EapolStart),
+            (101, EventKind::EapIdentityRequest),
+            (
+                102,
+                EventKind::EapIdentity {
+                    identity: "CP-8851-SEP001B54AA0001".into(),
+                },
+            ),
+            (103, EventKind::EapFailure),
+            (
+                104,
+                EventKind::PoeGrant {
+                    proto: DiscoveryProto::Cdp,
+                    mw: 7000,
+                },
+            ),
+            (105, discover()),
+        ] {
+            advance(&mut dev, seq, &steps, ev(ms, kind), true);
+        }
+        assert_eq!(dev.boots, 2);
+        let auth = dev.boot.port.auth.as_deref().unwrap();
+        assert_eq!(auth.outcome, Some((false, 103_000_000)));
+        assert_eq!(auth.identity.as_deref(), Some("CP-8851-SEP001B54AA0001"));
+        assert!(auth.unauthorised());
+        assert_eq!(dev.boot.count(EventType::EapFailure), 1);
+        assert_eq!(dev.boot.count(EventType::EapolStart), 1);
+        assert_eq!(dev.boot.port.granted(DiscoveryProto::Cdp), Some(7000));
+        // The first boot keeps its own success.
+        let first = dev.earlier.last().unwrap();
+        assert_eq!(first.count(EventType::EapSuccess), 1);
+    }
+
+    #[test]
     fn a_discover_after_the_lease_starts_a_new_boot_and_before_it_does_not() {
         let seq = &rules().sequence;
         let steps = Steps::resolve(rules());
