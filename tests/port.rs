@@ -375,3 +375,100 @@ fn real_phones_power_requests_raise_nothing() {
         ["CDP: the phone asks for 10250 mW of PoE"]
     );
 }
+
+#[test]
+fn a_phone_restarting_over_denied_power_is_an_error_and_a_granted_one_no_finding() {
+    use bootscope::model::encode::{DhcpClientKind, DhcpServerKind};
+    use bootscope::model::scenario::TftpOption;
+    let mac = MacAddr([0x00, 0x1b, 0x54, 0xaa, 0x61, 0x01]);
+    let name = "SEP001B54AA6101";
+    let (lease, relay, server) = (
+        Ipv4Addr::new(10, 100, 0, 30),
+        Ipv4Addr::new(10, 100, 0, 1),
+        Ipv4Addr::new(10, 1, 1, 2),
+    );
+    let tftp = TftpOption::Option150(vec![Ipv4Addr::new(10, 1, 1, 5)]);
+    let up = |payload: Vec<u8>| {
+        wire::udp_frame(
+            L2 {
+                src: mac,
+                dst: wire::BROADCAST,
+                vlan: Some(100),
+            },
+            Endpoint {
+                ip: Ipv4Addr::UNSPECIFIED,
+                port: 68,
+            },
+            Endpoint {
+                ip: Ipv4Addr::BROADCAST,
+                port: 67,
+            },
+            &payload,
+        )
+    };
+    let down = |payload: Vec<u8>| {
+        wire::udp_frame(
+            L2 {
+                src: SWITCH,
+                dst: mac,
+                vlan: Some(100),
+            },
+            Endpoint {
+                ip: relay,
+                port: 67,
+            },
+            Endpoint {
+                ip: lease,
+                port: 68,
+            },
+            &payload,
+        )
+    };
+    // Each boot: the phone asks 12.9 W, the switch offers `offered`, the phone gets its
+    // lease; with too little power the port is cut and the phone boots again.
+    let capture = |file: &str, offered: u32| {
+        let mut frames = Vec::new();
+        for (boot, at) in [0.0, 30.0, 60.0].into_iter().enumerate() {
+            let xid = 0x100 + boot as u32;
+            let cdp = encode::cdp_phone_power(
+                name,
+                "Cisco IP Phone 8851",
+                "sip88xx.14-2-1-0001-14",
+                12_900,
+            )
+            .unwrap();
+            let sw =
+                encode::cdp_switch_power("access-sw1", "Gi1/0/9", 10, Some(100), offered).unwrap();
+            frames.push((at, wire::cdp_frame(mac, None, &cdp)));
+            frames.push((at + 0.05, wire::cdp_frame(SWITCH, None, &sw)));
+            let client = |kind| encode::dhcp_client(mac, name, "8851", xid, kind, 0);
+            let request = DhcpClientKind::Request {
+                requested: lease,
+                server,
+            };
+            let reply = |kind| encode::dhcp_server(mac, xid, kind, lease, relay, server, &tftp);
+            frames.push((at + 1.0, up(client(DhcpClientKind::Discover))));
+            frames.push((at + 1.01, down(reply(DhcpServerKind::Offer))));
+            frames.push((at + 1.02, up(client(request))));
+            frames.push((at + 1.03, down(reply(DhcpServerKind::Ack))));
+        }
+        analyze(&write(file, &mut frames))
+    };
+    let r = capture("poe-restarts.pcap", 7_000);
+    let p = phone(&r, name);
+    let poe = p
+        .findings
+        .iter()
+        .find(|f| f.code == "poe-power-denied")
+        .unwrap_or_else(|| panic!("{:?}", p.findings));
+    assert_eq!(poe.severity, rules::Severity::Error);
+    assert!(
+        poe.message.contains("3 boots short of power"),
+        "{}",
+        poe.message
+    );
+    assert!(codes(p).contains(&"boot-loop"), "{:?}", p.findings);
+    let r = capture("poe-granted.pcap", 15_400);
+    let p = phone(&r, name);
+    assert!(!codes(p).contains(&"poe-power-denied"), "{:?}", p.findings);
+}
