@@ -74,6 +74,13 @@ fn an_eap_failure_is_the_ports_fault_not_the_dhcp_servers() {
         .timeline
         .iter()
         .any(|e| e.kind == "eap_failure" && e.peer_role == Some("authenticator")));
+    // The model's prediction starts from the refusal, not from the DISCOVERs after it.
+    let model = p
+        .expected_next
+        .as_ref()
+        .and_then(|x| x.model.as_ref())
+        .expect("a prediction");
+    assert!(model.expect.contains("quiet period"), "{}", model.expect);
     // The other phone on an 802.1X port authenticated and registered.
     let ok = phone(&r, "SEP001B54AA5002");
     assert_eq!(ok.status, Status::Registered);

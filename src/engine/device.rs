@@ -1076,13 +1076,32 @@ impl Device {
             .boot
             .furthest_stage
             .is_none_or(|s| ev.kind.stage() >= s);
-        if !matches!(
-            ev.kind,
-            EventKind::Keepalive { .. }
-                | EventKind::KeepaliveAck { .. }
-                | EventKind::Malformed { .. }
-                | EventKind::Cut { .. }
-        ) && (reached_furthest || not_behind)
+        // A port that refused the phone (EAP-Failure) bars what follows until it lets the
+        // phone in: the refusal stands as where the boot is, its DISCOVERs after it go
+        // nowhere.
+        let refused = self
+            .boot
+            .port
+            .auth
+            .as_deref()
+            .is_some_and(|a| a.outcome.is_some_and(|(ok, _)| !ok));
+        let refusal_stands = refused
+            && self
+                .boot
+                .last_event
+                .as_ref()
+                .is_some_and(|e| matches!(e.kind, EventKind::EapFailure));
+        if matches!(ev.kind, EventKind::EapFailure) && !self.boot.registered {
+            self.boot.last_event = Some(ev.clone());
+        } else if !refusal_stands
+            && !matches!(
+                ev.kind,
+                EventKind::Keepalive { .. }
+                    | EventKind::KeepaliveAck { .. }
+                    | EventKind::Malformed { .. }
+                    | EventKind::Cut { .. }
+            )
+            && (reached_furthest || not_behind)
         {
             self.boot.last_event = Some(ev.clone());
         }
