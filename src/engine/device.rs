@@ -1091,9 +1091,8 @@ impl Device {
                 .last_event
                 .as_ref()
                 .is_some_and(|e| matches!(e.kind, EventKind::EapFailure));
-        if matches!(ev.kind, EventKind::EapFailure) && !self.boot.registered {
-            self.boot.last_event = Some(ev.clone());
-        } else if !refusal_stands
+        let refusal = matches!(ev.kind, EventKind::EapFailure) && !self.boot.registered;
+        let moves_on = !refusal_stands
             && !matches!(
                 ev.kind,
                 EventKind::Keepalive { .. }
@@ -1101,8 +1100,8 @@ impl Device {
                     | EventKind::Malformed { .. }
                     | EventKind::Cut { .. }
             )
-            && (reached_furthest || not_behind)
-        {
+            && (reached_furthest || not_behind);
+        if refusal || moves_on {
             self.boot.last_event = Some(ev.clone());
         }
         // Keepalives every 30 s and REGISTER refreshes of a registered phone would fill
