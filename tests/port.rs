@@ -479,3 +479,27 @@ fn a_phone_restarting_over_denied_power_is_an_error_and_a_granted_one_no_finding
     let p = phone(&r, name);
     assert!(!codes(p).contains(&"poe-power-denied"), "{:?}", p.findings);
 }
+
+#[test]
+fn a_phone_without_a_supplicant_that_mab_never_lets_in_is_the_ports_fault() {
+    // The MAB sample cut before MAB lets the phone in (at 90 s): three identity requests
+    // unanswered and DISCOVERs that go nowhere for over a minute.
+    let (frames, _) = read_frames(&sample_path("dot1x-slow-mab"));
+    let first = frames[0].ts_ns;
+    let kept: Vec<_> = frames
+        .iter()
+        .filter(|f| f.ts_ns - first < 85_000_000_000)
+        .cloned()
+        .collect();
+    let path = scratch("mab-never.pcap");
+    std::fs::write(&path, write_pcap(&kept, 1, false, false)).unwrap();
+    let r = analyze(&path);
+    let p = phone(&r, "SEP001B54AA5101");
+    assert_eq!(p.status, Status::Stalled);
+    assert_eq!(errors_and_warnings(p), ["dot1x-failed"], "{:?}", p.findings);
+    assert!(
+        p.findings[0].message.contains("never answered"),
+        "{}",
+        p.findings[0].message
+    );
+}
