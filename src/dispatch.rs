@@ -1065,6 +1065,42 @@ mod tests {
     };
 
     #[test]
+    fn eapol_passes_the_sort_and_is_dissected_tagged_or_not() {
+        let pdu = [0x02, 0x01, 0x00, 0x00]; // EAPOL-Start
+        for vlan in [None, Some(100)] {
+            let mut data = vec![0x01, 0x80, 0xc2, 0x00, 0x00, 0x03];
+            data.extend_from_slice(&[0x00, 0x1b, 0x54, 0xaa, 0x00, 0x01]);
+            if let Some(v) = vlan {
+                data.extend_from_slice(&[0x81, 0x00]);
+                data.extend_from_slice(&u16::to_be_bytes(v));
+            }
+            data.extend_from_slice(&[0x88, 0x8e]);
+            data.extend_from_slice(&pdu);
+            data.resize(60, 0);
+            let frame = Frame {
+                number: 1,
+                ts_ns: 0,
+                data: &data,
+                orig_len: 60,
+                linktype: Linktype::ETHERNET,
+            };
+            let packet = match sort(&frame) {
+                Sorted::Dissect(Some(p)) => p,
+                _ => panic!("{vlan:?}: sorted as bulk"),
+            };
+            assert!(packet_worth_dissecting(&packet));
+            let mut d = Dispatcher::new(StreamLimits::default());
+            let mut seen = Vec::new();
+            d.packet(&frame, packet, |_, o| {
+                if let Observed::Message(Message::Eapol(p)) = o {
+                    seen.push(p.packet_type);
+                }
+            });
+            assert_eq!(seen, [parsers::eapol::EapolType::START], "{vlan:?}");
+        }
+    }
+
+    #[test]
     fn control_kind_rst_wins_then_syn_then_fin() {
         let kind = |f| TcpControlKind::of(TcpFlags(f));
         assert_eq!(

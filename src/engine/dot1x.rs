@@ -76,8 +76,10 @@ impl Dot1x {
                 } else {
                     self.last_group = Some((src, ctx.ts_ns));
                     // The pending requests of the port it answers, if only one waits.
-                    let waiting: Vec<MacAddr> = self.pending.keys().copied().collect();
-                    if let [auth] = waiting[..] {
+                    let only = (self.pending.len() == 1)
+                        .then(|| self.pending.keys().next().copied())
+                        .flatten();
+                    if let Some(auth) = only {
                         self.bind(sh, ctx, auth, src);
                     }
                 }
@@ -381,6 +383,27 @@ mod tests {
             phone_identity("cp-8851-SEP001B54AA0001", PHONE),
             Some("SEP001B54AA0001")
         );
+    }
+
+    #[test]
+    fn the_tables_stay_within_their_bounds() {
+        let mut sh = shared();
+        let mut d = Dot1x::default();
+        let req = eap(
+            EapCode::REQUEST,
+            typed(EapType::IDENTITY, EapData::Identity(b"")),
+        );
+        for i in 0..(MAX_PORTS as u32 + 100) {
+            let b = i.to_be_bytes();
+            let auth = MacAddr([0x02, 0, b[0], b[1], b[2], b[3]]);
+            for k in 0..(MAX_PENDING as i64 + 3) {
+                feed(&mut d, &mut sh, l2(k, auth, PAE), &req);
+            }
+        }
+        assert_eq!(d.pending.len(), MAX_PORTS);
+        assert!(d.pending.values().all(|v| v.len() <= MAX_PENDING));
+        assert!(sh.transactions_evicted >= 100);
+        assert_eq!(sh.devices.iter().count(), 0);
     }
 
     #[test]
