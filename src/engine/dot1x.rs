@@ -5,10 +5,11 @@
 //! supplicant's MAC or to the PAE group address (01:80:c2:00:00:03) while it knows no
 //! supplicant yet.
 //!
-//! A message to the group address from an authenticator is for the supplicant last
-//! heard on that port: the one that sent EAPOL to it, else the one that spoke to the
-//! group address just before, else the phone whose CDP / LLDP the same switch MAC
-//! answered ([`Dot1x::port_of`]). Identity requests nobody is known for yet wait
+//! A message to the group address from an authenticator is for the device that spoke
+//! to the group address just before (a PC behind the phone answers so on a
+//! multi-domain port), unless another port holds it; else for the supplicant last
+//! heard on that port: the one that sent EAPOL to it, or the phone whose CDP / LLDP the
+//! same switch MAC answered ([`Dot1x::port_of`]). Identity requests nobody is known for yet wait
 //! (a few per port) for that phone: a phone that does no 802.1X leaves them
 //! unanswered until the switch falls back to MAB.
 //!
@@ -101,10 +102,15 @@ impl Dot1x {
             Said::Authenticator(kind) => {
                 let window = Windows::ns(sh.rules.windows.switch_answer_ms);
                 let supplicant = if group {
-                    self.ports.get(&src).copied().or_else(|| {
-                        let (mac, at) = self.last_group?;
-                        (ctx.ts_ns - at <= window && mac != src).then_some(mac)
-                    })
+                    // The device that just spoke to the group address (a PC behind the
+                    // phone, on a multi-domain port), unless another port holds it; else
+                    // the port's own.
+                    let recent = self
+                        .last_group
+                        .filter(|&(mac, at)| ctx.ts_ns - at <= window && mac != src)
+                        .map(|(mac, _)| mac)
+                        .filter(|&mac| !self.ports.iter().any(|(a, s)| *s == mac && *a != src));
+                    recent.or_else(|| self.ports.get(&src).copied())
                 } else {
                     ctx.dst_mac
                 };
@@ -382,6 +388,48 @@ mod tests {
         assert_eq!(
             phone_identity("cp-8851-SEP001B54AA0001", PHONE),
             Some("SEP001B54AA0001")
+        );
+    }
+
+    #[test]
+    fn a_failure_to_the_group_address_is_the_pc_behind_the_phones_not_the_phones() {
+        let mut sh = shared();
+        let mut d = Dot1x::default();
+        let phone_id = eap(
+            EapCode::RESPONSE,
+            typed(
+                EapType::IDENTITY,
+                EapData::Identity(b"CP-8851-SEP001B54AA0001"),
+            ),
+        );
+        feed(&mut d, &mut sh, l2(1, PHONE, SWITCH), &phone_id);
+        feed(
+            &mut d,
+            &mut sh,
+            l2(2, SWITCH, PHONE),
+            &eap(EapCode::SUCCESS, EapBody::Raw(&[])),
+        );
+        // Later, the PC behind the phone answers to the group address and is refused
+        // there.
+        let pc_id = eap(
+            EapCode::RESPONSE,
+            typed(EapType::IDENTITY, EapData::Identity(b"alice@corp.example")),
+        );
+        feed(&mut d, &mut sh, l2(40, PC, PAE), &pc_id);
+        feed(
+            &mut d,
+            &mut sh,
+            l2(41, SWITCH, PAE),
+            &eap(EapCode::FAILURE, EapBody::Raw(&[])),
+        );
+        let phone = sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap();
+        let auth = phone.boot.port.auth.as_deref().unwrap();
+        assert_eq!(auth.outcome.map(|o| o.0), Some(true));
+        let pc = sh.devices.get(&DeviceKey::Mac(PC)).unwrap();
+        assert_eq!(pc.kind, DeviceKind::Pc);
+        assert_eq!(
+            types(&sh, &DeviceKey::Mac(PC)).last(),
+            Some(&EventType::EapFailure)
         );
     }
 
