@@ -54,6 +54,8 @@ enum Said {
     Supplicant(Option<EventKind>, Option<Box<str>>),
     /// From the authenticator (`src`), with the event it makes (if any).
     Authenticator(Option<EventKind>),
+    /// Neither side's concern (EAPOL-Key, announcements).
+    Nothing,
 }
 
 impl Dot1x {
@@ -71,6 +73,7 @@ impl Dot1x {
         let Some(src) = ctx.src_mac else { return };
         let group = ctx.dst_mac.is_none_or(is_group);
         match said(p) {
+            Said::Nothing => {}
             Said::Supplicant(kind, identity) => {
                 if let Some(auth) = ctx.dst_mac.filter(|d| !is_group(*d)) {
                     self.bind(sh, ctx, auth, src);
@@ -84,6 +87,8 @@ impl Dot1x {
                         self.bind(sh, ctx, auth, src);
                     }
                 }
+                // A TLS fragment, a Notification answered: nothing of the boot's.
+                let Some(kind) = kind else { return };
                 let clue = match identity.as_deref().map(|i| phone_identity(i, src)) {
                     Some(Some(_)) => IDENTITY_PHONE,
                     _ => SUPPLICANT,
@@ -95,9 +100,7 @@ impl Dot1x {
                 if let Some(name) = identity.as_deref().and_then(|i| phone_identity(i, src)) {
                     dev.set_name(name.to_owned(), NameSource::Dot1xIdentity);
                 }
-                if let Some(kind) = kind {
-                    sh.emit(&key, ctx, kind, false);
-                }
+                sh.emit(&key, ctx, kind, false);
             }
             Said::Authenticator(kind) => {
                 let window = Windows::ns(sh.rules.windows.switch_answer_ms);
@@ -209,9 +212,9 @@ fn said(p: &EapolPdu<'_>) -> Said {
         return match p.packet_type {
             EapolType::START => Said::Supplicant(Some(EventKind::EapolStart), None),
             EapolType::LOGOFF => Said::Supplicant(Some(EventKind::EapolLogoff), None),
-            // EAPOL-Key and the rest: a supplicant's or an authenticator's, of no
+            // EAPOL-Key (a Wi-Fi handshake, MACsec) and the rest: either side's, of no
             // consequence to the boot.
-            _ => Said::Supplicant(None, None),
+            _ => Said::Nothing,
         };
     };
     let typed = match &eap.body {
@@ -431,6 +434,23 @@ mod tests {
             types(&sh, &DeviceKey::Mac(PC)).last(),
             Some(&EventType::EapFailure)
         );
+    }
+
+    #[test]
+    fn a_wifi_key_handshake_makes_no_device() {
+        let mut sh = shared();
+        let mut d = Dot1x::default();
+        let key = EapolPdu {
+            version: 2,
+            packet_type: EapolType::KEY,
+            body: EapolBody::Raw(&[2, 0, 0x8a, 0, 16]),
+        }
+        .to_vec()
+        .unwrap();
+        feed(&mut d, &mut sh, l2(1, SWITCH, PHONE), &key);
+        feed(&mut d, &mut sh, l2(2, PHONE, SWITCH), &key);
+        assert_eq!(sh.devices.iter().count(), 0);
+        assert!(d.ports.is_empty());
     }
 
     #[test]
