@@ -401,7 +401,7 @@ fn dns_fields_match_tshark() {
     let mut f = Vec::new();
     let n = compare("dns", &DNS_COLUMNS, read_dns, as_is, &mut f);
     assert!(f.is_empty(), "{}", f.join("\n"));
-    assert_eq!(n, 14);
+    assert_eq!(n, 20);
 }
 
 const ICMP_COLUMNS: [&str; 22] = [
@@ -544,7 +544,7 @@ fn icmp_and_icmpv6_fields_match_tshark() {
     let mut f = Vec::new();
     let n = compare("icmp", &ICMP_COLUMNS, read_icmp, project_icmp, &mut f);
     assert!(f.is_empty(), "{}", f.join("\n"));
-    assert_eq!(n, 148);
+    assert_eq!(n, 166);
 }
 
 const CDP_POWER_COLUMNS: [&str; 5] = [
