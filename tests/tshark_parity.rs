@@ -132,8 +132,13 @@ fn payload_of_ethertype<'a>(f: &Frame<'a>, ethertype: u16) -> Option<&'a [u8]> {
         _ => {}
     }
     let pkt = link::decode(f).ok()?;
-    if pkt.tunnel.is_none() || pkt.net != Net::OtherEthertype(ethertype) {
-        return None;
+    pkt.tunnel?;
+    // Whatever link calls the inner frame (the engine's wiring may give ARP and EAPOL
+    // their own `Net`), it is not IP, CDP, LLDP or another ether type.
+    match pkt.net {
+        Net::Ip(_) | Net::Cdp(_) | Net::Lldp(_) | Net::OtherLlc => return None,
+        Net::OtherEthertype(t) if t != ethertype => return None,
+        _ => {}
     }
     if let (Some(dst), Some(src)) = (pkt.dst_mac, pkt.src_mac) {
         let header: Vec<u8> = dst.0.iter().chain(&src.0).copied().collect();
