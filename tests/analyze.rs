@@ -76,7 +76,7 @@ fn every_sample_gets_exactly_its_expected_outcome() {
 #[test]
 fn every_bundled_capture_analyzes_without_failure() {
     let captures = all_captures();
-    assert_eq!(captures.len(), 40);
+    assert_eq!(captures.len(), 54);
     for rel in captures {
         let r = analyze(&capture_path(&rel));
         assert!(r.capture.frames > 0, "{rel}");

@@ -26,4 +26,5 @@ mod samples;
 mod scale;
 mod tcp_flows;
 mod tshark_compare;
+mod tshark_parity;
 mod tunnels;

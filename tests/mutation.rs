@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::common::{all_captures, capture_path, scratch, Rng};
 use crate::fuzz_regressions::fuzz_targets;
 
-/// Mutants per sample (28 samples) and per third-party capture (40 captures).
+/// Mutants per sample (28 samples) and per third-party capture (54 captures).
 const PER_SAMPLE: usize = 64;
 const PER_CAPTURE: usize = 24;
 /// Far beyond any case's time in a debug build (a few milliseconds): only a hang

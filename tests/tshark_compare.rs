@@ -40,7 +40,7 @@ fn fixture_dir() -> std::path::PathBuf {
 }
 
 /// tshark's rows for one capture and protocol: frame number → the other columns.
-fn tshark_rows(capture: &str, proto: &str) -> BTreeMap<u64, Vec<String>> {
+pub fn tshark_rows(capture: &str, proto: &str) -> BTreeMap<u64, Vec<String>> {
     let slug = capture.replace('/', "__");
     let path = fixture_dir().join(format!("{slug}.{proto}.tsv"));
     let Ok(text) = std::fs::read_to_string(&path) else {
@@ -77,7 +77,7 @@ fn ours_by_frame<'a>(msgs: &'a [Value], proto: &str) -> BTreeMap<u64, Vec<&'a Va
 fn every_bundled_capture_has_a_tshark_reading_or_none_of_our_protocols() {
     // The fixtures cover exactly the bundled captures.
     let captures = all_captures();
-    assert_eq!(captures.len(), 40, "{captures:?}");
+    assert_eq!(captures.len(), 54, "{captures:?}");
     for entry in std::fs::read_dir(fixture_dir()).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         // registrations.tsv and calls.tsv cover every capture at once (tests/analyze.rs).

@@ -567,10 +567,29 @@ pub fn assert_json_printable(v: &serde_json::Value, what: &str) {
     }
 }
 
+/// The ether type and payload of a native Ethernet or Linux cooked frame, past its
+/// 802.1Q / 802.1ad tags (the ARP and EAPOL seeds: `link` keeps no payload for them).
+fn native_ethertype_payload<'a>(f: &Frame<'a>) -> Option<(u16, &'a [u8])> {
+    let mut at = match f.linktype {
+        Linktype::ETHERNET => 12,
+        Linktype::LINUX_SLL => 14,
+        _ => return None,
+    };
+    loop {
+        let t = u16::from_be_bytes(f.data.get(at..at + 2)?.try_into().ok()?);
+        at += 2;
+        match t {
+            0x8100 | 0x88a8 | 0x9100 => at += 2,
+            _ => return Some((t, f.data.get(at..)?)),
+        }
+    }
+}
+
 /// Write seed corpora for every target into `out/<target>/`, cut from `captures`: the
 /// whole files (capture, pipeline; at most 64 KiB each), each frame (link), each
 /// dissector's payloads (datagrams; TCP payloads of a direction concatenated for the
-/// stream protocols), and a few segment scripts for the reassembler.
+/// stream protocols; ARP and EAPOL of native frames, DNS on port 53, ICMP and ICMPv6
+/// included), and a few segment scripts for the reassembler.
 pub fn write_seeds(captures: &[PathBuf], out: &Path) -> std::io::Result<usize> {
     use std::collections::hash_map::DefaultHasher;
     use std::collections::BTreeMap;
@@ -607,6 +626,11 @@ pub fn write_seeds(captures: &[PathBuf], out: &Path) -> std::io::Result<usize> {
             if f.linktype == Linktype::ETHERNET {
                 seeds.extend(tunnel_seeds(f.data).into_iter().map(|s| ("tunnel", s)));
             }
+            match native_ethertype_payload(f) {
+                Some((0x0806, b)) => seeds.push(("arp", b.to_vec())),
+                Some((parsers::eapol::ETHER_TYPE, b)) => seeds.push(("eapol", b.to_vec())),
+                _ => {}
+            }
             let Ok(p) = link::decode(f) else {
                 return ControlFlow::Continue(());
             };
@@ -622,6 +646,8 @@ pub fn write_seeds(captures: &[PathBuf], out: &Path) -> std::io::Result<usize> {
                         let ports = [src_port, dst_port];
                         let target = if ports.contains(&67) || ports.contains(&68) {
                             "dhcp"
+                        } else if ports.contains(&53) {
+                            "dns"
                         } else if ports.contains(&5060) {
                             "sip"
                         } else {
@@ -637,6 +663,8 @@ pub fn write_seeds(captures: &[PathBuf], out: &Path) -> std::io::Result<usize> {
                             "sip"
                         } else if ports.contains(&6970) {
                             "http"
+                        } else if ports.contains(&53) {
+                            "dns"
                         } else {
                             return ControlFlow::Continue(());
                         };
@@ -651,6 +679,10 @@ pub fn write_seeds(captures: &[PathBuf], out: &Path) -> std::io::Result<usize> {
                             buf.extend_from_slice(seg.payload);
                         }
                     }
+                    link::Transport::Other {
+                        protocol: 1 | 58,
+                        payload,
+                    } => seeds.push(("icmp", payload.to_vec())),
                     _ => {}
                 },
                 _ => {}

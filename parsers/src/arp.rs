@@ -143,15 +143,18 @@ impl ArpPacket {
         self.opcode == ArpOpcode::REQUEST && self.sender_ip.is_unspecified()
     }
 
-    /// A gratuitous ARP (an RFC 5227 announcement): the sender IP is the target
-    /// IP, and not 0.0.0.0; a request or a reply. Tshark's `arp.isgratuitous`.
+    /// An RFC 5227 announcement (§2.3: "identical to the ARP Probe", a request,
+    /// with the sender's new address as sender and target): a gratuitous request.
+    /// Tshark's `arp.isannouncement`, which a gratuitous reply is not.
     pub fn is_announcement(&self) -> bool {
-        self.sender_ip == self.target_ip && !self.sender_ip.is_unspecified()
+        self.opcode == ArpOpcode::REQUEST && self.is_gratuitous()
     }
 
-    /// Same as [`ArpPacket::is_announcement`].
+    /// A gratuitous ARP: the sender IP is the target IP, and not 0.0.0.0; a
+    /// request (an announcement) or a reply (an AP or router claiming its address,
+    /// RFC 5944 §4.6). Tshark's `arp.isgratuitous`.
     pub fn is_gratuitous(&self) -> bool {
-        self.is_announcement()
+        self.sender_ip == self.target_ip && !self.sender_ip.is_unspecified()
     }
 
     /// The exact number of bytes [`ArpPacket::emit`] writes: 28.
@@ -242,6 +245,22 @@ mod tests {
         assert_eq!(a.target_ip, a.sender_ip);
         assert!(a.is_announcement() && a.is_gratuitous());
         assert!(!a.is_probe());
+    }
+
+    #[test]
+    fn a_gratuitous_reply_is_no_announcement() {
+        // nDPI/capwap.pcap frame 8 (a Cisco AP claiming its address): tshark reads
+        // opcode 2, b8:38:61:f3:05:ac 192.168.10.10 to ff:ff:ff:ff:ff:ff
+        // 192.168.10.10, arp.isgratuitous 1 and no arp.isannouncement (RFC 5227
+        // §2.3: an announcement is a request).
+        let reply = [
+            0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x02, // Ethernet, IPv4, reply
+            0xb8, 0x38, 0x61, 0xf3, 0x05, 0xac, 192, 168, 10, 10, // sender
+            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 192, 168, 10, 10, // target
+        ];
+        let a = parse(&reply).unwrap();
+        assert!(a.is_gratuitous());
+        assert!(!a.is_announcement() && !a.is_probe());
     }
 
     #[test]

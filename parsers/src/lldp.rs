@@ -250,7 +250,7 @@ pub struct Dot3MdiPower {
     pub extension: Option<Dot3PowerExtension>,
 }
 
-/// 802.3at fields of Power via MDI (802.3bt fields after them are ignored).
+/// 802.3at fields of Power via MDI, and the 802.3bt ones after them when present.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dot3PowerExtension {
     /// Power type, bits 7-6 (bit 6: 1 = PD; bit 7: 1 = Type 1, 0 = Type 2).
@@ -263,7 +263,37 @@ pub struct Dot3PowerExtension {
     pub requested_dw: u16,
     /// PSE allocated power, 0.1 W units.
     pub allocated_dw: u16,
+    /// The 802.3bt fields (a TLV of 29 bytes or more, IEEE 802.3bt-2018 79.3.2).
+    pub bt: Option<Dot3BtExtension>,
 }
+
+/// The 802.3bt fields of Power via MDI (IEEE 802.3bt-2018 79.3.2.6 to 79.3.2.11), as
+/// Wireshark's `packet-lldp.c` reads them: 17 bytes after the 802.3at part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dot3BtExtension {
+    /// Dual-signature PD requested power, mode A, 0.1 W units.
+    pub pd_requested_a_dw: u16,
+    /// Dual-signature PD requested power, mode B, 0.1 W units.
+    pub pd_requested_b_dw: u16,
+    /// Dual-signature PSE allocated power, alternative A, 0.1 W units.
+    pub pse_allocated_a_dw: u16,
+    /// Dual-signature PSE allocated power, alternative B, 0.1 W units.
+    pub pse_allocated_b_dw: u16,
+    /// Power status: PSE powering status (bits 15-14), PD powered status (13-12),
+    /// PSE power pairs (11-10), dual-signature class A (9-7) and B (6-4), class (3-0).
+    pub power_status: u16,
+    /// System setup: power type extension (bits 3-1) and PD load (bit 0).
+    pub system_setup: u8,
+    /// PSE maximum available power, 0.1 W units.
+    pub pse_max_available_dw: u16,
+    /// Autoclass: PSE support (bit 2), completed (1), request (0).
+    pub autoclass: u8,
+    /// Power down: request (bits 23-18) and time in seconds (17-0), 24 bits.
+    pub power_down: u32,
+}
+
+/// The length of the 802.3bt part of Power via MDI.
+const DOT3_BT_LEN: usize = 17;
 
 /// The LLDP-MED inventory strings, each cut at its first NUL (senders pad them,
 /// and tshark shows them that way).
@@ -584,11 +614,13 @@ fn policy(app: u8, bits: [u8; 3]) -> MedPolicy {
 }
 
 /// Support, pair, class; then optionally (802.3at) type/source/priority,
-/// requested u16 and allocated u16. 802.3bt appends more, ignored here.
+/// requested u16 and allocated u16; then optionally (802.3bt) 17 more bytes
+/// ([`Dot3BtExtension`]). Bytes after those, or fewer than 17, are ignored (as
+/// Wireshark does).
 fn mdi_power(v: &[u8]) -> Option<Dot3MdiPower> {
     let (support, pair, class, extension) = match *v {
         [support, pair, class] => (support, pair, class, None),
-        [support, pair, class, tsp, r1, r2, a1, a2, ..] => (
+        [support, pair, class, tsp, r1, r2, a1, a2, ref bt @ ..] => (
             support,
             pair,
             class,
@@ -598,6 +630,7 @@ fn mdi_power(v: &[u8]) -> Option<Dot3MdiPower> {
                 priority: tsp & 0x03,
                 requested_dw: u16::from_be_bytes([r1, r2]),
                 allocated_dw: u16::from_be_bytes([a1, a2]),
+                bt: dot3_bt(bt),
             }),
         ),
         _ => return None,
@@ -607,6 +640,24 @@ fn mdi_power(v: &[u8]) -> Option<Dot3MdiPower> {
         pair,
         class,
         extension,
+    })
+}
+
+/// The 802.3bt fields, when the 17 bytes are there.
+fn dot3_bt(v: &[u8]) -> Option<Dot3BtExtension> {
+    let &[a1, a2, b1, b2, c1, c2, d1, d2, s1, s2, setup, m1, m2, auto, p1, p2, p3, ..] = v else {
+        return None;
+    };
+    Some(Dot3BtExtension {
+        pd_requested_a_dw: u16::from_be_bytes([a1, a2]),
+        pd_requested_b_dw: u16::from_be_bytes([b1, b2]),
+        pse_allocated_a_dw: u16::from_be_bytes([c1, c2]),
+        pse_allocated_b_dw: u16::from_be_bytes([d1, d2]),
+        power_status: u16::from_be_bytes([s1, s2]),
+        system_setup: setup,
+        pse_max_available_dw: u16::from_be_bytes([m1, m2]),
+        autoclass: auto,
+        power_down: u32::from_be_bytes([0, p1, p2, p3]),
     })
 }
 
@@ -866,7 +917,11 @@ impl LldpTlv<'_> {
             LldpTlv::Capabilities { .. } => 4,
             LldpTlv::ManagementAddress(m) => m.wire_len(),
             LldpTlv::PortVlan(_) => org(2),
-            LldpTlv::MdiPower(p) => org(if p.extension.is_some() { 8 } else { 3 }),
+            LldpTlv::MdiPower(p) => org(match p.extension {
+                None => 3,
+                Some(Dot3PowerExtension { bt: None, .. }) => 8,
+                Some(Dot3PowerExtension { bt: Some(_), .. }) => 8 + DOT3_BT_LEN,
+            }),
             LldpTlv::MedCapabilities { .. } | LldpTlv::MedExtendedPower(_) => org(3),
             LldpTlv::MedNetworkPolicy(_) => org(4),
             LldpTlv::MedLocation(l) => org(l.data.len().saturating_add(1)),
@@ -925,6 +980,18 @@ impl LldpTlv<'_> {
                         | (x.priority & 0x03))?;
                     v.be_u16(x.requested_dw)?;
                     v.be_u16(x.allocated_dw)?;
+                    if let Some(bt) = x.bt {
+                        v.be_u16(bt.pd_requested_a_dw)?;
+                        v.be_u16(bt.pd_requested_b_dw)?;
+                        v.be_u16(bt.pse_allocated_a_dw)?;
+                        v.be_u16(bt.pse_allocated_b_dw)?;
+                        v.be_u16(bt.power_status)?;
+                        v.u8(bt.system_setup)?;
+                        v.be_u16(bt.pse_max_available_dw)?;
+                        v.u8(bt.autoclass)?;
+                        let [_, p1, p2, p3] = bt.power_down.to_be_bytes();
+                        v.bytes(&[p1, p2, p3])?;
+                    }
                 }
                 Ok(())
             }
@@ -1018,8 +1085,9 @@ impl LldpMgmtAddress<'_> {
 /// - Bit fields are masked to their width: MED policy VLAN 12 bits, priority
 ///   3, DSCP 6 (the reserved X bit is written 0); extended power type and
 ///   source 2 bits, priority 4; the 802.3at type/source 2 bits, priority 2
-///   (bits 3-2 written 0). `parse` does not keep the bits written as 0, nor
-///   any 802.3bt bytes after the 802.3at part of Power via MDI.
+///   (bits 3-2 written 0), the 802.3bt power down 24 bits. `parse` does not
+///   keep the bits written as 0, nor bytes after the 802.3bt part of Power via
+///   MDI (or after the 802.3at part when fewer than the 17 of 802.3bt follow).
 /// - Values too long for their length field are cut: a TLV value to 511
 ///   bytes, a management address to 254 and its OID to 255.
 impl LldpPdu<'_> {
@@ -1076,6 +1144,7 @@ mod tests {
     const INFINITE_LOOP: &[u8] = include_bytes!("../testdata/lldp/infinite-loop.bin");
     const ASAN_PORT: &[u8] = include_bytes!("../testdata/lldp/asan-bad-port-id.bin");
     const ASAN_CHASSIS: &[u8] = include_bytes!("../testdata/lldp/asan-bad-chassis-id.bin");
+    const CAT9K_BT: &[u8] = include_bytes!("../testdata/lldp/cat9k-8023bt.bin");
 
     /// A phone-like LLDP-MED PDU no capture has, checked against tshark 4.0.17
     /// (written to a pcap with an Ethernet header; see testdata/lldp/README.md).
@@ -1110,6 +1179,60 @@ mod tests {
         let e = parse(input).unwrap_err();
         assert_eq!(e.proto, Proto::Lldp);
         (e.offset, e.kind)
+    }
+
+    #[test]
+    fn mdi_power_8023bt_fields_from_cat9k() {
+        let p = parse(CAT9K_BT).unwrap();
+        assert_eq!(p.system_name(), Some(&b"cisco-bt-switch"[..]));
+        // tshark (lldp.ieee.802_3.*): MDI power support 0x0f, PSE pair 1, class 5;
+        // Type 2 PSE (0), primary source (1), low (3); PD requested 710, PSE
+        // allocated 510 (0.1 W); bt_ds_pd_requested_power_value_mode_a/b 355,
+        // bt_ds_pse_allocated_power_value_alt_a/b 255, bt_power_status 0xce4f,
+        // bt_system_setup 0x00, bt_pse_maximum_available_power_value 510,
+        // bt_autoclass 0x00, bt_power_down 0x000000.
+        assert_eq!(
+            p.mdi_power(),
+            Some(Dot3MdiPower {
+                support: 0x0f,
+                pair: 1,
+                class: 5,
+                extension: Some(Dot3PowerExtension {
+                    power_type: 0,
+                    source: 1,
+                    priority: 3,
+                    requested_dw: 710,
+                    allocated_dw: 510,
+                    bt: Some(Dot3BtExtension {
+                        pd_requested_a_dw: 355,
+                        pd_requested_b_dw: 355,
+                        pse_allocated_a_dw: 255,
+                        pse_allocated_b_dw: 255,
+                        power_status: 0xce4f,
+                        system_setup: 0,
+                        pse_max_available_dw: 510,
+                        autoclass: 0,
+                        power_down: 0,
+                    }),
+                }),
+            })
+        );
+        // Written back byte for byte, the 29-byte TLV included.
+        let mut out = vec![0; p.buffer_len()];
+        let n = p.emit(&mut out).unwrap();
+        assert_eq!(&out[..n], &CAT9K_BT[..n]);
+    }
+
+    #[test]
+    fn mdi_power_shorter_than_8023bt_keeps_the_8023at_part() {
+        // 802.3at part (8 bytes) and 16 of the 17 bytes of 802.3bt: no bt fields.
+        let mut v = vec![0x0f, 1, 5, 0x13, 0x02, 0xc6, 0x01, 0xfe];
+        v.extend_from_slice(&[0; 16]);
+        let x = mdi_power(&v).unwrap().extension.unwrap();
+        assert_eq!((x.requested_dw, x.allocated_dw, x.bt), (710, 510, None));
+        v.push(7);
+        let bt = mdi_power(&v).unwrap().extension.unwrap().bt.unwrap();
+        assert_eq!(bt.power_down, 7);
     }
 
     #[test]
@@ -1377,7 +1500,8 @@ mod tests {
                     source: 1,
                     priority: 3,
                     requested_dw: 97,
-                    allocated_dw: 90
+                    allocated_dw: 90,
+                    bt: None
                 })
             })
         );
@@ -1613,6 +1737,7 @@ mod tests {
                         priority: 3,
                         requested_dw: 97,
                         allocated_dw: 90,
+                        bt: None,
                     }),
                 }),
                 LldpTlv::MedCapabilities {
@@ -1758,6 +1883,9 @@ mod tests {
         );
     }
 
+    /// The 802.3at part of Power via MDI and its optional 802.3bt part, generated.
+    type MdiPowerExtension = (u8, u8, u8, u16, u16, Option<([u16; 5], u8, u16, u8, u32)>);
+
     /// An owned TLV for the round-trip property; `tlv` borrows it.
     #[derive(Debug, Clone)]
     enum Gen {
@@ -1767,7 +1895,7 @@ mod tests {
         Capabilities(u16, u16),
         Mgmt(u8, Vec<u8>, u8, u32, Vec<u8>),
         PortVlan(u16),
-        MdiPower(u8, u8, u8, Option<(u8, u8, u8, u16, u16)>),
+        MdiPower(u8, u8, u8, Option<MdiPowerExtension>),
         MedCapabilities(u16, u8),
         Policy(u8, bool, bool, u16, u8, u8),
         Location(u8, Vec<u8>),
@@ -1799,7 +1927,20 @@ mod tests {
                 any::<u8>(),
                 any::<u8>(),
                 any::<u8>(),
-                proptest::option::of((0u8..4, 0u8..4, 0u8..4, any::<u16>(), any::<u16>()))
+                proptest::option::of((
+                    0u8..4,
+                    0u8..4,
+                    0u8..4,
+                    any::<u16>(),
+                    any::<u16>(),
+                    proptest::option::of((
+                        any::<[u16; 5]>(),
+                        any::<u8>(),
+                        any::<u16>(),
+                        any::<u8>(),
+                        0u32..0x0100_0000
+                    ))
+                ))
             )
                 .prop_map(|(s, p, c, x)| Gen::MdiPower(s, p, c, x)),
             (any::<u16>(), any::<u8>()).prop_map(|(c, k)| Gen::MedCapabilities(c, k)),
@@ -1866,13 +2007,26 @@ mod tests {
                 pair: *pair,
                 class: *class,
                 extension: x.map(
-                    |(power_type, source, priority, requested_dw, allocated_dw)| {
+                    |(power_type, source, priority, requested_dw, allocated_dw, bt)| {
                         Dot3PowerExtension {
                             power_type,
                             source,
                             priority,
                             requested_dw,
                             allocated_dw,
+                            bt: bt.map(|([a, b, c, d, status], setup, max, auto, down)| {
+                                Dot3BtExtension {
+                                    pd_requested_a_dw: a,
+                                    pd_requested_b_dw: b,
+                                    pse_allocated_a_dw: c,
+                                    pse_allocated_b_dw: d,
+                                    power_status: status,
+                                    system_setup: setup,
+                                    pse_max_available_dw: max,
+                                    autoclass: auto,
+                                    power_down: down,
+                                }
+                            }),
                         }
                     },
                 ),
