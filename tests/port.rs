@@ -13,6 +13,7 @@ use bootscope::model::wire::{self, Endpoint, PcapWriter, L2};
 use bootscope::model::Scenario;
 use bootscope::report::{PhoneReport, Report, Status};
 use parsers::cdp::{CdpAddress, CdpCapabilities, CdpPacket, CdpPower, CdpTlv};
+use rules::Stage;
 
 use crate::common::{analyze, capture_path, read_frames, sample_path, scratch, write_pcap};
 
@@ -43,6 +44,8 @@ fn an_eap_failure_is_the_ports_fault_not_the_dhcp_servers() {
     let r = analyze(&sample_path("dot1x-failed"));
     let p = phone(&r, "SEP001B54AA5001");
     assert_eq!(p.status, Status::Stalled);
+    // The port never opened: the phone stalls at discovery though it went on to DHCP.
+    assert_eq!(p.stalled_stage, Some(Stage::Discovery));
     assert_eq!(errors_and_warnings(p), ["dot1x-failed"], "{:?}", p.findings);
     let f = &p.findings[0];
     assert!(

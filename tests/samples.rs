@@ -193,7 +193,7 @@ fn every_fault_has_a_sample_with_its_outcome() {
         assert_eq!((s.as_str(), st.as_deref()), (status, stage), "{name}");
         assert_eq!(f, &[code.to_owned()], "{name}");
     };
-    port("dot1x-failed", "stalled", Some("dhcp"), "dot1x-failed");
+    port("dot1x-failed", "stalled", Some("discovery"), "dot1x-failed");
     port("dot1x-slow-mab", "registered", None, "dot1x-slow");
     port("poe-power-denied", "registered", None, "poe-power-denied");
     port(

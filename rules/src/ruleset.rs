@@ -39,6 +39,11 @@ pub struct Rule {
     /// The finding stalls the phone at `stage` (or, for `None`, wherever it stopped). JSON
     /// `"stalls"`, by default `severity == error`.
     pub stalls: bool,
+    /// The phone stalls at `stage` even when it went on to try later steps: the fault
+    /// is why those failed (a port left unauthorised drops the DHCP DISCOVERs). JSON
+    /// `"holds_stage"`, by default false: a stalling finding otherwise names no stage
+    /// before the earliest one the boot could still be in.
+    pub holds_stage: bool,
     /// 1-based line in its file where the rule object starts.
     pub line: usize,
 }
@@ -140,6 +145,8 @@ struct RuleFile {
     evidence: Vec<String>,
     #[serde(default)]
     stalls: Option<bool>,
+    #[serde(default)]
+    holds_stage: bool,
 }
 
 /// A rule's `"stage"`: a stage name or `"any"`.
@@ -391,6 +398,7 @@ fn load_rules(
             checks,
             evidence: r.evidence,
             stalls: r.stalls.unwrap_or(r.severity == Severity::Error),
+            holds_stage: r.holds_stage,
             line,
         });
     }
@@ -497,13 +505,14 @@ mod tests {
         let stalling = r#"    {"code": "x", "stage": "config", "severity": "info", "stalls": true,
      "when": "true", "message": "m"}"#;
         let quiet = r#"    {"code": "y", "stage": "config", "severity": "error", "stalls": false,
-     "when": "true", "message": "m"}"#;
+     "holds_stage": true, "when": "true", "message": "m"}"#;
         let set = load(&file(&[rule, stalling, quiet])).unwrap();
         let r = &set.rules;
         assert_eq!(r[0].stage, None);
         assert!(!r[0].stalls && r[0].checks.is_empty() && r[0].evidence.is_empty());
         assert!(r[1].stalls);
         assert!(!r[2].stalls);
+        assert!(!r[0].holds_stage && !r[1].holds_stage && r[2].holds_stage);
         assert_eq!((r[0].line, r[1].line, r[2].line), (3, 5, 7));
     }
 

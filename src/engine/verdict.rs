@@ -39,6 +39,8 @@ struct Raw {
     finding: Finding,
     any_stage: bool,
     stalls: bool,
+    /// The rule's [`rules::Rule::holds_stage`].
+    holds_stage: bool,
 }
 
 /// The findings of one boot, and its facts.
@@ -82,6 +84,7 @@ fn evaluate<'a>(
             },
             any_stage: rule.stage.is_none(),
             stalls: rule.stalls && rule.severity == Severity::Error,
+            holds_stage: rule.holds_stage,
         });
     }
     (out, facts)
@@ -208,9 +211,12 @@ pub fn verdict(
     let stalled_stage = (status == Status::Stalled).then(|| {
         raw.iter()
             .filter(|r| r.stalls && !r.any_stage)
-            .map(|r| r.finding.stage)
+            .map(|r| match r.holds_stage {
+                true => r.finding.stage,
+                false => r.finding.stage.max(earliest),
+            })
             .min()
-            .map_or(frontier, |s| s.max(earliest))
+            .unwrap_or(frontier)
     });
     for r in &mut raw {
         if r.any_stage {

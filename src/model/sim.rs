@@ -838,12 +838,9 @@ impl<'s, W: Write> Sim<'s, W> {
         let blocked = t < self.phones[i].port_open_ns;
         let starved = !blocked && !self.take_address(i);
         if blocked {
-            // The port's fault, which the phone's truth already holds. Refused for good
-            // (EAP-Failure), the phone has finished its discovery and stalls in DHCP.
-            let p = &mut self.phones[i];
-            if p.port_open_ns == i64::MAX && p.truth.failed == Some(Stage::Discovery) {
-                p.truth.failed = Some(Stage::Dhcp);
-            }
+            // The port's fault, which the phone's truth already holds: refused for good
+            // (EAP-Failure), the phone stalls at discovery, whose port never opened,
+            // though it goes on asking DHCP.
         } else if self.sc.has_fault(i, Fault::DhcpSilent) || starved {
             if attempt >= 2 {
                 self.phones[i].truth.fail(Stage::Dhcp, "dhcp-no-offer");
