@@ -16,7 +16,7 @@ use std::net::Ipv4Addr;
 use super::encode;
 use super::scenario::{
     Bulk, CmFault, ConfigSecurity, Discovery, Dot1x, Fault, FloodStyle, PhoneSpec, PortSpec,
-    Protocol, Scenario, SipTransport, TftpOption, TftpTimeout, TrustFiles,
+    Protocol, Scenario, SipTransport, Site, TftpOption, TftpTimeout, TrustFiles,
 };
 use super::timing::{StepTiming, Timing};
 use super::truth::{ExpectedReport, ExpectedSite, Stage, Truth};
@@ -2053,6 +2053,13 @@ impl<'s, W: Write> Sim<'s, W> {
                 port: 49_152 + (((tick >> 8) as u16).wrapping_add(pc as u16 * 13) % 16_000),
             };
             let pc_mac = MacAddr([0x3c, 0x52, 0x82, 0x30, (pc >> 8) as u8, pc as u8]);
+            // A browser resolves names as it goes: one lookup and its answer in every
+            // 64 frames, so DNS is in the path the budget is measured on.
+            if i % 64 < 2 {
+                let f = browsing_lookup(site, pc_mac, client.ip, i);
+                self.out.record(t, &f)?;
+                continue;
+            }
             let up = i % 8 == 0;
             let (l2, from, to) = if up {
                 let l2 = L2 {
@@ -2423,4 +2430,50 @@ impl SaturatingHost for Ipv4Addr {
     fn saturating_host(self, i: usize) -> Ipv4Addr {
         Ipv4Addr::from(u32::from(self).wrapping_add(u32::try_from(i).unwrap_or(0)))
     }
+}
+
+/// The DNS server browsing PCs ask (on the data VLAN's server subnet).
+const BROWSING_DNS: Ipv4Addr = Ipv4Addr::new(10, 1, 2, 53);
+
+/// Frame `i` of a browsing PC's lookup: an even `i` the query for a web server's name
+/// (an A record), an odd one the server's answer.
+fn browsing_lookup(site: &Site, pc_mac: MacAddr, pc_ip: Ipv4Addr, i: u64) -> Vec<u8> {
+    let name = b"\x03www\x07example\x03com\x00";
+    let id = (i / 64) as u16;
+    let answer = i % 2 == 1;
+    let mut dns = Vec::with_capacity(64);
+    dns.extend_from_slice(&id.to_be_bytes());
+    dns.extend_from_slice(if answer { &[0x81, 0x80] } else { &[0x01, 0x00] });
+    dns.extend_from_slice(&[0, 1, 0, u8::from(answer), 0, 0, 0, 0]);
+    dns.extend_from_slice(name);
+    dns.extend_from_slice(&[0, 1, 0, 1]);
+    if answer {
+        // A pointer to the question's name, type A, class IN, TTL 300, 4 bytes.
+        dns.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0x01, 0x2c, 0, 4]);
+        dns.extend_from_slice(&[93, 184, 216, (i / 64 % 8) as u8 + 1]);
+    }
+    let pc = Endpoint {
+        ip: pc_ip,
+        port: 50_000 + (id % 10_000),
+    };
+    let server = Endpoint {
+        ip: BROWSING_DNS,
+        port: 53,
+    };
+    let (l2, src, dst) = if answer {
+        let l2 = L2 {
+            src: site.gateway_mac.0,
+            dst: pc_mac,
+            vlan: None,
+        };
+        (l2, server, pc)
+    } else {
+        let l2 = L2 {
+            src: pc_mac,
+            dst: site.gateway_mac.0,
+            vlan: None,
+        };
+        (l2, pc, server)
+    };
+    wire::udp_frame(l2, src, dst, &dns)
 }
