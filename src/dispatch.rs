@@ -10,7 +10,7 @@
 use crate::FastMap;
 use std::net::IpAddr;
 
-use parsers::{cdp, dhcp, http, lldp, sccp, sip, tftp, DissectError, ErrorKind, Proto};
+use parsers::{arp, cdp, dhcp, dns, http, icmp, lldp, sccp, sip, tftp, DissectError, ErrorKind, Proto};
 
 use crate::capture::Frame;
 use crate::link::{self, LinkError, Net, Packet, TcpFlags, TcpSegment, Transport, TunnelKind};
@@ -34,6 +34,12 @@ pub enum Message<'a> {
     Sip(sip::SipMessage<'a>),
     /// The head of one HTTP message on TCP 6970.
     Http(http::HttpMessage<'a>),
+    /// An ARP packet (Ethernet / IPv4).
+    Arp(arp::ArpPacket),
+    /// A DNS message on UDP 53.
+    Dns(dns::DnsMessage<'a>),
+    /// An ICMP or ICMPv6 error (unreachable, time exceeded) and the datagram it quotes.
+    Icmp(icmp::IcmpMessage<'a>),
 }
 
 impl Message<'_> {
@@ -79,6 +85,9 @@ impl Message<'_> {
             Message::Sccp(_) => Proto::Sccp,
             Message::Sip(_) => Proto::Sip,
             Message::Http(_) => Proto::Http,
+            Message::Arp(_) => Proto::Arp,
+            Message::Dns(_) => Proto::Dns,
+            Message::Icmp(_) => Proto::Icmp,
         }
     }
 }
@@ -173,6 +182,11 @@ impl TcpControlKind {
 const DHCP_SERVER: u16 = 67;
 const DHCP_CLIENT: u16 = 68;
 const TFTP: u16 = 69;
+/// DNS.
+pub const DNS: u16 = 53;
+/// The IP protocol numbers of ICMP and ICMPv6.
+const IP_ICMP: u8 = 1;
+const IP_ICMPV6: u8 = 58;
 /// SCCP.
 pub const SCCP: u16 = 2000;
 /// SCCP over TLS.
@@ -244,13 +258,15 @@ pub fn sort<'f>(frame: &Frame<'f>) -> Sorted<'f> {
 /// state), so it can run ahead on another thread and the bulk of a capture (RTP, file
 /// copies, web) never reaches the dissectors. Everything the dispatcher reads passes:
 /// CDP, LLDP, frames the link layer cannot slice (counted there), DHCP, TFTP, SIP and
-/// the TCP ports of SCCP, SIP and HTTP config. A TFTP transfer moves to ports both ends
-/// choose, so a datagram on other ports passes when it starts with a TFTP opcode
-/// (0x0001-0x0006); one that does not is not TFTP, even between a transfer's ends.
+/// the TCP ports of SCCP, SIP and HTTP config, ARP, DNS on UDP 53, and ICMP errors
+/// only (v4 destination unreachable 3 or time exceeded 11, v6 1 or 3, told from the
+/// first byte: echoes and neighbour discovery stay bulk). A TFTP transfer moves to ports
+/// both ends choose, so a datagram on other ports passes when it starts with a TFTP
+/// opcode (0x0001-0x0006); one that does not is not TFTP, even between a transfer's ends.
 /// Takes the frame as the link layer sliced it; one it cannot slice always passes.
 pub fn packet_worth_dissecting(packet: &Packet<'_>) -> bool {
     match packet.net {
-        Net::Cdp(_) | Net::Lldp(_) => true,
+        Net::Cdp(_) | Net::Lldp(_) | Net::Arp(_) => true,
         Net::Ip(ip) => transport_worth_dissecting(&ip.transport),
         Net::OtherEthertype(_) | Net::OtherLlc => false,
     }
@@ -271,14 +287,27 @@ pub fn transport_worth_dissecting(transport: &Transport<'_>) -> bool {
                 || port(DHCP_CLIENT)
                 || port(TFTP)
                 || port(SIP)
+                || port(DNS)
                 || matches!(payload, [0, 1..=6, ..])
                 || looks_like_sip(payload)
         }
         Transport::Tcp(seg) => [seg.src_port, seg.dst_port]
             .iter()
             .any(|&p| is_control_port(p) || is_tls_port(p)),
-        Transport::Fragment { .. } | Transport::Other { .. } => false,
+        Transport::Other { protocol, payload } => is_icmp_error(protocol, payload),
+        Transport::Fragment { .. } => false,
     }
+}
+
+/// Whether an IP payload of protocol `protocol` is an ICMP error worth reading, from
+/// its type byte: ICMP destination unreachable (3) or time exceeded (11), ICMPv6
+/// destination unreachable (1) or time exceeded (3).
+#[inline]
+fn is_icmp_error(protocol: u8, payload: &[u8]) -> bool {
+    matches!(
+        (protocol, payload.first()),
+        (IP_ICMP, Some(3 | 11)) | (IP_ICMPV6, Some(1 | 3))
+    )
 }
 
 /// A UDP datagram's addresses, ports and payload.
@@ -500,6 +529,7 @@ impl Dispatcher {
         match packet.net {
             Net::Cdp(b) => emit(&mut self.stats, cdp::parse(b).map(Message::Cdp).into()),
             Net::Lldp(b) => emit(&mut self.stats, lldp::parse(b).map(Message::Lldp).into()),
+            Net::Arp(b) => emit(&mut self.stats, arp::parse(b).map(Message::Arp).into()),
             Net::Ip(ip) => match ip.transport {
                 Transport::Udp { .. } => {
                     let datagram = Datagram::of(&ip);
@@ -554,6 +584,14 @@ impl Dispatcher {
                         emit(&mut self.stats, Observed::Tcp(c));
                     }
                 }
+                Transport::Other { protocol, payload } if is_icmp_error(protocol, payload) => {
+                    let m = if protocol == IP_ICMP {
+                        icmp::parse_v4(payload)
+                    } else {
+                        icmp::parse_v6(payload)
+                    };
+                    emit(&mut self.stats, m.map(Message::Icmp).into());
+                }
                 Transport::Fragment { .. } | Transport::Other { .. } => {}
             },
             Net::OtherEthertype(_) | Net::OtherLlc => {}
@@ -589,6 +627,9 @@ impl Dispatcher {
         }
         if self.is_tftp_transfer(src, sport, dst, dport, ts_ns) {
             return Some(tftp::parse(payload).map(Message::Tftp));
+        }
+        if sport == DNS || dport == DNS {
+            return Some(dns::parse(payload).map(Message::Dns));
         }
         if d.is_sip() {
             return Some(sip::parse(payload).map(Message::Sip));

@@ -34,6 +34,9 @@ fn render(msg: Result<Message<'_>, DissectError>) {
             Message::Sccp(p) => describe::sccp::fields(p, &mut fields),
             Message::Sip(p) => describe::sip::fields(p, &mut fields),
             Message::Http(p) => describe::http::fields(p, &mut fields),
+            Message::Arp(p) => describe::arp::fields(p, &mut fields),
+            Message::Dns(p) => describe::dns::fields(p, &mut fields),
+            Message::Icmp(p) => describe::icmp::fields(p, &mut fields),
         }
         if let Some(d) = m.damage() {
             assert_printable(&d, "damage");
@@ -55,6 +58,22 @@ pub fn lldp(data: &[u8]) {
 /// DHCP: one message.
 pub fn dhcp(data: &[u8]) {
     render(parsers::dhcp::parse(data).map(Message::Dhcp));
+}
+
+/// ARP: one packet, rendered as `dissect` shows it.
+pub fn arp(data: &[u8]) {
+    render(parsers::arp::parse(data).map(Message::Arp));
+}
+
+/// DNS: one UDP payload, rendered as `dissect` shows it.
+pub fn dns(data: &[u8]) {
+    render(parsers::dns::parse(data).map(Message::Dns));
+}
+
+/// ICMP: the bytes as ICMP and as ICMPv6, rendered as `dissect` shows them.
+pub fn icmp(data: &[u8]) {
+    render(parsers::icmp::parse_v4(data).map(Message::Icmp));
+    render(parsers::icmp::parse_v6(data).map(Message::Icmp));
 }
 
 /// TFTP: one packet.
@@ -607,6 +626,7 @@ pub fn write_seeds(captures: &[PathBuf], out: &Path) -> std::io::Result<usize> {
             match p.net {
                 link::Net::Cdp(b) => seeds.push(("cdp", b.to_vec())),
                 link::Net::Lldp(b) => seeds.push(("lldp", b.to_vec())),
+                link::Net::Arp(b) => seeds.push(("arp", b.to_vec())),
                 link::Net::Ip(ip) => match ip.transport {
                     link::Transport::Udp {
                         src_port,
@@ -618,6 +638,8 @@ pub fn write_seeds(captures: &[PathBuf], out: &Path) -> std::io::Result<usize> {
                             "dhcp"
                         } else if ports.contains(&5060) {
                             "sip"
+                        } else if ports.contains(&53) {
+                            "dns"
                         } else {
                             "tftp"
                         };

@@ -10,14 +10,17 @@
 //! pass: the state is bounded by devices and open transactions, never by capture
 //! size ([`EngineLimits`]). [`flood`] watches for DHCP starvation.
 
+mod arp;
 mod budget;
 mod cm;
 pub mod device;
 mod dhcp;
 mod discovery;
+mod dns;
 pub mod facts;
 mod files;
 pub mod flood;
+mod icmp;
 mod progress;
 mod sccp;
 mod shared;
@@ -76,6 +79,8 @@ impl EngineLimits {
             + discovery::Discovery::max_heap_bytes()
             + Attribution::max_heap_bytes(self.max_bindings)
             + flood::Detector::max_heap_bytes()
+            + arp::Arp::max_heap_bytes(n)
+            + dns::Dns::max_heap_bytes(n)
     }
 }
 
@@ -100,6 +105,8 @@ pub struct Analyzer<'r> {
     dhcp: dhcp::Dhcp,
     files: files::Files,
     sip: sip::Sip,
+    arp: arp::Arp,
+    dns: dns::Dns,
     next_sweep_ns: i64,
     first_ns: Option<i64>,
     last_ns: Option<i64>,
@@ -118,6 +125,8 @@ impl<'r> Analyzer<'r> {
             dhcp: dhcp::Dhcp::new(rules),
             files: files::Files::default(),
             sip: sip::Sip::default(),
+            arp: arp::Arp::default(),
+            dns: dns::Dns::default(),
             next_sweep_ns: i64::MIN,
             first_ns: None,
             last_ns: None,
@@ -205,6 +214,13 @@ impl<'r> Analyzer<'r> {
                 Message::Http(m) => self.files.http(sh, ctx, m),
                 Message::Sccp(m) => sccp::message(sh, ctx, m),
                 Message::Sip(m) => self.sip.message(sh, ctx, m),
+                Message::Arp(p) => self.arp.packet(sh, ctx, p),
+                Message::Dns(m) => self.dns.message(sh, ctx, m),
+                Message::Icmp(m) => {
+                    if let Net::Ip(ip) = packet.net {
+                        icmp::message(sh, ctx, ip.src, m);
+                    }
+                }
             },
             // Cut by the snap length: said on the device it was from or for, whose
             // verdict then rests on nothing that followed.
@@ -237,14 +253,17 @@ impl<'r> Analyzer<'r> {
             return;
         }
         self.next_sweep_ns = now.saturating_add(1_000_000_000);
-        if self.files.len() + self.sip.len() < self.limits.max_transactions / 2 {
+        if self.files.len() + self.sip.len() + self.arp.len() + self.dns.len()
+            < self.limits.max_transactions / 2
+        {
             return;
         }
         let windows = &self.shared.rules.windows;
         let idle = rules::Windows::ns(windows.idle_transaction_ms);
         let done = rules::Windows::ns(windows.finished_transfer_ms);
         let keep = |last: i64| now.saturating_sub(last) <= idle;
-        let lost = self.files.sweep(now, done, keep) + self.sip.sweep(keep);
+        self.arp.sweep(now);
+        let lost = self.files.sweep(now, done, keep) + self.sip.sweep(keep) + self.dns.sweep(keep);
         self.shared.transactions_evicted += lost;
     }
 
