@@ -118,6 +118,11 @@ pub struct ModelTiming {
     pub keepalive_jitter_ms: MsRange,
     /// The model's call manager answers a keepalive.
     pub keepalive_answer_ms: MsRange,
+    /// After a DECLINE (its address is taken), the phone starts over: from the DECLINE to its
+    /// new DISCOVER (RFC 2131 §3.1: at least ten seconds).
+    pub decline_to_discover_ms: MsRange,
+    /// The model's DNS server answers a lookup of a call manager's name.
+    pub dns_answer_ms: MsRange,
 }
 
 /// One value of [`ModelTiming`]: a range, or one time.
@@ -131,7 +136,7 @@ pub enum ModelValue {
 
 impl ModelTiming {
     /// Every value, by its name in the file, in the file's order.
-    pub fn by_name(&self) -> [(&'static str, ModelValue); 28] {
+    pub fn by_name(&self) -> [(&'static str, ModelValue); 30] {
         use ModelValue::{Ms, Range};
         // Every field named: a new one is a compile error until it is listed.
         let ModelTiming {
@@ -163,6 +168,8 @@ impl ModelTiming {
             keepalive_sip_ms,
             keepalive_jitter_ms,
             keepalive_answer_ms,
+            decline_to_discover_ms,
+            dns_answer_ms,
         } = *self;
         [
             ("no_voice_vlan_ms", Range(no_voice_vlan_ms)),
@@ -193,6 +200,8 @@ impl ModelTiming {
             ("keepalive_sip_ms", Ms(keepalive_sip_ms)),
             ("keepalive_jitter_ms", Range(keepalive_jitter_ms)),
             ("keepalive_answer_ms", Range(keepalive_answer_ms)),
+            ("decline_to_discover_ms", Range(decline_to_discover_ms)),
+            ("dns_answer_ms", Range(dns_answer_ms)),
         ]
     }
 }

@@ -100,7 +100,7 @@ mod tests {
     #[test]
     fn a_port_unreachable_names_the_flow_it_answers() {
         let datagram = ([10, 100, 0, 20].into(), 50000, [10, 1, 1, 5].into(), 69);
-        let bytes = encode::icmp_unreachable(3, datagram, 17, 20).unwrap();
+        let bytes = encode::icmp_unreachable(3, datagram, 17, 28, 0).unwrap();
         let m = parsers::icmp::parse_v4(&bytes).unwrap();
         let mut s = String::new();
         summary(&m, &mut s);

@@ -78,7 +78,7 @@ mod tests {
 
     fn unreachable(code: u8, dport: u16) -> Vec<u8> {
         let datagram = (Ipv4Addr::new(10, 1, 1, 20), 50000, Ipv4Addr::new(10, 1, 1, 5), dport);
-        encode::icmp_unreachable(code, datagram, UDP, 24).unwrap()
+        encode::icmp_unreachable(code, datagram, UDP, 32, 0).unwrap()
     }
 
     #[test]

@@ -106,12 +106,22 @@ fn earliest_next_stage(rules: &RuleSet, boot: &Boot) -> Stage {
     let seq = &rules.sequence;
     match boot.furthest {
         None => Stage::Discovery,
-        Some((s, _, _)) => seq
-            .expected_after(s)
-            .iter()
-            .map(|&n| seq.step(n).stage)
-            .min()
-            .unwrap_or(seq.step(s).stage),
+        Some((s, _, _)) => {
+            let step = seq.step(s);
+            let next = seq
+                .expected_after(s)
+                .iter()
+                .map(|&n| seq.step(n).stage)
+                .min()
+                .unwrap_or(step.stage);
+            // An optional step reached by one of several messages (a load's files, the
+            // .loads before its images) may still fail within its own stage.
+            if step.optional {
+                next.min(step.stage)
+            } else {
+                next
+            }
+        }
     }
 }
 
@@ -435,7 +445,7 @@ fn predicted_exchange(
     let first_cm = || boot.cms.first().map(|c| c.ip);
     match seen {
         Seen::PhoneDiscovery => x(PeerRole::Switch, ToPhone, None),
-        Seen::SwitchAnswer { .. } | Seen::DhcpOffer | Seen::DhcpNak => x(
+        Seen::SwitchAnswer { .. } | Seen::DhcpOffer | Seen::DhcpNak | Seen::DhcpDecline => x(
             PeerRole::DhcpServer,
             FromPhone,
             last_peer(PeerRole::DhcpServer),
@@ -525,6 +535,7 @@ fn seen_of(kind: &EventKind, boot: &Boot) -> Option<Seen> {
             tftp: tftp.servers.clone(),
         },
         EventKind::DhcpNak { .. } => Seen::DhcpNak,
+        EventKind::DhcpDecline { .. } => Seen::DhcpDecline,
         EventKind::FileRequest {
             file,
             class,

@@ -230,6 +230,13 @@ pub enum DhcpClientKind {
         /// Option 54.
         server: Ipv4Addr,
     },
+    /// DECLINE of a leased address found in use.
+    Decline {
+        /// Option 50: the address declined.
+        requested: Ipv4Addr,
+        /// Option 54.
+        server: Ipv4Addr,
+    },
 }
 
 /// A server DHCP message kind.
@@ -284,8 +291,14 @@ pub fn dhcp_flood(chaddr: MacAddr, xid: u32, kind: DhcpClientKind) -> Vec<u8> {
     m.extend_from_slice(&[99, 130, 83, 99]);
     match kind {
         DhcpClientKind::Discover => m.extend_from_slice(&[53, 1, 1]),
-        DhcpClientKind::Request { requested, server } => {
-            m.extend_from_slice(&[53, 1, 3, 50, 4]);
+        DhcpClientKind::Request { requested, server }
+        | DhcpClientKind::Decline { requested, server } => {
+            let kind = if matches!(kind, DhcpClientKind::Request { .. }) {
+                3
+            } else {
+                4
+            };
+            m.extend_from_slice(&[53, 1, kind, 50, 4]);
             m.extend_from_slice(&requested.octets());
             m.extend_from_slice(&[54, 4]);
             m.extend_from_slice(&server.octets());
@@ -319,6 +332,11 @@ fn client_message(
         }
         DhcpClientKind::Request { requested, server } => {
             o.insert(DhcpOption::MessageType(MessageType::Request));
+            o.insert(DhcpOption::RequestedIpAddress(requested));
+            o.insert(DhcpOption::ServerIdentifier(server));
+        }
+        DhcpClientKind::Decline { requested, server } => {
+            o.insert(DhcpOption::MessageType(MessageType::Decline));
             o.insert(DhcpOption::RequestedIpAddress(requested));
             o.insert(DhcpOption::ServerIdentifier(server));
         }
@@ -423,14 +441,24 @@ pub fn tftp_ack(block: u16) -> Result<Vec<u8>, EmitError> {
 
 /// The device configuration: the call-manager group in priority order and the load.
 pub fn config_xml(cms: &[CallManager], load: &str) -> String {
+    config_xml_in(cms, load, None)
+}
+
+/// [`config_xml`] naming each call manager's node `<name>.<domain>` rather than by its
+/// address when `domain` is given: the phone then looks the names up in DNS.
+pub fn config_xml_in(cms: &[CallManager], load: &str, domain: Option<&str>) -> String {
     let mut members = String::new();
     for (i, cm) in cms.iter().enumerate() {
+        let node = match domain {
+            Some(d) => format!("{}.{d}", cm.name),
+            None => cm.ip.to_string(),
+        };
         members.push_str(&format!(
             "<member priority=\"{i}\"><callManager><name>{}</name><ports>\
              <ethernetPhonePort>2000</ethernetPhonePort><sipPort>5060</sipPort>\
              <securedSipPort>5061</securedSipPort></ports>\
-             <processNodeName>{}</processNodeName></callManager></member>",
-            cm.name, cm.ip
+             <processNodeName>{node}</processNodeName></callManager></member>",
+            cm.name
         ));
     }
     format!(
@@ -625,24 +653,28 @@ pub fn arp(
 }
 
 /// An ICMP destination unreachable of `code` (3: port, 1: host, 13: administratively
-/// prohibited) answering a datagram `src:sport → dst:dport` of IP protocol `protocol`
-/// (17 UDP, 6 TCP) that carried `payload` after its 8-byte transport header: the
-/// quote is the datagram's IP header and its first 8 transport bytes (RFC 792),
-/// through the ICMP emitter, checksum computed.
+/// prohibited) answering a packet `src:sport → dst:dport` of IP protocol `protocol`
+/// (17 UDP, 6 TCP) whose transport header and payload are `len` bytes: the quote is
+/// the packet's IP header and its first 8 transport bytes (RFC 792) — the ports, then
+/// for UDP its length and no checksum, for TCP `seq` — through the ICMP emitter,
+/// checksum computed.
 pub fn icmp_unreachable(
     code: u8,
-    datagram: (Ipv4Addr, u16, Ipv4Addr, u16),
+    packet: (Ipv4Addr, u16, Ipv4Addr, u16),
     protocol: u8,
-    payload_len: usize,
+    len: usize,
+    seq: u32,
 ) -> Result<Vec<u8>, EmitError> {
-    let (src, sport, dst, dport) = datagram;
-    let mut raw = super::wire::ipv4_header(src, dst, protocol, 8 + payload_len);
+    let (src, sport, dst, dport) = packet;
+    let mut raw = super::wire::ipv4_header(src, dst, protocol, len);
     raw.extend_from_slice(&sport.to_be_bytes());
     raw.extend_from_slice(&dport.to_be_bytes());
-    // UDP: length and checksum (0: none); TCP: the sequence number.
-    let len = u16::try_from(8 + payload_len).unwrap_or(u16::MAX);
-    raw.extend_from_slice(&len.to_be_bytes());
-    raw.extend_from_slice(&[0, 0]);
+    if protocol == 6 {
+        raw.extend_from_slice(&seq.to_be_bytes());
+    } else {
+        raw.extend_from_slice(&u16::try_from(len).unwrap_or(u16::MAX).to_be_bytes());
+        raw.extend_from_slice(&[0, 0]);
+    }
     let quoted = Quoted {
         src: src.into(),
         dst: dst.into(),

@@ -120,6 +120,7 @@ pub fn with_traffic(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Sc
             sip_digest: false,
             faults: Vec::new(),
             dhcp_pool: None,
+            dns: None,
         },
         phones,
         background: Background {

@@ -37,6 +37,8 @@ pub enum Seen {
     },
     /// A NAK.
     DhcpNak,
+    /// The phone's DECLINE: the address it was given is taken.
+    DhcpDecline,
     /// A file request (TFTP RRQ or HTTP GET) to a server.
     FileRequest {
         /// The file.
@@ -173,6 +175,11 @@ pub fn next(mac: MacAddr, seen: &Seen, t: &Timing<'_>) -> Option<Prediction> {
             t.discover,
             "a new DHCP DISCOVER as the phone starts over".into(),
             |m| m.nak_to_discover_ms,
+        ),
+        Seen::DhcpDecline => phone(
+            t.discover,
+            "a new DHCP DISCOVER as the phone starts over for another address".into(),
+            |m| m.decline_to_discover_ms,
         ),
         Seen::FileRequest {
             file,
