@@ -10,7 +10,9 @@
 use crate::FastMap;
 use std::net::IpAddr;
 
-use parsers::{arp, cdp, dhcp, dns, http, icmp, lldp, sccp, sip, tftp, DissectError, ErrorKind, Proto};
+use parsers::{
+    arp, cdp, dhcp, dns, http, icmp, lldp, sccp, sip, tftp, DissectError, ErrorKind, Proto,
+};
 
 use crate::capture::Frame;
 use crate::link::{self, LinkError, Net, Packet, TcpFlags, TcpSegment, Transport, TunnelKind};

@@ -1015,7 +1015,10 @@ impl EventKind {
     fn write_address_text(&self, out: &mut Vec<u8>) -> std::io::Result<()> {
         match self {
             EventKind::AddressInUse { ip, mac } => {
-                write!(out, "ARP: {ip} is at {mac}, another device: the address is taken")
+                write!(
+                    out,
+                    "ARP: {ip} is at {mac}, another device: the address is taken"
+                )
             }
             EventKind::ConfigSyn { server, port } => write!(out, "TCP SYN to {server}:{port}"),
             EventKind::ConfigSynAck { server, port } => {
@@ -1034,8 +1037,16 @@ impl EventKind {
                 let proto = if *tcp { "TCP" } else { "UDP" };
                 write!(out, "ICMP {reason} from {from} for {proto} {server}:{port}")
             }
-            EventKind::DnsQuery { name, qtype, server } => {
-                write!(out, "DNS query {} {name} to {server}", dns_type_name(*qtype))
+            EventKind::DnsQuery {
+                name,
+                qtype,
+                server,
+            } => {
+                write!(
+                    out,
+                    "DNS query {} {name} to {server}",
+                    dns_type_name(*qtype)
+                )
             }
             EventKind::DnsAnswer {
                 name,

@@ -134,6 +134,9 @@ mod tests {
         let m = parsers::dns::parse(&nx).unwrap();
         let mut s = String::new();
         summary(&m, &mut s);
-        assert_eq!(s, "DNS Standard query response 0x0007 No such name A gone.example.com");
+        assert_eq!(
+            s,
+            "DNS Standard query response 0x0007 No such name A gone.example.com"
+        );
     }
 }

@@ -83,9 +83,7 @@ impl Arp {
             return;
         };
         // A phone's, said once per address and MAC per boot (replies repeat).
-        if dev.kind != DeviceKind::Phone
-            || dev.boot.address_conflict == Some((ip, Some(sender)))
-        {
+        if dev.kind != DeviceKind::Phone || dev.boot.address_conflict == Some((ip, Some(sender))) {
             return;
         }
         let ev = EventKind::AddressInUse { ip, mac: sender };
@@ -116,8 +114,12 @@ mod tests {
     fn another_mac_answering_a_phone_s_probe_takes_its_address() {
         let (mut sh, mut a) = (shared(), Arp::default());
         let key = DeviceKey::Mac(PHONE);
-        sh.device(&key, TEST_PHONE, ctx(1, (PHONE, ip(20), 68), (SERVER, ip(5), 67)))
-            .unwrap();
+        sh.device(
+            &key,
+            TEST_PHONE,
+            ctx(1, (PHONE, ip(20), 68), (SERVER, ip(5), 67)),
+        )
+        .unwrap();
         let zero = Ipv4Addr::UNSPECIFIED;
         let probe = encode::arp(1, (PHONE, zero), (MacAddr::default(), v4(20))).unwrap();
         arp(&mut a, &mut sh, 2, probe);

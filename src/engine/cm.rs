@@ -179,7 +179,11 @@ mod tests {
         tcp_control(&mut sh, c, flow(51000, 6970, true), TcpControlKind::Fin);
         assert_eq!(
             types(&sh, &key),
-            [EventType::ConfigSyn, EventType::ConfigSyn, EventType::ConfigRst]
+            [
+                EventType::ConfigSyn,
+                EventType::ConfigSyn,
+                EventType::ConfigRst
+            ]
         );
         let boot = &sh.devices.get(&key).unwrap().boot;
         assert_eq!((boot.config_syns_unanswered, boot.config_rsts), (0, 1));

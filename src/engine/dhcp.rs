@@ -370,10 +370,7 @@ mod tests {
         assert!(same_message(&discover, dhcp::DhcpMessageType::DISCOVER, 7));
         assert!(!same_message(&discover, dhcp::DhcpMessageType::DISCOVER, 8));
         assert!(!same_message(&discover, dhcp::DhcpMessageType::REQUEST, 7));
-        let decline = EventKind::DhcpDecline {
-            xid: 7,
-            addr: None,
-        };
+        let decline = EventKind::DhcpDecline { xid: 7, addr: None };
         assert!(!same_message(&decline, dhcp::DhcpMessageType::DECLINE, 7));
     }
 }

@@ -32,8 +32,7 @@ pub struct Dns {
 impl Dns {
     /// The most heap `n` lookups take, their names included.
     pub fn max_heap_bytes(n: usize) -> usize {
-        (n * 8 / 7).next_power_of_two()
-            * (std::mem::size_of::<((IpAddr, u16, u16), Lookup)>() + 1)
+        (n * 8 / 7).next_power_of_two() * (std::mem::size_of::<((IpAddr, u16, u16), Lookup)>() + 1)
             + n * (2 * MAX_TEXT_BYTES + 64)
     }
 
@@ -60,10 +59,10 @@ impl Dns {
             let Some(owner) = sh.owner_of((f.src, f.sport), ctx.src_mac) else {
                 return;
             };
-            if !sh
+            if sh
                 .devices
                 .get(&owner)
-                .is_some_and(|d| d.kind == DeviceKind::Phone)
+                .is_none_or(|d| d.kind != DeviceKind::Phone)
             {
                 return;
             }
@@ -127,8 +126,7 @@ mod tests {
         sh.attribution.bind_ip(ip(20), PHONE);
         let q = encode::dns_a_query(9, "cucm-sub1.example.com").unwrap();
         dns.message(&mut sh, ctx(2, p, s), &parsers::dns::parse(&q).unwrap());
-        let a = encode::dns_a_answer(9, "cucm-sub1.example.com", &[[10, 1, 1, 10].into()])
-            .unwrap();
+        let a = encode::dns_a_answer(9, "cucm-sub1.example.com", &[[10, 1, 1, 10].into()]).unwrap();
         dns.message(&mut sh, ctx(3, s, p), &parsers::dns::parse(&a).unwrap());
         assert_eq!(
             types(&sh, &key),
@@ -150,6 +148,9 @@ mod tests {
         let nx = encode::dns_a_answer(10, "gone.example.com", &[]).unwrap();
         dns.message(&mut sh, ctx(6, s, p), &parsers::dns::parse(&nx).unwrap());
         let dev = sh.devices.get(&key).unwrap();
-        assert!(dev.timeline.events[3].kind.text().ends_with("no such name (NXDOMAIN)"));
+        assert!(dev.timeline.events[3]
+            .kind
+            .text()
+            .ends_with("no such name (NXDOMAIN)"));
     }
 }

@@ -77,7 +77,12 @@ mod tests {
     use std::net::Ipv4Addr;
 
     fn unreachable(code: u8, dport: u16) -> Vec<u8> {
-        let datagram = (Ipv4Addr::new(10, 1, 1, 20), 50000, Ipv4Addr::new(10, 1, 1, 5), dport);
+        let datagram = (
+            Ipv4Addr::new(10, 1, 1, 20),
+            50000,
+            Ipv4Addr::new(10, 1, 1, 5),
+            dport,
+        );
         encode::icmp_unreachable(code, datagram, UDP, 32, 0).unwrap()
     }
 
@@ -105,7 +110,12 @@ mod tests {
         message(&mut sh, back, ip(5), &m);
         // A time exceeded, or a port the boot does not use, is not the server's "no".
         let other = unreachable(3, 80);
-        message(&mut sh, back, ip(5), &parsers::icmp::parse_v4(&other).unwrap());
+        message(
+            &mut sh,
+            back,
+            ip(5),
+            &parsers::icmp::parse_v4(&other).unwrap(),
+        );
         assert_eq!(
             types(&sh, &key),
             [EventType::FileRequest, EventType::IcmpUnreachable]

@@ -284,7 +284,8 @@ fn apply_state(dev: &mut Device, ev: &Event) {
             ..
         } => {
             if crate::timeline::is_config_port(*port) {
-                boot.config_unreachable.get_or_insert((*server, *port, *reason));
+                boot.config_unreachable
+                    .get_or_insert((*server, *port, *reason));
                 // The request was answered, by a "no".
                 for f in boot.files.iter_mut().filter(|f| f.server == *server) {
                     f.unanswered = 0;

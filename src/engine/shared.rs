@@ -355,10 +355,7 @@ mod tests {
         sh.emit(
             &DeviceKey::Mac(SERVER),
             c,
-            EventKind::DhcpDecline {
-                xid: 1,
-                addr: None,
-            },
+            EventKind::DhcpDecline { xid: 1, addr: None },
             false,
         );
         assert!(!sh.devices.contains(&DeviceKey::Mac(SERVER)));

@@ -14,13 +14,13 @@ use std::net::Ipv4Addr;
 use dhcproto::v4::{self, DhcpOption, MessageType, OptionCode, UnknownOption};
 use dhcproto::{Encodable, Encoder};
 use parsers::arp::{ArpHardware, ArpOpcode, ArpPacket, ArpProtocol};
+use parsers::cdp::{CdpCapabilities, CdpPacket, CdpPower, CdpTlv, CdpVoipVlan};
 use parsers::dns::{
     DnsClass, DnsHeader, DnsMessage, DnsName, DnsOpcode, DnsQuestion, DnsRcode, DnsRdata,
     DnsRecord, DnsType,
 };
-use parsers::icmp::{IcmpBody, IcmpMessage, IcmpVersion, Quoted};
-use parsers::cdp::{CdpCapabilities, CdpPacket, CdpPower, CdpTlv, CdpVoipVlan};
 use parsers::http::{HttpMessage, HttpStartLine, HttpVersion};
+use parsers::icmp::{IcmpBody, IcmpMessage, IcmpVersion, Quoted};
 use parsers::lldp::{
     LldpCapabilities, LldpChassisIdSubtype, LldpPdu, LldpPortIdSubtype, LldpTlv, MedAppType,
     MedCapabilities, MedDeviceClass, MedPolicy, MedSubtype,

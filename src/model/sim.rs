@@ -917,7 +917,10 @@ impl<'s, W: Write> Sim<'s, W> {
             };
             // The handshake's round trip: the network's, no timing of the boot's.
             let d = self.jitter(1, 4);
-            self.emit(t + d, &wire::tcp_frame(self.to_phone_l2(i), srv, me, rst, &[]))?;
+            self.emit(
+                t + d,
+                &wire::tcp_frame(self.to_phone_l2(i), srv, me, rst, &[]),
+            )?;
             // Refused: TFTP at once, as after the last unanswered SYN.
             let f = self.span(self.m.http_fallback_ms);
             self.at(t + d + f, i, Ev::NextFile);
@@ -1120,12 +1123,11 @@ impl<'s, W: Write> Sim<'s, W> {
             if self.sc.has_fault(i, Fault::TftpPortUnreachable) {
                 // The server's host answers at the pace of a file's answer.
                 let d = self.step_span(self.t.file(file.kind.timed_as(), Some(FileVia::Tftp)));
-                let icmp = encode::icmp_unreachable(3, (ip, port, server, 69), 17, 8 + rrq.len(), 0)?;
+                let icmp =
+                    encode::icmp_unreachable(3, (ip, port, server, 69), 17, 8 + rrq.len(), 0)?;
                 let l2 = self.to_phone_l2(i);
                 self.emit(t + d, &wire::ipv4_frame(l2, server, ip, 1, &icmp))?;
-                self.phones[i]
-                    .truth
-                    .fail(Stage::Config, "tftp-no-response");
+                self.phones[i].truth.fail(Stage::Config, "tftp-no-response");
             }
             let first = self.phones[i].tftp_first_ns << retry.min(3);
             let d = first + self.span(self.m.tftp_retry_jitter_ms);
@@ -1447,7 +1449,10 @@ impl<'s, W: Write> Sim<'s, W> {
         self.emit(t, &wire::udp_frame(l2, me, server, &query))?;
         let d = self.span(self.m.dns_answer_ms);
         let answer = encode::dns_a_answer(id, &name, &[cm.ip])?;
-        self.emit(t + d, &wire::udp_frame(self.to_phone_l2(i), server, me, &answer))?;
+        self.emit(
+            t + d,
+            &wire::udp_frame(self.to_phone_l2(i), server, me, &answer),
+        )?;
         Ok(d)
     }
 
