@@ -309,6 +309,70 @@ fn a_phone_announcing_an_address_is_already_up_not_stalled() {
     assert!(cme.findings.is_empty());
 }
 
+/// The finding `code` of the sample's one phone, its evidence frames and the timeline's
+/// event types at those frames.
+fn finding_in(name: &str, code: &str) -> (bootscope::report::Finding, Vec<&'static str>) {
+    let r = sample(name);
+    let [p] = r.phones.as_slice() else { panic!() };
+    let f = p
+        .findings
+        .iter()
+        .find(|f| f.code == code)
+        .unwrap_or_else(|| panic!("{name}: {:?}", p.findings))
+        .clone();
+    let kinds = p
+        .timeline
+        .iter()
+        .filter(|e| f.evidence.contains(&e.frame))
+        .map(|e| e.kind)
+        .collect();
+    (f, kinds)
+}
+
+#[test]
+fn address_and_icmp_findings_name_the_frames_that_show_them() {
+    use rules::Severity;
+    // Another MAC's ARP reply and the DECLINE; a warning, as the phone got another address.
+    let (f, kinds) = finding_in("duplicate-ip", "duplicate-ip");
+    assert_eq!(f.severity, Severity::Warning);
+    assert!(f.message.contains("10.100.0.20") && f.message.contains("00:50:56:ee:00:00"));
+    assert!(f.message.contains("went on with 10.100.0.21"), "{}", f.message);
+    assert!(kinds.contains(&"address_in_use") && kinds.contains(&"dhcp_decline"));
+    assert!(f.checks.iter().any(|c| c.contains("show ip arp 10.100.0.20")));
+    // The server's ICMP port unreachable is the TFTP finding's evidence, at once.
+    let (f, kinds) = finding_in("tftp-port-unreachable", "tftp-no-response");
+    assert!(kinds.contains(&"icmp_unreachable"), "{kinds:?}");
+    assert!(f.message.contains("port unreachable"), "{}", f.message);
+    let (f, kinds) = finding_in("cucm-port-unreachable-sip-udp", "cucm-unreachable");
+    assert!(kinds.contains(&"icmp_unreachable"), "{kinds:?}");
+    assert!(f.message.contains("ICMP unreachables"), "{}", f.message);
+    // TCP 6970 refused, then TFTP silent.
+    let (f, kinds) = finding_in("http-6970-refused", "tftp-no-response");
+    assert!(kinds.contains(&"config_rst"), "{kinds:?}");
+    assert!(f.message.contains("port 6970"), "{}", f.message);
+    // The image, not the manifest, is named.
+    let (f, _) = finding_in("firmware-image-missing", "firmware-not-found");
+    assert!(f.message.starts_with("SCCP70.9-4-2SR3-1S.sbn"), "{}", f.message);
+}
+
+#[test]
+fn a_phone_s_dns_lookup_and_its_answer_are_on_its_timeline() {
+    let r = sample("cm-by-name-dns");
+    let [p] = r.phones.as_slice() else { panic!() };
+    assert!(p.findings.is_empty(), "{:?}", p.findings);
+    let dns: Vec<_> = p
+        .timeline
+        .iter()
+        .filter(|e| e.peer_role == Some("dns_server"))
+        .collect();
+    assert_eq!(dns.len(), 2, "{:?}", p.timeline);
+    assert_eq!(dns[0].kind, "dns_query");
+    assert!(dns[0].event.contains("cucm-sub1.voice.example.com"));
+    assert_eq!(dns[1].kind, "dns_answer");
+    assert!(dns[1].event.ends_with("10.1.1.10"), "{}", dns[1].event);
+    assert_eq!(dns[1].peer.as_deref(), Some("10.1.1.53"));
+}
+
 #[test]
 fn the_timeline_carries_time_frame_stage_and_event() {
     let r = sample("healthy-sccp");

@@ -200,7 +200,8 @@ pub struct TimelineEntry {
     #[serde(rename = "type")]
     pub kind: &'static str,
     /// Who the phone exchanged the message with: `switch`, `dhcp_server`,
-    /// `file_server` or `call_manager`. Absent for a message with no peer (malformed).
+    /// `file_server`, `call_manager` or `dns_server`. Absent for a message with no peer
+    /// (malformed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peer_role: Option<&'static str>,
     /// The peer's address, when known (absent for the switch, a DISCOVER, or a
