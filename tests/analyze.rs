@@ -336,9 +336,16 @@ fn address_and_icmp_findings_name_the_frames_that_show_them() {
     let (f, kinds) = finding_in("duplicate-ip", "duplicate-ip");
     assert_eq!(f.severity, Severity::Warning);
     assert!(f.message.contains("10.100.0.20") && f.message.contains("00:50:56:ee:00:00"));
-    assert!(f.message.contains("went on with 10.100.0.21"), "{}", f.message);
+    assert!(
+        f.message.contains("went on with 10.100.0.21"),
+        "{}",
+        f.message
+    );
     assert!(kinds.contains(&"address_in_use") && kinds.contains(&"dhcp_decline"));
-    assert!(f.checks.iter().any(|c| c.contains("show ip arp 10.100.0.20")));
+    assert!(f
+        .checks
+        .iter()
+        .any(|c| c.contains("show ip arp 10.100.0.20")));
     // The server's ICMP port unreachable is the TFTP finding's evidence, at once.
     let (f, kinds) = finding_in("tftp-port-unreachable", "tftp-no-response");
     assert!(kinds.contains(&"icmp_unreachable"), "{kinds:?}");
@@ -352,7 +359,11 @@ fn address_and_icmp_findings_name_the_frames_that_show_them() {
     assert!(f.message.contains("port 6970"), "{}", f.message);
     // The image, not the manifest, is named.
     let (f, _) = finding_in("firmware-image-missing", "firmware-not-found");
-    assert!(f.message.starts_with("SCCP70.9-4-2SR3-1S.sbn"), "{}", f.message);
+    assert!(
+        f.message.starts_with("SCCP70.9-4-2SR3-1S.sbn"),
+        "{}",
+        f.message
+    );
 }
 
 #[test]
