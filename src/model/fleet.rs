@@ -166,6 +166,9 @@ pub fn varied(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Scenario
     sc.site.loads_on_server = loads;
     sc.background.pcs = n / 10;
     let mut rng = Rng::new(seed ^ 0x7a71_e7ed);
+    // The address and reachability faults come from a generator of their own, drawn
+    // after the rest: the draws above, and so every phone they made, stay as they were.
+    let mut more = Rng::new(seed ^ 0xadd7_e550);
     sc.phones = (0..n)
         .map(|i| {
             let (model, protocol, load) = MODELS[rng.index(MODELS.len())];
@@ -212,7 +215,27 @@ pub fn varied(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Scenario
             }
         })
         .collect();
+    for p in &mut sc.phones {
+        let extra = drawn_address_fault(&mut more);
+        if p.faults.is_empty() && !p.already_registered {
+            p.faults.extend(extra);
+        }
+    }
     sc
+}
+
+/// A varied fleet phone's address or reachability fault: 1 % each an address another
+/// device holds, a TFTP service that answers ICMP port unreachable, TCP 6970 refused
+/// (the phone falls back to TFTP), a load image missing (it matters to a phone whose
+/// configuration names a new load), the rest none.
+fn drawn_address_fault(rng: &mut Rng) -> Option<Fault> {
+    match rng.range(0, 99) {
+        0 => Some(Fault::AddressTaken),
+        1 => Some(Fault::TftpPortUnreachable),
+        2 => Some(Fault::HttpRefused),
+        3 => Some(Fault::ImageMissing),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -237,6 +260,14 @@ mod tests {
             .phones
             .iter()
             .any(|p| p.trust_files == Some(TrustFiles::ItlCtl)));
+        for f in [
+            Fault::AddressTaken,
+            Fault::TftpPortUnreachable,
+            Fault::HttpRefused,
+            Fault::ImageMissing,
+        ] {
+            assert!(sc.phones.iter().any(|p| p.faults == [f]), "{f:?}");
+        }
         // The plain fleet is the one it always was.
         assert!(scenario(50, 3, 600)
             .phones

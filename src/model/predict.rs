@@ -399,6 +399,17 @@ mod tests {
     }
 
     #[test]
+    fn after_a_decline_a_new_discover_comes_in_the_model_s_time() {
+        let t = Timing::builtin().unwrap();
+        let pr = next(MAC, &Seen::DhcpDecline, &t).unwrap();
+        assert_eq!(pr.stage, Stage::Dhcp);
+        assert!(pr.expect.contains("another address"), "{}", pr.expect);
+        assert_eq!(pr.within_ms, deadline(model().decline_to_discover_ms));
+        // Ten seconds at least (RFC 2131 §3.1), so the deadline is later than a NAK's.
+        assert!(pr.within_ms > next(MAC, &Seen::DhcpNak, &t).unwrap().within_ms);
+    }
+
+    #[test]
     fn without_the_range_in_the_sequence_the_model_says_nothing() {
         let vocab = crate::engine::facts::vocabulary();
         let load = |text: &str| rules::Sequence::from_json("seq.json", text, &vocab).unwrap();
