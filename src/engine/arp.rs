@@ -2,6 +2,7 @@
 //! before using it (an RFC 5227 probe, sender 0.0.0.0) and announces it; another
 //! MAC that answers for that address, or announces it as its own, means the address
 //! is taken: the phone declines it or, if it goes on, shares it with that device.
+//! Said once per address and MAC per device.
 //! Only ARP replies and announcements count (a request proves no ownership of the
 //! target), and only for an address a followed phone probed lately or was leased.
 
@@ -83,7 +84,7 @@ impl Arp {
             return;
         };
         // A phone's, said once per address and MAC per boot (replies repeat).
-        if dev.kind != DeviceKind::Phone || dev.boot.address_conflict == Some((ip, Some(sender))) {
+        if dev.kind != DeviceKind::Phone || dev.address_conflict == Some((ip, Some(sender))) {
             return;
         }
         let ev = EventKind::AddressInUse { ip, mac: sender };
@@ -135,7 +136,7 @@ mod tests {
         arp(&mut a, &mut sh, 6, reply);
         assert_eq!(types(&sh, &key), [EventType::AddressInUse]);
         let dev = sh.devices.get(&key).unwrap();
-        assert_eq!(dev.boot.address_conflict, Some((v4(20), Some(OTHER))));
+        assert_eq!(dev.address_conflict, Some((v4(20), Some(OTHER))));
     }
 
     #[test]

@@ -364,11 +364,6 @@ pub struct Boot {
     pub protocol: Option<Signalling>,
     /// The load the phone downloaded (a firmware file received).
     pub firmware_received: bool,
-    /// The address the phone found taken (its DECLINE, or another MAC's ARP for it),
-    /// with the MAC that holds it when ARP told.
-    pub address_conflict: Option<(Ipv4Addr, Option<MacAddr>)>,
-    /// After the conflict the phone was given another address (an ACK of it).
-    pub address_recovered: bool,
     /// A DECLINE not yet followed by a lease: the DISCOVER after it goes on with this
     /// boot (RFC 2131 §3.1: the client starts over for another address).
     pub decline_pending: bool,
@@ -430,8 +425,6 @@ impl Boot {
             alarm: None,
             protocol: None,
             firmware_received: false,
-            address_conflict: None,
-            address_recovered: false,
             decline_pending: false,
             config_syns_unanswered: 0,
             config_rsts: 0,
@@ -678,6 +671,12 @@ pub struct Device {
     pub firmware_reboots: u32,
     /// The phone's last CDP / LLDP announcement (time, frame), carried into a new boot.
     pub last_announce: Option<(i64, u64)>,
+    /// The address the phone found taken in the capture (its DECLINE, or another MAC's
+    /// ARP for it), with the MAC that holds it when ARP told: kept across boots, as a
+    /// phone that reboots asks for the address it got after the conflict.
+    pub address_conflict: Option<(Ipv4Addr, Option<MacAddr>)>,
+    /// After the conflict the phone was given another address (an ACK of it).
+    pub address_recovered: bool,
     /// The switch's last answer to it (time, frame, voice VLAN).
     pub last_switch: Option<(i64, u64, Option<u16>)>,
     /// The memory budget is spent: no timeline entry or earlier boot is kept any more.
@@ -718,6 +717,8 @@ impl Device {
             boots: 1,
             firmware_reboots: 0,
             last_announce: None,
+            address_conflict: None,
+            address_recovered: false,
             last_switch: None,
             frozen: false,
             first_ns: ts_ns,

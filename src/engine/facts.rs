@@ -487,20 +487,20 @@ pub const DERIVED: &[Derived] = &[
     Derived {
         name: "address_conflict",
         ty: FactType::Bool,
-        doc: "the phone found its address taken in this boot: it declined its lease (DHCPDECLINE), or another MAC answered ARP for the address it was given or probed",
-        value: |x| b(x.boot.address_conflict.is_some()),
+        doc: "the phone found its address taken in the capture (this boot or one before): it declined its lease (DHCPDECLINE), or another MAC answered ARP for the address it was given or probed",
+        value: |x| b(x.dev.address_conflict.is_some()),
     },
     Derived {
         name: "conflict_ip",
         ty: FactType::Str,
         doc: "that address",
-        value: |x| addr(x.boot.address_conflict.map(|(a, _)| IpAddr::V4(a))),
+        value: |x| addr(x.dev.address_conflict.map(|(a, _)| IpAddr::V4(a))),
     },
     Derived {
         name: "conflict_by",
         ty: FactType::Str,
         doc: "who holds it, in words: the MAC that answered ARP for it, or that the phone's DECLINE says so",
-        value: |x| match x.boot.address_conflict {
+        value: |x| match x.dev.address_conflict {
             Some((_, Some(mac))) => s(Some(format!("by {mac}, which answers ARP for it"))),
             Some((_, None)) => s(Some("(the phone's DHCPDECLINE says so)")),
             None => s(None::<&str>),
@@ -510,7 +510,7 @@ pub const DERIVED: &[Derived] = &[
         name: "conflict_mac",
         ty: FactType::Str,
         doc: "the MAC that answered ARP for it (empty when only the DECLINE tells)",
-        value: |x| match x.boot.address_conflict {
+        value: |x| match x.dev.address_conflict {
             Some((_, Some(mac))) => FactValue::Mac(mac, OnceCell::new()),
             _ => s(None::<&str>),
         },
@@ -519,7 +519,7 @@ pub const DERIVED: &[Derived] = &[
         name: "address_recovered",
         ty: FactType::Bool,
         doc: "after the conflict the phone was given another address (an ACK of it)",
-        value: |x| b(x.boot.address_recovered),
+        value: |x| b(x.dev.address_recovered),
     },
     Derived {
         name: "config_syns_unanswered",

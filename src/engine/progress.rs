@@ -233,8 +233,8 @@ fn apply_state(dev: &mut Device, ev: &Event) {
             boot.nak_pending = false;
             boot.offer_pending = false;
             boot.decline_pending = false;
-            if boot.address_conflict.is_some_and(|(a, _)| a != *yiaddr) {
-                boot.address_recovered = true;
+            if dev.address_conflict.is_some_and(|(a, _)| a != *yiaddr) {
+                dev.address_recovered = true;
             }
             boot.ack = Some(ev.clone());
             if server.is_some() {
@@ -252,16 +252,16 @@ fn apply_state(dev: &mut Device, ev: &Event) {
                 Some(IpAddr::V4(a)) => Some(a),
                 _ => None,
             });
-            if let (Some(ip), None) = (ip, &boot.address_conflict) {
-                boot.address_conflict = Some((ip, None));
-                boot.address_recovered = false;
+            if let (Some(ip), None) = (ip, &dev.address_conflict) {
+                dev.address_conflict = Some((ip, None));
+                dev.address_recovered = false;
             }
         }
         EventKind::AddressInUse { ip, mac } => {
-            let same = boot.address_conflict.is_some_and(|(a, _)| a == *ip);
-            if !same || boot.address_conflict.is_some_and(|(_, m)| m.is_none()) {
-                boot.address_conflict = Some((*ip, Some(*mac)));
-                boot.address_recovered = false;
+            let same = dev.address_conflict.is_some_and(|(a, _)| a == *ip);
+            if !same || dev.address_conflict.is_some_and(|(_, m)| m.is_none()) {
+                dev.address_conflict = Some((*ip, Some(*mac)));
+                dev.address_recovered = false;
             }
         }
         EventKind::ConfigSyn { server, port } => {

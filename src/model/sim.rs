@@ -169,6 +169,8 @@ struct Phone {
     /// The call managers (by their place in the list) whose names it looked up in this
     /// boot.
     resolved: u8,
+    /// It rebooted after a failure and has not sent its DISCOVER yet.
+    rebooting: bool,
 }
 
 /// A queued event: (time, insertion order, device, boot epoch, event).
@@ -260,6 +262,7 @@ impl<'s, W: Write> Sim<'s, W> {
                     tftp_first_ns: m.tftp_retry_first_ms * MS,
                     declined: false,
                     resolved: 0,
+                    rebooting: false,
                 }
             })
             .collect();
@@ -628,6 +631,9 @@ impl<'s, W: Write> Sim<'s, W> {
             u16::try_from(attempt * 4).unwrap_or(u16::MAX),
         );
         self.emit(t, &self.client_broadcast(i, &msg))?;
+        if std::mem::take(&mut self.phones[i].rebooting) {
+            self.phones[i].truth.failure_reboots += 1;
+        }
         let starved = !self.take_address(i);
         if self.sc.has_fault(i, Fault::DhcpSilent) || starved {
             if attempt >= 2 {
@@ -1797,7 +1803,9 @@ impl<'s, W: Write> Sim<'s, W> {
         self.phones[i].epoch += 1;
         if self.sc.has_fault(i, Fault::RebootOnFailure) {
             self.phones[i].last_reason = "Reset-Restart";
-            self.phones[i].truth.failure_reboots += 1;
+            // Counted when its DISCOVER is sent: a reboot whose boot the capture does not
+            // reach is no restart the analyzer can see.
+            self.phones[i].rebooting = true;
             self.phones[i].phase = Phase::Off;
             let d = self.span(self.m.failure_reboot_ms);
             self.at(t + d, i, Ev::Reboot);
