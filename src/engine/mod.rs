@@ -2,7 +2,9 @@
 //! Suricata's app-layers: each protocol family has a module that owns its tables and
 //! turns its messages into owned [`Event`](crate::timeline::Event)s of one device —
 //! `discovery` (CDP, LLDP), `dhcp`, `files` (TFTP, HTTP 6970), `sccp`,
-//! `sip`, `cm` (connections to the call manager) — through the state they
+//! `sip`, `cm` (connections to the call manager and the config server), `arp` (a
+//! phone's address taken), `dns` (a phone's lookups), `icmp` (errors answering a
+//! phone) — through the state they
 //! share (`shared`: the devices, attribution, counters). `progress` moves a
 //! device's boot along the expected sequence of `rules/`; `budget` keeps the
 //! devices within their memory; [`verdict`] judges each device at the end.

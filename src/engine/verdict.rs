@@ -214,7 +214,12 @@ pub fn verdict(
     let frontier = frontier_stage(rules, boot);
     // A finding may name a stage the boot had entered without reaching a step of it (a
     // load not found): never one before the earliest stage it could be in.
-    let earliest = earliest_next_stage(rules, boot);
+    // A phone that gave its lease back (DECLINE) stands before the lease again.
+    let earliest = if boot.decline_pending {
+        Stage::Discovery
+    } else {
+        earliest_next_stage(rules, boot)
+    };
     let stalled_stage = (status == Status::Stalled).then(|| {
         raw.iter()
             .filter(|r| r.stalls && !r.any_stage)
