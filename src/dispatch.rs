@@ -1104,6 +1104,57 @@ mod tests {
     };
 
     #[test]
+    fn arp_dns_and_only_icmp_errors_pass_the_sort_and_are_dissected() {
+        let sorted = |data: &[u8]| {
+            let frame = Frame {
+                number: 1,
+                ts_ns: 0,
+                linktype: Linktype::ETHERNET,
+                data,
+                orig_len: u32::try_from(data.len()).unwrap(),
+            };
+            matches!(sort(&frame), Sorted::Dissect(_))
+        };
+        let to = Ipv4Addr::new(10, 1, 1, 1);
+        let arp = encode::arp(1, (L2.src, PHONE.ip), (MacAddr::default(), to)).unwrap();
+        let arp = wire::ether_frame(L2, 0x0806, &arp);
+        let dns = encode::dns_a_query(1, "cucm.example.com").unwrap();
+        let dns = wire::udp_frame(L2, PHONE, server(53), &dns);
+        let quote = (PHONE.ip, PHONE.port, to, 69);
+        let unreachable = encode::icmp_unreachable(3, quote, 17, 30, 0).unwrap();
+        let unreachable = wire::ipv4_frame(L2, to, PHONE.ip, 1, &unreachable);
+        // An echo request: type 8, no quote.
+        let echo = wire::ipv4_frame(L2, to, PHONE.ip, 1, &[8, 0, 0xf7, 0xff, 0, 0, 0, 0]);
+        // ICMPv6 is told by its own type numbers, on the slow path.
+        let v6 = |icmp_type: u8| {
+            let mut ip6 = vec![0x60, 0, 0, 0, 0, 8, 58, 64];
+            ip6.extend_from_slice(&[0xfe, 0x80].repeat(8));
+            ip6.extend_from_slice(&[0xfe, 0x80].repeat(8));
+            ip6.extend_from_slice(&[icmp_type, 0, 0, 0, 0, 0, 0, 0]);
+            wire::ether_frame(L2, 0x86dd, &ip6)
+        };
+        for (frame, pass) in [
+            (&arp, true),
+            (&dns, true),
+            (&unreachable, true),
+            (&echo, false),
+            (&v6(1), true),
+            (&v6(3), true),
+            (&v6(128), false),
+            (&v6(135), false),
+        ] {
+            assert_eq!(sorted(frame), pass, "{frame:02x?}");
+        }
+        let mut d = Dispatcher::default();
+        assert_eq!(run(&mut d, 1, &arp), ["msg Arp"]);
+        assert_eq!(run(&mut d, 2, &dns), ["msg Dns"]);
+        assert_eq!(run(&mut d, 3, &unreachable), ["msg Icmp"]);
+        assert!(run(&mut d, 4, &echo).is_empty());
+        // A v6 unreachable with no quoted header is the dissector's error, said once.
+        assert_eq!(run(&mut d, 5, &v6(1)), ["malformed"]);
+    }
+
+    #[test]
     fn control_kind_rst_wins_then_syn_then_fin() {
         let kind = |f| TcpControlKind::of(TcpFlags(f));
         assert_eq!(
