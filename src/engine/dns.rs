@@ -23,6 +23,12 @@ struct Lookup {
     last_ns: i64,
 }
 
+/// Lookups open at once, out of the transactions a table may hold: a phone makes one
+/// or two per call manager named, and answers come within milliseconds.
+pub fn max_lookups(max_transactions: usize) -> usize {
+    (max_transactions / 4).max(1)
+}
+
 /// The lookups waiting for their answers.
 #[derive(Debug, Default)]
 pub struct Dns {
@@ -30,8 +36,10 @@ pub struct Dns {
 }
 
 impl Dns {
-    /// The most heap `n` lookups take, their names included.
-    pub fn max_heap_bytes(n: usize) -> usize {
+    /// The most heap the lookups take, their names included, with `max_transactions`
+    /// per table ([`max_lookups`] of them).
+    pub fn max_heap_bytes(max_transactions: usize) -> usize {
+        let n = max_lookups(max_transactions);
         (n * 8 / 7).next_power_of_two() * (std::mem::size_of::<((IpAddr, u16, u16), Lookup)>() + 1)
             + n * (2 * MAX_TEXT_BYTES + 64)
     }
@@ -68,7 +76,8 @@ impl Dns {
             }
             let name: Box<str> = clean(&name).into();
             let key = (f.src, f.sport, m.header.id);
-            if self.pending.len() < sh.max_transactions || self.pending.contains_key(&key) {
+            let room = self.pending.len() < max_lookups(sh.max_transactions);
+            if room || self.pending.contains_key(&key) {
                 let lookup = Lookup {
                     owner: owner.clone(),
                     name: name.clone(),
