@@ -38,7 +38,7 @@ pub enum Message<'a> {
     Http(http::HttpMessage<'a>),
     /// An ARP packet (Ethernet / IPv4).
     Arp(arp::ArpPacket),
-    /// A DNS message on UDP 53.
+    /// A DNS message on UDP 53, or one of a TCP 53 stream.
     Dns(dns::DnsMessage<'a>),
     /// An ICMP or ICMPv6 error (unreachable, time exceeded) and the datagram it quotes.
     Icmp(icmp::IcmpMessage<'a>),
@@ -260,7 +260,7 @@ pub fn sort<'f>(frame: &Frame<'f>) -> Sorted<'f> {
 /// state), so it can run ahead on another thread and the bulk of a capture (RTP, file
 /// copies, web) never reaches the dissectors. Everything the dispatcher reads passes:
 /// CDP, LLDP, frames the link layer cannot slice (counted there), DHCP, TFTP, SIP and
-/// the TCP ports of SCCP, SIP and HTTP config, ARP, DNS on UDP 53, and ICMP errors
+/// the TCP ports of SCCP, SIP and HTTP config, ARP, DNS on UDP and TCP 53, and ICMP errors
 /// only (v4 destination unreachable 3 or time exceeded 11, v6 1 or 3, told from the
 /// first byte: echoes and neighbour discovery stay bulk). A TFTP transfer moves to ports
 /// both ends choose, so a datagram on other ports passes when it starts with a TFTP
@@ -295,7 +295,7 @@ pub fn transport_worth_dissecting(transport: &Transport<'_>) -> bool {
         }
         Transport::Tcp(seg) => [seg.src_port, seg.dst_port]
             .iter()
-            .any(|&p| is_control_port(p) || is_tls_port(p)),
+            .any(|&p| is_control_port(p) || is_tls_port(p) || p == DNS),
         Transport::Other { protocol, payload } => is_icmp_error(protocol, payload),
         Transport::Fragment { .. } => false,
     }
@@ -428,6 +428,7 @@ enum StreamProto {
     Sccp,
     Sip,
     Http,
+    Dns,
 }
 
 /// The direction of a TCP connection a segment travels.
@@ -440,12 +441,13 @@ fn flow_of(ip: &link::Ip<'_>, seg: &TcpSegment<'_>) -> FlowKey {
     }
 }
 
-/// The protocol of a followed TCP stream, by its ports.
+/// The protocol of a followed TCP stream, by its ports (SCCP, SIP, HTTP config, DNS).
 pub fn stream_proto(flow: &FlowKey) -> Option<Proto> {
     Some(match StreamProto::of_ports(flow.src_port, flow.dst_port)? {
         StreamProto::Sccp => Proto::Sccp,
         StreamProto::Sip => Proto::Sip,
         StreamProto::Http => Proto::Http,
+        StreamProto::Dns => Proto::Dns,
     })
 }
 
@@ -457,6 +459,7 @@ impl StreamProto {
             (SCCP, _) | (_, SCCP) => Some(StreamProto::Sccp),
             (SIP, _) | (_, SIP) => Some(StreamProto::Sip),
             (HTTP_TFTP, _) | (_, HTTP_TFTP) => Some(StreamProto::Http),
+            (DNS, _) | (_, DNS) => Some(StreamProto::Dns),
             _ => None,
         }
     }
@@ -753,6 +756,17 @@ fn plausible_start(proto: StreamProto, data: &[u8]) -> bool {
             let d = trim_crlf(data);
             looks_like_sip(d)
         }
+        // A 2-byte length of at least a header, then (when there) a header whose opcode
+        // is a known one and whose Z bit is clear.
+        StreamProto::Dns => match data {
+            [hi, lo, rest @ ..] => {
+                let len = usize::from(u16::from_be_bytes([*hi, *lo]));
+                len >= dns::HEADER_LEN
+                    && rest.get(2).is_none_or(|f| (f >> 3) & 0xf <= 5)
+                    && rest.get(3).is_none_or(|f| f & 0x40 == 0)
+            }
+            _ => false,
+        },
         StreamProto::Http => {
             let d = data.get(..data.len().min(16)).unwrap_or_default();
             d.starts_with(b"HTTP/")
@@ -939,6 +953,7 @@ where
                 let body = http_body_len(&m);
                 (Message::Http(m), r, body)
             }),
+            StreamProto::Dns => dns::parse_tcp(rest).map(|(m, r)| (Message::Dns(m), r, Some(0))),
         };
         match parsed {
             Ok((msg, after, body)) => {
@@ -1145,7 +1160,18 @@ mod tests {
         ] {
             assert_eq!(sorted(frame), pass, "{frame:02x?}");
         }
+        // DNS over TCP 53: a query split across two segments, behind its length.
+        let q = parsers::dns::parse(&encode::dns_a_query(2, "cucm.example.com").unwrap())
+            .unwrap()
+            .to_vec_tcp()
+            .unwrap();
+        let (a, b) = q.split_at(9);
+        let first = tcp(53, 1, ACK, a);
+        assert!(sorted(&first));
         let mut d = Dispatcher::default();
+        assert!(run(&mut d, 10, &first).is_empty());
+        let second = tcp(53, 1 + a.len() as u32, ACK, b);
+        assert_eq!(run(&mut d, 11, &second), ["msg Dns"]);
         assert_eq!(run(&mut d, 1, &arp), ["msg Arp"]);
         assert_eq!(run(&mut d, 2, &dns), ["msg Dns"]);
         assert_eq!(run(&mut d, 3, &unreachable), ["msg Icmp"]);

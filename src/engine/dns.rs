@@ -56,7 +56,7 @@ impl Dns {
         (before - self.pending.len()) as u64
     }
 
-    /// One DNS message on UDP 53.
+    /// One DNS message on UDP or TCP 53.
     pub fn message(&mut self, sh: &mut Shared<'_>, ctx: Ctx, m: &DnsMessage<'_>) {
         let Some(f) = ctx.flow else { return };
         let Some(q) = m.questions.first() else { return };
