@@ -80,8 +80,8 @@ pub struct ModelTiming {
     /// RFC 2349's timeout option counts whole seconds from 1; 1 to 4 s is the model's span for
     /// the phones' loads, an assumption.
     pub tftp_timeout_ms: MsRange,
-    /// When its third SYN to TCP 6970 goes unanswered, the phone asks over TFTP this long
-    /// after that SYN.
+    /// When its third SYN to TCP 6970 goes unanswered, or the server resets it, the phone asks
+    /// over TFTP this long after that SYN or reset.
     pub http_fallback_ms: MsRange,
     /// The model's HTTP server answers a GET on TCP 6970.
     pub http_answer_ms: MsRange,
