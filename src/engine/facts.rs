@@ -530,7 +530,7 @@ pub const DERIVED: &[Derived] = &[
     Derived {
         name: "config_rsts",
         ty: FactType::Int,
-        doc: "resets from the configuration server's 6970 / 6971",
+        doc: "resets from the configuration server's 6970 / 6971 (an ICMP unreachable answering the SYN counts as one)",
         value: |x| i(x.boot.config_rsts.into()),
     },
     Derived {
@@ -554,7 +554,7 @@ pub const DERIVED: &[Derived] = &[
     Derived {
         name: "config_unreachable",
         ty: FactType::Bool,
-        doc: "an ICMP port or host unreachable (or administratively prohibited) answered a request to the configuration server (TFTP, 6970 / 6971)",
+        doc: "an ICMP port or host unreachable (or administratively prohibited) answered a TFTP request to the configuration server",
         value: |x| b(x.boot.config_unreachable.is_some()),
     },
     Derived {

@@ -126,5 +126,32 @@ mod tests {
             Some((ip(5), 69, "port unreachable"))
         );
         assert_eq!(dev.boot.files[0].unanswered, 0);
+        // An unreachable answering the SYN to 6970 is a refusal, as a reset is: TFTP,
+        // the phone's fallback, decides.
+        sh.emit(
+            &key,
+            c,
+            EventKind::ConfigSyn {
+                server: ip(5),
+                port: 6970,
+            },
+            false,
+        );
+        let datagram = (
+            Ipv4Addr::new(10, 1, 1, 20),
+            50002,
+            Ipv4Addr::new(10, 1, 1, 5),
+            6970,
+        );
+        let syn = encode::icmp_unreachable(3, datagram, TCP, 20, 7).unwrap();
+        message(
+            &mut sh,
+            back,
+            ip(5),
+            &parsers::icmp::parse_v4(&syn).unwrap(),
+        );
+        let boot = &sh.devices.get(&key).unwrap().boot;
+        assert_eq!((boot.config_rsts, boot.config_syns_unanswered), (1, 0));
+        assert_eq!(boot.config_unreachable.map(|u| u.1), Some(69));
     }
 }

@@ -283,16 +283,19 @@ fn apply_state(dev: &mut Device, ev: &Event) {
             reason,
             ..
         } => {
-            if crate::timeline::is_config_port(*port) {
+            if *port == 69 {
                 boot.config_unreachable
                     .get_or_insert((*server, *port, *reason));
                 // The request was answered, by a "no".
                 for f in boot.files.iter_mut().filter(|f| f.server == *server) {
                     f.unanswered = 0;
                 }
-                if *port != 69 {
-                    boot.config_syns_unanswered = 0;
-                }
+            } else if crate::timeline::is_config_port(*port) {
+                // The connection to 6970 / 6971 refused, as by a reset: the phone falls
+                // back to TFTP, which decides.
+                boot.config_rsts += 1;
+                boot.config_syns_unanswered = 0;
+                boot.config_tcp_server = Some((*server, *port));
             } else {
                 boot.cm_unreachable.get_or_insert((*server, *port, *reason));
                 if let Some(c) = boot.cm_mut(*server, ev.frame) {
