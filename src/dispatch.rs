@@ -10,7 +10,9 @@
 use crate::FastMap;
 use std::net::IpAddr;
 
-use parsers::{cdp, dhcp, eapol, http, lldp, sccp, sip, tftp, DissectError, ErrorKind, Proto};
+use parsers::{
+    arp, cdp, dhcp, dns, eapol, http, icmp, lldp, sccp, sip, tftp, DissectError, ErrorKind, Proto,
+};
 
 use crate::capture::Frame;
 use crate::link::{self, LinkError, Net, Packet, TcpFlags, TcpSegment, Transport, TunnelKind};
@@ -36,6 +38,12 @@ pub enum Message<'a> {
     Http(http::HttpMessage<'a>),
     /// An EAPOL PDU (802.1X port authentication, with its EAP).
     Eapol(eapol::EapolPdu<'a>),
+    /// An ARP packet (Ethernet / IPv4).
+    Arp(arp::ArpPacket),
+    /// A DNS message on UDP 53, or one of a TCP 53 stream.
+    Dns(dns::DnsMessage<'a>),
+    /// An ICMP or ICMPv6 error (unreachable, time exceeded) and the datagram it quotes.
+    Icmp(icmp::IcmpMessage<'a>),
 }
 
 impl Message<'_> {
@@ -82,6 +90,9 @@ impl Message<'_> {
             Message::Sip(_) => Proto::Sip,
             Message::Http(_) => Proto::Http,
             Message::Eapol(_) => Proto::Eapol,
+            Message::Arp(_) => Proto::Arp,
+            Message::Dns(_) => Proto::Dns,
+            Message::Icmp(_) => Proto::Icmp,
         }
     }
 }
@@ -176,6 +187,11 @@ impl TcpControlKind {
 const DHCP_SERVER: u16 = 67;
 const DHCP_CLIENT: u16 = 68;
 const TFTP: u16 = 69;
+/// DNS.
+pub const DNS: u16 = 53;
+/// The IP protocol numbers of ICMP and ICMPv6.
+const IP_ICMP: u8 = 1;
+const IP_ICMPV6: u8 = 58;
 /// SCCP.
 pub const SCCP: u16 = 2000;
 /// SCCP over TLS.
@@ -247,13 +263,15 @@ pub fn sort<'f>(frame: &Frame<'f>) -> Sorted<'f> {
 /// state), so it can run ahead on another thread and the bulk of a capture (RTP, file
 /// copies, web) never reaches the dissectors. Everything the dispatcher reads passes:
 /// CDP, LLDP, EAPOL, frames the link layer cannot slice (counted there), DHCP, TFTP, SIP and
-/// the TCP ports of SCCP, SIP and HTTP config. A TFTP transfer moves to ports both ends
-/// choose, so a datagram on other ports passes when it starts with a TFTP opcode
-/// (0x0001-0x0006); one that does not is not TFTP, even between a transfer's ends.
+/// the TCP ports of SCCP, SIP and HTTP config, ARP, DNS on UDP and TCP 53, and ICMP errors
+/// only (v4 destination unreachable 3 or time exceeded 11, v6 1 or 3, told from the
+/// first byte: echoes and neighbour discovery stay bulk). A TFTP transfer moves to ports
+/// both ends choose, so a datagram on other ports passes when it starts with a TFTP
+/// opcode (0x0001-0x0006); one that does not is not TFTP, even between a transfer's ends.
 /// Takes the frame as the link layer sliced it; one it cannot slice always passes.
 pub fn packet_worth_dissecting(packet: &Packet<'_>) -> bool {
     match packet.net {
-        Net::Cdp(_) | Net::Lldp(_) | Net::Eapol(_) => true,
+        Net::Cdp(_) | Net::Lldp(_) | Net::Eapol(_) | Net::Arp(_) => true,
         Net::Ip(ip) => transport_worth_dissecting(&ip.transport),
         Net::OtherEthertype(_) | Net::OtherLlc => false,
     }
@@ -274,14 +292,27 @@ pub fn transport_worth_dissecting(transport: &Transport<'_>) -> bool {
                 || port(DHCP_CLIENT)
                 || port(TFTP)
                 || port(SIP)
+                || port(DNS)
                 || matches!(payload, [0, 1..=6, ..])
                 || looks_like_sip(payload)
         }
         Transport::Tcp(seg) => [seg.src_port, seg.dst_port]
             .iter()
-            .any(|&p| is_control_port(p) || is_tls_port(p)),
-        Transport::Fragment { .. } | Transport::Other { .. } => false,
+            .any(|&p| is_control_port(p) || is_tls_port(p) || p == DNS),
+        Transport::Other { protocol, payload } => is_icmp_error(protocol, payload),
+        Transport::Fragment { .. } => false,
     }
+}
+
+/// Whether an IP payload of protocol `protocol` is an ICMP error worth reading, from
+/// its type byte: ICMP destination unreachable (3) or time exceeded (11), ICMPv6
+/// destination unreachable (1) or time exceeded (3).
+#[inline]
+fn is_icmp_error(protocol: u8, payload: &[u8]) -> bool {
+    matches!(
+        (protocol, payload.first()),
+        (IP_ICMP, Some(3 | 11)) | (IP_ICMPV6, Some(1 | 3))
+    )
 }
 
 /// A UDP datagram's addresses, ports and payload.
@@ -400,6 +431,7 @@ enum StreamProto {
     Sccp,
     Sip,
     Http,
+    Dns,
 }
 
 /// The direction of a TCP connection a segment travels.
@@ -412,12 +444,13 @@ fn flow_of(ip: &link::Ip<'_>, seg: &TcpSegment<'_>) -> FlowKey {
     }
 }
 
-/// The protocol of a followed TCP stream, by its ports.
+/// The protocol of a followed TCP stream, by its ports (SCCP, SIP, HTTP config, DNS).
 pub fn stream_proto(flow: &FlowKey) -> Option<Proto> {
     Some(match StreamProto::of_ports(flow.src_port, flow.dst_port)? {
         StreamProto::Sccp => Proto::Sccp,
         StreamProto::Sip => Proto::Sip,
         StreamProto::Http => Proto::Http,
+        StreamProto::Dns => Proto::Dns,
     })
 }
 
@@ -429,6 +462,7 @@ impl StreamProto {
             (SCCP, _) | (_, SCCP) => Some(StreamProto::Sccp),
             (SIP, _) | (_, SIP) => Some(StreamProto::Sip),
             (HTTP_TFTP, _) | (_, HTTP_TFTP) => Some(StreamProto::Http),
+            (DNS, _) | (_, DNS) => Some(StreamProto::Dns),
             _ => None,
         }
     }
@@ -504,6 +538,7 @@ impl Dispatcher {
             Net::Cdp(b) => emit(&mut self.stats, cdp::parse(b).map(Message::Cdp).into()),
             Net::Lldp(b) => emit(&mut self.stats, lldp::parse(b).map(Message::Lldp).into()),
             Net::Eapol(b) => emit(&mut self.stats, eapol::parse(b).map(Message::Eapol).into()),
+            Net::Arp(b) => emit(&mut self.stats, arp::parse(b).map(Message::Arp).into()),
             Net::Ip(ip) => match ip.transport {
                 Transport::Udp { .. } => {
                     let datagram = Datagram::of(&ip);
@@ -558,6 +593,14 @@ impl Dispatcher {
                         emit(&mut self.stats, Observed::Tcp(c));
                     }
                 }
+                Transport::Other { protocol, payload } if is_icmp_error(protocol, payload) => {
+                    let m = if protocol == IP_ICMP {
+                        icmp::parse_v4(payload)
+                    } else {
+                        icmp::parse_v6(payload)
+                    };
+                    emit(&mut self.stats, m.map(Message::Icmp).into());
+                }
                 Transport::Fragment { .. } | Transport::Other { .. } => {}
             },
             Net::OtherEthertype(_) | Net::OtherLlc => {}
@@ -593,6 +636,9 @@ impl Dispatcher {
         }
         if self.is_tftp_transfer(src, sport, dst, dport, ts_ns) {
             return Some(tftp::parse(payload).map(Message::Tftp));
+        }
+        if sport == DNS || dport == DNS {
+            return Some(dns::parse(payload).map(Message::Dns));
         }
         if d.is_sip() {
             return Some(sip::parse(payload).map(Message::Sip));
@@ -714,6 +760,17 @@ fn plausible_start(proto: StreamProto, data: &[u8]) -> bool {
             let d = trim_crlf(data);
             looks_like_sip(d)
         }
+        // A 2-byte length of at least a header, then (when there) a header whose opcode
+        // is a known one and whose Z bit is clear.
+        StreamProto::Dns => match data {
+            [hi, lo, rest @ ..] => {
+                let len = usize::from(u16::from_be_bytes([*hi, *lo]));
+                len >= dns::HEADER_LEN
+                    && rest.get(2).is_none_or(|f| (f >> 3) & 0xf <= 5)
+                    && rest.get(3).is_none_or(|f| f & 0x40 == 0)
+            }
+            _ => false,
+        },
         StreamProto::Http => {
             let d = data.get(..data.len().min(16)).unwrap_or_default();
             d.starts_with(b"HTTP/")
@@ -900,6 +957,7 @@ where
                 let body = http_body_len(&m);
                 (Message::Http(m), r, body)
             }),
+            StreamProto::Dns => dns::parse_tcp(rest).map(|(m, r)| (Message::Dns(m), r, Some(0))),
         };
         match parsed {
             Ok((msg, after, body)) => {
@@ -1098,6 +1156,68 @@ mod tests {
             });
             assert_eq!(seen, [parsers::eapol::EapolType::START], "{vlan:?}");
         }
+    }
+
+    #[test]
+    fn arp_dns_and_only_icmp_errors_pass_the_sort_and_are_dissected() {
+        let sorted = |data: &[u8]| {
+            let frame = Frame {
+                number: 1,
+                ts_ns: 0,
+                linktype: Linktype::ETHERNET,
+                data,
+                orig_len: u32::try_from(data.len()).unwrap(),
+            };
+            matches!(sort(&frame), Sorted::Dissect(_))
+        };
+        let to = Ipv4Addr::new(10, 1, 1, 1);
+        let arp = encode::arp(1, (L2.src, PHONE.ip), (MacAddr::default(), to)).unwrap();
+        let arp = wire::ether_frame(L2, 0x0806, &arp);
+        let dns = encode::dns_a_query(1, "cucm.example.com").unwrap();
+        let dns = wire::udp_frame(L2, PHONE, server(53), &dns);
+        let quote = (PHONE.ip, PHONE.port, to, 69);
+        let unreachable = encode::icmp_unreachable(3, quote, 17, 30, 0).unwrap();
+        let unreachable = wire::ipv4_frame(L2, to, PHONE.ip, 1, &unreachable);
+        // An echo request: type 8, no quote.
+        let echo = wire::ipv4_frame(L2, to, PHONE.ip, 1, &[8, 0, 0xf7, 0xff, 0, 0, 0, 0]);
+        // ICMPv6 is told by its own type numbers, on the slow path.
+        let v6 = |icmp_type: u8| {
+            let mut ip6 = vec![0x60, 0, 0, 0, 0, 8, 58, 64];
+            ip6.extend_from_slice(&[0xfe, 0x80].repeat(8));
+            ip6.extend_from_slice(&[0xfe, 0x80].repeat(8));
+            ip6.extend_from_slice(&[icmp_type, 0, 0, 0, 0, 0, 0, 0]);
+            wire::ether_frame(L2, 0x86dd, &ip6)
+        };
+        for (frame, pass) in [
+            (&arp, true),
+            (&dns, true),
+            (&unreachable, true),
+            (&echo, false),
+            (&v6(1), true),
+            (&v6(3), true),
+            (&v6(128), false),
+            (&v6(135), false),
+        ] {
+            assert_eq!(sorted(frame), pass, "{frame:02x?}");
+        }
+        // DNS over TCP 53: a query split across two segments, behind its length.
+        let q = parsers::dns::parse(&encode::dns_a_query(2, "cucm.example.com").unwrap())
+            .unwrap()
+            .to_vec_tcp()
+            .unwrap();
+        let (a, b) = q.split_at(9);
+        let first = tcp(53, 1, ACK, a);
+        assert!(sorted(&first));
+        let mut d = Dispatcher::default();
+        assert!(run(&mut d, 10, &first).is_empty());
+        let second = tcp(53, 1 + a.len() as u32, ACK, b);
+        assert_eq!(run(&mut d, 11, &second), ["msg Dns"]);
+        assert_eq!(run(&mut d, 1, &arp), ["msg Arp"]);
+        assert_eq!(run(&mut d, 2, &dns), ["msg Dns"]);
+        assert_eq!(run(&mut d, 3, &unreachable), ["msg Icmp"]);
+        assert!(run(&mut d, 4, &echo).is_empty());
+        // A v6 unreachable with no quoted header is the dissector's error, said once.
+        assert_eq!(run(&mut d, 5, &v6(1)), ["malformed"]);
     }
 
     #[test]

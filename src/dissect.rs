@@ -190,6 +190,9 @@ pub fn summary(msg: &Result<Message<'_>, DissectError>, out: &mut String) {
         Ok(Message::Sip(m)) => describe::sip::summary(m, out),
         Ok(Message::Http(m)) => describe::http::summary(m, out),
         Ok(Message::Eapol(m)) => describe::eapol::summary(m, out),
+        Ok(Message::Arp(m)) => describe::arp::summary(m, out),
+        Ok(Message::Dns(m)) => describe::dns::summary(m, out),
+        Ok(Message::Icmp(m)) => describe::icmp::summary(m, out),
         Err(e) => {
             let _ = write!(
                 out,
@@ -345,6 +348,9 @@ fn json_line(
         Ok(Message::Sip(m)) => describe::sip::fields(m, &mut obj),
         Ok(Message::Http(m)) => describe::http::fields(m, &mut obj),
         Ok(Message::Eapol(m)) => describe::eapol::fields(m, &mut obj),
+        Ok(Message::Arp(m)) => describe::arp::fields(m, &mut obj),
+        Ok(Message::Dns(m)) => describe::dns::fields(m, &mut obj),
+        Ok(Message::Icmp(m)) => describe::icmp::fields(m, &mut obj),
         Err(e) => {
             let mut err = Map::new();
             err.insert("offset".into(), e.offset.into());

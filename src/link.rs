@@ -232,7 +232,9 @@ pub enum Net<'a> {
     Eapol(&'a [u8]),
     /// IPv4 or IPv6.
     Ip(Ip<'a>),
-    /// Another ether type (ARP, …).
+    /// An ARP packet (ether type 0x0806), padding included.
+    Arp(&'a [u8]),
+    /// Another ether type (802.1X, …).
     OtherEthertype(u16),
     /// Another 802.2 LLC frame (STP, other SNAP protocols, …).
     OtherLlc,
@@ -329,6 +331,7 @@ pub enum LinkError {
 const ETHERTYPE_IPV4: u16 = 0x0800;
 const ETHERTYPE_IPV6: u16 = 0x86dd;
 const ETHERTYPE_LLDP: u16 = 0x88cc;
+const ETHERTYPE_ARP: u16 = 0x0806;
 const ETHERTYPE_VLAN: u16 = 0x8100;
 const ETHERTYPE_QINQ: u16 = 0x88a8;
 const ETHERTYPE_QINQ_OLD: u16 = 0x9100;
@@ -722,6 +725,7 @@ fn ethertype_payload_after<'a>(
     Ok(match kind {
         ETHERTYPE_LLDP => Net::Lldp(body),
         parsers::eapol::ETHER_TYPE => Net::Eapol(body),
+        ETHERTYPE_ARP => Net::Arp(body),
         ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => Net::Ip(ip(body)?),
         other => Net::OtherEthertype(other),
     })

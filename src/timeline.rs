@@ -20,6 +20,9 @@ use rules::Stage;
 /// for an hour must not grow without bound).
 pub const MAX_TIMELINE: usize = 400;
 
+/// Addresses of one DNS answer kept on the timeline.
+pub const MAX_DNS_ADDRS: usize = 8;
+
 /// Which discovery protocol an announcement or a switch's answer came by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DiscoveryProto {
@@ -164,6 +167,8 @@ pub enum EventKind {
     DhcpDecline {
         /// Transaction id.
         xid: u32,
+        /// The address declined (option 50), when given.
+        addr: Option<Ipv4Addr>,
     },
     /// A file requested (TFTP RRQ or HTTP GET).
     FileRequest {
@@ -309,6 +314,70 @@ pub enum EventKind {
         /// The text (`Name=SEP… Load=… Last=…`).
         text: Box<str>,
     },
+    /// Another MAC claims the phone's address over ARP (a reply, or an announcement,
+    /// with the address as its sender): the address is taken.
+    AddressInUse {
+        /// The address.
+        ip: Ipv4Addr,
+        /// The MAC that claims it.
+        mac: crate::link::MacAddr,
+    },
+    /// A TCP SYN to the configuration server's HTTP (6970) or HTTPS (6971) port.
+    ConfigSyn {
+        /// The server.
+        server: IpAddr,
+        /// Its port.
+        port: u16,
+    },
+    /// The configuration server accepted the connection (SYN-ACK).
+    ConfigSynAck {
+        /// The server.
+        server: IpAddr,
+        /// Its port.
+        port: u16,
+    },
+    /// The configuration server (or something on the path) reset the connection.
+    ConfigRst {
+        /// The server.
+        server: IpAddr,
+        /// Its port.
+        port: u16,
+    },
+    /// An ICMP error in reply to one of the phone's datagrams or SYNs to a server it
+    /// asked (TFTP, the config ports, a call manager's signalling port): the server
+    /// host, or a router or firewall on the way, says the packet cannot be delivered.
+    IcmpUnreachable {
+        /// Who sent the error (the server itself, or a router).
+        from: IpAddr,
+        /// The server the quoted packet was for.
+        server: IpAddr,
+        /// Its port.
+        port: u16,
+        /// The quoted packet was TCP (else UDP).
+        tcp: bool,
+        /// Why, as ICMP says it ("port unreachable", "host unreachable", ...).
+        reason: &'static str,
+    },
+    /// The phone asked DNS for a name.
+    DnsQuery {
+        /// The name asked for (escaped).
+        name: Box<str>,
+        /// The record type (1 A, 28 AAAA, 33 SRV).
+        qtype: u16,
+        /// The DNS server asked.
+        server: IpAddr,
+    },
+    /// The DNS server's answer to the phone.
+    DnsAnswer {
+        /// The name asked for (escaped).
+        name: Box<str>,
+        /// The response code (0 no error, 2 server failure, 3 no such name).
+        rcode: u8,
+        /// The addresses answered (A and AAAA records, at most [`MAX_DNS_ADDRS`]).
+        addrs: Box<[IpAddr]>,
+        /// The DNS server.
+        server: IpAddr,
+    },
     /// A message of this device the capture's snap length cut short, unreadable: what
     /// it said is not known (not that it was wrong).
     Cut {
@@ -396,6 +465,13 @@ event_types! {
     Unregistered => "unregistered", Registration, "de-registrations the call manager confirmed (SIP 2xx to Expires 0, SCCP UnregisterAck)";
     SipCall => "sip_call", Registration, "SIP call and service messages (INVITE and answers, BYE, REFER, NOTIFY) that name the phone";
     Alarm => "alarm", Registration, "alarms from the phone (SCCP Alarm, SIP cisco-alarm)";
+    AddressInUse => "address_in_use", Dhcp, "ARP replies or announcements from another MAC for the phone's address";
+    ConfigSyn => "config_syn", Config, "TCP SYNs to a configuration server's HTTP / HTTPS port (6970 / 6971)";
+    ConfigSynAck => "config_syn_ack", Config, "SYN-ACKs from a configuration server's 6970 / 6971";
+    ConfigRst => "config_rst", Config, "TCP resets from a configuration server's 6970 / 6971";
+    IcmpUnreachable => "icmp_unreachable", Registration, "ICMP / ICMPv6 unreachables answering the phone's TFTP, config or call-manager packets";
+    DnsQuery => "dns_query", Config, "DNS lookups by the phone";
+    DnsAnswer => "dns_answer", Config, "DNS answers to the phone";
     Cut => "cut", Discovery, "messages the capture's snap length cut short, unreadable";
     Malformed => "malformed", Discovery, "messages that could not be read";
 }
@@ -420,6 +496,9 @@ impl EventType {
                 | RegisterChallenge
                 | KeepaliveAck
                 | Unregistered
+                | ConfigSynAck
+                | ConfigRst
+                | IcmpUnreachable
         )
     }
 
@@ -428,7 +507,14 @@ impl EventType {
         use EventType::*;
         matches!(
             self,
-            DhcpDiscover | DhcpRequest | DhcpDecline | FileRequest | CmSyn | Register | Keepalive
+            DhcpDiscover
+                | DhcpRequest
+                | DhcpDecline
+                | FileRequest
+                | CmSyn
+                | Register
+                | Keepalive
+                | ConfigSyn
         )
     }
 }
@@ -472,6 +558,13 @@ impl EventKind {
             EventKind::Unregistered { .. } => EventType::Unregistered,
             EventKind::SipCall { .. } => EventType::SipCall,
             EventKind::Alarm { .. } => EventType::Alarm,
+            EventKind::AddressInUse { .. } => EventType::AddressInUse,
+            EventKind::ConfigSyn { .. } => EventType::ConfigSyn,
+            EventKind::ConfigSynAck { .. } => EventType::ConfigSynAck,
+            EventKind::ConfigRst { .. } => EventType::ConfigRst,
+            EventKind::IcmpUnreachable { .. } => EventType::IcmpUnreachable,
+            EventKind::DnsQuery { .. } => EventType::DnsQuery,
+            EventKind::DnsAnswer { .. } => EventType::DnsAnswer,
             EventKind::Cut { .. } => EventType::Cut,
             EventKind::Malformed { .. } => EventType::Malformed,
         }
@@ -499,9 +592,17 @@ impl EventKind {
                 parsers::Proto::Tftp | parsers::Proto::Http => Stage::Config,
                 parsers::Proto::Sccp | parsers::Proto::Sip => Stage::Registration,
             },
+            // An unreachable answers a file request (config) or a call manager's
+            // signalling (registration).
+            EventKind::IcmpUnreachable { port, .. } if is_config_port(*port) => Stage::Config,
             k => k.event_type().stage(),
         }
     }
+}
+
+/// Whether `port` is a configuration server's (TFTP 69, HTTP 6970, HTTPS 6971).
+pub fn is_config_port(port: u16) -> bool {
+    matches!(port, 69 | 6970 | 6971)
 }
 
 /// The side of a boot a message was exchanged with: a lane of a ladder diagram.
@@ -518,6 +619,8 @@ pub enum PeerRole {
     FileServer,
     /// A call manager (SCCP / SIP).
     CallManager,
+    /// A DNS server.
+    DnsServer,
 }
 
 impl PeerRole {
@@ -529,6 +632,7 @@ impl PeerRole {
             PeerRole::DhcpServer => "dhcp_server",
             PeerRole::FileServer => "file_server",
             PeerRole::CallManager => "call_manager",
+            PeerRole::DnsServer => "dns_server",
         }
     }
 }
@@ -631,6 +735,25 @@ impl EventKind {
             }),
             // SCCP Alarm and SIP cisco-alarm travel to the call manager.
             EventKind::Alarm { .. } => x(PeerRole::CallManager, FromPhone, None),
+            // Another host on the phone's segment: drawn from the switch's lane.
+            EventKind::AddressInUse { .. } => x(PeerRole::Switch, ToPhone, None),
+            EventKind::ConfigSyn { server, .. } => {
+                x(PeerRole::FileServer, FromPhone, Some(*server))
+            }
+            EventKind::ConfigSynAck { server, .. } | EventKind::ConfigRst { server, .. } => {
+                x(PeerRole::FileServer, ToPhone, Some(*server))
+            }
+            // Drawn from the lane of the server the phone's packet was for.
+            EventKind::IcmpUnreachable { server, port, .. } => {
+                let role = if is_config_port(*port) {
+                    PeerRole::FileServer
+                } else {
+                    PeerRole::CallManager
+                };
+                x(role, ToPhone, Some(*server))
+            }
+            EventKind::DnsQuery { server, .. } => x(PeerRole::DnsServer, FromPhone, Some(*server)),
+            EventKind::DnsAnswer { server, .. } => x(PeerRole::DnsServer, ToPhone, Some(*server)),
             EventKind::Cut { .. } | EventKind::Malformed { .. } => None,
         }
     }
@@ -660,6 +783,10 @@ impl Event {
             EventKind::Alarm { text } => text.len(),
             EventKind::EapIdentity { identity } => identity.len(),
             EventKind::SipCall { message, .. } => message.len(),
+            EventKind::DnsQuery { name, .. } => name.len(),
+            EventKind::DnsAnswer { name, addrs, .. } => {
+                name.len() + std::mem::size_of_val::<[IpAddr]>(addrs)
+            }
             EventKind::DhcpOffer {
                 option150_ascii, ..
             } => option150_ascii.as_ref().map_or(0, |t| t.len()),
@@ -828,7 +955,14 @@ impl EventKind {
                 out.put("DHCP NAK");
                 put_from(out, *server);
             }
-            EventKind::DhcpDecline { .. } => out.put("DHCP DECLINE"),
+            EventKind::DhcpDecline { addr, .. } => {
+                out.put("DHCP DECLINE");
+                if let Some(ip) = addr {
+                    out.put(" ");
+                    put_ipv4(out, *ip);
+                    out.put(": the address is in use");
+                }
+            }
             EventKind::FileRequest {
                 file, server, via, ..
             } => {
@@ -963,6 +1097,15 @@ impl EventKind {
                 out.put("phone alarm: ");
                 out.put(text);
             }
+            EventKind::AddressInUse { .. }
+            | EventKind::ConfigSyn { .. }
+            | EventKind::ConfigSynAck { .. }
+            | EventKind::ConfigRst { .. }
+            | EventKind::IcmpUnreachable { .. }
+            | EventKind::DnsQuery { .. }
+            | EventKind::DnsAnswer { .. } => {
+                let _ = self.write_address_text(out);
+            }
             EventKind::Cut { proto } => {
                 out.put(proto.name());
                 out.put(" message cut short by the capture's snap length: unreadable");
@@ -974,6 +1117,82 @@ impl EventKind {
                 out.put(&error.kind.to_string());
             }
         }
+    }
+}
+
+impl EventKind {
+    /// The text of the address and lookup events (ARP, the config server's TCP, ICMP,
+    /// DNS), written with `Display`: they are few per phone.
+    fn write_address_text(&self, out: &mut Vec<u8>) -> std::io::Result<()> {
+        match self {
+            EventKind::AddressInUse { ip, mac } => {
+                write!(
+                    out,
+                    "ARP: {ip} is at {mac}, another device: the address is taken"
+                )
+            }
+            EventKind::ConfigSyn { server, port } => write!(out, "TCP SYN to {server}:{port}"),
+            EventKind::ConfigSynAck { server, port } => {
+                write!(out, "SYN-ACK from {server}:{port}")
+            }
+            EventKind::ConfigRst { server, port } => {
+                write!(out, "TCP RST from {server}:{port}: connection refused")
+            }
+            EventKind::IcmpUnreachable {
+                from,
+                server,
+                port,
+                tcp,
+                reason,
+            } => {
+                let proto = if *tcp { "TCP" } else { "UDP" };
+                write!(out, "ICMP {reason} from {from} for {proto} {server}:{port}")
+            }
+            EventKind::DnsQuery {
+                name,
+                qtype,
+                server,
+            } => {
+                write!(
+                    out,
+                    "DNS query {} {name} to {server}",
+                    dns_type_name(*qtype)
+                )
+            }
+            EventKind::DnsAnswer {
+                name,
+                rcode,
+                addrs,
+                server,
+            } => {
+                write!(out, "DNS answer for {name} from {server}: ")?;
+                match rcode {
+                    0 if addrs.is_empty() => write!(out, "no address"),
+                    0 => {
+                        for (i, a) in addrs.iter().enumerate() {
+                            write!(out, "{}{a}", if i > 0 { ", " } else { "" })?;
+                        }
+                        Ok(())
+                    }
+                    2 => write!(out, "server failure (SERVFAIL)"),
+                    3 => write!(out, "no such name (NXDOMAIN)"),
+                    5 => write!(out, "refused"),
+                    r => write!(out, "error {r}"),
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A DNS record type's name (the few a phone asks for), else its number.
+fn dns_type_name(qtype: u16) -> std::borrow::Cow<'static, str> {
+    match qtype {
+        1 => "A".into(),
+        28 => "AAAA".into(),
+        33 => "SRV".into(),
+        35 => "NAPTR".into(),
+        t => format!("type {t}").into(),
     }
 }
 
@@ -1220,7 +1439,10 @@ mod tests {
                     Some(s) => write!(f, "DHCP NAK from {s}"),
                     None => write!(f, "DHCP NAK"),
                 },
-                EventKind::DhcpDecline { .. } => write!(f, "DHCP DECLINE"),
+                EventKind::DhcpDecline { addr: None, .. } => write!(f, "DHCP DECLINE"),
+                EventKind::DhcpDecline { addr: Some(a), .. } => {
+                    write!(f, "DHCP DECLINE {a}: the address is in use")
+                }
                 EventKind::FileRequest {
                     file, server, via, ..
                 } => {
@@ -1289,6 +1511,18 @@ mod tests {
                     write!(f, "SIP {message} from {cm} names the phone: in a call, so registered")
                 }
                 EventKind::Alarm { text } => write!(f, "phone alarm: {text}"),
+                // Written with `Display` in the first place.
+                k @ (EventKind::AddressInUse { .. }
+                | EventKind::ConfigSyn { .. }
+                | EventKind::ConfigSynAck { .. }
+                | EventKind::ConfigRst { .. }
+                | EventKind::IcmpUnreachable { .. }
+                | EventKind::DnsQuery { .. }
+                | EventKind::DnsAnswer { .. }) => {
+                    let mut b = Vec::new();
+                    k.write_address_text(&mut b).unwrap();
+                    f.write_str(&String::from_utf8(b).unwrap())
+                }
                 EventKind::Cut { proto } => write!(
                     f,
                     "{} message cut short by the capture's snap length: unreadable",
@@ -1407,7 +1641,10 @@ mod tests {
                     xid: 1,
                     server: some_v4,
                 },
-                EventKind::DhcpDecline { xid: 1 },
+                EventKind::DhcpDecline {
+                    xid: 1,
+                    addr: some_v4,
+                },
                 EventKind::FileRequest {
                     file: text.clone(),
                     class: FileClass::Firmware,
@@ -1458,6 +1695,40 @@ mod tests {
                     from_phone: i % 2 == 0,
                 },
                 EventKind::Alarm { text: text.clone() },
+                EventKind::AddressInUse {
+                    ip: v4,
+                    mac: crate::link::MacAddr([0, 0x50, 0x56, 1, 2, n as u8]),
+                },
+                EventKind::ConfigSyn {
+                    server: ip,
+                    port: n16,
+                },
+                EventKind::ConfigSynAck {
+                    server: ip,
+                    port: n16,
+                },
+                EventKind::ConfigRst {
+                    server: ip,
+                    port: n16,
+                },
+                EventKind::IcmpUnreachable {
+                    from: ip,
+                    server: ip,
+                    port: n16,
+                    tcp: i % 2 == 0,
+                    reason: "port unreachable",
+                },
+                EventKind::DnsQuery {
+                    name: text.clone(),
+                    qtype: n16,
+                    server: ip,
+                },
+                EventKind::DnsAnswer {
+                    name: text.clone(),
+                    rcode: n as u8,
+                    addrs: ips.iter().take(i % 3).copied().collect(),
+                    server: ip,
+                },
                 EventKind::Cut {
                     proto: parsers::Proto::Dhcp,
                 },

@@ -309,6 +309,81 @@ fn a_phone_announcing_an_address_is_already_up_not_stalled() {
     assert!(cme.findings.is_empty());
 }
 
+/// The finding `code` of the sample's one phone, its evidence frames and the timeline's
+/// event types at those frames.
+fn finding_in(name: &str, code: &str) -> (bootscope::report::Finding, Vec<&'static str>) {
+    let r = sample(name);
+    let [p] = r.phones.as_slice() else { panic!() };
+    let f = p
+        .findings
+        .iter()
+        .find(|f| f.code == code)
+        .unwrap_or_else(|| panic!("{name}: {:?}", p.findings))
+        .clone();
+    let kinds = p
+        .timeline
+        .iter()
+        .filter(|e| f.evidence.contains(&e.frame))
+        .map(|e| e.kind)
+        .collect();
+    (f, kinds)
+}
+
+#[test]
+fn address_and_icmp_findings_name_the_frames_that_show_them() {
+    use rules::Severity;
+    // Another MAC's ARP reply and the DECLINE; a warning, as the phone got another address.
+    let (f, kinds) = finding_in("duplicate-ip", "duplicate-ip");
+    assert_eq!(f.severity, Severity::Warning);
+    assert!(f.message.contains("10.100.0.20") && f.message.contains("00:50:56:ee:00:00"));
+    assert!(
+        f.message.contains("went on with 10.100.0.21"),
+        "{}",
+        f.message
+    );
+    assert!(kinds.contains(&"address_in_use") && kinds.contains(&"dhcp_decline"));
+    assert!(f
+        .checks
+        .iter()
+        .any(|c| c.contains("show ip arp 10.100.0.20")));
+    // The server's ICMP port unreachable is the TFTP finding's evidence, at once.
+    let (f, kinds) = finding_in("tftp-port-unreachable", "tftp-no-response");
+    assert!(kinds.contains(&"icmp_unreachable"), "{kinds:?}");
+    assert!(f.message.contains("port unreachable"), "{}", f.message);
+    let (f, kinds) = finding_in("cucm-port-unreachable-sip-udp", "cucm-unreachable");
+    assert!(kinds.contains(&"icmp_unreachable"), "{kinds:?}");
+    assert!(f.message.contains("ICMP unreachables"), "{}", f.message);
+    // TCP 6970 refused, then TFTP silent.
+    let (f, kinds) = finding_in("http-6970-refused", "tftp-no-response");
+    assert!(kinds.contains(&"config_rst"), "{kinds:?}");
+    assert!(f.message.contains("port 6970"), "{}", f.message);
+    // The image, not the manifest, is named.
+    let (f, _) = finding_in("firmware-image-missing", "firmware-not-found");
+    assert!(
+        f.message.starts_with("SCCP70.9-4-2SR3-1S.sbn"),
+        "{}",
+        f.message
+    );
+}
+
+#[test]
+fn a_phone_s_dns_lookup_and_its_answer_are_on_its_timeline() {
+    let r = sample("cm-by-name-dns");
+    let [p] = r.phones.as_slice() else { panic!() };
+    assert!(p.findings.is_empty(), "{:?}", p.findings);
+    let dns: Vec<_> = p
+        .timeline
+        .iter()
+        .filter(|e| e.peer_role == Some("dns_server"))
+        .collect();
+    assert_eq!(dns.len(), 2, "{:?}", p.timeline);
+    assert_eq!(dns[0].kind, "dns_query");
+    assert!(dns[0].event.contains("cucm-sub1.voice.example.com"));
+    assert_eq!(dns[1].kind, "dns_answer");
+    assert!(dns[1].event.ends_with("10.1.1.10"), "{}", dns[1].event);
+    assert_eq!(dns[1].peer.as_deref(), Some("10.1.1.53"));
+}
+
 #[test]
 fn the_timeline_carries_time_frame_stage_and_event() {
     let r = sample("healthy-sccp");
@@ -547,6 +622,7 @@ fn the_builtin_rules_load_and_cover_the_contract_codes() {
         "register-no-response",
         "boot-loop",
         "cucm-failover",
+        "duplicate-ip",
     ] {
         assert!(rules.rules.iter().any(|r| r.code == code), "{code}");
     }
@@ -768,6 +844,39 @@ fn benign_events_on_the_wire_are_not_errors() {
         10,
         &wire::udp_frame(down, ep(cm2, 5060), ep(ip, 5060), &refused),
     );
+    // Address and ICMP traffic of a healthy phone: the gateway's ARP reply for itself,
+    // the phone's own announcement, another host asking for the phone's address; an
+    // unreachable from a DNS server (no config or signalling port), a fragmentation
+    // needed from the call manager's path, a late port unreachable for TFTP and one for
+    // the backup call manager once registered; a lookup answered "no such name".
+    let other = MacAddr([0x00, 0x50, 0x56, 0x01, 0x02, 0x03]);
+    let zero = MacAddr::default();
+    let gw_ip = Ipv4Addr::new(10, 100, 0, 1);
+    let arp = |l2, op, s, t| wire::ether_frame(l2, 0x0806, &encode::arp(op, s, t).unwrap());
+    w.at(20, &arp(down, 2, (gw, gw_ip), (mac, ip)));
+    w.at(20, &arp(bcast, 1, (mac, ip), (zero, ip)));
+    let asks = L2 {
+        src: other,
+        dst: wire::BROADCAST,
+        vlan: Some(100),
+    };
+    w.at(
+        20,
+        &arp(asks, 1, (other, Ipv4Addr::new(10, 100, 0, 77)), (zero, ip)),
+    );
+    let dns = Ipv4Addr::new(10, 1, 1, 53);
+    let icmp = |from, code, to: Ipv4Addr, port| {
+        let bytes = encode::icmp_unreachable(code, (ip, 50010, to, port), 17, 40, 0).unwrap();
+        wire::ipv4_frame(down, from, ip, 1, &bytes)
+    };
+    w.at(20, &icmp(dns, 3, dns, 53));
+    w.at(20, &icmp(Ipv4Addr::new(10, 100, 0, 1), 4, cm1, 5060));
+    w.at(20, &icmp(tftp, 3, tftp, 69));
+    w.at(20, &icmp(cm2, 3, cm2, 5060));
+    let q = encode::dns_a_query(0x77, "gone.example.com").unwrap();
+    w.at(20, &wire::udp_frame(up, ep(ip, 50011), ep(dns, 53), &q));
+    let nx = encode::dns_a_answer(0x77, "gone.example.com", &[]).unwrap();
+    w.at(5, &wire::udp_frame(down, ep(dns, 53), ep(ip, 50011), &nx));
     // Optional files after registration: not there.
     w.at(
         200,
@@ -813,8 +922,100 @@ fn benign_events_on_the_wire_are_not_errors() {
         "file_received",
         "register_ack",
         "register_reject",
+        "icmp_unreachable",
+        "dns_query",
+        "dns_answer",
     ] {
         assert!(kinds.contains(&k), "{k}: {kinds:?}");
     }
+    // Only the two for servers the boot asked, on their ports, are kept.
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "icmp_unreachable").count(),
+        2
+    );
+    assert!(!kinds.contains(&"address_in_use"), "{kinds:?}");
     assert!(!r.has_errors());
+}
+
+#[test]
+fn an_address_taken_with_no_other_lease_stalls_the_phone_at_dhcp() {
+    use bootscope::link::MacAddr;
+    use bootscope::model::encode::{self, DhcpClientKind, DhcpServerKind};
+    use bootscope::model::scenario::TftpOption;
+    use bootscope::model::wire::{self, Endpoint, L2};
+    use std::net::Ipv4Addr;
+
+    let mac = MacAddr([0x00, 0x1b, 0x54, 0xcc, 0x00, 0x02]);
+    let holder = MacAddr([0x00, 0x50, 0x56, 0x0a, 0x0b, 0x0c]);
+    let ip = Ipv4Addr::new(10, 100, 0, 51);
+    let dhcp = Ipv4Addr::new(10, 1, 1, 2);
+    let relay = Ipv4Addr::new(10, 100, 0, 1);
+    let l2 = |src, dst| L2 {
+        src,
+        dst,
+        vlan: Some(100),
+    };
+    let gw = MacAddr([0x00, 0x1e, 0x4a, 0x10, 0x00, 0xfe]);
+    let ep = |ip, port| Endpoint { ip, port };
+    let opt150 = TftpOption::Option150(vec![Ipv4Addr::new(10, 1, 1, 5)]);
+    let client = |kind| encode::dhcp_client(mac, "SEP001B54CC0002", "8851", 9, kind, 0);
+    let server = |kind| encode::dhcp_server(mac, 9, kind, ip, relay, dhcp, &opt150);
+    let (c68, all67, s67) = (
+        ep(Ipv4Addr::UNSPECIFIED, 68),
+        ep(Ipv4Addr::BROADCAST, 67),
+        ep(relay, 67),
+    );
+    let up = l2(mac, wire::BROADCAST);
+    let down = l2(gw, mac);
+    let mut w = Wire::new();
+    w.at(
+        0,
+        &wire::udp_frame(up, c68, all67, &client(DhcpClientKind::Discover)),
+    );
+    w.at(
+        10,
+        &wire::udp_frame(down, s67, ep(ip, 68), &server(DhcpServerKind::Offer)),
+    );
+    let requested = DhcpClientKind::Request {
+        requested: ip,
+        server: dhcp,
+    };
+    w.at(10, &wire::udp_frame(up, c68, all67, &client(requested)));
+    w.at(
+        10,
+        &wire::udp_frame(down, s67, ep(ip, 68), &server(DhcpServerKind::Ack)),
+    );
+    let zero = Ipv4Addr::UNSPECIFIED;
+    let probe = encode::arp(1, (mac, zero), (MacAddr::default(), ip)).unwrap();
+    w.at(5, &wire::ether_frame(up, 0x0806, &probe));
+    let reply = encode::arp(2, (holder, ip), (mac, zero)).unwrap();
+    w.at(3, &wire::ether_frame(l2(holder, mac), 0x0806, &reply));
+    let decline = DhcpClientKind::Decline {
+        requested: ip,
+        server: dhcp,
+    };
+    w.at(2, &wire::udp_frame(up, c68, all67, &client(decline)));
+    // The scope has nothing else: the phone's DISCOVERs go unanswered.
+    for gap in [10_000, 4_000, 8_000, 16_000, 32_000] {
+        w.at(
+            gap,
+            &wire::udp_frame(up, c68, all67, &client(DhcpClientKind::Discover)),
+        );
+    }
+    let path = w.finish("address-taken.pcap");
+    let r = analyze(&path);
+    let [p] = r.phones.as_slice() else {
+        panic!("{:?}", r.phones)
+    };
+    assert_eq!(p.status, Status::Stalled);
+    assert_eq!(p.stalled_stage, Some(rules::Stage::Dhcp));
+    let f = p
+        .findings
+        .iter()
+        .find(|f| f.code == "duplicate-ip")
+        .unwrap();
+    assert_eq!(f.severity, rules::Severity::Error, "{:#?}", p.findings);
+    assert!(f.message.contains("00:50:56:0a:0b:0c"), "{}", f.message);
+    // The DECLINE did not start a new boot: the DISCOVERs after it are the same boot's.
+    assert_eq!(p.boots, 1);
 }

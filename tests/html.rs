@@ -84,6 +84,41 @@ fn arrow_of<'a>(
 }
 
 #[test]
+fn a_dns_server_has_its_lane_and_an_icmp_error_comes_from_the_server_asked() {
+    let r = analyze(&sample_path("cm-by-name-dns"));
+    let data = page_data(&render(&r));
+    let (_, p) = phone(&data, "SEP001B54AA2501");
+    assert_eq!(
+        lanes(p),
+        [
+            "phone 10.100.0.20",
+            "switch",
+            "dhcp_server 10.1.1.2",
+            "dns_server 10.1.1.53",
+            "file_server 10.1.1.5",
+            "call_manager 10.1.1.10"
+        ]
+    );
+    let a = arrows(p);
+    let q = arrow_of(&a, "DNS query A cucm-sub1.voice.example.com");
+    assert_eq!(
+        (q.0.as_str(), q.1.as_str()),
+        ("phone 10.100.0.20", "dns_server 10.1.1.53")
+    );
+    let r = analyze(&sample_path("tftp-port-unreachable"));
+    let data = page_data(&render(&r));
+    let (_, p) = phone(&data, "SEP001B54AA2101");
+    let a = arrows(p);
+    let icmp = arrow_of(&a, "ICMP port unreachable from 10.1.1.5");
+    assert_eq!(
+        (icmp.0.as_str(), icmp.1.as_str()),
+        ("file_server 10.1.1.5", "phone 10.100.0.20")
+    );
+    // No DNS, no DNS lane.
+    assert!(!lanes(p).iter().any(|l| l.starts_with("dns_server")));
+}
+
+#[test]
 fn a_healthy_sample_has_its_lanes_and_arrows_and_no_stall() {
     // samples/healthy-sccp/scenario.json: DHCP server 10.1.1.2, option 150 =
     // [10.1.1.5, 10.1.1.6] (the phone asks the first), call managers 10.1.1.10 (up)

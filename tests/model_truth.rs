@@ -12,7 +12,7 @@ use proptest::prelude::*;
 
 use crate::common::{analyze, outcome, scratch};
 
-const FAULTS: [Fault; 7] = [
+const FAULTS: [Fault; 11] = [
     Fault::NoVoiceVlan,
     Fault::DhcpSilent,
     Fault::DhcpNak,
@@ -20,17 +20,21 @@ const FAULTS: [Fault; 7] = [
     Fault::HttpSilent,
     Fault::NotProvisioned,
     Fault::RebootOnFailure,
+    Fault::AddressTaken,
+    Fault::TftpPortUnreachable,
+    Fault::HttpRefused,
+    Fault::ImageMissing,
 ];
 
 /// A site of `n` phones from `seed`, shaped by `site` (discovery, the first call
-/// manager's fault, XMLDefault, HTTP config, SIP digest), each phone then given
-/// `picks`' faults and shape.
+/// manager's fault, XMLDefault, HTTP config, SIP digest, call managers named in DNS),
+/// each phone then given `picks`' faults and shape.
 fn scenario(
     seed: u64,
     n: u32,
     duration_s: u64,
     site: u16,
-    picks: &[(u8, u8, u32, bool)],
+    picks: &[(u16, u8, u32, bool)],
 ) -> Scenario {
     let mut sc = fleet::scenario(n, seed, duration_s);
     sc.site.discovery = [Discovery::Cdp, Discovery::Lldp, Discovery::Both][usize::from(site % 3)];
@@ -41,11 +45,18 @@ fn scenario(
             Some(CmFault::Rst),
             Some(CmFault::Reject),
             Some(CmFault::Unanswered),
-        ][usize::from(site / 3 % 5)];
+            Some(CmFault::PortUnreachable),
+        ][usize::from(site / 3 % 6)];
     }
     sc.site.xml_default = site >> 4 & 1 == 0;
     sc.site.http_config = site >> 5 & 1 == 0;
     sc.site.sip_digest = site >> 6 & 1 == 1;
+    if site >> 7 & 1 == 1 {
+        sc.site.dns = Some(bootscope::model::scenario::SiteDns {
+            server: std::net::Ipv4Addr::new(10, 1, 1, 53),
+            domain: "voice.example.com".into(),
+        });
+    }
     // A capture runs until it is stopped, with other traffic around the boots: the
     // model's truth is judged at the capture's end, which the analyzer sees only as
     // the last frame.
@@ -91,7 +102,7 @@ proptest! {
         seed in any::<u64>(),
         duration_s in 90u64..400,
         site in any::<u16>(),
-        picks in prop::collection::vec((any::<u8>(), any::<u8>(), 0u32..60_000, prop::bool::weighted(0.1)), 1..6),
+        picks in prop::collection::vec((any::<u16>(), any::<u8>(), 0u32..60_000, prop::bool::weighted(0.1)), 1..6),
     ) {
         let sc = scenario(seed, picks.len() as u32, duration_s, site, &picks);
         let (pcap, truth) = bootscope::model::simulate(&sc, Vec::new()).unwrap();

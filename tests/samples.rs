@@ -177,6 +177,32 @@ fn every_fault_has_a_sample_with_its_outcome() {
     one("healthy-http-6970-sip-digest", "registered", None, None);
     one("http-6970-fallback-to-tftp", "registered", None, None);
     one("healthy-option66", "registered", None, None);
+    one("duplicate-ip", "registered", None, Some("duplicate-ip"));
+    one(
+        "tftp-port-unreachable",
+        "stalled",
+        Some("config"),
+        Some("tftp-no-response"),
+    );
+    one(
+        "http-6970-refused",
+        "stalled",
+        Some("config"),
+        Some("tftp-no-response"),
+    );
+    one(
+        "cucm-port-unreachable-sip-udp",
+        "stalled",
+        Some("registration"),
+        Some("cucm-unreachable"),
+    );
+    one(
+        "firmware-image-missing",
+        "stalled",
+        Some("firmware"),
+        Some("firmware-not-found"),
+    );
+    one("cm-by-name-dns", "registered", None, None);
     for family in [
         "sip-7960-legacy-files",
         "wireless-8821",
@@ -261,8 +287,9 @@ fn the_healthy_sample_carries_the_whole_boot_in_order() {
             "dhcp:Offer",
             "dhcp:Request",
             "dhcp:ACK",
-            "tftp:1",
-            "tftp:5"
+            // The phone announces the address it was given.
+            "arp",
+            "tftp:1"
         ]
     );
     let files: Vec<&str> = msgs.iter().filter_map(|m| m["file"].as_str()).collect();

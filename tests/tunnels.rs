@@ -301,12 +301,14 @@ fn the_boot_messages_inside_tunnels_are_found_with_their_tunnel() {
                 .iter()
                 .all(|m| m.1.is_none() && m.2 == "APb838.61f3.05ac")
     );
-    // The report lists the tunnel with the frames of the boot protocols it brought.
+    // The report lists the tunnel with the frames of the boot protocols it brought: the
+    // five DHCP messages and the client's ARP probe (frame 312, tshark: "Who has
+    // 169.254.87.121? (ARP Probe)" inside CAPWAP data).
     let report: Value =
         serde_json::from_str(&json(&[capture_path("nDPI/capwap.pcap")], 1)).unwrap();
     assert_eq!(
         report["capture"]["tunnels"],
-        serde_json::json!([{"kind": "CAPWAP", "src": "192.168.10.10", "dst": "192.168.10.9", "frames": 5}])
+        serde_json::json!([{"kind": "CAPWAP", "src": "192.168.10.10", "dst": "192.168.10.9", "frames": 6}])
     );
 }
 

@@ -6,4 +6,5 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         let bytes = arp.to_vec().expect("a parsed ARP packet writes back");
         assert_eq!(data.get(..bytes.len()), Some(&bytes[..]));
     }
+    bootscope_fuzz::arp(data);
 });

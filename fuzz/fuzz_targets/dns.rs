@@ -21,4 +21,5 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         let _ = m.to_vec_tcp();
         rest = after;
     }
+    bootscope_fuzz::dns(data);
 });

@@ -13,4 +13,5 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         }
         assert_eq!(m.to_vec().expect("a parsed message emits"), data);
     }
+    bootscope_fuzz::icmp(data);
 });

@@ -35,6 +35,9 @@ fn render(msg: Result<Message<'_>, DissectError>) {
             Message::Sip(p) => describe::sip::fields(p, &mut fields),
             Message::Http(p) => describe::http::fields(p, &mut fields),
             Message::Eapol(p) => describe::eapol::fields(p, &mut fields),
+            Message::Arp(p) => describe::arp::fields(p, &mut fields),
+            Message::Dns(p) => describe::dns::fields(p, &mut fields),
+            Message::Icmp(p) => describe::icmp::fields(p, &mut fields),
         }
         if let Some(d) = m.damage() {
             assert_printable(&d, "damage");
@@ -61,6 +64,22 @@ pub fn eapol(data: &[u8]) {
 /// DHCP: one message.
 pub fn dhcp(data: &[u8]) {
     render(parsers::dhcp::parse(data).map(Message::Dhcp));
+}
+
+/// ARP: one packet, rendered as `dissect` shows it.
+pub fn arp(data: &[u8]) {
+    render(parsers::arp::parse(data).map(Message::Arp));
+}
+
+/// DNS: one UDP payload, rendered as `dissect` shows it.
+pub fn dns(data: &[u8]) {
+    render(parsers::dns::parse(data).map(Message::Dns));
+}
+
+/// ICMP: the bytes as ICMP and as ICMPv6, rendered as `dissect` shows them.
+pub fn icmp(data: &[u8]) {
+    render(parsers::icmp::parse_v4(data).map(Message::Icmp));
+    render(parsers::icmp::parse_v6(data).map(Message::Icmp));
 }
 
 /// TFTP: one packet.
@@ -567,28 +586,10 @@ pub fn assert_json_printable(v: &serde_json::Value, what: &str) {
     }
 }
 
-/// The ether type and payload of a native Ethernet or Linux cooked frame, past its
-/// 802.1Q / 802.1ad tags (the ARP and EAPOL seeds: `link` keeps no payload for them).
-fn native_ethertype_payload<'a>(f: &Frame<'a>) -> Option<(u16, &'a [u8])> {
-    let mut at = match f.linktype {
-        Linktype::ETHERNET => 12,
-        Linktype::LINUX_SLL => 14,
-        _ => return None,
-    };
-    loop {
-        let t = u16::from_be_bytes(f.data.get(at..at + 2)?.try_into().ok()?);
-        at += 2;
-        match t {
-            0x8100 | 0x88a8 | 0x9100 => at += 2,
-            _ => return Some((t, f.data.get(at..)?)),
-        }
-    }
-}
-
 /// Write seed corpora for every target into `out/<target>/`, cut from `captures`: the
 /// whole files (capture, pipeline; at most 64 KiB each), each frame (link), each
 /// dissector's payloads (datagrams; TCP payloads of a direction concatenated for the
-/// stream protocols; ARP and EAPOL of native frames, DNS on port 53, ICMP and ICMPv6
+/// stream protocols; ARP and EAPOL, tunnelled or not, DNS on port 53, ICMP and ICMPv6
 /// included), and a few segment scripts for the reassembler.
 pub fn write_seeds(captures: &[PathBuf], out: &Path) -> std::io::Result<usize> {
     use std::collections::hash_map::DefaultHasher;
@@ -626,17 +627,14 @@ pub fn write_seeds(captures: &[PathBuf], out: &Path) -> std::io::Result<usize> {
             if f.linktype == Linktype::ETHERNET {
                 seeds.extend(tunnel_seeds(f.data).into_iter().map(|s| ("tunnel", s)));
             }
-            match native_ethertype_payload(f) {
-                Some((0x0806, b)) => seeds.push(("arp", b.to_vec())),
-                Some((parsers::eapol::ETHER_TYPE, b)) => seeds.push(("eapol", b.to_vec())),
-                _ => {}
-            }
             let Ok(p) = link::decode(f) else {
                 return ControlFlow::Continue(());
             };
             match p.net {
                 link::Net::Cdp(b) => seeds.push(("cdp", b.to_vec())),
                 link::Net::Lldp(b) => seeds.push(("lldp", b.to_vec())),
+                link::Net::Arp(b) => seeds.push(("arp", b.to_vec())),
+                link::Net::Eapol(b) => seeds.push(("eapol", b.to_vec())),
                 link::Net::Ip(ip) => match ip.transport {
                     link::Transport::Udp {
                         src_port,

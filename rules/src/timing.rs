@@ -80,8 +80,8 @@ pub struct ModelTiming {
     /// RFC 2349's timeout option counts whole seconds from 1; 1 to 4 s is the model's span for
     /// the phones' loads, an assumption.
     pub tftp_timeout_ms: MsRange,
-    /// When its third SYN to TCP 6970 goes unanswered, the phone asks over TFTP this long
-    /// after that SYN.
+    /// When its third SYN to TCP 6970 goes unanswered, or the server resets it, the phone asks
+    /// over TFTP this long after that SYN or reset.
     pub http_fallback_ms: MsRange,
     /// The model's HTTP server answers a GET on TCP 6970.
     pub http_answer_ms: MsRange,
@@ -129,6 +129,11 @@ pub struct ModelTiming {
     pub dot1x_quiet_period_ms: i64,
     /// 802.1X: from the EAP-Success (or MAB letting the phone in) to its DISCOVER.
     pub dot1x_success_to_discover_ms: MsRange,
+    /// After a DECLINE (its address is taken), the phone starts over: from the DECLINE to its
+    /// new DISCOVER (RFC 2131 §3.1: at least ten seconds).
+    pub decline_to_discover_ms: MsRange,
+    /// The model's DNS server answers a lookup of a call manager's name.
+    pub dns_answer_ms: MsRange,
 }
 
 /// One value of [`ModelTiming`]: a range, or one time.
@@ -142,7 +147,7 @@ pub enum ModelValue {
 
 impl ModelTiming {
     /// Every value, by its name in the file, in the file's order.
-    pub fn by_name(&self) -> [(&'static str, ModelValue); 32] {
+    pub fn by_name(&self) -> [(&'static str, ModelValue); 34] {
         use ModelValue::{Ms, Range};
         // Every field named: a new one is a compile error until it is listed.
         let ModelTiming {
@@ -178,6 +183,8 @@ impl ModelTiming {
             dot1x_tx_period_ms,
             dot1x_quiet_period_ms,
             dot1x_success_to_discover_ms,
+            decline_to_discover_ms,
+            dns_answer_ms,
         } = *self;
         [
             ("no_voice_vlan_ms", Range(no_voice_vlan_ms)),
@@ -215,6 +222,8 @@ impl ModelTiming {
                 "dot1x_success_to_discover_ms",
                 Range(dot1x_success_to_discover_ms),
             ),
+            ("decline_to_discover_ms", Range(decline_to_discover_ms)),
+            ("dns_answer_ms", Range(dns_answer_ms)),
         ]
     }
 }

@@ -8,10 +8,13 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
+pub mod arp;
 pub mod cdp;
 pub mod dhcp;
+pub mod dns;
 pub mod eapol;
 pub mod http;
+pub mod icmp;
 pub mod lldp;
 pub mod sccp;
 pub mod sip;

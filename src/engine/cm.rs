@@ -22,8 +22,16 @@ pub fn is_signalling_port(port: u16) -> bool {
     SIGNALLING_PORTS.contains(&port)
 }
 
-/// A TCP handshake or reset on a signalling port.
+/// Configuration server ports over TCP: HTTP and HTTPS.
+const CONFIG_PORTS: [u16; 2] = [dispatch::HTTP_TFTP, dispatch::HTTPS_TFTP];
+
+/// A TCP handshake or reset on a signalling port, or on the configuration server's
+/// 6970 / 6971 (then a phone's: the server unanswered or refusing is the config
+/// stage's failure, whatever the transport).
 pub fn tcp_control(sh: &mut Shared<'_>, ctx: Ctx, flow: FlowKey, kind: TcpControlKind) {
+    if config_control(sh, ctx, flow, kind) {
+        return;
+    }
     let (phone, cm, port, l2) = match kind {
         TcpControlKind::Syn if is_signalling_port(flow.dst_port) => (
             (flow.src, flow.src_port),
@@ -49,6 +57,42 @@ pub fn tcp_control(sh: &mut Shared<'_>, ctx: Ctx, flow: FlowKey, kind: TcpContro
         _ => EventKind::CmRst { cm, port },
     };
     sh.emit(&key, ctx, ev, false);
+}
+
+/// A SYN to, or a SYN-ACK or reset from, a configuration port: on the phone that
+/// asked. True when the segment was of a configuration port (handled or not).
+fn config_control(sh: &mut Shared<'_>, ctx: Ctx, flow: FlowKey, kind: TcpControlKind) -> bool {
+    let (phone, server, port, l2) = match kind {
+        TcpControlKind::Syn if CONFIG_PORTS.contains(&flow.dst_port) => (
+            (flow.src, flow.src_port),
+            flow.dst,
+            flow.dst_port,
+            ctx.src_mac,
+        ),
+        TcpControlKind::SynAck | TcpControlKind::Rst if CONFIG_PORTS.contains(&flow.src_port) => (
+            (flow.dst, flow.dst_port),
+            flow.src,
+            flow.src_port,
+            ctx.dst_mac,
+        ),
+        _ => return CONFIG_PORTS.contains(&flow.src_port) || CONFIG_PORTS.contains(&flow.dst_port),
+    };
+    let Some(key) = sh.owner_of(phone, l2) else {
+        return true;
+    };
+    let is_phone = sh
+        .devices
+        .get(&key)
+        .is_some_and(|d| d.kind == super::device::DeviceKind::Phone);
+    if is_phone {
+        let ev = match kind {
+            TcpControlKind::Syn => EventKind::ConfigSyn { server, port },
+            TcpControlKind::SynAck => EventKind::ConfigSynAck { server, port },
+            _ => EventKind::ConfigRst { server, port },
+        };
+        sh.emit(&key, ctx, ev, false);
+    }
+    true
 }
 
 /// Encrypted bytes on a secure signalling port: the session exists, once per boot.
@@ -118,6 +162,31 @@ mod tests {
         tcp_control(&mut sh, c, flow(51000, 80, true), TcpControlKind::Syn);
         assert_eq!(types(&sh, &key), [EventType::CmSyn, EventType::CmSynAck]);
         assert!(is_signalling_port(5061) && !is_signalling_port(80));
+    }
+
+    #[test]
+    fn the_config_port_s_handshakes_and_resets_reach_the_phone() {
+        let mut sh = shared();
+        let key = DeviceKey::Mac(PHONE);
+        let c = ctx(1, (PHONE, ip(20), 51000), (SERVER, ip(10), 6970));
+        sh.device(&key, TEST_PHONE, c).unwrap();
+        sh.attribution.bind_ip(ip(20), PHONE);
+        tcp_control(&mut sh, c, flow(51000, 6970, true), TcpControlKind::Syn);
+        tcp_control(&mut sh, c, flow(51000, 6970, true), TcpControlKind::Syn);
+        let back = ctx(2, (SERVER, ip(10), 6970), (PHONE, ip(20), 51000));
+        tcp_control(&mut sh, back, flow(51000, 6970, false), TcpControlKind::Rst);
+        // The phone's FIN is no event.
+        tcp_control(&mut sh, c, flow(51000, 6970, true), TcpControlKind::Fin);
+        assert_eq!(
+            types(&sh, &key),
+            [
+                EventType::ConfigSyn,
+                EventType::ConfigSyn,
+                EventType::ConfigRst
+            ]
+        );
+        let boot = &sh.devices.get(&key).unwrap().boot;
+        assert_eq!((boot.config_syns_unanswered, boot.config_rsts), (0, 1));
     }
 
     #[test]

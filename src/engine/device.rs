@@ -274,6 +274,8 @@ pub struct CmState {
     pub acks: u32,
     /// Registrations refused.
     pub rejects: u32,
+    /// ICMP unreachables answering the phone's packets to it (SYN, Register over UDP).
+    pub unreachable: u32,
     /// First frame involving it.
     pub first_frame: u64,
 }
@@ -285,6 +287,7 @@ impl CmState {
         self.acks == 0
             && (self.syns_unanswered > 0
                 || self.rsts > 0
+                || self.unreachable > 0
                 || self.rejects > 0
                 || self.registers_unanswered > 0)
     }
@@ -364,6 +367,23 @@ pub struct Boot {
     pub protocol: Option<Signalling>,
     /// The load the phone downloaded (a firmware file received).
     pub firmware_received: bool,
+    /// A DECLINE not yet followed by a lease: the DISCOVER after it goes on with this
+    /// boot (RFC 2131 §3.1: the client starts over for another address).
+    pub decline_pending: bool,
+    /// SYNs to the configuration server's 6970 / 6971 not (yet) answered.
+    pub config_syns_unanswered: u32,
+    /// Resets from the configuration server's 6970 / 6971.
+    pub config_rsts: u32,
+    /// The configuration server accepted a connection on 6970 / 6971.
+    pub config_connected: bool,
+    /// The configuration server the last SYN went to, and its port.
+    pub config_tcp_server: Option<(IpAddr, u16)>,
+    /// The first ICMP unreachable answering a request to the configuration server: the
+    /// server, its port and the reason.
+    pub config_unreachable: Option<(IpAddr, u16, &'static str)>,
+    /// The first ICMP unreachable answering the phone's signalling: the call manager,
+    /// its port and the reason.
+    pub cm_unreachable: Option<(IpAddr, u16, &'static str)>,
     /// The memory budget is spent: counters and facts still move, no list grows
     /// (evidence, files, call managers).
     pub frozen: bool,
@@ -557,6 +577,13 @@ impl Boot {
             alarm: None,
             protocol: None,
             firmware_received: false,
+            decline_pending: false,
+            config_syns_unanswered: 0,
+            config_rsts: 0,
+            config_connected: false,
+            config_tcp_server: None,
+            config_unreachable: None,
+            cm_unreachable: None,
             frozen: false,
             file_name_bytes: 0,
             port: PortState::default(),
@@ -753,6 +780,7 @@ impl Boot {
                     registers_unanswered: 0,
                     acks: 0,
                     rejects: 0,
+                    unreachable: 0,
                     first_frame: frame,
                 });
                 self.cms.len() - 1
@@ -797,6 +825,12 @@ pub struct Device {
     pub firmware_reboots: u32,
     /// The phone's last CDP / LLDP announcement (time, frame), carried into a new boot.
     pub last_announce: Option<(i64, u64)>,
+    /// The address the phone found taken in the capture (its DECLINE, or another MAC's
+    /// ARP for it), with the MAC that holds it when ARP told: kept across boots, as a
+    /// phone that reboots asks for the address it got after the conflict.
+    pub address_conflict: Option<(Ipv4Addr, Option<MacAddr>)>,
+    /// After the conflict the phone was given another address (an ACK of it).
+    pub address_recovered: bool,
     /// The switch's last answer to it (time, frame, voice VLAN).
     pub last_switch: Option<(i64, u64, Option<u16>)>,
     /// The switch port it is on, as the switch's CDP / LLDP Port ID names it.
@@ -839,6 +873,8 @@ impl Device {
             boots: 1,
             firmware_reboots: 0,
             last_announce: None,
+            address_conflict: None,
+            address_recovered: false,
             last_switch: None,
             switch_port: None,
             frozen: false,
@@ -1092,6 +1128,8 @@ impl Device {
                 .as_ref()
                 .is_some_and(|e| matches!(e.kind, EventKind::EapFailure));
         let refusal = matches!(ev.kind, EventKind::EapFailure) && !self.boot.registered;
+        // Nor an address or lookup event: the sequence has no step for them, so the
+        // model predicts nothing from one.
         let moves_on = !refusal_stands
             && !matches!(
                 ev.kind,
@@ -1099,6 +1137,13 @@ impl Device {
                     | EventKind::KeepaliveAck { .. }
                     | EventKind::Malformed { .. }
                     | EventKind::Cut { .. }
+                    | EventKind::AddressInUse { .. }
+                    | EventKind::ConfigSyn { .. }
+                    | EventKind::ConfigSynAck { .. }
+                    | EventKind::ConfigRst { .. }
+                    | EventKind::IcmpUnreachable { .. }
+                    | EventKind::DnsQuery { .. }
+                    | EventKind::DnsAnswer { .. }
             )
             && (reached_furthest || not_behind);
         if refusal || moves_on {

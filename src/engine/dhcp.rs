@@ -114,7 +114,13 @@ impl Dhcp {
                 )
             }
             dhcp::DhcpMessageType::NAK => (EventKind::DhcpNak { xid: m.xid, server }, false),
-            dhcp::DhcpMessageType::DECLINE => (EventKind::DhcpDecline { xid: m.xid }, false),
+            dhcp::DhcpMessageType::DECLINE => (
+                EventKind::DhcpDecline {
+                    xid: m.xid,
+                    addr: m.requested_ip(),
+                },
+                false,
+            ),
             _ => return,
         };
         sh.emit(&key, ctx, kind, starts_boot);
@@ -364,7 +370,7 @@ mod tests {
         assert!(same_message(&discover, dhcp::DhcpMessageType::DISCOVER, 7));
         assert!(!same_message(&discover, dhcp::DhcpMessageType::DISCOVER, 8));
         assert!(!same_message(&discover, dhcp::DhcpMessageType::REQUEST, 7));
-        let decline = EventKind::DhcpDecline { xid: 7 };
+        let decline = EventKind::DhcpDecline { xid: 7, addr: None };
         assert!(!same_message(&decline, dhcp::DhcpMessageType::DECLINE, 7));
     }
 }

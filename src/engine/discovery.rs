@@ -688,6 +688,7 @@ mod tests {
                 priority: 3,
                 requested_dw: 129,
                 allocated_dw: 70,
+                bt: None,
             }),
         };
         let answer = LldpPdu {

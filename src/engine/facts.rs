@@ -602,6 +602,121 @@ pub const DERIVED: &[Derived] = &[
             b(both_differ || dhcp_off)
         },
     },
+    Derived {
+        name: "address_conflict",
+        ty: FactType::Bool,
+        doc: "the phone found its address taken in the capture (this boot or one before): it declined its lease (DHCPDECLINE), or another MAC answered ARP for the address it was given or probed",
+        value: |x| b(x.dev.address_conflict.is_some()),
+    },
+    Derived {
+        name: "conflict_ip",
+        ty: FactType::Str,
+        doc: "that address",
+        value: |x| addr(x.dev.address_conflict.map(|(a, _)| IpAddr::V4(a))),
+    },
+    Derived {
+        name: "conflict_by",
+        ty: FactType::Str,
+        doc: "who holds it, in words: the MAC that answered ARP for it, or that the phone's DECLINE says so",
+        value: |x| match x.dev.address_conflict {
+            Some((_, Some(mac))) => s(Some(format!("by {mac}, which answers ARP for it"))),
+            Some((_, None)) => s(Some("(the phone's DHCPDECLINE says so)")),
+            None => s(None::<&str>),
+        },
+    },
+    Derived {
+        name: "conflict_mac",
+        ty: FactType::Str,
+        doc: "the MAC that answered ARP for it (empty when only the DECLINE tells)",
+        value: |x| match x.dev.address_conflict {
+            Some((_, Some(mac))) => FactValue::Mac(mac, OnceCell::new()),
+            _ => s(None::<&str>),
+        },
+    },
+    Derived {
+        name: "address_recovered",
+        ty: FactType::Bool,
+        doc: "after the conflict the phone was given another address (an ACK of it)",
+        value: |x| b(x.dev.address_recovered),
+    },
+    Derived {
+        name: "config_syns_unanswered",
+        ty: FactType::Int,
+        doc: "SYNs to the configuration server's 6970 / 6971 never answered",
+        value: |x| i(x.boot.config_syns_unanswered.into()),
+    },
+    Derived {
+        name: "config_rsts",
+        ty: FactType::Int,
+        doc: "resets from the configuration server's 6970 / 6971 (an ICMP unreachable answering the SYN counts as one)",
+        value: |x| i(x.boot.config_rsts.into()),
+    },
+    Derived {
+        name: "config_connected",
+        ty: FactType::Bool,
+        doc: "the configuration server accepted a TCP connection on 6970 / 6971",
+        value: |x| b(x.boot.config_connected),
+    },
+    Derived {
+        name: "config_tcp_server",
+        ty: FactType::Str,
+        doc: "the configuration server the phone tried over TCP last",
+        value: |x| addr(x.boot.config_tcp_server.map(|(a, _)| a)),
+    },
+    Derived {
+        name: "config_tcp_port",
+        ty: FactType::Int,
+        doc: "its port (6970 HTTP, 6971 HTTPS; 0: none tried)",
+        value: |x| i(x.boot.config_tcp_server.map_or(0, |(_, p)| p.into())),
+    },
+    Derived {
+        name: "config_unreachable",
+        ty: FactType::Bool,
+        doc: "an ICMP port or host unreachable (or administratively prohibited) answered a TFTP request to the configuration server",
+        value: |x| b(x.boot.config_unreachable.is_some()),
+    },
+    Derived {
+        name: "config_unreachable_server",
+        ty: FactType::Str,
+        doc: "the server the request was for",
+        value: |x| addr(x.boot.config_unreachable.map(|(a, _, _)| a)),
+    },
+    Derived {
+        name: "config_unreachable_port",
+        ty: FactType::Int,
+        doc: "the port the request was for",
+        value: |x| i(x.boot.config_unreachable.map_or(0, |(_, p, _)| p.into())),
+    },
+    Derived {
+        name: "config_unreachable_reason",
+        ty: FactType::Str,
+        doc: "what ICMP said (port unreachable, host unreachable, administratively prohibited)",
+        value: |x| s(x.boot.config_unreachable.map(|(_, _, r)| r)),
+    },
+    Derived {
+        name: "cm_unreachables",
+        ty: FactType::Int,
+        doc: "ICMP unreachables answering the phone's SYNs or Registers to call managers",
+        value: |x| i(x.boot.cms.iter().map(|c| i64::from(c.unreachable)).sum()),
+    },
+    Derived {
+        name: "cm_unreachable_reason",
+        ty: FactType::Str,
+        doc: "what the first of them said, and for which port (\"port unreachable for 5060\")",
+        value: |x| s(x.boot.cm_unreachable.map(|(_, p, r)| format!("{r} for {p}"))),
+    },
+    Derived {
+        name: "firmware_missing",
+        ty: FactType::Bool,
+        doc: "a file of the load (the .loads manifest or an image it names) was not found or refused, and not received later in the boot",
+        value: |x| b(x.firmware_missing.is_some()),
+    },
+    Derived {
+        name: "firmware_missing_file",
+        ty: FactType::Str,
+        doc: "that file",
+        value: |x| s(x.firmware_missing.map(|f| &*f.name)),
+    },
 ];
 
 /// The PoE of a boot, by protocol: the first protocol whose offer fell short of what
@@ -766,6 +881,8 @@ pub struct Basis<'a> {
     default_config: Option<&'a FileState>,
     /// The last firmware file asked for.
     firmware: Option<&'a FileState>,
+    /// The first file of the load not found or refused (and not received since).
+    firmware_missing: Option<&'a FileState>,
     /// The call managers that failed the phone.
     failed: Vec<&'a CmState>,
     /// The furthest step reached.
@@ -815,6 +932,11 @@ pub fn compute<'a>(dev: &'a Device, boot: &'a Boot, cx: &FactContext<'a>) -> Boo
         own_config: class_files(FileClass::DeviceConfig).next_back(),
         default_config: class_files(FileClass::DefaultConfig).next_back(),
         firmware: class_files(FileClass::Firmware).next_back(),
+        firmware_missing: class_files(FileClass::Firmware).find(|f| {
+            matches!(f.outcome, Some(FileOutcome::NotFound | FileOutcome::Error))
+                && !class_files(FileClass::Firmware)
+                    .any(|g| g.name == f.name && g.outcome == Some(FileOutcome::Received))
+        }),
         failed: boot.cms.iter().filter(|c| c.failed()).collect(),
         furthest: boot.furthest.map(|(s, _, _)| cx.sequence.step(s)),
         poe: poe_short(boot),

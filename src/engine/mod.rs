@@ -2,8 +2,9 @@
 //! Suricata's app-layers: each protocol family has a module that owns its tables and
 //! turns its messages into owned [`Event`](crate::timeline::Event)s of one device —
 //! `discovery` (CDP, LLDP), `dhcp`, `files` (TFTP, HTTP 6970), `sccp`,
-//! `sip`, `cm` (connections to the call manager), `dot1x` (802.1X port
-//! authentication) — through the state they
+//! `sip`, `cm` (connections to the call manager and the config server), `dot1x`
+//! (802.1X port authentication), `arp` (a phone's address taken), `dns` (a phone's
+//! lookups), `icmp` (errors answering a phone) — through the state they
 //! share (`shared`: the devices, attribution, counters). `progress` moves a
 //! device's boot along the expected sequence of `rules/`; `budget` keeps the
 //! devices within their memory; [`verdict`] judges each device at the end.
@@ -11,15 +12,18 @@
 //! pass: the state is bounded by devices and open transactions, never by capture
 //! size ([`EngineLimits`]). [`flood`] watches for DHCP starvation.
 
+mod arp;
 mod budget;
 mod cm;
 pub mod device;
 mod dhcp;
 mod discovery;
+mod dns;
 mod dot1x;
 pub mod facts;
 mod files;
 pub mod flood;
+mod icmp;
 mod progress;
 mod sccp;
 mod shared;
@@ -79,6 +83,8 @@ impl EngineLimits {
             + dot1x::Dot1x::max_heap_bytes()
             + Attribution::max_heap_bytes(self.max_bindings)
             + flood::Detector::max_heap_bytes()
+            + arp::Arp::max_heap_bytes(n)
+            + dns::Dns::max_heap_bytes(n)
     }
 }
 
@@ -104,6 +110,8 @@ pub struct Analyzer<'r> {
     dhcp: dhcp::Dhcp,
     files: files::Files,
     sip: sip::Sip,
+    arp: arp::Arp,
+    dns: dns::Dns,
     next_sweep_ns: i64,
     first_ns: Option<i64>,
     last_ns: Option<i64>,
@@ -123,6 +131,8 @@ impl<'r> Analyzer<'r> {
             dhcp: dhcp::Dhcp::new(rules),
             files: files::Files::default(),
             sip: sip::Sip::default(),
+            arp: arp::Arp::default(),
+            dns: dns::Dns::default(),
             next_sweep_ns: i64::MIN,
             first_ns: None,
             last_ns: None,
@@ -219,6 +229,13 @@ impl<'r> Analyzer<'r> {
                 Message::Http(m) => self.files.http(sh, ctx, m),
                 Message::Sccp(m) => sccp::message(sh, ctx, m),
                 Message::Sip(m) => self.sip.message(sh, ctx, m),
+                Message::Arp(p) => self.arp.packet(sh, ctx, p),
+                Message::Dns(m) => self.dns.message(sh, ctx, m),
+                Message::Icmp(m) => {
+                    if let Net::Ip(ip) = packet.net {
+                        icmp::message(sh, ctx, ip.src, m);
+                    }
+                }
             },
             // Cut by the snap length: said on the device it was from or for, whose
             // verdict then rests on nothing that followed.
@@ -251,14 +268,17 @@ impl<'r> Analyzer<'r> {
             return;
         }
         self.next_sweep_ns = now.saturating_add(1_000_000_000);
-        if self.files.len() + self.sip.len() < self.limits.max_transactions / 2 {
+        if self.files.len() + self.sip.len() + self.arp.len() + self.dns.len()
+            < self.limits.max_transactions / 2
+        {
             return;
         }
         let windows = &self.shared.rules.windows;
         let idle = rules::Windows::ns(windows.idle_transaction_ms);
         let done = rules::Windows::ns(windows.finished_transfer_ms);
         let keep = |last: i64| now.saturating_sub(last) <= idle;
-        let lost = self.files.sweep(now, done, keep) + self.sip.sweep(keep);
+        self.arp.sweep(now);
+        let lost = self.files.sweep(now, done, keep) + self.sip.sweep(keep) + self.dns.sweep(keep);
         self.shared.transactions_evicted += lost;
     }
 

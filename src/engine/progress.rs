@@ -149,7 +149,8 @@ fn qualities(kind: &EventKind) -> Qualities {
 /// Record `ev` on `dev`: a new boot first if `starts_boot` and the current one is
 /// past its lease, then the boot's facts, the step reached and the timeline.
 pub fn advance(dev: &mut Device, seq: &Sequence, steps: &Steps, ev: Event, starts_boot: bool) {
-    if starts_boot {
+    // After a DECLINE the phone starts over for another address in the same boot.
+    if starts_boot && !dev.boot.decline_pending {
         // A registered phone (by its calls, say, with no step reached) had a lease too.
         let past_lease = dev.boot.registered
             || match (dev.boot.furthest_rank(seq), steps.lease) {
@@ -302,6 +303,10 @@ fn apply_state(dev: &mut Device, ev: &Event) {
         } => {
             boot.nak_pending = false;
             boot.offer_pending = false;
+            boot.decline_pending = false;
+            if dev.address_conflict.is_some_and(|(a, _)| a != *yiaddr) {
+                dev.address_recovered = true;
+            }
             boot.ack = Some(ev.clone());
             if server.is_some() {
                 boot.dhcp_server = *server;
@@ -312,7 +317,66 @@ fn apply_state(dev: &mut Device, ev: &Event) {
             dev.ip = Some(IpAddr::V4(*yiaddr));
         }
         EventKind::DhcpNak { .. } => boot.nak_pending = true,
-        EventKind::DhcpDecline { .. } => {}
+        EventKind::DhcpDecline { addr, .. } => {
+            boot.decline_pending = true;
+            let ip = addr.or(match dev.ip {
+                Some(IpAddr::V4(a)) => Some(a),
+                _ => None,
+            });
+            if let (Some(ip), None) = (ip, &dev.address_conflict) {
+                dev.address_conflict = Some((ip, None));
+                dev.address_recovered = false;
+            }
+        }
+        EventKind::AddressInUse { ip, mac } => {
+            let same = dev.address_conflict.is_some_and(|(a, _)| a == *ip);
+            if !same || dev.address_conflict.is_some_and(|(_, m)| m.is_none()) {
+                dev.address_conflict = Some((*ip, Some(*mac)));
+                dev.address_recovered = false;
+            }
+        }
+        EventKind::ConfigSyn { server, port } => {
+            boot.config_syns_unanswered += 1;
+            boot.config_tcp_server = Some((*server, *port));
+        }
+        EventKind::ConfigSynAck { .. } => {
+            boot.config_connected = true;
+            boot.config_syns_unanswered = 0;
+        }
+        EventKind::ConfigRst { server, port } => {
+            boot.config_rsts += 1;
+            boot.config_syns_unanswered = 0;
+            boot.config_tcp_server = Some((*server, *port));
+        }
+        EventKind::IcmpUnreachable {
+            server,
+            port,
+            reason,
+            ..
+        } => {
+            if *port == 69 {
+                boot.config_unreachable
+                    .get_or_insert((*server, *port, *reason));
+                // The request was answered, by a "no".
+                for f in boot.files.iter_mut().filter(|f| f.server == *server) {
+                    f.unanswered = 0;
+                }
+            } else if crate::timeline::is_config_port(*port) {
+                // The connection to 6970 / 6971 refused, as by a reset: the phone falls
+                // back to TFTP, which decides.
+                boot.config_rsts += 1;
+                boot.config_syns_unanswered = 0;
+                boot.config_tcp_server = Some((*server, *port));
+            } else {
+                boot.cm_unreachable.get_or_insert((*server, *port, *reason));
+                if let Some(c) = boot.cm_mut(*server, ev.frame) {
+                    c.unreachable += 1;
+                    c.syns_unanswered = 0;
+                    c.registers_unanswered = 0;
+                }
+            }
+        }
+        EventKind::DnsQuery { .. } | EventKind::DnsAnswer { .. } => {}
         EventKind::FileRequest {
             file,
             class,

@@ -355,7 +355,7 @@ mod tests {
         sh.emit(
             &DeviceKey::Mac(SERVER),
             c,
-            EventKind::DhcpDecline { xid: 1 },
+            EventKind::DhcpDecline { xid: 1, addr: None },
             false,
         );
         assert!(!sh.devices.contains(&DeviceKey::Mac(SERVER)));

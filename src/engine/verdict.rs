@@ -109,12 +109,22 @@ fn earliest_next_stage(rules: &RuleSet, boot: &Boot) -> Stage {
     let seq = &rules.sequence;
     match boot.furthest {
         None => Stage::Discovery,
-        Some((s, _, _)) => seq
-            .expected_after(s)
-            .iter()
-            .map(|&n| seq.step(n).stage)
-            .min()
-            .unwrap_or(seq.step(s).stage),
+        Some((s, _, _)) => {
+            let step = seq.step(s);
+            let next = seq
+                .expected_after(s)
+                .iter()
+                .map(|&n| seq.step(n).stage)
+                .min()
+                .unwrap_or(step.stage);
+            // An optional step reached by one of several messages (a load's files, the
+            // .loads before its images) may still fail within its own stage.
+            if step.optional {
+                next.min(step.stage)
+            } else {
+                next
+            }
+        }
     }
 }
 
@@ -207,7 +217,12 @@ pub fn verdict(
     let frontier = frontier_stage(rules, boot);
     // A finding may name a stage the boot had entered without reaching a step of it (a
     // load not found): never one before the earliest stage it could be in.
-    let earliest = earliest_next_stage(rules, boot);
+    // A phone that gave its lease back (DECLINE) stands before the lease again.
+    let earliest = if boot.decline_pending {
+        Stage::Discovery
+    } else {
+        earliest_next_stage(rules, boot)
+    };
     let stalled_stage = (status == Status::Stalled).then(|| {
         raw.iter()
             .filter(|r| r.stalls && !r.any_stage)
@@ -443,7 +458,7 @@ fn predicted_exchange(
         Seen::PhoneDiscovery => x(PeerRole::Switch, ToPhone, None),
         Seen::PortAuthenticating | Seen::PortRefused => x(PeerRole::Authenticator, ToPhone, None),
         Seen::PortAuthorised => x(PeerRole::DhcpServer, FromPhone, None),
-        Seen::SwitchAnswer { .. } | Seen::DhcpOffer | Seen::DhcpNak => x(
+        Seen::SwitchAnswer { .. } | Seen::DhcpOffer | Seen::DhcpNak | Seen::DhcpDecline => x(
             PeerRole::DhcpServer,
             FromPhone,
             last_peer(PeerRole::DhcpServer),
@@ -539,6 +554,7 @@ fn seen_of(kind: &EventKind, boot: &Boot) -> Option<Seen> {
             tftp: tftp.servers.clone(),
         },
         EventKind::DhcpNak { .. } => Seen::DhcpNak,
+        EventKind::DhcpDecline { .. } => Seen::DhcpDecline,
         EventKind::FileRequest {
             file,
             class,

@@ -13,8 +13,14 @@ use std::net::Ipv4Addr;
 
 use dhcproto::v4::{self, DhcpOption, MessageType, OptionCode, UnknownOption};
 use dhcproto::{Encodable, Encoder};
+use parsers::arp::{ArpHardware, ArpOpcode, ArpPacket, ArpProtocol};
 use parsers::cdp::{CdpCapabilities, CdpPacket, CdpPower, CdpTlv, CdpVoipVlan};
+use parsers::dns::{
+    DnsClass, DnsHeader, DnsMessage, DnsName, DnsOpcode, DnsQuestion, DnsRcode, DnsRdata,
+    DnsRecord, DnsType,
+};
 use parsers::http::{HttpMessage, HttpStartLine, HttpVersion};
+use parsers::icmp::{IcmpBody, IcmpMessage, IcmpVersion, Quoted};
 use parsers::lldp::{
     LldpCapabilities, LldpChassisIdSubtype, LldpPdu, LldpPortIdSubtype, LldpTlv, MedAppType,
     MedCapabilities, MedDeviceClass, MedPolicy, MedSubtype,
@@ -253,6 +259,13 @@ pub enum DhcpClientKind {
         /// Option 54.
         server: Ipv4Addr,
     },
+    /// DECLINE of a leased address found in use.
+    Decline {
+        /// Option 50: the address declined.
+        requested: Ipv4Addr,
+        /// Option 54.
+        server: Ipv4Addr,
+    },
 }
 
 /// A server DHCP message kind.
@@ -307,8 +320,14 @@ pub fn dhcp_flood(chaddr: MacAddr, xid: u32, kind: DhcpClientKind) -> Vec<u8> {
     m.extend_from_slice(&[99, 130, 83, 99]);
     match kind {
         DhcpClientKind::Discover => m.extend_from_slice(&[53, 1, 1]),
-        DhcpClientKind::Request { requested, server } => {
-            m.extend_from_slice(&[53, 1, 3, 50, 4]);
+        DhcpClientKind::Request { requested, server }
+        | DhcpClientKind::Decline { requested, server } => {
+            let kind = if matches!(kind, DhcpClientKind::Request { .. }) {
+                3
+            } else {
+                4
+            };
+            m.extend_from_slice(&[53, 1, kind, 50, 4]);
             m.extend_from_slice(&requested.octets());
             m.extend_from_slice(&[54, 4]);
             m.extend_from_slice(&server.octets());
@@ -342,6 +361,11 @@ fn client_message(
         }
         DhcpClientKind::Request { requested, server } => {
             o.insert(DhcpOption::MessageType(MessageType::Request));
+            o.insert(DhcpOption::RequestedIpAddress(requested));
+            o.insert(DhcpOption::ServerIdentifier(server));
+        }
+        DhcpClientKind::Decline { requested, server } => {
+            o.insert(DhcpOption::MessageType(MessageType::Decline));
             o.insert(DhcpOption::RequestedIpAddress(requested));
             o.insert(DhcpOption::ServerIdentifier(server));
         }
@@ -446,14 +470,24 @@ pub fn tftp_ack(block: u16) -> Result<Vec<u8>, EmitError> {
 
 /// The device configuration: the call-manager group in priority order and the load.
 pub fn config_xml(cms: &[CallManager], load: &str) -> String {
+    config_xml_in(cms, load, None)
+}
+
+/// [`config_xml`] naming each call manager's node `<name>.<domain>` rather than by its
+/// address when `domain` is given: the phone then looks the names up in DNS.
+pub fn config_xml_in(cms: &[CallManager], load: &str, domain: Option<&str>) -> String {
     let mut members = String::new();
     for (i, cm) in cms.iter().enumerate() {
+        let node = match domain {
+            Some(d) => format!("{}.{d}", cm.name),
+            None => cm.ip.to_string(),
+        };
         members.push_str(&format!(
             "<member priority=\"{i}\"><callManager><name>{}</name><ports>\
              <ethernetPhonePort>2000</ethernetPhonePort><sipPort>5060</sipPort>\
              <securedSipPort>5061</securedSipPort></ports>\
-             <processNodeName>{}</processNodeName></callManager></member>",
-            cm.name, cm.ip
+             <processNodeName>{node}</processNodeName></callManager></member>",
+            cm.name
         ));
     }
     format!(
@@ -541,6 +575,156 @@ pub fn dns_query(id: u16, name: &str) -> Vec<u8> {
     }
     q.extend_from_slice(&[0, 0, 1, 0, 1]);
     q
+}
+
+/// A name in uncompressed wire form (labels longer than 63 bytes are cut).
+fn dns_wire_name(name: &str) -> Vec<u8> {
+    let mut w = Vec::with_capacity(name.len() + 2);
+    for label in name.split('.').filter(|l| !l.is_empty()) {
+        let l = &label.as_bytes()[..label.len().min(63)];
+        w.push(l.len() as u8);
+        w.extend_from_slice(l);
+    }
+    w.push(0);
+    w
+}
+
+/// A phone's DNS A lookup of `name` (recursion desired), through the DNS emitter.
+pub fn dns_a_query(id: u16, name: &str) -> Result<Vec<u8>, EmitError> {
+    let wire = dns_wire_name(name);
+    let qname = DnsName::uncompressed(&wire).map_err(|_| not_a_name())?;
+    DnsMessage {
+        header: dns_header(id, false, DnsRcode::NOERROR),
+        questions: vec![DnsQuestion {
+            name: qname,
+            qtype: DnsType::A,
+            qclass: DnsClass::IN,
+        }],
+        answers: Vec::new(),
+        authority: Vec::new(),
+        additional: Vec::new(),
+    }
+    .to_vec()
+}
+
+/// The server's answer to [`dns_a_query`]: one A record per address (TTL an hour),
+/// or "No such name" (NXDOMAIN) when there is none.
+pub fn dns_a_answer(id: u16, name: &str, addrs: &[Ipv4Addr]) -> Result<Vec<u8>, EmitError> {
+    let wire = dns_wire_name(name);
+    let qname = DnsName::uncompressed(&wire).map_err(|_| not_a_name())?;
+    let rcode = if addrs.is_empty() {
+        DnsRcode::NXDOMAIN
+    } else {
+        DnsRcode::NOERROR
+    };
+    DnsMessage {
+        header: dns_header(id, true, rcode),
+        questions: vec![DnsQuestion {
+            name: qname,
+            qtype: DnsType::A,
+            qclass: DnsClass::IN,
+        }],
+        answers: addrs
+            .iter()
+            .map(|a| DnsRecord {
+                name: qname,
+                rtype: DnsType::A,
+                class: DnsClass::IN,
+                ttl: 3600,
+                rdata: DnsRdata::A(*a),
+            })
+            .collect(),
+        authority: Vec::new(),
+        additional: Vec::new(),
+    }
+    .to_vec()
+}
+
+fn not_a_name() -> EmitError {
+    EmitError::Unrepresentable {
+        proto: parsers::Proto::Dns,
+        field: "name",
+        reason: "not a DNS name",
+    }
+}
+
+fn dns_header(id: u16, response: bool, rcode: DnsRcode) -> DnsHeader {
+    DnsHeader {
+        id,
+        response,
+        opcode: DnsOpcode::QUERY,
+        authoritative: false,
+        truncated: false,
+        recursion_desired: true,
+        recursion_available: response,
+        z: 0,
+        rcode,
+    }
+}
+
+/// An ARP packet (Ethernet / IPv4) through the ARP emitter: opcode 1 (request) or 2
+/// (reply), sender and target MAC and address.
+pub fn arp(
+    opcode: u16,
+    sender: (MacAddr, Ipv4Addr),
+    target: (MacAddr, Ipv4Addr),
+) -> Result<Vec<u8>, EmitError> {
+    ArpPacket {
+        hardware: ArpHardware::ETHERNET,
+        protocol: ArpProtocol::IPV4,
+        opcode: ArpOpcode(opcode),
+        sender_mac: sender.0 .0,
+        sender_ip: sender.1,
+        target_mac: target.0 .0,
+        target_ip: target.1,
+    }
+    .to_vec()
+}
+
+/// An ICMP destination unreachable of `code` (3: port, 1: host, 13: administratively
+/// prohibited) answering a packet `src:sport → dst:dport` of IP protocol `protocol`
+/// (17 UDP, 6 TCP) whose transport header and payload are `len` bytes: the quote is
+/// the packet's IP header and its first 8 transport bytes (RFC 792) — the ports, then
+/// for UDP its length and no checksum, for TCP `seq` — through the ICMP emitter,
+/// checksum computed.
+pub fn icmp_unreachable(
+    code: u8,
+    packet: (Ipv4Addr, u16, Ipv4Addr, u16),
+    protocol: u8,
+    len: usize,
+    seq: u32,
+) -> Result<Vec<u8>, EmitError> {
+    let (src, sport, dst, dport) = packet;
+    let mut raw = super::wire::ipv4_header(src, dst, protocol, len);
+    raw.extend_from_slice(&sport.to_be_bytes());
+    raw.extend_from_slice(&dport.to_be_bytes());
+    if protocol == 6 {
+        raw.extend_from_slice(&seq.to_be_bytes());
+    } else {
+        raw.extend_from_slice(&u16::try_from(len).unwrap_or(u16::MAX).to_be_bytes());
+        raw.extend_from_slice(&[0, 0]);
+    }
+    let quoted = Quoted {
+        src: src.into(),
+        dst: dst.into(),
+        protocol,
+        transport: &raw[20..],
+        raw: &raw,
+    };
+    let mut msg = IcmpMessage {
+        version: IcmpVersion::V4,
+        icmp_type: 3,
+        code,
+        checksum: 0,
+        rest: [0; 4],
+        body: IcmpBody::Error {
+            quoted,
+            extensions: &[],
+        },
+    };
+    let unsummed = msg.to_vec()?;
+    msg.checksum = super::wire::internet_checksum(&unsummed);
+    msg.to_vec()
 }
 
 /// The SCCP device type of a phone model (7970 when the model is not listed), as

@@ -2,7 +2,10 @@
 //! some with per-phone faults, plus background PCs. For benchmarks and scale
 //! tests (`bootscope simulate --fleet N`). [`varied`] mixes every phone family of
 //! [`super::variant`], each phone drawing its trust lists, its configuration's security and
-//! its TFTP timeout (`--fleet N --varied`).
+//! its TFTP timeout, and a phone without a fault now and then an address or reachability
+//! one (a taken address, ICMP from the TFTP service, 6970 refused, a missing load image),
+//! from a generator of its own (`--fleet N --varied`). The plain fleet's draws are as
+//! they were: its captures are byte for byte the same.
 
 use std::net::Ipv4Addr;
 
@@ -121,6 +124,7 @@ pub fn with_traffic(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Sc
             sip_digest: false,
             faults: Vec::new(),
             dhcp_pool: None,
+            dns: None,
         },
         phones,
         background: Background {
@@ -168,6 +172,9 @@ pub fn varied(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Scenario
     let mut rng = Rng::new(seed ^ 0x7a71_e7ed);
     // The ports draw from a generator of their own: the phones' draws stay as they were.
     let mut ports = Rng::new(seed ^ 0x0d01_1c5e);
+    // The address and reachability faults come from a generator of their own, drawn
+    // after the rest: the draws above, and so every phone they made, stay as they were.
+    let mut more = Rng::new(seed ^ 0xadd7_e550);
     sc.phones = (0..n)
         .map(|i| {
             let (model, protocol, load) = MODELS[rng.index(MODELS.len())];
@@ -215,6 +222,12 @@ pub fn varied(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Scenario
             }
         })
         .collect();
+    for p in &mut sc.phones {
+        let extra = drawn_address_fault(&mut more);
+        if p.faults.is_empty() && !p.already_registered {
+            p.faults.extend(extra);
+        }
+    }
     sc
 }
 
@@ -235,6 +248,20 @@ fn drawn_port(rng: &mut Rng) -> Option<PortSpec> {
         dot1x: Some(dot1x),
         ..PortSpec::default()
     })
+}
+
+/// A varied fleet phone's address or reachability fault: 1 % each an address another
+/// device holds, a TFTP service that answers ICMP port unreachable, TCP 6970 refused
+/// (the phone falls back to TFTP), a load image missing (it matters to a phone whose
+/// configuration names a new load), the rest none.
+fn drawn_address_fault(rng: &mut Rng) -> Option<Fault> {
+    match rng.range(0, 99) {
+        0 => Some(Fault::AddressTaken),
+        1 => Some(Fault::TftpPortUnreachable),
+        2 => Some(Fault::HttpRefused),
+        3 => Some(Fault::ImageMissing),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -267,6 +294,14 @@ mod tests {
                     .any(|p| p.port.as_ref().and_then(|s| s.dot1x) == Some(how)),
                 "{how:?}"
             );
+        }
+        for f in [
+            Fault::AddressTaken,
+            Fault::TftpPortUnreachable,
+            Fault::HttpRefused,
+            Fault::ImageMissing,
+        ] {
+            assert!(sc.phones.iter().any(|p| p.faults == [f]), "{f:?}");
         }
         // The plain fleet is the one it always was.
         assert!(scenario(50, 3, 600)

@@ -44,6 +44,8 @@ pub enum Seen {
     },
     /// A NAK.
     DhcpNak,
+    /// The phone's DECLINE: the address it was given is taken.
+    DhcpDecline,
     /// A file request (TFTP RRQ or HTTP GET) to a server.
     FileRequest {
         /// The file.
@@ -202,6 +204,11 @@ pub fn next(mac: MacAddr, seen: &Seen, t: &Timing<'_>) -> Option<Prediction> {
             t.discover,
             "a new DHCP DISCOVER as the phone starts over".into(),
             |m| m.nak_to_discover_ms,
+        ),
+        Seen::DhcpDecline => phone(
+            t.discover,
+            "a new DHCP DISCOVER as the phone starts over for another address".into(),
+            |m| m.decline_to_discover_ms,
         ),
         Seen::FileRequest {
             file,
@@ -418,6 +425,17 @@ mod tests {
         let pr = next(MAC, &image, &t).unwrap();
         assert_eq!(pr.stage, Stage::Firmware);
         assert_eq!(pr.within_ms, deadline(model().firmware_reboot_ms));
+    }
+
+    #[test]
+    fn after_a_decline_a_new_discover_comes_in_the_model_s_time() {
+        let t = Timing::builtin().unwrap();
+        let pr = next(MAC, &Seen::DhcpDecline, &t).unwrap();
+        assert_eq!(pr.stage, Stage::Dhcp);
+        assert!(pr.expect.contains("another address"), "{}", pr.expect);
+        assert_eq!(pr.within_ms, deadline(model().decline_to_discover_ms));
+        // Ten seconds at least (RFC 2131 §3.1), so the deadline is later than a NAK's.
+        assert!(pr.within_ms > next(MAC, &Seen::DhcpNak, &t).unwrap().within_ms);
     }
 
     #[test]

@@ -200,6 +200,21 @@ pub struct Site {
     /// nothing more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dhcp_pool: Option<u32>,
+    /// When present, the configuration lists the call managers by name
+    /// (`<name>.<domain>`) and the phone looks each up at this DNS server before it
+    /// connects; absent: by address, no DNS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<SiteDns>,
+}
+
+/// The site's DNS, for a configuration that names its call managers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteDns {
+    /// The DNS server.
+    pub server: Ipv4Addr,
+    /// The domain of the call managers' names.
+    pub domain: String,
 }
 
 fn yes() -> bool {
@@ -245,6 +260,10 @@ pub enum CmFault {
     Reject,
     /// The TCP connection opens but Register gets no answer.
     Unanswered,
+    /// Nothing listens on the signalling port (the service stopped, SIP over UDP off, or a
+    /// firewall that rejects): the SYN, or the SIP REGISTER over UDP, is answered by an
+    /// ICMP port unreachable.
+    PortUnreachable,
 }
 
 /// A fault, applied to one phone or (in `site.faults`) to all.
@@ -265,6 +284,16 @@ pub enum Fault {
     NotProvisioned,
     /// The phone reboots after a failed registration.
     RebootOnFailure,
+    /// Another device already uses the address the DHCP server gives first: it answers the
+    /// phone's ARP probe, the phone DECLINEs the lease and, 10 s on, gets another address.
+    AddressTaken,
+    /// The TFTP service is stopped on the server: each request is answered by an ICMP port
+    /// unreachable.
+    TftpPortUnreachable,
+    /// HTTP on TCP 6970 is refused: the server resets the SYN (the phone falls back to TFTP).
+    HttpRefused,
+    /// The load's `.loads` manifest is on the TFTP server, but not the image it lists.
+    ImageMissing,
 }
 
 /// One phone.

@@ -168,6 +168,14 @@ struct Phone {
     port_open_ns: i64,
     /// It sends no DISCOVER before then (its supplicant waits for EAP-Success).
     dhcp_not_before: i64,
+    /// It declined the first address it was given (another device holds it): the
+    /// server gives it another.
+    declined: bool,
+    /// The call managers (by their place in the list) whose names it looked up in this
+    /// boot.
+    resolved: u8,
+    /// It rebooted after a failure and has not sent its DISCOVER yet.
+    rebooting: bool,
 }
 
 /// How long port authentication may hold a phone's DHCP back before the builtin rules
@@ -288,6 +296,9 @@ impl<'s, W: Write> Sim<'s, W> {
                     tftp_first_ns: m.tftp_retry_first_ms * MS,
                     port_open_ns: 0,
                     dhcp_not_before: 0,
+                    declined: false,
+                    resolved: 0,
+                    rebooting: false,
                 }
             })
             .collect();
@@ -430,13 +441,19 @@ impl<'s, W: Write> Sim<'s, W> {
     }
 
     fn lease_for(&self, i: usize) -> Ipv4Addr {
+        // After a DECLINE: an address past every phone's first one.
+        let host = if self.phones[i].declined {
+            self.phones.len() + i
+        } else {
+            i
+        };
         if self.phones[i].vlan.is_some() {
-            self.host_ip(self.sc.site.pool_start, i)
+            self.host_ip(self.sc.site.pool_start, host)
         } else {
             // The data subnet: same host part, data gateway's network.
             let pool = u32::from(self.sc.site.pool_start) & 0xff;
             let net = u32::from(self.sc.site.data_gateway) & 0xffff_ff00;
-            Ipv4Addr::from(net | pool).saturating_host(i)
+            Ipv4Addr::from(net | pool).saturating_host(host)
         }
     }
 
@@ -566,6 +583,7 @@ impl<'s, W: Write> Sim<'s, W> {
         p.cm_index = 0;
         p.port_open_ns = 0;
         p.dhcp_not_before = 0;
+        p.resolved = 0;
         if self.spec(i).tftp_timeout == TftpTimeout::Drawn {
             self.phones[i].tftp_first_ns = self.span(self.m.tftp_timeout_ms);
         }
@@ -834,6 +852,9 @@ impl<'s, W: Write> Sim<'s, W> {
             u16::try_from(attempt * 4).unwrap_or(u16::MAX),
         );
         self.emit(t, &self.client_broadcast(i, &msg))?;
+        if std::mem::take(&mut self.phones[i].rebooting) {
+            self.phones[i].truth.failure_reboots += 1;
+        }
         // A port that is not authorised drops the DISCOVER: nothing to answer.
         let blocked = t < self.phones[i].port_open_ns;
         let starved = !blocked && !self.take_address(i);
@@ -989,6 +1010,9 @@ impl<'s, W: Write> Sim<'s, W> {
             p.phase = Phase::Idle;
             return Ok(());
         }
+        if self.sc.has_fault(i, Fault::AddressTaken) && !p.declined {
+            return self.address_taken(t, i, yiaddr);
+        }
         // Gratuitous ARP for the new address, then the config files.
         let mac = p.mac;
         let l2 = self.phone_l2(i, wire::BROADCAST);
@@ -1003,6 +1027,50 @@ impl<'s, W: Write> Sim<'s, W> {
         } else {
             self.at(t + d, i, Ev::NextFile);
         }
+        Ok(())
+    }
+
+    /// Another device holds `yiaddr`: it answers the phone's ARP probe (RFC 5227), the
+    /// phone DECLINEs the lease and starts over (RFC 2131 §3.1), to be given another.
+    fn address_taken(&mut self, t: i64, i: usize, yiaddr: Ipv4Addr) -> std::io::Result<()> {
+        let mac = self.phones[i].mac;
+        let zero = Ipv4Addr::UNSPECIFIED;
+        let probe = encode::arp(1, (mac, zero), (MacAddr::default(), yiaddr))?;
+        let l2 = self.phone_l2(i, wire::BROADCAST);
+        self.emit(t + 2 * MS, &wire::ether_frame(l2, 0x0806, &probe))?;
+        // The squatter, a VMware-made MAC of its own per phone.
+        let holder = MacAddr([0x00, 0x50, 0x56, 0xee, (i >> 8) as u8, i as u8]);
+        let reply = encode::arp(2, (holder, yiaddr), (mac, zero))?;
+        let back = L2 {
+            src: holder,
+            dst: mac,
+            vlan: self.phones[i].vlan,
+        };
+        // The neighbour's answer: the LAN's round trip, no timing of the boot's.
+        let d = 2 * MS + self.jitter(1, 3);
+        self.emit(t + d, &wire::ether_frame(back, 0x0806, &reply))?;
+        let p = &self.phones[i];
+        let decline = encode::dhcp_client(
+            p.mac,
+            &p.name,
+            &p.variant.dhcp_model,
+            p.xid,
+            encode::DhcpClientKind::Decline {
+                requested: yiaddr,
+                server: self.sc.site.dhcp_server,
+            },
+            0,
+        );
+        self.emit(t + d + MS, &self.client_broadcast(i, &decline))?;
+        let p = &mut self.phones[i];
+        p.declined = true;
+        p.ip = None;
+        p.phase = Phase::Dhcp;
+        p.truth.warn("duplicate-ip");
+        // A new epoch stops the old retransmission timers; then start over.
+        p.epoch += 1;
+        let wait = self.span(self.m.decline_to_discover_ms);
+        self.at(t + d + MS + wait, i, Ev::DhcpRestart);
         Ok(())
     }
 
@@ -1072,6 +1140,25 @@ impl<'s, W: Write> Sim<'s, W> {
             ..TcpFields::default()
         };
         self.emit(t, &wire::tcp_frame(l2, me, srv, syn, &[]))?;
+        if self.sc.has_fault(i, Fault::HttpRefused) {
+            let rst = TcpFields {
+                seq: 0,
+                ack_no: seq.wrapping_add(1),
+                ack: true,
+                rst: true,
+                ..TcpFields::default()
+            };
+            // The handshake's round trip: the network's, no timing of the boot's.
+            let d = self.jitter(1, 4);
+            self.emit(
+                t + d,
+                &wire::tcp_frame(self.to_phone_l2(i), srv, me, rst, &[]),
+            )?;
+            // Refused: TFTP at once, as after the last unanswered SYN.
+            let f = self.span(self.m.http_fallback_ms);
+            self.at(t + d + f, i, Ev::NextFile);
+            return Ok(());
+        }
         let up = self.sc.site.tftp_servers.contains(&srv.ip)
             && !self.sc.has_fault(i, Fault::TftpSilent)
             && !self.sc.has_fault(i, Fault::HttpSilent);
@@ -1256,8 +1343,9 @@ impl<'s, W: Write> Sim<'s, W> {
             &rrq,
         );
         self.emit(t, &frame)?;
-        let answers =
-            self.sc.site.tftp_servers.contains(&server) && !self.sc.has_fault(i, Fault::TftpSilent);
+        let answers = self.sc.site.tftp_servers.contains(&server)
+            && !self.sc.has_fault(i, Fault::TftpSilent)
+            && !self.sc.has_fault(i, Fault::TftpPortUnreachable);
         if answers {
             self.phones[i].server_port =
                 u16::try_from(self.rng.range(1024, 65000)).unwrap_or(30000);
@@ -1265,6 +1353,15 @@ impl<'s, W: Write> Sim<'s, W> {
             let d = self.step_span(self.t.file(file.kind.timed_as(), Some(FileVia::Tftp)));
             self.at(t + d, i, Ev::ServerAnswersFile(1));
         } else {
+            if self.sc.has_fault(i, Fault::TftpPortUnreachable) {
+                // The server's host answers at the pace of a file's answer.
+                let d = self.step_span(self.t.file(file.kind.timed_as(), Some(FileVia::Tftp)));
+                let icmp =
+                    encode::icmp_unreachable(3, (ip, port, server, 69), 17, 8 + rrq.len(), 0)?;
+                let l2 = self.to_phone_l2(i);
+                self.emit(t + d, &wire::ipv4_frame(l2, server, ip, 1, &icmp))?;
+                self.phones[i].truth.fail(Stage::Config, "tftp-no-response");
+            }
             let first = self.phones[i].tftp_first_ns << retry.min(3);
             let d = first + self.span(self.m.tftp_retry_jitter_ms);
             self.at(t + d, i, Ev::FileRetry(retry + 1));
@@ -1310,7 +1407,10 @@ impl<'s, W: Write> Sim<'s, W> {
             FileKind::DualBoot | FileKind::SipDefault => self.file_text(i, f).len(),
             FileKind::LoadManifest | FileKind::LoadImage => {
                 let load = self.load_for(i);
-                if !self.sc.site.loads_on_server.contains(&load) {
+                let image_missing = f.kind == FileKind::LoadImage
+                    && self.phones[i].variant.files == FileScheme::Xml
+                    && self.sc.has_fault(i, Fault::ImageMissing);
+                if !self.sc.site.loads_on_server.contains(&load) || image_missing {
                     0
                 } else if f.kind == FileKind::LoadManifest {
                     700
@@ -1322,7 +1422,8 @@ impl<'s, W: Write> Sim<'s, W> {
     }
 
     fn config_xml(&self, i: usize) -> String {
-        encode::config_xml(&self.sc.site.callmanagers, &self.load_for(i))
+        let domain = self.sc.site.dns.as_ref().map(|d| d.domain.as_str());
+        encode::config_xml_in(&self.sc.site.callmanagers, &self.load_for(i), domain)
     }
 
     /// What the server sends for a file it holds with a content of its own (the
@@ -1535,8 +1636,16 @@ impl<'s, W: Write> Sim<'s, W> {
         s.protocol == Protocol::Sccp || s.transport == SipTransport::Tcp
     }
 
-    fn connect(&mut self, t: i64, i: usize, _attempt: u32) -> std::io::Result<()> {
+    fn connect(&mut self, t: i64, i: usize, attempt: u32) -> std::io::Result<()> {
         if self.phones[i].phase == Phase::Registered || self.phones[i].ip.is_none() {
+            return Ok(());
+        }
+        let bit = 1u8 << self.phones[i].cm_index.min(7);
+        if self.sc.site.dns.is_some() && self.phones[i].resolved & bit == 0 {
+            // The configuration names the call manager: look it up first.
+            self.phones[i].resolved |= bit;
+            let d = self.lookup_cm(t, i)?;
+            self.at(t + d + MS, i, Ev::Connect(attempt));
             return Ok(());
         }
         self.phones[i].local_port = u16::try_from(self.rng.range(49152, 65000)).unwrap_or(51000);
@@ -1548,6 +1657,36 @@ impl<'s, W: Write> Sim<'s, W> {
             self.phones[i].phase = Phase::Registering;
             self.send_register(t, i)
         }
+    }
+
+    /// The DNS lookup of the call manager's name (`<name>.<domain>`) and the server's
+    /// answer with its address; returns when the answer came, after `t`.
+    fn lookup_cm(&mut self, t: i64, i: usize) -> std::io::Result<i64> {
+        let (Some(dns), Some(cm), Some(ip)) = (
+            self.sc.site.dns.clone(),
+            self.cm(i).cloned(),
+            self.phones[i].ip,
+        ) else {
+            return Ok(0);
+        };
+        let name = format!("{}.{}", cm.name, dns.domain);
+        let id = self.rng.next_u64() as u16;
+        let port = u16::try_from(self.rng.range(49152, 65000)).unwrap_or(53000);
+        let me = Endpoint { ip, port };
+        let server = Endpoint {
+            ip: dns.server,
+            port: 53,
+        };
+        let query = encode::dns_a_query(id, &name)?;
+        let l2 = self.phone_l2(i, self.sc.site.gateway_mac.0);
+        self.emit(t, &wire::udp_frame(l2, me, server, &query))?;
+        let d = self.span(self.m.dns_answer_ms);
+        let answer = encode::dns_a_answer(id, &name, &[cm.ip])?;
+        self.emit(
+            t + d,
+            &wire::udp_frame(self.to_phone_l2(i), server, me, &answer),
+        )?;
+        Ok(d)
     }
 
     fn cm_ends(&self, i: usize) -> Option<(L2, Endpoint, Endpoint)> {
@@ -1585,6 +1724,15 @@ impl<'s, W: Write> Sim<'s, W> {
                 // TCP's own SYN retransmission, 1 s doubling: the stack's, not the phone's.
                 let d = S << n;
                 self.at(t + d, i, Ev::SynRetry(n + 1));
+            }
+            Some(CmFault::PortUnreachable) => {
+                // The handshake's round trip: the network's.
+                let d = self.jitter(1, 5);
+                let quote = (me.ip, me.port, cm.ip, cm.port);
+                let icmp = encode::icmp_unreachable(3, quote, 6, 20, seq)?;
+                let frame = wire::ipv4_frame(self.to_phone_l2(i), cm.ip, me.ip, 1, &icmp);
+                self.emit(t + d, &frame)?;
+                return self.cm_failed(t + d, i);
             }
             Some(CmFault::Rst) => {
                 let back = TcpFields {
@@ -1752,6 +1900,20 @@ impl<'s, W: Write> Sim<'s, W> {
         }
         let msg = self.register_payload(i, self.phones[i].cseq)?;
         self.phone_payload(t + MS, i, &msg)?;
+        let refused = self.cm(i).and_then(|c| c.fault) == Some(CmFault::PortUnreachable);
+        if refused && !self.uses_tcp(i) {
+            if let Some((_, me, cm)) = self.cm_ends(i) {
+                // The call manager's host answers at once: the network's round trip.
+                let d = MS + self.jitter(1, 5);
+                let quote = (me.ip, me.port, cm.ip, cm.port);
+                let icmp = encode::icmp_unreachable(3, quote, 17, 8 + msg.len(), 0)?;
+                let frame = wire::ipv4_frame(self.to_phone_l2(i), cm.ip, me.ip, 1, &icmp);
+                self.emit(t + d, &frame)?;
+                // RFC 3261 §8.1.3.1: a transport error fails the transaction at once.
+                self.phones[i].last_reason = "TCP-timeout";
+                return self.cm_failed(t + d, i);
+            }
+        }
         match self.cm(i).and_then(|c| c.fault) {
             Some(CmFault::Unanswered) | Some(CmFault::Silent) => {
                 if self.uses_tcp(i) {
@@ -1868,7 +2030,9 @@ impl<'s, W: Write> Sim<'s, W> {
         self.phones[i].epoch += 1;
         if self.sc.has_fault(i, Fault::RebootOnFailure) {
             self.phones[i].last_reason = "Reset-Restart";
-            self.phones[i].truth.failure_reboots += 1;
+            // Counted when its DISCOVER is sent: a reboot whose boot the capture does not
+            // reach is no restart the analyzer can see.
+            self.phones[i].rebooting = true;
             self.phones[i].phase = Phase::Off;
             let d = self.span(self.m.failure_reboot_ms);
             self.at(t + d, i, Ev::Reboot);

@@ -69,8 +69,8 @@ pub struct Truth {
     pub failed: Option<Stage>,
     /// Whether a registration succeeded.
     pub registered: bool,
-    /// Boots started (power-on included), not counting the reboot after a firmware
-    /// download.
+    /// Reboots after a failure whose new boot's DISCOVER is in the capture (the reboot
+    /// after a firmware download is no failure).
     pub failure_reboots: u32,
 }
 

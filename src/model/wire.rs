@@ -168,6 +168,41 @@ pub fn arp_frame(
     ether_frame(l2, 0x0806, &p)
 }
 
+/// An IPv4 packet of protocol `protocol` (ICMP: 1) in a (tagged) Ethernet frame,
+/// its header checksum computed.
+pub fn ipv4_frame(l2: L2, src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, payload: &[u8]) -> Vec<u8> {
+    let mut p = ipv4_header(src, dst, protocol, payload.len());
+    p.extend_from_slice(payload);
+    ether_frame(l2, 0x0800, &p)
+}
+
+/// A 20-byte IPv4 header (TTL 64, no options) for `payload_len` bytes after it, its
+/// checksum computed: what an ICMP error quotes, too.
+pub fn ipv4_header(src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, payload_len: usize) -> Vec<u8> {
+    let total = u16::try_from(20 + payload_len).unwrap_or(u16::MAX);
+    let mut h = Vec::with_capacity(20 + payload_len);
+    h.extend_from_slice(&[0x45, 0]);
+    h.extend_from_slice(&total.to_be_bytes());
+    h.extend_from_slice(&[0, 0, 0x40, 0, 64, protocol, 0, 0]);
+    h.extend_from_slice(&src.octets());
+    h.extend_from_slice(&dst.octets());
+    let sum = internet_checksum(&h);
+    h[10..12].copy_from_slice(&sum.to_be_bytes());
+    h
+}
+
+/// The Internet checksum (RFC 1071) of `bytes`.
+pub fn internet_checksum(bytes: &[u8]) -> u16 {
+    let mut sum: u32 = bytes
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], c.get(1).copied().unwrap_or(0)])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
 /// A classic pcap writer (microsecond timestamps, Ethernet), record by record.
 pub struct PcapWriter<W: Write> {
     out: W,

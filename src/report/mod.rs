@@ -200,8 +200,8 @@ pub struct TimelineEntry {
     #[serde(rename = "type")]
     pub kind: &'static str,
     /// Who the phone exchanged the message with: `switch`, `authenticator` (the switch
-    /// port's 802.1X), `dhcp_server`,
-    /// `file_server` or `call_manager`. Absent for a message with no peer (malformed).
+    /// port's 802.1X), `dhcp_server`, `dns_server`, `file_server` or `call_manager`.
+    /// Absent for a message with no peer (malformed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peer_role: Option<&'static str>,
     /// The peer's address, when known (absent for the switch, a DISCOVER, or a

@@ -121,14 +121,17 @@ fn lane_label(role: &str) -> &'static str {
         "authenticator" => "switch port (802.1X)",
         "dhcp_server" => "DHCP server",
         "file_server" => "TFTP/HTTP",
+        "dns_server" => "DNS server",
         _ => "call manager",
     }
 }
 
 /// The lanes: phone, switch, the switch port as 802.1X authenticator when the boot
-/// has EAPOL, DHCP server (one lane, with every server address seen), then each file
-/// server and each call manager in order of first appearance. A role whose address is
-/// never known gets one lane without address.
+/// has EAPOL, DHCP server (one lane, with every server address seen), then each DNS
+/// server (when the boot looked names up), each file server and each call manager in
+/// order of first appearance. A role whose address is never known gets one lane without
+/// address. An ICMP error is drawn from the lane of the server the phone's packet was
+/// for.
 struct Lanes {
     lanes: Vec<Lane>,
 }
@@ -202,15 +205,18 @@ impl Lanes {
                     (f, _) => f,
                 };
                 found.unwrap_or_else(|| {
-                    // Keep the roles together: file servers before call managers.
-                    let at = if role == "file_server" {
-                        self.lanes
-                            .iter()
-                            .position(|l| l.role == "call_manager")
-                            .unwrap_or(self.lanes.len())
-                    } else {
-                        self.lanes.len()
+                    // Keep the roles together: DNS servers, then file servers, then call
+                    // managers.
+                    let after: &[&str] = match role {
+                        "dns_server" => &["file_server", "call_manager"],
+                        "file_server" => &["call_manager"],
+                        _ => &[],
                     };
+                    let at = self
+                        .lanes
+                        .iter()
+                        .position(|l| after.contains(&l.role))
+                        .unwrap_or(self.lanes.len());
                     self.lanes.insert(
                         at,
                         Lane {
@@ -231,6 +237,7 @@ fn role_name(role: &str) -> Option<&'static str> {
         "switch",
         "authenticator",
         "dhcp_server",
+        "dns_server",
         "file_server",
         "call_manager",
     ]
@@ -599,6 +606,62 @@ mod tests {
         )]);
         let roles: Vec<&str> = view(&plain).lanes.iter().map(|l| l.role).collect();
         assert_eq!(roles, ["phone", "switch", "dhcp_server"]);
+    }
+
+    #[test]
+    fn a_dns_server_gets_its_lane_before_the_servers_it_names() {
+        let p = phone(vec![
+            entry(
+                1,
+                "file_request",
+                "RRQ",
+                Some(("file_server", "10.1.1.5", "from_phone")),
+            ),
+            entry(
+                2,
+                "icmp_unreachable",
+                "ICMP port unreachable",
+                Some(("file_server", "10.1.1.5", "to_phone")),
+            ),
+            entry(
+                3,
+                "cm_syn",
+                "SYN",
+                Some(("call_manager", "10.1.1.10", "from_phone")),
+            ),
+            entry(
+                4,
+                "dns_query",
+                "DNS query A cucm",
+                Some(("dns_server", "10.1.1.53", "from_phone")),
+            ),
+            entry(
+                5,
+                "dns_answer",
+                "DNS answer",
+                Some(("dns_server", "10.1.1.53", "to_phone")),
+            ),
+        ]);
+        let v = view(&p);
+        let lanes: Vec<(&str, Option<&str>)> = v
+            .lanes
+            .iter()
+            .map(|l| (l.role, l.addr.as_deref()))
+            .collect();
+        assert_eq!(
+            lanes,
+            [
+                ("phone", None),
+                ("switch", None),
+                ("dhcp_server", None),
+                ("dns_server", Some("10.1.1.53")),
+                ("file_server", Some("10.1.1.5")),
+                ("call_manager", Some("10.1.1.10")),
+            ]
+        );
+        let ends: Vec<(usize, usize)> = v.rows.iter().map(|r| (r.2, r.3)).collect();
+        // The ICMP error comes from the file server's lane.
+        assert_eq!(ends, [(0, 4), (4, 0), (0, 5), (0, 3), (3, 0)]);
     }
 
     #[test]
