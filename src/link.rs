@@ -234,7 +234,7 @@ pub enum Net<'a> {
     Ip(Ip<'a>),
     /// An ARP packet (ether type 0x0806), padding included.
     Arp(&'a [u8]),
-    /// Another ether type (802.1X, …).
+    /// Another ether type (MACsec, PPPoE, …).
     OtherEthertype(u16),
     /// Another 802.2 LLC frame (STP, other SNAP protocols, …).
     OtherLlc,
