@@ -104,56 +104,15 @@ fn compare(
     compared
 }
 
-/// The ether type at `at` and what follows it, past any 802.1Q / 802.1ad tags.
-fn after_tags(d: &[u8], mut at: usize) -> Option<(u16, &[u8])> {
-    loop {
-        let t = u16::from_be_bytes(d.get(at..at + 2)?.try_into().ok()?);
-        at += 2;
-        match t {
-            0x8100 | 0x88a8 | 0x9100 => at += 2,
-            _ => return Some((t, d.get(at..)?)),
-        }
-    }
-}
-
-/// The payload of a frame of ether type `ethertype` (ARP, EAPOL), natively on
-/// Ethernet or Linux cooked capture, or inside a tunnel `link::decode` enters: there
-/// the inner Ethernet header is found by the MACs link read from it (or, in 802.11
-/// data inside CAPWAP, the LLC/SNAP header naming the ether type).
+/// The payload of a frame of ether type `ethertype` (ARP, EAPOL) as the link layer
+/// reads it: natively, behind 802.1Q tags, on Linux cooked capture, or inside a tunnel
+/// (802.11 data inside CAPWAP included).
 fn payload_of_ethertype<'a>(f: &Frame<'a>, ethertype: u16) -> Option<&'a [u8]> {
-    let d = f.data;
-    let native = match f.linktype {
-        Linktype::ETHERNET => after_tags(d, 12),
-        Linktype::LINUX_SLL => after_tags(d, 14),
+    match (link::decode(f).ok()?.net, ethertype) {
+        (Net::Arp(b), 0x0806) => Some(b),
+        (Net::Eapol(b), parsers::eapol::ETHER_TYPE) => Some(b),
         _ => None,
-    };
-    match native {
-        Some((t, payload)) if t == ethertype => return Some(payload),
-        _ => {}
     }
-    let pkt = link::decode(f).ok()?;
-    pkt.tunnel?;
-    // Whatever link calls the inner frame (the engine's wiring may give ARP and EAPOL
-    // their own `Net`), it is not IP, CDP, LLDP or another ether type.
-    match pkt.net {
-        Net::Ip(_) | Net::Cdp(_) | Net::Lldp(_) | Net::OtherLlc => return None,
-        Net::OtherEthertype(t) if t != ethertype => return None,
-        _ => {}
-    }
-    if let (Some(dst), Some(src)) = (pkt.dst_mac, pkt.src_mac) {
-        let header: Vec<u8> = dst.0.iter().chain(&src.0).copied().collect();
-        if let Some(at) = d.windows(12).rposition(|w| w == header) {
-            if let Some((t, payload)) = after_tags(d, at + 12) {
-                if t == ethertype {
-                    return Some(payload);
-                }
-            }
-        }
-    }
-    let [hi, lo] = ethertype.to_be_bytes();
-    let snap = [0xaa, 0xaa, 0x03, 0, 0, 0, hi, lo];
-    let at = d.windows(8).rposition(|w| w == snap)?;
-    d.get(at + 8..)
 }
 
 /// tshark's row as it is.
