@@ -279,6 +279,9 @@ pub struct Windows {
     /// An open transaction (transfer, request, REGISTER) silent this long is forgotten
     /// when the tables are half full.
     pub idle_transaction_ms: u64,
+    /// Another MAC's ARP reply or announcement for an address a phone probed at most
+    /// this long before answers that probe: the address is taken.
+    pub arp_probe_answer_ms: u64,
 }
 
 impl Windows {
@@ -301,7 +304,7 @@ impl Windows {
     }
 
     /// Every window, by its name in the file.
-    pub fn by_name(&self) -> [(&'static str, u64); 6] {
+    pub fn by_name(&self) -> [(&'static str, u64); 7] {
         // Every field named: a new window is a compile error until it is listed.
         let Windows {
             switch_answer_ms,
@@ -310,6 +313,7 @@ impl Windows {
             dhcp_relay_copy_ms,
             finished_transfer_ms,
             idle_transaction_ms,
+            arp_probe_answer_ms,
         } = *self;
         [
             ("switch_answer_ms", switch_answer_ms),
@@ -318,6 +322,7 @@ impl Windows {
             ("dhcp_relay_copy_ms", dhcp_relay_copy_ms),
             ("finished_transfer_ms", finished_transfer_ms),
             ("idle_transaction_ms", idle_transaction_ms),
+            ("arp_probe_answer_ms", arp_probe_answer_ms),
         ]
     }
 

@@ -15,10 +15,7 @@ use super::shared::{Ctx, Shared};
 use crate::link::MacAddr;
 use crate::timeline::EventKind;
 use crate::FastMap;
-
-/// How long after a phone's probe another MAC's answer for the address is taken as
-/// an answer to it (RFC 5227's probing lasts a few seconds; phones wait longer).
-const PROBE_WINDOW_NS: i64 = 60 * 1_000_000_000;
+use rules::Windows;
 
 /// The addresses phones probed lately, bounded.
 #[derive(Debug, Default)]
@@ -37,10 +34,10 @@ impl Arp {
         self.probes.len()
     }
 
-    /// Forget probes older than the window.
-    pub fn sweep(&mut self, now: i64) {
+    /// Forget probes older than `window` (`arp_probe_answer_ms`, in ns).
+    pub fn sweep(&mut self, now: i64, window: i64) {
         self.probes
-            .retain(|_, (_, ts)| now.saturating_sub(*ts) <= PROBE_WINDOW_NS);
+            .retain(|_, (_, ts)| now.saturating_sub(*ts) <= window);
     }
 
     /// One ARP packet.
@@ -66,10 +63,11 @@ impl Arp {
             return;
         }
         // The phone that probed the address lately, else the one it is leased to.
+        let window = Windows::ns(sh.rules.windows.arp_probe_answer_ms);
         let probed = self
             .probes
             .get(&ip)
-            .filter(|(_, ts)| ctx.ts_ns.saturating_sub(*ts) <= PROBE_WINDOW_NS)
+            .filter(|(_, ts)| ctx.ts_ns.saturating_sub(*ts) <= window)
             .map(|(m, _)| *m);
         let leased = sh.attribution.bound_ip(IpAddr::V4(ip)).filter(|&m| {
             sh.devices
@@ -109,6 +107,34 @@ mod tests {
 
     fn v4(last: u8) -> Ipv4Addr {
         Ipv4Addr::new(10, 1, 1, last)
+    }
+
+    #[test]
+    fn an_answer_counts_within_the_probe_window_of_the_rules() {
+        // A reply 68 s after the probe: too late for the builtin 60 s window, in time
+        // for a window of 120 s set in the rules' data.
+        let late = |window_ms: u64| {
+            let mut set = crate::analyze::load_rules(None).unwrap();
+            set.windows.arp_probe_answer_ms = window_ms;
+            let mut sh = Shared::new(
+                Box::leak(Box::new(set)),
+                crate::engine::budget::Devices::new(100, usize::MAX),
+                crate::attribution::Attribution::with_limit(1000),
+                8,
+            );
+            let mut a = Arp::default();
+            let key = DeviceKey::Mac(PHONE);
+            let c = ctx(1, (PHONE, ip(20), 68), (SERVER, ip(5), 67));
+            sh.device(&key, TEST_PHONE, c).unwrap();
+            let zero = Ipv4Addr::UNSPECIFIED;
+            let probe = encode::arp(1, (PHONE, zero), (MacAddr::default(), v4(20))).unwrap();
+            arp(&mut a, &mut sh, 2, probe);
+            let reply = encode::arp(2, (OTHER, v4(20)), (PHONE, zero)).unwrap();
+            arp(&mut a, &mut sh, 70, reply);
+            types(&sh, &key)
+        };
+        assert!(late(60_000).is_empty());
+        assert_eq!(late(120_000), [EventType::AddressInUse]);
     }
 
     #[test]

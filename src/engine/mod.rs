@@ -277,7 +277,8 @@ impl<'r> Analyzer<'r> {
         let idle = rules::Windows::ns(windows.idle_transaction_ms);
         let done = rules::Windows::ns(windows.finished_transfer_ms);
         let keep = |last: i64| now.saturating_sub(last) <= idle;
-        self.arp.sweep(now);
+        self.arp
+            .sweep(now, rules::Windows::ns(windows.arp_probe_answer_ms));
         let lost = self.files.sweep(now, done, keep) + self.sip.sweep(keep) + self.dns.sweep(keep);
         self.shared.transactions_evicted += lost;
     }
