@@ -443,9 +443,9 @@ fn each_family_asks_for_its_files_as_documented() {
 #[test]
 fn a_fleet_of_every_family_is_analyzed_as_the_model_played_it() {
     // Every family, trust lists in every order the model plays, signed and encrypted
-    // configurations and drawn TFTP timeouts, with the usual faults: the analyzer's verdict
-    // on each phone is the model's.
-    let sc = fleet::varied(150, 21, 420, 0.0);
+    // configurations and drawn TFTP timeouts, with the usual faults and the ports' (802.1X,
+    // power, VLANs): the analyzer's verdict on each phone is the model's.
+    let sc = fleet::varied(400, 21, 420, 0.0);
     let (pcap, expected) = model::simulate(&sc, Vec::new()).unwrap();
     let (again, _) = model::simulate(&sc, Vec::new()).unwrap();
     assert!(pcap == again);
@@ -464,7 +464,11 @@ fn a_fleet_of_every_family_is_analyzed_as_the_model_played_it() {
         .collect();
     let differ: Vec<_> = want.symmetric_difference(&got).collect();
     assert!(differ.is_empty(), "{differ:#?}");
-    assert_eq!(want.len(), 150);
+    assert_eq!(want.len(), 400);
+    // The port's faults are among them, on ports that authenticate.
+    for code in ["dot1x-failed", "poe-power-denied", "voice-vlan-conflict"] {
+        assert!(want.iter().any(|w| w.contains(code)), "{code}");
+    }
 }
 
 #[test]

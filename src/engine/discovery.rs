@@ -7,8 +7,9 @@
 //! voice VLAN, or none); one with an address (CDP Addresses or Management Address, the
 //! LLDP management address or a Chassis ID that is the address) is a running phone's
 //! periodic announcement.
-//! A switch's CDP/LLDP is the answer to the oldest announcement still waiting for one from
-//! that protocol. Every device is named as it names itself (CDP device id, LLDP system
+//! A switch's CDP/LLDP is the answer to the announcement of the device its port
+//! authenticated (802.1X, when the port sends from its own MAC), else to the oldest
+//! announcement still waiting for one from that protocol. Every device is named as it names itself (CDP device id, LLDP system
 //! name), whatever the form.
 
 use std::collections::VecDeque;
@@ -127,12 +128,14 @@ impl Discovery {
     }
 
     /// A CDP packet: a phone's announcement, a router's, or a switch's answer. A
-    /// switch's answer paired with a phone gives both MACs (switch, phone).
+    /// switch's answer paired with a phone gives both MACs (switch, phone);
+    /// `on_port` is the device the sender's port authenticated, if any.
     pub fn cdp(
         &mut self,
         sh: &mut Shared<'_>,
         ctx: Ctx,
         p: &cdp::CdpPacket<'_>,
+        on_port: Option<MacAddr>,
     ) -> Option<(MacAddr, MacAddr)> {
         let src = ctx.src_mac?;
         let device_id = p.device_id().map(lossy);
@@ -162,7 +165,8 @@ impl Discovery {
             Sender::Switch => {
                 let vlan = p.voice_vlan_reply().and_then(|v| v.vlan);
                 let port = p.port_id().map(lossy);
-                let phone = self.switch_answer(sh, ctx, src, DiscoveryProto::Cdp, vlan, port)?;
+                let phone =
+                    self.switch_answer(sh, ctx, (src, on_port), DiscoveryProto::Cdp, vlan, port)?;
                 // Power Available: the power available first, then the management
                 // power level (`pwr avail 15400, pwr man -1` in the switch's debug).
                 let offered = p.power_available().and_then(|a| a.levels_mw().next());
@@ -175,12 +179,14 @@ impl Discovery {
     }
 
     /// An LLDP PDU: a phone's (LLDP-MED endpoint), a computer's, or a switch's (MED
-    /// network policy). A switch's answer paired with a phone gives both MACs.
+    /// network policy). A switch's answer paired with a phone gives both MACs;
+    /// `on_port` is the device the sender's port authenticated, if any.
     pub fn lldp(
         &mut self,
         sh: &mut Shared<'_>,
         ctx: Ctx,
         p: &lldp::LldpPdu<'_>,
+        on_port: Option<MacAddr>,
     ) -> Option<(MacAddr, MacAddr)> {
         let src = ctx.src_mac?;
         let name = p.system_name().map(lossy);
@@ -216,7 +222,8 @@ impl Discovery {
                     .filter(|pol| !pol.unknown && pol.tagged)
                     .map(|pol| pol.vlan);
                 let port = p.port_id().map(lossy);
-                let phone = self.switch_answer(sh, ctx, src, DiscoveryProto::Lldp, vlan, port)?;
+                let phone =
+                    self.switch_answer(sh, ctx, (src, on_port), DiscoveryProto::Lldp, vlan, port)?;
                 poe(
                     sh,
                     ctx,
@@ -271,13 +278,13 @@ impl Discovery {
         );
     }
 
-    /// A switch's CDP/LLDP: the answer to the oldest phone announcement still
-    /// waiting for one from that protocol; the phone it answered.
+    /// A switch's CDP/LLDP: the answer to a phone announcement still waiting for one
+    /// from that protocol (`Announces::answer`); the phone it answered.
     fn switch_answer(
         &mut self,
         sh: &mut Shared<'_>,
         ctx: Ctx,
-        switch: MacAddr,
+        (switch, on_port): (MacAddr, Option<MacAddr>),
         proto: DiscoveryProto,
         vlan: Option<u16>,
         port: Option<String>,
@@ -286,7 +293,12 @@ impl Discovery {
             .expire(ctx.ts_ns, Windows::ns(sh.rules.windows.switch_answer_ms));
         let mac = self
             .announces
-            .answer(switch, proto == DiscoveryProto::Cdp)?;
+            .answer(switch, on_port, proto == DiscoveryProto::Cdp, |m| {
+                sh.devices
+                    .get(&DeviceKey::Mac(m))
+                    .and_then(|d| d.boot.port.auth.as_ref())
+                    .is_some_and(|a| a.phone_spoke)
+            })?;
         let kind = match vlan {
             Some(vlan) => EventKind::SwitchVoiceVlan { proto, vlan },
             None => EventKind::SwitchNoVoiceVlan { proto },
@@ -481,16 +493,31 @@ impl Announces {
         }
     }
 
-    /// The MAC of the oldest announcement not answered by `cdp` (else LLDP) that
-    /// `switch` did not send; marked answered.
-    fn answer(&mut self, switch: MacAddr, cdp: bool) -> Option<MacAddr> {
+    /// The MAC of the announcement not answered by `cdp` (else LLDP) that `switch`
+    /// did not send, marked answered: that of `on_port` (the device the switch port
+    /// authenticated) when one waits; else the oldest of a device that does no 802.1X
+    /// (`supplicant` false), since a port that authenticates answers from its own MAC;
+    /// else the oldest. In a boot storm the ports that authenticate thus still find
+    /// their phones; the others' answers are paired by time alone.
+    fn answer(
+        &mut self,
+        switch: MacAddr,
+        on_port: Option<MacAddr>,
+        cdp: bool,
+        supplicant: impl Fn(MacAddr) -> bool,
+    ) -> Option<MacAddr> {
         let answered = |a: &Announce| if cdp { a.cdp_answered } else { a.lldp_answered };
         let from = if cdp { self.cdp_done } else { self.lldp_done };
-        let i = from
-            + self
-                .queue
+        let waiting = |want: &dyn Fn(&Announce) -> bool| {
+            self.queue
                 .range(from..)
-                .position(|a| a.mac != switch && !answered(a))?;
+                .position(|a| a.mac != switch && !answered(a) && want(a))
+        };
+        let own = on_port.and_then(|m| waiting(&|a| a.mac == m));
+        let i = from
+            + own
+                .or_else(|| waiting(&|a| !supplicant(a.mac)))
+                .or_else(|| waiting(&|_| true))?;
         let a = self.queue.get_mut(i)?;
         if cdp {
             a.cdp_answered = true;
@@ -624,11 +651,26 @@ mod tests {
             encode::cdp_phone_power("SEP001B54AA0001", "Cisco IP Phone 8851", "x", 12_900).unwrap();
         let answer =
             encode::cdp_switch_power("access-sw1", "Gi1/0/3", 10, Some(100), 7_000).unwrap();
-        d.cdp(&mut sh, l2_ctx(1, PHONE), &cdp::parse(&phone).unwrap());
-        let paired = d.cdp(&mut sh, l2_ctx(2, switch), &cdp::parse(&answer).unwrap());
+        d.cdp(
+            &mut sh,
+            l2_ctx(1, PHONE),
+            &cdp::parse(&phone).unwrap(),
+            None,
+        );
+        let paired = d.cdp(
+            &mut sh,
+            l2_ctx(2, switch),
+            &cdp::parse(&answer).unwrap(),
+            None,
+        );
         assert_eq!(paired, Some((switch, PHONE)));
         // The phone's next CDP asks the same: said once.
-        d.cdp(&mut sh, l2_ctx(3, PHONE), &cdp::parse(&phone).unwrap());
+        d.cdp(
+            &mut sh,
+            l2_ctx(3, PHONE),
+            &cdp::parse(&phone).unwrap(),
+            None,
+        );
         let key = DeviceKey::Mac(PHONE);
         assert_eq!(
             poe_of(&sh, &key),
@@ -675,7 +717,12 @@ mod tests {
         }
         .to_vec()
         .unwrap();
-        d.lldp(&mut sh, l2_ctx(1, PHONE), &lldp::parse(&phone).unwrap());
+        d.lldp(
+            &mut sh,
+            l2_ctx(1, PHONE),
+            &lldp::parse(&phone).unwrap(),
+            None,
+        );
         // The switch: a PSE's Power via MDI with the 802.3at fields, echoing 12.9 W
         // asked and allocating 7.0 W, and its voice policy.
         let mdi = Dot3MdiPower {
@@ -720,7 +767,12 @@ mod tests {
         }
         .to_vec()
         .unwrap();
-        d.lldp(&mut sh, l2_ctx(2, switch), &lldp::parse(&answer).unwrap());
+        d.lldp(
+            &mut sh,
+            l2_ctx(2, switch),
+            &lldp::parse(&answer).unwrap(),
+            None,
+        );
         let key = DeviceKey::Mac(PHONE);
         assert_eq!(
             poe_of(&sh, &key),
@@ -743,7 +795,12 @@ mod tests {
             CdpCapabilities::HOST.0 | CdpCapabilities::VOIP_PHONE.0,
             Some([10, 1, 1, 20]),
         );
-        d.cdp(&mut sh, l2_ctx(1, PHONE), &cdp::parse(&phone).unwrap());
+        d.cdp(
+            &mut sh,
+            l2_ctx(1, PHONE),
+            &cdp::parse(&phone).unwrap(),
+            None,
+        );
         let dev = sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap();
         assert_eq!((dev.kind, dev.weight), (DeviceKind::Phone, Weight::Sure));
         // Its name as it gives it, not SEP<MAC>; its address in the Management
@@ -754,7 +811,12 @@ mod tests {
         );
         assert!(dev.boot.announced_address && dev.boot.furthest.is_none());
         let router = cdp("wan-rtr1", CdpCapabilities::ROUTER.0, None);
-        d.cdp(&mut sh, l2_ctx(2, SERVER), &cdp::parse(&router).unwrap());
+        d.cdp(
+            &mut sh,
+            l2_ctx(2, SERVER),
+            &cdp::parse(&router).unwrap(),
+            None,
+        );
         let dev = sh.devices.get(&DeviceKey::Mac(SERVER)).unwrap();
         assert_eq!(
             (dev.kind, dev.name.as_deref()),
@@ -768,7 +830,7 @@ mod tests {
             CdpCapabilities::ROUTER.0 | CdpCapabilities::SWITCH.0,
             None,
         );
-        d.cdp(&mut sh, l2_ctx(3, l3), &cdp::parse(&switch).unwrap());
+        d.cdp(&mut sh, l2_ctx(3, l3), &cdp::parse(&switch).unwrap(), None);
         assert!(!sh.devices.contains(&DeviceKey::Mac(l3)));
     }
 
@@ -798,7 +860,7 @@ mod tests {
             .to_vec()
             .unwrap();
             let (mut sh, mut d) = (shared(), Discovery::default());
-            d.lldp(&mut sh, l2_ctx(1, PHONE), &lldp::parse(&pdu).unwrap());
+            d.lldp(&mut sh, l2_ctx(1, PHONE), &lldp::parse(&pdu).unwrap(), None);
             let boot = &sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap().boot;
             assert_eq!(boot.is_running(), running, "{chassis:?}");
             assert_eq!(boot.furthest.is_some(), !running, "{chassis:?}");
@@ -844,7 +906,7 @@ mod tests {
         ] {
             let (mut sh, mut d) = (shared(), Discovery::default());
             let pdu = lldp(class, caps, policy);
-            d.lldp(&mut sh, l2_ctx(1, PHONE), &lldp::parse(&pdu).unwrap());
+            d.lldp(&mut sh, l2_ctx(1, PHONE), &lldp::parse(&pdu).unwrap(), None);
             let got = sh
                 .devices
                 .get(&DeviceKey::Mac(PHONE))
@@ -874,11 +936,59 @@ mod tests {
         a.push(announce(1, 0));
         a.push(announce(2, 1));
         let switch = MacAddr([0xaa; 6]);
-        assert_eq!(a.answer(switch, true), Some(announce(1, 0).mac));
-        assert_eq!(a.answer(switch, true), Some(announce(2, 0).mac));
-        assert_eq!(a.answer(switch, true), None);
+        assert_eq!(
+            a.answer(switch, None, true, |_| false),
+            Some(announce(1, 0).mac)
+        );
+        assert_eq!(
+            a.answer(switch, None, true, |_| false),
+            Some(announce(2, 0).mac)
+        );
+        assert_eq!(a.answer(switch, None, true, |_| false), None);
         // LLDP answers apart from CDP.
-        assert_eq!(a.answer(switch, false), Some(announce(1, 0).mac));
+        assert_eq!(
+            a.answer(switch, None, false, |_| false),
+            Some(announce(1, 0).mac)
+        );
+    }
+
+    #[test]
+    fn a_port_that_authenticated_a_phone_answers_that_phone_first() {
+        let mut a = Announces::default();
+        for i in 1..=3 {
+            a.push(announce(i, 0));
+        }
+        let port = MacAddr([0xaa, 0, 0, 0, 0, 9]);
+        let third = announce(3, 0).mac;
+        assert_eq!(a.answer(port, Some(third), true, |_| false), Some(third));
+        // Answered already: the port's next CDP goes by time, as any other's.
+        assert_eq!(
+            a.answer(port, Some(third), true, |_| false),
+            Some(announce(1, 0).mac)
+        );
+        assert_eq!(
+            a.answer(port, None, true, |_| false),
+            Some(announce(2, 0).mac)
+        );
+        assert_eq!(a.answer(port, None, true, |_| false), None);
+        // LLDP from the same port finds its phone too.
+        assert_eq!(a.answer(port, Some(third), false, |_| false), Some(third));
+    }
+
+    #[test]
+    fn a_switch_mac_of_no_known_port_answers_a_phone_doing_no_802_1x_first() {
+        let mut a = Announces::default();
+        a.push(announce(1, 0));
+        a.push(announce(2, 0));
+        let supplicant = announce(1, 0).mac;
+        let doing_8021x = |m: MacAddr| m == supplicant;
+        let switch = MacAddr([0xaa; 6]);
+        assert_eq!(
+            a.answer(switch, None, true, doing_8021x),
+            Some(announce(2, 0).mac)
+        );
+        // With nobody else waiting, the supplicant is answered all the same.
+        assert_eq!(a.answer(switch, None, true, doing_8021x), Some(supplicant));
     }
 
     #[test]
@@ -886,10 +996,10 @@ mod tests {
         let mut a = Announces::default();
         let phone = announce(1, 0);
         a.push(phone);
-        assert_eq!(a.answer(phone.mac, true), None);
+        assert_eq!(a.answer(phone.mac, None, true, |_| false), None);
         assert!(a.recent(phone.mac, 1_000_000_000, SAME_BOOT_NS));
         a.expire(SWITCH_ANSWER_NS + 1, SWITCH_ANSWER_NS);
-        assert_eq!(a.answer(MacAddr([0xaa; 6]), true), None);
+        assert_eq!(a.answer(MacAddr([0xaa; 6]), None, true, |_| false), None);
         assert!(!a.recent(phone.mac, SWITCH_ANSWER_NS + 1, SAME_BOOT_NS));
     }
 
@@ -906,15 +1016,23 @@ mod tests {
     #[test]
     fn announcements_answer_and_recall_as_a_full_walk_would() {
         // The naive queue: every answer walks from the front.
-        fn naive_answer(q: &mut [Announce], switch: MacAddr, cdp: bool) -> Option<MacAddr> {
-            let a = q.iter_mut().find(|a| {
+        fn naive_answer(
+            q: &mut [Announce],
+            switch: MacAddr,
+            on_port: Option<MacAddr>,
+            cdp: bool,
+        ) -> Option<MacAddr> {
+            let open = |a: &Announce| {
                 a.mac != switch
                     && if cdp {
                         !a.cdp_answered
                     } else {
                         !a.lldp_answered
                     }
-            })?;
+            };
+            let own = q.iter().position(|a| open(a) && Some(a.mac) == on_port);
+            let i = own.or_else(|| q.iter().position(open))?;
+            let a = &mut q[i];
             if cdp {
                 a.cdp_answered = true;
             } else {
@@ -968,8 +1086,9 @@ mod tests {
                     }
                     let switch = MacAddr([0, 0, 0, 0, 0, next(8) as u8]);
                     let cdp = next(2) == 0;
-                    let expected = naive_answer(naive.make_contiguous(), switch, cdp);
-                    assert_eq!(fast.answer(switch, cdp), expected);
+                    let on_port = (next(2) == 0).then(|| MacAddr([0, 0, 0, 0, 0, next(6) as u8]));
+                    let expected = naive_answer(naive.make_contiguous(), switch, on_port, cdp);
+                    assert_eq!(fast.answer(switch, on_port, cdp, |_| false), expected);
                 }
             }
             assert_eq!(fast.queue.len(), naive.len());

@@ -132,7 +132,9 @@ impl Dot1x {
                 }
                 match supplicant {
                     Some(mac) => {
-                        if group {
+                        // The port speaks to its supplicant, to the group address or
+                        // to its MAC.
+                        if group || self.ports.get(&src) != Some(&mac) {
                             self.bind(sh, ctx, src, mac);
                         }
                         let key = DeviceKey::Mac(mac);
@@ -154,6 +156,11 @@ impl Dot1x {
                 }
             }
         }
+    }
+
+    /// The supplicant last heard on the port that sends from `auth`, if it is one.
+    pub fn supplicant_on(&self, auth: MacAddr) -> Option<MacAddr> {
+        self.ports.get(&auth).copied()
     }
 
     /// The switch `switch` answered the discovery of `phone`: it is the phone's port.
@@ -505,5 +512,19 @@ mod tests {
         assert_eq!(auth.identity_requests, 4);
         assert!(!auth.phone_spoke);
         assert!(auth.unauthorised());
+    }
+
+    #[test]
+    fn a_port_speaking_to_a_mac_is_that_devices_port() {
+        let mut sh = shared();
+        let mut d = Dot1x::default();
+        let req = eap(
+            EapCode::REQUEST,
+            typed(EapType::IDENTITY, EapData::Identity(b"")),
+        );
+        assert_eq!(d.supplicant_on(SWITCH), None);
+        feed(&mut d, &mut sh, l2(1, SWITCH, PHONE), &req);
+        // Known before the phone answers: its switch's CDP from that MAC is its own.
+        assert_eq!(d.supplicant_on(SWITCH), Some(PHONE));
     }
 }

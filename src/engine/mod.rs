@@ -214,12 +214,14 @@ impl<'r> Analyzer<'r> {
         match obs {
             Observed::Message(m) => match m {
                 Message::Cdp(p) => {
-                    if let Some((switch, phone)) = self.discovery.cdp(sh, ctx, p) {
+                    let on_port = ctx.src_mac.and_then(|m| self.dot1x.supplicant_on(m));
+                    if let Some((switch, phone)) = self.discovery.cdp(sh, ctx, p, on_port) {
                         self.dot1x.port_of(sh, ctx, switch, phone);
                     }
                 }
                 Message::Lldp(p) => {
-                    if let Some((switch, phone)) = self.discovery.lldp(sh, ctx, p) {
+                    let on_port = ctx.src_mac.and_then(|m| self.dot1x.supplicant_on(m));
+                    if let Some((switch, phone)) = self.discovery.lldp(sh, ctx, p, on_port) {
                         self.dot1x.port_of(sh, ctx, switch, phone);
                     }
                 }

@@ -228,7 +228,82 @@ pub fn varied(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Scenario
             p.faults.extend(extra);
         }
     }
+    // The switch ports' power and VLAN faults from a generator of their own
+    // drawn last: every phone drawn above stays as it was.
+    let mut port_faults = Rng::new(seed ^ 0x90e5_7a7e);
+    for p in &mut sc.phones {
+        let neighbours = variant::of(&p.model, p.protocol).neighbours;
+        let fault = drawn_port_fault(&mut port_faults);
+        // LLDP-MED's VLAN matters to a phone that speaks LLDP only.
+        let heard = match fault {
+            PortFault::LldpVlanDiffers => neighbours == Neighbours::AsSite,
+            _ => neighbours != Neighbours::Wireless,
+        };
+        if p.faults.is_empty() && !p.already_registered && heard {
+            p.port = fault.apply(p.port.take());
+        }
+    }
     sc
+}
+
+/// A switch port fault of the varied fleet. MAB is not among them: a port that knows
+/// no supplicant sends its identity requests to the group address, which in a boot
+/// storm another port's supplicant may have spoken to an instant before (its sample
+/// plays it alone).
+enum PortFault {
+    None,
+    /// The switch has less power left than the phone asks for.
+    PowerDenied,
+    /// LLDP-MED's voice VLAN is not CDP's.
+    LldpVlanDiffers,
+    /// The phone's DHCP runs on a VLAN it was not given.
+    DhcpOnOtherVlan,
+}
+
+impl PortFault {
+    /// The port with the fault. What the switch's CDP and LLDP say is paired with a
+    /// phone by the port's MAC only where the port authenticated it (802.1X), else by
+    /// timing, which simultaneous boots make ambiguous: the power and VLAN faults go
+    /// on ports that authenticate (an open port becomes one).
+    fn apply(self, port: Option<PortSpec>) -> Option<PortSpec> {
+        let authenticating = |port: Option<PortSpec>| {
+            let mut p = port.unwrap_or_default();
+            if p.dot1x.is_none() {
+                p.dot1x = Some(Dot1x::Success);
+            }
+            p
+        };
+        match self {
+            PortFault::None => port,
+            PortFault::PowerDenied => Some(PortSpec {
+                poe_available_mw: Some(7_000),
+                ..authenticating(port)
+            }),
+            PortFault::LldpVlanDiffers => Some(PortSpec {
+                lldp_voice_vlan: Some(LLDP_OTHER_VLAN),
+                ..authenticating(port)
+            }),
+            PortFault::DhcpOnOtherVlan => Some(PortSpec {
+                dhcp_vlan: Some(LLDP_OTHER_VLAN),
+                ..authenticating(port)
+            }),
+        }
+    }
+}
+
+/// The voice VLAN a misconfigured port's LLDP-MED policy (or the phone's own setting)
+/// gives instead of the site's.
+const LLDP_OTHER_VLAN: u16 = 310;
+
+/// A varied fleet phone's port fault: 1 % each a power budget too small, LLDP-MED
+/// giving another voice VLAN than CDP, DHCP on another VLAN; the rest none.
+fn drawn_port_fault(rng: &mut Rng) -> PortFault {
+    match rng.range(0, 99) {
+        0 => PortFault::PowerDenied,
+        1 => PortFault::LldpVlanDiffers,
+        2 => PortFault::DhcpOnOtherVlan,
+        _ => PortFault::None,
+    }
 }
 
 /// A varied fleet phone's switch port: 6 % authenticate by 802.1X, 1 % slowly (the RADIUS

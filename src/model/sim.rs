@@ -617,10 +617,18 @@ impl<'s, W: Write> Sim<'s, W> {
             self.emit(t + MS, &wire::ether_frame(l2, 0x88cc, &pdu))?;
         }
         let d = self.step_span(self.t.switch_answer);
-        self.at(t + d, i, Ev::SwitchAnswers);
-        if let Some(how) = self.port(i).dot1x {
-            self.dot1x(t, i, how)?;
-        }
+        let Some(how) = self.port(i).dot1x else {
+            self.at(t + d, i, Ev::SwitchAnswers);
+            return Ok(());
+        };
+        // A port that authenticates answers from its own MAC, once it has asked the
+        // phone for its identity (an assumption of the model).
+        let asked = self.dot1x(t, i, how)?;
+        self.at(
+            (t + d).max(asked.map_or(0, |a| a + MS)),
+            i,
+            Ev::SwitchAnswers,
+        );
         Ok(())
     }
 
@@ -645,7 +653,8 @@ impl<'s, W: Write> Sim<'s, W> {
     /// `CP-<model>-SEP<MAC>`, EAP-TLS, and its end. The port lets DHCP through from
     /// EAP-Success (the phone's supplicant waits for it), from MAB after the unanswered
     /// identity requests of a phone without one, or never after an EAP-Failure.
-    fn dot1x(&mut self, t: i64, i: usize, how: Dot1x) -> std::io::Result<()> {
+    /// When the port first asked the phone itself for its identity (none under MAB).
+    fn dot1x(&mut self, t: i64, i: usize, how: Dot1x) -> std::io::Result<Option<i64>> {
         let (mac, port) = (self.phones[i].mac, self.port_mac(i));
         let identity = format!("CP-{}-{}", self.spec(i).model, self.phones[i].name);
         let tx_period = self.m.dot1x_tx_period_ms * MS;
@@ -674,7 +683,7 @@ impl<'s, W: Write> Sim<'s, W> {
             if 3 * tx_period >= DOT1X_SLOW_MS * MS {
                 self.phones[i].truth.warn("dot1x-slow");
             }
-            return Ok(());
+            return Ok(None);
         }
         // The RADIUS server answers only the last attempt of a slow port.
         let attempts = if how == Dot1x::SlowSuccess { 3 } else { 1 };
@@ -687,6 +696,7 @@ impl<'s, W: Write> Sim<'s, W> {
         let client_hello = tls_hello(true);
         let server_hello = tls_hello(false);
         let mut attempt_start = at;
+        let mut first_request = None;
         for k in 0..attempts {
             if k > 0 {
                 attempt_start += tx_period;
@@ -701,9 +711,11 @@ impl<'s, W: Write> Sim<'s, W> {
                     id = id.wrapping_add(1);
                 }
                 let bytes = encode::eapol(pdu, id)?;
-                sim.emit(at, &frame(src, dst, &bytes))
+                sim.emit(at, &frame(src, dst, &bytes))?;
+                Ok::<_, std::io::Error>(at)
             };
-            step(self, port, mac, encode::Eapol::RequestIdentity)?;
+            let asked = step(self, port, mac, encode::Eapol::RequestIdentity)?;
+            first_request.get_or_insert(asked);
             step(self, mac, port, encode::Eapol::ResponseIdentity(&identity))?;
             step(
                 self,
@@ -761,14 +773,14 @@ impl<'s, W: Write> Sim<'s, W> {
                     self.emit(at, &frame(src, dst, &bytes))?;
                 }
             }
-            return Ok(());
+            return Ok(first_request);
         }
         let d = self.span(self.m.dot1x_success_to_discover_ms);
         self.phones[i].dhcp_not_before = at + d;
         if at - first >= DOT1X_SLOW_MS * MS {
             self.phones[i].truth.warn("dot1x-slow");
         }
-        Ok(())
+        Ok(first_request)
     }
 
     fn switch_answers(&mut self, t: i64, i: usize) -> std::io::Result<()> {
@@ -785,7 +797,7 @@ impl<'s, W: Write> Sim<'s, W> {
         let voice = (!self.sc.has_fault(i, Fault::NoVoiceVlan)).then_some(site.voice_vlan);
         let port = format!("GigabitEthernet1/0/{}", i % 48 + 1);
         let spec = self.port(i);
-        // A port that authenticates sends from its own MAC (CDP too).
+        // A port that authenticates sends from its own MAC (CDP and LLDP too).
         let src = if spec.dot1x.is_some() {
             self.port_mac(i)
         } else {
@@ -810,7 +822,7 @@ impl<'s, W: Write> Sim<'s, W> {
         if matches!(site.discovery, Discovery::Lldp | Discovery::Both) {
             let pdu = encode::lldp_switch(src, &site.switch_name, &port, lldp_voice)?;
             let l2 = L2 {
-                src: site.switch_mac.0,
+                src,
                 dst: wire::LLDP_MULTICAST,
                 vlan: None,
             };
