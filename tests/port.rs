@@ -250,22 +250,7 @@ fn dhcproto_discover(mac: MacAddr, secs: u16) -> Vec<u8> {
         dhcproto::v4::MessageType::Discover,
     ));
     let payload = dhcproto::Encodable::to_vec(&m).unwrap();
-    wire::udp_frame(
-        L2 {
-            src: mac,
-            dst: wire::BROADCAST,
-            vlan: None,
-        },
-        Endpoint {
-            ip: Ipv4Addr::UNSPECIFIED,
-            port: 68,
-        },
-        Endpoint {
-            ip: Ipv4Addr::BROADCAST,
-            port: 67,
-        },
-        &payload,
-    )
+    wire::dhcp_client_broadcast(mac, None, &payload)
 }
 
 #[test]
@@ -398,24 +383,7 @@ fn a_phone_restarting_over_denied_power_is_an_error_and_a_granted_one_no_finding
         Ipv4Addr::new(10, 1, 1, 2),
     );
     let tftp = TftpOption::Option150(vec![Ipv4Addr::new(10, 1, 1, 5)]);
-    let up = |payload: Vec<u8>| {
-        wire::udp_frame(
-            L2 {
-                src: mac,
-                dst: wire::BROADCAST,
-                vlan: Some(100),
-            },
-            Endpoint {
-                ip: Ipv4Addr::UNSPECIFIED,
-                port: 68,
-            },
-            Endpoint {
-                ip: Ipv4Addr::BROADCAST,
-                port: 67,
-            },
-            &payload,
-        )
-    };
+    let up = |payload: Vec<u8>| wire::dhcp_client_broadcast(mac, Some(100), &payload);
     let down = |payload: Vec<u8>| {
         wire::udp_frame(
             L2 {

@@ -59,30 +59,28 @@ fn push_code(e: &EapPacket<'_>, out: &mut String) {
 /// `eap_type_code`, `identity` (escaped) for Identity, `tls_flags` and
 /// `tls_message_length` for the TLS-based methods.
 pub fn fields(msg: &EapolPdu<'_>, out: &mut Map<String, Value>) {
-    out.insert("version".into(), Value::from(msg.version));
     let ptype = msg.packet_type;
-    out.insert(
-        "packet_type".into(),
-        Value::from(ptype.name().unwrap_or("Unknown")),
+    code_point(
+        out,
+        ("packet_type", "packet_type_code"),
+        ptype.name(),
+        ptype.0,
     );
-    out.insert("packet_type_code".into(), Value::from(ptype.0));
+    out.insert("version".into(), Value::from(msg.version));
     let EapolBody::Eap(e) = &msg.body else {
         return;
     };
-    out.insert(
-        "eap_code".into(),
-        Value::from(e.code.name().unwrap_or("Unknown")),
-    );
-    out.insert("eap_code_value".into(), Value::from(e.code.0));
+    code_point(out, ("eap_code", "eap_code_value"), e.code.name(), e.code.0);
     out.insert("eap_id".into(), Value::from(e.identifier));
     let EapBody::Typed(m) = &e.body else {
         return;
     };
-    out.insert(
-        "eap_type".into(),
-        Value::from(m.eap_type.name().unwrap_or("Unknown")),
+    code_point(
+        out,
+        ("eap_type", "eap_type_code"),
+        m.eap_type.name(),
+        m.eap_type.0,
     );
-    out.insert("eap_type_code".into(), Value::from(m.eap_type.0));
     match m.data {
         EapData::Identity(id) => {
             out.insert("identity".into(), text(id));
@@ -95,6 +93,17 @@ pub fn fields(msg: &EapolPdu<'_>, out: &mut Map<String, Value>) {
         }
         EapData::Other(_) => {}
     }
+}
+
+/// A code point: its name (or `Unknown`) under the first key, its number under the second.
+fn code_point(
+    out: &mut Map<String, Value>,
+    (name_key, code_key): (&str, &str),
+    name: Option<&str>,
+    code: u8,
+) {
+    out.insert(name_key.into(), Value::from(name.unwrap_or("Unknown")));
+    out.insert(code_key.into(), Value::from(code));
 }
 
 #[cfg(test)]

@@ -627,6 +627,26 @@ mod tests {
         .unwrap()
     }
 
+    /// `d` hears CDP `bytes` at second `secs` from `src`; the pair a switch answer makes.
+    fn heard_cdp(
+        d: &mut Discovery,
+        sh: &mut Shared<'_>,
+        (secs, src): (i64, MacAddr),
+        bytes: &[u8],
+    ) -> Option<(MacAddr, MacAddr)> {
+        d.cdp(sh, l2_ctx(secs, src), &cdp::parse(bytes).unwrap(), None)
+    }
+
+    /// `d` hears LLDP `bytes` at second `secs` from `src`; the pair a switch answer makes.
+    fn heard_lldp(
+        d: &mut Discovery,
+        sh: &mut Shared<'_>,
+        (secs, src): (i64, MacAddr),
+        bytes: &[u8],
+    ) -> Option<(MacAddr, MacAddr)> {
+        d.lldp(sh, l2_ctx(secs, src), &lldp::parse(bytes).unwrap(), None)
+    }
+
     /// The PoE events of `key`'s timeline: (grant, protocol, mW).
     fn poe_of(sh: &Shared<'_>, key: &DeviceKey) -> Vec<(bool, DiscoveryProto, u32)> {
         sh.devices.get(key).map_or_else(Vec::new, |d| {
@@ -651,26 +671,11 @@ mod tests {
             encode::cdp_phone_power("SEP001B54AA0001", "Cisco IP Phone 8851", "x", 12_900).unwrap();
         let answer =
             encode::cdp_switch_power("access-sw1", "Gi1/0/3", 10, Some(100), 7_000).unwrap();
-        d.cdp(
-            &mut sh,
-            l2_ctx(1, PHONE),
-            &cdp::parse(&phone).unwrap(),
-            None,
-        );
-        let paired = d.cdp(
-            &mut sh,
-            l2_ctx(2, switch),
-            &cdp::parse(&answer).unwrap(),
-            None,
-        );
+        heard_cdp(&mut d, &mut sh, (1, PHONE), &phone);
+        let paired = heard_cdp(&mut d, &mut sh, (2, switch), &answer);
         assert_eq!(paired, Some((switch, PHONE)));
         // The phone's next CDP asks the same: said once.
-        d.cdp(
-            &mut sh,
-            l2_ctx(3, PHONE),
-            &cdp::parse(&phone).unwrap(),
-            None,
-        );
+        heard_cdp(&mut d, &mut sh, (3, PHONE), &phone);
         let key = DeviceKey::Mac(PHONE);
         assert_eq!(
             poe_of(&sh, &key),
@@ -717,12 +722,7 @@ mod tests {
         }
         .to_vec()
         .unwrap();
-        d.lldp(
-            &mut sh,
-            l2_ctx(1, PHONE),
-            &lldp::parse(&phone).unwrap(),
-            None,
-        );
+        heard_lldp(&mut d, &mut sh, (1, PHONE), &phone);
         // The switch: a PSE's Power via MDI with the 802.3at fields, echoing 12.9 W
         // asked and allocating 7.0 W, and its voice policy.
         let mdi = Dot3MdiPower {
@@ -767,12 +767,7 @@ mod tests {
         }
         .to_vec()
         .unwrap();
-        d.lldp(
-            &mut sh,
-            l2_ctx(2, switch),
-            &lldp::parse(&answer).unwrap(),
-            None,
-        );
+        heard_lldp(&mut d, &mut sh, (2, switch), &answer);
         let key = DeviceKey::Mac(PHONE);
         assert_eq!(
             poe_of(&sh, &key),
@@ -795,12 +790,7 @@ mod tests {
             CdpCapabilities::HOST.0 | CdpCapabilities::VOIP_PHONE.0,
             Some([10, 1, 1, 20]),
         );
-        d.cdp(
-            &mut sh,
-            l2_ctx(1, PHONE),
-            &cdp::parse(&phone).unwrap(),
-            None,
-        );
+        heard_cdp(&mut d, &mut sh, (1, PHONE), &phone);
         let dev = sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap();
         assert_eq!((dev.kind, dev.weight), (DeviceKind::Phone, Weight::Sure));
         // Its name as it gives it, not SEP<MAC>; its address in the Management
@@ -811,12 +801,7 @@ mod tests {
         );
         assert!(dev.boot.announced_address && dev.boot.furthest.is_none());
         let router = cdp("wan-rtr1", CdpCapabilities::ROUTER.0, None);
-        d.cdp(
-            &mut sh,
-            l2_ctx(2, SERVER),
-            &cdp::parse(&router).unwrap(),
-            None,
-        );
+        heard_cdp(&mut d, &mut sh, (2, SERVER), &router);
         let dev = sh.devices.get(&DeviceKey::Mac(SERVER)).unwrap();
         assert_eq!(
             (dev.kind, dev.name.as_deref()),
@@ -830,7 +815,7 @@ mod tests {
             CdpCapabilities::ROUTER.0 | CdpCapabilities::SWITCH.0,
             None,
         );
-        d.cdp(&mut sh, l2_ctx(3, l3), &cdp::parse(&switch).unwrap(), None);
+        heard_cdp(&mut d, &mut sh, (3, l3), &switch);
         assert!(!sh.devices.contains(&DeviceKey::Mac(l3)));
     }
 
@@ -860,7 +845,7 @@ mod tests {
             .to_vec()
             .unwrap();
             let (mut sh, mut d) = (shared(), Discovery::default());
-            d.lldp(&mut sh, l2_ctx(1, PHONE), &lldp::parse(&pdu).unwrap(), None);
+            heard_lldp(&mut d, &mut sh, (1, PHONE), &pdu);
             let boot = &sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap().boot;
             assert_eq!(boot.is_running(), running, "{chassis:?}");
             assert_eq!(boot.furthest.is_some(), !running, "{chassis:?}");
@@ -906,7 +891,7 @@ mod tests {
         ] {
             let (mut sh, mut d) = (shared(), Discovery::default());
             let pdu = lldp(class, caps, policy);
-            d.lldp(&mut sh, l2_ctx(1, PHONE), &lldp::parse(&pdu).unwrap(), None);
+            heard_lldp(&mut d, &mut sh, (1, PHONE), &pdu);
             let got = sh
                 .devices
                 .get(&DeviceKey::Mac(PHONE))

@@ -921,7 +921,7 @@ impl<'s, W: Write> Sim<'s, W> {
 
     fn client_broadcast(&self, i: usize, payload: &[u8]) -> Vec<u8> {
         let p = &self.phones[i];
-        dhcp_broadcast(p.mac, p.vlan, payload)
+        wire::dhcp_client_broadcast(p.mac, p.vlan, payload)
     }
 
     fn server_to_client(&self, i: usize, yiaddr: Ipv4Addr, payload: &[u8]) -> Vec<u8> {
@@ -2305,7 +2305,10 @@ impl<'s, W: Write> Sim<'s, W> {
             };
             let xid = self.flood_rng.next_u64() as u32;
             let discover = encode::dhcp_flood(client, xid, encode::DhcpClientKind::Discover);
-            self.emit(at, &dhcp_broadcast(source, Some(vlan), &discover))?;
+            self.emit(
+                at,
+                &wire::dhcp_client_broadcast(source, Some(vlan), &discover),
+            )?;
             // The server offers an address while its scope has one (the flood's VLAN
             // is the voice VLAN's scope; any other is never short).
             let offered = if vlan == site.voice_vlan {
@@ -2365,7 +2368,10 @@ impl<'s, W: Write> Sim<'s, W> {
                         server: site.dhcp_server,
                     },
                 );
-                self.emit(at + d2, &dhcp_broadcast(source, Some(vlan), &request))?;
+                self.emit(
+                    at + d2,
+                    &wire::dhcp_client_broadcast(source, Some(vlan), &request),
+                )?;
                 let d3 = d2 + self.flood_rng.range(2, 30) * MS;
                 let ack = answer(encode::DhcpServerKind::Ack);
                 self.emit(at + d3, &wire::udp_frame(l2, server, to, &ack))?;
@@ -2443,7 +2449,7 @@ impl<'s, W: Write> Sim<'s, W> {
         match ev {
             Ev::PcBoot => {
                 let m = encode::dhcp_pc(mac, xid, encode::DhcpClientKind::Discover);
-                self.emit(t, &dhcp_broadcast(mac, None, &m))?;
+                self.emit(t, &wire::dhcp_client_broadcast(mac, None, &m))?;
                 let d = self.jitter(5, 30);
                 self.at(t + d, self.phones.len() + pc, Ev::PcNext(1));
             }
@@ -2485,7 +2491,7 @@ impl<'s, W: Write> Sim<'s, W> {
                                 server: self.sc.site.dhcp_server,
                             },
                         );
-                        self.emit(t, &dhcp_broadcast(mac, None, &m))?;
+                        self.emit(t, &wire::dhcp_client_broadcast(mac, None, &m))?;
                     }
                     3 => {
                         let m = encode::dhcp_server(
@@ -2561,26 +2567,6 @@ pub fn flood_mac(seed: u64, k: u64) -> MacAddr {
     x = x.wrapping_mul(0x9e37_79b9_7f4a_7c15) & BITS;
     let b = x.to_be_bytes();
     MacAddr([(b[2] << 2) | 0x02, b[3], b[4], b[5], b[6], b[7]])
-}
-
-/// A DHCP client's broadcast from 0.0.0.0:68 to 255.255.255.255:67.
-fn dhcp_broadcast(mac: MacAddr, vlan: Option<u16>, payload: &[u8]) -> Vec<u8> {
-    wire::udp_frame(
-        L2 {
-            src: mac,
-            dst: wire::BROADCAST,
-            vlan,
-        },
-        Endpoint {
-            ip: Ipv4Addr::UNSPECIFIED,
-            port: 68,
-        },
-        Endpoint {
-            ip: Ipv4Addr::BROADCAST,
-            port: 67,
-        },
-        payload,
-    )
 }
 
 /// The load the configuration names for a protocol.

@@ -98,6 +98,26 @@ fn vlan_id(v: u16) -> VlanId {
     VlanId::try_new(v & 0x0fff).expect("a 12-bit VLAN id is always valid")
 }
 
+/// A DHCP client's broadcast from 0.0.0.0:68 to 255.255.255.255:67.
+pub fn dhcp_client_broadcast(mac: MacAddr, vlan: Option<u16>, payload: &[u8]) -> Vec<u8> {
+    udp_frame(
+        L2 {
+            src: mac,
+            dst: BROADCAST,
+            vlan,
+        },
+        Endpoint {
+            ip: Ipv4Addr::UNSPECIFIED,
+            port: 68,
+        },
+        Endpoint {
+            ip: Ipv4Addr::BROADCAST,
+            port: 67,
+        },
+        payload,
+    )
+}
+
 /// A UDP datagram in a (tagged) Ethernet frame.
 pub fn udp_frame(l2: L2, src: Endpoint, dst: Endpoint, payload: &[u8]) -> Vec<u8> {
     let eth = PacketBuilder::ethernet2(l2.src.0, l2.dst.0);
