@@ -588,17 +588,35 @@ mod tests {
         .unwrap()
     }
 
-    fn lldp(class: MedDeviceClass, caps: u16, voice_policy: bool) -> Vec<u8> {
+    /// An LLDP PDU from `chassis`'s port `port` (subtype, id): those TLVs, a TTL of
+    /// 120 s, then `rest`.
+    fn lldp_pdu<'a>(
+        chassis: &'a MacAddr,
+        port: (LldpPortIdSubtype, &'a [u8]),
+        rest: Vec<LldpTlv<'a>>,
+    ) -> Vec<u8> {
         let mut tlvs = vec![
             LldpTlv::ChassisId {
                 subtype: LldpChassisIdSubtype::MAC_ADDRESS,
-                id: &PHONE.0,
+                id: &chassis.0,
             },
             LldpTlv::PortId {
-                subtype: LldpPortIdSubtype::LOCALLY_ASSIGNED,
-                id: b"1",
+                subtype: port.0,
+                id: port.1,
             },
             LldpTlv::Ttl(120),
+        ];
+        tlvs.extend(rest);
+        LldpPdu {
+            tlvs,
+            truncated: false,
+        }
+        .to_vec()
+        .unwrap()
+    }
+
+    fn lldp(class: MedDeviceClass, caps: u16, voice_policy: bool) -> Vec<u8> {
+        let mut tlvs = vec![
             LldpTlv::SystemName(b"HOST-1"),
             LldpTlv::Capabilities {
                 system: LldpCapabilities(caps),
@@ -619,12 +637,7 @@ mod tests {
                 dscp: 0,
             }));
         }
-        LldpPdu {
-            tlvs,
-            truncated: false,
-        }
-        .to_vec()
-        .unwrap()
+        lldp_pdu(&PHONE, (LldpPortIdSubtype::LOCALLY_ASSIGNED, b"1"), tlvs)
     }
 
     /// `d` hears CDP `bytes` at second `secs` from `src`; the pair a switch answer makes.
@@ -695,17 +708,10 @@ mod tests {
         let (mut sh, mut d) = (shared(), Discovery::default());
         let switch = MacAddr([0, 0x1e, 0x4a, 0x10, 0, 1]);
         // The phone: LLDP-MED class III, Extended Power-via-MDI of a PD, 12.9 W.
-        let phone = LldpPdu {
-            tlvs: vec![
-                LldpTlv::ChassisId {
-                    subtype: LldpChassisIdSubtype::MAC_ADDRESS,
-                    id: &PHONE.0,
-                },
-                LldpTlv::PortId {
-                    subtype: LldpPortIdSubtype::LOCALLY_ASSIGNED,
-                    id: b"1",
-                },
-                LldpTlv::Ttl(120),
+        let phone = lldp_pdu(
+            &PHONE,
+            (LldpPortIdSubtype::LOCALLY_ASSIGNED, b"1"),
+            vec![
                 LldpTlv::SystemName(b"SEP001B54AA0001"),
                 LldpTlv::MedCapabilities {
                     capabilities: MedCapabilities(MedCapabilities::CAPABILITIES.0),
@@ -718,10 +724,7 @@ mod tests {
                     power_dw: 129,
                 }),
             ],
-            truncated: false,
-        }
-        .to_vec()
-        .unwrap();
+        );
         heard_lldp(&mut d, &mut sh, (1, PHONE), &phone);
         // The switch: a PSE's Power via MDI with the 802.3at fields, echoing 12.9 W
         // asked and allocating 7.0 W, and its voice policy.
@@ -738,17 +741,10 @@ mod tests {
                 bt: None,
             }),
         };
-        let answer = LldpPdu {
-            tlvs: vec![
-                LldpTlv::ChassisId {
-                    subtype: LldpChassisIdSubtype::MAC_ADDRESS,
-                    id: &switch.0,
-                },
-                LldpTlv::PortId {
-                    subtype: LldpPortIdSubtype::INTERFACE_NAME,
-                    id: b"Gi1/0/3",
-                },
-                LldpTlv::Ttl(120),
+        let answer = lldp_pdu(
+            &switch,
+            (LldpPortIdSubtype::INTERFACE_NAME, b"Gi1/0/3"),
+            vec![
                 LldpTlv::MedCapabilities {
                     capabilities: MedCapabilities(MedCapabilities::CAPABILITIES.0),
                     class: MedDeviceClass::NETWORK_CONNECTIVITY,
@@ -763,10 +759,7 @@ mod tests {
                     dscp: 46,
                 }),
             ],
-            truncated: false,
-        }
-        .to_vec()
-        .unwrap();
+        );
         heard_lldp(&mut d, &mut sh, (2, switch), &answer);
         let key = DeviceKey::Mac(PHONE);
         assert_eq!(
