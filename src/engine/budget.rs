@@ -148,11 +148,16 @@ impl Devices {
     /// (counted).
     pub fn grow(&mut self, key: &DeviceKey, ev: Event, record: impl FnOnce(&mut Device, Event)) {
         // One lookup unless room must be made.
-        let Some(dev) = self.table.get(key) else {
+        let Some(dev) = self.table.get_mut(key) else {
             return;
         };
         let growth = dev.growth_bound(&ev);
-        if self.bytes + growth > self.max_bytes && !self.make_room_for(key, &ev, growth) {
+        if self.bytes + growth <= self.max_bytes {
+            record(dev, ev);
+            recharge(&mut self.bytes, dev);
+            return;
+        }
+        if !self.make_room_for(key, &ev, growth) {
             // Unless the device itself made the room (it was the oldest unconfirmed).
             if self.table.contains_key(key) {
                 self.stats.events_dropped += 1;
