@@ -428,6 +428,7 @@ fn apply_state(dev: &mut Device, ev: &Event) {
             }
         }
         EventKind::RegisterAck { proto, cm } => {
+            registration_kept(boot, *cm, ev.ts_ns, true);
             boot.protocol = Some(*proto);
             boot.registered = true;
             boot.unregistered = None;
@@ -461,6 +462,9 @@ fn apply_state(dev: &mut Device, ev: &Event) {
             }
         }
         EventKind::Keepalive { proto, cm } => {
+            if boot.steady.is_none() {
+                registration_kept(boot, *cm, ev.ts_ns, false);
+            }
             boot.unregistered = None;
             if !boot.registered {
                 boot.registered = true;
@@ -473,6 +477,14 @@ fn apply_state(dev: &mut Device, ev: &Event) {
             }
         }
         EventKind::KeepaliveAck { cm } => {
+            if boot.steady.is_none() {
+                registration_kept(boot, *cm, ev.ts_ns, true);
+            }
+            if let Some(s) = boot.steady.as_deref_mut().filter(|s| s.cm == *cm) {
+                s.answers_seen = true;
+                s.pending = None;
+                s.misses = 0;
+            }
             boot.unregistered = None;
             if !boot.registered {
                 boot.registered = true;
@@ -493,6 +505,9 @@ fn apply_state(dev: &mut Device, ev: &Event) {
         // Only a registered phone is in calls: registered before, when its
         // registration is not in the capture.
         EventKind::SipCall { cm, .. } => {
+            if boot.steady.is_none() {
+                registration_kept(boot, *cm, ev.ts_ns, false);
+            }
             boot.unregistered = None;
             if !boot.registered {
                 boot.registered = true;
@@ -501,9 +516,72 @@ fn apply_state(dev: &mut Device, ev: &Event) {
                 boot.protocol.get_or_insert(Signalling::Sip);
             }
         }
-        EventKind::Alarm { text } => boot.alarm = Some(text.clone()),
+        EventKind::Alarm { text } => {
+            boot.alarm = Some(text.clone());
+            // Once registered, an alarm is the phone's account of losing it (it sends one
+            // as it registers again).
+            if let Some(s) = boot.steady.as_deref_mut().filter(|_| boot.registered) {
+                s.phone_says = Some(last_failure(text).into());
+            }
+        }
+        EventKind::KeepaliveMissed { misses, .. } => {
+            if let Some(s) = boot.steady.as_deref_mut() {
+                s.misses = *misses;
+                s.misses_total = s.misses_total.saturating_add(1);
+                s.pending = None;
+            }
+        }
+        EventKind::RegistrationLost { cm, cause, .. } => {
+            if let Some(s) = boot.steady.as_deref_mut() {
+                s.lost = Some((ev.ts_ns, *cause, *cm));
+                s.last_cause = Some((*cause, *cm));
+                s.losses = s.losses.saturating_add(1);
+                s.pending = None;
+                s.refresh_due = None;
+            }
+        }
         EventKind::Malformed { .. } => {}
         EventKind::Cut { .. } => boot.cut_since_progress += 1,
+    }
+}
+
+/// A registration accepted with `cm` at `ts_ns` (`answered`: the call manager's side is
+/// in the capture), or seen kept alive: the state that follows it is made, or, after a
+/// loss, the outage ends. A frozen boot makes none.
+fn registration_kept(boot: &mut super::device::Boot, cm: IpAddr, ts_ns: i64, answered: bool) {
+    use super::device::Steady;
+    if boot.steady.is_none() && !boot.frozen {
+        boot.steady = Some(Box::new(Steady::new(cm, 0)));
+    }
+    let Some(s) = boot.steady.as_deref_mut() else {
+        return;
+    };
+    if let Some((since, _, _)) = s.lost.take() {
+        let outage = ts_ns.saturating_sub(since).max(0);
+        s.outage_total_ns = s.outage_total_ns.saturating_add(outage);
+        s.outage_longest_ns = s.outage_longest_ns.max(outage);
+    }
+    s.cm = cm;
+    s.pending = None;
+    s.misses = 0;
+    s.refresh_due = None;
+    s.reset_asked = false;
+    s.answers_seen |= answered;
+}
+
+/// The phone's own word for its last failure in an alarm text: its `Last=` value
+/// (`Name=SEP… Load=… Last=KeepaliveTO`, a SIP `Reason`'s `…Last=cm-closed-tcp"`), else
+/// the whole text.
+fn last_failure(text: &str) -> &str {
+    match text.find("Last=") {
+        Some(at) => {
+            let rest = text.get(at..).unwrap_or(text);
+            let end = rest
+                .find(|c: char| c.is_whitespace() || c == '"' || c == ';' || c == '\\')
+                .unwrap_or(rest.len());
+            rest.get(..end).unwrap_or(rest)
+        }
+        None => text,
     }
 }
 
