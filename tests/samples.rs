@@ -506,3 +506,74 @@ fn a_fleet_is_written_in_time_order_with_every_phone_accounted_for() {
         .count();
     assert!(registered > 150 && registered < 200, "{registered}");
 }
+
+/// A registration lost after it was accepted: the model's outcome for each sample, and
+/// what the analyzer says of it (the phone's own reason, how often a flapping phone was
+/// lost).
+#[test]
+fn registrations_lost_after_they_were_accepted_have_their_outcome() {
+    use crate::common::{analyze, sample_path};
+    let expected = |name: &str| -> serde_json::Value {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("samples")
+            .join(name)
+            .join("expected.json");
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    for (name, status, stage, severity, says) in [
+        (
+            "registration-lost-keepalive",
+            "stalled",
+            Some("registration"),
+            rules::Severity::Error,
+            "3 keepalive(s) in a row unanswered",
+        ),
+        (
+            "registration-lost-and-back",
+            "registered",
+            None,
+            rules::Severity::Warning,
+            "the phone says Last=KeepaliveTO) and registered again with 10.1.1.11",
+        ),
+        (
+            "registration-flapping",
+            "registered",
+            None,
+            rules::Severity::Warning,
+            "lost 3 times, back 3",
+        ),
+        (
+            "sip-refresh-rejected",
+            "registered",
+            None,
+            rules::Severity::Warning,
+            "a REGISTER refresh was refused (503)",
+        ),
+    ] {
+        let e = &expected(name)["phones"][0];
+        assert_eq!(
+            (e["status"].as_str(), e["stalled_stage"].as_str()),
+            (Some(status), stage),
+            "{name}"
+        );
+        assert_eq!(
+            e["findings"],
+            serde_json::json!(["registration-lost"]),
+            "{name}"
+        );
+        let report = analyze(&sample_path(name));
+        let phone = &report.phones[0];
+        let lost: Vec<_> = phone
+            .findings
+            .iter()
+            .filter(|f| f.code == "registration-lost")
+            .collect();
+        assert_eq!(lost.len(), 1, "{name}: {:?}", phone.findings);
+        assert_eq!(lost[0].severity, severity, "{name}");
+        assert!(
+            lost[0].message.contains(says),
+            "{name}: {}",
+            lost[0].message
+        );
+    }
+}

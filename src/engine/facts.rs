@@ -786,8 +786,10 @@ pub const DERIVED: &[Derived] = &[
 /// finding's message, `None` for a single loss not back.
 fn outages(s: &super::device::Steady, end_ns: i64) -> Option<String> {
     let current = s.lost.map_or(0, |(since, _, _)| (end_ns - since).max(0));
-    let total = s.outage_total_ns.saturating_add(current) / 1_000_000_000;
-    let longest = s.outage_longest_ns.max(current) / 1_000_000_000;
+    // Seconds to the tenth: a phone back at once is out for less than one.
+    let secs = |ns: i64| format!("{:.1}", ns as f64 / 1e9);
+    let total = secs(s.outage_total_ns.saturating_add(current));
+    let longest = secs(s.outage_longest_ns.max(current));
     let back = s.losses - u32::from(s.lost.is_some());
     match (s.losses, back) {
         (0, _) | (1, 0) => None,

@@ -456,6 +456,10 @@ fn apply_state(dev: &mut Device, ev: &Event) {
             }
         }
         EventKind::RegisterChallenge { cm, .. } => {
+            // A refresh answered by a challenge: the one with credentials follows.
+            if let Some(s) = boot.steady.as_deref_mut() {
+                s.refresh_due = None;
+            }
             boot.challenge_pending = true;
             if let Some(c) = boot.cm_mut(*cm, ev.frame) {
                 c.registers_unanswered = 0;

@@ -18,7 +18,7 @@ use super::shared::{Ctx, Shared};
 use super::text::{clean, key_text, MAX_TEXT, MAX_TEXT_BYTES};
 use crate::attribution::mac_in_name;
 use crate::link::MacAddr;
-use crate::timeline::{EventKind, Signalling};
+use crate::timeline::{EventKind, LossCause, Signalling};
 use crate::FastMap;
 
 /// A SIP REGISTER waiting for its final answer, keyed by Call-ID and the address
@@ -174,7 +174,20 @@ impl Sip {
                 unregister: expires == Some(0),
             },
         };
+        let refused = !matches!(status, 200..=299 | 401 | 407) && expires != Some(0);
         sh.emit(&owner, ctx, ev, false);
+        // A refresh refused while registered: the registration is lost.
+        let holding = sh.devices.get(&owner).is_some_and(|d| {
+            d.boot.registered
+                && d.boot
+                    .steady
+                    .as_deref()
+                    .is_some_and(|s| s.answers_seen && s.lost.is_none() && s.cm == cm)
+        });
+        if refused && holding {
+            let cause = LossCause::RefreshRejected(status);
+            super::sccp::lose(sh, &owner, ctx, cm, cause);
+        }
     }
 
     fn register(
@@ -249,8 +262,11 @@ impl Sip {
             };
             sh.emit(&key, ctx, ev, false);
         }
-        let tx_key: (Box<str>, IpAddr) = (key_text(call_id), f.src);
         let cseq = m.cseq().map(|(n, _)| n);
+        if expires != Some(0) {
+            refresh_sent(sh, &key, ctx, f.dst);
+        }
+        let tx_key: (Box<str>, IpAddr) = (key_text(call_id), f.src);
         let mut renewed = false;
         let room = self.transactions.len() < sh.max_transactions;
         match self.transactions.get_mut(&tx_key) {
@@ -314,6 +330,38 @@ fn key_name(key: &DeviceKey) -> String {
     match key {
         DeviceKey::Name(n) => n.to_string(),
         DeviceKey::Mac(m) => m.to_string(),
+    }
+}
+
+/// A REGISTER (not a de-registration) of `key` to `cm`: once registered, with the call
+/// manager's answers in the capture, a refresh waits for its answer until Timer F (the
+/// model's `sip_timer_f_ms`, RFC 3261's 64×T1); one still unanswered when the phone
+/// sends another past that time lost the registration. Only the loss is an event.
+fn refresh_sent(sh: &mut Shared<'_>, key: &DeviceKey, ctx: Ctx, cm: IpAddr) {
+    let timer_f_ns = sh
+        .rules
+        .sequence
+        .model_timing()
+        .map_or(32_000, |m| m.sip_timer_f_ms)
+        .saturating_mul(1_000_000);
+    let Some(dev) = sh.devices.get_mut(key) else {
+        return;
+    };
+    let registered = dev.boot.registered;
+    let Some(s) = dev.boot.steady.as_deref_mut() else {
+        return;
+    };
+    if !registered || !s.answers_seen || s.lost.is_some() {
+        return;
+    }
+    match s.refresh_due {
+        Some(due) if due <= ctx.ts_ns => {
+            let had = s.cm;
+            super::sccp::lose(sh, key, ctx, had, LossCause::RefreshUnanswered);
+        }
+        Some(_) => {}
+        None if s.cm == cm => s.refresh_due = Some(ctx.ts_ns.saturating_add(timer_f_ns)),
+        None => {}
     }
 }
 
