@@ -577,3 +577,39 @@ fn registrations_lost_after_they_were_accepted_have_their_outcome() {
         );
     }
 }
+
+/// A SIP registrar's refinements: credentials refused after the challenge is a
+/// rejection that says so; a 423 retried with the `Min-Expires` asked for is no fault.
+#[test]
+fn sip_credentials_refused_and_a_423_retried_have_their_outcome() {
+    use crate::common::{analyze, sample_path};
+    let report = analyze(&sample_path("sip-credentials-rejected"));
+    let phone = &report.phones[0];
+    let rejected = phone
+        .findings
+        .iter()
+        .find(|f| f.code == "register-rejected")
+        .expect("register-rejected");
+    assert!(
+        rejected.message.contains("credentials"),
+        "{}",
+        rejected.message
+    );
+    let report = analyze(&sample_path("sip-423-min-expires"));
+    let phone = &report.phones[0];
+    assert_eq!(phone.status, bootscope::report::Status::Registered);
+    assert!(
+        phone
+            .findings
+            .iter()
+            .all(|f| f.severity == rules::Severity::Info),
+        "{:?}",
+        phone.findings
+    );
+    let text: Vec<&str> = phone.timeline.iter().map(|e| e.event.as_str()).collect();
+    assert!(
+        text.iter()
+            .any(|t| t.contains("423") && t.contains("Min-Expires: 7200")),
+        "{text:?}"
+    );
+}

@@ -37,6 +37,9 @@ struct Transaction {
     first_ns: i64,
     /// A final answer was seen.
     answered: bool,
+    /// It carried credentials (Authorization / Proxy-Authorization): it answers a
+    /// challenge.
+    credentials: bool,
 }
 
 impl Transaction {
@@ -49,6 +52,7 @@ impl Transaction {
             sends: 1,
             first_ns: ts_ns,
             answered: false,
+            credentials: false,
         }
     }
 
@@ -153,8 +157,21 @@ impl Sip {
         };
         tx.last_ns = ctx.ts_ns;
         tx.answered = true;
-        let (owner, expires) = (tx.owner.clone(), tx.expires);
+        let (owner, expires, credentials) = (tx.owner.clone(), tx.expires, tx.credentials);
         let cm = f.src;
+        // Challenged again after answering a challenge with credentials (a stale nonce
+        // aside): the credentials are refused.
+        let challenged = sh
+            .devices
+            .get(&owner)
+            .is_some_and(|d| d.boot.challenge_pending);
+        let stale = m
+            .www_authenticate()
+            .or_else(|| m.proxy_authenticate())
+            .and_then(|c| c.param("stale"))
+            .is_some_and(|v| v.trim_matches('"').eq_ignore_ascii_case("true"));
+        let credentials_refused =
+            matches!(status, 401 | 407) && credentials && challenged && !stale;
         let ev = match status {
             // A de-registration accepted: the phone is no longer registered.
             200..=299 if expires == Some(0) => EventKind::Unregistered {
@@ -165,16 +182,17 @@ impl Sip {
                 proto: Signalling::Sip,
                 cm,
             },
-            401 | 407 => EventKind::RegisterChallenge { cm, code: status },
+            401 | 407 if !credentials_refused => EventKind::RegisterChallenge { cm, code: status },
             _ => EventKind::RegisterReject {
                 proto: Signalling::Sip,
                 cm,
                 code: status,
-                reason: clean(m.reason_phrase().unwrap_or_default()).into(),
+                reason: refusal_reason(m, status, credentials_refused).into(),
                 unregister: expires == Some(0),
             },
         };
-        let refused = !matches!(status, 200..=299 | 401 | 407) && expires != Some(0);
+        // 423 asks for a longer period, which the phone's next REGISTER gives: no loss.
+        let refused = !matches!(status, 200..=299 | 401 | 407 | 423) && expires != Some(0);
         sh.emit(&owner, ctx, ev, false);
         // A refresh refused while registered: the registration is lost.
         let holding = sh.devices.get(&owner).is_some_and(|d| {
@@ -269,6 +287,7 @@ impl Sip {
         let tx_key: (Box<str>, IpAddr) = (key_text(call_id), f.src);
         let mut renewed = false;
         let room = self.transactions.len() < sh.max_transactions;
+        let credentials = m.authorization().is_some() || m.proxy_authorization().is_some();
         match self.transactions.get_mut(&tx_key) {
             Some(tx) if tx.cseq == cseq => {
                 tx.sends += 1;
@@ -277,9 +296,11 @@ impl Sip {
             Some(tx) => {
                 renewed = tx.renewed_unseen(cseq, ctx.ts_ns);
                 *tx = Transaction::new(key.clone(), expires, cseq, ctx.ts_ns);
+                tx.credentials = credentials;
             }
             None if room => {
-                let tx = Transaction::new(key.clone(), expires, cseq, ctx.ts_ns);
+                let mut tx = Transaction::new(key.clone(), expires, cseq, ctx.ts_ns);
+                tx.credentials = credentials;
                 self.transactions.insert(tx_key, tx);
             }
             None => sh.transactions_evicted += 1,
@@ -331,6 +352,27 @@ fn key_name(key: &DeviceKey) -> String {
         DeviceKey::Name(n) => n.to_string(),
         DeviceKey::Mac(m) => m.to_string(),
     }
+}
+
+/// The words of a refusal of a REGISTER, escaped: the reason phrase, what the call
+/// manager adds (a `Warning:` header, the `Min-Expires` a 423 asks for), and for a
+/// challenge repeated after the credentials, that they are refused.
+fn refusal_reason(m: &sip::SipMessage<'_>, status: u16, credentials_refused: bool) -> String {
+    let mut reason = m.reason_phrase().unwrap_or_default().to_owned();
+    if credentials_refused {
+        reason.push_str(
+            " again to the REGISTER with credentials: the user name or password is refused",
+        );
+    }
+    if status == 423 {
+        if let Some(min) = m.header("Min-Expires") {
+            reason.push_str(&format!(" (Min-Expires: {})", min.trim()));
+        }
+    }
+    if let Some(w) = m.header("Warning") {
+        reason.push_str(&format!(" (Warning: {})", w.trim()));
+    }
+    clean(&reason)
 }
 
 /// A REGISTER (not a de-registration) of `key` to `cm`: once registered, with the call
@@ -704,5 +746,109 @@ mod tests {
         assert_eq!(dev.ip, None, "the sender's address is the call manager's");
         assert_eq!(dev.boot.registered_cm, Some(ip(10)));
         assert_eq!(sh.devices.iter().count(), 1);
+    }
+
+    const AGENT: &str = "User-Agent: Cisco-CP8841/14.1\r\n";
+    const AUTH: &str = "Authorization: Digest username=\"1001\", realm=\"ccmsipline\", \
+                        nonce=\"abc\", uri=\"sip:10.1.1.10\", response=\"00\"\r\n";
+
+    fn reject_of(sh: &Shared<'_>) -> Option<(u16, String)> {
+        let dev = sh.devices.get(&DeviceKey::Mac(PHONE))?;
+        dev.boot.reject.as_ref().map(|r| (r.0, r.1.to_string()))
+    }
+
+    #[test]
+    fn a_challenge_again_after_the_credentials_refuses_them_and_a_first_one_does_not() {
+        let (mut sh, mut s) = (shared(), Sip::default());
+        let with_auth = format!("{AGENT}{AUTH}");
+        run(&mut s, &mut sh, 1, &register_with(1, DEVICE, AGENT), true);
+        run(&mut s, &mut sh, 2, &answer_to(1, 401, ""), false);
+        assert_eq!(reject_of(&sh), None, "a first challenge is a wait");
+        run(
+            &mut s,
+            &mut sh,
+            3,
+            &register_with(2, DEVICE, &with_auth),
+            true,
+        );
+        run(&mut s, &mut sh, 4, &answer_to(2, 401, ""), false);
+        let (code, reason) = reject_of(&sh).unwrap();
+        assert_eq!(code, 401);
+        assert!(reason.contains("credentials"), "{reason}");
+        // A stale nonce is no refusal: the phone answers with the new one.
+        let (mut sh, mut s) = (shared(), Sip::default());
+        let stale = "WWW-Authenticate: Digest realm=\"ccmsipline\", nonce=\"n2\", stale=true\r\n";
+        run(&mut s, &mut sh, 1, &register_with(1, DEVICE, AGENT), true);
+        run(&mut s, &mut sh, 2, &answer_to(1, 401, ""), false);
+        run(
+            &mut s,
+            &mut sh,
+            3,
+            &register_with(2, DEVICE, &with_auth),
+            true,
+        );
+        run(&mut s, &mut sh, 4, &answer_to(2, 401, stale), false);
+        assert_eq!(reject_of(&sh), None);
+    }
+
+    #[test]
+    fn a_423_retried_with_min_expires_registers_and_its_words_are_kept() {
+        let (mut sh, mut s) = (shared(), Sip::default());
+        let short = format!("{AGENT}Expires: 60\r\n");
+        let long = format!("{AGENT}Expires: 3600\r\n");
+        run(&mut s, &mut sh, 1, &register_with(1, DEVICE, &short), true);
+        run(
+            &mut s,
+            &mut sh,
+            2,
+            &answer_to(1, 423, "Min-Expires: 3600\r\n"),
+            false,
+        );
+        assert_eq!(
+            reject_of(&sh).map(|r| r.1),
+            Some("Whatever (Min-Expires: 3600)".into())
+        );
+        run(&mut s, &mut sh, 3, &register_with(2, DEVICE, &long), true);
+        run(&mut s, &mut sh, 4, &answer_to(2, 200, ""), false);
+        let dev = sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap();
+        assert!(dev.boot.registered);
+    }
+
+    #[test]
+    fn a_warning_header_is_quoted_escaped_in_the_refusal() {
+        let (mut sh, mut s) = (shared(), Sip::default());
+        run(&mut s, &mut sh, 1, &register_with(1, DEVICE, AGENT), true);
+        let warning = "Warning: 399 cucm \"Device security mismatch\u{1b}[31m\"\r\n";
+        run(&mut s, &mut sh, 2, &answer_to(1, 403, warning), false);
+        let (code, reason) = reject_of(&sh).unwrap();
+        assert_eq!(code, 403);
+        assert!(reason.contains("Warning: 399 cucm"), "{reason}");
+        assert!(reason.contains("Device security mismatch"), "{reason}");
+        assert!(!reason.contains('\u{1b}'), "escaped: {reason}");
+    }
+
+    #[test]
+    fn a_refresh_refused_or_unanswered_past_timer_f_loses_the_registration() {
+        use crate::timeline::LossCause;
+        let lost = |sh: &Shared<'_>| {
+            let dev = sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap();
+            dev.boot.steady.as_deref().and_then(|s| s.lost).map(|l| l.1)
+        };
+        let (mut sh, mut s) = (shared(), Sip::default());
+        run(&mut s, &mut sh, 1, &register_with(1, DEVICE, AGENT), true);
+        run(&mut s, &mut sh, 2, &answer_to(1, 200, ""), false);
+        run(&mut s, &mut sh, 120, &register_with(2, DEVICE, AGENT), true);
+        run(&mut s, &mut sh, 121, &answer_to(2, 503, ""), false);
+        assert_eq!(lost(&sh), Some(LossCause::RefreshRejected(503)));
+        // Unanswered: the refresh waits until Timer F (32 s); the next REGISTER after
+        // that finds it lost, one before does not.
+        let (mut sh, mut s) = (shared(), Sip::default());
+        run(&mut s, &mut sh, 1, &register_with(1, DEVICE, AGENT), true);
+        run(&mut s, &mut sh, 2, &answer_to(1, 200, ""), false);
+        run(&mut s, &mut sh, 120, &register_with(2, DEVICE, AGENT), true);
+        run(&mut s, &mut sh, 140, &register_with(2, DEVICE, AGENT), true);
+        assert_eq!(lost(&sh), None);
+        run(&mut s, &mut sh, 153, &register_with(3, DEVICE, AGENT), true);
+        assert_eq!(lost(&sh), Some(LossCause::RefreshUnanswered));
     }
 }

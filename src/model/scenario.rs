@@ -264,6 +264,13 @@ pub enum CmFault {
     /// firewall that rejects): the SYN, or the SIP REGISTER over UDP, is answered by an
     /// ICMP port unreachable.
     PortUnreachable,
+    /// SIP: the call manager answers a REGISTER asking less than its minimum with 423
+    /// Interval Too Brief and `Min-Expires` (RFC 3261 §10.3); the phone asks again for
+    /// that much and is accepted.
+    MinExpires,
+    /// SIP: the call manager challenges the REGISTER with credentials again (401): the
+    /// phone's digest user or password is wrong (needs `sip_digest`).
+    WrongCredentials,
 }
 
 /// A fault, applied to one phone or (in `site.faults`) to all.
@@ -637,6 +644,16 @@ impl Scenario {
             if !(1..4095).contains(&f.vlan_in(&self.site)) {
                 return Err("flood.vlan out of 1..4094".into());
             }
+        }
+        let wrong_credentials = self
+            .site
+            .callmanagers
+            .iter()
+            .any(|c| c.fault == Some(CmFault::WrongCredentials));
+        if wrong_credentials && !self.site.sip_digest {
+            return Err(
+                "callmanagers: wrong-credentials needs sip_digest (a challenge to answer)".into(),
+            );
         }
         Ok(())
     }

@@ -187,6 +187,8 @@ struct Phone {
     misses: u32,
     /// The call managers' hosts answer no more SYNs: it will not register again.
     cut_off: bool,
+    /// SIP: the registration period its REGISTERs ask for (s).
+    sip_expires: u32,
 }
 
 /// How long port authentication may hold a phone's DHCP back before the builtin rules
@@ -217,6 +219,10 @@ fn tls_hello(client: bool) -> Vec<u8> {
 const PAE_GROUP: MacAddr = MacAddr([0x01, 0x80, 0xc2, 0x00, 0x00, 0x03]);
 /// The ether type of EAPOL.
 const ETHERTYPE_EAPOL: u16 = 0x888e;
+
+/// The registration period the simulated registrar asks for at least (`CmFault::MinExpires`,
+/// its 423's `Min-Expires`), in seconds: above the 3600 the phones ask.
+const MIN_EXPIRES_S: u32 = 7200;
 
 /// A queued event: (time, insertion order, device, boot epoch, event).
 type Scheduled = (i64, u64, usize, u32, Ev);
@@ -314,6 +320,7 @@ impl<'s, W: Write> Sim<'s, W> {
                     answered: 0,
                     misses: 0,
                     cut_off: false,
+                    sip_expires: 3600,
                 }
             })
             .collect();
@@ -1896,7 +1903,7 @@ impl<'s, W: Write> Sim<'s, W> {
                 &spec.model,
                 &p.running_load,
             ),
-            Protocol::Sip => encode::sip_register_as(
+            Protocol::Sip => encode::sip_register_for(
                 &encode::Registrant {
                     name: &p.name,
                     mac: p.mac,
@@ -1910,6 +1917,7 @@ impl<'s, W: Write> Sim<'s, W> {
                 spec.transport,
                 cseq,
                 p.authorized,
+                p.sip_expires,
             ),
         }
     }
@@ -1961,6 +1969,53 @@ impl<'s, W: Write> Sim<'s, W> {
     fn register_answer(&mut self, t: i64, i: usize) -> std::io::Result<()> {
         let spec = self.spec(i).clone();
         let rejected = self.cm(i).and_then(|c| c.fault) == Some(CmFault::Reject);
+        let fault = self.cm(i).and_then(|c| c.fault);
+        if spec.protocol == Protocol::Sip
+            && fault == Some(CmFault::MinExpires)
+            && self.phones[i].sip_expires < MIN_EXPIRES_S
+        {
+            // 423 with the registrar's minimum; the phone asks again for that much.
+            let p = &self.phones[i];
+            let min = MIN_EXPIRES_S.to_string();
+            let answer = encode::sip_response_with(
+                423,
+                &p.name,
+                p.mac,
+                p.ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                p.local_port,
+                spec.transport,
+                p.cseq,
+                &[("Min-Expires", &min)],
+            )?;
+            self.cm_payload(t, i, &answer)?;
+            self.phones[i].sip_expires = MIN_EXPIRES_S;
+            self.phones[i].cseq += 1;
+            let d = self.span(self.m.challenge_to_register_ms);
+            self.at(t + d, i, Ev::SendRegister);
+            return Ok(());
+        }
+        if spec.protocol == Protocol::Sip
+            && fault == Some(CmFault::WrongCredentials)
+            && self.phones[i].authorized
+        {
+            // Challenged again after its credentials: refused; it starts over later.
+            let p = &self.phones[i];
+            let again = encode::sip_challenge(
+                &p.name,
+                p.mac,
+                p.ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                p.local_port,
+                spec.transport,
+                p.cseq,
+            )?;
+            self.cm_payload(t, i, &again)?;
+            let p = &mut self.phones[i];
+            p.authorized = false;
+            p.cseq += 1;
+            p.truth.fail(Stage::Registration, "register-rejected");
+            p.last_reason = "Phone-Reg-Rej";
+            return self.after_failure(t, i);
+        }
         if spec.protocol == Protocol::Sip && self.sc.site.sip_digest && !self.phones[i].authorized {
             // The challenge, then the same REGISTER with credentials and the next CSeq.
             let p = &self.phones[i];
