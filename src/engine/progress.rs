@@ -574,16 +574,16 @@ fn registration_kept(boot: &mut super::device::Boot, cm: IpAddr, ts_ns: i64, ans
 }
 
 /// The phone's own word for its last failure in an alarm text: its `Last=` value
-/// (`Name=SEP… Load=… Last=KeepaliveTO`, a SIP `Reason`'s `…Last=cm-closed-tcp"`), else
-/// the whole text.
+/// (`Name=SEP… Load=… Last=KeepaliveTO`, a SIP `Reason`'s `…Last=cm-closed-tcp"`: the last
+/// field, `Last=Load Rejected HC` whole), else the whole text.
 fn last_failure(text: &str) -> &str {
     match text.find("Last=") {
         Some(at) => {
             let rest = text.get(at..).unwrap_or(text);
             let end = rest
-                .find(|c: char| c.is_whitespace() || c == '"' || c == ';' || c == '\\')
+                .find(['"', ';', '\\'])
                 .unwrap_or(rest.len());
-            rest.get(..end).unwrap_or(rest)
+            rest.get(..end).unwrap_or(rest).trim_end()
         }
         None => text,
     }

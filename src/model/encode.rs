@@ -948,10 +948,12 @@ pub fn sip_register_as(
     cseq: u32,
     authorized: bool,
 ) -> Result<Vec<u8>, EmitError> {
-    sip_register_for(agent, ip, port, cm, transport, cseq, authorized, 3600)
+    sip_register_for(agent, ip, port, cm, transport, cseq, authorized, 3600, None)
 }
 
-/// A REGISTER from `agent` asking for `expires` seconds.
+/// A REGISTER from `agent` asking for `expires` seconds; after a failure, its `Reason`
+/// tells the phone's last one (`SIP;cause=200;text="cisco-alarm:14 Name=… Last=…"`, as
+/// Cisco phones send it on the REGISTER that follows).
 #[allow(clippy::too_many_arguments)]
 pub fn sip_register_for(
     agent: &Registrant<'_>,
@@ -962,6 +964,7 @@ pub fn sip_register_for(
     cseq: u32,
     authorized: bool,
     expires: u32,
+    last: Option<&str>,
 ) -> Result<Vec<u8>, EmitError> {
     let expires = expires.to_string();
     let Registrant {
@@ -1005,6 +1008,11 @@ pub fn sip_register_for(
     ];
     if authorized {
         headers.push(("Authorization", &auth));
+    }
+    let reason =
+        last.map(|l| format!("SIP;cause=200;text=\"cisco-alarm:14 Name={name} Last={l}\""));
+    if let Some(r) = &reason {
+        headers.push(("Reason", r));
     }
     headers.extend([
         (

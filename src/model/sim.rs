@@ -189,6 +189,8 @@ struct Phone {
     cut_off: bool,
     /// SIP: the registration period its REGISTERs ask for (s).
     sip_expires: u32,
+    /// SIP: its next REGISTER tells why its registration was lost (`Reason`).
+    tell_last: bool,
 }
 
 /// How long port authentication may hold a phone's DHCP back before the builtin rules
@@ -321,6 +323,7 @@ impl<'s, W: Write> Sim<'s, W> {
                     misses: 0,
                     cut_off: false,
                     sip_expires: 3600,
+                    tell_last: false,
                 }
             })
             .collect();
@@ -1918,6 +1921,7 @@ impl<'s, W: Write> Sim<'s, W> {
                 cseq,
                 p.authorized,
                 p.sip_expires,
+                p.tell_last.then_some(p.last_reason),
             ),
         }
     }
@@ -1933,6 +1937,7 @@ impl<'s, W: Write> Sim<'s, W> {
             self.phone_payload(t, i, &alarm)?;
         }
         let msg = self.register_payload(i, self.phones[i].cseq)?;
+        self.phones[i].tell_last = false;
         self.phone_payload(t + MS, i, &msg)?;
         let refused = self.cm(i).and_then(|c| c.fault) == Some(CmFault::PortUnreachable);
         if refused && !self.uses_tcp(i) {
@@ -2171,6 +2176,7 @@ impl<'s, W: Write> Sim<'s, W> {
         p.truth.warn("registration-lost");
         p.truth.lost = true;
         p.last_reason = reason;
+        p.tell_last = true;
         // Its keepalive timers stop.
         p.epoch += 1;
         if p.lapses >= lapse.times {
@@ -2252,7 +2258,7 @@ impl<'s, W: Write> Sim<'s, W> {
                     p.cseq,
                 )?;
                 self.cm_payload(t + d, i, &answer)?;
-                return self.lose_registration(t + d, i, "KeepaliveTO", false);
+                return self.lose_registration(t + d, i, "Phone-Reg-Rej", false);
             }
             None => {}
         }
