@@ -431,6 +431,14 @@ pub enum LossCause {
     RefreshRejected(u16),
 }
 
+/// A signalling protocol as the timeline writes it (`SCCP`, `SIP`).
+fn signalling_name(proto: Signalling) -> &'static str {
+    match proto {
+        Signalling::Sccp => "SCCP",
+        Signalling::Sip => "SIP",
+    }
+}
+
 impl LossCause {
     /// Said in words, for the timeline and the findings.
     pub fn describe(self) -> String {
@@ -1188,7 +1196,7 @@ impl EventKind {
                 out.put(" in a row)");
             }
             EventKind::RegistrationLost { proto, cm, cause } => {
-                out.put(proto.as_str());
+                out.put(signalling_name(*proto));
                 out.put(" registration with ");
                 push_ip(out, *cm);
                 out.put(" lost: ");
@@ -1615,7 +1623,7 @@ mod tests {
                 EventKind::RegistrationLost { proto, cm, cause } => write!(
                     f,
                     "{} registration with {cm} lost: {}",
-                    proto.as_str(),
+                    signalling_name(*proto),
                     cause.describe()
                 ),
             }

@@ -613,3 +613,78 @@ fn sip_credentials_refused_and_a_423_retried_have_their_outcome() {
         "{text:?}"
     );
 }
+
+/// The keepalive-loss sample cut before the phone gives up: two keepalives already
+/// unanswered, the third's answer window still open (or past the capture's end). No
+/// loss is seen, and none is said: the phone is registered.
+#[test]
+fn a_capture_ending_before_the_phone_gives_up_shows_no_loss() {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/registration-lost-keepalive");
+    let mut sc = Scenario::load(&d.join("scenario.json")).unwrap();
+    // The misses come at about 124 s and 154 s, the phone gives up at about 184 s.
+    for duration in [170, 183] {
+        sc.duration_s = duration;
+        let (pcap, truth) = model::simulate(&sc, Vec::new()).unwrap();
+        assert_eq!(truth.phones[0].findings, Vec::<String>::new(), "{duration}");
+        let path = crate::common::scratch(&format!("keepalive-cut-{duration}.pcap"));
+        std::fs::write(&path, pcap).unwrap();
+        let report = crate::common::analyze(&path);
+        let phone = &report.phones[0];
+        assert_eq!(
+            phone.status,
+            bootscope::report::Status::Registered,
+            "{duration}: {:?}",
+            phone.findings
+        );
+        assert!(
+            phone.findings.is_empty(),
+            "{duration}: {:?}",
+            phone.findings
+        );
+        let missed = phone
+            .timeline
+            .iter()
+            .filter(|e| e.kind == "keepalive_missed")
+            .count();
+        assert_eq!(missed, 2, "{duration}");
+    }
+}
+
+/// The phone's side alone of a registration lost and back: no keepalive is a miss (no
+/// answer could be in the capture); the phone closing its connection is a loss, and its
+/// keepalives to the second call manager show it back, its RegisterAck unseen.
+#[test]
+fn the_phone_s_side_alone_of_a_loss_and_return_makes_no_miss() {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/registration-lost-and-back");
+    let one_way = crate::common::scratch("registration-lost-and-back-phone-side.pcap");
+    let status = std::process::Command::new("tshark")
+        .args(["-r"])
+        .arg(d.join("capture.pcap"))
+        .args(["-Y", "eth.src == 00:1b:54:aa:00:01", "-F", "pcap", "-w"])
+        .arg(&one_way)
+        .status();
+    let Ok(status) = status else {
+        eprintln!("tshark not found: skipped");
+        return;
+    };
+    assert!(status.success());
+    let report = crate::common::analyze(&one_way);
+    let phone = report
+        .phones
+        .iter()
+        .find(|p| p.mac.as_deref() == Some("00:1b:54:aa:00:01"))
+        .unwrap();
+    assert!(
+        phone.timeline.iter().all(|e| e.kind != "keepalive_missed"),
+        "{:?}",
+        phone.timeline
+    );
+    assert_eq!(phone.status, bootscope::report::Status::Registered);
+    let lost = phone
+        .findings
+        .iter()
+        .find(|f| f.code == "registration-lost")
+        .expect("the close is seen");
+    assert_eq!(lost.severity, rules::Severity::Warning);
+    assert!(lost.message.contains("10.1.1.11"), "{}", lost.message);
+}

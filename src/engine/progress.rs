@@ -448,6 +448,10 @@ fn apply_state(dev: &mut Device, ev: &Event) {
         } => {
             boot.reject = Some((*code, reason.clone(), *unregister));
             boot.challenge_pending = false;
+            // The refresh was answered (a refusal while registered is a loss of its own).
+            if let Some(s) = boot.steady.as_deref_mut() {
+                s.refresh_due = None;
+            }
             if let Some(c) = boot.cm_mut(*cm, ev.frame) {
                 if !unregister {
                     c.rejects += 1;
@@ -466,8 +470,12 @@ fn apply_state(dev: &mut Device, ev: &Event) {
             }
         }
         EventKind::Keepalive { proto, cm } => {
-            if boot.steady.is_none() {
+            let lost = boot.steady.as_deref().is_some_and(|s| s.lost.is_some());
+            if boot.steady.is_none() || lost {
                 registration_kept(boot, *cm, ev.ts_ns, false);
+            }
+            if lost {
+                boot.registered_cm = Some(*cm);
             }
             boot.unregistered = None;
             if !boot.registered {
@@ -566,6 +574,8 @@ fn registration_kept(boot: &mut super::device::Boot, cm: IpAddr, ts_ns: i64, ans
         s.outage_longest_ns = s.outage_longest_ns.max(outage);
     }
     s.cm = cm;
+    // The connection holding it is told by its first keepalive or its RegisterAck.
+    s.port = 0;
     s.pending = None;
     s.misses = 0;
     s.refresh_due = None;
@@ -580,9 +590,7 @@ fn last_failure(text: &str) -> &str {
     match text.find("Last=") {
         Some(at) => {
             let rest = text.get(at..).unwrap_or(text);
-            let end = rest
-                .find(['"', ';', '\\'])
-                .unwrap_or(rest.len());
+            let end = rest.find(['"', ';', '\\']).unwrap_or(rest.len());
             rest.get(..end).unwrap_or(rest).trim_end()
         }
         None => text,

@@ -128,7 +128,16 @@ pub fn message(sh: &mut Shared<'_>, ctx: Ctx, m: &sccp::SccpMessage<'_>) {
             };
             // Once registered, a keepalive tells nothing more (every 30 s of a long
             // capture, on every phone): only the one that shows the registration counts.
-            let registered = sh.devices.get(&key).is_some_and(|d| d.boot.registered);
+            // After a loss, a keepalive on another connection (or to another call
+            // manager) shows the phone registered again, its RegisterAck unseen.
+            let registered = sh.devices.get(&key).is_some_and(|d| {
+                d.boot.registered
+                    && !d
+                        .boot
+                        .steady
+                        .as_deref()
+                        .is_some_and(|s| s.lost.is_some() && (s.cm != cm || s.port != phone.1))
+            });
             if !registered {
                 let ev = EventKind::Keepalive {
                     proto: Signalling::Sccp,

@@ -361,7 +361,7 @@ fn refusal_reason(m: &sip::SipMessage<'_>, status: u16, credentials_refused: boo
     let mut reason = m.reason_phrase().unwrap_or_default().to_owned();
     if credentials_refused {
         reason.push_str(
-            " again to the REGISTER with credentials: the user name or password is refused",
+            " (challenged again after the REGISTER with credentials: wrong user name or password)",
         );
     }
     if status == 423 {
