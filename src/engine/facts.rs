@@ -747,9 +747,13 @@ pub const DERIVED: &[Derived] = &[
     Derived {
         name: "lost_cause",
         ty: FactType::Str,
-        doc: "why, in words (\"3 keepalive(s) in a row unanswered\", \"the call manager reset the connection\", …)",
+        doc: "why, in words (\"3 keepalive(s) in a row unanswered (one every 30 s)\", \"the call manager reset the connection\", …)",
         value: |x| s(x.steady.and_then(|s| match (s.lost, s.last_cause) {
             (None, _) if s.lost_at(x.cx.end_ns) => Some(LossCause::RefreshUnanswered.describe()),
+            // The keepalive period the RegisterAck gave, when the capture holds it.
+            (_, Some((cause @ LossCause::KeepalivesUnanswered(_), _))) if s.interval_ms > 0 => {
+                Some(format!("{} (one every {} s)", cause.describe(), s.interval_ms / 1000))
+            }
             (_, Some((cause, _))) => Some(cause.describe()),
             _ => None,
         })),

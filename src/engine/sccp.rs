@@ -5,6 +5,14 @@
 //! (a device keeping a session alive was registered before the capture began: a phone,
 //! unless its address is that of a device that is none), UnregisterAck ends the
 //! registration, alarms carry its words.
+//!
+//! Once registered, the phone is followed: its keepalives are counted on the
+//! registration's state (no event: one every 30 s on every phone), one left unanswered
+//! when the next goes is a miss, and the registration is lost when as many go unanswered
+//! in a row as make a phone give its call manager up (three, in Cisco's accounts of SCCP
+//! failover; `keepalive_misses`), or when its connection is reset or closed (`cm` says so).
+//! A miss needs the call manager's side in the capture; a keepalive whose answer could
+//! still come when the capture ends is none.
 
 use std::net::IpAddr;
 

@@ -8,6 +8,11 @@
 //! de-registration reaches no step. Any other message that names a phone (a Contact's
 //! Cisco device name, a Cisco phone's agent as the sender) shows it in a call with the
 //! call manager: registered.
+//!
+//! Once registered, a refresh unanswered past Timer F or refused loses the registration
+//! (a 401 / 407 asks for credentials, a 423 for a longer period: no loss); a challenge
+//! again after the REGISTER with credentials refuses them. A refusal's words (reason
+//! phrase, `Warning`, `Min-Expires`) are kept, escaped.
 
 use std::net::IpAddr;
 
