@@ -549,6 +549,13 @@ fn registrations_lost_after_they_were_accepted_have_their_outcome() {
             rules::Severity::Warning,
             "a REGISTER refresh was refused (503)",
         ),
+        (
+            "sip-refresh-unanswered",
+            "registered",
+            None,
+            rules::Severity::Warning,
+            "a REGISTER refresh got no answer within Timer F; the phone says Last=KeepaliveTO",
+        ),
     ] {
         let e = &expected(name)["phones"][0];
         assert_eq!(

@@ -8,7 +8,9 @@ use std::net::IpAddr;
 use rules::{EventMatch, Qualities, RuleSet, Sequence, StepId, Windows};
 
 use super::device::{Device, FileOutcome};
-use crate::timeline::{DiscoveryProto, Event, EventKind, EventType, FileClass, Signalling};
+use crate::timeline::{
+    DiscoveryProto, Event, EventKind, EventType, FileClass, LossCause, Signalling,
+};
 
 /// The steps events reach, read once from the `reached_by` of the loaded sequence.
 #[derive(Debug, Clone, Default)]
@@ -545,7 +547,13 @@ fn apply_state(dev: &mut Device, ev: &Event) {
         }
         EventKind::RegistrationLost { cm, cause, .. } => {
             if let Some(s) = boot.steady.as_deref_mut() {
-                s.lost = Some((ev.ts_ns, *cause, *cm));
+                // A refresh unanswered is found at the phone's next REGISTER; it was lost
+                // when Timer F ran out.
+                let since = match cause {
+                    LossCause::RefreshUnanswered => s.refresh_due.unwrap_or(ev.ts_ns),
+                    _ => ev.ts_ns,
+                };
+                s.lost = Some((since.min(ev.ts_ns), *cause, *cm));
                 s.last_cause = Some((*cause, *cm));
                 s.losses = s.losses.saturating_add(1);
                 s.pending = None;
