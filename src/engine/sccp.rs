@@ -98,7 +98,7 @@ pub fn message(sh: &mut Shared<'_>, ctx: Ctx, m: &sccp::SccpMessage<'_>) {
                 .map(|s| (s.misses, s.cm));
             if let Some((misses, had)) = misses {
                 let cause = LossCause::KeepalivesUnanswered(misses);
-                lose(sh, &key, ctx, had, cause);
+                sh.lose_registration(&key, ctx, had, cause);
             }
             let ev = EventKind::Register {
                 proto: Signalling::Sccp,
@@ -244,7 +244,7 @@ fn keepalive_sent(sh: &mut Shared<'_>, key: &DeviceKey, ctx: Ctx, cm: IpAddr, po
     let Some(misses) = missed else { return };
     sh.emit(key, ctx, EventKind::KeepaliveMissed { cm, misses }, false);
     if misses >= give_up {
-        lose(sh, key, ctx, cm, LossCause::KeepalivesUnanswered(misses));
+        sh.lose_registration(key, ctx, cm, LossCause::KeepalivesUnanswered(misses));
     }
     // The miss cleared the one pending: this keepalive waits for its answer.
     let steady = sh
@@ -265,16 +265,6 @@ fn give_up_after(sh: &Shared<'_>) -> u32 {
         .and_then(|m| u32::try_from(m.keepalive_misses).ok())
         .filter(|&n| n > 0)
         .unwrap_or(3)
-}
-
-/// The registration of `key` with `cm` lost, for `cause`.
-pub fn lose(sh: &mut Shared<'_>, key: &DeviceKey, ctx: Ctx, cm: IpAddr, cause: LossCause) {
-    let proto = match cause {
-        LossCause::RefreshUnanswered | LossCause::RefreshRejected(_) => Signalling::Sip,
-        _ => Signalling::Sccp,
-    };
-    let ev = EventKind::RegistrationLost { proto, cm, cause };
-    sh.emit(key, ctx, ev, false);
 }
 
 /// The SCCP connection of `phone` with `cm` reset or closed (`by_cm`: the call manager's
@@ -321,7 +311,7 @@ pub fn connection_ended(
         (0, true) => LossCause::Reset { by_cm },
         (0, false) => LossCause::Closed { by_cm },
     };
-    lose(sh, key, ctx, cm, cause);
+    sh.lose_registration(key, ctx, cm, cause);
 }
 
 /// The device keeping a session with a call manager alive: the endpoint's owner (one

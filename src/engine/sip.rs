@@ -209,7 +209,7 @@ impl Sip {
         });
         if refused && holding {
             let cause = LossCause::RefreshRejected(status);
-            super::sccp::lose(sh, &owner, ctx, cm, cause);
+            sh.lose_registration(&owner, ctx, cm, cause);
         }
     }
 
@@ -404,7 +404,7 @@ fn refresh_sent(sh: &mut Shared<'_>, key: &DeviceKey, ctx: Ctx, cm: IpAddr) {
     match s.refresh_due {
         Some(due) if due <= ctx.ts_ns => {
             let had = s.cm;
-            super::sccp::lose(sh, key, ctx, had, LossCause::RefreshUnanswered);
+            sh.lose_registration(key, ctx, had, LossCause::RefreshUnanswered);
         }
         Some(_) => {}
         None if s.cm == cm => s.refresh_due = Some(ctx.ts_ns.saturating_add(timer_f_ns)),
