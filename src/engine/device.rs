@@ -1355,4 +1355,17 @@ mod tests {
         );
         assert_eq!(pc.report_name(), (None, None));
     }
+
+    #[test]
+    fn a_refresh_is_lost_only_once_its_timer_f_ran_out_in_the_capture() {
+        let cm = IpAddr::V4(Ipv4Addr::new(10, 1, 1, 10));
+        let mut s = Steady::new(cm, 0);
+        assert!(!s.lost_at(i64::MAX));
+        s.refresh_due = Some(100);
+        assert!(!s.lost_at(99), "Timer F runs past the capture's end");
+        assert!(s.lost_at(100));
+        s.refresh_due = None;
+        s.lost = Some((5, LossCause::Reset { by_cm: true }, cm));
+        assert!(s.lost_at(0));
+    }
 }

@@ -780,4 +780,22 @@ mod tests {
         assert_eq!(dev.boots, 2);
         assert_eq!(dev.boot.start_frame, 4);
     }
+
+    #[test]
+    fn the_phone_s_last_failure_is_read_from_its_alarm_whole() {
+        assert_eq!(
+            last_failure("Name=SEP001B54AA0001 Load=SCCP70.9-4-2SR3-1S Last=KeepaliveTO"),
+            "Last=KeepaliveTO"
+        );
+        assert_eq!(
+            last_failure("Name=SEP001B54AA0001 Load=x Last=Load Rejected HC"),
+            "Last=Load Rejected HC"
+        );
+        // A SIP Reason, escaped as the engine keeps it.
+        assert_eq!(
+            last_failure(r#"SIP;cause=200;text=\"cisco-alarm:14 Name=SEP1 Last=cm-closed-tcp\""#),
+            "Last=cm-closed-tcp"
+        );
+        assert_eq!(last_failure("no reason given"), "no reason given");
+    }
 }
