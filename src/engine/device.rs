@@ -441,6 +441,8 @@ pub struct Steady {
     /// The phone's own account of the loss (`Last=…` of its alarm, or the SIP Reason),
     /// escaped.
     pub phone_says: Option<Box<str>>,
+    /// The event being recorded ended an outage: the timeline keeps it.
+    pub back_now: bool,
 }
 
 impl Steady {
@@ -463,6 +465,7 @@ impl Steady {
             outage_total_ns: 0,
             outage_longest_ns: 0,
             phone_says: None,
+            back_now: false,
         }
     }
 
@@ -1267,10 +1270,18 @@ impl Device {
                 ..
             }
         );
+        // Nor is a registration again after a loss (its Register while lost, the
+        // acknowledgement that ends the outage).
+        let again = self
+            .boot
+            .steady
+            .as_deref_mut()
+            .is_some_and(|s| s.lost.is_some() || std::mem::take(&mut s.back_now));
         let refresh = matches!(t, EventType::Register | EventType::RegisterAck)
             && self.boot.registered
             && self.boot.count(t) > 1
-            && !deregistration;
+            && !deregistration
+            && !again;
         // Keepalives, and a call's many messages, once each per boot.
         let keepalive = matches!(
             t,
@@ -1279,7 +1290,7 @@ impl Device {
         // A call manager late with its answers over a long capture: the first misses
         // are kept, the rest counted.
         let misses_enough = t == EventType::KeepaliveMissed && self.boot.count(t) > MAX_MISSES_KEPT;
-        if (keepalive && self.boot.count(t) > 1) || refresh || misses_enough {
+        if (keepalive && self.boot.count(t) > 1 && !again) || refresh || misses_enough {
             return;
         }
         if self.frozen {

@@ -577,6 +577,7 @@ fn registration_kept(boot: &mut super::device::Boot, cm: IpAddr, ts_ns: i64, ans
         return;
     };
     if let Some((since, _, _)) = s.lost.take() {
+        s.back_now = true;
         let outage = ts_ns.saturating_sub(since).max(0);
         s.outage_total_ns = s.outage_total_ns.saturating_add(outage);
         s.outage_longest_ns = s.outage_longest_ns.max(outage);
