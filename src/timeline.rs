@@ -390,6 +390,70 @@ pub enum EventKind {
         /// The dissector's error (boxed: an event is as small as its largest kind).
         error: Box<DissectError>,
     },
+    /// A registered SCCP phone's keepalive left unanswered: it sent the next one, or
+    /// its connection ended, with no KeepAliveAck in between.
+    KeepaliveMissed {
+        /// Call manager.
+        cm: IpAddr,
+        /// Keepalives unanswered in a row so far.
+        misses: u32,
+    },
+    /// The phone lost the registration it had: keepalives unanswered, the signalling
+    /// connection reset or closed, a SIP refresh unanswered or refused.
+    RegistrationLost {
+        /// SCCP or SIP.
+        proto: Signalling,
+        /// The call manager it had.
+        cm: IpAddr,
+        /// Why.
+        cause: LossCause,
+    },
+}
+
+/// Why a registration was lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LossCause {
+    /// SCCP keepalives in a row left unanswered (how many).
+    KeepalivesUnanswered(u32),
+    /// The signalling connection reset (by the call manager, else the phone).
+    Reset {
+        /// The call manager sent the reset.
+        by_cm: bool,
+    },
+    /// The signalling connection closed (FIN) by one side.
+    Closed {
+        /// The call manager closed it.
+        by_cm: bool,
+    },
+    /// A SIP REGISTER refresh got no final answer within Timer F.
+    RefreshUnanswered,
+    /// A SIP REGISTER refresh was refused (its status).
+    RefreshRejected(u16),
+}
+
+/// A signalling protocol as the timeline writes it (`SCCP`, `SIP`).
+fn signalling_name(proto: Signalling) -> &'static str {
+    match proto {
+        Signalling::Sccp => "SCCP",
+        Signalling::Sip => "SIP",
+    }
+}
+
+impl LossCause {
+    /// Said in words, for the timeline and the findings.
+    pub fn describe(self) -> String {
+        match self {
+            LossCause::KeepalivesUnanswered(n) => format!("{n} keepalive(s) in a row unanswered"),
+            LossCause::Reset { by_cm: true } => "the call manager reset the connection".into(),
+            LossCause::Reset { by_cm: false } => "the phone reset the connection".into(),
+            LossCause::Closed { by_cm: true } => "the call manager closed the connection".into(),
+            LossCause::Closed { by_cm: false } => "the phone closed the connection".into(),
+            LossCause::RefreshUnanswered => {
+                "a REGISTER refresh got no answer within Timer F".into()
+            }
+            LossCause::RefreshRejected(code) => format!("a REGISTER refresh was refused ({code})"),
+        }
+    }
 }
 
 macro_rules! event_types {
@@ -474,6 +538,8 @@ event_types! {
     DnsAnswer => "dns_answer", Config, "DNS answers to the phone";
     Cut => "cut", Discovery, "messages the capture's snap length cut short, unreadable";
     Malformed => "malformed", Discovery, "messages that could not be read";
+    KeepaliveMissed => "keepalive_missed", Registration, "a registered phone's SCCP keepalives left unanswered (the next one sent, or the connection ended, without a KeepAliveAck)";
+    RegistrationLost => "registration_lost", Registration, "registrations lost: keepalives unanswered, the signalling connection reset or closed, a SIP refresh unanswered or refused";
 }
 
 impl EventType {
@@ -567,6 +633,8 @@ impl EventKind {
             EventKind::DnsAnswer { .. } => EventType::DnsAnswer,
             EventKind::Cut { .. } => EventType::Cut,
             EventKind::Malformed { .. } => EventType::Malformed,
+            EventKind::KeepaliveMissed { .. } => EventType::KeepaliveMissed,
+            EventKind::RegistrationLost { .. } => EventType::RegistrationLost,
         }
     }
 
@@ -755,6 +823,10 @@ impl EventKind {
             EventKind::DnsQuery { server, .. } => x(PeerRole::DnsServer, FromPhone, Some(*server)),
             EventKind::DnsAnswer { server, .. } => x(PeerRole::DnsServer, ToPhone, Some(*server)),
             EventKind::Cut { .. } | EventKind::Malformed { .. } => None,
+            // The phone's keepalive, unanswered; a loss is the phone's with its call manager.
+            EventKind::KeepaliveMissed { cm, .. } | EventKind::RegistrationLost { cm, .. } => {
+                x(PeerRole::CallManager, FromPhone, Some(*cm))
+            }
         }
     }
 }
@@ -1115,6 +1187,20 @@ impl EventKind {
                 out.put(error.proto.name());
                 out.put(": ");
                 out.put(&error.kind.to_string());
+            }
+            EventKind::KeepaliveMissed { cm, misses } => {
+                out.put("keepalive to ");
+                push_ip(out, *cm);
+                out.put(" unanswered (");
+                put_decimal(out, (*misses).into());
+                out.put(" in a row)");
+            }
+            EventKind::RegistrationLost { proto, cm, cause } => {
+                out.put(signalling_name(*proto));
+                out.put(" registration with ");
+                push_ip(out, *cm);
+                out.put(" lost: ");
+                out.put(&cause.describe());
             }
         }
     }
@@ -1531,6 +1617,15 @@ mod tests {
                 EventKind::Malformed { error } => {
                     write!(f, "malformed {}: {}", error.proto.name(), error.kind)
                 }
+                EventKind::KeepaliveMissed { cm, misses } => {
+                    write!(f, "keepalive to {cm} unanswered ({misses} in a row)")
+                }
+                EventKind::RegistrationLost { proto, cm, cause } => write!(
+                    f,
+                    "{} registration with {cm} lost: {}",
+                    signalling_name(*proto),
+                    cause.describe()
+                ),
             }
         })();
         result.unwrap();
@@ -1738,6 +1833,21 @@ mod tests {
                         offset: n as usize,
                         kind: parsers::ErrorKind::Truncated,
                     }),
+                },
+                EventKind::KeepaliveMissed {
+                    cm: ip,
+                    misses: n as u32,
+                },
+                EventKind::RegistrationLost {
+                    proto,
+                    cm: ip,
+                    cause: [
+                        LossCause::KeepalivesUnanswered(n as u32),
+                        LossCause::Reset { by_cm: i % 2 == 0 },
+                        LossCause::Closed { by_cm: i % 2 == 1 },
+                        LossCause::RefreshUnanswered,
+                        LossCause::RefreshRejected(n16),
+                    ][i % 5],
                 },
             ]);
         }

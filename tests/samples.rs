@@ -510,3 +510,192 @@ fn a_fleet_is_written_in_time_order_with_every_phone_accounted_for() {
         .count();
     assert!(registered > 150 && registered < 200, "{registered}");
 }
+
+/// A registration lost after it was accepted: the model's outcome for each sample, and
+/// what the analyzer says of it (the phone's own reason, how often a flapping phone was
+/// lost).
+#[test]
+fn registrations_lost_after_they_were_accepted_have_their_outcome() {
+    use crate::common::{analyze, sample_path};
+    let expected = |name: &str| -> serde_json::Value {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("samples")
+            .join(name)
+            .join("expected.json");
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    for (name, status, stage, severity, says) in [
+        (
+            "registration-lost-keepalive",
+            "stalled",
+            Some("registration"),
+            rules::Severity::Error,
+            "3 keepalive(s) in a row unanswered",
+        ),
+        (
+            "registration-lost-and-back",
+            "registered",
+            None,
+            rules::Severity::Warning,
+            "the phone says Last=KeepaliveTO) and registered again with 10.1.1.11",
+        ),
+        (
+            "registration-flapping",
+            "registered",
+            None,
+            rules::Severity::Warning,
+            "lost 3 times, back 3",
+        ),
+        (
+            "sip-refresh-rejected",
+            "registered",
+            None,
+            rules::Severity::Warning,
+            "a REGISTER refresh was refused (503)",
+        ),
+        (
+            "sip-refresh-unanswered",
+            "registered",
+            None,
+            rules::Severity::Warning,
+            "a REGISTER refresh got no answer within Timer F; the phone says Last=KeepaliveTO",
+        ),
+    ] {
+        let e = &expected(name)["phones"][0];
+        assert_eq!(
+            (e["status"].as_str(), e["stalled_stage"].as_str()),
+            (Some(status), stage),
+            "{name}"
+        );
+        assert_eq!(
+            e["findings"],
+            serde_json::json!(["registration-lost"]),
+            "{name}"
+        );
+        let report = analyze(&sample_path(name));
+        let phone = &report.phones[0];
+        let lost: Vec<_> = phone
+            .findings
+            .iter()
+            .filter(|f| f.code == "registration-lost")
+            .collect();
+        assert_eq!(lost.len(), 1, "{name}: {:?}", phone.findings);
+        assert_eq!(lost[0].severity, severity, "{name}");
+        assert!(
+            lost[0].message.contains(says),
+            "{name}: {}",
+            lost[0].message
+        );
+    }
+}
+
+/// A SIP registrar's refinements: credentials refused after the challenge is a
+/// rejection that says so; a 423 retried with the `Min-Expires` asked for is no fault.
+#[test]
+fn sip_credentials_refused_and_a_423_retried_have_their_outcome() {
+    use crate::common::{analyze, sample_path};
+    let report = analyze(&sample_path("sip-credentials-rejected"));
+    let phone = &report.phones[0];
+    let rejected = phone
+        .findings
+        .iter()
+        .find(|f| f.code == "register-rejected")
+        .expect("register-rejected");
+    assert!(
+        rejected.message.contains("credentials"),
+        "{}",
+        rejected.message
+    );
+    let report = analyze(&sample_path("sip-423-min-expires"));
+    let phone = &report.phones[0];
+    assert_eq!(phone.status, bootscope::report::Status::Registered);
+    assert!(
+        phone
+            .findings
+            .iter()
+            .all(|f| f.severity == rules::Severity::Info),
+        "{:?}",
+        phone.findings
+    );
+    let text: Vec<&str> = phone.timeline.iter().map(|e| e.event.as_str()).collect();
+    assert!(
+        text.iter()
+            .any(|t| t.contains("423") && t.contains("Min-Expires: 7200")),
+        "{text:?}"
+    );
+}
+
+/// The keepalive-loss sample cut before the phone gives up: two keepalives already
+/// unanswered, the third's answer window still open (or past the capture's end). No
+/// loss is seen, and none is said: the phone is registered.
+#[test]
+fn a_capture_ending_before_the_phone_gives_up_shows_no_loss() {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/registration-lost-keepalive");
+    let mut sc = Scenario::load(&d.join("scenario.json")).unwrap();
+    // The misses come at about 124 s and 154 s, the phone gives up at about 184 s.
+    for duration in [170, 183] {
+        sc.duration_s = duration;
+        let (pcap, truth) = model::simulate(&sc, Vec::new()).unwrap();
+        assert_eq!(truth.phones[0].findings, Vec::<String>::new(), "{duration}");
+        let path = crate::common::scratch(&format!("keepalive-cut-{duration}.pcap"));
+        std::fs::write(&path, pcap).unwrap();
+        let report = crate::common::analyze(&path);
+        let phone = &report.phones[0];
+        assert_eq!(
+            phone.status,
+            bootscope::report::Status::Registered,
+            "{duration}: {:?}",
+            phone.findings
+        );
+        assert!(
+            phone.findings.is_empty(),
+            "{duration}: {:?}",
+            phone.findings
+        );
+        let missed = phone
+            .timeline
+            .iter()
+            .filter(|e| e.kind == "keepalive_missed")
+            .count();
+        assert_eq!(missed, 2, "{duration}");
+    }
+}
+
+/// The phone's side alone of a registration lost and back: no keepalive is a miss (no
+/// answer could be in the capture); the phone closing its connection is a loss, and its
+/// keepalives to the second call manager show it back, its RegisterAck unseen.
+#[test]
+fn the_phone_s_side_alone_of_a_loss_and_return_makes_no_miss() {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/registration-lost-and-back");
+    let one_way = crate::common::scratch("registration-lost-and-back-phone-side.pcap");
+    let status = std::process::Command::new("tshark")
+        .args(["-r"])
+        .arg(d.join("capture.pcap"))
+        .args(["-Y", "eth.src == 00:1b:54:aa:00:01", "-F", "pcap", "-w"])
+        .arg(&one_way)
+        .status();
+    let Ok(status) = status else {
+        eprintln!("tshark not found: skipped");
+        return;
+    };
+    assert!(status.success());
+    let report = crate::common::analyze(&one_way);
+    let phone = report
+        .phones
+        .iter()
+        .find(|p| p.mac.as_deref() == Some("00:1b:54:aa:00:01"))
+        .unwrap();
+    assert!(
+        phone.timeline.iter().all(|e| e.kind != "keepalive_missed"),
+        "{:?}",
+        phone.timeline
+    );
+    assert_eq!(phone.status, bootscope::report::Status::Registered);
+    let lost = phone
+        .findings
+        .iter()
+        .find(|f| f.code == "registration-lost")
+        .expect("the close is seen");
+    assert_eq!(lost.severity, rules::Severity::Warning);
+    assert!(lost.message.contains("10.1.1.11"), "{}", lost.message);
+}

@@ -134,6 +134,10 @@ pub struct ModelTiming {
     pub decline_to_discover_ms: MsRange,
     /// The model's DNS server answers a lookup of a call manager's name.
     pub dns_answer_ms: MsRange,
+    /// A registered SCCP phone gives its call manager up after this many keepalives in a
+    /// row unanswered (a count, not a time), then closes the connection and registers
+    /// again, to the same call manager or the next of its group.
+    pub keepalive_misses: i64,
 }
 
 /// One value of [`ModelTiming`]: a range, or one time.
@@ -147,7 +151,7 @@ pub enum ModelValue {
 
 impl ModelTiming {
     /// Every value, by its name in the file, in the file's order.
-    pub fn by_name(&self) -> [(&'static str, ModelValue); 34] {
+    pub fn by_name(&self) -> [(&'static str, ModelValue); 35] {
         use ModelValue::{Ms, Range};
         // Every field named: a new one is a compile error until it is listed.
         let ModelTiming {
@@ -185,6 +189,7 @@ impl ModelTiming {
             dot1x_success_to_discover_ms,
             decline_to_discover_ms,
             dns_answer_ms,
+            keepalive_misses,
         } = *self;
         [
             ("no_voice_vlan_ms", Range(no_voice_vlan_ms)),
@@ -224,6 +229,7 @@ impl ModelTiming {
             ),
             ("decline_to_discover_ms", Range(decline_to_discover_ms)),
             ("dns_answer_ms", Range(dns_answer_ms)),
+            ("keepalive_misses", Ms(keepalive_misses)),
         ]
     }
 }

@@ -32,6 +32,14 @@ pub fn tcp_control(sh: &mut Shared<'_>, ctx: Ctx, flow: FlowKey, kind: TcpContro
     if config_control(sh, ctx, flow, kind) {
         return;
     }
+    handshake(sh, ctx, flow, kind);
+    if matches!(kind, TcpControlKind::Rst | TcpControlKind::Fin) {
+        sccp_connection_ended(sh, ctx, flow, kind == TcpControlKind::Rst);
+    }
+}
+
+/// A SYN to, or a SYN-ACK or reset from, a signalling port: on the phone's device.
+fn handshake(sh: &mut Shared<'_>, ctx: Ctx, flow: FlowKey, kind: TcpControlKind) {
     let (phone, cm, port, l2) = match kind {
         TcpControlKind::Syn if is_signalling_port(flow.dst_port) => (
             (flow.src, flow.src_port),
@@ -57,6 +65,23 @@ pub fn tcp_control(sh: &mut Shared<'_>, ctx: Ctx, flow: FlowKey, kind: TcpContro
         _ => EventKind::CmRst { cm, port },
     };
     sh.emit(&key, ctx, ev, false);
+}
+
+/// A reset or FIN, either way, on an SCCP connection: the registration it held may be
+/// lost (`sccp::connection_ended`).
+fn sccp_connection_ended(sh: &mut Shared<'_>, ctx: Ctx, flow: FlowKey, reset: bool) {
+    const SCCP_PORTS: [u16; 2] = [dispatch::SCCP, dispatch::SCCP_TLS];
+    let (phone, cm, l2, by_cm) = if SCCP_PORTS.contains(&flow.dst_port) {
+        ((flow.src, flow.src_port), flow.dst, ctx.src_mac, false)
+    } else if SCCP_PORTS.contains(&flow.src_port) {
+        ((flow.dst, flow.dst_port), flow.src, ctx.dst_mac, true)
+    } else {
+        return;
+    };
+    let Some(key) = sh.owner_of(phone, l2) else {
+        return;
+    };
+    super::sccp::connection_ended(sh, ctx, &key, (cm, phone.1), by_cm, reset);
 }
 
 /// A SYN to, or a SYN-ACK or reset from, a configuration port: on the phone that

@@ -15,13 +15,16 @@ use super::progress::Carried;
 
 use crate::link::MacAddr;
 use crate::timeline::{
-    DiscoveryProto, Event, EventKind, EventType, FileClass, FileTransport, Signalling, Timeline,
+    DiscoveryProto, Event, EventKind, EventType, FileClass, FileTransport, LossCause, Signalling,
+    Timeline,
 };
 
 /// Files followed per boot; past it further files are counted only.
 const MAX_FILES: usize = 64;
 /// Call managers followed per boot.
 const MAX_CMS: usize = 8;
+/// Keepalive misses kept in a boot's timeline (the rest are counted).
+const MAX_MISSES_KEPT: u32 = 16;
 /// Evidence frames kept per event type per boot.
 const MAX_EVIDENCE: usize = 8;
 /// Earlier boots kept in full per device (older ones are summarised by counters).
@@ -392,6 +395,90 @@ pub struct Boot {
     file_name_bytes: usize,
     /// What the switch port said: voice VLAN, PoE and 802.1X (`engine/dot1x.rs`).
     pub port: PortState,
+    /// The registration kept after it was accepted ([`Steady`]), once registered.
+    pub steady: Option<Box<Steady>>,
+}
+
+/// A registration as the phone keeps it after it was accepted: its connection, its
+/// keepalives (counted, not recorded: one every 30 s on every phone), their misses, and
+/// its losses and returns. Made at the registration, boxed: a device that never
+/// registers pays one pointer.
+#[derive(Debug, Clone)]
+pub struct Steady {
+    /// The call manager holding the registration.
+    pub cm: IpAddr,
+    /// The phone's port of the SCCP connection holding it (0: not known, or SIP).
+    pub port: u16,
+    /// The keepalive period the RegisterAck gave (ms).
+    pub interval_ms: u32,
+    /// Keepalives sent while registered.
+    pub keepalives: u32,
+    /// The keepalive awaiting its answer (time sent).
+    pub pending: Option<i64>,
+    /// Keepalives unanswered in a row.
+    pub misses: u32,
+    /// Keepalives unanswered in all.
+    pub misses_total: u32,
+    /// The call manager's side of the registration is in the capture (its acceptance
+    /// or a keepalive answer): only then is a missing answer a miss.
+    pub answers_seen: bool,
+    /// The call manager reset the phone (SCCP Reset): the close that follows is the
+    /// phone restarting, not a loss.
+    pub reset_asked: bool,
+    /// A SIP refresh sent while registered and not answered yet: when it is due
+    /// (its first sending plus Timer F).
+    pub refresh_due: Option<i64>,
+    /// The registration lost and not back: since when, why, with which call manager.
+    pub lost: Option<(i64, LossCause, IpAddr)>,
+    /// The last cause of a loss (the current one, or the last one that came back).
+    pub last_cause: Option<(LossCause, IpAddr)>,
+    /// Losses (the current one included).
+    pub losses: u32,
+    /// Outages that ended: their total and the longest (ns).
+    pub outage_total_ns: i64,
+    /// The longest outage that ended.
+    pub outage_longest_ns: i64,
+    /// The phone's own account of the loss (`Last=…` of its alarm, or the SIP Reason),
+    /// escaped.
+    pub phone_says: Option<Box<str>>,
+    /// The event being recorded ended an outage: the timeline keeps it.
+    pub back_now: bool,
+}
+
+impl Steady {
+    /// A registration with `cm` accepted (or seen kept alive).
+    pub fn new(cm: IpAddr, interval_ms: u32) -> Self {
+        Steady {
+            cm,
+            port: 0,
+            interval_ms,
+            keepalives: 0,
+            pending: None,
+            misses: 0,
+            misses_total: 0,
+            answers_seen: false,
+            reset_asked: false,
+            refresh_due: None,
+            lost: None,
+            last_cause: None,
+            losses: 0,
+            outage_total_ns: 0,
+            outage_longest_ns: 0,
+            phone_says: None,
+            back_now: false,
+        }
+    }
+
+    /// Heap bytes it holds, itself included (it lives in a box).
+    pub fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<Steady>() + self.phone_says.as_ref().map_or(0, |s| s.len())
+    }
+
+    /// Whether the registration is lost at `end_ns`: a loss not followed by a return, or a
+    /// refresh unanswered past Timer F.
+    pub fn lost_at(&self, end_ns: i64) -> bool {
+        self.lost.is_some() || self.refresh_due.is_some_and(|due| due <= end_ns)
+    }
 }
 
 /// How many of a boot's port events (802.1X, PoE) are kept to carry into the next
@@ -587,6 +674,7 @@ impl Boot {
             frozen: false,
             file_name_bytes: 0,
             port: PortState::default(),
+            steady: None,
         }
     }
 
@@ -609,6 +697,13 @@ impl Boot {
             + text(&self.option150_ascii)
             + self.reject.as_ref().map_or(0, |r| r.1.len())
             + self.port.heap_bytes()
+            + self.steady.as_ref().map_or(0, |s| s.heap_bytes())
+    }
+
+    /// Whether the boot registered and, at `end_ns`, has its registration still (not
+    /// lost, or lost and back).
+    pub fn holds_registration(&self, end_ns: i64) -> bool {
+        self.registered && !self.steady.as_ref().is_some_and(|s| s.lost_at(end_ns))
     }
 
     /// A running phone's boot: it announced its address, and nothing of a boot (no
@@ -977,7 +1072,21 @@ impl Device {
                 0
             }
         }
+        // The registration kept is made at the first event that registers; the phone's
+        // account of a loss is kept there too.
+        let steady = match (&self.boot.steady, &ev.kind) {
+            (
+                None,
+                EventKind::RegisterAck { .. }
+                | EventKind::Keepalive { .. }
+                | EventKind::KeepaliveAck { .. }
+                | EventKind::SipCall { .. },
+            ) => std::mem::size_of::<Steady>(),
+            (Some(_), EventKind::Alarm { .. }) => strings,
+            _ => 0,
+        };
         doubling(&self.timeline.events)
+            + steady
             + doubling(&self.boot.evidence)
             + doubling(&self.boot.files)
             + doubling(&self.boot.cms)
@@ -1144,6 +1253,8 @@ impl Device {
                     | EventKind::IcmpUnreachable { .. }
                     | EventKind::DnsQuery { .. }
                     | EventKind::DnsAnswer { .. }
+                    | EventKind::KeepaliveMissed { .. }
+                    | EventKind::RegistrationLost { .. }
             )
             && (reached_furthest || not_behind);
         if refusal || moves_on {
@@ -1159,16 +1270,27 @@ impl Device {
                 ..
             }
         );
+        // Nor is a registration again after a loss (its Register while lost, the
+        // acknowledgement that ends the outage).
+        let again = self
+            .boot
+            .steady
+            .as_deref_mut()
+            .is_some_and(|s| s.lost.is_some() || std::mem::take(&mut s.back_now));
         let refresh = matches!(t, EventType::Register | EventType::RegisterAck)
             && self.boot.registered
             && self.boot.count(t) > 1
-            && !deregistration;
+            && !deregistration
+            && !again;
         // Keepalives, and a call's many messages, once each per boot.
         let keepalive = matches!(
             t,
             EventType::Keepalive | EventType::KeepaliveAck | EventType::SipCall
         );
-        if (keepalive && self.boot.count(t) > 1) || refresh {
+        // A call manager late with its answers over a long capture: the first misses
+        // are kept, the rest counted.
+        let misses_enough = t == EventType::KeepaliveMissed && self.boot.count(t) > MAX_MISSES_KEPT;
+        if (keepalive && self.boot.count(t) > 1 && !again) || refresh || misses_enough {
             return;
         }
         if self.frozen {
@@ -1243,5 +1365,18 @@ mod tests {
             1,
         );
         assert_eq!(pc.report_name(), (None, None));
+    }
+
+    #[test]
+    fn a_refresh_is_lost_only_once_its_timer_f_ran_out_in_the_capture() {
+        let cm = IpAddr::V4(Ipv4Addr::new(10, 1, 1, 10));
+        let mut s = Steady::new(cm, 0);
+        assert!(!s.lost_at(i64::MAX));
+        s.refresh_due = Some(100);
+        assert!(!s.lost_at(99), "Timer F runs past the capture's end");
+        assert!(s.lost_at(100));
+        s.refresh_due = None;
+        s.lost = Some((5, LossCause::Reset { by_cm: true }, cm));
+        assert!(s.lost_at(0));
     }
 }

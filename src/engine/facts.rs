@@ -11,7 +11,7 @@ use rules::{EventDef, FactDef, FactId, FactType, Facts, Sequence, Step, Value, V
 
 use super::device::{Boot, CmState, Device, DeviceKind, FileOutcome, FileState};
 use crate::link::MacAddr;
-use crate::timeline::{ip_string, EventKind, EventType, FileClass, TftpOffer};
+use crate::timeline::{ip_string, EventKind, EventType, FileClass, LossCause, TftpOffer};
 
 /// A derived fact: its name, type and one line of documentation, and how it is computed
 /// from the [`Basis`] of a boot. The one table of them: the vocabulary, the rules
@@ -717,7 +717,92 @@ pub const DERIVED: &[Derived] = &[
         doc: "that file",
         value: |x| s(x.firmware_missing.map(|f| &*f.name)),
     },
+    Derived {
+        name: "registration_lost_at_end",
+        ty: FactType::Bool,
+        doc: "registered, then lost it (keepalives unanswered, the connection reset or closed, a SIP refresh unanswered or refused) and not registered again by the end of the boot",
+        value: |x| b(x.boot.registered && x.steady.is_some_and(|s| s.lost_at(x.cx.end_ns))),
+    },
+    Derived {
+        name: "registration_back",
+        ty: FactType::Bool,
+        doc: "lost its registration and registered again by the end of the boot",
+        value: |x| b(x.boot.registered
+            && x.steady.is_some_and(|s| s.losses > 0 && !s.lost_at(x.cx.end_ns))),
+    },
+    Derived {
+        name: "registration_losses",
+        ty: FactType::Int,
+        doc: "registrations lost in the boot (a SIP refresh still unanswered past Timer F at the end counts)",
+        value: |x| i(x.steady.map_or(0, |s| {
+            i64::from(s.losses) + i64::from(s.lost.is_none() && s.lost_at(x.cx.end_ns))
+        })),
+    },
+    Derived {
+        name: "lost_cm",
+        ty: FactType::Str,
+        doc: "the call manager whose registration was lost (the last loss)",
+        value: |x| addr(x.steady.map(|s| s.last_cause.map_or(s.cm, |c| c.1))),
+    },
+    Derived {
+        name: "lost_cause",
+        ty: FactType::Str,
+        doc: "why, in words (\"3 keepalive(s) in a row unanswered (one every 30 s)\", \"the call manager reset the connection\", …)",
+        value: |x| s(x.steady.and_then(|s| match (s.lost, s.last_cause) {
+            (None, _) if s.lost_at(x.cx.end_ns) => Some(LossCause::RefreshUnanswered.describe()),
+            // The keepalive period the RegisterAck gave, when the capture holds it.
+            (_, Some((cause @ LossCause::KeepalivesUnanswered(_), _))) if s.interval_ms > 0 => {
+                Some(format!("{} (one every {} s)", cause.describe(), s.interval_ms / 1000))
+            }
+            (_, Some((cause, _))) => Some(cause.describe()),
+            _ => None,
+        })),
+    },
+    Derived {
+        name: "lost_account",
+        ty: FactType::Str,
+        doc: "the phone's own account of the loss, as a clause (\"; the phone says Last=KeepaliveTO\"), empty when it gave none",
+        value: |x| s(x.steady
+            .and_then(|s| s.phone_says.as_deref())
+            .map(|said| format!("; the phone says {said}"))),
+    },
+    Derived {
+        name: "lost_outages",
+        ty: FactType::Str,
+        doc: "how often and how long it was without registration, as a clause (\", lost and back 3 times: 95 s without registration in all, the longest 40 s\"), empty for one loss not back",
+        value: |x| s(x.steady.and_then(|s| outages(s, x.cx.end_ns))),
+    },
+    Derived {
+        name: "keepalives",
+        ty: FactType::Int,
+        doc: "SCCP keepalives the phone sent once registered, on the connection holding its registration",
+        value: |x| i(x.steady.map_or(0, |s| i64::from(s.keepalives))),
+    },
+    Derived {
+        name: "keepalive_interval_s",
+        ty: FactType::Int,
+        doc: "the keepalive period its RegisterAck gave, in seconds (0: not seen)",
+        value: |x| i(x.steady.map_or(0, |s| i64::from(s.interval_ms / 1000))),
+    },
 ];
+
+/// How often and how long a phone was without its registration: a clause for the
+/// finding's message, `None` for a single loss not back.
+fn outages(s: &super::device::Steady, end_ns: i64) -> Option<String> {
+    let current = s.lost.map_or(0, |(since, _, _)| (end_ns - since).max(0));
+    // Seconds to the tenth: a phone back at once is out for less than one.
+    let secs = |ns: i64| format!("{:.1}", ns as f64 / 1e9);
+    let total = secs(s.outage_total_ns.saturating_add(current));
+    let longest = secs(s.outage_longest_ns.max(current));
+    let back = s.losses - u32::from(s.lost.is_some());
+    match (s.losses, back) {
+        (0, _) | (1, 0) => None,
+        (1, _) => Some(format!(" after {total} s without it")),
+        (n, _) => Some(format!(
+            "; lost {n} times, back {back}: {total} s without registration in all, the longest {longest} s"
+        )),
+    }
+}
 
 /// The PoE of a boot, by protocol: the first protocol whose offer fell short of what
 /// the phone asked, else the first with both (protocol, asked, offered), in mW.
@@ -896,6 +981,8 @@ pub struct Basis<'a> {
     /// The capture can show the answers the boot waits for: both directions, and
     /// nothing after the last progress cut by the snap length.
     answers_captured: bool,
+    /// The registration kept after it was accepted.
+    steady: Option<&'a super::device::Steady>,
 }
 
 impl Basis<'_> {
@@ -944,6 +1031,7 @@ pub fn compute<'a>(dev: &'a Device, boot: &'a Boot, cx: &FactContext<'a>) -> Boo
         passed_unseen,
         answers_captured: cx.visibility.answers_captured(boot, passed_unseen)
             && boot.cut_since_progress == 0,
+        steady: boot.steady.as_deref(),
     };
     let derived = DERIVED.iter().map(|d| (d.value)(&basis)).collect();
     BootFacts { counts, derived }

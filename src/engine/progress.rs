@@ -8,7 +8,9 @@ use std::net::IpAddr;
 use rules::{EventMatch, Qualities, RuleSet, Sequence, StepId, Windows};
 
 use super::device::{Device, FileOutcome};
-use crate::timeline::{DiscoveryProto, Event, EventKind, EventType, FileClass, Signalling};
+use crate::timeline::{
+    DiscoveryProto, Event, EventKind, EventType, FileClass, LossCause, Signalling,
+};
 
 /// The steps events reach, read once from the `reached_by` of the loaded sequence.
 #[derive(Debug, Clone, Default)]
@@ -428,6 +430,7 @@ fn apply_state(dev: &mut Device, ev: &Event) {
             }
         }
         EventKind::RegisterAck { proto, cm } => {
+            registration_kept(boot, *cm, ev.ts_ns, true);
             boot.protocol = Some(*proto);
             boot.registered = true;
             boot.unregistered = None;
@@ -447,6 +450,10 @@ fn apply_state(dev: &mut Device, ev: &Event) {
         } => {
             boot.reject = Some((*code, reason.clone(), *unregister));
             boot.challenge_pending = false;
+            // The refresh was answered (a refusal while registered is a loss of its own).
+            if let Some(s) = boot.steady.as_deref_mut() {
+                s.refresh_due = None;
+            }
             if let Some(c) = boot.cm_mut(*cm, ev.frame) {
                 if !unregister {
                     c.rejects += 1;
@@ -455,12 +462,23 @@ fn apply_state(dev: &mut Device, ev: &Event) {
             }
         }
         EventKind::RegisterChallenge { cm, .. } => {
+            // A refresh answered by a challenge: the one with credentials follows.
+            if let Some(s) = boot.steady.as_deref_mut() {
+                s.refresh_due = None;
+            }
             boot.challenge_pending = true;
             if let Some(c) = boot.cm_mut(*cm, ev.frame) {
                 c.registers_unanswered = 0;
             }
         }
         EventKind::Keepalive { proto, cm } => {
+            let lost = boot.steady.as_deref().is_some_and(|s| s.lost.is_some());
+            if boot.steady.is_none() || lost {
+                registration_kept(boot, *cm, ev.ts_ns, false);
+            }
+            if lost {
+                boot.registered_cm = Some(*cm);
+            }
             boot.unregistered = None;
             if !boot.registered {
                 boot.registered = true;
@@ -473,6 +491,14 @@ fn apply_state(dev: &mut Device, ev: &Event) {
             }
         }
         EventKind::KeepaliveAck { cm } => {
+            if boot.steady.is_none() {
+                registration_kept(boot, *cm, ev.ts_ns, true);
+            }
+            if let Some(s) = boot.steady.as_deref_mut().filter(|s| s.cm == *cm) {
+                s.answers_seen = true;
+                s.pending = None;
+                s.misses = 0;
+            }
             boot.unregistered = None;
             if !boot.registered {
                 boot.registered = true;
@@ -493,6 +519,9 @@ fn apply_state(dev: &mut Device, ev: &Event) {
         // Only a registered phone is in calls: registered before, when its
         // registration is not in the capture.
         EventKind::SipCall { cm, .. } => {
+            if boot.steady.is_none() {
+                registration_kept(boot, *cm, ev.ts_ns, false);
+            }
             boot.unregistered = None;
             if !boot.registered {
                 boot.registered = true;
@@ -501,9 +530,79 @@ fn apply_state(dev: &mut Device, ev: &Event) {
                 boot.protocol.get_or_insert(Signalling::Sip);
             }
         }
-        EventKind::Alarm { text } => boot.alarm = Some(text.clone()),
+        EventKind::Alarm { text } => {
+            boot.alarm = Some(text.clone());
+            // Once registered, an alarm is the phone's account of losing it (it sends one
+            // as it registers again).
+            if let Some(s) = boot.steady.as_deref_mut().filter(|_| boot.registered) {
+                s.phone_says = Some(last_failure(text).into());
+            }
+        }
+        EventKind::KeepaliveMissed { misses, .. } => {
+            if let Some(s) = boot.steady.as_deref_mut() {
+                s.misses = *misses;
+                s.misses_total = s.misses_total.saturating_add(1);
+                s.pending = None;
+            }
+        }
+        EventKind::RegistrationLost { cm, cause, .. } => {
+            if let Some(s) = boot.steady.as_deref_mut() {
+                // A refresh unanswered is found at the phone's next REGISTER; it was lost
+                // when Timer F ran out.
+                let since = match cause {
+                    LossCause::RefreshUnanswered => s.refresh_due.unwrap_or(ev.ts_ns),
+                    _ => ev.ts_ns,
+                };
+                s.lost = Some((since.min(ev.ts_ns), *cause, *cm));
+                s.last_cause = Some((*cause, *cm));
+                s.losses = s.losses.saturating_add(1);
+                s.pending = None;
+                s.refresh_due = None;
+            }
+        }
         EventKind::Malformed { .. } => {}
         EventKind::Cut { .. } => boot.cut_since_progress += 1,
+    }
+}
+
+/// A registration accepted with `cm` at `ts_ns` (`answered`: the call manager's side is
+/// in the capture), or seen kept alive: the state that follows it is made, or, after a
+/// loss, the outage ends. A frozen boot makes none.
+fn registration_kept(boot: &mut super::device::Boot, cm: IpAddr, ts_ns: i64, answered: bool) {
+    use super::device::Steady;
+    if boot.steady.is_none() && !boot.frozen {
+        boot.steady = Some(Box::new(Steady::new(cm, 0)));
+    }
+    let Some(s) = boot.steady.as_deref_mut() else {
+        return;
+    };
+    if let Some((since, _, _)) = s.lost.take() {
+        s.back_now = true;
+        let outage = ts_ns.saturating_sub(since).max(0);
+        s.outage_total_ns = s.outage_total_ns.saturating_add(outage);
+        s.outage_longest_ns = s.outage_longest_ns.max(outage);
+    }
+    s.cm = cm;
+    // The connection holding it is told by its first keepalive or its RegisterAck.
+    s.port = 0;
+    s.pending = None;
+    s.misses = 0;
+    s.refresh_due = None;
+    s.reset_asked = false;
+    s.answers_seen |= answered;
+}
+
+/// The phone's own word for its last failure in an alarm text: its `Last=` value
+/// (`Name=SEP… Load=… Last=KeepaliveTO`, a SIP `Reason`'s `…Last=cm-closed-tcp"`: the last
+/// field, `Last=Load Rejected HC` whole), else the whole text.
+fn last_failure(text: &str) -> &str {
+    match text.find("Last=") {
+        Some(at) => {
+            let rest = text.get(at..).unwrap_or(text);
+            let end = rest.find(['"', ';', '\\']).unwrap_or(rest.len());
+            rest.get(..end).unwrap_or(rest).trim_end()
+        }
+        None => text,
     }
 }
 
@@ -681,5 +780,23 @@ mod tests {
         advance(&mut dev, seq, &steps, ev(4, discover()), true);
         assert_eq!(dev.boots, 2);
         assert_eq!(dev.boot.start_frame, 4);
+    }
+
+    #[test]
+    fn the_phone_s_last_failure_is_read_from_its_alarm_whole() {
+        assert_eq!(
+            last_failure("Name=SEP001B54AA0001 Load=SCCP70.9-4-2SR3-1S Last=KeepaliveTO"),
+            "Last=KeepaliveTO"
+        );
+        assert_eq!(
+            last_failure("Name=SEP001B54AA0001 Load=x Last=Load Rejected HC"),
+            "Last=Load Rejected HC"
+        );
+        // A SIP Reason, escaped as the engine keeps it.
+        assert_eq!(
+            last_failure(r#"SIP;cause=200;text=\"cisco-alarm:14 Name=SEP1 Last=cm-closed-tcp\""#),
+            "Last=cm-closed-tcp"
+        );
+        assert_eq!(last_failure("no reason given"), "no reason given");
     }
 }

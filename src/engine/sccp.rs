@@ -5,6 +5,14 @@
 //! (a device keeping a session alive was registered before the capture began: a phone,
 //! unless its address is that of a device that is none), UnregisterAck ends the
 //! registration, alarms carry its words.
+//!
+//! Once registered, the phone is followed: its keepalives are counted on the
+//! registration's state (no event: one every 30 s on every phone), one left unanswered
+//! when the next goes is a miss, and the registration is lost when as many go unanswered
+//! in a row as make a phone give its call manager up (three, in Cisco's accounts of SCCP
+//! failover; `keepalive_misses`), or when its connection is reset or closed (`cm` says so).
+//! A miss needs the call manager's side in the capture; a keepalive whose answer could
+//! still come when the capture ends is none.
 
 use std::net::IpAddr;
 
@@ -16,7 +24,7 @@ use super::shared::{Ctx, Shared};
 use super::text::lossy;
 use crate::attribution::mac_in_name;
 use crate::link::MacAddr;
-use crate::timeline::{EventKind, Signalling};
+use crate::timeline::{EventKind, LossCause, Signalling};
 
 const REGISTER_REQ: Clue = Clue::sure(DeviceKind::Phone, "SCCP RegisterReq");
 const MEDIA_RESOURCE: Clue = Clue::sure(
@@ -80,6 +88,18 @@ pub fn message(sh: &mut Shared<'_>, ctx: Ctx, m: &sccp::SccpMessage<'_>) {
             if dev.ip.is_none() || matches!(key, DeviceKey::Name(_)) {
                 dev.ip = Some(phone.0);
             }
+            // Registering again after keepalives went unanswered: the registration it
+            // had is lost, though the capture shows no close of its connection.
+            let misses = dev
+                .boot
+                .steady
+                .as_deref()
+                .filter(|s| dev.boot.registered && s.lost.is_none() && s.misses > 0)
+                .map(|s| (s.misses, s.cm));
+            if let Some((misses, had)) = misses {
+                let cause = LossCause::KeepalivesUnanswered(misses);
+                sh.lose_registration(&key, ctx, had, cause);
+            }
             let ev = EventKind::Register {
                 proto: Signalling::Sccp,
                 cm,
@@ -116,13 +136,35 @@ pub fn message(sh: &mut Shared<'_>, ctx: Ctx, m: &sccp::SccpMessage<'_>) {
             };
             // Once registered, a keepalive tells nothing more (every 30 s of a long
             // capture, on every phone): only the one that shows the registration counts.
-            let registered = sh.devices.get(&key).is_some_and(|d| d.boot.registered);
+            // After a loss, a keepalive on another connection (or to another call
+            // manager) shows the phone registered again, its RegisterAck unseen.
+            let registered = sh.devices.get(&key).is_some_and(|d| {
+                d.boot.registered
+                    && !d
+                        .boot
+                        .steady
+                        .as_deref()
+                        .is_some_and(|s| s.lost.is_some() && (s.cm != cm || s.port != phone.1))
+            });
             if !registered {
                 let ev = EventKind::Keepalive {
                     proto: Signalling::Sccp,
                     cm,
                 };
                 sh.emit(&key, ctx, ev, false);
+            }
+            keepalive_sent(sh, &key, ctx, cm, phone.1);
+        }
+        // The call manager resets the phone: the close that follows is no loss.
+        sccp::SccpBody::Reset { .. } if !to_cm => {
+            if let Some(key) = sh.owner_of(phone, phone_l2) {
+                let steady = sh
+                    .devices
+                    .get_mut(&key)
+                    .and_then(|d| d.boot.steady.as_deref_mut());
+                if let Some(s) = steady.filter(|s| s.cm == cm) {
+                    s.reset_asked = true;
+                }
             }
         }
         sccp::SccpBody::RegisterAck(_)
@@ -158,9 +200,118 @@ pub fn message(sh: &mut Shared<'_>, ctx: Ctx, m: &sccp::SccpMessage<'_>) {
                 _ => EventKind::KeepaliveAck { cm },
             };
             sh.emit(&key, ctx, ev, false);
+            if let sccp::SccpBody::RegisterAck(ack) = &m.body {
+                // The connection that holds the registration, and its keepalive period.
+                let steady = sh
+                    .devices
+                    .get_mut(&key)
+                    .and_then(|d| d.boot.steady.as_deref_mut());
+                if let Some(s) = steady {
+                    s.port = phone.1;
+                    s.interval_ms = ack.keepalive.saturating_mul(1000);
+                }
+            }
         }
         _ => {}
     }
+}
+
+/// A registered phone's keepalive on the connection holding its registration: counted;
+/// the one before it still unanswered (when the call manager's side is in the capture)
+/// is a miss, and as many misses in a row as make the phone give up
+/// (`keepalive_misses`) lose the registration. Only a miss or a loss is an event.
+fn keepalive_sent(sh: &mut Shared<'_>, key: &DeviceKey, ctx: Ctx, cm: IpAddr, port: u16) {
+    let give_up = give_up_after(sh);
+    let Some(dev) = sh.devices.get_mut(key) else {
+        return;
+    };
+    let registered = dev.boot.registered;
+    let Some(s) = dev.boot.steady.as_deref_mut() else {
+        return;
+    };
+    if !registered || s.lost.is_some() || s.cm != cm {
+        return;
+    }
+    if s.port == 0 {
+        s.port = port;
+    } else if s.port != port {
+        // Another connection to the same call manager: not the one followed.
+        return;
+    }
+    s.keepalives = s.keepalives.saturating_add(1);
+    let missed = (s.answers_seen && s.pending.is_some()).then_some(s.misses + 1);
+    s.pending = Some(ctx.ts_ns);
+    let Some(misses) = missed else { return };
+    sh.emit(key, ctx, EventKind::KeepaliveMissed { cm, misses }, false);
+    if misses >= give_up {
+        sh.lose_registration(key, ctx, cm, LossCause::KeepalivesUnanswered(misses));
+    }
+    // The miss cleared the one pending: this keepalive waits for its answer.
+    let steady = sh
+        .devices
+        .get_mut(key)
+        .and_then(|d| d.boot.steady.as_deref_mut());
+    if let Some(s) = steady.filter(|s| s.lost.is_none()) {
+        s.pending = Some(ctx.ts_ns);
+    }
+}
+
+/// The keepalives in a row unanswered after which a phone gives its call manager up
+/// (the model's `keepalive_misses`; three when the sequence has no model timing).
+fn give_up_after(sh: &Shared<'_>) -> u32 {
+    sh.rules
+        .sequence
+        .model_timing()
+        .and_then(|m| u32::try_from(m.keepalive_misses).ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(3)
+}
+
+/// The SCCP connection of `phone` with `cm` reset or closed (`by_cm`: the call manager's
+/// segment): when it held the phone's registration, the registration is lost, for the
+/// keepalives unanswered before (the one pending counts once its answer is overdue:
+/// half a period), else for the close itself. Not after the call manager reset the
+/// phone, nor once the phone unregistered.
+pub fn connection_ended(
+    sh: &mut Shared<'_>,
+    ctx: Ctx,
+    key: &DeviceKey,
+    (cm, port): (IpAddr, u16),
+    by_cm: bool,
+    reset: bool,
+) {
+    let default_ms = sh
+        .rules
+        .sequence
+        .model_timing()
+        .map_or(30_000, |m| m.keepalive_sccp_ms);
+    let Some(dev) = sh.devices.get(key) else {
+        return;
+    };
+    let Some(s) = dev.boot.steady.as_deref() else {
+        return;
+    };
+    let ours = s.cm == cm && (s.port == 0 || s.port == port);
+    if !dev.boot.registered || s.lost.is_some() || !ours || s.reset_asked {
+        return;
+    }
+    let period_ns = match s.interval_ms {
+        0 => default_ms.saturating_mul(1_000_000),
+        ms => i64::from(ms) * 1_000_000,
+    };
+    let overdue = s.answers_seen
+        && s.pending
+            .is_some_and(|t| ctx.ts_ns.saturating_sub(t) >= period_ns / 2);
+    let misses = s.misses + u32::from(overdue);
+    if overdue {
+        sh.emit(key, ctx, EventKind::KeepaliveMissed { cm, misses }, false);
+    }
+    let cause = match (misses, reset) {
+        (1.., _) => LossCause::KeepalivesUnanswered(misses),
+        (0, true) => LossCause::Reset { by_cm },
+        (0, false) => LossCause::Closed { by_cm },
+    };
+    sh.lose_registration(key, ctx, cm, cause);
 }
 
 /// The device keeping a session with a call manager alive: the endpoint's owner (one
@@ -367,5 +518,130 @@ mod tests {
         let dev = sh.devices.get(&key).unwrap();
         assert_eq!(dev.kind, DeviceKind::Phone);
         assert!(dev.boot.registered && dev.boot.registered_before);
+    }
+
+    /// A FIN or reset on the phone's connection 51000 ↔ 2000 at `frame`.
+    fn close(sh: &mut Shared<'_>, frame: u64, up: bool, kind: crate::dispatch::TcpControlKind) {
+        use crate::reassembly::FlowKey;
+        let (phone, cm) = ((ip(20), 51000), (ip(10), 2000));
+        let ((src, src_port), (dst, dst_port)) = if up { (phone, cm) } else { (cm, phone) };
+        let flow = FlowKey {
+            src,
+            dst,
+            src_port,
+            dst_port,
+        };
+        let c = if up {
+            ctx(frame, (PHONE, ip(20), 51000), (SERVER, ip(10), 2000))
+        } else {
+            ctx(frame, (SERVER, ip(10), 2000), (PHONE, ip(20), 51000))
+        };
+        cm::tcp_control(sh, c, flow, kind);
+    }
+
+    fn steady<'a>(sh: &'a Shared<'_>) -> &'a crate::engine::device::Steady {
+        let dev = sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap();
+        dev.boot.steady.as_deref().unwrap()
+    }
+
+    #[test]
+    fn keepalives_unanswered_then_a_close_lose_the_registration_until_it_comes_back() {
+        use crate::dispatch::TcpControlKind;
+        let mut sh = registered();
+        let (ka, ack) = (
+            encode::sccp_keepalive().unwrap(),
+            encode::sccp_keepalive_ack().unwrap(),
+        );
+        // One keepalive answered, then none: the phone sends three more 30 s apart and
+        // closes its connection 30 s after the last (the third left unanswered).
+        run(&mut sh, 30, &ka, true);
+        run(&mut sh, 31, &ack, false);
+        for t in [60, 90, 120] {
+            run(&mut sh, t, &ka, true);
+        }
+        assert_eq!(steady(&sh).misses, 2);
+        close(&mut sh, 150, true, TcpControlKind::Fin);
+        close(&mut sh, 150, false, TcpControlKind::Fin);
+        let key = DeviceKey::Mac(PHONE);
+        let lost: Vec<_> = sh
+            .devices
+            .get(&key)
+            .unwrap()
+            .timeline
+            .events
+            .iter()
+            .filter_map(|e| match e.kind {
+                EventKind::KeepaliveMissed { misses, .. } => Some((e.frame, misses, None)),
+                EventKind::RegistrationLost { cause, .. } => Some((e.frame, 0, Some(cause))),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            lost,
+            [
+                (90, 1, None),
+                (120, 2, None),
+                (150, 3, None),
+                (150, 0, Some(LossCause::KeepalivesUnanswered(3)))
+            ]
+        );
+        let s = steady(&sh);
+        assert_eq!((s.keepalives, s.interval_ms, s.losses), (4, 30_000, 1));
+        assert!(s.lost.is_some());
+        // It registers again, saying why; the outage ends at the RegisterAck.
+        let alarm = encode::sccp_alarm("SEP001B54AA0001", "SCCP70.9-4-2SR3-1S", "KeepaliveTO");
+        run(&mut sh, 160, &alarm.unwrap(), true);
+        let reg = encode::sccp_register(
+            "SEP001B54AA0001",
+            Ipv4Addr::new(10, 1, 1, 20),
+            PHONE,
+            "7970",
+            "SCCP70.9-4-2SR3-1S",
+        )
+        .unwrap();
+        run(&mut sh, 161, &reg, true);
+        run(&mut sh, 162, &encode::sccp_register_ack().unwrap(), false);
+        let s = steady(&sh);
+        assert!(s.lost.is_none());
+        assert_eq!(s.outage_total_ns, 12_000_000_000);
+        assert_eq!(s.phone_says.as_deref(), Some("Last=KeepaliveTO"));
+    }
+
+    #[test]
+    fn a_reset_by_the_call_manager_loses_the_registration_but_not_after_it_reset_the_phone() {
+        use crate::dispatch::TcpControlKind;
+        let mut sh = registered();
+        close(&mut sh, 40, false, TcpControlKind::Rst);
+        let s = steady(&sh);
+        assert_eq!(s.lost.map(|l| l.1), Some(LossCause::Reset { by_cm: true }));
+        // Asked to restart by its call manager, a phone closing its connection loses
+        // nothing.
+        let mut sh = registered();
+        let reset = sccp::SccpMessage::new(
+            sccp::SccpHeaderVersion(0),
+            sccp::SccpMessageId::RESET,
+            sccp::SccpBody::Reset {
+                reset_type: sccp::SccpResetType(2),
+            },
+        )
+        .to_vec()
+        .unwrap();
+        run(&mut sh, 40, &reset, false);
+        close(&mut sh, 41, true, TcpControlKind::Fin);
+        assert_eq!(steady(&sh).losses, 0);
+    }
+
+    #[test]
+    fn without_the_call_manager_s_side_a_keepalive_is_never_a_miss() {
+        // The phone's direction alone: keepalives, never an answer.
+        let mut sh = shared();
+        let ka = encode::sccp_keepalive().unwrap();
+        for t in [30, 60, 90, 120, 150] {
+            run(&mut sh, t, &ka, true);
+        }
+        let key = DeviceKey::Mac(PHONE);
+        assert_eq!(types(&sh, &key), [EventType::Keepalive]);
+        let s = steady(&sh);
+        assert_eq!((s.keepalives, s.misses_total, s.losses), (5, 0, 0));
     }
 }

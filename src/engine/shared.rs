@@ -150,6 +150,24 @@ impl<'r> Shared<'r> {
         });
     }
 
+    /// The registration of `key` with `cm` lost, for `cause` (a SIP refresh's, else
+    /// SCCP's).
+    pub fn lose_registration(
+        &mut self,
+        key: &DeviceKey,
+        ctx: Ctx,
+        cm: IpAddr,
+        cause: crate::timeline::LossCause,
+    ) {
+        use crate::timeline::{LossCause, Signalling};
+        let proto = match cause {
+            LossCause::RefreshUnanswered | LossCause::RefreshRejected(_) => Signalling::Sip,
+            _ => Signalling::Sccp,
+        };
+        let ev = EventKind::RegistrationLost { proto, cm, cause };
+        self.emit(key, ctx, ev, false);
+    }
+
     /// A message of `proto` the snap length cut short: on the followed device that
     /// sent it, or else the one it was for.
     pub fn cut(&mut self, ctx: Ctx, proto: parsers::Proto) {

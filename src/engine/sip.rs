@@ -8,6 +8,11 @@
 //! de-registration reaches no step. Any other message that names a phone (a Contact's
 //! Cisco device name, a Cisco phone's agent as the sender) shows it in a call with the
 //! call manager: registered.
+//!
+//! Once registered, a refresh unanswered past Timer F or refused loses the registration
+//! (a 401 / 407 asks for credentials, a 423 for a longer period: no loss); a challenge
+//! again after the REGISTER with credentials refuses them. A refusal's words (reason
+//! phrase, `Warning`, `Min-Expires`) are kept, escaped.
 
 use std::net::IpAddr;
 
@@ -18,7 +23,7 @@ use super::shared::{Ctx, Shared};
 use super::text::{clean, key_text, MAX_TEXT, MAX_TEXT_BYTES};
 use crate::attribution::mac_in_name;
 use crate::link::MacAddr;
-use crate::timeline::{EventKind, Signalling};
+use crate::timeline::{EventKind, LossCause, Signalling};
 use crate::FastMap;
 
 /// A SIP REGISTER waiting for its final answer, keyed by Call-ID and the address
@@ -37,6 +42,9 @@ struct Transaction {
     first_ns: i64,
     /// A final answer was seen.
     answered: bool,
+    /// It carried credentials (Authorization / Proxy-Authorization): it answers a
+    /// challenge.
+    credentials: bool,
 }
 
 impl Transaction {
@@ -49,6 +57,7 @@ impl Transaction {
             sends: 1,
             first_ns: ts_ns,
             answered: false,
+            credentials: false,
         }
     }
 
@@ -153,8 +162,21 @@ impl Sip {
         };
         tx.last_ns = ctx.ts_ns;
         tx.answered = true;
-        let (owner, expires) = (tx.owner.clone(), tx.expires);
+        let (owner, expires, credentials) = (tx.owner.clone(), tx.expires, tx.credentials);
         let cm = f.src;
+        // Challenged again after answering a challenge with credentials (a stale nonce
+        // aside): the credentials are refused.
+        let challenged = sh
+            .devices
+            .get(&owner)
+            .is_some_and(|d| d.boot.challenge_pending);
+        let stale = m
+            .www_authenticate()
+            .or_else(|| m.proxy_authenticate())
+            .and_then(|c| c.param("stale"))
+            .is_some_and(|v| v.trim_matches('"').eq_ignore_ascii_case("true"));
+        let credentials_refused =
+            matches!(status, 401 | 407) && credentials && challenged && !stale;
         let ev = match status {
             // A de-registration accepted: the phone is no longer registered.
             200..=299 if expires == Some(0) => EventKind::Unregistered {
@@ -165,16 +187,30 @@ impl Sip {
                 proto: Signalling::Sip,
                 cm,
             },
-            401 | 407 => EventKind::RegisterChallenge { cm, code: status },
+            401 | 407 if !credentials_refused => EventKind::RegisterChallenge { cm, code: status },
             _ => EventKind::RegisterReject {
                 proto: Signalling::Sip,
                 cm,
                 code: status,
-                reason: clean(m.reason_phrase().unwrap_or_default()).into(),
+                reason: refusal_reason(m, status, credentials_refused).into(),
                 unregister: expires == Some(0),
             },
         };
+        // 423 asks for a longer period, which the phone's next REGISTER gives: no loss.
+        let refused = !matches!(status, 200..=299 | 401 | 407 | 423) && expires != Some(0);
         sh.emit(&owner, ctx, ev, false);
+        // A refresh refused while registered: the registration is lost.
+        let holding = sh.devices.get(&owner).is_some_and(|d| {
+            d.boot.registered
+                && d.boot
+                    .steady
+                    .as_deref()
+                    .is_some_and(|s| s.answers_seen && s.lost.is_none() && s.cm == cm)
+        });
+        if refused && holding {
+            let cause = LossCause::RefreshRejected(status);
+            sh.lose_registration(&owner, ctx, cm, cause);
+        }
     }
 
     fn register(
@@ -249,10 +285,14 @@ impl Sip {
             };
             sh.emit(&key, ctx, ev, false);
         }
-        let tx_key: (Box<str>, IpAddr) = (key_text(call_id), f.src);
         let cseq = m.cseq().map(|(n, _)| n);
+        if expires != Some(0) {
+            refresh_sent(sh, &key, ctx, f.dst);
+        }
+        let tx_key: (Box<str>, IpAddr) = (key_text(call_id), f.src);
         let mut renewed = false;
         let room = self.transactions.len() < sh.max_transactions;
+        let credentials = m.authorization().is_some() || m.proxy_authorization().is_some();
         match self.transactions.get_mut(&tx_key) {
             Some(tx) if tx.cseq == cseq => {
                 tx.sends += 1;
@@ -261,9 +301,11 @@ impl Sip {
             Some(tx) => {
                 renewed = tx.renewed_unseen(cseq, ctx.ts_ns);
                 *tx = Transaction::new(key.clone(), expires, cseq, ctx.ts_ns);
+                tx.credentials = credentials;
             }
             None if room => {
-                let tx = Transaction::new(key.clone(), expires, cseq, ctx.ts_ns);
+                let mut tx = Transaction::new(key.clone(), expires, cseq, ctx.ts_ns);
+                tx.credentials = credentials;
                 self.transactions.insert(tx_key, tx);
             }
             None => sh.transactions_evicted += 1,
@@ -314,6 +356,59 @@ fn key_name(key: &DeviceKey) -> String {
     match key {
         DeviceKey::Name(n) => n.to_string(),
         DeviceKey::Mac(m) => m.to_string(),
+    }
+}
+
+/// The words of a refusal of a REGISTER, escaped: the reason phrase, what the call
+/// manager adds (a `Warning:` header, the `Min-Expires` a 423 asks for), and for a
+/// challenge repeated after the credentials, that they are refused.
+fn refusal_reason(m: &sip::SipMessage<'_>, status: u16, credentials_refused: bool) -> String {
+    let mut reason = m.reason_phrase().unwrap_or_default().to_owned();
+    if credentials_refused {
+        reason.push_str(
+            " (challenged again after the REGISTER with credentials: wrong user name or password)",
+        );
+    }
+    if status == 423 {
+        if let Some(min) = m.header("Min-Expires") {
+            reason.push_str(&format!(" (Min-Expires: {})", min.trim()));
+        }
+    }
+    if let Some(w) = m.header("Warning") {
+        reason.push_str(&format!(" (Warning: {})", w.trim()));
+    }
+    clean(&reason)
+}
+
+/// A REGISTER (not a de-registration) of `key` to `cm`: once registered, with the call
+/// manager's answers in the capture, a refresh waits for its answer until Timer F (the
+/// model's `sip_timer_f_ms`, RFC 3261's 64×T1); one still unanswered when the phone
+/// sends another past that time lost the registration. Only the loss is an event.
+fn refresh_sent(sh: &mut Shared<'_>, key: &DeviceKey, ctx: Ctx, cm: IpAddr) {
+    let timer_f_ns = sh
+        .rules
+        .sequence
+        .model_timing()
+        .map_or(32_000, |m| m.sip_timer_f_ms)
+        .saturating_mul(1_000_000);
+    let Some(dev) = sh.devices.get_mut(key) else {
+        return;
+    };
+    let registered = dev.boot.registered;
+    let Some(s) = dev.boot.steady.as_deref_mut() else {
+        return;
+    };
+    if !registered || !s.answers_seen || s.lost.is_some() {
+        return;
+    }
+    match s.refresh_due {
+        Some(due) if due <= ctx.ts_ns => {
+            let had = s.cm;
+            sh.lose_registration(key, ctx, had, LossCause::RefreshUnanswered);
+        }
+        Some(_) => {}
+        None if s.cm == cm => s.refresh_due = Some(ctx.ts_ns.saturating_add(timer_f_ns)),
+        None => {}
     }
 }
 
@@ -656,5 +751,109 @@ mod tests {
         assert_eq!(dev.ip, None, "the sender's address is the call manager's");
         assert_eq!(dev.boot.registered_cm, Some(ip(10)));
         assert_eq!(sh.devices.iter().count(), 1);
+    }
+
+    const AGENT: &str = "User-Agent: Cisco-CP8841/14.1\r\n";
+    const AUTH: &str = "Authorization: Digest username=\"1001\", realm=\"ccmsipline\", \
+                        nonce=\"abc\", uri=\"sip:10.1.1.10\", response=\"00\"\r\n";
+
+    fn reject_of(sh: &Shared<'_>) -> Option<(u16, String)> {
+        let dev = sh.devices.get(&DeviceKey::Mac(PHONE))?;
+        dev.boot.reject.as_ref().map(|r| (r.0, r.1.to_string()))
+    }
+
+    #[test]
+    fn a_challenge_again_after_the_credentials_refuses_them_and_a_first_one_does_not() {
+        let (mut sh, mut s) = (shared(), Sip::default());
+        let with_auth = format!("{AGENT}{AUTH}");
+        run(&mut s, &mut sh, 1, &register_with(1, DEVICE, AGENT), true);
+        run(&mut s, &mut sh, 2, &answer_to(1, 401, ""), false);
+        assert_eq!(reject_of(&sh), None, "a first challenge is a wait");
+        run(
+            &mut s,
+            &mut sh,
+            3,
+            &register_with(2, DEVICE, &with_auth),
+            true,
+        );
+        run(&mut s, &mut sh, 4, &answer_to(2, 401, ""), false);
+        let (code, reason) = reject_of(&sh).unwrap();
+        assert_eq!(code, 401);
+        assert!(reason.contains("credentials"), "{reason}");
+        // A stale nonce is no refusal: the phone answers with the new one.
+        let (mut sh, mut s) = (shared(), Sip::default());
+        let stale = "WWW-Authenticate: Digest realm=\"ccmsipline\", nonce=\"n2\", stale=true\r\n";
+        run(&mut s, &mut sh, 1, &register_with(1, DEVICE, AGENT), true);
+        run(&mut s, &mut sh, 2, &answer_to(1, 401, ""), false);
+        run(
+            &mut s,
+            &mut sh,
+            3,
+            &register_with(2, DEVICE, &with_auth),
+            true,
+        );
+        run(&mut s, &mut sh, 4, &answer_to(2, 401, stale), false);
+        assert_eq!(reject_of(&sh), None);
+    }
+
+    #[test]
+    fn a_423_retried_with_min_expires_registers_and_its_words_are_kept() {
+        let (mut sh, mut s) = (shared(), Sip::default());
+        let short = format!("{AGENT}Expires: 60\r\n");
+        let long = format!("{AGENT}Expires: 3600\r\n");
+        run(&mut s, &mut sh, 1, &register_with(1, DEVICE, &short), true);
+        run(
+            &mut s,
+            &mut sh,
+            2,
+            &answer_to(1, 423, "Min-Expires: 3600\r\n"),
+            false,
+        );
+        assert_eq!(
+            reject_of(&sh).map(|r| r.1),
+            Some("Whatever (Min-Expires: 3600)".into())
+        );
+        run(&mut s, &mut sh, 3, &register_with(2, DEVICE, &long), true);
+        run(&mut s, &mut sh, 4, &answer_to(2, 200, ""), false);
+        let dev = sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap();
+        assert!(dev.boot.registered);
+    }
+
+    #[test]
+    fn a_warning_header_is_quoted_escaped_in_the_refusal() {
+        let (mut sh, mut s) = (shared(), Sip::default());
+        run(&mut s, &mut sh, 1, &register_with(1, DEVICE, AGENT), true);
+        let warning = "Warning: 399 cucm \"Device security mismatch\u{1b}[31m\"\r\n";
+        run(&mut s, &mut sh, 2, &answer_to(1, 403, warning), false);
+        let (code, reason) = reject_of(&sh).unwrap();
+        assert_eq!(code, 403);
+        assert!(reason.contains("Warning: 399 cucm"), "{reason}");
+        assert!(reason.contains("Device security mismatch"), "{reason}");
+        assert!(!reason.contains('\u{1b}'), "escaped: {reason}");
+    }
+
+    #[test]
+    fn a_refresh_refused_or_unanswered_past_timer_f_loses_the_registration() {
+        use crate::timeline::LossCause;
+        let lost = |sh: &Shared<'_>| {
+            let dev = sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap();
+            dev.boot.steady.as_deref().and_then(|s| s.lost).map(|l| l.1)
+        };
+        let (mut sh, mut s) = (shared(), Sip::default());
+        run(&mut s, &mut sh, 1, &register_with(1, DEVICE, AGENT), true);
+        run(&mut s, &mut sh, 2, &answer_to(1, 200, ""), false);
+        run(&mut s, &mut sh, 120, &register_with(2, DEVICE, AGENT), true);
+        run(&mut s, &mut sh, 121, &answer_to(2, 503, ""), false);
+        assert_eq!(lost(&sh), Some(LossCause::RefreshRejected(503)));
+        // Unanswered: the refresh waits until Timer F (32 s); the next REGISTER after
+        // that finds it lost, one before does not.
+        let (mut sh, mut s) = (shared(), Sip::default());
+        run(&mut s, &mut sh, 1, &register_with(1, DEVICE, AGENT), true);
+        run(&mut s, &mut sh, 2, &answer_to(1, 200, ""), false);
+        run(&mut s, &mut sh, 120, &register_with(2, DEVICE, AGENT), true);
+        run(&mut s, &mut sh, 140, &register_with(2, DEVICE, AGENT), true);
+        assert_eq!(lost(&sh), None);
+        run(&mut s, &mut sh, 153, &register_with(3, DEVICE, AGENT), true);
+        assert_eq!(lost(&sh), Some(LossCause::RefreshUnanswered));
     }
 }

@@ -207,7 +207,7 @@ pub fn verdict(
         } else {
             Status::Seen
         }
-    } else if boot.registered || boot.is_running() {
+    } else if boot.holds_registration(end_ns) || boot.is_running() {
         Status::Registered
     } else if stalls(&raw) || (timed_out && std::ptr::eq(boot, &dev.boot)) {
         Status::Stalled

@@ -948,6 +948,25 @@ pub fn sip_register_as(
     cseq: u32,
     authorized: bool,
 ) -> Result<Vec<u8>, EmitError> {
+    sip_register_for(agent, ip, port, cm, transport, cseq, authorized, 3600, None)
+}
+
+/// A REGISTER from `agent` asking for `expires` seconds; after a failure, its `Reason`
+/// tells the phone's last one (`SIP;cause=200;text="cisco-alarm:14 Name=… Last=…"`, as
+/// Cisco phones send it on the REGISTER that follows).
+#[allow(clippy::too_many_arguments)]
+pub fn sip_register_for(
+    agent: &Registrant<'_>,
+    ip: Ipv4Addr,
+    port: u16,
+    cm: Ipv4Addr,
+    transport: SipTransport,
+    cseq: u32,
+    authorized: bool,
+    expires: u32,
+    last: Option<&str>,
+) -> Result<Vec<u8>, EmitError> {
+    let expires = expires.to_string();
     let Registrant {
         name, mac, model, ..
     } = *agent;
@@ -990,12 +1009,17 @@ pub fn sip_register_as(
     if authorized {
         headers.push(("Authorization", &auth));
     }
+    let reason =
+        last.map(|l| format!("SIP;cause=200;text=\"cisco-alarm:14 Name={name} Last={l}\""));
+    if let Some(r) = &reason {
+        headers.push(("Reason", r));
+    }
     headers.extend([
         (
             "Supported",
             "replaces,join,sdp-anat,norefersub,resource-priority,X-cisco-serviceuri",
         ),
-        ("Expires", "3600"),
+        ("Expires", &expires),
         ("Content-Length", "0"),
     ]);
     SipMessage::from_parts(
@@ -1021,6 +1045,22 @@ pub fn sip_response(
     transport: SipTransport,
     cseq: u32,
 ) -> Result<Vec<u8>, EmitError> {
+    sip_response_with(code, name, mac, ip, port, transport, cseq, &[])
+}
+
+/// The call manager's answer to a REGISTER with `extra` headers (a 423's
+/// `Min-Expires`); 423 reads "Interval Too Brief".
+#[allow(clippy::too_many_arguments)]
+pub fn sip_response_with(
+    code: u16,
+    name: &str,
+    mac: MacAddr,
+    ip: Ipv4Addr,
+    port: u16,
+    transport: SipTransport,
+    cseq: u32,
+    extra: &[(&str, &str)],
+) -> Result<Vec<u8>, EmitError> {
     let d = sip_dialog(
         name,
         mac,
@@ -1037,6 +1077,7 @@ pub fn sip_response(
         401 => "Unauthorized",
         404 => "Not Found",
         403 => "Forbidden",
+        423 => "Interval Too Brief",
         503 => "Service Unavailable",
         _ => "Error",
     };
@@ -1056,6 +1097,7 @@ pub fn sip_response(
         headers.push(("WWW-Authenticate", &challenge));
     }
     headers.push(("Server", "Cisco-CUCM14.0"));
+    headers.extend_from_slice(extra);
     if code == 200 {
         headers.push(("Contact", &contact));
         headers.push(("Expires", "120"));

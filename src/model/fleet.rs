@@ -10,8 +10,9 @@
 use std::net::Ipv4Addr;
 
 use super::scenario::{
-    Background, Bulk, CallManager, ConfigSecurity, Discovery, Dot1x, Fault, Mac, PhoneSpec,
-    PortSpec, Protocol, Scenario, SipTransport, Site, TftpOption, TftpTimeout, TrustFiles,
+    Background, Bulk, CallManager, ConfigSecurity, Discovery, Dot1x, Fault, Lapse, LapseBack,
+    LapseKind, Mac, PhoneSpec, PortSpec, Protocol, Scenario, SipTransport, Site, TftpOption,
+    TftpTimeout, TrustFiles,
 };
 use super::sim::Rng;
 use super::variant::{self, FileScheme, Neighbours};
@@ -79,6 +80,7 @@ pub fn with_traffic(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Sc
                 config_security: ConfigSecurity::Plain,
                 tftp_timeout: TftpTimeout::Fixed,
                 port: None,
+                after_registration: None,
             }
         })
         .collect();
@@ -219,6 +221,7 @@ pub fn varied(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Scenario
                 config_security,
                 tftp_timeout: TftpTimeout::Drawn,
                 port: drawn_port(&mut ports),
+                after_registration: None,
             }
         })
         .collect();
@@ -241,6 +244,15 @@ pub fn varied(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Scenario
         };
         if p.faults.is_empty() && !p.already_registered && heard {
             p.port = fault.apply(p.port.take());
+        }
+    }
+    // Registrations lost after they were accepted, from a generator of their own: every
+    // phone above stays as it was.
+    let mut lapses = Rng::new(seed ^ 0x1a95_e10d);
+    for p in &mut sc.phones {
+        let lapse = drawn_lapse(&mut lapses, p.protocol);
+        if p.faults.is_empty() && !p.already_registered {
+            p.after_registration = lapse;
         }
     }
     sc
@@ -306,6 +318,28 @@ fn drawn_port_fault(rng: &mut Rng) -> PortFault {
     }
 }
 
+/// A varied fleet phone's registration lost once it was accepted: of the SCCP phones 2 %
+/// stop getting keepalive answers and register with the next call manager, 2 % have
+/// their connection reset and come back to the same one; of the SIP phones 2 % have a
+/// refresh refused and 2 % one unanswered, each registering again with the same call
+/// manager. The rest keep theirs.
+fn drawn_lapse(rng: &mut Rng, protocol: Protocol) -> Option<Lapse> {
+    let draw = rng.range(0, 99);
+    let (kind, back) = match (protocol, draw) {
+        (Protocol::Sccp, 0..=1) => (LapseKind::KeepaliveLoss, LapseBack::Next),
+        (Protocol::Sccp, 2..=3) => (LapseKind::ConnectionReset, LapseBack::Same),
+        (Protocol::Sip, 0..=1) => (LapseKind::RefreshRejected, LapseBack::Same),
+        (Protocol::Sip, 2..=3) => (LapseKind::RefreshUnanswered, LapseBack::Same),
+        _ => return None,
+    };
+    Some(Lapse {
+        kind,
+        answered: u32::try_from(rng.range(0, 2)).unwrap_or(0),
+        back,
+        times: 1,
+    })
+}
+
 /// A varied fleet phone's switch port: 6 % authenticate by 802.1X, 1 % slowly (the RADIUS
 /// server answers the third attempt), 1 % are refused; the rest are open ports. The
 /// port's 802.1X is told apart from its neighbours' by the port's own MAC and its unicast
@@ -368,6 +402,20 @@ mod tests {
                     .iter()
                     .any(|p| p.port.as_ref().and_then(|s| s.dot1x) == Some(how)),
                 "{how:?}"
+            );
+        }
+        // Some registrations are lost after they were accepted, each way the fleet plays.
+        for kind in [
+            LapseKind::KeepaliveLoss,
+            LapseKind::ConnectionReset,
+            LapseKind::RefreshRejected,
+            LapseKind::RefreshUnanswered,
+        ] {
+            assert!(
+                sc.phones
+                    .iter()
+                    .any(|p| p.after_registration.as_ref().map(|l| l.kind) == Some(kind)),
+                "{kind:?}"
             );
         }
         for f in [

@@ -264,6 +264,13 @@ pub enum CmFault {
     /// firewall that rejects): the SYN, or the SIP REGISTER over UDP, is answered by an
     /// ICMP port unreachable.
     PortUnreachable,
+    /// SIP: the call manager answers a REGISTER asking less than its minimum with 423
+    /// Interval Too Brief and `Min-Expires` (RFC 3261 §10.3); the phone asks again for
+    /// that much and is accepted.
+    MinExpires,
+    /// SIP: the call manager challenges the REGISTER with credentials again (401): the
+    /// phone's digest user or password is wrong (needs `sip_digest`).
+    WrongCredentials,
 }
 
 /// A fault, applied to one phone or (in `site.faults`) to all.
@@ -339,6 +346,62 @@ pub struct PhoneSpec {
     /// a PoE budget, voice VLANs that disagree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<PortSpec>,
+    /// What goes wrong once it registered: its registration lost, and how it comes
+    /// back (absent: nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_registration: Option<Lapse>,
+}
+
+/// A registration lost after it was accepted, `times` times: each time, after
+/// `answered` keepalives (SCCP) or refreshes (SIP) answered, the call manager lets the
+/// phone down as `kind` says and the phone registers again as `back` says (the last
+/// time; the times before, it comes back to the same call manager).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lapse {
+    /// How the call manager lets the phone down.
+    pub kind: LapseKind,
+    /// Keepalives or refreshes answered after each registration, before it.
+    #[serde(default)]
+    pub answered: u32,
+    /// Where the phone registers again after the last time.
+    #[serde(default)]
+    pub back: LapseBack,
+    /// How many times (lost and back, the last one as `back` says).
+    #[serde(default = "one")]
+    pub times: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// How a call manager lets a registered phone down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LapseKind {
+    /// SCCP: it stops answering keepalives; the phone gives up after `keepalive_misses`
+    /// of them and closes the connection.
+    KeepaliveLoss,
+    /// SCCP: it resets the connection in answer to a keepalive.
+    ConnectionReset,
+    /// SIP: a refresh gets no answer (retransmitted over UDP) until Timer F.
+    RefreshUnanswered,
+    /// SIP: a refresh is refused (503).
+    RefreshRejected,
+}
+
+/// Where a phone registers again after its registration was lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LapseBack {
+    /// To the same call manager.
+    #[default]
+    Same,
+    /// To the next call manager of its list.
+    Next,
+    /// Never in the capture: the call managers' hosts answer no more SYNs (SCCP only).
+    Never,
 }
 
 /// A phone's switch port.
@@ -582,6 +645,16 @@ impl Scenario {
                 return Err("flood.vlan out of 1..4094".into());
             }
         }
+        let wrong_credentials = self
+            .site
+            .callmanagers
+            .iter()
+            .any(|c| c.fault == Some(CmFault::WrongCredentials));
+        if wrong_credentials && !self.site.sip_digest {
+            return Err(
+                "callmanagers: wrong-credentials needs sip_digest (a challenge to answer)".into(),
+            );
+        }
         Ok(())
     }
 
@@ -620,6 +693,32 @@ impl Scenario {
                  SIP<MAC>.cnf",
                 at()
             ));
+        }
+        if let Some(lapse) = &p.after_registration {
+            let sccp = matches!(
+                lapse.kind,
+                LapseKind::KeepaliveLoss | LapseKind::ConnectionReset
+            );
+            if sccp != (p.protocol == Protocol::Sccp) {
+                return Err(format!(
+                    "{}: after_registration: {:?} is a {} lapse",
+                    at(),
+                    lapse.kind,
+                    if sccp { "SCCP" } else { "SIP" }
+                ));
+            }
+            if lapse.back == LapseBack::Never && !sccp {
+                return Err(format!(
+                    "{}: after_registration: `never` is played for SCCP only",
+                    at()
+                ));
+            }
+            if lapse.times == 0 || p.already_registered {
+                return Err(format!(
+                    "{}: after_registration: times must be at least 1, on a phone that boots",
+                    at()
+                ));
+            }
         }
         Ok(())
     }

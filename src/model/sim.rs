@@ -15,8 +15,9 @@ use std::net::Ipv4Addr;
 
 use super::encode;
 use super::scenario::{
-    Bulk, CmFault, ConfigSecurity, Discovery, Dot1x, Fault, FloodStyle, PhoneSpec, PortSpec,
-    Protocol, Scenario, SipTransport, Site, TftpOption, TftpTimeout, TrustFiles,
+    Bulk, CmFault, ConfigSecurity, Discovery, Dot1x, Fault, FloodStyle, LapseBack, LapseKind,
+    PhoneSpec, PortSpec, Protocol, Scenario, SipTransport, Site, TftpOption, TftpTimeout,
+    TrustFiles,
 };
 use super::timing::{StepTiming, Timing};
 use super::truth::{ExpectedReport, ExpectedSite, Stage, Truth};
@@ -74,6 +75,8 @@ enum Ev {
     RegisterTimeout,
     KeepAlive,
     KeepAliveAnswer,
+    /// A SIP refresh unanswered until Timer F: the registration is lost.
+    RefreshLost,
     Reboot,
     PcBoot,
     PcNext(u32),
@@ -176,6 +179,18 @@ struct Phone {
     resolved: u8,
     /// It rebooted after a failure and has not sent its DISCOVER yet.
     rebooting: bool,
+    /// Its registration lost this many times (`after_registration`).
+    lapses: u32,
+    /// Keepalives or refreshes answered since it registered.
+    answered: u32,
+    /// Keepalives sent since the call manager stopped answering them.
+    misses: u32,
+    /// The call managers' hosts answer no more SYNs: it will not register again.
+    cut_off: bool,
+    /// SIP: the registration period its REGISTERs ask for (s).
+    sip_expires: u32,
+    /// SIP: its next REGISTER tells why its registration was lost (`Reason`).
+    tell_last: bool,
 }
 
 /// How long port authentication may hold a phone's DHCP back before the builtin rules
@@ -206,6 +221,10 @@ fn tls_hello(client: bool) -> Vec<u8> {
 const PAE_GROUP: MacAddr = MacAddr([0x01, 0x80, 0xc2, 0x00, 0x00, 0x03]);
 /// The ether type of EAPOL.
 const ETHERTYPE_EAPOL: u16 = 0x888e;
+
+/// The registration period the simulated registrar asks for at least (`CmFault::MinExpires`,
+/// its 423's `Min-Expires`), in seconds: above the 3600 the phones ask.
+const MIN_EXPIRES_S: u32 = 7200;
 
 /// A queued event: (time, insertion order, device, boot epoch, event).
 type Scheduled = (i64, u64, usize, u32, Ev);
@@ -299,6 +318,12 @@ impl<'s, W: Write> Sim<'s, W> {
                     declined: false,
                     resolved: 0,
                     rebooting: false,
+                    lapses: 0,
+                    answered: 0,
+                    misses: 0,
+                    cut_off: false,
+                    sip_expires: 3600,
+                    tell_last: false,
                 }
             })
             .collect();
@@ -559,6 +584,9 @@ impl<'s, W: Write> Sim<'s, W> {
             Ev::KeepAlive if self.phones[i].phase == Phase::Registered => self.keepalive(t, i),
             Ev::KeepAliveAnswer if self.phones[i].phase == Phase::Registered => {
                 self.keepalive_answer(t, i)
+            }
+            Ev::RefreshLost if self.phones[i].phase == Phase::Registered => {
+                self.lose_registration(t, i, "KeepaliveTO", false)
             }
             Ev::Reboot => {
                 self.phones[i].epoch += 1;
@@ -1728,7 +1756,12 @@ impl<'s, W: Write> Sim<'s, W> {
             ..TcpFields::default()
         };
         self.emit(t, &wire::tcp_frame(l2, me, cm, f, &[]))?;
-        match self.cm(i).and_then(|c| c.fault) {
+        // Cut off after its registration was lost: the hosts answer no more.
+        let fault = match self.phones[i].cut_off {
+            true => Some(CmFault::Silent),
+            false => self.cm(i).and_then(|c| c.fault),
+        };
+        match fault {
             Some(CmFault::Silent) => {
                 if n >= 3 {
                     return self.cm_failed(t, i);
@@ -1776,7 +1809,10 @@ impl<'s, W: Write> Sim<'s, W> {
         p.failed_cm = true;
         p.cm_index += 1;
         if p.cm_index >= self.sc.site.callmanagers.len() {
-            p.truth.fail(Stage::Registration, "cucm-unreachable");
+            // After a registration lost, the loss is what the capture shows.
+            if p.lapses == 0 {
+                p.truth.fail(Stage::Registration, "cucm-unreachable");
+            }
             p.last_reason = "TCP-timeout";
             p.cm_index = 0;
             let d = self.span(self.m.cm_list_retry_ms);
@@ -1882,7 +1918,7 @@ impl<'s, W: Write> Sim<'s, W> {
                 &spec.model,
                 &p.running_load,
             ),
-            Protocol::Sip => encode::sip_register_as(
+            Protocol::Sip => encode::sip_register_for(
                 &encode::Registrant {
                     name: &p.name,
                     mac: p.mac,
@@ -1896,6 +1932,8 @@ impl<'s, W: Write> Sim<'s, W> {
                 spec.transport,
                 cseq,
                 p.authorized,
+                p.sip_expires,
+                p.tell_last.then_some(p.last_reason),
             ),
         }
     }
@@ -1911,6 +1949,7 @@ impl<'s, W: Write> Sim<'s, W> {
             self.phone_payload(t, i, &alarm)?;
         }
         let msg = self.register_payload(i, self.phones[i].cseq)?;
+        self.phones[i].tell_last = false;
         self.phone_payload(t + MS, i, &msg)?;
         let refused = self.cm(i).and_then(|c| c.fault) == Some(CmFault::PortUnreachable);
         if refused && !self.uses_tcp(i) {
@@ -1947,6 +1986,53 @@ impl<'s, W: Write> Sim<'s, W> {
     fn register_answer(&mut self, t: i64, i: usize) -> std::io::Result<()> {
         let spec = self.spec(i).clone();
         let rejected = self.cm(i).and_then(|c| c.fault) == Some(CmFault::Reject);
+        let fault = self.cm(i).and_then(|c| c.fault);
+        if spec.protocol == Protocol::Sip
+            && fault == Some(CmFault::MinExpires)
+            && self.phones[i].sip_expires < MIN_EXPIRES_S
+        {
+            // 423 with the registrar's minimum; the phone asks again for that much.
+            let p = &self.phones[i];
+            let min = MIN_EXPIRES_S.to_string();
+            let answer = encode::sip_response_with(
+                423,
+                &p.name,
+                p.mac,
+                p.ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                p.local_port,
+                spec.transport,
+                p.cseq,
+                &[("Min-Expires", &min)],
+            )?;
+            self.cm_payload(t, i, &answer)?;
+            self.phones[i].sip_expires = MIN_EXPIRES_S;
+            self.phones[i].cseq += 1;
+            let d = self.span(self.m.challenge_to_register_ms);
+            self.at(t + d, i, Ev::SendRegister);
+            return Ok(());
+        }
+        if spec.protocol == Protocol::Sip
+            && fault == Some(CmFault::WrongCredentials)
+            && self.phones[i].authorized
+        {
+            // Challenged again after its credentials: refused; it starts over later.
+            let p = &self.phones[i];
+            let again = encode::sip_challenge(
+                &p.name,
+                p.mac,
+                p.ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                p.local_port,
+                spec.transport,
+                p.cseq,
+            )?;
+            self.cm_payload(t, i, &again)?;
+            let p = &mut self.phones[i];
+            p.authorized = false;
+            p.cseq += 1;
+            p.truth.fail(Stage::Registration, "register-rejected");
+            p.last_reason = "Phone-Reg-Rej";
+            return self.after_failure(t, i);
+        }
         if spec.protocol == Protocol::Sip && self.sc.site.sip_digest && !self.phones[i].authorized {
             // The challenge, then the same REGISTER with credentials and the next CSeq.
             let p = &self.phones[i];
@@ -1993,6 +2079,9 @@ impl<'s, W: Write> Sim<'s, W> {
         let p = &mut self.phones[i];
         p.phase = Phase::Registered;
         p.truth.registered = true;
+        p.truth.lost = false;
+        p.answered = 0;
+        p.misses = 0;
         if p.failed_cm {
             p.truth.warn("cucm-failover");
         }
@@ -2056,7 +2145,136 @@ impl<'s, W: Write> Sim<'s, W> {
         Ok(())
     }
 
+    /// How the call manager lets the phone down at its next keepalive or refresh, if
+    /// it does (`after_registration`: not yet as many times as it says, and enough
+    /// answered since the registration).
+    fn lapse_due(&self, i: usize) -> Option<LapseKind> {
+        let lapse = self.spec(i).after_registration.as_ref()?;
+        let p = &self.phones[i];
+        (p.lapses < lapse.times && p.answered >= lapse.answered).then_some(lapse.kind)
+    }
+
+    /// The registration lost at `t` (the phone closes its connection first when
+    /// `close`): it connects again, to the call manager `after_registration` says, or,
+    /// cut off, to hosts that answer no more.
+    fn lose_registration(
+        &mut self,
+        t: i64,
+        i: usize,
+        reason: &'static str,
+        close: bool,
+    ) -> std::io::Result<()> {
+        if close && self.uses_tcp(i) {
+            if let Some((l2, me, cm)) = self.cm_ends(i) {
+                let p = &self.phones[i];
+                let fin = TcpFields {
+                    seq: p.seq,
+                    ack_no: p.peer_seq,
+                    ack: true,
+                    fin: true,
+                    ..TcpFields::default()
+                };
+                self.emit(t, &wire::tcp_frame(l2, me, cm, fin, &[]))?;
+            }
+        }
+        let Some(lapse) = self.spec(i).after_registration.clone() else {
+            return Ok(());
+        };
+        let cms = self.sc.site.callmanagers.len().max(1);
+        let p = &mut self.phones[i];
+        p.lapses += 1;
+        p.misses = 0;
+        p.answered = 0;
+        p.truth.warn("registration-lost");
+        p.truth.lost = true;
+        p.last_reason = reason;
+        p.tell_last = true;
+        // Its keepalive timers stop.
+        p.epoch += 1;
+        if p.lapses >= lapse.times {
+            match lapse.back {
+                LapseBack::Same => {}
+                LapseBack::Next => p.cm_index = (p.cm_index + 1) % cms,
+                LapseBack::Never => p.cut_off = true,
+            }
+        }
+        p.phase = Phase::Connecting;
+        let d = self.span(self.m.cm_failover_ms);
+        self.at(t + d, i, Ev::Connect(1));
+        Ok(())
+    }
+
     fn keepalive(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        let lapse = self.lapse_due(i);
+        let give_up = u32::try_from(self.m.keepalive_misses).unwrap_or(3);
+        if lapse == Some(LapseKind::KeepaliveLoss) && self.phones[i].misses >= give_up {
+            // The last keepalive's period is over, unanswered: the phone gives up.
+            return self.lose_registration(t, i, "KeepaliveTO", true);
+        }
+        match lapse {
+            Some(LapseKind::KeepaliveLoss) => {
+                self.phone_payload(t, i, &encode::sccp_keepalive()?)?;
+                self.phones[i].misses += 1;
+                let next = self.keepalive_period(i) + self.span(self.m.keepalive_jitter_ms);
+                self.at(t + next, i, Ev::KeepAlive);
+                return Ok(());
+            }
+            Some(LapseKind::ConnectionReset) => {
+                self.phone_payload(t, i, &encode::sccp_keepalive()?)?;
+                let d = self.span(self.m.keepalive_answer_ms);
+                if let Some((_, me, cm)) = self.cm_ends(i) {
+                    let p = &self.phones[i];
+                    let rst = TcpFields {
+                        seq: p.peer_seq,
+                        ack_no: p.seq,
+                        ack: true,
+                        rst: true,
+                        ..TcpFields::default()
+                    };
+                    let frame = wire::tcp_frame(self.to_phone_l2(i), cm, me, rst, &[]);
+                    self.emit(t + d, &frame)?;
+                }
+                return self.lose_registration(t + d, i, "CM-reset-TCP", false);
+            }
+            Some(LapseKind::RefreshUnanswered) => {
+                self.phones[i].cseq += 1;
+                let msg = self.register_payload(i, self.phones[i].cseq)?;
+                self.phone_payload(t, i, &msg)?;
+                if !self.uses_tcp(i) {
+                    // Timer A from 500 ms, doubling to 4 s, until Timer F.
+                    let (a, f) = (self.m.sip_timer_a_ms, self.m.sip_timer_f_ms);
+                    let (mut at, mut n) = (a, 0u32);
+                    while at < f {
+                        self.phone_payload(t + at * MS, i, &msg)?;
+                        n += 1;
+                        at += a << n.min(3);
+                    }
+                }
+                self.at(t + self.m.sip_timer_f_ms * MS, i, Ev::RefreshLost);
+                return Ok(());
+            }
+            Some(LapseKind::RefreshRejected) => {
+                self.phones[i].cseq += 1;
+                let msg = self.register_payload(i, self.phones[i].cseq)?;
+                self.phone_payload(t, i, &msg)?;
+                let d = self.span(self.m.keepalive_answer_ms);
+                let spec = self.spec(i).clone();
+                let p = &self.phones[i];
+                let answer = encode::sip_response(
+                    503,
+                    &p.name,
+                    p.mac,
+                    p.ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                    p.local_port,
+                    spec.transport,
+                    p.cseq,
+                )?;
+                self.cm_payload(t + d, i, &answer)?;
+                return self.lose_registration(t + d, i, "Phone-Reg-Rej", false);
+            }
+            None => {}
+        }
+        self.phones[i].answered += 1;
         let msg = match self.spec(i).protocol {
             Protocol::Sccp => encode::sccp_keepalive(),
             Protocol::Sip => {

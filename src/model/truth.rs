@@ -69,6 +69,8 @@ pub struct Truth {
     pub failed: Option<Stage>,
     /// Whether a registration succeeded.
     pub registered: bool,
+    /// The registration it had is lost, and it has not registered again.
+    pub lost: bool,
     /// Reboots after a failure whose new boot's DISCOVER is in the capture (the reboot
     /// after a firmware download is no failure).
     pub failure_reboots: u32,
@@ -95,7 +97,10 @@ impl Truth {
             findings.push("boot-loop".into());
             findings.sort();
         }
-        let (status, stalled_stage) = if self.registered {
+        let (status, stalled_stage) = if self.registered && self.lost {
+            // Registered, then lost it: stalled at registration until it is back.
+            (Status::Stalled, Some(Stage::Registration))
+        } else if self.registered {
             (Status::Registered, None)
         } else if let Some(stage) = self.failed {
             (Status::Stalled, Some(stage))
