@@ -392,6 +392,8 @@ pub struct Boot {
     file_name_bytes: usize,
     /// What the switch port said: voice VLAN, PoE and 802.1X (`engine/dot1x.rs`).
     pub port: PortState,
+    /// The last failed TLS handshake with a call manager: its address, port and how.
+    pub tls_failure: Option<(IpAddr, u16, crate::timeline::TlsFailure)>,
 }
 
 /// How many of a boot's port events (802.1X, PoE) are kept to carry into the next
@@ -587,6 +589,7 @@ impl Boot {
             frozen: false,
             file_name_bytes: 0,
             port: PortState::default(),
+            tls_failure: None,
         }
     }
 

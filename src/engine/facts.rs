@@ -717,6 +717,36 @@ pub const DERIVED: &[Derived] = &[
         doc: "that file",
         value: |x| s(x.firmware_missing.map(|f| &*f.name)),
     },
+    Derived {
+        name: "tls_failed",
+        ty: FactType::Bool,
+        doc: "a TLS handshake with a call manager's signalling port failed (fatal alert, reset, no ServerHello)",
+        value: |x| b(x.boot.tls_failure.is_some()),
+    },
+    Derived {
+        name: "reject_security",
+        ty: FactType::Bool,
+        doc: "the call manager's refusal speaks of security (a SIP 403 whose reason or Warning says so)",
+        value: |x| b(x.boot.reject.as_ref().is_some_and(|r| {
+            r.1.to_ascii_lowercase().contains("secur")
+        })),
+    },
+    Derived {
+        name: "secure_failure",
+        ty: FactType::Str,
+        doc: "what failed the secure registration: the TLS handshake (with whom, how) or the security refusal",
+        value: |x| match (&x.boot.tls_failure, &x.boot.reject) {
+            (Some((cm, port, failure)), _) => FactValue::Str(Cow::Owned(format!(
+                "the TLS handshake with {}:{port} failed ({failure})",
+                ip_string(*cm)
+            ))),
+            (None, Some(r)) => FactValue::Str(Cow::Owned(format!(
+                "the call manager refused it: {} {}",
+                r.0, r.1
+            ))),
+            (None, None) => s(None::<&str>),
+        },
+    },
 ];
 
 /// The PoE of a boot, by protocol: the first protocol whose offer fell short of what

@@ -504,6 +504,29 @@ fn apply_state(dev: &mut Device, ev: &Event) {
         EventKind::Alarm { text } => boot.alarm = Some(text.clone()),
         EventKind::Malformed { .. } => {}
         EventKind::Cut { .. } => boot.cut_since_progress += 1,
+        // An encrypted session up both ways is a registration the capture cannot
+        // read: registered, as by keepalives.
+        EventKind::TlsSessionUp { cm, port } => {
+            boot.unregistered = None;
+            if !boot.registered {
+                boot.registered = true;
+                boot.registered_before = false;
+                boot.registered_cm = Some(*cm);
+                boot.protocol
+                    .get_or_insert(if *port == crate::dispatch::SIP_TLS {
+                        Signalling::Sip
+                    } else {
+                        Signalling::Sccp
+                    });
+            }
+        }
+        EventKind::TlsHandshakeFailed { cm, port, failure } => {
+            boot.tls_failure = Some((*cm, *port, *failure));
+        }
+        EventKind::TlsClientHello { .. }
+        | EventKind::TlsServerHello { .. }
+        | EventKind::TlsAlert { .. }
+        | EventKind::TlsHandshakeDone { .. } => {}
     }
 }
 
