@@ -77,7 +77,7 @@ fn ours_by_frame<'a>(msgs: &'a [Value], proto: &str) -> BTreeMap<u64, Vec<&'a Va
 fn every_bundled_capture_has_a_tshark_reading_or_none_of_our_protocols() {
     // The fixtures cover exactly the bundled captures.
     let captures = all_captures();
-    assert_eq!(captures.len(), 54, "{captures:?}");
+    assert_eq!(captures.len(), 55, "{captures:?}");
     for entry in std::fs::read_dir(fixture_dir()).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         // registrations.tsv and calls.tsv cover every capture at once (tests/analyze.rs).
