@@ -134,6 +134,11 @@ pub struct ModelTiming {
     pub decline_to_discover_ms: MsRange,
     /// The model's DNS server answers a lookup of a call manager's name.
     pub dns_answer_ms: MsRange,
+    /// A secure registration: the call manager answers each TLS handshake flight.
+    pub tls_answer_ms: MsRange,
+    /// A secure registration: the phone waits this long for the ServerHello before it
+    /// closes the connection and tries again.
+    pub tls_hello_timeout_ms: MsRange,
 }
 
 /// One value of [`ModelTiming`]: a range, or one time.
@@ -147,7 +152,7 @@ pub enum ModelValue {
 
 impl ModelTiming {
     /// Every value, by its name in the file, in the file's order.
-    pub fn by_name(&self) -> [(&'static str, ModelValue); 34] {
+    pub fn by_name(&self) -> [(&'static str, ModelValue); 36] {
         use ModelValue::{Ms, Range};
         // Every field named: a new one is a compile error until it is listed.
         let ModelTiming {
@@ -185,6 +190,8 @@ impl ModelTiming {
             dot1x_success_to_discover_ms,
             decline_to_discover_ms,
             dns_answer_ms,
+            tls_answer_ms,
+            tls_hello_timeout_ms,
         } = *self;
         [
             ("no_voice_vlan_ms", Range(no_voice_vlan_ms)),
@@ -224,6 +231,8 @@ impl ModelTiming {
             ),
             ("decline_to_discover_ms", Range(decline_to_discover_ms)),
             ("dns_answer_ms", Range(dns_answer_ms)),
+            ("tls_answer_ms", Range(tls_answer_ms)),
+            ("tls_hello_timeout_ms", Range(tls_hello_timeout_ms)),
         ]
     }
 }

@@ -170,7 +170,7 @@ impl Sip {
                 proto: Signalling::Sip,
                 cm,
                 code: status,
-                reason: clean(m.reason_phrase().unwrap_or_default()).into(),
+                reason: reject_reason(m).into(),
                 unregister: expires == Some(0),
             },
         };
@@ -424,6 +424,20 @@ fn call(sh: &mut Shared<'_>, ctx: Ctx, m: &sip::SipMessage<'_>, agent: Option<&s
         from_phone,
     };
     sh.emit(&key, ctx, ev, false);
+}
+
+/// The reason of a refusal: its reason phrase, and a Warning that speaks of security
+/// (CUCM's `399 <host> "Device security mismatch"` to a phone whose profile wants TLS),
+/// which says more than a bare "Forbidden".
+fn reject_reason(m: &sip::SipMessage<'_>) -> String {
+    let phrase = m.reason_phrase().unwrap_or_default();
+    match m
+        .header_values("Warning")
+        .find(|w| w.to_ascii_lowercase().contains("secur"))
+    {
+        Some(w) => clean(&format!("{phrase} (Warning: {w})")),
+        None => clean(phrase),
+    }
 }
 
 #[cfg(test)]

@@ -286,3 +286,180 @@ impl Session {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::device::DeviceKey;
+    use super::super::shared::harness::*;
+    use super::*;
+    use crate::model::encode;
+    use crate::timeline::EventType;
+
+    /// The phone (ip 20, port 51000) and the call manager (ip 10, `port`): a context
+    /// either way at `frame` (`ms` after the start).
+    fn way(frame: u64, ms: i64, port: u16, from_phone: bool) -> Ctx {
+        let (p, c) = ((PHONE, ip(20), 51000), (SERVER, ip(10), port));
+        let mut x = if from_phone {
+            ctx(frame, p, c)
+        } else {
+            ctx(frame, c, p)
+        };
+        x.ts_ns = ms * 1_000_000;
+        x
+    }
+
+    fn setup() -> (Shared<'static>, Tls, DeviceKey) {
+        let mut sh = shared();
+        let key = DeviceKey::Mac(PHONE);
+        sh.device(&key, TEST_PHONE, way(0, 0, 2443, true)).unwrap();
+        sh.attribution.bind_ip(ip(20), PHONE);
+        (sh, Tls::default(), key)
+    }
+
+    /// Feed every record of `bytes` as one message each.
+    fn feed(t: &mut Tls, sh: &mut Shared<'_>, c: Ctx, bytes: &[u8]) {
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let (r, after) = parsers::tls::parse(rest).unwrap();
+            t.record(sh, c, &r);
+            rest = after;
+        }
+    }
+
+    fn tls_types(sh: &Shared<'_>, key: &DeviceKey) -> Vec<EventType> {
+        types(sh, key)
+            .into_iter()
+            .filter(|t| *t != EventType::CmTls)
+            .collect()
+    }
+
+    #[test]
+    fn an_encrypted_session_up_both_ways_is_the_registration_inferred() {
+        let (mut sh, mut t, key) = setup();
+        let hello = encode::tls_client_hello(Some("cucm-sub1"), &[0x002f, 0x0002]).unwrap();
+        feed(&mut t, &mut sh, way(1, 1, 5061, true), &hello);
+        let flight = encode::tls_server_flight(0x002f).unwrap();
+        feed(&mut t, &mut sh, way(2, 2, 5061, false), &flight);
+        feed(
+            &mut t,
+            &mut sh,
+            way(3, 3, 5061, true),
+            &encode::tls_finish(true, None).unwrap(),
+        );
+        feed(
+            &mut t,
+            &mut sh,
+            way(4, 4, 5061, false),
+            &encode::tls_finish(false, None).unwrap(),
+        );
+        let data = encode::tls_app_data(b"REGISTER", None).unwrap();
+        feed(&mut t, &mut sh, way(5, 5, 5061, true), &data);
+        assert!(!tls_types(&sh, &key).contains(&EventType::TlsSessionUp));
+        feed(&mut t, &mut sh, way(6, 6, 5061, false), &data);
+        assert_eq!(
+            tls_types(&sh, &key),
+            [
+                EventType::TlsClientHello,
+                EventType::TlsServerHello,
+                EventType::TlsHandshakeDone,
+                EventType::TlsSessionUp
+            ]
+        );
+        let dev = sh.devices.get(&key).unwrap();
+        assert!(dev.boot.registered);
+        assert!(dev.boot.tls_failure.is_none());
+    }
+
+    #[test]
+    fn a_null_suite_session_is_no_inference_the_signalling_inside_decides() {
+        let (mut sh, mut t, key) = setup();
+        let hello = encode::tls_client_hello(None, &[0x0002]).unwrap();
+        feed(&mut t, &mut sh, way(1, 1, 2443, true), &hello);
+        let flight = encode::tls_server_flight(0x0002).unwrap();
+        feed(&mut t, &mut sh, way(2, 2, 2443, false), &flight);
+        feed(
+            &mut t,
+            &mut sh,
+            way(3, 3, 2443, true),
+            &encode::tls_finish(true, Some(20)).unwrap(),
+        );
+        feed(
+            &mut t,
+            &mut sh,
+            way(4, 4, 2443, false),
+            &encode::tls_finish(false, Some(20)).unwrap(),
+        );
+        let data = encode::tls_app_data(b"x", Some(20)).unwrap();
+        feed(&mut t, &mut sh, way(5, 5, 2443, true), &data);
+        feed(&mut t, &mut sh, way(6, 6, 2443, false), &data);
+        assert!(!tls_types(&sh, &key).contains(&EventType::TlsSessionUp));
+        assert!(!sh.devices.get(&key).unwrap().boot.registered);
+    }
+
+    #[test]
+    fn a_fatal_alert_a_reset_and_silence_fail_the_handshake_once_each() {
+        let hello = encode::tls_client_hello(None, &[0x002f]).unwrap();
+        // A fatal alert from the call manager.
+        let (mut sh, mut t, key) = setup();
+        feed(&mut t, &mut sh, way(1, 1, 2443, true), &hello);
+        let alert = encode::tls_fatal_alert(42).unwrap();
+        feed(&mut t, &mut sh, way(2, 2, 2443, false), &alert);
+        feed(&mut t, &mut sh, way(3, 3, 2443, false), &alert);
+        let boot = &sh.devices.get(&key).unwrap().boot;
+        assert_eq!(boot.count(EventType::TlsHandshakeFailed), 1);
+        assert_eq!(boot.count(EventType::TlsAlert), 2);
+        assert!(matches!(
+            boot.tls_failure,
+            Some((_, 2443, TlsFailure::Alert(Some(42))))
+        ));
+        // A reset before the handshake finished.
+        let (mut sh, mut t, key) = setup();
+        feed(&mut t, &mut sh, way(1, 1, 2443, true), &hello);
+        let c = way(2, 2, 2443, false);
+        let flow = FlowKey {
+            src: ip(10),
+            dst: ip(20),
+            src_port: 2443,
+            dst_port: 51000,
+        };
+        let rst = TcpControl {
+            flow,
+            kind: TcpControlKind::Rst,
+            seq: 0,
+            ack: 0,
+        };
+        t.tcp(&mut sh, c, &rst);
+        let boot = &sh.devices.get(&key).unwrap().boot;
+        assert!(matches!(boot.tls_failure, Some((_, _, TlsFailure::Reset))));
+        // No ServerHello: failed once the window is over, not before.
+        let (mut sh, mut t, key) = setup();
+        feed(&mut t, &mut sh, way(1, 1_000, 2443, true), &hello);
+        let window = 10_000 * 1_000_000;
+        t.sweep(&mut sh, 10_999 * 1_000_000, window, |_| true);
+        assert!(sh.devices.get(&key).unwrap().boot.tls_failure.is_none());
+        t.sweep(&mut sh, 11_001 * 1_000_000, window, |_| true);
+        t.sweep(&mut sh, 12_000 * 1_000_000, window, |_| true);
+        let boot = &sh.devices.get(&key).unwrap().boot;
+        assert_eq!(boot.count(EventType::TlsHandshakeFailed), 1);
+        assert!(matches!(
+            boot.tls_failure,
+            Some((_, _, TlsFailure::NoServerHello))
+        ));
+    }
+
+    #[test]
+    fn the_table_is_bounded() {
+        let (mut sh, mut t, _) = setup();
+        let hello = encode::tls_client_hello(None, &[0x002f]).unwrap();
+        let cap = max_sessions(sh.max_transactions);
+        for n in 0..cap + 10 {
+            let mut c = way(1, 1, 2443, true);
+            if let Some(f) = c.flow.as_mut() {
+                f.sport = 1000 + u16::try_from(n).unwrap();
+            }
+            feed(&mut t, &mut sh, c, &hello);
+        }
+        assert_eq!(t.len(), cap);
+        assert_eq!(sh.transactions_evicted, 10);
+    }
+}

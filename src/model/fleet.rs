@@ -79,6 +79,7 @@ pub fn with_traffic(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Sc
                 config_security: ConfigSecurity::Plain,
                 tftp_timeout: TftpTimeout::Fixed,
                 port: None,
+                tls: None,
             }
         })
         .collect();
@@ -219,6 +220,7 @@ pub fn varied(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Scenario
                 config_security,
                 tftp_timeout: TftpTimeout::Drawn,
                 port: drawn_port(&mut ports),
+                tls: None,
             }
         })
         .collect();

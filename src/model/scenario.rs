@@ -339,6 +339,35 @@ pub struct PhoneSpec {
     /// a PoE budget, voice VLANs that disagree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<PortSpec>,
+    /// A secure registration (its security profile's transport is TLS): SCCP on 2443,
+    /// SIP over TCP on 5061, after a TLS handshake; absent, the plain port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsMode>,
+}
+
+/// How a secure registration's TLS goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    /// "Authenticated" mode: the call manager chooses TLS_RSA_WITH_NULL_SHA, and the
+    /// signalling travels in clear inside the records, each with a 20-byte MAC.
+    Null,
+    /// "Encrypted" mode: AES; the registration and the keepalives are ciphertext both ways.
+    Encrypted,
+    /// The call manager ends the handshake with a fatal alert (bad certificate): the
+    /// phone's certificate is not trusted.
+    Alert,
+    /// The call manager resets the connection after the ClientHello.
+    Reset,
+    /// No ServerHello answers the ClientHello; the phone closes and tries again.
+    NoServerHello,
+}
+
+impl TlsMode {
+    /// The handshake completes.
+    pub fn completes(self) -> bool {
+        matches!(self, TlsMode::Null | TlsMode::Encrypted)
+    }
 }
 
 /// A phone's switch port.
