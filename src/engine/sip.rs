@@ -671,4 +671,38 @@ mod tests {
         assert_eq!(dev.boot.registered_cm, Some(ip(10)));
         assert_eq!(sh.devices.iter().count(), 1);
     }
+
+    #[test]
+    fn a_refusal_keeps_a_warning_that_speaks_of_security() {
+        let (mut sh, mut s) = (shared(), Sip::default());
+        run(
+            &mut s,
+            &mut sh,
+            1,
+            &register(DEVICE, "Cisco-CP8841/14.1"),
+            true,
+        );
+        let warning = "Warning: 399 cucm-sub1 \"Device security mismatch\"\r\n";
+        run(&mut s, &mut sh, 2, &answer_to(2, 403, warning), false);
+        let dev = sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap();
+        let (code, reason, _) = dev.boot.reject.as_ref().unwrap();
+        assert_eq!(*code, 403);
+        assert_eq!(
+            &**reason,
+            "Whatever (Warning: 399 cucm-sub1 \"Device security mismatch\")"
+        );
+        // Another Warning says nothing of security: the reason phrase alone.
+        let (mut sh, mut s) = (shared(), Sip::default());
+        run(
+            &mut s,
+            &mut sh,
+            1,
+            &register(DEVICE, "Cisco-CP8841/14.1"),
+            true,
+        );
+        let warning = "Warning: 399 cucm-sub1 \"Line not configured\"\r\n";
+        run(&mut s, &mut sh, 2, &answer_to(2, 404, warning), false);
+        let dev = sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap();
+        assert_eq!(&*dev.boot.reject.as_ref().unwrap().1, "Whatever");
+    }
 }
