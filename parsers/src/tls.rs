@@ -38,6 +38,13 @@ pub const MAX_FRAGMENT_LEN: usize = (1 << 14) + 2048;
 const HANDSHAKE_HEADER_LEN: usize = 4;
 /// Bytes of a hello's random.
 pub const RANDOM_LEN: usize = 32;
+/// Handshake messages read from one record; a record of more (4-byte empty messages
+/// fill 18 KiB with thousands) is read as opaque, so a record never costs more than
+/// a few KiB of items.
+pub const MAX_HANDSHAKES: usize = 64;
+/// Extensions read from one hello, and certificates from one Certificate; a message
+/// with more is [`TlsHandshake::Malformed`]. Real ones have a few dozen at most.
+pub const MAX_ITEMS: usize = 128;
 
 code_points! {
     /// The content type of a record (`tls.record.content_type`).
@@ -469,6 +476,9 @@ pub fn handshake_messages(data: &[u8]) -> Option<Vec<TlsHandshake<'_>>> {
     let mut out = Vec::new();
     let mut rest = data;
     while !rest.is_empty() {
+        if out.len() == MAX_HANDSHAKES {
+            return None;
+        }
         let (after, (kind, len)) = handshake_header(rest).ok()?;
         let kind = TlsHandshakeType(kind);
         kind.name()?;
@@ -568,6 +578,9 @@ fn extensions(i: &[u8]) -> PResult<'_, Option<Vec<TlsExtension<'_>>>> {
     let (rest, mut block) = u16_prefixed(i)?;
     let mut out = Vec::new();
     while !block.is_empty() {
+        if out.len() == MAX_ITEMS {
+            return fail(block, ErrorKind::Malformed("too many extensions"));
+        }
         let (after, (kind, data)) = (be_u16, u16_prefixed).parse(block)?;
         out.push(TlsExtension {
             kind: TlsExtensionType(kind),
@@ -582,6 +595,9 @@ fn certificate(i: &[u8]) -> PResult<'_, TlsHandshake<'_>> {
     let (rest, mut list) = u24_prefixed(i)?;
     let mut certs = Vec::new();
     while !list.is_empty() {
+        if certs.len() == MAX_ITEMS {
+            return fail(list, ErrorKind::Malformed("too many certificates"));
+        }
         let (after, cert) = u24_prefixed(list)?;
         certs.push(cert);
         list = after;
@@ -1025,6 +1041,35 @@ mod tests {
             TlsCipherSuite::RSA_WITH_NULL_SHA256.null_mac_len(),
             Some(32)
         );
+    }
+
+    #[test]
+    fn a_record_of_thousands_of_empty_messages_is_opaque_and_items_are_capped() {
+        let mut data = vec![22, 3, 3, 0, 0];
+        data.extend(std::iter::repeat_n([0u8, 0, 0, 0], MAX_HANDSHAKES + 1).flatten());
+        let len = u16::try_from(data.len() - 5).unwrap();
+        data[3..5].copy_from_slice(&len.to_be_bytes());
+        let (r, _) = parse(&data).unwrap();
+        assert!(matches!(r.body, TlsBody::Opaque(_)));
+        assert_eq!(r.to_vec().unwrap(), data);
+        // Exactly the cap still reads.
+        let short = &data[..data.len() - 4];
+        let mut short = short.to_vec();
+        let len = u16::try_from(short.len() - 5).unwrap();
+        short[3..5].copy_from_slice(&len.to_be_bytes());
+        assert_eq!(parse(&short).unwrap().0.handshakes().len(), MAX_HANDSHAKES);
+        // A Certificate of more than MAX_ITEMS (empty) certificates is malformed.
+        let n = MAX_ITEMS + 1;
+        let mut body = Vec::new();
+        body.extend_from_slice(&u32::try_from(3 * n).unwrap().to_be_bytes()[1..]);
+        body.extend(std::iter::repeat_n(0u8, 3 * n));
+        let mut msg = vec![11];
+        msg.extend_from_slice(&u32::try_from(body.len()).unwrap().to_be_bytes()[1..]);
+        msg.extend(body);
+        assert!(matches!(
+            &handshake_messages(&msg).unwrap()[..],
+            [TlsHandshake::Malformed { .. }]
+        ));
     }
 
     #[test]

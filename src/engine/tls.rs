@@ -156,7 +156,7 @@ impl Tls {
                     alert: Some((level.0, description.0)),
                     from_phone,
                 });
-                if level == TlsAlertLevel::FATAL && !s.up && !s.failed {
+                if level == TlsAlertLevel::FATAL && !s.carried_data() && !s.failed {
                     s.failed = true;
                     events.push(s.failure(conn, TlsFailure::Alert(Some(description.0))));
                 }
@@ -168,9 +168,9 @@ impl Tls {
                     alert: None,
                     from_phone,
                 });
-                // After the handshake, before any data: the handshake's own failure
-                // (TLS 1.3 encrypts every alert after the ServerHello).
-                if !s.up && !s.failed && s.data_after_done == [0, 0] {
+                // Before the session carried data both ways: the handshake's own
+                // failure (TLS 1.3 encrypts every alert after the ServerHello).
+                if !s.carried_data() && !s.failed {
                     s.failed = true;
                     events.push(s.failure(conn, TlsFailure::Alert(None)));
                 }
@@ -278,6 +278,12 @@ impl Session {
         }
     }
 
+    /// The session carried data both ways after its handshake: an alert now ends a
+    /// session, not the handshake.
+    fn carried_data(&self) -> bool {
+        self.done && self.data_after_done.iter().all(|&n| n > 0)
+    }
+
     fn failure(&self, conn: Conn, failure: TlsFailure) -> EventKind {
         EventKind::TlsHandshakeFailed {
             cm: conn.1 .0,
@@ -365,9 +371,17 @@ mod tests {
                 EventType::TlsSessionUp
             ]
         );
+        // The encrypted close_notify that ends a session fails nothing.
+        let close = parsers::tls::TlsRecord {
+            content_type: parsers::tls::TlsContentType::ALERT,
+            version: parsers::tls::TlsVersion::TLS_1_2,
+            body: parsers::tls::TlsBody::Opaque(&[0x99; 32]),
+        };
+        t.record(&mut sh, way(7, 7, 5061, true), &close);
         let dev = sh.devices.get(&key).unwrap();
         assert!(dev.boot.registered);
         assert!(dev.boot.tls_failure.is_none());
+        assert_eq!(dev.boot.count(EventType::TlsAlert), 1);
     }
 
     #[test]
