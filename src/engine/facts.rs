@@ -720,8 +720,14 @@ pub const DERIVED: &[Derived] = &[
     Derived {
         name: "tls_failed",
         ty: FactType::Bool,
-        doc: "a TLS handshake with a call manager's signalling port failed (fatal alert, reset, no ServerHello)",
-        value: |x| b(x.boot.tls_failure.is_some()),
+        doc: "a TLS handshake with a call manager's signalling port failed (fatal alert, reset, or no ServerHello where the capture could hold one: answers_captured)",
+        value: |x| {
+            b(match x.boot.tls_failure {
+                Some((_, _, crate::timeline::TlsFailure::NoServerHello)) => x.answers_captured,
+                Some(_) => true,
+                None => false,
+            })
+        },
     },
     Derived {
         name: "reject_security",

@@ -29,6 +29,8 @@ struct Session {
     /// The ClientHello's context (for a failure found later by time).
     hello: Ctx,
     server_hello: bool,
+    /// The phone went on past its ClientHello: the ServerHello came, seen or not.
+    moved_on: bool,
     null: bool,
     tls13: bool,
     /// ChangeCipherSpec seen from the phone, from the call manager.
@@ -130,6 +132,15 @@ impl Tls {
         let owner = s.owner.clone();
         let mut events = Vec::new();
         let side = usize::from(!from_phone);
+        // The phone's second flight (or data): a ServerHello came, seen or not (a
+        // capture of the phone's side alone).
+        let hello_again = r
+            .handshakes()
+            .iter()
+            .any(|h| matches!(h, TlsHandshake::ClientHello(_)));
+        if from_phone && !hello_again {
+            s.moved_on = true;
+        }
         for h in r.handshakes() {
             if let (TlsHandshake::ServerHello(sh_), false) = (h, from_phone) {
                 s.server_hello = true;
@@ -222,7 +233,7 @@ impl Tls {
             return;
         };
         let failed = match failure {
-            TlsFailure::NoServerHello => !s.server_hello,
+            TlsFailure::NoServerHello => !s.server_hello && !s.moved_on,
             _ => !s.done,
         };
         if failed && !s.failed {
@@ -243,7 +254,8 @@ impl Tls {
         keep: impl Fn(i64) -> bool,
     ) -> u64 {
         for (conn, s) in &mut self.sessions {
-            if !s.server_hello && !s.failed && now.saturating_sub(s.hello.ts_ns) > window_ns {
+            let waiting = !s.server_hello && !s.moved_on && !s.failed;
+            if waiting && now.saturating_sub(s.hello.ts_ns) > window_ns {
                 s.failed = true;
                 let ev = s.failure(*conn, TlsFailure::NoServerHello);
                 // Known at the end of the window; the ClientHello is its evidence.
@@ -266,6 +278,7 @@ impl Session {
             owner,
             hello,
             server_hello: false,
+            moved_on: false,
             null: false,
             tls13: false,
             ccs: [false; 2],
@@ -459,6 +472,18 @@ mod tests {
             boot.tls_failure,
             Some((_, _, TlsFailure::NoServerHello))
         ));
+    }
+
+    #[test]
+    fn a_phone_that_goes_on_past_its_hello_had_a_server_hello_unseen() {
+        // The phone's side alone: its ClientHello, then its second flight.
+        let (mut sh, mut t, key) = setup();
+        let hello = encode::tls_client_hello(None, &[0x002f]).unwrap();
+        feed(&mut t, &mut sh, way(1, 1_000, 2443, true), &hello);
+        let finish = encode::tls_finish(true, None).unwrap();
+        feed(&mut t, &mut sh, way(2, 1_050, 2443, true), &finish);
+        t.sweep(&mut sh, 60_000 * 1_000_000, 10_000 * 1_000_000, |_| true);
+        assert!(sh.devices.get(&key).unwrap().boot.tls_failure.is_none());
     }
 
     #[test]
