@@ -523,8 +523,17 @@ fn apply_state(dev: &mut Device, ev: &Event) {
         EventKind::TlsHandshakeFailed { cm, port, failure } => {
             boot.tls_failure = Some((*cm, *port, *failure));
         }
-        EventKind::TlsClientHello { .. }
-        | EventKind::TlsServerHello { .. }
+        // The secure port says which signalling the phone speaks.
+        EventKind::TlsClientHello { port, .. } => match *port {
+            crate::dispatch::SCCP_TLS | crate::dispatch::SCCP => {
+                boot.protocol.get_or_insert(Signalling::Sccp);
+            }
+            crate::dispatch::SIP_TLS | crate::dispatch::SIP => {
+                boot.protocol.get_or_insert(Signalling::Sip);
+            }
+            _ => {}
+        },
+        EventKind::TlsServerHello { .. }
         | EventKind::TlsAlert { .. }
         | EventKind::TlsHandshakeDone { .. } => {}
     }
