@@ -4,8 +4,11 @@
 //! included, see [`crate::reassembly`]), and hands every message, or the dissector's
 //! error, to the caller while the frame is still borrowed, together with what the
 //! engine needs of TCP itself: connection control (SYN, RST, FIN) on the call-manager
-//! and config ports, payload on their TLS ports, and holes in followed streams.
-//! Owns the only per-flow state of the dissection; all of it is bounded.
+//! and config ports, payload on the HTTPS config port, and holes in followed streams.
+//! TLS on the secure signalling ports (and on a signalling connection that starts with
+//! a handshake) is read record by record; under a NULL suite the SCCP or SIP inside is
+//! handed on too, its MAC stripped. Owns the only per-flow state of the dissection;
+//! all of it is bounded.
 
 use crate::FastMap;
 use std::net::IpAddr;
