@@ -558,4 +558,15 @@ fn secure_registrations_are_judged_inside_a_null_suite_and_inferred_when_encrypt
         assert!(f.message.contains(how), "{}", f.message);
         assert!(!f.evidence.is_empty() && !f.checks.is_empty());
     }
+    // On the plain port, refused over a security mismatch: the same finding, no reject.
+    let r = analyze(&sample_path("sip-security-mismatch"));
+    let codes: Vec<&str> = r.phones[0]
+        .findings
+        .iter()
+        .map(|f| f.code.as_str())
+        .collect();
+    assert_eq!(codes, ["secure-register-failed"]);
+    assert!(r.phones[0].findings[0]
+        .message
+        .contains("403 Forbidden (Warning: 399 cucm-sub1 \"Device security mismatch\")"));
 }

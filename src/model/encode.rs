@@ -1023,6 +1023,36 @@ pub fn sip_response(
     transport: SipTransport,
     cseq: u32,
 ) -> Result<Vec<u8>, EmitError> {
+    sip_response_warning(code, name, mac, ip, port, transport, cseq, None)
+}
+
+/// The call manager's refusal of a REGISTER over a security mismatch: the phone's
+/// security profile wants TLS, the phone came on the plain port. CUCM answers
+/// `403 Forbidden` with `Warning: 399 <host> "Device security mismatch"`.
+pub fn sip_security_mismatch(
+    name: &str,
+    mac: MacAddr,
+    ip: Ipv4Addr,
+    port: u16,
+    transport: SipTransport,
+    cseq: u32,
+    host: &str,
+) -> Result<Vec<u8>, EmitError> {
+    let warning = format!("399 {host} \"Device security mismatch\"");
+    sip_response_warning(403, name, mac, ip, port, transport, cseq, Some(&warning))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sip_response_warning(
+    code: u16,
+    name: &str,
+    mac: MacAddr,
+    ip: Ipv4Addr,
+    port: u16,
+    transport: SipTransport,
+    cseq: u32,
+    warning: Option<&str>,
+) -> Result<Vec<u8>, EmitError> {
     let d = sip_dialog(
         name,
         mac,
@@ -1061,6 +1091,9 @@ pub fn sip_response(
     if code == 200 {
         headers.push(("Contact", &contact));
         headers.push(("Expires", "120"));
+    }
+    if let Some(w) = warning {
+        headers.push(("Warning", w));
     }
     headers.push(("Content-Length", "0"));
     SipMessage::from_parts(

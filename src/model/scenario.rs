@@ -264,6 +264,10 @@ pub enum CmFault {
     /// firewall that rejects): the SYN, or the SIP REGISTER over UDP, is answered by an
     /// ICMP port unreachable.
     PortUnreachable,
+    /// The phones' security profile wants TLS and they register on the plain port: a
+    /// SIP REGISTER is refused `403` with `Warning: 399 … "Device security mismatch"`
+    /// (SIP phones only).
+    SecurityMismatch,
 }
 
 /// A fault, applied to one phone or (in `site.faults`) to all.
@@ -597,6 +601,21 @@ impl Scenario {
         }
         for p in &self.phones {
             self.check_phone(p)?;
+        }
+        let mismatch = self
+            .site
+            .callmanagers
+            .iter()
+            .any(|c| c.fault == Some(CmFault::SecurityMismatch));
+        if mismatch
+            && self
+                .phones
+                .iter()
+                .any(|p| p.protocol != Protocol::Sip || p.tls.is_some())
+        {
+            return Err(
+                "a security-mismatch call manager: for SIP phones on the plain port only".into(),
+            );
         }
         if let Some(f) = &self.flood {
             if (f.macs > 0 && f.rate == 0) || (f.half_open > 0 && f.syn_rate == 0) {

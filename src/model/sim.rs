@@ -2065,6 +2065,25 @@ impl<'s, W: Write> Sim<'s, W> {
             self.at(t + d, i, Ev::SendRegister);
             return Ok(());
         }
+        if self.cm(i).and_then(|c| c.fault) == Some(CmFault::SecurityMismatch) {
+            let host = self.cm(i).map(|c| c.name.clone()).unwrap_or_default();
+            let p = &self.phones[i];
+            let answer = encode::sip_security_mismatch(
+                &p.name,
+                p.mac,
+                p.ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                p.local_port,
+                spec.transport,
+                p.cseq,
+                &host,
+            )?;
+            self.cm_payload(t, i, &answer)?;
+            self.phones[i]
+                .truth
+                .fail(Stage::Registration, "secure-register-failed");
+            self.phones[i].last_reason = "Phone-Reg-Rej";
+            return self.after_failure(t, i);
+        }
         let answer = match (spec.protocol, rejected) {
             (Protocol::Sccp, false) => encode::sccp_register_ack(),
             (Protocol::Sccp, true) => encode::sccp_register_reject("Error DBConfig"),
