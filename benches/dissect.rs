@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
-use parsers::{cdp, dhcp, http, lldp, sccp, sip, tftp};
+use parsers::{cdp, dhcp, http, lldp, sccp, sip, tftp, tls};
 
 /// CDP from a Cisco IP Phone 8851 (power request TLVs).
 const CDP_PHONE: &[u8] = include_bytes!("../parsers/testdata/cdp/phone-8851.bin");
@@ -42,6 +42,13 @@ const SIP_TCP_200: &[u8] = include_bytes!("../parsers/testdata/sip/tcp-register-
 const HTTP_GET: &[u8] = include_bytes!("../parsers/testdata/http/get-sep-cnf.bin");
 /// HTTP 200 with a text/xml body.
 const HTTP_200_XML: &[u8] = include_bytes!("../parsers/testdata/http/200-ok-xml.bin");
+
+/// TLS: the call manager's first flight (three records: ServerHello, Certificate,
+/// CertificateRequest and ServerHelloDone) of a secure SCCP registration.
+const TLS_SERVER_FLIGHT: &[u8] =
+    include_bytes!("../parsers/testdata/tls/server-hello-certificate.bin");
+/// TLS: one application data record under TLS_RSA_WITH_NULL_SHA (SCCP and its MAC).
+const TLS_APP_DATA: &[u8] = include_bytes!("../parsers/testdata/tls/app-data-null-sccp.bin");
 
 /// Benchmark `f` over `input`, reporting the input's size as throughput.
 fn bytes<'i, R>(
@@ -137,9 +144,29 @@ fn config() -> Criterion {
         .measurement_time(Duration::from_secs(3))
 }
 
+/// Every record of a TCP buffer, as the stream dispatcher walks it; returns how many.
+fn tls_segment(mut buf: &[u8]) -> usize {
+    let mut n = 0;
+    while let Ok((_, rest)) = tls::parse(buf) {
+        n += 1;
+        buf = rest;
+    }
+    n
+}
+
+fn bench_tls(c: &mut Criterion) {
+    assert_eq!(tls_segment(TLS_SERVER_FLIGHT), 3);
+    assert_eq!(tls_segment(TLS_APP_DATA), 1);
+    let mut g = c.benchmark_group("tls");
+    bytes(&mut g, "server_flight", TLS_SERVER_FLIGHT, tls_segment);
+    bytes(&mut g, "app_data_null", TLS_APP_DATA, tls_segment);
+    g.finish();
+}
+
 criterion_group! {
     name = dissect;
     config = config();
-    targets = bench_cdp, bench_lldp, bench_dhcp, bench_tftp, bench_sccp, bench_sip, bench_http
+    targets = bench_cdp, bench_lldp, bench_dhcp, bench_tftp, bench_sccp, bench_sip, bench_http,
+        bench_tls
 }
 criterion_main!(dissect);

@@ -4,14 +4,18 @@
 //! included, see [`crate::reassembly`]), and hands every message, or the dissector's
 //! error, to the caller while the frame is still borrowed, together with what the
 //! engine needs of TCP itself: connection control (SYN, RST, FIN) on the call-manager
-//! and config ports, payload on their TLS ports, and holes in followed streams.
-//! Owns the only per-flow state of the dissection; all of it is bounded.
+//! and config ports, payload on the HTTPS config port, and holes in followed streams.
+//! TLS on the secure signalling ports (and on a signalling connection that starts with
+//! a handshake) is read record by record; under a NULL suite the SCCP or SIP inside is
+//! handed on too, its MAC stripped. Owns the only per-flow state of the dissection;
+//! all of it is bounded.
 
 use crate::FastMap;
 use std::net::IpAddr;
 
 use parsers::{
-    arp, cdp, dhcp, dns, eapol, http, icmp, lldp, sccp, sip, tftp, DissectError, ErrorKind, Proto,
+    arp, cdp, dhcp, dns, eapol, http, icmp, lldp, sccp, sip, tftp, tls, DissectError, ErrorKind,
+    Proto,
 };
 
 use crate::capture::Frame;
@@ -44,6 +48,9 @@ pub enum Message<'a> {
     Dns(dns::DnsMessage<'a>),
     /// An ICMP or ICMPv6 error (unreachable, time exceeded) and the datagram it quotes.
     Icmp(icmp::IcmpMessage<'a>),
+    /// One TLS record on a call manager's secure port (or a signalling connection
+    /// that starts with a TLS handshake).
+    Tls(tls::TlsRecord<'a>),
 }
 
 impl Message<'_> {
@@ -93,6 +100,7 @@ impl Message<'_> {
             Message::Arp(_) => Proto::Arp,
             Message::Dns(_) => Proto::Dns,
             Message::Icmp(_) => Proto::Icmp,
+            Message::Tls(_) => Proto::Tls,
         }
     }
 }
@@ -108,9 +116,9 @@ pub enum Observed<'m> {
     /// 2000, 2443, 5060, 5061, 6970, 6971, either direction), one per such segment.
     /// Retransmitted SYNs are reported each time (the engine counts retries).
     Tcp(TcpControl),
-    /// Payload on the encrypted ports 2443 / 5061 / 6971 (SCCP or SIP over TLS, HTTPS config):
-    /// not dissected, but the engine must know a TLS session carried data. At most one per
-    /// segment; no allocation.
+    /// Payload on the HTTPS config port 6971: not dissected, but the engine must know a
+    /// TLS session carried data. At most one per segment; no allocation. (TLS on the
+    /// signalling ports 2443 / 5061 is dissected: [`Message::Tls`].)
     Encrypted {
         /// Sender → receiver.
         flow: FlowKey,
@@ -230,9 +238,64 @@ fn is_control_port(port: u16) -> bool {
     )
 }
 
-/// Ports whose payload is TLS: not dissected, only reported.
+/// Ports whose payload is TLS: dissected on the signalling ports, only reported on
+/// the HTTPS config port.
 fn is_tls_port(port: u16) -> bool {
     matches!(port, SCCP_TLS | SIP_TLS | HTTPS_TFTP)
+}
+
+/// Connections followed at most in [`NullSessions`].
+pub const MAX_NULL_SESSIONS: usize = 4096;
+
+/// The TLS connections whose ServerHello chose a suite without encryption, with the
+/// size of the MAC after each record's plaintext: their records after
+/// ChangeCipherSpec are read in clear, and their application data as the SCCP or
+/// SIP it carries. Keyed by the connection (both directions), bounded: when full,
+/// the connection heard from least recently goes.
+#[derive(Debug, Default)]
+struct NullSessions {
+    map: FastMap<Connection, (usize, i64)>,
+}
+
+/// A TCP connection, its two ends in a fixed order.
+type Connection = ((IpAddr, u16), (IpAddr, u16));
+
+fn connection(flow: &FlowKey) -> Connection {
+    let (a, b) = ((flow.src, flow.src_port), (flow.dst, flow.dst_port));
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+impl NullSessions {
+    /// The MAC size of a NULL-suite connection, marking it heard from.
+    fn mac_len(&mut self, flow: &FlowKey, ts_ns: i64) -> Option<usize> {
+        let e = self.map.get_mut(&connection(flow))?;
+        e.1 = ts_ns;
+        Some(e.0)
+    }
+
+    /// A ServerHello chose `suite` on the connection.
+    fn chose(&mut self, flow: &FlowKey, suite: tls::TlsCipherSuite, ts_ns: i64) {
+        let conn = connection(flow);
+        let Some(mac) = suite.null_mac_len() else {
+            self.map.remove(&conn);
+            return;
+        };
+        if self.map.len() >= MAX_NULL_SESSIONS && !self.map.contains_key(&conn) {
+            if let Some(oldest) = self.map.iter().min_by_key(|(_, v)| v.1).map(|(k, _)| *k) {
+                self.map.remove(&oldest);
+            }
+        }
+        self.map.insert(conn, (mac, ts_ns));
+    }
+
+    fn max_heap_bytes() -> usize {
+        let buckets = (MAX_NULL_SESSIONS * 8 / 7).next_power_of_two();
+        buckets * (std::mem::size_of::<(Connection, (usize, i64))>() + 1)
+    }
 }
 
 /// How the stateless sort ([`sort`]) sees a frame.
@@ -416,6 +479,7 @@ impl TunnelTally {
 #[derive(Debug, Default)]
 pub struct Dispatcher {
     streams: Streams,
+    null_sessions: NullSessions,
     tftp: FastMap<(IpAddr, u16), TftpTransfer>,
     /// No sweep of a full TFTP table before this capture time.
     next_tftp_sweep_ns: Option<i64>,
@@ -432,6 +496,7 @@ enum StreamProto {
     Sip,
     Http,
     Dns,
+    Tls,
 }
 
 /// The direction of a TCP connection a segment travels.
@@ -451,6 +516,7 @@ pub fn stream_proto(flow: &FlowKey) -> Option<Proto> {
         StreamProto::Sip => Proto::Sip,
         StreamProto::Http => Proto::Http,
         StreamProto::Dns => Proto::Dns,
+        StreamProto::Tls => Proto::Tls,
     })
 }
 
@@ -463,6 +529,7 @@ impl StreamProto {
             (SIP, _) | (_, SIP) => Some(StreamProto::Sip),
             (HTTP_TFTP, _) | (_, HTTP_TFTP) => Some(StreamProto::Http),
             (DNS, _) | (_, DNS) => Some(StreamProto::Dns),
+            (SCCP_TLS | SIP_TLS, _) | (_, SCCP_TLS | SIP_TLS) => Some(StreamProto::Tls),
             _ => None,
         }
     }
@@ -483,6 +550,7 @@ impl Dispatcher {
         let buckets = (MAX_TFTP_TRANSFERS * 8 / 7).next_power_of_two();
         buckets * (std::mem::size_of::<((IpAddr, u16), TftpTransfer)>() + 1)
             + Streams::max_heap_bytes(limits)
+            + NullSessions::max_heap_bytes()
     }
 
     /// The TCP stream bounds in force.
@@ -565,9 +633,16 @@ impl Dispatcher {
                     }
                     if let Some(proto) = StreamProto::of_ports(seg.src_port, seg.dst_port) {
                         let stats = &mut self.stats;
-                        tcp_stream(&mut self.streams, proto, flow, &seg, frame.ts_ns, |o| {
-                            emit(stats, o)
-                        });
+                        let tls = &mut self.null_sessions;
+                        tcp_stream(
+                            &mut self.streams,
+                            tls,
+                            proto,
+                            flow,
+                            &seg,
+                            frame.ts_ns,
+                            |o| emit(stats, o),
+                        );
                         // A segment the snap length cut: its hole is known now, not
                         // when (or if) later bytes of the stream come.
                         let missing = frame.orig_len.saturating_sub(frame.data.len() as u32);
@@ -771,12 +846,113 @@ fn plausible_start(proto: StreamProto, data: &[u8]) -> bool {
             }
             _ => false,
         },
+        StreamProto::Tls => tls::looks_like_record(data),
         StreamProto::Http => {
             let d = data.get(..data.len().min(16)).unwrap_or_default();
             d.starts_with(b"HTTP/")
                 || [&b"GET "[..], b"HEAD ", b"POST ", b"PUT "]
                     .iter()
                     .any(|m| d.starts_with(m))
+        }
+    }
+}
+
+/// Whether bytes at a message boundary of an SCCP or SIP connection are a TLS
+/// record: a content type of 20-24, version 3.1-3.4. An SCCP header cannot look so
+/// (its length's third byte would make it above 64 KiB), nor can SIP (its first
+/// byte is a capital letter).
+fn tls_on_plain_port(proto: StreamProto, data: &[u8]) -> bool {
+    matches!(proto, StreamProto::Sccp | StreamProto::Sip) && matches!(data, [20..=24, 3, 1..=4, ..])
+}
+
+/// What the TLS reading of a stream needs beyond its bytes: the NULL-suite
+/// connections, and which connection and when.
+struct TlsContext<'s> {
+    sessions: &'s mut NullSessions,
+    flow: FlowKey,
+    ts_ns: i64,
+}
+
+impl TlsContext<'_> {
+    /// Hand on a record; under a NULL suite, read what it protects: the handshake
+    /// and alerts after ChangeCipherSpec, and the SCCP or SIP of application data.
+    fn record<F>(&mut self, record: tls::TlsRecord<'_>, emit: &mut F)
+    where
+        F: FnMut(Observed<'_>),
+    {
+        for h in record.handshakes() {
+            if let tls::TlsHandshake::ServerHello(sh) = h {
+                self.sessions.chose(&self.flow, sh.cipher_suite, self.ts_ns);
+            }
+        }
+        let Some(mac) = self.sessions.mac_len(&self.flow, self.ts_ns) else {
+            emit(Observed::Message(Message::Tls(record)));
+            return;
+        };
+        fn plain(d: &[u8], mac: usize) -> Option<&[u8]> {
+            d.len().checked_sub(mac).and_then(|n| d.get(..n))
+        }
+        match record.body {
+            tls::TlsBody::Opaque(d) => {
+                let body = match (record.content_type, plain(d, mac)) {
+                    (tls::TlsContentType::HANDSHAKE, Some(p)) => {
+                        tls::handshake_messages(p).map(tls::TlsBody::Handshake)
+                    }
+                    (tls::TlsContentType::ALERT, Some(&[level, description])) => {
+                        Some(tls::TlsBody::Alert {
+                            level: tls::TlsAlertLevel(level),
+                            description: tls::TlsAlertDescription(description),
+                        })
+                    }
+                    _ => None,
+                };
+                let record = tls::TlsRecord {
+                    body: body.unwrap_or(tls::TlsBody::Opaque(d)),
+                    ..record
+                };
+                emit(Observed::Message(Message::Tls(record)));
+            }
+            tls::TlsBody::ApplicationData(d) => {
+                emit(Observed::Message(Message::Tls(record)));
+                if let Some(p) = plain(d, mac) {
+                    self.inner(p, emit);
+                }
+            }
+            _ => emit(Observed::Message(Message::Tls(record))),
+        }
+    }
+
+    /// The SCCP or SIP messages of one record's plaintext (a message cut at the
+    /// record's end is not read: phones send whole messages per record).
+    fn inner<F>(&self, mut p: &[u8], emit: &mut F)
+    where
+        F: FnMut(Observed<'_>),
+    {
+        let ports = [self.flow.src_port, self.flow.dst_port];
+        let sccp = ports.contains(&SCCP_TLS) || ports.contains(&SCCP);
+        while !p.is_empty() {
+            let parsed = if sccp {
+                sccp::parse(p).map(|(m, r)| (Message::Sccp(m), r))
+            } else {
+                sip::parse_stream(trim_crlf(p)).map(|(m, r)| (Message::Sip(m), r))
+            };
+            match parsed {
+                Ok((m, rest)) => {
+                    emit(Observed::Message(m));
+                    p = rest;
+                }
+                Err(DissectError {
+                    kind: ErrorKind::NeedMore(_),
+                    ..
+                }) => return,
+                Err(e) => {
+                    emit(Observed::Malformed(e));
+                    return;
+                }
+            }
+            if !sccp {
+                p = trim_crlf(p);
+            }
         }
     }
 }
@@ -803,6 +979,7 @@ struct Consumed {
 /// makes contiguous included; report the holes declared on the way.
 fn tcp_stream<F>(
     streams: &mut Streams,
+    null_sessions: &mut NullSessions,
     proto: StreamProto,
     key: FlowKey,
     seg: &TcpSegment<'_>,
@@ -812,6 +989,11 @@ fn tcp_stream<F>(
     F: FnMut(Observed<'_>),
 {
     let limits = streams.limits();
+    let mut tls = TlsContext {
+        sessions: null_sessions,
+        flow: key,
+        ts_ns,
+    };
     streams.segment(key, seg, ts_ns, |d| match d {
         Delivery::Gap { missing } => emit(Observed::StreamGap {
             flow: key,
@@ -825,14 +1007,14 @@ fn tcp_stream<F>(
                 None => {
                     // No state (table full): read the segment on its own.
                     let mut skip = 0;
-                    parse_stream_bytes(proto, fresh, aligned, &mut skip, &mut emit);
+                    parse_stream_bytes(proto, fresh, aligned, &mut skip, &mut tls, &mut emit);
                 }
                 Some(stream) => {
                     let before = stream.pending.len();
                     let budget = limits.max_pending.min(
                         (limits.max_pending_total + before).saturating_sub(*placed.pending_total),
                     );
-                    if feed(stream, proto, fresh, aligned, budget, &mut emit) {
+                    if feed(stream, proto, fresh, aligned, budget, &mut tls, &mut emit) {
                         placed.stats.over_budget += 1;
                     }
                     *placed.pending_total =
@@ -845,12 +1027,14 @@ fn tcp_stream<F>(
 
 /// Parse what `fresh` completes in `stream`; keep an unfinished message's bytes (at
 /// most `budget`). Returns true when the budget forced the stream to drop them.
+#[allow(clippy::too_many_arguments)]
 fn feed<F>(
     stream: &mut Stream,
     proto: StreamProto,
     fresh: &[u8],
     aligned: bool,
     budget: usize,
+    tls: &mut TlsContext<'_>,
     emit: &mut F,
 ) -> bool
 where
@@ -869,11 +1053,11 @@ where
     let mut skip = stream.skip;
     let (c, rest_len) = if pending == 0 {
         // The common case: parse straight from the frame, copy only a split PDU's head.
-        let c = parse_stream_bytes(proto, fresh, aligned, &mut skip, emit);
+        let c = parse_stream_bytes(proto, fresh, aligned, &mut skip, tls, emit);
         (c, fresh.len() - c.used)
     } else {
         stream.pending.extend_from_slice(fresh);
-        let c = parse_stream_bytes(proto, &stream.pending, true, &mut skip, emit);
+        let c = parse_stream_bytes(proto, &stream.pending, true, &mut skip, tls, emit);
         let rest = stream.pending.len() - c.used;
         (c, rest)
     };
@@ -904,6 +1088,7 @@ fn parse_stream_bytes<F>(
     data: &[u8],
     mut aligned: bool,
     skip: &mut u64,
+    tls: &mut TlsContext<'_>,
     emit: &mut F,
 ) -> Consumed
 where
@@ -931,6 +1116,12 @@ where
         if rest.is_empty() {
             break;
         }
+        // A signalling connection that speaks TLS on the plain port.
+        let proto = if tls_on_plain_port(proto, rest) {
+            StreamProto::Tls
+        } else {
+            proto
+        };
         if !aligned {
             if proto == StreamProto::Sccp && sccp_header_prefix(rest) {
                 // Too short to tell: wait for the rest of the header, still unsure.
@@ -958,6 +1149,15 @@ where
                 (Message::Http(m), r, body)
             }),
             StreamProto::Dns => dns::parse_tcp(rest).map(|(m, r)| (Message::Dns(m), r, Some(0))),
+            StreamProto::Tls => match tls::parse(rest) {
+                Ok((record, after)) => {
+                    tls.record(record, emit);
+                    rest = after;
+                    aligned = true;
+                    continue;
+                }
+                Err(e) => Err(e),
+            },
         };
         match parsed {
             Ok((msg, after, body)) => {
@@ -1282,12 +1482,15 @@ mod tests {
     #[test]
     fn tls_ports_report_payload_only_and_cleartext_ports_decide_first() {
         let mut d = Dispatcher::default();
-        for port in [SCCP_TLS, SIP_TLS, HTTPS_TFTP] {
-            assert_eq!(
-                run(&mut d, 1, &tcp(port, 1, ACK, &[0x16; 300])),
-                ["tls 300"]
-            );
-            assert!(run(&mut d, 2, &tcp(port, 301, ACK, &[])).is_empty());
+        assert_eq!(
+            run(&mut d, 1, &tcp(HTTPS_TFTP, 1, ACK, &[0x16; 300])),
+            ["tls 300"]
+        );
+        assert!(run(&mut d, 2, &tcp(HTTPS_TFTP, 301, ACK, &[])).is_empty());
+        // The signalling ports' TLS is dissected: bytes joined mid-stream that start no
+        // record are dropped until one starts.
+        for port in [SCCP_TLS, SIP_TLS] {
+            assert!(run(&mut d, 1, &tcp(port, 1, ACK, &[0x16; 300])).is_empty());
         }
         // 2000 on one side, 5061 on the other: read as SCCP.
         let frame = wire::tcp_frame(
@@ -1302,6 +1505,77 @@ mod tests {
         );
         assert_eq!(run(&mut d, 3, &frame), ["msg KeepAliveReq"]);
         assert!(run(&mut d, 4, &tcp(443, 1, ACK, &[0x16; 300])).is_empty());
+    }
+
+    /// The bundled SCCP-over-TLS fixtures (an IOS media resource's registration).
+    const NULL_HELLO: &[u8] = include_bytes!("../parsers/testdata/tls/client-hello-null-sha.bin");
+    const NULL_SERVER: &[u8] =
+        include_bytes!("../parsers/testdata/tls/server-hello-certificate.bin");
+    const NULL_FINISHED: &[u8] =
+        include_bytes!("../parsers/testdata/tls/ccs-encrypted-finished.bin");
+    const NULL_REGISTER: &[u8] = include_bytes!("../parsers/testdata/tls/app-data-null-sccp.bin");
+
+    fn from_server(port: u16, seq: u32, payload: &[u8]) -> Vec<u8> {
+        let t = wire::TcpFields { seq, ..ACK };
+        wire::tcp_frame(L2, server(port), PHONE, t, payload)
+    }
+
+    #[test]
+    fn a_null_suite_session_hands_on_its_sccp_and_reads_its_finished() {
+        let mut d = Dispatcher::default();
+        assert_eq!(
+            run(&mut d, 1, &tcp(SCCP_TLS, 1, ACK, NULL_HELLO)),
+            ["msg Tls"]
+        );
+        assert_eq!(
+            run(&mut d, 2, &from_server(SCCP_TLS, 1, NULL_SERVER)),
+            ["msg Tls"; 3]
+        );
+        let mut finished = Vec::new();
+        d.frame(
+            &Frame {
+                number: 3,
+                ts_ns: 3,
+                linktype: Linktype::ETHERNET,
+                data: &from_server(SCCP_TLS, 1 + NULL_SERVER.len() as u32, NULL_FINISHED),
+                orig_len: 0,
+            },
+            |_, o| {
+                if let Observed::Message(Message::Tls(r)) = o {
+                    finished.push(
+                        r.handshakes()
+                            .iter()
+                            .map(|h| h.kind().0)
+                            .collect::<Vec<_>>(),
+                    );
+                }
+            },
+        )
+        .unwrap();
+        // The Finished after ChangeCipherSpec, its MAC stripped (tshark reads 20 too).
+        assert_eq!(finished, [vec![], vec![20]]);
+        // Application data split over two segments: one record, then the SCCP inside.
+        let seq = 1 + NULL_HELLO.len() as u32;
+        let (a, b) = NULL_REGISTER.split_at(40);
+        assert!(run(&mut d, 4, &tcp(SCCP_TLS, seq, ACK, a)).is_empty());
+        assert_eq!(
+            run(&mut d, 5, &tcp(SCCP_TLS, seq + 40, ACK, b)),
+            ["msg Tls", "msg RegisterReq"]
+        );
+        // Another connection with the same bytes, never given a NULL suite: opaque.
+        let mut other = Dispatcher::default();
+        assert_eq!(
+            run(&mut other, 1, &tcp(SCCP_TLS, 1, ACK, NULL_REGISTER)),
+            ["msg Tls"]
+        );
+    }
+
+    #[test]
+    fn a_plain_signalling_port_that_starts_with_a_handshake_is_read_as_tls() {
+        let mut d = Dispatcher::default();
+        for port in [SCCP, SIP] {
+            assert_eq!(run(&mut d, 1, &tcp(port, 1, ACK, NULL_HELLO)), ["msg Tls"]);
+        }
     }
 
     #[test]

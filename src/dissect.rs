@@ -176,6 +176,7 @@ fn proto_upper(p: parsers::Proto) -> &'static str {
         parsers::Proto::Arp => "ARP",
         parsers::Proto::Dns => "DNS",
         parsers::Proto::Icmp => "ICMP",
+        parsers::Proto::Tls => "TLS",
     }
 }
 
@@ -193,6 +194,7 @@ pub fn summary(msg: &Result<Message<'_>, DissectError>, out: &mut String) {
         Ok(Message::Arp(m)) => describe::arp::summary(m, out),
         Ok(Message::Dns(m)) => describe::dns::summary(m, out),
         Ok(Message::Icmp(m)) => describe::icmp::summary(m, out),
+        Ok(Message::Tls(m)) => describe::tls::summary(m, out),
         Err(e) => {
             let _ = write!(
                 out,
@@ -351,6 +353,7 @@ fn json_line(
         Ok(Message::Arp(m)) => describe::arp::fields(m, &mut obj),
         Ok(Message::Dns(m)) => describe::dns::fields(m, &mut obj),
         Ok(Message::Icmp(m)) => describe::icmp::fields(m, &mut obj),
+        Ok(Message::Tls(m)) => describe::tls::fields(m, &mut obj),
         Err(e) => {
             let mut err = Map::new();
             err.insert("offset".into(), e.offset.into());

@@ -135,7 +135,7 @@ enum Command {
         all_boot: bool,
         /// A fleet of every phone family (7940/7960 SIP, 7937, 8831, 8821 wireless, 69xx,
         /// 78xx, 88xx, 99xx), each phone drawing its trust lists, its configuration's
-        /// security and its TFTP timeout.
+        /// security, its TFTP timeout and, now and then, a secure registration over TLS.
         #[arg(long, requires = "fleet")]
         varied: bool,
         #[command(flatten)]

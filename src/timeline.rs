@@ -408,8 +408,65 @@ pub enum EventKind {
         /// Why.
         cause: LossCause,
     },
+    /// The phone's TLS ClientHello to a call manager's signalling port.
+    TlsClientHello {
+        /// Call manager.
+        cm: IpAddr,
+        /// Its port.
+        port: u16,
+        /// The server name it asked for (escaped), if any.
+        server_name: Option<Box<str>>,
+        /// How many cipher suites it offered.
+        suites: u16,
+    },
+    /// The call manager's ServerHello: the cipher suite it chose.
+    TlsServerHello {
+        /// Call manager.
+        cm: IpAddr,
+        /// Its port.
+        port: u16,
+        /// The suite chosen (IANA number).
+        suite: u16,
+        /// The suite does not encrypt (NULL): the signalling inside is read in clear.
+        null: bool,
+    },
+    /// A TLS alert on a call-manager connection, either way.
+    TlsAlert {
+        /// Call manager.
+        cm: IpAddr,
+        /// Its port.
+        port: u16,
+        /// Its level and description, when in clear (`None`: an encrypted alert).
+        alert: Option<(u8, u8)>,
+        /// Sent by the phone (else by the call manager).
+        from_phone: bool,
+    },
+    /// Both ends finished the TLS handshake (ChangeCipherSpec both ways, or records
+    /// both ways after a TLS 1.3 ServerHello).
+    TlsHandshakeDone {
+        /// Call manager.
+        cm: IpAddr,
+        /// Its port.
+        port: u16,
+    },
+    /// An encrypted session with the call manager stayed up with records both ways
+    /// after its handshake: registered, inferred (what it carries cannot be read).
+    TlsSessionUp {
+        /// Call manager.
+        cm: IpAddr,
+        /// Its port.
+        port: u16,
+    },
+    /// The TLS handshake with the call manager failed.
+    TlsHandshakeFailed {
+        /// Call manager.
+        cm: IpAddr,
+        /// Its port.
+        port: u16,
+        /// How.
+        failure: TlsFailure,
+    },
 }
-
 /// Why a registration was lost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LossCause {
@@ -453,6 +510,105 @@ impl LossCause {
             }
             LossCause::RefreshRejected(code) => format!("a REGISTER refresh was refused ({code})"),
         }
+    }
+}
+
+/// How a TLS handshake with a call manager failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsFailure {
+    /// A fatal alert in clear, with its description; or an encrypted one (`None`)
+    /// before the session carried data.
+    Alert(Option<u8>),
+    /// A TCP reset before the handshake finished.
+    Reset,
+    /// No ServerHello answered the ClientHello in time (`tls_server_hello_ms`), or
+    /// the connection closed without one.
+    NoServerHello,
+}
+
+impl fmt::Display for TlsFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TlsFailure::Alert(Some(d)) => match parsers::tls::TlsAlertDescription(*d).name() {
+                Some(n) => write!(f, "fatal alert {n} ({d})"),
+                None => write!(f, "fatal alert {d}"),
+            },
+            TlsFailure::Alert(None) => f.write_str("encrypted alert before any data"),
+            TlsFailure::Reset => f.write_str("reset during the handshake"),
+            TlsFailure::NoServerHello => f.write_str("no ServerHello answered the ClientHello"),
+        }
+    }
+}
+
+impl EventKind {
+    /// The text of the TLS events, written with `Display`: a few per connection.
+    fn tls_text(&self) -> Option<String> {
+        let suite = |n: u16| match parsers::tls::TlsCipherSuite(n).name() {
+            Some(name) => name.to_string(),
+            None => format!("suite {n:#06x}"),
+        };
+        Some(match self {
+            EventKind::TlsClientHello {
+                cm,
+                port,
+                server_name,
+                suites,
+            } => {
+                let sni = server_name
+                    .as_deref()
+                    .map_or(String::new(), |n| format!(" for \"{n}\""));
+                format!("TLS ClientHello to {cm}:{port}{sni}, {suites} suite(s) offered")
+            }
+            EventKind::TlsServerHello {
+                cm,
+                port,
+                suite: n,
+                null,
+            } => {
+                let clear = if *null {
+                    " (no encryption: signalling read in clear)"
+                } else {
+                    ""
+                };
+                format!("TLS ServerHello from {cm}:{port}: {}{clear}", suite(*n))
+            }
+            EventKind::TlsAlert {
+                cm,
+                port,
+                alert,
+                from_phone,
+            } => {
+                let who = if *from_phone {
+                    "from the phone to"
+                } else {
+                    "from"
+                };
+                let what = match alert {
+                    Some((level, d)) => {
+                        let level = parsers::tls::TlsAlertLevel(*level)
+                            .name()
+                            .map_or_else(|| format!("level {level}"), str::to_string);
+                        let d = parsers::tls::TlsAlertDescription(*d)
+                            .name()
+                            .map_or_else(|| format!("{d}"), str::to_string);
+                        format!("{level} {d}")
+                    }
+                    None => "encrypted".to_string(),
+                };
+                format!("TLS alert {who} {cm}:{port}: {what}")
+            }
+            EventKind::TlsHandshakeDone { cm, port } => {
+                format!("TLS handshake with {cm}:{port} finished")
+            }
+            EventKind::TlsSessionUp { cm, port } => format!(
+                "TLS session with {cm}:{port} up, records both ways: registration inferred \
+                 from an encrypted session"
+            ),
+            EventKind::TlsHandshakeFailed { cm, port, failure } => {
+                format!("TLS handshake with {cm}:{port} failed: {failure}")
+            }
+            _ => return None,
+        })
     }
 }
 
@@ -540,6 +696,12 @@ event_types! {
     Malformed => "malformed", Discovery, "messages that could not be read";
     KeepaliveMissed => "keepalive_missed", Registration, "a registered phone's SCCP keepalives left unanswered (the next one sent, or the connection ended, without a KeepAliveAck)";
     RegistrationLost => "registration_lost", Registration, "registrations lost: keepalives unanswered, the signalling connection reset or closed, a SIP refresh unanswered or refused";
+    TlsClientHello => "tls_client_hello", Registration, "TLS ClientHellos from the phone to a call manager's signalling port";
+    TlsServerHello => "tls_server_hello", Registration, "TLS ServerHellos from a call manager (the suite chosen)";
+    TlsAlert => "tls_alert", Registration, "TLS alerts on a call-manager connection, either way";
+    TlsHandshakeDone => "tls_handshake_done", Registration, "TLS handshakes with a call manager finished both ways";
+    TlsSessionUp => "tls_session_up", Registration, "encrypted sessions with a call manager up with records both ways (registration inferred)";
+    TlsHandshakeFailed => "tls_handshake_failed", Registration, "TLS handshakes with a call manager that failed (fatal alert, reset, no ServerHello)";
 }
 
 impl EventType {
@@ -635,6 +797,12 @@ impl EventKind {
             EventKind::Malformed { .. } => EventType::Malformed,
             EventKind::KeepaliveMissed { .. } => EventType::KeepaliveMissed,
             EventKind::RegistrationLost { .. } => EventType::RegistrationLost,
+            EventKind::TlsClientHello { .. } => EventType::TlsClientHello,
+            EventKind::TlsServerHello { .. } => EventType::TlsServerHello,
+            EventKind::TlsAlert { .. } => EventType::TlsAlert,
+            EventKind::TlsHandshakeDone { .. } => EventType::TlsHandshakeDone,
+            EventKind::TlsSessionUp { .. } => EventType::TlsSessionUp,
+            EventKind::TlsHandshakeFailed { .. } => EventType::TlsHandshakeFailed,
         }
     }
 
@@ -659,6 +827,7 @@ impl EventKind {
                 parsers::Proto::Dhcp => Stage::Dhcp,
                 parsers::Proto::Tftp | parsers::Proto::Http => Stage::Config,
                 parsers::Proto::Sccp | parsers::Proto::Sip => Stage::Registration,
+                parsers::Proto::Tls => Stage::Registration,
             },
             // An unreachable answers a file request (config) or a call manager's
             // signalling (registration).
@@ -826,6 +995,22 @@ impl EventKind {
             // The phone's keepalive, unanswered; a loss is the phone's with its call manager.
             EventKind::KeepaliveMissed { cm, .. } | EventKind::RegistrationLost { cm, .. } => {
                 x(PeerRole::CallManager, FromPhone, Some(*cm))
+            }
+            EventKind::TlsClientHello { cm, .. } => x(PeerRole::CallManager, FromPhone, Some(*cm)),
+            EventKind::TlsServerHello { cm, .. } | EventKind::TlsHandshakeFailed { cm, .. } => {
+                x(PeerRole::CallManager, ToPhone, Some(*cm))
+            }
+            EventKind::TlsAlert { cm, from_phone, .. } => x(
+                PeerRole::CallManager,
+                if *from_phone { FromPhone } else { ToPhone },
+                Some(*cm),
+            ),
+            EventKind::TlsHandshakeDone { cm, .. } | EventKind::TlsSessionUp { cm, .. } => {
+                Some(Exchange {
+                    role: PeerRole::CallManager,
+                    dir: None,
+                    addr: Some(*cm),
+                })
             }
         }
     }
@@ -1201,6 +1386,14 @@ impl EventKind {
                 push_ip(out, *cm);
                 out.put(" lost: ");
                 out.put(&cause.describe());
+            }
+            EventKind::TlsClientHello { .. }
+            | EventKind::TlsServerHello { .. }
+            | EventKind::TlsAlert { .. }
+            | EventKind::TlsHandshakeDone { .. }
+            | EventKind::TlsSessionUp { .. }
+            | EventKind::TlsHandshakeFailed { .. } => {
+                out.put(&self.tls_text().unwrap_or_default());
             }
         }
     }
@@ -1626,6 +1819,67 @@ mod tests {
                     signalling_name(*proto),
                     cause.describe()
                 ),
+                EventKind::TlsClientHello {
+                    cm,
+                    port,
+                    server_name,
+                    suites,
+                } => {
+                    write!(f, "TLS ClientHello to {cm}:{port}")?;
+                    if let Some(n) = server_name {
+                        write!(f, " for \"{n}\"")?;
+                    }
+                    write!(f, ", {suites} suite(s) offered")
+                }
+                EventKind::TlsServerHello {
+                    cm,
+                    port,
+                    suite,
+                    null,
+                } => {
+                    write!(f, "TLS ServerHello from {cm}:{port}: ")?;
+                    match parsers::tls::TlsCipherSuite(*suite).name() {
+                        Some(n) => write!(f, "{n}")?,
+                        None => write!(f, "suite {suite:#06x}")?,
+                    }
+                    if *null {
+                        write!(f, " (no encryption: signalling read in clear)")?;
+                    }
+                    Ok(())
+                }
+                EventKind::TlsAlert {
+                    cm,
+                    port,
+                    alert,
+                    from_phone,
+                } => {
+                    let who = if *from_phone { "from the phone to" } else { "from" };
+                    write!(f, "TLS alert {who} {cm}:{port}: ")?;
+                    match alert {
+                        Some((l, d)) => {
+                            match parsers::tls::TlsAlertLevel(*l).name() {
+                                Some(n) => write!(f, "{n} ")?,
+                                None => write!(f, "level {l} ")?,
+                            }
+                            match parsers::tls::TlsAlertDescription(*d).name() {
+                                Some(n) => write!(f, "{n}"),
+                                None => write!(f, "{d}"),
+                            }
+                        }
+                        None => write!(f, "encrypted"),
+                    }
+                }
+                EventKind::TlsHandshakeDone { cm, port } => {
+                    write!(f, "TLS handshake with {cm}:{port} finished")
+                }
+                EventKind::TlsSessionUp { cm, port } => write!(
+                    f,
+                    "TLS session with {cm}:{port} up, records both ways: \
+                     registration inferred from an encrypted session"
+                ),
+                EventKind::TlsHandshakeFailed { cm, port, failure } => {
+                    write!(f, "TLS handshake with {cm}:{port} failed: {failure}")
+                }
             }
         })();
         result.unwrap();
@@ -1848,6 +2102,36 @@ mod tests {
                         LossCause::RefreshUnanswered,
                         LossCause::RefreshRejected(n16),
                     ][i % 5],
+                },
+                EventKind::TlsClientHello {
+                    cm: ip,
+                    port: n16,
+                    server_name: (i % 2 == 0).then(|| text.clone()),
+                    suites: n16,
+                },
+                EventKind::TlsServerHello {
+                    cm: ip,
+                    port: n16,
+                    suite: n16,
+                    null: i % 2 == 0,
+                },
+                EventKind::TlsAlert {
+                    cm: ip,
+                    port: n16,
+                    alert: (i % 3 > 0).then_some((n as u8, (n >> 8) as u8)),
+                    from_phone: i % 2 == 1,
+                },
+                EventKind::TlsHandshakeDone { cm: ip, port: n16 },
+                EventKind::TlsSessionUp { cm: ip, port: n16 },
+                EventKind::TlsHandshakeFailed {
+                    cm: ip,
+                    port: n16,
+                    failure: match i % 4 {
+                        0 => TlsFailure::Alert(Some(n as u8)),
+                        1 => TlsFailure::Alert(None),
+                        2 => TlsFailure::Reset,
+                        _ => TlsFailure::NoServerHello,
+                    },
                 },
             ]);
         }

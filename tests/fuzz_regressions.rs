@@ -17,7 +17,7 @@ fn regressions_dir() -> PathBuf {
 }
 
 /// The targets `fuzz/fuzz_targets/` builds, by name.
-const TARGETS: [&str; 12] = [
+const TARGETS: [&str; 13] = [
     "cdp",
     "lldp",
     "dhcp",
@@ -30,6 +30,7 @@ const TARGETS: [&str; 12] = [
     "reassembly",
     "pipeline",
     "tunnel",
+    "tls",
 ];
 
 fn run_target(target: &str, data: &[u8], rules: &rules::RuleSet) {
@@ -45,6 +46,7 @@ fn run_target(target: &str, data: &[u8], rules: &rules::RuleSet) {
         "capture" => fuzz_targets::capture(data),
         "reassembly" => fuzz_targets::reassembly(data),
         "tunnel" => fuzz_targets::tunnel(data),
+        "tls" => fuzz_targets::tls(data),
         "pipeline" => {
             let dir = scratch("fuzz-pipeline");
             std::fs::create_dir_all(&dir).unwrap();

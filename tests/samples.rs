@@ -699,3 +699,67 @@ fn the_phone_s_side_alone_of_a_loss_and_return_makes_no_miss() {
     assert_eq!(lost.severity, rules::Severity::Warning);
     assert!(lost.message.contains("10.1.1.11"), "{}", lost.message);
 }
+
+#[test]
+fn secure_registrations_are_judged_inside_a_null_suite_and_inferred_when_encrypted() {
+    use crate::common::{analyze, sample_path};
+    let types = |p: &bootscope::report::PhoneReport| -> Vec<&'static str> {
+        p.timeline.iter().map(|e| e.kind).collect()
+    };
+    // NULL suite: the SCCP inside is read, so the RegisterAck itself registers it.
+    let r = analyze(&sample_path("secure-sccp-null-cipher"));
+    let p = &r.phones[0];
+    assert_eq!(p.status, bootscope::report::Status::Registered);
+    let t = types(p);
+    for want in [
+        "tls_client_hello",
+        "tls_server_hello",
+        "tls_handshake_done",
+        "register",
+        "register_ack",
+    ] {
+        assert!(t.contains(&want), "{want}: {t:?}");
+    }
+    assert!(!t.contains(&"tls_session_up"), "{t:?}");
+    assert!(p
+        .timeline
+        .iter()
+        .any(|e| e.event.contains("TLS_RSA_WITH_NULL_SHA (no encryption")));
+    // Encrypted: nothing of the registration is readable; the session up is the sign.
+    let r = analyze(&sample_path("secure-sip-encrypted"));
+    let p = &r.phones[0];
+    assert_eq!(p.status, bootscope::report::Status::Registered);
+    let t = types(p);
+    assert!(
+        t.contains(&"tls_session_up") && !t.contains(&"register"),
+        "{t:?}"
+    );
+    assert!(p.timeline.iter().any(|e| e
+        .event
+        .contains("registration inferred from an encrypted session")));
+    // The failures: an alert, a reset, no ServerHello; one finding each, nothing else.
+    let r = analyze(&sample_path("secure-register-failed"));
+    assert_eq!(r.phones.len(), 3);
+    for (p, how) in r.phones.iter().zip([
+        "fatal alert Bad Certificate (42)",
+        "reset during the handshake",
+        "no ServerHello answered the ClientHello",
+    ]) {
+        let codes: Vec<&str> = p.findings.iter().map(|f| f.code.as_str()).collect();
+        assert_eq!(codes, ["secure-register-failed"], "{:?}", p.device_name);
+        let f = &p.findings[0];
+        assert!(f.message.contains(how), "{}", f.message);
+        assert!(!f.evidence.is_empty() && !f.checks.is_empty());
+    }
+    // On the plain port, refused over a security mismatch: the same finding, no reject.
+    let r = analyze(&sample_path("sip-security-mismatch"));
+    let codes: Vec<&str> = r.phones[0]
+        .findings
+        .iter()
+        .map(|f| f.code.as_str())
+        .collect();
+    assert_eq!(codes, ["secure-register-failed"]);
+    assert!(r.phones[0].findings[0]
+        .message
+        .contains("403 Forbidden (Warning: 399 cucm-sub1 \"Device security mismatch\")"));
+}

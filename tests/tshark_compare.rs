@@ -77,7 +77,7 @@ fn ours_by_frame<'a>(msgs: &'a [Value], proto: &str) -> BTreeMap<u64, Vec<&'a Va
 fn every_bundled_capture_has_a_tshark_reading_or_none_of_our_protocols() {
     // The fixtures cover exactly the bundled captures.
     let captures = all_captures();
-    assert_eq!(captures.len(), 54, "{captures:?}");
+    assert_eq!(captures.len(), 55, "{captures:?}");
     for entry in std::fs::read_dir(fixture_dir()).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         // registrations.tsv and calls.tsv cover every capture at once (tests/analyze.rs).
@@ -414,4 +414,80 @@ fn the_catalogued_registrations_are_all_decoded() {
         regs("Wireshark-Captures/rtp_sip_g711ulaw_20ms.pcapng").len(),
         6
     );
+}
+
+/// TLS as `dissect` prints it, on the ports it reads TLS on (the signalling ones, 2443
+/// and 5061): the same frames as tshark, and in each the records' content types and
+/// versions, the handshake types and the suites offered or chosen, as tshark lists them
+/// (`*.tls.tsv`: ports, content types, versions, handshake types, suites, ...).
+#[test]
+fn tls_on_the_signalling_ports_reads_as_tshark_reads_it() {
+    let hex = |v: &Value| format!("0x{:04x}", v.as_u64().unwrap());
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for cap in all_captures() {
+        let theirs: BTreeMap<u64, Vec<String>> = tshark_rows(&cap, "tls")
+            .into_iter()
+            .filter(|(_, c)| c.iter().take(2).any(|p| p == "2443" || p == "5061"))
+            .collect();
+        let msgs = dissect_json(&capture_path(&cap));
+        let ours = ours_by_frame(&msgs, "tls");
+        let (a, b): (BTreeSet<u64>, BTreeSet<u64>) = (
+            ours.keys().copied().collect(),
+            theirs.keys().copied().collect(),
+        );
+        if a != b {
+            failures.push(format!(
+                "{cap}: only bootscope {:?}, only tshark {:?}",
+                a.difference(&b).collect::<Vec<_>>(),
+                b.difference(&a).collect::<Vec<_>>()
+            ));
+            continue;
+        }
+        for (frame, cols) in &theirs {
+            let records = &ours[frame];
+            let joined = |f: &dyn Fn(&Value) -> Vec<String>| {
+                records
+                    .iter()
+                    .flat_map(|m| f(m))
+                    .collect::<Vec<_>>()
+                    .join("|")
+            };
+            let list = |key: &'static str, fmt: &'static dyn Fn(&Value) -> String| {
+                move |m: &Value| {
+                    m[key]
+                        .as_array()
+                        .map(|a| a.iter().map(fmt).collect())
+                        .unwrap_or_default()
+                }
+            };
+            let got = [
+                joined(&|m| vec![m["content_type"].to_string()]),
+                joined(&|m| vec![hex(&m["version"])]),
+                joined(&list("handshake_types", &|v| v.to_string())),
+                joined(&|m| {
+                    let mut v: Vec<String> = list("cipher_suites", &|v| {
+                        format!("0x{:04x}", v.as_u64().unwrap())
+                    })(m);
+                    if let Some(s) = m["cipher_suite"].as_u64() {
+                        v.push(format!("0x{s:04x}"));
+                    }
+                    v
+                }),
+            ];
+            for (i, g) in got.iter().enumerate() {
+                let want = cols.get(i + 2).map_or("", String::as_str);
+                if g != want {
+                    failures.push(format!(
+                        "{cap} frame {frame} column {}: {g:?} vs tshark {want:?}",
+                        i + 2
+                    ));
+                }
+            }
+            compared += 1;
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // sccp_hw_gway_tls (handshakes, the NULL session's Finished) and srst_secure.
+    assert!(compared > 150, "only {compared} TLS frames");
 }

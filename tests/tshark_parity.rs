@@ -1,6 +1,7 @@
 //! The dissectors of the `parsers` crate the engine is being wired to (EAPOL, ARP, DNS,
-//! ICMP / ICMPv6) and the power TLVs of CDP and LLDP, held to tshark field by field on
-//! every bundled capture (tests/captures/CATALOG.md).
+//! ICMP / ICMPv6, TLS) and the power TLVs of CDP and LLDP, held to tshark field by field
+//! on every bundled capture (tests/captures/CATALOG.md). TLS records span segments, so
+//! its reader joins each direction's payload first.
 //!
 //! For each protocol: the frames tshark decodes as it (tests/fixtures/tshark/
 //! `*.{eapol,arp,dns,icmp,cdppower,lldppower}.tsv`, made by gen.sh there with TShark
@@ -649,4 +650,199 @@ fn lldp_power_tlvs_match_tshark() {
     );
     assert!(f.is_empty(), "{}", f.join("\n"));
     assert_eq!(n, 21);
+}
+
+const TLS_COLUMNS: [&str; 9] = [
+    "tcp.srcport",
+    "tcp.dstport",
+    "tls.record.content_type",
+    "tls.record.version",
+    "tls.handshake.type",
+    "tls.handshake.ciphersuite",
+    "tls.handshake.extensions_server_name",
+    "tls.alert_message.level",
+    "tls.alert_message.desc",
+];
+
+/// The TLS records of every frame of a capture, each in the frame its last byte came
+/// in (as tshark places a record reassembled over segments): the TCP payloads of each
+/// direction joined in sequence order (retransmitted bytes dropped), cut into records
+/// by `tls::parse`. Under a NULL suite (the ServerHello of the other direction said
+/// so) a handshake record after ChangeCipherSpec is read without its MAC, as tshark
+/// reads it.
+fn tls_readings(frames: &[crate::common::OwnedFrame]) -> BTreeMap<u64, Reading> {
+    use parsers::tls;
+    type Flow = (IpAddr, u16, IpAddr, u16);
+    struct Dir {
+        next: u32,
+        buf: Vec<u8>,
+    }
+    let mut dirs: BTreeMap<Flow, Dir> = BTreeMap::new();
+    let mut null_mac: BTreeMap<(Flow, Flow), usize> = BTreeMap::new();
+    let mut out: BTreeMap<u64, Reading> = BTreeMap::new();
+    for f in frames {
+        let frame = Frame {
+            number: f.number,
+            ts_ns: f.ts_ns,
+            linktype: Linktype(f.linktype),
+            data: &f.data,
+            orig_len: f.orig_len,
+        };
+        let Ok(p) = link::decode(&frame) else {
+            continue;
+        };
+        let Net::Ip(ip) = p.net else { continue };
+        let Transport::Tcp(seg) = ip.transport else {
+            continue;
+        };
+        if ![443, 2443, 5061]
+            .iter()
+            .any(|p| [seg.src_port, seg.dst_port].contains(p))
+        {
+            continue;
+        }
+        let flow = (ip.src, seg.src_port, ip.dst, seg.dst_port);
+        let back = (ip.dst, seg.dst_port, ip.src, seg.src_port);
+        let conn = if flow < back {
+            (flow, back)
+        } else {
+            (back, flow)
+        };
+        let syn = u32::from(seg.flags.has(link::TcpFlags::SYN));
+        let d = dirs.entry(flow).or_insert(Dir {
+            next: seg.seq.wrapping_add(syn),
+            buf: Vec::new(),
+        });
+        let start = seg.seq.wrapping_add(syn);
+        let skip = d.next.wrapping_sub(start) as usize;
+        if (d.next.wrapping_sub(start) as i32) < 0 || skip >= seg.payload.len() {
+            continue; // a retransmission (or a hole: none in these captures)
+        }
+        d.buf.extend_from_slice(&seg.payload[skip..]);
+        d.next = start.wrapping_add(seg.payload.len() as u32);
+        let mut cols: Vec<Vec<String>> = vec![Vec::new(); 7];
+        let mut used = 0;
+        let mut error = None;
+        while used < d.buf.len() {
+            match tls::parse(&d.buf[used..]) {
+                Ok((r, rest)) => {
+                    used = d.buf.len() - rest.len();
+                    cols[0].push(r.content_type.0.to_string());
+                    cols[1].push(format!("0x{:04x}", r.version.0));
+                    let mac = null_mac.get(&conn).copied();
+                    let body = match (&r.body, mac) {
+                        (tls::TlsBody::Opaque(o), Some(mac))
+                            if r.content_type == tls::TlsContentType::HANDSHAKE =>
+                        {
+                            o.len()
+                                .checked_sub(mac)
+                                .and_then(|n| tls::handshake_messages(&o[..n]))
+                                .map_or(r.body.clone(), tls::TlsBody::Handshake)
+                        }
+                        _ => r.body.clone(),
+                    };
+                    if let tls::TlsBody::Handshake(ms) = &body {
+                        for m in ms {
+                            cols[2].push(m.kind().0.to_string());
+                            match m {
+                                tls::TlsHandshake::ClientHello(h) => {
+                                    cols[3].extend(
+                                        h.cipher_suites.iter().map(|s| format!("0x{:04x}", s.0)),
+                                    );
+                                    if let Some(n) = h.server_name() {
+                                        cols[4].push(String::from_utf8_lossy(n).into_owned());
+                                    }
+                                }
+                                tls::TlsHandshake::ServerHello(h) => {
+                                    cols[3].push(format!("0x{:04x}", h.cipher_suite.0));
+                                    match h.cipher_suite.null_mac_len() {
+                                        Some(n) => null_mac.insert(conn, n),
+                                        None => null_mac.remove(&conn),
+                                    };
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                    if let tls::TlsBody::Alert { level, description } = body {
+                        cols[5].push(level.0.to_string());
+                        cols[6].push(description.0.to_string());
+                    }
+                }
+                Err(e) if matches!(e.kind, parsers::ErrorKind::NeedMore(_)) => break,
+                Err(e) => {
+                    error = Some(e.to_string());
+                    used = d.buf.len();
+                }
+            }
+        }
+        d.buf.drain(..used);
+        if let Some(e) = error {
+            out.insert(f.number, Err(e));
+        } else if !cols[0].is_empty() {
+            let mut row = vec![s(seg.src_port), s(seg.dst_port)];
+            row.extend(cols.iter().map(|c| Some(c.join("|"))));
+            out.insert(f.number, Ok(row));
+        }
+    }
+    out
+}
+
+/// TLS frames tshark reads and this test's stream reader does not, with the reason.
+const TLS_NOT_READ: &[(&str, u64, &str)] = &[
+    (
+        "mercury/capture2-phones.pcap",
+        13,
+        "a retransmission of frame 12 (the server answered two SYNs with two ISNs): tshark dissects it again",
+    ),
+    (
+        "mercury/capture2-phones.pcap",
+        19,
+        "a retransmission of frame 18, as above",
+    ),
+];
+
+#[test]
+fn tls_records_and_handshakes_match_tshark() {
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for cap in all_captures() {
+        let theirs = tshark_rows(&cap, "tls");
+        let (frames, _) = read_frames(&capture_path(&cap));
+        let ours = tls_readings(&frames);
+        for frame in ours.keys().filter(|f| !theirs.contains_key(f)) {
+            failures.push(format!("{cap} frame {frame}: tls for bootscope only"));
+        }
+        for (frame, cols) in &theirs {
+            if TLS_NOT_READ
+                .iter()
+                .any(|&(c, n, _)| c == cap && n == *frame)
+            {
+                continue;
+            }
+            let Some(reading) = ours.get(frame) else {
+                failures.push(format!("{cap} frame {frame}: tls for tshark only"));
+                continue;
+            };
+            let mine = match reading {
+                Ok(m) => m,
+                Err(e) => {
+                    failures.push(format!("{cap} frame {frame}: tls rejected: {e}"));
+                    continue;
+                }
+            };
+            compared += 1;
+            for (i, name) in TLS_COLUMNS.iter().enumerate() {
+                let expected = cols.get(i).map_or("", String::as_str);
+                let got = mine[i].as_deref().unwrap_or_default();
+                if got != expected {
+                    failures.push(format!(
+                        "{cap} frame {frame} {name}: bootscope {got:?}, tshark {expected:?}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(compared > 200, "only {compared} TLS frames compared");
 }

@@ -38,6 +38,7 @@ fn render(msg: Result<Message<'_>, DissectError>) {
             Message::Arp(p) => describe::arp::fields(p, &mut fields),
             Message::Dns(p) => describe::dns::fields(p, &mut fields),
             Message::Icmp(p) => describe::icmp::fields(p, &mut fields),
+            Message::Tls(p) => describe::tls::fields(p, &mut fields),
         }
         if let Some(d) = m.damage() {
             assert_printable(&d, "damage");
@@ -85,6 +86,27 @@ pub fn icmp(data: &[u8]) {
 /// TFTP: one packet.
 pub fn tftp(data: &[u8]) {
     render(parsers::tftp::parse(data).map(Message::Tftp));
+}
+
+/// TLS: every record of a stream buffer, as the stream follower cuts them; each
+/// writes back to the bytes it was read from.
+pub fn tls(data: &[u8]) {
+    let mut rest = data;
+    while !rest.is_empty() {
+        match parsers::tls::parse(rest) {
+            Ok((r, after)) => {
+                assert!(after.len() < rest.len(), "TLS made no progress");
+                let used = &rest[..rest.len() - after.len()];
+                assert_eq!(r.to_vec().expect("a parsed record writes back"), used);
+                rest = after;
+                render(Ok(Message::Tls(r)));
+            }
+            Err(e) => {
+                render(Err(e));
+                break;
+            }
+        }
+    }
 }
 
 /// SCCP: every PDU of a stream buffer, as the stream follower cuts them.
@@ -657,6 +679,11 @@ pub fn write_seeds(captures: &[PathBuf], out: &Path) -> std::io::Result<usize> {
                         let ports = [seg.src_port, seg.dst_port];
                         let target = if ports.contains(&2000) {
                             "sccp"
+                        } else if ports.contains(&2443)
+                            || ports.contains(&5061)
+                            || ports.contains(&443)
+                        {
+                            "tls"
                         } else if ports.contains(&5060) {
                             "sip"
                         } else if ports.contains(&6970) {

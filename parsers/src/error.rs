@@ -41,6 +41,8 @@ pub enum Proto {
     Dns,
     /// ICMP and ICMPv6.
     Icmp,
+    /// TLS (the record layer and the handshake in clear).
+    Tls,
 }
 
 impl Proto {
@@ -63,6 +65,7 @@ impl Proto {
             Proto::Arp => "arp",
             Proto::Dns => "dns",
             Proto::Icmp => "icmp",
+            Proto::Tls => "tls",
         }
     }
 }

@@ -22,6 +22,8 @@
 //! Around the boot: DNS (the phone's lookups of its TFTP server and call
 //! agents, SRV included) and the ICMP / ICMPv6 errors that answer its
 //! datagrams, with the quoted flow they name.
+//! TLS on the call manager's secure ports: the record layer and what of the
+//! handshake is in clear (hellos, certificates, alerts).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(
@@ -53,6 +55,7 @@ pub mod lldp;
 pub mod sccp;
 pub mod sip;
 pub mod tftp;
+pub mod tls;
 pub mod vxlan;
 
 pub use emit::EmitError;

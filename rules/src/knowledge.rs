@@ -282,6 +282,9 @@ pub struct Windows {
     /// Another MAC's ARP reply or announcement for an address a phone probed at most
     /// this long before answers that probe: the address is taken.
     pub arp_probe_answer_ms: u64,
+    /// A phone's TLS ClientHello to a call manager not answered by a ServerHello
+    /// within this long: the secure handshake failed.
+    pub tls_server_hello_ms: u64,
 }
 
 impl Windows {
@@ -304,7 +307,7 @@ impl Windows {
     }
 
     /// Every window, by its name in the file.
-    pub fn by_name(&self) -> [(&'static str, u64); 7] {
+    pub fn by_name(&self) -> [(&'static str, u64); 8] {
         // Every field named: a new window is a compile error until it is listed.
         let Windows {
             switch_answer_ms,
@@ -314,6 +317,7 @@ impl Windows {
             finished_transfer_ms,
             idle_transaction_ms,
             arp_probe_answer_ms,
+            tls_server_hello_ms,
         } = *self;
         [
             ("switch_answer_ms", switch_answer_ms),
@@ -323,6 +327,7 @@ impl Windows {
             ("finished_transfer_ms", finished_transfer_ms),
             ("idle_transaction_ms", idle_transaction_ms),
             ("arp_probe_answer_ms", arp_probe_answer_ms),
+            ("tls_server_hello_ms", tls_server_hello_ms),
         ]
     }
 

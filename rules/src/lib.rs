@@ -253,6 +253,7 @@ pub(crate) mod testutil {
         "keepalive_ack",
         "cut",
         "malformed",
+        "tls_session_up",
     ];
 
     /// The qualifiers each of [`EVENT_TYPES`] takes, as the engine declares them.

@@ -138,6 +138,11 @@ pub struct ModelTiming {
     /// row unanswered (a count, not a time), then closes the connection and registers
     /// again, to the same call manager or the next of its group.
     pub keepalive_misses: i64,
+    /// A secure registration: the call manager answers each TLS handshake flight.
+    pub tls_answer_ms: MsRange,
+    /// A secure registration: the phone waits this long for the ServerHello before it
+    /// closes the connection and tries again.
+    pub tls_hello_timeout_ms: MsRange,
 }
 
 /// One value of [`ModelTiming`]: a range, or one time.
@@ -151,7 +156,7 @@ pub enum ModelValue {
 
 impl ModelTiming {
     /// Every value, by its name in the file, in the file's order.
-    pub fn by_name(&self) -> [(&'static str, ModelValue); 35] {
+    pub fn by_name(&self) -> [(&'static str, ModelValue); 37] {
         use ModelValue::{Ms, Range};
         // Every field named: a new one is a compile error until it is listed.
         let ModelTiming {
@@ -190,6 +195,8 @@ impl ModelTiming {
             decline_to_discover_ms,
             dns_answer_ms,
             keepalive_misses,
+            tls_answer_ms,
+            tls_hello_timeout_ms,
         } = *self;
         [
             ("no_voice_vlan_ms", Range(no_voice_vlan_ms)),
@@ -230,6 +237,8 @@ impl ModelTiming {
             ("decline_to_discover_ms", Range(decline_to_discover_ms)),
             ("dns_answer_ms", Range(dns_answer_ms)),
             ("keepalive_misses", Ms(keepalive_misses)),
+            ("tls_answer_ms", Range(tls_answer_ms)),
+            ("tls_hello_timeout_ms", Range(tls_hello_timeout_ms)),
         ]
     }
 }

@@ -19,6 +19,7 @@ pub mod lldp;
 pub mod sccp;
 pub mod sip;
 pub mod tftp;
+pub mod tls;
 
 pub use crate::escape::{push_str, push_text};
 

@@ -397,6 +397,8 @@ pub struct Boot {
     pub port: PortState,
     /// The registration kept after it was accepted ([`Steady`]), once registered.
     pub steady: Option<Box<Steady>>,
+    /// The last failed TLS handshake with a call manager: its address, port and how.
+    pub tls_failure: Option<(IpAddr, u16, crate::timeline::TlsFailure)>,
 }
 
 /// A registration as the phone keeps it after it was accepted: its connection, its
@@ -675,6 +677,7 @@ impl Boot {
             file_name_bytes: 0,
             port: PortState::default(),
             steady: None,
+            tls_failure: None,
         }
     }
 

@@ -784,6 +784,42 @@ pub const DERIVED: &[Derived] = &[
         doc: "the keepalive period its RegisterAck gave, in seconds (0: not seen)",
         value: |x| i(x.steady.map_or(0, |s| i64::from(s.interval_ms / 1000))),
     },
+    Derived {
+        name: "tls_failed",
+        ty: FactType::Bool,
+        doc: "a TLS handshake with a call manager's signalling port failed (fatal alert, reset, or no ServerHello where the capture could hold one: answers_captured)",
+        value: |x| {
+            b(match x.boot.tls_failure {
+                Some((_, _, crate::timeline::TlsFailure::NoServerHello)) => x.answers_captured,
+                Some(_) => true,
+                None => false,
+            })
+        },
+    },
+    Derived {
+        name: "reject_security",
+        ty: FactType::Bool,
+        doc: "the call manager's refusal speaks of security (a SIP 403 whose reason or Warning says so)",
+        value: |x| b(x.boot.reject.as_ref().is_some_and(|r| {
+            r.1.to_ascii_lowercase().contains("secur")
+        })),
+    },
+    Derived {
+        name: "secure_failure",
+        ty: FactType::Str,
+        doc: "what failed the secure registration: the TLS handshake (with whom, how) or the security refusal",
+        value: |x| match (&x.boot.tls_failure, &x.boot.reject) {
+            (Some((cm, port, failure)), _) => FactValue::Str(Cow::Owned(format!(
+                "the TLS handshake with {}:{port} failed ({failure})",
+                ip_string(*cm)
+            ))),
+            (None, Some(r)) => FactValue::Str(Cow::Owned(format!(
+                "the call manager refused it: {} {}",
+                r.0, r.1
+            ))),
+            (None, None) => s(None::<&str>),
+        },
+    },
 ];
 
 /// How often and how long a phone was without its registration: a clause for the

@@ -4,7 +4,8 @@
 //! `discovery` (CDP, LLDP), `dhcp`, `files` (TFTP, HTTP 6970), `sccp`,
 //! `sip`, `cm` (connections to the call manager and the config server), `dot1x`
 //! (802.1X port authentication), `arp` (a phone's address taken), `dns` (a phone's
-//! lookups), `icmp` (errors answering a phone) — through the state they
+//! lookups), `icmp` (errors answering a phone), `tls` (the secure signalling
+//! ports' handshakes and sessions) — through the state they
 //! share (`shared`: the devices, attribution, counters). `progress` moves a
 //! device's boot along the expected sequence of `rules/`; `budget` keeps the
 //! devices within their memory; [`verdict`] judges each device at the end.
@@ -29,6 +30,7 @@ mod sccp;
 mod shared;
 mod sip;
 mod text;
+mod tls;
 pub mod verdict;
 pub mod visibility;
 
@@ -85,6 +87,7 @@ impl EngineLimits {
             + flood::Detector::max_heap_bytes()
             + arp::Arp::max_heap_bytes(n)
             + dns::Dns::max_heap_bytes(n)
+            + tls::Tls::max_heap_bytes(n)
     }
 }
 
@@ -112,6 +115,7 @@ pub struct Analyzer<'r> {
     sip: sip::Sip,
     arp: arp::Arp,
     dns: dns::Dns,
+    tls: tls::Tls,
     next_sweep_ns: i64,
     first_ns: Option<i64>,
     last_ns: Option<i64>,
@@ -133,6 +137,7 @@ impl<'r> Analyzer<'r> {
             sip: sip::Sip::default(),
             arp: arp::Arp::default(),
             dns: dns::Dns::default(),
+            tls: tls::Tls::default(),
             next_sweep_ns: i64::MIN,
             first_ns: None,
             last_ns: None,
@@ -238,6 +243,7 @@ impl<'r> Analyzer<'r> {
                         icmp::message(sh, ctx, ip.src, m);
                     }
                 }
+                Message::Tls(r) => self.tls.record(sh, ctx, r),
             },
             // Cut by the snap length: said on the device it was from or for, whose
             // verdict then rests on nothing that followed.
@@ -252,7 +258,10 @@ impl<'r> Analyzer<'r> {
                     sh.emit(&key, ctx, ev, false);
                 }
             }
-            Observed::Tcp(c) => cm::tcp_control(sh, ctx, c.flow, c.kind),
+            Observed::Tcp(c) => {
+                cm::tcp_control(sh, ctx, c.flow, c.kind);
+                self.tls.tcp(sh, ctx, c);
+            }
             Observed::Encrypted { flow, .. } => cm::encrypted(sh, ctx, *flow),
             Observed::StreamGap { flow, cut, .. } => {
                 self.stream_gaps += 1;
@@ -270,9 +279,18 @@ impl<'r> Analyzer<'r> {
             return;
         }
         self.next_sweep_ns = now.saturating_add(1_000_000_000);
-        if self.files.len() + self.sip.len() + self.arp.len() + self.dns.len()
-            < self.limits.max_transactions / 2
-        {
+        // ClientHellos left unanswered past their window fail, full tables or not.
+        let windows = &self.shared.rules.windows;
+        let hello_window = rules::Windows::ns(windows.tls_server_hello_ms);
+        let idle = rules::Windows::ns(windows.idle_transaction_ms);
+        let full =
+            self.files.len() + self.sip.len() + self.arp.len() + self.dns.len() + self.tls.len()
+                >= self.limits.max_transactions / 2;
+        let keep_tls = |last: i64| !full || now.saturating_sub(last) <= idle;
+        self.shared.transactions_evicted +=
+            self.tls
+                .sweep(&mut self.shared, now, hello_window, keep_tls);
+        if !full {
             return;
         }
         let windows = &self.shared.rules.windows;

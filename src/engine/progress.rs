@@ -562,6 +562,38 @@ fn apply_state(dev: &mut Device, ev: &Event) {
         }
         EventKind::Malformed { .. } => {}
         EventKind::Cut { .. } => boot.cut_since_progress += 1,
+        // An encrypted session up both ways is a registration the capture cannot
+        // read: registered, as by keepalives.
+        EventKind::TlsSessionUp { cm, port } => {
+            boot.unregistered = None;
+            if !boot.registered {
+                boot.registered = true;
+                boot.registered_before = false;
+                boot.registered_cm = Some(*cm);
+                boot.protocol
+                    .get_or_insert(if *port == crate::dispatch::SIP_TLS {
+                        Signalling::Sip
+                    } else {
+                        Signalling::Sccp
+                    });
+            }
+        }
+        EventKind::TlsHandshakeFailed { cm, port, failure } => {
+            boot.tls_failure = Some((*cm, *port, *failure));
+        }
+        // The secure port says which signalling the phone speaks.
+        EventKind::TlsClientHello { port, .. } => match *port {
+            crate::dispatch::SCCP_TLS | crate::dispatch::SCCP => {
+                boot.protocol.get_or_insert(Signalling::Sccp);
+            }
+            crate::dispatch::SIP_TLS | crate::dispatch::SIP => {
+                boot.protocol.get_or_insert(Signalling::Sip);
+            }
+            _ => {}
+        },
+        EventKind::TlsServerHello { .. }
+        | EventKind::TlsAlert { .. }
+        | EventKind::TlsHandshakeDone { .. } => {}
     }
 }
 

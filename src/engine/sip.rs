@@ -374,7 +374,13 @@ fn refusal_reason(m: &sip::SipMessage<'_>, status: u16, credentials_refused: boo
             reason.push_str(&format!(" (Min-Expires: {})", min.trim()));
         }
     }
-    if let Some(w) = m.header("Warning") {
+    // One Warning quoted: one that speaks of security when there are several (CUCM's
+    // `399 <host> "Device security mismatch"` to a phone whose profile wants TLS).
+    let warning = m
+        .header_values("Warning")
+        .find(|w| w.to_ascii_lowercase().contains("secur"))
+        .or_else(|| m.header("Warning"));
+    if let Some(w) = warning {
         reason.push_str(&format!(" (Warning: {})", w.trim()));
     }
     clean(&reason)
@@ -855,5 +861,42 @@ mod tests {
         assert_eq!(lost(&sh), None);
         run(&mut s, &mut sh, 153, &register_with(3, DEVICE, AGENT), true);
         assert_eq!(lost(&sh), Some(LossCause::RefreshUnanswered));
+    }
+
+    #[test]
+    fn a_refusal_keeps_a_warning_that_speaks_of_security() {
+        let (mut sh, mut s) = (shared(), Sip::default());
+        run(
+            &mut s,
+            &mut sh,
+            1,
+            &register(DEVICE, "Cisco-CP8841/14.1"),
+            true,
+        );
+        let warning = "Warning: 399 cucm-sub1 \"Device security mismatch\"\r\n";
+        run(&mut s, &mut sh, 2, &answer_to(2, 403, warning), false);
+        let dev = sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap();
+        let (code, reason, _) = dev.boot.reject.as_ref().unwrap();
+        assert_eq!(*code, 403);
+        assert_eq!(
+            &**reason,
+            "Whatever (Warning: 399 cucm-sub1 \"Device security mismatch\")"
+        );
+        // Another Warning is quoted too; it says nothing of security.
+        let (mut sh, mut s) = (shared(), Sip::default());
+        run(
+            &mut s,
+            &mut sh,
+            1,
+            &register(DEVICE, "Cisco-CP8841/14.1"),
+            true,
+        );
+        let warning = "Warning: 399 cucm-sub1 \"Line not configured\"\r\n";
+        run(&mut s, &mut sh, 2, &answer_to(2, 404, warning), false);
+        let dev = sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap();
+        assert_eq!(
+            &*dev.boot.reject.as_ref().unwrap().1,
+            "Whatever (Warning: 399 cucm-sub1 \"Line not configured\")"
+        );
     }
 }

@@ -970,4 +970,65 @@ mod tests {
             prop_assert_eq!(order, want);
         }
     }
+
+    #[test]
+    fn a_refusal_over_security_is_the_secure_registration_failing_not_a_reject() {
+        use std::net::{IpAddr, Ipv4Addr};
+
+        use super::super::progress::{advance, Steps};
+        use crate::timeline::Signalling;
+
+        let rules = crate::analyze::load_rules(None).unwrap();
+        let seq = &rules.sequence;
+        let steps = Steps::resolve(&rules);
+        let cm = IpAddr::V4(Ipv4Addr::new(10, 1, 1, 10));
+        let codes = |reason: &str| {
+            let mac = MacAddr([0x00, 0x1b, 0x54, 0xaa, 0x00, 0x01]);
+            let mut dev = Device::new(
+                DeviceKey::Mac(mac),
+                Clue::default(DeviceKind::Phone, "test"),
+                0,
+                1,
+            );
+            let register = EventKind::Register {
+                proto: Signalling::Sip,
+                cm,
+                expires: Some(3600),
+            };
+            let reject = EventKind::RegisterReject {
+                proto: Signalling::Sip,
+                cm,
+                code: 403,
+                reason: reason.into(),
+                unregister: false,
+            };
+            for (ms, kind) in [(1000, register), (1010, reject)] {
+                let frame = u64::try_from(ms).unwrap();
+                let ev = Event {
+                    ts_ns: ms * 1_000_000,
+                    frame,
+                    kind,
+                };
+                advance(&mut dev, seq, &steps, ev, false);
+            }
+            let floods = flood::Detector::new(&rules.dhcp_starvation);
+            let visibility = Visibility::new(seq, std::iter::once(&dev));
+            let site = Site {
+                tags_kept: true,
+                floods: &floods,
+                visibility: &visibility,
+            };
+            let report = verdict(&rules, &dev, 0, 60_000_000_000, &site);
+            let mut c: Vec<String> = report.findings.iter().map(|f| f.code.clone()).collect();
+            c.retain(|x| x.contains("register"));
+            (c, report.findings)
+        };
+        // CUCM's answer to a REGISTER on 5060 from a phone whose profile wants TLS.
+        let (c, findings) =
+            codes("Forbidden (Warning: 399 cucm-sub1 \"Device security mismatch\")");
+        assert_eq!(c, ["secure-register-failed"]);
+        assert!(findings[0].message.contains("Device security mismatch"));
+        let (c, _) = codes("Forbidden");
+        assert_eq!(c, ["register-rejected"]);
+    }
 }

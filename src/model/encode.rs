@@ -2,7 +2,8 @@
 //! the `parsers` crate's own emitters (so every sample round-trips through the
 //! dissectors), DHCP through dhcproto's encoder (option 150, a list of addresses,
 //! written as a raw option: dhcproto's owned decoding drops a list of several), and
-//! the phone's configuration file as XML text.
+//! the phone's configuration file as XML text; TLS records (a secure registration)
+//! through the TLS dissector's emitter.
 //!
 //! The emitting functions return the emitter's [`EmitError`]: the messages are
 //! built here to be representable, so an error is a bug (a scenario value
@@ -31,6 +32,7 @@ use parsers::sccp::{
 };
 use parsers::sip::{SipMessage, SipMethod, SipStartLine};
 use parsers::tftp::{TftpErrorCode, TftpOptions, TftpPacket, TftpRequest};
+use parsers::tls;
 use parsers::EmitError;
 
 use super::scenario::{CallManager, SipTransport, TftpOption};
@@ -1061,6 +1063,45 @@ pub fn sip_response_with(
     cseq: u32,
     extra: &[(&str, &str)],
 ) -> Result<Vec<u8>, EmitError> {
+    sip_response_warning(code, name, mac, ip, port, transport, cseq, (extra, None))
+}
+
+/// The call manager's refusal of a REGISTER over a security mismatch: the phone's
+/// security profile wants TLS, the phone came on the plain port. CUCM answers
+/// `403 Forbidden` with `Warning: 399 <host> "Device security mismatch"`.
+pub fn sip_security_mismatch(
+    name: &str,
+    mac: MacAddr,
+    ip: Ipv4Addr,
+    port: u16,
+    transport: SipTransport,
+    cseq: u32,
+    host: &str,
+) -> Result<Vec<u8>, EmitError> {
+    let warning = format!("399 {host} \"Device security mismatch\"");
+    sip_response_warning(
+        403,
+        name,
+        mac,
+        ip,
+        port,
+        transport,
+        cseq,
+        (&[], Some(&warning)),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sip_response_warning(
+    code: u16,
+    name: &str,
+    mac: MacAddr,
+    ip: Ipv4Addr,
+    port: u16,
+    transport: SipTransport,
+    cseq: u32,
+    (extra, warning): (&[(&str, &str)], Option<&str>),
+) -> Result<Vec<u8>, EmitError> {
     let d = sip_dialog(
         name,
         mac,
@@ -1101,6 +1142,9 @@ pub fn sip_response_with(
     if code == 200 {
         headers.push(("Contact", &contact));
         headers.push(("Expires", "120"));
+    }
+    if let Some(w) = warning {
+        headers.push(("Warning", w));
     }
     headers.push(("Content-Length", "0"));
     SipMessage::from_parts(
@@ -1244,6 +1288,181 @@ pub fn eapol(pdu: Eapol<'_>, id: u8) -> Result<Vec<u8>, EmitError> {
         }
         Eapol::Success => packet(EapCode::SUCCESS, EapBody::Raw(&[])),
         Eapol::Failure => packet(EapCode::FAILURE, EapBody::Raw(&[])),
+    }
+    .to_vec()
+}
+
+/// The bytes a model TLS session fills what it cannot show with (randoms, the
+/// certificate, keys, MACs, ciphertext): `n` bytes counted from `seed`. The first is
+/// at least 0x80, so a ciphertext never frames as a handshake message in clear.
+pub fn tls_filler(seed: u8, n: usize) -> Vec<u8> {
+    (0..n)
+        .map(|k| {
+            let b = seed
+                .wrapping_mul(31)
+                .wrapping_add((k as u8).wrapping_mul(17));
+            if k == 0 {
+                b | 0x80
+            } else {
+                b
+            }
+        })
+        .collect()
+}
+
+fn tls_record(
+    content_type: tls::TlsContentType,
+    body: tls::TlsBody<'_>,
+) -> Result<Vec<u8>, EmitError> {
+    tls::TlsRecord {
+        content_type,
+        version: tls::TlsVersion::TLS_1_2,
+        body,
+    }
+    .to_vec()
+}
+
+/// The phone's ClientHello (TLS 1.2): the suites it offers, the call manager's name
+/// as server name when it has one.
+pub fn tls_client_hello(server_name: Option<&str>, suites: &[u16]) -> Result<Vec<u8>, EmitError> {
+    let random = tls_filler(1, tls::RANDOM_LEN);
+    let sni = server_name.map(|n| {
+        let mut d = Vec::new();
+        d.extend_from_slice(&u16::try_from(n.len() + 3).unwrap_or(0).to_be_bytes());
+        d.push(0);
+        d.extend_from_slice(&u16::try_from(n.len()).unwrap_or(0).to_be_bytes());
+        d.extend_from_slice(n.as_bytes());
+        d
+    });
+    let extensions = sni.as_deref().map(|data| {
+        vec![tls::TlsExtension {
+            kind: tls::TlsExtensionType::SERVER_NAME,
+            data,
+        }]
+    });
+    tls::TlsRecord {
+        content_type: tls::TlsContentType::HANDSHAKE,
+        version: tls::TlsVersion::TLS_1_0,
+        body: tls::TlsBody::Handshake(vec![tls::TlsHandshake::ClientHello(tls::TlsClientHello {
+            version: tls::TlsVersion::TLS_1_2,
+            random: &random,
+            session_id: &[],
+            cipher_suites: suites.iter().copied().map(tls::TlsCipherSuite).collect(),
+            compression_methods: &[0],
+            extensions,
+        })]),
+    }
+    .to_vec()
+}
+
+/// The call manager's CallManager certificate and a phone's LSC, as the model's
+/// handshakes carry them (self-signed, invented names: `src/model/certs/README.md`).
+const CM_CERTIFICATE: &[u8] = include_bytes!("certs/cucm-sub1.der");
+const PHONE_CERTIFICATE: &[u8] = include_bytes!("certs/phone-lsc.der");
+
+/// The call manager's first flight: ServerHello choosing `suite`, its Certificate,
+/// CertificateRequest (RSA or ECDSA signing, SHA-256, for the phone's LSC or MIC) and
+/// ServerHelloDone, in one record.
+pub fn tls_server_flight(suite: u16) -> Result<Vec<u8>, EmitError> {
+    let random = tls_filler(2, tls::RANDOM_LEN);
+    tls::TlsRecord {
+        content_type: tls::TlsContentType::HANDSHAKE,
+        version: tls::TlsVersion::TLS_1_2,
+        body: tls::TlsBody::Handshake(vec![
+            tls::TlsHandshake::ServerHello(tls::TlsServerHello {
+                version: tls::TlsVersion::TLS_1_2,
+                random: &random,
+                session_id: &[],
+                cipher_suite: tls::TlsCipherSuite(suite),
+                compression_method: 0,
+                extensions: None,
+            }),
+            tls::TlsHandshake::Certificate(vec![CM_CERTIFICATE]),
+            tls::TlsHandshake::Other {
+                kind: tls::TlsHandshakeType::CERTIFICATE_REQUEST,
+                // Types rsa_sign, ecdsa_sign; algorithms sha256/rsa, sha256/ecdsa; no
+                // authorities named.
+                body: &[2, 1, 64, 0, 4, 4, 1, 4, 3, 0, 0],
+            },
+            tls::TlsHandshake::Other {
+                kind: tls::TlsHandshakeType::SERVER_HELLO_DONE,
+                body: &[],
+            },
+        ]),
+    }
+    .to_vec()
+}
+
+/// One side's end of the handshake: (the phone's Certificate and ClientKeyExchange
+/// first, when `client`), ChangeCipherSpec, then Finished: in clear followed by a
+/// `mac_len`-byte MAC under a NULL suite (`Some`), else ciphertext.
+pub fn tls_finish(client: bool, mac_len: Option<usize>) -> Result<Vec<u8>, EmitError> {
+    let mut out = Vec::new();
+    if client {
+        // RSA key exchange: the encrypted premaster secret behind its 2-byte length.
+        let mut key = vec![0, 128];
+        key.extend(tls_filler(5, 128));
+        out.extend(tls_record(
+            tls::TlsContentType::HANDSHAKE,
+            tls::TlsBody::Handshake(vec![
+                tls::TlsHandshake::Certificate(vec![PHONE_CERTIFICATE]),
+                tls::TlsHandshake::Other {
+                    kind: tls::TlsHandshakeType::CLIENT_KEY_EXCHANGE,
+                    body: &key,
+                },
+            ]),
+        )?);
+    }
+    out.extend(tls_record(
+        tls::TlsContentType::CHANGE_CIPHER_SPEC,
+        tls::TlsBody::ChangeCipherSpec(1),
+    )?);
+    let finished = match mac_len {
+        Some(mac) => {
+            let mut f = vec![20, 0, 0, 12];
+            f.extend(tls_filler(6 + u8::from(client), 12));
+            f.extend(tls_filler(8, mac));
+            f
+        }
+        None => tls_filler(9 + u8::from(client), 48),
+    };
+    out.extend(tls_record(
+        tls::TlsContentType::HANDSHAKE,
+        tls::TlsBody::Opaque(&finished),
+    )?);
+    Ok(out)
+}
+
+/// An application data record: `plaintext` and a `mac_len`-byte MAC under a NULL
+/// suite (`Some`), else `len` bytes of ciphertext standing for it.
+pub fn tls_app_data(plaintext: &[u8], mac_len: Option<usize>) -> Result<Vec<u8>, EmitError> {
+    let data = match mac_len {
+        Some(mac) => {
+            let mut d = plaintext.to_vec();
+            d.extend(tls_filler(11, mac));
+            d
+        }
+        // A CBC record: the IV, the text and its MAC padded to 16 bytes.
+        None => tls_filler(12, 16 + (plaintext.len() + 20 + 16) / 16 * 16),
+    };
+    tls::TlsRecord {
+        content_type: tls::TlsContentType::APPLICATION_DATA,
+        version: tls::TlsVersion::TLS_1_2,
+        body: tls::TlsBody::ApplicationData(&data),
+    }
+    .to_vec()
+}
+
+/// A fatal alert in clear (`description`: 40 handshake failure, 42 bad certificate,
+/// 48 unknown CA...).
+pub fn tls_fatal_alert(description: u8) -> Result<Vec<u8>, EmitError> {
+    tls::TlsRecord {
+        content_type: tls::TlsContentType::ALERT,
+        version: tls::TlsVersion::TLS_1_2,
+        body: tls::TlsBody::Alert {
+            level: tls::TlsAlertLevel::FATAL,
+            description: tls::TlsAlertDescription(description),
+        },
     }
     .to_vec()
 }

@@ -4,7 +4,8 @@
 //! [`super::variant`], each phone drawing its trust lists, its configuration's security and
 //! its TFTP timeout, and a phone without a fault now and then an address or reachability
 //! one (a taken address, ICMP from the TFTP service, 6970 refused, a missing load image),
-//! from a generator of its own (`--fleet N --varied`). The plain fleet's draws are as
+//! from a generator of its own (`--fleet N --varied`), and secure registrations (NULL
+//! suite, encrypted, a failing handshake) from another. The plain fleet's draws are as
 //! they were: its captures are byte for byte the same.
 
 use std::net::Ipv4Addr;
@@ -12,7 +13,7 @@ use std::net::Ipv4Addr;
 use super::scenario::{
     Background, Bulk, CallManager, ConfigSecurity, Discovery, Dot1x, Fault, Lapse, LapseBack,
     LapseKind, Mac, PhoneSpec, PortSpec, Protocol, Scenario, SipTransport, Site, TftpOption,
-    TftpTimeout, TrustFiles,
+    TftpTimeout, TlsMode, TrustFiles,
 };
 use super::sim::Rng;
 use super::variant::{self, FileScheme, Neighbours};
@@ -81,6 +82,7 @@ pub fn with_traffic(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Sc
                 tftp_timeout: TftpTimeout::Fixed,
                 port: None,
                 after_registration: None,
+                tls: None,
             }
         })
         .collect();
@@ -160,7 +162,7 @@ const MODELS: [(&str, Protocol, &str); 11] = [
 /// [`with_traffic`]'s): its model, its faults (as [`scenario`]'s, less those its family cannot have), its trust
 /// lists (CTL then ITL mostly; CTL only, none, or ITL first, the last an assumption), a signed
 /// or encrypted configuration for some of those holding a trust list, and its TFTP timeout
-/// from the boot sequence's `tftp_timeout_ms`.
+/// from the boot sequence's `tftp_timeout_ms`. A few register securely ([`drawn_tls`]).
 pub fn varied(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Scenario {
     let mut sc = with_traffic(0, seed, duration_s, traffic_mbps);
     let n = n.min(60_000);
@@ -222,6 +224,7 @@ pub fn varied(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Scenario
                 tftp_timeout: TftpTimeout::Drawn,
                 port: drawn_port(&mut ports),
                 after_registration: None,
+                tls: None,
             }
         })
         .collect();
@@ -253,6 +256,18 @@ pub fn varied(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Scenario
         let lapse = drawn_lapse(&mut lapses, p.protocol);
         if p.faults.is_empty() && !p.already_registered {
             p.after_registration = lapse;
+        }
+    }
+    // Secure registrations draw from a generator of their own, after the rest, so every
+    // phone drawn above stays as it was.
+    let mut secure = Rng::new(seed ^ 0x5ec0_7e15);
+    for p in &mut sc.phones {
+        let tls = drawn_tls(&mut secure);
+        let legacy = variant::of(&p.model, p.protocol).files == FileScheme::LegacySip;
+        // A registration lost later is played on the plain port only.
+        let lapse = p.after_registration.is_some();
+        if p.faults.is_empty() && !p.already_registered && !legacy && !lapse {
+            p.tls = tls;
         }
     }
     sc
@@ -340,6 +355,22 @@ fn drawn_lapse(rng: &mut Rng, protocol: Protocol) -> Option<Lapse> {
     })
 }
 
+/// A varied fleet phone's secure registration: 3 % authenticated (a NULL suite, the
+/// signalling in clear inside TLS), 3 % encrypted, 1 % each a handshake refused by a
+/// fatal alert, reset, or left without a ServerHello; the rest register in the clear.
+/// A phone registered before the capture, with a fault of its own or a 7940 / 7960 SIP
+/// load keeps the plain port.
+fn drawn_tls(rng: &mut Rng) -> Option<TlsMode> {
+    match rng.range(0, 99) {
+        0..=2 => Some(TlsMode::Null),
+        3..=5 => Some(TlsMode::Encrypted),
+        6 => Some(TlsMode::Alert),
+        7 => Some(TlsMode::Reset),
+        8 => Some(TlsMode::NoServerHello),
+        _ => None,
+    }
+}
+
 /// A varied fleet phone's switch port: 6 % authenticate by 802.1X, 1 % slowly (the RADIUS
 /// server answers the third attempt), 1 % are refused; the rest are open ports. The
 /// port's 802.1X is told apart from its neighbours' by the port's own MAC and its unicast
@@ -417,6 +448,15 @@ mod tests {
                     .any(|p| p.after_registration.as_ref().map(|l| l.kind) == Some(kind)),
                 "{kind:?}"
             );
+        }
+        for mode in [
+            TlsMode::Null,
+            TlsMode::Encrypted,
+            TlsMode::Alert,
+            TlsMode::Reset,
+            TlsMode::NoServerHello,
+        ] {
+            assert!(sc.phones.iter().any(|p| p.tls == Some(mode)), "{mode:?}");
         }
         for f in [
             Fault::AddressTaken,

@@ -271,6 +271,10 @@ pub enum CmFault {
     /// SIP: the call manager challenges the REGISTER with credentials again (401): the
     /// phone's digest user or password is wrong (needs `sip_digest`).
     WrongCredentials,
+    /// The phones' security profile wants TLS and they register on the plain port: a
+    /// SIP REGISTER is refused `403` with `Warning: 399 … "Device security mismatch"`
+    /// (SIP phones only).
+    SecurityMismatch,
 }
 
 /// A fault, applied to one phone or (in `site.faults`) to all.
@@ -350,6 +354,10 @@ pub struct PhoneSpec {
     /// back (absent: nothing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_registration: Option<Lapse>,
+    /// A secure registration (its security profile's transport is TLS): SCCP on 2443,
+    /// SIP over TCP on 5061, after a TLS handshake; absent, the plain port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsMode>,
 }
 
 /// A registration lost after it was accepted, `times` times: each time, after
@@ -402,6 +410,31 @@ pub enum LapseBack {
     Next,
     /// Never in the capture: the call managers' hosts answer no more SYNs (SCCP only).
     Never,
+}
+
+/// How a secure registration's TLS goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    /// "Authenticated" mode: the call manager chooses TLS_RSA_WITH_NULL_SHA, and the
+    /// signalling travels in clear inside the records, each with a 20-byte MAC.
+    Null,
+    /// "Encrypted" mode: AES; the registration and the keepalives are ciphertext both ways.
+    Encrypted,
+    /// The call manager ends the handshake with a fatal alert (bad certificate): the
+    /// phone's certificate is not trusted.
+    Alert,
+    /// The call manager resets the connection after the ClientHello.
+    Reset,
+    /// No ServerHello answers the ClientHello; the phone closes and tries again.
+    NoServerHello,
+}
+
+impl TlsMode {
+    /// The handshake completes.
+    pub fn completes(self) -> bool {
+        matches!(self, TlsMode::Null | TlsMode::Encrypted)
+    }
 }
 
 /// A phone's switch port.
@@ -631,6 +664,21 @@ impl Scenario {
         }
         for p in &self.phones {
             self.check_phone(p)?;
+        }
+        let mismatch = self
+            .site
+            .callmanagers
+            .iter()
+            .any(|c| c.fault == Some(CmFault::SecurityMismatch));
+        if mismatch
+            && self
+                .phones
+                .iter()
+                .any(|p| p.protocol != Protocol::Sip || p.tls.is_some())
+        {
+            return Err(
+                "a security-mismatch call manager: for SIP phones on the plain port only".into(),
+            );
         }
         if let Some(f) = &self.flood {
             if (f.macs > 0 && f.rate == 0) || (f.half_open > 0 && f.syn_rate == 0) {

@@ -16,7 +16,7 @@ use std::net::Ipv4Addr;
 use super::encode;
 use super::scenario::{
     Bulk, CmFault, ConfigSecurity, Discovery, Dot1x, Fault, FloodStyle, LapseBack, LapseKind,
-    PhoneSpec, PortSpec, Protocol, Scenario, SipTransport, Site, TftpOption, TftpTimeout,
+    PhoneSpec, PortSpec, Protocol, Scenario, SipTransport, Site, TftpOption, TftpTimeout, TlsMode,
     TrustFiles,
 };
 use super::timing::{StepTiming, Timing};
@@ -85,6 +85,8 @@ enum Ev {
     HttpAnswer,
     FloodTick,
     SynTick,
+    /// A secure registration's handshake failed (alert, reset, no ServerHello in time).
+    TlsFailed,
 }
 
 /// A file the phone fetches, and why.
@@ -156,6 +158,8 @@ struct Phone {
     epoch: u32,
     /// What the phone will report as its last failure (SCCP Alarm `Last=`).
     last_reason: &'static str,
+    /// The call manager reset the secure connection: no FIN of the phone follows.
+    tls_reset: bool,
     /// SIP: the CSeq of the next REGISTER, and whether it answers a challenge.
     cseq: u32,
     authorized: bool,
@@ -307,6 +311,7 @@ impl<'s, W: Write> Sim<'s, W> {
                     truth: Truth::default(),
                     epoch: 0,
                     last_reason: "Initialized",
+                    tls_reset: false,
                     cseq: 101,
                     authorized: false,
                     via_http: false,
@@ -596,6 +601,7 @@ impl<'s, W: Write> Sim<'s, W> {
                 self.http_connect(t, i, n)
             }
             Ev::HttpAnswer if self.phones[i].phase == Phase::Config => self.http_answer(t, i),
+            Ev::TlsFailed if self.phones[i].phase == Phase::Registering => self.tls_failed(t, i),
             _ => Ok(()),
         }
     }
@@ -1665,15 +1671,17 @@ impl<'s, W: Write> Sim<'s, W> {
     }
 
     fn signalling_port(&self, i: usize) -> u16 {
-        match self.spec(i).protocol {
-            Protocol::Sccp => 2000,
-            Protocol::Sip => 5060,
+        match (self.spec(i).protocol, self.spec(i).tls.is_some()) {
+            (Protocol::Sccp, false) => 2000,
+            (Protocol::Sip, false) => 5060,
+            (Protocol::Sccp, true) => 2443,
+            (Protocol::Sip, true) => 5061,
         }
     }
 
     fn uses_tcp(&self, i: usize) -> bool {
         let s = self.spec(i);
-        s.protocol == Protocol::Sccp || s.transport == SipTransport::Tcp
+        s.protocol == Protocol::Sccp || s.transport == SipTransport::Tcp || s.tls.is_some()
     }
 
     fn connect(&mut self, t: i64, i: usize, attempt: u32) -> std::io::Result<()> {
@@ -1856,13 +1864,102 @@ impl<'s, W: Write> Sim<'s, W> {
             Protocol::Sccp => rules::Protocol::Sccp,
             Protocol::Sip => rules::Protocol::Sip,
         };
+        let mut t = t;
+        if let Some(mode) = self.spec(i).tls {
+            match self.tls_handshake(t + MS, i, mode)? {
+                Some(done) => t = done,
+                None => return Ok(()),
+            }
+        }
         let d = self.step_span(self.t.register(Some(proto)));
         self.at(t + d, i, Ev::SendRegister);
         Ok(())
     }
 
+    /// A secure registration's TLS handshake from `t`: the phone's ClientHello, then
+    /// as `mode` says the call manager's flight, the phone's and the call manager's
+    /// ChangeCipherSpec and Finished (returns when the last came), or the failure
+    /// (a fatal alert after the phone's certificate, a reset, silence), the phone's
+    /// account of it scheduled (`None`).
+    fn tls_handshake(&mut self, t: i64, i: usize, mode: TlsMode) -> std::io::Result<Option<i64>> {
+        let cm_name = self.cm(i).map(|c| c.name.clone());
+        let suites = [0x002f, 0x0035, 0x0002, 0x0001];
+        let hello = encode::tls_client_hello(cm_name.as_deref(), &suites)?;
+        self.tcp_payload(t, i, true, &hello)?;
+        let mut now = t;
+        match mode {
+            TlsMode::NoServerHello => {
+                let d = self.span(self.m.tls_hello_timeout_ms);
+                self.at(now + d, i, Ev::TlsFailed);
+                return Ok(None);
+            }
+            TlsMode::Reset => {
+                now += self.span(self.m.tls_answer_ms);
+                if let Some((_, me, cm)) = self.cm_ends(i) {
+                    let p = &self.phones[i];
+                    let rst = TcpFields {
+                        seq: p.peer_seq,
+                        ack_no: p.seq,
+                        ack: true,
+                        rst: true,
+                        ..TcpFields::default()
+                    };
+                    self.emit(now, &wire::tcp_frame(self.to_phone_l2(i), cm, me, rst, &[]))?;
+                }
+                self.phones[i].tls_reset = true;
+                self.at(now + MS, i, Ev::TlsFailed);
+                return Ok(None);
+            }
+            TlsMode::Alert | TlsMode::Null | TlsMode::Encrypted => {}
+        }
+        let (suite, mac) = match mode {
+            TlsMode::Null => (0x0002, Some(20)),
+            _ => (0x002f, None),
+        };
+        now += self.span(self.m.tls_answer_ms);
+        self.tcp_payload(now, i, false, &encode::tls_server_flight(suite)?)?;
+        now += self.span(self.m.tls_answer_ms);
+        self.tcp_payload(now, i, true, &encode::tls_finish(true, mac)?)?;
+        now += self.span(self.m.tls_answer_ms);
+        if mode == TlsMode::Alert {
+            // 42 bad_certificate: the call manager does not trust the phone's LSC / MIC.
+            self.tcp_payload(now, i, false, &encode::tls_fatal_alert(42)?)?;
+            self.at(now + MS, i, Ev::TlsFailed);
+            return Ok(None);
+        }
+        self.tcp_payload(now, i, false, &encode::tls_finish(false, mac)?)?;
+        Ok(Some(now))
+    }
+
+    /// The secure registration failed: the phone closes the connection (unless reset)
+    /// and tries again, or reboots, as after any failed registration.
+    fn tls_failed(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        self.phones[i]
+            .truth
+            .fail(Stage::Registration, "secure-register-failed");
+        self.phones[i].last_reason = "TLS-failure";
+        if std::mem::take(&mut self.phones[i].tls_reset) {
+            self.phones[i].epoch += 1;
+            self.phones[i].phase = Phase::Connecting;
+            let d = self.span(self.m.register_retry_ms);
+            self.at(t + d, i, Ev::Connect(1));
+            return Ok(());
+        }
+        self.after_failure(t, i)
+    }
+
     fn phone_payload(&mut self, t: i64, i: usize, payload: &[u8]) -> std::io::Result<()> {
         self.signalling(t, i, true, payload)
+    }
+
+    /// Signalling inside a secure registration's records: in clear with a 20-byte MAC
+    /// (NULL suite), or as ciphertext of about its length.
+    fn tls_wrapped(&self, i: usize, payload: &[u8]) -> Result<Option<Vec<u8>>, EmitError> {
+        match self.spec(i).tls {
+            Some(TlsMode::Null) => encode::tls_app_data(payload, Some(20)).map(Some),
+            Some(_) => encode::tls_app_data(payload, None).map(Some),
+            None => Ok(None),
+        }
     }
 
     fn cm_payload(&mut self, t: i64, i: usize, payload: &[u8]) -> std::io::Result<()> {
@@ -1872,6 +1969,21 @@ impl<'s, W: Write> Sim<'s, W> {
     /// A signalling payload between the phone and its call manager, over TCP (the
     /// sender's sequence number advances) or UDP.
     fn signalling(
+        &mut self,
+        t: i64,
+        i: usize,
+        from_phone: bool,
+        payload: &[u8],
+    ) -> std::io::Result<()> {
+        if let Some(record) = self.tls_wrapped(i, payload)? {
+            return self.tcp_payload(t, i, from_phone, &record);
+        }
+        self.tcp_payload(t, i, from_phone, payload)
+    }
+
+    /// Bytes on the phone's connection to its call manager, as they are: over TCP (the
+    /// sender's sequence number advances) or UDP.
+    fn tcp_payload(
         &mut self,
         t: i64,
         i: usize,
@@ -2050,6 +2162,25 @@ impl<'s, W: Write> Sim<'s, W> {
             let d = self.span(self.m.challenge_to_register_ms);
             self.at(t + d, i, Ev::SendRegister);
             return Ok(());
+        }
+        if self.cm(i).and_then(|c| c.fault) == Some(CmFault::SecurityMismatch) {
+            let host = self.cm(i).map(|c| c.name.clone()).unwrap_or_default();
+            let p = &self.phones[i];
+            let answer = encode::sip_security_mismatch(
+                &p.name,
+                p.mac,
+                p.ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                p.local_port,
+                spec.transport,
+                p.cseq,
+                &host,
+            )?;
+            self.cm_payload(t, i, &answer)?;
+            self.phones[i]
+                .truth
+                .fail(Stage::Registration, "secure-register-failed");
+            self.phones[i].last_reason = "Phone-Reg-Rej";
+            return self.after_failure(t, i);
         }
         let answer = match (spec.protocol, rejected) {
             (Protocol::Sccp, false) => encode::sccp_register_ack(),
