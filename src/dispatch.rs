@@ -953,8 +953,13 @@ where
         let parsed = match proto {
             StreamProto::Sccp => sccp::parse(rest).map(|(m, r)| (Message::Sccp(m), r, Some(0))),
             StreamProto::Sip => sip::parse_stream(rest).map(|(m, r)| (Message::Sip(m), r, Some(0))),
-            StreamProto::Http => http::parse_head(rest).map(|(m, r)| {
+            StreamProto::Http => http::parse_head(rest).map(|(mut m, r)| {
                 let body = http_body_len(&m);
+                // A body already whole in the buffer goes with its head (the engine reads
+                // a configuration's); a longer one is skipped as it comes.
+                if let Some(n) = body.filter(|&n| n != u64::MAX) {
+                    m.body = usize::try_from(n).ok().and_then(|n| r.get(..n));
+                }
                 (Message::Http(m), r, body)
             }),
             StreamProto::Dns => dns::parse_tcp(rest).map(|(m, r)| (Message::Dns(m), r, Some(0))),

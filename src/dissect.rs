@@ -176,6 +176,7 @@ fn proto_upper(p: parsers::Proto) -> &'static str {
         parsers::Proto::Arp => "ARP",
         parsers::Proto::Dns => "DNS",
         parsers::Proto::Icmp => "ICMP",
+        parsers::Proto::CnfXml => "CNF.XML",
     }
 }
 

@@ -131,6 +131,7 @@ impl Cut {
                 Arp => "ARP addresses",
                 Dns => "DNS names and answers",
                 Icmp => "ICMP errors (the flows they answer)",
+                CnfXml => "the phones' configuration files",
             }
         };
         let mut what: Vec<String> = Vec::new();

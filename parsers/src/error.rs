@@ -41,6 +41,8 @@ pub enum Proto {
     Dns,
     /// ICMP and ICMPv6.
     Icmp,
+    /// A phone's device configuration file (`SEP<MAC>.cnf.xml`).
+    CnfXml,
 }
 
 impl Proto {
@@ -63,6 +65,7 @@ impl Proto {
             Proto::Arp => "arp",
             Proto::Dns => "dns",
             Proto::Icmp => "icmp",
+            Proto::CnfXml => "cnfxml",
         }
     }
 }

@@ -21,7 +21,8 @@
 //! look-ups of gateway and servers).
 //! Around the boot: DNS (the phone's lookups of its TFTP server and call
 //! agents, SRV included) and the ICMP / ICMPv6 errors that answer its
-//! datagrams, with the quoted flow they name.
+//! datagrams, with the quoted flow they name. And the device configuration a
+//! phone downloads (`cnfxml`), read for its call managers, SRST and security.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(
@@ -42,6 +43,7 @@ mod emit;
 pub mod arp;
 pub mod capwap;
 pub mod cdp;
+pub mod cnfxml;
 pub mod dhcp;
 pub mod dns;
 pub mod eapol;

@@ -392,6 +392,8 @@ pub struct Boot {
     file_name_bytes: usize,
     /// What the switch port said: voice VLAN, PoE and 802.1X (`engine/dot1x.rs`).
     pub port: PortState,
+    /// What the last configuration read in this boot says (`engine/config.rs`).
+    pub config: Option<Box<crate::timeline::ConfigSummary>>,
 }
 
 /// How many of a boot's port events (802.1X, PoE) are kept to carry into the next
@@ -587,6 +589,7 @@ impl Boot {
             frozen: false,
             file_name_bytes: 0,
             port: PortState::default(),
+            config: None,
         }
     }
 
@@ -609,6 +612,7 @@ impl Boot {
             + text(&self.option150_ascii)
             + self.reject.as_ref().map_or(0, |r| r.1.len())
             + self.port.heap_bytes()
+            + self.config.as_ref().map_or(0, |c| c.heap_bytes())
     }
 
     /// A running phone's boot: it announced its address, and nothing of a boot (no

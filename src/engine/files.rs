@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use parsers::{http, tftp};
 
+use super::config::{self, ConfigBuffers, ConfigForm};
 use super::device::{Clue, DeviceKey, DeviceKind, FileOutcome, NameSource};
 use super::shared::{Ctx, Shared};
 use super::text::{lossy, MAX_TEXT_BYTES};
@@ -45,13 +46,33 @@ struct HttpRequest {
 }
 
 /// The open transfers and requests.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Files {
     transfers: FastMap<(IpAddr, u16), Transfer>,
     http: FastMap<(IpAddr, u16), HttpRequest>,
+    /// The bytes of the configurations being received over TFTP, to read them.
+    configs: ConfigBuffers,
+    /// Bytes kept of one configuration.
+    max_config_bytes: usize,
+}
+
+impl Default for Files {
+    fn default() -> Self {
+        Files::new(config::DEFAULT_MAX_CONFIG_BYTES)
+    }
 }
 
 impl Files {
+    /// No transfer yet; `max_config_bytes` of each configuration are kept to read it.
+    pub fn new(max_config_bytes: usize) -> Self {
+        Files {
+            transfers: FastMap::default(),
+            http: FastMap::default(),
+            configs: ConfigBuffers::default(),
+            max_config_bytes,
+        }
+    }
+
     /// The most heap `n` transfers and `n` requests take, their strings included.
     pub fn max_heap_bytes(n: usize) -> usize {
         use std::mem::size_of;
@@ -81,6 +102,9 @@ impl Files {
             lost += u64::from(!k);
             k
         });
+        let transfers = &self.transfers;
+        self.configs
+            .retain(|k| transfers.get(k).is_some_and(|t| !t.done));
         let before = self.http.len();
         self.http.retain(|_, t| keep(t.last_ns));
         lost + (before - self.http.len()) as u64
@@ -122,6 +146,9 @@ impl Files {
                         last_ns: ctx.ts_ns,
                     },
                 );
+                if is_config(class) && ConfigForm::of(&file).is_some() {
+                    self.configs.start(client, &owner, sh.max_transactions);
+                }
                 let ev = EventKind::FileRequest {
                     file: file.into(),
                     class,
@@ -150,9 +177,11 @@ impl Files {
                 t.last_ns = ctx.ts_ns;
                 let first = !t.answered;
                 t.answered = true;
+                let client = (f.dst, f.dport);
                 if *block == t.last_block.wrapping_add(1) {
                     t.last_block = *block;
                     t.bytes += data.len() as u64;
+                    self.configs.append(client, data, self.max_config_bytes);
                     if data.len() < t.blksize {
                         t.done = true;
                     }
@@ -167,7 +196,11 @@ impl Files {
                         bytes: t.bytes,
                         via: FileTransport::Tftp,
                     };
-                    sh.emit(&t.owner, ctx, ev, false);
+                    let (owner, file, total) = (t.owner.clone(), t.file.clone(), t.bytes);
+                    sh.emit(&owner, ctx, ev, false);
+                    if let Some(body) = self.configs.take(client) {
+                        read_config(sh, ctx, &owner, &file, &body, total);
+                    }
                 }
             }
             tftp::TftpPacket::Error { code, message } => {
@@ -178,6 +211,7 @@ impl Files {
                         return;
                     }
                     t.done = true;
+                    self.configs.take((f.dst, f.dport));
                     let (file, class) = (t.file.clone(), t.class);
                     let ev = if *code == tftp::TftpErrorCode::FILE_NOT_FOUND {
                         EventKind::FileNotFound {
@@ -245,27 +279,64 @@ impl Files {
             let Some(req) = self.http.remove(&(f.dst, f.dport)) else {
                 return;
             };
+            // The body, when the stream framed it whole, is the configuration's.
+            let body = (200..=299)
+                .contains(&status)
+                .then_some(m.body)
+                .flatten()
+                .filter(|_| is_config(req.class));
             let ev = match status {
                 200..=299 => EventKind::FileReceived {
-                    file: req.file,
+                    file: req.file.clone(),
                     class: req.class,
                     bytes: m.content_length().unwrap_or(0),
                     via: FileTransport::Http,
                 },
                 404 => EventKind::FileNotFound {
-                    file: req.file,
+                    file: req.file.clone(),
                     class: req.class,
                     via: FileTransport::Http,
                 },
                 _ => EventKind::FileError {
-                    file: req.file,
+                    file: req.file.clone(),
                     class: req.class,
                     code: status,
                     text: m.reason().map(lossy).unwrap_or_default().into(),
                 },
             };
             sh.emit(&req.owner, ctx, ev, false);
+            if let Some(body) = body {
+                let kept = body.get(..self.max_config_bytes).unwrap_or(body);
+                read_config(sh, ctx, &req.owner, &req.file, kept, body.len() as u64);
+            }
         }
+    }
+}
+
+/// A configuration class: the phone's own, or the default.
+fn is_config(class: FileClass) -> bool {
+    matches!(class, FileClass::DeviceConfig | FileClass::DefaultConfig)
+}
+
+/// Read a configuration received whole (`total` bytes, of which `kept` were kept) and put
+/// what it says on the phone's timeline; bytes that hold no configuration say nothing.
+fn read_config(
+    sh: &mut Shared<'_>,
+    ctx: Ctx,
+    owner: &DeviceKey,
+    file: &str,
+    kept: &[u8],
+    total: u64,
+) {
+    let Some(form) = ConfigForm::of(file) else {
+        return;
+    };
+    let cut = (kept.len() as u64) < total;
+    if let Some(summary) = config::read(file, form, kept, cut) {
+        let ev = EventKind::ConfigRead {
+            config: Box::new(summary),
+        };
+        sh.emit(owner, ctx, ev, false);
     }
 }
 

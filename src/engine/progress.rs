@@ -377,6 +377,7 @@ fn apply_state(dev: &mut Device, ev: &Event) {
             }
         }
         EventKind::DnsQuery { .. } | EventKind::DnsAnswer { .. } => {}
+        EventKind::ConfigRead { config } => boot.config = Some(config.clone()),
         EventKind::FileRequest {
             file,
             class,

@@ -290,6 +290,10 @@ pub fn verdict(
             .map(|s| seq.step(s).id.clone())
             .collect(),
         timeline_dropped: dev.timeline.dropped,
+        config: std::iter::once(&dev.boot)
+            .chain(dev.earlier.iter().rev())
+            .find_map(|b| b.config.as_deref())
+            .map(crate::report::ConfigView::of),
     }
 }
 

@@ -1,0 +1,263 @@
+//! The phone's device configuration, read for what it says: the bytes of
+//! `SEP<MAC>.cnf.xml` / `XMLDefault.cnf.xml` (and their signed forms) kept as they
+//! arrive (TFTP blocks in order, the HTTP 6970 body), bounded per file and in number
+//! ([`ConfigBuffers`]), then read by `parsers::cnfxml` into an owned, escaped
+//! [`ConfigSummary`] for the timeline (`config_read`). `files` owns the transfers and
+//! hands the bytes here.
+
+use std::net::IpAddr;
+
+use parsers::cnfxml;
+
+use super::device::DeviceKey;
+use super::text::lossy;
+use crate::timeline::{ConfigEnvelope, ConfigSummary, ConfiguredCm};
+use crate::FastMap;
+
+/// Bytes kept of one configuration file by default (a Unified CM phone's
+/// configuration is a few KiB; the first 64 KiB hold everything read here).
+pub const DEFAULT_MAX_CONFIG_BYTES: usize = 64 << 10;
+
+/// How a configuration file is to be read, by its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigForm {
+    /// `.cnf.xml`.
+    Plain,
+    /// `.cnf.xml.sgn`.
+    Signed,
+    /// `.cnf.xml.enc.sgn`: not readable.
+    Encrypted,
+}
+
+impl ConfigForm {
+    /// The form of an XML configuration file, by its name; `None` for any other file
+    /// (a SIP load's `SIP<MAC>.cnf`, a trust list, a load).
+    pub fn of(file: &str) -> Option<Self> {
+        let lower = file.to_ascii_lowercase();
+        if lower.ends_with(".cnf.xml.enc.sgn") {
+            Some(ConfigForm::Encrypted)
+        } else if lower.ends_with(".cnf.xml.sgn") {
+            Some(ConfigForm::Signed)
+        } else if lower.ends_with(".cnf.xml") {
+            Some(ConfigForm::Plain)
+        } else {
+            None
+        }
+    }
+}
+
+/// Configurations being received, keyed by the client's endpoint of their transfer:
+/// at most one per phone, at most [`max_buffers`] at once, each at most
+/// `max_bytes`.
+#[derive(Debug, Default)]
+pub struct ConfigBuffers {
+    open: FastMap<(IpAddr, u16), (DeviceKey, Vec<u8>)>,
+}
+
+/// Configurations received at once: a boot storm's phones each fetch theirs within
+/// seconds, and a buffer lives only for its transfer.
+pub fn max_buffers(max_transactions: usize) -> usize {
+    (max_transactions / 64).max(4)
+}
+
+impl ConfigBuffers {
+    /// The most heap the buffers take.
+    pub fn max_heap_bytes(max_transactions: usize, max_bytes: usize) -> usize {
+        let n = max_buffers(max_transactions);
+        let entry = std::mem::size_of::<((IpAddr, u16), (DeviceKey, Vec<u8>))>() + 1;
+        (n * 8 / 7).next_power_of_two() * entry + n * (max_bytes + super::MAX_TEXT_BYTES)
+    }
+
+    /// Start keeping the bytes of a configuration `owner` receives on `client`,
+    /// replacing one it was receiving (a phone fetches one file at a time). Returns
+    /// false when the table is full.
+    pub fn start(
+        &mut self,
+        client: (IpAddr, u16),
+        owner: &DeviceKey,
+        max_transactions: usize,
+    ) -> bool {
+        self.open.retain(|_, (o, _)| o != owner);
+        if self.open.len() >= max_buffers(max_transactions) {
+            return false;
+        }
+        self.open.insert(client, (owner.clone(), Vec::new()));
+        true
+    }
+
+    /// Append bytes that arrived in order, up to `max_bytes` in all.
+    pub fn append(&mut self, client: (IpAddr, u16), data: &[u8], max_bytes: usize) {
+        if let Some((_, buf)) = self.open.get_mut(&client) {
+            let room = max_bytes.saturating_sub(buf.len());
+            buf.extend_from_slice(data.get(..room).unwrap_or(data));
+        }
+    }
+
+    /// The bytes of a finished transfer (and forget them).
+    pub fn take(&mut self, client: (IpAddr, u16)) -> Option<Vec<u8>> {
+        self.open.remove(&client).map(|(_, b)| b)
+    }
+
+    /// Forget the buffers whose transfer is gone.
+    pub fn retain(&mut self, mut alive: impl FnMut(&(IpAddr, u16)) -> bool) {
+        self.open.retain(|k, _| alive(k));
+    }
+
+    /// Buffers open.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.open.len()
+    }
+}
+
+/// What a configuration file says. `bytes` are those kept (the first of the file);
+/// `cut` says the file was longer. `None` when the bytes hold no device configuration
+/// (an HTML error page, a file of another format).
+pub fn read(file: &str, form: ConfigForm, bytes: &[u8], cut: bool) -> Option<ConfigSummary> {
+    let parsed = match form {
+        ConfigForm::Encrypted => {
+            return Some(ConfigSummary {
+                file: file.into(),
+                envelope: ConfigEnvelope::Encrypted,
+                complete: !cut,
+                ..ConfigSummary::default()
+            })
+        }
+        ConfigForm::Plain => cnfxml::parse(bytes).ok()?,
+        ConfigForm::Signed => cnfxml::parse_signed(bytes).ok()?,
+    };
+    let text = |b: &[u8]| (!b.is_empty()).then(|| Box::<str>::from(lossy(b)));
+    let servers = |list: &[cnfxml::Server<'_>], port: u16| {
+        list.iter()
+            .filter(|s| !s.address.is_empty())
+            .map(|s| (Box::<str>::from(lossy(s.address)), s.port.unwrap_or(port)))
+            .collect()
+    };
+    let srst = parsed.srst.filter(|s| !s.disabled());
+    Some(ConfigSummary {
+        file: file.into(),
+        envelope: match parsed.envelope {
+            cnfxml::Envelope::Signed => ConfigEnvelope::Signed,
+            _ => ConfigEnvelope::Plain,
+        },
+        call_managers: parsed
+            .by_priority()
+            .iter()
+            .filter(|c| !c.host().is_empty())
+            .map(|c| ConfiguredCm {
+                host: lossy(c.host()).into(),
+                sccp_port: c.sccp_port,
+                sip_port: c.sip_port,
+                secured_sip_port: c.secured_sip_port,
+            })
+            .collect(),
+        security_mode: parsed.device_security_mode,
+        srst: srst
+            .iter()
+            .flat_map(|s| s.addresses())
+            .map(|a| lossy(a).into())
+            .collect(),
+        srst_option: parsed.srst.and_then(|s| text(s.option)),
+        tvs: servers(&parsed.tvs, 2445),
+        capf_auth_mode: parsed.capf_auth_mode,
+        capf: servers(&parsed.capf, 3804),
+        load: text(parsed.load_information),
+        transport: parsed.transport_layer_protocol,
+        load_server: text(parsed.load_server),
+        complete: parsed.complete && !cut,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::encode;
+    use crate::model::scenario::CallManager;
+
+    fn cms() -> Vec<CallManager> {
+        ["10.1.1.10", "10.1.1.11"]
+            .iter()
+            .enumerate()
+            .map(|(i, ip)| CallManager {
+                name: format!("cucm{i}"),
+                ip: ip.parse().unwrap(),
+                fault: None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_model_s_configuration_reads_back() {
+        let xml = encode::config_xml(&cms(), "SCCP70.9-4-2SR3-1S");
+        let c = read(
+            "SEP001B54AA0001.cnf.xml",
+            ConfigForm::Plain,
+            xml.as_bytes(),
+            false,
+        )
+        .unwrap();
+        let hosts: Vec<&str> = c.call_managers.iter().map(|c| &*c.host).collect();
+        assert_eq!(hosts, ["10.1.1.10", "10.1.1.11"]);
+        assert_eq!(c.call_managers[0].sccp_port, Some(2000));
+        assert_eq!(c.load.as_deref(), Some("SCCP70.9-4-2SR3-1S"));
+        assert!(c.complete);
+        let ev = crate::timeline::EventKind::ConfigRead {
+            config: Box::new(c.clone()),
+        };
+        assert_eq!(
+            ev.text(),
+            "config read from SEP001B54AA0001.cnf.xml: 2 call managers 10.1.1.10, 10.1.1.11"
+        );
+        // Signed by the model's stand-in header: read behind it.
+        let sgn = encode::signed(xml.as_bytes(), "cucm0");
+        let c = read(
+            "SEP001B54AA0001.cnf.xml.sgn",
+            ConfigForm::Signed,
+            &sgn,
+            false,
+        )
+        .unwrap();
+        assert_eq!(c.envelope, ConfigEnvelope::Signed);
+        assert_eq!(c.call_managers.len(), 2);
+        // Cut by the bound: read in part.
+        let c = read("x.cnf.xml", ConfigForm::Plain, &xml.as_bytes()[..200], true).unwrap();
+        assert!(!c.complete);
+        assert!(read("x.cnf.xml", ConfigForm::Plain, b"<html/>", false).is_none());
+    }
+
+    #[test]
+    fn names_of_the_forms() {
+        assert_eq!(
+            ConfigForm::of("SEP001B54AA0001.cnf.xml"),
+            Some(ConfigForm::Plain)
+        );
+        assert_eq!(
+            ConfigForm::of("XMLDefault.CNF.XML.sgn"),
+            Some(ConfigForm::Signed)
+        );
+        assert_eq!(
+            ConfigForm::of("SEP001B54AA0001.cnf.xml.enc.sgn"),
+            Some(ConfigForm::Encrypted)
+        );
+        assert_eq!(ConfigForm::of("SIP001B54AA0001.cnf"), None);
+        assert_eq!(ConfigForm::of("ITLSEP001B54AA0001.tlv"), None);
+    }
+
+    #[test]
+    fn the_buffers_are_bounded_and_one_per_phone() {
+        let mut b = ConfigBuffers::default();
+        let ip = |k: u8| IpAddr::from([10, 100, 0, k]);
+        let phone = DeviceKey::Mac(crate::link::MacAddr([0, 0x1b, 0x54, 0, 0, 1]));
+        assert!(b.start((ip(1), 1000), &phone, 64));
+        assert!(b.start((ip(1), 1001), &phone, 64));
+        assert_eq!(b.len(), 1);
+        b.append((ip(1), 1001), &[b'x'; 100], 64);
+        b.append((ip(1), 1001), &[b'y'; 100], 64);
+        assert_eq!(b.take((ip(1), 1001)).unwrap().len(), 64);
+        for k in 0..10u8 {
+            let owner = DeviceKey::Mac(crate::link::MacAddr([0, 0x1b, 0x54, 0, 1, k]));
+            let started = b.start((ip(k), 2000), &owner, 64);
+            assert_eq!(started, usize::from(k) < max_buffers(64));
+        }
+    }
+}
