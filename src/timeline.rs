@@ -57,6 +57,10 @@ pub struct TftpOffer {
     pub option150_ascii: Option<Box<str>>,
     /// Option 66 as sent (a name or an address).
     pub option66: Option<Box<str>>,
+    /// The DNS servers (option 6), the first few.
+    pub dns_servers: Vec<Ipv4Addr>,
+    /// The default routers (option 3), the first few.
+    pub routers: Vec<Ipv4Addr>,
 }
 
 /// One thing that happened to a device.
@@ -807,7 +811,10 @@ impl Event {
             EventKind::DhcpAck { tftp, .. } => {
                 let text = |s: &Option<Box<str>>| s.as_ref().map_or(0, |s| s.len());
                 std::mem::size_of::<TftpOffer>()
-                    + tftp.servers.capacity() * std::mem::size_of::<Ipv4Addr>()
+                    + (tftp.servers.capacity()
+                        + tftp.dns_servers.capacity()
+                        + tftp.routers.capacity())
+                        * std::mem::size_of::<Ipv4Addr>()
                     + text(&tftp.option150_ascii)
                     + text(&tftp.option66)
             }
@@ -1792,6 +1799,7 @@ mod tests {
                         option150_ascii: (i % 3 == 1).then(|| text.clone()),
                         option66: [None, Some("10.1.1.5".into()), Some(text.clone())][i % 3]
                             .clone(),
+                        ..TftpOffer::default()
                     }),
                 },
                 EventKind::DhcpNak {

@@ -376,7 +376,10 @@ fn apply_state(dev: &mut Device, ev: &Event) {
                 }
             }
         }
-        EventKind::DnsQuery { .. } | EventKind::DnsAnswer { .. } => {}
+        EventKind::DnsQuery { name, server, .. } => boot.dns_query(name, *server, ev.frame),
+        EventKind::DnsAnswer {
+            name, rcode, addrs, ..
+        } => boot.dns_answer(name, *rcode, addrs),
         EventKind::ConfigRead { config } => boot.config = Some(config.clone()),
         EventKind::FileRequest {
             file,
