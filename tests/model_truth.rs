@@ -55,6 +55,7 @@ fn scenario(
         sc.site.dns = Some(bootscope::model::scenario::SiteDns {
             server: std::net::Ipv4Addr::new(10, 1, 1, 53),
             domain: "voice.example.com".into(),
+            answer: Default::default(),
         });
     }
     // A capture runs until it is stopped, with other traffic around the boots: the

@@ -747,6 +747,7 @@ pub fn report(
         .collect();
     let others = phones.split_off(n_phones.min(phones.len()));
     let summary = summarise(&phones, &others);
+    let srst = crate::report::SrstView::of(&phones);
     Report {
         capture_findings: visibility.finding().into_iter().collect(),
         site_findings: floods.findings(start_ns),
@@ -760,6 +761,7 @@ pub fn report(
             directions: visibility.directions.as_str(),
             ..CaptureInfo::default()
         },
+        srst,
     }
 }
 

@@ -125,6 +125,8 @@ pub fn with_traffic(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Sc
             faults: Vec::new(),
             dhcp_pool: None,
             dns: None,
+            srst: None,
+            device_security_mode: None,
         },
         phones,
         background: Background {

@@ -15,8 +15,8 @@ use std::net::Ipv4Addr;
 
 use super::encode;
 use super::scenario::{
-    Bulk, CmFault, ConfigSecurity, Discovery, Dot1x, Fault, FloodStyle, PhoneSpec, PortSpec,
-    Protocol, Scenario, SipTransport, Site, TftpOption, TftpTimeout, TrustFiles,
+    Bulk, CmFault, ConfigSecurity, Discovery, DnsAnswer, Dot1x, Fault, FloodStyle, PhoneSpec,
+    PortSpec, Protocol, Scenario, SipTransport, Site, TftpOption, TftpTimeout, TrustFiles,
 };
 use super::timing::{StepTiming, Timing};
 use super::truth::{ExpectedReport, ExpectedSite, Stage, Truth};
@@ -176,6 +176,11 @@ struct Phone {
     resolved: u8,
     /// It rebooted after a failure and has not sent its DISCOVER yet.
     rebooting: bool,
+    /// Rounds of trust lists and signed configuration it asked for (a phone that does
+    /// not take its signed configuration asks again).
+    trust_rounds: u8,
+    /// A call manager of its list failed it in DNS (its name did not resolve).
+    unresolved_cm: bool,
 }
 
 /// How long port authentication may hold a phone's DHCP back before the builtin rules
@@ -238,6 +243,8 @@ pub struct Sim<'s, W: Write> {
     flood_in_capture: u64,
     flood_taken: u32,
     syns_sent: u32,
+    /// The SRST router of the configuration, as the call manager after the list.
+    srst_cm: Option<super::scenario::CallManager>,
 }
 
 impl<'s, W: Write> Sim<'s, W> {
@@ -299,6 +306,8 @@ impl<'s, W: Write> Sim<'s, W> {
                     declined: false,
                     resolved: 0,
                     rebooting: false,
+                    trust_rounds: 0,
+                    unresolved_cm: false,
                 }
             })
             .collect();
@@ -322,6 +331,11 @@ impl<'s, W: Write> Sim<'s, W> {
             flood_in_capture: 0,
             flood_taken: 0,
             syns_sent: 0,
+            srst_cm: sc.site.srst.map(|ip| super::scenario::CallManager {
+                name: "srst".into(),
+                ip,
+                fault: None,
+            }),
         })
     }
 
@@ -1423,7 +1437,16 @@ impl<'s, W: Write> Sim<'s, W> {
 
     fn config_xml(&self, i: usize) -> String {
         let domain = self.sc.site.dns.as_ref().map(|d| d.domain.as_str());
-        encode::config_xml_in(&self.sc.site.callmanagers, &self.load_for(i), domain)
+        let extras = encode::ConfigExtras {
+            srst: self.sc.site.srst,
+            security_mode: self.sc.site.device_security_mode,
+        };
+        encode::config_xml_with(
+            &self.sc.site.callmanagers,
+            &self.load_for(i),
+            domain,
+            &extras,
+        )
     }
 
     /// What the server sends for a file it holds with a content of its own (the
@@ -1535,6 +1558,11 @@ impl<'s, W: Write> Sim<'s, W> {
         }
         // The last block was short: the file is complete.
         let file = self.phones[i].file.take();
+        if file.as_ref().is_some_and(|f| f.kind == FileKind::Config)
+            && self.sc.has_fault(i, Fault::TrustListMismatch)
+        {
+            return self.signed_config_refused(t, i);
+        }
         if let Some(f) = file {
             if f.kind == FileKind::LoadImage {
                 // Firmware written: one reboot, now running the new load.
@@ -1546,6 +1574,27 @@ impl<'s, W: Write> Sim<'s, W> {
             }
         }
         let d = self.span(self.m.between_files_ms);
+        self.at(t + d, i, Ev::NextFile);
+        Ok(())
+    }
+
+    /// The phone did not take its signed configuration: it asks for its trust lists and
+    /// the file again, three rounds back to back, then, as after a failed registration,
+    /// a round every `register_retry_ms` (an assumption: the pace of the loop is not
+    /// documented); it never registers.
+    fn signed_config_refused(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        let p = &mut self.phones[i];
+        p.trust_rounds = p.trust_rounds.saturating_add(1);
+        let d = if p.trust_rounds >= 3 {
+            p.truth.warn("trust-list-mismatch");
+            // Its configuration step times out with nothing after it.
+            p.truth.fail(Stage::Registration, "no-progress");
+            self.span(self.m.register_retry_ms)
+        } else {
+            self.span(self.m.between_files_ms)
+        };
+        self.phones[i].files = self.config_files(i);
+        self.phones[i].files.reverse();
         self.at(t + d, i, Ev::NextFile);
         Ok(())
     }
@@ -1621,7 +1670,16 @@ impl<'s, W: Write> Sim<'s, W> {
     // ---- registration -----------------------------------------------------------
 
     fn cm(&self, i: usize) -> Option<&super::scenario::CallManager> {
-        self.sc.site.callmanagers.get(self.phones[i].cm_index)
+        let at = self.phones[i].cm_index;
+        let list = &self.sc.site.callmanagers;
+        // Past the list: the configuration's SRST router, when it names one.
+        list.get(at)
+            .or_else(|| self.srst_cm.as_ref().filter(|_| at == list.len()))
+    }
+
+    /// Whether phone `i` is at the SRST router rather than a call manager of its list.
+    fn at_srst(&self, i: usize) -> bool {
+        self.srst_cm.is_some() && self.phones[i].cm_index == self.sc.site.callmanagers.len()
     }
 
     fn signalling_port(&self, i: usize) -> u16 {
@@ -1641,10 +1699,15 @@ impl<'s, W: Write> Sim<'s, W> {
             return Ok(());
         }
         let bit = 1u8 << self.phones[i].cm_index.min(7);
-        if self.sc.site.dns.is_some() && self.phones[i].resolved & bit == 0 {
+        if self.sc.site.dns.is_some() && self.phones[i].resolved & bit == 0 && !self.at_srst(i) {
             // The configuration names the call manager: look it up first.
             self.phones[i].resolved |= bit;
-            let d = self.lookup_cm(t, i)?;
+            let (d, resolved) = self.lookup_cm(t, i)?;
+            if !resolved {
+                // Looked up again when the phone comes back to it.
+                self.phones[i].resolved &= !bit;
+                return self.cm_unresolved(t + d, i);
+            }
             self.at(t + d + MS, i, Ev::Connect(attempt));
             return Ok(());
         }
@@ -1660,14 +1723,15 @@ impl<'s, W: Write> Sim<'s, W> {
     }
 
     /// The DNS lookup of the call manager's name (`<name>.<domain>`) and the server's
-    /// answer with its address; returns when the answer came, after `t`.
-    fn lookup_cm(&mut self, t: i64, i: usize) -> std::io::Result<i64> {
+    /// answer (`site.dns.answer`); returns when the answer came (or the phone gave up),
+    /// after `t`, and whether the name resolved.
+    fn lookup_cm(&mut self, t: i64, i: usize) -> std::io::Result<(i64, bool)> {
         let (Some(dns), Some(cm), Some(ip)) = (
             self.sc.site.dns.clone(),
             self.cm(i).cloned(),
             self.phones[i].ip,
         ) else {
-            return Ok(0);
+            return Ok((0, true));
         };
         let name = format!("{}.{}", cm.name, dns.domain);
         let id = self.rng.next_u64() as u16;
@@ -1680,13 +1744,31 @@ impl<'s, W: Write> Sim<'s, W> {
         let query = encode::dns_a_query(id, &name)?;
         let l2 = self.phone_l2(i, self.sc.site.gateway_mac.0);
         self.emit(t, &wire::udp_frame(l2, me, server, &query))?;
+        let answer = match dns.answer {
+            DnsAnswer::Address => encode::dns_a_answer(id, &name, &[cm.ip])?,
+            DnsAnswer::Nxdomain => encode::dns_a_failure(id, &name, 3)?,
+            DnsAnswer::Servfail => encode::dns_a_failure(id, &name, 2)?,
+            DnsAnswer::Silent => {
+                // The resolver's retries, 2 s then 4 s (an assumption: the phones'
+                // resolver is not documented), then the call manager is given up.
+                for after in [2 * S, 6 * S] {
+                    self.emit(t + after, &wire::udp_frame(l2, me, server, &query))?;
+                }
+                return Ok((10 * S, false));
+            }
+        };
         let d = self.span(self.m.dns_answer_ms);
-        let answer = encode::dns_a_answer(id, &name, &[cm.ip])?;
         self.emit(
             t + d,
             &wire::udp_frame(self.to_phone_l2(i), server, me, &answer),
         )?;
-        Ok(d)
+        Ok((d, dns.answer == DnsAnswer::Address))
+    }
+
+    /// The call manager's name did not resolve: on to the next, as for one that failed.
+    fn cm_unresolved(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        self.phones[i].unresolved_cm = true;
+        self.cm_failed(t, i)
     }
 
     fn cm_ends(&self, i: usize) -> Option<(L2, Endpoint, Endpoint)> {
@@ -1760,11 +1842,21 @@ impl<'s, W: Write> Sim<'s, W> {
     }
 
     fn cm_failed(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        let srst = self.srst_cm.is_some();
         let p = &mut self.phones[i];
         p.failed_cm = true;
         p.cm_index += 1;
-        if p.cm_index >= self.sc.site.callmanagers.len() {
-            p.truth.fail(Stage::Registration, "cucm-unreachable");
+        if srst && p.cm_index == self.sc.site.callmanagers.len() {
+            // The list failed: the configuration's SRST router next.
+            let d = self.span(self.m.cm_failover_ms);
+            self.at(t + d, i, Ev::Connect(1));
+        } else if p.cm_index >= self.sc.site.callmanagers.len() {
+            let code = if p.unresolved_cm {
+                "cm-name-unresolved"
+            } else {
+                "cucm-unreachable"
+            };
+            p.truth.fail(Stage::Registration, code);
             p.last_reason = "TCP-timeout";
             p.cm_index = 0;
             let d = self.span(self.m.cm_list_retry_ms);
@@ -1978,11 +2070,20 @@ impl<'s, W: Write> Sim<'s, W> {
             self.phones[i].last_reason = "Phone-Reg-Rej";
             return self.after_failure(t, i);
         }
+        let srst = self.at_srst(i);
+        let secure = self.sc.site.device_security_mode.is_some_and(|m| m >= 2);
         let p = &mut self.phones[i];
         p.phase = Phase::Registered;
         p.truth.registered = true;
-        if p.failed_cm {
+        if p.failed_cm && !srst {
             p.truth.warn("cucm-failover");
+        }
+        if srst {
+            p.truth.warn("srst-fallback");
+        }
+        if secure {
+            // Its configuration asks for TLS; it registered in the clear.
+            p.truth.warn("secure-register-failed");
         }
         let period = self.keepalive_period(i);
         let d = period + self.span(self.m.keepalive_jitter_ms);

@@ -61,6 +61,40 @@ pub struct Report {
     pub summary: Summary,
     /// What was read.
     pub capture: CaptureInfo,
+    /// The phones registered to a survivable router (SRST) rather than to their call
+    /// managers; absent when none.
+    #[serde(skip_serializing_if = "SrstView::is_empty")]
+    pub srst: SrstView,
+}
+
+/// How many phones live on SRST, and on which routers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SrstView {
+    /// Phones registered to a survivable router (`srst-fallback`).
+    pub phones: usize,
+    /// Phones per router.
+    pub routers: BTreeMap<String, usize>,
+}
+
+impl SrstView {
+    /// No phone on SRST.
+    pub fn is_empty(&self) -> bool {
+        self.phones == 0
+    }
+
+    /// The phones of `phones` that registered to a survivable router.
+    pub fn of(phones: &[PhoneReport]) -> Self {
+        let mut v = SrstView::default();
+        for p in phones
+            .iter()
+            .filter(|p| p.findings.iter().any(|f| f.code == "srst-fallback"))
+        {
+            v.phones += 1;
+            let router = p.callmanager.clone().unwrap_or_default();
+            *v.routers.entry(router).or_default() += 1;
+        }
+        v
+    }
 }
 
 /// One device's verdict.
