@@ -1992,6 +1992,13 @@ impl<'s, W: Write> Sim<'s, W> {
         }
         let msg = self.register_payload(i, self.phones[i].cseq)?;
         self.phone_payload(t + MS, i, &msg)?;
+        let secure = self.sc.site.device_security_mode.is_some_and(|m| m >= 2);
+        let readable = self.spec(i).config_security != ConfigSecurity::Encrypted
+            && self.phones[i].variant.files == FileScheme::Xml;
+        if secure && readable {
+            // Its configuration asks for TLS; it registers in the clear all the same.
+            self.phones[i].truth.warn("secure-register-failed");
+        }
         let refused = self.cm(i).and_then(|c| c.fault) == Some(CmFault::PortUnreachable);
         if refused && !self.uses_tcp(i) {
             if let Some((_, me, cm)) = self.cm_ends(i) {
@@ -2071,7 +2078,6 @@ impl<'s, W: Write> Sim<'s, W> {
             return self.after_failure(t, i);
         }
         let srst = self.at_srst(i);
-        let secure = self.sc.site.device_security_mode.is_some_and(|m| m >= 2);
         let p = &mut self.phones[i];
         p.phase = Phase::Registered;
         p.truth.registered = true;
@@ -2080,10 +2086,10 @@ impl<'s, W: Write> Sim<'s, W> {
         }
         if srst {
             p.truth.warn("srst-fallback");
-        }
-        if secure {
-            // Its configuration asks for TLS; it registered in the clear.
-            p.truth.warn("secure-register-failed");
+            if p.unresolved_cm {
+                // Its group's names did not resolve: registered, but not to them.
+                p.truth.warn("cm-name-unresolved");
+            }
         }
         let period = self.keepalive_period(i);
         let d = period + self.span(self.m.keepalive_jitter_ms);
