@@ -57,7 +57,7 @@ pub struct ConfigBuffers {
 /// Configurations received at once: a boot storm's phones each fetch theirs within
 /// seconds, and a buffer lives only for its transfer.
 pub fn max_buffers(max_transactions: usize) -> usize {
-    (max_transactions / 64).max(4)
+    (max_transactions / 256).max(4)
 }
 
 impl ConfigBuffers {
@@ -259,5 +259,213 @@ mod tests {
             let started = b.start((ip(k), 2000), &owner, 64);
             assert_eq!(started, usize::from(k) < max_buffers(64));
         }
+    }
+
+    /// A DNS answer to a lookup: its rcode and address; `None`: none came.
+    type Answer = Option<(u8, Option<IpAddr>)>;
+
+    /// A phone's boot played as events: the ACK (`dns`: its option 6), the configuration
+    /// read, the lookups (`answers`: each name's rcode and address), then what `after`
+    /// adds; the verdict's findings (code, severity).
+    fn judged(
+        dns: &[std::net::Ipv4Addr],
+        cms: &[&str],
+        answers: &[(&str, Answer)],
+        after: Vec<crate::timeline::EventKind>,
+    ) -> Vec<(String, rules::Severity)> {
+        use super::super::device::{Clue, Device, DeviceKind};
+        use super::super::progress::{advance, Steps};
+        use super::super::verdict::{verdict, Site};
+        use super::super::{flood, visibility::Visibility};
+        use crate::timeline::{ConfiguredCm, Event, EventKind, FileTransport, TftpOffer};
+        use std::net::Ipv4Addr;
+
+        let rules = crate::analyze::load_rules(None).unwrap();
+        let seq = &rules.sequence;
+        let steps = Steps::resolve(&rules);
+        let mac = crate::link::MacAddr([0x00, 0x1b, 0x54, 0xaa, 0x00, 0x01]);
+        let mut dev = Device::new(
+            DeviceKey::Mac(mac),
+            Clue::default(DeviceKind::Phone, "test"),
+            0,
+            1,
+        );
+        let server = Ipv4Addr::new(10, 1, 1, 5);
+        let file = "SEP001B54AA0001.cnf.xml";
+        let dns_server = IpAddr::from([10, 1, 1, 53]);
+        let mut events = vec![
+            EventKind::DhcpDiscover {
+                xid: 1,
+                vlan: Some(100),
+            },
+            EventKind::DhcpAck {
+                xid: 1,
+                yiaddr: Ipv4Addr::new(10, 100, 0, 20),
+                server: Some(Ipv4Addr::new(10, 1, 1, 2)),
+                tftp: Box::new(TftpOffer {
+                    servers: vec![server],
+                    dns_servers: dns.to_vec(),
+                    ..TftpOffer::default()
+                }),
+            },
+            EventKind::FileRequest {
+                file: file.into(),
+                class: rules.files.classify(file),
+                server: server.into(),
+                via: FileTransport::Tftp,
+            },
+            EventKind::FileReceived {
+                file: file.into(),
+                class: rules.files.classify(file),
+                bytes: 900,
+                via: FileTransport::Tftp,
+            },
+            EventKind::ConfigRead {
+                config: Box::new(ConfigSummary {
+                    file: file.into(),
+                    call_managers: cms
+                        .iter()
+                        .map(|h| ConfiguredCm {
+                            host: (*h).into(),
+                            sccp_port: Some(2000),
+                            ..ConfiguredCm::default()
+                        })
+                        .collect(),
+                    complete: true,
+                    ..ConfigSummary::default()
+                }),
+            },
+        ];
+        for (name, answer) in answers {
+            events.push(EventKind::DnsQuery {
+                name: (*name).into(),
+                qtype: 1,
+                server: dns_server,
+            });
+            if let Some((rcode, addr)) = answer {
+                events.push(EventKind::DnsAnswer {
+                    name: (*name).into(),
+                    rcode: *rcode,
+                    addrs: addr.iter().copied().collect(),
+                    server: dns_server,
+                });
+            }
+        }
+        events.extend(after);
+        for (k, kind) in events.into_iter().enumerate() {
+            let starts_boot = matches!(kind, EventKind::DhcpDiscover { .. });
+            let ms = 1000 + 100 * i64::try_from(k).unwrap();
+            let ev = Event {
+                ts_ns: ms * 1_000_000,
+                frame: u64::try_from(k).unwrap() + 1,
+                kind,
+            };
+            advance(&mut dev, seq, &steps, ev, starts_boot);
+        }
+        let floods = flood::Detector::new(&rules.dhcp_starvation);
+        let visibility = Visibility::new(seq, std::iter::once(&dev));
+        let site = Site {
+            tags_kept: true,
+            floods: &floods,
+            visibility: &visibility,
+        };
+        let report = verdict(&rules, &dev, 0, 60_000_000_000, &site);
+        report
+            .findings
+            .iter()
+            .map(|f| (format!("{}: {}", f.code, f.message), f.severity))
+            .collect()
+    }
+
+    fn codes(found: &[(String, rules::Severity)]) -> Vec<(&str, rules::Severity)> {
+        found
+            .iter()
+            .map(|(m, s)| (m.split(':').next().unwrap(), *s))
+            .collect()
+    }
+
+    #[test]
+    fn a_call_manager_name_that_does_not_resolve_is_said_with_what_dns_said() {
+        use rules::Severity::Error;
+        let dns = [std::net::Ipv4Addr::new(10, 1, 1, 53)];
+        let cms = ["cucm1.example.com", "cucm2.example.com"];
+        // SERVFAIL for the first, no answer for the second.
+        let found = judged(
+            &dns,
+            &cms,
+            &[
+                ("cucm1.example.com", Some((2, None))),
+                ("cucm2.example.com", None),
+            ],
+            Vec::new(),
+        );
+        assert!(
+            codes(&found).contains(&("cm-name-unresolved", Error)),
+            "{found:?}"
+        );
+        let msg = &found.iter().find(|f| f.0.starts_with("cm-name")).unwrap().0;
+        assert!(
+            msg.contains("SERVFAIL") && msg.contains("10.1.1.53"),
+            "{msg}"
+        );
+        // Without option 6 and without a lookup, the message says DHCP gave no DNS server.
+        let found = judged(&[], &cms, &[], Vec::new());
+        let msg = &found.iter().find(|f| f.0.starts_with("cm-name")).unwrap().0;
+        assert!(msg.contains("no DNS server (option 6)"), "{msg}");
+        // A name that resolves, or an address, is no finding.
+        let ok = judged(
+            &dns,
+            &["cucm1.example.com", "10.1.1.11"],
+            &[(
+                "cucm1.example.com",
+                Some((0, Some(IpAddr::from([10, 1, 1, 10])))),
+            )],
+            Vec::new(),
+        );
+        assert!(!ok.iter().any(|f| f.0.starts_with("cm-name")), "{ok:?}");
+        let by_address = judged(&[], &["10.1.1.10"], &[], Vec::new());
+        assert!(
+            !by_address.iter().any(|f| f.0.starts_with("cm-name")),
+            "{by_address:?}"
+        );
+    }
+
+    #[test]
+    fn a_connection_to_another_member_of_the_group_clears_an_unresolved_name() {
+        use crate::timeline::{EventKind, Signalling};
+        let dns = [std::net::Ipv4Addr::new(10, 1, 1, 53)];
+        let cm2 = IpAddr::from([10, 1, 1, 11]);
+        let found = judged(
+            &dns,
+            &["cucm1.example.com", "cucm2.example.com"],
+            &[
+                ("cucm1.example.com", Some((3, None))),
+                ("cucm2.example.com", Some((0, Some(cm2)))),
+            ],
+            vec![
+                EventKind::CmSyn {
+                    cm: cm2,
+                    port: 2000,
+                },
+                EventKind::CmSynAck {
+                    cm: cm2,
+                    port: 2000,
+                },
+                EventKind::Register {
+                    proto: Signalling::Sccp,
+                    cm: cm2,
+                    expires: None,
+                },
+                EventKind::RegisterAck {
+                    proto: Signalling::Sccp,
+                    cm: cm2,
+                },
+            ],
+        );
+        assert!(
+            !found.iter().any(|f| f.0.starts_with("cm-name")),
+            "{found:?}"
+        );
+        assert!(!found.iter().any(|f| f.0.starts_with("srst")), "{found:?}");
     }
 }
