@@ -12,7 +12,7 @@ use proptest::prelude::*;
 
 use crate::common::{analyze, outcome, scratch};
 
-const FAULTS: [Fault; 11] = [
+const FAULTS: [Fault; 13] = [
     Fault::NoVoiceVlan,
     Fault::DhcpSilent,
     Fault::DhcpNak,
@@ -24,6 +24,8 @@ const FAULTS: [Fault; 11] = [
     Fault::TftpPortUnreachable,
     Fault::HttpRefused,
     Fault::ImageMissing,
+    Fault::CmNameUnresolved,
+    Fault::SecureModeClear,
 ];
 
 /// A site of `n` phones from `seed`, shaped by `site` (discovery, the first call

@@ -725,10 +725,8 @@ pub const DERIVED: &[Derived] = &[
     Derived {
         name: "config_cms",
         ty: FactType::Str,
-        doc: "the call managers its configuration lists, in priority order, comma separated",
-        value: |x| s(x.boot.config.as_ref().map(|c| {
-            c.call_managers.iter().map(|m| &*m.host).collect::<Vec<_>>().join(", ")
-        })),
+        doc: "the call managers its configuration lists, in priority order, comma separated (an encrypted configuration: the names the phone looked up, which are its call managers')",
+        value: |x| s(x.boot.config.as_ref().map(|_| cm_hosts(x.boot).join(", "))),
     },
     Derived {
         name: "cm_names_unresolved",
@@ -828,13 +826,9 @@ fn cm_names_unresolved<'a>(
     boot: &'a Boot,
     ack: Option<&TftpOffer>,
 ) -> Vec<(&'a str, Option<&'a DnsLookup>)> {
-    let Some(c) = boot.config.as_deref() else {
-        return Vec::new();
-    };
     let no_dns = ack.is_some_and(|a| a.dns_servers.is_empty());
-    c.call_managers
-        .iter()
-        .map(|m| &*m.host)
+    cm_hosts(boot)
+        .into_iter()
         .filter(|h| h.parse::<IpAddr>().is_err())
         .filter_map(|h| match boot.lookups.iter().find(|l| l.is_of(h)) {
             Some(l) if !l.resolved() => Some((h, Some(l))),
@@ -845,28 +839,47 @@ fn cm_names_unresolved<'a>(
         .collect()
 }
 
+/// The call managers of the configuration read (addresses or host names), in priority
+/// order. An encrypted configuration cannot be read: the names the phone looked up stand
+/// for its members (what else would it look up between its configuration and its
+/// registration).
+fn cm_hosts(boot: &Boot) -> Vec<&str> {
+    match boot.config.as_deref() {
+        Some(c) if c.envelope == ConfigEnvelope::Encrypted => {
+            boot.lookups.iter().map(|l| &*l.name).collect()
+        }
+        Some(c) => c.call_managers.iter().map(|m| &*m.host).collect(),
+        None => Vec::new(),
+    }
+}
+
 /// The addresses of the configuration's group: its members given by address, and the
 /// addresses their names resolved to.
 fn group_addresses(boot: &Boot) -> Vec<IpAddr> {
-    let Some(c) = boot.config.as_deref() else {
-        return Vec::new();
-    };
-    c.call_managers
-        .iter()
-        .flat_map(|m| match m.host.parse::<IpAddr>() {
+    cm_hosts(boot)
+        .into_iter()
+        .flat_map(|h| match h.parse::<IpAddr>() {
             Ok(ip) => vec![ip],
             Err(_) => boot
                 .lookups
                 .iter()
-                .filter(|l| l.is_of(&m.host))
+                .filter(|l| l.is_of(h))
                 .flat_map(|l| l.addrs.iter().copied())
                 .collect(),
         })
         .collect()
 }
 
-/// Whether a member of the group accepted the phone (a handshake or a registration).
+/// Whether a member of the group accepted the phone (a handshake or a registration); of
+/// an encrypted configuration's unknown group, any call manager.
 fn group_connected(boot: &Boot) -> bool {
+    if boot
+        .config
+        .as_deref()
+        .is_some_and(|c| c.envelope == ConfigEnvelope::Encrypted)
+    {
+        return boot.registered || boot.cms.iter().any(|c| c.syn_acks > 0 || c.acks > 0);
+    }
     let group = group_addresses(boot);
     boot.cms
         .iter()

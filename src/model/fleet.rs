@@ -230,7 +230,40 @@ pub fn varied(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Scenario
             p.faults.extend(extra);
         }
     }
+    // What the configuration says comes from a generator of its own, drawn last: every
+    // phone above stays as it was.
+    let mut config = Rng::new(seed ^ 0xc0f1_6c0d);
+    for p in &mut sc.phones {
+        let drawn = drawn_config_fault(&mut config);
+        let v = variant::of(&p.model, p.protocol);
+        if !p.faults.is_empty() || p.already_registered || v.files == FileScheme::LegacySip {
+            continue;
+        }
+        let fits = match drawn {
+            Some(Fault::SrstFallback) => {
+                p.protocol == Protocol::Sccp || p.transport == SipTransport::Tcp
+            }
+            Some(Fault::TrustListMismatch) => p.config_security == ConfigSecurity::Signed,
+            _ => true,
+        };
+        if fits {
+            p.faults.extend(drawn);
+        }
+    }
     sc
+}
+
+/// A varied fleet phone's configuration fault: 1 % each name their call managers in a
+/// DNS that does not know them, are cut off from their group and fall back to SRST, are
+/// asked for a secure mode they do not use, or refuse their signed configuration.
+fn drawn_config_fault(rng: &mut Rng) -> Option<Fault> {
+    match rng.range(0, 99) {
+        0 => Some(Fault::CmNameUnresolved),
+        1 => Some(Fault::SrstFallback),
+        2 => Some(Fault::SecureModeClear),
+        3 => Some(Fault::TrustListMismatch),
+        _ => None,
+    }
 }
 
 /// A varied fleet phone's switch port: 6 % authenticate by 802.1X, 1 % slowly (the RADIUS

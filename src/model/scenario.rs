@@ -334,6 +334,17 @@ pub enum Fault {
     /// matches the cluster's signer): it asks for its trust lists and the signed file
     /// again, three times in all, then waits (a phone with a signed configuration only).
     TrustListMismatch,
+    /// The phone's configuration names its call managers by host name
+    /// (`<name>.voice.example.com`, or the site's DNS domain) and the DNS server (the
+    /// site's, else the DHCP server, its option 6) answers NXDOMAIN.
+    CmNameUnresolved,
+    /// The phone is cut off from its call managers (every SYN unanswered) and its
+    /// configuration names its gateway as SRST router, which accepts it (SCCP or SIP over
+    /// TCP phones only).
+    SrstFallback,
+    /// The phone's configuration asks for security mode 2 (authenticated); the phone
+    /// registers in the clear and the call manager accepts it.
+    SecureModeClear,
 }
 
 /// One phone.
@@ -663,6 +674,24 @@ impl Scenario {
             return Err(format!(
                 "{}: trust-list-mismatch: only a phone that asks for a signed configuration \
                  (config_security) checks it against its trust list",
+                at()
+            ));
+        }
+        let has = |f: Fault| p.faults.contains(&f) || self.site.faults.contains(&f);
+        if has(Fault::SrstFallback)
+            && p.protocol == Protocol::Sip
+            && p.transport == SipTransport::Udp
+        {
+            return Err(format!(
+                "{}: srst-fallback: the model cuts a phone off by its SYNs (SCCP or SIP over TCP)",
+                at()
+            ));
+        }
+        if (has(Fault::CmNameUnresolved) || has(Fault::SecureModeClear) || has(Fault::SrstFallback))
+            && v.files == FileScheme::LegacySip
+        {
+            return Err(format!(
+                "{}: the SIP load's SIP<MAC>.cnf has no call-manager group, SRST or security mode",
                 at()
             ));
         }

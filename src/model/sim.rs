@@ -181,6 +181,8 @@ struct Phone {
     trust_rounds: u8,
     /// A call manager of its list failed it in DNS (its name did not resolve).
     unresolved_cm: bool,
+    /// The SRST router of its configuration, as the call manager after its list.
+    srst: Option<super::scenario::CallManager>,
 }
 
 /// How long port authentication may hold a phone's DHCP back before the builtin rules
@@ -243,8 +245,6 @@ pub struct Sim<'s, W: Write> {
     flood_in_capture: u64,
     flood_taken: u32,
     syns_sent: u32,
-    /// The SRST router of the configuration, as the call manager after the list.
-    srst_cm: Option<super::scenario::CallManager>,
 }
 
 impl<'s, W: Write> Sim<'s, W> {
@@ -308,6 +308,7 @@ impl<'s, W: Write> Sim<'s, W> {
                     rebooting: false,
                     trust_rounds: 0,
                     unresolved_cm: false,
+                    srst: phone_srst(sc, p),
                 }
             })
             .collect();
@@ -331,11 +332,6 @@ impl<'s, W: Write> Sim<'s, W> {
             flood_in_capture: 0,
             flood_taken: 0,
             syns_sent: 0,
-            srst_cm: sc.site.srst.map(|ip| super::scenario::CallManager {
-                name: "srst".into(),
-                ip,
-                fault: None,
-            }),
         })
     }
 
@@ -1436,10 +1432,11 @@ impl<'s, W: Write> Sim<'s, W> {
     }
 
     fn config_xml(&self, i: usize) -> String {
-        let domain = self.sc.site.dns.as_ref().map(|d| d.domain.as_str());
+        let dns = self.phone_dns(i);
+        let domain = dns.as_ref().map(|d| d.domain.as_str());
         let extras = encode::ConfigExtras {
-            srst: self.sc.site.srst,
-            security_mode: self.sc.site.device_security_mode,
+            srst: self.phones[i].srst.as_ref().map(|c| c.ip),
+            security_mode: self.security_mode(i),
         };
         encode::config_xml_with(
             &self.sc.site.callmanagers,
@@ -1447,6 +1444,30 @@ impl<'s, W: Write> Sim<'s, W> {
             domain,
             &extras,
         )
+    }
+
+    /// The DNS phone `i`'s configuration sends it to: the site's, or for a phone with
+    /// `cm-name-unresolved` the site's (else the DHCP server, its option 6) answering
+    /// NXDOMAIN for the names it lists.
+    fn phone_dns(&self, i: usize) -> Option<super::scenario::SiteDns> {
+        let mut dns = self.sc.site.dns.clone();
+        if self.sc.has_fault(i, Fault::CmNameUnresolved) {
+            let d = dns.get_or_insert_with(|| super::scenario::SiteDns {
+                server: self.sc.site.dhcp_server,
+                domain: "voice.example.com".into(),
+                answer: DnsAnswer::Nxdomain,
+            });
+            d.answer = DnsAnswer::Nxdomain;
+        }
+        dns
+    }
+
+    /// The `deviceSecurityMode` of phone `i`'s configuration.
+    fn security_mode(&self, i: usize) -> Option<u8> {
+        if self.sc.has_fault(i, Fault::SecureModeClear) {
+            return Some(2);
+        }
+        self.sc.site.device_security_mode
     }
 
     /// What the server sends for a file it holds with a content of its own (the
@@ -1674,12 +1695,12 @@ impl<'s, W: Write> Sim<'s, W> {
         let list = &self.sc.site.callmanagers;
         // Past the list: the configuration's SRST router, when it names one.
         list.get(at)
-            .or_else(|| self.srst_cm.as_ref().filter(|_| at == list.len()))
+            .or_else(|| self.phones[i].srst.as_ref().filter(|_| at == list.len()))
     }
 
     /// Whether phone `i` is at the SRST router rather than a call manager of its list.
     fn at_srst(&self, i: usize) -> bool {
-        self.srst_cm.is_some() && self.phones[i].cm_index == self.sc.site.callmanagers.len()
+        self.phones[i].srst.is_some() && self.phones[i].cm_index == self.sc.site.callmanagers.len()
     }
 
     fn signalling_port(&self, i: usize) -> u16 {
@@ -1699,7 +1720,7 @@ impl<'s, W: Write> Sim<'s, W> {
             return Ok(());
         }
         let bit = 1u8 << self.phones[i].cm_index.min(7);
-        if self.sc.site.dns.is_some() && self.phones[i].resolved & bit == 0 && !self.at_srst(i) {
+        if self.phone_dns(i).is_some() && self.phones[i].resolved & bit == 0 && !self.at_srst(i) {
             // The configuration names the call manager: look it up first.
             self.phones[i].resolved |= bit;
             let (d, resolved) = self.lookup_cm(t, i)?;
@@ -1726,11 +1747,9 @@ impl<'s, W: Write> Sim<'s, W> {
     /// answer (`site.dns.answer`); returns when the answer came (or the phone gave up),
     /// after `t`, and whether the name resolved.
     fn lookup_cm(&mut self, t: i64, i: usize) -> std::io::Result<(i64, bool)> {
-        let (Some(dns), Some(cm), Some(ip)) = (
-            self.sc.site.dns.clone(),
-            self.cm(i).cloned(),
-            self.phones[i].ip,
-        ) else {
+        let (Some(dns), Some(cm), Some(ip)) =
+            (self.phone_dns(i), self.cm(i).cloned(), self.phones[i].ip)
+        else {
             return Ok((0, true));
         };
         let name = format!("{}.{}", cm.name, dns.domain);
@@ -1798,7 +1817,14 @@ impl<'s, W: Write> Sim<'s, W> {
             ..TcpFields::default()
         };
         self.emit(t, &wire::tcp_frame(l2, me, cm, f, &[]))?;
-        match self.cm(i).and_then(|c| c.fault) {
+        // A phone cut off from its group (`srst-fallback`): every member is silent.
+        let cut_off = self.sc.has_fault(i, Fault::SrstFallback) && !self.at_srst(i);
+        let fault = if cut_off {
+            Some(CmFault::Silent)
+        } else {
+            self.cm(i).and_then(|c| c.fault)
+        };
+        match fault {
             Some(CmFault::Silent) => {
                 if n >= 3 {
                     return self.cm_failed(t, i);
@@ -1842,7 +1868,7 @@ impl<'s, W: Write> Sim<'s, W> {
     }
 
     fn cm_failed(&mut self, t: i64, i: usize) -> std::io::Result<()> {
-        let srst = self.srst_cm.is_some();
+        let srst = self.phones[i].srst.is_some();
         let p = &mut self.phones[i];
         p.failed_cm = true;
         p.cm_index += 1;
@@ -1992,7 +2018,7 @@ impl<'s, W: Write> Sim<'s, W> {
         }
         let msg = self.register_payload(i, self.phones[i].cseq)?;
         self.phone_payload(t + MS, i, &msg)?;
-        let secure = self.sc.site.device_security_mode.is_some_and(|m| m >= 2);
+        let secure = self.security_mode(i).is_some_and(|m| m >= 2);
         let readable = self.spec(i).config_security != ConfigSecurity::Encrypted
             && self.phones[i].variant.files == FileScheme::Xml;
         if secure && readable {
@@ -2747,4 +2773,17 @@ fn browsing_lookup(site: &Site, pc_mac: MacAddr, pc_ip: Ipv4Addr, i: u64) -> Vec
         (l2, pc, server)
     };
     wire::udp_frame(l2, src, dst, &dns)
+}
+
+/// The SRST router of `p`'s configuration: the site's, or for a phone with
+/// `srst-fallback` its gateway (the branch router that runs SRST).
+fn phone_srst(sc: &Scenario, p: &PhoneSpec) -> Option<super::scenario::CallManager> {
+    let own = (p.faults.contains(&Fault::SrstFallback)
+        || sc.site.faults.contains(&Fault::SrstFallback))
+    .then_some(sc.site.voice_gateway);
+    sc.site.srst.or(own).map(|ip| super::scenario::CallManager {
+        name: "srst".into(),
+        ip,
+        fault: None,
+    })
 }
