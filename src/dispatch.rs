@@ -104,8 +104,8 @@ pub enum Observed<'m> {
     Message(Message<'m>),
     /// A message a dissector rejected.
     Malformed(DissectError),
-    /// A TCP segment with SYN, RST or FIN on a call-manager / config port (any of
-    /// 2000, 2443, 5060, 5061, 6970, 6971, either direction), one per such segment.
+    /// A TCP segment with SYN, RST or FIN on a call-manager / config / TVS port (any of
+    /// 2000, 2443, 2445, 5060, 5061, 6970, 6971, either direction), one per such segment.
     /// Retransmitted SYNs are reported each time (the engine counts retries).
     Tcp(TcpControl),
     /// Payload on the encrypted ports 2443 / 5061 / 6971 (SCCP or SIP over TLS, HTTPS config):
@@ -204,6 +204,9 @@ pub const SIP_TLS: u16 = 5061;
 pub const HTTP_TFTP: u16 = 6970;
 /// HTTPS configuration service.
 pub const HTTPS_TFTP: u16 = 6971;
+/// The Trust Verification Service of a call manager (a phone asks it to vouch for a
+/// certificate its ITL does not hold).
+pub const TVS: u16 = 2445;
 
 /// The warning for a TCP stream hole, as `dissect` and `analyze` print it.
 pub fn gap_warning(file: &std::path::Path, frame: u64, flow: &FlowKey, missing: u32) -> String {
@@ -226,7 +229,7 @@ pub fn gap_warning(file: &std::path::Path, frame: u64, flow: &FlowKey, missing: 
 fn is_control_port(port: u16) -> bool {
     matches!(
         port,
-        SCCP | SCCP_TLS | SIP | SIP_TLS | HTTP_TFTP | HTTPS_TFTP
+        SCCP | SCCP_TLS | SIP | SIP_TLS | HTTP_TFTP | HTTPS_TFTP | TVS
     )
 }
 

@@ -382,6 +382,22 @@ pub enum EventKind {
         /// The DNS server.
         server: IpAddr,
     },
+    /// The phone's SYN to a Trust Verification Service (TCP 2445): it asks a call
+    /// manager's TVS to vouch for a certificate its ITL does not hold.
+    TvsSyn {
+        /// The TVS server.
+        server: IpAddr,
+    },
+    /// The TVS server's SYN-ACK.
+    TvsSynAck {
+        /// The TVS server.
+        server: IpAddr,
+    },
+    /// A reset from the TVS port: the service refuses the phone.
+    TvsRst {
+        /// The TVS server.
+        server: IpAddr,
+    },
     /// What the phone's device configuration says, read from the bytes it downloaded
     /// (boxed: an event is as small as its largest kind).
     ConfigRead {
@@ -482,6 +498,9 @@ event_types! {
     IcmpUnreachable => "icmp_unreachable", Registration, "ICMP / ICMPv6 unreachables answering the phone's TFTP, config or call-manager packets";
     DnsQuery => "dns_query", Config, "DNS lookups by the phone";
     DnsAnswer => "dns_answer", Config, "DNS answers to the phone";
+    TvsSyn => "tvs_syn", Config, "TCP SYNs to a TVS server (2445, Trust Verification Service)";
+    TvsSynAck => "tvs_syn_ack", Config, "SYN-ACKs from a TVS server";
+    TvsRst => "tvs_rst", Config, "TCP resets from a TVS server: the service refused the phone";
     ConfigRead => "config_read", Config, "device configurations read: call managers, SRST, security mode (encrypted ones say so)";
     Cut => "cut", Discovery, "messages the capture's snap length cut short, unreadable";
     Malformed => "malformed", Discovery, "messages that could not be read";
@@ -577,6 +596,9 @@ impl EventKind {
             EventKind::DnsQuery { .. } => EventType::DnsQuery,
             EventKind::DnsAnswer { .. } => EventType::DnsAnswer,
             EventKind::ConfigRead { .. } => EventType::ConfigRead,
+            EventKind::TvsSyn { .. } => EventType::TvsSyn,
+            EventKind::TvsSynAck { .. } => EventType::TvsSynAck,
+            EventKind::TvsRst { .. } => EventType::TvsRst,
             EventKind::Cut { .. } => EventType::Cut,
             EventKind::Malformed { .. } => EventType::Malformed,
         }
@@ -770,6 +792,11 @@ impl EventKind {
             EventKind::DnsAnswer { server, .. } => x(PeerRole::DnsServer, ToPhone, Some(*server)),
             // Read from the file the server sent: drawn on its lane.
             EventKind::ConfigRead { .. } => x(PeerRole::FileServer, ToPhone, None),
+            // The TVS runs on the call managers.
+            EventKind::TvsSyn { server } => x(PeerRole::CallManager, FromPhone, Some(*server)),
+            EventKind::TvsSynAck { server } | EventKind::TvsRst { server } => {
+                x(PeerRole::CallManager, ToPhone, Some(*server))
+            }
             EventKind::Cut { .. } | EventKind::Malformed { .. } => None,
         }
     }
@@ -1124,7 +1151,10 @@ impl EventKind {
             | EventKind::IcmpUnreachable { .. }
             | EventKind::DnsQuery { .. }
             | EventKind::DnsAnswer { .. }
-            | EventKind::ConfigRead { .. } => {
+            | EventKind::ConfigRead { .. }
+            | EventKind::TvsSyn { .. }
+            | EventKind::TvsSynAck { .. }
+            | EventKind::TvsRst { .. } => {
                 let _ = self.write_address_text(out);
             }
             EventKind::Cut { proto } => {
@@ -1202,6 +1232,11 @@ impl EventKind {
                 }
             }
             EventKind::ConfigRead { config } => config.write_text(out),
+            EventKind::TvsSyn { server } => write!(out, "TCP SYN to the TVS {server}:2445"),
+            EventKind::TvsSynAck { server } => write!(out, "SYN-ACK from the TVS {server}:2445"),
+            EventKind::TvsRst { server } => {
+                write!(out, "TCP RST from the TVS {server}:2445: refused")
+            }
             _ => Ok(()),
         }
     }
@@ -1682,7 +1717,10 @@ mod tests {
                 | EventKind::IcmpUnreachable { .. }
                 | EventKind::DnsQuery { .. }
                 | EventKind::DnsAnswer { .. }
-                | EventKind::ConfigRead { .. }) => {
+                | EventKind::ConfigRead { .. }
+                | EventKind::TvsSyn { .. }
+                | EventKind::TvsSynAck { .. }
+                | EventKind::TvsRst { .. }) => {
                     let mut b = Vec::new();
                     k.write_address_text(&mut b).unwrap();
                     f.write_str(&String::from_utf8(b).unwrap())
@@ -1894,6 +1932,9 @@ mod tests {
                     addrs: ips.iter().take(i % 3).copied().collect(),
                     server: ip,
                 },
+                EventKind::TvsSyn { server: ip },
+                EventKind::TvsSynAck { server: ip },
+                EventKind::TvsRst { server: ip },
                 EventKind::ConfigRead {
                     config: Box::new(ConfigSummary {
                         file: text.clone(),

@@ -569,5 +569,13 @@ fn the_configuration_s_samples_are_read_for_what_it_says() {
         f.message.contains("likely no longer matches"),
         "{}",
         f.message
-    );
+    ); // The TVS's reset is on the timeline (frames 61 and 62 as tshark numbers them,
+       // `tcp.port == 2445`).
+    let tvs: Vec<u64> = p
+        .timeline
+        .iter()
+        .filter(|e| e.event.contains(":2445"))
+        .map(|e| e.frame)
+        .collect();
+    assert_eq!(tvs, [61, 62]);
 }

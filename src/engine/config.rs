@@ -468,4 +468,40 @@ mod tests {
         );
         assert!(!found.iter().any(|f| f.0.starts_with("srst")), "{found:?}");
     }
+
+    #[test]
+    fn a_tvs_that_refuses_the_phone_is_a_likely_trust_list_mismatch() {
+        use crate::timeline::EventKind;
+        let tvs = IpAddr::from([10, 1, 1, 10]);
+        let found = judged(
+            &[],
+            &["10.1.1.10"],
+            &[],
+            vec![
+                EventKind::TvsSyn { server: tvs },
+                EventKind::TvsRst { server: tvs },
+            ],
+        );
+        let f = found
+            .iter()
+            .find(|f| f.0.starts_with("trust-list-mismatch"))
+            .expect("a finding");
+        assert_eq!(f.1, rules::Severity::Warning);
+        assert!(
+            f.0.contains("10.1.1.10:2445") && f.0.contains("likely"),
+            "{}",
+            f.0
+        );
+        // A TVS that answers is none.
+        let ok = judged(
+            &[],
+            &["10.1.1.10"],
+            &[],
+            vec![
+                EventKind::TvsSyn { server: tvs },
+                EventKind::TvsSynAck { server: tvs },
+            ],
+        );
+        assert!(!ok.iter().any(|f| f.0.starts_with("trust-list")), "{ok:?}");
+    }
 }

@@ -400,6 +400,10 @@ pub struct Boot {
     /// Trust files (CTL, ITL) and signed configurations asked for again after they
     /// were received whole: the phone did not accept what it got.
     pub trust_refetches: u32,
+    /// SYNs to a TVS (2445) not answered, resets from it, and whether one accepted.
+    pub tvs: (u32, u32, bool),
+    /// The TVS server tried last.
+    pub tvs_server: Option<IpAddr>,
 }
 
 /// Names kept per boot of the phone's DNS lookups (a configuration names at most three
@@ -690,6 +694,8 @@ impl Boot {
             config: None,
             lookups: Vec::new(),
             trust_refetches: 0,
+            tvs: (0, 0, false),
+            tvs_server: None,
         }
     }
 

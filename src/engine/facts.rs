@@ -818,6 +818,33 @@ pub const DERIVED: &[Derived] = &[
         doc: "that mode in words",
         value: |x| s(x.boot.config.as_ref().and_then(|c| c.security_name())),
     },
+    Derived {
+        name: "tvs_failed",
+        ty: FactType::Bool,
+        doc: "the phone's connections to a TVS (TCP 2445) failed: reset, or two SYNs unanswered, and none accepted",
+        value: |x| {
+            let (unanswered, rsts, connected) = x.boot.tvs;
+            b(!connected && (rsts > 0 || unanswered >= 2))
+        },
+    },
+    Derived {
+        name: "tvs_server",
+        ty: FactType::Str,
+        doc: "the TVS server it tried last",
+        value: |x| addr(x.boot.tvs_server),
+    },
+    Derived {
+        name: "tvs_rsts",
+        ty: FactType::Int,
+        doc: "resets from the TVS port",
+        value: |x| i(x.boot.tvs.1.into()),
+    },
+    Derived {
+        name: "tvs_syns_unanswered",
+        ty: FactType::Int,
+        doc: "SYNs to the TVS port not answered",
+        value: |x| i(x.boot.tvs.0.into()),
+    },
 ];
 
 /// The call managers the configuration names by host name that never resolved, each with

@@ -381,6 +381,15 @@ fn apply_state(dev: &mut Device, ev: &Event) {
             name, rcode, addrs, ..
         } => boot.dns_answer(name, *rcode, addrs),
         EventKind::ConfigRead { config } => boot.config = Some(config.clone()),
+        EventKind::TvsSyn { server } => {
+            boot.tvs.0 += 1;
+            boot.tvs_server = Some(*server);
+        }
+        EventKind::TvsSynAck { .. } => boot.tvs = (0, boot.tvs.1, true),
+        EventKind::TvsRst { server } => {
+            boot.tvs = (0, boot.tvs.1 + 1, boot.tvs.2);
+            boot.tvs_server = Some(*server);
+        }
         EventKind::FileRequest {
             file,
             class,

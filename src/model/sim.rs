@@ -1604,6 +1604,9 @@ impl<'s, W: Write> Sim<'s, W> {
     /// a round every `register_retry_ms` (an assumption: the pace of the loop is not
     /// documented); it never registers.
     fn signed_config_refused(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        if self.phones[i].trust_rounds == 0 {
+            self.tvs_refused(t, i)?;
+        }
         let p = &mut self.phones[i];
         p.trust_rounds = p.trust_rounds.saturating_add(1);
         let d = if p.trust_rounds >= 3 {
@@ -1618,6 +1621,44 @@ impl<'s, W: Write> Sim<'s, W> {
         self.phones[i].files.reverse();
         self.at(t + d, i, Ev::NextFile);
         Ok(())
+    }
+
+    /// The phone asks the first call manager's TVS (TCP 2445) to vouch for the signer its
+    /// ITL does not hold, and the service resets the connection (its certificate was
+    /// regenerated, or it is stopped).
+    fn tvs_refused(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        let (Some(ip), Some(cm)) = (self.phones[i].ip, self.sc.site.callmanagers.first()) else {
+            return Ok(());
+        };
+        let me = Endpoint {
+            ip,
+            port: u16::try_from(self.rng.range(49152, 65000)).unwrap_or(51500),
+        };
+        let tvs = Endpoint {
+            ip: cm.ip,
+            port: 2445,
+        };
+        let seq = self.rng.next_u64() as u32;
+        let syn = TcpFields {
+            seq,
+            syn: true,
+            ..TcpFields::default()
+        };
+        let l2 = self.phone_l2(i, self.sc.site.gateway_mac.0);
+        self.emit(t, &wire::tcp_frame(l2, me, tvs, syn, &[]))?;
+        let rst = TcpFields {
+            seq: 0,
+            ack_no: seq.wrapping_add(1),
+            ack: true,
+            rst: true,
+            ..TcpFields::default()
+        };
+        // The handshake's round trip: the network's.
+        let d = self.jitter(1, 5);
+        self.emit(
+            t + d,
+            &wire::tcp_frame(self.to_phone_l2(i), tvs, me, rst, &[]),
+        )
     }
 
     fn file_missing(&mut self, t: i64, i: usize, file: &FileReq) -> std::io::Result<()> {
