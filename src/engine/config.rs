@@ -87,6 +87,10 @@ impl ConfigBuffers {
 
     /// Append bytes that arrived in order, up to `max_bytes` in all.
     pub fn append(&mut self, client: (IpAddr, u16), data: &[u8], max_bytes: usize) {
+        // Most blocks are a load's: no lookup while no configuration is being received.
+        if self.open.is_empty() {
+            return;
+        }
         if let Some((_, buf)) = self.open.get_mut(&client) {
             let room = max_bytes.saturating_sub(buf.len());
             buf.extend_from_slice(data.get(..room).unwrap_or(data));
