@@ -51,7 +51,8 @@ impl ConfigForm {
 /// `max_bytes`.
 #[derive(Debug, Default)]
 pub struct ConfigBuffers {
-    open: FastMap<(IpAddr, u16), (DeviceKey, Vec<u8>)>,
+    /// The owner, the bytes so far, and whether a block was cut by the snap length.
+    open: FastMap<(IpAddr, u16), (DeviceKey, Vec<u8>, bool)>,
 }
 
 /// Configurations received at once: a boot storm's phones each fetch theirs within
@@ -64,7 +65,7 @@ impl ConfigBuffers {
     /// The most heap the buffers take.
     pub fn max_heap_bytes(max_transactions: usize, max_bytes: usize) -> usize {
         let n = max_buffers(max_transactions);
-        let entry = std::mem::size_of::<((IpAddr, u16), (DeviceKey, Vec<u8>))>() + 1;
+        let entry = std::mem::size_of::<((IpAddr, u16), (DeviceKey, Vec<u8>, bool))>() + 1;
         (n * 8 / 7).next_power_of_two() * entry + n * (max_bytes + super::MAX_TEXT_BYTES)
     }
 
@@ -77,29 +78,34 @@ impl ConfigBuffers {
         owner: &DeviceKey,
         max_transactions: usize,
     ) -> bool {
-        self.open.retain(|_, (o, _)| o != owner);
+        self.open.retain(|_, (o, _, _)| o != owner);
         if self.open.len() >= max_buffers(max_transactions) {
             return false;
         }
-        self.open.insert(client, (owner.clone(), Vec::new()));
+        self.open.insert(client, (owner.clone(), Vec::new(), false));
         true
     }
 
-    /// Append bytes that arrived in order, up to `max_bytes` in all.
-    pub fn append(&mut self, client: (IpAddr, u16), data: &[u8], max_bytes: usize) {
+    /// Append bytes that arrived in order, up to `max_bytes` in all; `cut`: the frame
+    /// was cut by the snap length, so the bytes after these are not the file's.
+    pub fn append(&mut self, client: (IpAddr, u16), data: &[u8], max_bytes: usize, cut: bool) {
         // Most blocks are a load's: no lookup while no configuration is being received.
         if self.open.is_empty() {
             return;
         }
-        if let Some((_, buf)) = self.open.get_mut(&client) {
+        if let Some((_, buf, was_cut)) = self.open.get_mut(&client) {
+            if *was_cut {
+                return;
+            }
             let room = max_bytes.saturating_sub(buf.len());
             buf.extend_from_slice(data.get(..room).unwrap_or(data));
+            *was_cut = cut;
         }
     }
 
-    /// The bytes of a finished transfer (and forget them).
-    pub fn take(&mut self, client: (IpAddr, u16)) -> Option<Vec<u8>> {
-        self.open.remove(&client).map(|(_, b)| b)
+    /// The bytes of a finished transfer (and forget them), and whether they were cut.
+    pub fn take(&mut self, client: (IpAddr, u16)) -> Option<(Vec<u8>, bool)> {
+        self.open.remove(&client).map(|(_, b, cut)| (b, cut))
     }
 
     /// Forget the buffers whose transfer is gone.
@@ -255,9 +261,14 @@ mod tests {
         assert!(b.start((ip(1), 1000), &phone, 64));
         assert!(b.start((ip(1), 1001), &phone, 64));
         assert_eq!(b.len(), 1);
-        b.append((ip(1), 1001), &[b'x'; 100], 64);
-        b.append((ip(1), 1001), &[b'y'; 100], 64);
-        assert_eq!(b.take((ip(1), 1001)).unwrap().len(), 64);
+        b.append((ip(1), 1001), &[b'x'; 100], 64, false);
+        b.append((ip(1), 1001), &[b'y'; 100], 64, false);
+        assert_eq!(b.take((ip(1), 1001)).unwrap(), (vec![b'x'; 64], false));
+        // A block cut by the snap length ends what is kept.
+        assert!(b.start((ip(1), 1002), &phone, 64));
+        b.append((ip(1), 1002), b"<dev", 64, true);
+        b.append((ip(1), 1002), b"ice>", 64, false);
+        assert_eq!(b.take((ip(1), 1002)).unwrap(), (b"<dev".to_vec(), true));
         for k in 0..10u8 {
             let owner = DeviceKey::Mac(crate::link::MacAddr([0, 0x1b, 0x54, 0, 1, k]));
             let started = b.start((ip(k), 2000), &owner, 64);

@@ -11,7 +11,9 @@ use rules::{EventDef, FactDef, FactId, FactType, Facts, Sequence, Step, Value, V
 
 use super::device::{Boot, CmState, Device, DeviceKind, DnsLookup, FileOutcome, FileState};
 use crate::link::MacAddr;
-use crate::timeline::{ip_string, ConfigEnvelope, EventKind, EventType, FileClass, TftpOffer};
+use crate::timeline::{
+    ip_string, ConfigEnvelope, ConfigSummary, EventKind, EventType, FileClass, TftpOffer,
+};
 
 /// A derived fact: its name, type and one line of documentation, and how it is computed
 /// from the [`Basis`] of a boot. The one table of them: the vocabulary, the rules
@@ -725,8 +727,8 @@ pub const DERIVED: &[Derived] = &[
     Derived {
         name: "config_cms",
         ty: FactType::Str,
-        doc: "the call managers its configuration lists, in priority order, comma separated (an encrypted configuration: the names the phone looked up, which are its call managers')",
-        value: |x| s(x.boot.config.as_ref().map(|_| cm_hosts(x.boot).join(", "))),
+        doc: "the call managers its configuration lists, in priority order, comma separated (a configuration received but unreadable, encrypted or cut by the snap length, after which the phone tried no call manager: the names it looked up)",
+        value: |x| s(Some(cm_hosts(x.boot).join(", "))),
     },
     Derived {
         name: "cm_names_unresolved",
@@ -867,17 +869,29 @@ fn cm_names_unresolved<'a>(
 }
 
 /// The call managers of the configuration read (addresses or host names), in priority
-/// order. An encrypted configuration cannot be read: the names the phone looked up stand
-/// for its members (what else would it look up between its configuration and its
-/// registration).
+/// order. A configuration received but not readable (encrypted, or cut by the capture's
+/// snap length) stands for members named by host name when the phone then looked names up
+/// and tried no call manager at all: the names it looked up are theirs (what else would it
+/// look up between its configuration and its registration).
 fn cm_hosts(boot: &Boot) -> Vec<&str> {
-    match boot.config.as_deref() {
-        Some(c) if c.envelope == ConfigEnvelope::Encrypted => {
+    let looked_up = || -> Vec<&str> {
+        if boot.cms.is_empty() {
             boot.lookups.iter().map(|l| &*l.name).collect()
+        } else {
+            Vec::new()
         }
+    };
+    match boot.config.as_deref() {
+        Some(c) if unread(c) => looked_up(),
         Some(c) => c.call_managers.iter().map(|m| &*m.host).collect(),
+        None if config_got(boot) => looked_up(),
         None => Vec::new(),
     }
+}
+
+/// A configuration whose call managers cannot be known: encrypted, or cut before them.
+fn unread(c: &ConfigSummary) -> bool {
+    c.envelope == ConfigEnvelope::Encrypted || (!c.complete && c.call_managers.is_empty())
 }
 
 /// The addresses of the configuration's group: its members given by address, and the
@@ -900,11 +914,7 @@ fn group_addresses(boot: &Boot) -> Vec<IpAddr> {
 /// Whether a member of the group accepted the phone (a handshake or a registration); of
 /// an encrypted configuration's unknown group, any call manager.
 fn group_connected(boot: &Boot) -> bool {
-    if boot
-        .config
-        .as_deref()
-        .is_some_and(|c| c.envelope == ConfigEnvelope::Encrypted)
-    {
+    if boot.config.as_deref().is_none_or(unread) {
         return boot.registered || boot.cms.iter().any(|c| c.syn_acks > 0 || c.acks > 0);
     }
     let group = group_addresses(boot);

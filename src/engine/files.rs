@@ -181,7 +181,8 @@ impl Files {
                 if *block == t.last_block.wrapping_add(1) {
                     t.last_block = *block;
                     t.bytes += data.len() as u64;
-                    self.configs.append(client, data, self.max_config_bytes);
+                    self.configs
+                        .append(client, data, self.max_config_bytes, ctx.cut);
                     if data.len() < t.blksize {
                         t.done = true;
                     }
@@ -198,8 +199,8 @@ impl Files {
                     };
                     let (owner, file, total) = (t.owner.clone(), t.file.clone(), t.bytes);
                     sh.emit(&owner, ctx, ev, false);
-                    if let Some(body) = self.configs.take(client) {
-                        read_config(sh, ctx, &owner, &file, &body, total);
+                    if let Some((body, cut)) = self.configs.take(client) {
+                        read_config(sh, ctx, &owner, &file, &body, total, cut);
                     }
                 }
             }
@@ -307,7 +308,8 @@ impl Files {
             sh.emit(&req.owner, ctx, ev, false);
             if let Some(body) = body {
                 let kept = body.get(..self.max_config_bytes).unwrap_or(body);
-                read_config(sh, ctx, &req.owner, &req.file, kept, body.len() as u64);
+                let total = body.len() as u64;
+                read_config(sh, ctx, &req.owner, &req.file, kept, total, ctx.cut);
             }
         }
     }
@@ -318,8 +320,9 @@ fn is_config(class: FileClass) -> bool {
     matches!(class, FileClass::DeviceConfig | FileClass::DefaultConfig)
 }
 
-/// Read a configuration received whole (`total` bytes, of which `kept` were kept) and put
-/// what it says on the phone's timeline; bytes that hold no configuration say nothing.
+/// Read a configuration received (`total` bytes, of which `kept` were kept; `cut`: the
+/// capture's snap length cut a block) and put what it says on the phone's timeline; bytes
+/// that hold no configuration say nothing.
 fn read_config(
     sh: &mut Shared<'_>,
     ctx: Ctx,
@@ -327,11 +330,12 @@ fn read_config(
     file: &str,
     kept: &[u8],
     total: u64,
+    cut: bool,
 ) {
     let Some(form) = ConfigForm::of(file) else {
         return;
     };
-    let cut = (kept.len() as u64) < total;
+    let cut = cut || (kept.len() as u64) < total;
     if let Some(summary) = config::read(file, form, kept, cut) {
         let ev = EventKind::ConfigRead {
             config: Box::new(summary),

@@ -1609,10 +1609,13 @@ impl<'s, W: Write> Sim<'s, W> {
         }
         let p = &mut self.phones[i];
         p.trust_rounds = p.trust_rounds.saturating_add(1);
-        let d = if p.trust_rounds >= 3 {
+        if p.trust_rounds >= 2 {
+            // Its trust lists asked again after they came: a mismatch, likely.
             p.truth.warn("trust-list-mismatch");
-            // Its configuration step times out with nothing after it.
-            p.truth.fail(Stage::Registration, "no-progress");
+        }
+        let d = if p.trust_rounds >= 3 {
+            // A third round: it loops, and gets no further than its configuration.
+            p.truth.fail(Stage::Config, "trust-list-mismatch");
             self.span(self.m.register_retry_ms)
         } else {
             self.span(self.m.between_files_ms)
