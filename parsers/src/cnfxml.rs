@@ -1,10 +1,14 @@
 //! A Cisco IP phone's device configuration (`SEP<MAC>.cnf.xml`, `XMLDefault.cnf.xml`),
 //! read for what decides its registration: the call-manager group in priority order with
 //! its ports, the SRST reference, the device security mode, the TVS and CAPF servers, the
-//! load, the transport and the load server. The elements are those of the configuration
-//! Cisco Unified CM's TFTP service builds (Cisco Unified Communications Manager Security
-//! Guide, "Phone Security" and "Survivable Remote Site Telephony"; Cisco technote 116232,
-//! "Communications Manager Security By Default and ITL Operation and Troubleshooting").
+//! load, the transport and the load server. Cisco publishes no schema of the file: the
+//! element names and nesting are those of the configurations Unified CM's TFTP service
+//! builds, as public copies and the provisioning templates written after them show
+//! (`devicePool/callManagerGroup/members/member[@priority]/callManager`, `srstInfo`,
+//! `deviceSecurityMode`, `capfList/capf`); the signed and encrypted forms and the TVS are
+//! those of Cisco technote 116232, "Communications Manager Security By Default and ITL
+//! Operation and Troubleshooting". The security modes are Unified CM's device security
+//! profile's (Non Secure, Authenticated, Encrypted), numbered 1 to 3 in the file.
 //!
 //! A small scanner, not an XML parser: tags are followed by name on a bounded stack, text
 //! is borrowed from the input (entities are not decoded; the fields read hold none),
@@ -520,9 +524,9 @@ mod tests {
     use proptest::prelude::*;
 
     /// A configuration of the shape Unified CM's TFTP service writes (the element names
-    /// and nesting of the Cisco Unified Communications Manager Security Guide's phone
-    /// security and SRST chapters, the `<TVS>` block of technote 116232): three call
-    /// managers, an SRST reference, authenticated mode, a TVS and a CAPF.
+    /// and nesting of public copies of such files; the `<TVS>` member as technote 116232
+    /// describes the TVS, port 2445): three call managers out of priority order, an SRST
+    /// reference, authenticated mode, a TVS and a CAPF (3804).
     const CUCM_SECURE: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <device xsi:type="axl:XIPPhone" ctiid="1566101">
   <fullConfig>true</fullConfig>
