@@ -279,6 +279,11 @@ mod tests {
     /// A DNS answer to a lookup: its rcode and address; `None`: none came.
     type Answer = Option<(u8, Option<IpAddr>)>;
 
+    thread_local! {
+        /// The `deviceSecurityMode` of the configuration [`judged`] plays.
+        static SECURITY: std::cell::Cell<Option<u8>> = const { std::cell::Cell::new(None) };
+    }
+
     /// A phone's boot played as events: the ACK (`dns`: its option 6), the configuration
     /// read, the lookups (`answers`: each name's rcode and address), then what `after`
     /// adds; the verdict's findings (code, severity).
@@ -320,6 +325,7 @@ mod tests {
                 tftp: Box::new(TftpOffer {
                     servers: vec![server],
                     dns_servers: dns.to_vec(),
+                    routers: vec![Ipv4Addr::new(10, 100, 0, 1)],
                     ..TftpOffer::default()
                 }),
             },
@@ -347,6 +353,7 @@ mod tests {
                         })
                         .collect(),
                     complete: true,
+                    security_mode: SECURITY.with(std::cell::Cell::get),
                     ..ConfigSummary::default()
                 }),
             },
@@ -518,5 +525,54 @@ mod tests {
             ],
         );
         assert!(!ok.iter().any(|f| f.0.starts_with("trust-list")), "{ok:?}");
+    }
+
+    #[test]
+    fn a_registration_by_the_gateway_is_srst_and_a_clear_one_under_a_secure_mode_is_said() {
+        use crate::timeline::{EventKind, Signalling};
+        let cm = IpAddr::from([10, 1, 1, 10]);
+        let gateway = IpAddr::from([10, 100, 0, 1]);
+        let register = |at: IpAddr| {
+            vec![
+                EventKind::CmSyn { cm: at, port: 2000 },
+                EventKind::CmSynAck { cm: at, port: 2000 },
+                EventKind::Register {
+                    proto: Signalling::Sccp,
+                    cm: at,
+                    expires: None,
+                },
+                EventKind::RegisterAck {
+                    proto: Signalling::Sccp,
+                    cm: at,
+                },
+            ]
+        };
+        // The group is silent; the gateway (DHCP option 3) acknowledges.
+        let mut after = vec![EventKind::CmSyn { cm, port: 2000 }; 3];
+        after.extend(register(gateway));
+        let found = judged(&[], &["10.1.1.10"], &[], after);
+        let f = found
+            .iter()
+            .find(|f| f.0.starts_with("srst-fallback"))
+            .unwrap();
+        assert_eq!(f.1, rules::Severity::Warning);
+        assert!(f.0.contains("default gateway (DHCP option 3)"), "{}", f.0);
+        assert!(
+            !found.iter().any(|f| f.0.starts_with("cucm-failover")),
+            "{found:?}"
+        );
+        // Registered with its own call manager: neither.
+        let found = judged(&[], &["10.1.1.10"], &[], register(cm));
+        assert!(found.is_empty(), "{found:?}");
+        // The same, under security mode 2: the clear Register is said.
+        SECURITY.with(|c| c.set(Some(2)));
+        let found = judged(&[], &["10.1.1.10"], &[], register(cm));
+        SECURITY.with(|c| c.set(None));
+        let f = found
+            .iter()
+            .find(|f| f.0.starts_with("secure-register-failed"))
+            .unwrap();
+        assert_eq!(f.1, rules::Severity::Error);
+        assert!(f.0.contains("authenticated (2)"), "{}", f.0);
     }
 }
