@@ -117,6 +117,14 @@ pub enum Observed<'m> {
         /// Payload bytes in the segment (retransmitted ones included).
         len: usize,
     },
+    /// Bytes of an HTTP body that came after its head (in this segment or later ones),
+    /// in stream order, and how many of the body are still to come (0: this ends it).
+    HttpBody {
+        /// The bytes.
+        bytes: &'m [u8],
+        /// Body bytes after these.
+        left: u64,
+    },
     /// Bytes of a followed stream were never captured: the stream resumes at the next PDU
     /// start. `missing` is the size of the hole in bytes when known (0 when unknown).
     StreamGap {
@@ -533,7 +541,10 @@ impl Dispatcher {
             match o {
                 Observed::Message(_) => stats.messages += 1,
                 Observed::Malformed(_) => stats.malformed += 1,
-                Observed::Tcp(_) | Observed::Encrypted { .. } | Observed::StreamGap { .. } => {}
+                Observed::Tcp(_)
+                | Observed::Encrypted { .. }
+                | Observed::StreamGap { .. }
+                | Observed::HttpBody { .. } => {}
             }
             on_obs(&packet, o);
         };
@@ -916,8 +927,15 @@ where
     loop {
         if *skip > 0 {
             let n = usize::try_from(*skip).unwrap_or(usize::MAX).min(rest.len());
-            rest = rest.get(n..).unwrap_or_default();
+            let (body, after) = rest.split_at_checked(n).unwrap_or((rest, &[]));
+            rest = after;
             *skip -= n as u64;
+            if proto == StreamProto::Http && !body.is_empty() {
+                emit(Observed::HttpBody {
+                    bytes: body,
+                    left: *skip,
+                });
+            }
             if *skip > 0 {
                 // Inside a body whose length is known: still aligned after it.
                 return Consumed {
@@ -1109,6 +1127,7 @@ mod tests {
                 Observed::Tcp(c) => format!("tcp {:?}", c.kind),
                 Observed::Encrypted { len, .. } => format!("tls {len}"),
                 Observed::StreamGap { missing, .. } => format!("gap {missing}"),
+                Observed::HttpBody { bytes, left } => format!("body {} +{left}", bytes.len()),
             })
         })
         .unwrap();

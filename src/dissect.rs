@@ -95,7 +95,7 @@ pub fn run(
                     }
                     return;
                 }
-                Observed::Tcp(_) | Observed::Encrypted { .. } => return,
+                Observed::Tcp(_) | Observed::Encrypted { .. } | Observed::HttpBody { .. } => return,
             };
             line.clear();
             let damage = match &msg {

@@ -51,8 +51,19 @@ impl ConfigForm {
 /// `max_bytes`.
 #[derive(Debug, Default)]
 pub struct ConfigBuffers {
-    /// The owner, the bytes so far, and whether a block was cut by the snap length.
-    open: FastMap<(IpAddr, u16), (DeviceKey, Vec<u8>, bool)>,
+    open: FastMap<(IpAddr, u16), Receiving>,
+}
+
+/// A configuration being received.
+#[derive(Debug)]
+struct Receiving {
+    owner: DeviceKey,
+    /// The bytes so far (the first `max_bytes`).
+    bytes: Vec<u8>,
+    /// A block was cut by the snap length: the bytes after it are not the file's.
+    cut: bool,
+    /// Bytes received in all, those not kept included.
+    seen: u64,
 }
 
 /// Configurations received at once: a boot storm's phones each fetch theirs within
@@ -65,7 +76,7 @@ impl ConfigBuffers {
     /// The most heap the buffers take.
     pub fn max_heap_bytes(max_transactions: usize, max_bytes: usize) -> usize {
         let n = max_buffers(max_transactions);
-        let entry = std::mem::size_of::<((IpAddr, u16), (DeviceKey, Vec<u8>, bool))>() + 1;
+        let entry = std::mem::size_of::<((IpAddr, u16), Receiving)>() + 1;
         (n * 8 / 7).next_power_of_two() * entry + n * (max_bytes + super::MAX_TEXT_BYTES)
     }
 
@@ -78,11 +89,17 @@ impl ConfigBuffers {
         owner: &DeviceKey,
         max_transactions: usize,
     ) -> bool {
-        self.open.retain(|_, (o, _, _)| o != owner);
+        self.open.retain(|_, r| r.owner != *owner);
         if self.open.len() >= max_buffers(max_transactions) {
             return false;
         }
-        self.open.insert(client, (owner.clone(), Vec::new(), false));
+        let r = Receiving {
+            owner: owner.clone(),
+            bytes: Vec::new(),
+            cut: false,
+            seen: 0,
+        };
+        self.open.insert(client, r);
         true
     }
 
@@ -93,19 +110,29 @@ impl ConfigBuffers {
         if self.open.is_empty() {
             return;
         }
-        if let Some((_, buf, was_cut)) = self.open.get_mut(&client) {
-            if *was_cut {
+        if let Some(r) = self.open.get_mut(&client) {
+            r.seen = r.seen.saturating_add(data.len() as u64);
+            if r.cut {
                 return;
             }
-            let room = max_bytes.saturating_sub(buf.len());
-            buf.extend_from_slice(data.get(..room).unwrap_or(data));
-            *was_cut = cut;
+            let room = max_bytes.saturating_sub(r.bytes.len());
+            r.bytes.extend_from_slice(data.get(..room).unwrap_or(data));
+            r.cut = cut;
         }
     }
 
-    /// The bytes of a finished transfer (and forget them), and whether they were cut.
+    /// The bytes of a finished transfer (and forget them), and whether they were cut:
+    /// by the snap length, or past the bytes kept.
     pub fn take(&mut self, client: (IpAddr, u16)) -> Option<(Vec<u8>, bool)> {
-        self.open.remove(&client).map(|(_, b, cut)| (b, cut))
+        self.open.remove(&client).map(|r| {
+            let cut = r.cut || r.seen > r.bytes.len() as u64;
+            (r.bytes, cut)
+        })
+    }
+
+    /// The owner of the configuration being received on `client`.
+    pub fn owner(&self, client: (IpAddr, u16)) -> Option<&DeviceKey> {
+        self.open.get(&client).map(|r| &r.owner)
     }
 
     /// Forget the buffers whose transfer is gone.
@@ -263,7 +290,8 @@ mod tests {
         assert_eq!(b.len(), 1);
         b.append((ip(1), 1001), &[b'x'; 100], 64, false);
         b.append((ip(1), 1001), &[b'y'; 100], 64, false);
-        assert_eq!(b.take((ip(1), 1001)).unwrap(), (vec![b'x'; 64], false));
+        // Past the bytes kept: read in part.
+        assert_eq!(b.take((ip(1), 1001)).unwrap(), (vec![b'x'; 64], true));
         // A block cut by the snap length ends what is kept.
         assert!(b.start((ip(1), 1002), &phone, 64));
         b.append((ip(1), 1002), b"<dev", 64, true);

@@ -50,8 +50,11 @@ struct HttpRequest {
 pub struct Files {
     transfers: FastMap<(IpAddr, u16), Transfer>,
     http: FastMap<(IpAddr, u16), HttpRequest>,
-    /// The bytes of the configurations being received over TFTP, to read them.
+    /// The bytes of the configurations being received (TFTP, HTTP), to read them.
     configs: ConfigBuffers,
+    /// The file names of the configurations whose HTTP body is being received, with the
+    /// time of their last bytes (at most one per buffer of `configs`).
+    http_configs: FastMap<(IpAddr, u16), (Box<str>, i64)>,
     /// Bytes kept of one configuration.
     max_config_bytes: usize,
 }
@@ -69,6 +72,7 @@ impl Files {
             transfers: FastMap::default(),
             http: FastMap::default(),
             configs: ConfigBuffers::default(),
+            http_configs: FastMap::default(),
             max_config_bytes,
         }
     }
@@ -81,6 +85,10 @@ impl Files {
             + table(size_of::<((IpAddr, u16), HttpRequest)>())
             // An owner named by a SIP or SCCP name and a file name, each.
             + n * 2 * (2 * MAX_TEXT_BYTES + 64)
+            // The names of the configurations whose HTTP body is being received.
+            + (config::max_buffers(n) * 8 / 7).next_power_of_two()
+                * (size_of::<((IpAddr, u16), (Box<str>, i64))>() + 1)
+            + config::max_buffers(n) * MAX_TEXT_BYTES
     }
 
     /// Open transactions.
@@ -102,9 +110,14 @@ impl Files {
             lost += u64::from(!k);
             k
         });
-        let transfers = &self.transfers;
+        // An HTTP body idle as long as a transaction is forgotten with its buffer; a TFTP
+        // buffer lives as long as its transfer.
+        self.http_configs.retain(|_, (_, last)| keep(*last));
+        let (transfers, http_configs) = (&self.transfers, &self.http_configs);
         self.configs
-            .retain(|k| transfers.get(k).is_some_and(|t| !t.done));
+            .retain(|k| transfers.get(k).is_some_and(|t| !t.done) || http_configs.contains_key(k));
+        let configs = &self.configs;
+        self.http_configs.retain(|k, _| configs.owner(*k).is_some());
         let before = self.http.len();
         self.http.retain(|_, t| keep(t.last_ns));
         lost + (before - self.http.len()) as u64
@@ -306,11 +319,49 @@ impl Files {
                 },
             };
             sh.emit(&req.owner, ctx, ev, false);
+            let client = (f.dst, f.dport);
             if let Some(body) = body {
                 let kept = body.get(..self.max_config_bytes).unwrap_or(body);
                 let total = body.len() as u64;
                 read_config(sh, ctx, &req.owner, &req.file, kept, total, ctx.cut);
+            } else if (200..=299).contains(&status)
+                && is_config(req.class)
+                && ConfigForm::of(&req.file).is_some()
+                && m.content_length().is_some_and(|n| n > 0)
+            {
+                // The body follows in later segments: kept as it comes.
+                if self.configs.start(client, &req.owner, sh.max_transactions) {
+                    let configs = &self.configs;
+                    self.http_configs.retain(|k, _| configs.owner(*k).is_some());
+                    self.http_configs.insert(client, (req.file, ctx.ts_ns));
+                }
             }
+        }
+    }
+
+    /// Bytes of an HTTP body on the configuration port, `left` more to come: a
+    /// configuration's are kept and read once whole.
+    pub fn http_body(&mut self, sh: &mut Shared<'_>, ctx: Ctx, bytes: &[u8], left: u64) {
+        let Some(f) = ctx.flow.filter(|f| f.sport == HTTP_CONFIG) else {
+            return;
+        };
+        let client = (f.dst, f.dport);
+        let Some(receiving) = self.http_configs.get_mut(&client) else {
+            return;
+        };
+        receiving.1 = ctx.ts_ns;
+        self.configs
+            .append(client, bytes, self.max_config_bytes, ctx.cut);
+        if left > 0 {
+            return;
+        }
+        let owner = self.configs.owner(client).cloned();
+        let file = self.http_configs.remove(&client).map(|(f, _)| f);
+        if let (Some(owner), Some(file), Some((body, cut))) =
+            (owner, file, self.configs.take(client))
+        {
+            let total = body.len() as u64;
+            read_config(sh, ctx, &owner, &file, &body, total, cut);
         }
     }
 }
@@ -548,5 +599,54 @@ mod tests {
             [EventType::FileRequest, EventType::FileNotFound]
         );
         assert_eq!(files.len(), 0);
+    }
+
+    #[test]
+    fn a_configuration_s_http_body_is_read_whole_or_as_it_comes() {
+        let cms = [crate::model::scenario::CallManager {
+            name: "cucm1".into(),
+            ip: [10, 1, 1, 10].into(),
+            fault: None,
+        }];
+        let xml = encode::config_xml(&cms, "SCCP70.9-4-2SR3-1S");
+        let read = |sh: &Shared<'_>| -> Vec<String> {
+            sh.devices
+                .get(&DeviceKey::Mac(PHONE))
+                .unwrap()
+                .timeline
+                .events
+                .iter()
+                .filter(|e| e.kind.event_type() == EventType::ConfigRead)
+                .map(|e| e.kind.text())
+                .collect()
+        };
+        let want = "config read from SEP001B54AA0001.cnf.xml: 1 call manager 10.1.1.10";
+        let p = (PHONE, ip(20), 40000);
+        let s = (SERVER, ip(5), HTTP_CONFIG);
+        let get = encode::http_get(FILE, "10.1.1.5").unwrap();
+        let answer = encode::http_response(Some(xml.as_bytes())).unwrap();
+        // The body whole behind its head.
+        let (mut sh, mut files) = (shared(), Files::default());
+        files.http(&mut sh, ctx(1, p, s), &http::parse(&get).unwrap().0);
+        files.http(&mut sh, ctx(2, s, p), &http::parse(&answer).unwrap().0);
+        assert_eq!(read(&sh), [want]);
+        // The head alone, the body in three segments after it.
+        let (mut sh, mut files) = (shared(), Files::default());
+        files.http(&mut sh, ctx(1, p, s), &http::parse(&get).unwrap().0);
+        let (head, _) = http::parse_head(&answer).unwrap();
+        files.http(&mut sh, ctx(2, s, p), &head);
+        let body = xml.as_bytes();
+        let (a, rest) = body.split_at(100);
+        let (b, c) = rest.split_at(200);
+        let mut left = body.len() as u64;
+        for (k, chunk) in [a, b, c].into_iter().enumerate() {
+            left -= chunk.len() as u64;
+            assert!(read(&sh).is_empty(), "read before the body is whole");
+            files.http_body(&mut sh, ctx(3 + k as u64, s, p), chunk, left);
+        }
+        assert_eq!(read(&sh), [want]);
+        // Another client's body bytes are none of its business.
+        files.http_body(&mut sh, ctx(9, s, (PHONE, ip(20), 40001)), body, 0);
+        assert_eq!(read(&sh).len(), 1);
     }
 }

@@ -259,6 +259,7 @@ impl<'r> Analyzer<'r> {
             }
             Observed::Tcp(c) => cm::tcp_control(sh, ctx, c.flow, c.kind),
             Observed::Encrypted { flow, .. } => cm::encrypted(sh, ctx, *flow),
+            Observed::HttpBody { bytes, left } => self.files.http_body(sh, ctx, bytes, *left),
             Observed::StreamGap { flow, cut, .. } => {
                 self.stream_gaps += 1;
                 if let (true, Some(proto)) = (*cut, crate::dispatch::stream_proto(flow)) {
