@@ -1290,6 +1290,40 @@ mod tests {
     }
 
     #[test]
+    fn an_http_body_comes_with_its_head_when_whole_and_in_order_after_it() {
+        let mut d = Dispatcher::default();
+        let body = vec![b'x'; 300];
+        let answer = encode::http_response(Some(&body)).unwrap();
+        let head = answer.len() - body.len();
+        // Head and 100 bytes of the body, then the other 200.
+        let (a, b) = answer.split_at(head + 100);
+        assert_eq!(
+            run(&mut d, 1, &tcp(HTTP_TFTP, 100, ACK, a)),
+            ["msg Http", "body 100 +200"]
+        );
+        let at = 100 + u32::try_from(a.len()).unwrap();
+        assert_eq!(run(&mut d, 2, &tcp(HTTP_TFTP, at, ACK, b)), ["body 200 +0"]);
+        // Whole in one segment: the message carries it (and its bytes follow as well).
+        let mut d = Dispatcher::default();
+        let mut got = None;
+        let frame = tcp(HTTP_TFTP, 100, ACK, &answer);
+        let f = Frame {
+            number: 1,
+            ts_ns: 0,
+            linktype: Linktype::ETHERNET,
+            data: &frame,
+            orig_len: u32::try_from(frame.len()).unwrap(),
+        };
+        d.frame(&f, |_, o| {
+            if let Observed::Message(Message::Http(m)) = o {
+                got = m.body.map(<[u8]>::len);
+            }
+        })
+        .unwrap();
+        assert_eq!(got, Some(300));
+    }
+
+    #[test]
     fn a_pdu_held_behind_a_hole_is_reported_when_the_hole_fills() {
         let mut d = Dispatcher::default();
         let ka = encode::sccp_keepalive().unwrap();
