@@ -579,3 +579,37 @@ fn the_configuration_s_samples_are_read_for_what_it_says() {
         .collect();
     assert_eq!(tvs, [61, 62]);
 }
+
+/// bootscope's reading of a configuration against tshark's: the XML dissector on the
+/// HTTP 6970 response of healthy-http-6970-sip-digest (`tests/fixtures/tshark/gen.sh`
+/// writes each element with text, in document order).
+#[test]
+fn the_configuration_reads_as_tshark_reads_it() {
+    use crate::common::{analyze, sample_path};
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/tshark/samples__healthy-http-6970-sip-digest.cnfxml.txt");
+    let text = std::fs::read_to_string(fixture).unwrap();
+    let rows: Vec<(&str, &str)> = text.lines().map(|l| l.split_once('\t').unwrap()).collect();
+    let all = |tag: &str| -> Vec<&str> {
+        rows.iter()
+            .filter(|(t, _)| *t == tag)
+            .map(|(_, v)| *v)
+            .collect()
+    };
+    let r = analyze(&sample_path("healthy-http-6970-sip-digest"));
+    let c = r.phones[0]
+        .config
+        .as_ref()
+        .expect("read from the HTTP body");
+    let hosts: Vec<&str> = c.call_managers.iter().map(|m| m.host.as_str()).collect();
+    assert_eq!(hosts, all("processNodeName"));
+    let port = |p: Option<u16>| p.map(|p| p.to_string()).unwrap_or_default();
+    let ports = |f: fn(&bootscope::report::ConfigCmView) -> Option<u16>| -> Vec<String> {
+        c.call_managers.iter().map(|m| port(f(m))).collect()
+    };
+    assert_eq!(ports(|m| m.sccp_port), all("ethernetPhonePort"));
+    assert_eq!(ports(|m| m.sip_port), all("sipPort"));
+    assert_eq!(ports(|m| m.secured_sip_port), all("securedSipPort"));
+    assert_eq!(c.load.as_deref(), all("loadInformation").first().copied());
+    assert!(c.complete);
+}
