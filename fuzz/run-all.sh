@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 secs=${SECONDS_PER_TARGET:-620}
-targets=${*:-pipeline capture link reassembly sccp sip http cdp lldp dhcp tftp tunnel eapol arp dns icmp}
+targets=${*:-pipeline capture link reassembly sccp sip http cdp lldp dhcp tftp tunnel eapol arp dns icmp cnfxml}
 bin=target/x86_64-unknown-linux-gnu/release
 mkdir -p logs
 for t in $targets; do

@@ -112,8 +112,8 @@ pub enum Observed<'m> {
     Message(Message<'m>),
     /// A message a dissector rejected.
     Malformed(DissectError),
-    /// A TCP segment with SYN, RST or FIN on a call-manager / config port (any of
-    /// 2000, 2443, 5060, 5061, 6970, 6971, either direction), one per such segment.
+    /// A TCP segment with SYN, RST or FIN on a call-manager / config / TVS port (any of
+    /// 2000, 2443, 2445, 5060, 5061, 6970, 6971, either direction), one per such segment.
     /// Retransmitted SYNs are reported each time (the engine counts retries).
     Tcp(TcpControl),
     /// Payload on the HTTPS config port 6971: not dissected, but the engine must know a
@@ -124,6 +124,14 @@ pub enum Observed<'m> {
         flow: FlowKey,
         /// Payload bytes in the segment (retransmitted ones included).
         len: usize,
+    },
+    /// Bytes of an HTTP body that came after its head (in this segment or later ones),
+    /// in stream order, and how many of the body are still to come (0: this ends it).
+    HttpBody {
+        /// The bytes.
+        bytes: &'m [u8],
+        /// Body bytes after these.
+        left: u64,
     },
     /// Bytes of a followed stream were never captured: the stream resumes at the next PDU
     /// start. `missing` is the size of the hole in bytes when known (0 when unknown).
@@ -212,6 +220,9 @@ pub const SIP_TLS: u16 = 5061;
 pub const HTTP_TFTP: u16 = 6970;
 /// HTTPS configuration service.
 pub const HTTPS_TFTP: u16 = 6971;
+/// The Trust Verification Service of a call manager (a phone asks it to vouch for a
+/// certificate its ITL does not hold).
+pub const TVS: u16 = 2445;
 
 /// The warning for a TCP stream hole, as `dissect` and `analyze` print it.
 pub fn gap_warning(file: &std::path::Path, frame: u64, flow: &FlowKey, missing: u32) -> String {
@@ -234,7 +245,7 @@ pub fn gap_warning(file: &std::path::Path, frame: u64, flow: &FlowKey, missing: 
 fn is_control_port(port: u16) -> bool {
     matches!(
         port,
-        SCCP | SCCP_TLS | SIP | SIP_TLS | HTTP_TFTP | HTTPS_TFTP
+        SCCP | SCCP_TLS | SIP | SIP_TLS | HTTP_TFTP | HTTPS_TFTP | TVS
     )
 }
 
@@ -598,7 +609,10 @@ impl Dispatcher {
             match o {
                 Observed::Message(_) => stats.messages += 1,
                 Observed::Malformed(_) => stats.malformed += 1,
-                Observed::Tcp(_) | Observed::Encrypted { .. } | Observed::StreamGap { .. } => {}
+                Observed::Tcp(_)
+                | Observed::Encrypted { .. }
+                | Observed::StreamGap { .. }
+                | Observed::HttpBody { .. } => {}
             }
             on_obs(&packet, o);
         };
@@ -1098,8 +1112,15 @@ where
     loop {
         if *skip > 0 {
             let n = usize::try_from(*skip).unwrap_or(usize::MAX).min(rest.len());
-            rest = rest.get(n..).unwrap_or_default();
+            let (body, after) = rest.split_at_checked(n).unwrap_or((rest, &[]));
+            rest = after;
             *skip -= n as u64;
+            if proto == StreamProto::Http && !body.is_empty() {
+                emit(Observed::HttpBody {
+                    bytes: body,
+                    left: *skip,
+                });
+            }
             if *skip > 0 {
                 // Inside a body whose length is known: still aligned after it.
                 return Consumed {
@@ -1144,8 +1165,13 @@ where
         let parsed = match proto {
             StreamProto::Sccp => sccp::parse(rest).map(|(m, r)| (Message::Sccp(m), r, Some(0))),
             StreamProto::Sip => sip::parse_stream(rest).map(|(m, r)| (Message::Sip(m), r, Some(0))),
-            StreamProto::Http => http::parse_head(rest).map(|(m, r)| {
+            StreamProto::Http => http::parse_head(rest).map(|(mut m, r)| {
                 let body = http_body_len(&m);
+                // A body already whole in the buffer goes with its head (the engine reads
+                // a configuration's); a longer one is skipped as it comes.
+                if let Some(n) = body.filter(|&n| n != u64::MAX) {
+                    m.body = usize::try_from(n).ok().and_then(|n| r.get(..n));
+                }
                 (Message::Http(m), r, body)
             }),
             StreamProto::Dns => dns::parse_tcp(rest).map(|(m, r)| (Message::Dns(m), r, Some(0))),
@@ -1301,6 +1327,7 @@ mod tests {
                 Observed::Tcp(c) => format!("tcp {:?}", c.kind),
                 Observed::Encrypted { len, .. } => format!("tls {len}"),
                 Observed::StreamGap { missing, .. } => format!("gap {missing}"),
+                Observed::HttpBody { bytes, left } => format!("body {} +{left}", bytes.len()),
             })
         })
         .unwrap();
@@ -1460,6 +1487,40 @@ mod tests {
         );
         assert_eq!(d.stats.messages, 1);
         assert!(d.streams.is_empty(), "the FIN closed the stream");
+    }
+
+    #[test]
+    fn an_http_body_comes_with_its_head_when_whole_and_in_order_after_it() {
+        let mut d = Dispatcher::default();
+        let body = vec![b'x'; 300];
+        let answer = encode::http_response(Some(&body)).unwrap();
+        let head = answer.len() - body.len();
+        // Head and 100 bytes of the body, then the other 200.
+        let (a, b) = answer.split_at(head + 100);
+        assert_eq!(
+            run(&mut d, 1, &tcp(HTTP_TFTP, 100, ACK, a)),
+            ["msg Http", "body 100 +200"]
+        );
+        let at = 100 + u32::try_from(a.len()).unwrap();
+        assert_eq!(run(&mut d, 2, &tcp(HTTP_TFTP, at, ACK, b)), ["body 200 +0"]);
+        // Whole in one segment: the message carries it (and its bytes follow as well).
+        let mut d = Dispatcher::default();
+        let mut got = None;
+        let frame = tcp(HTTP_TFTP, 100, ACK, &answer);
+        let f = Frame {
+            number: 1,
+            ts_ns: 0,
+            linktype: Linktype::ETHERNET,
+            data: &frame,
+            orig_len: u32::try_from(frame.len()).unwrap(),
+        };
+        d.frame(&f, |_, o| {
+            if let Observed::Message(Message::Http(m)) = o {
+                got = m.body.map(<[u8]>::len);
+            }
+        })
+        .unwrap();
+        assert_eq!(got, Some(300));
     }
 
     #[test]

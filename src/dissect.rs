@@ -95,7 +95,7 @@ pub fn run(
                     }
                     return;
                 }
-                Observed::Tcp(_) | Observed::Encrypted { .. } => return,
+                Observed::Tcp(_) | Observed::Encrypted { .. } | Observed::HttpBody { .. } => return,
             };
             line.clear();
             let damage = match &msg {
@@ -177,6 +177,7 @@ fn proto_upper(p: parsers::Proto) -> &'static str {
         parsers::Proto::Dns => "DNS",
         parsers::Proto::Icmp => "ICMP",
         parsers::Proto::Tls => "TLS",
+        parsers::Proto::CnfXml => "CNF.XML",
     }
 }
 

@@ -78,6 +78,7 @@ impl Limits {
             max_device_bytes: 0,
             max_transactions: max_flows,
             max_bindings: 4 * max_devices,
+            max_config_bytes: crate::engine::DEFAULT_MAX_CONFIG_BYTES,
         };
         let fixed = Self::fixed_bytes(&engine, &streams);
         let rest = max_memory.saturating_sub(fixed);

@@ -132,6 +132,7 @@ impl Cut {
                 Dns => "DNS names and answers",
                 Icmp => "ICMP errors (the flows they answer)",
                 Tls => "TLS records (hellos, alerts, the suite chosen)",
+                CnfXml => "the phones' configuration files",
             }
         };
         let mut what: Vec<String> = Vec::new();

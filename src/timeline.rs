@@ -57,6 +57,10 @@ pub struct TftpOffer {
     pub option150_ascii: Option<Box<str>>,
     /// Option 66 as sent (a name or an address).
     pub option66: Option<Box<str>>,
+    /// The DNS servers (option 6), the first few.
+    pub dns_servers: Vec<Ipv4Addr>,
+    /// The default routers (option 3), the first few.
+    pub routers: Vec<Ipv4Addr>,
 }
 
 /// One thing that happened to a device.
@@ -378,6 +382,28 @@ pub enum EventKind {
         /// The DNS server.
         server: IpAddr,
     },
+    /// The phone's SYN to a Trust Verification Service (TCP 2445): it asks a call
+    /// manager's TVS to vouch for a certificate its ITL does not hold.
+    TvsSyn {
+        /// The TVS server.
+        server: IpAddr,
+    },
+    /// The TVS server's SYN-ACK.
+    TvsSynAck {
+        /// The TVS server.
+        server: IpAddr,
+    },
+    /// A reset from the TVS port: the service refuses the phone.
+    TvsRst {
+        /// The TVS server.
+        server: IpAddr,
+    },
+    /// What the phone's device configuration says, read from the bytes it downloaded
+    /// (boxed: an event is as small as its largest kind).
+    ConfigRead {
+        /// The configuration, as read.
+        config: Box<ConfigSummary>,
+    },
     /// A message of this device the capture's snap length cut short, unreadable: what
     /// it said is not known (not that it was wrong).
     Cut {
@@ -692,6 +718,10 @@ event_types! {
     IcmpUnreachable => "icmp_unreachable", Registration, "ICMP / ICMPv6 unreachables answering the phone's TFTP, config or call-manager packets";
     DnsQuery => "dns_query", Config, "DNS lookups by the phone";
     DnsAnswer => "dns_answer", Config, "DNS answers to the phone";
+    TvsSyn => "tvs_syn", Config, "TCP SYNs to a TVS server (2445, Trust Verification Service)";
+    TvsSynAck => "tvs_syn_ack", Config, "SYN-ACKs from a TVS server";
+    TvsRst => "tvs_rst", Config, "TCP resets from a TVS server: the service refused the phone";
+    ConfigRead => "config_read", Config, "device configurations read: call managers, SRST, security mode (encrypted ones say so)";
     Cut => "cut", Discovery, "messages the capture's snap length cut short, unreadable";
     Malformed => "malformed", Discovery, "messages that could not be read";
     KeepaliveMissed => "keepalive_missed", Registration, "a registered phone's SCCP keepalives left unanswered (the next one sent, or the connection ended, without a KeepAliveAck)";
@@ -793,6 +823,10 @@ impl EventKind {
             EventKind::IcmpUnreachable { .. } => EventType::IcmpUnreachable,
             EventKind::DnsQuery { .. } => EventType::DnsQuery,
             EventKind::DnsAnswer { .. } => EventType::DnsAnswer,
+            EventKind::ConfigRead { .. } => EventType::ConfigRead,
+            EventKind::TvsSyn { .. } => EventType::TvsSyn,
+            EventKind::TvsSynAck { .. } => EventType::TvsSynAck,
+            EventKind::TvsRst { .. } => EventType::TvsRst,
             EventKind::Cut { .. } => EventType::Cut,
             EventKind::Malformed { .. } => EventType::Malformed,
             EventKind::KeepaliveMissed { .. } => EventType::KeepaliveMissed,
@@ -825,7 +859,9 @@ impl EventKind {
                 | parsers::Proto::Arp => Stage::Discovery,
                 parsers::Proto::Dns | parsers::Proto::Icmp => Stage::Registration,
                 parsers::Proto::Dhcp => Stage::Dhcp,
-                parsers::Proto::Tftp | parsers::Proto::Http => Stage::Config,
+                parsers::Proto::Tftp | parsers::Proto::Http | parsers::Proto::CnfXml => {
+                    Stage::Config
+                }
                 parsers::Proto::Sccp | parsers::Proto::Sip => Stage::Registration,
                 parsers::Proto::Tls => Stage::Registration,
             },
@@ -991,6 +1027,13 @@ impl EventKind {
             }
             EventKind::DnsQuery { server, .. } => x(PeerRole::DnsServer, FromPhone, Some(*server)),
             EventKind::DnsAnswer { server, .. } => x(PeerRole::DnsServer, ToPhone, Some(*server)),
+            // Read from the file the server sent: drawn on its lane.
+            EventKind::ConfigRead { .. } => x(PeerRole::FileServer, ToPhone, None),
+            // The TVS runs on the call managers.
+            EventKind::TvsSyn { server } => x(PeerRole::CallManager, FromPhone, Some(*server)),
+            EventKind::TvsSynAck { server } | EventKind::TvsRst { server } => {
+                x(PeerRole::CallManager, ToPhone, Some(*server))
+            }
             EventKind::Cut { .. } | EventKind::Malformed { .. } => None,
             // The phone's keepalive, unanswered; a loss is the phone's with its call manager.
             EventKind::KeepaliveMissed { cm, .. } | EventKind::RegistrationLost { cm, .. } => {
@@ -1048,10 +1091,14 @@ impl Event {
                 option150_ascii, ..
             } => option150_ascii.as_ref().map_or(0, |t| t.len()),
             EventKind::Malformed { .. } => std::mem::size_of::<DissectError>(),
+            EventKind::ConfigRead { config } => config.heap_bytes(),
             EventKind::DhcpAck { tftp, .. } => {
                 let text = |s: &Option<Box<str>>| s.as_ref().map_or(0, |s| s.len());
                 std::mem::size_of::<TftpOffer>()
-                    + tftp.servers.capacity() * std::mem::size_of::<Ipv4Addr>()
+                    + (tftp.servers.capacity()
+                        + tftp.dns_servers.capacity()
+                        + tftp.routers.capacity())
+                        * std::mem::size_of::<Ipv4Addr>()
                     + text(&tftp.option150_ascii)
                     + text(&tftp.option66)
             }
@@ -1360,7 +1407,11 @@ impl EventKind {
             | EventKind::ConfigRst { .. }
             | EventKind::IcmpUnreachable { .. }
             | EventKind::DnsQuery { .. }
-            | EventKind::DnsAnswer { .. } => {
+            | EventKind::DnsAnswer { .. }
+            | EventKind::ConfigRead { .. }
+            | EventKind::TvsSyn { .. }
+            | EventKind::TvsSynAck { .. }
+            | EventKind::TvsRst { .. } => {
                 let _ = self.write_address_text(out);
             }
             EventKind::Cut { proto } => {
@@ -1458,6 +1509,12 @@ impl EventKind {
                     5 => write!(out, "refused"),
                     r => write!(out, "error {r}"),
                 }
+            }
+            EventKind::ConfigRead { config } => config.write_text(out),
+            EventKind::TvsSyn { server } => write!(out, "TCP SYN to the TVS {server}:2445"),
+            EventKind::TvsSynAck { server } => write!(out, "SYN-ACK from the TVS {server}:2445"),
+            EventKind::TvsRst { server } => {
+                write!(out, "TCP RST from the TVS {server}:2445: refused")
             }
             _ => Ok(()),
         }
@@ -1600,6 +1657,147 @@ impl Timeline {
         if !self.events.is_sorted_by_key(order) {
             self.events.sort_by_key(order);
         }
+    }
+}
+
+/// How a device configuration came: the XML, signed (readable behind the signature) or
+/// encrypted (unreadable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ConfigEnvelope {
+    /// `.cnf.xml`.
+    #[default]
+    Plain,
+    /// `.cnf.xml.sgn`.
+    Signed,
+    /// `.cnf.xml.enc.sgn`.
+    Encrypted,
+}
+
+impl ConfigEnvelope {
+    /// The snake_case name used in the JSON report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConfigEnvelope::Plain => "plain",
+            ConfigEnvelope::Signed => "signed",
+            ConfigEnvelope::Encrypted => "encrypted",
+        }
+    }
+}
+
+/// A call manager of the configuration's group, in priority order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ConfiguredCm {
+    /// What the phone connects to: its `processNodeName` (an address or a host name).
+    pub host: Box<str>,
+    /// SCCP (`ethernetPhonePort`, 2000).
+    pub sccp_port: Option<u16>,
+    /// SIP (`sipPort`, 5060).
+    pub sip_port: Option<u16>,
+    /// SIP over TLS (`securedSipPort`, 5061).
+    pub secured_sip_port: Option<u16>,
+}
+
+/// What a phone's device configuration says (`parsers::cnfxml`, made owned and escaped).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ConfigSummary {
+    /// The file it came in.
+    pub file: Box<str>,
+    /// Plain, signed or encrypted (nothing else is known of an encrypted one).
+    pub envelope: ConfigEnvelope,
+    /// The call-manager group, in priority order.
+    pub call_managers: Vec<ConfiguredCm>,
+    /// `deviceSecurityMode`: 1 non-secure, 2 authenticated, 3 encrypted.
+    pub security_mode: Option<u8>,
+    /// The SRST routers of `srstInfo` (none when absent or disabled).
+    pub srst: Vec<Box<str>>,
+    /// `srstInfo`'s `srstOption`.
+    pub srst_option: Option<Box<str>>,
+    /// The TVS servers, with their ports (2445).
+    pub tvs: Vec<(Box<str>, u16)>,
+    /// `capfAuthMode`.
+    pub capf_auth_mode: Option<u8>,
+    /// The CAPF servers, with their ports (3804).
+    pub capf: Vec<(Box<str>, u16)>,
+    /// `loadInformation`.
+    pub load: Option<Box<str>>,
+    /// `transportLayerProtocol`.
+    pub transport: Option<u8>,
+    /// `loadServer`.
+    pub load_server: Option<Box<str>>,
+    /// The whole document was read (not cut by the capture or by the bound kept).
+    pub complete: bool,
+}
+
+impl ConfigSummary {
+    /// The security mode in words.
+    pub fn security_name(&self) -> Option<&'static str> {
+        self.security_mode.map(|m| match m {
+            1 => "non-secure",
+            2 => "authenticated",
+            3 => "encrypted",
+            _ => "unknown",
+        })
+    }
+
+    /// Whether the configuration demands a secure registration (mode 2 or 3).
+    pub fn secure(&self) -> bool {
+        self.security_mode.is_some_and(|m| m >= 2)
+    }
+
+    /// Heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        let t = |s: &Option<Box<str>>| s.as_ref().map_or(0, |s| s.len());
+        std::mem::size_of::<Self>()
+            + self.file.len()
+            + self
+                .call_managers
+                .iter()
+                .map(|c| std::mem::size_of::<ConfiguredCm>() + c.host.len())
+                .sum::<usize>()
+            + self.srst.iter().map(|s| 16 + s.len()).sum::<usize>()
+            + self
+                .tvs
+                .iter()
+                .chain(&self.capf)
+                .map(|s| 24 + s.0.len())
+                .sum::<usize>()
+            + t(&self.srst_option)
+            + t(&self.load)
+            + t(&self.load_server)
+    }
+
+    /// The timeline's words: "config read: 3 call managers a, b, c, security mode
+    /// authenticated, SRST 10.1.1.1".
+    fn write_text(&self, out: &mut Vec<u8>) -> std::io::Result<()> {
+        if self.envelope == ConfigEnvelope::Encrypted {
+            return write!(
+                out,
+                "config {} is encrypted: what it says cannot be read",
+                self.file
+            );
+        }
+        write!(out, "config read from {}: ", self.file)?;
+        match self.call_managers.len() {
+            0 => write!(out, "no call manager")?,
+            1 => write!(out, "1 call manager ")?,
+            n => write!(out, "{n} call managers ")?,
+        }
+        for (i, c) in self.call_managers.iter().enumerate() {
+            write!(out, "{}{}", if i > 0 { ", " } else { "" }, c.host)?;
+        }
+        if let Some(m) = self.security_name() {
+            write!(out, ", security mode {m}")?;
+        }
+        if !self.srst.is_empty() {
+            write!(out, ", SRST {}", self.srst.join(", "))?;
+        }
+        for (host, port) in &self.tvs {
+            write!(out, ", TVS {host}:{port}")?;
+        }
+        if !self.complete {
+            write!(out, " (read in part: the file was cut)")?;
+        }
+        Ok(())
     }
 }
 
@@ -1797,7 +1995,11 @@ mod tests {
                 | EventKind::ConfigRst { .. }
                 | EventKind::IcmpUnreachable { .. }
                 | EventKind::DnsQuery { .. }
-                | EventKind::DnsAnswer { .. }) => {
+                | EventKind::DnsAnswer { .. }
+                | EventKind::ConfigRead { .. }
+                | EventKind::TvsSyn { .. }
+                | EventKind::TvsSynAck { .. }
+                | EventKind::TvsRst { .. }) => {
                     let mut b = Vec::new();
                     k.write_address_text(&mut b).unwrap();
                     f.write_str(&String::from_utf8(b).unwrap())
@@ -1984,6 +2186,7 @@ mod tests {
                         option150_ascii: (i % 3 == 1).then(|| text.clone()),
                         option66: [None, Some("10.1.1.5".into()), Some(text.clone())][i % 3]
                             .clone(),
+                        ..TftpOffer::default()
                     }),
                 },
                 EventKind::DhcpNak {
@@ -2077,6 +2280,28 @@ mod tests {
                     rcode: n as u8,
                     addrs: ips.iter().take(i % 3).copied().collect(),
                     server: ip,
+                },
+                EventKind::TvsSyn { server: ip },
+                EventKind::TvsSynAck { server: ip },
+                EventKind::TvsRst { server: ip },
+                EventKind::ConfigRead {
+                    config: Box::new(ConfigSummary {
+                        file: text.clone(),
+                        envelope: [ConfigEnvelope::Plain, ConfigEnvelope::Signed][i % 2],
+                        call_managers: vec![ConfiguredCm {
+                            host: text.clone(),
+                            sccp_port: Some(2000),
+                            sip_port: Some(5060),
+                            secured_sip_port: None,
+                        }],
+                        security_mode: Some(n as u8 % 4),
+                        srst: ips
+                            .iter()
+                            .take(i % 3)
+                            .map(|a| a.to_string().into())
+                            .collect(),
+                        ..ConfigSummary::default()
+                    }),
                 },
                 EventKind::Cut {
                     proto: parsers::Proto::Dhcp,

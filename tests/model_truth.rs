@@ -5,14 +5,14 @@
 
 use std::collections::BTreeMap;
 
-use bootscope::model::scenario::{CmFault, Discovery, Fault, Protocol, SipTransport};
+use bootscope::model::scenario::{CmFault, Discovery, DnsAnswer, Fault, Protocol, SipTransport};
 use bootscope::model::{fleet, Scenario};
 use bootscope::report::PhoneReport;
 use proptest::prelude::*;
 
 use crate::common::{analyze, outcome, scratch};
 
-const FAULTS: [Fault; 11] = [
+const FAULTS: [Fault; 13] = [
     Fault::NoVoiceVlan,
     Fault::DhcpSilent,
     Fault::DhcpNak,
@@ -24,10 +24,13 @@ const FAULTS: [Fault; 11] = [
     Fault::TftpPortUnreachable,
     Fault::HttpRefused,
     Fault::ImageMissing,
+    Fault::CmNameUnresolved,
+    Fault::SecureModeClear,
 ];
 
 /// A site of `n` phones from `seed`, shaped by `site` (discovery, the first call
-/// manager's fault, XMLDefault, HTTP config, SIP digest, call managers named in DNS),
+/// manager's fault, XMLDefault, HTTP config, SIP digest, call managers named in DNS and
+/// how DNS answers, an SRST router, a secure device security mode),
 /// each phone then given `picks`' faults and shape.
 fn scenario(
     seed: u64,
@@ -55,7 +58,21 @@ fn scenario(
         sc.site.dns = Some(bootscope::model::scenario::SiteDns {
             server: std::net::Ipv4Addr::new(10, 1, 1, 53),
             domain: "voice.example.com".into(),
+            answer: [
+                DnsAnswer::Address,
+                DnsAnswer::Address,
+                DnsAnswer::Nxdomain,
+                DnsAnswer::Servfail,
+                DnsAnswer::Silent,
+            ][usize::from(site >> 8 & 7) % 5],
         });
+    }
+    // The configuration's SRST router (the phones' gateway) and its security mode.
+    if site >> 11 & 1 == 1 {
+        sc.site.srst = Some(sc.site.voice_gateway);
+    }
+    if site >> 12 & 1 == 1 {
+        sc.site.device_security_mode = Some(2);
     }
     // A capture runs until it is stopped, with other traffic around the boots: the
     // model's truth is judged at the capture's end, which the analyzer sees only as

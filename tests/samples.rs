@@ -763,3 +763,110 @@ fn secure_registrations_are_judged_inside_a_null_suite_and_inferred_when_encrypt
         .message
         .contains("403 Forbidden (Warning: 399 cucm-sub1 \"Device security mismatch\")"));
 }
+
+/// What the configuration says, read from the samples that depend on it. The values
+/// are the scenarios' (the call managers, the SRST router, the DNS answer), which tshark
+/// reads the same (`dns.flags.rcode == 3` for each lookup of cm-name-unresolved; the
+/// RegisterAck and 200 OK of srst-fallback from 10.100.0.1; the repeated `tftp.opcode ==
+/// 1` of trust-list-mismatch).
+#[test]
+fn the_configuration_s_samples_are_read_for_what_it_says() {
+    use crate::common::{analyze, sample_path};
+    let phone = |r: &bootscope::report::Report, i: usize| r.phones[i].clone();
+
+    let r = analyze(&sample_path("cm-name-unresolved"));
+    let p = phone(&r, 0);
+    let c = p.config.as_ref().expect("the configuration is read");
+    let hosts: Vec<&str> = c.call_managers.iter().map(|m| m.host.as_str()).collect();
+    assert_eq!(
+        hosts,
+        ["cucm-sub1.voice.example.com", "cucm-sub2.voice.example.com"]
+    );
+    assert_eq!(c.call_managers[0].sccp_port, Some(2000));
+    let f = p
+        .findings
+        .iter()
+        .find(|f| f.code == "cm-name-unresolved")
+        .unwrap();
+    assert!(
+        f.message.contains("NXDOMAIN") && f.message.contains("10.1.1.53"),
+        "{}",
+        f.message
+    );
+    assert!(f.checks[0].starts_with("`nslookup cucm-sub1.voice.example.com 10.1.1.53`"));
+    assert!(r.srst.is_empty());
+
+    let r = analyze(&sample_path("srst-fallback"));
+    for p in &r.phones {
+        assert_eq!(p.config.as_ref().unwrap().srst, ["10.100.0.1"]);
+        assert_eq!(p.callmanager.as_deref(), Some("10.100.0.1"));
+        let codes: Vec<&str> = p.findings.iter().map(|f| f.code.as_str()).collect();
+        assert_eq!(
+            codes,
+            ["srst-fallback"],
+            "{}",
+            p.device_name.as_deref().unwrap()
+        );
+        assert!(!p.findings[0].evidence.is_empty());
+    }
+    assert_eq!(r.srst.phones, 2);
+    assert_eq!(r.srst.routers.get("10.100.0.1"), Some(&2));
+    let table = bootscope::report::table::render(&r, None);
+    assert!(table.contains("on SRST: 2 phone(s)"), "{table}");
+
+    let r = analyze(&sample_path("trust-list-mismatch"));
+    let p = phone(&r, 0);
+    assert_eq!(p.config.as_ref().unwrap().envelope, "signed");
+    let f = p
+        .findings
+        .iter()
+        .find(|f| f.code == "trust-list-mismatch")
+        .unwrap();
+    assert!(
+        f.message.contains("likely no longer matches"),
+        "{}",
+        f.message
+    ); // The TVS's reset is on the timeline (frames 61 and 62 as tshark numbers them,
+       // `tcp.port == 2445`).
+    let tvs: Vec<u64> = p
+        .timeline
+        .iter()
+        .filter(|e| e.event.contains(":2445"))
+        .map(|e| e.frame)
+        .collect();
+    assert_eq!(tvs, [61, 62]);
+}
+
+/// bootscope's reading of a configuration against tshark's: the XML dissector on the
+/// HTTP 6970 response of healthy-http-6970-sip-digest (`tests/fixtures/tshark/gen.sh`
+/// writes each element with text, in document order).
+#[test]
+fn the_configuration_reads_as_tshark_reads_it() {
+    use crate::common::{analyze, sample_path};
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/tshark/samples__healthy-http-6970-sip-digest.cnfxml.txt");
+    let text = std::fs::read_to_string(fixture).unwrap();
+    let rows: Vec<(&str, &str)> = text.lines().map(|l| l.split_once('\t').unwrap()).collect();
+    let all = |tag: &str| -> Vec<&str> {
+        rows.iter()
+            .filter(|(t, _)| *t == tag)
+            .map(|(_, v)| *v)
+            .collect()
+    };
+    let r = analyze(&sample_path("healthy-http-6970-sip-digest"));
+    let c = r.phones[0]
+        .config
+        .as_ref()
+        .expect("read from the HTTP body");
+    let hosts: Vec<&str> = c.call_managers.iter().map(|m| m.host.as_str()).collect();
+    assert_eq!(hosts, all("processNodeName"));
+    let port = |p: Option<u16>| p.map(|p| p.to_string()).unwrap_or_default();
+    let ports = |f: fn(&bootscope::report::ConfigCmView) -> Option<u16>| -> Vec<String> {
+        c.call_managers.iter().map(|m| port(f(m))).collect()
+    };
+    assert_eq!(ports(|m| m.sccp_port), all("ethernetPhonePort"));
+    assert_eq!(ports(|m| m.sip_port), all("sipPort"));
+    assert_eq!(ports(|m| m.secured_sip_port), all("securedSipPort"));
+    assert_eq!(c.load.as_deref(), all("loadInformation").first().copied());
+    assert!(c.complete);
+}

@@ -161,6 +161,7 @@ fn observe(path: &Path, limits: StreamLimits) -> (Vec<(u64, Obs)>, StreamStats) 
                     Observed::Tcp(c) => Obs::Tcp(c),
                     Observed::Encrypted { flow, len } => Obs::Encrypted(flow, len),
                     Observed::StreamGap { flow, missing, .. } => Obs::Gap(flow, missing),
+                    Observed::HttpBody { .. } => return,
                 };
                 got.push((frame.number, o));
             })

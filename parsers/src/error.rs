@@ -43,6 +43,8 @@ pub enum Proto {
     Icmp,
     /// TLS (the record layer and the handshake in clear).
     Tls,
+    /// A phone's device configuration file (`SEP<MAC>.cnf.xml`).
+    CnfXml,
 }
 
 impl Proto {
@@ -66,6 +68,7 @@ impl Proto {
             Proto::Dns => "dns",
             Proto::Icmp => "icmp",
             Proto::Tls => "tls",
+            Proto::CnfXml => "cnfxml",
         }
     }
 }

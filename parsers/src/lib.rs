@@ -24,6 +24,8 @@
 //! datagrams, with the quoted flow they name.
 //! TLS on the call manager's secure ports: the record layer and what of the
 //! handshake is in clear (hellos, certificates, alerts).
+//! And the device configuration a phone downloads (`cnfxml`), read for its call
+//! managers, SRST and security.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(
@@ -44,6 +46,7 @@ mod emit;
 pub mod arp;
 pub mod capwap;
 pub mod cdp;
+pub mod cnfxml;
 pub mod dhcp;
 pub mod dns;
 pub mod eapol;

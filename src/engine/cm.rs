@@ -29,7 +29,7 @@ const CONFIG_PORTS: [u16; 2] = [dispatch::HTTP_TFTP, dispatch::HTTPS_TFTP];
 /// 6970 / 6971 (then a phone's: the server unanswered or refusing is the config
 /// stage's failure, whatever the transport).
 pub fn tcp_control(sh: &mut Shared<'_>, ctx: Ctx, flow: FlowKey, kind: TcpControlKind) {
-    if config_control(sh, ctx, flow, kind) {
+    if config_control(sh, ctx, flow, kind) || tvs_control(sh, ctx, flow, kind) {
         return;
     }
     handshake(sh, ctx, flow, kind);
@@ -114,6 +114,37 @@ fn config_control(sh: &mut Shared<'_>, ctx: Ctx, flow: FlowKey, kind: TcpControl
             TcpControlKind::Syn => EventKind::ConfigSyn { server, port },
             TcpControlKind::SynAck => EventKind::ConfigSynAck { server, port },
             _ => EventKind::ConfigRst { server, port },
+        };
+        sh.emit(&key, ctx, ev, false);
+    }
+    true
+}
+
+/// A phone's SYN to a TVS (TCP 2445), or the server's SYN-ACK or reset. True when the
+/// segment was of the TVS port (handled or not).
+fn tvs_control(sh: &mut Shared<'_>, ctx: Ctx, flow: FlowKey, kind: TcpControlKind) -> bool {
+    let tvs = dispatch::TVS;
+    let (phone, server, l2) = match kind {
+        TcpControlKind::Syn if flow.dst_port == tvs => {
+            ((flow.src, flow.src_port), flow.dst, ctx.src_mac)
+        }
+        TcpControlKind::SynAck | TcpControlKind::Rst if flow.src_port == tvs => {
+            ((flow.dst, flow.dst_port), flow.src, ctx.dst_mac)
+        }
+        _ => return flow.src_port == tvs || flow.dst_port == tvs,
+    };
+    let Some(key) = sh.owner_of(phone, l2) else {
+        return true;
+    };
+    if sh
+        .devices
+        .get(&key)
+        .is_some_and(|d| d.kind == super::device::DeviceKind::Phone)
+    {
+        let ev = match kind {
+            TcpControlKind::Syn => EventKind::TvsSyn { server },
+            TcpControlKind::SynAck => EventKind::TvsSynAck { server },
+            _ => EventKind::TvsRst { server },
         };
         sh.emit(&key, ctx, ev, false);
     }

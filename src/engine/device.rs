@@ -399,6 +399,18 @@ pub struct Boot {
     pub steady: Option<Box<Steady>>,
     /// The last failed TLS handshake with a call manager: its address, port and how.
     pub tls_failure: Option<(IpAddr, u16, crate::timeline::TlsFailure)>,
+    /// What the last configuration read in this boot says (`engine/config.rs`).
+    pub config: Option<Box<crate::timeline::ConfigSummary>>,
+    /// The names the phone looked up in DNS and what came back (at most
+    /// [`MAX_LOOKUPS`]).
+    pub lookups: Vec<DnsLookup>,
+    /// Trust files (CTL, ITL) and signed configurations asked for again after they
+    /// were received whole: the phone did not accept what it got.
+    pub trust_refetches: u32,
+    /// SYNs to a TVS (2445) not answered, resets from it, and whether one accepted.
+    pub tvs: (u32, u32, bool),
+    /// The TVS server tried last.
+    pub tvs_server: Option<IpAddr>,
 }
 
 /// A registration as the phone keeps it after it was accepted: its connection, its
@@ -480,6 +492,98 @@ impl Steady {
     /// refresh unanswered past Timer F.
     pub fn lost_at(&self, end_ns: i64) -> bool {
         self.lost.is_some() || self.refresh_due.is_some_and(|due| due <= end_ns)
+    }
+}
+
+/// Names kept per boot of the phone's DNS lookups (a configuration names at most three
+/// call managers, option 66 one TFTP server).
+pub const MAX_LOOKUPS: usize = 8;
+
+/// One name a phone looked up, and the answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsLookup {
+    /// The name asked for (escaped).
+    pub name: Box<str>,
+    /// The server asked last.
+    pub server: IpAddr,
+    /// Queries sent for it (retries, A and AAAA).
+    pub queries: u32,
+    /// Answers received.
+    pub answers: u32,
+    /// The response code of the last answer.
+    pub rcode: Option<u8>,
+    /// Addresses answered (the first few).
+    pub addrs: Vec<IpAddr>,
+    /// Frame of the first query.
+    pub first_frame: u64,
+}
+
+impl DnsLookup {
+    /// Whether the name gave an address.
+    pub fn resolved(&self) -> bool {
+        !self.addrs.is_empty()
+    }
+
+    /// Whether the lookup is of `host` (case and a final dot aside).
+    pub fn is_of(&self, host: &str) -> bool {
+        self.name
+            .trim_end_matches('.')
+            .eq_ignore_ascii_case(host.trim_end_matches('.'))
+    }
+
+    /// What came back, in words: "no such name (NXDOMAIN) from 10.1.1.53".
+    pub fn outcome(&self) -> String {
+        let what = match self.rcode {
+            None => format!(
+                "no answer to {} quer{}",
+                self.queries,
+                if self.queries == 1 { "y" } else { "ies" }
+            ),
+            Some(0) if self.addrs.is_empty() => "an answer without an address".to_owned(),
+            Some(0) => "an address".to_owned(),
+            Some(2) => "server failure (SERVFAIL)".to_owned(),
+            Some(3) => "no such name (NXDOMAIN)".to_owned(),
+            Some(5) => "refused (REFUSED)".to_owned(),
+            Some(r) => format!("error {r}"),
+        };
+        format!("{what} from {}", crate::timeline::ip_string(self.server))
+    }
+}
+
+impl Boot {
+    /// Note a DNS query of the phone.
+    pub fn dns_query(&mut self, name: &str, server: IpAddr, frame: u64) {
+        if let Some(l) = self.lookups.iter_mut().find(|l| l.is_of(name)) {
+            l.queries = l.queries.saturating_add(1);
+            l.server = server;
+        } else if self.lookups.len() < MAX_LOOKUPS && !self.frozen {
+            self.lookups.push(DnsLookup {
+                name: name.into(),
+                server,
+                queries: 1,
+                answers: 0,
+                rcode: None,
+                addrs: Vec::new(),
+                first_frame: frame,
+            });
+        }
+    }
+
+    /// Note a DNS answer to the phone.
+    pub fn dns_answer(&mut self, name: &str, rcode: u8, addrs: &[IpAddr]) {
+        if let Some(l) = self.lookups.iter_mut().find(|l| l.is_of(name)) {
+            l.answers = l.answers.saturating_add(1);
+            // An A answer with the address and an AAAA answer without one: the
+            // address stands.
+            if l.addrs.is_empty() || !addrs.is_empty() {
+                l.rcode = Some(rcode);
+            }
+            for a in addrs.iter().take(4) {
+                if l.addrs.len() < 4 && !l.addrs.contains(a) {
+                    l.addrs.push(*a);
+                }
+            }
+        }
     }
 }
 
@@ -678,6 +782,11 @@ impl Boot {
             port: PortState::default(),
             steady: None,
             tls_failure: None,
+            config: None,
+            lookups: Vec::new(),
+            trust_refetches: 0,
+            tvs: (0, 0, false),
+            tvs_server: None,
         }
     }
 
@@ -701,6 +810,13 @@ impl Boot {
             + self.reject.as_ref().map_or(0, |r| r.1.len())
             + self.port.heap_bytes()
             + self.steady.as_ref().map_or(0, |s| s.heap_bytes())
+            + self.config.as_ref().map_or(0, |c| c.heap_bytes())
+            + self.lookups.capacity() * size_of::<DnsLookup>()
+            + self
+                .lookups
+                .iter()
+                .map(|l| l.name.len() + l.addrs.capacity() * size_of::<IpAddr>())
+                .sum::<usize>()
     }
 
     /// Whether the boot registered and, at `end_ns`, has its registration still (not
@@ -841,6 +957,12 @@ impl Boot {
         {
             f.requests += 1;
             f.unanswered += 1;
+            let trust = matches!(class, FileClass::Ctl | FileClass::Itl)
+                || name.to_ascii_lowercase().ends_with(".sgn")
+                    && matches!(class, FileClass::DeviceConfig | FileClass::DefaultConfig);
+            if trust && f.outcome == Some(FileOutcome::Received) {
+                self.trust_refetches = self.trust_refetches.saturating_add(1);
+            }
             if f.outcome == Some(FileOutcome::Received) || f.outcome == Some(FileOutcome::NotFound)
             {
                 // Asked again after an answer (a retry of the whole sequence): start over.

@@ -214,6 +214,12 @@ fn tftp_offer(m: &dhcp::DhcpMessage<'_>) -> TftpOffer {
         }
         offer.option66 = Some(name.into());
     }
+    if let Some(list) = m.dns_servers() {
+        offer.dns_servers = list.iter().take(4).collect();
+    }
+    if let Some(list) = m.routers() {
+        offer.routers = list.iter().take(4).collect();
+    }
     offer
 }
 

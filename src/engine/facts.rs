@@ -9,9 +9,11 @@ use std::net::IpAddr;
 
 use rules::{EventDef, FactDef, FactId, FactType, Facts, Sequence, Step, Value, Vocabulary};
 
-use super::device::{Boot, CmState, Device, DeviceKind, FileOutcome, FileState};
+use super::device::{Boot, CmState, Device, DeviceKind, DnsLookup, FileOutcome, FileState};
 use crate::link::MacAddr;
-use crate::timeline::{ip_string, EventKind, EventType, FileClass, LossCause, TftpOffer};
+use crate::timeline::{
+    ip_string, ConfigEnvelope, ConfigSummary, EventKind, EventType, FileClass, LossCause, TftpOffer,
+};
 
 /// A derived fact: its name, type and one line of documentation, and how it is computed
 /// from the [`Basis`] of a boot. The one table of them: the vocabulary, the rules
@@ -716,6 +718,134 @@ pub const DERIVED: &[Derived] = &[
         ty: FactType::Str,
         doc: "that file",
         value: |x| s(x.firmware_missing.map(|f| &*f.name)),
+    },    Derived {
+        name: "config_readable",
+        ty: FactType::Bool,
+        doc: "the phone's configuration was read from the capture (not an encrypted one): the facts below say what it holds",
+        value: |x| b(x.boot.config.as_ref().is_some_and(|c| c.envelope != ConfigEnvelope::Encrypted)),
+    },
+    Derived {
+        name: "config_cms",
+        ty: FactType::Str,
+        doc: "the call managers its configuration lists, in priority order, comma separated (a configuration received but unreadable, encrypted or cut by the snap length, after which the phone tried no call manager: the names it looked up)",
+        value: |x| s(Some(cm_hosts(x.boot).join(", "))),
+    },
+    Derived {
+        name: "cm_names_unresolved",
+        ty: FactType::Int,
+        doc: "call managers the configuration names by host name that never resolved: the phone's lookups got NXDOMAIN, SERVFAIL, no address or no answer (or, with no DNS server from DHCP, it made none)",
+        value: |x| i(cm_names_unresolved(x.boot, x.ack).len() as i64),
+    },
+    Derived {
+        name: "cm_name_unresolved",
+        ty: FactType::Str,
+        doc: "the first of them",
+        value: |x| s(cm_names_unresolved(x.boot, x.ack).first().map(|(h, _)| *h)),
+    },
+    Derived {
+        name: "cm_name_outcome",
+        ty: FactType::Str,
+        doc: "what DNS said of it (\"no such name (NXDOMAIN) from 10.1.1.53\", \"no answer to 3 queries from …\", \"no lookup: DHCP gave no DNS server\")",
+        value: |x| s(cm_names_unresolved(x.boot, x.ack).first().map(|(_, l)| match l {
+            Some(l) => l.outcome(),
+            None => "no lookup: DHCP gave no DNS server (option 6)".to_owned(),
+        })),
+    },
+    Derived {
+        name: "cm_name_dns_server",
+        ty: FactType::Str,
+        doc: "the DNS server the phone asked for it (else the first option 6 server; empty: none)",
+        value: |x| {
+            let asked = cm_names_unresolved(x.boot, x.ack).first().and_then(|(_, l)| l.map(|l| l.server));
+            addr(asked.or(x.ack.and_then(|a| a.dns_servers.first().map(|d| IpAddr::V4(*d)))))
+        },
+    },
+    Derived {
+        name: "dhcp_gave_dns",
+        ty: FactType::Bool,
+        doc: "the DHCP ACK named a DNS server (option 6)",
+        value: |x| b(x.ack.is_some_and(|a| !a.dns_servers.is_empty())),
+    },
+    Derived {
+        name: "cm_group_connected",
+        ty: FactType::Bool,
+        doc: "a call manager of the configuration's group (its address, or an address its name resolved to) accepted a connection or a registration",
+        value: |x| b(group_connected(x.boot)),
+    },
+    Derived {
+        name: "srst_registered",
+        ty: FactType::Bool,
+        doc: "registered to a survivable router: the configuration's srstInfo address, or the default gateway (DHCP option 3), and not a call manager of its group",
+        value: |x| b(srst_registration(x.boot, x.ack).is_some()),
+    },
+    Derived {
+        name: "srst_router",
+        ty: FactType::Str,
+        doc: "that router",
+        value: |x| addr(srst_registration(x.boot, x.ack).map(|(ip, _)| ip)),
+    },
+    Derived {
+        name: "srst_named_by",
+        ty: FactType::Str,
+        doc: "where the phone took it from: \"the configuration's srstInfo\" or \"its default gateway (DHCP option 3)\"",
+        value: |x| s(srst_registration(x.boot, x.ack).map(|(_, by)| by)),
+    },
+    Derived {
+        name: "trust_refetches",
+        ty: FactType::Int,
+        doc: "CTL, ITL or signed configurations asked for again after they were received whole, in this boot and the device's earlier ones: the phone did not accept them",
+        value: |x| i(boots_to(x).map(|b| i64::from(b.trust_refetches)).sum()),
+    },
+    Derived {
+        name: "signed_config_failed",
+        ty: FactType::Int,
+        doc: "requests for a signed configuration (.cnf.xml.sgn, .enc.sgn) that were not found, refused or unanswered, in this boot and the earlier ones, while no configuration was received in this boot",
+        value: |x| i(if config_got(x.boot) { 0 } else { boots_to(x).map(signed_config_failures).sum() }),
+    },
+    Derived {
+        name: "signed_config_file",
+        ty: FactType::Str,
+        doc: "the signed configuration asked for last",
+        value: |x| s(x.boot.files.iter().rev().find(|f| is_signed_config(f)).map(|f| &*f.name)),
+    },
+    Derived {
+        name: "security_mode",
+        ty: FactType::Int,
+        doc: "the configuration's deviceSecurityMode (1 non-secure, 2 authenticated, 3 encrypted; 0: none read)",
+        value: |x| i(x.boot.config.as_ref().and_then(|c| c.security_mode).map_or(0, i64::from)),
+    },
+    Derived {
+        name: "security_mode_name",
+        ty: FactType::Str,
+        doc: "that mode in words",
+        value: |x| s(x.boot.config.as_ref().and_then(|c| c.security_name())),
+    },
+    Derived {
+        name: "tvs_failed",
+        ty: FactType::Bool,
+        doc: "the phone's connections to a TVS (TCP 2445) failed: reset, or two SYNs unanswered, and none accepted",
+        value: |x| {
+            let (unanswered, rsts, connected) = x.boot.tvs;
+            b(!connected && (rsts > 0 || unanswered >= 2))
+        },
+    },
+    Derived {
+        name: "tvs_server",
+        ty: FactType::Str,
+        doc: "the TVS server it tried last",
+        value: |x| addr(x.boot.tvs_server),
+    },
+    Derived {
+        name: "tvs_rsts",
+        ty: FactType::Int,
+        doc: "resets from the TVS port",
+        value: |x| i(x.boot.tvs.1.into()),
+    },
+    Derived {
+        name: "tvs_syns_unanswered",
+        ty: FactType::Int,
+        doc: "SYNs to the TVS port not answered",
+        value: |x| i(x.boot.tvs.0.into()),
     },
     Derived {
         name: "registration_lost_at_end",
@@ -838,6 +968,128 @@ fn outages(s: &super::device::Steady, end_ns: i64) -> Option<String> {
             "; lost {n} times, back {back}: {total} s without registration in all, the longest {longest} s"
         )),
     }
+}
+
+/// The call managers the configuration names by host name that never resolved, each with
+/// its lookup (`None`: none made, and the DHCP ACK named no DNS server).
+fn cm_names_unresolved<'a>(
+    boot: &'a Boot,
+    ack: Option<&TftpOffer>,
+) -> Vec<(&'a str, Option<&'a DnsLookup>)> {
+    let no_dns = ack.is_some_and(|a| a.dns_servers.is_empty());
+    cm_hosts(boot)
+        .into_iter()
+        .filter(|h| h.parse::<IpAddr>().is_err())
+        .filter_map(|h| match boot.lookups.iter().find(|l| l.is_of(h)) {
+            Some(l) if !l.resolved() => Some((h, Some(l))),
+            Some(_) => None,
+            None if no_dns => Some((h, None)),
+            None => None,
+        })
+        .collect()
+}
+
+/// The call managers of the configuration read (addresses or host names), in priority
+/// order. A configuration received but not readable (encrypted, or cut by the capture's
+/// snap length) stands for members named by host name when the phone then looked names up
+/// and tried no call manager at all: the names it looked up are theirs (what else would it
+/// look up between its configuration and its registration).
+fn cm_hosts(boot: &Boot) -> Vec<&str> {
+    let looked_up = || -> Vec<&str> {
+        if boot.cms.is_empty() {
+            boot.lookups.iter().map(|l| &*l.name).collect()
+        } else {
+            Vec::new()
+        }
+    };
+    match boot.config.as_deref() {
+        Some(c) if unread(c) => looked_up(),
+        Some(c) => c.call_managers.iter().map(|m| &*m.host).collect(),
+        None if config_got(boot) => looked_up(),
+        None => Vec::new(),
+    }
+}
+
+/// A configuration whose call managers cannot be known: encrypted, or cut before them.
+fn unread(c: &ConfigSummary) -> bool {
+    c.envelope == ConfigEnvelope::Encrypted || (!c.complete && c.call_managers.is_empty())
+}
+
+/// The addresses of the configuration's group: its members given by address, and the
+/// addresses their names resolved to.
+fn group_addresses(boot: &Boot) -> Vec<IpAddr> {
+    cm_hosts(boot)
+        .into_iter()
+        .flat_map(|h| match h.parse::<IpAddr>() {
+            Ok(ip) => vec![ip],
+            Err(_) => boot
+                .lookups
+                .iter()
+                .filter(|l| l.is_of(h))
+                .flat_map(|l| l.addrs.iter().copied())
+                .collect(),
+        })
+        .collect()
+}
+
+/// Whether a member of the group accepted the phone (a handshake or a registration); of
+/// an encrypted configuration's unknown group, any call manager.
+fn group_connected(boot: &Boot) -> bool {
+    if boot.config.as_deref().is_none_or(unread) {
+        return boot.registered || boot.cms.iter().any(|c| c.syn_acks > 0 || c.acks > 0);
+    }
+    let group = group_addresses(boot);
+    boot.cms
+        .iter()
+        .any(|c| group.contains(&c.ip) && (c.syn_acks > 0 || c.acks > 0))
+        || boot.registered_cm.is_some_and(|ip| group.contains(&ip))
+}
+
+/// The survivable router the phone registered to, and where it took it from: an address of
+/// the configuration's `srstInfo`, else its default gateway; never a member of its group.
+fn srst_registration(boot: &Boot, ack: Option<&TftpOffer>) -> Option<(IpAddr, &'static str)> {
+    let cm = boot.registered_cm.filter(|_| boot.registered)?;
+    let c = boot.config.as_deref()?;
+    if group_addresses(boot).contains(&cm) {
+        return None;
+    }
+    if c.srst.iter().any(|a| a.parse::<IpAddr>().ok() == Some(cm)) {
+        return Some((cm, "the configuration's srstInfo"));
+    }
+    let gateway = ack.is_some_and(|a| a.routers.iter().any(|r| IpAddr::V4(*r) == cm));
+    gateway.then_some((cm, "its default gateway (DHCP option 3)"))
+}
+
+/// The device's boots up to this one.
+fn boots_to<'a>(x: &Basis<'a>) -> impl Iterator<Item = &'a Boot> {
+    let start = x.boot.start_ns;
+    x.dev
+        .earlier
+        .iter()
+        .chain(std::iter::once(&x.dev.boot))
+        .filter(move |b| b.start_ns <= start)
+}
+
+fn is_signed_config(f: &FileState) -> bool {
+    matches!(f.class, FileClass::DeviceConfig | FileClass::DefaultConfig)
+        && f.name.to_ascii_lowercase().ends_with(".sgn")
+}
+
+/// Requests of a signed configuration that came to nothing in `boot`.
+fn signed_config_failures(boot: &Boot) -> i64 {
+    boot.files
+        .iter()
+        .filter(|f| is_signed_config(f) && f.outcome != Some(FileOutcome::Received))
+        .map(|f| i64::from(f.requests))
+        .sum()
+}
+
+/// Whether a configuration (own or default) was received in `boot`.
+fn config_got(boot: &Boot) -> bool {
+    boot.files.iter().any(|f| {
+        matches!(f.class, FileClass::DeviceConfig | FileClass::DefaultConfig)
+            && f.outcome == Some(FileOutcome::Received)
+    })
 }
 
 /// The PoE of a boot, by protocol: the first protocol whose offer fell short of what

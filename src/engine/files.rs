@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use parsers::{http, tftp};
 
+use super::config::{self, ConfigBuffers, ConfigForm};
 use super::device::{Clue, DeviceKey, DeviceKind, FileOutcome, NameSource};
 use super::shared::{Ctx, Shared};
 use super::text::{lossy, MAX_TEXT_BYTES};
@@ -45,13 +46,37 @@ struct HttpRequest {
 }
 
 /// The open transfers and requests.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Files {
     transfers: FastMap<(IpAddr, u16), Transfer>,
     http: FastMap<(IpAddr, u16), HttpRequest>,
+    /// The bytes of the configurations being received (TFTP, HTTP), to read them.
+    configs: ConfigBuffers,
+    /// The file names of the configurations whose HTTP body is being received, with the
+    /// time of their last bytes (at most one per buffer of `configs`).
+    http_configs: FastMap<(IpAddr, u16), (Box<str>, i64)>,
+    /// Bytes kept of one configuration.
+    max_config_bytes: usize,
+}
+
+impl Default for Files {
+    fn default() -> Self {
+        Files::new(config::DEFAULT_MAX_CONFIG_BYTES)
+    }
 }
 
 impl Files {
+    /// No transfer yet; `max_config_bytes` of each configuration are kept to read it.
+    pub fn new(max_config_bytes: usize) -> Self {
+        Files {
+            transfers: FastMap::default(),
+            http: FastMap::default(),
+            configs: ConfigBuffers::default(),
+            http_configs: FastMap::default(),
+            max_config_bytes,
+        }
+    }
+
     /// The most heap `n` transfers and `n` requests take, their strings included.
     pub fn max_heap_bytes(n: usize) -> usize {
         use std::mem::size_of;
@@ -60,6 +85,10 @@ impl Files {
             + table(size_of::<((IpAddr, u16), HttpRequest)>())
             // An owner named by a SIP or SCCP name and a file name, each.
             + n * 2 * (2 * MAX_TEXT_BYTES + 64)
+            // The names of the configurations whose HTTP body is being received.
+            + (config::max_buffers(n) * 8 / 7).next_power_of_two()
+                * (size_of::<((IpAddr, u16), (Box<str>, i64))>() + 1)
+            + config::max_buffers(n) * MAX_TEXT_BYTES
     }
 
     /// Open transactions.
@@ -81,6 +110,14 @@ impl Files {
             lost += u64::from(!k);
             k
         });
+        // An HTTP body idle as long as a transaction is forgotten with its buffer; a TFTP
+        // buffer lives as long as its transfer.
+        self.http_configs.retain(|_, (_, last)| keep(*last));
+        let (transfers, http_configs) = (&self.transfers, &self.http_configs);
+        self.configs
+            .retain(|k| transfers.get(k).is_some_and(|t| !t.done) || http_configs.contains_key(k));
+        let configs = &self.configs;
+        self.http_configs.retain(|k, _| configs.owner(*k).is_some());
         let before = self.http.len();
         self.http.retain(|_, t| keep(t.last_ns));
         lost + (before - self.http.len()) as u64
@@ -122,6 +159,9 @@ impl Files {
                         last_ns: ctx.ts_ns,
                     },
                 );
+                if is_config(class) && ConfigForm::of(&file).is_some() {
+                    self.configs.start(client, &owner, sh.max_transactions);
+                }
                 let ev = EventKind::FileRequest {
                     file: file.into(),
                     class,
@@ -150,9 +190,12 @@ impl Files {
                 t.last_ns = ctx.ts_ns;
                 let first = !t.answered;
                 t.answered = true;
+                let client = (f.dst, f.dport);
                 if *block == t.last_block.wrapping_add(1) {
                     t.last_block = *block;
                     t.bytes += data.len() as u64;
+                    self.configs
+                        .append(client, data, self.max_config_bytes, ctx.cut);
                     if data.len() < t.blksize {
                         t.done = true;
                     }
@@ -167,7 +210,11 @@ impl Files {
                         bytes: t.bytes,
                         via: FileTransport::Tftp,
                     };
-                    sh.emit(&t.owner, ctx, ev, false);
+                    let (owner, file, total) = (t.owner.clone(), t.file.clone(), t.bytes);
+                    sh.emit(&owner, ctx, ev, false);
+                    if let Some((body, cut)) = self.configs.take(client) {
+                        read_config(sh, ctx, &owner, &file, &body, total, cut);
+                    }
                 }
             }
             tftp::TftpPacket::Error { code, message } => {
@@ -178,6 +225,7 @@ impl Files {
                         return;
                     }
                     t.done = true;
+                    self.configs.take((f.dst, f.dport));
                     let (file, class) = (t.file.clone(), t.class);
                     let ev = if *code == tftp::TftpErrorCode::FILE_NOT_FOUND {
                         EventKind::FileNotFound {
@@ -245,27 +293,105 @@ impl Files {
             let Some(req) = self.http.remove(&(f.dst, f.dport)) else {
                 return;
             };
+            // The body, when the stream framed it whole, is the configuration's.
+            let body = (200..=299)
+                .contains(&status)
+                .then_some(m.body)
+                .flatten()
+                .filter(|_| is_config(req.class));
             let ev = match status {
                 200..=299 => EventKind::FileReceived {
-                    file: req.file,
+                    file: req.file.clone(),
                     class: req.class,
                     bytes: m.content_length().unwrap_or(0),
                     via: FileTransport::Http,
                 },
                 404 => EventKind::FileNotFound {
-                    file: req.file,
+                    file: req.file.clone(),
                     class: req.class,
                     via: FileTransport::Http,
                 },
                 _ => EventKind::FileError {
-                    file: req.file,
+                    file: req.file.clone(),
                     class: req.class,
                     code: status,
                     text: m.reason().map(lossy).unwrap_or_default().into(),
                 },
             };
             sh.emit(&req.owner, ctx, ev, false);
+            let client = (f.dst, f.dport);
+            if let Some(body) = body {
+                let kept = body.get(..self.max_config_bytes).unwrap_or(body);
+                let total = body.len() as u64;
+                read_config(sh, ctx, &req.owner, &req.file, kept, total, ctx.cut);
+            } else if (200..=299).contains(&status)
+                && is_config(req.class)
+                && ConfigForm::of(&req.file).is_some()
+                && m.content_length().is_some_and(|n| n > 0)
+            {
+                // The body follows in later segments: kept as it comes.
+                if self.configs.start(client, &req.owner, sh.max_transactions) {
+                    let configs = &self.configs;
+                    self.http_configs.retain(|k, _| configs.owner(*k).is_some());
+                    self.http_configs.insert(client, (req.file, ctx.ts_ns));
+                }
+            }
         }
+    }
+
+    /// Bytes of an HTTP body on the configuration port, `left` more to come: a
+    /// configuration's are kept and read once whole.
+    pub fn http_body(&mut self, sh: &mut Shared<'_>, ctx: Ctx, bytes: &[u8], left: u64) {
+        let Some(f) = ctx.flow.filter(|f| f.sport == HTTP_CONFIG) else {
+            return;
+        };
+        let client = (f.dst, f.dport);
+        let Some(receiving) = self.http_configs.get_mut(&client) else {
+            return;
+        };
+        receiving.1 = ctx.ts_ns;
+        self.configs
+            .append(client, bytes, self.max_config_bytes, ctx.cut);
+        if left > 0 {
+            return;
+        }
+        let owner = self.configs.owner(client).cloned();
+        let file = self.http_configs.remove(&client).map(|(f, _)| f);
+        if let (Some(owner), Some(file), Some((body, cut))) =
+            (owner, file, self.configs.take(client))
+        {
+            let total = body.len() as u64;
+            read_config(sh, ctx, &owner, &file, &body, total, cut);
+        }
+    }
+}
+
+/// A configuration class: the phone's own, or the default.
+fn is_config(class: FileClass) -> bool {
+    matches!(class, FileClass::DeviceConfig | FileClass::DefaultConfig)
+}
+
+/// Read a configuration received (`total` bytes, of which `kept` were kept; `cut`: the
+/// capture's snap length cut a block) and put what it says on the phone's timeline; bytes
+/// that hold no configuration say nothing.
+fn read_config(
+    sh: &mut Shared<'_>,
+    ctx: Ctx,
+    owner: &DeviceKey,
+    file: &str,
+    kept: &[u8],
+    total: u64,
+    cut: bool,
+) {
+    let Some(form) = ConfigForm::of(file) else {
+        return;
+    };
+    let cut = cut || (kept.len() as u64) < total;
+    if let Some(summary) = config::read(file, form, kept, cut) {
+        let ev = EventKind::ConfigRead {
+            config: Box::new(summary),
+        };
+        sh.emit(owner, ctx, ev, false);
     }
 }
 
@@ -473,5 +599,54 @@ mod tests {
             [EventType::FileRequest, EventType::FileNotFound]
         );
         assert_eq!(files.len(), 0);
+    }
+
+    #[test]
+    fn a_configuration_s_http_body_is_read_whole_or_as_it_comes() {
+        let cms = [crate::model::scenario::CallManager {
+            name: "cucm1".into(),
+            ip: [10, 1, 1, 10].into(),
+            fault: None,
+        }];
+        let xml = encode::config_xml(&cms, "SCCP70.9-4-2SR3-1S");
+        let read = |sh: &Shared<'_>| -> Vec<String> {
+            sh.devices
+                .get(&DeviceKey::Mac(PHONE))
+                .unwrap()
+                .timeline
+                .events
+                .iter()
+                .filter(|e| e.kind.event_type() == EventType::ConfigRead)
+                .map(|e| e.kind.text())
+                .collect()
+        };
+        let want = "config read from SEP001B54AA0001.cnf.xml: 1 call manager 10.1.1.10";
+        let p = (PHONE, ip(20), 40000);
+        let s = (SERVER, ip(5), HTTP_CONFIG);
+        let get = encode::http_get(FILE, "10.1.1.5").unwrap();
+        let answer = encode::http_response(Some(xml.as_bytes())).unwrap();
+        // The body whole behind its head.
+        let (mut sh, mut files) = (shared(), Files::default());
+        files.http(&mut sh, ctx(1, p, s), &http::parse(&get).unwrap().0);
+        files.http(&mut sh, ctx(2, s, p), &http::parse(&answer).unwrap().0);
+        assert_eq!(read(&sh), [want]);
+        // The head alone, the body in three segments after it.
+        let (mut sh, mut files) = (shared(), Files::default());
+        files.http(&mut sh, ctx(1, p, s), &http::parse(&get).unwrap().0);
+        let (head, _) = http::parse_head(&answer).unwrap();
+        files.http(&mut sh, ctx(2, s, p), &head);
+        let body = xml.as_bytes();
+        let (a, rest) = body.split_at(100);
+        let (b, c) = rest.split_at(200);
+        let mut left = body.len() as u64;
+        for (k, chunk) in [a, b, c].into_iter().enumerate() {
+            left -= chunk.len() as u64;
+            assert!(read(&sh).is_empty(), "read before the body is whole");
+            files.http_body(&mut sh, ctx(3 + k as u64, s, p), chunk, left);
+        }
+        assert_eq!(read(&sh), [want]);
+        // Another client's body bytes are none of its business.
+        files.http_body(&mut sh, ctx(9, s, (PHONE, ip(20), 40001)), body, 0);
+        assert_eq!(read(&sh).len(), 1);
     }
 }

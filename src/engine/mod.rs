@@ -5,7 +5,8 @@
 //! `sip`, `cm` (connections to the call manager and the config server), `dot1x`
 //! (802.1X port authentication), `arp` (a phone's address taken), `dns` (a phone's
 //! lookups), `icmp` (errors answering a phone), `tls` (the secure signalling
-//! ports' handshakes and sessions) — through the state they
+//! ports' handshakes and sessions), `config` (what the phone's configuration
+//! says) — through the state they
 //! share (`shared`: the devices, attribution, counters). `progress` moves a
 //! device's boot along the expected sequence of `rules/`; `budget` keeps the
 //! devices within their memory; [`verdict`] judges each device at the end.
@@ -16,6 +17,7 @@
 mod arp;
 mod budget;
 mod cm;
+mod config;
 pub mod device;
 mod dhcp;
 mod discovery;
@@ -42,6 +44,7 @@ use crate::dispatch::{Message, Observed};
 use crate::link::{Net, Packet, Transport};
 use crate::timeline::EventKind;
 pub use budget::BudgetStats;
+pub use config::DEFAULT_MAX_CONFIG_BYTES;
 pub use device::{Device, DeviceKey, DeviceKind};
 use shared::{Ctx, Flow, Shared};
 pub use text::{MAX_TEXT, MAX_TEXT_BYTES};
@@ -61,6 +64,9 @@ pub struct EngineLimits {
     pub max_transactions: usize,
     /// IP→MAC, endpoint→MAC and source bindings per table (`Attribution`).
     pub max_bindings: usize,
+    /// Bytes kept of one device configuration being received, to read what it says
+    /// (the first of the file; a few of them at once, one per phone).
+    pub max_config_bytes: usize,
 }
 
 /// The default `--max-devices`: the 10 000 phones and 1 000 PCs of a big site twice
@@ -88,6 +94,7 @@ impl EngineLimits {
             + arp::Arp::max_heap_bytes(n)
             + dns::Dns::max_heap_bytes(n)
             + tls::Tls::max_heap_bytes(n)
+            + config::ConfigBuffers::max_heap_bytes(n, self.max_config_bytes)
     }
 }
 
@@ -133,7 +140,7 @@ impl<'r> Analyzer<'r> {
             discovery: discovery::Discovery::default(),
             dot1x: dot1x::Dot1x::default(),
             dhcp: dhcp::Dhcp::new(rules),
-            files: files::Files::default(),
+            files: files::Files::new(limits.max_config_bytes),
             sip: sip::Sip::default(),
             arp: arp::Arp::default(),
             dns: dns::Dns::default(),
@@ -263,6 +270,7 @@ impl<'r> Analyzer<'r> {
                 self.tls.tcp(sh, ctx, c);
             }
             Observed::Encrypted { flow, .. } => cm::encrypted(sh, ctx, *flow),
+            Observed::HttpBody { bytes, left } => self.files.http_body(sh, ctx, bytes, *left),
             Observed::StreamGap { flow, cut, .. } => {
                 self.stream_gaps += 1;
                 if let (true, Some(proto)) = (*cut, crate::dispatch::stream_proto(flow)) {

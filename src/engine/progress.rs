@@ -378,7 +378,20 @@ fn apply_state(dev: &mut Device, ev: &Event) {
                 }
             }
         }
-        EventKind::DnsQuery { .. } | EventKind::DnsAnswer { .. } => {}
+        EventKind::DnsQuery { name, server, .. } => boot.dns_query(name, *server, ev.frame),
+        EventKind::DnsAnswer {
+            name, rcode, addrs, ..
+        } => boot.dns_answer(name, *rcode, addrs),
+        EventKind::ConfigRead { config } => boot.config = Some(config.clone()),
+        EventKind::TvsSyn { server } => {
+            boot.tvs.0 += 1;
+            boot.tvs_server = Some(*server);
+        }
+        EventKind::TvsSynAck { .. } => boot.tvs = (0, boot.tvs.1, true),
+        EventKind::TvsRst { server } => {
+            boot.tvs = (0, boot.tvs.1 + 1, boot.tvs.2);
+            boot.tvs_server = Some(*server);
+        }
         EventKind::FileRequest {
             file,
             class,

@@ -290,6 +290,10 @@ pub fn verdict(
             .map(|s| seq.step(s).id.clone())
             .collect(),
         timeline_dropped: dev.timeline.dropped,
+        config: std::iter::once(&dev.boot)
+            .chain(dev.earlier.iter().rev())
+            .find_map(|b| b.config.as_deref())
+            .map(crate::report::ConfigView::of),
     }
 }
 
@@ -743,6 +747,7 @@ pub fn report(
         .collect();
     let others = phones.split_off(n_phones.min(phones.len()));
     let summary = summarise(&phones, &others);
+    let srst = crate::report::SrstView::of(&phones);
     Report {
         capture_findings: visibility.finding().into_iter().collect(),
         site_findings: floods.findings(start_ns),
@@ -756,6 +761,7 @@ pub fn report(
             directions: visibility.directions.as_str(),
             ..CaptureInfo::default()
         },
+        srst,
     }
 }
 

@@ -20,7 +20,7 @@ macro_rules! boot_ip_filter {
     () => {
         "udp port 67 or udp port 68 or udp port 69 \
          or (udp and udp[8] = 0 and udp[9] >= 1 and udp[9] <= 6) \
-         or tcp port 6970 or tcp port 6971 or tcp port 2000 or tcp port 2443 \
+         or tcp port 6970 or tcp port 6971 or tcp port 2000 or tcp port 2443 or tcp port 2445 \
          or port 5060 or port 5061 \
          or (udp and (udp[8:4] = 0x5349502f or udp[8:4] = 0x52454749)) \
          or (tcp and (tcp[((tcp[12:1] & 0xf0) >> 2):4] = 0x5349502f \

@@ -478,6 +478,61 @@ pub fn config_xml(cms: &[CallManager], load: &str) -> String {
 /// [`config_xml`] naming each call manager's node `<name>.<domain>` rather than by its
 /// address when `domain` is given: the phone then looks the names up in DNS.
 pub fn config_xml_in(cms: &[CallManager], load: &str, domain: Option<&str>) -> String {
+    config_xml_with(cms, load, domain, &ConfigExtras::default())
+}
+
+/// What a configuration may carry besides its call managers and load, each written only
+/// when set (a configuration without them is byte for byte [`config_xml_in`]'s).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConfigExtras {
+    /// The SRST router of `srstInfo` (SCCP 2000, SIP 5060), in the device pool after the
+    /// call-manager group, as Unified CM writes it (`srstOption` "User Specific").
+    pub srst: Option<Ipv4Addr>,
+    /// `deviceSecurityMode` (1, 2, 3), with a `<TVS>` member (the first call manager,
+    /// port 2445) as a secure cluster's configurations name one (Cisco technote 116232).
+    pub security_mode: Option<u8>,
+}
+
+/// [`config_xml_in`] with the `extras` set.
+pub fn config_xml_with(
+    cms: &[CallManager],
+    load: &str,
+    domain: Option<&str>,
+    extras: &ConfigExtras,
+) -> String {
+    let node = |cm: &CallManager| match domain {
+        Some(d) => format!("{}.{d}", cm.name),
+        None => cm.ip.to_string(),
+    };
+    let srst = extras.srst.map_or(String::new(), |ip| {
+        format!(
+            "<srstInfo><name>SRST</name><srstOption>User Specific</srstOption>\
+             <ipAddr1>{ip}</ipAddr1><port1>2000</port1>\
+             <sipIpAddr1>{ip}</sipIpAddr1><sipPort1>5060</sipPort1>\
+             <isSecure>false</isSecure></srstInfo>"
+        )
+    });
+    let security = match (extras.security_mode, cms.first()) {
+        (Some(m), Some(first)) => format!(
+            "<deviceSecurityMode>{m}</deviceSecurityMode><TVS><members><member priority=\"0\">\
+             <port>2445</port><address>{}</address></member></members></TVS>",
+            node(first)
+        ),
+        (Some(m), None) => format!("<deviceSecurityMode>{m}</deviceSecurityMode>"),
+        _ => String::new(),
+    };
+    let xml = config_xml_plain(cms, load, domain);
+    // The extras go where Unified CM writes them: `srstInfo` in the device pool, the
+    // security elements after the load.
+    xml.replacen("</devicePool>", &format!("{srst}</devicePool>"), 1)
+        .replacen(
+            "</loadInformation>",
+            &format!("</loadInformation>{security}"),
+            1,
+        )
+}
+
+fn config_xml_plain(cms: &[CallManager], load: &str, domain: Option<&str>) -> String {
     let mut members = String::new();
     for (i, cm) in cms.iter().enumerate() {
         let node = match domain {
@@ -564,6 +619,25 @@ pub fn encrypted(body: &[u8], key: MacAddr) -> Vec<u8> {
             b ^ (x >> 56) as u8
         })
         .collect()
+}
+
+/// The server's failure to answer [`dns_a_query`] with `rcode` (2 SERVFAIL, 3 NXDOMAIN):
+/// the question and no record.
+pub fn dns_a_failure(id: u16, name: &str, rcode: u8) -> Result<Vec<u8>, EmitError> {
+    let wire = dns_wire_name(name);
+    let qname = DnsName::uncompressed(&wire).map_err(|_| not_a_name())?;
+    DnsMessage {
+        header: dns_header(id, true, DnsRcode(rcode)),
+        questions: vec![DnsQuestion {
+            name: qname,
+            qtype: DnsType::A,
+            qclass: DnsClass::IN,
+        }],
+        answers: Vec::new(),
+        authority: Vec::new(),
+        additional: Vec::new(),
+    }
+    .to_vec()
 }
 
 /// A DNS A query (background traffic).

@@ -129,6 +129,8 @@ pub fn with_traffic(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Sc
             faults: Vec::new(),
             dhcp_pool: None,
             dns: None,
+            srst: None,
+            device_security_mode: None,
         },
         phones,
         background: Background {
@@ -270,6 +272,32 @@ pub fn varied(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Scenario
             p.tls = tls;
         }
     }
+    // What the configuration says comes from a generator of its own, drawn last: every
+    // phone above stays as it was.
+    let mut config = Rng::new(seed ^ 0xc0f1_6c0d);
+    for p in &mut sc.phones {
+        let drawn = drawn_config_fault(&mut config);
+        let v = variant::of(&p.model, p.protocol);
+        // A phone registering securely or losing its registration later has its story.
+        let other_story = p.tls.is_some() || p.after_registration.is_some();
+        if !p.faults.is_empty()
+            || p.already_registered
+            || v.files == FileScheme::LegacySip
+            || other_story
+        {
+            continue;
+        }
+        let fits = match drawn {
+            Some(Fault::SrstFallback) => {
+                p.protocol == Protocol::Sccp || p.transport == SipTransport::Tcp
+            }
+            Some(Fault::TrustListMismatch) => p.config_security == ConfigSecurity::Signed,
+            _ => true,
+        };
+        if fits {
+            p.faults.extend(drawn);
+        }
+    }
     sc
 }
 
@@ -367,6 +395,19 @@ fn drawn_tls(rng: &mut Rng) -> Option<TlsMode> {
         6 => Some(TlsMode::Alert),
         7 => Some(TlsMode::Reset),
         8 => Some(TlsMode::NoServerHello),
+        _ => None,
+    }
+}
+
+/// A varied fleet phone's configuration fault: 1 % each name their call managers in a
+/// DNS that does not know them, are cut off from their group and fall back to SRST, are
+/// asked for a secure mode they do not use, or refuse their signed configuration.
+fn drawn_config_fault(rng: &mut Rng) -> Option<Fault> {
+    match rng.range(0, 99) {
+        0 => Some(Fault::CmNameUnresolved),
+        1 => Some(Fault::SrstFallback),
+        2 => Some(Fault::SecureModeClear),
+        3 => Some(Fault::TrustListMismatch),
         _ => None,
     }
 }

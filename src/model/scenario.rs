@@ -205,6 +205,17 @@ pub struct Site {
     /// connects; absent: by address, no DNS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns: Option<SiteDns>,
+    /// The SRST router the configuration names (`srstInfo`, SCCP 2000 / SIP 5060). When
+    /// every call manager of the list fails a phone, it registers with this router,
+    /// which accepts; absent: no `srstInfo`, the phone goes round its list again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub srst: Option<Ipv4Addr>,
+    /// The `deviceSecurityMode` the configuration carries (2 authenticated, 3
+    /// encrypted), with the first call manager as its TVS (2445). The model's phones
+    /// still register in the clear and its call managers accept them; absent: neither
+    /// element is written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_security_mode: Option<u8>,
 }
 
 /// The site's DNS, for a configuration that names its call managers.
@@ -215,6 +226,31 @@ pub struct SiteDns {
     pub server: Ipv4Addr,
     /// The domain of the call managers' names.
     pub domain: String,
+    /// How the server answers the phone's lookups of those names; absent: with the
+    /// address.
+    #[serde(default, skip_serializing_if = "DnsAnswer::is_address")]
+    pub answer: DnsAnswer,
+}
+
+/// How the site's DNS server answers a lookup of a call manager's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DnsAnswer {
+    /// With the call manager's address.
+    #[default]
+    Address,
+    /// No such name (NXDOMAIN): the record is missing.
+    Nxdomain,
+    /// Server failure (SERVFAIL): the server cannot resolve the zone.
+    Servfail,
+    /// Never: the phone asks three times and gives the call manager up.
+    Silent,
+}
+
+impl DnsAnswer {
+    fn is_address(&self) -> bool {
+        *self == DnsAnswer::Address
+    }
 }
 
 fn yes() -> bool {
@@ -305,6 +341,21 @@ pub enum Fault {
     HttpRefused,
     /// The load's `.loads` manifest is on the TFTP server, but not the image it lists.
     ImageMissing,
+    /// The phone does not take the signed configuration it receives (its ITL no longer
+    /// matches the cluster's signer): it asks for its trust lists and the signed file
+    /// again, three times in all, then waits (a phone with a signed configuration only).
+    TrustListMismatch,
+    /// The phone's configuration names its call managers by host name
+    /// (`<name>.voice.example.com`, or the site's DNS domain) and the DNS server (the
+    /// site's, else the DHCP server, its option 6) answers NXDOMAIN.
+    CmNameUnresolved,
+    /// The phone is cut off from its call managers (every SYN unanswered) and its
+    /// configuration names its gateway as SRST router, which accepts it (SCCP or SIP over
+    /// TCP phones only).
+    SrstFallback,
+    /// The phone's configuration asks for security mode 2 (authenticated); the phone
+    /// registers in the clear and the call manager accepts it.
+    SecureModeClear,
 }
 
 /// One phone.
@@ -649,6 +700,11 @@ impl Scenario {
         if self.site.callmanagers.len() > 3 {
             return Err("a configuration lists at most three call managers".into());
         }
+        if let Some(m) = self.site.device_security_mode {
+            if !(1..=3).contains(&m) {
+                return Err(format!("site.device_security_mode {m} out of 1..3"));
+            }
+        }
         for v in [self.site.voice_vlan, self.site.native_vlan] {
             if !(1..4095).contains(&v) {
                 return Err(format!("VLAN {v} out of 1..4094"));
@@ -732,6 +788,33 @@ impl Scenario {
                     at()
                 ));
             }
+        }
+        let trust_mismatch = p.faults.contains(&Fault::TrustListMismatch)
+            || self.site.faults.contains(&Fault::TrustListMismatch);
+        if trust_mismatch && p.config_security == ConfigSecurity::Plain {
+            return Err(format!(
+                "{}: trust-list-mismatch: only a phone that asks for a signed configuration \
+                 (config_security) checks it against its trust list",
+                at()
+            ));
+        }
+        let has = |f: Fault| p.faults.contains(&f) || self.site.faults.contains(&f);
+        if has(Fault::SrstFallback)
+            && p.protocol == Protocol::Sip
+            && p.transport == SipTransport::Udp
+        {
+            return Err(format!(
+                "{}: srst-fallback: the model cuts a phone off by its SYNs (SCCP or SIP over TCP)",
+                at()
+            ));
+        }
+        if (has(Fault::CmNameUnresolved) || has(Fault::SecureModeClear) || has(Fault::SrstFallback))
+            && v.files == FileScheme::LegacySip
+        {
+            return Err(format!(
+                "{}: the SIP load's SIP<MAC>.cnf has no call-manager group, SRST or security mode",
+                at()
+            ));
         }
         let unprovisioned = p.faults.contains(&Fault::NotProvisioned)
             || self.site.faults.contains(&Fault::NotProvisioned);

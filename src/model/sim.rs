@@ -15,9 +15,9 @@ use std::net::Ipv4Addr;
 
 use super::encode;
 use super::scenario::{
-    Bulk, CmFault, ConfigSecurity, Discovery, Dot1x, Fault, FloodStyle, LapseBack, LapseKind,
-    PhoneSpec, PortSpec, Protocol, Scenario, SipTransport, Site, TftpOption, TftpTimeout, TlsMode,
-    TrustFiles,
+    Bulk, CmFault, ConfigSecurity, Discovery, DnsAnswer, Dot1x, Fault, FloodStyle, LapseBack,
+    LapseKind, PhoneSpec, PortSpec, Protocol, Scenario, SipTransport, Site, TftpOption,
+    TftpTimeout, TlsMode, TrustFiles,
 };
 use super::timing::{StepTiming, Timing};
 use super::truth::{ExpectedReport, ExpectedSite, Stage, Truth};
@@ -195,6 +195,13 @@ struct Phone {
     sip_expires: u32,
     /// SIP: its next REGISTER tells why its registration was lost (`Reason`).
     tell_last: bool,
+    /// Rounds of trust lists and signed configuration it asked for (a phone that does
+    /// not take its signed configuration asks again).
+    trust_rounds: u8,
+    /// A call manager of its list failed it in DNS (its name did not resolve).
+    unresolved_cm: bool,
+    /// The SRST router of its configuration, as the call manager after its list.
+    srst: Option<super::scenario::CallManager>,
 }
 
 /// How long port authentication may hold a phone's DHCP back before the builtin rules
@@ -329,6 +336,9 @@ impl<'s, W: Write> Sim<'s, W> {
                     cut_off: false,
                     sip_expires: 3600,
                     tell_last: false,
+                    trust_rounds: 0,
+                    unresolved_cm: false,
+                    srst: phone_srst(sc, p),
                 }
             })
             .collect();
@@ -1468,8 +1478,42 @@ impl<'s, W: Write> Sim<'s, W> {
     }
 
     fn config_xml(&self, i: usize) -> String {
-        let domain = self.sc.site.dns.as_ref().map(|d| d.domain.as_str());
-        encode::config_xml_in(&self.sc.site.callmanagers, &self.load_for(i), domain)
+        let dns = self.phone_dns(i);
+        let domain = dns.as_ref().map(|d| d.domain.as_str());
+        let extras = encode::ConfigExtras {
+            srst: self.phones[i].srst.as_ref().map(|c| c.ip),
+            security_mode: self.security_mode(i),
+        };
+        encode::config_xml_with(
+            &self.sc.site.callmanagers,
+            &self.load_for(i),
+            domain,
+            &extras,
+        )
+    }
+
+    /// The DNS phone `i`'s configuration sends it to: the site's, or for a phone with
+    /// `cm-name-unresolved` the site's (else the DHCP server, its option 6) answering
+    /// NXDOMAIN for the names it lists.
+    fn phone_dns(&self, i: usize) -> Option<super::scenario::SiteDns> {
+        let mut dns = self.sc.site.dns.clone();
+        if self.sc.has_fault(i, Fault::CmNameUnresolved) {
+            let d = dns.get_or_insert_with(|| super::scenario::SiteDns {
+                server: self.sc.site.dhcp_server,
+                domain: "voice.example.com".into(),
+                answer: DnsAnswer::Nxdomain,
+            });
+            d.answer = DnsAnswer::Nxdomain;
+        }
+        dns
+    }
+
+    /// The `deviceSecurityMode` of phone `i`'s configuration.
+    fn security_mode(&self, i: usize) -> Option<u8> {
+        if self.sc.has_fault(i, Fault::SecureModeClear) {
+            return Some(2);
+        }
+        self.sc.site.device_security_mode
     }
 
     /// What the server sends for a file it holds with a content of its own (the
@@ -1581,6 +1625,11 @@ impl<'s, W: Write> Sim<'s, W> {
         }
         // The last block was short: the file is complete.
         let file = self.phones[i].file.take();
+        if file.as_ref().is_some_and(|f| f.kind == FileKind::Config)
+            && self.sc.has_fault(i, Fault::TrustListMismatch)
+        {
+            return self.signed_config_refused(t, i);
+        }
         if let Some(f) = file {
             if f.kind == FileKind::LoadImage {
                 // Firmware written: one reboot, now running the new load.
@@ -1594,6 +1643,71 @@ impl<'s, W: Write> Sim<'s, W> {
         let d = self.span(self.m.between_files_ms);
         self.at(t + d, i, Ev::NextFile);
         Ok(())
+    }
+
+    /// The phone did not take its signed configuration: it asks for its trust lists and
+    /// the file again, three rounds back to back, then, as after a failed registration,
+    /// a round every `register_retry_ms` (an assumption: the pace of the loop is not
+    /// documented); it never registers.
+    fn signed_config_refused(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        if self.phones[i].trust_rounds == 0 {
+            self.tvs_refused(t, i)?;
+        }
+        let p = &mut self.phones[i];
+        p.trust_rounds = p.trust_rounds.saturating_add(1);
+        if p.trust_rounds >= 2 {
+            // Its trust lists asked again after they came: a mismatch, likely.
+            p.truth.warn("trust-list-mismatch");
+        }
+        let d = if p.trust_rounds >= 3 {
+            // A third round: it loops, and gets no further than its configuration.
+            p.truth.fail(Stage::Config, "trust-list-mismatch");
+            self.span(self.m.register_retry_ms)
+        } else {
+            self.span(self.m.between_files_ms)
+        };
+        self.phones[i].files = self.config_files(i);
+        self.phones[i].files.reverse();
+        self.at(t + d, i, Ev::NextFile);
+        Ok(())
+    }
+
+    /// The phone asks the first call manager's TVS (TCP 2445) to vouch for the signer its
+    /// ITL does not hold, and the service resets the connection (its certificate was
+    /// regenerated, or it is stopped).
+    fn tvs_refused(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        let (Some(ip), Some(cm)) = (self.phones[i].ip, self.sc.site.callmanagers.first()) else {
+            return Ok(());
+        };
+        let me = Endpoint {
+            ip,
+            port: u16::try_from(self.rng.range(49152, 65000)).unwrap_or(51500),
+        };
+        let tvs = Endpoint {
+            ip: cm.ip,
+            port: 2445,
+        };
+        let seq = self.rng.next_u64() as u32;
+        let syn = TcpFields {
+            seq,
+            syn: true,
+            ..TcpFields::default()
+        };
+        let l2 = self.phone_l2(i, self.sc.site.gateway_mac.0);
+        self.emit(t, &wire::tcp_frame(l2, me, tvs, syn, &[]))?;
+        let rst = TcpFields {
+            seq: 0,
+            ack_no: seq.wrapping_add(1),
+            ack: true,
+            rst: true,
+            ..TcpFields::default()
+        };
+        // The handshake's round trip: the network's.
+        let d = self.jitter(1, 5);
+        self.emit(
+            t + d,
+            &wire::tcp_frame(self.to_phone_l2(i), tvs, me, rst, &[]),
+        )
     }
 
     fn file_missing(&mut self, t: i64, i: usize, file: &FileReq) -> std::io::Result<()> {
@@ -1667,7 +1781,16 @@ impl<'s, W: Write> Sim<'s, W> {
     // ---- registration -----------------------------------------------------------
 
     fn cm(&self, i: usize) -> Option<&super::scenario::CallManager> {
-        self.sc.site.callmanagers.get(self.phones[i].cm_index)
+        let at = self.phones[i].cm_index;
+        let list = &self.sc.site.callmanagers;
+        // Past the list: the configuration's SRST router, when it names one.
+        list.get(at)
+            .or_else(|| self.phones[i].srst.as_ref().filter(|_| at == list.len()))
+    }
+
+    /// Whether phone `i` is at the SRST router rather than a call manager of its list.
+    fn at_srst(&self, i: usize) -> bool {
+        self.phones[i].srst.is_some() && self.phones[i].cm_index == self.sc.site.callmanagers.len()
     }
 
     fn signalling_port(&self, i: usize) -> u16 {
@@ -1689,10 +1812,15 @@ impl<'s, W: Write> Sim<'s, W> {
             return Ok(());
         }
         let bit = 1u8 << self.phones[i].cm_index.min(7);
-        if self.sc.site.dns.is_some() && self.phones[i].resolved & bit == 0 {
+        if self.phone_dns(i).is_some() && self.phones[i].resolved & bit == 0 && !self.at_srst(i) {
             // The configuration names the call manager: look it up first.
             self.phones[i].resolved |= bit;
-            let d = self.lookup_cm(t, i)?;
+            let (d, resolved) = self.lookup_cm(t, i)?;
+            if !resolved {
+                // Looked up again when the phone comes back to it.
+                self.phones[i].resolved &= !bit;
+                return self.cm_unresolved(t + d, i);
+            }
             self.at(t + d + MS, i, Ev::Connect(attempt));
             return Ok(());
         }
@@ -1708,14 +1836,13 @@ impl<'s, W: Write> Sim<'s, W> {
     }
 
     /// The DNS lookup of the call manager's name (`<name>.<domain>`) and the server's
-    /// answer with its address; returns when the answer came, after `t`.
-    fn lookup_cm(&mut self, t: i64, i: usize) -> std::io::Result<i64> {
-        let (Some(dns), Some(cm), Some(ip)) = (
-            self.sc.site.dns.clone(),
-            self.cm(i).cloned(),
-            self.phones[i].ip,
-        ) else {
-            return Ok(0);
+    /// answer (`site.dns.answer`); returns when the answer came (or the phone gave up),
+    /// after `t`, and whether the name resolved.
+    fn lookup_cm(&mut self, t: i64, i: usize) -> std::io::Result<(i64, bool)> {
+        let (Some(dns), Some(cm), Some(ip)) =
+            (self.phone_dns(i), self.cm(i).cloned(), self.phones[i].ip)
+        else {
+            return Ok((0, true));
         };
         let name = format!("{}.{}", cm.name, dns.domain);
         let id = self.rng.next_u64() as u16;
@@ -1728,13 +1855,31 @@ impl<'s, W: Write> Sim<'s, W> {
         let query = encode::dns_a_query(id, &name)?;
         let l2 = self.phone_l2(i, self.sc.site.gateway_mac.0);
         self.emit(t, &wire::udp_frame(l2, me, server, &query))?;
+        let answer = match dns.answer {
+            DnsAnswer::Address => encode::dns_a_answer(id, &name, &[cm.ip])?,
+            DnsAnswer::Nxdomain => encode::dns_a_failure(id, &name, 3)?,
+            DnsAnswer::Servfail => encode::dns_a_failure(id, &name, 2)?,
+            DnsAnswer::Silent => {
+                // The resolver's retries, 2 s then 4 s (an assumption: the phones'
+                // resolver is not documented), then the call manager is given up.
+                for after in [2 * S, 6 * S] {
+                    self.emit(t + after, &wire::udp_frame(l2, me, server, &query))?;
+                }
+                return Ok((10 * S, false));
+            }
+        };
         let d = self.span(self.m.dns_answer_ms);
-        let answer = encode::dns_a_answer(id, &name, &[cm.ip])?;
         self.emit(
             t + d,
             &wire::udp_frame(self.to_phone_l2(i), server, me, &answer),
         )?;
-        Ok(d)
+        Ok((d, dns.answer == DnsAnswer::Address))
+    }
+
+    /// The call manager's name did not resolve: on to the next, as for one that failed.
+    fn cm_unresolved(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        self.phones[i].unresolved_cm = true;
+        self.cm_failed(t, i)
     }
 
     fn cm_ends(&self, i: usize) -> Option<(L2, Endpoint, Endpoint)> {
@@ -1764,10 +1909,14 @@ impl<'s, W: Write> Sim<'s, W> {
             ..TcpFields::default()
         };
         self.emit(t, &wire::tcp_frame(l2, me, cm, f, &[]))?;
-        // Cut off after its registration was lost: the hosts answer no more.
-        let fault = match self.phones[i].cut_off {
-            true => Some(CmFault::Silent),
-            false => self.cm(i).and_then(|c| c.fault),
+        // Cut off after its registration was lost, or from its group (`srst-fallback`):
+        // the hosts answer no more.
+        let cut_off = self.phones[i].cut_off
+            || (self.sc.has_fault(i, Fault::SrstFallback) && !self.at_srst(i));
+        let fault = if cut_off {
+            Some(CmFault::Silent)
+        } else {
+            self.cm(i).and_then(|c| c.fault)
         };
         match fault {
             Some(CmFault::Silent) => {
@@ -1813,13 +1962,23 @@ impl<'s, W: Write> Sim<'s, W> {
     }
 
     fn cm_failed(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        let srst = self.phones[i].srst.is_some();
         let p = &mut self.phones[i];
         p.failed_cm = true;
         p.cm_index += 1;
-        if p.cm_index >= self.sc.site.callmanagers.len() {
+        if srst && p.cm_index == self.sc.site.callmanagers.len() {
+            // The list failed: the configuration's SRST router next.
+            let d = self.span(self.m.cm_failover_ms);
+            self.at(t + d, i, Ev::Connect(1));
+        } else if p.cm_index >= self.sc.site.callmanagers.len() {
             // After a registration lost, the loss is what the capture shows.
             if p.lapses == 0 {
-                p.truth.fail(Stage::Registration, "cucm-unreachable");
+                let code = if p.unresolved_cm {
+                    "cm-name-unresolved"
+                } else {
+                    "cucm-unreachable"
+                };
+                p.truth.fail(Stage::Registration, code);
             }
             p.last_reason = "TCP-timeout";
             p.cm_index = 0;
@@ -2063,6 +2222,13 @@ impl<'s, W: Write> Sim<'s, W> {
         let msg = self.register_payload(i, self.phones[i].cseq)?;
         self.phones[i].tell_last = false;
         self.phone_payload(t + MS, i, &msg)?;
+        let secure = self.security_mode(i).is_some_and(|m| m >= 2);
+        let readable = self.spec(i).config_security != ConfigSecurity::Encrypted
+            && self.phones[i].variant.files == FileScheme::Xml;
+        if secure && readable {
+            // Its configuration asks for TLS; it registers in the clear all the same.
+            self.phones[i].truth.warn("secure-register-failed");
+        }
         let refused = self.cm(i).and_then(|c| c.fault) == Some(CmFault::PortUnreachable);
         if refused && !self.uses_tcp(i) {
             if let Some((_, me, cm)) = self.cm_ends(i) {
@@ -2207,14 +2373,22 @@ impl<'s, W: Write> Sim<'s, W> {
             self.phones[i].last_reason = "Phone-Reg-Rej";
             return self.after_failure(t, i);
         }
+        let srst = self.at_srst(i);
         let p = &mut self.phones[i];
         p.phase = Phase::Registered;
         p.truth.registered = true;
         p.truth.lost = false;
         p.answered = 0;
         p.misses = 0;
-        if p.failed_cm {
+        if p.failed_cm && !srst {
             p.truth.warn("cucm-failover");
+        }
+        if srst {
+            p.truth.warn("srst-fallback");
+            if p.unresolved_cm {
+                // Its group's names did not resolve: registered, but not to them.
+                p.truth.warn("cm-name-unresolved");
+            }
         }
         let period = self.keepalive_period(i);
         let d = period + self.span(self.m.keepalive_jitter_ms);
@@ -2987,4 +3161,17 @@ fn browsing_lookup(site: &Site, pc_mac: MacAddr, pc_ip: Ipv4Addr, i: u64) -> Vec
         (l2, pc, server)
     };
     wire::udp_frame(l2, src, dst, &dns)
+}
+
+/// The SRST router of `p`'s configuration: the site's, or for a phone with
+/// `srst-fallback` its gateway (the branch router that runs SRST).
+fn phone_srst(sc: &Scenario, p: &PhoneSpec) -> Option<super::scenario::CallManager> {
+    let own = (p.faults.contains(&Fault::SrstFallback)
+        || sc.site.faults.contains(&Fault::SrstFallback))
+    .then_some(sc.site.voice_gateway);
+    sc.site.srst.or(own).map(|ip| super::scenario::CallManager {
+        name: "srst".into(),
+        ip,
+        fault: None,
+    })
 }

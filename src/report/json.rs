@@ -30,6 +30,7 @@ pub fn write_pretty(report: &Report, out: &mut dyn Write) -> io::Result<()> {
         other_devices,
         summary,
         capture,
+        srst,
     } = report;
     // The document's object is opened, keyed and closed by serde_json's own pretty
     // formatter; each value is serialised with a copy of it at the value's depth.
@@ -53,6 +54,9 @@ pub fn write_pretty(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     field(out, &mut doc, false, "capture", |out, f| {
         value(out, f, capture)
     })?;
+    if !srst.is_empty() {
+        field(out, &mut doc, false, "srst", |out, f| value(out, f, srst))?;
+    }
     doc.end_object(out)
 }
 

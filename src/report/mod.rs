@@ -61,6 +61,40 @@ pub struct Report {
     pub summary: Summary,
     /// What was read.
     pub capture: CaptureInfo,
+    /// The phones registered to a survivable router (SRST) rather than to their call
+    /// managers; absent when none.
+    #[serde(skip_serializing_if = "SrstView::is_empty")]
+    pub srst: SrstView,
+}
+
+/// How many phones live on SRST, and on which routers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SrstView {
+    /// Phones registered to a survivable router (`srst-fallback`).
+    pub phones: usize,
+    /// Phones per router.
+    pub routers: BTreeMap<String, usize>,
+}
+
+impl SrstView {
+    /// No phone on SRST.
+    pub fn is_empty(&self) -> bool {
+        self.phones == 0
+    }
+
+    /// The phones of `phones` that registered to a survivable router.
+    pub fn of(phones: &[PhoneReport]) -> Self {
+        let mut v = SrstView::default();
+        for p in phones
+            .iter()
+            .filter(|p| p.findings.iter().any(|f| f.code == "srst-fallback"))
+        {
+            v.phones += 1;
+            let router = p.callmanager.clone().unwrap_or_default();
+            *v.routers.entry(router).or_default() += 1;
+        }
+        v
+    }
 }
 
 /// One device's verdict.
@@ -116,6 +150,10 @@ pub struct PhoneReport {
     pub inferred_steps: Vec<String>,
     /// Timeline entries not kept (the per-device bound).
     pub timeline_dropped: u64,
+    /// What its device configuration says, when the capture holds it (the last one
+    /// read); absent when none was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<ConfigView>,
 }
 
 /// A limit of the capture that bears on every verdict drawn from it.
@@ -506,5 +544,104 @@ mod tests {
         }
         assert_eq!(normalise_mac("SEP001B54AA00"), None);
         assert_eq!(normalise_mac("ANC288093711081"), None);
+    }
+}
+
+/// What a phone's device configuration says, as the report shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfigView {
+    /// The file it came in.
+    pub file: String,
+    /// `plain`, `signed` or `encrypted` (nothing more is known of an encrypted one).
+    pub envelope: &'static str,
+    /// The call-manager group in priority order.
+    pub call_managers: Vec<ConfigCmView>,
+    /// `deviceSecurityMode`: 1, 2 or 3; `null` when absent.
+    pub security_mode: Option<u8>,
+    /// The mode in words: `non-secure`, `authenticated`, `encrypted`.
+    pub security: Option<&'static str>,
+    /// The SRST routers of `srstInfo` (empty when absent or disabled).
+    pub srst: Vec<String>,
+    /// `srstOption` as written.
+    pub srst_option: Option<String>,
+    /// The TVS servers (`address`, `port`).
+    pub tvs: Vec<ServerView>,
+    /// `capfAuthMode`.
+    pub capf_auth_mode: Option<u8>,
+    /// The CAPF servers (`address`, `port`).
+    pub capf: Vec<ServerView>,
+    /// `loadInformation`: the load it is to run.
+    pub load: Option<String>,
+    /// `transportLayerProtocol` as a number.
+    pub transport: Option<u8>,
+    /// `loadServer`.
+    pub load_server: Option<String>,
+    /// The whole file was read (false: cut by the capture or the bound kept).
+    pub complete: bool,
+}
+
+/// A call manager of the configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConfigCmView {
+    /// The address or host name the phone connects to (`processNodeName`).
+    pub host: String,
+    /// SCCP port (`ethernetPhonePort`).
+    pub sccp_port: Option<u16>,
+    /// SIP port (`sipPort`).
+    pub sip_port: Option<u16>,
+    /// SIP over TLS port (`securedSipPort`).
+    pub secured_sip_port: Option<u16>,
+    /// SCCP over TLS (2443), when the security mode asks for a secure registration.
+    pub secure_sccp_port: Option<u16>,
+}
+
+/// A server of the configuration and its port.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServerView {
+    /// Its address or host name.
+    pub address: String,
+    /// Its port.
+    pub port: u16,
+}
+
+impl ConfigView {
+    /// The report's view of a configuration read.
+    pub fn of(c: &crate::timeline::ConfigSummary) -> Self {
+        let servers = |l: &[(Box<str>, u16)]| {
+            l.iter()
+                .map(|(a, p)| ServerView {
+                    address: a.to_string(),
+                    port: *p,
+                })
+                .collect()
+        };
+        let text = |t: &Option<Box<str>>| t.as_deref().map(str::to_owned);
+        ConfigView {
+            file: c.file.to_string(),
+            envelope: c.envelope.as_str(),
+            call_managers: c
+                .call_managers
+                .iter()
+                .map(|m| ConfigCmView {
+                    host: m.host.to_string(),
+                    sccp_port: m.sccp_port,
+                    sip_port: m.sip_port,
+                    secured_sip_port: m.secured_sip_port,
+                    // Unified CM's SCCP over TLS port; the configuration does not name it.
+                    secure_sccp_port: c.secure().then_some(2443),
+                })
+                .collect(),
+            security_mode: c.security_mode,
+            security: c.security_name(),
+            srst: c.srst.iter().map(|s| s.to_string()).collect(),
+            srst_option: text(&c.srst_option),
+            tvs: servers(&c.tvs),
+            capf_auth_mode: c.capf_auth_mode,
+            capf: servers(&c.capf),
+            load: text(&c.load),
+            transport: c.transport,
+            load_server: text(&c.load_server),
+            complete: c.complete,
+        }
     }
 }

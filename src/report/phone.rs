@@ -44,6 +44,10 @@ pub fn render(p: &PhoneReport) -> String {
         p.boot_duration.map(|d| format!("{d:.3} s")),
     );
 
+    if let Some(c) = &p.config {
+        config_lines(&mut o, c);
+    }
+
     let _ = writeln!(o, "\nTimeline");
     for e in &p.timeline {
         let _ = writeln!(
@@ -112,4 +116,52 @@ pub fn render(p: &PhoneReport) -> String {
         }
     }
     o
+}
+
+/// What the configuration says, a line per part.
+fn config_lines(o: &mut String, c: &super::ConfigView) {
+    let _ = writeln!(o, "\nConfiguration ({}, {})", c.file, c.envelope);
+    if c.envelope == "encrypted" {
+        let _ = writeln!(o, "  encrypted: what it says cannot be read");
+        return;
+    }
+    for (i, m) in c.call_managers.iter().enumerate() {
+        let ports: Vec<String> = [
+            ("SCCP", m.sccp_port),
+            ("SCCP/TLS", m.secure_sccp_port),
+            ("SIP", m.sip_port),
+            ("SIP/TLS", m.secured_sip_port),
+        ]
+        .iter()
+        .filter_map(|(k, p)| p.map(|p| format!("{k} {p}")))
+        .collect();
+        let _ = writeln!(
+            o,
+            "  call manager {}  {} ({})",
+            i + 1,
+            m.host,
+            ports.join(", ")
+        );
+    }
+    if let Some(s) = c.security {
+        let _ = writeln!(o, "  security mode  {s}");
+    }
+    if !c.srst.is_empty() {
+        let _ = writeln!(o, "  SRST           {}", c.srst.join(", "));
+    }
+    for t in &c.tvs {
+        let _ = writeln!(o, "  TVS            {}:{}", t.address, t.port);
+    }
+    for t in &c.capf {
+        let _ = writeln!(o, "  CAPF           {}:{}", t.address, t.port);
+    }
+    if let Some(l) = &c.load {
+        let _ = writeln!(o, "  load           {l}");
+    }
+    if let Some(l) = &c.load_server {
+        let _ = writeln!(o, "  load server    {l}");
+    }
+    if !c.complete {
+        let _ = writeln!(o, "  (read in part: the file was cut)");
+    }
 }

@@ -94,6 +94,20 @@ pub fn render(report: &Report, width: Option<u16>) -> String {
             .collect();
         let _ = writeln!(out, "stalled per stage: {}", stages.join(", "));
     }
+    if !report.srst.is_empty() {
+        let routers: Vec<String> = report
+            .srst
+            .routers
+            .iter()
+            .map(|(r, n)| format!("{r} ({n})"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "on SRST: {} phone(s) registered to a survivable router, not their call managers: {}",
+            report.srst.phones,
+            routers.join(", ")
+        );
+    }
     for d in &s.diagnoses {
         let _ = writeln!(
             out,

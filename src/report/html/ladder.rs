@@ -526,6 +526,7 @@ mod tests {
             expected_next: None,
             directions: "both",
             inferred_steps: Vec::new(),
+            config: None,
             timeline_dropped: 0,
         }
     }
