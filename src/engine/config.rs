@@ -95,7 +95,8 @@ impl ConfigBuffers {
         }
         let r = Receiving {
             owner: owner.clone(),
-            bytes: Vec::new(),
+            // A configuration is a few KiB: room for the usual one at once.
+            bytes: Vec::with_capacity(4096),
             cut: false,
             seen: 0,
         };

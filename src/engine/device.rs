@@ -401,6 +401,8 @@ pub struct Boot {
     pub tls_failure: Option<(IpAddr, u16, crate::timeline::TlsFailure)>,
     /// What the last configuration read in this boot says (`engine/config.rs`).
     pub config: Option<Box<crate::timeline::ConfigSummary>>,
+    /// The heap `config` holds, counted when it was set (the budget asks at every event).
+    pub config_heap_bytes: usize,
     /// The names the phone looked up in DNS and what came back (at most
     /// [`MAX_LOOKUPS`]).
     pub lookups: Vec<DnsLookup>,
@@ -783,6 +785,7 @@ impl Boot {
             steady: None,
             tls_failure: None,
             config: None,
+            config_heap_bytes: 0,
             lookups: Vec::new(),
             trust_refetches: 0,
             tvs: (0, 0, false),
@@ -810,7 +813,7 @@ impl Boot {
             + self.reject.as_ref().map_or(0, |r| r.1.len())
             + self.port.heap_bytes()
             + self.steady.as_ref().map_or(0, |s| s.heap_bytes())
-            + self.config.as_ref().map_or(0, |c| c.heap_bytes())
+            + self.config_heap_bytes
             + self.lookups.capacity() * size_of::<DnsLookup>()
             + self
                 .lookups

@@ -1158,13 +1158,36 @@ pub enum FactValue<'a> {
 }
 
 /// The facts of one boot of one device, indexed like the vocabulary: the event
-/// counts, then the derived facts.
-#[derive(Debug, Clone)]
+/// counts, then the derived facts. A derived fact is worked out when a rule first
+/// reads it: a healthy phone's rules read a few of them, not all.
 pub struct BootFacts<'a> {
     /// The event counts, by [`EventType`] (a copy: nothing to build or drop).
     counts: [u32; EventType::COUNT],
-    /// The derived facts, in the order of [`DERIVED`].
-    derived: Vec<FactValue<'a>>,
+    /// What the derived facts are read from (none where they are given: tests).
+    basis: Option<Basis<'a>>,
+    /// The derived facts, in the order of [`DERIVED`], once read.
+    derived: Vec<OnceCell<FactValue<'a>>>,
+}
+
+impl std::fmt::Debug for BootFacts<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BootFacts")
+            .field("counts", &self.counts)
+            .field("derived", &self.derived)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> BootFacts<'a> {
+    /// The derived fact at `at`, worked out on first reading.
+    fn derived(&self, at: usize) -> Option<&FactValue<'a>> {
+        let (cell, d) = (self.derived.get(at)?, DERIVED.get(at)?);
+        Some(cell.get_or_init(|| {
+            self.basis
+                .as_ref()
+                .map_or(FactValue::Int(0), |b| (d.value)(b))
+        }))
+    }
 }
 
 impl Facts for BootFacts<'_> {
@@ -1172,7 +1195,7 @@ impl Facts for BootFacts<'_> {
         let Some(at) = id.checked_sub(EventType::COUNT) else {
             return Value::Int(self.counts.get(id).map_or(0, |&n| i64::from(n)));
         };
-        match self.derived.get(at) {
+        match self.derived(at) {
             Some(FactValue::Int(i)) => Value::Int(*i),
             Some(FactValue::Bool(b)) => Value::Bool(*b),
             Some(FactValue::Str(s)) => Value::Str(s),
@@ -1188,13 +1211,13 @@ impl BootFacts<'_> {
     pub fn set_errors_so_far(&mut self, n: i64) {
         // Set once per rule of every boot: its place is a constant, no lookup.
         if let Some(v) = self.derived.get_mut(ERRORS_SO_FAR_AT) {
-            *v = FactValue::Int(n);
+            *v = OnceCell::from(FactValue::Int(n));
         }
     }
 
     /// The `timed_out` fact, without a lookup by name.
     pub fn timed_out(&self) -> bool {
-        matches!(self.derived.get(TIMED_OUT_AT), Some(FactValue::Bool(true)))
+        matches!(self.derived(TIMED_OUT_AT), Some(FactValue::Bool(true)))
     }
 
     /// A fact by name (for the report and tests).
@@ -1321,8 +1344,12 @@ pub fn compute<'a>(dev: &'a Device, boot: &'a Boot, cx: &FactContext<'a>) -> Boo
             && boot.cut_since_progress == 0,
         steady: boot.steady.as_deref(),
     };
-    let derived = DERIVED.iter().map(|d| (d.value)(&basis)).collect();
-    BootFacts { counts, derived }
+    let derived = DERIVED.iter().map(|_| OnceCell::new()).collect();
+    BootFacts {
+        counts,
+        basis: Some(basis),
+        derived,
+    }
 }
 
 /// A text fact; absent is empty.
@@ -1367,18 +1394,27 @@ mod tests {
         }
     }
 
+    /// Facts given rather than worked out.
+    fn given(counts: [u32; EventType::COUNT], derived: Vec<FactValue<'_>>) -> BootFacts<'_> {
+        BootFacts {
+            counts,
+            basis: None,
+            derived: derived.into_iter().map(OnceCell::from).collect(),
+        }
+    }
+
     #[test]
     fn addresses_read_as_their_text_and_absent_ones_as_empty() {
         let ip: IpAddr = "10.1.2.30".parse().unwrap();
         let mac = MacAddr([0x00, 0x1b, 0x54, 0xaa, 0x00, 0x0f]);
-        let facts = BootFacts {
-            counts: [7; EventType::COUNT],
-            derived: vec![
+        let facts = given(
+            [7; EventType::COUNT],
+            vec![
                 FactValue::Addr(ip, OnceCell::new()),
                 FactValue::Mac(mac, OnceCell::new()),
                 FactValue::Str(Cow::Borrowed("")),
             ],
-        };
+        );
         let at = EventType::COUNT;
         for _ in 0..2 {
             assert_eq!(facts.value(0), Value::Int(7));
@@ -1391,13 +1427,13 @@ mod tests {
 
     #[test]
     fn timed_out_is_read_where_it_is_set() {
-        let mut facts = BootFacts {
-            counts: [0; EventType::COUNT],
-            derived: vec![FactValue::Bool(false); DERIVED.len()],
-        };
+        let mut facts = given(
+            [0; EventType::COUNT],
+            vec![FactValue::Bool(false); DERIVED.len()],
+        );
         assert!(!facts.timed_out());
         let at = DERIVED.iter().position(|f| f.name == "timed_out").unwrap();
-        facts.derived[at] = FactValue::Bool(true);
+        facts.derived[at] = OnceCell::from(FactValue::Bool(true));
         assert!(facts.timed_out());
         assert_eq!(facts.get("timed_out"), Some(Value::Bool(true)));
         // Read through the vocabulary's numbering, as rules read it.
@@ -1411,17 +1447,17 @@ mod tests {
 
     #[test]
     fn errors_so_far_is_set_where_it_is_read() {
-        let mut facts = BootFacts {
-            counts: [0; EventType::COUNT],
-            derived: vec![FactValue::Int(0); DERIVED.len()],
-        };
+        let mut facts = given(
+            [0; EventType::COUNT],
+            vec![FactValue::Int(0); DERIVED.len()],
+        );
         facts.set_errors_so_far(3);
         assert_eq!(facts.get("errors_so_far"), Some(Value::Int(3)));
         assert_eq!(
             facts
                 .derived
                 .iter()
-                .filter(|v| **v == FactValue::Int(3))
+                .filter(|v| v.get() == Some(&FactValue::Int(3)))
                 .count(),
             1
         );

@@ -382,7 +382,10 @@ fn apply_state(dev: &mut Device, ev: &Event) {
         EventKind::DnsAnswer {
             name, rcode, addrs, ..
         } => boot.dns_answer(name, *rcode, addrs),
-        EventKind::ConfigRead { config } => boot.config = Some(config.clone()),
+        EventKind::ConfigRead { config } => {
+            boot.config_heap_bytes = config.heap_bytes();
+            boot.config = Some(config.clone());
+        }
         EventKind::TvsSyn { server } => {
             boot.tvs.0 += 1;
             boot.tvs_server = Some(*server);
