@@ -114,7 +114,9 @@ pub enum Observed<'m> {
     Malformed(DissectError),
     /// A TCP segment with SYN, RST or FIN on a call-manager / config / TVS port (any of
     /// 2000, 2443, 2445, 5060, 5061, 6970, 6971, either direction), one per such segment.
-    /// Retransmitted SYNs are reported each time (the engine counts retries).
+    /// Retransmitted SYNs are reported each time (the engine counts retries), and so is a
+    /// followed stream's segment whose bytes were all delivered before
+    /// ([`TcpControlKind::Retransmission`]).
     Tcp(TcpControl),
     /// Payload on the HTTPS config port 6971: not dissected, but the engine must know a
     /// TLS session carried data. At most one per segment; no allocation. (TLS on the
@@ -180,6 +182,10 @@ pub enum TcpControlKind {
     Rst,
     /// FIN: an orderly close of one direction.
     Fin,
+    /// Not a flag: a segment whose bytes were all delivered before, resent because
+    /// the sender got no acknowledgement (reported on the ports above, once per
+    /// segment, when it carries none of the flags).
+    Retransmission,
 }
 
 impl TcpControlKind {
@@ -646,6 +652,7 @@ impl Dispatcher {
                         emit(&mut self.stats, Observed::Tcp(c));
                     }
                     if let Some(proto) = StreamProto::of_ports(seg.src_port, seg.dst_port) {
+                        let resent_before = self.streams.stats.retransmissions;
                         let stats = &mut self.stats;
                         let tls = &mut self.null_sessions;
                         tcp_stream(
@@ -657,6 +664,20 @@ impl Dispatcher {
                             frame.ts_ns,
                             |o| emit(stats, o),
                         );
+                        let resent = self.streams.stats.retransmissions > resent_before;
+                        let on_control_port =
+                            is_control_port(seg.src_port) || is_control_port(seg.dst_port);
+                        if resent && on_control_port && control.is_none() {
+                            let kind = TcpControlKind::Retransmission;
+                            let (seq, ack) = (seg.seq, seg.ack);
+                            let c = TcpControl {
+                                flow,
+                                kind,
+                                seq,
+                                ack,
+                            };
+                            emit(&mut self.stats, Observed::Tcp(c));
+                        }
                         // A segment the snap length cut: its hole is known now, not
                         // when (or if) later bytes of the stream come.
                         let missing = frame.orig_len.saturating_sub(frame.data.len() as u32);
@@ -1521,6 +1542,30 @@ mod tests {
         })
         .unwrap();
         assert_eq!(got, Some(300));
+    }
+
+    #[test]
+    fn a_segment_sent_again_on_a_signalling_port_is_reported_once_as_such() {
+        let mut d = Dispatcher::default();
+        let ka = encode::sccp_keepalive().unwrap();
+        assert_eq!(
+            run(&mut d, 1, &tcp(SCCP, 100, ACK, &ka)),
+            ["msg KeepAliveReq"]
+        );
+        // The same bytes again: not a second keepalive, a retransmission.
+        for n in 2..4 {
+            assert_eq!(
+                run(&mut d, n, &tcp(SCCP, 100, ACK, &ka)),
+                ["tcp Retransmission"]
+            );
+        }
+        // Elsewhere (DNS over TCP) the bytes are dropped and nothing is said.
+        let mut d = Dispatcher::default();
+        let query = encode::dns_a_query(7, "cucm1.example.com").unwrap();
+        let mut data = u16::try_from(query.len()).unwrap().to_be_bytes().to_vec();
+        data.extend_from_slice(&query);
+        assert_eq!(run(&mut d, 1, &tcp(DNS, 100, ACK, &data)), ["msg Dns"]);
+        assert!(run(&mut d, 2, &tcp(DNS, 100, ACK, &data)).is_empty());
     }
 
     #[test]

@@ -29,12 +29,35 @@ const CONFIG_PORTS: [u16; 2] = [dispatch::HTTP_TFTP, dispatch::HTTPS_TFTP];
 /// 6970 / 6971 (then a phone's: the server unanswered or refusing is the config
 /// stage's failure, whatever the transport).
 pub fn tcp_control(sh: &mut Shared<'_>, ctx: Ctx, flow: FlowKey, kind: TcpControlKind) {
+    if kind == TcpControlKind::Retransmission {
+        resent(sh, ctx, flow);
+        return;
+    }
     if config_control(sh, ctx, flow, kind) || tvs_control(sh, ctx, flow, kind) {
         return;
     }
     handshake(sh, ctx, flow, kind);
     if matches!(kind, TcpControlKind::Rst | TcpControlKind::Fin) {
         sccp_connection_ended(sh, ctx, flow, kind == TcpControlKind::Rst);
+    }
+}
+
+/// A segment the phone sent again to the call manager holding its registration: counted
+/// on the registration (the loss's finding says it), no event.
+fn resent(sh: &mut Shared<'_>, ctx: Ctx, flow: FlowKey) {
+    if !is_signalling_port(flow.dst_port) {
+        return;
+    }
+    let Some(key) = sh.owner_of((flow.src, flow.src_port), ctx.src_mac) else {
+        return;
+    };
+    let steady = sh
+        .devices
+        .get_mut(&key)
+        .and_then(|d| d.boot.steady.as_deref_mut())
+        .filter(|s| s.cm == flow.dst);
+    if let Some(s) = steady {
+        s.resent = s.resent.saturating_add(1);
     }
 }
 

@@ -459,6 +459,9 @@ pub struct Steady {
     pub phone_says: Option<Box<str>>,
     /// The event being recorded ended an outage: the timeline keeps it.
     pub back_now: bool,
+    /// TCP segments the phone sent again on the signalling connection while registered
+    /// (the call manager did not acknowledge them).
+    pub resent: u32,
 }
 
 impl Steady {
@@ -482,6 +485,7 @@ impl Steady {
             outage_longest_ns: 0,
             phone_says: None,
             back_now: false,
+            resent: 0,
         }
     }
 

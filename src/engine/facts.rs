@@ -897,6 +897,14 @@ pub const DERIVED: &[Derived] = &[
             .map(|said| format!("; the phone says {said}"))),
     },
     Derived {
+        name: "lost_resent",
+        ty: FactType::Str,
+        doc: "the TCP segments the phone sent again on the signalling connection while registered, as a clause (\"; the phone resent 4 TCP segment(s) the call manager did not acknowledge\"), empty when none",
+        value: |x| s(x.steady
+            .filter(|s| s.resent > 0)
+            .map(|s| format!("; the phone resent {} TCP segment(s) the call manager did not acknowledge", s.resent))),
+    },
+    Derived {
         name: "lost_outages",
         ty: FactType::Str,
         doc: "how often and how long it was without registration, as a clause (\", lost and back 3 times: 95 s without registration in all, the longest 40 s\"), empty for one loss not back",

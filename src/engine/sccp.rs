@@ -608,6 +608,19 @@ mod tests {
     }
 
     #[test]
+    fn segments_the_phone_sends_again_are_counted_on_its_registration() {
+        use crate::dispatch::TcpControlKind;
+        let mut sh = registered();
+        run(&mut sh, 30, &encode::sccp_keepalive().unwrap(), true);
+        close(&mut sh, 31, true, TcpControlKind::Retransmission);
+        close(&mut sh, 33, true, TcpControlKind::Retransmission);
+        // The call manager's own resending is not the phone's.
+        close(&mut sh, 34, false, TcpControlKind::Retransmission);
+        assert_eq!(steady(&sh).resent, 2);
+        assert!(steady(&sh).lost.is_none());
+    }
+
+    #[test]
     fn a_reset_by_the_call_manager_loses_the_registration_but_not_after_it_reset_the_phone() {
         use crate::dispatch::TcpControlKind;
         let mut sh = registered();

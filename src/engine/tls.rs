@@ -227,7 +227,7 @@ impl Tls {
         let failure = match c.kind {
             TcpControlKind::Rst => TlsFailure::Reset,
             TcpControlKind::Fin => TlsFailure::NoServerHello,
-            TcpControlKind::Syn | TcpControlKind::SynAck => return,
+            TcpControlKind::Syn | TcpControlKind::SynAck | TcpControlKind::Retransmission => return,
         };
         let Some(s) = self.sessions.get_mut(&conn) else {
             return;
