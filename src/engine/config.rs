@@ -322,23 +322,10 @@ mod tests {
         answers: &[(&str, Answer)],
         after: Vec<crate::timeline::EventKind>,
     ) -> Vec<(String, rules::Severity)> {
-        use super::super::device::{Clue, Device, DeviceKind};
-        use super::super::progress::{advance, Steps};
-        use super::super::verdict::{verdict, Site};
-        use super::super::{flood, visibility::Visibility};
-        use crate::timeline::{ConfiguredCm, Event, EventKind, FileTransport, TftpOffer};
+        use crate::timeline::{ConfiguredCm, EventKind, FileTransport, TftpOffer};
         use std::net::Ipv4Addr;
 
         let rules = crate::analyze::load_rules(None).unwrap();
-        let seq = &rules.sequence;
-        let steps = Steps::resolve(&rules);
-        let mac = crate::link::MacAddr([0x00, 0x1b, 0x54, 0xaa, 0x00, 0x01]);
-        let mut dev = Device::new(
-            DeviceKey::Mac(mac),
-            Clue::default(DeviceKind::Phone, "test"),
-            0,
-            1,
-        );
         let server = Ipv4Addr::new(10, 1, 1, 5);
         let file = "SEP001B54AA0001.cnf.xml";
         let dns_server = IpAddr::from([10, 1, 1, 53]);
@@ -403,6 +390,28 @@ mod tests {
             }
         }
         events.extend(after);
+        judge_events(events)
+    }
+
+    /// A phone's boot played as `events`, a second apart from 1 s; the verdict's findings
+    /// (code and message, severity) at 60 s.
+    fn judge_events(events: Vec<crate::timeline::EventKind>) -> Vec<(String, rules::Severity)> {
+        use super::super::device::{Clue, Device, DeviceKind};
+        use super::super::progress::{advance, Steps};
+        use super::super::verdict::{verdict, Site};
+        use super::super::{flood, visibility::Visibility};
+        use crate::timeline::{Event, EventKind};
+
+        let rules = crate::analyze::load_rules(None).unwrap();
+        let seq = &rules.sequence;
+        let steps = Steps::resolve(&rules);
+        let mac = crate::link::MacAddr([0x00, 0x1b, 0x54, 0xaa, 0x00, 0x01]);
+        let mut dev = Device::new(
+            DeviceKey::Mac(mac),
+            Clue::default(DeviceKind::Phone, "test"),
+            0,
+            1,
+        );
         for (k, kind) in events.into_iter().enumerate() {
             let starts_boot = matches!(kind, EventKind::DhcpDiscover { .. });
             let ms = 1000 + 100 * i64::try_from(k).unwrap();
@@ -433,6 +442,66 @@ mod tests {
             .iter()
             .map(|(m, s)| (m.split(':').next().unwrap(), *s))
             .collect()
+    }
+
+    #[test]
+    fn an_option_66_name_that_does_not_resolve_holds_the_phone_at_config() {
+        use crate::timeline::{EventKind, TftpOffer};
+        use rules::Severity::Error;
+        let dns_server = IpAddr::from([10, 1, 1, 53]);
+        let name = "tftp.example.com";
+        let played = |option66: &str, dns: Vec<std::net::Ipv4Addr>, rcode: Option<u8>| {
+            let mut events = vec![
+                EventKind::DhcpDiscover {
+                    xid: 1,
+                    vlan: Some(100),
+                },
+                EventKind::DhcpAck {
+                    xid: 1,
+                    yiaddr: std::net::Ipv4Addr::new(10, 100, 0, 20),
+                    server: Some(std::net::Ipv4Addr::new(10, 1, 1, 2)),
+                    tftp: Box::new(TftpOffer {
+                        option66: Some(option66.into()),
+                        dns_servers: dns,
+                        ..TftpOffer::default()
+                    }),
+                },
+                EventKind::DnsQuery {
+                    name: name.into(),
+                    qtype: 1,
+                    server: dns_server,
+                },
+            ];
+            if let Some(rcode) = rcode {
+                events.push(EventKind::DnsAnswer {
+                    name: name.into(),
+                    rcode,
+                    addrs: Box::default(),
+                    server: dns_server,
+                });
+            }
+            judge_events(events)
+        };
+        let dns = vec![std::net::Ipv4Addr::new(10, 1, 1, 53)];
+        let found = played(name, dns.clone(), Some(3));
+        let f = found.iter().find(|f| f.0.starts_with("cm-name-unresolved"));
+        let (msg, severity) = f.unwrap_or_else(|| panic!("{found:?}"));
+        assert_eq!(*severity, Error);
+        assert!(msg.contains("option 66 tftp.example.com"), "{msg}");
+        assert!(
+            msg.contains("NXDOMAIN") && msg.contains("10.1.1.53"),
+            "{msg}"
+        );
+        // No answer at all: said so.
+        let found = played(name, dns.clone(), None);
+        let msg = &found.iter().find(|f| f.0.starts_with("cm-name")).unwrap().0;
+        assert!(msg.contains("no answer to 1 query"), "{msg}");
+        // Option 66 an address: nothing to resolve, no such finding.
+        let found = played("10.1.1.5", dns, Some(3));
+        assert!(
+            !found.iter().any(|f| f.0.starts_with("cm-name")),
+            "{found:?}"
+        );
     }
 
     #[test]

@@ -737,6 +737,21 @@ pub const DERIVED: &[Derived] = &[
         value: |x| i(cm_names_unresolved(x.boot, x.ack).len() as i64),
     },
     Derived {
+        name: "tftp_name_unresolved",
+        ty: FactType::Bool,
+        doc: "DHCP named the TFTP server only by host name (option 66, no option 150), the phone could not resolve it (its lookups failed, or DHCP gave no DNS server) and it asked no server for a file",
+        value: |x| b(tftp_name_lookup(x).is_some()),
+    },
+    Derived {
+        name: "tftp_name_outcome",
+        ty: FactType::Str,
+        doc: "what DNS said of the option 66 name (as `cm_name_outcome` words it)",
+        value: |x| s(tftp_name_lookup(x).map(|l| match l {
+            Some(l) => l.outcome(),
+            None => "no lookup: DHCP gave no DNS server (option 6)".to_owned(),
+        })),
+    },
+    Derived {
         name: "cm_name_unresolved",
         ty: FactType::Str,
         doc: "the first of them",
@@ -980,6 +995,26 @@ fn outages(s: &super::device::Steady, end_ns: i64) -> Option<String> {
 
 /// The call managers the configuration names by host name that never resolved, each with
 /// its lookup (`None`: none made, and the DHCP ACK named no DNS server).
+/// The option 66 name of a boot that got no usable TFTP address otherwise and asked
+/// for no file, when it did not resolve: its failed lookup, or none when DHCP gave no
+/// DNS server; `None` otherwise.
+fn tftp_name_lookup<'a>(x: &Basis<'a>) -> Option<Option<&'a DnsLookup>> {
+    let ack = x.ack?;
+    if !ack.servers.is_empty() || !x.boot.files.is_empty() {
+        return None;
+    }
+    let name = ack
+        .option66
+        .as_deref()
+        .filter(|n| !n.is_empty() && n.parse::<IpAddr>().is_err())?;
+    match x.boot.lookups.iter().find(|l| l.is_of(name)) {
+        Some(l) if !l.resolved() => Some(Some(l)),
+        Some(_) => None,
+        None if ack.dns_servers.is_empty() => Some(None),
+        None => None,
+    }
+}
+
 fn cm_names_unresolved<'a>(
     boot: &'a Boot,
     ack: Option<&TftpOffer>,
