@@ -796,6 +796,22 @@ fn the_configuration_s_samples_are_read_for_what_it_says() {
     assert!(f.checks[0].starts_with("`nslookup cucm-sub1.voice.example.com 10.1.1.53`"));
     assert!(r.srst.is_empty());
 
+    // A TFTP server named by option 66 that DNS does not know: the phones stop before
+    // any file (tshark: `dhcp.option.tftp_server_name`, then `dns.flags.rcode == 3`).
+    let r = analyze(&sample_path("tftp-name-unresolved"));
+    for p in &r.phones {
+        assert_eq!(p.stalled_stage, Some(rules::Stage::Config));
+        let f = &p.findings[0];
+        assert_eq!(f.code, "cm-name-unresolved");
+        assert!(
+            f.message.contains("option 66 tftp.voice.example.com")
+                && f.message.contains("NXDOMAIN"),
+            "{}",
+            f.message
+        );
+        assert!(p.config.is_none());
+    }
+
     let r = analyze(&sample_path("srst-fallback"));
     for p in &r.phones {
         assert_eq!(p.config.as_ref().unwrap().srst, ["10.100.0.1"]);

@@ -1061,6 +1061,24 @@ impl<'s, W: Write> Sim<'s, W> {
             // DHCP completes; the phone then stalls asking a bogus TFTP address.
             p.truth.warn("dhcp-option150-ascii");
         }
+        // Option 66 a host name: the phone resolves it at the site's DNS server (which
+        // gives the first TFTP server's address) before it asks for a file.
+        let tftp_name = match &self.sc.site.tftp_option {
+            TftpOption::Option66(name) if name.parse::<Ipv4Addr>().is_err() => Some(name.clone()),
+            _ => None,
+        };
+        let server = self.sc.site.tftp_servers.first().copied();
+        if let (Some(name), Some(server), Some(_)) = (tftp_name, server, self.phone_dns(i)) {
+            let (_, resolved) = self.lookup(t + MS, i, &name, server)?;
+            let p = &mut self.phones[i];
+            if !resolved {
+                p.truth.fail(Stage::Config, "cm-name-unresolved");
+                p.phase = Phase::Idle;
+                return Ok(());
+            }
+            p.tftp = vec![server];
+        }
+        let p = &mut self.phones[i];
         if p.tftp.is_empty() {
             p.truth.fail(Stage::Config, "dhcp-no-tftp-option");
             p.phase = Phase::Idle;
@@ -1839,12 +1857,25 @@ impl<'s, W: Write> Sim<'s, W> {
     /// answer (`site.dns.answer`); returns when the answer came (or the phone gave up),
     /// after `t`, and whether the name resolved.
     fn lookup_cm(&mut self, t: i64, i: usize) -> std::io::Result<(i64, bool)> {
-        let (Some(dns), Some(cm), Some(ip)) =
-            (self.phone_dns(i), self.cm(i).cloned(), self.phones[i].ip)
-        else {
+        let (Some(dns), Some(cm)) = (self.phone_dns(i), self.cm(i).cloned()) else {
             return Ok((0, true));
         };
-        let name = format!("{}.{}", cm.name, dns.domain);
+        self.lookup(t, i, &format!("{}.{}", cm.name, dns.domain), cm.ip)
+    }
+
+    /// The DNS lookup of `name`, which the site's server answers (`site.dns.answer`)
+    /// with `addr`; returns when the answer came (or the phone gave up), after `t`,
+    /// and whether the name resolved.
+    fn lookup(
+        &mut self,
+        t: i64,
+        i: usize,
+        name: &str,
+        addr: Ipv4Addr,
+    ) -> std::io::Result<(i64, bool)> {
+        let (Some(dns), Some(ip)) = (self.phone_dns(i), self.phones[i].ip) else {
+            return Ok((0, true));
+        };
         let id = self.rng.next_u64() as u16;
         let port = u16::try_from(self.rng.range(49152, 65000)).unwrap_or(53000);
         let me = Endpoint { ip, port };
@@ -1852,13 +1883,13 @@ impl<'s, W: Write> Sim<'s, W> {
             ip: dns.server,
             port: 53,
         };
-        let query = encode::dns_a_query(id, &name)?;
+        let query = encode::dns_a_query(id, name)?;
         let l2 = self.phone_l2(i, self.sc.site.gateway_mac.0);
         self.emit(t, &wire::udp_frame(l2, me, server, &query))?;
         let answer = match dns.answer {
-            DnsAnswer::Address => encode::dns_a_answer(id, &name, &[cm.ip])?,
-            DnsAnswer::Nxdomain => encode::dns_a_failure(id, &name, 3)?,
-            DnsAnswer::Servfail => encode::dns_a_failure(id, &name, 2)?,
+            DnsAnswer::Address => encode::dns_a_answer(id, name, &[addr])?,
+            DnsAnswer::Nxdomain => encode::dns_a_failure(id, name, 3)?,
+            DnsAnswer::Servfail => encode::dns_a_failure(id, name, 2)?,
             DnsAnswer::Silent => {
                 // The resolver's retries, 2 s then 4 s (an assumption: the phones'
                 // resolver is not documented), then the call manager is given up.
