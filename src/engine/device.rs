@@ -303,8 +303,9 @@ pub struct Boot {
     pub start_ns: i64,
     /// Frame of its first event.
     pub start_frame: u64,
-    /// Counters per event type.
-    pub counts: [u32; EventType::COUNT],
+    /// Counters per event type, saturating: 16 bits hold any boot's (a rule asks
+    /// "none", "one", "a few"), and every boot of every device carries one per type.
+    pub counts: [u16; EventType::COUNT],
     /// Evidence frames per event type (the first few).
     pub evidence: Vec<(EventType, u64)>,
     /// The furthest step reached, with when.
@@ -843,7 +844,7 @@ impl Boot {
 
     /// How many events of a type this boot saw.
     pub fn count(&self, t: EventType) -> u32 {
-        self.counts.get(t as usize).copied().unwrap_or(0)
+        self.counts.get(t as usize).copied().map_or(0, u32::from)
     }
 
     /// Whether the boot reached `step`.
