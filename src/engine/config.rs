@@ -396,41 +396,7 @@ mod tests {
     /// A phone's boot played as `events`, a second apart from 1 s; the verdict's findings
     /// (code and message, severity) at 60 s.
     fn judge_events(events: Vec<crate::timeline::EventKind>) -> Vec<(String, rules::Severity)> {
-        use super::super::device::{Clue, Device, DeviceKind};
-        use super::super::progress::{advance, Steps};
-        use super::super::verdict::{verdict, Site};
-        use super::super::{flood, visibility::Visibility};
-        use crate::timeline::{Event, EventKind};
-
-        let rules = crate::analyze::load_rules(None).unwrap();
-        let seq = &rules.sequence;
-        let steps = Steps::resolve(&rules);
-        let mac = crate::link::MacAddr([0x00, 0x1b, 0x54, 0xaa, 0x00, 0x01]);
-        let mut dev = Device::new(
-            DeviceKey::Mac(mac),
-            Clue::default(DeviceKind::Phone, "test"),
-            0,
-            1,
-        );
-        for (k, kind) in events.into_iter().enumerate() {
-            let starts_boot = matches!(kind, EventKind::DhcpDiscover { .. });
-            let ms = 1000 + 100 * i64::try_from(k).unwrap();
-            let ev = Event {
-                ts_ns: ms * 1_000_000,
-                frame: u64::try_from(k).unwrap() + 1,
-                kind,
-            };
-            advance(&mut dev, seq, &steps, ev, starts_boot);
-        }
-        let floods = flood::Detector::new(&rules.dhcp_starvation);
-        let visibility = Visibility::new(seq, std::iter::once(&dev));
-        let site = Site {
-            tags_kept: true,
-            floods: &floods,
-            visibility: &visibility,
-        };
-        let report = verdict(&rules, &dev, 0, 60_000_000_000, &site);
-        report
+        super::super::verdict::played(events)
             .findings
             .iter()
             .map(|f| (format!("{}: {}", f.code, f.message), f.severity))

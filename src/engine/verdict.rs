@@ -791,6 +791,48 @@ fn key_order<'d>(devices: impl ExactSizeIterator<Item = &'d Device>) -> Vec<usiz
     order
 }
 
+/// A phone's boot played as `events`, 100 ms apart from 1 s (a DISCOVER starts a
+/// boot), judged at 60 s: for tests of what the rules say of a boot.
+#[cfg(test)]
+pub fn played(events: Vec<EventKind>) -> PhoneReport {
+    use super::device::Clue;
+    use super::progress::{advance, Steps};
+    let rules = crate::analyze::load_rules(None).unwrap();
+    let seq = &rules.sequence;
+    let steps = Steps::resolve(&rules);
+    let mac = crate::link::MacAddr([0x00, 0x1b, 0x54, 0xaa, 0x00, 0x01]);
+    let mut dev = Device::new(
+        DeviceKey::Mac(mac),
+        Clue::default(DeviceKind::Phone, "test"),
+        0,
+        1,
+    );
+    for (k, kind) in events.into_iter().enumerate() {
+        let starts_boot = matches!(kind, EventKind::DhcpDiscover { .. });
+        let ms = 1000 + 100 * i64::try_from(k).unwrap_or(0);
+        let frame = u64::try_from(k).unwrap_or(0) + 1;
+        advance(
+            &mut dev,
+            seq,
+            &steps,
+            Event {
+                ts_ns: ms * 1_000_000,
+                frame,
+                kind,
+            },
+            starts_boot,
+        );
+    }
+    let floods = flood::Detector::new(&rules.dhcp_starvation);
+    let visibility = Visibility::new(seq, std::iter::once(&dev));
+    let site = Site {
+        tags_kept: true,
+        floods: &floods,
+        visibility: &visibility,
+    };
+    verdict(&rules, &dev, 0, 60_000_000_000, &site)
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -981,21 +1023,10 @@ mod tests {
     fn a_refusal_over_security_is_the_secure_registration_failing_not_a_reject() {
         use std::net::{IpAddr, Ipv4Addr};
 
-        use super::super::progress::{advance, Steps};
         use crate::timeline::Signalling;
 
-        let rules = crate::analyze::load_rules(None).unwrap();
-        let seq = &rules.sequence;
-        let steps = Steps::resolve(&rules);
         let cm = IpAddr::V4(Ipv4Addr::new(10, 1, 1, 10));
         let codes = |reason: &str| {
-            let mac = MacAddr([0x00, 0x1b, 0x54, 0xaa, 0x00, 0x01]);
-            let mut dev = Device::new(
-                DeviceKey::Mac(mac),
-                Clue::default(DeviceKind::Phone, "test"),
-                0,
-                1,
-            );
             let register = EventKind::Register {
                 proto: Signalling::Sip,
                 cm,
@@ -1008,23 +1039,7 @@ mod tests {
                 reason: reason.into(),
                 unregister: false,
             };
-            for (ms, kind) in [(1000, register), (1010, reject)] {
-                let frame = u64::try_from(ms).unwrap();
-                let ev = Event {
-                    ts_ns: ms * 1_000_000,
-                    frame,
-                    kind,
-                };
-                advance(&mut dev, seq, &steps, ev, false);
-            }
-            let floods = flood::Detector::new(&rules.dhcp_starvation);
-            let visibility = Visibility::new(seq, std::iter::once(&dev));
-            let site = Site {
-                tags_kept: true,
-                floods: &floods,
-                visibility: &visibility,
-            };
-            let report = verdict(&rules, &dev, 0, 60_000_000_000, &site);
+            let report = played(vec![register, reject]);
             let mut c: Vec<String> = report.findings.iter().map(|f| f.code.clone()).collect();
             c.retain(|x| x.contains("register"));
             (c, report.findings)

@@ -1208,20 +1208,10 @@ impl<'s, W: Write> Sim<'s, W> {
         };
         let l2 = self.phone_l2(i, self.sc.site.gateway_mac.0);
         let seq = self.phones[i].http.1;
-        let syn = TcpFields {
-            seq,
-            syn: true,
-            ..TcpFields::default()
-        };
+        let syn = TcpFields::syn(seq);
         self.emit(t, &wire::tcp_frame(l2, me, srv, syn, &[]))?;
         if self.sc.has_fault(i, Fault::HttpRefused) {
-            let rst = TcpFields {
-                seq: 0,
-                ack_no: seq.wrapping_add(1),
-                ack: true,
-                rst: true,
-                ..TcpFields::default()
-            };
+            let rst = TcpFields::reset(0, seq.wrapping_add(1));
             // The handshake's round trip: the network's, no timing of the boot's.
             let d = self.jitter(1, 4);
             self.emit(
@@ -1248,13 +1238,7 @@ impl<'s, W: Write> Sim<'s, W> {
             return Ok(());
         }
         let peer = self.rng.next_u64() as u32;
-        let synack = TcpFields {
-            seq: peer,
-            ack_no: seq.wrapping_add(1),
-            syn: true,
-            ack: true,
-            ..TcpFields::default()
-        };
+        let synack = TcpFields::syn_ack(peer, seq.wrapping_add(1));
         // The TCP handshake's round trip: the network's, no timing of the boot's.
         let d = self.jitter(1, 4);
         self.emit(
@@ -1706,20 +1690,10 @@ impl<'s, W: Write> Sim<'s, W> {
             port: 2445,
         };
         let seq = self.rng.next_u64() as u32;
-        let syn = TcpFields {
-            seq,
-            syn: true,
-            ..TcpFields::default()
-        };
+        let syn = TcpFields::syn(seq);
         let l2 = self.phone_l2(i, self.sc.site.gateway_mac.0);
         self.emit(t, &wire::tcp_frame(l2, me, tvs, syn, &[]))?;
-        let rst = TcpFields {
-            seq: 0,
-            ack_no: seq.wrapping_add(1),
-            ack: true,
-            rst: true,
-            ..TcpFields::default()
-        };
+        let rst = TcpFields::reset(0, seq.wrapping_add(1));
         // The handshake's round trip: the network's.
         let d = self.jitter(1, 5);
         self.emit(
@@ -1934,11 +1908,7 @@ impl<'s, W: Write> Sim<'s, W> {
             return Ok(());
         };
         let seq = self.phones[i].seq;
-        let f = TcpFields {
-            seq,
-            syn: true,
-            ..TcpFields::default()
-        };
+        let f = TcpFields::syn(seq);
         self.emit(t, &wire::tcp_frame(l2, me, cm, f, &[]))?;
         // Cut off after its registration was lost, or from its group (`srst-fallback`):
         // the hosts answer no more.
@@ -1968,13 +1938,7 @@ impl<'s, W: Write> Sim<'s, W> {
                 return self.cm_failed(t + d, i);
             }
             Some(CmFault::Rst) => {
-                let back = TcpFields {
-                    seq: 0,
-                    ack_no: seq.wrapping_add(1),
-                    ack: true,
-                    rst: true,
-                    ..TcpFields::default()
-                };
+                let back = TcpFields::reset(0, seq.wrapping_add(1));
                 // The TCP handshake's round trip (here and for the SYN-ACK below): the
                 // network's, narrower than the cm-connect step's range.
                 let d = self.jitter(1, 5);
@@ -2031,13 +1995,7 @@ impl<'s, W: Write> Sim<'s, W> {
         p.peer_seq = peer.wrapping_add(1);
         p.seq = p.seq.wrapping_add(1);
         let (seq, peer_seq) = (p.seq, p.peer_seq);
-        let synack = TcpFields {
-            seq: peer,
-            ack_no: seq,
-            syn: true,
-            ack: true,
-            ..TcpFields::default()
-        };
+        let synack = TcpFields::syn_ack(peer, seq);
         self.emit(
             t,
             &wire::tcp_frame(self.to_phone_l2(i), cm, me, synack, &[]),
@@ -2087,13 +2045,7 @@ impl<'s, W: Write> Sim<'s, W> {
                 now += self.span(self.m.tls_answer_ms);
                 if let Some((_, me, cm)) = self.cm_ends(i) {
                     let p = &self.phones[i];
-                    let rst = TcpFields {
-                        seq: p.peer_seq,
-                        ack_no: p.seq,
-                        ack: true,
-                        rst: true,
-                        ..TcpFields::default()
-                    };
+                    let rst = TcpFields::reset(p.peer_seq, p.seq);
                     self.emit(now, &wire::tcp_frame(self.to_phone_l2(i), cm, me, rst, &[]))?;
                 }
                 self.phones[i].tls_reset = true;
@@ -2560,13 +2512,7 @@ impl<'s, W: Write> Sim<'s, W> {
                 let d = self.span(self.m.keepalive_answer_ms);
                 if let Some((_, me, cm)) = self.cm_ends(i) {
                     let p = &self.phones[i];
-                    let rst = TcpFields {
-                        seq: p.peer_seq,
-                        ack_no: p.seq,
-                        ack: true,
-                        rst: true,
-                        ..TcpFields::default()
-                    };
+                    let rst = TcpFields::reset(p.peer_seq, p.seq);
                     let frame = wire::tcp_frame(self.to_phone_l2(i), cm, me, rst, &[]);
                     self.emit(t + d, &frame)?;
                 }
@@ -2976,11 +2922,7 @@ impl<'s, W: Write> Sim<'s, W> {
                 dst: site.gateway_mac.0,
                 vlan: Some(vlan),
             };
-            let syn = TcpFields {
-                seq: self.flood_rng.next_u64() as u32,
-                syn: true,
-                ..TcpFields::default()
-            };
+            let syn = TcpFields::syn(self.flood_rng.next_u64() as u32);
             self.emit(
                 at,
                 &wire::tcp_frame(l2, src, Endpoint { ip: to, port }, syn, &[]),

@@ -56,6 +56,40 @@ pub struct TcpFields {
     pub psh: bool,
 }
 
+impl TcpFields {
+    /// A SYN opening a connection at `seq`.
+    pub fn syn(seq: u32) -> Self {
+        TcpFields {
+            seq,
+            syn: true,
+            ..TcpFields::default()
+        }
+    }
+
+    /// A SYN-ACK at `seq` accepting a connection, acknowledging `ack_no`.
+    pub fn syn_ack(seq: u32, ack_no: u32) -> Self {
+        TcpFields {
+            seq,
+            ack_no,
+            syn: true,
+            ack: true,
+            ..TcpFields::default()
+        }
+    }
+
+    /// A RST+ACK at `seq` acknowledging `ack_no`: a SYN refused (`seq` 0, `ack_no` the
+    /// SYN's plus one), or a connection reset.
+    pub fn reset(seq: u32, ack_no: u32) -> Self {
+        TcpFields {
+            seq,
+            ack_no,
+            ack: true,
+            rst: true,
+            ..TcpFields::default()
+        }
+    }
+}
+
 /// 802.3 + LLC/SNAP framing around a CDP PDU (padded to the Ethernet minimum).
 pub fn cdp_frame(src: MacAddr, vlan: Option<u16>, cdp: &[u8]) -> Vec<u8> {
     let mut f = Vec::with_capacity(cdp.len() + 26);
