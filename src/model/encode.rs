@@ -624,10 +624,21 @@ pub fn encrypted(body: &[u8], key: MacAddr) -> Vec<u8> {
 /// The server's failure to answer [`dns_a_query`] with `rcode` (2 SERVFAIL, 3 NXDOMAIN):
 /// the question and no record.
 pub fn dns_a_failure(id: u16, name: &str, rcode: u8) -> Result<Vec<u8>, EmitError> {
+    dns_a_question(id, name, true, DnsRcode(rcode))
+}
+
+/// A DNS message of one A question for `name` and no record: a query, or an answer
+/// (`response`) with `rcode`.
+fn dns_a_question(
+    id: u16,
+    name: &str,
+    response: bool,
+    rcode: DnsRcode,
+) -> Result<Vec<u8>, EmitError> {
     let wire = dns_wire_name(name);
     let qname = DnsName::uncompressed(&wire).map_err(|_| not_a_name())?;
     DnsMessage {
-        header: dns_header(id, true, DnsRcode(rcode)),
+        header: dns_header(id, response, rcode),
         questions: vec![DnsQuestion {
             name: qname,
             qtype: DnsType::A,
@@ -667,20 +678,7 @@ fn dns_wire_name(name: &str) -> Vec<u8> {
 
 /// A phone's DNS A lookup of `name` (recursion desired), through the DNS emitter.
 pub fn dns_a_query(id: u16, name: &str) -> Result<Vec<u8>, EmitError> {
-    let wire = dns_wire_name(name);
-    let qname = DnsName::uncompressed(&wire).map_err(|_| not_a_name())?;
-    DnsMessage {
-        header: dns_header(id, false, DnsRcode::NOERROR),
-        questions: vec![DnsQuestion {
-            name: qname,
-            qtype: DnsType::A,
-            qclass: DnsClass::IN,
-        }],
-        answers: Vec::new(),
-        authority: Vec::new(),
-        additional: Vec::new(),
-    }
-    .to_vec()
+    dns_a_question(id, name, false, DnsRcode::NOERROR)
 }
 
 /// The server's answer to [`dns_a_query`]: one A record per address (TTL an hour),

@@ -1887,6 +1887,15 @@ impl<'s, W: Write> Sim<'s, W> {
         self.cm_failed(t, i)
     }
 
+    /// The call manager's digest challenge (401) to phone `i`'s last REGISTER.
+    fn challenge(&self, i: usize) -> std::io::Result<Vec<u8>> {
+        let p = &self.phones[i];
+        let ip = p.ip.unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let transport = self.spec(i).transport;
+        let bytes = encode::sip_challenge(&p.name, p.mac, ip, p.local_port, transport, p.cseq)?;
+        Ok(bytes)
+    }
+
     fn cm_ends(&self, i: usize) -> Option<(L2, Endpoint, Endpoint)> {
         let cm = self.cm(i)?;
         let p = &self.phones[i];
@@ -2277,15 +2286,7 @@ impl<'s, W: Write> Sim<'s, W> {
             && self.phones[i].authorized
         {
             // Challenged again after its credentials: refused; it starts over later.
-            let p = &self.phones[i];
-            let again = encode::sip_challenge(
-                &p.name,
-                p.mac,
-                p.ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
-                p.local_port,
-                spec.transport,
-                p.cseq,
-            )?;
+            let again = self.challenge(i)?;
             self.cm_payload(t, i, &again)?;
             let p = &mut self.phones[i];
             p.authorized = false;
@@ -2296,15 +2297,7 @@ impl<'s, W: Write> Sim<'s, W> {
         }
         if spec.protocol == Protocol::Sip && self.sc.site.sip_digest && !self.phones[i].authorized {
             // The challenge, then the same REGISTER with credentials and the next CSeq.
-            let p = &self.phones[i];
-            let challenge = encode::sip_challenge(
-                &p.name,
-                p.mac,
-                p.ip.unwrap_or(Ipv4Addr::UNSPECIFIED),
-                p.local_port,
-                spec.transport,
-                p.cseq,
-            )?;
+            let challenge = self.challenge(i)?;
             self.cm_payload(t, i, &challenge)?;
             self.phones[i].authorized = true;
             self.phones[i].cseq += 1;
