@@ -328,7 +328,6 @@ mod tests {
         let rules = crate::analyze::load_rules(None).unwrap();
         let server = Ipv4Addr::new(10, 1, 1, 5);
         let file = "SEP001B54AA0001.cnf.xml";
-        let dns_server = IpAddr::from([10, 1, 1, 53]);
         let mut events = vec![
             EventKind::DhcpDiscover {
                 xid: 1,
@@ -375,19 +374,7 @@ mod tests {
             },
         ];
         for (name, answer) in answers {
-            events.push(EventKind::DnsQuery {
-                name: (*name).into(),
-                qtype: 1,
-                server: dns_server,
-            });
-            if let Some((rcode, addr)) = answer {
-                events.push(EventKind::DnsAnswer {
-                    name: (*name).into(),
-                    rcode: *rcode,
-                    addrs: addr.iter().copied().collect(),
-                    server: dns_server,
-                });
-            }
+            events.extend(lookup(name, *answer));
         }
         events.extend(after);
         judge_events(events)
@@ -395,6 +382,24 @@ mod tests {
 
     /// A phone's boot played as `events`, a second apart from 1 s; the verdict's findings
     /// (code and message, severity) at 60 s.
+    /// A lookup of `name` at the DNS server 10.1.1.53 and its answer, if one came.
+    fn lookup(name: &str, answer: Answer) -> Vec<crate::timeline::EventKind> {
+        use crate::timeline::EventKind;
+        let server = IpAddr::from([10, 1, 1, 53]);
+        let query = EventKind::DnsQuery {
+            name: name.into(),
+            qtype: 1,
+            server,
+        };
+        let answer = answer.map(|(rcode, addr)| EventKind::DnsAnswer {
+            name: name.into(),
+            rcode,
+            addrs: addr.into_iter().collect(),
+            server,
+        });
+        std::iter::once(query).chain(answer).collect()
+    }
+
     fn judge_events(events: Vec<crate::timeline::EventKind>) -> Vec<(String, rules::Severity)> {
         super::super::verdict::played(events)
             .findings
@@ -414,7 +419,6 @@ mod tests {
     fn an_option_66_name_that_does_not_resolve_holds_the_phone_at_config() {
         use crate::timeline::{EventKind, TftpOffer};
         use rules::Severity::Error;
-        let dns_server = IpAddr::from([10, 1, 1, 53]);
         let name = "tftp.example.com";
         let played = |option66: &str, dns: Vec<std::net::Ipv4Addr>, rcode: Option<u8>| {
             let mut events = vec![
@@ -432,20 +436,8 @@ mod tests {
                         ..TftpOffer::default()
                     }),
                 },
-                EventKind::DnsQuery {
-                    name: name.into(),
-                    qtype: 1,
-                    server: dns_server,
-                },
             ];
-            if let Some(rcode) = rcode {
-                events.push(EventKind::DnsAnswer {
-                    name: name.into(),
-                    rcode,
-                    addrs: Box::default(),
-                    server: dns_server,
-                });
-            }
+            events.extend(lookup(name, rcode.map(|r| (r, None))));
             judge_events(events)
         };
         let dns = vec![std::net::Ipv4Addr::new(10, 1, 1, 53)];

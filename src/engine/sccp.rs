@@ -366,6 +366,12 @@ mod tests {
     /// A phone registered: its RegisterReq (frame 1) and the RegisterAck (frame 2).
     fn registered() -> Shared<'static> {
         let mut sh = shared();
+        register_at(&mut sh, 1);
+        sh
+    }
+
+    /// The phone's RegisterReq in frame `frame`, acknowledged in the next.
+    fn register_at(sh: &mut Shared<'_>, frame: u64) {
         let reg = encode::sccp_register(
             "SEP001B54AA0001",
             Ipv4Addr::new(10, 1, 1, 20),
@@ -374,9 +380,8 @@ mod tests {
             "SCCP70.9-4-2SR3-1S",
         )
         .unwrap();
-        run(&mut sh, 1, &reg, true);
-        run(&mut sh, 2, &encode::sccp_register_ack().unwrap(), false);
-        sh
+        run(sh, frame, &reg, true);
+        run(sh, frame + 1, &encode::sccp_register_ack().unwrap(), false);
     }
 
     #[test]
@@ -591,16 +596,7 @@ mod tests {
         // It registers again, saying why; the outage ends at the RegisterAck.
         let alarm = encode::sccp_alarm("SEP001B54AA0001", "SCCP70.9-4-2SR3-1S", "KeepaliveTO");
         run(&mut sh, 160, &alarm.unwrap(), true);
-        let reg = encode::sccp_register(
-            "SEP001B54AA0001",
-            Ipv4Addr::new(10, 1, 1, 20),
-            PHONE,
-            "7970",
-            "SCCP70.9-4-2SR3-1S",
-        )
-        .unwrap();
-        run(&mut sh, 161, &reg, true);
-        run(&mut sh, 162, &encode::sccp_register_ack().unwrap(), false);
+        register_at(&mut sh, 161);
         let s = steady(&sh);
         assert!(s.lost.is_none());
         assert_eq!(s.outage_total_ns, 12_000_000_000);

@@ -865,37 +865,34 @@ mod tests {
 
     #[test]
     fn a_refusal_keeps_a_warning_that_speaks_of_security() {
-        let (mut sh, mut s) = (shared(), Sip::default());
-        run(
-            &mut s,
-            &mut sh,
-            1,
-            &register(DEVICE, "Cisco-CP8841/14.1"),
-            true,
+        // A REGISTER refused with `code` and `warning`: the refusal's code and reason.
+        let refused = |code: u16, warning: &str| {
+            let (mut sh, mut s) = (shared(), Sip::default());
+            run(
+                &mut s,
+                &mut sh,
+                1,
+                &register(DEVICE, "Cisco-CP8841/14.1"),
+                true,
+            );
+            run(&mut s, &mut sh, 2, &answer_to(2, code, warning), false);
+            let dev = sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap();
+            let (code, reason, _) = dev.boot.reject.clone().unwrap();
+            (code, reason)
+        };
+        let (code, reason) = refused(
+            403,
+            "Warning: 399 cucm-sub1 \"Device security mismatch\"\r\n",
         );
-        let warning = "Warning: 399 cucm-sub1 \"Device security mismatch\"\r\n";
-        run(&mut s, &mut sh, 2, &answer_to(2, 403, warning), false);
-        let dev = sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap();
-        let (code, reason, _) = dev.boot.reject.as_ref().unwrap();
-        assert_eq!(*code, 403);
+        assert_eq!(code, 403);
         assert_eq!(
-            &**reason,
+            &*reason,
             "Whatever (Warning: 399 cucm-sub1 \"Device security mismatch\")"
         );
         // Another Warning is quoted too; it says nothing of security.
-        let (mut sh, mut s) = (shared(), Sip::default());
-        run(
-            &mut s,
-            &mut sh,
-            1,
-            &register(DEVICE, "Cisco-CP8841/14.1"),
-            true,
-        );
-        let warning = "Warning: 399 cucm-sub1 \"Line not configured\"\r\n";
-        run(&mut s, &mut sh, 2, &answer_to(2, 404, warning), false);
-        let dev = sh.devices.get(&DeviceKey::Mac(PHONE)).unwrap();
+        let (_, reason) = refused(404, "Warning: 399 cucm-sub1 \"Line not configured\"\r\n");
         assert_eq!(
-            &*dev.boot.reject.as_ref().unwrap().1,
+            &*reason,
             "Whatever (Warning: 399 cucm-sub1 \"Line not configured\")"
         );
     }

@@ -1329,21 +1329,9 @@ impl<'s, W: Write> Sim<'s, W> {
         };
         let (_, seq, peer) = self.phones[i].http;
         let l2 = self.phone_l2(i, self.sc.site.gateway_mac.0);
-        let fin = TcpFields {
-            seq,
-            ack_no: peer,
-            ack: true,
-            fin: true,
-            ..TcpFields::default()
-        };
+        let fin = TcpFields::fin(seq, peer);
         self.emit(t, &wire::tcp_frame(l2, me, srv, fin, &[]))?;
-        let back = TcpFields {
-            seq: peer,
-            ack_no: seq.wrapping_add(1),
-            ack: true,
-            fin: true,
-            ..TcpFields::default()
-        };
+        let back = TcpFields::fin(peer, seq.wrapping_add(1));
         self.emit(
             t + MS,
             &wire::tcp_frame(self.to_phone_l2(i), srv, me, back, &[]),
@@ -1887,6 +1875,16 @@ impl<'s, W: Write> Sim<'s, W> {
         self.cm_failed(t, i)
     }
 
+    /// The phone closes its connection to the call manager (FIN) at `t`.
+    fn close_cm_connection(&mut self, t: i64, i: usize) -> std::io::Result<()> {
+        if let Some((l2, me, cm)) = self.cm_ends(i) {
+            let p = &self.phones[i];
+            let fin = TcpFields::fin(p.seq, p.peer_seq);
+            self.emit(t, &wire::tcp_frame(l2, me, cm, fin, &[]))?;
+        }
+        Ok(())
+    }
+
     /// The call manager's digest challenge (401) to phone `i`'s last REGISTER.
     fn challenge(&self, i: usize) -> std::io::Result<Vec<u8>> {
         let p = &self.phones[i];
@@ -2397,17 +2395,7 @@ impl<'s, W: Write> Sim<'s, W> {
 
     fn after_failure(&mut self, t: i64, i: usize) -> std::io::Result<()> {
         if self.uses_tcp(i) {
-            if let Some((l2, me, cm)) = self.cm_ends(i) {
-                let p = &self.phones[i];
-                let fin = TcpFields {
-                    seq: p.seq,
-                    ack_no: p.peer_seq,
-                    ack: true,
-                    fin: true,
-                    ..TcpFields::default()
-                };
-                self.emit(t + MS, &wire::tcp_frame(l2, me, cm, fin, &[]))?;
-            }
+            self.close_cm_connection(t + MS, i)?;
         }
         self.phones[i].epoch += 1;
         if self.sc.has_fault(i, Fault::RebootOnFailure) {
@@ -2446,17 +2434,7 @@ impl<'s, W: Write> Sim<'s, W> {
         close: bool,
     ) -> std::io::Result<()> {
         if close && self.uses_tcp(i) {
-            if let Some((l2, me, cm)) = self.cm_ends(i) {
-                let p = &self.phones[i];
-                let fin = TcpFields {
-                    seq: p.seq,
-                    ack_no: p.peer_seq,
-                    ack: true,
-                    fin: true,
-                    ..TcpFields::default()
-                };
-                self.emit(t, &wire::tcp_frame(l2, me, cm, fin, &[]))?;
-            }
+            self.close_cm_connection(t, i)?;
         }
         let Some(lapse) = self.spec(i).after_registration.clone() else {
             return Ok(());

@@ -77,6 +77,17 @@ impl TcpFields {
         }
     }
 
+    /// A FIN+ACK at `seq` acknowledging `ack_no`: one direction closed.
+    pub fn fin(seq: u32, ack_no: u32) -> Self {
+        TcpFields {
+            seq,
+            ack_no,
+            ack: true,
+            fin: true,
+            ..TcpFields::default()
+        }
+    }
+
     /// A RST+ACK at `seq` acknowledging `ack_no`: a SYN refused (`seq` 0, `ack_no` the
     /// SYN's plus one), or a connection reset.
     pub fn reset(seq: u32, ack_no: u32) -> Self {
