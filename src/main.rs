@@ -518,6 +518,7 @@ impl FloodArgs {
             half_open: self.half_open.unwrap_or(0),
             syn_start_ms: start_ms,
             syn_rate: self.syn_rate,
+            storms: Vec::new(),
         });
         sc.check().map_err(anyhow::Error::msg)
     }

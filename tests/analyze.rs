@@ -52,16 +52,20 @@ fn every_sample_gets_exactly_its_expected_outcome() {
                 serde_json::Value::Array(got)
             ));
         }
-        // Findings about the site: code, VLAN and how many made-up clients.
-        let site: Vec<(String, Option<u16>, u64)> = report
+        // Findings about the site: code, VLAN, how many made-up clients or messages.
+        type Site = (String, Option<u16>, u64, u64);
+        let site: Vec<Site> = report
             .site_findings
             .iter()
-            .map(|f| (f.code.clone(), f.vlan, f.clients))
+            .map(|f| {
+                let n = |c: Option<u64>| c.unwrap_or(0);
+                (f.code.clone(), f.vlan, n(f.clients), n(f.messages))
+            })
             .collect();
-        let want_site: Vec<(String, Option<u16>, u64)> = expected
+        let want_site: Vec<Site> = expected
             .site_findings
             .iter()
-            .map(|f| (f.code.clone(), f.vlan, f.clients))
+            .map(|f| (f.code.clone(), f.vlan, f.clients, f.messages))
             .collect();
         if site != want_site {
             failures.push(format!(

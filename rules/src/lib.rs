@@ -9,6 +9,7 @@
 
 mod error;
 mod expr;
+mod floods;
 mod knowledge;
 mod ruleset;
 mod sequence;
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 
 pub use error::{ExprError, LoadError};
 pub use expr::Expr;
+pub use floods::{Counted, RateFlood, MAX_FLOOD_WINDOW_MS};
 pub use knowledge::{
     FileClass, FileClasses, FilePattern, PhoneMarkers, Windows, FILES_FILE, PHONES_FILE,
     WINDOWS_FILE,

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::floods::{self, RateFlood};
 use crate::knowledge::{FileClasses, PhoneMarkers, Windows, FILES_FILE, PHONES_FILE, WINDOWS_FILE};
 use crate::span::{Key, Source};
 use crate::{
@@ -60,6 +61,9 @@ pub struct RuleSet {
     /// The site-wide DHCP starvation detector (`"dhcp_starvation"` in `findings.json`;
     /// the builtin one when the file has none).
     pub dhcp_starvation: DhcpStarvation,
+    /// The floods told by rate (`"floods"` in `findings.json`; the builtin ones when the
+    /// file has none).
+    pub floods: Vec<RateFlood>,
     /// How a phone is told from other devices (`phones.json`).
     pub phones: PhoneMarkers,
     /// What a file is, by its name (`files.json`).
@@ -129,6 +133,8 @@ struct FindingsFile {
     rules: Vec<RuleFile>,
     #[serde(default)]
     dhcp_starvation: Option<DhcpStarvation>,
+    #[serde(default)]
+    floods: Option<Vec<RateFlood>>,
 }
 
 #[derive(Deserialize)]
@@ -265,10 +271,13 @@ impl RuleSet {
             windows,
         } = sources;
         let seq = Sequence::from_json(sequence.0, sequence.1, vocab)?;
-        let (rules, starvation) = load_rules(findings.0, findings.1, vocab, event_types)?;
-        let dhcp_starvation = match starvation {
-            Some(s) => s,
-            None => builtin_starvation()?,
+        let loaded = load_rules(findings.0, findings.1, vocab, event_types)?;
+        let (rules, dhcp_starvation, floods) = match loaded {
+            (rules, Some(s), Some(f)) => (rules, s, f),
+            (rules, s, f) => {
+                let builtin = builtin_sections()?;
+                (rules, s.unwrap_or(builtin.0), f.unwrap_or(builtin.1))
+            }
         };
         Ok(RuleSet {
             sequence: seq,
@@ -278,6 +287,7 @@ impl RuleSet {
                 .map(|(name, _)| (*name).to_owned())
                 .collect(),
             dhcp_starvation,
+            floods,
             phones: PhoneMarkers::from_json(phones.0, phones.1)?,
             files: FileClasses::from_json(files.0, files.1)?,
             windows: Windows::from_json(windows.0, windows.1)?,
@@ -285,13 +295,18 @@ impl RuleSet {
     }
 }
 
-/// The builtin `"dhcp_starvation"` section, for a findings file without one.
-fn builtin_starvation() -> Result<DhcpStarvation, LoadError> {
+/// The builtin `"dhcp_starvation"` and `"floods"` sections, for a findings file
+/// without them.
+fn builtin_sections() -> Result<(DhcpStarvation, Vec<RateFlood>), LoadError> {
     let name = builtin_name(FINDINGS_FILE);
     let (parsed, src) = Source::parse::<FindingsFile>(&name, BUILTIN_FINDINGS)?;
-    parsed
+    let starvation = parsed
         .dhcp_starvation
-        .ok_or_else(|| src.error(src.node(&[]), "the builtin findings lack dhcp_starvation"))
+        .ok_or_else(|| src.error(src.node(&[]), "the builtin findings lack dhcp_starvation"))?;
+    let floods = parsed
+        .floods
+        .ok_or_else(|| src.error(src.node(&[]), "the builtin findings lack floods"))?;
+    Ok((starvation, floods))
 }
 
 /// Check the starvation detector's thresholds.
@@ -313,8 +328,9 @@ fn check_starvation(src: &Source<'_>, s: &DhcpStarvation) -> Result<(), LoadErro
     Ok(())
 }
 
-/// The rules, and the starvation detector's section when the file has one.
-type LoadedFindings = (Vec<Rule>, Option<DhcpStarvation>);
+/// The rules, and the starvation detector's and the floods' sections when the file
+/// has them.
+type LoadedFindings = (Vec<Rule>, Option<DhcpStarvation>, Option<Vec<RateFlood>>);
 
 fn load_rules(
     file: &str,
@@ -325,6 +341,9 @@ fn load_rules(
     let (parsed, src) = Source::parse::<FindingsFile>(file, text)?;
     if let Some(s) = &parsed.dhcp_starvation {
         check_starvation(&src, s)?;
+    }
+    if let Some(f) = &parsed.floods {
+        floods::check(&src, f)?;
     }
     let mut rules: Vec<Rule> = Vec::with_capacity(parsed.rules.len());
     for (i, r) in parsed.rules.into_iter().enumerate() {
@@ -402,7 +421,7 @@ fn load_rules(
             line,
         });
     }
-    Ok((rules, parsed.dhcp_starvation))
+    Ok((rules, parsed.dhcp_starvation, parsed.floods))
 }
 
 #[cfg(test)]
@@ -764,5 +783,67 @@ mod tests {
         let e = RuleSet::load_dir(&dir.join("missing"), &vocab(), EVENT_TYPES).expect_err("loaded");
         assert!(e.message.contains("not a directory"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_rate_floods_load_are_checked_or_fall_back_to_the_builtin_ones() {
+        use crate::Counted;
+        // No section: the builtin floods, one per kind counted.
+        let set = load(&file(&[OK_RULE])).unwrap();
+        let kinds: Vec<Counted> = set.floods.iter().map(|f| f.counts).collect();
+        assert_eq!(kinds, Counted::ALL);
+        assert!(set.floods.iter().all(|f| !f.checks.is_empty()));
+        let own = |section: &str| {
+            format!("{{\n  \"rules\": [\n{OK_RULE}\n  ],\n  \"floods\": {section}\n}}\n")
+        };
+        let one = |code: &str, counts: &str, window: u64, min: u64| {
+            format!(
+                r#"{{"code": "{code}", "counts": "{counts}", "stage": "dhcp", "window_ms": {window}, "min_in_window": {min}, "severity": "warning", "meaning": "m"}}"#
+            )
+        };
+        // A section of one's own replaces the builtin one whole.
+        let set = load(&own(&format!(
+            "[{}]",
+            one("arp-storm", "arp_requests", 5000, 50)
+        )))
+        .unwrap();
+        assert_eq!(set.floods.len(), 1);
+        assert_eq!(
+            (
+                set.floods[0].counts,
+                set.floods[0].window_ms,
+                set.floods[0].min_in_window
+            ),
+            (Counted::ArpRequests, 5000, 50)
+        );
+        let err = |section: String, msg: &str| {
+            let e = load(&own(&section)).expect_err("loaded");
+            assert_eq!((e.file.as_str(), e.line), ("findings.json", 13), "{e}");
+            assert!(e.message.contains(msg), "{e}");
+        };
+        err(
+            format!("[{}]", one("arp-storm", "arp_requests", 1500, 50)),
+            "whole seconds",
+        );
+        err(
+            format!("[{}]", one("arp-storm", "arp_requests", 1000, 0)),
+            "must be positive",
+        );
+        err(
+            format!("[{}]", one("ARP", "arp_requests", 1000, 5)),
+            "kebab-case",
+        );
+        err(
+            format!(
+                "[{}, {}]",
+                one("arp-storm", "arp_requests", 1000, 5),
+                one("arp-again", "arp_requests", 1000, 5)
+            ),
+            "counts the same messages",
+        );
+        err(
+            format!("[{}]", one("x", "tcp_syns", 1000, 5)),
+            "unknown variant",
+        );
     }
 }

@@ -12,7 +12,8 @@
 //! devices within their memory; [`verdict`] judges each device at the end.
 //! [`Analyzer`] only routes messages and sweeps idle transactions. One streaming
 //! pass: the state is bounded by devices and open transactions, never by capture
-//! size ([`EngineLimits`]). [`flood`] watches for DHCP starvation.
+//! size ([`EngineLimits`]). [`flood`] watches for DHCP starvation, [`rates`] for the
+//! floods told by their rate (ARP, DNS, EAPOL-Start, ICMP errors).
 
 mod arp;
 mod budget;
@@ -28,6 +29,7 @@ mod files;
 pub mod flood;
 mod icmp;
 mod progress;
+pub mod rates;
 mod sccp;
 mod shared;
 mod sip;
@@ -36,7 +38,7 @@ mod tls;
 pub mod verdict;
 pub mod visibility;
 
-use rules::RuleSet;
+use rules::{Counted, RuleSet};
 
 use crate::attribution::Attribution;
 use crate::capture::Frame;
@@ -91,6 +93,7 @@ impl EngineLimits {
             + dot1x::Dot1x::max_heap_bytes()
             + Attribution::max_heap_bytes(self.max_bindings)
             + flood::Detector::max_heap_bytes()
+            + rates::RateFloods::max_heap_bytes()
             + arp::Arp::max_heap_bytes(n)
             + dns::Dns::max_heap_bytes(n)
             + tls::Tls::max_heap_bytes(n)
@@ -123,6 +126,7 @@ pub struct Analyzer<'r> {
     arp: arp::Arp,
     dns: dns::Dns,
     tls: tls::Tls,
+    rates: rates::RateFloods,
     next_sweep_ns: i64,
     first_ns: Option<i64>,
     last_ns: Option<i64>,
@@ -145,6 +149,7 @@ impl<'r> Analyzer<'r> {
             arp: arp::Arp::default(),
             dns: dns::Dns::default(),
             tls: tls::Tls::default(),
+            rates: rates::RateFloods::new(&rules.floods),
             next_sweep_ns: i64::MIN,
             first_ns: None,
             last_ns: None,
@@ -170,6 +175,11 @@ impl<'r> Analyzer<'r> {
     /// The DHCP starvation floods seen so far.
     pub fn floods(&self) -> &[flood::Episode] {
         self.dhcp.flood.episodes()
+    }
+
+    /// The floods told by rate seen so far (ARP, DNS, EAPOL-Start, ICMP errors).
+    pub fn rate_floods(&self) -> &[rates::Episode] {
+        self.rates.episodes()
     }
 
     /// The heap the memory budget counts: every device's charge (the table's slots
@@ -237,15 +247,56 @@ impl<'r> Analyzer<'r> {
                         self.dot1x.port_of(sh, ctx, switch, phone);
                     }
                 }
-                Message::Eapol(p) => self.dot1x.message(sh, ctx, p),
+                Message::Eapol(p) => {
+                    if p.packet_type == parsers::eapol::EapolType::START {
+                        self.rates.count(
+                            Counted::EapolStarts,
+                            ctx.ts_ns,
+                            ctx.frame,
+                            ctx.vlan,
+                            ctx.src_mac,
+                        );
+                    }
+                    self.dot1x.message(sh, ctx, p);
+                }
                 Message::Dhcp(m) => self.dhcp.message(sh, ctx, m),
                 Message::Tftp(t) => self.files.tftp(sh, ctx, t),
                 Message::Http(m) => self.files.http(sh, ctx, m),
                 Message::Sccp(m) => sccp::message(sh, ctx, m),
                 Message::Sip(m) => self.sip.message(sh, ctx, m),
-                Message::Arp(p) => self.arp.packet(sh, ctx, p),
-                Message::Dns(m) => self.dns.message(sh, ctx, m),
+                Message::Arp(p) => {
+                    if p.opcode == parsers::arp::ArpOpcode::REQUEST {
+                        self.rates.count(
+                            Counted::ArpRequests,
+                            ctx.ts_ns,
+                            ctx.frame,
+                            ctx.vlan,
+                            ctx.src_mac,
+                        );
+                    }
+                    self.arp.packet(sh, ctx, p);
+                }
+                Message::Dns(m) => {
+                    if !m.header.response {
+                        self.rates.count(
+                            Counted::DnsQueries,
+                            ctx.ts_ns,
+                            ctx.frame,
+                            ctx.vlan,
+                            ctx.src_mac,
+                        );
+                    }
+                    self.dns.message(sh, ctx, m);
+                }
                 Message::Icmp(m) => {
+                    // The dispatcher lets only ICMP errors through.
+                    self.rates.count(
+                        Counted::IcmpErrors,
+                        ctx.ts_ns,
+                        ctx.frame,
+                        ctx.vlan,
+                        ctx.src_mac,
+                    );
                     if let Net::Ip(ip) = packet.net {
                         icmp::message(sh, ctx, ip.src, m);
                     }
@@ -351,6 +402,7 @@ impl<'r> Analyzer<'r> {
         }
         let floods = &self.dhcp.flood;
         let mut report = verdict::report(self.shared.rules, devices, start, end, floods, missed);
+        report.site_findings.extend(self.rates.findings(start));
         let c = &mut report.capture;
         c.unattributed = stats.unattributed;
         c.stream_gaps = stats.stream_gaps;

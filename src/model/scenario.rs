@@ -111,6 +111,71 @@ pub struct Flood {
     /// SYNs per second.
     #[serde(default = "default_flood_rate")]
     pub syn_rate: u32,
+    /// Floods of one kind of message each, told by their rate (an ARP storm, a DNS
+    /// flood, an EAPOL-Start flood, ICMP errors by the thousand).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub storms: Vec<Storm>,
+}
+
+/// What a [`Storm`] sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StormKind {
+    /// ARP requests (who-has), broadcast, between addresses of nobody on the site
+    /// (172.16/12).
+    Arp,
+    /// DNS queries for made-up names to the site's DNS server (else the DHCP server),
+    /// from addresses of nobody on the site.
+    Dns,
+    /// EAPOL-Starts to the PAE group address, untagged unless `vlan` is given.
+    EapolStart,
+    /// ICMP port unreachables from the VLAN's gateway to addresses of nobody on the
+    /// site, quoting a datagram to TFTP (69).
+    IcmpUnreachable,
+}
+
+/// A flood of one kind of message, `messages` of them at `rate` a second from
+/// `start_ms`, on `vlan` (absent: the voice VLAN; untagged for EAPOL).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Storm {
+    /// What is sent.
+    pub kind: StormKind,
+    /// How many.
+    pub messages: u32,
+    /// Messages per second.
+    #[serde(default = "default_flood_rate")]
+    pub rate: u32,
+    /// When the first goes, in ms after the capture starts.
+    #[serde(default)]
+    pub start_ms: u64,
+    /// The VLAN it is sent on.
+    #[serde(default)]
+    pub vlan: Option<u16>,
+    /// Every message from its own made-up MAC (`random-source`) or all from one.
+    #[serde(default)]
+    pub style: FloodStyle,
+}
+
+impl Storm {
+    /// The VLAN it is sent on in `site` (`None`: untagged).
+    pub fn vlan_in(&self, site: &Site) -> Option<u16> {
+        match (self.vlan, self.kind) {
+            (Some(v), _) => Some(v),
+            (None, StormKind::EapolStart) => None,
+            (None, _) => Some(site.voice_vlan),
+        }
+    }
+
+    /// The site finding's code the analyzer gives it.
+    pub fn code(&self) -> &'static str {
+        match self.kind {
+            StormKind::Arp => "arp-storm",
+            StormKind::Dns => "dns-flood",
+            StormKind::EapolStart => "eapol-start-flood",
+            StormKind::IcmpUnreachable => "icmp-error-flood",
+        }
+    }
 }
 
 fn default_flood_rate() -> u32 {
@@ -747,6 +812,14 @@ impl Scenario {
             }
             if !(1..4095).contains(&f.vlan_in(&self.site)) {
                 return Err("flood.vlan out of 1..4094".into());
+            }
+            for st in &f.storms {
+                if st.rate == 0 {
+                    return Err("flood.storms: rate must be positive".into());
+                }
+                if st.vlan.is_some_and(|v| !(1..4095).contains(&v)) {
+                    return Err("flood.storms: vlan out of 1..4094".into());
+                }
             }
         }
         let wrong_credentials = self

@@ -16,8 +16,8 @@ use std::net::Ipv4Addr;
 use super::encode;
 use super::scenario::{
     Bulk, CmFault, ConfigSecurity, Discovery, DnsAnswer, Dot1x, Fault, FloodStyle, LapseBack,
-    LapseKind, PhoneSpec, PortSpec, Protocol, Scenario, SipTransport, Site, TftpOption,
-    TftpTimeout, TlsMode, TrustFiles,
+    LapseKind, PhoneSpec, PortSpec, Protocol, Scenario, SipTransport, Site, Storm, StormKind,
+    TftpOption, TftpTimeout, TlsMode, TrustFiles,
 };
 use super::timing::{StepTiming, Timing};
 use super::truth::{ExpectedReport, ExpectedSite, Stage, Truth};
@@ -85,6 +85,8 @@ enum Ev {
     HttpAnswer,
     FloodTick,
     SynTick,
+    /// The storms' messages due in the next millisecond.
+    StormTick,
     /// A secure registration's handshake failed (alert, reset, no ServerHello in time).
     TlsFailed,
 }
@@ -268,6 +270,9 @@ pub struct Sim<'s, W: Write> {
     flood_in_capture: u64,
     flood_taken: u32,
     syns_sent: u32,
+    /// Each storm's messages sent, and those inside the capture.
+    storm_sent: Vec<u32>,
+    storm_in_capture: Vec<u64>,
 }
 
 impl<'s, W: Write> Sim<'s, W> {
@@ -362,6 +367,8 @@ impl<'s, W: Write> Sim<'s, W> {
             flood_in_capture: 0,
             flood_taken: 0,
             syns_sent: 0,
+            storm_sent: vec![0; sc.flood.as_ref().map_or(0, |f| f.storms.len())],
+            storm_in_capture: vec![0; sc.flood.as_ref().map_or(0, |f| f.storms.len())],
         })
     }
 
@@ -419,11 +426,15 @@ impl<'s, W: Write> Sim<'s, W> {
             let who = self.phones.len() + self.pcs;
             let ms = |v: u64| self.start_ns + i64::try_from(v).unwrap_or(0) * MS;
             let (dhcp, syn) = (ms(f.start_ms), ms(f.syn_start_ms));
+            let storms = f.storms.iter().map(|st| ms(st.start_ms)).min();
             if f.macs > 0 {
                 self.at(dhcp, who, Ev::FloodTick);
             }
             if f.half_open > 0 {
                 self.at(syn, who, Ev::SynTick);
+            }
+            if let Some(first) = storms {
+                self.at(first, who, Ev::StormTick);
             }
         }
         while let Some(Reverse((t, _, who, epoch, ev))) = self.queue.pop() {
@@ -442,6 +453,10 @@ impl<'s, W: Write> Sim<'s, W> {
                 if self.syn_tick(t)? {
                     self.at(t + MS, who, Ev::SynTick);
                 }
+            } else if ev == Ev::StormTick {
+                if self.storm_tick(t)? {
+                    self.at(t + MS, who, Ev::StormTick);
+                }
             } else if who >= self.phones.len() {
                 self.pc_event(t, who - self.phones.len(), ev)?;
             } else if epoch == self.phones[who].epoch || ev == Ev::Reboot {
@@ -455,14 +470,26 @@ impl<'s, W: Write> Sim<'s, W> {
             .map(|p| p.truth.outcome(p.mac.to_string(), p.name.clone()))
             .collect();
         phones.sort_by(|a, b| a.mac.cmp(&b.mac));
-        let site_findings = match &self.sc.flood {
+        let mut site_findings = match &self.sc.flood {
             Some(f) if self.flood_in_capture > 0 => vec![ExpectedSite {
                 code: "dhcp-starvation".into(),
                 vlan: Some(f.vlan_in(&self.sc.site)),
                 clients: self.flood_in_capture,
+                messages: 0,
             }],
             _ => Vec::new(),
         };
+        let storms = self.sc.flood.iter().flat_map(|f| &f.storms);
+        for (storm, &messages) in storms.zip(&self.storm_in_capture) {
+            if messages > 0 {
+                site_findings.push(ExpectedSite {
+                    code: storm.code().into(),
+                    vlan: storm.vlan_in(&self.sc.site),
+                    clients: 0,
+                    messages,
+                });
+            }
+        }
         let w = self.out.finish()?;
         Ok((
             w,
@@ -2900,6 +2927,107 @@ impl<'s, W: Write> Sim<'s, W> {
             )?;
         }
         Ok(false)
+    }
+
+    /// The storms' messages due in the millisecond from `t`, each at its own time.
+    /// False once all are sent.
+    fn storm_tick(&mut self, t: i64) -> std::io::Result<bool> {
+        let Some(f) = self.sc.flood.clone() else {
+            return Ok(false);
+        };
+        let mut more = false;
+        for (n, storm) in f.storms.iter().enumerate() {
+            let first = self.start_ns + i64::try_from(storm.start_ms).unwrap_or(0) * MS;
+            let rate = u64::from(storm.rate.max(1));
+            while let Some(&k) = self.storm_sent.get(n).filter(|&&k| k < storm.messages) {
+                let at = first + i64::try_from(u64::from(k) * 1_000_000_000 / rate).unwrap_or(0);
+                if at >= t + MS {
+                    more = true;
+                    break;
+                }
+                self.storm_sent[n] += 1;
+                if at > self.end_ns {
+                    continue;
+                }
+                self.storm_in_capture[n] += 1;
+                let frame = self.storm_frame(storm, n, k)?;
+                self.emit(at, &frame)?;
+            }
+        }
+        Ok(more)
+    }
+
+    /// Message `k` of storm `n`.
+    fn storm_frame(&self, storm: &Storm, n: usize, k: u32) -> Result<Vec<u8>, EmitError> {
+        let site = &self.sc.site;
+        let vlan = storm.vlan_in(site);
+        // Made-up senders of their own, apart from the DHCP flood's and from storm to storm.
+        let made_up = |k: u64| flood_mac(self.sc.seed ^ (0x5707_0000 + n as u64), k);
+        let source = match storm.style {
+            FloodStyle::RandomSource => made_up(u64::from(k)),
+            FloodStyle::OneSource => made_up((1 << 46) - 1),
+        };
+        // Addresses of nobody on the site (172.16/12), so that no phone's is taken.
+        let host = |k: u32| Ipv4Addr::from(0xac10_0000 | (k & 0xf_ffff));
+        Ok(match storm.kind {
+            StormKind::Arp => wire::arp_frame(
+                L2 {
+                    src: source,
+                    dst: wire::BROADCAST,
+                    vlan,
+                },
+                1,
+                (source, host(k)),
+                (MacAddr::default(), host(k.wrapping_add(7))),
+            ),
+            StormKind::Dns => {
+                let server = site.dns.as_ref().map_or(site.dhcp_server, |d| d.server);
+                let name = format!("h{k}.flood.example.com");
+                let query = encode::dns_query(u16::try_from(k & 0xffff).unwrap_or(0), &name);
+                wire::udp_frame(
+                    L2 {
+                        src: source,
+                        dst: site.gateway_mac.0,
+                        vlan,
+                    },
+                    Endpoint {
+                        ip: host(k),
+                        port: 1024 + u16::try_from(k % 60_000).unwrap_or(0),
+                    },
+                    Endpoint {
+                        ip: server,
+                        port: 53,
+                    },
+                    &query,
+                )
+            }
+            StormKind::EapolStart => wire::ether_frame(
+                L2 {
+                    src: source,
+                    dst: PAE_GROUP,
+                    vlan,
+                },
+                ETHERTYPE_EAPOL,
+                &encode::eapol(encode::Eapol::Start, 0)?,
+            ),
+            StormKind::IcmpUnreachable => {
+                let (to, gateway) = (host(k), site.voice_gateway);
+                let tftp = site.tftp_servers.first().copied().unwrap_or(gateway);
+                let quote = (to, 49_152 + u16::try_from(k % 1000).unwrap_or(0), tftp, 69);
+                let icmp = encode::icmp_unreachable(3, quote, 17, 30, 0)?;
+                wire::ipv4_frame(
+                    L2 {
+                        src: site.gateway_mac.0,
+                        dst: source,
+                        vlan,
+                    },
+                    gateway,
+                    to,
+                    1,
+                    &icmp,
+                )
+            }
+        })
     }
 
     // ---- background PCs ---------------------------------------------------------

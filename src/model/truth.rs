@@ -56,8 +56,17 @@ pub struct ExpectedSite {
     pub code: String,
     /// The VLAN.
     pub vlan: Option<u16>,
-    /// The made-up client MACs that sent a DISCOVER within the capture.
+    /// The made-up client MACs that sent a DISCOVER within the capture
+    /// (`dhcp-starvation`).
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub clients: u64,
+    /// The messages sent within the capture (the floods told by rate).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub messages: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The truth being recorded for one phone.

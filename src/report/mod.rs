@@ -199,23 +199,33 @@ pub struct SiteFinding {
     pub message: String,
     /// The VLAN (innermost tag; `null`: untagged).
     pub vlan: Option<u16>,
-    /// DHCP clients never seen before that sent a DISCOVER during the flood.
-    pub clients: u64,
-    /// REQUESTs from clients that are not phones during the flood.
-    pub requests: u64,
-    /// DISCOVERs whose Ethernet source is not the client hardware address.
-    pub forged_chaddr: u64,
+    /// DHCP clients never seen before that sent a DISCOVER during the flood
+    /// (`dhcp-starvation` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clients: Option<u64>,
+    /// REQUESTs from clients that are not phones during the flood (`dhcp-starvation`
+    /// only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u64>,
+    /// DISCOVERs whose Ethernet source is not the client hardware address
+    /// (`dhcp-starvation` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forged_chaddr: Option<u64>,
+    /// The messages counted (the floods told by rate: `arp-storm`, `dns-flood`,
+    /// `eapol-start-flood`, `icmp-error-flood`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages: Option<u64>,
     /// The one Ethernet source that sent them all, when there was one.
     pub source: Option<String>,
-    /// Its first new client (seconds from the capture's start).
+    /// Its first message (seconds from the capture's start).
     pub start: Seconds,
-    /// Its last new client (seconds from the capture's start).
+    /// Its last message (seconds from the capture's start).
     pub end: Seconds,
-    /// Most new clients in one second.
+    /// Most messages (new clients, for DHCP starvation) in one second.
     pub peak_per_second: u64,
-    /// Frame of its first new client.
+    /// Frame of its first message.
     pub first_frame: u64,
-    /// Frame of its last new client.
+    /// Frame of its last message.
     pub last_frame: u64,
     /// Frames that show it (the first and the last).
     pub evidence: Vec<u64>,
