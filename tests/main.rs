@@ -21,6 +21,7 @@ mod mutation;
 mod port;
 mod progress;
 mod readings;
+mod report_schema;
 mod rules_docs;
 mod samples;
 mod scale;
