@@ -4,6 +4,7 @@ mod common;
 
 mod analyze;
 mod capture_reader;
+mod cli;
 mod damaged;
 mod dissect_view;
 mod escaping;
