@@ -1,4 +1,4 @@
-//! The bounds of an analysis (README "Limits"). `--max-memory` is the heap an
+//! The bounds of an analysis (docs/usage.md "Limits"). `--max-memory` is the heap an
 //! analysis may take, its report included. The tables whose size their entry caps
 //! fix (TCP streams and their pending bytes, TFTP transfers, transactions,
 //! bindings, the starvation detector) are reserved at their worst, a margin is kept
@@ -102,7 +102,7 @@ impl Limits {
         Dispatcher::max_heap_bytes(streams) + engine.max_table_heap_bytes() + MARGIN
     }
 
-    /// The budget's parts (name, bytes), as the README's "Limits" lists them.
+    /// The budget's parts (name, bytes), as docs/usage.md's "Limits" lists them.
     pub fn parts(&self) -> Vec<(&'static str, usize)> {
         vec![
             (

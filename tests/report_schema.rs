@@ -130,12 +130,15 @@ fn the_binarys_json_and_phone_report_follow_the_schema() {
     assert!(found.is_empty(), "{}", found.join("\n"));
 }
 
+/// What a breakage is, and how it breaks a report.
+type Breakage = (&'static str, fn(&mut Value));
+
 #[test]
 fn a_broken_report_fails_the_schema() {
     let good = pretty_report(&analyze(&sample_path("mixed-site")));
     let v = validator(&schema());
     assert!(v.is_valid(&good));
-    let breakages: [(&str, fn(&mut Value)); 9] = [
+    let breakages: [Breakage; 9] = [
         ("no summary", |d| {
             d.as_object_mut().unwrap().remove("summary");
         }),

@@ -436,7 +436,7 @@ pub struct TunnelInfo {
     pub frames: u64,
 }
 
-/// The bounds an analysis ran with (README "Limits").
+/// The bounds an analysis ran with (docs/usage.md "Limits").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct LimitsInfo {
     /// Devices followed at once (`--max-devices`).
