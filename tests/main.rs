@@ -24,6 +24,7 @@ mod progress;
 mod readings;
 mod report_schema;
 mod rules_docs;
+mod rules_guide;
 mod samples;
 mod scale;
 mod tcp_flows;
