@@ -291,3 +291,24 @@ fn the_report_documentation_names_every_field_of_the_schema() {
         "fields missing from docs/report.md: {missing:?}"
     );
 }
+
+#[test]
+fn a_live_sessions_report_follows_the_schema() {
+    // `live` needs libpcap and root; its report is the pipeline's, with the capture's
+    // `live` counters filled in as the session does, written on one line.
+    let mut report = analyze(&sample_path("mixed-site"));
+    report.capture.live = Some(bootscope::report::LiveInfo {
+        interface: "eth1".to_owned(),
+        filter: String::new(),
+        received: 164,
+        dropped_by_kernel: 0,
+        dropped_by_interface: 0,
+        written_to: None,
+    });
+    let line = serde_json::to_string(&report).unwrap();
+    assert!(!line.contains('\n'));
+    let doc: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(doc["capture"]["live"]["interface"], "eth1");
+    let found = errors(&validator(&schema()), &doc);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
