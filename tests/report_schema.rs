@@ -312,3 +312,19 @@ fn a_live_sessions_report_follows_the_schema() {
     let found = errors(&validator(&schema()), &doc);
     assert!(found.is_empty(), "{}", found.join("\n"));
 }
+
+#[test]
+fn a_varied_simulated_fleets_report_follows_the_schema() {
+    // Every phone family, secure registrations, signed and encrypted configurations,
+    // SRST and the ports' faults: values the bundled captures may not all hold.
+    let sc = bootscope::model::fleet::varied(300, 7, 420, 0.0);
+    let (pcap, _) = bootscope::model::simulate(&sc, Vec::new()).unwrap();
+    let path = crate::common::scratch("schema-varied-fleet.pcap");
+    std::fs::write(&path, &pcap).unwrap();
+    let report = analyze(&path);
+    assert!(report.phones.len() >= 300, "{} phones", report.phones.len());
+    let doc = pretty_report(&report);
+    let found = errors(&validator(&schema()), &doc);
+    assert!(found.is_empty(), "{}", found.join("\n"));
+    std::fs::remove_file(&path).unwrap();
+}
