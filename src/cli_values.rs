@@ -78,3 +78,34 @@ pub fn rules_dir(s: &str) -> Result<PathBuf, String> {
         ))
     }
 }
+
+/// A scenario file that exists.
+pub fn scenario(s: &str) -> Result<PathBuf, String> {
+    let p = PathBuf::from(s);
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(format!(
+            "expected a scenario file (JSON, as samples/*/scenario.json): '{s}' is no file"
+        ))
+    }
+}
+
+/// A file to write, in a directory that exists (checked before any work is done).
+pub fn output_file(s: &str) -> Result<PathBuf, String> {
+    let p = PathBuf::from(s);
+    let dir = match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    if s.is_empty() || p.is_dir() {
+        Err(format!("expected a file name to write, got '{s}'"))
+    } else if !dir.is_dir() {
+        Err(format!(
+            "expected a file to write in an existing directory: '{}' does not exist",
+            dir.display()
+        ))
+    } else {
+        Ok(p)
+    }
+}

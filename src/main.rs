@@ -63,7 +63,7 @@ enum Command {
         threads: usize,
         /// Also write the whole report as one self-contained HTML page (fleet
         /// summary, phone table, a ladder diagram per phone).
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", value_parser = cli_values::output_file)]
         html: Option<PathBuf>,
         /// A progress bar on stderr: `auto` for inputs of 256 MiB or more, `always`
         /// whatever the size, `never`. It is only drawn when stderr is a terminal,
@@ -116,13 +116,13 @@ enum Command {
     /// as a scenario describes, with the expected outcome per phone.
     Simulate {
         /// A scenario file (JSON, see samples/*/scenario.json); not with --fleet.
-        #[arg(required_unless_present = "fleet")]
+        #[arg(required_unless_present = "fleet", value_parser = cli_values::scenario)]
         scenario: Option<PathBuf>,
         /// Where to write the capture (pcap).
-        #[arg(short, long)]
+        #[arg(short, long, value_parser = cli_values::output_file)]
         output: PathBuf,
         /// Where to write the expected outcome per phone (JSON).
-        #[arg(long)]
+        #[arg(long, value_parser = cli_values::output_file)]
         expected: Option<PathBuf>,
         /// Instead of a scenario file: a fleet of N phones (mixed healthy and faulty
         /// boots, with background PCs), streamed to disk.
@@ -338,7 +338,7 @@ struct LiveArgs {
     #[arg(short, long)]
     filter: Option<String>,
     /// Also write every captured packet to this pcap file.
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = cli_values::output_file)]
     write: Option<PathBuf>,
     /// Stop after this many seconds.
     #[arg(long, value_parser = cli_values::positive_seconds)]
@@ -359,7 +359,7 @@ struct LiveArgs {
     #[arg(long, default_value_t = 32, value_parser = whole::<u32>)]
     buffer_size: u32,
     /// At the end, also write the report as one self-contained HTML page.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = cli_values::output_file)]
     html: Option<PathBuf>,
 }
 

@@ -166,6 +166,14 @@ fn bad_values_say_what_was_expected() {
             "expected a positive number of seconds",
         ),
         (vec!["completions", "tcsh"], "possible values: bash"),
+        (
+            vec!["analyze", sample, "--html", "no/such/dir/r.html"],
+            "expected a file to write in an existing directory",
+        ),
+        (
+            vec!["simulate", "no/such/scenario.json", "-o", "x.pcap"],
+            "expected a scenario file",
+        ),
     ] {
         let out = bootscope(&args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
