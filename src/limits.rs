@@ -1,7 +1,7 @@
-//! The bounds of an analysis (README "Limits"). `--max-memory` is the heap an
+//! The bounds of an analysis (docs/usage.md "Limits"). `--max-memory` is the heap an
 //! analysis may take, its report included. The tables whose size their entry caps
 //! fix (TCP streams and their pending bytes, TFTP transfers, transactions,
-//! bindings, the starvation detector) are reserved at their worst, a margin is kept
+//! bindings, the flood detectors) are reserved at their worst, a margin is kept
 //! for what no table holds (reader buffers, the rules, the rendered table), and the
 //! devices get the rest: the engine counts what each device holds and keeps the
 //! sum within it ([`crate::engine::EngineLimits::max_device_bytes`]).
@@ -102,7 +102,7 @@ impl Limits {
         Dispatcher::max_heap_bytes(streams) + engine.max_table_heap_bytes() + MARGIN
     }
 
-    /// The budget's parts (name, bytes), as the README's "Limits" lists them.
+    /// The budget's parts (name, bytes), as docs/usage.md's "Limits" lists them.
     pub fn parts(&self) -> Vec<(&'static str, usize)> {
         vec![
             (
@@ -110,7 +110,7 @@ impl Limits {
                 Dispatcher::max_heap_bytes(&self.streams),
             ),
             (
-                "device table, transactions, attribution bindings, starvation detector",
+                "device table, transactions, attribution bindings, flood detectors",
                 self.engine.max_table_heap_bytes(),
             ),
             ("margin (readers, rules, rendering)", MARGIN),

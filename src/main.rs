@@ -16,10 +16,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use bootscope::dissect::{self, DissectRunError};
 use bootscope::{analyze, engine, heap, limits, model, report, rules_view};
+
+mod cli_docs;
+mod cli_values;
+use cli_values::whole;
 
 #[derive(Parser)]
 #[command(
@@ -40,22 +44,26 @@ enum Command {
     Analyze {
         /// pcap or pcapng files (or `-` for stdin), or directories of rotated captures
         /// (`tcpdump -C` / `-G`): several are merged by time into one capture.
-        #[arg(required = true)]
+        #[arg(required_unless_present = "read", value_parser = cli_values::capture)]
         captures: Vec<PathBuf>,
+        /// A capture to read, as tshark's `-r` (may be repeated; read before the
+        /// positional ones).
+        #[arg(short = 'r', long = "read", value_name = "FILE", value_parser = cli_values::capture)]
+        read: Vec<PathBuf>,
         /// Output: a table with the fleet summary, or the JSON report (docs/report.md).
         #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
         format: ReportFormat,
         /// One phone's troubleshooting report (MAC in any notation, or SEP name).
-        #[arg(long)]
+        #[arg(long, value_parser = cli_values::phone)]
         phone: Option<String>,
         #[command(flatten)]
         analysis: AnalysisArgs,
         /// Threads (0: every core). The report does not depend on it.
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, value_parser = whole::<usize>)]
         threads: usize,
         /// Also write the whole report as one self-contained HTML page (fleet
         /// summary, phone table, a ladder diagram per phone).
-        #[arg(long, value_name = "FILE")]
+        #[arg(long, value_name = "FILE", value_parser = cli_values::output_file)]
         html: Option<PathBuf>,
         /// A progress bar on stderr: `auto` for inputs of 256 MiB or more, `always`
         /// whatever the size, `never`. It is only drawn when stderr is a terminal,
@@ -77,14 +85,18 @@ enum Command {
         /// A pcap or pcapng file.
         capture: PathBuf,
         /// Pace: recorded time divided by this (2 = twice as fast); 0 = as fast as possible.
-        #[arg(long, default_value_t = 1.0)]
+        #[arg(long, default_value_t = 1.0, value_parser = cli_values::non_negative)]
         speed: f64,
     },
     /// List every decoded CDP, LLDP, DHCP, TFTP, SCCP, SIP and HTTP (TCP 6970) message
     /// of a capture, one per line, as tshark would number the frames.
     Dissect {
         /// A pcap or pcapng file, or `-` for stdin.
-        capture: PathBuf,
+        #[arg(required_unless_present = "read", conflicts_with = "read", value_parser = cli_values::capture)]
+        capture: Option<PathBuf>,
+        /// The capture to read, as tshark's `-r` (instead of the positional one).
+        #[arg(short = 'r', long = "read", value_name = "FILE", value_parser = cli_values::capture)]
+        read: Option<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
@@ -93,8 +105,8 @@ enum Command {
     /// reach them, the event types and facts rules may use, the findings, file
     /// classes, phone markers and correlation windows.
     Rules {
-        /// A rules directory instead of the builtin rules (see rules/README.md).
-        #[arg(long)]
+        /// A rules directory instead of the builtin rules (see docs/rules.md).
+        #[arg(long, value_parser = cli_values::rules_dir)]
         rules: Option<PathBuf>,
         /// Only these parts (every part when none is named).
         #[arg(value_enum)]
@@ -104,26 +116,26 @@ enum Command {
     /// as a scenario describes, with the expected outcome per phone.
     Simulate {
         /// A scenario file (JSON, see samples/*/scenario.json); not with --fleet.
-        #[arg(required_unless_present = "fleet")]
+        #[arg(required_unless_present = "fleet", value_parser = cli_values::scenario)]
         scenario: Option<PathBuf>,
         /// Where to write the capture (pcap).
-        #[arg(short, long)]
+        #[arg(short, long, value_parser = cli_values::output_file)]
         output: PathBuf,
         /// Where to write the expected outcome per phone (JSON).
-        #[arg(long)]
+        #[arg(long, value_parser = cli_values::output_file)]
         expected: Option<PathBuf>,
         /// Instead of a scenario file: a fleet of N phones (mixed healthy and faulty
         /// boots, with background PCs), streamed to disk.
-        #[arg(long, conflicts_with = "scenario")]
+        #[arg(long, conflicts_with = "scenario", value_parser = whole::<u32>)]
         fleet: Option<u32>,
         /// Seed for the fleet's faults and timing.
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, value_parser = whole::<u64>)]
         seed: u64,
         /// Capture length in seconds for the fleet.
-        #[arg(long, default_value_t = 600)]
+        #[arg(long, default_value_t = 600, value_parser = whole::<u64>)]
         duration: u64,
         /// Background traffic for the fleet (RTP and bulk TCP), in megabits per second.
-        #[arg(long, default_value_t = 0.0)]
+        #[arg(long, default_value_t = 0.0, value_parser = cli_values::non_negative)]
         traffic_mbps: f64,
         /// The fleet's data-VLAN traffic: one file copy per PC, or PCs browsing
         /// (short HTTP and TLS connections).
@@ -140,6 +152,20 @@ enum Command {
         varied: bool,
         #[command(flatten)]
         flood: FloodArgs,
+    },
+    /// Print the shell completion script for bash, zsh, fish, powershell or elvish
+    /// (e.g. `bootscope completions bash > /etc/bash_completion.d/bootscope`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout, or write one page per command to a
+    /// directory (`bootscope man --out /usr/local/share/man/man1`).
+    Man {
+        /// Write bootscope.1, bootscope-analyze.1, … here instead.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -166,7 +192,9 @@ fn print_report(
         Some(q) => Some(
             report
                 .find(q)
-                .with_context(|| format!("no phone {q} in {source}"))?,
+                .with_context(|| {
+                    format!("no phone {q} in {source} (expected the MAC or device name of a device of its report)")
+                })?,
         ),
         None => None,
     };
@@ -306,32 +334,32 @@ struct LiveArgs {
     #[arg(short, long)]
     interface: String,
     /// A BPF capture filter instead of the default one (what boots are made of;
-    /// see the README). `-f ''` captures everything.
+    /// see docs/usage.md). `-f ''` captures everything.
     #[arg(short, long)]
     filter: Option<String>,
     /// Also write every captured packet to this pcap file.
-    #[arg(short, long)]
+    #[arg(short, long, value_parser = cli_values::output_file)]
     write: Option<PathBuf>,
     /// Stop after this many seconds.
-    #[arg(long)]
+    #[arg(long, value_parser = cli_values::positive_seconds)]
     duration: Option<f64>,
     /// Output: event lines (a live table on a terminal) and the report table, or
     /// one JSON object per event line and the report as one JSON line.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     format: ReportFormat,
     /// At the end, one phone's troubleshooting report instead of the fleet's.
-    #[arg(long)]
+    #[arg(long, value_parser = cli_values::phone)]
     phone: Option<String>,
     #[command(flatten)]
     analysis: AnalysisArgs,
     /// Bytes kept per packet.
-    #[arg(long, default_value_t = 65_535)]
+    #[arg(long, default_value_t = 65_535, value_parser = whole::<u32>)]
     snaplen: u32,
     /// The kernel capture buffer, in MiB.
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 32, value_parser = whole::<u32>)]
     buffer_size: u32,
     /// At the end, also write the report as one self-contained HTML page.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = cli_values::output_file)]
     html: Option<PathBuf>,
 }
 
@@ -457,27 +485,27 @@ fn replay(interface: &str, capture: &std::path::Path, speed: f64) -> anyhow::Res
 #[derive(clap::Args)]
 struct FloodArgs {
     /// Made-up DHCP clients of a starvation flood, one DISCOVER each.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = whole::<u32>)]
     flood_macs: Option<u32>,
     /// DISCOVERs per second.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = whole::<u32>)]
     flood_rate: u32,
     /// When the flood starts, in seconds from the capture's start.
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(long, default_value_t = 60.0, value_parser = cli_values::seconds)]
     flood_start: f64,
     /// One random Ethernet source per client (Yersinia), or one source forging the
     /// client addresses (dhcpstarv).
     #[arg(long, value_enum, default_value_t = FloodStyleArg::RandomSource)]
     flood_style: FloodStyleArg,
     /// Half-open TCP flows: SYNs nobody answers, to ports 2000, 2443, 5060, 6970.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = whole::<u32>)]
     half_open: Option<u32>,
     /// SYNs per second.
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = 10_000, value_parser = whole::<u32>)]
     syn_rate: u32,
     /// Addresses free in the voice VLAN's DHCP scope (default with a flood: the
     /// phones' count and a tenth more; without: unlimited).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = whole::<u32>)]
     dhcp_pool: Option<u32>,
 }
 
@@ -527,24 +555,24 @@ impl FloodArgs {
 /// What `analyze` and `live` share: the rules and the bounds of the analysis.
 #[derive(clap::Args)]
 struct AnalysisArgs {
-    /// A directory with your own boot_sequence.json and/or findings.json.
-    #[arg(long)]
+    /// A directory with your own boot_sequence.json and/or findings.json (docs/rules.md).
+    #[arg(long, value_parser = cli_values::rules_dir)]
     rules: Option<PathBuf>,
     /// The heap the analysis may take, its report included, in MiB: the tables below
-    /// are reserved at their worst and the devices get the rest (README "Limits").
-    #[arg(long, value_name = "MB", default_value_t = limits::DEFAULT_MAX_MEMORY_MB)]
+    /// are reserved at their worst and the devices get the rest (docs/usage.md, "Limits").
+    #[arg(long, value_name = "MB", default_value_t = limits::DEFAULT_MAX_MEMORY_MB, value_parser = whole::<usize>)]
     max_memory: usize,
     /// Devices followed at once; past it the oldest device never shown to be a
     /// phone is forgotten (a flood of made-up DHCP clients cannot shut phones out);
     /// only a table full of phones refuses one. Evictions and refusals are counted.
-    #[arg(long, default_value_t = bootscope::engine::DEFAULT_MAX_DEVICES)]
+    #[arg(long, default_value_t = bootscope::engine::DEFAULT_MAX_DEVICES, value_parser = whole::<usize>)]
     max_devices: usize,
     /// TCP stream directions followed at once; past it the oldest half-open one
     /// (a SYN, no byte since) is forgotten.
-    #[arg(long, default_value_t = limits::DEFAULT_MAX_STREAMS)]
+    #[arg(long, default_value_t = limits::DEFAULT_MAX_STREAMS, value_parser = whole::<usize>)]
     max_streams: usize,
     /// Open transactions per table (TFTP transfers, HTTP requests, SIP REGISTERs).
-    #[arg(long, default_value_t = bootscope::engine::DEFAULT_MAX_TRANSACTIONS)]
+    #[arg(long, default_value_t = bootscope::engine::DEFAULT_MAX_TRANSACTIONS, value_parser = whole::<usize>)]
     max_flows: usize,
 }
 
@@ -607,6 +635,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Analyze {
             captures,
+            read,
             format,
             phone,
             analysis,
@@ -614,6 +643,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             html,
             progress,
         } => {
+            let captures: Vec<PathBuf> = read.into_iter().chain(captures).collect();
             let opts = analysis.options(threads).context("analyze")?;
             // The verdicts and the JSON are made on rayon's pool: as many threads as
             // asked (0: a thread a core), this one among them. It would otherwise only
@@ -714,7 +744,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Dissect { capture, format } => {
+        Command::Dissect {
+            capture,
+            read,
+            format,
+        } => {
+            // clap requires one of the two.
+            let capture = read.or(capture).unwrap_or_else(|| PathBuf::from("-"));
             let format = match format {
                 OutputFormat::Text => dissect::Format::Text,
                 OutputFormat::Json => dissect::Format::Json,
@@ -741,6 +777,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for w in &summary.warnings {
                 let _ = writeln!(err, "warning: {w}");
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Completions { shell } => {
+            cli_docs::to_stdout(|out| {
+                cli_docs::completions(shell, Cli::command(), out);
+                Ok(())
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man { out } => {
+            cli_docs::to_stdout(|w| cli_docs::man(Cli::command(), out.as_deref(), w))?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -4,6 +4,7 @@ mod common;
 
 mod analyze;
 mod capture_reader;
+mod cli;
 mod damaged;
 mod dissect_view;
 mod escaping;
@@ -21,7 +22,9 @@ mod mutation;
 mod port;
 mod progress;
 mod readings;
+mod report_schema;
 mod rules_docs;
+mod rules_guide;
 mod samples;
 mod scale;
 mod tcp_flows;

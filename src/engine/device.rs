@@ -34,7 +34,7 @@ pub const MAX_BOOTS_KEPT: usize = 4;
 /// what was expected next. These three are upper estimates: on a 1000-phone fleet
 /// the report took 4.3 KB a device, timeline entries included, about 205 bytes per
 /// entry, and the charges came to 1.6 times the state and the report together
-/// (`tests/flood.rs`, README "Limits").
+/// (`tests/flood.rs`, docs/usage.md "Limits").
 pub const REPORT_PER_PHONE: usize = 6 * 1024;
 /// Report bytes a device that is not judged (a DHCP client) becomes, before its
 /// timeline.
@@ -1136,7 +1136,8 @@ impl Device {
 
     /// What the memory budget counts for the device: its heap, and an upper estimate
     /// of the report entry it becomes at the end (the report is built while the
-    /// devices still exist). See README "Limits" for the measurements behind it.
+    /// devices still exist). See docs/usage.md "Limits" and docs/performance.md for
+    /// the measurements behind it.
     pub fn charge(&self) -> usize {
         let events = self.timeline.events.len();
         let judged = self.kind.is_judged();

@@ -51,7 +51,7 @@ pub use device::{Device, DeviceKey, DeviceKind};
 use shared::{Ctx, Flow, Shared};
 pub use text::{MAX_TEXT, MAX_TEXT_BYTES};
 
-/// Bounds on the engine's state (README "Limits").
+/// Bounds on the engine's state (docs/usage.md "Limits").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EngineLimits {
     /// Devices followed at once. Past it the oldest device never shown to be a

@@ -36,7 +36,10 @@ pub fn write_pretty(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     // formatter; each value is serialised with a copy of it at the value's depth.
     let mut doc = PrettyFormatter::new();
     doc.begin_object(out)?;
-    field(out, &mut doc, true, "capture_findings", |out, f| {
+    field(out, &mut doc, true, "format_version", |out, f| {
+        value(out, f, super::FORMAT_VERSION)
+    })?;
+    field(out, &mut doc, false, "capture_findings", |out, f| {
         value(out, f, capture_findings)
     })?;
     field(out, &mut doc, false, "site_findings", |out, f| {

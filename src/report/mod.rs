@@ -44,8 +44,15 @@ impl Status {
     }
 }
 
+/// The report format's version, written first in the document as `format_version`
+/// (docs/report.md): fields may be added within a version, none renamed or changed.
+pub const FORMAT_VERSION: &str = "1";
+
 /// Everything `bootscope analyze` found.
 #[derive(Debug, Clone, Serialize)]
+// serde writes a struct's tag first, with the struct's (renamed) name as its value:
+// `"format_version": "1"`, which must stay equal to [`FORMAT_VERSION`] (a test holds it).
+#[serde(tag = "format_version", rename = "1")]
 pub struct Report {
     /// What the capture itself cannot show (one direction only, frames cut short):
     /// said once, before anything else, in every output.
@@ -439,7 +446,7 @@ pub struct TunnelInfo {
     pub frames: u64,
 }
 
-/// The bounds an analysis ran with (README "Limits").
+/// The bounds an analysis ran with (docs/usage.md "Limits").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct LimitsInfo {
     /// Devices followed at once (`--max-devices`).

@@ -199,7 +199,7 @@ pub fn render(report: &Report, width: Option<u16>) -> String {
 }
 
 /// The warning line when a state bound dropped, evicted or refused anything
-/// (README "Limits"), or `None`.
+/// (docs/usage.md "Limits"), or `None`.
 pub fn caps_warning(c: &super::CaptureInfo) -> Option<String> {
     if !c.state_capped() {
         return None;
