@@ -62,6 +62,10 @@ enum Command {
         /// never into a file or a pipe.
         #[arg(long, value_enum, value_name = "WHEN", default_value_t = ProgressWhen::Auto)]
         progress: ProgressWhen,
+        /// Also write one JSON object a line (NDJSON) per boot event and per finding,
+        /// in Elastic Common Schema fields (docs/events.md); `-` for stdout.
+        #[arg(long, value_name = "FILE")]
+        events: Option<PathBuf>,
     },
     /// Follow phones booting on an interface (a SPAN port): a line per event that
     /// matters (a status table on a terminal), stalls declared on the wall clock, and
@@ -612,6 +616,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             threads,
             html,
             progress,
+            events,
         } => {
             let opts = analysis.options(threads).context("analyze")?;
             // The verdicts and the JSON are made on rayon's pool: as many threads as
@@ -646,6 +651,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             drop(err);
             if let Some(path) = &html {
                 write_html(&report, path)?;
+            }
+            if let Some(path) = &events {
+                bootscope::events::write_to(&report, path)
+                    .with_context(|| format!("writing events to {}", path.display()))?;
             }
             let source = match files.as_slice() {
                 [one] => one.display().to_string(),
