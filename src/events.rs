@@ -363,6 +363,64 @@ pub fn write(report: &Report, origin: &Origin, out: &mut dyn Write) -> io::Resul
     Ok(n)
 }
 
+/// What a live session has already written of a phone.
+#[derive(Default)]
+struct Written {
+    last_frame: u64,
+    alerted: std::collections::HashSet<(u32, String)>,
+}
+
+/// A live session's lines: each look at a phone's verdict writes its timeline
+/// entries not written yet (by frame) and its findings not yet announced in this
+/// boot (by code). A finding that later goes away (a step that did come after all)
+/// was still announced once.
+#[derive(Default)]
+pub struct Feed {
+    written: std::collections::HashMap<String, Written>,
+}
+
+impl Feed {
+    /// Phones remembered; past it, new phones' lines are not written (the engine's
+    /// device table is bounded as well).
+    const MAX_PHONES: usize = 100_000;
+
+    /// Queue the new lines of `p`.
+    pub fn phone(&mut self, p: &PhoneReport, origin: &Origin, queue: &EventQueue) {
+        let Some(key) = p.mac.as_ref().or(p.device_name.as_ref()) else {
+            return;
+        };
+        if !self.written.contains_key(key) && self.written.len() >= Self::MAX_PHONES {
+            return;
+        }
+        let w = self.written.entry(key.clone()).or_default();
+        let mut last = w.last_frame;
+        for e in p.timeline.iter().filter(|e| e.frame > w.last_frame) {
+            queue.push(&origin.boot_event(p, e));
+            last = last.max(e.frame);
+        }
+        w.last_frame = last;
+        for f in &p.findings {
+            if w.alerted.insert((p.boots, f.code.clone())) {
+                queue.push(&origin.phone_finding(p, f, finding_time(p, f)));
+            }
+        }
+    }
+
+    /// At the end of a session: the final report's phones, then the site's and the
+    /// capture's findings.
+    pub fn finish(&mut self, report: &Report, origin: &Origin, queue: &EventQueue) {
+        for p in &report.phones {
+            self.phone(p, origin, queue);
+        }
+        for f in &report.site_findings {
+            queue.push(&origin.site_finding(f));
+        }
+        for f in &report.capture_findings {
+            queue.push(&origin.capture_finding(f));
+        }
+    }
+}
+
 /// Where `--events` writes: a file (created, or truncated), or stdout for `-`.
 ///
 /// # Errors

@@ -337,6 +337,17 @@ struct LiveArgs {
     /// At the end, also write the report as one self-contained HTML page.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
+    /// Serve Prometheus metrics on this address (`GET /metrics`), e.g.
+    /// 127.0.0.1:9898 (docs/deployment.md).
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<std::net::SocketAddr>,
+    /// The sensor's name in the metrics and events (default: the host name).
+    #[arg(long, value_name = "NAME")]
+    sensor: Option<String>,
+    /// Also write one JSON object a line (NDJSON) per boot event and per finding
+    /// (docs/events.md); `-` for stdout.
+    #[arg(long, value_name = "FILE")]
+    events: Option<PathBuf>,
 }
 
 const NO_LIBPCAP: &str = "this bootscope was built without live capture (libpcap). Install \
@@ -387,6 +398,9 @@ fn live(a: LiveArgs) -> anyhow::Result<ExitCode> {
             ReportFormat::Table => Output::for_stdout(),
         },
         poll: std::time::Duration::from_millis(500),
+        metrics: a.metrics,
+        events: a.events.clone(),
+        sensor: a.sensor.clone().unwrap_or_else(live::metrics::hostname),
     };
     let stop = live::stop_on_signals().context("installing the signal handlers")?;
     let filter_note = match &a.filter {
@@ -405,6 +419,13 @@ fn live(a: LiveArgs) -> anyhow::Result<ExitCode> {
     .context("live")?;
     let report = session.report;
     let mut err = io::stderr().lock();
+    if session.events_dropped > 0 {
+        let n = session.events_dropped;
+        let _ = writeln!(
+            err,
+            "bootscope: {n} event line(s) dropped (the reader did not keep up)"
+        );
+    }
     for w in &report.capture.warnings {
         let _ = writeln!(err, "warning: {w}");
     }
