@@ -17,6 +17,7 @@ mod live;
 mod live_watch;
 mod merge;
 mod metamorphic;
+mod metrics;
 mod model_truth;
 mod mutation;
 mod port;
