@@ -36,7 +36,7 @@ fn run(capture: &Path, name: &str) -> (Value, Vec<Value>, String) {
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.ffffffZ` as microseconds since the epoch.
-fn parse_rfc3339(s: &str) -> i64 {
+pub(crate) fn parse_rfc3339(s: &str) -> i64 {
     assert_eq!(s.len(), 27, "{s}");
     assert!(s.ends_with('Z'), "{s}");
     let n = |a: usize, b: usize| s[a..b].parse::<i64>().unwrap();

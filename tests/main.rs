@@ -14,6 +14,8 @@ mod html;
 mod identity;
 #[cfg(feature = "live")]
 mod live;
+#[cfg(feature = "live")]
+mod live_prometheus;
 mod live_watch;
 mod merge;
 mod metamorphic;
