@@ -392,13 +392,24 @@ impl Feed {
         if !self.written.contains_key(key) && self.written.len() >= Self::MAX_PHONES {
             return;
         }
-        let w = self.written.entry(key.clone()).or_default();
-        let mut last = w.last_frame;
-        for e in p.timeline.iter().filter(|e| e.frame > w.last_frame) {
-            queue.push(&origin.boot_event(p, e));
-            last = last.max(e.frame);
+        if !self.written.contains_key(key) {
+            self.written.insert(key.clone(), Written::default());
         }
-        w.last_frame = last;
+        let Some(w) = self.written.get_mut(key) else {
+            return;
+        };
+        // A live timeline grows at its end, in frame order: only its tail is new.
+        let new = p
+            .timeline
+            .iter()
+            .rev()
+            .take_while(|e| e.frame > w.last_frame)
+            .count();
+        let from = p.timeline.len() - new;
+        for e in p.timeline.get(from..).unwrap_or_default() {
+            queue.push(&origin.boot_event(p, e));
+            w.last_frame = w.last_frame.max(e.frame);
+        }
         for f in &p.findings {
             if w.alerted.insert((p.boots, f.code.clone())) {
                 queue.push(&origin.phone_finding(p, f, finding_time(p, f)));

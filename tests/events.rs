@@ -193,11 +193,22 @@ fn hostile_wire_strings_come_out_as_escaped_json() {
         text.contains("\\\\x1b[2J"),
         "the escaped ESC is in the lines"
     );
-    let names: Vec<&str> = lines
-        .iter()
-        .filter_map(|l| l["host"]["name"].as_str())
-        .collect();
-    assert!(names.iter().any(|n| n.contains("\\x1b")), "{names:?}");
+    // The CDP device id, the DHCP option 66 name (ESC and CR), the name a SIP
+    // phone registered with: each in its line, escaped.
+    let has = |what: &str, pred: &dyn Fn(&Value) -> bool| {
+        assert!(lines.iter().any(pred), "no escaped hostile {what}");
+    };
+    let text_of = |v: &Value| v.as_str().unwrap_or("").to_owned();
+    has("CDP device id", &|l| {
+        l["network"]["protocol"] == "cdp" && text_of(&l["host"]["name"]).contains("\\x1b")
+    });
+    has("DHCP option 66", &|l| {
+        let m = text_of(&l["message"]);
+        l["event"]["action"] == "dhcp_ack" && m.contains("\\x1b") && m.contains("\\r")
+    });
+    has("SIP name", &|l| {
+        l["network"]["protocol"] == "sip" && text_of(&l["host"]["name"]).contains("\\x1b")
+    });
 }
 
 #[test]

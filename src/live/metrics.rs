@@ -152,7 +152,12 @@ impl Metrics {
         if !self.tracked.contains_key(key) && self.tracked.len() >= MAX_TRACKED {
             return;
         }
-        let t = self.tracked.entry(key.clone()).or_default();
+        if !self.tracked.contains_key(key) {
+            self.tracked.insert(key.clone(), Tracked::default());
+        }
+        let Some(t) = self.tracked.get_mut(key) else {
+            return;
+        };
         if p.boots > t.boots {
             self.boots_total += u64::from(p.boots - t.boots);
             t.boots = p.boots;
