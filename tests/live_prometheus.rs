@@ -232,6 +232,12 @@ fn prometheus_scrapes_what_the_report_says() {
         }
         last = Some((s, c));
     };
+    let stalled = query(
+        &ns.0,
+        "sum by (stage) (bootscope_phones_stalled{sensor=\"site-a\"})",
+        "stage",
+    )
+    .unwrap();
     let received = query(
         &ns.0,
         "bootscope_capture_packets_received_total{sensor=\"site-a\"}",
@@ -254,6 +260,13 @@ fn prometheus_scrapes_what_the_report_says() {
     assert_eq!(status, want_status, "phones by status");
     assert_eq!(codes, want_codes, "findings by code");
     assert!(want_status["stalled"] >= 3.0 && want_status["registered"] >= 1.0);
+    let want_stalled: BTreeMap<String, f64> = report["summary"]["stalled_stage"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_f64().unwrap()))
+        .collect();
+    assert_eq!(stalled, want_stalled, "stalled phones by stage");
     assert_eq!(
         received.get("site-a").copied(),
         report["capture"]["live"]["received"].as_f64(),
