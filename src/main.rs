@@ -70,6 +70,10 @@ enum Command {
         /// never into a file or a pipe.
         #[arg(long, value_enum, value_name = "WHEN", default_value_t = ProgressWhen::Auto)]
         progress: ProgressWhen,
+        /// Also write one JSON object a line (NDJSON) per boot event and per finding,
+        /// in Elastic Common Schema fields (docs/events.md); `-` for stdout.
+        #[arg(long, value_name = "FILE")]
+        events: Option<PathBuf>,
     },
     /// Follow phones booting on an interface (a SPAN port): a line per event that
     /// matters (a status table on a terminal), stalls declared on the wall clock, and
@@ -361,6 +365,17 @@ struct LiveArgs {
     /// At the end, also write the report as one self-contained HTML page.
     #[arg(long, value_name = "FILE", value_parser = cli_values::output_file)]
     html: Option<PathBuf>,
+    /// Serve Prometheus metrics on this address (`GET /metrics`), e.g.
+    /// 127.0.0.1:9898 (docs/deployment.md).
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<std::net::SocketAddr>,
+    /// The sensor's name in the metrics and events (default: the host name).
+    #[arg(long, value_name = "NAME")]
+    sensor: Option<String>,
+    /// Also write one JSON object a line (NDJSON) per boot event and per finding
+    /// (docs/events.md); `-` for stdout.
+    #[arg(long, value_name = "FILE")]
+    events: Option<PathBuf>,
 }
 
 const NO_LIBPCAP: &str = "this bootscope was built without live capture (libpcap). Install \
@@ -411,6 +426,9 @@ fn live(a: LiveArgs) -> anyhow::Result<ExitCode> {
             ReportFormat::Table => Output::for_stdout(),
         },
         poll: std::time::Duration::from_millis(500),
+        metrics: a.metrics,
+        events: a.events.clone(),
+        sensor: a.sensor.clone().unwrap_or_else(live::metrics::hostname),
     };
     let stop = live::stop_on_signals().context("installing the signal handlers")?;
     let filter_note = match &a.filter {
@@ -429,6 +447,13 @@ fn live(a: LiveArgs) -> anyhow::Result<ExitCode> {
     .context("live")?;
     let report = session.report;
     let mut err = io::stderr().lock();
+    if session.events_dropped > 0 {
+        let n = session.events_dropped;
+        let _ = writeln!(
+            err,
+            "bootscope: {n} event line(s) dropped (the reader did not keep up)"
+        );
+    }
     for w in &report.capture.warnings {
         let _ = writeln!(err, "warning: {w}");
     }
@@ -642,6 +667,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             threads,
             html,
             progress,
+            events,
         } => {
             let captures: Vec<PathBuf> = read.into_iter().chain(captures).collect();
             let opts = analysis.options(threads).context("analyze")?;
@@ -677,6 +703,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             drop(err);
             if let Some(path) = &html {
                 write_html(&report, path)?;
+            }
+            if let Some(path) = &events {
+                bootscope::events::write_to(&report, path)
+                    .with_context(|| format!("writing events to {}", path.display()))?;
             }
             let source = match files.as_slice() {
                 [one] => one.display().to_string(),

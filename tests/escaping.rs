@@ -196,7 +196,7 @@ fn encode_tftp_option(name: &str) -> bootscope::model::scenario::TftpOption {
     bootscope::model::scenario::TftpOption::Option66(name.to_owned())
 }
 
-fn hostile_capture() -> PathBuf {
+pub(crate) fn hostile_capture() -> PathBuf {
     let mut b = Builder {
         pcap: PcapWriter::new(Vec::new()).unwrap(),
         ts_ns: 1_700_000_000_000_000_000,

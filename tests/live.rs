@@ -23,7 +23,7 @@ use crate::common::scratch;
 const BIN: &str = env!("CARGO_BIN_EXE_bootscope");
 
 /// Whether this machine can run the tests (root, iproute2).
-fn can_run() -> bool {
+pub(crate) fn can_run() -> bool {
     let root = Command::new("id")
         .arg("-u")
         .output()
@@ -41,7 +41,7 @@ fn can_run() -> bool {
     false
 }
 
-fn sh(args: &[&str]) {
+pub(crate) fn sh(args: &[&str]) {
     let out = Command::new(args[0]).args(&args[1..]).output().unwrap();
     assert!(
         out.status.success(),
@@ -52,10 +52,10 @@ fn sh(args: &[&str]) {
 
 /// A namespace with a veth pair `va` / `vb` inside it; deleted on drop (which takes
 /// the pair with it).
-struct Netns(String);
+pub(crate) struct Netns(pub(crate) String);
 
 impl Netns {
-    fn new() -> Netns {
+    pub(crate) fn new() -> Netns {
         static N: AtomicU32 = AtomicU32::new(0);
         let name = format!(
             "bscope-{}-{}",
@@ -87,7 +87,7 @@ impl Netns {
         ns
     }
 
-    fn exec(&self, args: &[&str]) -> Command {
+    pub(crate) fn exec(&self, args: &[&str]) -> Command {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", &self.0, BIN]).args(args);
         c
@@ -101,15 +101,15 @@ impl Drop for Netns {
 }
 
 /// A running `bootscope live`, killed on drop if still running.
-struct Live {
+pub(crate) struct Live {
     child: Child,
-    stdout: mpsc::Receiver<String>,
-    stderr: mpsc::Receiver<String>,
+    pub(crate) stdout: mpsc::Receiver<String>,
+    pub(crate) stderr: mpsc::Receiver<String>,
 }
 
 impl Live {
     /// Start `live -i va` with `args`, and wait until it listens.
-    fn start(ns: &Netns, args: &[&str]) -> Live {
+    pub(crate) fn start(ns: &Netns, args: &[&str]) -> Live {
         let mut child = ns
             .exec(&[&["live", "-i", "va"], args].concat())
             .stdout(Stdio::piped())
@@ -149,19 +149,19 @@ impl Live {
         }
     }
 
-    fn signal(&self, sig: &str) {
+    pub(crate) fn signal(&self, sig: &str) {
         sh(&["kill", sig, &self.child.id().to_string()]);
     }
 
     /// SIGTERM, then the exit code and every stdout line.
-    fn stop(mut self) -> (Option<i32>, Vec<String>) {
+    pub(crate) fn stop(mut self) -> (Option<i32>, Vec<String>) {
         self.signal("-TERM");
         let code = self.exit_code(Duration::from_secs(30), "on SIGTERM");
         (code, drain(&self.stdout))
     }
 
     /// Wait for the process to end by itself (failing after `limit`); its exit code.
-    fn exit_code(&mut self, limit: Duration, cause: &str) -> Option<i32> {
+    pub(crate) fn exit_code(&mut self, limit: Duration, cause: &str) -> Option<i32> {
         let deadline = Instant::now() + limit;
         loop {
             if let Some(s) = self.child.try_wait().unwrap() {
@@ -181,7 +181,7 @@ impl Drop for Live {
 }
 
 /// Every line a reader thread passes on until its process's pipe closes.
-fn drain(rx: &mpsc::Receiver<String>) -> Vec<String> {
+pub(crate) fn drain(rx: &mpsc::Receiver<String>) -> Vec<String> {
     let mut lines = Vec::new();
     while let Ok(l) = rx.recv_timeout(Duration::from_secs(10)) {
         lines.push(l);
@@ -189,7 +189,7 @@ fn drain(rx: &mpsc::Receiver<String>) -> Vec<String> {
     lines
 }
 
-fn replay(ns: &Netns, capture: &Path, speed: &str) {
+pub(crate) fn replay(ns: &Netns, capture: &Path, speed: &str) {
     let out = ns
         .exec(&["replay", "-i", "vb", "--speed", speed])
         .arg(capture)

@@ -8,15 +8,19 @@ mod cli;
 mod damaged;
 mod dissect_view;
 mod escaping;
+mod events;
 mod fuzz_regressions;
 mod hostile;
 mod html;
 mod identity;
 #[cfg(feature = "live")]
 mod live;
+#[cfg(feature = "live")]
+mod live_prometheus;
 mod live_watch;
 mod merge;
 mod metamorphic;
+mod metrics;
 mod model_truth;
 mod mutation;
 mod port;

@@ -65,6 +65,14 @@ pub enum LiveError {
         /// libpcap's words.
         detail: String,
     },
+    /// An output of the session (`--metrics`, `--events`) could not be opened.
+    #[error("cannot {what}: {detail}")]
+    Output {
+        /// What it was for.
+        what: String,
+        /// The system's words.
+        detail: String,
+    },
 }
 
 fn list_or_none(v: &[String]) -> String {

@@ -5,6 +5,7 @@
 //! capture itself needs libpcap (`--features live`); the watcher and the renderers are
 //! built always, so they are tested without it.
 
+pub mod metrics;
 pub mod render;
 #[cfg(feature = "live")]
 mod session;

@@ -16,11 +16,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rules::RuleSet;
 
+use super::metrics::{self, Counters, Metrics, Page};
 use super::render::{self, RECENT_LINES};
 use super::watch::Watcher;
 use crate::analyze;
 use crate::capture::live::{Injector, LiveConfig, LiveError, LiveSource};
 use crate::capture::{self, CaptureError, CaptureStats, Linktype};
+use crate::events::{self, EventQueue, Feed, Origin};
 use crate::pipeline::Pipeline;
 use crate::report::{LiveInfo, Report};
 
@@ -62,12 +64,24 @@ pub struct LiveOptions {
     pub output: Output,
     /// How often the watcher looks (and the screen is redrawn).
     pub poll: Duration,
+    /// `--metrics`: serve Prometheus metrics on this address.
+    pub metrics: Option<std::net::SocketAddr>,
+    /// `--events`: one JSON line per boot event and finding to this file (`-`: stdout).
+    pub events: Option<std::path::PathBuf>,
+    /// The sensor's name: the metrics' `sensor` label, the events' `observer.name`.
+    pub sensor: String,
 }
+
+/// Lines waiting for the `--events` writer at most: past it lines are dropped
+/// (counted) rather than capture held up by a reader that does not read.
+pub const EVENT_QUEUE_LINES: usize = 4096;
 
 /// The outcome of a session.
 pub struct Session {
     /// The report, judged when the session stopped.
     pub report: Report,
+    /// `--events` lines not written (the reader did not keep up).
+    pub events_dropped: u64,
     /// Why capture stopped, if it was not asked to (the interface went away).
     pub lost: Option<LiveError>,
 }
@@ -106,6 +120,7 @@ pub fn run(
     ready: impl FnOnce(&LiveSource),
 ) -> Result<Session, LiveError> {
     let mut src = LiveSource::open(&opts.source)?;
+    let extras = Extras::open(opts)?;
     ready(&src);
     let iface = opts.source.interface.clone();
     let label = format!("live:{iface}");
@@ -116,9 +131,15 @@ pub fn run(
         output: opts.output,
         iface: iface.clone(),
         started,
-        watcher: Watcher::new(),
+        watcher: if extras.queue.is_some() {
+            Watcher::keeping_timelines()
+        } else {
+            Watcher::new()
+        },
         recent: VecDeque::with_capacity(RECENT_LINES),
         out,
+        extras,
+        counters: Counters::default(),
     };
     let deadline = opts.duration.map(|d| started + d);
     let mut next_poll = started;
@@ -148,6 +169,7 @@ pub fn run(
         let now = Instant::now();
         if now >= next_poll {
             next_poll = now + opts.poll;
+            view.count(&mut src);
             view.show(&src, &pipeline);
             // An interface down (or gone) for a while ends the session with what was
             // seen; a blip of the link does not.
@@ -175,6 +197,7 @@ pub fn run(
             }
         }
     }
+    view.count(&mut src);
     view.show(&src, &pipeline);
     if let Some(path) = &opts.source.write {
         if let Err(e) = src.flush(path) {
@@ -205,7 +228,75 @@ pub fn run(
         dropped_by_interface: counters.dropped_by_interface,
         written_to: opts.source.write.as_ref().map(|p| p.display().to_string()),
     });
-    Ok(Session { report, lost })
+    let mut extras = view.extras;
+    let mut events_dropped = 0;
+    if let Some(queue) = extras.queue.take() {
+        let origin = Origin::of(&report, extras.origin.sensor.clone());
+        extras.feed.finish(&report, &origin, &queue);
+        events_dropped = queue.finish(Duration::from_secs(2));
+    }
+    // The last page stays up until the process ends: the final counts for one more
+    // scrape.
+    if let Some((m, page)) = &mut extras.metrics {
+        let c = Counters {
+            events_dropped,
+            ..view.counters
+        };
+        let text = m.update(&report.phones.iter().collect::<Vec<_>>(), c);
+        if let Ok(mut p) = page.lock() {
+            *p = text;
+        }
+    }
+    Ok(Session {
+        report,
+        events_dropped,
+        lost,
+    })
+}
+
+/// The session's outputs besides its own lines: the metrics page and the event
+/// lines.
+struct Extras {
+    metrics: Option<(Metrics, Page)>,
+    queue: Option<EventQueue>,
+    feed: Feed,
+    /// The events' origin (its start set once the first frame is seen).
+    origin: Origin,
+}
+
+impl Extras {
+    fn open(opts: &LiveOptions) -> Result<Self, LiveError> {
+        let metrics = match opts.metrics {
+            Some(addr) => {
+                let page: Page = Arc::default();
+                metrics::serve(addr, Arc::clone(&page)).map_err(|e| LiveError::Output {
+                    what: format!("serve metrics on {addr}"),
+                    detail: e.to_string(),
+                })?;
+                Some((Metrics::new(&opts.sensor), page))
+            }
+            None => None,
+        };
+        let queue = match &opts.events {
+            Some(path) => {
+                let out = events::open(path).map_err(|e| LiveError::Output {
+                    what: format!("write events to {}", path.display()),
+                    detail: e.to_string(),
+                })?;
+                Some(EventQueue::start(out, EVENT_QUEUE_LINES))
+            }
+            None => None,
+        };
+        Ok(Extras {
+            metrics,
+            queue,
+            feed: Feed::default(),
+            origin: Origin {
+                start_micros: 0,
+                sensor: Some(opts.sensor.clone()),
+            },
+        })
+    }
 }
 
 /// What the session shows while it runs: the watcher and the screen's state.
@@ -216,9 +307,20 @@ struct View<'o> {
     watcher: Watcher,
     recent: VecDeque<String>,
     out: &'o mut dyn Write,
+    extras: Extras,
+    counters: Counters,
 }
 
 impl View<'_> {
+    /// Read the capture counters (for the metrics).
+    fn count(&mut self, src: &mut LiveSource) {
+        if self.extras.metrics.is_some() {
+            let c = src.counters();
+            self.counters.received = c.received;
+            self.counters.dropped = c.dropped_by_kernel + c.dropped_by_interface;
+        }
+    }
+
     /// Let the watcher look, and show what it found.
     fn show(&mut self, src: &LiveSource, pipeline: &Pipeline<'_>) {
         let events = self.watcher.poll(pipeline.engine(), now_ns());
@@ -255,6 +357,35 @@ impl View<'_> {
             }
         }
         let _ = self.out.flush();
+        self.feed(pipeline);
+    }
+
+    /// The metrics and the event lines, from the verdicts the table shows.
+    fn feed(&mut self, pipeline: &Pipeline<'_>) {
+        let x = &mut self.extras;
+        if x.metrics.is_some() || x.queue.is_some() {
+            let phones = self.watcher.phones();
+            if let Some(queue) = &x.queue {
+                if let Some((first, _)) = pipeline.engine().span() {
+                    x.origin.start_micros =
+                        (crate::report::Seconds::from_secs(first as f64 / 1e9).as_secs() * 1e6)
+                            .round() as i64;
+                }
+                for p in &phones {
+                    x.feed.phone(p, &x.origin, queue);
+                }
+                self.counters.events_dropped = queue
+                    .counters()
+                    .dropped
+                    .load(std::sync::atomic::Ordering::Relaxed);
+            }
+            if let Some((m, page)) = &mut x.metrics {
+                let text = m.update(&phones, self.counters);
+                if let Ok(mut p) = page.lock() {
+                    *p = text;
+                }
+            }
+        }
     }
 }
 

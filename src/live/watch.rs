@@ -101,7 +101,8 @@ struct Watched {
     milestones: u8,
     /// The finding announced for the current stall (code and stage).
     stalled: Option<(String, Option<Stage>)>,
-    /// The latest verdict (without its timeline), for the status table.
+    /// The latest verdict, for the status table (its timeline kept only for
+    /// `--events`).
     verdict: PhoneReport,
 }
 
@@ -110,12 +111,22 @@ struct Watched {
 pub struct Watcher {
     phones: HashMap<DeviceKey, Watched>,
     events: Vec<LiveEvent>,
+    /// Keep each verdict's timeline (for `--events`); else dropped at once.
+    keep_timelines: bool,
 }
 
 impl Watcher {
     /// A watcher that has seen nothing yet.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A watcher whose verdicts keep their timelines (`live --events` writes them).
+    pub fn keeping_timelines() -> Self {
+        Watcher {
+            keep_timelines: true,
+            ..Self::default()
+        }
     }
 
     /// Look at the engine as of `now_ns`; returns what changed since the last look,
@@ -138,7 +149,9 @@ impl Watcher {
                 continue;
             }
             let mut v = engine.judge(dev, now_ns, tags_kept, &visibility);
-            v.timeline = Vec::new();
+            if !self.keep_timelines {
+                v.timeline = Vec::new();
+            }
             let events = &mut self.events;
             let w = self.phones.entry(dev.key.clone()).or_insert_with(|| {
                 let mut e = event(
