@@ -263,6 +263,15 @@ mod erased {
 fn write_html(report: &report::Report, path: &std::path::Path) -> anyhow::Result<()> {
     let file =
         std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    write_html_to(report, file, path)
+}
+
+/// [`write_html`] into `file`, created before (`live` creates it while it may).
+fn write_html_to(
+    report: &report::Report,
+    file: std::fs::File,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
     let mut w = io::BufWriter::with_capacity(1 << 16, file);
     report::html::write(report, &mut w)
         .and_then(|()| w.flush())
@@ -359,8 +368,8 @@ struct LiveArgs {
     /// Bytes kept per packet.
     #[arg(long, default_value_t = 65_535, value_parser = whole::<u32>)]
     snaplen: u32,
-    /// The kernel capture buffer, in MiB.
-    #[arg(long, default_value_t = 32, value_parser = whole::<u32>)]
+    /// The kernel capture buffer, in MiB (tcpdump's -B is in KiB).
+    #[arg(short = 'B', long, default_value_t = 32, value_parser = whole::<u32>)]
     buffer_size: u32,
     /// At the end, also write the report as one self-contained HTML page.
     #[arg(long, value_name = "FILE", value_parser = cli_values::output_file)]
@@ -376,6 +385,12 @@ struct LiveArgs {
     /// (docs/events.md); `-` for stdout.
     #[arg(long, value_name = "FILE")]
     events: Option<PathBuf>,
+    /// Once the interface is open and the -w, --events and --html files are created, run
+    /// as this user and its group, with no other group, as tcpdump's -Z (`nobody` when
+    /// started as root). Started without root but with the capture capabilities,
+    /// bootscope gives them all up instead.
+    #[arg(short = 'Z', long = "relinquish-privileges", value_name = "USER")]
+    user: Option<String>,
 }
 
 const NO_LIBPCAP: &str = "this bootscope was built without live capture (libpcap). Install \
@@ -429,6 +444,18 @@ fn live(a: LiveArgs) -> anyhow::Result<ExitCode> {
         metrics: a.metrics,
         events: a.events.clone(),
         sensor: a.sensor.clone().unwrap_or_else(live::metrics::hostname),
+        run_as: match &a.user {
+            Some(u) => live::privilege::RunAs::User(u.clone()),
+            None => live::privilege::RunAs::Default,
+        },
+    };
+    // Created now: the session gives up its privileges once the interface is open.
+    let html = match &a.html {
+        Some(path) => Some((
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+            path,
+        )),
+        None => None,
     };
     let stop = live::stop_on_signals().context("installing the signal handlers")?;
     let filter_note = match &a.filter {
@@ -437,9 +464,10 @@ fn live(a: LiveArgs) -> anyhow::Result<ExitCode> {
         Some(f) => format!("filter '{f}'"),
     };
     let mut stdout = io::stdout();
-    let session = live::run(&opts, &rules, &stop, &mut stdout, |src| {
+    let session = live::run(&opts, &rules, &stop, &mut stdout, |src, dropped| {
         eprintln!(
-            "bootscope: listening on {} ({}, {filter_note}); Ctrl-C or SIGTERM for the report",
+            "bootscope: listening on {} ({}, {filter_note}), {dropped}; Ctrl-C or SIGTERM for \
+             the report",
             a.interface,
             src.linktype()
         );
@@ -458,8 +486,8 @@ fn live(a: LiveArgs) -> anyhow::Result<ExitCode> {
         let _ = writeln!(err, "warning: {w}");
     }
     drop(err);
-    if let Some(path) = &a.html {
-        write_html(&report, path)?;
+    if let Some((file, path)) = html {
+        write_html_to(&report, file, path)?;
     }
     let code = print_report(
         &report,

@@ -110,8 +110,12 @@ pub(crate) struct Live {
 impl Live {
     /// Start `live -i va` with `args`, and wait until it listens.
     pub(crate) fn start(ns: &Netns, args: &[&str]) -> Live {
-        let mut child = ns
-            .exec(&[&["live", "-i", "va"], args].concat())
+        Live::start_command(ns.exec(&[&["live", "-i", "va"], args].concat()))
+    }
+
+    /// Start `cmd` (a `bootscope live -i va …`), and wait until it listens.
+    pub(crate) fn start_command(mut cmd: Command) -> Live {
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -589,4 +593,153 @@ fn an_interface_taken_down_ends_the_session_with_the_report() {
         return;
     }
     interface_fault(&["link", "set", "va", "down"], "down");
+}
+
+/// Each thread's credentials in /proc: (Uid, Gid, Groups, CapEff, CapPrm) lines' values.
+fn thread_credentials(pid: u32) -> Vec<[String; 5]> {
+    let mut out = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let status = std::fs::read_to_string(task.unwrap().path().join("status")).unwrap();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
+                .unwrap_or_default()
+        };
+        out.push([
+            field("Uid:"),
+            field("Gid:"),
+            field("Groups:"),
+            field("CapEff:"),
+            field("CapPrm:"),
+        ]);
+    }
+    out
+}
+
+/// Every thread of `pid` as `uid`:`gid` with no group and no capability.
+fn assert_unprivileged(pid: u32, uid: u32, gid: u32) -> usize {
+    let creds = thread_credentials(pid);
+    let want = [
+        format!("{uid} {uid} {uid} {uid}"),
+        format!("{gid} {gid} {gid} {gid}"),
+        String::new(),
+        "0000000000000000".to_owned(),
+        "0000000000000000".to_owned(),
+    ];
+    for c in &creds {
+        assert_eq!(c, &want, "a thread of {pid} kept a privilege: {creds:?}");
+    }
+    creds.len()
+}
+
+#[test]
+fn started_as_root_it_runs_as_nobody_once_the_interface_is_open() {
+    if !can_run() {
+        return;
+    }
+    let ns = Netns::new();
+    let dir = scratch("live-privilege-root");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (pcap, events, html) = (
+        dir.join("w.pcap"),
+        dir.join("ev.ndjson"),
+        dir.join("r.html"),
+    );
+    let live = Live::start(
+        &ns,
+        &[
+            "--format",
+            "json",
+            "-w",
+            pcap.to_str().unwrap(),
+            "--events",
+            events.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+            "--metrics",
+            "127.0.0.1:0",
+        ],
+    );
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/mixed-site/capture.pcap");
+    replay(&ns, &sample, "0");
+    std::thread::sleep(Duration::from_millis(700));
+    // The analysing thread, the metrics server and the events writer: all nobody.
+    let threads = assert_unprivileged(live.child.id(), 65534, 65534);
+    assert!(threads >= 3, "{threads} thread(s)");
+    let (code, lines) = live.stop();
+    assert_eq!(code, Some(1), "the sample has error findings");
+    let report: Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+    // What root created before it left is complete: the -w file holds every frame the
+    // session read (analyzed again), the events and the page were written.
+    let frames = report["capture"]["frames"].as_u64().unwrap();
+    assert!(frames > 100, "{frames}");
+    assert_eq!(analyze(&pcap)["capture"]["frames"].as_u64(), Some(frames));
+    assert!(std::fs::read_to_string(&events).unwrap().lines().count() > 10);
+    assert!(std::fs::read_to_string(&html)
+        .unwrap()
+        .contains("SEP001B54BB0003"));
+
+    // -Z names the user; a root user or an unknown one is refused before capture.
+    let live = Live::start(&ns, &["-Z", "daemon"]);
+    std::thread::sleep(Duration::from_millis(200));
+    let (uid, gid) = (1, 1);
+    assert_unprivileged(live.child.id(), uid, gid);
+    drop(live);
+    for (user, says) in [
+        ("root", "that user is root"),
+        ("no-such-user-x", "no such user"),
+    ] {
+        let out = ns.exec(&["live", "-i", "va", "-Z", user]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "-Z {user}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{err}");
+    }
+}
+
+#[test]
+fn started_with_capabilities_only_it_captures_and_keeps_none() {
+    if !can_run() {
+        return;
+    }
+    if Command::new("setcap").arg("-v").output().is_err() {
+        assert!(
+            std::env::var("BOOTSCOPE_LIVE_TESTS").as_deref() != Ok("require"),
+            "setcap (libcap2-bin) is needed"
+        );
+        return;
+    }
+    let ns = Netns::new();
+    // A copy of the binary nobody may run, given the two capabilities, as tcpdump's
+    // packagers do (`setcap cap_net_raw,cap_net_admin=eip`).
+    let dir = std::env::temp_dir().join(format!("bootscope-caps-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    sh(&["chmod", "755", dir.to_str().unwrap()]);
+    let bin = dir.join("bootscope");
+    std::fs::copy(BIN, &bin).unwrap();
+    sh(&["chmod", "755", bin.to_str().unwrap()]);
+    sh(&[
+        "setcap",
+        "cap_net_raw,cap_net_admin=eip",
+        bin.to_str().unwrap(),
+    ]);
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", &ns.0, "setpriv"])
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .args(["live", "-i", "va", "--format", "json"]);
+    let live = Live::start_command(cmd);
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/mixed-site/capture.pcap");
+    replay(&ns, &sample, "0");
+    std::thread::sleep(Duration::from_millis(700));
+    assert_unprivileged(live.child.id(), 65534, 65534);
+    let (code, lines) = live.stop();
+    assert_eq!(code, Some(1));
+    let report: Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+    assert!(report["capture"]["frames"].as_u64().unwrap() > 100);
+    assert_eq!(report["phones"].as_array().map(Vec::len), Some(6));
+    let _ = std::fs::remove_dir_all(&dir);
 }

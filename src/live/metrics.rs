@@ -322,7 +322,14 @@ pub type Page = Arc<Mutex<String>>;
 /// # Errors
 /// The address cannot be bound.
 pub fn serve(addr: SocketAddr, page: Page) -> io::Result<(SocketAddr, JoinHandle<()>)> {
-    let listener = TcpListener::bind(addr)?;
+    serve_on(TcpListener::bind(addr)?, page)
+}
+
+/// [`serve`] on a socket already bound (before the session gave up its privileges).
+///
+/// # Errors
+/// The thread cannot be started.
+pub fn serve_on(listener: TcpListener, page: Page) -> io::Result<(SocketAddr, JoinHandle<()>)> {
     let local = listener.local_addr()?;
     let handle = std::thread::Builder::new()
         .name("bootscope-metrics".into())

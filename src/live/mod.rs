@@ -6,6 +6,8 @@
 //! built always, so they are tested without it.
 
 pub mod metrics;
+#[cfg(feature = "live")]
+pub mod privilege;
 pub mod render;
 #[cfg(feature = "live")]
 mod session;

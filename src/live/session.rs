@@ -17,6 +17,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rules::RuleSet;
 
 use super::metrics::{self, Counters, Metrics, Page};
+use super::privilege::{self, Dropped, RunAs};
 use super::render::{self, RECENT_LINES};
 use super::watch::Watcher;
 use crate::analyze;
@@ -70,6 +71,8 @@ pub struct LiveOptions {
     pub events: Option<std::path::PathBuf>,
     /// The sensor's name: the metrics' `sensor` label, the events' `observer.name`.
     pub sensor: String,
+    /// Who to run as once the handle is open (`-Z`).
+    pub run_as: RunAs,
 }
 
 /// Lines waiting for the `--events` writer at most: past it lines are dropped
@@ -117,11 +120,19 @@ pub fn run(
     rules: &RuleSet,
     stop: &AtomicBool,
     out: &mut dyn Write,
-    ready: impl FnOnce(&LiveSource),
+    ready: impl FnOnce(&LiveSource, &Dropped),
 ) -> Result<Session, LiveError> {
+    // Everything that needs the privileges the process started with: the handle, the
+    // `-w` file, the events file, the metrics socket. Then they go, before any thread
+    // starts.
     let mut src = LiveSource::open(&opts.source)?;
-    let extras = Extras::open(opts)?;
-    ready(&src);
+    let opened = Opened::create(opts)?;
+    let dropped = privilege::give_up(&opts.run_as).map_err(|e| LiveError::Output {
+        what: "give up privileges".to_owned(),
+        detail: e.to_string(),
+    })?;
+    let extras = Extras::start(opts, opened)?;
+    ready(&src, &dropped);
     let iface = opts.source.interface.clone();
     let label = format!("live:{iface}");
     let a = &opts.analysis;
@@ -264,29 +275,54 @@ struct Extras {
     origin: Origin,
 }
 
-impl Extras {
-    fn open(opts: &LiveOptions) -> Result<Self, LiveError> {
+/// What the session writes to and serves on, created while it still holds its
+/// privileges.
+struct Opened {
+    metrics: Option<std::net::TcpListener>,
+    events: Option<Box<dyn Write + Send>>,
+}
+
+impl Opened {
+    fn create(opts: &LiveOptions) -> Result<Self, LiveError> {
         let metrics = match opts.metrics {
             Some(addr) => {
+                Some(
+                    std::net::TcpListener::bind(addr).map_err(|e| LiveError::Output {
+                        what: format!("serve metrics on {addr}"),
+                        detail: e.to_string(),
+                    })?,
+                )
+            }
+            None => None,
+        };
+        let events = match &opts.events {
+            Some(path) => Some(events::open(path).map_err(|e| LiveError::Output {
+                what: format!("write events to {}", path.display()),
+                detail: e.to_string(),
+            })?),
+            None => None,
+        };
+        Ok(Opened { metrics, events })
+    }
+}
+
+impl Extras {
+    /// The threads that serve the metrics and write the events.
+    fn start(opts: &LiveOptions, opened: Opened) -> Result<Self, LiveError> {
+        let metrics = match opened.metrics {
+            Some(listener) => {
                 let page: Page = Arc::default();
-                metrics::serve(addr, Arc::clone(&page)).map_err(|e| LiveError::Output {
-                    what: format!("serve metrics on {addr}"),
+                metrics::serve_on(listener, Arc::clone(&page)).map_err(|e| LiveError::Output {
+                    what: "serve metrics".to_owned(),
                     detail: e.to_string(),
                 })?;
                 Some((Metrics::new(&opts.sensor), page))
             }
             None => None,
         };
-        let queue = match &opts.events {
-            Some(path) => {
-                let out = events::open(path).map_err(|e| LiveError::Output {
-                    what: format!("write events to {}", path.display()),
-                    detail: e.to_string(),
-                })?;
-                Some(EventQueue::start(out, EVENT_QUEUE_LINES))
-            }
-            None => None,
-        };
+        let queue = opened
+            .events
+            .map(|out| EventQueue::start(out, EVENT_QUEUE_LINES));
         Ok(Extras {
             metrics,
             queue,
