@@ -32,6 +32,7 @@ pub mod dispatch;
 pub mod dissect;
 pub mod engine;
 mod escape;
+pub mod export;
 pub mod heap;
 pub mod limits;
 pub mod link;

@@ -62,6 +62,11 @@ enum Command {
         /// never into a file or a pipe.
         #[arg(long, value_enum, value_name = "WHEN", default_value_t = ProgressWhen::Auto)]
         progress: ProgressWhen,
+        /// With --phone: write that phone's frames (its own, its servers' answers, its
+        /// switch's announcements to it) to this pcap file, to attach to a case
+        /// (docs/usage-export-inventory.md).
+        #[arg(short = 'w', long = "write", value_name = "FILE", requires = "phone")]
+        write: Option<PathBuf>,
     },
     /// Follow phones booting on an interface (a SPAN port): a line per event that
     /// matters (a status table on a terminal), stalls declared on the wall clock, and
@@ -181,7 +186,9 @@ fn print_report(
     // The JSON document is streamed, never built in memory whole.
     let written = match (one, format) {
         (Some(p), ReportFormat::Table) => {
-            let text = report::table::capture_findings(report) + &report::phone::render(p);
+            let text = report::table::capture_findings(report)
+                + &report::phone::render(p)
+                + &bootscope::export::filter_section(report, p);
             out.write_all(text.as_bytes())
         }
         (Some(p), ReportFormat::Json) => json(&mut out, p),
@@ -612,6 +619,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             threads,
             html,
             progress,
+            write,
         } => {
             let opts = analysis.options(threads).context("analyze")?;
             // The verdicts and the JSON are made on rayon's pool: as many threads as
@@ -651,6 +659,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 [one] => one.display().to_string(),
                 _ => format!("the {} capture files", files.len()),
             };
+            if let (Some(path), Some(q)) = (&write, phone.as_deref()) {
+                let p = report
+                    .find(q)
+                    .with_context(|| format!("no phone {q} in {source}"))?;
+                let n = bootscope::export::write_file(&files, &report, p, path)
+                    .with_context(|| format!("exporting to {}", path.display()))?;
+                eprintln!("bootscope: {n} frames written to {}", path.display());
+            }
             let status = print_report(&report, format, phone.as_deref(), &source, false)?;
             Ok(ExitCode::from(status))
         }

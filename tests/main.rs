@@ -7,6 +7,7 @@ mod capture_reader;
 mod damaged;
 mod dissect_view;
 mod escaping;
+mod export;
 mod fuzz_regressions;
 mod hostile;
 mod html;

@@ -1,0 +1,166 @@
+//! `analyze --phone … -w`: one phone's frames exported to a pcap. On samples and real
+//! captures, the export opens in tshark, holds every frame of the phone's timeline and
+//! findings byte for byte, gives the phone the same verdict, and is the very frame set
+//! tshark selects from the original capture with the display filter the phone report
+//! prints.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use bootscope::export::{self, Selection};
+use bootscope::report::PhoneReport;
+
+use crate::common::{analyze, capture_path, read_frames, sample_path, scratch};
+
+/// (capture, phone MAC).
+fn cases() -> Vec<(PathBuf, &'static str)> {
+    vec![
+        (sample_path("healthy-sccp"), "00:1b:54:aa:00:01"),
+        (sample_path("dot1x-failed"), "00:1b:54:aa:50:01"),
+        (sample_path("tftp-port-unreachable"), "00:1b:54:aa:21:01"),
+        (sample_path("mixed-site"), ""),
+        (sample_path("cm-by-name-dns"), ""),
+        (sample_path("dhcp-nak"), ""),
+        (sample_path("secure-sip-encrypted"), ""),
+        (
+            capture_path("Wireshark-Captures/sccp_phone_register.pcapng"),
+            "00:21:55:d5:48:ac",
+        ),
+        (
+            capture_path("Wireshark-Captures/sip_xmf_recording_cube.pcapng"),
+            "0c:75:bd:11:0c:a4",
+        ),
+        (
+            capture_path("mercury/capture2-phones.pcap"),
+            "00:18:ba:14:b9:0f",
+        ),
+        (
+            capture_path("ladvd/49.good.phone.pcap"),
+            "00:1b:53:48:9e:e0",
+        ),
+    ]
+}
+
+fn phone<'a>(r: &'a bootscope::report::Report, mac: &str) -> &'a PhoneReport {
+    if mac.is_empty() {
+        return r.phones.first().expect("a phone");
+    }
+    r.phones
+        .iter()
+        .find(|p| p.mac.as_deref() == Some(mac))
+        .unwrap_or_else(|| panic!("no phone {mac}"))
+}
+
+fn verdict(p: &PhoneReport) -> (String, Option<String>, BTreeSet<String>) {
+    (
+        p.status.as_str().to_owned(),
+        p.stalled_stage.map(|s| s.as_str().to_owned()),
+        p.findings.iter().map(|f| f.code.clone()).collect(),
+    )
+}
+
+/// Frames as (time, bytes), in file order.
+fn frames_of(path: &Path) -> Vec<(i64, Vec<u8>)> {
+    read_frames(path)
+        .0
+        .into_iter()
+        .map(|f| (f.ts_ns, f.data))
+        .collect()
+}
+
+fn slug(path: &Path) -> String {
+    path.to_string_lossy()
+        .rsplit('/')
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+#[test]
+fn the_export_holds_the_phone_s_frames_and_keeps_its_verdict() {
+    for (capture, mac) in cases() {
+        let report = analyze(&capture);
+        let p = phone(&report, mac);
+        let out = scratch(&format!("export-{}.pcap", slug(&capture)));
+        let written = export::write_file(&[&capture], &report, p, &out).unwrap();
+        let name = capture.display();
+
+        // Every frame of its timeline and findings, byte for byte with its time.
+        let original = read_frames(&capture).0;
+        let exported: BTreeSet<(i64, Vec<u8>)> = frames_of(&out).into_iter().collect();
+        assert_eq!(exported.len() as u64, written, "{name}");
+        let wanted: BTreeSet<u64> = p
+            .timeline
+            .iter()
+            .map(|e| e.frame)
+            .chain(p.findings.iter().flat_map(|f| f.evidence.iter().copied()))
+            .collect();
+        assert!(!wanted.is_empty(), "{name}");
+        for f in original.iter().filter(|f| wanted.contains(&f.number)) {
+            assert!(
+                exported.contains(&(f.ts_ns, f.data.clone())),
+                "{name}: frame {} of the phone's timeline is not exported",
+                f.number
+            );
+        }
+        if report.phones.len() > 1 && original.len() > 2 {
+            assert!(
+                written < original.len() as u64,
+                "{name}: the other phones' frames exported"
+            );
+        }
+
+        // The same verdict from the export alone.
+        let again = analyze(&out);
+        let q = phone(&again, p.mac.as_deref().unwrap());
+        assert_eq!(verdict(q), verdict(p), "{name}");
+    }
+}
+
+/// tshark with the printed display filter on the original capture selects exactly
+/// the exported frames (same times, same bytes, same order).
+#[test]
+fn tshark_s_filter_selects_the_exported_frames() {
+    for (capture, mac) in cases() {
+        let report = analyze(&capture);
+        let p = phone(&report, mac);
+        let sel = Selection::of(&report, p).unwrap();
+        let filter = sel.display_filter();
+        assert!(
+            export::filter_section(&report, p).contains(&filter),
+            "the phone report prints the filter"
+        );
+        let out = scratch(&format!("export-f-{}.pcap", slug(&capture)));
+        let written = export::write_file(&[&capture], &report, p, &out).unwrap();
+
+        let by_tshark = scratch(&format!("export-tshark-{}.pcap", slug(&capture)));
+        let status = Command::new("tshark")
+            .args(["-n", "-r"])
+            .arg(&capture)
+            .args(["-Y", &filter, "-F", "nsecpcap", "-w"])
+            .arg(&by_tshark)
+            .status();
+        let Ok(status) = status else {
+            eprintln!("tshark is not installed: the display filter is not checked");
+            return;
+        };
+        assert!(
+            status.success(),
+            "{}: tshark -Y {filter}",
+            capture.display()
+        );
+        assert_eq!(
+            frames_of(&by_tshark),
+            frames_of(&out),
+            "{}: {filter}",
+            capture.display()
+        );
+
+        // tshark opens the export and counts the frames written.
+        let listed = Command::new("tshark").arg("-r").arg(&out).output().unwrap();
+        assert!(listed.status.success());
+        let lines = String::from_utf8_lossy(&listed.stdout).lines().count() as u64;
+        assert_eq!(lines, written, "{}", capture.display());
+    }
+}
