@@ -17,9 +17,10 @@
 //!   address), named by number (`frame.number`): the pairing is by time, which no
 //!   packet field expresses.
 //!
-//! The capture's first and last frames are always kept: a wait is judged up to the end
-//! of the capture, so the export ends when the capture did and the phone's verdict
-//! stays the same.
+//! The capture's last frame is always kept: a wait is judged up to the end of the
+//! capture, so the export ends when the capture did and the phone's verdict stays the
+//! same. (Not its first: another phone's announcement there would wait for the
+//! switch's answer, and take the phone's.)
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -43,7 +44,7 @@ pub struct Selection {
     /// Its addresses.
     pub ips: Vec<IpAddr>,
     /// Frames taken by number: the ones paired with it carrying neither, and the
-    /// capture's first and last.
+    /// capture's last.
     pub frames: BTreeSet<u64>,
 }
 
@@ -95,7 +96,6 @@ impl Selection {
             .map(|e| e.frame)
             .collect();
         if report.capture.frames > 0 {
-            frames.insert(1);
             frames.insert(report.capture.frames);
         }
         Ok(Selection { mac, ips, frames })
