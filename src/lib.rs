@@ -34,6 +34,7 @@ pub mod engine;
 mod escape;
 pub mod export;
 pub mod heap;
+pub mod inventory;
 pub mod limits;
 pub mod link;
 pub mod live;

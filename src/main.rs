@@ -146,6 +146,30 @@ enum Command {
         #[command(flatten)]
         flood: FloodArgs,
     },
+    /// One row per phone of the captures: name, MAC, model, the load it runs and the
+    /// one its configuration names, switch and port, voice and data VLAN, address,
+    /// call manager, protocol and its last state (docs/usage-export-inventory.md).
+    Inventory {
+        /// pcap or pcapng files (or `-`), or directories, merged as `analyze` merges them.
+        #[arg(required = true)]
+        captures: Vec<PathBuf>,
+        /// Output: a table, CSV (RFC 4180, formula cells defused) or a JSON array.
+        #[arg(long, value_enum, default_value_t = InventoryFormat::Table)]
+        format: InventoryFormat,
+        #[command(flatten)]
+        analysis: AnalysisArgs,
+    },
+}
+
+/// `inventory --format`.
+#[derive(Clone, Copy, ValueEnum)]
+enum InventoryFormat {
+    /// A table.
+    Table,
+    /// CSV with a header line.
+    Csv,
+    /// A JSON array, one object per phone.
+    Json,
 }
 
 /// `simulate --bulk`.
@@ -726,6 +750,32 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let text = serde_json::to_string_pretty(&report)? + "\n";
                 std::fs::write(&path, text)
                     .with_context(|| format!("writing {}", path.display()))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Inventory {
+            captures,
+            format,
+            analysis,
+        } => {
+            let opts = analysis.options(0).context("inventory")?;
+            let rules = analyze::load_rules(opts.rules.as_deref()).context("inventory")?;
+            let files = analyze::expand(&captures).context("inventory")?;
+            anyhow::ensure!(!files.is_empty(), "no capture file given");
+            let report =
+                analyze::run_files(&files, &rules, &opts, &mut |_, _| {}).context("inventory")?;
+            let format = match format {
+                InventoryFormat::Table => bootscope::inventory::Format::Table,
+                InventoryFormat::Csv => bootscope::inventory::Format::Csv,
+                InventoryFormat::Json => bootscope::inventory::Format::Json,
+            };
+            let rows = bootscope::inventory::rows(&report);
+            let mut out = io::BufWriter::new(io::stdout().lock());
+            match bootscope::inventory::write(&rows, format, &mut out).and_then(|()| out.flush()) {
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                    return Err(e).context("writing the inventory")
+                }
+                _ => {}
             }
             Ok(ExitCode::SUCCESS)
         }

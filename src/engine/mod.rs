@@ -27,6 +27,7 @@ pub mod facts;
 mod files;
 pub mod flood;
 mod icmp;
+pub mod inventory;
 mod progress;
 mod sccp;
 mod shared;
