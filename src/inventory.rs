@@ -246,10 +246,10 @@ fn terminal_safe(s: &str) -> String {
 }
 
 fn write_csv(rows: &[Row], out: &mut dyn Write) -> io::Result<()> {
-    writeln!(out, "{}", COLUMNS.join(","))?;
+    // RFC 4180: every line ends in CRLF.
+    write!(out, "{}\r\n", COLUMNS.join(","))?;
     for r in rows {
         let line: Vec<String> = r.cells().iter().map(|c| csv_field(c)).collect();
-        // RFC 4180: lines end in CRLF.
         write!(out, "{}\r\n", line.join(","))?;
     }
     Ok(())

@@ -12,6 +12,7 @@ mod fuzz_regressions;
 mod hostile;
 mod html;
 mod identity;
+mod inventory;
 #[cfg(feature = "live")]
 mod live;
 mod live_watch;
