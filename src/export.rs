@@ -92,7 +92,9 @@ impl Selection {
         let mut frames: BTreeSet<u64> = phone
             .timeline
             .iter()
+            // The phone's own frames carry its MAC.
             .filter(|e| e.peer_role.is_some_and(|r| PAIRED_LANES.contains(&r)))
+            .filter(|e| e.dir != Some("from_phone"))
             .map(|e| e.frame)
             .collect();
         if report.capture.frames > 0 {
