@@ -14,6 +14,7 @@ use std::io::{self, Write};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 use serde::Serialize;
 
+use crate::engine::inventory::Facts;
 use crate::report::{PhoneReport, Report};
 
 /// One phone's inventory row (the JSON and CSV columns, in order).
@@ -74,7 +75,8 @@ const TLS_EVENTS: [&str; 7] = [
 impl Row {
     /// The row of one phone.
     pub fn of(p: &PhoneReport) -> Self {
-        let f = &p.inventory;
+        let none = Facts::default();
+        let f = p.inventory.as_deref().unwrap_or(&none);
         let s = |v: &Option<Box<str>>| v.as_deref().map(str::to_owned);
         let alarm_load = f.alarm.as_deref().and_then(alarm_load);
         Row {

@@ -1160,14 +1160,26 @@ impl Device {
         self.heap_bytes() + report
     }
 
-    /// The report entry's inventory facts ([`super::inventory::Facts`]): the box, the
-    /// copies of its strings, the port's and the alarm's.
+    /// The report entry's inventory facts ([`super::inventory::Facts`]): the box (made
+    /// when there is anything to hold), the copies of its strings, the port's and the
+    /// alarm's.
     fn report_inventory_bytes(&self) -> usize {
         let text = |s: &Option<Box<str>>| s.as_ref().map_or(0, |s| s.len());
-        std::mem::size_of::<super::inventory::Facts>()
-            + self.inventory.as_ref().map_or(0, |i| i.heap_bytes())
+        let strings = self.inventory.as_ref().map_or(0, |i| i.heap_bytes())
             + text(&self.switch_port)
-            + text(&self.boot.alarm)
+            + text(&self.boot.alarm);
+        let any = self.inventory.is_some()
+            || self.switch_port.is_some()
+            || self.boot.alarm.is_some()
+            || self.boot.voice_vlan.is_some()
+            // An earlier boot may hold a voice VLAN (not looked for: this is asked at
+            // every event).
+            || !self.earlier.is_empty();
+        if any {
+            std::mem::size_of::<super::inventory::Facts>() + strings
+        } else {
+            0
+        }
     }
 
     /// Set the device name read from `source`, unless the name it has came from a more

@@ -58,15 +58,16 @@ pub struct Facts {
 }
 
 impl Facts {
-    /// The facts of `dev`.
-    pub fn of(dev: &Device) -> Self {
+    /// The facts of `dev`; `None` when it has none (most devices that are no phone).
+    pub fn of(dev: &Device) -> Option<Box<Self>> {
         let boots = || std::iter::once(&dev.boot).chain(dev.earlier.iter().rev());
-        Facts {
+        let facts = Facts {
             said: dev.inventory.as_deref().cloned().unwrap_or_default(),
             switch_port: dev.switch_port.clone(),
             voice_vlan: boots().find_map(|b| b.voice_vlan),
             alarm: dev.boot.alarm.clone(),
-        }
+        };
+        (facts != Facts::default()).then(|| Box::new(facts))
     }
 }
 

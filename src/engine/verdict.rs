@@ -294,7 +294,7 @@ pub fn verdict(
             .chain(dev.earlier.iter().rev())
             .find_map(|b| b.config.as_deref())
             .map(crate::report::ConfigView::of),
-        inventory: Box::new(super::inventory::Facts::of(dev)),
+        inventory: super::inventory::Facts::of(dev),
     }
 }
 

@@ -156,7 +156,7 @@ pub struct PhoneReport {
     pub config: Option<ConfigView>,
     /// What `bootscope inventory` lists beyond the above (not in the JSON report).
     #[serde(skip)]
-    pub inventory: Box<crate::engine::inventory::Facts>,
+    pub inventory: Option<Box<crate::engine::inventory::Facts>>,
 }
 
 /// A limit of the capture that bears on every verdict drawn from it.
