@@ -12,10 +12,11 @@
 //!   `ipv6.addr`: its servers' answers, behind a router too, and errors quoting them);
 //! - it is DHCP for the phone's hardware address (`dhcp.hw.mac_addr`: broadcast
 //!   offers and acks, relayed ones);
-//! - or it is one of the frames the analyzer paired with the phone that carry neither
-//!   address (the switch's CDP / LLDP answer, the switch port's 802.1X to the group
-//!   address), named by number (`frame.number`): the pairing is by time, which no
-//!   packet field expresses.
+//! - or it is a frame of the phone's timeline or findings, named by number
+//!   (`frame.number`): most carry the phone's MAC or address, not all — the switch's
+//!   CDP / LLDP answer to its announcement (to a multicast address, paired by time,
+//!   which no packet field expresses), the switch port's 802.1X to the group address,
+//!   a call manager's SIP naming the phone to another party.
 //!
 //! The capture's last frame is always kept: a wait is judged up to the end of the
 //! capture, so the export ends when the capture did and the phone's verdict stays the
@@ -33,9 +34,6 @@ use crate::capture::{CaptureError, Frame, Linktype, Source};
 use crate::link::{self, MacAddr, Net, Transport};
 use crate::report::{PhoneReport, Report};
 
-/// Timeline lanes whose frames may carry neither the phone's MAC nor its address.
-const PAIRED_LANES: [&str; 2] = ["switch", "authenticator"];
-
 /// Which frames of a capture are one phone's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selection {
@@ -43,8 +41,8 @@ pub struct Selection {
     pub mac: MacAddr,
     /// Its addresses.
     pub ips: Vec<IpAddr>,
-    /// Frames taken by number: the ones paired with it carrying neither, and the
-    /// capture's last.
+    /// Frames taken by number: those of its timeline and findings, and the capture's
+    /// last.
     pub frames: BTreeSet<u64>,
 }
 
@@ -89,13 +87,19 @@ impl Selection {
             .and_then(|s| s.parse::<IpAddr>().ok())
             .into_iter()
             .collect();
+        // Every frame of its timeline and findings: the field clauses catch most of
+        // them, not all (a call manager's SIP naming the phone to another party; a
+        // capture without the phone's MAC or address on a frame).
         let mut frames: BTreeSet<u64> = phone
             .timeline
             .iter()
-            // The phone's own frames carry its MAC.
-            .filter(|e| e.peer_role.is_some_and(|r| PAIRED_LANES.contains(&r)))
-            .filter(|e| e.dir != Some("from_phone"))
             .map(|e| e.frame)
+            .chain(
+                phone
+                    .findings
+                    .iter()
+                    .flat_map(|f| f.evidence.iter().copied()),
+            )
             .collect();
         if report.capture.frames > 0 {
             frames.insert(report.capture.frames);
@@ -151,8 +155,7 @@ impl Selection {
         }
         let _ = write!(f, " || dhcp.hw.mac_addr == {}", self.mac);
         if !self.frames.is_empty() {
-            let numbers: Vec<String> = self.frames.iter().map(u64::to_string).collect();
-            let _ = write!(f, " || frame.number in {{{}}}", numbers.join(", "));
+            let _ = write!(f, " || frame.number in {{{}}}", ranges(&self.frames));
         }
         f
     }
@@ -265,6 +268,28 @@ impl<W: Write> PcapOut<W> {
     }
 }
 
+/// Frame numbers as a display filter set, runs as ranges: `1..3, 7, 10..11`.
+fn ranges(numbers: &BTreeSet<u64>) -> String {
+    let mut runs: Vec<(u64, u64)> = Vec::new();
+    for &n in numbers {
+        match runs.last_mut() {
+            Some((_, end)) if *end + 1 == n => *end = n,
+            _ => runs.push((n, n)),
+        }
+    }
+    let text: Vec<String> = runs
+        .iter()
+        .map(|&(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}..{b}")
+            }
+        })
+        .collect();
+    text.join(", ")
+}
+
 /// `00:1b:54:bb:00:05` (as the report writes MACs).
 fn parse_mac(s: &str) -> Option<MacAddr> {
     let hex = crate::report::normalise_mac(s)?;
@@ -341,6 +366,13 @@ mod tests {
         bootp[2] = 16;
         assert_eq!(dhcp_chaddr(&bootp), None);
         assert_eq!(dhcp_chaddr(&bootp[..30]), None);
+    }
+
+    #[test]
+    fn frame_numbers_are_written_as_runs() {
+        let set: BTreeSet<u64> = [1, 2, 3, 7, 10, 11].into_iter().collect();
+        assert_eq!(ranges(&set), "1..3, 7, 10..11");
+        assert_eq!(ranges(&BTreeSet::from([5])), "5");
     }
 
     #[test]

@@ -106,6 +106,55 @@ fn slug(path: &Path) -> String {
         .join("-")
 }
 
+/// The real captures that hold phones.
+const REAL: [&str; 6] = [
+    "Wireshark-Captures/rtp_sip_g711ulaw_20ms.pcapng",
+    "Wireshark-Captures/sccp_phone_register.pcapng",
+    "Wireshark-Captures/sip_mcast_paging.pcapng",
+    "Wireshark-Captures/sip_xmf_recording_cube.pcapng",
+    "ladvd/49.good.phone.pcap",
+    "mercury/capture2-phones.pcap",
+];
+
+/// Every phone of the real captures: its timeline exported, its verdict kept, and
+/// tshark's filter selecting the exported frames.
+#[test]
+fn every_phone_of_the_real_captures_exports_as_its_filter_selects() {
+    let mut checked = 0;
+    for rel in REAL {
+        let capture = capture_path(rel);
+        let report = analyze(&capture);
+        assert!(!report.phones.is_empty(), "{rel}");
+        let site = site_codes(&report);
+        for (i, p) in report.phones.iter().enumerate() {
+            let who = format!("{rel} {:?}", p.mac);
+            let out = scratch(&format!("export-real-{}-{i}.pcap", slug(&capture)));
+            export::write_file(&[&capture], &report, p, &out).unwrap();
+            assert_eq!(unexported(&capture, p, &out), Vec::<u64>::new(), "{who}");
+            let again = analyze(&out);
+            let q = phone(&again, p.mac.as_deref().unwrap());
+            assert_eq!(verdict(q, &site), verdict(p, &site), "{who}");
+
+            let filter = Selection::of(&report, p).unwrap().display_filter();
+            let by_tshark = scratch(&format!("export-real-tshark-{}-{i}.pcap", slug(&capture)));
+            let Ok(status) = Command::new("tshark")
+                .args(["-n", "-r"])
+                .arg(&capture)
+                .args(["-Y", &filter, "-F", "nsecpcap", "-w"])
+                .arg(&by_tshark)
+                .status()
+            else {
+                eprintln!("tshark is not installed: the display filter is not checked");
+                continue;
+            };
+            assert!(status.success(), "{who}: tshark -Y {filter}");
+            assert_eq!(frames_of(&by_tshark), frames_of(&out), "{who}: {filter}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 30 || checked == 0, "{checked} phones");
+}
+
 /// Every phone of every sample: the export keeps its timeline and its verdict.
 #[test]
 fn every_sample_phone_exports_with_its_verdict() {
