@@ -52,6 +52,9 @@ pub enum ExportError {
     /// The device is keyed by name (no MAC seen).
     #[error("the device has no MAC address: nothing to select its frames by")]
     NoMac,
+    /// The capture came on stdin, which cannot be read a second time.
+    #[error("the capture is read a second time to export: it cannot come on stdin (`-`)")]
+    Stdin,
     /// The capture could not be read again.
     #[error(transparent)]
     Capture(#[from] CaptureError),
@@ -176,12 +179,15 @@ pub fn filter_section(report: &Report, phone: &PhoneReport) -> String {
 /// `sel` selects into a pcap written to `out`; the number of frames written.
 ///
 /// # Errors
-/// The capture cannot be read, mixes link types, or writing fails.
+/// The capture came on stdin, cannot be read, mixes link types, or writing fails.
 pub fn write(
     paths: &[impl AsRef<Path>],
     sel: &Selection,
     out: impl Write,
 ) -> Result<u64, ExportError> {
+    if paths.iter().any(|p| p.as_ref().as_os_str() == "-") {
+        return Err(ExportError::Stdin);
+    }
     let opened = Opened::open(paths)?;
     let mut merge = Merge::new(merge::inputs(&opened.maps, opened.streams))?;
     let mut writer: Option<PcapOut<_>> = None;
@@ -228,6 +234,9 @@ pub fn write_file(
     path: &Path,
 ) -> Result<u64, ExportError> {
     let sel = Selection::of(report, phone)?;
+    if paths.iter().any(|p| p.as_ref().as_os_str() == "-") {
+        return Err(ExportError::Stdin);
+    }
     let file = std::fs::File::create(path)?;
     write(paths, &sel, io::BufWriter::with_capacity(1 << 16, file))
 }

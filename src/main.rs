@@ -646,6 +646,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             write,
         } => {
             let opts = analysis.options(threads).context("analyze")?;
+            if write.is_some() && captures.iter().any(|c| c.as_os_str() == "-") {
+                anyhow::bail!("-w reads the capture a second time: it cannot come on stdin");
+            }
             // The verdicts and the JSON are made on rayon's pool: as many threads as
             // asked (0: a thread a core), this one among them. It would otherwise only
             // wait; and the memory the devices free as they are judged is this
