@@ -190,6 +190,21 @@ pub fn write(rows: &[Row], format: Format, out: &mut dyn Write) -> io::Result<()
     }
 }
 
+/// Write the inventory of `report` to the file `path`: JSON when its name ends in
+/// `.json`, CSV otherwise (what `live --inventory FILE` writes at the end).
+///
+/// # Errors
+/// The file cannot be created or written.
+pub fn write_file(report: &Report, path: &std::path::Path) -> io::Result<()> {
+    let format = match path.extension() {
+        Some(e) if e.eq_ignore_ascii_case("json") => Format::Json,
+        _ => Format::Csv,
+    };
+    let mut out = io::BufWriter::new(std::fs::File::create(path)?);
+    write(&rows(report), format, &mut out)?;
+    out.flush()
+}
+
 /// The table: the columns that fit a terminal.
 pub fn table(rows: &[Row]) -> Table {
     let mut t = Table::new();

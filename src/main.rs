@@ -364,6 +364,10 @@ struct LiveArgs {
     /// At the end, also write the report as one self-contained HTML page.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
+    /// At the end, also write the phone inventory (as `bootscope inventory`): JSON when
+    /// FILE ends in `.json`, CSV otherwise.
+    #[arg(long, value_name = "FILE")]
+    inventory: Option<PathBuf>,
 }
 
 const NO_LIBPCAP: &str = "this bootscope was built without live capture (libpcap). Install \
@@ -438,6 +442,10 @@ fn live(a: LiveArgs) -> anyhow::Result<ExitCode> {
     drop(err);
     if let Some(path) = &a.html {
         write_html(&report, path)?;
+    }
+    if let Some(path) = &a.inventory {
+        bootscope::inventory::write_file(&report, path)
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     let code = print_report(
         &report,

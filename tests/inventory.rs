@@ -312,3 +312,24 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
     }
     records
 }
+
+/// `live --inventory FILE` writes JSON for a `.json` name and CSV otherwise, the rows of
+/// the report it is given.
+#[test]
+fn the_inventory_file_is_json_or_csv_by_its_name() {
+    let report = analyze(&sample_path("mixed-site"));
+    let rows = inventory::rows(&report);
+    let json = scratch("inventory.json");
+    inventory::write_file(&report, &json).unwrap();
+    let read: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(read, serde_json::to_value(&rows).unwrap());
+    let csv = scratch("inventory.csv");
+    inventory::write_file(&report, &csv).unwrap();
+    let records = parse_csv(&std::fs::read_to_string(&csv).unwrap());
+    assert_eq!(records.len(), rows.len() + 1);
+    let mac = records[0].iter().position(|h| h == "mac").unwrap();
+    for (r, row) in records[1..].iter().zip(&rows) {
+        assert_eq!(Some(&r[mac]), row.mac.as_ref());
+    }
+}
