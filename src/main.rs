@@ -775,6 +775,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             anyhow::ensure!(!files.is_empty(), "no capture file given");
             let report =
                 analyze::run_files(&files, &rules, &opts, &mut |_, _| {}).context("inventory")?;
+            for w in &report.capture.warnings {
+                eprintln!("warning: {w}");
+            }
             let format = match format {
                 InventoryFormat::Table => bootscope::inventory::Format::Table,
                 InventoryFormat::Csv => bootscope::inventory::Format::Csv,
