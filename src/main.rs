@@ -74,6 +74,11 @@ enum Command {
         /// in Elastic Common Schema fields (docs/events.md); `-` for stdout.
         #[arg(long, value_name = "FILE")]
         events: Option<PathBuf>,
+        /// With --phone: write that phone's frames (its own, its servers' answers, its
+        /// switch's announcements to it) to this pcap file, to attach to a case
+        /// (docs/usage-export-inventory.md).
+        #[arg(short = 'w', long = "write", value_name = "FILE", requires = "phone")]
+        write: Option<PathBuf>,
     },
     /// Follow phones booting on an interface (a SPAN port): a line per event that
     /// matters (a status table on a terminal), stalls declared on the wall clock, and
@@ -87,7 +92,11 @@ enum Command {
         #[arg(short, long)]
         interface: String,
         /// A pcap or pcapng file.
-        capture: PathBuf,
+        #[arg(required_unless_present = "read", conflicts_with = "read", value_parser = cli_values::capture)]
+        capture: Option<PathBuf>,
+        /// The capture, as tshark's `-r`.
+        #[arg(short = 'r', long = "read", value_name = "FILE", value_parser = cli_values::capture)]
+        read: Option<PathBuf>,
         /// Pace: recorded time divided by this (2 = twice as fast); 0 = as fast as possible.
         #[arg(long, default_value_t = 1.0, value_parser = cli_values::non_negative)]
         speed: f64,
@@ -171,6 +180,34 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// One row per phone of the captures: name, MAC, model, the load it runs and the
+    /// one its configuration names, switch and port, voice and data VLAN, address,
+    /// call manager, protocol and its last state (docs/usage-export-inventory.md).
+    Inventory {
+        /// pcap or pcapng files (or `-`), or directories, merged as `analyze` merges them.
+        #[arg(required_unless_present = "read", value_parser = cli_values::capture)]
+        captures: Vec<PathBuf>,
+        /// A capture to read, as tshark's `-r` (may be repeated; read before the
+        /// positional ones).
+        #[arg(short = 'r', long = "read", value_name = "FILE", value_parser = cli_values::capture)]
+        read: Vec<PathBuf>,
+        /// Output: a table, CSV (RFC 4180, formula cells defused) or a JSON array.
+        #[arg(long, value_enum, default_value_t = InventoryFormat::Table)]
+        format: InventoryFormat,
+        #[command(flatten)]
+        analysis: AnalysisArgs,
+    },
+}
+
+/// `inventory --format`.
+#[derive(Clone, Copy, ValueEnum)]
+enum InventoryFormat {
+    /// A table.
+    Table,
+    /// CSV with a header line.
+    Csv,
+    /// A JSON array, one object per phone.
+    Json,
 }
 
 /// `simulate --bulk`.
@@ -213,7 +250,9 @@ fn print_report(
     // The JSON document is streamed, never built in memory whole.
     let written = match (one, format) {
         (Some(p), ReportFormat::Table) => {
-            let text = report::table::capture_findings(report) + &report::phone::render(p);
+            let text = report::table::capture_findings(report)
+                + &report::phone::render(p)
+                + &bootscope::export::filter_section(report, p);
             out.write_all(text.as_bytes())
         }
         (Some(p), ReportFormat::Json) => json(&mut out, p),
@@ -385,12 +424,16 @@ struct LiveArgs {
     /// (docs/events.md); `-` for stdout.
     #[arg(long, value_name = "FILE")]
     events: Option<PathBuf>,
-    /// Once the interface is open and the -w, --events and --html files are created, run
-    /// as this user and its group, with no other group, as tcpdump's -Z (`nobody` when
-    /// started as root). Started without root but with the capture capabilities,
-    /// bootscope gives them all up instead.
+    /// Once the interface is open and the -w, --events, --html and --inventory files are
+    /// created, run as this user and its group, with no other group, as tcpdump's -Z
+    /// (`nobody` when started as root). Started without root but with the capture
+    /// capabilities, bootscope gives them all up instead.
     #[arg(short = 'Z', long = "relinquish-privileges", value_name = "USER")]
     user: Option<String>,
+    /// At the end, also write the phone inventory (as `bootscope inventory`): JSON when
+    /// FILE ends in `.json`, CSV otherwise.
+    #[arg(long, value_name = "FILE")]
+    inventory: Option<PathBuf>,
 }
 
 const NO_LIBPCAP: &str = "this bootscope was built without live capture (libpcap). Install \
@@ -450,13 +493,18 @@ fn live(a: LiveArgs) -> anyhow::Result<ExitCode> {
         },
     };
     // Created now: the session gives up its privileges once the interface is open.
-    let html = match &a.html {
-        Some(path) => Some((
-            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
-            path,
-        )),
-        None => None,
+    let create = |path: &Option<PathBuf>| -> anyhow::Result<_> {
+        match path {
+            Some(path) => Ok(Some((
+                std::fs::File::create(path)
+                    .with_context(|| format!("creating {}", path.display()))?,
+                path.clone(),
+            ))),
+            None => Ok(None),
+        }
     };
+    let html = create(&a.html)?;
+    let inventory = create(&a.inventory)?;
     let stop = live::stop_on_signals().context("installing the signal handlers")?;
     let filter_note = match &a.filter {
         None => "the default boot filter".to_owned(),
@@ -487,7 +535,11 @@ fn live(a: LiveArgs) -> anyhow::Result<ExitCode> {
     }
     drop(err);
     if let Some((file, path)) = html {
-        write_html_to(&report, file, path)?;
+        write_html_to(&report, file, &path)?;
+    }
+    if let Some((file, path)) = inventory {
+        bootscope::inventory::write_file_to(&report, file, &path)
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     let code = print_report(
         &report,
@@ -696,9 +748,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             html,
             progress,
             events,
+            write,
         } => {
             let captures: Vec<PathBuf> = read.into_iter().chain(captures).collect();
             let opts = analysis.options(threads).context("analyze")?;
+            if write.is_some() && captures.iter().any(|c| c.as_os_str() == "-") {
+                anyhow::bail!("-w reads the capture a second time: it cannot come on stdin");
+            }
             // The verdicts and the JSON are made on rayon's pool: as many threads as
             // asked (0: a thread a core), this one among them. It would otherwise only
             // wait; and the memory the devices free as they are judged is this
@@ -740,6 +796,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 [one] => one.display().to_string(),
                 _ => format!("the {} capture files", files.len()),
             };
+            if let (Some(path), Some(q)) = (&write, phone.as_deref()) {
+                let p = report
+                    .find(q)
+                    .with_context(|| format!("no phone {q} in {source}"))?;
+                let n = bootscope::export::write_file(&files, &report, p, path)
+                    .with_context(|| format!("exporting to {}", path.display()))?;
+                eprintln!("bootscope: {n} frames written to {}", path.display());
+            }
             let status = print_report(&report, format, phone.as_deref(), &source, false)?;
             Ok(ExitCode::from(status))
         }
@@ -753,8 +817,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay {
             interface,
             capture,
+            read,
             speed,
-        } => replay(&interface, &capture, speed),
+        } => {
+            // clap requires one of the two.
+            let capture = read.or(capture).unwrap_or_default();
+            replay(&interface, &capture, speed)
+        }
         Command::Simulate {
             scenario,
             output,
@@ -799,6 +868,37 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let text = serde_json::to_string_pretty(&report)? + "\n";
                 std::fs::write(&path, text)
                     .with_context(|| format!("writing {}", path.display()))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Inventory {
+            captures,
+            read,
+            format,
+            analysis,
+        } => {
+            let captures: Vec<PathBuf> = read.into_iter().chain(captures).collect();
+            let opts = analysis.options(0).context("inventory")?;
+            let rules = analyze::load_rules(opts.rules.as_deref()).context("inventory")?;
+            let files = analyze::expand(&captures).context("inventory")?;
+            anyhow::ensure!(!files.is_empty(), "no capture file given");
+            let report =
+                analyze::run_files(&files, &rules, &opts, &mut |_, _| {}).context("inventory")?;
+            for w in &report.capture.warnings {
+                eprintln!("warning: {w}");
+            }
+            let format = match format {
+                InventoryFormat::Table => bootscope::inventory::Format::Table,
+                InventoryFormat::Csv => bootscope::inventory::Format::Csv,
+                InventoryFormat::Json => bootscope::inventory::Format::Json,
+            };
+            let rows = bootscope::inventory::rows(&report);
+            let mut out = io::BufWriter::new(io::stdout().lock());
+            match bootscope::inventory::write(&rows, format, &mut out).and_then(|()| out.flush()) {
+                Err(e) if e.kind() != io::ErrorKind::BrokenPipe => {
+                    return Err(e).context("writing the inventory")
+                }
+                _ => {}
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -96,6 +96,7 @@ fn a_capture_is_read_with_r_as_with_tshark_or_positionally() {
     for cmd in [
         ["analyze", "--format", "json"],
         ["dissect", "--format", "json"],
+        ["inventory", "--format", "csv"],
     ] {
         let positional = bootscope(&[cmd[0], cmd[1], cmd[2], sample]);
         let with_r = bootscope(&[cmd[0], cmd[1], cmd[2], "-r", sample]);

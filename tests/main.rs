@@ -9,10 +9,12 @@ mod damaged;
 mod dissect_view;
 mod escaping;
 mod events;
+mod export;
 mod fuzz_regressions;
 mod hostile;
 mod html;
 mod identity;
+mod inventory;
 #[cfg(feature = "live")]
 mod live;
 #[cfg(feature = "live")]

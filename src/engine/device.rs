@@ -1063,6 +1063,9 @@ pub struct Device {
     pub last_switch: Option<(i64, u64, Option<u16>)>,
     /// The switch port it is on, as the switch's CDP / LLDP Port ID names it.
     pub switch_port: Option<Box<str>>,
+    /// What it and its switch said of its hardware, software and port (boxed: most
+    /// devices never say).
+    pub inventory: Option<Box<super::inventory::Inventory>>,
     /// The memory budget is spent: no timeline entry or earlier boot is kept any more.
     frozen: bool,
     /// First and last capture time it was seen.
@@ -1105,6 +1108,7 @@ impl Device {
             address_recovered: false,
             last_switch: None,
             switch_port: None,
+            inventory: None,
             frozen: false,
             first_ns: ts_ns,
             last_ns: ts_ns,
@@ -1128,6 +1132,9 @@ impl Device {
         key + text(&self.name)
             + text(&self.model)
             + text(&self.switch_port)
+            + self.inventory.as_ref().map_or(0, |i| {
+                std::mem::size_of::<super::inventory::Inventory>() + i.heap_bytes()
+            })
             + self.timeline.heap_bytes()
             + self.boot.heap_bytes()
             + self.earlier.capacity() * std::mem::size_of::<Boot>()
@@ -1149,8 +1156,31 @@ impl Device {
             + 2 * self
                 .timeline
                 .heap_bytes()
-                .saturating_sub(self.timeline.events.capacity() * std::mem::size_of::<Event>());
+                .saturating_sub(self.timeline.events.capacity() * std::mem::size_of::<Event>())
+            + self.report_inventory_bytes();
         self.heap_bytes() + report
+    }
+
+    /// The report entry's inventory facts ([`super::inventory::Facts`]): the box (made
+    /// when there is anything to hold), the copies of its strings, the port's and the
+    /// alarm's.
+    fn report_inventory_bytes(&self) -> usize {
+        let text = |s: &Option<Box<str>>| s.as_ref().map_or(0, |s| s.len());
+        let strings = self.inventory.as_ref().map_or(0, |i| i.heap_bytes())
+            + text(&self.switch_port)
+            + text(&self.boot.alarm);
+        let any = self.inventory.is_some()
+            || self.switch_port.is_some()
+            || self.boot.alarm.is_some()
+            || self.boot.voice_vlan.is_some()
+            // An earlier boot may hold a voice VLAN (not looked for: this is asked at
+            // every event).
+            || !self.earlier.is_empty();
+        if any {
+            std::mem::size_of::<super::inventory::Facts>() + strings
+        } else {
+            0
+        }
     }
 
     /// Set the device name read from `source`, unless the name it has came from a more

@@ -166,6 +166,7 @@ impl Dhcp {
         let Some(dev) = sh.device(key, clue, ctx) else {
             return false;
         };
+        super::inventory::vendor_class(dev, m.vendor_class());
         if let Some(v) = vendor.filter(|_| dev.kind != DeviceKind::Phone && dev.model.is_none()) {
             dev.set_model(v);
         }

@@ -18,6 +18,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use parsers::{cdp, lldp};
 
 use super::device::{Clue, DeviceKey, DeviceKind, NameSource};
+use super::inventory;
 use super::shared::{Ctx, Shared};
 use super::text::lossy;
 use rules::Windows;
@@ -153,6 +154,9 @@ impl Discovery {
         match sender {
             Sender::Phone(why) => {
                 self.announce(sh, ctx, src, why, said);
+                if let Some(dev) = sh.devices.get_mut(&DeviceKey::Mac(src)) {
+                    inventory::cdp_phone(dev, p);
+                }
                 // What it asks for: the most of its Power Requested levels (CDPv2,
                 // mW), else its Power Consumption (mW).
                 let asked = p
@@ -167,6 +171,9 @@ impl Discovery {
                 let port = p.port_id().map(lossy);
                 let phone =
                     self.switch_answer(sh, ctx, (src, on_port), DiscoveryProto::Cdp, vlan, port)?;
+                if let Some(dev) = sh.devices.get_mut(&DeviceKey::Mac(phone)) {
+                    inventory::cdp_switch(dev, p);
+                }
                 // Power Available: the power available first, then the management
                 // power level (`pwr avail 15400, pwr man -1` in the switch's debug).
                 let offered = p.power_available().and_then(|a| a.levels_mw().next());
@@ -206,6 +213,9 @@ impl Discovery {
         match sender {
             Sender::Phone(why) => {
                 self.announce(sh, ctx, src, why, said);
+                if let Some(dev) = sh.devices.get_mut(&DeviceKey::Mac(src)) {
+                    inventory::lldp_phone(dev, p);
+                }
                 poe(
                     sh,
                     ctx,
@@ -224,6 +234,9 @@ impl Discovery {
                 let port = p.port_id().map(lossy);
                 let phone =
                     self.switch_answer(sh, ctx, (src, on_port), DiscoveryProto::Lldp, vlan, port)?;
+                if let Some(dev) = sh.devices.get_mut(&DeviceKey::Mac(phone)) {
+                    inventory::lldp_switch(dev, p);
+                }
                 poe(
                     sh,
                     ctx,

@@ -28,6 +28,7 @@ pub mod facts;
 mod files;
 pub mod flood;
 mod icmp;
+pub mod inventory;
 mod progress;
 pub mod rates;
 mod sccp;

@@ -154,7 +154,7 @@ fn the_memory_budget_holds_by_eviction_then_refusal_and_freezing() {
     let rules = rules();
     // Room for a handful of devices only (the check after every frame is in `Run`).
     let limits = EngineLimits {
-        max_device_bytes: 48 * 1024,
+        max_device_bytes: 49 * 1024,
         ..EngineLimits::default()
     };
     let mut r = Run::new(&rules, limits);
@@ -199,7 +199,11 @@ fn the_accounting_follows_what_a_device_holds() {
     let expected = 4 * std::mem::size_of::<crate::timeline::Event>()
         + 4 * std::mem::size_of::<(crate::timeline::EventType, u64)>()
         + dev.name.as_ref().unwrap().len()
-        + dev.model.as_ref().map_or(0, |m| m.len());
+        + dev.model.as_ref().map_or(0, |m| m.len())
+        // Its DHCP vendor class, kept for the inventory.
+        + dev.inventory.as_ref().map_or(0, |i| {
+            std::mem::size_of::<super::inventory::Inventory>() + i.heap_bytes()
+        });
     assert_eq!(dev.heap_bytes(), expected);
     assert_eq!(dev.charged, dev.charge());
     assert!(

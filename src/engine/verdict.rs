@@ -294,6 +294,7 @@ pub fn verdict(
             .chain(dev.earlier.iter().rev())
             .find_map(|b| b.config.as_deref())
             .map(crate::report::ConfigView::of),
+        inventory: super::inventory::Facts::of(dev),
     }
 }
 

@@ -161,6 +161,9 @@ pub struct PhoneReport {
     /// read); absent when none was read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub config: Option<ConfigView>,
+    /// What `bootscope inventory` lists beyond the above (not in the JSON report).
+    #[serde(skip)]
+    pub inventory: Option<Box<crate::engine::inventory::Facts>>,
 }
 
 /// A limit of the capture that bears on every verdict drawn from it.

@@ -528,6 +528,7 @@ mod tests {
             inferred_steps: Vec::new(),
             config: None,
             timeline_dropped: 0,
+            inventory: None,
         }
     }
 
