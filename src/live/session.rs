@@ -160,11 +160,18 @@ pub fn run(
     loop {
         if stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
             // What the kernel already holds was on the wire before the stop: take it
-            // (for a second at most, should the wire keep it full).
+            // (for a second at most, should the wire keep it full), the block still
+            // filling included (handed over after the read timeout).
             let until = Instant::now() + Duration::from_secs(1);
+            let mut waited = false;
             while Instant::now() < until {
-                if !matches!(src.next(|frame| pipeline.frame(frame)), Ok(true)) {
-                    break;
+                match src.next(|frame| pipeline.frame(frame)) {
+                    Ok(true) => waited = false,
+                    Ok(false) if !waited => {
+                        src.wait(2 * tick);
+                        waited = true;
+                    }
+                    _ => break,
                 }
             }
             break;
