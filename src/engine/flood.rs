@@ -62,20 +62,69 @@ pub struct Episode {
     /// DISCOVERs whose Ethernet source is not the client hardware address (one host
     /// forging clients, dhcpstarv style).
     pub forged: u64,
-    /// The Ethernet source when every DISCOVER came from one (dhcpstarv style).
-    pub one_source: Option<MacAddr>,
-    /// Whether sources differed.
-    several_sources: bool,
-    /// Most new clients in one second.
-    pub peak_per_second: u64,
-    /// Time and frame of its first new client.
+    /// Its first and last new client, the most in one second, and the one Ethernet
+    /// source that sent every DISCOVER (dhcpstarv style).
+    pub stretch: Stretch,
+}
+
+/// A flood's extent, as every flood detector keeps it: its first and last message, its
+/// busiest second, and its one sender while every message came from one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stretch {
+    /// Time of its first message.
     pub first_ns: i64,
-    /// Frame of its first new client.
+    /// Frame of its first message.
     pub first_frame: u64,
-    /// Time of its last new client.
+    /// Time of its last message.
     pub last_ns: i64,
-    /// Frame of its last new client.
+    /// Frame of its last message.
     pub last_frame: u64,
+    /// Most messages in one second.
+    pub peak_per_second: u64,
+    one_source: Option<MacAddr>,
+    several_sources: bool,
+}
+
+impl Stretch {
+    /// A stretch from its first message at (`ts_ns`, `frame`).
+    pub fn from(ts_ns: i64, frame: u64) -> Self {
+        Stretch {
+            first_ns: ts_ns,
+            first_frame: frame,
+            last_ns: ts_ns,
+            last_frame: frame,
+            peak_per_second: 0,
+            one_source: None,
+            several_sources: false,
+        }
+    }
+
+    /// One more message, at (`ts_ns`, `frame`) from `source`, in a second that holds
+    /// `in_second` so far.
+    pub fn extend(&mut self, ts_ns: i64, frame: u64, source: Option<MacAddr>, in_second: u64) {
+        self.last_ns = ts_ns;
+        self.last_frame = frame;
+        self.peak_per_second = self.peak_per_second.max(in_second);
+        match (self.one_source, source) {
+            (_, None) => {}
+            (None, Some(s)) if !self.several_sources => self.one_source = Some(s),
+            (Some(o), Some(s)) if o != s => {
+                self.one_source = None;
+                self.several_sources = true;
+            }
+            _ => {}
+        }
+    }
+
+    /// The Ethernet source of every message, when there was one.
+    pub fn one_source(&self) -> Option<MacAddr> {
+        self.one_source.filter(|_| !self.several_sources)
+    }
+
+    /// Seconds from its first message to its last.
+    pub fn span_s(&self) -> f64 {
+        (self.last_ns - self.first_ns).max(0) as f64 / 1e9
+    }
 }
 
 /// The detector's state for one capture.
@@ -189,10 +238,7 @@ impl Detector {
         if let Some(ep) = w.open.and_then(|i| self.episodes.get_mut(i)) {
             ep.clients += 1;
             ep.forged += u64::from(forged);
-            ep.peak_per_second = ep.peak_per_second.max(bucket_clients);
-            ep.last_ns = ts_ns;
-            ep.last_frame = frame;
-            note_source(ep, source);
+            ep.stretch.extend(ts_ns, frame, source, bucket_clients);
             return;
         }
         let (new, req) = Self::sums(w, seconds);
@@ -206,20 +252,16 @@ impl Detector {
             .filter_map(|b| b.first)
             .min()
             .unwrap_or((ts_ns, frame));
-        let mut ep = Episode {
+        let mut stretch = Stretch::from(first_ns, first_frame);
+        let peak = live().map(|b| b.new_clients).max().unwrap_or(0);
+        stretch.extend(ts_ns, frame, source, peak);
+        let ep = Episode {
             vlan,
             clients: new,
             requests: req,
             forged: live().map(|b| b.forged).sum(),
-            one_source: None,
-            several_sources: false,
-            peak_per_second: live().map(|b| b.new_clients).max().unwrap_or(0),
-            first_ns,
-            first_frame,
-            last_ns: ts_ns,
-            last_frame: frame,
+            stretch,
         };
-        note_source(&mut ep, source);
         if self.episodes.len() < MAX_EPISODES {
             w.open = Some(self.episodes.len());
             self.episodes.push(ep);
@@ -245,7 +287,7 @@ impl Detector {
     pub fn clients_before(&self, vlan: Option<u16>, until_ns: i64) -> u64 {
         self.episodes
             .iter()
-            .filter(|e| e.vlan == vlan && e.first_ns <= until_ns)
+            .filter(|e| e.vlan == vlan && e.stretch.first_ns <= until_ns)
             .map(|e| e.clients)
             .sum()
     }
@@ -259,8 +301,9 @@ impl Detector {
                 let vlan = e
                     .vlan
                     .map_or_else(|| "untagged".to_owned(), |v| format!("VLAN {v}"));
-                let span = (e.last_ns - e.first_ns).max(0) as f64 / 1e9;
-                let style = match (e.forged, e.one_source) {
+                let x = &e.stretch;
+                let span = x.span_s();
+                let style = match (e.forged, x.one_source()) {
                     (0, _) => "each from its own Ethernet source (Yersinia style)".to_owned(),
                     (_, Some(src)) => format!(
                         "all sent by {src} under client addresses that are not its own \
@@ -275,7 +318,7 @@ impl Detector {
                      in {span:.1} s (peak {}/s), {style}; {} REQUEST(s) followed: something is \
                      emptying the DHCP scope, and phones booting now get no address (frames {} \
                      to {})",
-                    e.clients, e.peak_per_second, e.requests, e.first_frame, e.last_frame
+                    e.clients, x.peak_per_second, e.requests, x.first_frame, x.last_frame
                 );
                 let vlan_text = e
                     .vlan
@@ -290,13 +333,16 @@ impl Detector {
                     requests: Some(e.requests),
                     forged_chaddr: Some(e.forged),
                     messages: None,
-                    source: e.one_source.filter(|_| e.forged > 0).map(|m| m.to_string()),
-                    start: rel(e.first_ns),
-                    end: rel(e.last_ns),
-                    peak_per_second: e.peak_per_second,
-                    first_frame: e.first_frame,
-                    last_frame: e.last_frame,
-                    evidence: vec![e.first_frame, e.last_frame],
+                    source: x
+                        .one_source()
+                        .filter(|_| e.forged > 0)
+                        .map(|m| m.to_string()),
+                    start: rel(x.first_ns),
+                    end: rel(x.last_ns),
+                    peak_per_second: x.peak_per_second,
+                    first_frame: x.first_frame,
+                    last_frame: x.last_frame,
+                    evidence: vec![x.first_frame, x.last_frame],
                     checks: self
                         .rule
                         .checks
@@ -306,19 +352,6 @@ impl Detector {
                 }
             })
             .collect()
-    }
-}
-
-/// Keep the single Ethernet source of an episode while there is one.
-fn note_source(ep: &mut Episode, source: Option<MacAddr>) {
-    match (ep.one_source, source) {
-        (_, None) => {}
-        (None, Some(s)) if !ep.several_sources => ep.one_source = Some(s),
-        (Some(o), Some(s)) if o != s => {
-            ep.one_source = None;
-            ep.several_sources = true;
-        }
-        _ => {}
     }
 }
 
@@ -361,9 +394,9 @@ mod tests {
             panic!("{:?}", d.episodes())
         };
         assert_eq!((e.clients, e.requests, e.forged), (500, 0, 0));
-        assert_eq!((e.first_frame, e.last_frame), (1, 500));
-        assert_eq!(e.peak_per_second, 50);
-        assert_eq!(e.one_source, None);
+        assert_eq!((e.stretch.first_frame, e.stretch.last_frame), (1, 500));
+        assert_eq!(e.stretch.peak_per_second, 50);
+        assert_eq!(e.stretch.one_source(), None);
         // Another VLAN, and a later quiet client, do not join it; nor does a phone's
         // request elsewhere.
         d.new_client(9 * S, 501, Some(200), Some(mac(9999)), mac(9999));
@@ -411,7 +444,7 @@ mod tests {
         }
         let [e] = d.episodes() else { panic!() };
         assert_eq!((e.clients, e.forged), (50, 50));
-        assert_eq!(e.one_source, Some(attacker));
+        assert_eq!(e.stretch.one_source(), Some(attacker));
         let f = d.findings(0);
         assert_eq!(f[0].source.as_deref(), Some("02:aa:00:00:00:01"));
         assert!(f[0].message.contains("dhcpstarv"), "{}", f[0].message);

@@ -250,13 +250,7 @@ impl<'r> Analyzer<'r> {
                 }
                 Message::Eapol(p) => {
                     if p.packet_type == parsers::eapol::EapolType::START {
-                        self.rates.count(
-                            Counted::EapolStarts,
-                            ctx.ts_ns,
-                            ctx.frame,
-                            ctx.vlan,
-                            ctx.src_mac,
-                        );
+                        self.rates.count(Counted::EapolStarts, &ctx);
                     }
                     self.dot1x.message(sh, ctx, p);
                 }
@@ -267,37 +261,19 @@ impl<'r> Analyzer<'r> {
                 Message::Sip(m) => self.sip.message(sh, ctx, m),
                 Message::Arp(p) => {
                     if p.opcode == parsers::arp::ArpOpcode::REQUEST {
-                        self.rates.count(
-                            Counted::ArpRequests,
-                            ctx.ts_ns,
-                            ctx.frame,
-                            ctx.vlan,
-                            ctx.src_mac,
-                        );
+                        self.rates.count(Counted::ArpRequests, &ctx);
                     }
                     self.arp.packet(sh, ctx, p);
                 }
                 Message::Dns(m) => {
                     if !m.header.response {
-                        self.rates.count(
-                            Counted::DnsQueries,
-                            ctx.ts_ns,
-                            ctx.frame,
-                            ctx.vlan,
-                            ctx.src_mac,
-                        );
+                        self.rates.count(Counted::DnsQueries, &ctx);
                     }
                     self.dns.message(sh, ctx, m);
                 }
                 Message::Icmp(m) => {
                     // The dispatcher lets only ICMP errors through.
-                    self.rates.count(
-                        Counted::IcmpErrors,
-                        ctx.ts_ns,
-                        ctx.frame,
-                        ctx.vlan,
-                        ctx.src_mac,
-                    );
+                    self.rates.count(Counted::IcmpErrors, &ctx);
                     if let Net::Ip(ip) = packet.net {
                         icmp::message(sh, ctx, ip.src, m);
                     }

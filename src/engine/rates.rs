@@ -8,6 +8,8 @@
 
 use rules::{Counted, RateFlood};
 
+use super::flood::Stretch;
+use super::shared::Ctx;
 use crate::link::MacAddr;
 use crate::report::{Seconds, SiteFinding};
 
@@ -66,20 +68,8 @@ pub struct Episode {
     pub vlan: Option<u16>,
     /// Messages from the window that opened it to its end.
     pub messages: u64,
-    /// The Ethernet source when every message came from one.
-    pub one_source: Option<MacAddr>,
-    /// Whether sources differed.
-    several_sources: bool,
-    /// Most messages in one second.
-    pub peak_per_second: u64,
-    /// Time and frame of its first message.
-    pub first_ns: i64,
-    /// Frame of its first message.
-    pub first_frame: u64,
-    /// Time of its last message.
-    pub last_ns: i64,
-    /// Frame of its last message.
-    pub last_frame: u64,
+    /// Its first and last message, the most in one second, its one sender.
+    pub stretch: Stretch,
 }
 
 /// The watch on one kind of message.
@@ -136,8 +126,13 @@ impl RateFloods {
         &self.episodes
     }
 
+    /// One message of kind `counts`, in the frame `ctx`.
+    pub fn count(&mut self, counts: Counted, ctx: &Ctx) {
+        self.count_at(counts, ctx.ts_ns, ctx.frame, ctx.vlan, ctx.src_mac);
+    }
+
     /// One message of kind `counts`, sent by `source` on `vlan`.
-    pub fn count(
+    fn count_at(
         &mut self,
         counts: Counted,
         ts_ns: i64,
@@ -203,7 +198,7 @@ impl RateFloods {
             None => w.last.filter(|&i| {
                 self.episodes
                     .get(i)
-                    .is_some_and(|e| ts_ns - e.last_ns <= window_ns)
+                    .is_some_and(|e| ts_ns - e.stretch.last_ns <= window_ns)
             }),
         };
         let episode = match episode {
@@ -213,13 +208,7 @@ impl RateFloods {
                     counts,
                     vlan,
                     messages: 0,
-                    one_source: None,
-                    several_sources: false,
-                    peak_per_second: 0,
-                    first_ns: ts_ns,
-                    first_frame: frame,
-                    last_ns: ts_ns,
-                    last_frame: frame,
+                    stretch: Stretch::from(ts_ns, frame),
                 });
                 self.episodes.len() - 1
             }
@@ -238,6 +227,7 @@ impl RateFloods {
         // when it turns hot, and then message by message; the quiet seconds around it
         // (a phone's own ARP before the storm, after it) are no part of it.
         let from = w.latest - n;
+        let mut in_second = 0;
         let mut counted_now = false;
         for b in w.buckets.iter_mut() {
             if b.second <= from || b.count < hot {
@@ -252,17 +242,15 @@ impl RateFloods {
                 b.counted = true;
                 ep.messages += b.count;
                 counted_now |= b.second == second;
-                if (b.first.0, b.first.1) < (ep.first_ns, ep.first_frame) || ep.messages == b.count
-                {
-                    (ep.first_ns, ep.first_frame) = b.first;
+                let x = &mut ep.stretch;
+                if b.first < (x.first_ns, x.first_frame) || ep.messages == b.count {
+                    (x.first_ns, x.first_frame) = b.first;
                 }
             }
-            ep.peak_per_second = ep.peak_per_second.max(b.count);
+            in_second = in_second.max(b.count);
         }
         if counted_now {
-            ep.last_ns = ts_ns;
-            ep.last_frame = frame;
-            note_source(ep, source);
+            ep.stretch.extend(ts_ns, frame, source, in_second);
         }
     }
 
@@ -276,19 +264,20 @@ impl RateFloods {
                 let vlan = e
                     .vlan
                     .map_or_else(|| "untagged".to_owned(), |v| format!("VLAN {v}"));
-                let span = (e.last_ns - e.first_ns).max(0) as f64 / 1e9;
-                let from = match (e.one_source, e.several_sources) {
-                    (Some(src), false) => format!(", all from {src}"),
-                    _ => ", from several sources".to_owned(),
+                let x = &e.stretch;
+                let span = x.span_s();
+                let from = match x.one_source() {
+                    Some(src) => format!(", all from {src}"),
+                    None => ", from several sources".to_owned(),
                 };
                 let message = format!(
                     "{} {} on {vlan} in {span:.1} s (peak {}/s){from}: {} (frames {} to {})",
                     e.messages,
                     e.counts.noun(),
-                    e.peak_per_second,
+                    x.peak_per_second,
                     rule.meaning,
-                    e.first_frame,
-                    e.last_frame
+                    x.first_frame,
+                    x.last_frame
                 );
                 let vlan_text = e
                     .vlan
@@ -303,16 +292,13 @@ impl RateFloods {
                     requests: None,
                     forged_chaddr: None,
                     messages: Some(e.messages),
-                    source: e
-                        .one_source
-                        .filter(|_| !e.several_sources)
-                        .map(|m| m.to_string()),
-                    start: rel(e.first_ns),
-                    end: rel(e.last_ns),
-                    peak_per_second: e.peak_per_second,
-                    first_frame: e.first_frame,
-                    last_frame: e.last_frame,
-                    evidence: vec![e.first_frame, e.last_frame],
+                    source: x.one_source().map(|m| m.to_string()),
+                    start: rel(x.first_ns),
+                    end: rel(x.last_ns),
+                    peak_per_second: x.peak_per_second,
+                    first_frame: x.first_frame,
+                    last_frame: x.last_frame,
+                    evidence: vec![x.first_frame, x.last_frame],
                     checks: rule
                         .checks
                         .iter()
@@ -321,19 +307,6 @@ impl RateFloods {
                 })
             })
             .collect()
-    }
-}
-
-/// Keep the one source while every message came from it.
-fn note_source(ep: &mut Episode, source: Option<MacAddr>) {
-    match (ep.one_source, source) {
-        (None, Some(s)) if !ep.several_sources => ep.one_source = Some(s),
-        (Some(one), Some(s)) if one != s => {
-            ep.one_source = None;
-            ep.several_sources = true;
-        }
-        (_, None) => ep.several_sources = true,
-        _ => {}
     }
 }
 
@@ -361,7 +334,7 @@ mod tests {
         for k in 0..n {
             let ts = at_s * S + i64::try_from(k * 1_000_000_000 / per_second).unwrap();
             let src = MacAddr([2, 0, 0, 0, (k >> 8) as u8, k as u8]);
-            f.count(Counted::ArpRequests, ts, frame + k, Some(vlan), Some(src));
+            f.count_at(Counted::ArpRequests, ts, frame + k, Some(vlan), Some(src));
         }
     }
 
@@ -379,10 +352,13 @@ mod tests {
             panic!("{:?}", f.episodes())
         };
         assert_eq!(ep.messages, 12_000);
-        assert_eq!((ep.first_frame, ep.last_frame), (10_000, 31_999));
-        assert_eq!(ep.peak_per_second, 500);
+        assert_eq!(
+            (ep.stretch.first_frame, ep.stretch.last_frame),
+            (10_000, 31_999)
+        );
+        assert_eq!(ep.stretch.peak_per_second, 500);
         assert_eq!(ep.vlan, Some(20));
-        assert!(ep.one_source.is_none());
+        assert!(ep.stretch.one_source().is_none());
         let [finding] = f.findings(0).try_into().unwrap();
         assert_eq!(finding.messages, Some(12_000));
         assert!(finding.message.starts_with("12000 ARP requests on VLAN 20"));
@@ -401,13 +377,13 @@ mod tests {
         // 9 a second on each of two VLANs: neither reaches 10 in its window.
         for k in 0..9 {
             for vlan in [1, 2] {
-                f.count(Counted::DnsQueries, k * 1000, 1, Some(vlan), None);
+                f.count_at(Counted::DnsQueries, k * 1000, 1, Some(vlan), None);
             }
         }
         assert!(f.episodes().is_empty());
         // More VLANs than watched: counted, not kept.
         for vlan in 0..(MAX_VLANS as u16 + 10) {
-            f.count(Counted::DnsQueries, 5 * S, 1, Some(vlan + 100), None);
+            f.count_at(Counted::DnsQueries, 5 * S, 1, Some(vlan + 100), None);
         }
         assert_eq!(f.unwatched, 12);
         assert!(f.watches[1].as_ref().unwrap().windows.len() <= MAX_VLANS);
@@ -418,7 +394,7 @@ mod tests {
         let mut f = RateFloods::new(&[rule(Counted::EapolStarts, 1000, 5)]);
         let one = MacAddr([2, 0, 0, 0, 0, 9]);
         for k in 0..20 {
-            f.count(Counted::EapolStarts, k * 1000, k as u64, None, Some(one));
+            f.count_at(Counted::EapolStarts, k * 1000, k as u64, None, Some(one));
         }
         let [finding] = f.findings(0).try_into().unwrap();
         assert_eq!(finding.source.as_deref(), Some("02:00:00:00:00:09"));

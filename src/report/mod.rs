@@ -11,7 +11,7 @@ pub mod phone;
 mod seconds;
 pub mod table;
 
-pub use seconds::Seconds;
+pub use seconds::{civil_from_days, Seconds};
 
 use std::collections::BTreeMap;
 

@@ -4,6 +4,21 @@
 
 use serde::{Serialize, Serializer};
 
+/// Days since 1970-01-01 to a proleptic Gregorian date (year, month, day): Howard
+/// Hinnant's `civil_from_days`, for every UTC time the outputs write.
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
+    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
 /// A time or duration of the report in seconds, held as whole microseconds (the
 /// engine rounds every time to the microsecond), written as the seconds they make:
 /// `micros as f64 / 1e6` through serde, its shortest decimal (`0.035947`).
