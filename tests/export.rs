@@ -80,16 +80,20 @@ fn frames_of(path: &Path) -> Vec<(i64, Vec<u8>)> {
         .collect()
 }
 
+/// The frame numbers of `p`'s timeline and of its findings' evidence.
+fn timeline_frames(p: &PhoneReport) -> BTreeSet<u64> {
+    p.timeline
+        .iter()
+        .map(|e| e.frame)
+        .chain(p.findings.iter().flat_map(|f| f.evidence.iter().copied()))
+        .collect()
+}
+
 /// The frames of `p`'s timeline and findings in `capture` that `export` lacks
 /// (compared by time and bytes).
 fn unexported(capture: &Path, p: &PhoneReport, export: &Path) -> Vec<u64> {
     let exported: BTreeSet<(i64, Vec<u8>)> = frames_of(export).into_iter().collect();
-    let wanted: BTreeSet<u64> = p
-        .timeline
-        .iter()
-        .map(|e| e.frame)
-        .chain(p.findings.iter().flat_map(|f| f.evidence.iter().copied()))
-        .collect();
+    let wanted = timeline_frames(p);
     read_frames(capture)
         .0
         .into_iter()
@@ -206,12 +210,7 @@ fn the_export_holds_the_phone_s_frames_and_keeps_its_verdict() {
         let original = read_frames(&capture).0;
         let exported: BTreeSet<(i64, Vec<u8>)> = frames_of(&out).into_iter().collect();
         assert_eq!(exported.len() as u64, written, "{name}");
-        let wanted: BTreeSet<u64> = p
-            .timeline
-            .iter()
-            .map(|e| e.frame)
-            .chain(p.findings.iter().flat_map(|f| f.evidence.iter().copied()))
-            .collect();
+        let wanted = timeline_frames(p);
         assert!(!wanted.is_empty(), "{name}");
         for f in original.iter().filter(|f| wanted.contains(&f.number)) {
             assert!(

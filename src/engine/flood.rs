@@ -125,6 +125,36 @@ impl Stretch {
     pub fn span_s(&self) -> f64 {
         (self.last_ns - self.first_ns).max(0) as f64 / 1e9
     }
+
+    /// The site finding of a flood over this stretch on `vlan`, times from `start_ns`,
+    /// `checks` with `{vlan}` filled in; its code, words and counts are the detector's
+    /// to set over it.
+    pub fn finding(&self, vlan: Option<u16>, start_ns: i64, checks: &[String]) -> SiteFinding {
+        let rel = |ns: i64| Seconds::of_ns(ns - start_ns);
+        let vlan_text = vlan.map_or_else(|| "untagged".to_owned(), |v| v.to_string());
+        SiteFinding {
+            code: String::new(),
+            severity: rules::Severity::Warning,
+            stage: Stage::Dhcp,
+            message: String::new(),
+            vlan,
+            clients: None,
+            requests: None,
+            forged_chaddr: None,
+            messages: None,
+            source: self.one_source().map(|m| m.to_string()),
+            start: rel(self.first_ns),
+            end: rel(self.last_ns),
+            peak_per_second: self.peak_per_second,
+            first_frame: self.first_frame,
+            last_frame: self.last_frame,
+            evidence: vec![self.first_frame, self.last_frame],
+            checks: checks
+                .iter()
+                .map(|c| c.replace("{vlan}", &vlan_text))
+                .collect(),
+        }
+    }
 }
 
 /// The detector's state for one capture.
@@ -294,7 +324,6 @@ impl Detector {
 
     /// The site findings, times counted from `start_ns`.
     pub fn findings(&self, start_ns: i64) -> Vec<SiteFinding> {
-        let rel = |ns: i64| Seconds::of_ns(ns - start_ns);
         self.episodes
             .iter()
             .map(|e| {
@@ -320,35 +349,20 @@ impl Detector {
                      to {})",
                     e.clients, x.peak_per_second, e.requests, x.first_frame, x.last_frame
                 );
-                let vlan_text = e
-                    .vlan
-                    .map_or_else(|| "untagged".to_owned(), |v| v.to_string());
                 SiteFinding {
                     code: CODE.to_owned(),
                     severity: self.rule.severity,
                     stage: Stage::Dhcp,
                     message,
-                    vlan: e.vlan,
                     clients: Some(e.clients),
                     requests: Some(e.requests),
                     forged_chaddr: Some(e.forged),
-                    messages: None,
+                    // Named only when it forged client addresses (dhcpstarv).
                     source: x
                         .one_source()
                         .filter(|_| e.forged > 0)
                         .map(|m| m.to_string()),
-                    start: rel(x.first_ns),
-                    end: rel(x.last_ns),
-                    peak_per_second: x.peak_per_second,
-                    first_frame: x.first_frame,
-                    last_frame: x.last_frame,
-                    evidence: vec![x.first_frame, x.last_frame],
-                    checks: self
-                        .rule
-                        .checks
-                        .iter()
-                        .map(|c| c.replace("{vlan}", &vlan_text))
-                        .collect(),
+                    ..x.finding(e.vlan, start_ns, &self.rule.checks)
                 }
             })
             .collect()

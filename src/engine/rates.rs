@@ -11,7 +11,7 @@ use rules::{Counted, RateFlood};
 use super::flood::Stretch;
 use super::shared::Ctx;
 use crate::link::MacAddr;
-use crate::report::{Seconds, SiteFinding};
+use crate::report::SiteFinding;
 
 /// Episodes kept, every kind together; past it further ones are counted only.
 pub const MAX_EPISODES: usize = 256;
@@ -256,7 +256,6 @@ impl RateFloods {
 
     /// The site findings, times counted from `start_ns`.
     pub fn findings(&self, start_ns: i64) -> Vec<SiteFinding> {
-        let rel = |ns: i64| Seconds::of_ns(ns - start_ns);
         self.episodes
             .iter()
             .filter_map(|e| {
@@ -279,31 +278,13 @@ impl RateFloods {
                     x.first_frame,
                     x.last_frame
                 );
-                let vlan_text = e
-                    .vlan
-                    .map_or_else(|| "untagged".to_owned(), |v| v.to_string());
                 Some(SiteFinding {
                     code: rule.code.clone(),
                     severity: rule.severity,
                     stage: rule.stage,
                     message,
-                    vlan: e.vlan,
-                    clients: None,
-                    requests: None,
-                    forged_chaddr: None,
                     messages: Some(e.messages),
-                    source: x.one_source().map(|m| m.to_string()),
-                    start: rel(x.first_ns),
-                    end: rel(x.last_ns),
-                    peak_per_second: x.peak_per_second,
-                    first_frame: x.first_frame,
-                    last_frame: x.last_frame,
-                    evidence: vec![x.first_frame, x.last_frame],
-                    checks: rule
-                        .checks
-                        .iter()
-                        .map(|c| c.replace("{vlan}", &vlan_text))
-                        .collect(),
+                    ..x.finding(e.vlan, start_ns, &rule.checks)
                 })
             })
             .collect()
