@@ -319,6 +319,7 @@ impl<'r> Pipeline<'r> {
     pub fn finish(self, end_ns: Option<i64>, read: &CaptureStats, files: Vec<String>) -> Report {
         let unseen = self.dispatcher.unseen();
         let missed = read.dropped.unwrap_or(0).saturating_add(unseen.streams);
+        let flood_notes = self.engine.flood_notes();
         let mut report = self.engine.finish(end_ns, missed);
         let c = &mut report.capture;
         c.files = files;
@@ -342,6 +343,7 @@ impl<'r> Pipeline<'r> {
             })
             .collect();
         c.warnings = read.warnings.iter().map(ToString::to_string).collect();
+        c.warnings.extend(flood_notes);
         if tunnels.unlisted_frames > 0 {
             c.warnings.push(format!(
                 "{} frame(s) came in tunnels beyond the first {} listed",

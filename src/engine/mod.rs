@@ -183,6 +183,27 @@ impl<'r> Analyzer<'r> {
         self.rates.episodes()
     }
 
+    /// What the flood detectors could not keep, in words for the capture's warnings.
+    pub fn flood_notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        let dropped = self.dhcp.flood.episodes_dropped + self.rates.episodes_dropped;
+        if dropped > 0 {
+            notes.push(format!(
+                "{dropped} flood(s) not listed: a flood detector lists its first {}",
+                rates::MAX_EPISODES
+            ));
+        }
+        if self.rates.unwatched > 0 {
+            notes.push(format!(
+                "{} message(s) on VLANs beyond the first {} of their kind not watched for \
+                 floods",
+                self.rates.unwatched,
+                rates::MAX_VLANS
+            ));
+        }
+        notes
+    }
+
     /// The heap the memory budget counts: every device's charge (the table's slots
     /// are reserved apart, at their most: [`EngineLimits::max_table_heap_bytes`]).
     pub fn device_bytes(&self) -> usize {
