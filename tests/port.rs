@@ -441,7 +441,7 @@ fn a_phone_restarting_over_denied_power_is_an_error_and_a_granted_one_no_finding
         .unwrap_or_else(|| panic!("{:?}", p.findings));
     assert_eq!(poe.severity, rules::Severity::Error);
     assert!(
-        poe.message.contains("3 boots short of power"),
+        poe.message.contains("(3 boots; short of power in 3 of"),
         "{}",
         poe.message
     );

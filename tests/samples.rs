@@ -222,6 +222,11 @@ fn every_fault_has_a_sample_with_its_outcome() {
     port("dot1x-failed", "stalled", Some("discovery"), "dot1x-failed");
     port("dot1x-slow-mab", "registered", None, "dot1x-slow");
     port("poe-power-denied", "registered", None, "poe-power-denied");
+    let cut = outcome("poe-cut-off");
+    assert_eq!(cut.len(), 2);
+    let (s, st, f) = &cut[0];
+    assert_eq!((s.as_str(), st.as_deref()), ("stalled", Some("discovery")));
+    assert_eq!(f, &["boot-loop".to_owned(), "poe-power-denied".to_owned()]);
     port(
         "voice-vlan-conflict",
         "registered",

@@ -574,7 +574,7 @@ pub const DERIVED: &[Derived] = &[
     Derived {
         name: "poe_denied_boots",
         ty: FactType::Int,
-        doc: "the device's boots, up to this one, in which the switch offered less PoE than asked: more than one means it restarted over it",
+        doc: "the device's boots, up to this one, in which the switch offered less PoE than asked, of those kept (the last four at most): more than one means it restarted over it",
         value: |x| i(x.dev.earlier.iter().chain(std::iter::once(&x.dev.boot))
             .filter(|b| b.start_ns <= x.boot.start_ns && poe_short(b).is_some_and(|p| p.2 < p.1))
             .count() as i64),

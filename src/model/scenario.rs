@@ -567,6 +567,11 @@ pub struct PortSpec {
     /// request the phone runs in low power (its accessories off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poe_available_mw: Option<u32>,
+    /// With less PoE than asked: the switch cuts the port's power this long after the
+    /// phone's lease (it polices what it granted, and the phone draws more once it lights
+    /// its screen), and the phone boots again, each time; absent: it runs in low power.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poe_cut_after_ms: Option<u64>,
     /// The voice VLAN of the switch's LLDP-MED network policy, when it is not the
     /// site's (the CDP's). The phone follows CDP's (an assumption of the model).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -574,6 +574,14 @@ impl<'s, W: Write> Sim<'s, W> {
 
     /// Whether phone `i` announces itself with CDP and with LLDP-MED: the neighbour
     /// protocols its family speaks that the site's switch speaks too.
+    /// Whether phone `i` asks its switch, over CDP, for more PoE than the port has.
+    fn poe_short(&self, i: usize) -> bool {
+        let spec = self.port(i);
+        let asked = spec.poe_requested_mw.unwrap_or(encode::PHONE_POWER_MW);
+        let offered = spec.poe_available_mw.unwrap_or(encode::SWITCH_POWER_MW);
+        self.speaks(i).0 && offered < asked
+    }
+
     fn speaks(&self, i: usize) -> (bool, bool) {
         let disc = self.sc.site.discovery;
         let cdp = matches!(disc, Discovery::Cdp | Discovery::Both);
@@ -883,9 +891,7 @@ impl<'s, W: Write> Sim<'s, W> {
                 None => encode::cdp_switch(&site.switch_name, &port, site.native_vlan, voice)?,
             };
             self.emit(t, &wire::cdp_frame(src, None, &pdu))?;
-            let asked = spec.poe_requested_mw.unwrap_or(encode::PHONE_POWER_MW);
-            let offered = spec.poe_available_mw.unwrap_or(encode::SWITCH_POWER_MW);
-            if self.speaks(i).0 && offered < asked {
+            if self.poe_short(i) {
                 self.phones[i].truth.warn("poe-power-denied");
             }
         }
@@ -1069,8 +1075,19 @@ impl<'s, W: Write> Sim<'s, W> {
         }
         let msg = self.dhcp_reply(i, encode::DhcpServerKind::Ack, yiaddr);
         self.emit(t, &self.server_to_client(i, yiaddr, &msg))?;
+        let cut = self.port(i).poe_cut_after_ms.filter(|_| self.poe_short(i));
         let p = &mut self.phones[i];
         p.ip = Some(yiaddr);
+        if let Some(ms) = cut {
+            // The switch cuts the power it could not grant: the phone goes dark before
+            // its configuration and boots again.
+            p.truth.fail(Stage::Discovery, "poe-power-denied");
+            p.phase = Phase::Idle;
+            p.rebooting = true;
+            let at = t + i64::try_from(ms).unwrap_or(0) * MS;
+            self.at(at, i, Ev::Reboot);
+            return Ok(());
+        }
         p.phase = Phase::Config;
         p.tftp = match &self.sc.site.tftp_option {
             TftpOption::Option150(list) => list.clone(),
