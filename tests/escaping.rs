@@ -330,7 +330,7 @@ pub(crate) fn hostile_capture() -> PathBuf {
 
     let bytes = b.pcap.finish().unwrap();
     let path = scratch("hostile-strings.pcap");
-    std::fs::write(&path, bytes).unwrap();
+    write_whole(&path, &bytes);
     path
 }
 
@@ -504,7 +504,7 @@ fn with_ff(mut bytes: Vec<u8>) -> Vec<u8> {
 /// One phone whose CDP device id, DHCP host name (option 12), EAP identity, SIP
 /// User-Agent, From display name and Warning, and TFTP file name carry [`ATTACK`].
 /// Written to `name` (each test its own file: they run at once).
-pub(crate) fn attacker_capture(name: &str) -> PathBuf {
+pub(crate) fn attacker_capture(file_name: &str) -> PathBuf {
     let mut b = Builder {
         pcap: PcapWriter::new(Vec::new()).unwrap(),
         ts_ns: 1_700_000_000_000_000_000,
@@ -638,9 +638,17 @@ pub(crate) fn attacker_capture(name: &str) -> PathBuf {
         ep(ip, 5060),
         refused.as_bytes(),
     ));
-    let path = scratch(name);
-    std::fs::write(&path, b.pcap.finish().unwrap()).unwrap();
+    let path = scratch(file_name);
+    write_whole(&path, &b.pcap.finish().unwrap());
     path
+}
+
+/// Write a capture under a temporary name and rename it: tests running at once that
+/// write the same capture never read it half written.
+fn write_whole(path: &std::path::Path, bytes: &[u8]) {
+    let tmp = path.with_extension(format!("{:?}.tmp", std::thread::current().id()));
+    std::fs::write(&tmp, bytes).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
 }
 
 fn run_raw(args: &[&str]) -> (Option<i32>, Vec<u8>, Vec<u8>) {
