@@ -930,3 +930,49 @@ fn a_full_disk_is_said_and_the_file_keeps_its_whole_records() {
     let size = std::fs::metadata(&written).unwrap().len();
     assert!(size <= 64 * 1024, "{size}");
 }
+
+#[test]
+fn an_attacking_phone_reaches_no_live_output_raw() {
+    if !can_run() {
+        return;
+    }
+    use crate::fuzz_regressions::fuzz_targets::{assert_json_printable, assert_printable};
+    let capture = crate::escaping::attacker_capture("live-attacker.pcap");
+    let inventory = scratch("live-attacker-inventory.csv");
+    let events = scratch("live-attacker-events.ndjson");
+    for format in ["table", "json"] {
+        let ns = Netns::new();
+        let mut args = vec!["--format", format];
+        if format == "table" {
+            args.extend([
+                "--inventory",
+                inventory.to_str().unwrap(),
+                "--events",
+                events.to_str().unwrap(),
+            ]);
+        }
+        let live = Live::start(&ns, &args);
+        replay(&ns, &capture, "0");
+        std::thread::sleep(Duration::from_millis(1200));
+        let (code, lines) = live.stop();
+        assert!(code.is_some_and(|c| c <= 1), "{format}: exit {code:?}");
+        let text = lines.join("\n");
+        assert_printable(&text, &format!("live --format {format}"));
+        // The phone's strings were shown (escaped), not dropped.
+        assert!(text.contains("calc'!A0"), "{format}:\n{text}");
+        if format == "json" {
+            for l in &lines {
+                let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+                assert_json_printable(&v, "live json line");
+                assert!(v.get("x").is_none(), "{l}");
+            }
+        }
+    }
+    let csv = std::fs::read_to_string(&inventory).unwrap();
+    assert_printable(&csv.replace("\r\n", "\n"), "live --inventory");
+    assert!(csv.contains("\"'=cmd|"), "{csv}");
+    for l in std::fs::read_to_string(&events).unwrap().lines() {
+        let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        assert_json_printable(&v, "live --events");
+    }
+}
