@@ -1,7 +1,8 @@
 //! Live interfaces through libpcap (the pcap crate): the only code that links it,
 //! built with `--features live`. A [`LiveSource`] captures promiscuously with a
 //! kernel filter and hands each packet on as a [`Frame`] borrowed from libpcap's
-//! ring; an [`Injector`] sends frames (the replayer's half).
+//! ring, and writes the `-w` file in whole records; an [`Injector`] sends frames (the
+//! replayer's half).
 
 use std::path::{Path, PathBuf};
 
@@ -47,12 +48,12 @@ pub enum LiveError {
         /// libpcap's words.
         detail: String,
     },
-    /// The `-w` file could not be written.
+    /// The `-w` file could not be created or written (a full disk).
     #[error("cannot write the capture to {}: {detail}", .path.display())]
     Write {
         /// The file.
         path: PathBuf,
-        /// libpcap's words.
+        /// The system's words, and what the file holds.
         detail: String,
     },
     /// Capture stopped: the interface went down or vanished.
