@@ -976,3 +976,31 @@ fn an_attacking_phone_reaches_no_live_output_raw() {
         assert_json_printable(&v, "live --events");
     }
 }
+
+#[test]
+fn a_link_blip_shorter_than_the_grace_does_not_end_the_session() {
+    if !can_run() {
+        return;
+    }
+    // Down for half a second and back: the session goes on, counts both replays, and
+    // its -w file holds them all.
+    let ns = Netns::new();
+    let written = scratch("live-blip.pcap");
+    let live = Live::start(&ns, &["--format", "json", "-w", written.to_str().unwrap()]);
+    let sample =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/config-not-found/capture.pcap");
+    replay(&ns, &sample, "0");
+    std::thread::sleep(Duration::from_millis(300));
+    sh(&["ip", "-n", &ns.0, "link", "set", "va", "down"]);
+    std::thread::sleep(Duration::from_millis(500));
+    sh(&["ip", "-n", &ns.0, "link", "set", "va", "up"]);
+    std::thread::sleep(Duration::from_millis(1000));
+    replay(&ns, &sample, "0");
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, lines) = live.stop();
+    assert!(code.is_some_and(|c| c <= 1), "exit {code:?}");
+    let report: Value = serde_json::from_str(lines.last().expect("no report")).unwrap();
+    // tshark: the sample holds 15 frames; sent twice.
+    assert_eq!(report["capture"]["frames"], 30);
+    assert_eq!(whole_capture_frames(&written), 30);
+}
