@@ -548,13 +548,12 @@ fn live(a: LiveArgs) -> anyhow::Result<ExitCode> {
         &format!("the capture on {}", a.interface),
         true,
     )?;
-    match session.lost {
-        Some(e) => {
-            eprintln!("bootscope: {e}");
-            Ok(ExitCode::from(2))
-        }
-        None => Ok(ExitCode::from(code)),
+    // A lost interface or a -w file that could not be written: said last, exit 2.
+    let faults: Vec<_> = session.lost.iter().chain(&session.write_failed).collect();
+    for e in &faults {
+        eprintln!("bootscope: {e}");
     }
+    Ok(ExitCode::from(if faults.is_empty() { code } else { 2 }))
 }
 
 #[cfg(feature = "live")]

@@ -7,6 +7,11 @@
 //! terminal control may reach the fleet table, a `--phone` report, the JSON (its
 //! decoded strings included: `jq -r` prints them raw), `dissect` or the warnings;
 //! and the hostile text must be there, escaped, so the check is not vacuous.
+//! A second capture, one attacking phone (a formula, SGR, BEL, CR LF, JSON, HTML and
+//! Prometheus breakouts, NUL, 0xff in its CDP device id, DHCP host name, EAP identity,
+//! SIP User-Agent and Warning, TFTP file name), goes through every output: the table,
+//! `--phone` and its display filter, JSON, HTML, `--events`, `dissect`, the inventory
+//! (table, CSV, JSON), the live event lines, screen and Prometheus page.
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -325,7 +330,7 @@ pub(crate) fn hostile_capture() -> PathBuf {
 
     let bytes = b.pcap.finish().unwrap();
     let path = scratch("hostile-strings.pcap");
-    std::fs::write(&path, bytes).unwrap();
+    write_whole(&path, &bytes);
     path
 }
 
@@ -464,4 +469,449 @@ fn the_library_renderers_are_safe_too() {
         assert_printable(&bootscope::report::phone::render(p), "phone report");
     }
     assert_json_printable(&serde_json::to_value(&report).unwrap(), "report");
+}
+
+/// What an attacker puts in every string of one phone: a spreadsheet formula first (a
+/// cell that starts with it), an SGR colour, BEL, CR LF, a JSON breakout, an HTML
+/// breakout, a Prometheus label breakout, NUL, and (added byte-wise by [`with_ff`]) a
+/// lone 0xff.
+const ATTACK: &str =
+    "=cmd|' /C calc'!A0\x1b[31m\x07\r\n\"},{\"x\":1</script><script>\\\" label=\\\"x\0~";
+/// The same for a SIP header (a CR LF would end it; the parser refuses a header line
+/// with a NUL or a byte that is not UTF-8, so one never reaches an output) and a TFTP file name (a NUL
+/// ends it).
+const ATTACK_SIP: &str =
+    "=cmd|' /C calc'!A0\x1b[31m\x07\"},{\"x\":1</script><script>\\\" label=\\\"x";
+const ATTACK_TFTP: &str =
+    "=cmd|' /C calc'!A0\x1b[31m\x07\r\n\"},{\"x\":1</script><script>\\\" label=\\\"x~";
+const ATTACKER: MacAddr = MacAddr([0x00, 0x1b, 0x54, 0xaa, 0x00, 0x05]);
+
+/// The `~` that ends an attack string becomes a lone 0xff byte (not UTF-8).
+fn with_ff(mut bytes: Vec<u8>) -> Vec<u8> {
+    let marks: Vec<usize> = bytes
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| *w == b"\"x\0~" || (w[1..] == *b"\"x~"))
+        .map(|(i, _)| i + 3)
+        .collect();
+    assert!(!marks.is_empty(), "no attack string in the payload");
+    for i in marks {
+        bytes[i] = 0xff;
+    }
+    bytes
+}
+
+/// One phone whose CDP device id, DHCP host name (option 12), EAP identity, SIP
+/// User-Agent, From display name and Warning, and TFTP file name carry [`ATTACK`].
+/// Written to `name` (each test its own file: they run at once).
+pub(crate) fn attacker_capture(file_name: &str) -> PathBuf {
+    let mut b = Builder {
+        pcap: PcapWriter::new(Vec::new()).unwrap(),
+        ts_ns: 1_700_000_000_000_000_000,
+    };
+    let mac = ATTACKER;
+    let ip = Ipv4Addr::new(10, 100, 0, 25);
+    let mut device_id = b"SEP001B54AA0005".to_vec();
+    device_id.extend(with_ff(ATTACK.as_bytes().to_vec()));
+    // The switch's name starts with the formula: the inventory's `switch` cell.
+    let switch_id = with_ff(ATTACK.as_bytes().to_vec());
+    let cdp = CdpPacket {
+        version: 2,
+        ttl: 180,
+        checksum: 0,
+        checksum_valid: true,
+        tlvs: vec![
+            CdpTlv::DeviceId(&device_id),
+            CdpTlv::Platform(b"Cisco IP Phone 8841"),
+            CdpTlv::Capabilities(CdpCapabilities(CdpCapabilities::VOIP_PHONE.0)),
+        ],
+    }
+    .to_vec()
+    .unwrap();
+    b.frame(&wire::cdp_frame(mac, None, &cdp));
+    let cdp = CdpPacket {
+        version: 2,
+        ttl: 180,
+        checksum: 0,
+        checksum_valid: true,
+        tlvs: vec![
+            CdpTlv::DeviceId(&switch_id),
+            CdpTlv::PortId(b"Gi1/0/5"),
+            CdpTlv::Capabilities(CdpCapabilities(CdpCapabilities::SWITCH.0)),
+        ],
+    }
+    .to_vec()
+    .unwrap();
+    b.frame(&wire::cdp_frame(SWITCH, None, &cdp));
+    // 802.1X: the identity.
+    let identity = with_ff(
+        encode::eapol(
+            encode::Eapol::ResponseIdentity(&format!("CP-8841-SEP001B54AA0005{ATTACK}")),
+            1,
+        )
+        .unwrap(),
+    );
+    b.frame(&wire::ether_frame(
+        L2 {
+            src: mac,
+            dst: MacAddr([0x01, 0x80, 0xc2, 0, 0, 0x03]),
+            vlan: None,
+        },
+        0x888e,
+        &identity,
+    ));
+    // DHCP: the host name.
+    let bc = wire::BROADCAST;
+    let (zero, bcast) = (Ipv4Addr::UNSPECIFIED, Ipv4Addr::BROADCAST);
+    let host = ATTACK.to_owned();
+    use encode::{DhcpClientKind as C, DhcpServerKind as S};
+    let option66 = encode_tftp_option("tftp.example");
+    let client = |kind| with_ff(encode::dhcp_client(mac, &host, "8841", 0x5555, kind, 0));
+    let server = |kind| encode::dhcp_server(mac, 0x5555, kind, ip, RELAY, DHCP_SERVER, &option66);
+    let request = C::Request {
+        requested: ip,
+        server: DHCP_SERVER,
+    };
+    for (up, payload) in [
+        (true, client(C::Discover)),
+        (false, server(S::Offer)),
+        (true, client(request)),
+        (false, server(S::Ack)),
+    ] {
+        let frame = if up {
+            wire::udp_frame(l2(mac, bc), ep(zero, 68), ep(bcast, 67), &payload)
+        } else {
+            wire::udp_frame(l2(GATEWAY, mac), ep(RELAY, 67), ep(ip, 68), &payload)
+        };
+        b.frame(&frame);
+    }
+    // TFTP: the file name, and the server's "File not found".
+    let (up, down) = (l2(mac, GATEWAY), l2(GATEWAY, mac));
+    let rrq = with_ff(encode::tftp_rrq(&format!("SEP001B54AA0005.cnf.xml{ATTACK_TFTP}")).unwrap());
+    b.frame(&wire::udp_frame(
+        up,
+        ep(ip, 50001),
+        ep(TFTP_SERVER, 69),
+        &rrq,
+    ));
+    let error = encode::tftp_error(1, "File not found").unwrap();
+    b.frame(&wire::udp_frame(
+        down,
+        ep(TFTP_SERVER, 40001),
+        ep(ip, 50001),
+        &error,
+    ));
+    // SIP: a REGISTER whose User-Agent and From display name attack, refused with a 403
+    // whose Warning does.
+    let name = "SEP001B54AA0005";
+    let udp = SipTransport::Udp;
+    let reg = encode::sip_register(
+        name,
+        mac,
+        "8841",
+        &format!("sip88xx{ATTACK_SIP}"),
+        ip,
+        5060,
+        CM,
+        udp,
+        9,
+        false,
+    )
+    .unwrap();
+    let reg = String::from_utf8(reg).unwrap();
+    let reg = reg.replacen("From: ", &format!("From: \"{ATTACK_SIP}\" "), 1);
+    b.frame(&wire::udp_frame(
+        up,
+        ep(ip, 5060),
+        ep(CM, 5060),
+        reg.as_bytes(),
+    ));
+    let refused = encode::sip_response(403, name, mac, ip, 5060, udp, 9).unwrap();
+    let refused = String::from_utf8(refused).unwrap().replacen(
+        "\r\n",
+        &format!("\r\nWarning: 399 cucm \"{ATTACK_SIP}\"\r\n"),
+        1,
+    );
+    b.frame(&wire::udp_frame(
+        down,
+        ep(CM, 5060),
+        ep(ip, 5060),
+        refused.as_bytes(),
+    ));
+    let path = scratch(file_name);
+    write_whole(&path, &b.pcap.finish().unwrap());
+    path
+}
+
+/// Write a capture under a temporary name and rename it: tests running at once that
+/// write the same capture never read it half written.
+fn write_whole(path: &std::path::Path, bytes: &[u8]) {
+    let tmp = path.with_extension(format!("{:?}.tmp", std::thread::current().id()));
+    std::fs::write(&tmp, bytes).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+fn run_raw(args: &[&str]) -> (Option<i32>, Vec<u8>, Vec<u8>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_bootscope"))
+        .args(args)
+        .output()
+        .unwrap();
+    (out.status.code(), out.stdout, out.stderr)
+}
+
+#[test]
+fn one_attacking_phone_through_every_output() {
+    let cap = attacker_capture("attacker-cli.pcap");
+    let c = cap.to_str().unwrap();
+    let dir = scratch("attacker-out");
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = |n: &str| dir.join(n).to_str().unwrap().to_owned();
+    let (html, events, export) = (f("r.html"), f("events.ndjson"), f("phone.pcap"));
+    let mac = "00:1b:54:aa:00:05";
+    let text_runs: Vec<Vec<&str>> = vec![
+        vec!["analyze", c, "--html", &html, "--events", &events],
+        vec!["analyze", c, "--phone", mac, "-w", &export],
+        vec!["dissect", c],
+        vec!["inventory", c],
+    ];
+    let json_runs: Vec<Vec<&str>> = vec![
+        vec!["analyze", c, "--format", "json"],
+        vec!["analyze", c, "--phone", mac, "--format", "json"],
+        vec!["dissect", c, "--format", "json"],
+        vec!["inventory", c, "--format", "json"],
+    ];
+    let mut seen = String::new();
+    for args in text_runs.iter().chain(&json_runs) {
+        let what = args.join(" ");
+        let (code, out, err) = run_raw(args);
+        assert!(matches!(code, Some(0 | 1)), "{what}: exit {code:?}");
+        let out = String::from_utf8(out).unwrap_or_else(|_| panic!("{what}: not UTF-8"));
+        let err = String::from_utf8(err).unwrap_or_else(|_| panic!("{what}: not UTF-8"));
+        assert_printable(&out, &what);
+        assert_printable(&err, &what);
+        if args.contains(&"json") {
+            let docs: Vec<serde_json::Value> = out
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(serde_json::from_str)
+                .collect::<Result<_, _>>()
+                .or_else(|_| serde_json::from_str(&out).map(|v| vec![v]))
+                .unwrap_or_else(|e| panic!("{what}: invalid JSON ({e})"));
+            for d in &docs {
+                assert_json_printable(d, &what);
+                // The JSON breakout stays inside its string: no key `x` anywhere.
+                assert!(!has_key(d, "x"), "{what}: a key x was injected");
+            }
+        }
+        seen.push_str(&out);
+    }
+    // Every string is there, escaped: the phone was analyzed, not dropped.
+    for needle in [
+        "SEP001B54AA0005=cmd|",
+        "CP-8841-SEP001B54AA0005=cmd|",
+        "host \"=cmd|",
+        "sip88xx=cmd|",
+        "Warning: 399 cucm \"=cmd|",
+        "cnf.xml=cmd|",
+        "\\x1b[31m\\x07",
+        "calc'!A0",
+        "</script><script>",
+        "\\x00",
+        "\\xff",
+    ] {
+        assert!(seen.contains(needle), "{needle} never shown:\n{seen}");
+    }
+    // The phone report names its capture filter; it is for Wireshark, not a shell, and
+    // holds only the phone's addresses and frame numbers.
+    let (_, phone, _) = run_raw(&["analyze", c, "--phone", mac, "-w", &export]);
+    let phone = String::from_utf8(phone).unwrap();
+    let filter_line = phone
+        .lines()
+        .find(|l| l.contains("frame.number") || l.contains("eth.addr"))
+        .unwrap_or_else(|| panic!("no filter in:\n{phone}"));
+    assert!(!filter_line.contains("calc"), "{filter_line}");
+
+    // CSV: a cell never starts a formula, and stays one cell.
+    let (_, csv, _) = run_raw(&["inventory", c, "--format", "csv"]);
+    let csv = String::from_utf8(csv).unwrap();
+    assert_printable(&csv.replace("\r\n", "\n"), "inventory csv");
+    let rows = parse_csv(&csv);
+    assert!(rows.len() >= 2, "{csv}");
+    for row in &rows {
+        assert_eq!(
+            row.len(),
+            rows[0].len(),
+            "a cell broke out of its row: {row:?}"
+        );
+        for cell in row {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "formula cell {cell:?}"
+            );
+        }
+    }
+    assert!(
+        csv.contains("'=cmd|"),
+        "the formula cell is defused, not dropped: {csv}"
+    );
+
+    // HTML: the attack is text, never markup.
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(!page.contains("</script><script>"), "HTML injection");
+    assert!(!page.contains("<script>\\"), "HTML injection");
+    assert!(
+        page.contains("calc'!A0") || page.contains("calc&#39;!A0"),
+        "the attack is not shown"
+    );
+    assert_printable(&page, "html");
+
+    // --events: each line one valid, printable JSON object.
+    let lines = std::fs::read_to_string(&events).unwrap();
+    assert!(lines.lines().count() > 0);
+    for l in lines.lines() {
+        let v: serde_json::Value = serde_json::from_str(l).expect("an events line is JSON");
+        assert_json_printable(&v, "events");
+        assert!(!has_key(&v, "x"), "a key x was injected in an event");
+    }
+    assert!(
+        lines.contains("calc'!A0"),
+        "the events do not name the phone's strings"
+    );
+}
+
+fn has_key(v: &serde_json::Value, key: &str) -> bool {
+    match v {
+        serde_json::Value::Object(o) => o.contains_key(key) || o.values().any(|x| has_key(x, key)),
+        serde_json::Value::Array(a) => a.iter().any(|x| has_key(x, key)),
+        _ => false,
+    }
+}
+
+/// RFC 4180 fields, rows ending in CRLF.
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let (mut row, mut cell) = (Vec::new(), String::new());
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    while let Some(ch) = chars.next() {
+        match (quoted, ch) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                cell.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => cell.push(c),
+            (false, '"') if cell.is_empty() => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut cell)),
+            (false, '\r') if chars.peek() == Some(&'\n') => {}
+            (false, '\n') => {
+                row.push(std::mem::take(&mut cell));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => cell.push(c),
+        }
+    }
+    rows
+}
+
+#[test]
+fn one_attacking_phone_through_the_live_renderers_and_metrics() {
+    use bootscope::engine::EngineLimits;
+    use bootscope::live::{metrics, render, watch::Watcher};
+    use bootscope::pipeline::Pipeline;
+    use bootscope::reassembly::StreamLimits;
+    use std::ops::ControlFlow;
+
+    let cap = attacker_capture("attacker-live.pcap");
+    let rules = bootscope::analyze::load_rules(None).unwrap();
+    let mut p = Pipeline::new(
+        "t",
+        &rules,
+        EngineLimits::default(),
+        StreamLimits::default(),
+    );
+    let mut w = Watcher::keeping_timelines();
+    let mut lines = Vec::new();
+    let mut last = 0;
+    bootscope::capture::open(&cap)
+        .unwrap()
+        .for_each_frame(|f| {
+            p.frame(f);
+            last = f.ts_ns;
+            for e in w.poll(p.engine(), f.ts_ns) {
+                lines.push((render::text_line(e), render::json_line(e)));
+            }
+            ControlFlow::Continue(())
+        })
+        .unwrap();
+    for e in w.poll(p.engine(), last + 600_000_000_000) {
+        lines.push((render::text_line(e), render::json_line(e)));
+    }
+    assert!(!lines.is_empty());
+    for (text, json) in &lines {
+        assert_printable(text, "live line");
+        assert!(!text.contains('\n'), "{text:?}");
+        let v: serde_json::Value = serde_json::from_str(json).expect("live JSON line");
+        assert_json_printable(&v, "live json line");
+        assert!(!has_key(&v, "x"), "{json}");
+    }
+    assert!(
+        lines.iter().any(|(t, _)| t.contains("calc'!A0")),
+        "the live lines never name the phone's strings"
+    );
+    let phones = w.phones();
+    let recent = lines.iter().map(|(t, _)| t.clone()).collect();
+    let screen = render::screen("header", &phones, &recent, Some(80));
+    // The screen's own cursor-home and clear, then nothing a packet put there.
+    let body = screen.strip_prefix("\x1b[H\x1b[2J").unwrap();
+    assert_printable(body, "live screen");
+
+    // Prometheus: every sample line is `name{label="value",...} number`, the labels
+    // only the page's own, whatever the phone's strings (and a hostile sensor name).
+    let mut m = metrics::Metrics::new("sensor\" label=\"x\n");
+    let page = m.update(&phones, metrics::Counters::default());
+    assert_printable(&page.replace('\n', " "), "metrics");
+    let mut labelled = 0;
+    for line in page
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let names = prometheus_labels(line).unwrap_or_else(|| panic!("bad sample: {line:?}"));
+        assert!(!names.iter().any(|n| n == "label" || n == "x"), "{line}");
+        labelled += usize::from(names.len() > 1);
+    }
+    assert!(labelled > 0, "{page}");
+}
+
+/// The label names of one exposition-format sample line, or `None` when it does not
+/// parse (an unescaped quote or a line break broke it).
+fn prometheus_labels(line: &str) -> Option<Vec<String>> {
+    let (head, value) = line.rsplit_once(' ')?;
+    value.parse::<f64>().ok()?;
+    let Some(open) = head.find('{') else {
+        return Some(Vec::new());
+    };
+    let body = head[open + 1..].strip_suffix('}')?;
+    let mut names = Vec::new();
+    let mut rest = body;
+    while !rest.is_empty() {
+        let eq = rest.find("=\"")?;
+        let name = &rest[..eq];
+        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return None;
+        }
+        names.push(name.to_owned());
+        let mut chars = rest[eq + 2..].char_indices();
+        let end = loop {
+            match chars.next()? {
+                (_, '\\') => {
+                    chars.next()?;
+                }
+                (i, '"') => break eq + 2 + i + 1,
+                _ => {}
+            }
+        };
+        rest = rest[end..].strip_prefix(',').unwrap_or(&rest[end..]);
+    }
+    Some(names)
 }

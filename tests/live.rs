@@ -550,9 +550,10 @@ fn rtp_frame() -> Vec<u8> {
 
 /// Start a session, replay a short sample, then break the interface with `ip …`:
 /// the session must end by itself with the report of what it saw, the error, exit 2.
-fn interface_fault(fault: &[&str], expect: &str) {
+fn interface_fault(fault: &[&str], expect: &str, tag: &str) {
     let ns = Netns::new();
-    let live = Live::start(&ns, &["--format", "json"]);
+    let written = scratch(&format!("live-fault-{tag}.pcap"));
+    let live = Live::start(&ns, &["--format", "json", "-w", written.to_str().unwrap()]);
     let sample =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/config-not-found/capture.pcap");
     replay(&ns, &sample, "0");
@@ -575,10 +576,15 @@ fn interface_fault(fault: &[&str], expect: &str) {
     );
     let err = drain(&live.stderr);
     assert!(
-        err.iter()
-            .any(|l| l.contains("capture on 'va' stopped") && l.contains(expect)),
+        err.iter().any(|l| l.contains("capture on 'va' ended")
+            && l.contains(expect)
+            && l.contains(
+                "bootscope cannot reopen it without the privileges it gave up: start it again"
+            )),
         "{err:?}"
     );
+    // What was captured until then is in the -w file, whole.
+    assert_eq!(whole_capture_frames(&written), 15);
 }
 
 #[test]
@@ -586,7 +592,7 @@ fn an_interface_that_vanishes_ends_the_session_with_the_report() {
     if !can_run() {
         return;
     }
-    interface_fault(&["link", "del", "va"], "disappeared");
+    interface_fault(&["link", "del", "va"], "disappeared", "vanished");
 }
 
 #[test]
@@ -594,7 +600,7 @@ fn an_interface_taken_down_ends_the_session_with_the_report() {
     if !can_run() {
         return;
     }
-    interface_fault(&["link", "set", "va", "down"], "down");
+    interface_fault(&["link", "set", "va", "down"], "down", "down");
 }
 
 /// Each thread's credentials in /proc: (Uid, Gid, Groups, CapEff, CapPrm) lines' values.
@@ -744,4 +750,259 @@ fn started_with_capabilities_only_it_captures_and_keeps_none() {
     assert!(report["capture"]["frames"].as_u64().unwrap() > 100);
     assert_eq!(report["phones"].as_array().map(Vec::len), Some(6));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Read a `-w` file with bootscope's reader and with tshark: both must read it to the
+/// end without a warning (no cut record). The number of frames in it.
+pub(crate) fn whole_capture_frames(file: &Path) -> u64 {
+    let out = Command::new(BIN)
+        .args(["analyze", "--format", "json"])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.code().is_some_and(|c| c <= 1),
+        "analyze {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let warnings = &report["capture"]["warnings"];
+    assert_eq!(warnings, &serde_json::json!([]), "{}", file.display());
+    let ours = report["capture"]["frames"].as_u64().unwrap();
+    if Command::new("tshark").arg("-v").output().is_ok() {
+        let t = Command::new("tshark")
+            .args(["-n", "-r"])
+            .arg(file)
+            .args(["-T", "fields", "-e", "frame.number"])
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&t.stderr);
+        assert!(t.status.success(), "tshark -r {}: {said}", file.display());
+        // tshark warns about a cut last record on stderr ("cut short in the middle of a
+        // packet") and still exits 0 on some versions: its words are a failure too.
+        assert!(!said.contains("cut short"), "tshark: {said}");
+        let theirs = String::from_utf8_lossy(&t.stdout).lines().count() as u64;
+        assert_eq!(
+            theirs,
+            ours,
+            "tshark and bootscope count {}",
+            file.display()
+        );
+    } else {
+        eprintln!(
+            "tshark absent: only bootscope's reader read {}",
+            file.display()
+        );
+    }
+    ours
+}
+
+/// How a test ends a session.
+enum Ending {
+    Signal(&'static str),
+    Duration,
+}
+
+/// Replay a sample into a session writing `-w`, end it, and read the file: it holds
+/// exactly the frames the report counts, the last one whole.
+fn the_written_file_is_whole_after(ending: Ending, tag: &str) {
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/boot-loop/capture.pcap");
+    let written = scratch(&format!("live-end-{tag}.pcap"));
+    let ns = Netns::new();
+    let w = written.to_str().unwrap();
+    let mut args = vec!["--format", "json", "-w", w];
+    if let Ending::Duration = ending {
+        args.extend(["--duration", "6"]);
+    }
+    let mut live = Live::start(&ns, &args);
+    replay(&ns, &sample, "0");
+    std::thread::sleep(Duration::from_millis(300));
+    let code = match ending {
+        Ending::Signal(sig) => {
+            live.signal(sig);
+            live.exit_code(Duration::from_secs(30), &format!("on {sig}"))
+        }
+        Ending::Duration => live.exit_code(Duration::from_secs(30), "at its --duration"),
+    };
+    assert!(code.is_some_and(|c| c <= 1), "{tag}: exit {code:?}");
+    let lines = drain(&live.stdout);
+    let report: Value = serde_json::from_str(lines.last().expect("no report")).unwrap();
+    let counted = report["capture"]["frames"].as_u64().unwrap();
+    assert!(counted > 0, "{tag}: nothing captured");
+    assert_eq!(whole_capture_frames(&written), counted, "{tag}");
+}
+
+#[test]
+fn the_written_file_is_whole_after_ctrl_c() {
+    if !can_run() {
+        return;
+    }
+    the_written_file_is_whole_after(Ending::Signal("-INT"), "int");
+}
+
+#[test]
+fn the_written_file_is_whole_after_sigterm() {
+    if !can_run() {
+        return;
+    }
+    the_written_file_is_whole_after(Ending::Signal("-TERM"), "term");
+}
+
+#[test]
+fn the_written_file_is_whole_after_the_duration() {
+    if !can_run() {
+        return;
+    }
+    the_written_file_is_whole_after(Ending::Duration, "duration");
+}
+
+/// A small tmpfs, unmounted on drop.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn new(name: &str, size: &str) -> SmallDisk {
+        let dir = scratch(name);
+        let _ = Command::new("umount")
+            .arg(&dir)
+            .stderr(Stdio::null())
+            .status();
+        std::fs::create_dir_all(&dir).unwrap();
+        let opt = format!("size={size}");
+        sh(&[
+            "mount",
+            "-t",
+            "tmpfs",
+            "-o",
+            &opt,
+            "tmpfs",
+            dir.to_str().unwrap(),
+        ]);
+        SmallDisk(dir)
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_is_said_and_the_file_keeps_its_whole_records() {
+    if !can_run() {
+        return;
+    }
+    // 64 KiB of tmpfs and a 640 KiB sample of DHCP floods: the disk fills early.
+    let disk = SmallDisk::new("live-full-disk", "64k");
+    let written = disk.0.join("full.pcap");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/dhcp-starvation/capture.pcap");
+    let ns = Netns::new();
+    let w = written.to_str().unwrap();
+    let mut live = Live::start(&ns, &["--format", "json", "-w", w]);
+    replay(&ns, &sample, "0");
+    std::thread::sleep(Duration::from_millis(1500));
+    live.signal("-TERM");
+    let code = live.exit_code(Duration::from_secs(30), "on SIGTERM after a full disk");
+    let lines = drain(&live.stdout);
+    let err = drain(&live.stderr);
+    // The report is printed, the exit says something went wrong.
+    assert_eq!(code, Some(2), "{err:?}");
+    let report: Value = serde_json::from_str(lines.last().expect("no report")).unwrap();
+    let counted = report["capture"]["frames"].as_u64().unwrap();
+    // Said at once (while the analysis went on) and again at the end, naming the file.
+    let said: Vec<_> = err
+        .iter()
+        .filter(|l| {
+            l.contains(&format!("cannot write the capture to {w}"))
+                && l.contains("No space left on device")
+        })
+        .collect();
+    assert!(said.len() >= 2, "{err:?}");
+    assert!(said[0].contains("the analysis goes on"), "{err:?}");
+    // The file: every record whole, as many as the message says, fewer than captured.
+    let in_file = whole_capture_frames(&written);
+    assert!(
+        said[0].contains(&format!("holds the {in_file} whole frame(s)")),
+        "{in_file}: {err:?}"
+    );
+    assert!(in_file > 0 && in_file < counted, "{in_file} of {counted}");
+    eprintln!("full disk: {in_file} whole frame(s) in the file of {counted} captured");
+    // The analysis went on past the disk: the report counts the whole replay's DHCP.
+    let size = std::fs::metadata(&written).unwrap().len();
+    assert!(size <= 64 * 1024, "{size}");
+}
+
+#[test]
+fn an_attacking_phone_reaches_no_live_output_raw() {
+    if !can_run() {
+        return;
+    }
+    use crate::fuzz_regressions::fuzz_targets::{assert_json_printable, assert_printable};
+    let capture = crate::escaping::attacker_capture("live-attacker.pcap");
+    let inventory = scratch("live-attacker-inventory.csv");
+    let events = scratch("live-attacker-events.ndjson");
+    for format in ["table", "json"] {
+        let ns = Netns::new();
+        let mut args = vec!["--format", format];
+        if format == "table" {
+            args.extend([
+                "--inventory",
+                inventory.to_str().unwrap(),
+                "--events",
+                events.to_str().unwrap(),
+            ]);
+        }
+        let live = Live::start(&ns, &args);
+        replay(&ns, &capture, "0");
+        std::thread::sleep(Duration::from_millis(1200));
+        let (code, lines) = live.stop();
+        assert!(code.is_some_and(|c| c <= 1), "{format}: exit {code:?}");
+        let text = lines.join("\n");
+        assert_printable(&text, &format!("live --format {format}"));
+        // The phone's strings were shown (escaped), not dropped.
+        assert!(text.contains("calc'!A0"), "{format}:\n{text}");
+        if format == "json" {
+            for l in &lines {
+                let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+                assert_json_printable(&v, "live json line");
+                assert!(v.get("x").is_none(), "{l}");
+            }
+        }
+    }
+    let csv = std::fs::read_to_string(&inventory).unwrap();
+    assert_printable(&csv.replace("\r\n", "\n"), "live --inventory");
+    assert!(csv.contains("\"'=cmd|"), "{csv}");
+    for l in std::fs::read_to_string(&events).unwrap().lines() {
+        let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        assert_json_printable(&v, "live --events");
+    }
+}
+
+#[test]
+fn a_link_blip_shorter_than_the_grace_does_not_end_the_session() {
+    if !can_run() {
+        return;
+    }
+    // Down for half a second and back: the session goes on, counts both replays, and
+    // its -w file holds them all.
+    let ns = Netns::new();
+    let written = scratch("live-blip.pcap");
+    let live = Live::start(&ns, &["--format", "json", "-w", written.to_str().unwrap()]);
+    let sample =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/config-not-found/capture.pcap");
+    replay(&ns, &sample, "0");
+    std::thread::sleep(Duration::from_millis(300));
+    sh(&["ip", "-n", &ns.0, "link", "set", "va", "down"]);
+    std::thread::sleep(Duration::from_millis(500));
+    sh(&["ip", "-n", &ns.0, "link", "set", "va", "up"]);
+    std::thread::sleep(Duration::from_millis(1000));
+    replay(&ns, &sample, "0");
+    std::thread::sleep(Duration::from_millis(300));
+    let (code, lines) = live.stop();
+    assert!(code.is_some_and(|c| c <= 1), "exit {code:?}");
+    let report: Value = serde_json::from_str(lines.last().expect("no report")).unwrap();
+    // tshark: the sample holds 15 frames; sent twice.
+    assert_eq!(report["capture"]["frames"], 30);
+    assert_eq!(whole_capture_frames(&written), 30);
 }

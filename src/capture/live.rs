@@ -1,7 +1,8 @@
 //! Live interfaces through libpcap (the pcap crate): the only code that links it,
 //! built with `--features live`. A [`LiveSource`] captures promiscuously with a
 //! kernel filter and hands each packet on as a [`Frame`] borrowed from libpcap's
-//! ring; an [`Injector`] sends frames (the replayer's half).
+//! ring, and writes the `-w` file in whole records; an [`Injector`] sends frames (the
+//! replayer's half).
 
 use std::path::{Path, PathBuf};
 
@@ -47,16 +48,19 @@ pub enum LiveError {
         /// libpcap's words.
         detail: String,
     },
-    /// The `-w` file could not be written.
+    /// The `-w` file could not be created or written (a full disk).
     #[error("cannot write the capture to {}: {detail}", .path.display())]
     Write {
         /// The file.
         path: PathBuf,
-        /// libpcap's words.
+        /// The system's words, and what the file holds.
         detail: String,
     },
     /// Capture stopped: the interface went down or vanished.
-    #[error("capture on '{name}' stopped after frame {frames}: {detail}")]
+    #[error(
+        "capture on '{name}' ended after frame {frames} ({detail}); bootscope cannot reopen \
+         it without the privileges it gave up: start it again"
+    )]
     Lost {
         /// The interface.
         name: String,
@@ -117,7 +121,7 @@ pub struct LiveSource {
     interface: String,
     cap: Capture<Active>,
     linktype: Linktype,
-    savefile: Option<pcap::Savefile>,
+    savefile: Option<WholeRecords>,
     frames: u64,
     bytes: u64,
 }
@@ -199,13 +203,16 @@ impl LiveSource {
                 })?;
         }
         let linktype = Linktype(u32::try_from(cap.get_datalink().0).unwrap_or(u32::MAX));
-        let savefile = match &cfg.write {
-            Some(path) => Some(cap.savefile(path).map_err(|e| LiveError::Write {
-                path: path.clone(),
-                detail: e.to_string(),
-            })?),
-            None => None,
-        };
+        let savefile =
+            match &cfg.write {
+                Some(path) => Some(WholeRecords::create(path, cfg.snaplen, linktype).map_err(
+                    |e| LiveError::Write {
+                        path: path.clone(),
+                        detail: e.to_string(),
+                    },
+                )?),
+                None => None,
+            };
         Ok(LiveSource {
             interface: name.to_owned(),
             cap,
@@ -270,15 +277,15 @@ impl LiveSource {
             Ok(p) => {
                 self.frames += 1;
                 self.bytes += p.data.len() as u64;
-                if let Some(sf) = &mut self.savefile {
-                    sf.write(&p);
-                }
                 // Nanosecond precision was asked for: tv_usec carries nanoseconds.
                 // (time_t and suseconds_t are narrower than i64 on some platforms.)
                 #[allow(clippy::useless_conversion)]
                 let ts_ns = i64::from(p.header.ts.tv_sec)
                     .saturating_mul(1_000_000_000)
                     .saturating_add(i64::from(p.header.ts.tv_usec));
+                if let Some(sf) = &mut self.savefile {
+                    sf.record(ts_ns, p.data, p.header.len);
+                }
                 on_frame(&Frame {
                     number: self.frames,
                     ts_ns,
@@ -309,18 +316,132 @@ impl LiveSource {
             .unwrap_or_default()
     }
 
-    /// Flush the `-w` file.
+    /// Flush the `-w` file. Once a write has failed nothing more is written, and this
+    /// says so each time (the file holds the whole records written before).
     ///
     /// # Errors
-    /// The file could not be written.
+    /// The file could not be written (a full disk).
     pub fn flush(&mut self, path: &Path) -> Result<(), LiveError> {
         match &mut self.savefile {
             Some(sf) => sf.flush().map_err(|e| LiveError::Write {
                 path: path.to_owned(),
-                detail: e.to_string(),
+                detail: format!(
+                    "{e}; it holds the {} whole frame(s) written before, and no more is \
+                     written to it",
+                    sf.records
+                ),
             }),
             None => Ok(()),
         }
+    }
+}
+
+/// The `-w` file: a classic pcap with nanosecond times (as libpcap writes it), written
+/// in whole records. libpcap's own dump writes through stdio and says nothing when a
+/// write fails, so a full disk would leave a record cut anywhere; here a failed write
+/// is seen, the file is cut back to its last whole record, and nothing more is written.
+struct WholeRecords {
+    file: std::fs::File,
+    /// Records not yet written.
+    pending: Vec<u8>,
+    /// Where each pending record ends in `pending`.
+    ends: Vec<usize>,
+    /// Bytes in the file, all whole records.
+    on_disk: u64,
+    /// Records in the file.
+    records: u64,
+    /// The write that failed; nothing is written after it.
+    failed: Option<std::io::ErrorKind>,
+    failed_text: String,
+}
+
+/// Pending bytes past which records are written before the next flush.
+const PENDING_BYTES: usize = 1 << 16;
+
+impl WholeRecords {
+    fn create(path: &Path, snaplen: u32, linktype: Linktype) -> std::io::Result<Self> {
+        let file = std::fs::File::create(path)?;
+        let mut w = WholeRecords {
+            file,
+            pending: Vec::with_capacity(PENDING_BYTES + 2048),
+            ends: Vec::new(),
+            on_disk: 0,
+            records: 0,
+            failed: None,
+            failed_text: String::new(),
+        };
+        w.pending.extend_from_slice(&0xa1b2_3c4du32.to_ne_bytes());
+        w.pending.extend_from_slice(&2u16.to_ne_bytes());
+        w.pending.extend_from_slice(&4u16.to_ne_bytes());
+        // Time zone and accuracy: zero.
+        w.pending.extend_from_slice(&[0; 8]);
+        w.pending.extend_from_slice(&snaplen.to_ne_bytes());
+        w.pending.extend_from_slice(&linktype.0.to_ne_bytes());
+        // The header must be there even if nothing is captured.
+        w.ends.push(w.pending.len());
+        w.flush()?;
+        w.records = 0;
+        Ok(w)
+    }
+
+    fn record(&mut self, ts_ns: i64, data: &[u8], orig_len: u32) {
+        if self.failed.is_some() {
+            return;
+        }
+        let secs = u32::try_from(ts_ns.div_euclid(1_000_000_000)).unwrap_or(u32::MAX);
+        let nanos = u32::try_from(ts_ns.rem_euclid(1_000_000_000)).unwrap_or(0);
+        let caplen = u32::try_from(data.len()).unwrap_or(u32::MAX);
+        for field in [secs, nanos, caplen, orig_len.max(caplen)] {
+            self.pending.extend_from_slice(&field.to_ne_bytes());
+        }
+        self.pending.extend_from_slice(data);
+        self.ends.push(self.pending.len());
+        if self.pending.len() >= PENDING_BYTES {
+            // Seen (and reported) at the next flush.
+            let _ = self.flush();
+        }
+    }
+
+    /// Write what is pending; on a failure cut the file back to its last whole record.
+    fn flush(&mut self) -> std::io::Result<()> {
+        use std::io::Write as _;
+        if let Some(kind) = self.failed {
+            return Err(std::io::Error::new(kind, self.failed_text.clone()));
+        }
+        let mut done = 0;
+        let result = loop {
+            if done == self.pending.len() {
+                break Ok(());
+            }
+            let Some(rest) = self.pending.get(done..) else {
+                break Ok(());
+            };
+            match self.file.write(rest) {
+                Ok(0) => break Err(std::io::ErrorKind::WriteZero.into()),
+                Ok(n) => done += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        let whole = self.ends.iter().take_while(|&&end| end <= done).count();
+        let kept = whole
+            .checked_sub(1)
+            .and_then(|i| self.ends.get(i))
+            .copied()
+            .unwrap_or(0);
+        self.records += whole as u64;
+        self.on_disk += kept as u64;
+        self.pending.clear();
+        self.ends.clear();
+        if let Err(e) = result {
+            if done > kept {
+                let _ = self.file.set_len(self.on_disk);
+            }
+            self.failed = Some(e.kind());
+            self.failed_text = e.to_string();
+            return Err(e);
+        }
+        Ok(())
     }
 }
 

@@ -87,6 +87,9 @@ pub struct Session {
     pub events_dropped: u64,
     /// Why capture stopped, if it was not asked to (the interface went away).
     pub lost: Option<LiveError>,
+    /// The `-w` file could not be written (a full disk): the analysis went on, the file
+    /// holds the whole records written before.
+    pub write_failed: Option<LiveError>,
 }
 
 /// A flag raised by SIGINT, SIGTERM or SIGHUP. A second Ctrl-C while the report is
@@ -156,6 +159,7 @@ pub fn run(
     let mut next_poll = started;
     let mut lost = None;
     let mut down_since: Option<Instant> = None;
+    let mut write_failed: Option<LiveError> = None;
     let tick = Duration::from_millis(u64::from(opts.source.read_timeout_ms.max(10)));
     loop {
         if stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
@@ -189,6 +193,13 @@ pub fn run(
             next_poll = now + opts.poll;
             view.count(&mut src);
             view.show(&src, &pipeline);
+            // A full disk is said at once; the analysis goes on without the file.
+            if let (Some(path), None) = (&opts.source.write, &write_failed) {
+                if let Err(e) = src.flush(path) {
+                    eprintln!("bootscope: {e}; the analysis goes on");
+                    write_failed = Some(e);
+                }
+            }
             // An interface down (or gone) for a while ends the session with what was
             // seen; a blip of the link does not.
             match src.link_up() {
@@ -217,9 +228,9 @@ pub fn run(
     }
     view.count(&mut src);
     view.show(&src, &pipeline);
-    if let Some(path) = &opts.source.write {
+    if let (Some(path), None) = (&opts.source.write, &write_failed) {
         if let Err(e) = src.flush(path) {
-            lost.get_or_insert(e);
+            write_failed = Some(e);
         }
     }
     let counters = src.counters();
@@ -269,6 +280,7 @@ pub fn run(
         report,
         events_dropped,
         lost,
+        write_failed,
     })
 }
 
