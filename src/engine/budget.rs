@@ -139,7 +139,7 @@ impl Devices {
         if dev.take(clue) && was_phone {
             self.unconfirmed.push_back((key.clone(), dev.serial));
         }
-        self.table.get_mut(key).map(|d| &mut **d)
+        Some(&mut **dev)
     }
 
     /// Let `key`'s device take `ev`: `record` changes it, then it is charged its new

@@ -136,24 +136,14 @@ pub fn message(sh: &mut Shared<'_>, ctx: Ctx, m: &sccp::SccpMessage<'_>) {
             };
             // Once registered, a keepalive tells nothing more (every 30 s of a long
             // capture, on every phone): only the one that shows the registration counts.
-            // After a loss, a keepalive on another connection (or to another call
-            // manager) shows the phone registered again, its RegisterAck unseen.
-            let registered = sh.devices.get(&key).is_some_and(|d| {
-                d.boot.registered
-                    && !d
-                        .boot
-                        .steady
-                        .as_deref()
-                        .is_some_and(|s| s.lost.is_some() && (s.cm != cm || s.port != phone.1))
-            });
-            if !registered {
+            if !keepalive_sent(sh, &key, ctx, cm, phone.1) {
                 let ev = EventKind::Keepalive {
                     proto: Signalling::Sccp,
                     cm,
                 };
                 sh.emit(&key, ctx, ev, false);
+                keepalive_sent(sh, &key, ctx, cm, phone.1);
             }
-            keepalive_sent(sh, &key, ctx, cm, phone.1);
         }
         // The call manager resets the phone: the close that follows is no loss.
         sccp::SccpBody::Reset { .. } if !to_cm => {
@@ -220,28 +210,37 @@ pub fn message(sh: &mut Shared<'_>, ctx: Ctx, m: &sccp::SccpMessage<'_>) {
 /// the one before it still unanswered (when the call manager's side is in the capture)
 /// is a miss, and as many misses in a row as make the phone give up
 /// (`keepalive_misses`) lose the registration. Only a miss or a loss is an event.
-fn keepalive_sent(sh: &mut Shared<'_>, key: &DeviceKey, ctx: Ctx, cm: IpAddr, port: u16) {
+/// False when the phone is not registered: the keepalive is then an event of its boot.
+fn keepalive_sent(sh: &mut Shared<'_>, key: &DeviceKey, ctx: Ctx, cm: IpAddr, port: u16) -> bool {
     let give_up = give_up_after(sh);
     let Some(dev) = sh.devices.get_mut(key) else {
-        return;
+        return true;
     };
-    let registered = dev.boot.registered;
-    let Some(s) = dev.boot.steady.as_deref_mut() else {
-        return;
+    // After a loss, a keepalive on another connection (or to another call manager)
+    // shows the phone registered again, its RegisterAck unseen: not yet registered.
+    let steady = dev.boot.steady.as_deref_mut();
+    let moved_on = |s: &super::device::Steady| s.lost.is_some() && (s.cm != cm || s.port != port);
+    if !dev.boot.registered || steady.as_deref().is_some_and(moved_on) {
+        return false;
+    }
+    let Some(s) = steady else {
+        return true;
     };
-    if !registered || s.lost.is_some() || s.cm != cm {
-        return;
+    if s.lost.is_some() || s.cm != cm {
+        return true;
     }
     if s.port == 0 {
         s.port = port;
     } else if s.port != port {
         // Another connection to the same call manager: not the one followed.
-        return;
+        return true;
     }
     s.keepalives = s.keepalives.saturating_add(1);
     let missed = (s.answers_seen && s.pending.is_some()).then_some(s.misses + 1);
     s.pending = Some(ctx.ts_ns);
-    let Some(misses) = missed else { return };
+    let Some(misses) = missed else {
+        return true;
+    };
     sh.emit(key, ctx, EventKind::KeepaliveMissed { cm, misses }, false);
     if misses >= give_up {
         sh.lose_registration(key, ctx, cm, LossCause::KeepalivesUnanswered(misses));
@@ -254,6 +253,7 @@ fn keepalive_sent(sh: &mut Shared<'_>, key: &DeviceKey, ctx: Ctx, cm: IpAddr, po
     if let Some(s) = steady.filter(|s| s.lost.is_none()) {
         s.pending = Some(ctx.ts_ns);
     }
+    true
 }
 
 /// The keepalives in a row unanswered after which a phone gives its call manager up
