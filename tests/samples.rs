@@ -474,6 +474,10 @@ fn a_fleet_of_every_family_is_analyzed_as_the_model_played_it() {
     for code in ["dot1x-failed", "poe-power-denied", "voice-vlan-conflict"] {
         assert!(want.iter().any(|w| w.contains(code)), "{code}");
     }
+    // A port that cuts the power it could not grant: the phone boots again and again.
+    assert!(want
+        .iter()
+        .any(|w| w.contains("poe-power-denied") && w.contains("boot-loop")));
 }
 
 #[test]

@@ -251,6 +251,14 @@ pub fn varied(n: u32, seed: u64, duration_s: u64, traffic_mbps: f64) -> Scenario
             p.port = fault.apply(p.port.take());
         }
     }
+    // Half the ports short of power cut it once the phone draws more (the error form of
+    // the finding), from a generator of their own.
+    let mut cut = Rng::new(seed ^ 0x90e5_c0ff);
+    for port in sc.phones.iter_mut().filter_map(|p| p.port.as_mut()) {
+        if port.poe_available_mw.is_some() && cut.range(0, 1) == 0 {
+            port.poe_cut_after_ms = Some(20_000);
+        }
+    }
     // Registrations lost after they were accepted, from a generator of their own: every
     // phone above stays as it was.
     let mut lapses = Rng::new(seed ^ 0x1a95_e10d);
