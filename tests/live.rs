@@ -746,6 +746,17 @@ fn started_with_capabilities_only_it_captures_and_keeps_none() {
     assert_unprivileged(live.child.id(), 65534, 65534);
     let (code, lines) = live.stop();
     assert_eq!(code, Some(1));
+    // Not root, it cannot become another user.
+    let out = Command::new("ip")
+        .args(["netns", "exec", &ns.0, "setpriv"])
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(&bin)
+        .args(["live", "-i", "va", "-Z", "daemon"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("only a session started as root"), "{err}");
     let report: Value = serde_json::from_str(lines.last().unwrap()).unwrap();
     assert!(report["capture"]["frames"].as_u64().unwrap() > 100);
     assert_eq!(report["phones"].as_array().map(Vec::len), Some(6));

@@ -55,6 +55,9 @@ pub enum PrivilegeError {
     /// The user to become is root.
     #[error("-Z {0}: that user is root, and a sensor must not decode the wire as root")]
     Root(String),
+    /// Another user, and the process is not root: it cannot become it.
+    #[error("-Z {0}: only a session started as root can become another user")]
+    NotRoot(String),
     /// A system call failed.
     #[error("cannot give up privileges: {call} failed ({err})")]
     Call {
@@ -91,6 +94,13 @@ pub fn give_up(run_as: &RunAs) -> Result<Dropped, PrivilegeError> {
             gid,
         }
     } else {
+        // Not root: no other user can be become; `-Z` naming this one is no change.
+        if let RunAs::User(name) = run_as {
+            // SAFETY: no argument; never fails.
+            if lookup(name)?.0 != unsafe { libc::getuid() } {
+                return Err(PrivilegeError::NotRoot(name.clone()));
+            }
+        }
         clear_capabilities()?;
         Dropped::Capabilities
     };
