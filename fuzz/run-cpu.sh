@@ -22,6 +22,11 @@ while [ "$total" -lt "$want" ]; do
         -rss_limit_mb=2048 -timeout=10 -max_total_time="$chunk" \
         -print_final_stats=1 >"$log" 2>&1 || true
     used=$(awk '/^cpu user/ {printf "%d", $3 + $6}' "$log")
+    if [ -z "$used" ] || [ "$used" -eq 0 ]; then
+        # A chunk that used no CPU did not fuzz (a full disk, a missing binary): stop.
+        echo "$t chunk $n: no CPU used, stopping (see $log)" >&2
+        exit 1
+    fi
     total=$((total + used))
     echo "$t chunk $n: ${used} s CPU (total ${total} s)"
 done
