@@ -30,7 +30,7 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use crate::capture::merge::{self, Merge, Opened};
-use crate::capture::{CaptureError, Frame, Linktype, Source};
+use crate::capture::{written, CaptureError, Frame, Linktype, Source};
 use crate::link::{self, MacAddr, Net, Transport};
 use crate::report::{PhoneReport, Report};
 
@@ -249,26 +249,13 @@ struct PcapOut<W: Write> {
 
 impl<W: Write> PcapOut<W> {
     fn new(mut out: W, linktype: Linktype) -> io::Result<Self> {
-        let mut h = Vec::with_capacity(24);
-        h.extend_from_slice(&0xa1b2_3c4du32.to_le_bytes());
-        h.extend_from_slice(&2u16.to_le_bytes());
-        h.extend_from_slice(&4u16.to_le_bytes());
-        // Time zone and accuracy: zero.
-        h.extend_from_slice(&[0; 8]);
-        h.extend_from_slice(&262_144u32.to_le_bytes());
-        h.extend_from_slice(&linktype.0.to_le_bytes());
-        out.write_all(&h)?;
+        out.write_all(&written::file_header(262_144, linktype))?;
         Ok(PcapOut { out, linktype })
     }
 
     fn record(&mut self, f: &Frame<'_>) -> io::Result<()> {
-        // Reader times lie within 0..=2^62 ns; a pcap second field ends in 2106.
-        let secs = u32::try_from(f.ts_ns.div_euclid(1_000_000_000)).unwrap_or(u32::MAX);
-        let nanos = u32::try_from(f.ts_ns.rem_euclid(1_000_000_000)).unwrap_or(0);
-        let caplen = u32::try_from(f.data.len()).unwrap_or(u32::MAX);
-        for field in [secs, nanos, caplen, f.orig_len.max(caplen)] {
-            self.out.write_all(&field.to_le_bytes())?;
-        }
+        let h = written::record_header(f.ts_ns, f.data.len(), f.orig_len);
+        self.out.write_all(&h)?;
         self.out.write_all(f.data)
     }
 

@@ -21,7 +21,7 @@ use bootscope::link::MacAddr;
 use bootscope::model::encode;
 use bootscope::model::scenario::SipTransport;
 use bootscope::model::wire::{self, Endpoint, PcapWriter, TcpFields, L2};
-use parsers::cdp::{CdpCapabilities, CdpPacket, CdpTlv};
+use parsers::cdp::{CdpCapabilities, CdpTlv};
 
 use crate::common::scratch;
 use crate::fuzz_regressions::fuzz_targets::{assert_json_printable, assert_printable};
@@ -313,19 +313,11 @@ pub(crate) fn hostile_capture() -> PathBuf {
     b.frame(&wire::udp_frame(down, ep(CM, 5060), ep(ip4, 5060), &nf));
 
     // A third phone whose CDP device id and platform hold raw bytes that are not UTF-8.
-    let raw = CdpPacket {
-        version: 2,
-        ttl: 180,
-        checksum: 0,
-        checksum_valid: true,
-        tlvs: vec![
-            CdpTlv::DeviceId(b"SEP001B54AA0003\x9b2J\x1b[31m\xff"),
-            CdpTlv::Platform(b"Cisco IP Phone 7945\x9b\x1b]0;t\x07"),
-            CdpTlv::Capabilities(CdpCapabilities(CdpCapabilities::VOIP_PHONE.0)),
-        ],
-    }
-    .to_vec()
-    .unwrap();
+    let raw = crate::common::cdp_pdu(vec![
+        CdpTlv::DeviceId(b"SEP001B54AA0003\x9b2J\x1b[31m\xff"),
+        CdpTlv::Platform(b"Cisco IP Phone 7945\x9b\x1b]0;t\x07"),
+        CdpTlv::Capabilities(CdpCapabilities(CdpCapabilities::VOIP_PHONE.0)),
+    ]);
     b.frame(&wire::cdp_frame(RAW_PHONE, None, &raw));
 
     let bytes = b.pcap.finish().unwrap();
@@ -515,33 +507,17 @@ pub(crate) fn attacker_capture(file_name: &str) -> PathBuf {
     device_id.extend(with_ff(ATTACK.as_bytes().to_vec()));
     // The switch's name starts with the formula: the inventory's `switch` cell.
     let switch_id = with_ff(ATTACK.as_bytes().to_vec());
-    let cdp = CdpPacket {
-        version: 2,
-        ttl: 180,
-        checksum: 0,
-        checksum_valid: true,
-        tlvs: vec![
-            CdpTlv::DeviceId(&device_id),
-            CdpTlv::Platform(b"Cisco IP Phone 8841"),
-            CdpTlv::Capabilities(CdpCapabilities(CdpCapabilities::VOIP_PHONE.0)),
-        ],
-    }
-    .to_vec()
-    .unwrap();
+    let cdp = crate::common::cdp_pdu(vec![
+        CdpTlv::DeviceId(&device_id),
+        CdpTlv::Platform(b"Cisco IP Phone 8841"),
+        CdpTlv::Capabilities(CdpCapabilities(CdpCapabilities::VOIP_PHONE.0)),
+    ]);
     b.frame(&wire::cdp_frame(mac, None, &cdp));
-    let cdp = CdpPacket {
-        version: 2,
-        ttl: 180,
-        checksum: 0,
-        checksum_valid: true,
-        tlvs: vec![
-            CdpTlv::DeviceId(&switch_id),
-            CdpTlv::PortId(b"Gi1/0/5"),
-            CdpTlv::Capabilities(CdpCapabilities(CdpCapabilities::SWITCH.0)),
-        ],
-    }
-    .to_vec()
-    .unwrap();
+    let cdp = crate::common::cdp_pdu(vec![
+        CdpTlv::DeviceId(&switch_id),
+        CdpTlv::PortId(b"Gi1/0/5"),
+        CdpTlv::Capabilities(CdpCapabilities(CdpCapabilities::SWITCH.0)),
+    ]);
     b.frame(&wire::cdp_frame(SWITCH, None, &cdp));
     // 802.1X: the identity.
     let identity = with_ff(

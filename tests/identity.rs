@@ -20,7 +20,7 @@ use bootscope::model::encode::{self, DhcpClientKind, DhcpServerKind};
 use bootscope::model::scenario::TftpOption;
 use bootscope::model::wire::{self, Endpoint, PcapWriter, TcpFields, L2};
 use bootscope::report::{PhoneReport, Report, Status};
-use parsers::cdp::{CdpCapabilities, CdpPacket, CdpTlv};
+use parsers::cdp::{CdpCapabilities, CdpTlv};
 use parsers::lldp::{
     LldpCapabilities, LldpChassisIdSubtype, LldpPdu, LldpPortIdSubtype, LldpTlv, MedCapabilities,
     MedDeviceClass, MedSubtype,
@@ -386,15 +386,7 @@ fn cdp_phone(name: &str, platform: &str, address: Option<Ipv4Addr>) -> Vec<u8> {
             address: a,
         }]));
     }
-    CdpPacket {
-        version: 2,
-        ttl: 180,
-        checksum: 0,
-        checksum_valid: true,
-        tlvs,
-    }
-    .to_vec()
-    .unwrap()
+    crate::common::cdp_pdu(tlvs)
 }
 
 #[test]
@@ -764,22 +756,14 @@ fn a_phone_seen_only_in_a_call_with_the_call_manager_is_registered() {
 
 #[test]
 fn a_router_announcing_itself_by_cdp_is_a_router() {
-    let cdp = CdpPacket {
-        version: 2,
-        ttl: 180,
-        checksum: 0,
-        checksum_valid: true,
-        tlvs: vec![
-            CdpTlv::DeviceId(b"wan-rtr1.example.com"),
-            CdpTlv::PortId(b"GigabitEthernet0/0/1"),
-            CdpTlv::Capabilities(CdpCapabilities(
-                CdpCapabilities::ROUTER.0 | CdpCapabilities::IGMP.0,
-            )),
-            CdpTlv::Platform(b"cisco ISR4331/K9"),
-        ],
-    }
-    .to_vec()
-    .unwrap();
+    let cdp = crate::common::cdp_pdu(vec![
+        CdpTlv::DeviceId(b"wan-rtr1.example.com"),
+        CdpTlv::PortId(b"GigabitEthernet0/0/1"),
+        CdpTlv::Capabilities(CdpCapabilities(
+            CdpCapabilities::ROUTER.0 | CdpCapabilities::IGMP.0,
+        )),
+        CdpTlv::Platform(b"cisco ISR4331/K9"),
+    ]);
     let mut c = Cap::new();
     c.at(0.0, wire::cdp_frame(ROUTER, None, &cdp));
     c.at(60.0, wire::cdp_frame(ROUTER, None, &cdp));

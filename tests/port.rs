@@ -12,7 +12,7 @@ use bootscope::model::scenario::PortSpec;
 use bootscope::model::wire::{self, Endpoint, PcapWriter, L2};
 use bootscope::model::Scenario;
 use bootscope::report::{PhoneReport, Report, Status};
-use parsers::cdp::{CdpAddress, CdpCapabilities, CdpPacket, CdpPower, CdpTlv};
+use parsers::cdp::{CdpAddress, CdpCapabilities, CdpPower, CdpTlv};
 use rules::Stage;
 
 use crate::common::{analyze, capture_path, read_frames, sample_path, scratch, write_pcap};
@@ -283,33 +283,25 @@ fn running_phone_cdp(name: &str, addr: Ipv4Addr) -> Vec<u8> {
         .iter()
         .flat_map(|l| l.to_be_bytes())
         .collect();
-    CdpPacket {
-        version: 2,
-        ttl: 180,
-        checksum: 0,
-        checksum_valid: true,
-        tlvs: vec![
-            CdpTlv::DeviceId(name.as_bytes()),
-            CdpTlv::Addresses(vec![CdpAddress {
-                protocol_type: 1,
-                protocol: &[0xcc],
-                address: &addr.octets(),
-            }]),
-            CdpTlv::PortId(b"Port 1"),
-            CdpTlv::Capabilities(CdpCapabilities(
-                CdpCapabilities::HOST.0 | CdpCapabilities::VOIP_PHONE.0,
-            )),
-            CdpTlv::Platform(b"Cisco IP Phone 7970"),
-            CdpTlv::PowerRequested(CdpPower {
-                request_id: 0,
-                management_id: 0,
-                levels: &levels,
-            }),
-            CdpTlv::PowerConsumption(6_300),
-        ],
-    }
-    .to_vec()
-    .unwrap()
+    crate::common::cdp_pdu(vec![
+        CdpTlv::DeviceId(name.as_bytes()),
+        CdpTlv::Addresses(vec![CdpAddress {
+            protocol_type: 1,
+            protocol: &[0xcc],
+            address: &addr.octets(),
+        }]),
+        CdpTlv::PortId(b"Port 1"),
+        CdpTlv::Capabilities(CdpCapabilities(
+            CdpCapabilities::HOST.0 | CdpCapabilities::VOIP_PHONE.0,
+        )),
+        CdpTlv::Platform(b"Cisco IP Phone 7970"),
+        CdpTlv::PowerRequested(CdpPower {
+            request_id: 0,
+            management_id: 0,
+            levels: &levels,
+        }),
+        CdpTlv::PowerConsumption(6_300),
+    ])
 }
 
 #[test]

@@ -370,13 +370,8 @@ impl WholeRecords {
             failed: None,
             failed_text: String::new(),
         };
-        w.pending.extend_from_slice(&0xa1b2_3c4du32.to_ne_bytes());
-        w.pending.extend_from_slice(&2u16.to_ne_bytes());
-        w.pending.extend_from_slice(&4u16.to_ne_bytes());
-        // Time zone and accuracy: zero.
-        w.pending.extend_from_slice(&[0; 8]);
-        w.pending.extend_from_slice(&snaplen.to_ne_bytes());
-        w.pending.extend_from_slice(&linktype.0.to_ne_bytes());
+        w.pending
+            .extend_from_slice(&super::written::file_header(snaplen, linktype));
         // The header must be there even if nothing is captured.
         w.ends.push(w.pending.len());
         w.flush()?;
@@ -388,12 +383,8 @@ impl WholeRecords {
         if self.failed.is_some() {
             return;
         }
-        let secs = u32::try_from(ts_ns.div_euclid(1_000_000_000)).unwrap_or(u32::MAX);
-        let nanos = u32::try_from(ts_ns.rem_euclid(1_000_000_000)).unwrap_or(0);
-        let caplen = u32::try_from(data.len()).unwrap_or(u32::MAX);
-        for field in [secs, nanos, caplen, orig_len.max(caplen)] {
-            self.pending.extend_from_slice(&field.to_ne_bytes());
-        }
+        let h = super::written::record_header(ts_ns, data.len(), orig_len);
+        self.pending.extend_from_slice(&h);
         self.pending.extend_from_slice(data);
         self.ends.push(self.pending.len());
         if self.pending.len() >= PENDING_BYTES {

@@ -12,6 +12,7 @@ mod file;
 pub mod live;
 pub mod mapped;
 pub mod merge;
+pub mod written;
 
 pub use file::{files_under, from_reader, open, CaptureFile, MAX_RECORD};
 pub use merge::{Input, Merge, Opened};
