@@ -557,7 +557,7 @@ mod tests {
     use super::super::shared::harness::*;
     use super::*;
     use crate::timeline::EventType;
-    use parsers::cdp::{CdpAddress, CdpCapabilities, CdpPacket, CdpTlv};
+    use parsers::cdp::{CdpAddress, CdpCapabilities, CdpTlv};
     use parsers::lldp::{
         LldpCapabilities, LldpChassisIdSubtype, LldpPdu, LldpPortIdSubtype, LldpTlv, MedAppType,
         MedCapabilities, MedDeviceClass, MedPolicy,
@@ -590,15 +590,7 @@ mod tests {
                 address: &addr,
             }]));
         }
-        CdpPacket {
-            version: 2,
-            ttl: 180,
-            checksum: 0,
-            checksum_valid: true,
-            tlvs,
-        }
-        .to_vec()
-        .unwrap()
+        crate::model::encode::cdp_pdu(tlvs).unwrap()
     }
 
     /// An LLDP PDU from `chassis`'s port `port` (subtype, id): those TLVs, a TTL of

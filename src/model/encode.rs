@@ -49,6 +49,19 @@ pub const PHONE_POWER_MW: u32 = 12_900;
 /// See [`PHONE_POWER_MW`].
 pub const SWITCH_POWER_MW: u32 = 30_000;
 
+/// A CDP version 2 PDU of `tlvs` (TTL 180, checksum computed), as a phone, a switch or
+/// a router sends it.
+pub fn cdp_pdu(tlvs: Vec<CdpTlv<'_>>) -> Result<Vec<u8>, EmitError> {
+    CdpPacket {
+        version: 2,
+        ttl: 180,
+        checksum: 0,
+        checksum_valid: true,
+        tlvs,
+    }
+    .to_vec()
+}
+
 /// [`cdp_phone`] with the platform string a family announces (a conference station's).
 pub fn cdp_phone_as(name: &str, platform: &str, load: &str) -> Result<Vec<u8>, EmitError> {
     cdp_phone_power(name, platform, load, PHONE_POWER_MW)
@@ -64,33 +77,26 @@ pub fn cdp_phone_power(
 ) -> Result<Vec<u8>, EmitError> {
     let power = power_mw.to_be_bytes();
     let consumption = u16::try_from(power_mw).unwrap_or(u16::MAX);
-    CdpPacket {
-        version: 2,
-        ttl: 180,
-        checksum: 0,
-        checksum_valid: true,
-        tlvs: vec![
-            CdpTlv::DeviceId(name.as_bytes()),
-            CdpTlv::PortId(b"Port 1"),
-            CdpTlv::Capabilities(CdpCapabilities(
-                CdpCapabilities::HOST.0 | CdpCapabilities::IGMP.0 | CdpCapabilities::VOIP_PHONE.0,
-            )),
-            CdpTlv::SoftwareVersion(load.as_bytes()),
-            CdpTlv::Platform(platform.as_bytes()),
-            CdpTlv::Duplex(1),
-            CdpTlv::PowerConsumption(consumption),
-            CdpTlv::PowerRequested(CdpPower {
-                request_id: 1,
-                management_id: 0,
-                levels: &power,
-            }),
-            CdpTlv::VoipVlanQuery(CdpVoipVlan {
-                appliance_id: 1,
-                vlan: Some(0),
-            }),
-        ],
-    }
-    .to_vec()
+    cdp_pdu(vec![
+        CdpTlv::DeviceId(name.as_bytes()),
+        CdpTlv::PortId(b"Port 1"),
+        CdpTlv::Capabilities(CdpCapabilities(
+            CdpCapabilities::HOST.0 | CdpCapabilities::IGMP.0 | CdpCapabilities::VOIP_PHONE.0,
+        )),
+        CdpTlv::SoftwareVersion(load.as_bytes()),
+        CdpTlv::Platform(platform.as_bytes()),
+        CdpTlv::Duplex(1),
+        CdpTlv::PowerConsumption(consumption),
+        CdpTlv::PowerRequested(CdpPower {
+            request_id: 1,
+            management_id: 0,
+            levels: &power,
+        }),
+        CdpTlv::VoipVlanQuery(CdpVoipVlan {
+            appliance_id: 1,
+            vlan: Some(0),
+        }),
+    ])
 }
 
 /// The access switch's CDP on the phone's port, with the VoIP VLAN reply when one is
@@ -136,14 +142,7 @@ pub fn cdp_switch_power(
         management_id: 1,
         levels: &available,
     }));
-    CdpPacket {
-        version: 2,
-        ttl: 180,
-        checksum: 0,
-        checksum_valid: true,
-        tlvs,
-    }
-    .to_vec()
+    cdp_pdu(tlvs)
 }
 
 /// The phone's LLDP-MED: `SEP<MAC>`, port `<MAC>:P1`, class III, voice policy

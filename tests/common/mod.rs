@@ -268,13 +268,5 @@ pub fn scratch(name: &str) -> PathBuf {
 /// A CDP version 2 PDU of `tlvs` (TTL 180, checksum computed), as a phone, a switch or
 /// a router sends it.
 pub fn cdp_pdu(tlvs: Vec<parsers::cdp::CdpTlv<'_>>) -> Vec<u8> {
-    parsers::cdp::CdpPacket {
-        version: 2,
-        ttl: 180,
-        checksum: 0,
-        checksum_valid: true,
-        tlvs,
-    }
-    .to_vec()
-    .unwrap()
+    bootscope::model::encode::cdp_pdu(tlvs).unwrap()
 }
