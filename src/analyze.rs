@@ -2,6 +2,7 @@
 //! ([`Merge`]), through the [`Pipeline`], and the report at the end. A live
 //! session runs the same pipeline; only the frame source differs.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use rules::{LoadError, RuleSet};
@@ -9,10 +10,10 @@ use rules::{LoadError, RuleSet};
 use crate::capture::mapped::{MappedPcap, Walker};
 use crate::capture::merge;
 use crate::capture::{CaptureError, CaptureStats, Frame, Input, Merge, Opened, Source};
-use crate::dispatch::{self, Sorted};
+use crate::dispatch::{self, Again, Dispatcher, Observed, Observer, Reread, Sorted};
 use crate::engine::{facts, EngineLimits};
 use crate::link::Packet;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Judge, Pipeline};
 use crate::prefetch;
 use crate::reassembly::StreamLimits;
 use crate::report::Report;
@@ -128,24 +129,84 @@ impl Skipped {
             pipeline.skipped(lo, hi);
         }
     }
+
+    /// [`Self::apply`] to the judging half alone (the times stay).
+    fn judge(&self, judge: &mut Judge<'_>) {
+        if let Some((lo, hi)) = self.0 {
+            judge.skipped(lo, hi);
+        }
+    }
 }
 
 /// A frame worth dissecting, sliced on the walking thread (`None`: the link layer
-/// could not slice it), with the times of the frames skipped just before it.
+/// could not), with the times of the frames skipped just before it and, when the
+/// walker dissected it too, how many of the batch's [`Handed`] are its.
 struct Desc<'m> {
     skipped_before: Skipped,
     frame: Frame<'m>,
     packet: Option<Packet<'m>>,
+    seen: usize,
 }
 
 /// What one turn of the walker yields.
 #[derive(Default)]
 struct Batch<'m> {
     frames: Vec<Desc<'m>>,
+    /// What the walker's dispatcher saw in the frames, in order.
+    seen: Vec<Handed<'m>>,
+    /// The bytes of what it read from its streams' buffers (see [`Handed`]).
+    held: Vec<u8>,
     /// Frames skipped after the last one in `frames`.
     skipped_after: Skipped,
     /// Bytes of the files behind the records delivered so far.
     done: u64,
+}
+
+/// One observation of the walker's dispatcher, for the judging thread. What it read
+/// from a frame borrows the mapped file as it is; what it read from a stream's buffer
+/// (a message split over segments) is copied into the batch and read again there.
+enum Handed<'m> {
+    Seen(Observed<'m>),
+    Message { how: Reread, at: Range<usize> },
+    HttpBody { at: Range<usize>, left: u64 },
+}
+
+impl<'m> Observer<'m> for Batch<'m> {
+    fn framed(&mut self, _: &Packet<'m>, obs: Observed<'m>) {
+        self.seen.push(Handed::Seen(obs));
+    }
+
+    fn held(&mut self, _: &Packet<'m>, obs: Observed<'_>, again: Option<Again<'_>>) {
+        let held = &mut self.held;
+        let mut copy = |bytes: &[u8]| {
+            let from = held.len();
+            held.extend_from_slice(bytes);
+            from..held.len()
+        };
+        let handed = match obs {
+            Observed::Message(_) => match again {
+                Some(a) => Handed::Message {
+                    how: a.how,
+                    at: copy(a.bytes),
+                },
+                None => {
+                    debug_assert!(false, "a held message without its bytes");
+                    return;
+                }
+            },
+            Observed::HttpBody { bytes, left } => Handed::HttpBody {
+                at: copy(bytes),
+                left,
+            },
+            Observed::Malformed(e) => Handed::Seen(Observed::Malformed(e)),
+            Observed::Tcp(c) => Handed::Seen(Observed::Tcp(c)),
+            Observed::Encrypted { flow, len } => Handed::Seen(Observed::Encrypted { flow, len }),
+            Observed::StreamGap { flow, missing, cut } => {
+                Handed::Seen(Observed::StreamGap { flow, missing, cut })
+            }
+        };
+        self.seen.push(handed);
+    }
 }
 
 /// Analyze several capture files as one capture, merged by time (`paths` as
@@ -154,8 +215,8 @@ struct Batch<'m> {
 ///
 /// Every file goes through the one merge ([`Merge`]), whatever it is read
 /// by. When every file is a classic pcap, all of them mapped, the frames borrow the
-/// maps; then, with more than one thread, one walks and sorts the records (the bulk
-/// is dropped there) while the other dissects and judges. A streamed frame (pcapng,
+/// maps; then, with more than one thread, one walks, sorts (the bulk is dropped
+/// there) and dissects the records while the other judges. A streamed frame (pcapng,
 /// stdin) borrows its reader's buffer, which the next read reuses: a merge with one
 /// is consumed frame by frame on this thread (batches would need the frames copied,
 /// for inputs that are small or come no faster than a pipe).
@@ -221,18 +282,6 @@ fn run_mapped(
         0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         n => n,
     };
-    let mut consume = |batch: &mut Batch<'_>| {
-        for i in 0..batch.frames.len() {
-            prefetch::frames_ahead(&batch.frames, i, |d| d.frame.data);
-            let Some(d) = batch.frames.get_mut(i) else {
-                break;
-            };
-            d.skipped_before.apply(pipeline);
-            pipeline.sorted(&d.frame, d.packet.take());
-        }
-        batch.skipped_after.apply(pipeline);
-        progress(batch.done, total);
-    };
     let start = || -> Result<Merge<Walker<'_>>, CaptureError> {
         let mut merge = Merge::new(files.iter().map(MappedPcap::walk).collect())?;
         merge.advance()?;
@@ -241,14 +290,24 @@ fn run_mapped(
     if threads <= 1 {
         let mut merge = start()?;
         let mut batch = Batch::default();
-        while fill(&mut merge, &mut batch)? {
-            consume(&mut batch);
+        while fill(&mut merge, &mut batch, None)? {
+            for i in 0..batch.frames.len() {
+                prefetch::frames_ahead(&batch.frames, i, |d| d.frame.data);
+                let Some(d) = batch.frames.get_mut(i) else {
+                    break;
+                };
+                d.skipped_before.apply(pipeline);
+                pipeline.sorted(&d.frame, d.packet.take());
+            }
+            batch.skipped_after.apply(pipeline);
+            progress(batch.done, total);
         }
         return Ok(merge.into_stats());
     }
-    // Two stages: the walker maps, merges, slices and sorts out the bulk; this thread
-    // dissects and judges. Batches go round between them, so nothing is allocated per
+    // Two stages: the walker maps, merges, slices, sorts out the bulk and dissects;
+    // this thread judges. Batches go round between them, so nothing is allocated per
     // record.
+    let (dispatcher, judge) = pipeline.split();
     let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Batch<'_>>(8);
     let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Batch<'_>>();
     std::thread::scope(|s| {
@@ -256,14 +315,17 @@ fn run_mapped(
             let mut merge = start()?;
             loop {
                 let mut batch = empty_rx.try_recv().unwrap_or_default();
-                if !fill(&mut merge, &mut batch)? || full_tx.send(batch).is_err() {
+                if !fill(&mut merge, &mut batch, Some(&mut *dispatcher))?
+                    || full_tx.send(batch).is_err()
+                {
                     break;
                 }
             }
             Ok(merge.into_stats())
         });
-        for mut batch in full_rx {
-            consume(&mut batch);
+        for batch in full_rx {
+            judge_batch(&batch, judge);
+            progress(batch.done, total);
             let _ = empty_tx.send(batch);
         }
         walker
@@ -272,12 +334,47 @@ fn run_mapped(
     })
 }
 
+/// Judge a batch the walker dissected.
+fn judge_batch(batch: &Batch<'_>, judge: &mut Judge<'_>) {
+    let mut seen = batch.seen.iter();
+    for (i, d) in batch.frames.iter().enumerate() {
+        prefetch::frames_ahead(&batch.frames, i, |d| d.frame.data);
+        d.skipped_before.judge(judge);
+        judge.arrive(&d.frame);
+        let Some(packet) = &d.packet else {
+            continue;
+        };
+        for handed in seen.by_ref().take(d.seen) {
+            let held = |at: &Range<usize>| batch.held.get(at.clone()).unwrap_or_default();
+            match handed {
+                Handed::Seen(obs) => judge.observe(&d.frame, packet, obs),
+                Handed::Message { how, at } => {
+                    let obs = dispatch::reread(*how, held(at)).into();
+                    judge.observe(&d.frame, packet, &obs);
+                }
+                Handed::HttpBody { at, left } => {
+                    let bytes = held(at);
+                    let obs = Observed::HttpBody { bytes, left: *left };
+                    judge.observe(&d.frame, packet, &obs);
+                }
+            }
+        }
+    }
+    batch.skipped_after.judge(judge);
+}
+
 /// Refill `batch` (cleared first) with the next frames of the merge worth
 /// dissecting, sliced; false when no record is left. The merge's head is the next
 /// frame to take, and the merge moves on as soon as it is taken, so `done` counts
 /// the bytes of every record taken.
-fn fill<'m>(merge: &mut Merge<Walker<'m>>, batch: &mut Batch<'m>) -> Result<bool, CaptureError> {
+fn fill<'m>(
+    merge: &mut Merge<Walker<'m>>,
+    batch: &mut Batch<'m>,
+    mut dispatcher: Option<&mut Dispatcher>,
+) -> Result<bool, CaptureError> {
     batch.frames.clear();
+    batch.seen.clear();
+    batch.held.clear();
     batch.frames.reserve(BATCH);
     let mut skipped = Skipped::default();
     let mut records = 0;
@@ -294,10 +391,22 @@ fn fill<'m>(merge: &mut Merge<Walker<'m>>, batch: &mut Batch<'m>) -> Result<bool
             }
             Sorted::Dissect(packet) => packet,
         };
+        let before = batch.seen.len();
+        if let Some(d) = dispatcher.as_deref_mut() {
+            match packet {
+                Some(p) => d.observe(&frame, p, batch),
+                // Counted there.
+                None => {
+                    let _ = d.frame(&frame, |_, _| {});
+                }
+            }
+        }
+        let seen = batch.seen.len() - before;
         batch.frames.push(Desc {
             skipped_before: std::mem::take(&mut skipped),
             frame,
             packet,
+            seen,
         });
     }
     batch.skipped_after = skipped;

@@ -157,6 +157,96 @@ impl<'m> From<Result<Message<'m>, DissectError>> for Observed<'m> {
     }
 }
 
+/// Where [`Dispatcher::observe`] sends what it sees in a frame. What is read from the
+/// frame's own bytes borrows the frame (`'f`) and goes to [`Self::framed`]; what is read
+/// from bytes the dispatcher holds (a TCP stream's buffer, which the next segment
+/// changes) borrows them for the call only and goes to [`Self::held`], a message with
+/// the bytes it was read from and how ([`Again`]). So a dispatcher on one thread can
+/// hand all it sees to an engine on another: the frames outlive the hand-over, held
+/// bytes are copied and read again ([`reread`]).
+pub trait Observer<'f> {
+    /// An observation borrowing the frame.
+    fn framed(&mut self, packet: &Packet<'f>, obs: Observed<'f>);
+    /// An observation borrowing the dispatcher's buffers; `again` comes with every
+    /// [`Observed::Message`].
+    fn held(&mut self, packet: &Packet<'f>, obs: Observed<'_>, again: Option<Again<'_>>);
+}
+
+/// A message's bytes, held by the dispatcher, and how they were read: [`reread`]
+/// gives the same message from a copy of them.
+#[derive(Debug, Clone, Copy)]
+pub struct Again<'d> {
+    /// The bytes the message was read from, all of them and no more.
+    pub bytes: &'d [u8],
+    /// How.
+    pub how: Reread,
+}
+
+/// How a stream message was read (see [`reread`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reread(ReadAs);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadAs {
+    /// One message of a stream of the protocol.
+    Stream(StreamProto),
+    /// One TLS record, its body read as under a NULL suite with that MAC length.
+    Tls { null_mac: Option<usize> },
+}
+
+/// The message that `how` read from `bytes` ([`Again`]), read again from the same
+/// bytes (a copy of them): equal to the first reading, field for field.
+///
+/// # Errors
+/// Only where the first reading failed too (never for an [`Again`] of a message).
+pub fn reread(how: Reread, bytes: &[u8]) -> Result<Message<'_>, DissectError> {
+    match how.0 {
+        ReadAs::Stream(proto) => read_stream_message(proto, bytes).map(|read| read.message),
+        ReadAs::Tls { null_mac } => {
+            tls::parse(bytes).map(|(record, _)| Message::Tls(null_view(record, null_mac)))
+        }
+    }
+}
+
+/// A closure as an [`Observer`]: everything goes to it alike.
+struct EachObserved<F>(F);
+
+impl<'f, F: FnMut(&Packet<'f>, Observed<'_>)> Observer<'f> for EachObserved<F> {
+    fn framed(&mut self, packet: &Packet<'f>, obs: Observed<'f>) {
+        (self.0)(packet, obs);
+    }
+
+    fn held(&mut self, packet: &Packet<'f>, obs: Observed<'_>, _: Option<Again<'_>>) {
+        (self.0)(packet, obs);
+    }
+}
+
+/// The observer of one frame, and its packet, for the dissectors to send to.
+struct Out<'o, 'f, O> {
+    observer: &'o mut O,
+    packet: Packet<'f>,
+}
+
+impl<'f, O: Observer<'f>> Out<'_, 'f, O> {
+    fn framed(&mut self, stats: &mut DispatchStats, obs: Observed<'f>) {
+        stats.count(&obs);
+        self.observer.framed(&self.packet, obs);
+    }
+
+    fn held(&mut self, stats: &mut DispatchStats, obs: Observed<'_>, again: Option<Again<'_>>) {
+        stats.count(&obs);
+        self.observer.held(&self.packet, obs, again);
+    }
+}
+
+/// `inner` as a part of `outer`, with `outer`'s lifetime, when its bytes are there.
+fn part_of<'f>(outer: &'f [u8], inner: &[u8]) -> Option<&'f [u8]> {
+    let at = (inner.as_ptr() as usize).checked_sub(outer.as_ptr() as usize)?;
+    outer
+        .get(at..at.checked_add(inner.len())?)
+        .filter(|part| std::ptr::eq(part.as_ptr(), inner.as_ptr()))
+}
+
 /// A TCP segment that opens, refuses or closes a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TcpControl {
@@ -461,6 +551,19 @@ pub struct DispatchStats {
     pub tftp_evicted: u64,
 }
 
+impl DispatchStats {
+    fn count(&mut self, obs: &Observed<'_>) {
+        match obs {
+            Observed::Message(_) => self.messages += 1,
+            Observed::Malformed(_) => self.malformed += 1,
+            Observed::Tcp(_)
+            | Observed::Encrypted { .. }
+            | Observed::StreamGap { .. }
+            | Observed::HttpBody { .. } => {}
+        }
+    }
+}
+
 /// Tunnels listed at most in [`TunnelTally`]: a capture has a few (one per mirroring
 /// switch, a pair per access point); the frames of others are counted together.
 pub const MAX_TUNNELS_LISTED: usize = 64;
@@ -602,36 +705,37 @@ impl Dispatcher {
 
     /// [`Self::frame`] for a frame the link layer has already sliced into `packet`
     /// (perhaps on another thread).
-    pub fn packet<'f, F>(&mut self, frame: &Frame<'f>, packet: Packet<'f>, mut on_obs: F)
+    pub fn packet<'f, F>(&mut self, frame: &Frame<'f>, packet: Packet<'f>, on_obs: F)
     where
         F: FnMut(&Packet<'f>, Observed<'_>),
     {
+        self.observe(frame, packet, &mut EachObserved(on_obs));
+    }
+
+    /// [`Self::packet`], what is seen sent to `observer` told by what it borrows.
+    pub fn observe<'f, O: Observer<'f>>(
+        &mut self,
+        frame: &Frame<'f>,
+        packet: Packet<'f>,
+        observer: &mut O,
+    ) {
         if let Some(t) = &packet.tunnel {
             if let Some((src, dst)) = link::tunnel_endpoints(frame) {
                 self.tunnels.count(t.kind, src, dst);
             }
         }
-        let mut emit = |stats: &mut DispatchStats, o: Observed<'_>| {
-            match o {
-                Observed::Message(_) => stats.messages += 1,
-                Observed::Malformed(_) => stats.malformed += 1,
-                Observed::Tcp(_)
-                | Observed::Encrypted { .. }
-                | Observed::StreamGap { .. }
-                | Observed::HttpBody { .. } => {}
-            }
-            on_obs(&packet, o);
-        };
+        let mut out = Out { observer, packet };
+        let stats = &mut self.stats;
         match packet.net {
-            Net::Cdp(b) => emit(&mut self.stats, cdp::parse(b).map(Message::Cdp).into()),
-            Net::Lldp(b) => emit(&mut self.stats, lldp::parse(b).map(Message::Lldp).into()),
-            Net::Eapol(b) => emit(&mut self.stats, eapol::parse(b).map(Message::Eapol).into()),
-            Net::Arp(b) => emit(&mut self.stats, arp::parse(b).map(Message::Arp).into()),
+            Net::Cdp(b) => out.framed(stats, cdp::parse(b).map(Message::Cdp).into()),
+            Net::Lldp(b) => out.framed(stats, lldp::parse(b).map(Message::Lldp).into()),
+            Net::Eapol(b) => out.framed(stats, eapol::parse(b).map(Message::Eapol).into()),
+            Net::Arp(b) => out.framed(stats, arp::parse(b).map(Message::Arp).into()),
             Net::Ip(ip) => match ip.transport {
                 Transport::Udp { .. } => {
                     let datagram = Datagram::of(&ip);
                     if let Some(m) = datagram.and_then(|d| self.udp(&d, frame.ts_ns)) {
-                        emit(&mut self.stats, m.into());
+                        out.framed(&mut self.stats, m.into());
                     }
                 }
                 Transport::Tcp(seg) => {
@@ -649,21 +753,13 @@ impl Dispatcher {
                         matches!(c.kind, TcpControlKind::Syn | TcpControlKind::SynAck)
                     };
                     if let Some(c) = control.filter(opens) {
-                        emit(&mut self.stats, Observed::Tcp(c));
+                        out.framed(stats, Observed::Tcp(c));
                     }
                     if let Some(proto) = StreamProto::of_ports(seg.src_port, seg.dst_port) {
                         let resent_before = self.streams.stats.retransmissions;
-                        let stats = &mut self.stats;
                         let tls = &mut self.null_sessions;
-                        tcp_stream(
-                            &mut self.streams,
-                            tls,
-                            proto,
-                            flow,
-                            &seg,
-                            frame.ts_ns,
-                            |o| emit(stats, o),
-                        );
+                        let stream = (proto, flow, &seg, frame.ts_ns);
+                        tcp_stream(&mut self.streams, tls, stream, stats, &mut out);
                         let resent = self.streams.stats.retransmissions > resent_before;
                         let on_control_port =
                             is_control_port(seg.src_port) || is_control_port(seg.dst_port);
@@ -676,7 +772,7 @@ impl Dispatcher {
                                 seq,
                                 ack,
                             };
-                            emit(&mut self.stats, Observed::Tcp(c));
+                            out.framed(stats, Observed::Tcp(c));
                         }
                         // A segment the snap length cut: its hole is known now, not
                         // when (or if) later bytes of the stream come.
@@ -690,17 +786,17 @@ impl Dispatcher {
                             if self.streams.cut_short(&flow, end, missing) {
                                 let cut = true;
                                 let gap = Observed::StreamGap { flow, missing, cut };
-                                emit(&mut self.stats, gap);
+                                out.framed(stats, gap);
                             }
                         }
                     } else if (is_tls_port(seg.src_port) || is_tls_port(seg.dst_port))
                         && !seg.payload.is_empty()
                     {
                         let len = seg.payload.len();
-                        emit(&mut self.stats, Observed::Encrypted { flow, len });
+                        out.framed(stats, Observed::Encrypted { flow, len });
                     }
                     if let Some(c) = control.filter(|c| !opens(c)) {
-                        emit(&mut self.stats, Observed::Tcp(c));
+                        out.framed(stats, Observed::Tcp(c));
                     }
                 }
                 Transport::Other { protocol, payload } if is_icmp_error(protocol, payload) => {
@@ -709,7 +805,7 @@ impl Dispatcher {
                     } else {
                         icmp::parse_v6(payload)
                     };
-                    emit(&mut self.stats, m.map(Message::Icmp).into());
+                    out.framed(stats, m.map(Message::Icmp).into());
                 }
                 Transport::Fragment { .. } | Transport::Other { .. } => {}
             },
@@ -909,79 +1005,65 @@ struct TlsContext<'s> {
 }
 
 impl TlsContext<'_> {
-    /// Hand on a record; under a NULL suite, read what it protects: the handshake
-    /// and alerts after ChangeCipherSpec, and the SCCP or SIP of application data.
-    fn record<F>(&mut self, record: tls::TlsRecord<'_>, emit: &mut F)
+    /// Hand on a record (read from `raw`); under a NULL suite, read what it protects:
+    /// the handshake and alerts after ChangeCipherSpec, and the SCCP or SIP of
+    /// application data.
+    fn record<'d, F>(&mut self, record: tls::TlsRecord<'d>, raw: &'d [u8], emit: &mut F)
     where
-        F: FnMut(Observed<'_>),
+        F: FnMut(Observed<'d>, Option<Again<'d>>),
     {
         for h in record.handshakes() {
             if let tls::TlsHandshake::ServerHello(sh) = h {
                 self.sessions.chose(&self.flow, sh.cipher_suite, self.ts_ns);
             }
         }
-        let Some(mac) = self.sessions.mac_len(&self.flow, self.ts_ns) else {
-            emit(Observed::Message(Message::Tls(record)));
-            return;
+        let null_mac = self.sessions.mac_len(&self.flow, self.ts_ns);
+        let record = null_view(record, null_mac);
+        let plaintext = match (&record.body, null_mac) {
+            (&tls::TlsBody::ApplicationData(d), Some(mac)) => null_plaintext(d, mac),
+            _ => None,
         };
-        fn plain(d: &[u8], mac: usize) -> Option<&[u8]> {
-            d.len().checked_sub(mac).and_then(|n| d.get(..n))
-        }
-        match record.body {
-            tls::TlsBody::Opaque(d) => {
-                let body = match (record.content_type, plain(d, mac)) {
-                    (tls::TlsContentType::HANDSHAKE, Some(p)) => {
-                        tls::handshake_messages(p).map(tls::TlsBody::Handshake)
-                    }
-                    (tls::TlsContentType::ALERT, Some(&[level, description])) => {
-                        Some(tls::TlsBody::Alert {
-                            level: tls::TlsAlertLevel(level),
-                            description: tls::TlsAlertDescription(description),
-                        })
-                    }
-                    _ => None,
-                };
-                let record = tls::TlsRecord {
-                    body: body.unwrap_or(tls::TlsBody::Opaque(d)),
-                    ..record
-                };
-                emit(Observed::Message(Message::Tls(record)));
-            }
-            tls::TlsBody::ApplicationData(d) => {
-                emit(Observed::Message(Message::Tls(record)));
-                if let Some(p) = plain(d, mac) {
-                    self.inner(p, emit);
-                }
-            }
-            _ => emit(Observed::Message(Message::Tls(record))),
+        let how = Reread(ReadAs::Tls { null_mac });
+        emit(
+            Observed::Message(Message::Tls(record)),
+            Some(Again { bytes: raw, how }),
+        );
+        if let Some(p) = plaintext {
+            self.inner(p, emit);
         }
     }
 
     /// The SCCP or SIP messages of one record's plaintext (a message cut at the
     /// record's end is not read: phones send whole messages per record).
-    fn inner<F>(&self, mut p: &[u8], emit: &mut F)
+    fn inner<'d, F>(&self, mut p: &'d [u8], emit: &mut F)
     where
-        F: FnMut(Observed<'_>),
+        F: FnMut(Observed<'d>, Option<Again<'d>>),
     {
         let ports = [self.flow.src_port, self.flow.dst_port];
         let sccp = ports.contains(&SCCP_TLS) || ports.contains(&SCCP);
+        let proto = if sccp {
+            StreamProto::Sccp
+        } else {
+            StreamProto::Sip
+        };
         while !p.is_empty() {
-            let parsed = if sccp {
-                sccp::parse(p).map(|(m, r)| (Message::Sccp(m), r))
-            } else {
-                sip::parse_stream(trim_crlf(p)).map(|(m, r)| (Message::Sip(m), r))
-            };
-            match parsed {
-                Ok((m, rest)) => {
-                    emit(Observed::Message(m));
-                    p = rest;
+            let at = if sccp { p } else { trim_crlf(p) };
+            match read_stream_message(proto, at) {
+                Ok(read) => {
+                    let raw = at.get(..read.bytes).unwrap_or(at);
+                    let how = Reread(ReadAs::Stream(proto));
+                    emit(
+                        Observed::Message(read.message),
+                        Some(Again { bytes: raw, how }),
+                    );
+                    p = read.after;
                 }
                 Err(DissectError {
                     kind: ErrorKind::NeedMore(_),
                     ..
                 }) => return,
                 Err(e) => {
-                    emit(Observed::Malformed(e));
+                    emit(Observed::Malformed(e), None);
                     return;
                 }
             }
@@ -990,6 +1072,33 @@ impl TlsContext<'_> {
             }
         }
     }
+}
+
+/// A record as read under a NULL suite whose MAC is `null_mac` bytes long (`None`:
+/// not under one): a handshake or an alert after ChangeCipherSpec read through.
+fn null_view(record: tls::TlsRecord<'_>, null_mac: Option<usize>) -> tls::TlsRecord<'_> {
+    let (Some(mac), &tls::TlsBody::Opaque(d)) = (null_mac, &record.body) else {
+        return record;
+    };
+    let body = match (record.content_type, null_plaintext(d, mac)) {
+        (tls::TlsContentType::HANDSHAKE, Some(p)) => {
+            tls::handshake_messages(p).map(tls::TlsBody::Handshake)
+        }
+        (tls::TlsContentType::ALERT, Some(&[level, description])) => Some(tls::TlsBody::Alert {
+            level: tls::TlsAlertLevel(level),
+            description: tls::TlsAlertDescription(description),
+        }),
+        _ => None,
+    };
+    tls::TlsRecord {
+        body: body.unwrap_or(tls::TlsBody::Opaque(d)),
+        ..record
+    }
+}
+
+/// A NULL-suite record's body without its MAC.
+fn null_plaintext(d: &[u8], mac: usize) -> Option<&[u8]> {
+    d.len().checked_sub(mac).and_then(|n| d.get(..n))
 }
 
 fn trim_crlf(mut d: &[u8]) -> &[u8] {
@@ -1011,18 +1120,15 @@ struct Consumed {
 }
 
 /// Place a segment in its stream and dissect what it completes, held segments it
-/// makes contiguous included; report the holes declared on the way.
-fn tcp_stream<F>(
+/// makes contiguous included; report the holes declared on the way. What is read
+/// from the segment's own bytes goes out framed, what from the stream's buffer held.
+fn tcp_stream<'f, O: Observer<'f>>(
     streams: &mut Streams,
     null_sessions: &mut NullSessions,
-    proto: StreamProto,
-    key: FlowKey,
-    seg: &TcpSegment<'_>,
-    ts_ns: i64,
-    mut emit: F,
-) where
-    F: FnMut(Observed<'_>),
-{
+    (proto, key, seg, ts_ns): (StreamProto, FlowKey, &TcpSegment<'f>, i64),
+    stats: &mut DispatchStats,
+    out: &mut Out<'_, 'f, O>,
+) {
     let limits = streams.limits();
     let mut tls = TlsContext {
         sessions: null_sessions,
@@ -1030,26 +1136,36 @@ fn tcp_stream<F>(
         ts_ns,
     };
     streams.segment(key, seg, ts_ns, |d| match d {
-        Delivery::Gap { missing } => emit(Observed::StreamGap {
-            flow: key,
-            missing,
-            cut: false,
-        }),
+        Delivery::Gap { missing } => out.framed(
+            stats,
+            Observed::StreamGap {
+                flow: key,
+                missing,
+                cut: false,
+            },
+        ),
         Delivery::Bytes(placed) => {
             let fresh = placed.fresh;
             let aligned = placed.placement == Placement::InOrder;
+            // Bytes of this segment, rather than of one held from before.
+            let framed = part_of(seg.payload, fresh);
             match placed.stream {
                 None => {
                     // No state (table full): read the segment on its own.
                     let mut skip = 0;
-                    parse_stream_bytes(proto, fresh, aligned, &mut skip, &mut tls, &mut emit);
+                    let stream_bytes = (proto, aligned, &mut skip);
+                    match framed {
+                        Some(f) => parse_framed(stream_bytes, f, &mut tls, stats, out),
+                        None => parse_held(stream_bytes, fresh, &mut tls, stats, out),
+                    };
                 }
                 Some(stream) => {
                     let before = stream.pending.len();
                     let budget = limits.max_pending.min(
                         (limits.max_pending_total + before).saturating_sub(*placed.pending_total),
                     );
-                    if feed(stream, proto, fresh, aligned, budget, &mut tls, &mut emit) {
+                    let fresh = (fresh, framed);
+                    if feed(stream, proto, fresh, aligned, budget, &mut tls, stats, out) {
                         placed.stats.over_budget += 1;
                     }
                     *placed.pending_total =
@@ -1060,21 +1176,46 @@ fn tcp_stream<F>(
     });
 }
 
+/// [`parse_stream_bytes`] over bytes of the frame.
+fn parse_framed<'f, O: Observer<'f>>(
+    (proto, aligned, skip): (StreamProto, bool, &mut u64),
+    data: &'f [u8],
+    tls: &mut TlsContext<'_>,
+    stats: &mut DispatchStats,
+    out: &mut Out<'_, 'f, O>,
+) -> Consumed {
+    parse_stream_bytes(proto, data, aligned, skip, tls, &mut |o, _| {
+        out.framed(stats, o);
+    })
+}
+
+/// [`parse_stream_bytes`] over bytes the stream holds.
+fn parse_held<'f, O: Observer<'f>>(
+    (proto, aligned, skip): (StreamProto, bool, &mut u64),
+    data: &[u8],
+    tls: &mut TlsContext<'_>,
+    stats: &mut DispatchStats,
+    out: &mut Out<'_, 'f, O>,
+) -> Consumed {
+    parse_stream_bytes(proto, data, aligned, skip, tls, &mut |o, again| {
+        out.held(stats, o, again);
+    })
+}
+
 /// Parse what `fresh` completes in `stream`; keep an unfinished message's bytes (at
 /// most `budget`). Returns true when the budget forced the stream to drop them.
+/// `fresh` comes with its place in the frame, when it is there.
 #[allow(clippy::too_many_arguments)]
-fn feed<F>(
+fn feed<'f, O: Observer<'f>>(
     stream: &mut Stream,
     proto: StreamProto,
-    fresh: &[u8],
+    (fresh, framed): (&[u8], Option<&'f [u8]>),
     aligned: bool,
     budget: usize,
     tls: &mut TlsContext<'_>,
-    emit: &mut F,
-) -> bool
-where
-    F: FnMut(Observed<'_>),
-{
+    stats: &mut DispatchStats,
+    out: &mut Out<'_, 'f, O>,
+) -> bool {
     let pending = stream.pending.len();
     if pending > 0 && pending + fresh.len() < stream.need {
         // The parser said how much it needs: no use parsing before that.
@@ -1088,11 +1229,15 @@ where
     let mut skip = stream.skip;
     let (c, rest_len) = if pending == 0 {
         // The common case: parse straight from the frame, copy only a split PDU's head.
-        let c = parse_stream_bytes(proto, fresh, aligned, &mut skip, tls, emit);
+        let c = match framed {
+            Some(f) => parse_framed((proto, aligned, &mut skip), f, tls, stats, out),
+            None => parse_held((proto, aligned, &mut skip), fresh, tls, stats, out),
+        };
         (c, fresh.len() - c.used)
     } else {
         stream.pending.extend_from_slice(fresh);
-        let c = parse_stream_bytes(proto, &stream.pending, true, &mut skip, tls, emit);
+        let held = (proto, true, &mut skip);
+        let c = parse_held(held, &stream.pending, tls, stats, out);
         let rest = stream.pending.len() - c.used;
         (c, rest)
     };
@@ -1118,16 +1263,17 @@ where
 }
 
 /// Dissect every complete message in `data`; stop at a message that continues past it.
-fn parse_stream_bytes<F>(
+/// Each message goes to `emit` with the bytes it was read from ([`Again`]).
+fn parse_stream_bytes<'d, F>(
     proto: StreamProto,
-    data: &[u8],
+    data: &'d [u8],
     mut aligned: bool,
     skip: &mut u64,
     tls: &mut TlsContext<'_>,
     emit: &mut F,
 ) -> Consumed
 where
-    F: FnMut(Observed<'_>),
+    F: FnMut(Observed<'d>, Option<Again<'d>>),
 {
     let mut rest = data;
     loop {
@@ -1137,10 +1283,8 @@ where
             rest = after;
             *skip -= n as u64;
             if proto == StreamProto::Http && !body.is_empty() {
-                emit(Observed::HttpBody {
-                    bytes: body,
-                    left: *skip,
-                });
+                let left = *skip;
+                emit(Observed::HttpBody { bytes: body, left }, None);
             }
             if *skip > 0 {
                 // Inside a body whose length is known: still aligned after it.
@@ -1183,34 +1327,39 @@ where
             }
             aligned = true;
         }
-        let parsed = match proto {
-            StreamProto::Sccp => sccp::parse(rest).map(|(m, r)| (Message::Sccp(m), r, Some(0))),
-            StreamProto::Sip => sip::parse_stream(rest).map(|(m, r)| (Message::Sip(m), r, Some(0))),
-            StreamProto::Http => http::parse_head(rest).map(|(mut m, r)| {
-                let body = http_body_len(&m);
-                // A body already whole in the buffer goes with its head (the engine reads
-                // a configuration's); a longer one is skipped as it comes.
-                if let Some(n) = body.filter(|&n| n != u64::MAX) {
-                    m.body = usize::try_from(n).ok().and_then(|n| r.get(..n));
-                }
-                (Message::Http(m), r, body)
-            }),
-            StreamProto::Dns => dns::parse_tcp(rest).map(|(m, r)| (Message::Dns(m), r, Some(0))),
-            StreamProto::Tls => match tls::parse(rest) {
+        if proto == StreamProto::Tls {
+            match tls::parse(rest) {
                 Ok((record, after)) => {
-                    tls.record(record, emit);
+                    let raw = rest.get(..rest.len() - after.len()).unwrap_or_default();
+                    tls.record(record, raw, emit);
                     rest = after;
                     aligned = true;
                     continue;
                 }
-                Err(e) => Err(e),
-            },
-        };
-        match parsed {
-            Ok((msg, after, body)) => {
-                emit(Observed::Message(msg));
-                rest = after;
-                match body {
+                Err(DissectError {
+                    kind: ErrorKind::NeedMore(_),
+                    ..
+                }) => break,
+                Err(e) => {
+                    emit(Observed::Malformed(e), None);
+                    return Consumed {
+                        used: data.len(),
+                        aligned: false,
+                        need: 0,
+                    };
+                }
+            }
+        }
+        match read_stream_message(proto, rest) {
+            Ok(read) => {
+                let how = Reread(ReadAs::Stream(proto));
+                let raw = rest.get(..read.bytes).unwrap_or(rest);
+                emit(
+                    Observed::Message(read.message),
+                    Some(Again { bytes: raw, how }),
+                );
+                rest = read.after;
+                match read.body {
                     Some(n) => {
                         aligned = true;
                         *skip = n;
@@ -1224,7 +1373,7 @@ where
                 ..
             }) => break,
             Err(e) => {
-                emit(Observed::Malformed(e));
+                emit(Observed::Malformed(e), None);
                 return Consumed {
                     used: data.len(),
                     aligned: false,
@@ -1238,6 +1387,59 @@ where
         aligned,
         need: 0,
     }
+}
+
+/// One message read at the start of a stream's bytes.
+struct StreamMessage<'d> {
+    message: Message<'d>,
+    /// Bytes it was read from: an HTTP head's with its body when the body is there.
+    bytes: usize,
+    /// The bytes after it (after an HTTP head: its body).
+    after: &'d [u8],
+    /// Body bytes to skip after it (`None`: unknown, the next message is found by
+    /// its first line).
+    body: Option<u64>,
+}
+
+/// The message of a stream of `proto` at the start of `data` (TLS: one record, read
+/// as it is; [`TlsContext`] reads its NULL suites).
+fn read_stream_message(proto: StreamProto, data: &[u8]) -> Result<StreamMessage<'_>, DissectError> {
+    fn whole<'d>(data: &'d [u8], (message, after): (Message<'d>, &'d [u8])) -> StreamMessage<'d> {
+        StreamMessage {
+            bytes: data.len() - after.len(),
+            message,
+            after,
+            body: Some(0),
+        }
+    }
+    Ok(match proto {
+        StreamProto::Sccp => whole(data, sccp::parse(data).map(|(m, r)| (Message::Sccp(m), r))?),
+        StreamProto::Sip => whole(
+            data,
+            sip::parse_stream(data).map(|(m, r)| (Message::Sip(m), r))?,
+        ),
+        StreamProto::Dns => whole(
+            data,
+            dns::parse_tcp(data).map(|(m, r)| (Message::Dns(m), r))?,
+        ),
+        StreamProto::Tls => whole(data, tls::parse(data).map(|(m, r)| (Message::Tls(m), r))?),
+        StreamProto::Http => {
+            let (mut m, after) = http::parse_head(data)?;
+            let body = http_body_len(&m);
+            // A body already whole in the buffer goes with its head (the engine reads
+            // a configuration's); a longer one is skipped as it comes.
+            if let Some(n) = body.filter(|&n| n != u64::MAX) {
+                m.body = usize::try_from(n).ok().and_then(|n| after.get(..n));
+            }
+            let with_body = m.body.map_or(0, <[u8]>::len);
+            StreamMessage {
+                bytes: data.len() - after.len() + with_body,
+                message: Message::Http(m),
+                after,
+                body,
+            }
+        }
+    })
 }
 
 /// How many body bytes follow an HTTP head; `None` when its framing is unknown
@@ -1674,6 +1876,158 @@ mod tests {
             run(&mut other, 1, &tcp(SCCP_TLS, 1, ACK, NULL_REGISTER)),
             ["msg Tls"]
         );
+    }
+
+    /// Counts what went out framed and held, and reads every held message again from
+    /// a copy of its bytes: it must be the same message.
+    #[derive(Default)]
+    struct ReadAgain {
+        framed: usize,
+        held: usize,
+    }
+
+    impl<'f> Observer<'f> for ReadAgain {
+        fn framed(&mut self, _: &Packet<'f>, obs: Observed<'f>) {
+            self.framed += usize::from(matches!(obs, Observed::Message(_)));
+        }
+
+        fn held(&mut self, _: &Packet<'f>, obs: Observed<'_>, again: Option<Again<'_>>) {
+            if let Observed::Message(m) = obs {
+                let again = again.expect("a held message comes with its bytes");
+                let copy = again.bytes.to_vec();
+                let read = reread(again.how, &copy).expect("read again");
+                assert_eq!(format!("{read:?}"), format!("{m:?}"));
+                self.held += 1;
+            }
+        }
+    }
+
+    /// Send `payload` on `port` from `seq` in segments of `size` bytes (every second
+    /// pair swapped when `swap`), after a SYN (the stream's start is known), to `d`
+    /// through `obs`.
+    fn send_in_pieces(
+        d: &mut Dispatcher,
+        obs: &mut ReadAgain,
+        (port, to_phone): (u16, bool),
+        seq: u32,
+        payload: &[u8],
+        (size, swap): (usize, bool),
+    ) {
+        let mut pieces: Vec<(u32, &[u8])> = vec![(seq - 1, &[])];
+        let mut at = seq;
+        for chunk in payload.chunks(size) {
+            pieces.push((at, chunk));
+            at += u32::try_from(chunk.len()).unwrap();
+        }
+        if swap {
+            for pair in pieces.chunks_mut(4) {
+                if pair.len() > 2 {
+                    pair.swap(1, 2);
+                }
+            }
+        }
+        for (seq, bytes) in pieces {
+            let flags = wire::TcpFields {
+                seq,
+                syn: bytes.is_empty(),
+                ..ACK
+            };
+            let data = if to_phone {
+                wire::tcp_frame(L2, server(port), PHONE, flags, bytes)
+            } else {
+                wire::tcp_frame(L2, PHONE, server(port), flags, bytes)
+            };
+            let frame = Frame {
+                number: 1,
+                ts_ns: 1,
+                linktype: Linktype::ETHERNET,
+                data: &data,
+                orig_len: u32::try_from(data.len()).unwrap(),
+            };
+            let packet = link::decode(&frame).unwrap();
+            d.observe(&frame, packet, obs);
+        }
+    }
+
+    #[test]
+    fn messages_whole_in_a_segment_borrow_it_and_split_ones_read_again_the_same() {
+        let mac = link::MacAddr([0, 0x21, 0x55, 0, 0, 1]);
+        let sccp: Vec<u8> = [
+            encode::sccp_keepalive().unwrap(),
+            encode::sccp_register("SEP002155000001", PHONE.ip, mac, "7975", "SCCP75.9-4-2S")
+                .unwrap(),
+            encode::sccp_alarm("SEP002155000001", "SCCP75.9-4-2S", "TCP-timeout").unwrap(),
+            encode::sccp_keepalive_ack().unwrap(),
+        ]
+        .concat();
+        let sip = [
+            encode::sip_register(
+                "SEP002155000001",
+                mac,
+                "CP-8845",
+                "sip88xx.14-1-1",
+                PHONE.ip,
+                PHONE.port,
+                server(SIP).ip,
+                crate::model::scenario::SipTransport::Tcp,
+                1,
+                false,
+            )
+            .unwrap(),
+            b"\r\n\r\n".to_vec(),
+        ]
+        .concat();
+        let http = encode::http_response(Some(&[b'x'; 700])).unwrap();
+        let query = encode::dns_a_query(7, "cucm1.example.com").unwrap();
+        let dns = [
+            &u16::try_from(query.len()).unwrap().to_be_bytes()[..],
+            &query,
+        ]
+        .concat();
+        let streams: [((u16, bool), &[u8], usize); 5] = [
+            ((SCCP, false), &sccp, 4),
+            ((SIP, false), &sip, 1),
+            ((HTTP_TFTP, true), &http, 1),
+            ((DNS, false), &dns, 1),
+            ((SCCP_TLS, false), NULL_HELLO, 1),
+        ];
+        for (port, payload, messages) in streams {
+            // Whole: every message borrows the frame.
+            let (mut d, mut obs) = (Dispatcher::default(), ReadAgain::default());
+            send_in_pieces(&mut d, &mut obs, port, 100, payload, (payload.len(), false));
+            assert_eq!((obs.framed, obs.held), (messages, 0), "{port:?} whole");
+            // In pieces, in order and reordered: the same messages, some of them held.
+            for size in [1, 7, 13, 40] {
+                for swap in [false, true] {
+                    let (mut d, mut obs) = (Dispatcher::default(), ReadAgain::default());
+                    send_in_pieces(&mut d, &mut obs, port, 100, payload, (size, swap));
+                    let what = format!("{port:?} in pieces of {size}, swapped {swap}");
+                    assert_eq!(obs.framed + obs.held, messages, "{what}");
+                    if size < payload.len() {
+                        assert!(obs.held > 0, "{what}");
+                    }
+                }
+            }
+        }
+        // A NULL suite's record and the SCCP inside, split over segments: read again
+        // under the session's MAC.
+        for size in [1, 40] {
+            let (mut d, mut obs) = (Dispatcher::default(), ReadAgain::default());
+            let mut seq = 1;
+            for (to_phone, bytes) in [(false, NULL_HELLO), (true, NULL_SERVER)] {
+                let at = if to_phone { 1 } else { seq };
+                let whole = (bytes.len(), false);
+                send_in_pieces(&mut d, &mut obs, (SCCP_TLS, to_phone), at, bytes, whole);
+                if !to_phone {
+                    seq += u32::try_from(bytes.len()).unwrap();
+                }
+            }
+            assert_eq!((obs.framed, obs.held), (4, 0));
+            let port = (SCCP_TLS, false);
+            send_in_pieces(&mut d, &mut obs, port, seq, NULL_REGISTER, (size, false));
+            // The record and the RegisterReq inside it, both held.
+            assert_eq!((obs.framed, obs.held), (4, 2), "pieces of {size}");
+        }
     }
 
     #[test]

@@ -21,9 +21,16 @@ const MAX_KINDS: usize = 64;
 
 /// Frames in, verdicts out.
 pub struct Pipeline<'r> {
+    dispatcher: Dispatcher,
+    judge: Judge<'r>,
+}
+
+/// The pipeline's second half: what the dispatcher sees, judged by the engine, and the
+/// warnings the report must give. [`Pipeline::split`] lets a dispatcher on another
+/// thread feed it.
+pub struct Judge<'r> {
     /// How the source is named in warnings (a file path, or `live:eth0`).
     source: String,
-    dispatcher: Dispatcher,
     engine: Analyzer<'r>,
     notes: Notes,
 }
@@ -185,6 +192,83 @@ impl Cut {
     }
 }
 
+impl Judge<'_> {
+    /// See [`Pipeline::skipped`].
+    pub fn skipped(&mut self, earliest_ns: i64, latest_ns: i64) {
+        self.engine.tick(earliest_ns);
+        self.engine.tick(latest_ns);
+    }
+
+    /// A frame worth dissecting arrives (before what the dispatcher saw in it).
+    pub fn arrive(&mut self, frame: &Frame<'_>) {
+        self.engine.tick(frame.ts_ns);
+        let notes = &mut self.notes;
+        notes.cut.of += 1;
+        if frame.data.len() < frame.orig_len as usize {
+            notes.cut.frames += 1;
+            if notes.cut.first == 0 {
+                notes.cut.first = frame.number;
+            }
+            notes.cut.last = frame.number;
+            let len = u32::try_from(frame.data.len()).unwrap_or(u32::MAX);
+            notes.cut.at = notes.cut.at.max(len);
+        }
+    }
+
+    /// What the dispatcher saw in `frame`, sliced into `packet`: warned of when damaged,
+    /// and judged.
+    pub fn observe(&mut self, frame: &Frame<'_>, packet: &Packet<'_>, obs: &Observed<'_>) {
+        let Judge {
+            source,
+            engine,
+            notes,
+        } = self;
+        let n = frame.number;
+        let cut = frame.data.len() < frame.orig_len as usize;
+        // Warnings of a frame the snap length cut are a kind of their own, and what
+        // the cut took away is counted for the capture's finding.
+        let kind = |what: &str, proto: parsers::Proto| {
+            if cut {
+                format!("{proto} messages cut by the snap length")
+            } else {
+                format!("{what} {proto} messages")
+            }
+        };
+        let note = if cut { " (the frame is cut short)" } else { "" };
+        match obs {
+            Observed::StreamGap { cut: true, .. } => notes.cut.stream_holes += 1,
+            Observed::StreamGap { flow, missing, .. } => notes.warn("TCP stream gaps", n, || {
+                dispatch::gap_warning(std::path::Path::new(source.as_str()), n, flow, *missing)
+            }),
+            Observed::Malformed(e) => {
+                if cut {
+                    *notes.cut.unreadable.entry(e.proto).or_default() += 1;
+                }
+                notes.warn(&kind("malformed", e.proto), n, || {
+                    format!("{source}: frame {n}: malformed {e}{note}")
+                });
+            }
+            // Damage inside a message that still decoded (a TLV of the wrong size,
+            // options cut short): said as `dissect` says it, so no damage is silent.
+            Observed::Message(m) => {
+                if let Some(d) = m.damage() {
+                    if cut {
+                        *notes.cut.partial.entry(m.proto()).or_default() += 1;
+                    }
+                    notes.warn(&kind("damaged", m.proto()), n, || {
+                        format!(
+                            "{source}: frame {n}: damaged {} message: {d}{note}",
+                            m.proto()
+                        )
+                    });
+                }
+            }
+            _ => {}
+        }
+        engine.observe(frame, packet, obs);
+    }
+}
+
 impl<'r> Pipeline<'r> {
     /// A pipeline applying `rules` to frames from `source`.
     pub fn new(
@@ -194,17 +278,19 @@ impl<'r> Pipeline<'r> {
         streams: StreamLimits,
     ) -> Self {
         Pipeline {
-            source: source.into(),
             dispatcher: Dispatcher::new(streams),
-            engine: Analyzer::new(rules, limits),
-            notes: Notes::default(),
+            judge: Judge {
+                source: source.into(),
+                engine: Analyzer::new(rules, limits),
+                notes: Notes::default(),
+            },
         }
     }
 
     /// Take in one frame.
     pub fn frame(&mut self, frame: &Frame<'_>) {
         match dispatch::sort(frame) {
-            Sorted::Bulk => self.engine.tick(frame.ts_ns),
+            Sorted::Bulk => self.judge.engine.tick(frame.ts_ns),
             Sorted::Dissect(packet) => self.dissect(frame, packet),
         }
     }
@@ -219,82 +305,22 @@ impl<'r> Pipeline<'r> {
     /// and the latest: they count only for the capture's extent, which decides
     /// timeouts.
     pub fn skipped(&mut self, earliest_ns: i64, latest_ns: i64) {
-        self.engine.tick(earliest_ns);
-        self.engine.tick(latest_ns);
+        self.judge.skipped(earliest_ns, latest_ns);
+    }
+
+    /// The two halves, for a dispatcher on one thread and the judge on another: the
+    /// judge must then take every frame the dispatcher takes, in the same order
+    /// ([`Judge::arrive`]), and what the dispatcher saw in it ([`Judge::observe`]).
+    pub fn split(&mut self) -> (&mut Dispatcher, &mut Judge<'r>) {
+        (&mut self.dispatcher, &mut self.judge)
     }
 
     /// Dissect a frame (`packet`: already sliced, else sliced here) and judge what it
     /// holds.
     fn dissect<'f>(&mut self, frame: &Frame<'f>, packet: Option<Packet<'f>>) {
-        let Pipeline {
-            source,
-            dispatcher,
-            engine,
-            notes,
-        } = self;
-        engine.tick(frame.ts_ns);
-        let cut = frame.data.len() < frame.orig_len as usize;
-        notes.cut.of += 1;
-        if cut {
-            notes.cut.frames += 1;
-            if notes.cut.first == 0 {
-                notes.cut.first = frame.number;
-            }
-            notes.cut.last = frame.number;
-            let len = u32::try_from(frame.data.len()).unwrap_or(u32::MAX);
-            notes.cut.at = notes.cut.at.max(len);
-        }
-        let on_obs = |packet: &Packet<'f>, obs: Observed<'_>| {
-            let n = frame.number;
-            // Warnings of a frame the snap length cut are a kind of their own, and what
-            // the cut took away is counted for the capture's finding.
-            let kind = |what: &str, proto: parsers::Proto| {
-                if cut {
-                    format!("{proto} messages cut by the snap length")
-                } else {
-                    format!("{what} {proto} messages")
-                }
-            };
-            let note = if cut { " (the frame is cut short)" } else { "" };
-            match &obs {
-                Observed::StreamGap { cut: true, .. } => notes.cut.stream_holes += 1,
-                Observed::StreamGap { flow, missing, .. } => {
-                    notes.warn("TCP stream gaps", n, || {
-                        dispatch::gap_warning(
-                            std::path::Path::new(source.as_str()),
-                            n,
-                            flow,
-                            *missing,
-                        )
-                    })
-                }
-                Observed::Malformed(e) => {
-                    if cut {
-                        *notes.cut.unreadable.entry(e.proto).or_default() += 1;
-                    }
-                    notes.warn(&kind("malformed", e.proto), n, || {
-                        format!("{source}: frame {n}: malformed {e}{note}")
-                    });
-                }
-                // Damage inside a message that still decoded (a TLV of the wrong size,
-                // options cut short): said as `dissect` says it, so no damage is silent.
-                Observed::Message(m) => {
-                    if let Some(d) = m.damage() {
-                        if cut {
-                            *notes.cut.partial.entry(m.proto()).or_default() += 1;
-                        }
-                        notes.warn(&kind("damaged", m.proto()), n, || {
-                            format!(
-                                "{source}: frame {n}: damaged {} message: {d}{note}",
-                                m.proto()
-                            )
-                        });
-                    }
-                }
-                _ => {}
-            }
-            engine.observe(frame, packet, &obs);
-        };
+        let Pipeline { dispatcher, judge } = self;
+        judge.arrive(frame);
+        let on_obs = |packet: &Packet<'f>, obs: Observed<'_>| judge.observe(frame, packet, &obs);
         match packet {
             Some(p) => dispatcher.packet(frame, p, on_obs),
             // A frame the link layer cannot slice is counted by the dispatcher.
@@ -306,7 +332,7 @@ impl<'r> Pipeline<'r> {
 
     /// The engine, for a look at the devices while frames still come (live).
     pub fn engine(&self) -> &Analyzer<'r> {
-        &self.engine
+        &self.judge.engine
     }
 
     /// Messages decoded so far.
@@ -319,8 +345,8 @@ impl<'r> Pipeline<'r> {
     pub fn finish(self, end_ns: Option<i64>, read: &CaptureStats, files: Vec<String>) -> Report {
         let unseen = self.dispatcher.unseen();
         let missed = read.dropped.unwrap_or(0).saturating_add(unseen.streams);
-        let flood_notes = self.engine.flood_notes();
-        let mut report = self.engine.finish(end_ns, missed);
+        let flood_notes = self.judge.engine.flood_notes();
+        let mut report = self.judge.engine.finish(end_ns, missed);
         let c = &mut report.capture;
         c.files = files;
         c.frames = read.frames;
@@ -381,7 +407,7 @@ impl<'r> Pipeline<'r> {
                 ],
             });
         }
-        let (lines, cut) = self.notes.into_lines(&self.source);
+        let (lines, cut) = self.judge.notes.into_lines(&self.judge.source);
         c.warnings.extend(lines);
         c.snaplen = read.snaplen;
         c.frames_cut = cut.frames;
@@ -389,7 +415,7 @@ impl<'r> Pipeline<'r> {
             c.warnings.push(format!(
                 "{}: frame {}: the first of {} frame(s) cut short by the snap length, the \
                  last frame {} (capture-cut)",
-                self.source, cut.first, cut.frames, cut.last
+                self.judge.source, cut.first, cut.frames, cut.last
             ));
             report.capture_findings.push(f);
         }
