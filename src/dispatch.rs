@@ -1327,37 +1327,18 @@ where
             }
             aligned = true;
         }
-        if proto == StreamProto::Tls {
-            match tls::parse(rest) {
-                Ok((record, after)) => {
-                    let raw = rest.get(..rest.len() - after.len()).unwrap_or_default();
-                    tls.record(record, raw, emit);
-                    rest = after;
-                    aligned = true;
-                    continue;
-                }
-                Err(DissectError {
-                    kind: ErrorKind::NeedMore(_),
-                    ..
-                }) => break,
-                Err(e) => {
-                    emit(Observed::Malformed(e), None);
-                    return Consumed {
-                        used: data.len(),
-                        aligned: false,
-                        need: 0,
-                    };
-                }
-            }
-        }
         match read_stream_message(proto, rest) {
             Ok(read) => {
-                let how = Reread(ReadAs::Stream(proto));
                 let raw = rest.get(..read.bytes).unwrap_or(rest);
-                emit(
-                    Observed::Message(read.message),
-                    Some(Again { bytes: raw, how }),
-                );
+                match read.message {
+                    // Its connection's suite decides how it reads.
+                    Message::Tls(record) => tls.record(record, raw, emit),
+                    message => {
+                        let how = Reread(ReadAs::Stream(proto));
+                        let again = Again { bytes: raw, how };
+                        emit(Observed::Message(message), Some(again));
+                    }
+                }
                 rest = read.after;
                 match read.body {
                     Some(n) => {

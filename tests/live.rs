@@ -275,7 +275,9 @@ fn live_equals_analyze(sample: &str) {
         "{sample}: live and analyze of its -w file differ"
     );
     // The sample itself: the same verdicts, timelines in the same order, the same
-    // findings, and timeline times within the replay's jitter.
+    // findings, and timeline times within the replay's jitter (eight replays and eight
+    // sessions share two cores here: a stall of 0.7 s between two frames was seen on a
+    // loaded machine).
     let original = analyze(&path);
     let (lp, op) = (
         report["phones"].as_array().unwrap(),
@@ -291,7 +293,7 @@ fn live_equals_analyze(sample: &str) {
             .zip(o["timeline"].as_array().unwrap())
         {
             let (a, b) = (a["time"].as_f64().unwrap(), b["time"].as_f64().unwrap());
-            assert!((a - b).abs() < 0.5, "{sample}: time {a} vs {b}");
+            assert!((a - b).abs() < 2.0, "{sample}: time {a} vs {b}");
         }
         // The event lines told the outcome while it ran.
         let said = |kind: &str| {
