@@ -8,7 +8,9 @@
 //! TLS on the secure signalling ports (and on a signalling connection that starts with
 //! a handshake) is read record by record; under a NULL suite the SCCP or SIP inside is
 //! handed on too, its MAC stripped. Owns the only per-flow state of the dissection;
-//! all of it is bounded.
+//! all of it is bounded. What it sees goes to an [`Observer`], told by what it borrows:
+//! the frame, or a stream's buffer (then with the bytes to read it again elsewhere), so
+//! that `analyze` can dissect on one thread and judge on another.
 
 use crate::FastMap;
 use std::net::IpAddr;
