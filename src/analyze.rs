@@ -111,7 +111,7 @@ const BATCH: usize = 512;
 const BATCH_RECORDS: usize = 16 * BATCH;
 
 /// The times of frames sorted out as not worth dissecting: only the capture's
-/// extent needs them (see [`Pipeline::skipped`]).
+/// extent needs them (see [`Judge::skipped`]).
 #[derive(Clone, Copy, Default)]
 struct Skipped(Option<(i64, i64)>);
 
@@ -123,14 +123,7 @@ impl Skipped {
         });
     }
 
-    /// Hand the times over, and start again.
-    fn apply(&mut self, pipeline: &mut Pipeline<'_>) {
-        if let Some((lo, hi)) = self.0.take() {
-            pipeline.skipped(lo, hi);
-        }
-    }
-
-    /// [`Self::apply`] to the judging half alone (the times stay).
+    /// Hand the times to the judge.
     fn judge(&self, judge: &mut Judge<'_>) {
         if let Some((lo, hi)) = self.0 {
             judge.skipped(lo, hi);
@@ -138,9 +131,9 @@ impl Skipped {
     }
 }
 
-/// A frame worth dissecting, sliced on the walking thread (`None`: the link layer
-/// could not), with the times of the frames skipped just before it and, when the
-/// walker dissected it too, how many of the batch's [`Handed`] are its.
+/// A frame worth dissecting, sliced and dissected on the walking thread (`None`: the
+/// link layer could not slice it), with the times of the frames skipped just before it
+/// and how many of the batch's [`Handed`] are its.
 struct Desc<'m> {
     skipped_before: Skipped,
     frame: Frame<'m>,
@@ -287,19 +280,12 @@ fn run_mapped(
         merge.advance()?;
         Ok(merge)
     };
+    let (dispatcher, judge) = pipeline.split();
     if threads <= 1 {
         let mut merge = start()?;
         let mut batch = Batch::default();
-        while fill(&mut merge, &mut batch, None)? {
-            for i in 0..batch.frames.len() {
-                prefetch::frames_ahead(&batch.frames, i, |d| d.frame.data);
-                let Some(d) = batch.frames.get_mut(i) else {
-                    break;
-                };
-                d.skipped_before.apply(pipeline);
-                pipeline.sorted(&d.frame, d.packet.take());
-            }
-            batch.skipped_after.apply(pipeline);
+        while fill(&mut merge, &mut batch, dispatcher)? {
+            judge_batch(&batch, judge);
             progress(batch.done, total);
         }
         return Ok(merge.into_stats());
@@ -307,7 +293,6 @@ fn run_mapped(
     // Two stages: the walker maps, merges, slices, sorts out the bulk and dissects;
     // this thread judges. Batches go round between them, so nothing is allocated per
     // record.
-    let (dispatcher, judge) = pipeline.split();
     let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Batch<'_>>(8);
     let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Batch<'_>>();
     std::thread::scope(|s| {
@@ -315,9 +300,7 @@ fn run_mapped(
             let mut merge = start()?;
             loop {
                 let mut batch = empty_rx.try_recv().unwrap_or_default();
-                if !fill(&mut merge, &mut batch, Some(&mut *dispatcher))?
-                    || full_tx.send(batch).is_err()
-                {
+                if !fill(&mut merge, &mut batch, dispatcher)? || full_tx.send(batch).is_err() {
                     break;
                 }
             }
@@ -337,6 +320,7 @@ fn run_mapped(
 /// Judge a batch the walker dissected.
 fn judge_batch(batch: &Batch<'_>, judge: &mut Judge<'_>) {
     let mut seen = batch.seen.iter();
+    let held = |at: &Range<usize>| batch.held.get(at.clone()).unwrap_or_default();
     for (i, d) in batch.frames.iter().enumerate() {
         prefetch::frames_ahead(&batch.frames, i, |d| d.frame.data);
         d.skipped_before.judge(judge);
@@ -345,7 +329,6 @@ fn judge_batch(batch: &Batch<'_>, judge: &mut Judge<'_>) {
             continue;
         };
         for handed in seen.by_ref().take(d.seen) {
-            let held = |at: &Range<usize>| batch.held.get(at.clone()).unwrap_or_default();
             match handed {
                 Handed::Seen(obs) => judge.observe(&d.frame, packet, obs),
                 Handed::Message { how, at } => {
@@ -364,13 +347,13 @@ fn judge_batch(batch: &Batch<'_>, judge: &mut Judge<'_>) {
 }
 
 /// Refill `batch` (cleared first) with the next frames of the merge worth
-/// dissecting, sliced; false when no record is left. The merge's head is the next
+/// dissecting, sliced, and what `dispatcher` saw in them; false when no record is left. The merge's head is the next
 /// frame to take, and the merge moves on as soon as it is taken, so `done` counts
 /// the bytes of every record taken.
 fn fill<'m>(
     merge: &mut Merge<Walker<'m>>,
     batch: &mut Batch<'m>,
-    mut dispatcher: Option<&mut Dispatcher>,
+    dispatcher: &mut Dispatcher,
 ) -> Result<bool, CaptureError> {
     batch.frames.clear();
     batch.seen.clear();
@@ -392,13 +375,11 @@ fn fill<'m>(
             Sorted::Dissect(packet) => packet,
         };
         let before = batch.seen.len();
-        if let Some(d) = dispatcher.as_deref_mut() {
-            match packet {
-                Some(p) => d.observe(&frame, p, batch),
-                // Counted there.
-                None => {
-                    let _ = d.frame(&frame, |_, _| {});
-                }
+        match packet {
+            Some(p) => dispatcher.observe(&frame, p, batch),
+            // Counted there.
+            None => {
+                let _ = dispatcher.frame(&frame, |_, _| {});
             }
         }
         let seen = batch.seen.len() - before;

@@ -193,7 +193,9 @@ impl Cut {
 }
 
 impl Judge<'_> {
-    /// See [`Pipeline::skipped`].
+    /// Take in the times of frames sorted out as not worth dissecting, the earliest
+    /// and the latest: they count only for the capture's extent, which decides
+    /// timeouts.
     pub fn skipped(&mut self, earliest_ns: i64, latest_ns: i64) {
         self.engine.tick(earliest_ns);
         self.engine.tick(latest_ns);
@@ -295,20 +297,7 @@ impl<'r> Pipeline<'r> {
         }
     }
 
-    /// Take in one frame already sliced (`None`: the link layer could not) and found
-    /// worth dissecting, perhaps on another thread.
-    pub fn sorted<'f>(&mut self, frame: &Frame<'f>, packet: Option<Packet<'f>>) {
-        self.dissect(frame, packet);
-    }
-
-    /// Take in the times of frames sorted out as not worth dissecting, the earliest
-    /// and the latest: they count only for the capture's extent, which decides
-    /// timeouts.
-    pub fn skipped(&mut self, earliest_ns: i64, latest_ns: i64) {
-        self.judge.skipped(earliest_ns, latest_ns);
-    }
-
-    /// The two halves, for a dispatcher on one thread and the judge on another: the
+    /// The two halves, to be fed apart (the dispatcher perhaps on another thread): the
     /// judge must then take every frame the dispatcher takes, in the same order
     /// ([`Judge::arrive`]), and what the dispatcher saw in it ([`Judge::observe`]).
     pub fn split(&mut self) -> (&mut Dispatcher, &mut Judge<'r>) {

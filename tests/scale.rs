@@ -1,7 +1,7 @@
 //! The guarantees of scale that are not speed: the report does not depend on the number
 //! of threads; a capture split into files (rotated, or cut in interleaved pieces) is
 //! analyzed as the whole; the mapped reader delivers what the streaming one does; the
-//! work done ahead on the walking thread (slicing, sorting out, stateless dissection)
+//! work done ahead on the walking thread (slicing, sorting out, dissection)
 //! changes nothing.
 
 use std::ops::ControlFlow;
